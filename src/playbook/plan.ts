@@ -1,0 +1,220 @@
+/**
+ * The plan: the compiled, immutable form of a playbook and the only thing a case workflow reads.
+ * It is plain JSON (no functions, no Dates) so it can travel in a workflow input and be replayed
+ * from history years later. Expressions stay as CEL source text and are evaluated by the workflow.
+ *
+ * Changing the shape of a plan is a breaking change for running cases: bump PLAN_VERSION and keep
+ * the interpreter able to run every version still alive.
+ */
+export const PLAN_VERSION = 1 as const;
+
+/** A CEL expression as written in the playbook, with its position for runtime error reports. */
+export interface Expr {
+  cel: string;
+  at?: SourcePosition;
+}
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export type FieldType =
+  | { type: 'string' }
+  | { type: 'integer' }
+  | { type: 'boolean' }
+  | { type: 'money' } // { amount: integer minor units, currency: ISO 4217 } in case data
+  | { type: 'timestamp' } // RFC 3339 string in case data
+  | { type: 'duration' } // milliseconds in case data
+  | { type: 'enum'; values: string[] }
+  | { type: 'list'; items: FieldType }
+  | { type: 'object'; fields: Record<string, FieldSpec> };
+
+export type FieldSpec = FieldType & { required: boolean; description?: string };
+
+export interface EventSpec {
+  description?: string;
+  payload: Record<string, FieldSpec>;
+  /**
+   * Whether the event may arrive before the plan waits for it (a warehouse receipt before the
+   * buyer's tracking number). Early events are kept and consumed by the first wait that names them.
+   */
+  early: boolean;
+}
+
+/** Policy values, already resolved: durations in milliseconds, money in minor units. */
+export type PolicyValue =
+  | { type: 'duration'; ms: number }
+  | { type: 'integer'; value: number }
+  | { type: 'boolean'; value: boolean }
+  | { type: 'string'; value: string }
+  | { type: 'money'; amount: number; currency: string };
+
+export type Channel = 'chat' | 'inbox' | 'sms' | 'email' | 'phone';
+
+export interface TemplateSpec {
+  channel?: Channel;
+  /** Text with `{{ expression }}` placeholders; each placeholder is a CEL expression. */
+  text: string;
+  placeholders: Expr[];
+}
+
+export interface IntegrationSpec {
+  description?: string;
+  operations: string[];
+}
+
+/** A window of local time during which buyers are not messaged; sends wait until `end`. */
+export interface QuietHours {
+  start: string; // HH:MM
+  end: string; // HH:MM
+  timezone: string; // IANA
+}
+
+export type Recipient =
+  | { kind: 'buyer' }
+  | { kind: 'agent'; id?: Expr }
+  | { kind: 'group'; name: string };
+
+interface StepBase {
+  id: string;
+  at?: SourcePosition;
+}
+
+export interface SendStep extends StepBase {
+  kind: 'send';
+  to: Recipient;
+  channel: Channel;
+  template: string;
+  quietHours: boolean;
+  next: string;
+}
+
+export interface WaitStep extends StepBase {
+  kind: 'wait';
+  /** Event name → next step when that event arrives (and `where`, if any, holds). */
+  on: Record<string, { next: string; where?: Expr }>;
+  timeoutMs: number | null;
+  onTimeout?: string;
+  remind?: { everyMs: number; max: number; template: string; channel: Channel; to: Recipient };
+}
+
+export type DelayStep = StepBase & { kind: 'delay'; next: string } & (
+    | { ms: number }
+    | { untilLocalTime: string; timezone: string } // HH:MM; the next occurrence, today or tomorrow
+  );
+
+export interface BranchStep extends StepBase {
+  kind: 'branch';
+  cases: { when: Expr; next: string }[];
+  otherwise: string;
+}
+
+export interface RefundStep extends StepBase {
+  kind: 'refund';
+  /** CEL integer expression: minor units. */
+  amount: Expr;
+  currency: string;
+  reason: string;
+  /** The deadline: `withinMs` after the moment `from` (an event name, or `case.opened`). */
+  withinMs: number;
+  from: string;
+  /** Where to go when the deadline passes before the refund is issued. */
+  onBreach: string;
+  /** Where to go when the payment provider declines the refund (a business refusal). */
+  onDeclined: string;
+  next: string;
+}
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface EscalateStep extends StepBase {
+  kind: 'escalate';
+  queue: string;
+  severity: Severity;
+  reason: string;
+  note?: Expr;
+  next: string;
+}
+
+export interface TaskStep extends StepBase {
+  kind: 'task';
+  role: string;
+  title: string;
+  slaMs: number;
+  /** Outcome name → next step; a task is completed by the event `task.completed` with `outcome`. */
+  outcomes: Record<string, string>;
+  onSlaBreach: string;
+}
+
+export interface SetStep extends StepBase {
+  kind: 'set';
+  fields: Record<string, Expr>;
+  next: string;
+}
+
+export type FlagColor = 'grey' | 'red' | 'blue' | 'yellow' | 'purple';
+
+export interface RemarkStep extends StepBase {
+  kind: 'remark';
+  /** Template-like text with `{{ expression }}` placeholders. */
+  text: string;
+  placeholders: Expr[];
+  flag?: FlagColor;
+  next: string;
+}
+
+export interface CallStep extends StepBase {
+  kind: 'call';
+  integration: string;
+  operation: string;
+  input: Record<string, Expr>;
+  /** Case field that receives the integration's result, if any. */
+  resultField?: string;
+  onError?: string;
+  next: string;
+}
+
+export interface EndStep extends StepBase {
+  kind: 'end';
+  outcome: string;
+  reason: string;
+}
+
+export type Step =
+  | SendStep
+  | WaitStep
+  | DelayStep
+  | BranchStep
+  | RefundStep
+  | EscalateStep
+  | TaskStep
+  | SetStep
+  | RemarkStep
+  | CallStep
+  | EndStep;
+
+export type StepKind = Step['kind'];
+
+export interface Plan {
+  planVersion: typeof PLAN_VERSION;
+  name: string;
+  title?: string;
+  caseType: string;
+  currency: string;
+  timezone: string;
+  quietHours?: QuietHours;
+  fields: Record<string, FieldSpec>;
+  events: Record<string, EventSpec>;
+  policy: Record<string, PolicyValue>;
+  templates: Record<string, TemplateSpec>;
+  integrations: Record<string, IntegrationSpec>;
+  start: string;
+  steps: Record<string, Step>;
+}
+
+/** A plan with its content hash (sha256 of the canonical JSON of the plan). */
+export interface HashedPlan {
+  plan: Plan;
+  hash: string;
+}

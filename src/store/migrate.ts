@@ -1,0 +1,18 @@
+import { runner } from 'node-pg-migrate';
+import { fileURLToPath } from 'node:url';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Applies every pending migration in `migrations/`; safe to run at every start. */
+export async function migrate(databaseUrl: string): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'schema_migrations',
+    count: Infinity,
+    singleTransaction: true,
+    checkOrder: true,
+    log: () => {},
+  });
+}
