@@ -205,6 +205,10 @@ export interface Plan {
   timezone: string;
   quietHours?: QuietHours;
   fields: Record<string, FieldSpec>;
+  /** The money field holding what the buyer paid: the ceiling for the sum of refunds. */
+  paidField?: string;
+  /** The string field holding the order id, used to find cases and route warehouse webhooks. */
+  orderIdField?: string;
   events: Record<string, EventSpec>;
   policy: Record<string, PolicyValue>;
   templates: Record<string, TemplateSpec>;
