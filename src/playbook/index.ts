@@ -1,0 +1,32 @@
+/** Playbook → diagnostics and plan: the three layers (YAML, schema, semantics) and the hash. */
+import { canonicalJson, sha256Hex } from './canonical.js';
+import { compilePlaybook } from './compile.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import type { HashedPlan, Plan } from './plan.js';
+import { checkShape } from './schema-check.js';
+import { readPlaybook } from './source.js';
+
+export type { Diagnostic } from './diagnostics.js';
+export { formatDiagnostic } from './diagnostics.js';
+export { canonicalJson } from './canonical.js';
+
+export interface ValidationResult {
+  diagnostics: Diagnostic[];
+  /** Present if and only if there is no error. */
+  plan?: HashedPlan;
+}
+
+export function validatePlaybook(source: string | Uint8Array, file: string): ValidationResult {
+  const read = readPlaybook(source, file);
+  if (!read.source) return { diagnostics: sortDiagnostics(read.diagnostics) };
+  const shape = checkShape(read.source);
+  if (shape.length > 0) return { diagnostics: sortDiagnostics(shape) };
+  const compiled = compilePlaybook(read.source);
+  const diagnostics = sortDiagnostics(compiled.diagnostics);
+  if (!compiled.plan || hasErrors(diagnostics)) return { diagnostics };
+  return { diagnostics, plan: { plan: compiled.plan, hash: hashPlan(compiled.plan) } };
+}
+
+export function hashPlan(plan: Plan): string {
+  return sha256Hex(canonicalJson(plan));
+}

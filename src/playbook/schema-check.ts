@@ -1,0 +1,138 @@
+/** Layer 2: the playbook's shape, checked against schemas/playbook.schema.json with ajv (draft 2020-12). */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from './diagnostics.js';
+import type { JsonPath, PlaybookSource } from './source.js';
+
+export const playbookSchema = JSON.parse(
+  readFileSync(new URL('../../schemas/playbook.schema.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
+const validate = ajv.compile(playbookSchema);
+
+const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>)['step'];
+const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description'].includes(k));
+
+export function checkShape(source: PlaybookSource): Diagnostic[] {
+  if (validate(source.value)) return [];
+  const errors = validate.errors ?? [];
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const diagnostic = toDiagnostic(error, source);
+    if (!diagnostic) continue;
+    const key = `${diagnostic.line}:${diagnostic.column}:${diagnostic.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    diagnostics.push(diagnostic);
+  }
+  return diagnostics;
+}
+
+function pathOf(pointer: string): JsonPath {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function describePath(path: JsonPath): string {
+  return path.length === 0 ? 'the playbook' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1).replace(/^\[/, '[');
+}
+
+function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | undefined {
+  const path = pathOf(error.instancePath);
+  const at = (p: JsonPath, key = false) => source.locate(p, { key });
+  const make = (code: string, message: string, span = at(path), hint?: string): Diagnostic => ({
+    severity: 'error', code, message, file: source.file, ...span, ...(hint ? { hint } : {}),
+  });
+  const where = describePath(path);
+  const inStepOneOf = /#\/\$defs\/step\/oneOf/.test(error.schemaPath);
+  if (inStepOneOf) {
+    if (error.keyword !== 'oneOf') return undefined;
+    const step = valueAt(source.value, path) as Record<string, unknown>;
+    const actions = STEP_ACTIONS.filter((a) => step && a in step);
+    return actions.length === 0
+      ? make('SCHEMA006', `step ${where} has no action`, at(path), `add one of: ${STEP_ACTIONS.join(', ')}`)
+      : make('SCHEMA006', `step ${where} has ${actions.length} actions (${actions.join(', ')}); a step does exactly one thing`, at(path), 'split it into several steps');
+  }
+  if (error.schemaPath.includes('/oneOf/')) return undefined;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = String(error.params.additionalProperty);
+      const schema = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
+      const allowed = Object.keys(schema?.properties ?? {});
+      const suggestion = closest(extra, allowed);
+      return make('SCHEMA001', `unknown property '${extra}' in ${where}`, at([...path, extra], true),
+        suggestion ? `did you mean '${suggestion}'?` : `allowed here: ${allowed.join(', ')}`);
+    }
+    case 'required':
+      return make('SCHEMA002', `${where} is missing the required property '${String(error.params.missingProperty)}'`, at(path, path.length > 0 && typeof path[path.length - 1] === 'string'));
+    case 'type':
+      return make('SCHEMA003', `${where} must be ${article(String(error.params.type))}, not ${kindOf(valueAt(source.value, path))}`);
+    case 'enum':
+      return make('SCHEMA004', `${where} must be one of: ${(error.params.allowedValues as unknown[]).map(String).join(', ')}`);
+    case 'pattern':
+    case 'format': {
+      const schema = error.parentSchema as { title?: string; description?: string } | undefined;
+      return make('SCHEMA005', `${where}: '${String(valueAt(source.value, path))}' is not a valid ${(schema?.title ?? 'value').toLowerCase()}`, at(path), schema?.description);
+    }
+    case 'propertyNames':
+      return undefined; // reported by the nested `pattern` error on the name itself
+    case 'oneOf': {
+      const schema = error.parentSchema as { title?: string; description?: string } | undefined;
+      return make('SCHEMA007', `${where} is not a valid ${(schema?.title ?? 'value').toLowerCase()}`, at(path), schema?.description);
+    }
+    default:
+      return make('SCHEMA008', `${where} ${error.message ?? 'is invalid'}`);
+  }
+}
+
+function valueAt(value: unknown, path: JsonPath): unknown {
+  let v = value;
+  for (const p of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p as string] : undefined;
+  return v;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', boolean: 'true or false', number: 'a number' };
+  return type.split(',').map((t) => names[t] ?? t).join(' or ');
+}
+
+/** The allowed name closest to a misspelt one (edit distance ≤ 2), if any. */
+export function closest(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,211 @@
+/**
+ * Reading a playbook: bytes → UTF-8 text → YAML document with positions → plain JSON value.
+ * Everything that can go wrong becomes a diagnostic; nothing here throws on bad input.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
+import type { Diagnostic } from './diagnostics.js';
+
+export const MAX_PLAYBOOK_BYTES = 1024 * 1024;
+export const MAX_NESTING_DEPTH = 64;
+
+export type JsonPath = (string | number)[];
+
+export interface Span {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+export interface PlaybookSource {
+  file: string;
+  text: string;
+  value: unknown;
+  /** Where a JSON path is in the file: the value node, or with `key`, the key of the pair. */
+  locate(path: JsonPath, options?: { key?: boolean }): Span;
+  /** Where an offset range inside the scalar at `path` is, for errors inside expressions. */
+  locateInScalar(path: JsonPath, start: number, end: number): Span;
+}
+
+export type ReadResult = { source: PlaybookSource; diagnostics: Diagnostic[] } | { source?: undefined; diagnostics: Diagnostic[] };
+
+const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 1 };
+
+export function readPlaybook(input: string | Uint8Array, file: string): ReadResult {
+  const fail = (code: string, message: string, hint?: string, span: Span = START): ReadResult => ({
+    diagnostics: [{ severity: 'error', code, message, file, ...span, ...(hint ? { hint } : {}) }],
+  });
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
+  if (size > MAX_PLAYBOOK_BYTES) {
+    return fail('YAML010', `the playbook is ${size} bytes; the limit is ${MAX_PLAYBOOK_BYTES}`, 'split it or remove unused parts');
+  }
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      return fail('YAML011', 'the file is not valid UTF-8 text', 'save the playbook as UTF-8');
+    }
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const lines = new LineCounter();
+    for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+    const pos = lines.linePos(nul);
+    return fail('YAML012', 'the file contains a NUL byte: it looks binary, not YAML', 'save the playbook as plain text', {
+      line: pos.line, column: pos.col, endLine: pos.line, endColumn: pos.col + 1,
+    });
+  }
+  if (text.trim() === '' || /^(\s*#[^\n]*\n?)*\s*$/.test(text)) {
+    return fail('YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
+  }
+  const depth = flowNestingDepth(text);
+  if (depth > MAX_NESTING_DEPTH) {
+    return fail('YAML014', `nesting is ${depth} levels deep; the limit is ${MAX_NESTING_DEPTH}`, 'a playbook never needs deep nesting');
+  }
+
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false }) as Document.Parsed[];
+  } catch (error) {
+    return fail('YAML001', `the YAML could not be parsed: ${(error as Error).message}`);
+  }
+  const spanOf = (start: number, end: number): Span => {
+    const a = lineCounter.linePos(start);
+    const b = lineCounter.linePos(Math.max(start, end));
+    return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
+  };
+  const diagnostics: Diagnostic[] = [];
+  const add = (code: string, message: string, span: Span, hint?: string) =>
+    diagnostics.push({ severity: 'error', code, message, file, ...span, ...(hint ? { hint } : {}) });
+
+  if (docs.length !== 1) {
+    const second = docs[1];
+    const span = second ? spanOf(second.range[0], second.range[0] + 3) : START;
+    add('YAML006', `a playbook file holds exactly one YAML document; found ${docs.length}`, span, 'remove the `---` separators');
+    return { diagnostics };
+  }
+  const doc = docs[0]!;
+  for (const error of doc.errors) {
+    const [start, end] = error.pos;
+    const code = error.code === 'DUPLICATE_KEY' ? 'YAML002' : error.code === 'TAG_RESOLVE_FAILED' ? 'YAML003' : 'YAML001';
+    const message = error.code === 'DUPLICATE_KEY' ? 'duplicate key: a key may appear only once in a mapping' : firstLine(error.message);
+    add(code, message, spanOf(start, end), code === 'YAML002' ? 'remove or rename one of the two keys' : undefined);
+  }
+  for (const warning of doc.warnings) {
+    const [start, end] = warning.pos;
+    add('YAML003', firstLine(warning.message), spanOf(start, end), 'playbooks use plain YAML: no custom tags');
+  }
+  visit(doc, {
+    Alias(_key, node) {
+      const [start, end] = node.range ?? [0, 0];
+      add('YAML004', 'aliases (*name) are not allowed in playbooks', spanOf(start, end), 'write the value out in full');
+    },
+    Node(_key, node) {
+      if (node.anchor) {
+        const [start] = node.range ?? [0];
+        add('YAML004', `anchors (&${node.anchor}) are not allowed in playbooks`, spanOf(start, start + node.anchor.length + 1), 'write the value out in full');
+      }
+      if (node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
+        const [start, end] = node.range ?? [0, 0];
+        add('YAML003', `unknown tag ${node.tag}`, spanOf(start, end), 'playbooks use plain YAML: no custom tags');
+      }
+    },
+  });
+  if (diagnostics.length > 0) return { diagnostics };
+
+  const value = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  if (value === null || value === undefined) {
+    return fail('YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
+  }
+
+  const nodeAt = (path: JsonPath): { node?: Node; pair?: Pair; parent?: Node } => {
+    let node: unknown = doc.contents;
+    let pair: Pair | undefined;
+    let parent: Node | undefined;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const found = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(segment));
+        if (!found) return { parent: node };
+        parent = node;
+        pair = found;
+        node = found.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) return { parent: node };
+        parent = node;
+        pair = undefined;
+        node = item;
+      } else {
+        return { parent: (node as Node) ?? parent };
+      }
+    }
+    return { node: node as Node, pair, parent };
+  };
+  const rangeSpan = (node: Node | undefined): Span | undefined => (node?.range ? spanOf(node.range[0], node.range[1]) : undefined);
+
+  const source: PlaybookSource = {
+    file,
+    text,
+    value,
+    locate(path, options) {
+      const { node, pair, parent } = nodeAt(path);
+      if (options?.key && pair && pair.key && typeof pair.key === 'object') {
+        return rangeSpan(pair.key as Node) ?? START;
+      }
+      return rangeSpan(node) ?? (parent?.range ? spanOf(parent.range[0], parent.range[0] + 1) : START);
+    },
+    locateInScalar(path, start, end) {
+      const { node } = nodeAt(path);
+      if (!node || !isScalar(node) || !node.range) return source.locate(path);
+      const raw = text.slice(node.range[0], node.range[1]);
+      const quoted = raw.startsWith('"') || raw.startsWith("'") ? 1 : 0;
+      const value = String(node.value);
+      // Offsets map exactly for plain and quoted single-line scalars; otherwise point at the scalar.
+      if (raw.length - 2 * quoted !== value.length || raw.includes('\n')) return spanOf(node.range[0], node.range[1]);
+      return spanOf(node.range[0] + quoted + start, node.range[0] + quoted + end);
+    },
+  };
+  return { source, diagnostics };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** The deepest bracket nesting outside quotes and comments, found without recursion. */
+function flowNestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote: string | null = null;
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (comment) {
+      if (c === '\n') comment = false;
+      continue;
+    }
+    if (quote) {
+      if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) comment = true;
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return Math.max(max, indentationDepth(text));
+}
+
+function indentationDepth(text: string): number {
+  let max = 0;
+  for (const line of text.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    if (line.trim() !== '') max = Math.max(max, Math.floor(indent / 2));
+  }
+  return max;
+}

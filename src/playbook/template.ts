@@ -1,0 +1,45 @@
+/** `{{ expression }}` placeholders in message templates and remarks. Pure; used by compiler and workflow. */
+
+export interface TemplatePart {
+  cel: string;
+  /** Offset of the expression text inside the template. */
+  offset: number;
+  /** Offsets of the whole `{{ ... }}` in the template. */
+  start: number;
+  end: number;
+}
+
+export type ParsedTemplate = { placeholders: TemplatePart[] } | { error: string; offset: number };
+
+export function parseTemplate(text: string): ParsedTemplate {
+  const placeholders: TemplatePart[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('{{', i);
+    const strayClose = text.indexOf('}}', i);
+    if (strayClose >= 0 && (open < 0 || strayClose < open)) return { error: "'}}' without a matching '{{'", offset: strayClose };
+    if (open < 0) break;
+    const close = text.indexOf('}}', open + 2);
+    if (close < 0) return { error: "'{{' is never closed with '}}'", offset: open };
+    const inner = text.slice(open + 2, close);
+    const lead = inner.length - inner.trimStart().length;
+    const cel = inner.trim();
+    if (cel === '') return { error: 'empty placeholder {{ }}', offset: open };
+    placeholders.push({ cel, offset: open + 2 + lead, start: open, end: close + 2 });
+    i = close + 2;
+  }
+  return { placeholders };
+}
+
+/** Fills a template, given each placeholder's already-evaluated text, in order. */
+export function fillTemplate(text: string, values: string[]): string {
+  const parsed = parseTemplate(text);
+  if ('error' in parsed) throw new Error(parsed.error);
+  let out = '';
+  let last = 0;
+  parsed.placeholders.forEach((p, index) => {
+    out += text.slice(last, p.start) + (values[index] ?? '');
+    last = p.end;
+  });
+  return out + text.slice(last);
+}
