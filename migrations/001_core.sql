@@ -69,6 +69,8 @@ CREATE TABLE refunds (
   amount              bigint      NOT NULL CHECK (amount > 0 AND amount < 9007199254740991),
   currency            char(3)     NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
   reason              text        NOT NULL,
+  -- payment: gives back what the buyer paid (capped); return_shipping: reimburses advanced shipping.
+  covers              text        NOT NULL DEFAULT 'payment' CHECK (covers IN ('payment', 'return_shipping')),
   status              text        NOT NULL CHECK (status IN ('issued', 'declined')),
   provider_reference  text,
   decline_reason      text,
@@ -77,14 +79,14 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_case ON refunds (case_id);
 
--- The total issued for a case never exceeds what the buyer paid, whoever writes the row.
+-- The payments given back for a case never exceed what the buyer paid, whoever writes the row.
 CREATE FUNCTION refunds_within_paid_amount() RETURNS trigger AS $$
 DECLARE
   paid      bigint;
   paid_cur  char(3);
   total     bigint;
 BEGIN
-  IF NEW.status <> 'issued' THEN
+  IF NEW.status <> 'issued' OR NEW.covers <> 'payment' THEN
     RETURN NEW;
   END IF;
   SELECT paid_amount, currency INTO paid, paid_cur FROM cases WHERE case_id = NEW.case_id FOR UPDATE;
@@ -96,7 +98,7 @@ BEGIN
     RAISE EXCEPTION 'refund currency % differs from the paid currency % of case %', NEW.currency, paid_cur, NEW.case_id
       USING ERRCODE = 'check_violation';
   END IF;
-  SELECT COALESCE(sum(amount), 0) INTO total FROM refunds WHERE case_id = NEW.case_id AND status = 'issued' AND id <> NEW.id;
+  SELECT COALESCE(sum(amount), 0) INTO total FROM refunds WHERE case_id = NEW.case_id AND status = 'issued' AND covers = 'payment' AND id <> NEW.id;
   IF total + NEW.amount > paid THEN
     RAISE EXCEPTION 'refunds for case % would total % > paid %', NEW.case_id, total + NEW.amount, paid
       USING ERRCODE = 'check_violation';

@@ -8,6 +8,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { MAX_DURATION_MS, parseDuration } from './duration.js';
 import { closest } from './schema-check.js';
 import type { JsonPath, PlaybookSource } from './source.js';
+import { reachableSteps, successors } from './plan-graph.js';
 import { parseTemplate } from './template.js';
 import {
   PLAN_VERSION, type EventSpec, type Expr, type FieldSpec, type FieldType, type Plan, type PolicyValue,
@@ -338,6 +339,7 @@ class Compiler {
         amount: this.expression(r.amount, [...p, 'amount'], env, 'int'),
         currency: this.raw.currency,
         reason: r.reason,
+        covers: r.covers ?? 'payment',
         withinMs: this.duration(r.within, [...p, 'within'], context) ?? 0,
         from: r.from,
         onBreach: ref(r.on_breach, [...p, 'on_breach']),
@@ -453,25 +455,7 @@ class Compiler {
   // ---- flow ----
 
   private checkFlow(steps: Record<string, Step>, raw: RawStep[]) {
-    const successors = (step: Step): string[] => {
-      switch (step.kind) {
-        case 'wait': return [...Object.values(step.on).map((o) => o.next), ...(step.onTimeout ? [step.onTimeout] : [])];
-        case 'branch': return [...step.cases.map((c) => c.next), step.otherwise];
-        case 'refund': return [step.next, step.onBreach, step.onDeclined];
-        case 'task': return [...Object.values(step.outcomes), step.onSlaBreach];
-        case 'call': return [step.next, ...(step.onError ? [step.onError] : [])];
-        case 'end': return [];
-        default: return [step.next];
-      }
-    };
-    const start = raw[0]!.id;
-    const reached = new Set<string>([start]);
-    const queue = [start];
-    while (queue.length > 0) {
-      const step = steps[queue.shift()!];
-      if (!step) continue;
-      for (const s of successors(step)) if (!reached.has(s)) { reached.add(s); queue.push(s); }
-    }
+    const reached = reachableSteps(steps, raw[0]!.id);
     raw.forEach((step, index) => {
       if (reached.has(step.id)) return;
       const previous = raw[index - 1];

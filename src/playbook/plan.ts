@@ -116,6 +116,8 @@ export interface RefundStep extends StepBase {
   amount: Expr;
   currency: string;
   reason: string;
+  /** `payment` counts against what the buyer paid; `return_shipping` reimburses advanced shipping. */
+  covers: 'payment' | 'return_shipping';
   /** The deadline: `withinMs` after the moment `from` (an event name, or `case.opened`). */
   withinMs: number;
   from: string;

@@ -25,7 +25,7 @@ export interface RawStep {
   };
   delay?: string | { until: string; timezone?: string };
   branch?: { cases: { when: string; goto: string }[]; otherwise?: string };
-  refund?: { amount: string; reason: string; within: string; from: string; on_breach: string; on_declined: string };
+  refund?: { amount: string; reason: string; covers?: 'payment' | 'return_shipping'; within: string; from: string; on_breach: string; on_declined: string };
   escalate?: { queue: string; severity: Severity; reason: string; note?: string };
   task?: { role: string; title: string; sla: string; outcomes: Record<string, string>; on_sla_breach: string };
   set?: Record<string, string>;

@@ -1,0 +1,99 @@
+/** The side effects a case can cause. Each is idempotent by `key`, derived from case id and step. */
+import type { Deadline, StepRecord } from '../workflows/definitions.js';
+import type { Channel, FlagColor, Severity } from '../playbook/plan.js';
+
+export interface MessageRequest {
+  key: string;
+  caseId: string;
+  stepId: string;
+  recipient: { kind: 'buyer' | 'agent' | 'group'; name?: string };
+  channel: Channel;
+  template: string;
+  body: string;
+}
+
+export interface RefundRequest {
+  key: string;
+  caseId: string;
+  stepId: string;
+  /** Integer minor units. */
+  amount: number;
+  currency: string;
+  reason: string;
+  covers: 'payment' | 'return_shipping';
+  deadlineAt: string;
+}
+
+export interface RefundReceipt {
+  refundId: number;
+  providerReference: string;
+}
+
+export interface EscalationRequest {
+  key: string;
+  caseId: string;
+  stepId: string;
+  queue: string;
+  severity: Severity;
+  reason: string;
+  note?: string;
+}
+
+export interface TaskRequest {
+  key: string;
+  caseId: string;
+  stepId: string;
+  role: string;
+  title: string;
+  outcomes: string[];
+  dueAt: string;
+}
+
+export interface TaskClosure {
+  key: string;
+  outcome: string | null;
+  breached: boolean;
+}
+
+export interface OrderNoteRequest {
+  key: string;
+  caseId: string;
+  orderId: string | null;
+  remark: string;
+  flag?: FlagColor;
+}
+
+export interface IntegrationRequest {
+  key: string;
+  caseId: string;
+  stepId: string;
+  integration: string;
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+export interface ProgressReport {
+  caseId: string;
+  status: 'open' | 'waiting' | 'closed';
+  step: string | null;
+  waitingFor: string[];
+  deadlines: Deadline[];
+  data: Record<string, unknown>;
+  outcome: { outcome: string; reason: string } | null;
+  /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
+  audit: { seq: number; record: StepRecord }[];
+}
+
+export interface CaseActivities {
+  sendMessage(request: MessageRequest): Promise<{ messageId: number }>;
+  issueRefund(request: RefundRequest): Promise<RefundReceipt>;
+  openEscalation(request: EscalationRequest): Promise<{ escalationId: number }>;
+  openTask(request: TaskRequest): Promise<{ taskId: number }>;
+  closeTask(closure: TaskClosure): Promise<void>;
+  writeOrderNote(request: OrderNoteRequest): Promise<void>;
+  callIntegration(request: IntegrationRequest): Promise<unknown>;
+  recordProgress(report: ProgressReport): Promise<void>;
+}
+
+/** ApplicationFailure type of a refund the payment provider refused: not retried, the plan decides. */
+export const REFUND_DECLINED = 'RefundDeclined';

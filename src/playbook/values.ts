@@ -1,0 +1,93 @@
+/**
+ * Strict checking of JSON values (case data, event payloads) against declared fields.
+ * Pure: used by the API (422 with JSON pointers) and by the workflow's event validator.
+ */
+import type { FieldSpec, FieldType } from './plan.js';
+
+export interface ValueProblem {
+  /** JSON pointer to the offending value, e.g. `/order_total/amount`. */
+  pointer: string;
+  message: string;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const CURRENCY = /^[A-Z]{3}$/;
+
+export function checkValues(fields: Record<string, FieldSpec>, value: unknown, pointer = ''): ValueProblem[] {
+  if (!isPlainObject(value)) return [{ pointer: pointer || '', message: `must be an object, not ${kindOf(value)}` }];
+  const problems: ValueProblem[] = [];
+  for (const key of Object.keys(value)) {
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) {
+      problems.push({ pointer: `${pointer}/${escape(key)}`, message: `unknown field '${key}'; declared: ${Object.keys(fields).join(', ') || 'none'}` });
+    }
+  }
+  for (const [name, spec] of Object.entries(fields)) {
+    const here = `${pointer}/${escape(name)}`;
+    const present = Object.prototype.hasOwnProperty.call(value, name) && value[name] !== undefined && value[name] !== null;
+    if (!present) {
+      if (spec.required) problems.push({ pointer: here, message: `required field '${name}' (${describe(spec)}) is missing` });
+      continue;
+    }
+    problems.push(...checkValue(spec, value[name], here));
+  }
+  return problems;
+}
+
+export function checkValue(type: FieldType, value: unknown, pointer: string): ValueProblem[] {
+  const problem = (message: string): ValueProblem[] => [{ pointer, message }];
+  switch (type.type) {
+    case 'string':
+      return typeof value === 'string' ? [] : problem(`must be a string, not ${kindOf(value)}`);
+    case 'enum':
+      return typeof value === 'string' && type.values.includes(value) ? [] : problem(`must be one of ${type.values.join(', ')}, not ${kindOf(value)}`);
+    case 'integer':
+      return Number.isSafeInteger(value) ? [] : problem(`must be a whole number, not ${kindOf(value)}`);
+    case 'boolean':
+      return typeof value === 'boolean' ? [] : problem(`must be true or false, not ${kindOf(value)}`);
+    case 'timestamp':
+      return typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value))
+        ? [] : problem(`must be an RFC 3339 timestamp such as 2026-11-24T09:30:00Z, not ${kindOf(value)}`);
+    case 'duration':
+      return Number.isSafeInteger(value) && (value as number) >= 0 ? [] : problem(`must be a duration in whole milliseconds, not ${kindOf(value)}`);
+    case 'money': {
+      if (!isPlainObject(value)) return problem(`must be money: { "amount": <integer minor units>, "currency": "CNY" }, not ${kindOf(value)}`);
+      const problems: ValueProblem[] = [];
+      for (const key of Object.keys(value)) {
+        if (key !== 'amount' && key !== 'currency') problems.push({ pointer: `${pointer}/${escape(key)}`, message: `unknown field '${key}'; money has amount and currency` });
+      }
+      const amount = value.amount;
+      if (!Number.isSafeInteger(amount) || (amount as number) < 0) {
+        problems.push({ pointer: `${pointer}/amount`, message: `must be a non-negative whole number of minor units (fen, cents), not ${kindOf(amount)}` });
+      }
+      if (typeof value.currency !== 'string' || !CURRENCY.test(value.currency)) {
+        problems.push({ pointer: `${pointer}/currency`, message: `must be an ISO 4217 code such as CNY, not ${kindOf(value.currency)}` });
+      }
+      return problems;
+    }
+    case 'list':
+      if (!Array.isArray(value)) return problem(`must be a list, not ${kindOf(value)}`);
+      return value.flatMap((item, index) => checkValue(type.items, item, `${pointer}/${index}`));
+    case 'object':
+      return checkValues(type.fields, value, pointer);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function describe(spec: FieldType): string {
+  return spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : spec.type;
+}
+
+function escape(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}

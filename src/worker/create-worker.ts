@@ -1,0 +1,32 @@
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from '../activities/index.js';
+import type { Adapters } from '../activities/adapters.js';
+import type { Pool } from '../store/pool.js';
+import { workflowBundlerOptions } from '../temporal/bundler.js';
+import { TASK_QUEUE } from '../workflows/definitions.js';
+
+export interface CaseWorkerOptions {
+  connection: NativeConnection;
+  pool: Pool;
+  namespace?: string;
+  taskQueue?: string;
+  adapters?: Adapters;
+  /** Tuning passed through to Temporal's Worker (cache size, concurrency, sticky timeouts). */
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout' | 'maxConcurrentActivityTaskExecutions'>;
+}
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** A worker that runs case workflows and their activities against Postgres. */
+export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities(options.pool, options.adapters),
+    bundlerOptions: { webpackConfigHook: workflowBundlerOptions },
+    ...options.tuning,
+  });
+}

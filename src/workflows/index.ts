@@ -1,0 +1,1 @@
+export { runCase } from './run-case.js';
