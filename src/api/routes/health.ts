@@ -1,0 +1,15 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiDependencies } from '../app.js';
+import { problem, sendProblem } from '../problem.js';
+
+export const healthRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const [database, temporal] = await Promise.all([
+      deps.pool.query('SELECT 1').then(() => true, () => false),
+      deps.temporalReady().catch(() => false),
+    ]);
+    if (database && temporal) return { status: 'ready', database, temporal };
+    return sendProblem(reply, problem(503, 'not-ready', `database ${database ? 'up' : 'down'}, temporal ${temporal ? 'up' : 'down'}`, { database, temporal }));
+  });
+};

@@ -1,0 +1,38 @@
+/** Configuration from the environment, with embedded defaults: no variable is needed to run. */
+import { resolve } from 'node:path';
+
+export interface Config {
+  /** An existing Temporal frontend; unset: start the dev server. */
+  temporalAddress?: string;
+  namespace: string;
+  /** An existing Postgres; unset: start the embedded one. */
+  databaseUrl?: string;
+  dataDir: string;
+  host: string;
+  apiPort: number;
+  temporalPort: number;
+  temporalUiPort: number;
+  postgresPort: number;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number (0-65535), not '${raw}'`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    ...(env.TEMPORAL_ADDRESS ? { temporalAddress: env.TEMPORAL_ADDRESS } : {}),
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    dataDir: resolve(env.CASEBOOK_DATA_DIR || '.data'),
+    host: env.HOST || '127.0.0.1',
+    apiPort: port(env, 'PORT', 3000),
+    temporalPort: port(env, 'CASEBOOK_TEMPORAL_PORT', 7233),
+    temporalUiPort: port(env, 'CASEBOOK_TEMPORAL_UI_PORT', 8233),
+    postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
+  };
+}

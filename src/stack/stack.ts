@@ -1,0 +1,81 @@
+/** Everything Casebook runs, started in order and stopped in reverse: Temporal, Postgres, worker, API. */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { buildApi } from '../api/app.js';
+import { CaseService } from '../cases/service.js';
+import type { Config } from '../config.js';
+import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
+import { migrate } from '../store/migrate.js';
+import { createPool } from '../store/pool.js';
+import { createCaseWorker } from '../worker/create-worker.js';
+import { startTemporalDevServer } from './temporal-dev-server.js';
+
+export interface RunningStack {
+  apiUrl: string;
+  temporalAddress: string;
+  /** The Web UI, when Casebook started the dev server itself. */
+  temporalUiUrl?: string;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(config: Config, options: { logger?: boolean } = {}): Promise<RunningStack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const [temporal, postgres] = await Promise.all([
+      config.temporalAddress
+        ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, stop: async () => {} })
+        : startTemporalDevServer({ dataDir: join(config.dataDir, 'temporal'), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.namespace }),
+      config.databaseUrl
+        ? Promise.resolve({ url: config.databaseUrl, stop: async () => {} })
+        : startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres'), port: config.postgresPort }),
+    ]);
+    stops.push(temporal.stop, postgres.stop);
+    await migrate(postgres.url);
+    const pool = createPool(postgres.url);
+    stops.push(() => pool.end());
+
+    const workerConnection = await NativeConnection.connect({ address: temporal.address });
+    stops.push(() => workerConnection.close());
+    const worker = await createCaseWorker({ connection: workerConnection, pool, namespace: config.namespace });
+    const workerRun = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await workerRun;
+    });
+
+    const clientConnection = await Connection.connect({ address: temporal.address });
+    stops.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const api: FastifyInstance = await buildApi(
+      {
+        pool,
+        cases: new CaseService(client, pool),
+        temporalReady: async () => {
+          await clientConnection.workflowService.getSystemInfo({});
+          return true;
+        },
+      },
+      { logger: options.logger ? { level: 'info' } : false },
+    );
+    await api.listen({ host: config.host, port: config.apiPort });
+    stops.push(() => api.close());
+    const address = api.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.apiPort;
+    return {
+      apiUrl: `http://${config.host}:${port}`,
+      temporalAddress: temporal.address,
+      ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
+      databaseUrl: postgres.url,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+/** The Temporal CLI's dev server as a child process, persisting to a SQLite file. */
+import { Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { temporalCliExecutable } from '../temporal/binaries.js';
+
+export interface DevServerHandle {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(options: { dataDir: string; host: string; port: number; uiPort: number; namespace: string }): Promise<DevServerHandle> {
+  const executable = temporalCliExecutable();
+  if (executable.type !== 'existing-path') {
+    throw new Error('the Temporal CLI is not provisioned: run `bash scripts/provision.sh` or set CASEBOOK_TEMPORAL_CLI');
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const child = spawn(executable.path, [
+    'server', 'start-dev',
+    '--db-filename', join(options.dataDir, 'temporal.db'),
+    '--ip', options.host,
+    '--port', String(options.port),
+    '--ui-port', String(options.uiPort),
+    '--namespace', options.namespace,
+    '--log-level', 'error',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const address = `${options.host}:${options.port}`;
+  try {
+    await waitUntilServing(address, child, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { address, uiUrl: `http://${options.host}:${options.uiPort}`, stop: () => stopChild(child) };
+}
+
+async function waitUntilServing(address: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the Temporal dev server exited during start-up: ${stderr().trim()}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`the Temporal dev server did not answer on ${address} within 60 s`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

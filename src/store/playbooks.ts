@@ -1,0 +1,83 @@
+/** Published playbook versions: immutable rows, one per distinct content of a playbook. */
+import type { HashedPlan, Plan } from '../playbook/plan.js';
+import type { Pool } from './pool.js';
+
+export interface PlaybookVersion {
+  name: string;
+  version: number;
+  hash: string;
+  publishedAt: string;
+}
+
+export interface StoredPlaybook extends PlaybookVersion {
+  sourceYaml: string;
+  plan: Plan;
+}
+
+interface Row {
+  name: string;
+  version: number;
+  hash: string;
+  published_at: Date;
+  source_yaml?: string;
+  plan?: Plan;
+}
+
+const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row.version, hash: row.hash, publishedAt: row.published_at.toISOString() });
+
+/**
+ * Publishes a compiled playbook. The same content again returns the version it already has;
+ * new content gets the next version number. Versions are never changed afterwards.
+ */
+export async function publishPlaybook(pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy?: string): Promise<{ version: PlaybookVersion; created: boolean }> {
+  const name = compiled.plan.name;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // One publisher per playbook name at a time, so version numbers never collide.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`playbook:${name}`]);
+    const existing = await client.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash]);
+    if (existing.rows[0]) {
+      await client.query('COMMIT');
+      return { version: toVersion(existing.rows[0]), created: false };
+    }
+    const inserted = await client.query<Row>(
+      `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan, published_by)
+       VALUES ($1, COALESCE((SELECT max(version) FROM playbook_versions WHERE name = $1), 0) + 1, $2, $3, $4, $5)
+       RETURNING name, version, hash, published_at`,
+      [name, compiled.hash, sourceYaml, JSON.stringify(compiled.plan), publishedBy ?? null],
+    );
+    await client.query('COMMIT');
+    return { version: toVersion(inserted.rows[0]!), created: true };
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export async function listPlaybooks(pool: Pool): Promise<(PlaybookVersion & { versions: number })[]> {
+  const { rows } = await pool.query<Row & { versions: number }>(
+    `SELECT DISTINCT ON (name) name, version, hash, published_at, count(*) OVER (PARTITION BY name)::int AS versions
+     FROM playbook_versions ORDER BY name, version DESC`,
+  );
+  return rows.map((row) => ({ ...toVersion(row), versions: row.versions }));
+}
+
+export async function listVersions(pool: Pool, name: string): Promise<PlaybookVersion[]> {
+  const { rows } = await pool.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
+  return rows.map(toVersion);
+}
+
+/** A given version, or the latest when `version` is undefined. */
+export async function getPlaybook(pool: Pool, name: string, version?: number): Promise<StoredPlaybook | undefined> {
+  const { rows } = await pool.query<Row>(
+    version === undefined
+      ? `SELECT * FROM playbook_versions WHERE name = $1 ORDER BY version DESC LIMIT 1`
+      : `SELECT * FROM playbook_versions WHERE name = $1 AND version = $2`,
+    version === undefined ? [name] : [name, version],
+  );
+  const row = rows[0];
+  return row ? { ...toVersion(row), sourceYaml: row.source_yaml!, plan: row.plan! } : undefined;
+}

@@ -1,0 +1,115 @@
+/**
+ * End to end, as a user runs it: `casebook start` (Temporal dev server persisting to SQLite, embedded
+ * Postgres, worker, API) driven over HTTP, stopped with SIGTERM and started again on the same data.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/util/free-port.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'casebook-e2e-'));
+let running: ChildProcessWithoutNullStreams | undefined;
+
+afterAll(async () => {
+  if (running && running.exitCode === null) {
+    running.kill('SIGTERM');
+    await new Promise((r) => running!.once('exit', r));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function startCasebook(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string }> {
+  const child = spawn(process.execPath, ['bin/casebook.js', 'start'], { cwd: ROOT, env: { ...process.env, ...env } });
+  running = child;
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`casebook did not start within 90 s:\n${output}`)), 90_000);
+    const check = () => {
+      if (output.includes('casebook: ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => reject(new Error(`casebook exited with ${code} during start:\n${output}`)));
+  });
+  return { child, output: () => output };
+}
+
+async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  child.kill('SIGTERM');
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('casebook start, end to end over HTTP', () => {
+  it('runs a return case to an exact refund across a restart of the whole stack', async () => {
+    const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort() };
+    const env = {
+      CASEBOOK_DATA_DIR: dataDir, PORT: String(ports.api), CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
+      CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
+    };
+    const api = `http://127.0.0.1:${ports.api}`;
+    const json = { 'content-type': 'application/json' };
+
+    const first = await startCasebook(env);
+    expect(first.output()).toContain(`casebook: Temporal Web UI http://127.0.0.1:${ports.ui}`);
+    expect((await fetch(`${api}/readyz`)).status).toBe(200);
+
+    const published = await fetch(`${api}/v1/playbooks/return`, {
+      method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: readFileSync(join(ROOT, 'playbooks/return.yaml')),
+    });
+    expect(published.status).toBe(201);
+    expect(await published.json()).toMatchObject({ name: 'return', version: 1 });
+
+    const opened = await fetch(`${api}/v1/cases`, {
+      method: 'POST', headers: json,
+      body: JSON.stringify({
+        playbook: 'return', caseId: 'e2e-1',
+        data: {
+          order_id: 'TB-2001', buyer_name: 'Han Meimei', order_total: { amount: 25_900, currency: 'CNY' },
+          outbound_shipping: { amount: 1_200, currency: 'CNY' }, shipped_free: false,
+          signed_at: new Date(Date.now() - 3 * 86_400_000).toISOString(), reason: 'no_reason', shipping_insurance: true,
+        },
+      }),
+    });
+    expect(opened.status).toBe(201);
+    const shipped = await fetch(`${api}/v1/cases/e2e-1/events`, {
+      method: 'POST', headers: json, body: JSON.stringify({ type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'YT9988' } }),
+    });
+    expect(shipped.status).toBe(202);
+    await expect.poll(async () => (await (await fetch(`${api}/v1/cases/e2e-1`)).json()).waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
+
+    const firstExit = await stopCasebook(first.child);
+    expect(firstExit, first.output()).toBe(0);
+    expect(first.output()).toContain('casebook: stopped');
+
+    const second = await startCasebook(env);
+    const waiting = await (await fetch(`${api}/v1/cases/e2e-1`)).json();
+    expect(waiting).toMatchObject({ status: 'waiting', step: 'wait_receipt', waitingFor: ['warehouse.received'] });
+    const received = await fetch(`${api}/v1/cases/e2e-1/events`, {
+      method: 'POST', headers: json, body: JSON.stringify({ type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } }),
+    });
+    expect(received.status).toBe(202);
+    await expect.poll(async () => (await (await fetch(`${api}/v1/cases/e2e-1`)).json()).outcome, { timeout: 15_000 })
+      .toEqual({ outcome: 'resolved', reason: 'refunded' });
+
+    const db = new pg.Client({ connectionString: `postgres://casebook:casebook@127.0.0.1:${ports.postgres}/casebook` });
+    await db.connect();
+    try {
+      const refunds = (await db.query(`SELECT amount, currency, status FROM refunds WHERE case_id = 'e2e-1'`)).rows;
+      expect(refunds).toEqual([{ amount: '24700', currency: 'CNY', status: 'issued' }]);
+      const templates = (await db.query(`SELECT template FROM outbox_messages WHERE case_id = 'e2e-1' ORDER BY id`)).rows.map((r) => r.template);
+      expect(templates).toEqual(['return_address', 'refund_sent']);
+    } finally {
+      await db.end();
+    }
+    expect(await stopCasebook(second.child)).toBe(0);
+  }, 240_000);
+});
