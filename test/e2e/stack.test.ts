@@ -43,6 +43,10 @@ async function startCasebook(env: NodeJS.ProcessEnv): Promise<{ child: ChildProc
   return { child, output: () => output };
 }
 
+async function readCase(api: string, caseId: string): Promise<{ waitingFor: string[]; outcome: unknown }> {
+  return (await (await fetch(`${api}/v1/cases/${caseId}`)).json()) as { waitingFor: string[]; outcome: unknown };
+}
+
 async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   child.kill('SIGTERM');
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -84,7 +88,7 @@ describe('casebook start, end to end over HTTP', () => {
       method: 'POST', headers: json, body: JSON.stringify({ type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'YT9988' } }),
     });
     expect(shipped.status).toBe(202);
-    await expect.poll(async () => (await (await fetch(`${api}/v1/cases/e2e-1`)).json()).waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
+    await expect.poll(async () => (await readCase(api, 'e2e-1')).waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
 
     const firstExit = await stopCasebook(first.child);
     expect(firstExit, first.output()).toBe(0);
@@ -97,7 +101,7 @@ describe('casebook start, end to end over HTTP', () => {
       method: 'POST', headers: json, body: JSON.stringify({ type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } }),
     });
     expect(received.status).toBe(202);
-    await expect.poll(async () => (await (await fetch(`${api}/v1/cases/e2e-1`)).json()).outcome, { timeout: 15_000 })
+    await expect.poll(async () => (await readCase(api, 'e2e-1')).outcome, { timeout: 15_000 })
       .toEqual({ outcome: 'resolved', reason: 'refunded' });
 
     const db = new pg.Client({ connectionString: `postgres://casebook:casebook@127.0.0.1:${ports.postgres}/casebook` });
