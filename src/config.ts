@@ -12,6 +12,9 @@ export interface Config {
   apiPort: number;
   temporalPort: number;
   temporalUiPort: number;
+  /** Temporal's HTTP API and metrics: fixed, so that nothing else can take them during start-up. */
+  temporalHttpPort: number;
+  temporalMetricsPort: number;
   postgresPort: number;
 }
 
@@ -33,6 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: port(env, 'PORT', 3000),
     temporalPort: port(env, 'CASEBOOK_TEMPORAL_PORT', 7233),
     temporalUiPort: port(env, 'CASEBOOK_TEMPORAL_UI_PORT', 8233),
+    temporalHttpPort: port(env, 'CASEBOOK_TEMPORAL_HTTP_PORT', 7243),
+    temporalMetricsPort: port(env, 'CASEBOOK_TEMPORAL_METRICS_PORT', 7244),
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
   };
 }

@@ -60,6 +60,10 @@ function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | 
       : make('SCHEMA006', `step ${where} has ${actions.length} actions (${actions.join(', ')}); a step does exactly one thing`, at(path), 'split it into several steps');
   }
   if (error.schemaPath.includes('/oneOf/')) return undefined;
+  if (error.propertyName !== undefined) {
+    return make('SCHEMA009', `'${error.propertyName}' is not a valid name in ${where}`, at([...path, error.propertyName], true),
+      'names are lower_snake_case: letters, digits and _, starting with a letter');
+  }
   switch (error.keyword) {
     case 'additionalProperties': {
       const extra = String(error.params.additionalProperty);

@@ -110,10 +110,6 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
         const [start] = node.range ?? [0];
         add('YAML004', `anchors (&${node.anchor}) are not allowed in playbooks`, spanOf(start, start + node.anchor.length + 1), 'write the value out in full');
       }
-      if (node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
-        const [start, end] = node.range ?? [0, 0];
-        add('YAML003', `unknown tag ${node.tag}`, spanOf(start, end), 'playbooks use plain YAML: no custom tags');
-      }
     },
   });
   if (diagnostics.length > 0) return { diagnostics };

@@ -30,7 +30,10 @@ export async function startStack(config: Config, options: { logger?: boolean } =
     const [temporal, postgres] = await Promise.all([
       config.temporalAddress
         ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, stop: async () => {} })
-        : startTemporalDevServer({ dataDir: join(config.dataDir, 'temporal'), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort, namespace: config.namespace }),
+        : startTemporalDevServer({
+            dataDir: join(config.dataDir, 'temporal'), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
+            httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
+          }),
       config.databaseUrl
         ? Promise.resolve({ url: config.databaseUrl, stop: async () => {} })
         : startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres'), port: config.postgresPort }),

@@ -11,7 +11,7 @@ export interface DevServerHandle {
   stop(): Promise<void>;
 }
 
-export async function startTemporalDevServer(options: { dataDir: string; host: string; port: number; uiPort: number; namespace: string }): Promise<DevServerHandle> {
+export async function startTemporalDevServer(options: { dataDir: string; host: string; port: number; uiPort: number; httpPort: number; metricsPort: number; namespace: string }): Promise<DevServerHandle> {
   const executable = temporalCliExecutable();
   if (executable.type !== 'existing-path') {
     throw new Error('the Temporal CLI is not provisioned: run `bash scripts/provision.sh` or set CASEBOOK_TEMPORAL_CLI');
@@ -23,6 +23,8 @@ export async function startTemporalDevServer(options: { dataDir: string; host: s
     '--ip', options.host,
     '--port', String(options.port),
     '--ui-port', String(options.uiPort),
+    '--http-port', String(options.httpPort),
+    '--metrics-port', String(options.metricsPort),
     '--namespace', options.namespace,
     '--log-level', 'error',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -54,10 +54,13 @@ async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<numb
 
 describe('casebook start, end to end over HTTP', () => {
   it('runs a return case to an exact refund across a restart of the whole stack', async () => {
-    const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort() };
+    const ports = {
+      api: await freePort(), temporal: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort(), postgres: await freePort(),
+    };
     const env = {
       CASEBOOK_DATA_DIR: dataDir, PORT: String(ports.api), CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
-      CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
+      CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.http),
+      CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
     };
     const api = `http://127.0.0.1:${ports.api}`;
     const json = { 'content-type': 'application/json' };

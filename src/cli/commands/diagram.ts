@@ -1,0 +1,10 @@
+import { mermaidDiagram } from '../../playbook/diagram.js';
+import { compileFile } from './compile.js';
+
+/** Prints a Mermaid flowchart of the playbook's steps. */
+export async function run(args: string[]): Promise<number> {
+  const compiled = compileFile(args[0], 'diagram');
+  if (!compiled) return 1;
+  process.stdout.write(mermaidDiagram(compiled.plan));
+  return 0;
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic, validatePlaybook, type Diagnostic } from '../../playbook/index.js';
+
+const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
+
+/** Prints one line per diagnostic (`path:line:column: severity code: message`); exit 1 on any error. */
+export async function run(args: string[]): Promise<number> {
+  let format = 'text';
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--format') format = args[++i] ?? '';
+    else if (arg.startsWith('--format=')) format = arg.slice('--format='.length);
+    else if (arg.startsWith('-')) {
+      process.stderr.write(`casebook validate: unknown option ${arg}\n${USAGE}`);
+      return 2;
+    } else files.push(arg);
+  }
+  if (files.length === 0 || (format !== 'text' && format !== 'json')) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const diagnostics: Diagnostic[] = [];
+  for (const file of files) {
+    let source: Buffer;
+    try {
+      source = readFileSync(file);
+    } catch (error) {
+      diagnostics.push({ severity: 'error', code: 'IO001', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, line: 1, column: 1, endLine: 1, endColumn: 1 });
+      continue;
+    }
+    diagnostics.push(...validatePlaybook(source, file).diagnostics);
+  }
+  if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');
+  else for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
+  return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
+}
