@@ -1,0 +1,51 @@
+/** The `casebook` command as an ops lead runs it. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const casebook = (...args: string[]) => spawnSync(process.execPath, ['bin/casebook.js', ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('casebook validate / compile / diagram', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'casebook-cli-'));
+  const broken = join(dir, 'broken.yaml');
+  writeFileSync(broken, 'playbook: broken\ncase_type: return\ncurrency: CNY\nfields: {}\nsteps:\n  - id: only\n    end: { outcome: resolved, reason: done }\n  - id: after\n    sned: { to: buyer }\n');
+
+  it('prints path:line:column: severity code: message per problem and exits 1 on errors', () => {
+    const result = casebook('validate', 'playbooks/return.yaml', broken);
+    expect(result.status).toBe(1);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toEqual([
+      `${broken}:8:5: error SCHEMA006: step steps[1] has no action (hint: add one of: send, wait, delay, branch, refund, escalate, task, set, remark, call, end)`,
+      `${broken}:9:5: error SCHEMA001: unknown property 'sned' in steps[1] (hint: did you mean 'send'?)`,
+    ]);
+  });
+
+  it('exits 0 with no output for valid playbooks, and prints JSON on request', () => {
+    const ok = casebook('validate', 'playbooks/return.yaml', 'playbooks/exchange.yaml');
+    expect([ok.status, ok.stdout]).toEqual([0, '']);
+    const json = casebook('validate', '--format', 'json', broken);
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'SCHEMA006', file: broken, line: 8, column: 5 }),
+      expect.objectContaining({ code: 'SCHEMA001', line: 9, column: 5, endLine: 9, endColumn: 9 }),
+    ]);
+  });
+
+  it('compiles to the plan and draws the flow', () => {
+    const compiled = casebook('compile', 'playbooks/return.yaml');
+    expect(compiled.status).toBe(0);
+    const output = JSON.parse(compiled.stdout) as { hash: string; plan: { planVersion: number; name: string } };
+    expect(output.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(output.plan).toMatchObject({ planVersion: 1, name: 'return' });
+    const diagram = casebook('diagram', 'playbooks/return.yaml');
+    expect(diagram.stdout).toContain('flowchart TD');
+    expect(diagram.stdout).toContain('s_wait_receipt -->|"timeout 10d"| s_escalate_missing_parcel');
+    const missing = casebook('compile', join(dir, 'missing.yaml'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('missing.yaml:1:1: error IO001: cannot read the file: ENOENT');
+  });
+});
