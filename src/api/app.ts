@@ -1,6 +1,12 @@
 /** The HTTP API: Fastify with strict schemas, problem+json errors and a request id on everything. */
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { registerAuth } from './auth.js';
+import { keyRoutes } from './routes/keys.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import type { CaseService } from '../cases/service.js';
 import type { Pool } from '../store/pool.js';
 import { problem, sendProblem } from './problem.js';
@@ -17,10 +23,17 @@ export interface ApiDependencies {
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export async function buildApi(deps: ApiDependencies, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
+export interface ApiOptions {
+  logger?: FastifyServerOptions['logger'];
+  /** Requests per minute per API key (or per address without one). */
+  rateLimitPerMinute?: number;
+}
+
+export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -43,6 +56,7 @@ export async function buildApi(deps: ApiDependencies, options: { logger?: Fastif
       return sendProblem(reply, problem(400, 'invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
     }
     const status = error.statusCode ?? 500;
+    if (status === 429) return sendProblem(reply, problem(429, 'rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem(415, 'unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
@@ -53,8 +67,29 @@ export async function buildApi(deps: ApiDependencies, options: { logger?: Fastif
     return sendProblem(reply, problem(500, 'internal', 'something went wrong on our side; quote the request id when reporting it'));
   });
 
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Casebook API', version: '1', description: 'Publish playbooks, open cases, deliver events, read what happened.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from `casebook keys create`' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 1200,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const token = request.headers.authorization;
+      return typeof token === 'string' ? `key:${token.slice(0, 24)}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} per minute exceeded` }),
+  });
+  registerAuth(app, deps.pool);
+
   await app.register(healthRoutes(deps));
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
+  await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
+  await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   return app;
 }

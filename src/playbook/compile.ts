@@ -278,7 +278,10 @@ class Compiler {
       const template = this.templateRef(raw.send.template, [...p, 'template'], context);
       const channel = raw.send.channel ?? template?.channel ?? 'chat';
       const to = this.recipient(raw.send.to);
-      return { ...base, kind: 'send', to, channel, template: raw.send.template, quietHours: raw.send.quiet_hours ?? to.kind === 'buyer', next: next(undefined) };
+      // Chat and in-site letters wait in the buyer's app; SMS, e-mail and calls interrupt, so by default
+      // only those are held during quiet hours.
+      const interrupts = channel === 'sms' || channel === 'email' || channel === 'phone';
+      return { ...base, kind: 'send', to, channel, template: raw.send.template, quietHours: raw.send.quiet_hours ?? (to.kind === 'buyer' && interrupts), next: next(undefined) };
     }
     if (raw.wait) {
       const p = [...path, 'wait'];

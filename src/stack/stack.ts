@@ -8,7 +8,9 @@ import { CaseService } from '../cases/service.js';
 import type { Config } from '../config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
+import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool } from '../store/pool.js';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createCaseWorker } from '../worker/create-worker.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 
@@ -18,6 +20,8 @@ export interface RunningStack {
   /** The Web UI, when Casebook started the dev server itself. */
   temporalUiUrl?: string;
   databaseUrl: string;
+  /** On the very first start (no key exists yet), an admin key, also saved to <data>/admin.key. */
+  firstAdminKey?: { key: string; file: string };
   stop(): Promise<void>;
 }
 
@@ -42,6 +46,7 @@ export async function startStack(config: Config, options: { logger?: boolean } =
     await migrate(postgres.url);
     const pool = createPool(postgres.url);
     stops.push(() => pool.end());
+    const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
 
     const workerConnection = await NativeConnection.connect({ address: temporal.address });
     stops.push(() => workerConnection.close());
@@ -75,10 +80,22 @@ export async function startStack(config: Config, options: { logger?: boolean } =
       temporalAddress: temporal.address,
       ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       databaseUrl: postgres.url,
+      ...(firstAdminKey ? { firstAdminKey } : {}),
       stop: stopAll,
     };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+/** Without any key nobody could use the API; the first start creates an admin key. */
+async function bootstrapAdminKey(pool: ReturnType<typeof createPool>, dataDir: string): Promise<{ key: string; file: string } | undefined> {
+  if ((await countActiveApiKeys(pool)) > 0) return undefined;
+  const { key } = await createApiKey(pool, 'admin', 'first admin key (created at first start)');
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'admin.key');
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { key, file };
 }

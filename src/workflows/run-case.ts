@@ -340,8 +340,8 @@ class CaseRun {
     }
     const expected = this.waitingFor.includes(event.type)
       || spec.early
-      // Between waits the case is busy with instant steps; an event a later wait takes is kept.
-      || (this.status === 'open' && eventsAwaitedFrom(this.plan.steps, this.state.current).has(event.type));
+      // Not waiting for events (busy, or in a delay): an event a later wait takes is kept for it.
+      || (this.waitingFor.length === 0 && eventsAwaitedFrom(this.plan.steps, this.state.current).has(event.type));
     if (!expected) {
       const now = this.waitingFor.length > 0 ? `it waits for ${this.waitingFor.join(', ')}` : 'it is not waiting for any event';
       throw ApplicationFailure.create({

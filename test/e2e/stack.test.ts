@@ -2,7 +2,7 @@
  * End to end, as a user runs it: `casebook start` (Temporal dev server persisting to SQLite, embedded
  * Postgres, worker, API) driven over HTTP, stopped with SIGTERM and started again on the same data.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,8 @@ async function startCasebook(env: NodeJS.ProcessEnv): Promise<{ child: ChildProc
 }
 
 async function readCase(api: string, caseId: string): Promise<{ waitingFor: string[]; outcome: unknown }> {
-  return (await (await fetch(`${api}/v1/cases/${caseId}`)).json()) as { waitingFor: string[]; outcome: unknown };
+  const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  return (await (await fetch(`${api}/v1/cases/${caseId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { waitingFor: string[]; outcome: unknown };
 }
 
 async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<number | null> {
@@ -63,14 +64,17 @@ describe('casebook start, end to end over HTTP', () => {
       CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
     };
     const api = `http://127.0.0.1:${ports.api}`;
-    const json = { 'content-type': 'application/json' };
 
     const first = await startCasebook(env);
+    expect(first.output()).toContain('casebook: first start: admin API key');
+    const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` };
     expect(first.output()).toContain(`casebook: Temporal Web UI http://127.0.0.1:${ports.ui}`);
     expect((await fetch(`${api}/readyz`)).status).toBe(200);
+    expect((await fetch(`${api}/v1/cases`)).status).toBe(401);
 
     const published = await fetch(`${api}/v1/playbooks/return`, {
-      method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: readFileSync(join(ROOT, 'playbooks/return.yaml')),
+      method: 'PUT', headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` }, body: readFileSync(join(ROOT, 'playbooks/return.yaml')),
     });
     expect(published.status).toBe(201);
     expect(await published.json()).toMatchObject({ name: 'return', version: 1 });
@@ -91,14 +95,15 @@ describe('casebook start, end to end over HTTP', () => {
       method: 'POST', headers: json, body: JSON.stringify({ type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'YT9988' } }),
     });
     expect(shipped.status).toBe(202);
-    await expect.poll(async () => (await readCase(api, 'e2e-1')).waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
+    await expect.poll(async () => JSON.stringify(await readCase(api, 'e2e-1')), { timeout: 15_000 }).toContain('"waitingFor":["warehouse.received"]');
 
     const firstExit = await stopCasebook(first.child);
     expect(firstExit, first.output()).toBe(0);
     expect(first.output()).toContain('casebook: stopped');
 
     const second = await startCasebook(env);
-    const waiting = await (await fetch(`${api}/v1/cases/e2e-1`)).json();
+    expect(second.output()).not.toContain('first start');
+    const waiting = await readCase(api, 'e2e-1');
     expect(waiting).toMatchObject({ status: 'waiting', step: 'wait_receipt', waitingFor: ['warehouse.received'] });
     const received = await fetch(`${api}/v1/cases/e2e-1/events`, {
       method: 'POST', headers: json, body: JSON.stringify({ type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } }),
@@ -117,6 +122,19 @@ describe('casebook start, end to end over HTTP', () => {
     } finally {
       await db.end();
     }
+    // The README's curl walkthrough, run exactly as written against this stack.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const walkthrough = /## A return, from playbook to refund, with curl[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', walkthrough], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir, CASEBOOK_POSTGRES_PORT: String(ports.postgres) },
+    });
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain('"name":"return","version":1');
+    expect(run.stdout).toContain('"caseId":"demo-1"');
+    expect(run.stdout).toContain('{"status":"accepted","caseId":"demo-1"}');
+    expect(run.stdout).toContain('"outcome":{"outcome":"resolved","reason":"refunded"}');
+    expect(run.stdout).toMatch(/demo-1\s+\|\s+18900\s+\| CNY\s+\| issued\s+\| demo-1\/refund_no_reason\/1/);
+
     expect(await stopCasebook(second.child)).toBe(0);
   }, 240_000);
 });

@@ -3,8 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { checkValues } from '../../playbook/values.js';
 import { getPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../app.js';
+import { READERS } from '../auth.js';
 import { problem, sendProblem } from '../problem.js';
+import { listCases, type CaseListFilter } from '../../store/cases.js';
 
+const TAGS = ['cases'];
 const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
@@ -22,8 +25,10 @@ interface EventBody {
 }
 
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.post<{ Body: OpenCaseBody }>('/', {
+  app.post<{ Body: OpenCaseBody }>('', {
+    config: { roles: ['agent', 'admin'] },
     schema: {
+      tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given)',
       body: {
         type: 'object', additionalProperties: false, required: ['playbook', 'data'],
         properties: {
@@ -54,14 +59,37 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
   });
 
-  app.get<{ Params: { caseId: string } }>('/:caseId', { schema: { params: caseParams } }, async (request, reply) => {
+  app.get<{ Querystring: CaseListFilter }>('', {
+    config: { roles: READERS },
+    schema: {
+      tags: TAGS, summary: 'Cases, newest first, filtered and paginated by cursor',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
+          status: { enum: ['open', 'waiting', 'closed', 'failed'] },
+          orderId: { type: 'string', maxLength: 100 },
+          limit: { type: 'string', pattern: '^(?:[1-9]|[1-9][0-9]|100)$' },
+          cursor: { type: 'string', maxLength: 300 },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const page = await listCases(deps.pool, request.query);
+    if (!page) return sendProblem(reply, problem(400, 'invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
+    return page;
+  });
+
+  app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams } }, async (request, reply) => {
     const description = await deps.cases.describe(request.params.caseId);
     if (!description) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
     return description;
   });
 
   app.post<{ Params: { caseId: string }; Body: EventBody }>('/:caseId/events', {
+    config: { roles: ['agent', 'warehouse', 'admin'] },
     schema: {
+      tags: TAGS, summary: 'Deliver an event to a case: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
       params: caseParams,
       body: {
         type: 'object', additionalProperties: false, required: ['type', 'id', 'payload'],
@@ -73,6 +101,9 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
       },
     },
   }, async (request, reply) => {
+    if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
+      return sendProblem(reply, problem(403, 'forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
+    }
     const result = await deps.cases.deliverEvent(request.params.caseId, request.body);
     switch (result.status) {
       case 'accepted':

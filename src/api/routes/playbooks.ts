@@ -2,22 +2,26 @@ import type { FastifyPluginAsync } from 'fastify';
 import { validatePlaybook, type Diagnostic } from '../../playbook/index.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../app.js';
+import { READERS } from '../auth.js';
 import { problem, sendProblem } from '../problem.js';
 
 const yamlBody = { type: 'string', minLength: 1 } as const;
 const nameParam = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' } } } as const;
+
+const AUTHORS = { roles: ['ops-lead', 'admin'] as const };
+const TAGS = ['playbooks'];
 
 const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
 
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.post('/validate', { schema: { body: yamlBody } }, async (request) => {
+  app.post('/validate', { config: AUTHORS, schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: ['application/yaml', 'text/plain'], body: yamlBody } }, async (request) => {
     const result = validatePlaybook(request.body as string, 'playbook.yaml');
     return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) };
   });
 
-  app.put<{ Params: { name: string } }>('/:name', { schema: { body: yamlBody, params: nameParam } }, async (request, reply) => {
+  app.put<{ Params: { name: string } }>('/:name', { config: AUTHORS, schema: { tags: TAGS, summary: 'Publish a playbook version (YAML body); the same content again returns its version', consumes: ['application/yaml', 'text/plain'], body: yamlBody, params: nameParam } }, async (request, reply) => {
     const source = request.body as unknown as string;
     const result = validatePlaybook(source, `${request.params.name}.yaml`);
     if (!result.plan) {
@@ -30,16 +34,18 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
   });
 
-  app.get('/', async () => ({ playbooks: await listPlaybooks(deps.pool) }));
+  app.get('', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'Published playbooks and their latest versions' } }, async () => ({ playbooks: await listPlaybooks(deps.pool) }));
 
-  app.get<{ Params: { name: string } }>('/:name', { schema: { params: nameParam } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/:name', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam } }, async (request, reply) => {
     const versions = await listVersions(deps.pool, request.params.name);
     if (versions.length === 0) return sendProblem(reply, problem(404, 'unknown-playbook', `no playbook named ${request.params.name} is published`));
     return { name: request.params.name, versions };
   });
 
   app.get<{ Params: { name: string; version: number } }>('/:name/versions/:version', {
-    schema: { params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } },
+    config: { roles: READERS },
+    schema: {
+      tags: TAGS, summary: 'One version: its YAML and its plan', params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } },
   }, async (request, reply) => {
     const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
     if (!stored) return sendProblem(reply, problem(404, 'unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));

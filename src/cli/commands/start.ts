@@ -16,6 +16,9 @@ export async function run(args: string[]): Promise<number> {
       `casebook: API            ${stack.apiUrl}   (try ${stack.apiUrl}/readyz)`,
       `casebook: Temporal       ${stack.temporalAddress}`,
       ...(stack.temporalUiUrl ? [`casebook: Temporal Web UI ${stack.temporalUiUrl}`] : []),
+      ...(stack.firstAdminKey
+        ? [`casebook: first start: admin API key (shown once, also in ${stack.firstAdminKey.file}):`, `casebook:   ${stack.firstAdminKey.key}`]
+        : []),
       `casebook: ready; Ctrl-C stops everything`,
       '',
     ].join('\n'),

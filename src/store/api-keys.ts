@@ -1,0 +1,68 @@
+/**
+ * API keys: `cb_<id>_<secret>`. The id finds the row; only the secret's sha256 is stored, and it is
+ * compared in constant time. Unknown, revoked and malformed keys are all simply "no key".
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Pool } from './pool.js';
+
+export const ROLES = ['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+const KEY = /^cb_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+export async function createApiKey(pool: Pool, role: Role, name: string): Promise<{ key: string; apiKey: ApiKey }> {
+  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const secret = randomBytes(32).toString('base64url');
+  const { rows } = await pool.query(
+    `INSERT INTO api_keys (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4) RETURNING *`,
+    [id, name, role, sha256(secret).toString('hex')],
+  );
+  return { key: `cb_${id}_${secret}`, apiKey: toApiKey(rows[0]) };
+}
+
+/** The active key a bearer token stands for, or undefined. */
+export async function authenticate(pool: Pool, token: string): Promise<ApiKey | undefined> {
+  const match = KEY.exec(token);
+  if (!match) return undefined;
+  const [, id, secret] = match;
+  const { rows } = await pool.query(`SELECT * FROM api_keys WHERE id = $1`, [id]);
+  const row = rows[0];
+  if (!row || row.revoked_at) return undefined;
+  const expected = Buffer.from(row.secret_sha256, 'hex');
+  if (!timingSafeEqual(expected, sha256(secret!))) return undefined;
+  await pool.query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [id]);
+  return toApiKey(row);
+}
+
+export async function listApiKeys(pool: Pool): Promise<ApiKey[]> {
+  const { rows } = await pool.query(`SELECT * FROM api_keys ORDER BY created_at, id`);
+  return rows.map(toApiKey);
+}
+
+export async function revokeApiKey(pool: Pool, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
+  return rowCount === 1;
+}
+
+export async function countActiveApiKeys(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL`);
+  return rows[0]!.n;
+}
+
+function toApiKey(row: { id: string; name: string; role: Role; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKey {
+  return {
+    id: row.id, name: row.name, role: row.role, createdAt: row.created_at.toISOString(),
+    revokedAt: row.revoked_at?.toISOString() ?? null, lastUsedAt: row.last_used_at?.toISOString() ?? null,
+  };
+}

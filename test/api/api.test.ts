@@ -1,0 +1,270 @@
+/** The HTTP API over real parts: Temporal's time-skipping server, a worker, Postgres. */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi } from '../../src/api/app.js';
+import { CaseService } from '../../src/cases/service.js';
+import { createApiKey, revokeApiKey, ROLES, type Role } from '../../src/store/api-keys.js';
+import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+
+const RETURN_YAML = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
+const DAY = 86_400_000;
+
+let db: TestDatabase;
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let api: FastifyInstance;
+const keys = {} as Record<Role, string>;
+let revokedKey: string;
+
+beforeAll(async () => {
+  [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+  worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
+  running = worker.run();
+  api = await buildApi({ pool: db.pool, cases: new CaseService(env.client, db.pool), temporalReady: async () => true });
+  for (const role of ROLES) keys[role] = (await createApiKey(db.pool, role, `${role} test key`)).key;
+  const revoked = await createApiKey(db.pool, 'admin', 'revoked');
+  await revokeApiKey(db.pool, revoked.apiKey.id);
+  revokedKey = revoked.key;
+});
+afterAll(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await db?.drop();
+});
+
+type Call = { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; body?: unknown; type?: string; key?: string | null; headers?: Record<string, string> };
+
+function call({ method, url, body, type, key, headers }: Call): Promise<LightMyRequestResponse> {
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return api.inject({
+    method, url, payload,
+    headers: {
+      ...(payload !== undefined ? { 'content-type': type ?? (typeof body === 'string' ? 'application/yaml' : 'application/json') } : {}),
+      ...(key === null ? {} : { authorization: `Bearer ${key ?? keys.admin}` }),
+      ...headers,
+    },
+  });
+}
+
+async function caseData(overrides: Record<string, unknown> = {}) {
+  const now = await env.currentTimeMs();
+  return {
+    order_id: 'TB-9', buyer_name: 'Wang', order_total: { amount: 10_000, currency: 'CNY' }, outbound_shipping: { amount: 800, currency: 'CNY' },
+    shipped_free: false, signed_at: new Date(now - DAY).toISOString(), reason: 'no_reason', shipping_insurance: false, ...overrides,
+  };
+}
+
+describe('playbooks', () => {
+  it('validates without publishing', async () => {
+    const ok = await call({ method: 'POST', url: '/v1/playbooks/validate', body: RETURN_YAML, key: keys['ops-lead'] });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ valid: true, diagnostics: [] });
+    const bad = await call({ method: 'POST', url: '/v1/playbooks/validate', body: RETURN_YAML.replace('template: return_address', 'template: return_adress'), type: 'text/plain', key: keys['ops-lead'] });
+    expect(bad.json()).toMatchObject({ valid: false, diagnostics: [{ severity: 'error', code: 'PB110', line: expect.any(Number), column: expect.any(Number) }] });
+  });
+
+  it('publishes immutable versions: 201 new, 200 same content, 422 invalid', async () => {
+    const first = await call({ method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML, key: keys['ops-lead'] });
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ name: 'return', version: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const again = await call({ method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML, key: keys['ops-lead'] });
+    expect([again.statusCode, again.json().version]).toEqual([200, 1]);
+    const changed = await call({ method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML.replace('refund_sla: 24h', 'refund_sla: 12h') });
+    expect([changed.statusCode, changed.json().version]).toEqual([201, 2]);
+    const invalid = await call({ method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML.replace('paid_field: order_total', 'paid_field: order_totl') });
+    expect(invalid.statusCode).toBe(422);
+    expect(invalid.headers['content-type']).toContain('application/problem+json');
+    expect(invalid.json()).toMatchObject({ type: expect.stringContaining('invalid-playbook'), diagnostics: [{ code: 'PB002' }] });
+    const versions = await call({ method: 'GET', url: '/v1/playbooks/return', key: keys.auditor });
+    expect(versions.json().versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    const v1 = await call({ method: 'GET', url: '/v1/playbooks/return/versions/1', key: keys.agent });
+    expect(v1.json()).toMatchObject({ version: 1, yaml: RETURN_YAML, plan: { planVersion: 1, name: 'return' } });
+    const list = await call({ method: 'GET', url: '/v1/playbooks' });
+    expect(list.json().playbooks).toEqual([expect.objectContaining({ name: 'return', version: 2, versions: 2 })]);
+  });
+});
+
+describe('cases and events', () => {
+  it('opens a case once, runs it on the requested version and refunds exactly', async () => {
+    const data = await caseData();
+    const opened = await call({ method: 'POST', url: '/v1/cases', body: { playbook: 'return', version: 1, caseId: 'api-1', data }, key: keys.agent });
+    expect(opened.statusCode).toBe(201);
+    expect(opened.json()).toMatchObject({ caseId: 'api-1', playbook: 'return', version: 1 });
+    const again = await call({ method: 'POST', url: '/v1/cases', body: { playbook: 'return', version: 1, caseId: 'api-1', data }, key: keys.agent });
+    expect([again.statusCode, again.json().caseId]).toEqual([200, 'api-1']);
+
+    const event = { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } };
+    const sent = await call({ method: 'POST', url: '/v1/cases/api-1/events', body: event, key: keys.warehouse });
+    expect(sent.statusCode).toBe(202);
+    await env.client.workflow.getHandle('case-api-1').result();
+    const duplicate = await call({ method: 'POST', url: '/v1/cases/api-1/events', body: event, key: keys.warehouse });
+    expect([duplicate.statusCode, duplicate.json()]).toEqual([200, { status: 'duplicate' }]);
+    const view = await call({ method: 'GET', url: '/v1/cases/api-1', key: keys.auditor });
+    expect(view.json()).toMatchObject({ caseId: 'api-1', version: 1, status: 'closed', outcome: { outcome: 'resolved', reason: 'refunded' } });
+    const refunds = (await db.pool.query(`SELECT amount FROM refunds WHERE case_id = 'api-1'`)).rows;
+    expect(refunds).toEqual([{ amount: 9_200 }]);
+  });
+
+  it('refuses events the case does not wait for, and invalid payloads, with reasons', async () => {
+    await call({ method: 'POST', url: '/v1/cases', body: { playbook: 'return', caseId: 'api-2', data: await caseData({ order_id: 'TB-10' }) }, key: keys.agent });
+    await expect.poll(async () => (await call({ method: 'GET', url: '/v1/cases/api-2' })).json().waitingFor, { timeout: 10_000 }).toEqual(['buyer.shipped', 'warehouse.received']);
+    const unknownType = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.paid', id: 'e1', payload: {} }, key: keys.agent });
+    expect(unknownType.statusCode).toBe(409);
+    expect(unknownType.json().detail).toContain("declares no event 'buyer.paid'");
+    const invalid = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.shipped', id: 'e2', payload: { tracking_number: 42 } }, key: keys.agent });
+    expect(invalid.statusCode).toBe(422);
+    expect(invalid.json().errors).toEqual([{ pointer: '/payload/tracking_number', message: 'must be a string, not number 42' }]);
+  });
+
+  it('routes a warehouse webhook to the case by order id', async () => {
+    const routed = await call({ method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r-1', orderId: 'TB-10', payload: { condition: 'damaged' } }, key: keys.warehouse });
+    expect(routed.statusCode).toBe(202);
+    expect(routed.json()).toEqual({ status: 'accepted', caseId: 'api-2' });
+    const unknown = await call({ method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r-2', returnTracking: 'NOPE', payload: {} }, key: keys.warehouse });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('lists cases newest first with filters and a cursor', async () => {
+    for (const id of ['list-a', 'list-b', 'list-c']) {
+      await call({ method: 'POST', url: '/v1/cases', body: { playbook: 'return', caseId: id, data: await caseData({ order_id: `L-${id}` }) }, key: keys.agent });
+    }
+    const first = await call({ method: 'GET', url: '/v1/cases?playbook=return&limit=2', key: keys.auditor });
+    const page1 = first.json();
+    expect(page1.cases.map((c: { caseId: string }) => c.caseId)).toEqual(['list-c', 'list-b']);
+    const second = await call({ method: 'GET', url: `/v1/cases?playbook=return&limit=2&cursor=${page1.nextCursor}`, key: keys.auditor });
+    expect(second.json().cases.map((c: { caseId: string }) => c.caseId)).toEqual(['list-a', 'api-2']);
+    const byOrder = await call({ method: 'GET', url: '/v1/cases?orderId=L-list-b' });
+    expect(byOrder.json().cases.map((c: { caseId: string }) => c.caseId)).toEqual(['list-b']);
+  });
+});
+
+describe('roles', () => {
+  const endpoints: { name: string; call: Omit<Call, 'key'>; allowed: Role[] }[] = [
+    { name: 'validate playbook', call: { method: 'POST', url: '/v1/playbooks/validate', body: 'playbook: x\n' }, allowed: ['ops-lead', 'admin'] },
+    { name: 'publish playbook', call: { method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML }, allowed: ['ops-lead', 'admin'] },
+    { name: 'list playbooks', call: { method: 'GET', url: '/v1/playbooks' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'playbook versions', call: { method: 'GET', url: '/v1/playbooks/return' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'playbook version', call: { method: 'GET', url: '/v1/playbooks/return/versions/1' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'open case', call: { method: 'POST', url: '/v1/cases', body: { playbook: 'return', caseId: 'api-1', data: {} } }, allowed: ['agent', 'admin'] },
+    { name: 'list cases', call: { method: 'GET', url: '/v1/cases' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'read case', call: { method: 'GET', url: '/v1/cases/api-1' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
+    { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
+    { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },
+    { name: 'create key', call: { method: 'POST', url: '/v1/keys', body: { role: 'auditor', name: 'matrix' } }, allowed: ['admin'] },
+  ];
+  const matrix = endpoints.flatMap((e) => ROLES.map((role) => [e.name, role, e.allowed.includes(role)] as const));
+
+  it.each(matrix)('%s as %s → allowed: %s', async (name, role, allowed) => {
+    const endpoint = endpoints.find((e) => e.name === name)!;
+    const response = await call({ ...endpoint.call, key: keys[role] });
+    if (allowed) expect([401, 403]).not.toContain(response.statusCode);
+    else expect(response.statusCode).toBe(403);
+  });
+
+  it.each(endpoints.map((e) => e.name))('%s without a valid key → 401, the same for every kind of bad key', async (name) => {
+    const endpoint = endpoints.find((e) => e.name === name)!;
+    const bodies = [];
+    for (const key of [null, 'nonsense', `cb_aaaaaaaaaaaa_${'x'.repeat(43)}`, revokedKey]) {
+      const response = await call({ ...endpoint.call, key });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="casebook"');
+      const { requestId: _requestId, ...body } = response.json();
+      bodies.push(body);
+    }
+    expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+  });
+
+  it('lets the warehouse deliver warehouse events only', async () => {
+    const response = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.shipped', id: 'x', payload: { tracking_number: 'T' } }, key: keys.warehouse });
+    expect(response.statusCode).toBe(403);
+  });
+
+  it('health, readiness and the API documentation need no key', async () => {
+    expect((await call({ method: 'GET', url: '/healthz', key: null })).statusCode).toBe(200);
+    expect((await call({ method: 'GET', url: '/readyz', key: null })).json()).toEqual({ status: 'ready', database: true, temporal: true });
+    const spec = (await call({ method: 'GET', url: '/docs/json', key: null })).json();
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/playbooks/{name}', '/v1/cases', '/v1/cases/{caseId}/events', '/v1/webhooks/warehouse']));
+    expect((await call({ method: 'GET', url: '/docs/', key: null })).headers['content-type']).toContain('text/html');
+  });
+});
+
+describe('bad requests', () => {
+  const huge = JSON.stringify({ playbook: 'return', data: { blob: 'x'.repeat(1_100_000) } });
+  const cases: [string, Call, number, string][] = [
+    ['malformed JSON', { method: 'POST', url: '/v1/cases', body: '{"playbook": ', type: 'application/json' }, 400, 'malformed-json'],
+    ['empty JSON body', { method: 'POST', url: '/v1/cases', body: '', type: 'application/json' }, 400, 'malformed-json'],
+    ['JSON sent as form data', { method: 'POST', url: '/v1/cases', body: 'playbook=return', type: 'application/x-www-form-urlencoded' }, 415, 'unsupported-media-type'],
+    ['YAML sent as JSON', { method: 'PUT', url: '/v1/playbooks/return', body: RETURN_YAML, type: 'application/json' }, 400, 'malformed-json'],
+    ['JSON body where YAML is expected', { method: 'PUT', url: '/v1/playbooks/return', body: { playbook: 'return' } }, 400, 'invalid-request'],
+    ['body over 1 MiB', { method: 'POST', url: '/v1/cases', body: huge, type: 'application/json' }, 413, 'body-too-large'],
+    ['unknown top-level property', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: {}, priority: 'high' } }, 400, 'invalid-request'],
+    ['__proto__ key in the body', { method: 'POST', url: '/v1/cases', body: '{"playbook":"return","data":{},"__proto__":{"admin":true}}', type: 'application/json' }, 400, 'malformed-json'],
+    ['constructor.prototype key in the body', { method: 'POST', url: '/v1/cases', body: '{"playbook":"return","data":{},"constructor":{"prototype":{"x":1}}}', type: 'application/json' }, 400, 'malformed-json'],
+    ['missing data', { method: 'POST', url: '/v1/cases', body: { playbook: 'return' } }, 400, 'invalid-request'],
+    ['version as a string', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', version: '1', data: {} } }, 400, 'invalid-request'],
+    ['unpublished playbook', { method: 'POST', url: '/v1/cases', body: { playbook: 'nope', data: {} } }, 422, 'unknown-playbook'],
+    ['unknown version', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', version: 99, data: {} } }, 422, 'unknown-playbook'],
+    ['negative money', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { order_total: { amount: -1, currency: 'CNY' } } } }, 422, 'invalid-case-data'],
+    ['fractional money', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { order_total: { amount: 99.5, currency: 'CNY' } } } }, 422, 'invalid-case-data'],
+    ['money as a string', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { order_total: { amount: '9950', currency: 'CNY' } } } }, 422, 'invalid-case-data'],
+    ['bad currency', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { order_total: { amount: 1, currency: 'yuan' } } } }, 422, 'invalid-case-data'],
+    ['bad timestamp', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { signed_at: 'yesterday' } } }, 422, 'invalid-case-data'],
+    ['unknown case field', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { favourite_colour: 'red' } } }, 422, 'invalid-case-data'],
+    ['bad case id', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', caseId: '../etc/passwd', data: {} } }, 400, 'invalid-request'],
+    ['unknown case', { method: 'GET', url: '/v1/cases/no-such-case' }, 404, 'unknown-case'],
+    ['event for an unknown case', { method: 'POST', url: '/v1/cases/no-such-case/events', body: { type: 'buyer.shipped', id: 'e', payload: {} } }, 404, 'unknown-case'],
+    ['event for a closed case', { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'buyer.shipped', id: 'late', payload: { tracking_number: 'T' } } }, 409, 'case-closed'],
+    ['event without an id', { method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.shipped', payload: {} } }, 400, 'invalid-request'],
+    ['event type with spaces', { method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer shipped', id: 'e', payload: {} } }, 400, 'invalid-request'],
+    ['cursor not issued by us', { method: 'GET', url: '/v1/cases?cursor=bm9wZQ' }, 400, 'invalid-cursor'],
+    ['limit out of range', { method: 'GET', url: '/v1/cases?limit=1000' }, 400, 'invalid-request'],
+    ['unknown query parameter', { method: 'GET', url: '/v1/cases?colour=red' }, 400, 'invalid-request'],
+    ['playbook name with capitals', { method: 'PUT', url: '/v1/playbooks/Return', body: RETURN_YAML }, 400, 'invalid-request'],
+    ['name in URL differs from the document', { method: 'PUT', url: '/v1/playbooks/returns', body: RETURN_YAML }, 422, 'name-mismatch'],
+    ['unknown route', { method: 'GET', url: '/v1/refunds' }, 404, 'not-found'],
+    ['webhook without order id or tracking', { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r', payload: {} } }, 400, 'invalid-request'],
+  ];
+
+  it.each(cases)('%s → %i %s', async (_name, request, status, type) => {
+    const response = await call(request);
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.headers['x-request-id']).toBeTruthy();
+    const body = response.json();
+    expect(body).toMatchObject({ type: `https://casebook.dev/problems/${type}`, status, requestId: response.headers['x-request-id'] });
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+|node_modules/);
+  });
+
+  it('names each bad case field by JSON pointer', async () => {
+    const response = await call({ method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: { order_id: 7, order_total: { amount: 1.5, currency: 'CNY' } } } });
+    const pointers = response.json().errors.map((e: { pointer: string }) => e.pointer);
+    expect(pointers).toEqual(expect.arrayContaining(['/data/order_id', '/data/order_total/amount', '/data/buyer_name', '/data/signed_at']));
+  });
+
+  it('limits the rate per key with 429 and Retry-After', async () => {
+    const limited = await buildApi({ pool: db.pool, cases: new CaseService(env.client, db.pool), temporalReady: async () => true }, { rateLimitPerMinute: 3 });
+    try {
+      const statuses = [];
+      let last: LightMyRequestResponse | undefined;
+      for (let i = 0; i < 4; i++) {
+        last = await limited.inject({ method: 'GET', url: '/v1/playbooks', headers: { authorization: `Bearer ${keys.auditor}` } });
+        statuses.push(last.statusCode);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+      expect(last!.json()).toMatchObject({ type: 'https://casebook.dev/problems/rate-limited', status: 429 });
+    } finally {
+      await limited.close();
+    }
+  });
+});
