@@ -61,3 +61,44 @@ export async function listCases(pool: Pool, filter: CaseListFilter): Promise<{ c
   const last = shown[shown.length - 1];
   return { cases: page, nextCursor: rows.length > limit && last ? encode({ openedAt: last.opened_at_exact, caseId: last.case_id }) : null };
 }
+
+export interface CaseHistory {
+  caseId: string;
+  workflowId: string;
+  playbook: { name: string; version: number; hash: string };
+  status: string;
+  outcome: { outcome: string; reason: string } | null;
+  steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown> }[];
+  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string }[];
+  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; key: string; at: string }[];
+  escalations: { queue: string; severity: string; reason: string; at: string }[];
+  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
+}
+
+/** The audit view of one case, from the projection tables, in the order things happened. */
+export async function caseHistory(pool: Pool, caseId: string): Promise<CaseHistory | undefined> {
+  const found = await pool.query(`SELECT * FROM cases WHERE case_id = $1`, [caseId]);
+  const row = found.rows[0];
+  if (!row) return undefined;
+  const [steps, events, refunds, escalations, messages] = await Promise.all([
+    pool.query(`SELECT idempotency_key, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY at, id`, [caseId]),
+    pool.query(`SELECT event_id, type, payload, received_at FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
+    pool.query(`SELECT * FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId]),
+    pool.query(`SELECT * FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId]),
+    pool.query(`SELECT * FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]),
+  ]);
+  return {
+    caseId, workflowId: row.workflow_id,
+    playbook: { name: row.playbook, version: row.version, hash: row.plan_hash },
+    status: row.status,
+    outcome: row.outcome ? { outcome: row.outcome, reason: row.reason } : null,
+    steps: steps.rows.map((r) => ({ seq: Number(String(r.idempotency_key).split('/').pop()), at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail })),
+    events: events.rows.map((r) => ({ id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString() })),
+    refunds: refunds.rows.map((r) => ({
+      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status,
+      deadlineAt: r.deadline_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
+    })),
+    escalations: escalations.rows.map((r) => ({ queue: r.queue, severity: r.severity, reason: r.reason, at: r.created_at.toISOString() })),
+    messages: messages.rows.map((r) => ({ template: r.template, channel: r.channel, recipient: r.recipient ?? r.recipient_kind, body: r.body, status: r.status, at: r.created_at.toISOString() })),
+  };
+}

@@ -112,6 +112,16 @@ describe('cases and events', () => {
     expect(view.json()).toMatchObject({ caseId: 'api-1', version: 1, status: 'closed', outcome: { outcome: 'resolved', reason: 'refunded' } });
     const refunds = (await db.pool.query(`SELECT amount FROM refunds WHERE case_id = 'api-1'`)).rows;
     expect(refunds).toEqual([{ amount: 9_200 }]);
+    const history = (await call({ method: 'GET', url: '/v1/cases/api-1/history', key: keys.auditor })).json();
+    expect(history).toMatchObject({
+      playbook: { name: 'return', version: 1 }, outcome: { outcome: 'resolved', reason: 'refunded' },
+      events: [{ id: 'wh-api-1', type: 'warehouse.received' }],
+      refunds: [{ amount: 9_200, currency: 'CNY', covers: 'payment', status: 'issued', key: 'api-1/refund_no_reason/1' }],
+    });
+    expect(history.steps.map((s: { step: string }) => s.step)).toEqual([
+      'check_window', 'approve', 'send_address', 'wait_shipment', 'compute_refund', 'refund_no_reason', 'thank_buyer', 'end_refunded',
+    ]);
+    expect(history.steps[0].detail).toMatchObject({ when: 'now - data.signed_at <= policy.return_window', goto: 'approve' });
   });
 
   it('refuses events the case does not wait for, and invalid payloads, with reasons', async () => {
@@ -157,6 +167,7 @@ describe('roles', () => {
     { name: 'open case', call: { method: 'POST', url: '/v1/cases', body: { playbook: 'return', caseId: 'api-1', data: {} } }, allowed: ['agent', 'admin'] },
     { name: 'list cases', call: { method: 'GET', url: '/v1/cases' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'read case', call: { method: 'GET', url: '/v1/cases/api-1' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'case history', call: { method: 'GET', url: '/v1/cases/api-1/history' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
     { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },

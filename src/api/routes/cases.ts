@@ -5,7 +5,7 @@ import { getPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../app.js';
 import { READERS } from '../auth.js';
 import { problem, sendProblem } from '../problem.js';
-import { listCases, type CaseListFilter } from '../../store/cases.js';
+import { caseHistory, listCases, type CaseListFilter } from '../../store/cases.js';
 
 const TAGS = ['cases'];
 const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
@@ -84,6 +84,15 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     const description = await deps.cases.describe(request.params.caseId);
     if (!description) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
     return description;
+  });
+
+  app.get<{ Params: { caseId: string } }>('/:caseId/history', {
+    config: { roles: READERS },
+    schema: { tags: TAGS, summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version', params: caseParams },
+  }, async (request, reply) => {
+    const history = await caseHistory(deps.pool, request.params.caseId);
+    if (!history) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
+    return history;
   });
 
   app.post<{ Params: { caseId: string }; Body: EventBody }>('/:caseId/events', {
