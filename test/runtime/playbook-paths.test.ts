@@ -1,0 +1,186 @@
+/**
+ * The standard playbooks' main paths on Temporal's time-skipping server, and the determinism guard:
+ * each path's history is stored under test/fixtures/histories/ and replayed against the current
+ * workflow code. An interpreter change that would break running cases fails here.
+ * Histories are Temporal's protobuf encoding (`temporal.api.history.v1.History`).
+ * Re-record (only for intended, patched changes): RECORD_HISTORIES=1 npx vitest run test/runtime/playbook-paths.test.ts
+ */
+import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaseService } from '../../src/cases/service.js';
+import { workflowBundlerOptions } from '../../src/temporal/bundler.js';
+import { createCaseWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
+import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/workflows/definitions.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { publishStandardPlaybook } from '../support/playbooks.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+
+const HISTORIES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+const RECORD = process.env.RECORD_HISTORIES === '1';
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+let db: TestDatabase;
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let service: CaseService;
+
+beforeAll(async () => {
+  [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+  for (const name of ['return', 'exchange', 'presale', 'review-recovery']) await publishStandardPlaybook(db.pool, name);
+  worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
+  running = worker.run();
+  service = new CaseService(env.client, db.pool);
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await db?.drop();
+});
+
+async function open(caseId: string, playbook: string, data: Record<string, unknown>) {
+  const stored = (await db.pool.query(`SELECT hash, plan FROM playbook_versions WHERE name = $1 AND version = 1`, [playbook])).rows[0];
+  await service.open({ caseId, playbook: { name: playbook, version: 1, hash: stored.hash }, plan: stored.plan, data });
+}
+
+/** Waits (in playbook time) until the case waits for `type`, then delivers the event. */
+async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
+  await expect.poll(async () => (await service.describe(caseId))?.waitingFor ?? [], { timeout: 10_000 }).toContain(event.type);
+  expect(await service.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
+}
+
+async function finish(caseId: string, name: string): Promise<CaseResult> {
+  const handle = env.client.workflow.getHandle(workflowIdFor(caseId));
+  const result = (await handle.result()) as CaseResult;
+  if (RECORD) {
+    const history = temporal.api.history.v1.History.fromObject(await handle.fetchHistory());
+    writeFileSync(`${HISTORIES}${name}.history`, temporal.api.history.v1.History.encode(history).finish());
+  }
+  return result;
+}
+
+const rows = async (table: string, caseId: string) => (await db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+const now = () => env.currentTimeMs();
+
+describe('standard playbooks, main paths', () => {
+  it('return: quality return received before the tracking number: order total and advanced shipping refunded', async () => {
+    await open('path-return-quality', 'return', {
+      order_id: 'R-1', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: true, signed_at: new Date((await now()) - 6 * DAY).toISOString(), reason: 'quality',
+      advanced_return_shipping: { amount: 1_500, currency: 'CNY' }, shipping_insurance: true,
+    });
+    await deliverWhenAwaited('path-return-quality', { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } });
+    const result = await finish('path-return-quality', 'return-quality');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    expect((await rows('refunds', 'path-return-quality')).map((r) => [r.amount, r.covers])).toEqual([[30_000, 'payment'], [1_500, 'return_shipping']]);
+    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({ order_id: 'R-1', flag: 'purple' });
+  });
+
+  it('return: outside the seven-day window: refused with a message, no refund', async () => {
+    await open('path-return-late', 'return', {
+      order_id: 'R-2', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false, signed_at: new Date((await now()) - 8 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+    });
+    const result = await finish('path-return-late', 'return-outside-window');
+    expect(result).toMatchObject({ outcome: 'refused', reason: 'outside_return_window' });
+    expect((await rows('outbox_messages', 'path-return-late')).map((m) => m.template)).toEqual(['refused_window']);
+    expect(await rows('refunds', 'path-return-late')).toEqual([]);
+  });
+
+  it('return: buyer never ships: two reminders two days apart, then closed after seven days', async () => {
+    await open('path-return-silent', 'return', {
+      order_id: 'R-3', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false, signed_at: new Date(await now()).toISOString(), reason: 'no_reason', shipping_insurance: false,
+    });
+    const result = await finish('path-return-silent', 'return-not-shipped');
+    expect(result).toMatchObject({ outcome: 'expired', reason: 'buyer_did_not_ship' });
+    const reminders = (await rows('outbox_messages', 'path-return-silent')).filter((m) => m.template === 'ship_reminder');
+    expect(reminders.map((m) => m.idempotency_key)).toEqual(['path-return-silent/wait_shipment/1/reminder-1', 'path-return-silent/wait_shipment/1/reminder-2']);
+    const sent = result.steps.filter((s) => s.kind === 'reminder').map((s) => Date.parse(s.at));
+    expect(sent[1]! - sent[0]!).toBe(2 * DAY);
+  });
+
+  it('presale: unpaid order reminded at 15:00 local before the cut-off, then logged and closed', async () => {
+    await open('path-presale-unpaid', 'presale', {
+      order_id: 'P-1', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'online', address: 'Hangzhou',
+    });
+    const result = await finish('path-presale-unpaid', 'presale-unpaid');
+    expect(result).toMatchObject({ outcome: 'expired', reason: 'unpaid_after_reminders' });
+    const messages = await rows('outbox_messages', 'path-presale-unpaid');
+    expect(messages.map((m) => m.template)).toEqual(['pay_now_ships_today', 'pay_reminder', 'pay_reminder']);
+    const remindedAt = result.steps.find((s) => s.step === 'wait_for_afternoon')!.detail!.until as string;
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' }).format(new Date(remindedAt))).toBe('15:00');
+    expect((await rows('integration_calls', 'path-presale-unpaid')).map((c) => c.operation)).toEqual(['log_unpaid', 'close_order']);
+  });
+
+  it('presale: cash on delivery agreed, address confirmed without a courier: default courier noted', async () => {
+    await open('path-presale-cod', 'presale', {
+      order_id: 'P-2', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'cash_on_delivery', address: 'Suzhou',
+    });
+    await deliverWhenAwaited('path-presale-cod', { type: 'buyer.agreed_cod', id: 'cod-1', payload: {} });
+    await deliverWhenAwaited('path-presale-cod', { type: 'buyer.confirmed_address', id: 'addr-1', payload: {} });
+    const result = await finish('path-presale-cod', 'presale-cod');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'ready_to_ship' });
+    expect((await rows('order_notes', 'path-presale-cod'))[0].remark).toMatch(/^casebook · ship with SF Express · /);
+  });
+
+  it('exchange: non-quality, resellable, cheaper item: replacement shipped and the difference refunded', async () => {
+    await open('path-exchange', 'exchange', {
+      order_id: 'E-1', buyer_name: 'Sun', order_total: { amount: 25_000, currency: 'CNY' }, signed_at: new Date((await now()) - 3 * DAY).toISOString(),
+      exchange_type: 'non_quality', exchange_reason: 'size', wanted_item: 'Jacket L', original_price: { amount: 25_000, currency: 'CNY' }, wanted_price: { amount: 22_000, currency: 'CNY' },
+    });
+    await deliverWhenAwaited('path-exchange', { type: 'agent.checked_resale', id: 'chk', payload: { resellable: true } });
+    await deliverWhenAwaited('path-exchange', { type: 'buyer.shipped', id: 'ship', payload: { tracking_number: 'ZT1' } });
+    await deliverWhenAwaited('path-exchange', { type: 'warehouse.received', id: 'rcv', payload: { condition: 'resellable' } });
+    await deliverWhenAwaited('path-exchange', { type: 'buyer.received_replacement', id: 'got', payload: {} });
+    const result = await finish('path-exchange', 'exchange-non-quality');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'exchanged' });
+    expect((await rows('refunds', 'path-exchange')).map((r) => [r.amount, r.reason])).toEqual([[3_000, 'exchange_price_difference']]);
+    expect((await rows('integration_calls', 'path-exchange')).map((c) => [c.operation, c.input])).toEqual([
+      ['extend_receipt_deadline', { order_id: 'E-1' }], ['ship_replacement', { order_id: 'E-1', item: 'Jacket L' }],
+    ]);
+    expect((await rows('order_notes', 'path-exchange')).map((n) => n.flag)).toEqual(['blue', 'blue']);
+  });
+
+  it('review recovery: an agent solves it within the SLA and the buyer amends the review', async () => {
+    await open('path-review', 'review-recovery', {
+      order_id: 'V-1', buyer_name: 'Qian', rating: 'negative', review_text: 'late', suspected_extortion: false,
+    });
+    await deliverWhenAwaited('path-review', { type: 'task.completed', id: 't1', payload: { task: 'contact_buyer', outcome: 'solved' } });
+    await deliverWhenAwaited('path-review', { type: 'review.amended', id: 'a1', payload: { new_rating: 'positive' } });
+    const result = await finish('path-review', 'review-amended');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'review_amended' });
+    expect((await rows('tasks', 'path-review'))[0]).toMatchObject({ role: 'after-sale-agent', status: 'done', outcome: 'solved' });
+  });
+
+  it('review recovery: nobody contacts the buyer within two hours: escalated', async () => {
+    await open('path-review-sla', 'review-recovery', {
+      order_id: 'V-2', buyer_name: 'Qian', rating: 'medium', review_text: 'meh', suspected_extortion: false,
+    });
+    const result = await finish('path-review-sla', 'review-sla-breached');
+    expect(result).toMatchObject({ outcome: 'escalated', reason: 'buyer_not_contacted_in_time' });
+    const breach = result.steps.find((s) => s.step === 'contact_buyer')!;
+    expect(Date.parse(breach.detail!.slaBreached as string) - Date.parse(result.steps[0]!.at)).toBeLessThanOrEqual(2 * HOUR + 1_000);
+    expect((await rows('tasks', 'path-review-sla'))[0]).toMatchObject({ status: 'breached' });
+    expect((await rows('escalations', 'path-review-sla'))[0]).toMatchObject({ queue: 'cs-supervisor', severity: 'high' });
+  });
+});
+
+describe('determinism guard', () => {
+  it('replays every stored history against the current workflow code', async () => {
+    const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.history')) : [];
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { webpackConfigHook: workflowBundlerOptions } }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+});
