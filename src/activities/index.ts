@@ -4,17 +4,28 @@ import type { Pool } from '../store/pool.js';
 import { localAdapters, type Adapters } from './adapters.js';
 import { REFUND_DECLINED, type CaseActivities } from './types.js';
 
+/**
+ * Inserts a row keyed by `idempotency_key` once and returns its id; a repeat returns the first row's
+ * id. Table and column names come from this module only, never from input.
+ */
+async function insertOnce(pool: Pool, table: string, row: Record<string, unknown>): Promise<number> {
+  const columns = Object.keys(row);
+  const { rows } = await pool.query<{ id: number }>(
+    `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+     ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+     RETURNING id`,
+    Object.values(row),
+  );
+  return rows[0]!.id;
+}
+
 export function createActivities(pool: Pool, adapters: Adapters = localAdapters(pool)): CaseActivities {
   return {
     async sendMessage(request) {
-      const inserted = await pool.query<{ id: number }>(
-        `INSERT INTO outbox_messages (idempotency_key, case_id, step_id, recipient_kind, recipient, channel, template, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-         RETURNING id`,
-        [request.key, request.caseId, request.stepId, request.recipient.kind, request.recipient.name ?? null, request.channel, request.template, request.body],
-      );
-      const messageId = inserted.rows[0]!.id;
+      const messageId = await insertOnce(pool, 'outbox_messages', {
+        idempotency_key: request.key, case_id: request.caseId, step_id: request.stepId, recipient_kind: request.recipient.kind,
+        recipient: request.recipient.name ?? null, channel: request.channel, template: request.template, body: request.body,
+      });
       await adapters.channel.deliver({ ...request, messageId });
       return { messageId };
     },
@@ -29,25 +40,19 @@ export function createActivities(pool: Pool, adapters: Adapters = localAdapters(
     },
 
     async openEscalation(request) {
-      const { rows } = await pool.query<{ id: number }>(
-        `INSERT INTO escalations (idempotency_key, case_id, step_id, queue, severity, reason, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-         RETURNING id`,
-        [request.key, request.caseId, request.stepId, request.queue, request.severity, request.reason, request.note ?? null],
-      );
-      return { escalationId: rows[0]!.id };
+      const escalationId = await insertOnce(pool, 'escalations', {
+        idempotency_key: request.key, case_id: request.caseId, step_id: request.stepId, queue: request.queue,
+        severity: request.severity, reason: request.reason, note: request.note ?? null,
+      });
+      return { escalationId };
     },
 
     async openTask(request) {
-      const { rows } = await pool.query<{ id: number }>(
-        `INSERT INTO tasks (idempotency_key, case_id, step_id, role, title, outcomes, due_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-         RETURNING id`,
-        [request.key, request.caseId, request.stepId, request.role, request.title, JSON.stringify(request.outcomes), request.dueAt],
-      );
-      return { taskId: rows[0]!.id };
+      const taskId = await insertOnce(pool, 'tasks', {
+        idempotency_key: request.key, case_id: request.caseId, step_id: request.stepId, role: request.role,
+        title: request.title, outcomes: JSON.stringify(request.outcomes), due_at: request.dueAt,
+      });
+      return { taskId };
     },
 
     async closeTask(closure) {

@@ -216,7 +216,7 @@ class CaseRun {
           key: `${key}/reminder-${reminders}`, caseId: this.input.caseId, stepId: step.id, recipient: this.recipient(remind.to),
           channel: remind.channel, template: remind.template, body: this.render(template.text, template.placeholders),
         });
-        this.state.history.push({ step: step.id, kind: 'reminder', at: iso(Date.now()), detail: { reminder: reminders } });
+        this.state.history.push({ step: step.id, kind: 'reminder', at: iso(Date.now()), detail: { reminder: reminders, due: iso(nextReminderAt) } });
         continue;
       }
       const wakeAt = Math.min(timeoutAt ?? Infinity, nextReminderAt ?? Infinity);

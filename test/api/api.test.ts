@@ -1,44 +1,29 @@
 /** The HTTP API over real parts: Temporal's time-skipping server, a worker, Postgres. */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
-import { CaseService } from '../../src/cases/service.js';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../../src/store/api-keys.js';
-import { createCaseWorker } from '../../src/worker/create-worker.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+import { useRuntime } from '../support/runtime.js';
 
 const RETURN_YAML = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
 const DAY = 86_400_000;
 
-let db: TestDatabase;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+const runtime = useRuntime();
 let api: FastifyInstance;
 const keys = {} as Record<Role, string>;
 let revokedKey: string;
 
 beforeAll(async () => {
-  [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
-  worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
-  running = worker.run();
-  api = await buildApi({ pool: db.pool, cases: new CaseService(env.client, db.pool), temporalReady: async () => true });
-  for (const role of ROLES) keys[role] = (await createApiKey(db.pool, role, `${role} test key`)).key;
-  const revoked = await createApiKey(db.pool, 'admin', 'revoked');
-  await revokeApiKey(db.pool, revoked.apiKey.id);
+  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, temporalReady: async () => true });
+    for (const role of ROLES) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} test key`)).key;
+  const revoked = await createApiKey(runtime.db.pool, 'admin', 'revoked');
+  await revokeApiKey(runtime.db.pool, revoked.apiKey.id);
   revokedKey = revoked.key;
 });
 afterAll(async () => {
   await api?.close();
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await db?.drop();
 });
 
 type Call = { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; body?: unknown; type?: string; key?: string | null; headers?: Record<string, string> };
@@ -56,7 +41,7 @@ function call({ method, url, body, type, key, headers }: Call): Promise<LightMyR
 }
 
 async function caseData(overrides: Record<string, unknown> = {}) {
-  const now = await env.currentTimeMs();
+  const now = await runtime.env.currentTimeMs();
   return {
     order_id: 'TB-9', buyer_name: 'Wang', order_total: { amount: 10_000, currency: 'CNY' }, outbound_shipping: { amount: 800, currency: 'CNY' },
     shipped_free: false, signed_at: new Date(now - DAY).toISOString(), reason: 'no_reason', shipping_insurance: false, ...overrides,
@@ -105,12 +90,12 @@ describe('cases and events', () => {
     const event = { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } };
     const sent = await call({ method: 'POST', url: '/v1/cases/api-1/events', body: event, key: keys.warehouse });
     expect(sent.statusCode).toBe(202);
-    await env.client.workflow.getHandle('case-api-1').result();
+    await runtime.env.client.workflow.getHandle('case-api-1').result();
     const duplicate = await call({ method: 'POST', url: '/v1/cases/api-1/events', body: event, key: keys.warehouse });
     expect([duplicate.statusCode, duplicate.json()]).toEqual([200, { status: 'duplicate' }]);
     const view = await call({ method: 'GET', url: '/v1/cases/api-1', key: keys.auditor });
     expect(view.json()).toMatchObject({ caseId: 'api-1', version: 1, status: 'closed', outcome: { outcome: 'resolved', reason: 'refunded' } });
-    const refunds = (await db.pool.query(`SELECT amount FROM refunds WHERE case_id = 'api-1'`)).rows;
+    const refunds = (await runtime.db.pool.query(`SELECT amount FROM refunds WHERE case_id = 'api-1'`)).rows;
     expect(refunds).toEqual([{ amount: 9_200 }]);
     const history = (await call({ method: 'GET', url: '/v1/cases/api-1/history', key: keys.auditor })).json();
     expect(history).toMatchObject({
@@ -263,7 +248,7 @@ describe('bad requests', () => {
   });
 
   it('limits the rate per key with 429 and Retry-After', async () => {
-    const limited = await buildApi({ pool: db.pool, cases: new CaseService(env.client, db.pool), temporalReady: async () => true }, { rateLimitPerMinute: 3 });
+    const limited = await buildApi({ pool: runtime.db.pool, cases: runtime.service, temporalReady: async () => true }, { rateLimitPerMinute: 3 });
     try {
       const statuses = [];
       let last: LightMyRequestResponse | undefined;

@@ -6,57 +6,38 @@
  * Re-record (only for intended, patched changes): RECORD_HISTORIES=1 npx vitest run test/runtime/playbook-paths.test.ts
  */
 import { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseService } from '../../src/cases/service.js';
+import { describe, expect, it } from 'vitest';
 import { workflowBundlerOptions } from '../../src/temporal/bundler.js';
-import { createCaseWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
+import { WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/workflows/definitions.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { publishStandardPlaybook } from '../support/playbooks.js';
-import { startTimeSkippingServer } from '../support/temporal.js';
+import { useRuntime } from '../support/runtime.js';
 
 const HISTORIES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 const RECORD = process.env.RECORD_HISTORIES === '1';
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-let db: TestDatabase;
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-let service: CaseService;
-
-beforeAll(async () => {
-  [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+const runtime = useRuntime(async ({ db }) => {
   for (const name of ['return', 'exchange', 'presale', 'review-recovery']) await publishStandardPlaybook(db.pool, name);
-  worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
-  running = worker.run();
-  service = new CaseService(env.client, db.pool);
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await db?.drop();
 });
 
 async function open(caseId: string, playbook: string, data: Record<string, unknown>) {
-  const stored = (await db.pool.query(`SELECT hash, plan FROM playbook_versions WHERE name = $1 AND version = 1`, [playbook])).rows[0];
-  await service.open({ caseId, playbook: { name: playbook, version: 1, hash: stored.hash }, plan: stored.plan, data });
+  const stored = (await runtime.db.pool.query(`SELECT hash, plan FROM playbook_versions WHERE name = $1 AND version = 1`, [playbook])).rows[0];
+  await runtime.service.open({ caseId, playbook: { name: playbook, version: 1, hash: stored.hash }, plan: stored.plan, data });
 }
 
 /** Waits (in playbook time) until the case waits for `type`, then delivers the event. */
 async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
-  await expect.poll(async () => (await service.describe(caseId))?.waitingFor ?? [], { timeout: 10_000 }).toContain(event.type);
-  expect(await service.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
+  await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor ?? [], { timeout: 10_000 }).toContain(event.type);
+  expect(await runtime.service.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
 }
 
 async function finish(caseId: string, name: string): Promise<CaseResult> {
-  const handle = env.client.workflow.getHandle(workflowIdFor(caseId));
+  const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
   const result = (await handle.result()) as CaseResult;
   if (RECORD) {
     const history = temporal.api.history.v1.History.fromObject(await handle.fetchHistory());
@@ -65,8 +46,8 @@ async function finish(caseId: string, name: string): Promise<CaseResult> {
   return result;
 }
 
-const rows = async (table: string, caseId: string) => (await db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
-const now = () => env.currentTimeMs();
+const rows = async (table: string, caseId: string) => (await runtime.db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+const now = () => runtime.env.currentTimeMs();
 
 describe('standard playbooks, main paths', () => {
   it('return: quality return received before the tracking number: order total and advanced shipping refunded', async () => {
@@ -102,7 +83,7 @@ describe('standard playbooks, main paths', () => {
     expect(result).toMatchObject({ outcome: 'expired', reason: 'buyer_did_not_ship' });
     const reminders = (await rows('outbox_messages', 'path-return-silent')).filter((m) => m.template === 'ship_reminder');
     expect(reminders.map((m) => m.idempotency_key)).toEqual(['path-return-silent/wait_shipment/1/reminder-1', 'path-return-silent/wait_shipment/1/reminder-2']);
-    const sent = result.steps.filter((s) => s.kind === 'reminder').map((s) => Date.parse(s.at));
+    const sent = result.steps.filter((s) => s.kind === 'reminder').map((s) => Date.parse(s.detail!.due as string));
     expect(sent[1]! - sent[0]!).toBe(2 * DAY);
   });
 

@@ -1,0 +1,37 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
+import { CaseService } from '../../src/cases/service.js';
+import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { startTimeSkippingServer } from './temporal.js';
+
+export interface Runtime {
+  db: TestDatabase;
+  env: TestWorkflowEnvironment;
+  service: CaseService;
+}
+
+/**
+ * For a test file: its own database, Temporal's time-skipping server and a case worker, started
+ * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
+ */
+export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}): Runtime {
+  const runtime = {} as Runtime;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+    await setup(runtime);
+    worker = await createCaseWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool });
+    running = worker.run();
+    runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await runtime.env?.teardown();
+    await runtime.db?.drop();
+  });
+  return runtime;
+}
