@@ -8,7 +8,7 @@ import type { ValueProblem } from '../playbook/values.js';
 import type { Pool } from '../store/pool.js';
 import {
   CASE_CLOSED, EVENT_INVALID, TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
-  type CaseEvent, type CaseStatus, type Deadline, type PlaybookRef,
+  type CaseEvent, type CaseStatus, type CaseView, type Deadline, type PlaybookRef,
 } from '../workflows/definitions.js';
 
 export interface OpenCaseRequest {
@@ -34,17 +34,8 @@ export type DeliveryResult =
   | { status: 'closed'; reason: string }
   | { status: 'unknown-case' };
 
-export interface CaseDescription {
-  caseId: string;
-  playbook: string;
-  version: number;
-  status: string;
-  step: string | null;
-  waitingFor: string[];
-  deadlines: Deadline[];
-  data: Record<string, unknown>;
-  outcome: { outcome: string; reason: string } | null;
-}
+/** The API's view of a case: the workflow's own view, with the playbook as name and version. */
+export type CaseDescription = Omit<CaseView, 'playbook' | 'steps' | 'status'> & { playbook: string; version: number; status: string };
 
 interface CaseRow {
   case_id: string;
