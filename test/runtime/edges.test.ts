@@ -1,0 +1,138 @@
+/**
+ * Deadlines, refusals and concurrency on the time-skipping server: a refund declined by the provider,
+ * a refund deadline already passed, quiet hours, 100 duplicate receipts, concurrent early events.
+ */
+import { describe, expect, it } from 'vitest';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { useRuntime } from '../support/runtime.js';
+
+const runtime = useRuntime();
+const HOUR = 3_600_000;
+
+function playbook(name: string, body: string, header = '') {
+  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n${header}fields:\n  paid: { type: money }\n  order_id: { type: string }\npaid_field: paid\norder_id_field: order_id\n${body}`;
+  const result = validatePlaybook(source, `${name}.yaml`);
+  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
+  return result.plan;
+}
+
+async function run(name: string, compiled: ReturnType<typeof playbook>, caseId: string, paid = 10_000) {
+  await runtime.db.pool.query(
+    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`,
+    [name, compiled.hash, JSON.stringify(compiled.plan)],
+  );
+  await runtime.service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: paid, currency: 'CNY' }, order_id: caseId } });
+}
+
+const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const rows = async (table: string, caseId: string) => (await runtime.db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+
+const REFUND = `events:
+  warehouse.received: { early: true, payload: {} }
+policy:
+  refund_sla: 24h
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
+  - id: pause
+    delay: PAUSE
+  - id: refund
+    refund: { amount: AMOUNT, reason: test, within: policy.refund_sla, from: warehouse.received, on_breach: late, on_declined: declined }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: late
+    escalate: { queue: finance, severity: critical, reason: refund_sla_breached }
+  - id: end_late
+    end: { outcome: escalated, reason: refund_sla_breached }
+  - id: declined
+    escalate: { queue: finance, severity: high, reason: refund_declined }
+  - id: end_declined
+    end: { outcome: escalated, reason: refund_declined }
+`;
+
+describe('refund deadlines and refusals', () => {
+  it('a refund the provider declines (more than was paid) is not retried: the case escalates', async () => {
+    const compiled = playbook('declines', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount + 1'));
+    await run('declines', compiled, 'declined-1');
+    await runtime.service.deliverEvent('declined-1', { type: 'warehouse.received', id: 'w', payload: {} });
+    expect(await result('declined-1')).toMatchObject({ outcome: 'escalated', reason: 'refund_declined' });
+    expect((await rows('refunds', 'declined-1')).map((r) => [r.amount, r.status])).toEqual([[10_001, 'declined']]);
+    expect((await rows('escalations', 'declined-1'))[0]).toMatchObject({ reason: 'refund_declined' });
+  });
+
+  it('a refund whose 24-hour deadline has passed is not issued late: the breach escalates', async () => {
+    const compiled = playbook('breaches', REFUND.replace('PAUSE', '25h').replace('AMOUNT', 'data.paid.amount'));
+    await run('breaches', compiled, 'breach-1');
+    await runtime.service.deliverEvent('breach-1', { type: 'warehouse.received', id: 'w', payload: {} });
+    const outcome = await result('breach-1');
+    expect(outcome).toMatchObject({ outcome: 'escalated', reason: 'refund_sla_breached' });
+    const breach = outcome.steps.find((s) => s.step === 'refund')!;
+    const received = outcome.steps.find((s) => s.step === 'wait_receipt')!;
+    expect(Date.parse(breach.detail!.breach as string) - Date.parse(received.at)).toBeLessThanOrEqual(24 * HOUR);
+    expect(await rows('refunds', 'breach-1')).toEqual([]);
+    expect((await rows('escalations', 'breach-1'))[0]).toMatchObject({ queue: 'finance', severity: 'critical' });
+  });
+
+  it('100 deliveries of the same receipt, at once: one accepted, one refund', async () => {
+    const compiled = playbook('dupes', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount'));
+    await run('dupes', compiled, 'dupes-1');
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, () => runtime.service.deliverEvent('dupes-1', { type: 'warehouse.received', id: 'same-receipt', payload: {} })),
+    );
+    expect(statuses.filter((s) => s.status === 'accepted')).toHaveLength(1);
+    expect(statuses.filter((s) => s.status === 'duplicate')).toHaveLength(99);
+    expect(await result('dupes-1')).toMatchObject({ outcome: 'resolved' });
+    expect((await rows('refunds', 'dupes-1')).map((r) => [r.amount, r.idempotency_key])).toEqual([[10_000, 'dupes-1/refund/1']]);
+  });
+});
+
+describe('events and time', () => {
+  it('concurrent early events are all kept and taken in the order the playbook waits for them', async () => {
+    const compiled = playbook('sequence', `events:
+  step.one: { early: true, payload: { n: { type: integer } } }
+  step.two: { early: true, payload: { n: { type: integer } } }
+  step.three: { early: true, payload: { n: { type: integer } } }
+steps:
+  - id: first
+    wait: { events: [{ event: step.one }], timeout: 1d, on_timeout: lost }
+  - id: second
+    wait: { events: [{ event: step.two }], timeout: 1d, on_timeout: lost }
+  - id: third
+    wait: { events: [{ event: step.three }], timeout: 1d, on_timeout: lost }
+  - id: done
+    end: { outcome: resolved, reason: all_events }
+  - id: lost
+    end: { outcome: expired, reason: event_lost }
+`);
+    await run('sequence', compiled, 'seq-1');
+    const statuses = await Promise.all(['three', 'one', 'two'].map((name, i) =>
+      runtime.service.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })));
+    expect(statuses.map((s) => s.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    const outcome = await result('seq-1');
+    expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'all_events' });
+    expect(outcome.steps.filter((s) => s.kind === 'wait').map((s) => s.detail!.event)).toEqual(['step.one', 'step.two', 'step.three']);
+  });
+
+  it('an SMS to the buyer during quiet hours is held until they end', async () => {
+    const start = new Date(await runtime.env.currentTimeMs());
+    const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
+    const quiet = `quiet_hours: { start: "${hh(start.getUTCHours())}", end: "${hh(start.getUTCHours() + 2)}" }\n`;
+    const compiled = playbook('quiet', `templates:
+  note: { text: "Order {{ data.order_id }}" }
+steps:
+  - id: tell
+    send: { to: buyer, template: note, channel: sms }
+  - id: done
+    end: { outcome: resolved, reason: told }
+`, quiet);
+    await run('quiet', compiled, 'quiet-1');
+    const outcome = await result('quiet-1');
+    const sent = outcome.steps.find((s) => s.step === 'tell')!;
+    const quietEnd = new Date(start);
+    quietEnd.setUTCHours(start.getUTCHours() + 2, 0, 0, 0);
+    expect(Date.parse(sent.at)).toBeGreaterThanOrEqual(quietEnd.getTime());
+    expect(Date.parse(sent.at) - quietEnd.getTime()).toBeLessThan(60_000);
+    expect((await rows('outbox_messages', 'quiet-1'))[0]).toMatchObject({ channel: 'sms', body: 'Order quiet-1', status: 'sent' });
+  });
+});
