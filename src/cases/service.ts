@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Plan } from '../playbook/plan.js';
 import type { ValueProblem } from '../playbook/values.js';
 import type { Pool } from '../store/pool.js';
+import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../workflows/search-attributes.js';
 import {
   CASE_CLOSED, EVENT_INVALID, TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
   type CaseEvent, type CaseStatus, type CaseView, type Deadline, type PlaybookRef,
@@ -55,6 +56,8 @@ export class CaseService {
     private readonly client: Client,
     private readonly pool: Pool,
     private readonly taskQueue = TASK_QUEUE,
+    /** Set when the namespace has Casebook's search attributes (see ensureSearchAttributes). */
+    private readonly indexed = false,
   ) {}
 
   /** Opens a case once: the same case id again returns the existing case with `created: false`. */
@@ -81,7 +84,18 @@ export class CaseService {
       await this.client.workflow.start('runCase', {
         taskQueue: this.taskQueue,
         workflowId,
-        args: [{ caseId: request.caseId, playbook: request.playbook, plan, data: request.data }],
+        args: [{ caseId: request.caseId, playbook: request.playbook, plan, data: request.data, ...(this.indexed ? { indexed: true } : {}) }],
+        ...(this.indexed
+          ? {
+              typedSearchAttributes: [
+                { key: CASE_TYPE, value: plan.caseType },
+                { key: PLAYBOOK, value: request.playbook.name },
+                { key: PLAYBOOK_VERSION, value: request.playbook.version },
+                { key: CASE_STATUS, value: 'open' },
+                ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
+              ],
+            }
+          : {}),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

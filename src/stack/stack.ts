@@ -13,6 +13,7 @@ import { createPool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createCaseWorker } from '../worker/create-worker.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 
 export interface RunningStack {
   apiUrl: string;
@@ -60,10 +61,11 @@ export async function startStack(config: Config, options: { logger?: boolean } =
     const clientConnection = await Connection.connect({ address: temporal.address });
     stops.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    await ensureSearchAttributes(clientConnection, config.namespace);
     const api: FastifyInstance = await buildApi(
       {
         pool,
-        cases: new CaseService(client, pool),
+        cases: new CaseService(client, pool, undefined, true),
         temporalReady: async () => {
           await clientConnection.workflowService.getSystemInfo({});
           return true;

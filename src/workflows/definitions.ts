@@ -28,6 +28,8 @@ export interface CaseInput {
   /** The plan is pinned here: publishing a new version never changes a running case. */
   plan: Plan;
   data: Record<string, unknown>;
+  /** Whether the namespace has Casebook's search attributes, so the case keeps CaseStatus current. */
+  indexed?: boolean;
   /** Carried over by continue-as-new; absent on a fresh case. */
   resume?: CaseState;
 }

@@ -5,7 +5,7 @@
  */
 import {
   ApplicationFailure, CancellationScope, condition, continueAsNew, isCancellation, proxyActivities, setHandler, sleep,
-  allHandlersFinished, workflowInfo, ActivityFailure,
+  allHandlersFinished, workflowInfo, ActivityFailure, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Environment } from '@marcbachmann/cel-js';
 import type { CaseActivities, ProgressReport } from '../activities/types.js';
@@ -23,6 +23,7 @@ import {
   type StepRecord,
 } from './definitions.js';
 import { endOfQuietHours, formatLocal, nextLocalTime } from './local-time.js';
+import { CASE_STATUS } from './search-attributes.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
 // CEL finds a value's type by its constructor and registered the wrapper, so make them agree.
@@ -430,6 +431,9 @@ class CaseRun {
   }
 
   private async report() {
+    if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== this.status) {
+      upsertSearchAttributes([{ key: CASE_STATUS, value: this.status }]);
+    }
     const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
     const report: ProgressReport = {
       caseId: this.input.caseId, status: this.status, step: this.status === 'closed' ? null : this.state.current,

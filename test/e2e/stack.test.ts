@@ -112,6 +112,14 @@ describe('casebook start, end to end over HTTP', () => {
     await expect.poll(async () => (await readCase(api, 'e2e-1')).outcome, { timeout: 15_000 })
       .toEqual({ outcome: 'resolved', reason: 'refunded' });
 
+    // Findable by its search attributes, registered by Casebook on the dev server at every start.
+    const listed = (query: string) => {
+      const cli = spawnSync(join(ROOT, '.tools/temporal'), ['workflow', 'list', '--address', `127.0.0.1:${ports.temporal}`, '--query', query, '--output', 'json'], { encoding: 'utf8' });
+      return (cli.stdout.trim() ? JSON.parse(cli.stdout) : []) as { execution: { workflowId: string } }[];
+    };
+    await expect.poll(() => listed(`OrderId = 'TB-2001' AND CaseStatus = 'closed' AND PlaybookVersion = 1`).map((w) => w.execution.workflowId), { timeout: 15_000 })
+      .toEqual(['case-e2e-1']);
+
     const db = new pg.Client({ connectionString: `postgres://casebook:casebook@127.0.0.1:${ports.postgres}/casebook` });
     await db.connect();
     try {

@@ -1,0 +1,10 @@
+/** The search attributes a case is indexed by, so it can be found in the Web UI and `temporal workflow list`. */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const CASE_TYPE = defineSearchAttributeKey('CaseType', SearchAttributeType.KEYWORD);
+export const PLAYBOOK = defineSearchAttributeKey('Playbook', SearchAttributeType.KEYWORD);
+export const PLAYBOOK_VERSION = defineSearchAttributeKey('PlaybookVersion', SearchAttributeType.INT);
+export const CASE_STATUS = defineSearchAttributeKey('CaseStatus', SearchAttributeType.KEYWORD);
+export const ORDER_ID = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+
+export const CASE_SEARCH_ATTRIBUTES = [CASE_TYPE, PLAYBOOK, PLAYBOOK_VERSION, CASE_STATUS, ORDER_ID];
