@@ -55,17 +55,25 @@ async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<numb
 
 describe('casebook start, end to end over HTTP', () => {
   it('runs a return case to an exact refund across a restart of the whole stack', async () => {
-    const ports = {
+    // Ports free a moment ago; the dev server also binds three random ports of its own, so on the rare
+    // collision with one of ours the first start is retried once on fresh ports.
+    const pickPorts = async () => ({
       api: await freePort(), temporal: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort(), postgres: await freePort(),
-    };
-    const env = {
+    });
+    const envFor = (ports: Awaited<ReturnType<typeof pickPorts>>) => ({
       CASEBOOK_DATA_DIR: dataDir, PORT: String(ports.api), CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
       CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.http),
       CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
-    };
+    });
+    let ports = await pickPorts();
+    const first = await startCasebook(envFor(ports)).catch(async (error: Error) => {
+      if (!/address already in use|EADDRINUSE/.test(error.message)) throw error;
+      ports = await pickPorts();
+      return startCasebook(envFor(ports));
+    });
+    const env = envFor(ports);
     const api = `http://127.0.0.1:${ports.api}`;
 
-    const first = await startCasebook(env);
     expect(first.output()).toContain('casebook: first start: admin API key');
     const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const json = { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` };
