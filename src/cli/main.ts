@@ -5,6 +5,7 @@ const commands: Record<string, Command> = {
   start: { summary: 'run Casebook: Temporal dev server, Postgres, worker and API', load: () => import('./commands/start.js') },
   validate: { summary: 'check playbooks: one line per problem, path:line:column', load: () => import('./commands/validate.js') },
   compile: { summary: 'print the plan a playbook compiles to', load: () => import('./commands/compile.js') },
+  test: { summary: 'run playbook scenarios on the time-skipping test server', load: () => import('./commands/test.js') },
   keys: { summary: 'create, list and revoke API keys', load: () => import('./commands/keys.js') },
   diagram: { summary: 'print a Mermaid flowchart of a playbook', load: () => import('./commands/diagram.js') },
 };

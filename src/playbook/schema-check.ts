@@ -9,14 +9,19 @@ export const playbookSchema = JSON.parse(
 ) as Record<string, unknown>;
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
-const validate = ajv.compile(playbookSchema);
 
 const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>)['step'];
 const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description'].includes(k));
 
-export function checkShape(source: PlaybookSource): Diagnostic[] {
-  if (validate(source.value)) return [];
-  const errors = validate.errors ?? [];
+/** A checker of YAML documents against a JSON Schema, reporting at the documents' positions. */
+export function shapeChecker(schema: Record<string, unknown>): (source: PlaybookSource) => Diagnostic[] {
+  const validate = ajv.compile(schema);
+  return (source) => (validate(source.value) ? [] : toDiagnostics(validate.errors ?? [], source));
+}
+
+export const checkShape = shapeChecker(playbookSchema);
+
+function toDiagnostics(errors: ErrorObject[], source: PlaybookSource): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {

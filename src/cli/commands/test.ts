@@ -1,0 +1,81 @@
+/**
+ * `casebook test <file.test.yaml>...`: runs playbook scenarios on Temporal's time-skipping test
+ * server, with the real activities writing to a throw-away Postgres. Output reads like a test runner's;
+ * a failing expectation points at its line.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
+import { CaseService } from '../../cases/service.js';
+import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
+import { readScenarioFile } from '../../scenarios/read.js';
+import { runScenario } from '../../scenarios/run.js';
+import { migrate } from '../../store/migrate.js';
+import { createPool } from '../../store/pool.js';
+import { startPostgresProcess } from '../../store/postgres-process.js';
+import { temporalTestServerExecutable } from '../../temporal/binaries.js';
+import { freePort } from '../../util/free-port.js';
+import { createCaseWorker } from '../../worker/create-worker.js';
+
+export async function run(args: string[]): Promise<number> {
+  if (args.length === 0 || args.some((a) => a.startsWith('-'))) {
+    process.stderr.write('usage: casebook test <playbook.test.yaml>...\n');
+    return 2;
+  }
+  const files = args.map((file) => ({ file, read: readScenarioFile(readFileSync(file), file) }));
+  let problems = 0;
+  for (const { read } of files) for (const d of read.diagnostics) (problems += 1, process.stdout.write(formatDiagnostic(d) + '\n'));
+  if (problems > 0) return 1;
+
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
+  const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
+  const databaseUrl = postgres.adminUrl.replace(/\/postgres$/, '/casebook');
+  const admin = new pg.Client({ connectionString: postgres.adminUrl });
+  await admin.connect();
+  await admin.query('CREATE DATABASE casebook').catch(() => undefined);
+  await admin.end();
+  await migrate(databaseUrl);
+  const pool = createPool(databaseUrl);
+  const worker = await createCaseWorker({ connection: env.nativeConnection, pool });
+  const service = new CaseService(env.client, pool);
+  let passed = 0;
+  let failed = 0;
+  try {
+    await worker.runUntil(async () => {
+      for (const { file, read } of files) {
+        const scenarioFile = read.scenarioFile!;
+        const playbookFile = resolve(dirname(file), scenarioFile.playbook);
+        const compiled = validatePlaybook(readFileSync(playbookFile), playbookFile);
+        process.stdout.write(`${file} (${scenarioFile.playbook})\n`);
+        if (!compiled.plan) {
+          for (const d of compiled.diagnostics) process.stdout.write(`  ${formatDiagnostic(d)}\n`);
+          failed += scenarioFile.scenarios.length;
+          continue;
+        }
+        for (const scenario of scenarioFile.scenarios) {
+          const result = await runScenario({ env, pool, service }, compiled.plan, scenario);
+          if (result.failures.length === 0) {
+            passed += 1;
+            process.stdout.write(`  ✓ ${result.name} (${Math.round(result.ms)} ms)\n`);
+          } else {
+            failed += 1;
+            process.stdout.write(`  ✗ ${result.name}\n`);
+            for (const f of result.failures) process.stdout.write(`      ${file}:${f.span.line}:${f.span.column}: ${f.message}\n`);
+          }
+        }
+      }
+    });
+  } finally {
+    await pool.end();
+    await env.teardown();
+    await postgres.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  return failed > 0 ? 1 : 0;
+}

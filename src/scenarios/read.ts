@@ -1,0 +1,96 @@
+/** Reading a scenario file (`*.test.yaml`): its shape, and where each expectation is written. Pure. */
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from '../playbook/diagnostics.js';
+import { parseDuration } from '../playbook/duration.js';
+import { shapeChecker } from '../playbook/schema-check.js';
+import { readPlaybook, type PlaybookSource, type Span } from '../playbook/source.js';
+
+const checkScenarioShape = shapeChecker(
+  JSON.parse(readFileSync(new URL('../../schemas/scenario.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>,
+);
+
+export interface TimelineEntry {
+  atMs: number;
+  event: string;
+  id: string;
+  payload: Record<string, unknown>;
+  expect: 'accepted' | 'duplicate' | 'refused' | 'invalid' | 'closed';
+  span: Span;
+}
+
+export interface Expectations {
+  outcome: string;
+  reason?: string;
+  messages?: string[];
+  refunds?: number[];
+  escalations?: string[];
+  calls?: string[];
+}
+
+export interface Scenario {
+  name: string;
+  data: Record<string, unknown>;
+  timeline: TimelineEntry[];
+  expect: Expectations;
+  /** Where each expectation (and the scenario itself, under `name`) is written. */
+  spans: Record<string, Span>;
+}
+
+export interface ScenarioFile {
+  file: string;
+  playbook: string;
+  scenarios: Scenario[];
+}
+
+interface RawScenario {
+  name: string;
+  data: Record<string, unknown>;
+  timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
+  expect: Expectations;
+}
+
+export function readScenarioFile(input: string | Uint8Array, file: string): { scenarioFile?: ScenarioFile; diagnostics: Diagnostic[] } {
+  const read = readPlaybook(input, file);
+  if (!read.source) return { diagnostics: read.diagnostics };
+  const shape = checkScenarioShape(read.source);
+  if (shape.length > 0) return { diagnostics: shape };
+  const source: PlaybookSource = read.source;
+  const raw = source.value as { playbook: string; scenarios: RawScenario[] };
+  const scenarios = raw.scenarios.map((scenario, index): Scenario => {
+    const base = ['scenarios', index];
+    const spans: Record<string, Span> = { name: source.locate([...base, 'name']) };
+    for (const key of Object.keys(scenario.expect)) spans[key] = source.locate([...base, 'expect', key], { key: true });
+    return {
+      name: scenario.name,
+      data: scenario.data,
+      timeline: (scenario.timeline ?? []).map((entry, i) => ({
+        atMs: parseDuration(entry.at)!,
+        event: entry.event,
+        id: entry.id ?? `${entry.event}#${i + 1}`,
+        payload: entry.payload ?? {},
+        expect: entry.expect ?? 'accepted',
+        span: source.locate([...base, 'timeline', i, 'event']),
+      })),
+      expect: scenario.expect,
+      spans,
+    };
+  });
+  return { scenarioFile: { file, playbook: raw.playbook, scenarios }, diagnostics: [] };
+}
+
+const RELATIVE_TIME = /^now(?:([+-])((?:[0-9]+[dhms])+))?$/;
+
+/** Replaces `now`, `now-2d`, `now+1h` strings in case data by timestamps relative to `openedAt`. */
+export function resolveRelativeTimes(value: unknown, openedAt: number): unknown {
+  if (typeof value === 'string') {
+    const match = RELATIVE_TIME.exec(value);
+    if (!match) return value;
+    const offset = match[2] ? parseDuration(match[2])! : 0;
+    return new Date(openedAt + (match[1] === '-' ? -offset : offset)).toISOString();
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveRelativeTimes(v, openedAt));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRelativeTimes(v, openedAt)]));
+  }
+  return value;
+}
