@@ -13,8 +13,10 @@ export interface PostgresProcess {
   stop(): Promise<void>;
 }
 
-export async function startPostgresProcess(dataDir: string, port: number): Promise<PostgresProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dataDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `persistent`: keep the data when stopped, to start again on it; otherwise it is deleted. */
+export async function startPostgresProcess(dataDir: string, port: number, options: { persistent?: boolean } = {}): Promise<PostgresProcess> {
+  const args = ['--import', 'tsx', SERVER, dataDir, String(port), options.persistent ? 'persistent' : 'temporary'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const adminUrl = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -4,6 +4,6 @@
  */
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
-const [dataDir, port] = process.argv.slice(2);
-const server = await startEmbeddedPostgres({ dataDir: dataDir!, port: Number(port), persistent: false });
+const [dataDir, port, keep] = process.argv.slice(2);
+const server = await startEmbeddedPostgres({ dataDir: dataDir!, port: Number(port), persistent: keep === 'persistent' });
 process.stdout.write(JSON.stringify({ adminUrl: server.adminUrl }) + '\n');

@@ -1,0 +1,121 @@
+/**
+ * Faults on real parts: Postgres goes away while a case works (activities retry with backoff and the
+ * case completes when it returns), and an external system that keeps failing (the playbook's on_error).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localAdapters } from '../../src/activities/adapters.js';
+import { CaseService } from '../../src/cases/service.js';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import { migrate } from '../../src/store/migrate.js';
+import { createPool, type Pool } from '../../src/store/pool.js';
+import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
+import { freePort } from '../../src/util/free-port.js';
+import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let postgres: PostgresProcess;
+let pool: Pool;
+let port: number;
+const dataDir = mkdtempSync(join(tmpdir(), 'casebook-faults-'));
+
+beforeAll(async () => {
+  port = await freePort();
+  [env, postgres] = await Promise.all([startTimeSkippingServer(), startPostgresProcess(join(dataDir, 'pg'), port, { persistent: true })]);
+  const admin = new pg.Client({ connectionString: postgres.adminUrl });
+  await admin.connect();
+  await admin.query('CREATE DATABASE casebook').catch(() => undefined);
+  await admin.end();
+  const url = postgres.adminUrl.replace(/\/postgres$/, '/casebook');
+  await migrate(url);
+  pool = createPool(url);
+});
+afterAll(async () => {
+  await pool?.end();
+  await env?.teardown();
+  await postgres?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function compile(name: string, steps: string, extra = '') {
+  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\nfields:\n  paid: { type: money }\n  order_id: { type: string }\npaid_field: paid\norder_id_field: order_id\n${extra}${steps}`;
+  const result = validatePlaybook(source, `${name}.yaml`);
+  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
+  return result.plan;
+}
+
+async function open(service: CaseService, name: string, compiled: ReturnType<typeof compile>, caseId: string) {
+  await pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`, [name, compiled.hash, JSON.stringify(compiled.plan)]);
+  await service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: 5_000, currency: 'CNY' }, order_id: caseId } });
+}
+
+describe('faults', () => {
+  it('Postgres unavailable for a while: activities retry and the case completes, refunding once', async () => {
+    const compiled = compile('outage', `events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
+  - id: refund
+    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: late
+    end: { outcome: escalated, reason: late }
+`);
+    const service = new CaseService(env.client, pool, 'faults-outage');
+    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
+    await worker.runUntil(async () => {
+      await open(service, 'outage', compiled, 'outage-1');
+      await expect.poll(async () => (await service.describe('outage-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
+      const handle = env.client.workflow.getHandle(workflowIdFor('outage-1'));
+      await postgres.stop();
+      const down = performance.now();
+      // The receipt arrives while Postgres is down: the workflow takes it, its activities fail and retry.
+      expect(await handle.executeUpdate('deliverEvent', { args: [{ type: 'warehouse.received', id: 'w', payload: {} }] })).toEqual({ status: 'accepted' });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      postgres = await startPostgresProcess(join(dataDir, 'pg'), port, { persistent: true });
+      const result = (await handle.result()) as CaseResult;
+      console.log(`Postgres outage: down ${Math.round((performance.now() - down) / 1000)} s before the case completed`);
+      expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+      const retried = (await handle.fetchHistory()).events!.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      expect(retried.length).toBeGreaterThan(0);
+    });
+    const refunds = (await pool.query(`SELECT amount, status FROM refunds WHERE case_id = 'outage-1'`)).rows;
+    expect(refunds).toEqual([{ amount: 5_000, status: 'issued' }]);
+    expect((await pool.query(`SELECT status, outcome FROM cases WHERE case_id = 'outage-1'`)).rows).toEqual([{ status: 'closed', outcome: 'resolved' }]);
+  }, 90_000);
+
+  it('an integration that keeps failing takes the playbook on_error path after its retries', async () => {
+    const compiled = compile('flaky', `integrations:
+  warehouse: { operations: [ship_replacement] }
+steps:
+  - id: ship
+    call: { integration: warehouse, operation: ship_replacement, input: { order_id: data.order_id }, on_error: escalate }
+  - id: done
+    end: { outcome: resolved, reason: shipped }
+  - id: escalate
+    escalate: { queue: warehouse-lead, severity: high, reason: replacement_not_shipped }
+  - id: end_escalated
+    end: { outcome: escalated, reason: replacement_not_shipped }
+`);
+    let attempts = 0;
+    const adapters = { ...localAdapters(pool), integrations: { call: async () => { attempts += 1; throw new Error('warehouse system unavailable'); } } };
+    const service = new CaseService(env.client, pool, 'faults-flaky');
+    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', adapters });
+    const result = await worker.runUntil(async () => {
+      await open(service, 'flaky', compiled, 'flaky-1');
+      return (await env.client.workflow.getHandle(workflowIdFor('flaky-1')).result()) as CaseResult;
+    });
+    expect(attempts).toBe(5);
+    expect(result).toMatchObject({ outcome: 'escalated', reason: 'replacement_not_shipped' });
+    expect(result.steps.find((s) => s.step === 'ship')!.detail).toMatchObject({ failed: 'warehouse system unavailable' });
+    expect((await pool.query(`SELECT reason FROM escalations WHERE case_id = 'flaky-1'`)).rows).toEqual([{ reason: 'replacement_not_shipped' }]);
+  }, 90_000);
+});
