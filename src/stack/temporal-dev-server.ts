@@ -11,7 +11,19 @@ export interface DevServerHandle {
   stop(): Promise<void>;
 }
 
-export async function startTemporalDevServer(options: { dataDir: string; host: string; port: number; uiPort: number; httpPort: number; metricsPort: number; namespace: string }): Promise<DevServerHandle> {
+export interface DevServerOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  httpPort: number;
+  metricsPort: number;
+  namespace: string;
+  /** Dynamic configuration, e.g. { 'limit.historyCount.suggestContinueAsNew': 100 }. */
+  dynamicConfig?: Record<string, number | string | boolean>;
+}
+
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServerHandle> {
   const executable = temporalCliExecutable();
   if (executable.type !== 'existing-path') {
     throw new Error('the Temporal CLI is not provisioned: run `bash scripts/provision.sh` or set CASEBOOK_TEMPORAL_CLI');
@@ -27,6 +39,7 @@ export async function startTemporalDevServer(options: { dataDir: string; host: s
     '--metrics-port', String(options.metricsPort),
     '--namespace', options.namespace,
     '--log-level', 'error',
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });

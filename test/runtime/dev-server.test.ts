@@ -1,0 +1,126 @@
+/**
+ * On the real Temporal dev server (the CLI's, persisting to SQLite): long cases continue as new
+ * without losing state, and 50 waiting cases survive a restart of the server.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaseService } from '../../src/cases/service.js';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
+import { freePort } from '../../src/util/free-port.js';
+import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'casebook-devserver-'));
+let options: DevServerOptions;
+let server: DevServerHandle;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  options = {
+    dataDir, host: '127.0.0.1', namespace: 'default',
+    port: await freePort(), uiPort: await freePort(), httpPort: await freePort(), metricsPort: await freePort(),
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
+  };
+  [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
+}, 90_000);
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function withStack<T>(taskQueue: string, fn: (service: CaseService, client: Client) => Promise<T>): Promise<T> {
+  const workerConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const worker = await createCaseWorker({ connection: workerConnection, pool: db.pool, taskQueue });
+  try {
+    return await worker.runUntil(() => fn(new CaseService(client, db.pool, taskQueue), client));
+  } finally {
+    await connection.close();
+    await workerConnection.close();
+  }
+}
+
+function compile(name: string, body: string) {
+  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\nfields:\n  paid: { type: money }\n  order_id: { type: string }\n  count: { type: integer }\npaid_field: paid\norder_id_field: order_id\n${body}`;
+  const result = validatePlaybook(source, `${name}.yaml`);
+  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
+  return result.plan;
+}
+
+async function open(service: CaseService, name: string, compiled: ReturnType<typeof compile>, caseId: string) {
+  await db.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`, [name, compiled.hash, JSON.stringify(compiled.plan)]);
+  await service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, count: 0 } });
+}
+
+describe('on the Temporal dev server', () => {
+  it('a long case continues as new when Temporal suggests it, keeping its data and events', async () => {
+    const compiled = compile('ticker', `events:
+  tick: { payload: { n: { type: integer } } }
+steps:
+  - id: wait_tick
+    wait: { events: [{ event: tick }], timeout: 1d, on_timeout: done }
+  - id: count
+    set: { count: data.count + events.tick.n }
+  - id: enough
+    branch: { cases: [{ when: data.count >= 60, goto: done }], otherwise: wait_tick }
+  - id: done
+    end: { outcome: resolved, reason: counted }
+`);
+    const { result, runs } = await withStack('dev-ticker', async (service, client) => {
+      await open(service, 'ticker', compiled, 'ticker-1');
+      for (let i = 0; i < 30; i++) {
+        await expect.poll(async () => (await service.describe('ticker-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
+        expect(await service.deliverEvent('ticker-1', { type: 'tick', id: `tick-${i}`, payload: { n: 2 } })).toEqual({ status: 'accepted' });
+      }
+      const handle = client.workflow.getHandle(workflowIdFor('ticker-1'));
+      const outcome = (await handle.result()) as CaseResult;
+      const executions = [];
+      for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowIdFor('ticker-1')}'` })) executions.push(execution);
+      return { result: outcome, runs: executions.length };
+    });
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'counted' });
+    expect(result.steps.filter((s) => s.step === 'count')).toHaveLength(30);
+    expect(runs).toBeGreaterThan(1);
+    expect((await db.pool.query(`SELECT data->>'count' AS count, status FROM cases WHERE case_id = 'ticker-1'`)).rows).toEqual([{ count: '60', status: 'closed' }]);
+  }, 120_000);
+
+  it('50 waiting cases all complete after the dev server restarts on its data file', async () => {
+    const compiled = compile('receipts', `events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
+  - id: refund
+    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: late
+    end: { outcome: escalated, reason: late }
+`);
+    const ids = Array.from({ length: 50 }, (_, i) => `restart-${i}`);
+    await withStack('dev-restart', async (service) => {
+      for (const id of ids) await open(service, 'receipts', compiled, id);
+      await expect.poll(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE playbook = 'receipts' AND status = 'waiting'`)).rows[0].n, { timeout: 30_000 }).toBe(50);
+    });
+    const started = performance.now();
+    await server.stop();
+    server = await startTemporalDevServer(options);
+    console.log(`dev server restarted in ${Math.round(performance.now() - started)} ms`);
+    await withStack('dev-restart', async (service, client) => {
+      const answers = await Promise.all(ids.map((id) => service.deliverEvent(id, { type: 'warehouse.received', id: `receipt-${id}`, payload: {} })));
+      expect(answers.every((a) => a.status === 'accepted')).toBe(true);
+      const results = await Promise.all(ids.map((id) => client.workflow.getHandle(workflowIdFor(id)).result() as Promise<CaseResult>));
+      expect(results.every((r) => r.outcome === 'resolved')).toBe(true);
+    });
+    const refunds = (await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT case_id)::int AS cases, sum(amount)::int AS total FROM refunds WHERE case_id LIKE 'restart-%'`)).rows[0];
+    expect(refunds).toEqual({ n: 50, cases: 50, total: 50_000 });
+  }, 180_000);
+});
