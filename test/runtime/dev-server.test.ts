@@ -4,7 +4,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,4 +125,45 @@ steps:
     const refunds = (await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT case_id)::int AS cases, sum(amount)::int AS total FROM refunds WHERE case_id LIKE 'restart-%'`)).rows[0];
     expect(refunds).toEqual({ n: 50, cases: 50, total: 50_000 });
   }, 180_000);
+
+  it('a worker killed (SIGKILL) during a refund: another worker finishes the case, the buyer is refunded once', async () => {
+    const compiled = compile('crash', `events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
+  - id: refund
+    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: late
+    end: { outcome: escalated, reason: late }
+`);
+    const taskQueue = 'dev-crash';
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url)), server.address, taskQueue, db.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await expect.poll(() => output, { timeout: 30_000 }).toContain('ready');
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const service = new CaseService(client, db.pool, taskQueue);
+    try {
+      await open(service, 'crash', compiled, 'crash-1');
+      await expect.poll(async () => (await service.describe('crash-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
+      await service.deliverEvent('crash-1', { type: 'warehouse.received', id: 'w', payload: {} });
+      await expect.poll(() => output, { timeout: 10_000 }).toContain('refund recorded');
+      const killed = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await killed;
+      const started = performance.now();
+      const result = await withStack(taskQueue, async () => (await client.workflow.getHandle(workflowIdFor('crash-1')).result()) as CaseResult);
+      console.log(`worker SIGKILLed mid-refund: case completed by a new worker ${Math.round((performance.now() - started) / 1000)} s later (the activity's 30 s timeout)`);
+      expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    } finally {
+      await connection.close();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const refunds = (await db.pool.query(`SELECT amount, status, idempotency_key FROM refunds WHERE case_id = 'crash-1'`)).rows;
+    expect(refunds).toEqual([{ amount: 1_000, status: 'issued', idempotency_key: 'crash-1/refund/1' }]);
+  }, 120_000);
 });
