@@ -17,7 +17,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const results: Record<string, { bytes: number; steps: number; p50Ms: number; p95Ms: number; maxMs: number }> = {};
-for (const file of readdirSync(PLAYBOOKS).filter((f) => f.endsWith('.yaml')).sort()) {
+for (const file of readdirSync(PLAYBOOKS).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml')).sort()) {
   const source = readFileSync(PLAYBOOKS + file);
   const first = validatePlaybook(source, file);
   if (!first.plan) throw new Error(`${file} does not compile`);
