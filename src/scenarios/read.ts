@@ -4,6 +4,7 @@ import type { Diagnostic } from '../playbook/diagnostics.js';
 import { parseDuration } from '../playbook/duration.js';
 import { shapeChecker } from '../playbook/schema-check.js';
 import { readPlaybook, type PlaybookSource, type Span } from '../playbook/source.js';
+import type { ScenarioFaults } from './faults.js';
 
 const checkScenarioShape = shapeChecker(
   JSON.parse(readFileSync(new URL('../../schemas/scenario.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>,
@@ -32,6 +33,7 @@ export interface Scenario {
   data: Record<string, unknown>;
   timeline: TimelineEntry[];
   expect: Expectations;
+  faults: ScenarioFaults;
   /** Where each expectation (and the scenario itself, under `name`) is written. */
   spans: Record<string, Span>;
 }
@@ -47,6 +49,7 @@ interface RawScenario {
   data: Record<string, unknown>;
   timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
   expect: Expectations;
+  faults?: ScenarioFaults;
 }
 
 export function readScenarioFile(input: string | Uint8Array, file: string): { scenarioFile?: ScenarioFile; diagnostics: Diagnostic[] } {
@@ -72,6 +75,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
         span: source.locate([...base, 'timeline', i, 'event']),
       })),
       expect: scenario.expect,
+      faults: scenario.faults ?? {},
       spans,
     };
   });

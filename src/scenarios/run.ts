@@ -5,6 +5,7 @@ import type { HashedPlan } from '../playbook/plan.js';
 import type { Span } from '../playbook/source.js';
 import type { Pool } from '../store/pool.js';
 import { workflowIdFor, type CaseResult } from '../workflows/definitions.js';
+import type { FaultScript } from './faults.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
 
 export interface Failure {
@@ -22,6 +23,7 @@ export interface ScenarioRuntime {
   env: TestWorkflowEnvironment;
   pool: Pool;
   service: CaseService;
+  faults: FaultScript;
 }
 
 let runCounter = 0;
@@ -39,6 +41,7 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   );
   const version = (await runtime.pool.query<{ version: number }>(`SELECT version FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash])).rows[0]!.version;
   const openedAt = await runtime.env.currentTimeMs();
+  runtime.faults.set(caseId, scenario.faults);
   try {
     await runtime.service.open({
       caseId, playbook: { name, version, hash: compiled.hash }, plan: compiled.plan,

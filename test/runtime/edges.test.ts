@@ -93,6 +93,8 @@ describe('events and time', () => {
   step.one: { early: true, payload: { n: { type: integer } } }
   step.two: { early: true, payload: { n: { type: integer } } }
   step.three: { early: true, payload: { n: { type: integer } } }
+templates:
+  summary: { channel: chat, text: "{{ events.step.one.n }} {{ events.step.two.n }} {{ events.step.three.n }}" }
 steps:
   - id: first
     wait: { events: [{ event: step.one }], timeout: 1d, on_timeout: lost }
@@ -100,6 +102,8 @@ steps:
     wait: { events: [{ event: step.two }], timeout: 1d, on_timeout: lost }
   - id: third
     wait: { events: [{ event: step.three }], timeout: 1d, on_timeout: lost }
+  - id: tell
+    send: { to: agent, template: summary }
   - id: done
     end: { outcome: resolved, reason: all_events }
   - id: lost
@@ -112,6 +116,9 @@ steps:
     const outcome = await result('seq-1');
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'all_events' });
     expect(outcome.steps.filter((s) => s.kind === 'wait').map((s) => s.detail!.event)).toEqual(['step.one', 'step.two', 'step.three']);
+    // Each payload reached its own wait: three was sent first (n 0), then one (n 1), then two (n 2).
+    expect((await rows('outbox_messages', 'seq-1')).map((m) => [m.recipient_kind, m.body])).toEqual([['agent', '1 2 0']]);
+    expect((await runtime.db.pool.query(`SELECT event_id FROM case_events WHERE case_id = 'seq-1' ORDER BY event_id`)).rows.map((e) => e.event_id)).toEqual(['e-one', 'e-three', 'e-two']);
   });
 
   it('an SMS to the buyer during quiet hours is held until they end', async () => {

@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
+import { localAdapters } from '../../activities/adapters.js';
 import { CaseService } from '../../cases/service.js';
+import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
@@ -41,7 +43,8 @@ export async function run(args: string[]): Promise<number> {
   await admin.end();
   await migrate(databaseUrl);
   const pool = createPool(databaseUrl);
-  const worker = await createCaseWorker({ connection: env.nativeConnection, pool });
+  const faults = new FaultScript();
+  const worker = await createCaseWorker({ connection: env.nativeConnection, pool, adapters: faults.wrap(localAdapters(pool)) });
   const service = new CaseService(env.client, pool);
   let passed = 0;
   let failed = 0;
@@ -58,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
           continue;
         }
         for (const scenario of scenarioFile.scenarios) {
-          const result = await runScenario({ env, pool, service }, compiled.plan, scenario);
+          const result = await runScenario({ env, pool, service, faults }, compiled.plan, scenario);
           if (result.failures.length === 0) {
             passed += 1;
             process.stdout.write(`  ✓ ${result.name} (${Math.round(result.ms)} ms)\n`);
