@@ -2,7 +2,7 @@
  * Reading a playbook: bytes → UTF-8 text → YAML document with positions → plain JSON value.
  * Everything that can go wrong becomes a diagnostic; nothing here throws on bad input.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 
 export const MAX_PLAYBOOK_BYTES = 1024 * 1024;
@@ -68,9 +68,9 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
   }
 
   const lineCounter = new LineCounter();
-  let docs: Document.Parsed[];
+  let doc: Document.Parsed;
   try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false }) as Document.Parsed[];
+    doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false });
   } catch (error) {
     return fail('YAML001', `the YAML could not be parsed: ${(error as Error).message}`);
   }
@@ -83,13 +83,11 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
   const add = (code: string, message: string, span: Span, hint?: string) =>
     diagnostics.push({ severity: 'error', code, message, file, ...span, ...(hint ? { hint } : {}) });
 
-  if (docs.length !== 1) {
-    const second = docs[1];
-    const span = second ? spanOf(second.range[0], second.range[0] + 3) : START;
-    add('YAML006', `a playbook file holds exactly one YAML document; found ${docs.length}`, span, 'remove the `---` separators');
+  const multiple = doc.errors.find((e) => e.code === 'MULTIPLE_DOCS');
+  if (multiple) {
+    add('YAML006', 'a playbook file holds exactly one YAML document; found more', spanOf(multiple.pos[0], multiple.pos[0] + 3), 'remove the `---` separators');
     return { diagnostics };
   }
-  const doc = docs[0]!;
   for (const error of doc.errors) {
     const [start, end] = error.pos;
     const code = error.code === 'DUPLICATE_KEY' ? 'YAML002' : error.code === 'TAG_RESOLVE_FAILED' ? 'YAML003' : 'YAML001';
@@ -100,7 +98,8 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
     const [start, end] = warning.pos;
     add('YAML003', firstLine(warning.message), spanOf(start, end), 'playbooks use plain YAML: no custom tags');
   }
-  visit(doc, {
+  // Anchors and aliases need `&` or `*` in the text; most playbooks have neither, so skip the walk.
+  if (/[&*]/.test(text)) visit(doc, {
     Alias(_key, node) {
       const [start, end] = node.range ?? [0, 0];
       add('YAML004', 'aliases (*name) are not allowed in playbooks', spanOf(start, end), 'write the value out in full');
