@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseService } from '../../src/cases/service.js';
-import { validatePlaybook } from '../../src/playbook/index.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/util/free-port.js';
 import { createCaseWorker } from '../../src/worker/create-worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-devserver-'));
 let options: DevServerOptions;
@@ -50,21 +50,9 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
   }
 }
 
-function compile(name: string, body: string) {
-  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\nfields:\n  paid: { type: money }\n  order_id: { type: string }\n  count: { type: integer }\npaid_field: paid\norder_id_field: order_id\n${body}`;
-  const result = validatePlaybook(source, `${name}.yaml`);
-  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
-  return result.plan;
-}
-
-async function open(service: CaseService, name: string, compiled: ReturnType<typeof compile>, caseId: string) {
-  await db.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`, [name, compiled.hash, JSON.stringify(compiled.plan)]);
-  await service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, count: 0 } });
-}
-
 describe('on the Temporal dev server', () => {
   it('a long case continues as new when Temporal suggests it, keeping its data and events', async () => {
-    const compiled = compile('ticker', `events:
+    const compiled = compileSmallPlaybook('ticker', `events:
   tick: { payload: { n: { type: integer } } }
 steps:
   - id: wait_tick
@@ -77,7 +65,7 @@ steps:
     end: { outcome: resolved, reason: counted }
 `);
     const { result, runs } = await withStack('dev-ticker', async (service, client) => {
-      await open(service, 'ticker', compiled, 'ticker-1');
+      await openSmallCase(service, db.pool, compiled, 'ticker-1', { count: 0 });
       for (let i = 0; i < 30; i++) {
         await expect.poll(async () => (await service.describe('ticker-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
         expect(await service.deliverEvent('ticker-1', { type: 'tick', id: `tick-${i}`, payload: { n: 2 } })).toEqual({ status: 'accepted' });
@@ -95,21 +83,10 @@ steps:
   }, 120_000);
 
   it('50 waiting cases all complete after the dev server restarts on its data file', async () => {
-    const compiled = compile('receipts', `events:
-  warehouse.received: { payload: {} }
-steps:
-  - id: wait_receipt
-    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
-  - id: refund
-    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
-  - id: done
-    end: { outcome: resolved, reason: refunded }
-  - id: late
-    end: { outcome: escalated, reason: late }
-`);
+    const compiled = compileSmallPlaybook('receipts', RECEIPT_THEN_REFUND);
     const ids = Array.from({ length: 50 }, (_, i) => `restart-${i}`);
     await withStack('dev-restart', async (service) => {
-      for (const id of ids) await open(service, 'receipts', compiled, id);
+      for (const id of ids) await openSmallCase(service, db.pool, compiled, id);
       await expect.poll(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE playbook = 'receipts' AND status = 'waiting'`)).rows[0].n, { timeout: 30_000 }).toBe(50);
     });
     const started = performance.now();
@@ -127,18 +104,7 @@ steps:
   }, 180_000);
 
   it('a worker killed (SIGKILL) during a refund: another worker finishes the case, the buyer is refunded once', async () => {
-    const compiled = compile('crash', `events:
-  warehouse.received: { payload: {} }
-steps:
-  - id: wait_receipt
-    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
-  - id: refund
-    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
-  - id: done
-    end: { outcome: resolved, reason: refunded }
-  - id: late
-    end: { outcome: escalated, reason: late }
-`);
+    const compiled = compileSmallPlaybook('crash', RECEIPT_THEN_REFUND);
     const taskQueue = 'dev-crash';
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url)), server.address, taskQueue, db.url], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
@@ -148,7 +114,7 @@ steps:
     const client = new Client({ connection });
     const service = new CaseService(client, db.pool, taskQueue);
     try {
-      await open(service, 'crash', compiled, 'crash-1');
+      await openSmallCase(service, db.pool, compiled, 'crash-1');
       await expect.poll(async () => (await service.describe('crash-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
       await service.deliverEvent('crash-1', { type: 'warehouse.received', id: 'w', payload: {} });
       await expect.poll(() => output, { timeout: 10_000 }).toContain('refund recorded');

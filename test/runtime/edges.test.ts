@@ -3,26 +3,16 @@
  * a refund deadline already passed, quiet hours, 100 duplicate receipts, concurrent early events.
  */
 import { describe, expect, it } from 'vitest';
-import { validatePlaybook } from '../../src/playbook/index.js';
+import type { HashedPlan } from '../../src/playbook/plan.js';
 import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
 import { useRuntime } from '../support/runtime.js';
+import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 
 const runtime = useRuntime();
 const HOUR = 3_600_000;
 
-function playbook(name: string, body: string, header = '') {
-  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n${header}fields:\n  paid: { type: money }\n  order_id: { type: string }\npaid_field: paid\norder_id_field: order_id\n${body}`;
-  const result = validatePlaybook(source, `${name}.yaml`);
-  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
-  return result.plan;
-}
-
-async function run(name: string, compiled: ReturnType<typeof playbook>, caseId: string, paid = 10_000) {
-  await runtime.db.pool.query(
-    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`,
-    [name, compiled.hash, JSON.stringify(compiled.plan)],
-  );
-  await runtime.service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: paid, currency: 'CNY' }, order_id: caseId } });
+async function run(compiled: HashedPlan, caseId: string, paid = 10_000) {
+  await openSmallCase(runtime.service, runtime.db.pool, compiled, caseId, { paid: { amount: paid, currency: 'CNY' } });
 }
 
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
@@ -53,8 +43,8 @@ steps:
 
 describe('refund deadlines and refusals', () => {
   it('a refund the provider declines (more than was paid) is not retried: the case escalates', async () => {
-    const compiled = playbook('declines', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount + 1'));
-    await run('declines', compiled, 'declined-1');
+    const compiled = compileSmallPlaybook('declines', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount + 1'));
+    await run(compiled, 'declined-1');
     await runtime.service.deliverEvent('declined-1', { type: 'warehouse.received', id: 'w', payload: {} });
     expect(await result('declined-1')).toMatchObject({ outcome: 'escalated', reason: 'refund_declined' });
     expect((await rows('refunds', 'declined-1')).map((r) => [r.amount, r.status])).toEqual([[10_001, 'declined']]);
@@ -62,8 +52,8 @@ describe('refund deadlines and refusals', () => {
   });
 
   it('a refund whose 24-hour deadline has passed is not issued late: the breach escalates', async () => {
-    const compiled = playbook('breaches', REFUND.replace('PAUSE', '25h').replace('AMOUNT', 'data.paid.amount'));
-    await run('breaches', compiled, 'breach-1');
+    const compiled = compileSmallPlaybook('breaches', REFUND.replace('PAUSE', '25h').replace('AMOUNT', 'data.paid.amount'));
+    await run(compiled, 'breach-1');
     await runtime.service.deliverEvent('breach-1', { type: 'warehouse.received', id: 'w', payload: {} });
     const outcome = await result('breach-1');
     expect(outcome).toMatchObject({ outcome: 'escalated', reason: 'refund_sla_breached' });
@@ -75,8 +65,8 @@ describe('refund deadlines and refusals', () => {
   });
 
   it('100 deliveries of the same receipt, at once: one accepted, one refund', async () => {
-    const compiled = playbook('dupes', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount'));
-    await run('dupes', compiled, 'dupes-1');
+    const compiled = compileSmallPlaybook('dupes', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount'));
+    await run(compiled, 'dupes-1');
     const statuses = await Promise.all(
       Array.from({ length: 100 }, () => runtime.service.deliverEvent('dupes-1', { type: 'warehouse.received', id: 'same-receipt', payload: {} })),
     );
@@ -89,7 +79,7 @@ describe('refund deadlines and refusals', () => {
 
 describe('events and time', () => {
   it('concurrent early events are all kept and taken in the order the playbook waits for them', async () => {
-    const compiled = playbook('sequence', `events:
+    const compiled = compileSmallPlaybook('sequence', `events:
   step.one: { early: true, payload: { n: { type: integer } } }
   step.two: { early: true, payload: { n: { type: integer } } }
   step.three: { early: true, payload: { n: { type: integer } } }
@@ -109,7 +99,7 @@ steps:
   - id: lost
     end: { outcome: expired, reason: event_lost }
 `);
-    await run('sequence', compiled, 'seq-1');
+    await run(compiled, 'seq-1');
     const statuses = await Promise.all(['three', 'one', 'two'].map((name, i) =>
       runtime.service.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })));
     expect(statuses.map((s) => s.status)).toEqual(['accepted', 'accepted', 'accepted']);
@@ -125,7 +115,7 @@ steps:
     const start = new Date(await runtime.env.currentTimeMs());
     const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
     const quiet = `quiet_hours: { start: "${hh(start.getUTCHours())}", end: "${hh(start.getUTCHours() + 2)}" }\n`;
-    const compiled = playbook('quiet', `templates:
+    const compiled = compileSmallPlaybook('quiet', `templates:
   note: { text: "Order {{ data.order_id }}" }
 steps:
   - id: tell
@@ -133,7 +123,7 @@ steps:
   - id: done
     end: { outcome: resolved, reason: told }
 `, quiet);
-    await run('quiet', compiled, 'quiet-1');
+    await run(compiled, 'quiet-1');
     const outcome = await result('quiet-1');
     const sent = outcome.steps.find((s) => s.step === 'tell')!;
     const quietEnd = new Date(start);

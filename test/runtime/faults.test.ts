@@ -10,13 +10,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localAdapters } from '../../src/activities/adapters.js';
 import { CaseService } from '../../src/cases/service.js';
-import { validatePlaybook } from '../../src/playbook/index.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/util/free-port.js';
 import { createCaseWorker } from '../../src/worker/create-worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -43,36 +43,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function compile(name: string, steps: string, extra = '') {
-  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\nfields:\n  paid: { type: money }\n  order_id: { type: string }\npaid_field: paid\norder_id_field: order_id\n${extra}${steps}`;
-  const result = validatePlaybook(source, `${name}.yaml`);
-  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
-  return result.plan;
-}
-
-async function open(service: CaseService, name: string, compiled: ReturnType<typeof compile>, caseId: string) {
-  await pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`, [name, compiled.hash, JSON.stringify(compiled.plan)]);
-  await service.open({ caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan, data: { paid: { amount: 5_000, currency: 'CNY' }, order_id: caseId } });
-}
-
 describe('faults', () => {
   it('Postgres unavailable for a while: activities retry and the case completes, refunding once', async () => {
-    const compiled = compile('outage', `events:
-  warehouse.received: { payload: {} }
-steps:
-  - id: wait_receipt
-    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
-  - id: refund
-    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
-  - id: done
-    end: { outcome: resolved, reason: refunded }
-  - id: late
-    end: { outcome: escalated, reason: late }
-`);
+    const compiled = compileSmallPlaybook('outage', RECEIPT_THEN_REFUND);
     const service = new CaseService(env.client, pool, 'faults-outage');
     const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
     await worker.runUntil(async () => {
-      await open(service, 'outage', compiled, 'outage-1');
+      await openSmallCase(service, pool, compiled, 'outage-1', { paid: { amount: 5_000, currency: 'CNY' } });
       await expect.poll(async () => (await service.describe('outage-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
       const handle = env.client.workflow.getHandle(workflowIdFor('outage-1'));
       await postgres.stop();
@@ -93,7 +70,7 @@ steps:
   }, 90_000);
 
   it('an integration that keeps failing takes the playbook on_error path after its retries', async () => {
-    const compiled = compile('flaky', `integrations:
+    const compiled = compileSmallPlaybook('flaky', `integrations:
   warehouse: { operations: [ship_replacement] }
 steps:
   - id: ship
@@ -110,7 +87,7 @@ steps:
     const service = new CaseService(env.client, pool, 'faults-flaky');
     const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', adapters });
     const result = await worker.runUntil(async () => {
-      await open(service, 'flaky', compiled, 'flaky-1');
+      await openSmallCase(service, pool, compiled, 'flaky-1');
       return (await env.client.workflow.getHandle(workflowIdFor('flaky-1')).result()) as CaseResult;
     });
     expect(attempts).toBe(5);

@@ -1,0 +1,45 @@
+/** Small playbooks written inside tests, to exercise one construct or one fault at a time. */
+import type { CaseService } from '../../src/cases/service.js';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import type { HashedPlan } from '../../src/playbook/plan.js';
+import type { Pool } from '../../src/store/pool.js';
+
+/**
+ * Compiles a playbook made of the common head (a `paid` money field, an `order_id`, an optional
+ * `count`), `header` (more top-level properties) and `body` (events, templates, steps...).
+ */
+export function compileSmallPlaybook(name: string, body: string, header = ''): HashedPlan {
+  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n${header}fields:\n  paid: { type: money }\n  order_id: { type: string }\n  count: { type: integer, required: false }\npaid_field: paid\norder_id_field: order_id\n${body}`;
+  const result = validatePlaybook(source, `${name}.yaml`);
+  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
+  return result.plan;
+}
+
+/** Publishes the playbook as version 1 (once) and opens a case on it; `order_id` is the case id. */
+export async function openSmallCase(
+  service: CaseService, pool: Pool, compiled: HashedPlan, caseId: string, data: Record<string, unknown> = {},
+): Promise<void> {
+  const name = compiled.plan.name;
+  await pool.query(
+    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`,
+    [name, compiled.hash, JSON.stringify(compiled.plan)],
+  );
+  await service.open({
+    caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan,
+    data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, ...data },
+  });
+}
+
+/** Waits for the warehouse receipt, then refunds everything paid within 24 hours of it. */
+export const RECEIPT_THEN_REFUND = `events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: late }
+  - id: refund
+    refund: { amount: data.paid.amount, reason: test, within: 24h, from: warehouse.received, on_breach: late, on_declined: late }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: late
+    end: { outcome: escalated, reason: late }
+`;
