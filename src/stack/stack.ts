@@ -61,11 +61,18 @@ export async function startStack(config: Config, options: { logger?: boolean } =
     const clientConnection = await Connection.connect({ address: temporal.address });
     stops.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
-    await ensureSearchAttributes(clientConnection, config.namespace);
+    // A managed cluster may refuse the operator service: cases then run, just without search attributes.
+    const indexed = await ensureSearchAttributes(clientConnection, config.namespace).then(
+      () => true,
+      (error: Error) => {
+        process.stderr.write(`casebook: search attributes not registered (${error.message}); cases will not be indexed by them\n`);
+        return false;
+      },
+    );
     const api: FastifyInstance = await buildApi(
       {
         pool,
-        cases: new CaseService(client, pool, undefined, true),
+        cases: new CaseService(client, pool, undefined, indexed),
         temporalReady: async () => {
           await clientConnection.workflowService.getSystemInfo({});
           return true;
