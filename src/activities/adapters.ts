@@ -4,7 +4,7 @@
  * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system.
  */
 import type { Pool } from '../store/pool.js';
-import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from './types.js';
+import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from '../plan/activities.js';
 
 export interface ChannelAdapter {
   /** Delivers one outbox message; called again after a crash, so delivery must tolerate repeats. */

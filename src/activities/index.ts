@@ -2,7 +2,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from '../store/pool.js';
 import { localAdapters, type Adapters } from './adapters.js';
-import { REFUND_DECLINED, type CaseActivities } from './types.js';
+import type { CaseActivities } from '../plan/activities.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
 
 /**
  * Inserts a row keyed by `idempotency_key` once and returns its id; a repeat returns the first row's
@@ -33,7 +34,7 @@ export function createActivities(pool: Pool, adapters: Adapters = localAdapters(
     async issueRefund(request) {
       const outcome = await adapters.payments.refund(request);
       if (!outcome.issued) {
-        throw ApplicationFailure.create({ type: REFUND_DECLINED, message: outcome.declineReason, nonRetryable: true });
+        throw ApplicationFailure.create({ type: FAILURE_TYPES.RefundDeclined, message: outcome.declineReason, nonRetryable: true });
       }
       const { rows } = await pool.query<{ id: number }>(`SELECT id FROM refunds WHERE idempotency_key = $1`, [request.key]);
       return { refundId: rows[0]?.id ?? 0, providerReference: outcome.providerReference };

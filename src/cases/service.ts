@@ -3,14 +3,15 @@ import {
   WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Plan } from '../playbook/plan.js';
-import type { ValueProblem } from '../playbook/values.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
+import type { Plan } from '../plan/plan.js';
+import type { ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
-import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../workflows/search-attributes.js';
+import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  CASE_CLOSED, EVENT_INVALID, TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
+  TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
   type CaseEvent, type CaseStatus, type CaseView, type Deadline, type PlaybookRef,
-} from '../workflows/definitions.js';
+} from '../plan/case.js';
 
 export interface OpenCaseRequest {
   caseId: string;
@@ -118,10 +119,10 @@ export class CaseService {
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         const failure = error.cause;
-        if (failure.type === EVENT_INVALID) {
+        if (failure.type === FAILURE_TYPES.EventInvalid) {
           return { status: 'invalid', reason: failure.message, problems: (failure.details?.[0] as ValueProblem[]) ?? [] };
         }
-        if (failure.type === CASE_CLOSED) return { status: 'closed', reason: failure.message };
+        if (failure.type === FAILURE_TYPES.CaseClosed) return { status: 'closed', reason: failure.message };
         return { status: 'refused', reason: failure.message };
       }
       if (error instanceof WorkflowNotFoundError || isCompletedWorkflowError(error)) {

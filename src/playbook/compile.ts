@@ -3,17 +3,17 @@
  * plan, or diagnostics saying what is wrong, where, and how to fix it. Pure: no I/O.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import { eventConditionEnvironment, expressionEnvironment, MAX_EXPRESSION_LENGTH } from './cel.js';
+import { eventConditionEnvironment, expressionEnvironment, MAX_EXPRESSION_LENGTH } from '../plan/cel.js';
 import type { Diagnostic } from './diagnostics.js';
-import { MAX_DURATION_MS, parseDuration } from './duration.js';
+import { MAX_DURATION_MS, parseDuration } from '../plan/duration.js';
 import { closest } from './schema-check.js';
 import type { JsonPath, PlaybookSource } from './source.js';
-import { reachableSteps, successors } from './plan-graph.js';
-import { parseTemplate } from './template.js';
+import { reachableSteps, successors } from '../plan/graph.js';
+import { parseTemplate } from '../plan/template.js';
 import {
   PLAN_VERSION, type EventSpec, type Expr, type FieldSpec, type FieldType, type Plan, type PolicyValue,
   type Recipient, type Step, type TemplateSpec, type WaitStep,
-} from './plan.js';
+} from '../plan/plan.js';
 import type { RawField, RawPlaybook, RawRecipient, RawStep } from './raw.js';
 
 const TASK_COMPLETED = 'task.completed';

@@ -1,6 +1,6 @@
 /** A Mermaid flowchart of a plan: one node per step, one edge per way out of it. Pure. */
-import { formatDuration } from './duration.js';
-import type { Plan, Step } from './plan.js';
+import { formatDuration } from '../plan/duration.js';
+import type { Plan, Step } from '../plan/plan.js';
 
 export function mermaidDiagram(plan: Plan): string {
   const lines = ['flowchart TD'];

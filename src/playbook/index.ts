@@ -2,7 +2,7 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { compilePlaybook } from './compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import type { HashedPlan, Plan } from './plan.js';
+import type { HashedPlan, Plan } from '../plan/plan.js';
 import { checkShape } from './schema-check.js';
 import { readPlaybook } from './source.js';
 

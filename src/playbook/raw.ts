@@ -1,5 +1,5 @@
 /** The playbook as written, once it passed the JSON Schema (see schemas/playbook.schema.json). */
-import type { Channel, FlagColor, Severity } from './plan.js';
+import type { Channel, FlagColor, Severity } from '../plan/plan.js';
 
 export interface RawField {
   type: 'string' | 'integer' | 'boolean' | 'money' | 'timestamp' | 'duration' | 'enum' | 'list' | 'object';

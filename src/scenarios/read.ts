@@ -1,7 +1,7 @@
 /** Reading a scenario file (`*.test.yaml`): its shape, and where each expectation is written. Pure. */
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../playbook/diagnostics.js';
-import { parseDuration } from '../playbook/duration.js';
+import { parseDuration } from '../plan/duration.js';
 import { shapeChecker } from '../playbook/schema-check.js';
 import { readPlaybook, type PlaybookSource, type Span } from '../playbook/source.js';
 import type { ScenarioFaults } from './faults.js';

@@ -1,10 +1,10 @@
 /** Runs scenarios of one playbook on a time-skipping Temporal server, against real Postgres activities. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaseService } from '../cases/service.js';
-import type { HashedPlan } from '../playbook/plan.js';
+import type { HashedPlan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
 import type { Pool } from '../store/pool.js';
-import { workflowIdFor, type CaseResult } from '../workflows/definitions.js';
+import { workflowIdFor, type CaseResult } from '../plan/case.js';
 import type { FaultScript } from './faults.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
 

@@ -1,5 +1,5 @@
 /** Published playbook versions: immutable rows, one per distinct content of a playbook. */
-import type { HashedPlan, Plan } from '../playbook/plan.js';
+import type { HashedPlan, Plan } from '../plan/plan.js';
 import type { Pool } from './pool.js';
 
 export interface PlaybookVersion {

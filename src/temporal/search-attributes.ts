@@ -5,7 +5,7 @@
 import type { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { CASE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { CASE_SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
 
 const { temporal } = proto;
 

@@ -4,7 +4,7 @@ import { createActivities } from '../activities/index.js';
 import type { Adapters } from '../activities/adapters.js';
 import type { Pool } from '../store/pool.js';
 import { workflowBundlerOptions } from '../temporal/bundler.js';
-import { TASK_QUEUE } from '../workflows/definitions.js';
+import { TASK_QUEUE } from '../plan/case.js';
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;

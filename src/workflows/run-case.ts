@@ -8,22 +8,22 @@ import {
   allHandlersFinished, workflowInfo, ActivityFailure, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Environment } from '@marcbachmann/cel-js';
-import type { CaseActivities, ProgressReport } from '../activities/types.js';
-import { REFUND_DECLINED } from '../activities/types.js';
+import type { CaseActivities } from '../plan/activities.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
 import {
   eventConditionEnvironment, expressionEnvironment, fromCelValue, toCelEvents, toCelPolicy, toCelRecord, toSafeNumber,
-} from '../playbook/cel.js';
-import type { Expr, Plan, Recipient, Step } from '../playbook/plan.js';
-import { eventsAwaitedFrom } from '../playbook/plan-graph.js';
-import { fillTemplate } from '../playbook/template.js';
-import { checkValue, checkValues } from '../playbook/values.js';
+} from '../plan/cel.js';
+import type { Expr, Plan, Recipient, Step } from '../plan/plan.js';
+import { eventsAwaitedFrom } from '../plan/graph.js';
+import { fillTemplate } from '../plan/template.js';
+import { checkValue, checkValues } from '../plan/values.js';
 import {
-  CASE_CLOSED, EVENT_INVALID, EVENT_REFUSED, caseViewQuery, deliverEventUpdate,
+  caseViewQuery, deliverEventUpdate, type ProgressReport,
   type CaseEvent, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView, type Deadline,
   type StepRecord,
-} from './definitions.js';
-import { endOfQuietHours, formatLocal, nextLocalTime } from './local-time.js';
-import { CASE_STATUS } from './search-attributes.js';
+} from '../plan/case.js';
+import { endOfQuietHours, formatLocal, nextLocalTime } from '../plan/local-time.js';
+import { CASE_STATUS } from '../plan/search-attributes.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
 // CEL finds a value's type by its constructor and registered the wrapper, so make them agree.
@@ -35,7 +35,7 @@ const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
 
 const acts = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30s',
-  retry: { ...RETRY, nonRetryableErrorTypes: [REFUND_DECLINED] },
+  retry: { ...RETRY, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
 });
 const integrationActs = proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
   startToCloseTimeout: '1m',
@@ -82,7 +82,7 @@ class CaseRun {
     await this.report();
     for (;;) {
       const step = this.plan.steps[this.state.current];
-      if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${this.state.current}'`, 'BrokenPlan');
+      if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${this.state.current}'`, FAILURE_TYPES.BrokenPlan);
       const visit = (this.state.visits[step.id] = (this.state.visits[step.id] ?? 0) + 1);
       const key = `${this.input.caseId}/${step.id}/${visit}`;
       if (step.kind === 'end') {
@@ -175,7 +175,7 @@ class CaseRun {
           });
           if (step.resultField) {
             const problems = checkValue(this.plan.fields[step.resultField]!, result, `/${step.resultField}`);
-            if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, 'BadIntegrationResult');
+            if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
             this.state.data = { ...this.state.data, [step.resultField]: result };
           }
           this.record(step, { integration: step.integration, operation: step.operation });
@@ -273,7 +273,7 @@ class CaseRun {
       return step.next;
     }
     const error = outcome.error;
-    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === REFUND_DECLINED) {
+    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.RefundDeclined) {
       this.record(step, { declined: error.cause.message, amount, goto: step.onDeclined });
       return step.onDeclined;
     }
@@ -324,18 +324,18 @@ class CaseRun {
 
   private validate(event: CaseEvent): void {
     if (this.status === 'closed') {
-      throw ApplicationFailure.create({ type: CASE_CLOSED, message: `the case is closed (${this.outcome?.outcome ?? 'ended'})`, nonRetryable: true });
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.CaseClosed, message: `the case is closed (${this.outcome?.outcome ?? 'ended'})`, nonRetryable: true });
     }
     if (this.seen.has(event.id)) return;
     const spec = this.plan.events[event.type];
     if (!spec) {
       const declared = Object.keys(this.plan.events).join(', ') || 'none';
-      throw ApplicationFailure.create({ type: EVENT_REFUSED, message: `this case's playbook declares no event '${event.type}' (declared: ${declared})`, nonRetryable: true });
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.EventRefused, message: `this case's playbook declares no event '${event.type}' (declared: ${declared})`, nonRetryable: true });
     }
     const problems = checkValues(spec.payload, event.payload, '/payload');
     if (problems.length > 0) {
       throw ApplicationFailure.create({
-        type: EVENT_INVALID, nonRetryable: true, details: [problems],
+        type: FAILURE_TYPES.EventInvalid, nonRetryable: true, details: [problems],
         message: `invalid payload for '${event.type}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
       });
     }
@@ -346,7 +346,7 @@ class CaseRun {
     if (!expected) {
       const now = this.waitingFor.length > 0 ? `it waits for ${this.waitingFor.join(', ')}` : 'it is not waiting for any event';
       throw ApplicationFailure.create({
-        type: EVENT_REFUSED, nonRetryable: true,
+        type: FAILURE_TYPES.EventRefused, nonRetryable: true,
         message: `the case is at step '${this.state.current}' and ${now}; '${event.type}' is not expected now`,
       });
     }
@@ -354,7 +354,7 @@ class CaseRun {
     if (event.type === TASK_COMPLETED && step?.kind === 'task') {
       if (event.payload.task !== step.id || !(String(event.payload.outcome) in step.outcomes)) {
         throw ApplicationFailure.create({
-          type: EVENT_REFUSED, nonRetryable: true,
+          type: FAILURE_TYPES.EventRefused, nonRetryable: true,
           message: `the open task is '${step.id}' with outcomes ${Object.keys(step.outcomes).join(', ')}`,
         });
       }
@@ -403,7 +403,7 @@ class CaseRun {
       return parsed(this.context());
     } catch (error) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
-      throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} failed: ${(error as Error).message.split('\n')[0]}`, 'ExpressionFailed');
+      throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} failed: ${(error as Error).message.split('\n')[0]}`, FAILURE_TYPES.ExpressionFailed);
     }
   }
 

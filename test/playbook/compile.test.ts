@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import { parseDuration, formatDuration } from '../../src/playbook/duration.js';
-import { fillTemplate, parseTemplate } from '../../src/playbook/template.js';
+import { parseDuration, formatDuration } from '../../src/plan/duration.js';
+import { fillTemplate, parseTemplate } from '../../src/plan/template.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

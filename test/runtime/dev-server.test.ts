@@ -14,7 +14,7 @@ import { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/util/free-port.js';
 import { createCaseWorker } from '../../src/worker/create-worker.js';
-import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 

@@ -3,8 +3,8 @@
  * a refund deadline already passed, quiet hours, 100 duplicate receipts, concurrent early events.
  */
 import { describe, expect, it } from 'vitest';
-import type { HashedPlan } from '../../src/playbook/plan.js';
-import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import type { HashedPlan } from '../../src/plan/plan.js';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 

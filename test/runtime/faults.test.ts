@@ -15,7 +15,7 @@ import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/util/free-port.js';
 import { createCaseWorker } from '../../src/worker/create-worker.js';
-import { workflowIdFor, type CaseResult } from '../../src/workflows/definitions.js';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 

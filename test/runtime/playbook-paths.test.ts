@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { workflowBundlerOptions } from '../../src/temporal/bundler.js';
 import { WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
-import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/workflows/definitions.js';
+import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { publishStandardPlaybook } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import type { Plan } from '../../src/playbook/plan.js';
+import type { Plan } from '../../src/plan/plan.js';
 import type { Pool } from '../../src/store/pool.js';
-import type { PlaybookRef } from '../../src/workflows/definitions.js';
+import type { PlaybookRef } from '../../src/plan/case.js';
 
 export const playbookPath = (name: string): string => fileURLToPath(new URL(`../../playbooks/${name}.yaml`, import.meta.url));
 

@@ -1,7 +1,7 @@
 /** Small playbooks written inside tests, to exercise one construct or one fault at a time. */
 import type { CaseService } from '../../src/cases/service.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import type { HashedPlan } from '../../src/playbook/plan.js';
+import type { HashedPlan } from '../../src/plan/plan.js';
 import type { Pool } from '../../src/store/pool.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { checkValues } from '../../playbook/values.js';
+import { checkValues } from '../../plan/values.js';
 import { getPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../app.js';
 import { READERS } from '../auth.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
-import type { HashedPlan } from '../../playbook/plan.js';
+import type { HashedPlan } from '../../plan/plan.js';
 
 /** Compiles one playbook, or prints its diagnostics to stderr and returns undefined. */
 export function compileFile(file: string | undefined, command: string): HashedPlan | undefined {

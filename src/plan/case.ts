@@ -1,13 +1,17 @@
 /**
- * What the outside world and the case workflow share: its input, its update and its queries.
- * Importable from Node code (API, tests) and from workflow code.
+ * What the outside world and the case workflow share: its name and input, its update and query, the
+ * view of a case and the progress it reports. Importable from Node code (API, tests) and workflow code.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ReceivedEvent } from '../playbook/cel.js';
-import type { Plan } from '../playbook/plan.js';
+import type { ReceivedEvent } from './cel.js';
+import type { Plan } from './plan.js';
 
 export const TASK_QUEUE = 'casebook';
 export const workflowIdFor = (caseId: string): string => `case-${caseId}`;
+
+/** The one workflow type; clients start it by this name with the signature below, so its arguments are checked. */
+export const RUN_CASE_WORKFLOW = 'runCase';
+export type RunCaseWorkflow = (input: CaseInput) => Promise<CaseResult>;
 
 export interface PlaybookRef {
   name: string;
@@ -80,12 +84,13 @@ export interface CaseResult {
   steps: StepRecord[];
 }
 
-export type EventResult = { status: 'accepted' } | { status: 'duplicate' };
+/** What the workflow writes to the cases projection: its view without the playbook and the full history. */
+export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
+  /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
+  audit: { seq: number; record: StepRecord }[];
+};
 
-/** Failure types the update validator uses, so callers can tell refusals apart. */
-export const EVENT_REFUSED = 'EventRefused';
-export const EVENT_INVALID = 'EventInvalid';
-export const CASE_CLOSED = 'CaseClosed';
+export type EventResult = { status: 'accepted' } | { status: 'duplicate' };
 
 export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
 export const caseViewQuery = defineQuery<CaseView>('caseView');

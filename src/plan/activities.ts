@@ -1,6 +1,6 @@
 /** The side effects a case can cause. Each is idempotent by `key`, derived from case id and step. */
-import type { Deadline, StepRecord } from '../workflows/definitions.js';
-import type { Channel, FlagColor, Severity } from '../playbook/plan.js';
+import type { ProgressReport } from './case.js';
+import type { Channel, FlagColor, Severity } from './plan.js';
 
 export interface MessageRequest {
   key: string;
@@ -72,18 +72,6 @@ export interface IntegrationRequest {
   input: Record<string, unknown>;
 }
 
-export interface ProgressReport {
-  caseId: string;
-  status: 'open' | 'waiting' | 'closed';
-  step: string | null;
-  waitingFor: string[];
-  deadlines: Deadline[];
-  data: Record<string, unknown>;
-  outcome: { outcome: string; reason: string } | null;
-  /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
-  audit: { seq: number; record: StepRecord }[];
-}
-
 export interface CaseActivities {
   sendMessage(request: MessageRequest): Promise<{ messageId: number }>;
   issueRefund(request: RefundRequest): Promise<RefundReceipt>;
@@ -94,6 +82,3 @@ export interface CaseActivities {
   callIntegration(request: IntegrationRequest): Promise<unknown>;
   recordProgress(report: ProgressReport): Promise<void>;
 }
-
-/** ApplicationFailure type of a refund the payment provider refused: not retried, the plan decides. */
-export const REFUND_DECLINED = 'RefundDeclined';

@@ -1,0 +1,23 @@
+/**
+ * The failure types Casebook's workflow and activities raise (`ApplicationFailure.type`), one catalogue
+ * for every side of the boundary. Each is documented in docs/api.md ("Failure types"); a test keeps the
+ * two in step. A retired type is never reused.
+ */
+export const FAILURE_TYPES = {
+  /** An event the case's playbook does not declare, or does not expect at its current step. */
+  EventRefused: 'EventRefused',
+  /** An event whose payload does not match the playbook's declaration. */
+  EventInvalid: 'EventInvalid',
+  /** An event for a case that has ended. */
+  CaseClosed: 'CaseClosed',
+  /** The payment provider refused a refund: a business answer, never retried; the plan decides. */
+  RefundDeclined: 'RefundDeclined',
+  /** A plan names a step it does not contain (a plan that did not come from the compiler). */
+  BrokenPlan: 'BrokenPlan',
+  /** An integration answered with a value that does not fit the case field it is stored in. */
+  BadIntegrationResult: 'BadIntegrationResult',
+  /** An expression failed at run time (division by zero, a value out of range). */
+  ExpressionFailed: 'ExpressionFailed',
+} as const;
+
+export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
