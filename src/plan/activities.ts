@@ -2,11 +2,17 @@
 import type { ProgressReport } from './case.js';
 import type { Channel, FlagColor, Severity } from './plan.js';
 
+/** Who a message goes to: the buyer, the case's agent (by name when known) or a group. */
+export interface MessageRecipient {
+  kind: 'buyer' | 'agent' | 'group';
+  name?: string;
+}
+
 export interface MessageRequest {
   key: string;
   caseId: string;
   stepId: string;
-  recipient: { kind: 'buyer' | 'agent' | 'group'; name?: string };
+  recipient: MessageRecipient;
   channel: Channel;
   template: string;
   body: string;

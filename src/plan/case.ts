@@ -86,6 +86,8 @@ export interface CaseResult {
 
 /** What the workflow writes to the cases projection: its view without the playbook and the full history. */
 export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
+  /** The return parcel's tracking number, from the playbook's `return_tracking_field`, once known. */
+  returnTracking: string | null;
   /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
   audit: { seq: number; record: StepRecord }[];
 };

@@ -17,6 +17,8 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { EventSpec, FieldSpec, FieldType, PolicyValue } from './plan.js';
 
+export type CelEnvironment = Environment;
+
 const TIMESTAMP = 'google.protobuf.Timestamp';
 const DURATION = 'google.protobuf.Duration';
 
@@ -248,4 +250,14 @@ export function toSafeNumber(value: unknown): number {
   const n = typeof value === 'bigint' ? Number(value) : (value as number);
   if (!Number.isSafeInteger(n)) throw new RangeError(`integer out of range: ${String(value)}`);
   return n;
+}
+
+/** A CEL result as plain JSON (integers as numbers, timestamps as ISO text, maps as objects). */
+export function jsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return toSafeNumber(value);
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Map) return Object.fromEntries([...value.entries()].map(([k, v]) => [k, jsonValue(v)]));
+  if (Array.isArray(value)) return value.map(jsonValue);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonValue(v)]));
+  return value;
 }

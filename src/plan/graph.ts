@@ -1,23 +1,9 @@
-/** The plan as a graph: which steps follow which. Pure; used by the compiler and the workflow. */
-import type { Plan, Step } from './plan.js';
+/** The plan as a graph: which steps follow which, from each kind's edges. Pure; used by the compiler and the workflow. */
+import type { Plan } from './plan.js';
+import { kindOf, type Step } from './steps/index.js';
 
 export function successors(step: Step): string[] {
-  switch (step.kind) {
-    case 'wait':
-      return [...Object.values(step.on).map((o) => o.next), ...(step.onTimeout ? [step.onTimeout] : [])];
-    case 'branch':
-      return [...step.cases.map((c) => c.next), step.otherwise];
-    case 'refund':
-      return [step.next, step.onBreach, step.onDeclined];
-    case 'task':
-      return [...Object.values(step.outcomes), step.onSlaBreach];
-    case 'call':
-      return [step.next, ...(step.onError ? [step.onError] : [])];
-    case 'end':
-      return [];
-    default:
-      return [step.next];
-  }
+  return kindOf(step).edges(step).map((edge) => edge.to);
 }
 
 /** Every step reachable from `from`, itself included. */
@@ -37,13 +23,12 @@ export function reachableSteps(steps: Plan['steps'], from: string): Set<string> 
   return reached;
 }
 
-/** Event types some wait reachable from `from` listens for: the events the case may still take. */
+/** Event types some step reachable from `from` takes: the events the case may still take. */
 export function eventsAwaitedFrom(steps: Plan['steps'], from: string): Set<string> {
   const events = new Set<string>();
   for (const id of reachableSteps(steps, from)) {
     const step = steps[id];
-    if (step?.kind === 'wait') for (const event of Object.keys(step.on)) events.add(event);
-    if (step?.kind === 'task') events.add('task.completed');
+    if (step) for (const event of kindOf(step).awaits?.(step) ?? []) events.add(event);
   }
   return events;
 }

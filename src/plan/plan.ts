@@ -6,6 +6,8 @@
  * Changing the shape of a plan is a breaking change for running cases: bump PLAN_VERSION and keep
  * the interpreter able to run every version still alive.
  */
+import type { Step } from './steps/index.js';
+
 export const PLAN_VERSION = 1 as const;
 
 /** A CEL expression as written in the playbook, with its position for runtime error reports. */
@@ -76,127 +78,16 @@ export type Recipient =
   | { kind: 'agent'; id?: Expr }
   | { kind: 'group'; name: string };
 
-interface StepBase {
+/** What every step has; each kind's own form is in steps/<kind>.ts. */
+export interface StepBase {
   id: string;
   at?: SourcePosition;
 }
 
-export interface SendStep extends StepBase {
-  kind: 'send';
-  to: Recipient;
-  channel: Channel;
-  template: string;
-  quietHours: boolean;
-  next: string;
-}
-
-export interface WaitStep extends StepBase {
-  kind: 'wait';
-  /** Event name → next step when that event arrives (and `where`, if any, holds). */
-  on: Record<string, { next: string; where?: Expr }>;
-  timeoutMs: number | null;
-  onTimeout?: string;
-  remind?: { everyMs: number; max: number; template: string; channel: Channel; to: Recipient };
-}
-
-export type DelayStep = StepBase & { kind: 'delay'; next: string } & (
-    | { ms: number }
-    | { untilLocalTime: string; timezone: string } // HH:MM; the next occurrence, today or tomorrow
-  );
-
-export interface BranchStep extends StepBase {
-  kind: 'branch';
-  cases: { when: Expr; next: string }[];
-  otherwise: string;
-}
-
-export interface RefundStep extends StepBase {
-  kind: 'refund';
-  /** CEL integer expression: minor units. */
-  amount: Expr;
-  currency: string;
-  reason: string;
-  /** `payment` counts against what the buyer paid; `return_shipping` reimburses advanced shipping. */
-  covers: 'payment' | 'return_shipping';
-  /** The deadline: `withinMs` after the moment `from` (an event name, or `case.opened`). */
-  withinMs: number;
-  from: string;
-  /** Where to go when the deadline passes before the refund is issued. */
-  onBreach: string;
-  /** Where to go when the payment provider declines the refund (a business refusal). */
-  onDeclined: string;
-  next: string;
-}
-
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-
-export interface EscalateStep extends StepBase {
-  kind: 'escalate';
-  queue: string;
-  severity: Severity;
-  reason: string;
-  note?: Expr;
-  next: string;
-}
-
-export interface TaskStep extends StepBase {
-  kind: 'task';
-  role: string;
-  title: string;
-  slaMs: number;
-  /** Outcome name → next step; a task is completed by the event `task.completed` with `outcome`. */
-  outcomes: Record<string, string>;
-  onSlaBreach: string;
-}
-
-export interface SetStep extends StepBase {
-  kind: 'set';
-  fields: Record<string, Expr>;
-  next: string;
-}
 
 export type FlagColor = 'grey' | 'red' | 'blue' | 'yellow' | 'purple';
 
-export interface RemarkStep extends StepBase {
-  kind: 'remark';
-  /** Template-like text with `{{ expression }}` placeholders. */
-  text: string;
-  placeholders: Expr[];
-  flag?: FlagColor;
-  next: string;
-}
-
-export interface CallStep extends StepBase {
-  kind: 'call';
-  integration: string;
-  operation: string;
-  input: Record<string, Expr>;
-  /** Case field that receives the integration's result, if any. */
-  resultField?: string;
-  onError?: string;
-  next: string;
-}
-
-export interface EndStep extends StepBase {
-  kind: 'end';
-  outcome: string;
-  reason: string;
-}
-
-export type Step =
-  | SendStep
-  | WaitStep
-  | DelayStep
-  | BranchStep
-  | RefundStep
-  | EscalateStep
-  | TaskStep
-  | SetStep
-  | RemarkStep
-  | CallStep
-  | EndStep;
-
-export type StepKind = Step['kind'];
 
 export interface Plan {
   planVersion: typeof PLAN_VERSION;
@@ -211,6 +102,8 @@ export interface Plan {
   paidField?: string;
   /** The string field holding the order id, used to find cases and route warehouse webhooks. */
   orderIdField?: string;
+  /** The string field holding the return parcel's tracking number, also used to route warehouse receipts. */
+  returnTrackingField?: string;
   events: Record<string, EventSpec>;
   policy: Record<string, PolicyValue>;
   templates: Record<string, TemplateSpec>;

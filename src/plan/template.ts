@@ -1,4 +1,6 @@
 /** `{{ expression }}` placeholders in message templates and remarks. Pure; used by compiler and workflow. */
+import { jsonValue } from './cel.js';
+import { formatLocal } from './local-time.js';
 
 export interface TemplatePart {
   cel: string;
@@ -42,4 +44,18 @@ export function fillTemplate(text: string, values: string[]): string {
     last = p.end;
   });
   return out + text.slice(last);
+}
+
+/** How an expression's value reads in a message: timestamps in the playbook's zone, money with its currency. */
+export function displayValue(value: unknown, timeZone: string): string {
+  if (value instanceof Date) return formatLocal(value.getTime(), timeZone);
+  if (typeof value === 'bigint') return value.toString();
+  const get = (key: string) => (value instanceof Map ? value.get(key) : (value as Record<string, unknown>)?.[key]);
+  if (value && typeof value === 'object' && get('amount') !== undefined && typeof get('currency') === 'string') {
+    const currency = get('currency') as string;
+    const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return `${(Number(get('amount')) / 10 ** digits).toFixed(digits)} ${currency}`;
+  }
+  if (value && typeof value === 'object' && 'seconds' in value) return `${String((value as { seconds: bigint }).seconds)}s`;
+  return typeof value === 'string' ? value : JSON.stringify(jsonValue(value));
 }

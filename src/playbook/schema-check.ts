@@ -1,12 +1,12 @@
 /** Layer 2: the playbook's shape, checked against schemas/playbook.schema.json with ajv (draft 2020-12). */
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { readFileSync } from 'node:fs';
-import type { Diagnostic } from './diagnostics.js';
+import schema from '../../schemas/playbook.schema.json' with { type: 'json' };
+import type { DiagnosticCode } from '../plan/diagnostic-codes.js';
+import { diagnosticAt, type Diagnostic } from './diagnostics.js';
+import { closest } from './hints.js';
 import type { JsonPath, PlaybookSource } from './source.js';
 
-export const playbookSchema = JSON.parse(
-  readFileSync(new URL('../../schemas/playbook.schema.json', import.meta.url), 'utf8'),
-) as Record<string, unknown>;
+export const playbookSchema: Record<string, unknown> = schema;
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
 
@@ -51,9 +51,7 @@ function describePath(path: JsonPath): string {
 function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | undefined {
   const path = pathOf(error.instancePath);
   const at = (p: JsonPath, key = false) => source.locate(p, { key });
-  const make = (code: string, message: string, span = at(path), hint?: string): Diagnostic => ({
-    severity: 'error', code, message, file: source.file, ...span, ...(hint ? { hint } : {}),
-  });
+  const make = (code: DiagnosticCode, message: string, span = at(path), hint?: string): Diagnostic => diagnosticAt(source.file, span, code, message, hint);
   const where = describePath(path);
   const inStepOneOf = /#\/\$defs\/step\/oneOf/.test(error.schemaPath);
   if (inStepOneOf) {
@@ -116,32 +114,4 @@ function kindOf(value: unknown): string {
 function article(type: string): string {
   const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', boolean: 'true or false', number: 'a number' };
   return type.split(',').map((t) => names[t] ?? t).join(' or ');
-}
-
-/** The allowed name closest to a misspelt one (edit distance ≤ 2), if any. */
-export function closest(name: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    const d = editDistance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }

@@ -3,12 +3,14 @@
  * Everything that can go wrong becomes a diagnostic; nothing here throws on bad input.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
-import type { Diagnostic } from './diagnostics.js';
+import type { DiagnosticCode } from '../plan/diagnostic-codes.js';
+import type { JsonPath } from '../plan/steps/kind.js';
+import { diagnosticAt, type Diagnostic } from './diagnostics.js';
 
 export const MAX_PLAYBOOK_BYTES = 1024 * 1024;
 export const MAX_NESTING_DEPTH = 64;
 
-export type JsonPath = (string | number)[];
+export type { JsonPath };
 
 export interface Span {
   line: number;
@@ -32,8 +34,8 @@ export type ReadResult = { source: PlaybookSource; diagnostics: Diagnostic[] } |
 const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 1 };
 
 export function readPlaybook(input: string | Uint8Array, file: string): ReadResult {
-  const fail = (code: string, message: string, hint?: string, span: Span = START): ReadResult => ({
-    diagnostics: [{ severity: 'error', code, message, file, ...span, ...(hint ? { hint } : {}) }],
+  const fail = (code: DiagnosticCode, message: string, hint?: string, span: Span = START): ReadResult => ({
+    diagnostics: [diagnosticAt(file, span, code, message, hint)],
   });
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
   if (size > MAX_PLAYBOOK_BYTES) {
@@ -80,8 +82,7 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
     return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
   };
   const diagnostics: Diagnostic[] = [];
-  const add = (code: string, message: string, span: Span, hint?: string) =>
-    diagnostics.push({ severity: 'error', code, message, file, ...span, ...(hint ? { hint } : {}) });
+  const add = (code: DiagnosticCode, message: string, span: Span, hint?: string) => diagnostics.push(diagnosticAt(file, span, code, message, hint));
 
   const multiple = doc.errors.find((e) => e.code === 'MULTIPLE_DOCS');
   if (multiple) {

@@ -1,0 +1,77 @@
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { jsonValue } from '../cel.js';
+import { FAILURE_TYPES } from '../failures.js';
+import type { Expr, StepBase } from '../plan.js';
+import { checkValue } from '../values.js';
+import type { StepKind, StepRuntime } from './kind.js';
+
+export interface CallStep extends StepBase {
+  kind: 'call';
+  integration: string;
+  operation: string;
+  input: Record<string, Expr>;
+  /** Case field that receives the integration's result, if any. */
+  resultField?: string;
+  onError?: string;
+  next: string;
+}
+
+export interface RawCall {
+  integration: string;
+  operation: string;
+  input?: Record<string, string>;
+  result_field?: string;
+  on_error?: string;
+}
+
+export const call: StepKind<CallStep, RawCall> = {
+  kind: 'call',
+  schema: '#/$defs/step/properties/call',
+  waits: false,
+  shape: 'box',
+  compile(raw, c) {
+    const { integrations, fields } = c.declarations;
+    const integration = integrations[raw.integration];
+    if (!integration) c.error('PB114', `integration '${raw.integration}' is not declared`, [...c.path, 'integration'], { hint: c.hint(raw.integration, Object.keys(integrations), 'declare it under integrations') });
+    else if (!integration.operations.includes(raw.operation)) c.error('PB115', `integration '${raw.integration}' has no operation '${raw.operation}'`, [...c.path, 'operation'], { hint: c.hint(raw.operation, integration.operations, `its operations: ${integration.operations.join(', ')}`) });
+    if (raw.result_field !== undefined && !fields[raw.result_field]) {
+      c.error('PB116', `'${raw.result_field}' is not a declared case field`, [...c.path, 'result_field'], { hint: c.hint(raw.result_field, Object.keys(fields), 'declare it under fields') });
+    }
+    const input = Object.fromEntries(Object.entries(raw.input ?? {}).map(([name, cel]) => [name, c.expression(cel, [...c.path, 'input', name], 'any')]));
+    return {
+      kind: 'call', integration: raw.integration, operation: raw.operation, input,
+      ...(raw.result_field !== undefined ? { resultField: raw.result_field } : {}),
+      ...(raw.on_error !== undefined ? { onError: c.ref(raw.on_error, [...c.path, 'on_error']) } : {}),
+      next: c.next(),
+    };
+  },
+  edges: (step) => [{ to: step.next }, ...(step.onError ? [{ to: step.onError, label: 'error' }] : [])],
+  describe: (step) => `call ${step.integration}.${step.operation}`,
+  run: runCall,
+};
+
+/** Calls the integration; its result goes into `resultField`; a call that keeps failing takes `onError`. */
+async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<string> {
+  const input = Object.fromEntries(Object.entries(step.input).map(([name, expr]) => [name, jsonValue(rt.evaluate(expr))]));
+  try {
+    const result = await rt.integrations.callIntegration({
+      key, caseId: rt.caseId, stepId: step.id, integration: step.integration, operation: step.operation, input,
+    });
+    if (step.resultField) {
+      const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`);
+      if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
+      rt.state.data = { ...rt.state.data, [step.resultField]: result };
+    }
+    rt.record(step, { integration: step.integration, operation: step.operation });
+    return step.next;
+  } catch (error) {
+    if (!step.onError || isCancellation(error)) throw error;
+    rt.record(step, { integration: step.integration, failed: failureMessage(error) });
+    return step.onError;
+  }
+}
+
+function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return (error as Error).message;
+}

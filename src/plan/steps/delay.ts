@@ -1,0 +1,32 @@
+import { formatDuration } from '../duration.js';
+import { nextLocalTime } from '../local-time.js';
+import type { StepBase } from '../plan.js';
+import type { StepKind } from './kind.js';
+import { iso } from './time.js';
+
+export type DelayStep = StepBase & { kind: 'delay'; next: string } & (
+    | { ms: number }
+    | { untilLocalTime: string; timezone: string } // HH:MM; the next occurrence, today or tomorrow
+  );
+
+export type RawDelay = string | { until: string; timezone?: string };
+
+export const delay: StepKind<DelayStep, RawDelay> = {
+  kind: 'delay',
+  schema: '#/$defs/step/properties/delay',
+  waits: true,
+  shape: 'wait',
+  compile(raw, c) {
+    if (typeof raw === 'string') return { kind: 'delay', ms: c.duration(raw, c.path) ?? 0, next: c.next() };
+    const timezone = c.timezone(raw.timezone ?? c.declarations.timezone, [...c.path, 'timezone']);
+    return { kind: 'delay', untilLocalTime: raw.until, timezone, next: c.next() };
+  },
+  edges: (step) => [{ to: step.next }],
+  describe: (step) => ('ms' in step ? `delay ${formatDuration(step.ms)}` : `until ${step.untilLocalTime} ${step.timezone}`),
+  async run(step, rt) {
+    const until = 'ms' in step ? Date.now() + step.ms : nextLocalTime(Date.now(), step.untilLocalTime, step.timezone);
+    await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
+    rt.record(step, { until: iso(until) });
+    return step.next;
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * The step kinds, one module each. Adding a kind: write its module next to these (plan form, raw form,
+ * compile, edges, run), list it here, and add its action to schemas/playbook.schema.json.
+ */
+import { branch, type BranchStep, type RawBranch } from './branch.js';
+import { call, type CallStep, type RawCall } from './call.js';
+import { delay, type DelayStep, type RawDelay } from './delay.js';
+import { end, type EndStep, type RawEnd } from './end.js';
+import { escalate, type EscalateStep, type RawEscalate } from './escalate.js';
+import type { StepKind } from './kind.js';
+import { refund, type RawRefund, type RefundStep } from './refund.js';
+import { remark, type RawRemark, type RemarkStep } from './remark.js';
+import { send, type RawSend, type SendStep } from './send.js';
+import { set, type RawSet, type SetStep } from './set.js';
+import { task, type RawTask, type TaskStep } from './task.js';
+import { wait, type RawWait, type WaitStep } from './wait.js';
+
+export type Step = SendStep | WaitStep | DelayStep | BranchStep | RefundStep | EscalateStep | TaskStep | SetStep | RemarkStep | CallStep | EndStep;
+export type StepKindName = Step['kind'];
+export type StepOfKind<K extends StepKindName> = Extract<Step, { kind: K }>;
+
+/** Each kind's action as written, under the kind's name in a playbook step. */
+export interface RawActions {
+  send: RawSend;
+  wait: RawWait;
+  delay: RawDelay;
+  branch: RawBranch;
+  refund: RawRefund;
+  escalate: RawEscalate;
+  task: RawTask;
+  set: RawSet;
+  remark: RawRemark;
+  call: RawCall;
+  end: RawEnd;
+}
+
+export const STEP_KINDS: { [K in StepKindName]: StepKind<StepOfKind<K>, RawActions[K]> } = {
+  send, wait, delay, branch, refund, escalate, task, set, remark, call, end,
+};
+
+/** The module of a step's kind, typed for that step. */
+export function kindOf<S extends Step>(step: S): StepKind<S, unknown> {
+  return STEP_KINDS[step.kind] as unknown as StepKind<S, unknown>;
+}
+
+export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
+export type { Edge, StepCompiler, StepKind, StepRuntime } from './kind.js';
+export { CASE_OPENED } from './refund.js';
+export { TASK_COMPLETED, TASK_COMPLETED_EVENT } from './task.js';

@@ -1,0 +1,117 @@
+/**
+ * What a step kind is: one module per kind (send.ts, wait.ts...) says everything the kind means, how it
+ * is written (its schema fragment), compiled, drawn and followed (its edges), and run. The compiler
+ * and the workflow reach a kind only through this interface and the index of kinds.
+ */
+import type { CaseActivities, MessageRecipient } from '../activities.js';
+import type { CaseEvent, CaseState, Deadline } from '../case.js';
+import type { DiagnosticCode } from '../diagnostic-codes.js';
+import type { EventSpec, Expr, FieldSpec, FieldType, Plan, PolicyValue, Recipient, StepBase, TemplateSpec } from '../plan.js';
+
+/** A place in the playbook document: keys and list indexes from its root. */
+export type JsonPath = (string | number)[];
+
+/** A way out of a step: the step it leads to, and what takes it there (for diagrams). */
+export interface Edge {
+  to: string;
+  label?: string;
+}
+
+/** The type an expression must have where it is written. */
+export type ExpectedType = 'bool' | 'int' | 'string' | 'any' | { field: FieldType };
+
+/** The recipient as written in a playbook. */
+export type RawRecipient = 'buyer' | 'agent' | { group: string };
+
+/** What the playbook declares, as far as a step may refer to it. */
+export interface Declarations {
+  fields: Record<string, FieldSpec>;
+  events: Record<string, EventSpec>;
+  policy: Record<string, PolicyValue>;
+  templates: Record<string, TemplateSpec>;
+  integrations: Plan['integrations'];
+  currency: string;
+  timezone: string;
+  paidField?: string;
+}
+
+/** What the compiler offers a step kind while it compiles one step: checks that report where they fail. */
+export interface StepCompiler {
+  readonly stepId: string;
+  /** The step's own `next`, if written. */
+  readonly writtenNext: string | undefined;
+  /** The step's action in the document, e.g. ['steps', 3, 'refund']. */
+  readonly path: JsonPath;
+  readonly declarations: Declarations;
+  /** The step after this one: `explicit` if given, else the step's `next`, else the following step. */
+  next(explicit?: string, path?: JsonPath): string;
+  /** A step id that must exist. */
+  ref(target: string, path: JsonPath): string;
+  /** A CEL expression checked for its type; in a wait condition on `event`, `event` is its payload. */
+  expression(cel: string, path: JsonPath, expected: ExpectedType, event?: EventSpec): Expr;
+  /** The `{{ expression }}` placeholders of a text. */
+  placeholders(text: string, path: JsonPath): Expr[];
+  /** A duration written `24h` or `policy.<name>`, in milliseconds. */
+  duration(text: string, path: JsonPath): number | undefined;
+  /** A reminder count written as a number or `policy.<name>`. */
+  count(value: number | string, path: JsonPath): number | undefined;
+  template(name: string, path: JsonPath): TemplateSpec | undefined;
+  recipient(raw: RawRecipient): Recipient;
+  timezone(zone: string, path: JsonPath): string;
+  error(code: DiagnosticCode, message: string, path: JsonPath, options?: { hint?: string; key?: boolean }): void;
+  warning(code: DiagnosticCode, message: string, path: JsonPath, hint?: string): void;
+  /** "did you mean 'x'?" when `name` is close to a candidate, else `otherwise`. */
+  hint(name: string, candidates: string[], otherwise: string): string;
+}
+
+/** An event taken from the inbox, with the time it arrived. */
+export type ReceivedCaseEvent = CaseEvent & { at: string };
+
+/** What the workflow offers a step kind while it runs one step. Deterministic: time is Temporal's. */
+export interface StepRuntime {
+  readonly caseId: string;
+  readonly plan: Plan;
+  readonly state: CaseState;
+  /** Activities with the default timeout and retries; refunds declined by the provider are not retried. */
+  readonly activities: CaseActivities;
+  /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
+  readonly integrations: Pick<CaseActivities, 'callIntegration'>;
+  evaluate(expr: Expr): unknown;
+  /** Whether a wait's `where` condition holds for an event. */
+  matches(where: Expr, event: CaseEvent): boolean;
+  render(text: string, placeholders: Expr[]): string;
+  recipient(to: Recipient): MessageRecipient;
+  /** Writes why the step went where it went into the case's history (kind: the step's, unless given). */
+  record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void;
+  /** Publishes what the case waits for, then sleeps until `ready()` or the instant `wakeAt`. */
+  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<void>;
+  /** Publishes deadlines while the step works (a refund racing its deadline). */
+  working(deadlines: Deadline[]): Promise<void>;
+  /** Takes the first inbox event of one of `types` that `accepts` takes. */
+  take(types: string[], accepts: (event: CaseEvent) => boolean): ReceivedCaseEvent | undefined;
+  has(types: string[], accepts: (event: CaseEvent) => boolean): boolean;
+  /** Ends the case with an outcome; the case closes once every event handler is done. */
+  finish(outcome: string, reason: string): Promise<void>;
+}
+
+export type DiagramShape = 'box' | 'decision' | 'wait' | 'end';
+
+export interface StepKind<S extends StepBase & { kind: string }, Raw> {
+  kind: S['kind'];
+  /** The action's fragment of schemas/playbook.schema.json, as a JSON pointer. */
+  schema: string;
+  /** Whether the step waits (for an event, a time or a person): a loop must pass through such a step. */
+  waits: boolean;
+  shape: DiagramShape;
+  /** The step's plan form, without id and position; undefined when it cannot be compiled. */
+  compile(raw: Raw, compiler: StepCompiler): Omit<S, 'id' | 'at'> | undefined;
+  edges(step: S): Edge[];
+  /** One line for diagrams. */
+  describe(step: S): string;
+  /** Event types the step takes (early events for a later step are kept for it). */
+  awaits?(step: S): string[];
+  /** Why the step, waiting, refuses an event of a type it awaits; undefined when it takes it. */
+  refuses?(step: S, event: CaseEvent): string | undefined;
+  /** Runs the step; the id of the next step, or undefined when the case has ended. */
+  run(step: S, runtime: StepRuntime, key: string): Promise<string | undefined>;
+}

@@ -1,0 +1,37 @@
+import type { Expr, FlagColor, StepBase } from '../plan.js';
+import type { StepKind } from './kind.js';
+
+export interface RemarkStep extends StepBase {
+  kind: 'remark';
+  /** Template-like text with `{{ expression }}` placeholders. */
+  text: string;
+  placeholders: Expr[];
+  flag?: FlagColor;
+  next: string;
+}
+
+export interface RawRemark {
+  text: string;
+  flag?: FlagColor;
+}
+
+export const remark: StepKind<RemarkStep, RawRemark> = {
+  kind: 'remark',
+  schema: '#/$defs/step/properties/remark',
+  waits: false,
+  shape: 'box',
+  compile(raw, c) {
+    const placeholders = c.placeholders(raw.text, [...c.path, 'text']);
+    return { kind: 'remark', text: raw.text, placeholders, ...(raw.flag ? { flag: raw.flag } : {}), next: c.next() };
+  },
+  edges: (step) => [{ to: step.next }],
+  describe: (step) => (step.flag ? `remark, flag ${step.flag}` : 'remark'),
+  async run(step, rt, key) {
+    const text = rt.render(step.text, step.placeholders);
+    const orderIdField = rt.plan.orderIdField;
+    const orderId = orderIdField ? String(rt.state.data[orderIdField] ?? '') || null : null;
+    await rt.activities.writeOrderNote({ key, caseId: rt.caseId, orderId, remark: text, ...(step.flag ? { flag: step.flag } : {}) });
+    rt.record(step, { remark: text, ...(step.flag ? { flag: step.flag } : {}) });
+    return step.next;
+  },
+};

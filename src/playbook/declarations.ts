@@ -1,0 +1,132 @@
+/** The playbook's declarations: fields, events, policy values and the fields the engine treats specially. */
+import { MAX_DURATION_MS, parseDuration } from '../plan/duration.js';
+import type { EventSpec, FieldSpec, FieldType, PolicyValue } from '../plan/plan.js';
+import type { JsonPath } from '../plan/steps/kind.js';
+import type { Reporter } from './diagnostics.js';
+import { hintFor } from './hints.js';
+import type { RawField, RawPlaybook } from './raw.js';
+
+export function compileFields(raw: Record<string, RawField>, path: JsonPath, report: Reporter): Record<string, FieldSpec> {
+  const out: Record<string, FieldSpec> = {};
+  for (const [name, field] of Object.entries(raw)) {
+    const type = fieldType(field, [...path, name], report);
+    if (type) out[name] = { ...type, required: field.required ?? true, ...(field.description ? { description: field.description } : {}) };
+  }
+  return out;
+}
+
+function fieldType(field: RawField, path: JsonPath, report: Reporter): FieldType | undefined {
+  const misplaced = (prop: 'values' | 'items' | 'fields', only: string) => {
+    if (field[prop] !== undefined && field.type !== only) report.error('PB001', `'${prop}' is only meaningful for a field of type ${only}`, [...path, prop], { key: true, hint: `remove '${prop}' or change the type to ${only}` });
+  };
+  misplaced('values', 'enum');
+  misplaced('items', 'list');
+  misplaced('fields', 'object');
+  switch (field.type) {
+    case 'enum':
+      if (!field.values) {
+        report.error('PB001', 'an enum field needs its list of values', [...path, 'type'], { hint: 'add values: [a, b, c]' });
+        return undefined;
+      }
+      return { type: 'enum', values: field.values };
+    case 'list': {
+      if (!field.items) {
+        report.error('PB001', 'a list field needs the type of its items', [...path, 'type'], { hint: 'add items: { type: string }' });
+        return undefined;
+      }
+      const items = fieldType(field.items, [...path, 'items'], report);
+      return items ? { type: 'list', items } : undefined;
+    }
+    case 'object':
+      if (!field.fields) {
+        report.error('PB001', 'an object field needs its fields', [...path, 'type'], { hint: 'add fields: { name: { type: string } }' });
+        return undefined;
+      }
+      return { type: 'object', fields: compileFields(field.fields, [...path, 'fields'], report) };
+    default:
+      return { type: field.type } as FieldType;
+  }
+}
+
+/** The fields the engine reads by role: what was paid, the order id, the return tracking number. */
+export const SPECIAL_FIELDS = {
+  paid_field: 'money',
+  order_id_field: 'string',
+  return_tracking_field: 'string',
+} as const;
+
+export function checkSpecialFields(raw: RawPlaybook, fields: Record<string, FieldSpec>, report: Reporter): void {
+  for (const [prop, type] of Object.entries(SPECIAL_FIELDS) as [keyof typeof SPECIAL_FIELDS, string][]) {
+    const name = raw[prop];
+    if (name === undefined) continue;
+    const field = fields[name];
+    if (!field) report.error('PB002', `${prop} names '${name}', which is not a declared field`, [prop], { hint: hintFor(name, Object.keys(fields), `declare it under fields with type ${type}`) });
+    else if (field.type !== type) report.error('PB002', `${prop} must name a ${type} field; '${name}' is ${field.type}`, [prop]);
+  }
+}
+
+export function compileEvents(raw: RawPlaybook, report: Reporter): Record<string, EventSpec> {
+  const out: Record<string, EventSpec> = {};
+  const declared = raw.events ?? {};
+  const names = Object.keys(declared);
+  for (const [name, event] of Object.entries(declared)) {
+    const clash = names.find((other) => other !== name && other.startsWith(name + '.'));
+    if (clash) report.error('PB003', `event '${name}' is a prefix of event '${clash}'; expressions could not tell them apart`, ['events', name], { key: true, hint: `rename one, e.g. '${name}.done'` });
+    const payload = compileFields(event.payload ?? {}, ['events', name, 'payload'], report);
+    if (payload.at) report.error('PB003', `payload field 'at' of event '${name}' is reserved: events.${name}.at is the time the event arrived`, ['events', name, 'payload', 'at'], { key: true, hint: 'rename the field' });
+    out[name] = { ...(event.description ? { description: event.description } : {}), early: event.early ?? false, payload };
+  }
+  return out;
+}
+
+export function compilePolicy(raw: RawPlaybook, report: Reporter): Record<string, PolicyValue> {
+  const out: Record<string, PolicyValue> = {};
+  for (const [name, value] of Object.entries(raw.policy ?? {})) {
+    if (typeof value === 'string') {
+      const ms = parseDuration(value);
+      if (ms === undefined) out[name] = { type: 'string', value };
+      else {
+        checkDurationRange(ms, ['policy', name], report);
+        out[name] = { type: 'duration', ms };
+      }
+    } else if (typeof value === 'number') {
+      out[name] = { type: 'integer', value };
+    } else if (typeof value === 'boolean') {
+      out[name] = { type: 'boolean', value };
+    } else {
+      if (value.currency !== raw.currency) report.error('PB031', `policy ${name} is in ${value.currency}, the playbook in ${raw.currency}`, ['policy', name, 'currency']);
+      out[name] = { type: 'money', amount: value.amount, currency: value.currency };
+    }
+  }
+  return out;
+}
+
+export function checkDurationRange(ms: number, path: JsonPath, report: Reporter): boolean {
+  if (ms <= 0 || ms > MAX_DURATION_MS) {
+    report.error('PB030', 'duration must be more than 0 and at most 400d', path, { hint: 'durations are written 30m, 24h, 7d' });
+    return false;
+  }
+  return true;
+}
+
+const knownTimeZones = new Map<string, boolean>();
+
+export function isTimeZone(zone: string): boolean {
+  let known = knownTimeZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownTimeZones.size < 1000) knownTimeZones.set(zone, known);
+  }
+  return known;
+}
+
+/** A time zone that must be an IANA name; reported where it is written when it is not. */
+export function checkTimeZone(zone: string, path: JsonPath, report: Reporter): string {
+  if (!isTimeZone(zone)) report.error('PB020', `unknown time zone '${zone}'`, path, { hint: 'use an IANA name such as Asia/Shanghai' });
+  return zone;
+}

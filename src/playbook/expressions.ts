@@ -1,0 +1,97 @@
+/** Checking CEL expressions at publish time: syntax, names and result type, reported inside the expression. */
+import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, type CelEnvironment } from '../plan/cel.js';
+import type { EventSpec, Expr } from '../plan/plan.js';
+import type { ExpectedType, JsonPath } from '../plan/steps/kind.js';
+import { parseTemplate } from '../plan/template.js';
+import type { Reporter } from './diagnostics.js';
+import type { PlaybookSource } from './source.js';
+
+export class ExpressionChecker {
+  constructor(
+    private readonly source: PlaybookSource,
+    private readonly report: Reporter,
+    private readonly env: CelEnvironment,
+  ) {}
+
+  /** The expression at `path` (at `offset` inside its scalar), checked to have the `expected` type. */
+  check(cel: string, path: JsonPath, expected: ExpectedType, event?: EventSpec, offset = 0): Expr {
+    const span = this.source.locate(path);
+    const expr: Expr = { cel, at: { line: span.line, column: span.column } };
+    if (cel.length > MAX_EXPRESSION_LENGTH) {
+      this.report.error('PB201', `expression is ${cel.length} characters; the limit is ${MAX_EXPRESSION_LENGTH}`, path);
+      return expr;
+    }
+    const env = event ? eventConditionEnvironment(this.env, event) : this.env;
+    let result;
+    try {
+      result = env.check(cel);
+    } catch (error) {
+      this.report.error('PB201', `expression could not be checked: ${firstLine((error as Error).message)}`, path);
+      return expr;
+    }
+    if (!result.valid) {
+      const error = result.error!;
+      const range = (error as { range?: { start: number; end: number } }).range;
+      const at = range ? this.source.locateInScalar(path, offset + range.start, offset + range.end) : span;
+      this.report.error('PB201', `expression error: ${firstLine(error.message)}`, path, { span: at, hint: expressionHint(error.message, cel) });
+      return expr;
+    }
+    const actual = result.type ?? 'dyn';
+    if (!matchesType(expected, actual)) {
+      this.report.error('PB202', `expression has type ${friendlyType(actual)}; ${describeExpected(expected)} is needed here`, path, { hint: typeHint(expected) });
+    }
+    return expr;
+  }
+
+  /** The `{{ expression }}` placeholders of the text at `path`, each checked. */
+  placeholders(text: string, path: JsonPath): Expr[] {
+    const parsed = parseTemplate(text);
+    if ('error' in parsed) {
+      this.report.error('PB210', parsed.error, path, { span: this.source.locateInScalar(path, parsed.offset, parsed.offset + 2), hint: 'placeholders are written {{ expression }}' });
+      return [];
+    }
+    return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', undefined, p.offset));
+  }
+}
+
+const CEL_TYPE_OF_FIELD: Record<string, string> = {
+  string: 'string', enum: 'string', integer: 'int', boolean: 'bool',
+  timestamp: 'google.protobuf.Timestamp', duration: 'google.protobuf.Duration',
+};
+
+function matchesType(expected: ExpectedType, actual: string): boolean {
+  if (expected === 'any' || actual === 'dyn') return true;
+  if (typeof expected === 'string') return actual === expected;
+  const field = expected.field;
+  const wanted = CEL_TYPE_OF_FIELD[field.type];
+  if (wanted) return actual === wanted;
+  if (field.type === 'list') return actual.startsWith('list');
+  return actual === 'map' || !['string', 'int', 'bool', 'double', 'uint', 'bytes', 'null_type'].includes(actual) && !actual.startsWith('list') && !actual.startsWith('google.');
+}
+
+function describeExpected(expected: ExpectedType): string {
+  if (expected === 'any') return 'any value';
+  if (typeof expected === 'string') return friendlyType(expected);
+  return `a value of the field's type (${expected.field.type})`;
+}
+
+function friendlyType(type: string): string {
+  return ({ bool: 'a boolean', int: 'an integer', string: 'a string', double: 'a decimal number', 'google.protobuf.Timestamp': 'a timestamp', 'google.protobuf.Duration': 'a duration' } as Record<string, string>)[type] ?? type;
+}
+
+function typeHint(expected: ExpectedType): string | undefined {
+  if (expected === 'int') return 'money is integer minor units: use data.<field>.amount, and integers only (no decimals)';
+  if (expected === 'bool') return 'a condition compares, e.g. data.amount.amount > 0 or now - data.signed_at <= policy.window';
+  return undefined;
+}
+
+function expressionHint(message: string, cel: string): string | undefined {
+  if (/No such key/.test(message)) return 'check the name against the declared fields, events and policy values';
+  if (/double/.test(message)) return 'money and counts are integers: write 100, not 100.0';
+  if (/timestamp - timestamp|Duration/.test(message) && /"\d+d"/.test(cel)) return 'CEL durations have no days: use policy values or hours, e.g. duration("168h")';
+  return undefined;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!;
+}
