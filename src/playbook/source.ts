@@ -34,12 +34,29 @@ export type ReadResult = { source: PlaybookSource; diagnostics: Diagnostic[] } |
 const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 1 };
 
 export function readPlaybook(input: string | Uint8Array, file: string): ReadResult {
-  const fail = (code: DiagnosticCode, message: string, hint?: string, span: Span = START): ReadResult => ({
-    diagnostics: [diagnosticAt(file, span, code, message, hint)],
-  });
+  const decoded = decode(input, file);
+  if ('diagnostics' in decoded) return decoded;
+  let parsed;
+  try {
+    parsed = parse(decoded.text, file);
+  } catch (error) {
+    return failure(file, 'YAML001', `the YAML could not be parsed: ${(error as Error).message}`);
+  }
+  if (parsed.diagnostics.length > 0) return { diagnostics: parsed.diagnostics };
+  const value = parsed.doc.toJS({ maxAliasCount: 0 }) as unknown;
+  if (value === null || value === undefined) return failure(file, 'YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
+  return { source: locatable(file, decoded.text, value, parsed.doc, parsed.spanOf), diagnostics: [] };
+}
+
+function failure(file: string, code: DiagnosticCode, message: string, hint?: string, span: Span = START): ReadResult {
+  return { diagnostics: [diagnosticAt(file, span, code, message, hint)] };
+}
+
+/** The text of a playbook, refused before parsing when it is too big, binary, empty or too deep. */
+function decode(input: string | Uint8Array, file: string): { text: string } | ReadResult {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
   if (size > MAX_PLAYBOOK_BYTES) {
-    return fail('YAML010', `the playbook is ${size} bytes; the limit is ${MAX_PLAYBOOK_BYTES}`, 'split it or remove unused parts');
+    return failure(file, 'YAML010', `the playbook is ${size} bytes; the limit is ${MAX_PLAYBOOK_BYTES}`, 'split it or remove unused parts');
   }
   let text: string;
   if (typeof input === 'string') {
@@ -48,7 +65,7 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(input);
     } catch {
-      return fail('YAML011', 'the file is not valid UTF-8 text', 'save the playbook as UTF-8');
+      return failure(file, 'YAML011', 'the file is not valid UTF-8 text', 'save the playbook as UTF-8');
     }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -57,37 +74,37 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
     const lines = new LineCounter();
     for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
     const pos = lines.linePos(nul);
-    return fail('YAML012', 'the file contains a NUL byte: it looks binary, not YAML', 'save the playbook as plain text', {
+    return failure(file, 'YAML012', 'the file contains a NUL byte: it looks binary, not YAML', 'save the playbook as plain text', {
       line: pos.line, column: pos.col, endLine: pos.line, endColumn: pos.col + 1,
     });
   }
   if (text.trim() === '' || /^(\s*#[^\n]*\n?)*\s*$/.test(text)) {
-    return fail('YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
+    return failure(file, 'YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
   }
   const depth = flowNestingDepth(text);
   if (depth > MAX_NESTING_DEPTH) {
-    return fail('YAML014', `nesting is ${depth} levels deep; the limit is ${MAX_NESTING_DEPTH}`, 'a playbook never needs deep nesting');
+    return failure(file, 'YAML014', `nesting is ${depth} levels deep; the limit is ${MAX_NESTING_DEPTH}`, 'a playbook never needs deep nesting');
   }
+  return { text };
+}
 
+type SpanOf = (start: number, end: number) => Span;
+
+/** One YAML document with its syntax problems: errors, custom tags, anchors and aliases. */
+function parse(text: string, file: string): { doc: Document.Parsed; spanOf: SpanOf; diagnostics: Diagnostic[] } {
   const lineCounter = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false });
-  } catch (error) {
-    return fail('YAML001', `the YAML could not be parsed: ${(error as Error).message}`);
-  }
-  const spanOf = (start: number, end: number): Span => {
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false });
+  const spanOf: SpanOf = (start, end) => {
     const a = lineCounter.linePos(start);
     const b = lineCounter.linePos(Math.max(start, end));
     return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
   };
   const diagnostics: Diagnostic[] = [];
   const add = (code: DiagnosticCode, message: string, span: Span, hint?: string) => diagnostics.push(diagnosticAt(file, span, code, message, hint));
-
   const multiple = doc.errors.find((e) => e.code === 'MULTIPLE_DOCS');
   if (multiple) {
     add('YAML006', 'a playbook file holds exactly one YAML document; found more', spanOf(multiple.pos[0], multiple.pos[0] + 3), 'remove the `---` separators');
-    return { diagnostics };
+    return { doc, spanOf, diagnostics };
   }
   for (const error of doc.errors) {
     const [start, end] = error.pos;
@@ -112,13 +129,11 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
       }
     },
   });
-  if (diagnostics.length > 0) return { diagnostics };
+  return { doc, spanOf, diagnostics };
+}
 
-  const value = doc.toJS({ maxAliasCount: 0 }) as unknown;
-  if (value === null || value === undefined) {
-    return fail('YAML013', 'the playbook is empty', 'start from one of the playbooks in playbooks/');
-  }
-
+/** The document's value with a way back from a JSON path to where it is written. */
+function locatable(file: string, text: string, value: unknown, doc: Document.Parsed, spanOf: SpanOf): PlaybookSource {
   const nodeAt = (path: JsonPath): { node?: Node; pair?: Pair; parent?: Node } => {
     let node: unknown = doc.contents;
     let pair: Pair | undefined;
@@ -143,7 +158,6 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
     return { node: node as Node, pair, parent };
   };
   const rangeSpan = (node: Node | undefined): Span | undefined => (node?.range ? spanOf(node.range[0], node.range[1]) : undefined);
-
   const source: PlaybookSource = {
     file,
     text,
@@ -160,13 +174,13 @@ export function readPlaybook(input: string | Uint8Array, file: string): ReadResu
       if (!node || !isScalar(node) || !node.range) return source.locate(path);
       const raw = text.slice(node.range[0], node.range[1]);
       const quoted = raw.startsWith('"') || raw.startsWith("'") ? 1 : 0;
-      const value = String(node.value);
+      const scalar = String(node.value);
       // Offsets map exactly for plain and quoted single-line scalars; otherwise point at the scalar.
-      if (raw.length - 2 * quoted !== value.length || raw.includes('\n')) return spanOf(node.range[0], node.range[1]);
+      if (raw.length - 2 * quoted !== scalar.length || raw.includes('\n')) return spanOf(node.range[0], node.range[1]);
       return spanOf(node.range[0] + quoted + start, node.range[0] + quoted + end);
     },
   };
-  return { source, diagnostics };
+  return source;
 }
 
 function firstLine(message: string): string {
