@@ -7,19 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { registerAuth } from './auth.js';
 import { keyRoutes } from './routes/keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import type { CaseService } from '../cases/service.js';
-import type { Pool } from '../store/pool.js';
-import { problem, sendProblem } from './problem.js';
+import type { ApiDependencies } from './dependencies.js';
+import { clientError, problem, sendProblem } from './problems.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { playbookRoutes } from './routes/playbooks.js';
-
-export interface ApiDependencies {
-  pool: Pool;
-  cases: CaseService;
-  /** Whether the Temporal side is reachable, for /readyz. */
-  temporalReady: () => Promise<boolean>;
-}
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -46,25 +38,25 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     reply.header('x-request-id', request.id);
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${request.url}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url}`)));
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
     if (error.validation) {
       const errors = error.validation.map((v) => ({
         pointer: v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
         message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
       }));
-      return sendProblem(reply, problem(400, 'invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
+      return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
     }
     const status = error.statusCode ?? 500;
-    if (status === 429) return sendProblem(reply, problem(429, 'rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem(415, 'unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
+    if (status === 429) return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return sendProblem(reply, problem(400, 'malformed-json', 'the body is not valid JSON'));
+      return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
     }
-    if (status >= 400 && status < 500) return sendProblem(reply, problem(status, 'bad-request', error.message));
+    if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
     request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, problem(500, 'internal', 'something went wrong on our side; quote the request id when reporting it'));
+    return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
   });
 
   await app.register(swagger, {

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Pool } from '../store/pool.js';
 import { authenticate, type ApiKey, type Role } from '../store/api-keys.js';
-import { problem, sendProblem } from './problem.js';
+import { problem, sendProblem } from './problems.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -14,7 +14,6 @@ declare module 'fastify' {
   }
 }
 
-export const ANY_ROLE: readonly Role[] = ['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'];
 export const READERS: readonly Role[] = ['ops-lead', 'agent', 'auditor', 'admin'];
 
 export function registerAuth(app: FastifyInstance, pool: Pool): void {
@@ -25,11 +24,11 @@ export function registerAuth(app: FastifyInstance, pool: Pool): void {
     const apiKey = await keyOf(request, pool);
     if (!apiKey) {
       reply.header('www-authenticate', 'Bearer realm="casebook"');
-      return sendProblem(reply, problem(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
+      return sendProblem(reply, problem('unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
     }
     request.apiKey = apiKey;
     if (!roles.includes(apiKey.role)) {
-      return sendProblem(reply, problem(403, 'forbidden', `the role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}; allowed: ${roles.join(', ')}`));
+      return sendProblem(reply, problem('forbidden', `the role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}; allowed: ${roles.join(', ')}`));
     }
   });
 }

@@ -2,9 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { checkValues } from '../../plan/values.js';
 import { getPlaybook } from '../../store/playbooks.js';
-import type { ApiDependencies } from '../app.js';
+import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
-import { problem, sendProblem } from '../problem.js';
+import { deliveryProblem } from '../delivery.js';
+import { problem, sendProblem } from '../problems.js';
 import { caseHistory, listCases, type CaseListFilter } from '../../store/cases.js';
 
 const TAGS = ['cases'];
@@ -44,11 +45,11 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     const stored = await getPlaybook(deps.pool, body.playbook, body.version);
     if (!stored) {
       const what = body.version === undefined ? `no playbook named ${body.playbook} is published` : `playbook ${body.playbook} has no version ${body.version}`;
-      return sendProblem(reply, problem(422, 'unknown-playbook', what, { errors: [{ pointer: body.version === undefined ? '/playbook' : '/version', message: what }] }));
+      return sendProblem(reply, problem('unknown-playbook', what, { errors: [{ pointer: body.version === undefined ? '/playbook' : '/version', message: what }] }));
     }
     const problems = checkValues(stored.plan.fields, body.data, '/data');
     if (problems.length > 0) {
-      return sendProblem(reply, problem(422, 'invalid-case-data', problems.map((p) => `${p.pointer} ${p.message}`).join('; '), { errors: problems }));
+      return sendProblem(reply, problem('invalid-case-data', problems.map((p) => `${p.pointer} ${p.message}`).join('; '), { errors: problems }));
     }
     const opened = await deps.cases.open({
       caseId: body.caseId ?? randomUUID(),
@@ -76,13 +77,13 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     },
   }, async (request, reply) => {
     const page = await listCases(deps.pool, request.query);
-    if (!page) return sendProblem(reply, problem(400, 'invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
+    if (!page) return sendProblem(reply, problem('invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
     return page;
   });
 
   app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams } }, async (request, reply) => {
     const description = await deps.cases.describe(request.params.caseId);
-    if (!description) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
+    if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
     return description;
   });
 
@@ -91,7 +92,7 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     schema: { tags: TAGS, summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version', params: caseParams },
   }, async (request, reply) => {
     const history = await caseHistory(deps.pool, request.params.caseId);
-    if (!history) return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
+    if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
     return history;
   });
 
@@ -111,7 +112,7 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     },
   }, async (request, reply) => {
     if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
-      return sendProblem(reply, problem(403, 'forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
+      return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
     }
     const result = await deps.cases.deliverEvent(request.params.caseId, request.body);
     switch (result.status) {
@@ -120,13 +121,9 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
       case 'duplicate':
         return reply.code(200).send({ status: 'duplicate' });
       case 'unknown-case':
-        return sendProblem(reply, problem(404, 'unknown-case', `no case ${request.params.caseId}`));
-      case 'invalid':
-        return sendProblem(reply, problem(422, 'invalid-event', result.reason, { errors: result.problems }));
-      case 'refused':
-        return sendProblem(reply, problem(409, 'event-not-expected', result.reason));
-      case 'closed':
-        return sendProblem(reply, problem(409, 'case-closed', result.reason));
+        return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
+      default:
+        return sendProblem(reply, deliveryProblem(result));
     }
   });
 };

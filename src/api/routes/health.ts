@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ApiDependencies } from '../app.js';
-import { problem, sendProblem } from '../problem.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { problem, sendProblem } from '../problems.js';
 
 export const healthRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -10,6 +10,6 @@ export const healthRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
       deps.temporalReady().catch(() => false),
     ]);
     if (database && temporal) return { status: 'ready', database, temporal };
-    return sendProblem(reply, problem(503, 'not-ready', `database ${database ? 'up' : 'down'}, temporal ${temporal ? 'up' : 'down'}`, { database, temporal }));
+    return sendProblem(reply, problem('not-ready', `database ${database ? 'up' : 'down'}, temporal ${temporal ? 'up' : 'down'}`, { database, temporal }));
   });
 };

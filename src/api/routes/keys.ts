@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../store/api-keys.js';
-import type { ApiDependencies } from '../app.js';
-import { problem, sendProblem } from '../problem.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { problem, sendProblem } from '../problems.js';
 
 const ADMIN = { roles: ['admin'] as const };
 
@@ -23,7 +23,7 @@ export const keyRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (a
     config: ADMIN,
     schema: { tags: ['keys'], summary: 'Revoke an API key', params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[a-z0-9]{12}$' } } } },
   }, async (request, reply) => {
-    if (!(await revokeApiKey(deps.pool, request.params.id))) return sendProblem(reply, problem(404, 'unknown-key', `no active key ${request.params.id}`));
+    if (!(await revokeApiKey(deps.pool, request.params.id))) return sendProblem(reply, problem('unknown-key', `no active key ${request.params.id}`));
     return reply.code(204).send();
   });
 };

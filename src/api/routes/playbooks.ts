@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { validatePlaybook, type Diagnostic } from '../../playbook/index.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
-import type { ApiDependencies } from '../app.js';
+import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
-import { problem, sendProblem } from '../problem.js';
+import { problem, sendProblem } from '../problems.js';
 
 const yamlBody = { type: 'string', minLength: 1 } as const;
 const nameParam = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' } } } as const;
@@ -25,10 +25,10 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     const source = request.body as unknown as string;
     const result = validatePlaybook(source, `${request.params.name}.yaml`);
     if (!result.plan) {
-      return sendProblem(reply, problem(422, 'invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, { diagnostics: result.diagnostics.map(publicDiagnostic) }));
+      return sendProblem(reply, problem('invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, { diagnostics: result.diagnostics.map(publicDiagnostic) }));
     }
     if (result.plan.plan.name !== request.params.name) {
-      return sendProblem(reply, problem(422, 'name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
+      return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
     }
     const { version, created } = await publishPlaybook(deps.pool, source, result.plan);
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
@@ -38,7 +38,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
 
   app.get<{ Params: { name: string } }>('/:name', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam } }, async (request, reply) => {
     const versions = await listVersions(deps.pool, request.params.name);
-    if (versions.length === 0) return sendProblem(reply, problem(404, 'unknown-playbook', `no playbook named ${request.params.name} is published`));
+    if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
     return { name: request.params.name, versions };
   });
 
@@ -48,7 +48,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
       tags: TAGS, summary: 'One version: its YAML and its plan', params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } },
   }, async (request, reply) => {
     const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
-    if (!stored) return sendProblem(reply, problem(404, 'unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
+    if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
     return { name: stored.name, version: stored.version, hash: stored.hash, publishedAt: stored.publishedAt, yaml: stored.sourceYaml, plan: stored.plan };
   });
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ApiDependencies } from '../app.js';
-import { problem, sendProblem } from '../problem.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { deliveryProblem } from '../delivery.js';
+import { problem, sendProblem } from '../problems.js';
 
 interface WarehouseReceipt {
   receiptId: string;
@@ -28,7 +29,7 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
   }, async (request, reply) => {
     const { receiptId, orderId, returnTracking, payload } = request.body;
     if (!orderId && !returnTracking) {
-      return sendProblem(reply, problem(400, 'invalid-request', 'give orderId or returnTracking', { errors: [{ pointer: '/orderId', message: 'orderId or returnTracking is required' }] }));
+      return sendProblem(reply, problem('invalid-request', 'give orderId or returnTracking', { errors: [{ pointer: '/orderId', message: 'orderId or returnTracking is required' }] }));
     }
     const { rows } = await deps.pool.query<{ case_id: string }>(
       `SELECT case_id FROM cases
@@ -37,19 +38,17 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
       [orderId ?? null, returnTracking ?? null],
     );
     const found = rows[0];
-    if (!found) return sendProblem(reply, problem(404, 'no-matching-case', `no case for ${orderId ? `order ${orderId}` : `return tracking ${returnTracking}`}`));
+    if (!found) return sendProblem(reply, problem('no-matching-case', `no case for ${orderId ? `order ${orderId}` : `return tracking ${returnTracking}`}`));
     const result = await deps.cases.deliverEvent(found.case_id, { type: 'warehouse.received', id: receiptId, payload });
     switch (result.status) {
       case 'accepted':
         return reply.code(202).send({ status: 'accepted', caseId: found.case_id });
       case 'duplicate':
         return reply.code(200).send({ status: 'duplicate', caseId: found.case_id });
-      case 'invalid':
-        return sendProblem(reply, problem(422, 'invalid-event', result.reason, { errors: result.problems, caseId: found.case_id }));
       case 'unknown-case':
-        return sendProblem(reply, problem(404, 'no-matching-case', `case ${found.case_id} is gone`));
+        return sendProblem(reply, problem('no-matching-case', `case ${found.case_id} is gone`));
       default:
-        return sendProblem(reply, problem(409, result.status === 'closed' ? 'case-closed' : 'event-not-expected', result.reason, { caseId: found.case_id }));
+        return sendProblem(reply, deliveryProblem(result, { caseId: found.case_id }));
     }
   });
 };
