@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../src/store/migrate.js';
+import { withTransaction } from '../src/store/transaction.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 let db: TestDatabase;
@@ -37,5 +39,41 @@ describe('refunds ledger', () => {
   it('refuses a currency other than the one paid, and non-positive amounts', async () => {
     await expect(refund('c1/refund-d', 1, 'USD')).rejects.toThrow(/differs from the paid currency/);
     await expect(refund('c1/refund-e', 0)).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('transactions', () => {
+  it('withTransaction commits what the function wrote, or nothing when it throws', async () => {
+    const note = (key: string) => `INSERT INTO order_notes (idempotency_key, case_id, remark) VALUES ('${key}', 'c1', 'r')`;
+    await withTransaction(db.pool, async (client) => { await client.query(note('tx-1')); });
+    await expect(withTransaction(db.pool, async (client) => {
+      await client.query(note('tx-2'));
+      throw new Error('changed my mind');
+    })).rejects.toThrow('changed my mind');
+    const { rows } = await db.pool.query(`SELECT idempotency_key FROM order_notes WHERE idempotency_key LIKE 'tx-%'`);
+    expect(rows).toEqual([{ idempotency_key: 'tx-1' }]);
+  });
+});
+
+describe('migration 301 on a database made by earlier versions', () => {
+  it('backfills the audit sequence from the idempotency keys, and refuses the status nothing sets', async () => {
+    const old = await createTestDatabase({ migrations: 3 });
+    try {
+      await old.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{}')`);
+      await old.pool.query(
+        `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, data) VALUES ('a.b-1', 'case-a.b-1', 'return', 1, 'h', 'return', '{}')`,
+      );
+      for (const seq of [1, 2, 10]) {
+        await old.pool.query(`INSERT INTO audit_events (idempotency_key, case_id, at, kind) VALUES ($1, 'a.b-1', now(), 'branch')`, [`a.b-1/audit/${seq}`]);
+      }
+      await migrate(old.url);
+      const { rows } = await old.pool.query(`SELECT seq FROM audit_events ORDER BY id`);
+      expect(rows.map((r) => r.seq)).toEqual([1, 2, 10]);
+      await expect(old.pool.query(`UPDATE cases SET status = 'failed'`)).rejects.toThrow(/cases_status_check/);
+      const columns = await old.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'integration_calls' AND column_name = 'result'`);
+      expect(columns.rows).toEqual([]);
+    } finally {
+      await old.drop();
+    }
   });
 });

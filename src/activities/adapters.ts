@@ -3,15 +3,21 @@
  * state in Postgres tables a person can inspect (outbox_messages, refunds, order_notes,
  * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system.
  */
+import { createHash } from 'node:crypto';
 import type { Pool } from '../store/pool.js';
-import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from '../plan/activities.js';
+import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundReceipt, RefundRequest } from '../plan/activities.js';
+import { writeOrderNote } from '../store/order-notes.js';
+import { logIntegrationCall } from '../store/integration-calls.js';
+import { markMessageSent } from '../store/outbox.js';
+import { findRefund, isLedgerRefusal, recordRefund, type LedgerRefund } from '../store/refunds.js';
 
 export interface ChannelAdapter {
   /** Delivers one outbox message; called again after a crash, so delivery must tolerate repeats. */
   deliver(message: MessageRequest & { messageId: number }): Promise<void>;
 }
 
-export type RefundOutcome = { issued: true; providerReference: string } | { issued: false; declineReason: string };
+/** A provider's answer: the receipt the refund activity returns, or why the refund was declined. */
+export type RefundOutcome = ({ issued: true } & RefundReceipt) | { issued: false; declineReason: string };
 
 export interface PaymentProvider {
   /** Refunds once per `key`: asking again with the same key returns the first outcome. */
@@ -38,7 +44,7 @@ export class LocalOutboxChannel implements ChannelAdapter {
   constructor(private readonly pool: Pool) {}
 
   async deliver(message: MessageRequest & { messageId: number }): Promise<void> {
-    await this.pool.query(`UPDATE outbox_messages SET status = 'sent', sent_at = now() WHERE id = $1 AND status = 'pending'`, [message.messageId]);
+    await markMessageSent(this.pool, message.messageId);
   }
 }
 
@@ -50,48 +56,29 @@ export class LocalLedgerPayments implements PaymentProvider {
   constructor(private readonly pool: Pool) {}
 
   async refund(request: RefundRequest): Promise<RefundOutcome> {
-    const existing = await this.find(request.key);
-    if (existing) return existing;
+    const existing = await findRefund(this.pool, request.key);
+    if (existing) return outcomeOf(existing);
     try {
-      await this.pool.query(
-        `INSERT INTO refunds (idempotency_key, case_id, step_id, amount, currency, reason, covers, status, provider_reference, deadline_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'issued', 'local-' || md5($1), $8)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [request.key, request.caseId, request.stepId, request.amount, request.currency, request.reason, request.covers, request.deadlineAt],
-      );
+      const providerReference = `local-${createHash('md5').update(request.key).digest('hex')}`;
+      await recordRefund(this.pool, request, { status: 'issued', providerReference });
     } catch (error) {
-      if ((error as { code?: string }).code !== '23514') throw error;
-      await this.pool.query(
-        `INSERT INTO refunds (idempotency_key, case_id, step_id, amount, currency, reason, covers, status, decline_reason, deadline_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'declined', $8, $9)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [request.key, request.caseId, request.stepId, request.amount, request.currency, request.reason, request.covers, (error as Error).message, request.deadlineAt],
-      );
+      if (!isLedgerRefusal(error)) throw error;
+      await recordRefund(this.pool, request, { status: 'declined', declineReason: error.message });
     }
-    return (await this.find(request.key))!;
-  }
-
-  private async find(key: string): Promise<RefundOutcome | undefined> {
-    const { rows } = await this.pool.query<{ status: string; provider_reference: string | null; decline_reason: string | null }>(
-      `SELECT status, provider_reference, decline_reason FROM refunds WHERE idempotency_key = $1`, [key],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    return row.status === 'issued'
-      ? { issued: true, providerReference: row.provider_reference! }
-      : { issued: false, declineReason: row.decline_reason ?? 'declined' };
+    return outcomeOf((await findRefund(this.pool, request.key))!);
   }
 }
+
+const outcomeOf = (refund: LedgerRefund): RefundOutcome =>
+  refund.status === 'issued'
+    ? { issued: true, refundId: refund.id, providerReference: refund.providerReference }
+    : { issued: false, declineReason: refund.declineReason };
 
 export class LocalOrderNotes implements OrderSystem {
   constructor(private readonly pool: Pool) {}
 
   async writeNote(request: OrderNoteRequest): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO order_notes (idempotency_key, case_id, order_id, remark, flag) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [request.key, request.caseId, request.orderId, request.remark, request.flag ?? null],
-    );
+    await writeOrderNote(this.pool, request);
   }
 }
 
@@ -100,11 +87,7 @@ export class LocalIntegrationLog implements IntegrationGateway {
   constructor(private readonly pool: Pool) {}
 
   async call(request: IntegrationRequest): Promise<unknown> {
-    await this.pool.query(
-      `INSERT INTO integration_calls (idempotency_key, case_id, step_id, integration, operation, input) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [request.key, request.caseId, request.stepId, request.integration, request.operation, JSON.stringify(request.input)],
-    );
+    await logIntegrationCall(this.pool, request);
     return null;
   }
 }

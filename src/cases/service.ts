@@ -10,8 +10,10 @@ import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
   TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
-  type CaseEvent, type CaseStatus, type CaseView, type Deadline, type PlaybookRef,
+  type CaseEvent, type CaseStatus, type CaseView, type PlaybookRef,
 } from '../plan/case.js';
+import { hasCaseEvent, logCaseEvent } from '../store/case-events.js';
+import { caseStatus, findCase, findCaseForWarehouseReceipt, insertCase } from '../store/cases.js';
 
 export interface OpenCaseRequest {
   caseId: string;
@@ -26,7 +28,7 @@ export interface OpenedCase {
   created: boolean;
   playbook: string;
   version: number;
-  status: CaseStatus | 'failed';
+  status: CaseStatus;
 }
 
 export type DeliveryResult =
@@ -36,21 +38,16 @@ export type DeliveryResult =
   | { status: 'closed'; reason: string }
   | { status: 'unknown-case' };
 
-/** The API's view of a case: the workflow's own view, with the playbook as name and version. */
-export type CaseDescription = Omit<CaseView, 'playbook' | 'steps' | 'status'> & { playbook: string; version: number; status: string };
-
-interface CaseRow {
-  case_id: string;
-  playbook: string;
-  version: number;
-  status: string;
-  current_step: string | null;
-  waiting_for: string[];
-  deadlines: Deadline[];
-  data: Record<string, unknown>;
-  outcome: string | null;
-  reason: string | null;
+/** A warehouse's report that a returned parcel arrived, naming the order or the return tracking number. */
+export interface WarehouseReceipt {
+  receiptId: string;
+  orderId?: string;
+  returnTracking?: string;
+  payload: Record<string, unknown>;
 }
+
+/** The API's view of a case: the workflow's own view, with the playbook as name and version. */
+export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number };
 
 export class CaseService {
   constructor(
@@ -67,36 +64,18 @@ export class CaseService {
     const paid = plan.paidField ? (request.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
     const orderId = plan.orderIdField ? request.data[plan.orderIdField] : undefined;
     const workflowId = workflowIdFor(request.caseId);
-    const inserted = await this.pool.query(
-      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (case_id) DO NOTHING`,
-      [
-        request.caseId, workflowId, request.playbook.name, request.playbook.version, request.playbook.hash, plan.caseType,
-        typeof orderId === 'string' ? orderId : null, JSON.stringify(request.data), paid?.amount ?? null, paid?.currency ?? null,
-      ],
-    );
-    const created = inserted.rowCount === 1;
-    const row = (await this.pool.query<{ playbook: string; version: number; status: CaseStatus }>(
-      `SELECT playbook, version, status FROM cases WHERE case_id = $1`, [request.caseId],
-    )).rows[0]!;
+    const created = await insertCase(this.pool, {
+      caseId: request.caseId, workflowId, playbook: request.playbook.name, version: request.playbook.version, planHash: request.playbook.hash,
+      caseType: plan.caseType, orderId: typeof orderId === 'string' ? orderId : null, data: request.data, paid: paid ?? null,
+    });
+    const row = (await findCase(this.pool, request.caseId))!;
     // Started even when the row existed: a crash between the insert and the start must not lose the case.
     try {
       await this.client.workflow.start('runCase', {
         taskQueue: this.taskQueue,
         workflowId,
         args: [{ caseId: request.caseId, playbook: request.playbook, plan, data: request.data, ...(this.indexed ? { indexed: true } : {}) }],
-        ...(this.indexed
-          ? {
-              typedSearchAttributes: [
-                { key: CASE_TYPE, value: plan.caseType },
-                { key: PLAYBOOK, value: request.playbook.name },
-                { key: PLAYBOOK_VERSION, value: request.playbook.version },
-                { key: CASE_STATUS, value: 'open' },
-                ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
-              ],
-            }
-          : {}),
+        ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, request.playbook.name, request.playbook.version, orderId) } : {}),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -105,16 +84,12 @@ export class CaseService {
   }
 
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
-    const known = await this.pool.query<{ status: string }>(`SELECT status FROM cases WHERE case_id = $1`, [caseId]);
-    if (known.rowCount === 0) return { status: 'unknown-case' };
-    const logged = await this.pool.query(`SELECT 1 FROM case_events WHERE case_id = $1 AND event_id = $2`, [caseId, event.id]);
-    if ((logged.rowCount ?? 0) > 0) return { status: 'duplicate' };
+    const status = await caseStatus(this.pool, caseId);
+    if (status === undefined) return { status: 'unknown-case' };
+    if (await hasCaseEvent(this.pool, caseId, event.id)) return { status: 'duplicate' };
     try {
       const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
-      await this.pool.query(
-        `INSERT INTO case_events (case_id, event_id, type, payload) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-        [caseId, event.id, event.type, JSON.stringify(event.payload)],
-      );
+      await logCaseEvent(this.pool, caseId, event);
       return result;
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
@@ -126,18 +101,28 @@ export class CaseService {
         return { status: 'refused', reason: failure.message };
       }
       if (error instanceof WorkflowNotFoundError || isCompletedWorkflowError(error)) {
-        return { status: 'closed', reason: `the case is ${known.rows[0]!.status === 'closed' ? 'closed' : 'not running'}` };
+        return { status: 'closed', reason: `the case is ${status === 'closed' ? 'closed' : 'not running'}` };
       }
       throw error;
     }
   }
 
+  /**
+   * Delivers `warehouse.received` to the case the receipt names, by order id or return tracking
+   * number (an open case before a closed one, then the newest); undefined when no case matches.
+   */
+  async deliverWarehouseReceipt(receipt: WarehouseReceipt): Promise<{ caseId: string; result: DeliveryResult } | undefined> {
+    const caseId = await findCaseForWarehouseReceipt(this.pool, receipt);
+    if (caseId === undefined) return undefined;
+    const result = await this.deliverEvent(caseId, { type: 'warehouse.received', id: receipt.receiptId, payload: receipt.payload });
+    return { caseId, result };
+  }
+
   /** The live view from the workflow, or the projection once the workflow is gone. */
   async describe(caseId: string): Promise<CaseDescription | null> {
-    const { rows } = await this.pool.query<CaseRow>(`SELECT * FROM cases WHERE case_id = $1`, [caseId]);
-    const row = rows[0];
-    if (!row) return null;
-    if (row.status !== 'closed') {
+    const stored = await findCase(this.pool, caseId);
+    if (!stored) return null;
+    if (stored.status !== 'closed') {
       try {
         const view = await this.client.workflow.getHandle(workflowIdFor(caseId)).query(caseViewQuery);
         return {
@@ -149,11 +134,21 @@ export class CaseService {
       }
     }
     return {
-      caseId, playbook: row.playbook, version: row.version, status: row.status, step: row.current_step,
-      waitingFor: row.waiting_for, deadlines: row.deadlines, data: row.data,
-      outcome: row.outcome ? { outcome: row.outcome, reason: row.reason ?? '' } : null,
+      caseId, playbook: stored.playbook, version: stored.version, status: stored.status, step: stored.step,
+      waitingFor: stored.waitingFor, deadlines: stored.deadlines, data: stored.data, outcome: stored.outcome,
     };
   }
+}
+
+/** The search attributes a case starts with (CaseStatus then follows it; see the workflow's report). */
+function searchAttributes(plan: Plan, playbook: string, version: number, orderId: unknown) {
+  return [
+    { key: CASE_TYPE, value: plan.caseType },
+    { key: PLAYBOOK, value: playbook },
+    { key: PLAYBOOK_VERSION, value: version },
+    { key: CASE_STATUS, value: 'open' },
+    ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
+  ];
 }
 
 function isCompletedWorkflowError(error: unknown): boolean {

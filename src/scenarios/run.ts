@@ -3,8 +3,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaseService } from '../cases/service.js';
 import type { HashedPlan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
+import { caseSideEffects } from '../store/case-history.js';
+import { publishPlaybook } from '../store/playbooks.js';
 import type { Pool } from '../store/pool.js';
-import { workflowIdFor, type CaseResult } from '../plan/case.js';
+import { workflowIdFor, type CaseResult, type RunCaseWorkflow } from '../plan/case.js';
 import type { FaultScript } from './faults.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
 
@@ -32,23 +34,18 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   const started = performance.now();
   const failures: Failure[] = [];
   const caseId = `scenario-${process.pid}-${++runCounter}`;
-  const name = compiled.plan.name;
-  await runtime.pool.query(
-    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan)
-     VALUES ($1, COALESCE((SELECT max(version) FROM playbook_versions WHERE name = $1), 0) + 1, $2, '', $3)
-     ON CONFLICT (name, hash) DO NOTHING`,
-    [name, compiled.hash, JSON.stringify(compiled.plan)],
-  );
-  const version = (await runtime.pool.query<{ version: number }>(`SELECT version FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash])).rows[0]!.version;
+  const { version } = await publishPlaybook(runtime.pool, '', compiled, 'casebook test');
   const openedAt = await runtime.env.currentTimeMs();
   runtime.faults.set(caseId, scenario.faults);
+  const notOpened = (message: string): ScenarioResult =>
+    ({ name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }] });
   try {
     await runtime.service.open({
-      caseId, playbook: { name, version, hash: compiled.hash }, plan: compiled.plan,
+      caseId, playbook: { name: version.name, version: version.version, hash: version.hash }, plan: compiled.plan,
       data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
     });
   } catch (error) {
-    return { name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.name!, message: `the case did not open: ${(error as Error).message}` }] };
+    return notOpened((error as Error).message);
   }
   for (const entry of scenario.timeline) {
     const wait = openedAt + entry.atMs - (await runtime.env.currentTimeMs());
@@ -60,10 +57,10 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
       failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}` });
     }
   }
-  const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
+  const handle = runtime.env.client.workflow.getHandle<RunCaseWorkflow>(workflowIdFor(caseId));
   let result: CaseResult;
   try {
-    result = (await handle.result()) as CaseResult;
+    result = await handle.result();
   } catch (error) {
     failures.push({ span: scenario.spans.outcome!, message: `the case failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}` });
     return { name: scenario.name, ms: performance.now() - started, failures };
@@ -76,12 +73,9 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
       failures.push({ span: scenario.spans[key]!, message: `${key}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}` });
     }
   };
-  const column = async (sql: string) => (await runtime.pool.query(sql, [caseId])).rows.map((row) => Object.values(row)[0]);
   compare('outcome', result.outcome);
   compare('reason', result.reason);
-  compare('messages', await column(`SELECT template FROM outbox_messages WHERE case_id = $1 ORDER BY id`));
-  compare('refunds', await column(`SELECT amount FROM refunds WHERE case_id = $1 AND status = 'issued' ORDER BY id`));
-  compare('escalations', await column(`SELECT reason FROM escalations WHERE case_id = $1 ORDER BY id`));
-  compare('calls', await column(`SELECT integration || '.' || operation FROM integration_calls WHERE case_id = $1 ORDER BY id`));
+  const effects = await caseSideEffects(runtime.pool, caseId);
+  for (const key of ['messages', 'refunds', 'escalations', 'calls'] as const) compare(key, effects[key]);
   return { name: scenario.name, ms: performance.now() - started, failures };
 }

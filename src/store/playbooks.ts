@@ -1,6 +1,7 @@
 /** Published playbook versions: immutable rows, one per distinct content of a playbook. */
 import type { HashedPlan, Plan } from '../plan/plan.js';
 import type { Pool } from './pool.js';
+import { withTransaction, type Queryable } from './transaction.js';
 
 export interface PlaybookVersion {
   name: string;
@@ -28,51 +29,41 @@ const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row
 /**
  * Publishes a compiled playbook. The same content again returns the version it already has;
  * new content gets the next version number. Versions are never changed afterwards.
+ * `publishedBy` says who published it (an API key's name and id, or the tool that did).
  */
-export async function publishPlaybook(pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy?: string): Promise<{ version: PlaybookVersion; created: boolean }> {
+export async function publishPlaybook(pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy: string | null): Promise<{ version: PlaybookVersion; created: boolean }> {
   const name = compiled.plan.name;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     // One publisher per playbook name at a time, so version numbers never collide.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`playbook:${name}`]);
     const existing = await client.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash]);
-    if (existing.rows[0]) {
-      await client.query('COMMIT');
-      return { version: toVersion(existing.rows[0]), created: false };
-    }
+    if (existing.rows[0]) return { version: toVersion(existing.rows[0]), created: false };
     const inserted = await client.query<Row>(
       `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan, published_by)
        VALUES ($1, COALESCE((SELECT max(version) FROM playbook_versions WHERE name = $1), 0) + 1, $2, $3, $4, $5)
        RETURNING name, version, hash, published_at`,
-      [name, compiled.hash, sourceYaml, JSON.stringify(compiled.plan), publishedBy ?? null],
+      [name, compiled.hash, sourceYaml, JSON.stringify(compiled.plan), publishedBy],
     );
-    await client.query('COMMIT');
     return { version: toVersion(inserted.rows[0]!), created: true };
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
-export async function listPlaybooks(pool: Pool): Promise<(PlaybookVersion & { versions: number })[]> {
-  const { rows } = await pool.query<Row & { versions: number }>(
+export async function listPlaybooks(db: Queryable): Promise<(PlaybookVersion & { versions: number })[]> {
+  const { rows } = await db.query<Row & { versions: number }>(
     `SELECT DISTINCT ON (name) name, version, hash, published_at, count(*) OVER (PARTITION BY name)::int AS versions
      FROM playbook_versions ORDER BY name, version DESC`,
   );
   return rows.map((row) => ({ ...toVersion(row), versions: row.versions }));
 }
 
-export async function listVersions(pool: Pool, name: string): Promise<PlaybookVersion[]> {
-  const { rows } = await pool.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
+export async function listVersions(db: Queryable, name: string): Promise<PlaybookVersion[]> {
+  const { rows } = await db.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
   return rows.map(toVersion);
 }
 
 /** A given version, or the latest when `version` is undefined. */
-export async function getPlaybook(pool: Pool, name: string, version?: number): Promise<StoredPlaybook | undefined> {
-  const { rows } = await pool.query<Row>(
+export async function getPlaybook(db: Queryable, name: string, version?: number): Promise<StoredPlaybook | undefined> {
+  const { rows } = await db.query<Row>(
     version === undefined
       ? `SELECT * FROM playbook_versions WHERE name = $1 ORDER BY version DESC LIMIT 1`
       : `SELECT * FROM playbook_versions WHERE name = $1 AND version = $2`,

@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
-import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { dropDatabase, ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 
@@ -10,26 +10,22 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database in the run's Postgres server, private to the calling test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database in the run's Postgres server, private to the calling test file.
+ * `migrations`: apply only the first n migrations, to test a later one on data from before it.
+ */
+export async function createTestDatabase(options: { migrations?: number } = {}): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
   const name = `test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = adminUrl.replace(/\/postgres$/, `/${name}`);
-  await migrate(url);
+  const url = await ensureDatabase(adminUrl, name);
+  await migrate(url, options.migrations);
   const pool = createPool(url);
   return {
     url,
     pool,
     async drop() {
       await pool.end();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await dropDatabase(adminUrl, name);
     },
   };
 }

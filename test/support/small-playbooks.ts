@@ -2,6 +2,7 @@
 import type { CaseService } from '../../src/cases/service.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
+import { publishPlaybook } from '../../src/store/playbooks.js';
 import type { Pool } from '../../src/store/pool.js';
 
 /**
@@ -15,17 +16,13 @@ export function compileSmallPlaybook(name: string, body: string, header = ''): H
   return result.plan;
 }
 
-/** Publishes the playbook as version 1 (once) and opens a case on it; `order_id` is the case id. */
+/** Publishes the playbook (once; the same content again is the same version) and opens a case on it; `order_id` is the case id. */
 export async function openSmallCase(
   service: CaseService, pool: Pool, compiled: HashedPlan, caseId: string, data: Record<string, unknown> = {},
 ): Promise<void> {
-  const name = compiled.plan.name;
-  await pool.query(
-    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3) ON CONFLICT DO NOTHING`,
-    [name, compiled.hash, JSON.stringify(compiled.plan)],
-  );
+  const { version } = await publishPlaybook(pool, '', compiled, 'test');
   await service.open({
-    caseId, playbook: { name, version: 1, hash: compiled.hash }, plan: compiled.plan,
+    caseId, playbook: { name: version.name, version: version.version, hash: version.hash }, plan: compiled.plan,
     data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, ...data },
   });
 }

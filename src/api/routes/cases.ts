@@ -6,7 +6,8 @@ import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
 import { deliveryProblem } from '../delivery.js';
 import { problem, sendProblem } from '../problems.js';
-import { caseHistory, listCases, type CaseListFilter } from '../../store/cases.js';
+import { caseHistory } from '../../store/case-history.js';
+import { listCases, type CaseListFilter } from '../../store/case-list.js';
 
 const TAGS = ['cases'];
 const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
@@ -68,7 +69,7 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
         type: 'object', additionalProperties: false,
         properties: {
           playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-          status: { enum: ['open', 'waiting', 'closed', 'failed'] },
+          status: { enum: ['open', 'waiting', 'closed'] },
           orderId: { type: 'string', maxLength: 100 },
           limit: { type: 'string', pattern: '^(?:[1-9]|[1-9][0-9]|100)$' },
           cursor: { type: 'string', maxLength: 300 },

@@ -30,7 +30,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     if (result.plan.plan.name !== request.params.name) {
       return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
     }
-    const { version, created } = await publishPlaybook(deps.pool, source, result.plan);
+    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, null);
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
   });
 

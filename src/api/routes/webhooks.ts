@@ -1,14 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { WarehouseReceipt } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { deliveryProblem } from '../delivery.js';
 import { problem, sendProblem } from '../problems.js';
-
-interface WarehouseReceipt {
-  receiptId: string;
-  orderId?: string;
-  returnTracking?: string;
-  payload: Record<string, unknown>;
-}
 
 /** The warehouse system reports a receipt by order id or return tracking number; we find the case. */
 export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -27,28 +21,22 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
       },
     },
   }, async (request, reply) => {
-    const { receiptId, orderId, returnTracking, payload } = request.body;
+    const { orderId, returnTracking } = request.body;
     if (!orderId && !returnTracking) {
       return sendProblem(reply, problem('invalid-request', 'give orderId or returnTracking', { errors: [{ pointer: '/orderId', message: 'orderId or returnTracking is required' }] }));
     }
-    const { rows } = await deps.pool.query<{ case_id: string }>(
-      `SELECT case_id FROM cases
-       WHERE (($1::text IS NOT NULL AND order_id = $1) OR ($2::text IS NOT NULL AND return_tracking = $2))
-       ORDER BY (status = 'closed'), opened_at DESC LIMIT 2`,
-      [orderId ?? null, returnTracking ?? null],
-    );
-    const found = rows[0];
-    if (!found) return sendProblem(reply, problem('no-matching-case', `no case for ${orderId ? `order ${orderId}` : `return tracking ${returnTracking}`}`));
-    const result = await deps.cases.deliverEvent(found.case_id, { type: 'warehouse.received', id: receiptId, payload });
+    const delivered = await deps.cases.deliverWarehouseReceipt(request.body);
+    if (!delivered) return sendProblem(reply, problem('no-matching-case', `no case for ${orderId ? `order ${orderId}` : `return tracking ${returnTracking}`}`));
+    const { caseId, result } = delivered;
     switch (result.status) {
       case 'accepted':
-        return reply.code(202).send({ status: 'accepted', caseId: found.case_id });
+        return reply.code(202).send({ status: 'accepted', caseId });
       case 'duplicate':
-        return reply.code(200).send({ status: 'duplicate', caseId: found.case_id });
+        return reply.code(200).send({ status: 'duplicate', caseId });
       case 'unknown-case':
-        return sendProblem(reply, problem('no-matching-case', `case ${found.case_id} is gone`));
+        return sendProblem(reply, problem('no-matching-case', `case ${caseId} is gone`));
       default:
-        return sendProblem(reply, deliveryProblem(result, { caseId: found.case_id }));
+        return sendProblem(reply, deliveryProblem(result, { caseId }));
     }
   });
 };

@@ -1,0 +1,67 @@
+/** Reading what happened to one case, across the side-effect tables, in the order things happened. */
+import type { CaseStatus } from '../plan/case.js';
+import type { Queryable } from './transaction.js';
+
+export interface CaseHistory {
+  caseId: string;
+  workflowId: string;
+  playbook: { name: string; version: number; hash: string };
+  status: CaseStatus;
+  outcome: { outcome: string; reason: string } | null;
+  steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown> }[];
+  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string }[];
+  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; key: string; at: string }[];
+  escalations: { queue: string; severity: string; reason: string; at: string }[];
+  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
+}
+
+/** The audit view of one case, from the projection tables; undefined when there is no such case. */
+export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHistory | undefined> {
+  const found = await db.query(`SELECT * FROM cases WHERE case_id = $1`, [caseId]);
+  const row = found.rows[0];
+  if (!row) return undefined;
+  const [steps, events, refunds, escalations, messages] = await Promise.all([
+    db.query(`SELECT seq, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY at, id`, [caseId]),
+    db.query(`SELECT event_id, type, payload, received_at FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
+    db.query(`SELECT * FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId]),
+    db.query(`SELECT * FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId]),
+    db.query(`SELECT * FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]),
+  ]);
+  return {
+    caseId, workflowId: row.workflow_id,
+    playbook: { name: row.playbook, version: row.version, hash: row.plan_hash },
+    status: row.status,
+    outcome: row.outcome ? { outcome: row.outcome, reason: row.reason } : null,
+    steps: steps.rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail })),
+    events: events.rows.map((r) => ({ id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString() })),
+    refunds: refunds.rows.map((r) => ({
+      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status,
+      deadlineAt: r.deadline_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
+    })),
+    escalations: escalations.rows.map((r) => ({ queue: r.queue, severity: r.severity, reason: r.reason, at: r.created_at.toISOString() })),
+    messages: messages.rows.map((r) => ({ template: r.template, channel: r.channel, recipient: r.recipient ?? r.recipient_kind, body: r.body, status: r.status, at: r.created_at.toISOString() })),
+  };
+}
+
+/** What a case caused, each list in the order it happened: what a playbook scenario checks. */
+export interface CaseSideEffects {
+  /** Templates of the messages sent. */
+  messages: string[];
+  /** Amounts of the refunds issued (declined ones are not refunds). */
+  refunds: number[];
+  /** Reasons of the escalations opened. */
+  escalations: string[];
+  /** Integration calls, as `integration.operation`. */
+  calls: string[];
+}
+
+export async function caseSideEffects(db: Queryable, caseId: string): Promise<CaseSideEffects> {
+  const column = async <T>(sql: string) => (await db.query<{ value: T }>(sql, [caseId])).rows.map((row) => row.value);
+  const [messages, refunds, escalations, calls] = await Promise.all([
+    column<string>(`SELECT template AS value FROM outbox_messages WHERE case_id = $1 ORDER BY id`),
+    column<number>(`SELECT amount AS value FROM refunds WHERE case_id = $1 AND status = 'issued' ORDER BY id`),
+    column<string>(`SELECT reason AS value FROM escalations WHERE case_id = $1 ORDER BY id`),
+    column<string>(`SELECT integration || '.' || operation AS value FROM integration_calls WHERE case_id = $1 ORDER BY id`),
+  ]);
+  return { messages, refunds, escalations, calls };
+}

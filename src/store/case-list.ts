@@ -1,0 +1,64 @@
+/** Reading the cases projection: filtered lists with keyset pagination. */
+import type { CaseStatus } from '../plan/case.js';
+import type { Queryable } from './transaction.js';
+
+export interface CaseListFilter {
+  playbook?: string;
+  status?: CaseStatus;
+  orderId?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+export interface CaseSummary {
+  caseId: string;
+  playbook: string;
+  version: number;
+  status: CaseStatus;
+  step: string | null;
+  orderId: string | null;
+  outcome: string | null;
+  openedAt: string;
+  updatedAt: string;
+}
+
+interface Cursor {
+  openedAt: string;
+  caseId: string;
+}
+
+const POSTGRES_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
+
+const encode = (cursor: Cursor) => Buffer.from(JSON.stringify([cursor.openedAt, cursor.caseId])).toString('base64url');
+
+function decode(text: string): Cursor | undefined {
+  try {
+    const [openedAt, caseId] = JSON.parse(Buffer.from(text, 'base64url').toString()) as unknown[];
+    if (typeof openedAt !== 'string' || typeof caseId !== 'string' || !POSTGRES_TIMESTAMP.test(openedAt)) return undefined;
+    return { openedAt, caseId };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Newest first; `undefined` when the cursor is not one we issued. */
+export async function listCases(db: Queryable, filter: CaseListFilter): Promise<{ cases: CaseSummary[]; nextCursor: string | null } | undefined> {
+  const limit = filter.limit ? Number(filter.limit) : 50;
+  const cursor = filter.cursor ? decode(filter.cursor) : undefined;
+  if (filter.cursor && !cursor) return undefined;
+  const { rows } = await db.query(
+    `SELECT case_id, playbook, version, status, current_step, order_id, outcome, opened_at, opened_at::text AS opened_at_exact, updated_at FROM cases
+     WHERE ($1::text IS NULL OR playbook = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR order_id = $3)
+       AND ($4::timestamptz IS NULL OR (opened_at, case_id) < ($4::timestamptz, $5::text))
+     ORDER BY opened_at DESC, case_id DESC LIMIT $6`,
+    [filter.playbook ?? null, filter.status ?? null, filter.orderId ?? null, cursor?.openedAt ?? null, cursor?.caseId ?? null, limit + 1],
+  );
+  const shown = rows.slice(0, limit);
+  const page = shown.map((row): CaseSummary => ({
+    caseId: row.case_id, playbook: row.playbook, version: row.version, status: row.status, step: row.current_step,
+    orderId: row.order_id, outcome: row.outcome, openedAt: row.opened_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+  }));
+  // The cursor keeps Postgres' microseconds, so no case is skipped or repeated between pages.
+  const last = shown[shown.length - 1];
+  return { cases: page, nextCursor: rows.length > limit && last ? encode({ openedAt: last.opened_at_exact, caseId: last.case_id }) : null };
+}
