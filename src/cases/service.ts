@@ -3,33 +3,45 @@ import {
   WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Plan } from '../plan/plan.js';
-import type { ValueProblem } from '../plan/values.js';
+import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
-  type CaseEvent, type CaseStatus, type CaseView, type PlaybookRef,
+  RUN_CASE_WORKFLOW, TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
+  type CaseEvent, type CaseInput, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
 import { hasCaseEvent, logCaseEvent } from '../store/case-events.js';
 import { caseStatus, findCase, findCaseForWarehouseReceipt, insertCase } from '../store/cases.js';
+import { getPlaybook } from '../store/playbooks.js';
 
 export interface OpenCaseRequest {
-  caseId: string;
-  playbook: PlaybookRef;
-  plan: Plan;
+  /** A published playbook's name: the case runs on its latest version unless `version` is given. */
+  playbook: string;
+  version?: number;
+  /** The case's id; a new UUID when absent. The same id again finds the case already opened. */
+  caseId?: string;
+  /** Case data, checked against the playbook's fields. */
   data: Record<string, unknown>;
 }
 
 export interface OpenedCase {
   caseId: string;
   workflowId: string;
+  /** False when the case id was already taken: nothing was opened, this is that case. */
   created: boolean;
   playbook: string;
   version: number;
   status: CaseStatus;
 }
+
+/** What opening a case came to. Problems point into the request (`/data/...`). */
+export type OpenCaseResult =
+  | ({ kind: 'opened' } & OpenedCase)
+  | { kind: 'unknown-playbook'; message: string; pointer: '/playbook' | '/version' }
+  | { kind: 'invalid-data'; message: string; problems: ValueProblem[] };
 
 export type DeliveryResult =
   | { status: 'accepted' | 'duplicate' }
@@ -58,29 +70,52 @@ export class CaseService {
     private readonly indexed = false,
   ) {}
 
-  /** Opens a case once: the same case id again returns the existing case with `created: false`. */
-  async open(request: OpenCaseRequest): Promise<OpenedCase> {
-    const { plan } = request;
-    const paid = plan.paidField ? (request.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
-    const orderId = plan.orderIdField ? request.data[plan.orderIdField] : undefined;
-    const workflowId = workflowIdFor(request.caseId);
-    const created = await insertCase(this.pool, {
-      caseId: request.caseId, workflowId, playbook: request.playbook.name, version: request.playbook.version, planHash: request.playbook.hash,
-      caseType: plan.caseType, orderId: typeof orderId === 'string' ? orderId : null, data: request.data, paid: paid ?? null,
+  /**
+   * Opens a case on a published playbook: finds the version, checks the data against its fields,
+   * records the case and starts its workflow. Opening the same case id again opens nothing and
+   * answers the existing case with `created: false`.
+   */
+  async open(request: OpenCaseRequest): Promise<OpenCaseResult> {
+    const stored = await getPlaybook(this.pool, request.playbook, request.version);
+    if (!stored) {
+      return request.version === undefined
+        ? { kind: 'unknown-playbook', message: `no playbook named ${request.playbook} is published`, pointer: '/playbook' }
+        : { kind: 'unknown-playbook', message: `playbook ${request.playbook} has no version ${request.version}`, pointer: '/version' };
+    }
+    const problems = checkValues(stored.plan.fields, request.data, '/data');
+    if (problems.length > 0) return { kind: 'invalid-data', message: problems.map((p) => `${p.pointer} ${p.message}`).join('; '), problems };
+    const opened = await this.start({
+      caseId: request.caseId ?? randomUUID(),
+      playbook: { name: stored.name, version: stored.version, hash: stored.hash },
+      plan: stored.plan,
+      data: request.data,
     });
-    const row = (await findCase(this.pool, request.caseId))!;
+    return { kind: 'opened', ...opened };
+  }
+
+  /** Records the case once and starts its workflow with the plan pinned in its input. */
+  private async start(input: CaseInput): Promise<OpenedCase> {
+    const { caseId, playbook, plan } = input;
+    const paid = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
+    const orderId = plan.orderIdField ? input.data[plan.orderIdField] : undefined;
+    const workflowId = workflowIdFor(caseId);
+    const created = await insertCase(this.pool, {
+      caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
+      orderId: typeof orderId === 'string' ? orderId : null, data: input.data, paid: paid ?? null,
+    });
+    const row = (await findCase(this.pool, caseId))!;
     // Started even when the row existed: a crash between the insert and the start must not lose the case.
     try {
-      await this.client.workflow.start('runCase', {
+      await this.client.workflow.start<RunCaseWorkflow>(RUN_CASE_WORKFLOW, {
         taskQueue: this.taskQueue,
         workflowId,
-        args: [{ caseId: request.caseId, playbook: request.playbook, plan, data: request.data, ...(this.indexed ? { indexed: true } : {}) }],
-        ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, request.playbook.name, request.playbook.version, orderId) } : {}),
+        args: [{ ...input, ...(this.indexed ? { indexed: true } : {}) }],
+        ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, playbook.name, playbook.version, orderId) } : {}),
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
-    return { caseId: request.caseId, workflowId, created, playbook: row.playbook, version: row.version, status: row.status };
+    return { caseId, workflowId, created, playbook: row.playbook, version: row.version, status: row.status };
   }
 
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {

@@ -40,10 +40,11 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   const notOpened = (message: string): ScenarioResult =>
     ({ name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }] });
   try {
-    await runtime.service.open({
-      caseId, playbook: { name: version.name, version: version.version, hash: version.hash }, plan: compiled.plan,
+    const opened = await runtime.service.open({
+      caseId, playbook: version.name, version: version.version,
       data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
     });
+    if (opened.kind !== 'opened') return notOpened(opened.message);
   } catch (error) {
     return notOpened((error as Error).message);
   }

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { workflowBundlerOptions } from '../../src/temporal/bundler.js';
 import { WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
-import { publishStandardPlaybook } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const HISTORIES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
@@ -26,8 +26,7 @@ const runtime = useRuntime(async ({ db }) => {
 });
 
 async function open(caseId: string, playbook: string, data: Record<string, unknown>) {
-  const stored = (await runtime.db.pool.query(`SELECT hash, plan FROM playbook_versions WHERE name = $1 AND version = 1`, [playbook])).rows[0];
-  await runtime.service.open({ caseId, playbook: { name: playbook, version: 1, hash: stored.hash }, plan: stored.plan, data });
+  await openCase(runtime.service, { caseId, playbook, version: 1, data });
 }
 
 /** Waits (in playbook time) until the case waits for `type`, then delivers the event. */

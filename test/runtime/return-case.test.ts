@@ -4,17 +4,16 @@ import type { Worker } from '@temporalio/worker';
 import { CaseService } from '../../src/cases/service.js';
 import { createCaseWorker } from '../../src/worker/create-worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import type { Plan } from '../../src/plan/plan.js';
-import type { PlaybookRef } from '../../src/plan/case.js';
+import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { publishStandardPlaybook } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
 const DAY = 86_400_000;
 let db: TestDatabase;
 let env: TestWorkflowEnvironment;
 let service: CaseService;
-let playbook: { ref: PlaybookRef; plan: Plan };
+let playbook: PlaybookVersion;
 let worker: Worker;
 let running: Promise<void>;
 
@@ -65,7 +64,7 @@ async function rows(table: string, caseId: string) {
 describe('return case on the time-skipping server', () => {
   it('(a) happy path: return address sent, exact refund issued once, case resolved', async () => {
     const outcome = await (async () => {
-      await service.open({ caseId: 'ret-a', playbook: playbook.ref, plan: playbook.plan, data: await returnData() });
+      await openCase(service, { caseId: 'ret-a', playbook: playbook.name, version: playbook.version, data: await returnData() });
       expect(await service.deliverEvent('ret-a', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF123' } })).toEqual({ status: 'accepted' });
       expect(await service.deliverEvent('ret-a', { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } })).toEqual({ status: 'accepted' });
       return result('ret-a');
@@ -84,7 +83,7 @@ describe('return case on the time-skipping server', () => {
   it('(b) no warehouse receipt: escalates exactly at the playbook timeout, days in seconds', async () => {
     const started = performance.now();
     const outcome = await (async () => {
-      await service.open({ caseId: 'ret-b', playbook: playbook.ref, plan: playbook.plan, data: await returnData() });
+      await openCase(service, { caseId: 'ret-b', playbook: playbook.name, version: playbook.version, data: await returnData() });
       await service.deliverEvent('ret-b', { type: 'buyer.shipped', id: 'ship-b', payload: { tracking_number: 'SF456' } });
       return result('ret-b');
     })();
@@ -106,7 +105,7 @@ describe('return case on the time-skipping server', () => {
 
   it('(c) the same warehouse.received delivered twice: exactly one refund', async () => {
     const outcome = await (async () => {
-      await service.open({ caseId: 'ret-c', playbook: playbook.ref, plan: playbook.plan, data: await returnData({ reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
+      await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
       await service.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
       const receipt = { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } };
       const first = await service.deliverEvent('ret-c', receipt);
@@ -127,7 +126,7 @@ describe('return case on the time-skipping server', () => {
     const queue = 'casebook-restart';
     const restartService = new CaseService(env.client, db.pool, queue);
     await withWorker(queue, async () => {
-      await restartService.open({ caseId: 'ret-d', playbook: playbook.ref, plan: playbook.plan, data: await returnData() });
+      await openCase(restartService, { caseId: 'ret-d', playbook: playbook.name, version: playbook.version, data: await returnData() });
       await expect.poll(async () => (await restartService.describe('ret-d'))?.waitingFor, { timeout: 10_000 }).toEqual(['buyer.shipped', 'warehouse.received']);
     });
     expect((await db.pool.query(`SELECT status FROM cases WHERE case_id = 'ret-d'`)).rows[0].status).toBe('waiting');

@@ -4,6 +4,7 @@ import { validatePlaybook } from '../../src/playbook/index.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import type { Pool } from '../../src/store/pool.js';
+import { openCase } from './playbooks.js';
 
 /**
  * Compiles a playbook made of the common head (a `paid` money field, an `order_id`, an optional
@@ -21,8 +22,8 @@ export async function openSmallCase(
   service: CaseService, pool: Pool, compiled: HashedPlan, caseId: string, data: Record<string, unknown> = {},
 ): Promise<void> {
   const { version } = await publishPlaybook(pool, '', compiled, 'test');
-  await service.open({
-    caseId, playbook: { name: version.name, version: version.version, hash: version.hash }, plan: compiled.plan,
+  await openCase(service, {
+    caseId, playbook: version.name, version: version.version,
     data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, ...data },
   });
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import { checkValues } from '../../plan/values.js';
-import { getPlaybook } from '../../store/playbooks.js';
+import type { CaseEvent } from '../../plan/case.js';
+import type { OpenCaseRequest } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
 import { deliveryProblem } from '../delivery.js';
@@ -13,21 +12,9 @@ const TAGS = ['cases'];
 const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
-interface OpenCaseBody {
-  playbook: string;
-  version?: number;
-  caseId?: string;
-  data: Record<string, unknown>;
-}
-
-interface EventBody {
-  type: string;
-  id: string;
-  payload: Record<string, unknown>;
-}
 
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.post<{ Body: OpenCaseBody }>('', {
+  app.post<{ Body: OpenCaseRequest }>('', {
     config: { roles: ['agent', 'admin'] },
     schema: {
       tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given)',
@@ -42,23 +29,15 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
       },
     },
   }, async (request, reply) => {
-    const body = request.body;
-    const stored = await getPlaybook(deps.pool, body.playbook, body.version);
-    if (!stored) {
-      const what = body.version === undefined ? `no playbook named ${body.playbook} is published` : `playbook ${body.playbook} has no version ${body.version}`;
-      return sendProblem(reply, problem('unknown-playbook', what, { errors: [{ pointer: body.version === undefined ? '/playbook' : '/version', message: what }] }));
+    const opened = await deps.cases.open(request.body);
+    switch (opened.kind) {
+      case 'unknown-playbook':
+        return sendProblem(reply, problem('unknown-playbook', opened.message, { errors: [{ pointer: opened.pointer, message: opened.message }] }));
+      case 'invalid-data':
+        return sendProblem(reply, problem('invalid-case-data', opened.message, { errors: opened.problems }));
+      case 'opened':
+        return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
     }
-    const problems = checkValues(stored.plan.fields, body.data, '/data');
-    if (problems.length > 0) {
-      return sendProblem(reply, problem('invalid-case-data', problems.map((p) => `${p.pointer} ${p.message}`).join('; '), { errors: problems }));
-    }
-    const opened = await deps.cases.open({
-      caseId: body.caseId ?? randomUUID(),
-      playbook: { name: stored.name, version: stored.version, hash: stored.hash },
-      plan: stored.plan,
-      data: body.data,
-    });
-    return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
   });
 
   app.get<{ Querystring: CaseListFilter }>('', {
@@ -97,7 +76,7 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     return history;
   });
 
-  app.post<{ Params: { caseId: string }; Body: EventBody }>('/:caseId/events', {
+  app.post<{ Params: { caseId: string }; Body: CaseEvent }>('/:caseId/events', {
     config: { roles: ['agent', 'warehouse', 'admin'] },
     schema: {
       tags: TAGS, summary: 'Deliver an event to a case: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
