@@ -3,6 +3,7 @@ import { validatePlaybook, type Diagnostic } from '../../playbook/index.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
+import type { ApiKey } from '../../store/api-keys.js';
 import { problem, sendProblem } from '../problems.js';
 
 const yamlBody = { type: 'string', minLength: 1 } as const;
@@ -14,6 +15,9 @@ const TAGS = ['playbooks'];
 const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
+
+/** Who published, for `playbook_versions.published_by`: the API key's name and id. */
+const publisher = (apiKey: ApiKey | undefined): string | null => (apiKey ? `${apiKey.name} (key ${apiKey.id})` : null);
 
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.post('/validate', { config: AUTHORS, schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: ['application/yaml', 'text/plain'], body: yamlBody } }, async (request) => {
@@ -30,7 +34,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     if (result.plan.plan.name !== request.params.name) {
       return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
     }
-    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, null);
+    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, publisher(request.apiKey));
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
   });
 
