@@ -5,15 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
 import { CaseService } from '../cases/service.js';
-import type { Config } from '../config.js';
+import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createCaseWorker } from '../worker/create-worker.js';
+import { createCaseWorker } from './worker.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
-import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 export interface RunningStack {
   apiUrl: string;

@@ -3,7 +3,7 @@ import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { temporalCliExecutable } from '../temporal/binaries.js';
+import { temporalCliExecutable } from './temporal-binaries.js';
 
 export interface DevServerHandle {
   address: string;

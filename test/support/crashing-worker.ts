@@ -6,7 +6,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { localAdapters } from '../../src/activities/adapters.js';
 import { createPool } from '../../src/store/pool.js';
-import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { createCaseWorker } from '../../src/stack/worker.js';
 
 const [address, taskQueue, databaseUrl] = process.argv.slice(2);
 const pool = createPool(databaseUrl!);

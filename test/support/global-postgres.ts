@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgresProcess } from '../../src/store/postgres-process.js';
-import { freePort } from '../../src/util/free-port.js';
+import { freePort } from '../../src/stack/free-port.js';
 
 /** One real Postgres server for the whole test run; each test file makes its own database in it. */
 export default async function setup(project: TestProject) {

@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import { CaseService } from '../../src/cases/service.js';
-import { createCaseWorker } from '../../src/worker/create-worker.js';
+import { createCaseWorker } from '../../src/stack/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTimeSkippingServer } from './temporal.js';
 

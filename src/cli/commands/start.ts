@@ -1,5 +1,5 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../stack/config.js';
 import { startStack } from '../../stack/stack.js';
 
 export async function run(args: string[]): Promise<number> {

@@ -18,9 +18,9 @@ import { ensureDatabase } from '../../store/databases.js';
 import { migrate } from '../../store/migrate.js';
 import { createPool } from '../../store/pool.js';
 import { startPostgresProcess } from '../../store/postgres-process.js';
-import { temporalTestServerExecutable } from '../../temporal/binaries.js';
-import { freePort } from '../../util/free-port.js';
-import { createCaseWorker } from '../../worker/create-worker.js';
+import { temporalTestServerExecutable } from '../../stack/temporal-binaries.js';
+import { freePort } from '../../stack/free-port.js';
+import { createCaseWorker } from '../../stack/worker.js';
 
 export async function run(args: string[]): Promise<number> {
   if (args.length === 0 || args.some((a) => a.startsWith('-'))) {

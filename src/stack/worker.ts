@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import type { Adapters } from '../activities/adapters.js';
 import type { Pool } from '../store/pool.js';
-import { workflowBundlerOptions } from '../temporal/bundler.js';
+import { workflowBundlerOptions } from './workflow-bundler.js';
 import { TASK_QUEUE } from '../plan/case.js';
 
 export interface CaseWorkerOptions {

@@ -1,0 +1,82 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  describeFolderGraph, folderCycles, folderGraph, importsOf, readSources, repoRoot, type Import, type SourceFile,
+} from './support/imports.js';
+
+const sources = readSources();
+
+/** Workflow code runs in Temporal's deterministic sandbox: src/workflows/ and the contract folder src/plan/. */
+const isWorkflowCode = (path: string) => path.startsWith('src/workflows/') || path.startsWith('src/plan/');
+const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js'];
+
+/** '@scope/name/sub' → '@scope/name', 'name/sub' → 'name', 'node:fs' → 'node:fs'. */
+const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+function mayImport(from: string, { specifier, resolved, typeOnly }: Import): boolean {
+  if (resolved) return resolved.startsWith('src/plan/') || (!from.startsWith('src/plan/') && resolved.startsWith('src/workflows/'));
+  const name = packageName(specifier);
+  return SANDBOX_PACKAGES.includes(name) || (typeOnly && name.startsWith('@temporalio/'));
+}
+
+function sandboxViolations(files: SourceFile[]): string[] {
+  return files.filter((file) => isWorkflowCode(file.path)).flatMap((file) =>
+    importsOf(file).filter((imp) => !mayImport(file.path, imp)).map((imp) => `${file.path} imports '${imp.specifier}'`));
+}
+
+/** What src/ holds at the top: 'src/api/' for a folder, 'src/config.ts' for a file. */
+function topLevelEntries(): string[] {
+  return readdirSync(`${repoRoot}src`, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() || entry.name.endsWith('.ts'))
+    .map((entry) => (entry.isDirectory() ? `src/${entry.name}/` : `src/${entry.name}`))
+    .sort();
+}
+
+/** Paths a table row (`| \`src/api/\` | … |`) or a heading (`## \`src/api/\``) of the doc opens with. */
+function documentedPaths(markdown: string): string[] {
+  return [...markdown.matchAll(/^(?:\|\s*|#{1,6}\s+)`(src\/[^`]*)`/gm)].map((match) => match[1]!);
+}
+
+describe('architecture', () => {
+  it('workflow code imports only the sandbox packages and the contract', () => {
+    expect(sandboxViolations(sources)).toEqual([]);
+  });
+
+  it('the sandbox rule reports what a workflow file may not import', () => {
+    const bad = { path: 'src/workflows/bad.ts', text: `import { Pool } from 'pg'; import { readFileSync } from 'node:fs'; import { x } from '../store/pool.js';` };
+    const good = { path: 'src/workflows/good.ts', text: `import { sleep } from '@temporalio/workflow'; import type { Client } from '@temporalio/client'; import type { Plan } from '../plan/plan.js';` };
+    expect(sandboxViolations([bad, good])).toEqual([
+      `src/workflows/bad.ts imports 'pg'`,
+      `src/workflows/bad.ts imports 'node:fs'`,
+      `src/workflows/bad.ts imports '../store/pool.js'`,
+    ]);
+  });
+
+  it('the cycle check reports folders that import each other, type-only imports included', () => {
+    const files = [
+      { path: 'src/api/app.ts', text: `import { CaseService } from '../cases/service.js';` },
+      { path: 'src/cases/service.ts', text: `import type { Problem } from '../api/problem.js';` },
+    ];
+    expect(folderCycles(folderGraph(files))).toEqual([
+      'api → cases → api (src/api/app.ts imports src/cases/service.ts; src/cases/service.ts imports src/api/problem.ts)',
+    ]);
+  });
+
+  it('no import cycle between the folders of src/', () => {
+    const graph = folderGraph(sources);
+    expect(folderCycles(graph), `folder imports:\n${describeFolderGraph(graph)}`).toEqual([]);
+  });
+
+  it('docs/architecture.md lists exactly the folders of src/', () => {
+    const doc = `${repoRoot}docs/architecture.md`;
+    const documented = existsSync(doc) ? documentedPaths(readFileSync(doc, 'utf8')) : [];
+    const entries = topLevelEntries();
+    expect({
+      missingFromDoc: entries.filter((entry) => !documented.includes(entry)),
+      documentedButAbsent: documented.filter((path) => !existsSync(`${repoRoot}${path}`)),
+    }, existsSync(doc) ? 'docs/architecture.md and src/ disagree' : 'docs/architecture.md does not exist').toEqual({
+      missingFromDoc: [],
+      documentedButAbsent: [],
+    });
+  });
+});
