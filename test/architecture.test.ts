@@ -37,6 +37,12 @@ function documentedPaths(markdown: string): string[] {
   return [...markdown.matchAll(/^(?:\|\s*|#{1,6}\s+)`(src\/[^`]*)`/gm)].map((match) => match[1]!);
 }
 
+/** The folders each table row's third cell (`may import`) names, by row: 'api' → ['cases', 'plan', ...]. */
+function allowedImports(markdown: string): Map<string, string[]> {
+  const rows = [...markdown.matchAll(/^\|\s*`src\/([a-z-]+)\/`\s*\|[^|]*\|([^|]*)\|/gm)];
+  return new Map(rows.map((row) => [row[1]!, [...row[2]!.matchAll(/`src\/([a-z-]+)\/`/g)].map((m) => m[1]!)]));
+}
+
 describe('architecture', () => {
   it('workflow code imports only the sandbox packages and the contract', () => {
     expect(sandboxViolations(sources)).toEqual([]);
@@ -78,5 +84,12 @@ describe('architecture', () => {
       missingFromDoc: [],
       documentedButAbsent: [],
     });
+  });
+
+  it('each folder imports only the folders docs/architecture.md says it may', () => {
+    const allowed = allowedImports(readFileSync(`${repoRoot}docs/architecture.md`, 'utf8'));
+    const outside = [...folderGraph(sources)].flatMap(([from, targets]) =>
+      [...targets].filter(([to]) => to !== from && !(allowed.get(from) ?? []).includes(to)).map(([to, example]) => `${from} → ${to} (${example})`));
+    expect(outside).toEqual([]);
   });
 });

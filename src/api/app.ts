@@ -38,26 +38,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     reply.header('x-request-id', request.id);
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url}`)));
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
-    if (error.validation) {
-      const errors = error.validation.map((v) => ({
-        pointer: v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
-        message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
-      }));
-      return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
-    }
-    const status = error.statusCode ?? 500;
-    if (status === 429) return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
-    }
-    if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
-    request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
-  });
+  registerProblemHandlers(app);
 
   await app.register(swagger, {
     openapi: {
@@ -84,4 +65,28 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   return app;
+}
+
+/** Every error the API answers is a problem from the catalogue: unknown routes, schema failures, parser refusals. */
+function registerProblemHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url}`)));
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
+    if (error.validation) {
+      const errors = error.validation.map((v) => ({
+        pointer: v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
+        message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
+      }));
+      return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
+    }
+    const status = error.statusCode ?? 500;
+    if (status === 429) return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
+    }
+    if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
+  });
 }

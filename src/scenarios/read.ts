@@ -1,14 +1,12 @@
 /** Reading a scenario file (`*.test.yaml`): its shape, and where each expectation is written. Pure. */
-import { readFileSync } from 'node:fs';
+import scenarioSchema from '../../schemas/scenario.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../playbook/diagnostics.js';
 import { parseDuration } from '../plan/duration.js';
 import { shapeChecker } from '../playbook/schema-check.js';
 import { readPlaybook, type PlaybookSource, type Span } from '../playbook/source.js';
 import type { ScenarioFaults } from './faults.js';
 
-const checkScenarioShape = shapeChecker(
-  JSON.parse(readFileSync(new URL('../../schemas/scenario.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>,
-);
+const checkScenarioShape = shapeChecker(scenarioSchema);
 
 export interface TimelineEntry {
   atMs: number;

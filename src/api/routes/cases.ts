@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { CaseEvent } from '../../plan/case.js';
 import type { OpenCaseRequest } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
@@ -12,8 +12,14 @@ const TAGS = ['cases'];
 const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
-
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  openCaseRoute(app, deps);
+  listCasesRoute(app, deps);
+  readCaseRoutes(app, deps);
+  deliverEventRoute(app, deps);
+};
+
+function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
   app.post<{ Body: OpenCaseRequest }>('', {
     config: { roles: ['agent', 'admin'] },
     schema: {
@@ -39,7 +45,9 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
         return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
     }
   });
+}
 
+function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
   app.get<{ Querystring: CaseListFilter }>('', {
     config: { roles: READERS },
     schema: {
@@ -60,7 +68,9 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     if (!page) return sendProblem(reply, problem('invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
     return page;
   });
+}
 
+function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
   app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams } }, async (request, reply) => {
     const description = await deps.cases.describe(request.params.caseId);
     if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
@@ -75,7 +85,9 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
     if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
     return history;
   });
+}
 
+function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
   app.post<{ Params: { caseId: string }; Body: CaseEvent }>('/:caseId/events', {
     config: { roles: ['agent', 'warehouse', 'admin'] },
     schema: {
@@ -106,4 +118,4 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
         return sendProblem(reply, deliveryProblem(result));
     }
   });
-};
+}
