@@ -1,10 +1,13 @@
 /** What the API needs from the rest of Casebook; `buildApi` hands it to every route. */
+import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
 import type { Pool } from '../store/pool.js';
 
 export interface ApiDependencies {
   pool: Pool;
   cases: CaseService;
+  /** Inbound events: written to the event inbox, then routed to their case. */
+  inbox: EventInbox;
   /** Whether the Temporal side is reachable, for /readyz. */
   temporalReady: () => Promise<boolean>;
 }

@@ -1,21 +1,16 @@
-/** Opening cases, delivering events and reading them: the client side of the case workflow. */
-import {
-  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+/** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  RUN_CASE_WORKFLOW, TASK_QUEUE, caseViewQuery, deliverEventUpdate, workflowIdFor,
-  type CaseEvent, type CaseInput, type CaseStatus, type CaseView, type RunCaseWorkflow,
+  RUN_CASE_WORKFLOW, TASK_QUEUE, workflowIdFor, type CaseInput, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
-import { hasCaseEvent, logCaseEvent } from '../store/case-events.js';
-import { caseStatus, findCase, findCaseForWarehouseReceipt, insertCase } from '../store/cases.js';
+import { findCase, insertCase } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
+import { liveCaseView } from './live-view.js';
 
 export interface OpenCaseRequest {
   /** A published playbook's name: the case runs on its latest version unless `version` is given. */
@@ -42,21 +37,6 @@ export type OpenCaseResult =
   | ({ kind: 'opened' } & OpenedCase)
   | { kind: 'unknown-playbook'; message: string; pointer: '/playbook' | '/version' }
   | { kind: 'invalid-data'; message: string; problems: ValueProblem[] };
-
-export type DeliveryResult =
-  | { status: 'accepted' | 'duplicate' }
-  | { status: 'refused'; reason: string }
-  | { status: 'invalid'; reason: string; problems: ValueProblem[] }
-  | { status: 'closed'; reason: string }
-  | { status: 'unknown-case' };
-
-/** A warehouse's report that a returned parcel arrived, naming the order or the return tracking number. */
-export interface WarehouseReceipt {
-  receiptId: string;
-  orderId?: string;
-  returnTracking?: string;
-  payload: Record<string, unknown>;
-}
 
 /** The API's view of a case: the workflow's own view, with the playbook as name and version. */
 export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number };
@@ -118,55 +98,16 @@ export class CaseService {
     return { caseId, workflowId, created, playbook: row.playbook, version: row.version, status: row.status };
   }
 
-  async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
-    const status = await caseStatus(this.pool, caseId);
-    if (status === undefined) return { status: 'unknown-case' };
-    if (await hasCaseEvent(this.pool, caseId, event.id)) return { status: 'duplicate' };
-    try {
-      const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
-      await logCaseEvent(this.pool, caseId, event);
-      return result;
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        const failure = error.cause;
-        if (failure.type === FAILURE_TYPES.EventInvalid) {
-          return { status: 'invalid', reason: failure.message, problems: (failure.details?.[0] as ValueProblem[]) ?? [] };
-        }
-        if (failure.type === FAILURE_TYPES.CaseClosed) return { status: 'closed', reason: failure.message };
-        return { status: 'refused', reason: failure.message };
-      }
-      if (error instanceof WorkflowNotFoundError || isCompletedWorkflowError(error)) {
-        return { status: 'closed', reason: `the case is ${status === 'closed' ? 'closed' : 'not running'}` };
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * Delivers `warehouse.received` to the case the receipt names, by order id or return tracking
-   * number (an open case before a closed one, then the newest); undefined when no case matches.
-   */
-  async deliverWarehouseReceipt(receipt: WarehouseReceipt): Promise<{ caseId: string; result: DeliveryResult } | undefined> {
-    const caseId = await findCaseForWarehouseReceipt(this.pool, receipt);
-    if (caseId === undefined) return undefined;
-    const result = await this.deliverEvent(caseId, { type: 'warehouse.received', id: receipt.receiptId, payload: receipt.payload });
-    return { caseId, result };
-  }
-
   /** The live view from the workflow, or the projection once the workflow is gone. */
   async describe(caseId: string): Promise<CaseDescription | null> {
     const stored = await findCase(this.pool, caseId);
     if (!stored) return null;
-    if (stored.status !== 'closed') {
-      try {
-        const view = await this.client.workflow.getHandle(workflowIdFor(caseId)).query(caseViewQuery);
-        return {
-          caseId, playbook: view.playbook.name, version: view.playbook.version, status: view.status, step: view.step,
-          waitingFor: view.waitingFor, deadlines: view.deadlines, data: view.data, outcome: view.outcome,
-        };
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError) && !isCompletedWorkflowError(error)) throw error;
-      }
+    const view = stored.status !== 'closed' ? await liveCaseView(this.client, caseId) : undefined;
+    if (view) {
+      return {
+        caseId, playbook: view.playbook.name, version: view.playbook.version, status: view.status, step: view.step,
+        waitingFor: view.waitingFor, deadlines: view.deadlines, data: view.data, outcome: view.outcome,
+      };
     }
     return {
       caseId, playbook: stored.playbook, version: stored.version, status: stored.status, step: stored.step,
@@ -184,8 +125,4 @@ function searchAttributes(plan: Plan, playbook: string, version: number, orderId
     { key: CASE_STATUS, value: 'open' },
     ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
   ];
-}
-
-function isCompletedWorkflowError(error: unknown): boolean {
-  return error instanceof Error && /already completed|workflow execution already finished|not found/i.test(error.message);
 }

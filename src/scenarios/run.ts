@@ -1,5 +1,6 @@
 /** Runs scenarios of one playbook on a time-skipping Temporal server, against real Postgres activities. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
 import type { HashedPlan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
@@ -25,6 +26,8 @@ export interface ScenarioRuntime {
   env: TestWorkflowEnvironment;
   pool: Pool;
   service: CaseService;
+  /** Timeline events go through the event inbox, as the events route sends them. */
+  inbox: EventInbox;
   faults: FaultScript;
 }
 
@@ -52,7 +55,7 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     const wait = openedAt + entry.atMs - (await runtime.env.currentTimeMs());
     if (wait > 0) await runtime.env.sleep(wait);
     const payload = resolveRelativeTimes(entry.payload, await runtime.env.currentTimeMs()) as Record<string, unknown>;
-    const answer = await runtime.service.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
+    const answer = await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
     if (answer.status !== entry.expect) {
       const why = 'reason' in answer ? `: ${answer.reason}` : '';
       failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}` });

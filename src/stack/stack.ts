@@ -4,6 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
+import { EventInbox } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
@@ -100,6 +101,7 @@ async function startApi(config: Config, address: string, pool: Pool, options: { 
     {
       pool,
       cases: new CaseService(client, pool, undefined, indexed),
+      inbox: new EventInbox(client, pool),
       temporalReady: async () => {
         await connection.workflowService.getSystemInfo({});
         return true;

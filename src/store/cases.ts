@@ -71,17 +71,3 @@ export async function updateCaseProgress(db: Queryable, progress: CaseProgress):
     ],
   );
 }
-
-/**
- * The case a warehouse receipt belongs to, found by order id or return tracking number: an open case
- * before a closed one, then the newest. Undefined when no case matches.
- */
-export async function findCaseForWarehouseReceipt(db: Queryable, receipt: { orderId?: string; returnTracking?: string }): Promise<string | undefined> {
-  const { rows } = await db.query<{ case_id: string }>(
-    `SELECT case_id FROM cases
-     WHERE (($1::text IS NOT NULL AND order_id = $1) OR ($2::text IS NOT NULL AND return_tracking = $2))
-     ORDER BY (status = 'closed'), opened_at DESC LIMIT 1`,
-    [receipt.orderId ?? null, receipt.returnTracking ?? null],
-  );
-  return rows[0]?.case_id;
-}

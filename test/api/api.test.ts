@@ -16,7 +16,7 @@ const keys = {} as Record<Role, string>;
 let revokedKey: string;
 
 beforeAll(async () => {
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, temporalReady: async () => true });
+  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
     for (const role of ROLES) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} test key`)).key;
   const revoked = await createApiKey(runtime.db.pool, 'admin', 'revoked');
   await revokeApiKey(runtime.db.pool, revoked.apiKey.id);
@@ -124,8 +124,10 @@ describe('cases and events', () => {
     const routed = await call({ method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r-1', orderId: 'TB-10', payload: { condition: 'damaged' } }, key: keys.warehouse });
     expect(routed.statusCode).toBe(202);
     expect(routed.json()).toEqual({ status: 'accepted', caseId: 'api-2' });
+    // A receipt no case takes is kept in the inbox, unrouted, with the reason (see test/api/inbox.test.ts).
     const unknown = await call({ method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r-2', returnTracking: 'NOPE', payload: {} }, key: keys.warehouse });
-    expect(unknown.statusCode).toBe(404);
+    expect(unknown.statusCode).toBe(202);
+    expect(unknown.json()).toEqual({ status: 'unrouted', inboxId: expect.any(Number), reason: 'no case has return tracking NOPE' });
   });
 
   it('lists cases newest first with filters and a cursor', async () => {
@@ -155,6 +157,8 @@ describe('roles', () => {
     { name: 'case history', call: { method: 'GET', url: '/v1/cases/api-1/history' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
     { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
+    { name: 'list inbox', call: { method: 'GET', url: '/v1/inbox?status=unrouted' }, allowed: ['ops-lead', 'agent', 'admin'] },
+    { name: 'deliver from inbox', call: { method: 'POST', url: '/v1/inbox/999999/deliver', body: {} }, allowed: ['agent', 'admin'] },
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },
     { name: 'create key', call: { method: 'POST', url: '/v1/keys', body: { role: 'auditor', name: 'matrix' } }, allowed: ['admin'] },
   ];
@@ -248,7 +252,7 @@ describe('bad requests', () => {
   });
 
   it('limits the rate per key with 429 and Retry-After', async () => {
-    const limited = await buildApi({ pool: runtime.db.pool, cases: runtime.service, temporalReady: async () => true }, { rateLimitPerMinute: 3 });
+    const limited = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true }, { rateLimitPerMinute: 3 });
     try {
       const statuses = [];
       let last: LightMyRequestResponse | undefined;

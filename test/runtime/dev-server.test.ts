@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/stack/free-port.js';
@@ -37,13 +38,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function withStack<T>(taskQueue: string, fn: (service: CaseService, client: Client) => Promise<T>): Promise<T> {
+async function withStack<T>(taskQueue: string, fn: (service: CaseService, client: Client, inbox: EventInbox) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const worker = await createCaseWorker({ connection: workerConnection, pool: db.pool, taskQueue });
   try {
-    return await worker.runUntil(() => fn(new CaseService(client, db.pool, taskQueue), client));
+    return await worker.runUntil(() => fn(new CaseService(client, db.pool, taskQueue), client, new EventInbox(client, db.pool)));
   } finally {
     await connection.close();
     await workerConnection.close();
@@ -64,11 +65,11 @@ steps:
   - id: done
     end: { outcome: resolved, reason: counted }
 `);
-    const { result, runs } = await withStack('dev-ticker', async (service, client) => {
+    const { result, runs } = await withStack('dev-ticker', async (service, client, inbox) => {
       await openSmallCase(service, db.pool, compiled, 'ticker-1', { count: 0 });
       for (let i = 0; i < 30; i++) {
         await expect.poll(async () => (await service.describe('ticker-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
-        expect(await service.deliverEvent('ticker-1', { type: 'tick', id: `tick-${i}`, payload: { n: 2 } })).toEqual({ status: 'accepted' });
+        expect(await inbox.deliverEvent('ticker-1', { type: 'tick', id: `tick-${i}`, payload: { n: 2 } })).toEqual({ status: 'accepted' });
       }
       const handle = client.workflow.getHandle(workflowIdFor('ticker-1'));
       const outcome = (await handle.result()) as CaseResult;
@@ -93,8 +94,8 @@ steps:
     await server.stop();
     server = await startTemporalDevServer(options);
     console.log(`dev server restarted in ${Math.round(performance.now() - started)} ms`);
-    await withStack('dev-restart', async (service, client) => {
-      const answers = await Promise.all(ids.map((id) => service.deliverEvent(id, { type: 'warehouse.received', id: `receipt-${id}`, payload: {} })));
+    await withStack('dev-restart', async (_service, client, inbox) => {
+      const answers = await Promise.all(ids.map((id) => inbox.deliverEvent(id, { type: 'warehouse.received', id: `receipt-${id}`, payload: {} })));
       expect(answers.every((a) => a.status === 'accepted')).toBe(true);
       const results = await Promise.all(ids.map((id) => client.workflow.getHandle(workflowIdFor(id)).result() as Promise<CaseResult>));
       expect(results.every((r) => r.outcome === 'resolved')).toBe(true);
@@ -113,10 +114,11 @@ steps:
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
     const service = new CaseService(client, db.pool, taskQueue);
+    const inbox = new EventInbox(client, db.pool);
     try {
       await openSmallCase(service, db.pool, compiled, 'crash-1');
       await expect.poll(async () => (await service.describe('crash-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
-      await service.deliverEvent('crash-1', { type: 'warehouse.received', id: 'w', payload: {} });
+      await inbox.deliverEvent('crash-1', { type: 'warehouse.received', id: 'w', payload: {} });
       await expect.poll(() => output, { timeout: 10_000 }).toContain('refund recorded');
       const killed = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');

@@ -45,7 +45,7 @@ describe('refund deadlines and refusals', () => {
   it('a refund the provider declines (more than was paid) is not retried: the case escalates', async () => {
     const compiled = compileSmallPlaybook('declines', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount + 1'));
     await run(compiled, 'declined-1');
-    await runtime.service.deliverEvent('declined-1', { type: 'warehouse.received', id: 'w', payload: {} });
+    await runtime.inbox.deliverEvent('declined-1', { type: 'warehouse.received', id: 'w', payload: {} });
     expect(await result('declined-1')).toMatchObject({ outcome: 'escalated', reason: 'refund_declined' });
     expect((await rows('refunds', 'declined-1')).map((r) => [r.amount, r.status])).toEqual([[10_001, 'declined']]);
     expect((await rows('escalations', 'declined-1'))[0]).toMatchObject({ reason: 'refund_declined' });
@@ -54,7 +54,7 @@ describe('refund deadlines and refusals', () => {
   it('a refund whose 24-hour deadline has passed is not issued late: the breach escalates', async () => {
     const compiled = compileSmallPlaybook('breaches', REFUND.replace('PAUSE', '25h').replace('AMOUNT', 'data.paid.amount'));
     await run(compiled, 'breach-1');
-    await runtime.service.deliverEvent('breach-1', { type: 'warehouse.received', id: 'w', payload: {} });
+    await runtime.inbox.deliverEvent('breach-1', { type: 'warehouse.received', id: 'w', payload: {} });
     const outcome = await result('breach-1');
     expect(outcome).toMatchObject({ outcome: 'escalated', reason: 'refund_sla_breached' });
     const breach = outcome.steps.find((s) => s.step === 'refund')!;
@@ -68,7 +68,7 @@ describe('refund deadlines and refusals', () => {
     const compiled = compileSmallPlaybook('dupes', REFUND.replace('PAUSE', '1m').replace('AMOUNT', 'data.paid.amount'));
     await run(compiled, 'dupes-1');
     const statuses = await Promise.all(
-      Array.from({ length: 100 }, () => runtime.service.deliverEvent('dupes-1', { type: 'warehouse.received', id: 'same-receipt', payload: {} })),
+      Array.from({ length: 100 }, () => runtime.inbox.deliverEvent('dupes-1', { type: 'warehouse.received', id: 'same-receipt', payload: {} })),
     );
     expect(statuses.filter((s) => s.status === 'accepted')).toHaveLength(1);
     expect(statuses.filter((s) => s.status === 'duplicate')).toHaveLength(99);
@@ -101,7 +101,7 @@ steps:
 `);
     await run(compiled, 'seq-1');
     const statuses = await Promise.all(['three', 'one', 'two'].map((name, i) =>
-      runtime.service.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })));
+      runtime.inbox.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })));
     expect(statuses.map((s) => s.status)).toEqual(['accepted', 'accepted', 'accepted']);
     const outcome = await result('seq-1');
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'all_events' });

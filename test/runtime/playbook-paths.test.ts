@@ -32,7 +32,7 @@ async function open(caseId: string, playbook: string, data: Record<string, unkno
 /** Waits (in playbook time) until the case waits for `type`, then delivers the event. */
 async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
   await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor ?? [], { timeout: 10_000 }).toContain(event.type);
-  expect(await runtime.service.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
+  expect(await runtime.inbox.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
 }
 
 async function finish(caseId: string, name: string): Promise<CaseResult> {

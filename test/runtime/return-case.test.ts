@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
@@ -13,6 +14,7 @@ const DAY = 86_400_000;
 let db: TestDatabase;
 let env: TestWorkflowEnvironment;
 let service: CaseService;
+let inbox: EventInbox;
 let playbook: PlaybookVersion;
 let worker: Worker;
 let running: Promise<void>;
@@ -21,6 +23,7 @@ beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   playbook = await publishStandardPlaybook(db.pool, 'return');
   service = new CaseService(env.client, db.pool);
+  inbox = new EventInbox(env.client, db.pool);
   worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
   running = worker.run();
 });
@@ -65,8 +68,8 @@ describe('return case on the time-skipping server', () => {
   it('(a) happy path: return address sent, exact refund issued once, case resolved', async () => {
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-a', playbook: playbook.name, version: playbook.version, data: await returnData() });
-      expect(await service.deliverEvent('ret-a', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF123' } })).toEqual({ status: 'accepted' });
-      expect(await service.deliverEvent('ret-a', { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } })).toEqual({ status: 'accepted' });
+      expect(await inbox.deliverEvent('ret-a', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF123' } })).toEqual({ status: 'accepted' });
+      expect(await inbox.deliverEvent('ret-a', { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } })).toEqual({ status: 'accepted' });
       return result('ret-a');
     })();
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
@@ -84,7 +87,7 @@ describe('return case on the time-skipping server', () => {
     const started = performance.now();
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-b', playbook: playbook.name, version: playbook.version, data: await returnData() });
-      await service.deliverEvent('ret-b', { type: 'buyer.shipped', id: 'ship-b', payload: { tracking_number: 'SF456' } });
+      await inbox.deliverEvent('ret-b', { type: 'buyer.shipped', id: 'ship-b', payload: { tracking_number: 'SF456' } });
       return result('ret-b');
     })();
     const wallMs = performance.now() - started;
@@ -106,10 +109,10 @@ describe('return case on the time-skipping server', () => {
   it('(c) the same warehouse.received delivered twice: exactly one refund', async () => {
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
-      await service.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
+      await inbox.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
       const receipt = { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } };
-      const first = await service.deliverEvent('ret-c', receipt);
-      const second = await service.deliverEvent('ret-c', receipt);
+      const first = await inbox.deliverEvent('ret-c', receipt);
+      const second = await inbox.deliverEvent('ret-c', receipt);
       expect([first.status, second.status]).toEqual(['accepted', 'duplicate']);
       return result('ret-c');
     })();
@@ -119,7 +122,7 @@ describe('return case on the time-skipping server', () => {
       [19_900, 'payment', 'quality_return', 'issued'],
       [1_200, 'return_shipping', 'advanced_return_shipping', 'issued'],
     ]);
-    expect(await service.deliverEvent('ret-c', { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } })).toEqual({ status: 'duplicate' });
+    expect(await inbox.deliverEvent('ret-c', { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } })).toEqual({ status: 'duplicate' });
   });
 
   it('(d) a new worker picks up a waiting case after the first one shut down', async () => {
@@ -131,7 +134,7 @@ describe('return case on the time-skipping server', () => {
     });
     expect((await db.pool.query(`SELECT status FROM cases WHERE case_id = 'ret-d'`)).rows[0].status).toBe('waiting');
     const outcome = await withWorker(queue, async () => {
-      await restartService.deliverEvent('ret-d', { type: 'warehouse.received', id: 'wh-d', payload: { condition: 'resellable' } });
+      await inbox.deliverEvent('ret-d', { type: 'warehouse.received', id: 'wh-d', payload: { condition: 'resellable' } });
       return result('ret-d');
     });
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'refunded' });

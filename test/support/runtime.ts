@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
+import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -10,6 +11,7 @@ export interface Runtime {
   db: TestDatabase;
   env: TestWorkflowEnvironment;
   service: CaseService;
+  inbox: EventInbox;
 }
 
 /**
@@ -26,6 +28,7 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
     worker = await createCaseWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool });
     running = worker.run();
     runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
+    runtime.inbox = new EventInbox(runtime.env.client, runtime.db.pool);
   });
   afterAll(async () => {
     worker?.shutdown();

@@ -3,13 +3,15 @@ import type { CaseEvent } from '../../plan/case.js';
 import type { OpenCaseRequest } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
-import { deliveryProblem } from '../delivery.js';
+import { sendDelivery } from '../delivery.js';
+import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { caseHistory } from '../../store/case-history.js';
 import { listCases, type CaseListFilter } from '../../store/case-list.js';
 
 const TAGS = ['cases'];
-const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
+/** What a case id looks like, wherever a request names one. */
+export const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -58,16 +60,11 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
           playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
           status: { enum: ['open', 'waiting', 'closed'] },
           orderId: { type: 'string', maxLength: 100 },
-          limit: { type: 'string', pattern: '^(?:[1-9]|[1-9][0-9]|100)$' },
-          cursor: { type: 'string', maxLength: 300 },
+          ...PAGE_QUERY,
         },
       },
     },
-  }, async (request, reply) => {
-    const page = await listCases(deps.pool, request.query);
-    if (!page) return sendProblem(reply, problem('invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
-    return page;
-  });
+  }, async (request, reply) => pageOrInvalidCursor(reply, await listCases(deps.pool, request.query)));
 }
 
 function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
@@ -91,7 +88,7 @@ function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
   app.post<{ Params: { caseId: string }; Body: CaseEvent }>('/:caseId/events', {
     config: { roles: ['agent', 'warehouse', 'admin'] },
     schema: {
-      tags: TAGS, summary: 'Deliver an event to a case: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
+      tags: TAGS, summary: 'Deliver an event to a case, through the event inbox: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
       params: caseParams,
       body: {
         type: 'object', additionalProperties: false, required: ['type', 'id', 'payload'],
@@ -106,16 +103,6 @@ function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
     if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
       return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
     }
-    const result = await deps.cases.deliverEvent(request.params.caseId, request.body);
-    switch (result.status) {
-      case 'accepted':
-        return reply.code(202).send({ status: 'accepted' });
-      case 'duplicate':
-        return reply.code(200).send({ status: 'duplicate' });
-      case 'unknown-case':
-        return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-      default:
-        return sendProblem(reply, deliveryProblem(result));
-    }
+    return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, request.body));
   });
 }

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { WarehouseReceipt } from '../../cases/service.js';
+import type { WarehouseReceipt } from '../../cases/inbox.js';
 import type { ApiDependencies } from '../dependencies.js';
-import { deliveryProblem } from '../delivery.js';
+import { sendInboxOutcome } from '../delivery.js';
 import { problem, sendProblem } from '../problems.js';
 
-/** The warehouse system reports a receipt by order id or return tracking number; we find the case. */
+/** The warehouse system reports a receipt by order id or return tracking number; the inbox finds the case waiting for it. */
 export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.post<{ Body: WarehouseReceipt }>('/warehouse', {
     config: { roles: ['warehouse', 'admin'] },
     schema: {
-      tags: ['webhooks'], summary: 'A returned parcel arrived at the warehouse: delivers warehouse.received to its case',
+      tags: ['webhooks'],
+      summary: 'A returned parcel arrived at the warehouse: kept in the event inbox and delivered as warehouse.received to the one open case waiting for it '
+        + '(202 accepted, 200 duplicate, 202 unrouted when no case waits for it, 409 when several do)',
       body: {
         type: 'object', additionalProperties: false, required: ['receiptId', 'payload'],
         properties: {
@@ -25,18 +27,6 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
     if (!orderId && !returnTracking) {
       return sendProblem(reply, problem('invalid-request', 'give orderId or returnTracking', { errors: [{ pointer: '/orderId', message: 'orderId or returnTracking is required' }] }));
     }
-    const delivered = await deps.cases.deliverWarehouseReceipt(request.body);
-    if (!delivered) return sendProblem(reply, problem('no-matching-case', `no case for ${orderId ? `order ${orderId}` : `return tracking ${returnTracking}`}`));
-    const { caseId, result } = delivered;
-    switch (result.status) {
-      case 'accepted':
-        return reply.code(202).send({ status: 'accepted', caseId });
-      case 'duplicate':
-        return reply.code(200).send({ status: 'duplicate', caseId });
-      case 'unknown-case':
-        return sendProblem(reply, problem('no-matching-case', `case ${caseId} is gone`));
-      default:
-        return sendProblem(reply, deliveryProblem(result, { caseId }));
-    }
+    return sendInboxOutcome(reply, await deps.inbox.deliverWarehouseReceipt(request.body));
   });
 };

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { localAdapters } from '../../activities/adapters.js';
+import { EventInbox } from '../../cases/inbox.js';
 import { CaseService } from '../../cases/service.js';
 import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
@@ -42,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
   const faults = new FaultScript();
   const worker = await createCaseWorker({ connection: env.nativeConnection, pool, adapters: faults.wrap(localAdapters(pool)) });
   const service = new CaseService(env.client, pool);
+  const inbox = new EventInbox(env.client, pool);
   let passed = 0;
   let failed = 0;
   try {
@@ -57,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
           continue;
         }
         for (const scenario of scenarioFile.scenarios) {
-          const result = await runScenario({ env, pool, service, faults }, compiled.plan, scenario);
+          const result = await runScenario({ env, pool, service, inbox, faults }, compiled.plan, scenario);
           if (result.failures.length === 0) {
             passed += 1;
             process.stdout.write(`  ✓ ${result.name} (${Math.round(result.ms)} ms)\n`);

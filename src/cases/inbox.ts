@@ -1,0 +1,175 @@
+/**
+ * Inbound events: every one is written to the event inbox first, then routed to the case that takes
+ * it. An event for a named case goes to that case; a warehouse receipt goes to the one open case of
+ * its order (or return tracking number) that waits for it. No taker, or several, leaves the event in
+ * the inbox as unrouted, with the reason, for an agent (or a replay) to deliver later.
+ */
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { deliverEventUpdate, workflowIdFor, type CaseEvent, type CaseStatus } from '../plan/case.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
+import { eventsAwaitedFrom } from '../plan/graph.js';
+import type { Plan } from '../plan/plan.js';
+import type { ValueProblem } from '../plan/values.js';
+import { hasCaseEvent, logCaseEvent } from '../store/case-events.js';
+import { caseStatus } from '../store/cases.js';
+import {
+  assignInboxEntry, casesForReceipt, findInboxEntry, markInboxEntry, receiveInboundEvent, type InboxEntry, type ReceiptCase,
+} from '../store/inbox.js';
+import type { Pool } from '../store/pool.js';
+import { isWorkflowGone, liveCaseView } from './live-view.js';
+
+/** What a case answered to an event. */
+export type DeliveryResult =
+  | { status: 'accepted' | 'duplicate' }
+  | { status: 'refused'; reason: string }
+  | { status: 'invalid'; reason: string; problems: ValueProblem[] }
+  | { status: 'closed'; reason: string }
+  | { status: 'unknown-case' };
+
+/** A warehouse's report that a returned parcel arrived, naming the order or the return tracking number. */
+export interface WarehouseReceipt {
+  receiptId: string;
+  orderId?: string;
+  returnTracking?: string;
+  payload: Record<string, unknown>;
+}
+
+/** The event type a warehouse receipt is delivered as. */
+export const WAREHOUSE_RECEIVED = 'warehouse.received';
+
+/** Where an event in the inbox went. */
+export type InboxOutcome =
+  /** A case answered (or, for a replay of a delivered event, had already taken it: `duplicate`). */
+  | { status: 'delivered'; inboxId: number; caseId: string; result: DeliveryResult }
+  /** No open case takes it; it stays in the inbox. */
+  | { status: 'unrouted'; inboxId: number; reason: string }
+  /** Several open cases take it; it stays in the inbox until it is delivered to one of them. */
+  | { status: 'ambiguous'; inboxId: number; reason: string; candidates: string[] };
+
+/** Where a case is, for routing: the workflow's live view, or its projection once the workflow is gone. */
+interface Position {
+  status: CaseStatus;
+  step: string | null;
+  waitingFor: string[];
+}
+
+export class EventInbox {
+  constructor(
+    private readonly client: Client,
+    private readonly pool: Pool,
+  ) {}
+
+  /** An event for a named case (the events route): recorded, then delivered to that case. */
+  async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
+    const entry = await receiveInboundEvent(this.pool, { source: 'api', eventId: event.id, type: event.type, payload: event.payload, targetCaseId: caseId });
+    if (isDelivered(entry)) return { status: 'duplicate' };
+    return this.deliverTo(entry, caseId);
+  }
+
+  /** A warehouse receipt: recorded, then delivered as `warehouse.received` to the one open case waiting for it. */
+  async deliverWarehouseReceipt(receipt: WarehouseReceipt): Promise<InboxOutcome> {
+    const entry = await receiveInboundEvent(this.pool, {
+      source: 'warehouse', eventId: receipt.receiptId, type: WAREHOUSE_RECEIVED, payload: receipt.payload,
+      ...(receipt.orderId !== undefined ? { orderId: receipt.orderId } : {}),
+      ...(receipt.returnTracking !== undefined ? { returnTracking: receipt.returnTracking } : {}),
+    });
+    return this.route(entry);
+  }
+
+  /**
+   * Delivers an event already in the inbox: to `caseId` when given, else as on arrival. Undefined
+   * when the inbox has no such event.
+   */
+  async redeliver(inboxId: number, caseId?: string): Promise<InboxOutcome | undefined> {
+    const entry = await findInboxEntry(this.pool, inboxId);
+    return entry && this.route(entry, caseId);
+  }
+
+  /**
+   * Delivers the event to `caseId`, else to the case it names, else to the case an interrupted
+   * delivery was going to, else to the one open case that takes it now.
+   */
+  private async route(entry: InboxEntry, caseId = entry.targetCaseId ?? entry.routedCaseId ?? undefined): Promise<InboxOutcome> {
+    if (isDelivered(entry)) return { status: 'delivered', inboxId: entry.id, caseId: entry.routedCaseId!, result: { status: 'duplicate' } };
+    if (caseId !== undefined) return { status: 'delivered', inboxId: entry.id, caseId, result: await this.deliverTo(entry, caseId) };
+    const { takers, reason } = await this.takers(entry);
+    if (takers.length === 1) return this.route(entry, takers[0]);
+    await markInboxEntry(this.pool, entry.id, { status: 'unrouted', reason });
+    return takers.length === 0
+      ? { status: 'unrouted', inboxId: entry.id, reason }
+      : { status: 'ambiguous', inboxId: entry.id, reason, candidates: takers };
+  }
+
+  /** The open cases the event's order or return tracking number names that take the event now, and why no other does. */
+  private async takers(entry: InboxEntry): Promise<{ takers: string[]; reason: string }> {
+    const named = [entry.orderId && `order ${entry.orderId}`, entry.returnTracking && `return tracking ${entry.returnTracking}`].filter(Boolean).join(' or ');
+    const cases = await casesForReceipt(this.pool, entry);
+    if (cases.length === 0) return { takers: [], reason: `no case has ${named}` };
+    const judged = await Promise.all(cases.map(async (stored) => ({ stored, position: await this.positionOf(stored) })));
+    const takers = judged.filter(({ stored, position }) => takesNow(stored.plan, position, entry.type)).map(({ stored }) => stored.caseId);
+    if (takers.length > 1) {
+      return { takers, reason: `${takers.length} open cases of ${named} wait for ${entry.type}: ${takers.join(', ')}; deliver it to one of them` };
+    }
+    const others = judged.map(({ stored, position }) => `${stored.caseId} (${stored.playbook}) ${whereItIs(position)}`);
+    return { takers, reason: `no open case of ${named} waits for ${entry.type}: ${others.join('; ')}` };
+  }
+
+  private async positionOf(stored: ReceiptCase): Promise<Position> {
+    if (stored.status === 'closed') return stored;
+    return (await liveCaseView(this.client, stored.caseId)) ?? stored;
+  }
+
+  /** Delivers the inbox event to one case and records where it went (for a receipt, also where it is going, first). */
+  private async deliverTo(entry: InboxEntry, caseId: string): Promise<DeliveryResult> {
+    if (entry.targetCaseId === undefined && entry.routedCaseId !== caseId) await assignInboxEntry(this.pool, entry.id, caseId);
+    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload });
+    if (result.status === 'accepted' || result.status === 'duplicate') {
+      await markInboxEntry(this.pool, entry.id, { status: result.status === 'accepted' ? 'routed' : 'duplicate', caseId });
+    } else {
+      const reason = 'reason' in result ? `case ${caseId}: ${result.reason}` : `no case ${caseId}`;
+      // An event sent to a named case was refused to its sender; a receipt nobody took waits for an agent.
+      await markInboxEntry(this.pool, entry.id, { status: entry.source === 'api' ? 'refused' : 'unrouted', reason });
+    }
+    return result;
+  }
+
+  private async deliverToCase(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
+    const status = await caseStatus(this.pool, caseId);
+    if (status === undefined) return { status: 'unknown-case' };
+    if (await hasCaseEvent(this.pool, caseId, event.id)) return { status: 'duplicate' };
+    try {
+      const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
+      await logCaseEvent(this.pool, caseId, event);
+      return result;
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        const failure = error.cause;
+        if (failure.type === FAILURE_TYPES.EventInvalid) {
+          return { status: 'invalid', reason: failure.message, problems: (failure.details?.[0] as ValueProblem[]) ?? [] };
+        }
+        if (failure.type === FAILURE_TYPES.CaseClosed) return { status: 'closed', reason: failure.message };
+        return { status: 'refused', reason: failure.message };
+      }
+      if (isWorkflowGone(error)) return { status: 'closed', reason: `the case is ${status === 'closed' ? 'closed' : 'not running'}` };
+      throw error;
+    }
+  }
+}
+
+const isDelivered = (entry: InboxEntry): boolean => entry.status === 'routed' || entry.status === 'duplicate';
+
+function whereItIs(position: Position): string {
+  if (position.status === 'closed') return 'is closed';
+  return position.waitingFor.length > 0 ? `waits for ${position.waitingFor.join(', ')}` : 'waits for no event';
+}
+
+/**
+ * Whether a case at `position` takes an event of `type` now: it waits for it, or its plan declares
+ * the event `early` and a step still ahead waits for it.
+ */
+export function takesNow(plan: Plan, position: Position, type: string): boolean {
+  if (position.status === 'closed') return false;
+  if (position.waitingFor.includes(type)) return true;
+  return Boolean(plan.events[type]?.early) && position.step !== null && eventsAwaitedFrom(plan.steps, position.step).has(type);
+}
