@@ -1,26 +1,30 @@
 /**
  * The outside world, behind small interfaces. The local implementations are real: they keep their
- * state in Postgres tables a person can inspect (outbox_messages, refunds, order_notes,
+ * state in Postgres tables a person can inspect (outbox_messages, provider_refunds, order_notes,
  * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system.
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from '../store/pool.js';
-import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundReceipt, RefundRequest } from '../plan/activities.js';
+import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from '../plan/activities.js';
 import { writeOrderNote } from '../store/order-notes.js';
 import { logIntegrationCall } from '../store/integration-calls.js';
 import { markMessageSent } from '../store/outbox.js';
-import { findRefund, isLedgerRefusal, recordRefund, type LedgerRefund } from '../store/refunds.js';
+import { recordProviderRefund } from '../store/refunds.js';
 
 export interface ChannelAdapter {
   /** Delivers one outbox message; called again after a crash, so delivery must tolerate repeats. */
   deliver(message: MessageRequest & { messageId: number }): Promise<void>;
 }
 
-/** A provider's answer: the receipt the refund activity returns, or why the refund was declined. */
-export type RefundOutcome = ({ issued: true } & RefundReceipt) | { issued: false; declineReason: string };
+/** A provider's answer: paid, with its reference, or why it declined. */
+export type RefundOutcome = { issued: true; providerReference: string } | { issued: false; declineReason: string };
 
 export interface PaymentProvider {
-  /** Refunds once per `key`: asking again with the same key returns the first outcome. */
+  /**
+   * Refunds once per `key`: asking again with the same key returns the first outcome. Casebook asks
+   * again with the same key after any failure whose outcome it did not hear (this is how an unknown
+   * outcome is reconciled); it never asks under a new key.
+   */
   refund(request: RefundRequest): Promise<RefundOutcome>;
 }
 
@@ -48,31 +52,15 @@ export class LocalOutboxChannel implements ChannelAdapter {
   }
 }
 
-/**
- * A payment provider whose ledger is the `refunds` table. It declines what a real provider would:
- * refunds that would exceed what was paid (enforced by the table's trigger) or in another currency.
- */
-export class LocalLedgerPayments implements PaymentProvider {
+/** A payment provider that pays into `provider_refunds`, once per key, and never declines. */
+export class LocalPayments implements PaymentProvider {
   constructor(private readonly pool: Pool) {}
 
   async refund(request: RefundRequest): Promise<RefundOutcome> {
-    const existing = await findRefund(this.pool, request.key);
-    if (existing) return outcomeOf(existing);
-    try {
-      const providerReference = `local-${createHash('md5').update(request.key).digest('hex')}`;
-      await recordRefund(this.pool, request, { status: 'issued', providerReference });
-    } catch (error) {
-      if (!isLedgerRefusal(error)) throw error;
-      await recordRefund(this.pool, request, { status: 'declined', declineReason: error.message });
-    }
-    return outcomeOf((await findRefund(this.pool, request.key))!);
+    const reference = `local-${createHash('md5').update(request.key).digest('hex')}`;
+    return { issued: true, providerReference: await recordProviderRefund(this.pool, request, reference) };
   }
 }
-
-const outcomeOf = (refund: LedgerRefund): RefundOutcome =>
-  refund.status === 'issued'
-    ? { issued: true, refundId: refund.id, providerReference: refund.providerReference }
-    : { issued: false, declineReason: refund.declineReason };
 
 export class LocalOrderNotes implements OrderSystem {
   constructor(private readonly pool: Pool) {}
@@ -95,7 +83,7 @@ export class LocalIntegrationLog implements IntegrationGateway {
 export function localAdapters(pool: Pool): Adapters {
   return {
     channel: new LocalOutboxChannel(pool),
-    payments: new LocalLedgerPayments(pool),
+    payments: new LocalPayments(pool),
     orders: new LocalOrderNotes(pool),
     integrations: new LocalIntegrationLog(pool),
   };

@@ -7,6 +7,7 @@ import { FAILURE_TYPES } from '../plan/failures.js';
 import { openEscalation } from '../store/escalations.js';
 import { insertOutboxMessage } from '../store/outbox.js';
 import { recordProgress } from '../store/progress.js';
+import { markRefundLate, reserveRefund, settleRefund } from '../store/refunds.js';
 import { closeTask, openTask } from '../store/tasks.js';
 
 export function createActivities(pool: Pool, adapters: Adapters = localAdapters(pool)): CaseActivities {
@@ -18,11 +19,21 @@ export function createActivities(pool: Pool, adapters: Adapters = localAdapters(
     },
 
     async issueRefund(request) {
+      const reserved = await reserveRefund(pool, request);
+      if (reserved.status === 'issued') return { refundId: reserved.id, providerReference: reserved.providerReference! };
+      if (reserved.status === 'declined') throw declined(reserved.declineReason ?? 'declined');
       const outcome = await adapters.payments.refund(request);
       if (!outcome.issued) {
-        throw ApplicationFailure.create({ type: FAILURE_TYPES.RefundDeclined, message: outcome.declineReason, nonRetryable: true });
+        await settleRefund(pool, request.key, { declineReason: outcome.declineReason });
+        throw declined(outcome.declineReason);
       }
-      return { refundId: outcome.refundId, providerReference: outcome.providerReference };
+      await settleRefund(pool, request.key, { providerReference: outcome.providerReference });
+      return { refundId: reserved.id, providerReference: outcome.providerReference };
+    },
+
+    async markRefundLate(request) {
+      await reserveRefund(pool, request);
+      await markRefundLate(pool, request.key);
     },
 
     openEscalation: async (request) => ({ escalationId: await openEscalation(pool, request) }),
@@ -37,4 +48,9 @@ export function createActivities(pool: Pool, adapters: Adapters = localAdapters(
 
     recordProgress: (report) => recordProgress(pool, report),
   };
+}
+
+/** A refund the ledger or the provider refused: not retried; the playbook's `on_declined` decides. */
+function declined(reason: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FAILURE_TYPES.RefundDeclined, message: reason, nonRetryable: true });
 }

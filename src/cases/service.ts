@@ -8,9 +8,12 @@ import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '..
 import {
   RUN_CASE_WORKFLOW, TASK_QUEUE, workflowIdFor, type CaseInput, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
-import { findCase, insertCase } from '../store/cases.js';
+import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
 import { liveCaseView } from './live-view.js';
+import { raiseRefundCap, recordOrderPayment, type OrderPayment } from '../store/orders.js';
+import { withTransaction, type Queryable } from '../store/transaction.js';
+import { refundCaps } from '../plan/steps/refund.js';
 
 export interface OpenCaseRequest {
   /** A published playbook's name: the case runs on its latest version unless `version` is given. */
@@ -20,6 +23,8 @@ export interface OpenCaseRequest {
   caseId?: string;
   /** Case data, checked against the playbook's fields. */
   data: Record<string, unknown>;
+  /** Who opens it (the API key's name): remarks sign with it as `opened_by`. */
+  openedBy?: string;
 }
 
 export interface OpenedCase {
@@ -36,7 +41,9 @@ export interface OpenedCase {
 export type OpenCaseResult =
   | ({ kind: 'opened' } & OpenedCase)
   | { kind: 'unknown-playbook'; message: string; pointer: '/playbook' | '/version' }
-  | { kind: 'invalid-data'; message: string; problems: ValueProblem[] };
+  | { kind: 'invalid-data'; message: string; problems: ValueProblem[] }
+  | { kind: 'closed-case'; caseId: string; message: string }
+  | { kind: 'duplicate-case'; caseId: string; message: string };
 
 /** The API's view of a case: the workflow's own view, with the playbook as name and version. */
 export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number };
@@ -62,15 +69,31 @@ export class CaseService {
         ? { kind: 'unknown-playbook', message: `no playbook named ${request.playbook} is published`, pointer: '/playbook' }
         : { kind: 'unknown-playbook', message: `playbook ${request.playbook} has no version ${request.version}`, pointer: '/version' };
     }
-    const problems = checkValues(stored.plan.fields, request.data, '/data');
-    if (problems.length > 0) return { kind: 'invalid-data', message: problems.map((p) => `${p.pointer} ${p.message}`).join('; '), problems };
-    const opened = await this.start({
-      caseId: request.caseId ?? randomUUID(),
-      playbook: { name: stored.name, version: stored.version, hash: stored.hash },
-      plan: stored.plan,
-      data: request.data,
-    });
-    return { kind: 'opened', ...opened };
+    const problems = checkValues(stored.plan.fields, request.data, '/data', stored.plan.currency);
+    if (problems.length > 0) return invalidData(problems);
+    const caseId = request.caseId ?? randomUUID();
+    const existing = await findCase(this.pool, caseId);
+    if (existing?.status === 'closed') {
+      return { kind: 'closed-case', caseId, message: `case ${caseId} is closed (${existing.outcome?.outcome ?? 'ended'}); a closed case is never run again: open a new case with another id` };
+    }
+    try {
+      const opened = await this.start({
+        caseId,
+        playbook: { name: stored.name, version: stored.version, hash: stored.hash },
+        plan: stored.plan,
+        data: request.data,
+        ...(request.openedBy ? { openedBy: request.openedBy } : {}),
+      });
+      return { kind: 'opened', ...opened };
+    } catch (error) {
+      if (error instanceof OrderPaymentMismatch) return invalidData([{ pointer: `/data/${stored.plan.paidField}`, message: error.message }]);
+      if (error instanceof OpenKeyTaken) {
+        const open = await openCaseWithKey(this.pool, error.openKey);
+        const fields = stored.plan.oneOpenCasePer!.join(', ');
+        return { kind: 'duplicate-case', caseId: open ?? 'unknown', message: `case ${open} is already open with the same ${fields}: one open ${stored.plan.caseType} case per ${fields}` };
+      }
+      throw error;
+    }
   }
 
   /** Records the case once and starts its workflow with the plan pinned in its input. */
@@ -79,16 +102,22 @@ export class CaseService {
     const paid = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
     const orderId = plan.orderIdField ? input.data[plan.orderIdField] : undefined;
     const workflowId = workflowIdFor(caseId);
-    const created = await insertCase(this.pool, {
-      caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
-      orderId: typeof orderId === 'string' ? orderId : null, data: input.data, paid: paid ?? null,
+    const created = await withTransaction(this.pool, async (db) => {
+      const inserted = await insertCase(db, {
+        caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
+        orderId: typeof orderId === 'string' ? orderId : null, data: input.data, paid: paid ?? null, openKey: openKeyOf(plan, input.data),
+      });
+      if (inserted && paid && typeof orderId === 'string') await recordOrderLedger(db, input, { orderId, ...paid });
+      return inserted;
     });
     const row = (await findCase(this.pool, caseId))!;
     // Started even when the row existed: a crash between the insert and the start must not lose the case.
+    // A workflow that already ran is never run again (REJECT_DUPLICATE), whatever the projection says.
     try {
       await this.client.workflow.start<RunCaseWorkflow>(RUN_CASE_WORKFLOW, {
         taskQueue: this.taskQueue,
         workflowId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [{ ...input, ...(this.indexed ? { indexed: true } : {}) }],
         ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, playbook.name, playbook.version, orderId) } : {}),
       });
@@ -125,4 +154,31 @@ function searchAttributes(plan: Plan, playbook: string, version: number, orderId
     { key: CASE_STATUS, value: 'open' },
     ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
   ];
+}
+
+function invalidData(problems: ValueProblem[]): OpenCaseResult {
+  return { kind: 'invalid-data', message: problems.map((p) => `${p.pointer} ${p.message}`).join('; '), problems };
+}
+
+/** A case saying an order was paid otherwise than the order's ledger recorded. */
+class OrderPaymentMismatch extends Error {}
+
+/**
+ * Records the order's payment in its ledger (the first case of an order does) and raises the caps of
+ * the kinds of refund the playbook caps. A case that disagrees with the recorded payment is refused.
+ */
+async function recordOrderLedger(db: Queryable, input: CaseInput, payment: OrderPayment): Promise<void> {
+  const recorded = await recordOrderPayment(db, payment, input.caseId);
+  if (recorded.amount !== payment.amount || recorded.currency !== payment.currency) {
+    throw new OrderPaymentMismatch(
+      `order ${payment.orderId} was recorded as paid ${recorded.amount} ${recorded.currency}; this case says ${payment.amount} ${payment.currency}`,
+    );
+  }
+  for (const { kind, cap } of refundCaps(input.plan, input.data)) await raiseRefundCap(db, payment.orderId, kind, cap);
+}
+
+/** The case's key among open cases of its type, from the fields its playbook names (`one_open_case_per`). */
+function openKeyOf(plan: Plan, data: Record<string, unknown>): string | null {
+  if (!plan.oneOpenCasePer) return null;
+  return `${plan.caseType}:${JSON.stringify(plan.oneOpenCasePer.map((field) => data[field]))}`;
 }

@@ -18,15 +18,24 @@ export interface MessageRequest {
   body: string;
 }
 
+/**
+ * What a refund gives back, each kind capped per order: `payment` by what was paid, the others by the
+ * caps the playbook declares (`refund_caps`), recorded when a case of the order opens.
+ */
+export const REFUND_KINDS = ['payment', 'return_shipping', 'price_difference', 'goodwill'] as const;
+export type RefundKind = (typeof REFUND_KINDS)[number];
+
 export interface RefundRequest {
   key: string;
   caseId: string;
   stepId: string;
+  /** The order the refund is counted against: every case of an order shares its ledger. */
+  orderId: string | null;
   /** Integer minor units. */
   amount: number;
   currency: string;
   reason: string;
-  covers: 'payment' | 'return_shipping';
+  covers: RefundKind;
   deadlineAt: string;
 }
 
@@ -80,7 +89,10 @@ export interface IntegrationRequest {
 
 export interface CaseActivities {
   sendMessage(request: MessageRequest): Promise<{ messageId: number }>;
+  /** Reserves the refund in the order's ledger, then asks the provider, with the same key on every retry. */
   issueRefund(request: RefundRequest): Promise<RefundReceipt>;
+  /** Marks a refund whose deadline passed before the provider answered; the refund itself goes on. */
+  markRefundLate(request: RefundRequest): Promise<void>;
   openEscalation(request: EscalationRequest): Promise<{ escalationId: number }>;
   openTask(request: TaskRequest): Promise<{ taskId: number }>;
   closeTask(closure: TaskClosure): Promise<void>;

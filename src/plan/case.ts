@@ -32,6 +32,8 @@ export interface CaseInput {
   /** The plan is pinned here: publishing a new version never changes a running case. */
   plan: Plan;
   data: Record<string, unknown>;
+  /** Who opened the case (an API key's name), read by expressions as `opened_by`. */
+  openedBy?: string;
   /** Whether the namespace has Casebook's search attributes, so the case keeps CaseStatus current. */
   indexed?: boolean;
   /** Carried over by continue-as-new; absent on a fresh case. */

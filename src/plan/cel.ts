@@ -15,6 +15,7 @@
  * Pure code: no I/O, no clock. Safe to import from workflow code.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { endOfLocalDay } from './local-time.js';
 import type { EventSpec, FieldSpec, FieldType, PolicyValue } from './plan.js';
 
 export type CelEnvironment = Environment;
@@ -37,7 +38,14 @@ export interface ExpressionDeclarations {
   fields: Record<string, FieldSpec>;
   events: Record<string, EventSpec>;
   policy: Record<string, PolicyValue>;
+  /** The playbook's time zone, for `end_of_day` (UTC when absent). */
+  timezone?: string;
+  /** The shop's profile: names, addresses, phone numbers templates quote. */
+  shop?: Record<string, string>;
 }
+
+/** Longest span `end_of_day` accepts, in days either way: a playbook counts days, not centuries. */
+const MAX_DAYS = 3660;
 
 type Schema = { [key: string]: string | Schema };
 
@@ -114,10 +122,17 @@ export function expressionEnvironment(decls: ExpressionDeclarations): Environmen
   env = addObjectVariable(env, 'data', fieldsSchema(decls.fields));
   env = addObjectVariable(env, 'policy', policySchema(decls.policy));
   env = addObjectVariable(env, 'events', eventsSchema(decls.events));
+  env = addObjectVariable(env, 'shop', Object.fromEntries(Object.keys(decls.shop ?? {}).map((key) => [key, 'string'])));
+  const timezone = decls.timezone ?? 'UTC';
   return env
     .registerVariable('now', TIMESTAMP)
     .registerVariable('opened_at', TIMESTAMP)
-    .registerVariable('case_id', 'string');
+    .registerVariable('case_id', 'string')
+    .registerVariable('opened_by', 'string')
+    .registerFunction(`end_of_day(${TIMESTAMP}, int): ${TIMESTAMP}`, (at: Date, days: bigint) => {
+      if (days < -MAX_DAYS || days > MAX_DAYS) throw new RangeError(`end_of_day counts at most ${MAX_DAYS} days, not ${days}`);
+      return new Date(endOfLocalDay(at.getTime(), Number(days), timezone));
+    });
 }
 
 /** The environment for a wait's `where` condition on `eventName`: adds `event`, its payload. */

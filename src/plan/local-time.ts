@@ -68,3 +68,13 @@ export function formatLocal(instant: number, timeZone: string): string {
   const two = (n: number) => String(n).padStart(2, '0');
   return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)} (${timeZone})`;
 }
+
+/** The last millisecond of the local day `days` days after the local day of `instant` (0: that day). */
+export function endOfLocalDay(instant: number, days: number, timeZone: string): number {
+  const p = localParts(instant, timeZone);
+  const startOfFollowingDay = Date.UTC(p.year, p.month - 1, p.day + days + 1);
+  // Two passes settle the zone's offset, as for nextLocalTime.
+  let start = startOfFollowingDay - offsetAt(startOfFollowingDay, timeZone);
+  start = startOfFollowingDay - offsetAt(start, timeZone);
+  return start - 1;
+}

@@ -6,6 +6,7 @@
  * Changing the shape of a plan is a breaking change for running cases: bump PLAN_VERSION and keep
  * the interpreter able to run every version still alive.
  */
+import type { RefundKind } from './activities.js';
 import type { Step } from './steps/index.js';
 
 export const PLAN_VERSION = 1 as const;
@@ -104,12 +105,26 @@ export interface Plan {
   orderIdField?: string;
   /** The string field holding the return parcel's tracking number, also used to route warehouse receipts. */
   returnTrackingField?: string;
+  /** Fields whose values identify an open case of this case type: no second open case with the same values. */
+  oneOpenCasePer?: string[];
+  /** Where each capped kind of refund gets its cap per order: the smallest present, when a case opens. */
+  refundCaps?: Partial<Record<CappedRefundKind, RefundCapSources>>;
   events: Record<string, EventSpec>;
   policy: Record<string, PolicyValue>;
+  /** The shop's profile (name, return address...), read by expressions as `shop.<key>`. */
+  shop?: Record<string, string>;
   templates: Record<string, TemplateSpec>;
   integrations: Record<string, IntegrationSpec>;
   start: string;
   steps: Record<string, Step>;
+}
+
+export type CappedRefundKind = Exclude<RefundKind, 'payment'>;
+
+/** Money fields of the case and policy amounts (already resolved) that cap a kind of refund. */
+export interface RefundCapSources {
+  fields: string[];
+  amounts: number[];
 }
 
 /** A plan with its content hash (sha256 of the canonical JSON of the plan). */

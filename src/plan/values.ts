@@ -10,10 +10,21 @@ export interface ValueProblem {
   message: string;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const CURRENCY = /^[A-Z]{3}$/;
 
-export function checkValues(fields: Record<string, FieldSpec>, value: unknown, pointer = ''): ValueProblem[] {
+/** Whether an RFC 3339 timestamp names a real instant: no February 30th, no 24:00, no year 0000. */
+export function isTimestamp(text: string): boolean {
+  const m = RFC3339.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8], m[9]].map((part) => Number(part ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return year! >= 1 && month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59
+    && offsetHours! <= 23 && offsetMinutes! <= 59 && !Number.isNaN(Date.parse(text));
+}
+
+/** Checks values against declared fields; money must be in `currency` (the playbook's) when given. */
+export function checkValues(fields: Record<string, FieldSpec>, value: unknown, pointer = '', currency?: string): ValueProblem[] {
   if (!isPlainObject(value)) return [{ pointer: pointer || '', message: `must be an object, not ${kindOf(value)}` }];
   const problems: ValueProblem[] = [];
   for (const key of Object.keys(value)) {
@@ -28,12 +39,12 @@ export function checkValues(fields: Record<string, FieldSpec>, value: unknown, p
       if (spec.required) problems.push({ pointer: here, message: `required field '${name}' (${describe(spec)}) is missing` });
       continue;
     }
-    problems.push(...checkValue(spec, value[name], here));
+    problems.push(...checkValue(spec, value[name], here, currency));
   }
   return problems;
 }
 
-export function checkValue(type: FieldType, value: unknown, pointer: string): ValueProblem[] {
+export function checkValue(type: FieldType, value: unknown, pointer: string, currency?: string): ValueProblem[] {
   const problem = (message: string): ValueProblem[] => [{ pointer, message }];
   switch (type.type) {
     case 'string':
@@ -45,8 +56,8 @@ export function checkValue(type: FieldType, value: unknown, pointer: string): Va
     case 'boolean':
       return typeof value === 'boolean' ? [] : problem(`must be true or false, not ${kindOf(value)}`);
     case 'timestamp':
-      return typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value))
-        ? [] : problem(`must be an RFC 3339 timestamp such as 2026-11-24T09:30:00Z, not ${kindOf(value)}`);
+      return typeof value === 'string' && isTimestamp(value)
+        ? [] : problem(`must be an RFC 3339 timestamp of a real date and time, such as 2026-11-24T09:30:00Z, not ${kindOf(value)}`);
     case 'duration':
       return Number.isSafeInteger(value) && (value as number) >= 0 ? [] : problem(`must be a duration in whole milliseconds, not ${kindOf(value)}`);
     case 'money': {
@@ -61,14 +72,16 @@ export function checkValue(type: FieldType, value: unknown, pointer: string): Va
       }
       if (typeof value.currency !== 'string' || !CURRENCY.test(value.currency)) {
         problems.push({ pointer: `${pointer}/currency`, message: `must be an ISO 4217 code such as CNY, not ${kindOf(value.currency)}` });
+      } else if (currency !== undefined && value.currency !== currency) {
+        problems.push({ pointer: `${pointer}/currency`, message: `must be ${currency}, the playbook's currency, not ${value.currency}: money is never mixed across currencies` });
       }
       return problems;
     }
     case 'list':
       if (!Array.isArray(value)) return problem(`must be a list, not ${kindOf(value)}`);
-      return value.flatMap((item, index) => checkValue(type.items, item, `${pointer}/${index}`));
+      return value.flatMap((item, index) => checkValue(type.items, item, `${pointer}/${index}`, currency));
     case 'object':
-      return checkValues(type.fields, value, pointer);
+      return checkValues(type.fields, value, pointer, currency);
   }
 }
 

@@ -6,7 +6,9 @@ import { expressionEnvironment } from '../plan/cel.js';
 import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
 import { TASK_COMPLETED, TASK_COMPLETED_EVENT } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
-import { checkSpecialFields, checkTimeZone, compileEvents, compileFields, compilePolicy } from './declarations.js';
+import {
+  checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps,
+} from './declarations.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
 import { checkFlow } from './flow.js';
@@ -22,9 +24,12 @@ export function compilePlaybook(source: PlaybookSource): { diagnostics: Diagnost
   const events = compileEvents(raw, report);
   const policy = compilePolicy(raw, report);
   checkSpecialFields(raw, fields, report);
+  const refundCaps = compileRefundCaps(raw, fields, policy, report);
+  const oneOpenCasePer = compileOneOpenCasePer(raw, fields, report);
   if (raw.steps.some((step) => step.task) && !events[TASK_COMPLETED]) events[TASK_COMPLETED] = TASK_COMPLETED_EVENT;
 
-  const expressions = new ExpressionChecker(source, report, expressionEnvironment({ fields, events, policy }));
+  const shop = raw.shop;
+  const expressions = new ExpressionChecker(source, report, expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}) }));
   const templates: Record<string, TemplateSpec> = {};
   for (const [name, template] of Object.entries(raw.templates ?? {})) {
     const placeholders = expressions.placeholders(template.text, ['templates', name, 'text']);
@@ -32,7 +37,10 @@ export function compilePlaybook(source: PlaybookSource): { diagnostics: Diagnost
   }
   const integrations = Object.fromEntries(Object.entries(raw.integrations ?? {}).map(([name, i]) => [name, { ...(i.description ? { description: i.description } : {}), operations: i.operations }]));
   const declarations: Declarations = {
-    fields, events, policy, templates, integrations, currency: raw.currency, timezone, ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
+    fields, events, policy, templates, integrations, currency: raw.currency, timezone,
+    ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
+    ...(raw.order_id_field ? { orderIdField: raw.order_id_field } : {}),
+    ...(refundCaps ? { refundCaps } : {}),
   };
   const steps = compileSteps(raw.steps, declarations, report, expressions);
   if (!report.reported(['PB101', 'PB102', 'PB106'])) checkFlow(steps, raw.steps, report);
@@ -49,8 +57,11 @@ export function compilePlaybook(source: PlaybookSource): { diagnostics: Diagnost
     ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
     ...(raw.order_id_field ? { orderIdField: raw.order_id_field } : {}),
     ...(raw.return_tracking_field ? { returnTrackingField: raw.return_tracking_field } : {}),
+    ...(refundCaps ? { refundCaps } : {}),
+    ...(oneOpenCasePer ? { oneOpenCasePer } : {}),
     events,
     policy,
+    ...(shop ? { shop } : {}),
     templates,
     integrations,
     start: raw.steps[0]!.id,

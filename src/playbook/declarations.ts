@@ -1,6 +1,6 @@
 /** The playbook's declarations: fields, events, policy values and the fields the engine treats specially. */
 import { MAX_DURATION_MS, parseDuration } from '../plan/duration.js';
-import type { EventSpec, FieldSpec, FieldType, PolicyValue } from '../plan/plan.js';
+import type { CappedRefundKind, EventSpec, FieldSpec, FieldType, Plan, PolicyValue, RefundCapSources } from '../plan/plan.js';
 import type { JsonPath } from '../plan/steps/kind.js';
 import type { Reporter } from './diagnostics.js';
 import { hintFor } from './hints.js';
@@ -129,4 +129,41 @@ export function isTimeZone(zone: string): boolean {
 export function checkTimeZone(zone: string, path: JsonPath, report: Reporter): string {
   if (!isTimeZone(zone)) report.error('PB020', `unknown time zone '${zone}'`, path, { hint: 'use an IANA name such as Asia/Shanghai' });
   return zone;
+}
+
+/** Each capped kind's cap sources: money fields, or money policy values resolved to their amounts. */
+export function compileRefundCaps(raw: RawPlaybook, fields: Record<string, FieldSpec>, policy: Record<string, PolicyValue>, report: Reporter): Plan['refundCaps'] {
+  const caps: Partial<Record<CappedRefundKind, RefundCapSources>> = {};
+  for (const [kind, written] of Object.entries(raw.refund_caps ?? {}) as [CappedRefundKind, string | string[]][]) {
+    const sources: RefundCapSources = { fields: [], amounts: [] };
+    (Array.isArray(written) ? written : [written]).forEach((source, index) => {
+      const path = Array.isArray(written) ? ['refund_caps', kind, index] : ['refund_caps', kind];
+      if (source.startsWith('policy.')) {
+        const value = policy[source.slice('policy.'.length)];
+        if (value?.type === 'money') sources.amounts.push(value.amount);
+        else report.error('PB126', `${source} is not a money policy value`, path, { hint: hintFor(source.slice(7), Object.keys(policy), 'declare it under policy as { amount, currency }') });
+      } else if (fields[source]?.type === 'money') {
+        sources.fields.push(source);
+      } else if (fields[source]) {
+        report.error('PB126', `'${source}' is a ${fields[source].type} field; a cap is an amount of money`, path);
+      } else {
+        report.error('PB126', `'${source}' is not a money field`, path, { hint: hintFor(source, Object.keys(fields), 'name a money field or policy.<money value>') });
+      }
+    });
+    caps[kind] = sources;
+  }
+  return Object.keys(caps).length > 0 ? caps : undefined;
+}
+
+/** The fields that make an open case unique: declared, always present, and plain values. */
+export function compileOneOpenCasePer(raw: RawPlaybook, fields: Record<string, FieldSpec>, report: Reporter): string[] | undefined {
+  const names = raw.one_open_case_per;
+  names?.forEach((name, index) => {
+    const field = fields[name];
+    if (!field) report.error('PB127', `one_open_case_per names '${name}', which is not a declared field`, ['one_open_case_per', index], { hint: hintFor(name, Object.keys(fields), 'declare it under fields') });
+    else if (!field.required || !['string', 'enum', 'integer'].includes(field.type)) {
+      report.error('PB127', `one_open_case_per needs required string, enum or integer fields; '${name}' is ${field.required ? field.type : 'optional'}`, ['one_open_case_per', index]);
+    }
+  });
+  return names;
 }

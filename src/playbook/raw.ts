@@ -25,8 +25,11 @@ export interface RawPlaybook {
   paid_field?: string;
   order_id_field?: string;
   return_tracking_field?: string;
+  one_open_case_per?: string[];
+  refund_caps?: Partial<Record<'return_shipping' | 'price_difference' | 'goodwill', string | string[]>>;
   events?: Record<string, { description?: string; early?: boolean; payload?: Record<string, RawField> }>;
   policy?: Record<string, string | number | boolean | { amount: number; currency: string }>;
+  shop?: Record<string, string>;
   templates?: Record<string, { channel?: Channel; text: string }>;
   integrations?: Record<string, { description?: string; operations: string[] }>;
   steps: RawStep[];

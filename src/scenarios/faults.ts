@@ -2,11 +2,15 @@
  * Scripted failures of the outside world for scenarios: a payment provider that is down, integration
  * operations that keep failing. They wrap the real local adapters and apply to the cases named.
  */
+import { Context } from '@temporalio/activity';
 import type { Adapters } from '../activities/adapters.js';
 
 export interface ScenarioFaults {
-  /** `unavailable`: every refund attempt fails as a transient error, so retries run until the deadline. */
-  payments?: 'unavailable';
+  /**
+   * `down_until_late`: the provider fails every refund attempt made before the refund's deadline (in
+   * playbook time), then pays: the breach is escalated and the refund paid late, once.
+   */
+  payments?: 'down_until_late';
   /** `integration.operation` names whose calls fail on every attempt. */
   integrations?: string[];
 }
@@ -23,7 +27,10 @@ export class FaultScript {
       ...adapters,
       payments: {
         refund: async (request) => {
-          if (this.byCase.get(request.caseId)?.payments === 'unavailable') throw new Error('payment provider unavailable (scripted)');
+          const attemptAt = Context.current().info.currentAttemptScheduledTimestampMs;
+          if (this.byCase.get(request.caseId)?.payments === 'down_until_late' && attemptAt <= Date.parse(request.deadlineAt)) {
+            throw new Error('payment provider unavailable (scripted)');
+          }
           return adapters.payments.refund(request);
         },
       },

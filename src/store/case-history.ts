@@ -10,7 +10,11 @@ export interface CaseHistory {
   outcome: { outcome: string; reason: string } | null;
   steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown> }[];
   events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string }[];
-  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; key: string; at: string }[];
+  /** Status: `requested` (reserved, the provider not yet answered), `late` (requested past its deadline), `issued`, `declined`. */
+  refunds: {
+    amount: number; currency: string; covers: string; reason: string; status: string; orderId: string | null; deadlineAt: string | null;
+    lateAt: string | null; answeredAt: string | null; key: string; at: string;
+  }[];
   escalations: { queue: string; severity: string; reason: string; at: string }[];
   messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
 }
@@ -35,8 +39,9 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
     steps: steps.rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail })),
     events: events.rows.map((r) => ({ id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString() })),
     refunds: refunds.rows.map((r) => ({
-      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status,
-      deadlineAt: r.deadline_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
+      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status === 'requested' && r.late_at ? 'late' : r.status,
+      orderId: r.order_id, deadlineAt: r.deadline_at?.toISOString() ?? null, lateAt: r.late_at?.toISOString() ?? null,
+      answeredAt: r.answered_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
     })),
     escalations: escalations.rows.map((r) => ({ queue: r.queue, severity: r.severity, reason: r.reason, at: r.created_at.toISOString() })),
     messages: messages.rows.map((r) => ({ template: r.template, channel: r.channel, recipient: r.recipient ?? r.recipient_kind, body: r.body, status: r.status, at: r.created_at.toISOString() })),

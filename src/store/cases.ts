@@ -14,6 +14,15 @@ export interface NewCase {
   data: Record<string, unknown>;
   /** What the buyer paid: the ceiling for the sum of payment refunds (see the refunds trigger). */
   paid: { amount: number; currency: string } | null;
+  /** What makes the case unique while open (see `one_open_case_per`), or null. */
+  openKey: string | null;
+}
+
+/** Inserting a case whose open key an open case already holds. */
+export class OpenKeyTaken extends Error {
+  constructor(readonly openKey: string) {
+    super(`an open case already holds ${openKey}`);
+  }
 }
 
 /** A case as the projection holds it: the workflow's last reported view, with its playbook version. */
@@ -22,18 +31,32 @@ export type StoredCase = Omit<CaseView, 'playbook' | 'steps'> & { workflowId: st
 /** Where a case is, as its workflow reports it, without the audit events (see recordProgress). */
 export type CaseProgress = Omit<ProgressReport, 'audit'>;
 
-/** Inserts the case once; `false` when a case with this id already exists (it is left unchanged). */
+/**
+ * Inserts the case once; `false` when a case with this id already exists (it is left unchanged).
+ * Throws OpenKeyTaken when an open case holds the same open key.
+ */
 export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> {
-  const inserted = await db.query(
-    `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (case_id) DO NOTHING`,
-    [
-      row.caseId, row.workflowId, row.playbook, row.version, row.planHash, row.caseType, row.orderId, JSON.stringify(row.data),
-      row.paid?.amount ?? null, row.paid?.currency ?? null,
-    ],
-  );
-  return inserted.rowCount === 1;
+  try {
+    const inserted = await db.query(
+      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency, open_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (case_id) DO NOTHING`,
+      [
+        row.caseId, row.workflowId, row.playbook, row.version, row.planHash, row.caseType, row.orderId, JSON.stringify(row.data),
+        row.paid?.amount ?? null, row.paid?.currency ?? null, row.openKey,
+      ],
+    );
+    return inserted.rowCount === 1;
+  } catch (error) {
+    if ((error as { constraint?: string }).constraint !== 'cases_one_open_per_key') throw error;
+    throw new OpenKeyTaken(row.openKey!);
+  }
+}
+
+/** The open case holding an open key, if any. */
+export async function openCaseWithKey(db: Queryable, openKey: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ case_id: string }>(`SELECT case_id FROM cases WHERE open_key = $1 AND status <> 'closed'`, [openKey]);
+  return rows[0]?.case_id;
 }
 
 export async function findCase(db: Queryable, caseId: string): Promise<StoredCase | undefined> {

@@ -1,47 +1,76 @@
 /**
- * `refunds`: the local payment provider's ledger. A trigger keeps the sum of a case's `payment`
- * refunds within what the buyer paid (and in the paid currency); a refused row is a check violation.
+ * `refunds`: Casebook's ledger of refunds, counted per order. A refund is reserved (`requested`) before
+ * the payment provider is asked, then settled `issued` or `declined`; a trigger keeps the requested and
+ * issued refunds of each kind within the order's cap. `provider_refunds` is the local provider's record.
  */
 import type { RefundRequest } from '../plan/activities.js';
 import type { Queryable } from './transaction.js';
 
-/** A ledger row: issued with the provider's reference, or declined with the reason. */
-export type LedgerRefund =
-  | { id: number; status: 'issued'; providerReference: string }
-  | { id: number; status: 'declined'; declineReason: string };
+export type RefundStatus = 'requested' | 'issued' | 'declined';
 
-export type RefundDecision = { status: 'issued'; providerReference: string } | { status: 'declined'; declineReason: string };
+export interface LedgerRefund {
+  id: number;
+  status: RefundStatus;
+  providerReference: string | null;
+  declineReason: string | null;
+  lateAt: string | null;
+}
 
 /** The ledger row for an idempotency key, or undefined. */
 export async function findRefund(db: Queryable, key: string): Promise<LedgerRefund | undefined> {
-  const { rows } = await db.query<{ id: number; status: 'issued' | 'declined'; provider_reference: string | null; decline_reason: string | null }>(
-    `SELECT id, status, provider_reference, decline_reason FROM refunds WHERE idempotency_key = $1`, [key],
+  const { rows } = await db.query<{ id: number; status: RefundStatus; provider_reference: string | null; decline_reason: string | null; late_at: Date | null }>(
+    `SELECT id, status, provider_reference, decline_reason, late_at FROM refunds WHERE idempotency_key = $1`, [key],
   );
   const row = rows[0];
-  if (!row) return undefined;
-  return row.status === 'issued'
-    ? { id: row.id, status: 'issued', providerReference: row.provider_reference! }
-    : { id: row.id, status: 'declined', declineReason: row.decline_reason ?? 'declined' };
+  return row && { id: row.id, status: row.status, providerReference: row.provider_reference, declineReason: row.decline_reason, lateAt: row.late_at?.toISOString() ?? null };
 }
 
 /**
- * Records the refund once (a row with the same key already there is kept). An issued refund the
- * ledger's trigger refuses throws; `isLedgerRefusal` tells that error from others.
+ * Reserves the refund against its order's cap, once per key: a key already in the ledger keeps its row.
+ * When the ledger refuses (past the cap, another currency, no recorded payment), the refund is recorded
+ * declined with the ledger's reason. Answers the row as it now is.
  */
-export async function recordRefund(db: Queryable, request: RefundRequest, decision: RefundDecision): Promise<void> {
+export async function reserveRefund(db: Queryable, request: RefundRequest): Promise<LedgerRefund> {
+  const existing = await findRefund(db, request.key);
+  if (existing) return existing;
+  try {
+    await insertRefund(db, request, 'requested', null);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23514') throw error;
+    await insertRefund(db, request, 'declined', (error as Error).message);
+  }
+  return (await findRefund(db, request.key))!;
+}
+
+async function insertRefund(db: Queryable, request: RefundRequest, status: RefundStatus, declineReason: string | null): Promise<void> {
   await db.query(
-    `INSERT INTO refunds (idempotency_key, case_id, step_id, amount, currency, reason, covers, status, provider_reference, decline_reason, deadline_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status, decline_reason, deadline_at, answered_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $9 = 'declined' THEN now() END)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [
-      request.key, request.caseId, request.stepId, request.amount, request.currency, request.reason, request.covers, decision.status,
-      decision.status === 'issued' ? decision.providerReference : null, decision.status === 'declined' ? decision.declineReason : null,
-      request.deadlineAt,
-    ],
+    [request.key, request.caseId, request.stepId, request.orderId, request.amount, request.currency, request.reason, request.covers, status, declineReason, request.deadlineAt],
   );
 }
 
-/** Whether an error is the ledger refusing a refund (more than paid, another currency, no paid amount). */
-export function isLedgerRefusal(error: unknown): error is Error {
-  return error instanceof Error && (error as { code?: string }).code === '23514';
+/** Records the provider's answer on a requested refund; a settled refund keeps its first answer. */
+export async function settleRefund(db: Queryable, key: string, answer: { providerReference: string } | { declineReason: string }): Promise<void> {
+  await db.query(
+    `UPDATE refunds SET status = $2, provider_reference = $3, decline_reason = $4, answered_at = now()
+     WHERE idempotency_key = $1 AND status = 'requested'`,
+    'providerReference' in answer ? [key, 'issued', answer.providerReference, null] : [key, 'declined', null, answer.declineReason],
+  );
+}
+
+/** Notes that the refund's deadline passed before it was paid (the first time only). */
+export async function markRefundLate(db: Queryable, key: string): Promise<void> {
+  await db.query(`UPDATE refunds SET late_at = now() WHERE idempotency_key = $1 AND late_at IS NULL AND status <> 'declined'`, [key]);
+}
+
+/** The local provider pays once per key and answers with its reference, the first one on a retry. */
+export async function recordProviderRefund(db: Queryable, request: RefundRequest, reference: string): Promise<string> {
+  await db.query(
+    `INSERT INTO provider_refunds (idempotency_key, amount, currency, reference) VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING`,
+    [request.key, request.amount, request.currency, reference],
+  );
+  const { rows } = await db.query<{ reference: string }>(`SELECT reference FROM provider_refunds WHERE idempotency_key = $1`, [request.key]);
+  return rows[0]!.reference;
 }

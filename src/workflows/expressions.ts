@@ -15,6 +15,7 @@ export class CaseExpressions {
   constructor(
     private readonly plan: Plan,
     private readonly caseId: string,
+    private readonly openedBy: string,
     private readonly state: CaseState,
   ) {
     this.env = expressionEnvironment(plan);
@@ -56,6 +57,8 @@ export class CaseExpressions {
       now: new Date(Date.now()),
       opened_at: new Date(state.openedAt),
       case_id: this.caseId,
+      opened_by: this.openedBy,
+      shop: this.plan.shop ?? {},
     };
   }
 }

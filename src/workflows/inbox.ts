@@ -40,7 +40,7 @@ export class Inbox {
       const declared = Object.keys(this.plan.events).join(', ') || 'none';
       throw refuse(FAILURE_TYPES.EventRefused, `this case's playbook declares no event '${event.type}' (declared: ${declared})`);
     }
-    const problems = checkValues(spec.payload, event.payload, '/payload');
+    const problems = checkValues(spec.payload, event.payload, '/payload', this.plan.currency);
     if (problems.length > 0) {
       throw refuse(FAILURE_TYPES.EventInvalid, `invalid payload for '${event.type}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`, [problems]);
     }

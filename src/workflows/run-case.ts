@@ -32,6 +32,10 @@ const activities = proxyActivities<CaseActivities>({
   startToCloseTimeout: '30s',
   retry: { ...RETRY, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
 });
+const refunds = proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
+  startToCloseTimeout: '30s',
+  retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+});
 const integrations = proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
   startToCloseTimeout: '1m',
   retry: { ...RETRY, maximumAttempts: 5 },
@@ -44,6 +48,7 @@ class CaseRun implements StepRuntime {
   readonly plan: Plan;
   readonly state: CaseState;
   readonly activities = activities;
+  readonly refunds = refunds;
   readonly integrations = integrations;
   private readonly expressions: CaseExpressions;
   private readonly inbox: Inbox;
@@ -59,7 +64,7 @@ class CaseRun implements StepRuntime {
       current: input.plan.start, data: input.data, received: {}, inbox: [], seenEventIds: [], visits: {}, history: [],
       openedAt: new Date().toISOString(), auditedUpTo: 0,
     };
-    this.expressions = new CaseExpressions(this.plan, this.caseId, this.state);
+    this.expressions = new CaseExpressions(this.plan, this.caseId, input.openedBy ?? '', this.state);
     this.inbox = new Inbox(this.plan, this.state);
     setHandler(deliverEventUpdate, (event) => this.inbox.accept(event, iso(Date.now())), {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),

@@ -104,7 +104,7 @@ describe('cases and events', () => {
       refunds: [{ amount: 9_200, currency: 'CNY', covers: 'payment', status: 'issued', key: 'api-1/refund_no_reason/1' }],
     });
     expect(history.steps.map((s: { step: string }) => s.step)).toEqual([
-      'check_window', 'approve', 'send_address', 'wait_shipment', 'compute_refund', 'refund_no_reason', 'thank_buyer', 'end_refunded',
+      'check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'compute_refund', 'refund_no_reason', 'thank_buyer', 'end_refunded',
     ]);
     expect(history.steps[0].detail).toMatchObject({ when: 'now - data.signed_at <= policy.return_window', goto: 'approve' });
   });

@@ -25,7 +25,7 @@ describe('compiling the return playbook', () => {
     expect(plan.steps.wait_shipment).toMatchObject({ remind: { everyMs: 2 * 86_400_000, max: 2, template: 'ship_reminder', channel: 'chat' } });
     expect(plan.steps.refund_no_reason).toMatchObject({
       kind: 'refund', withinMs: 86_400_000, from: 'warehouse.received', covers: 'payment', currency: 'CNY',
-      onBreach: 'escalate_refund_late', onDeclined: 'escalate_refund_declined', next: 'thank_buyer',
+      onBreach: 'thank_buyer', onDeclined: 'escalate_refund_declined', next: 'thank_buyer',
     });
   });
 
@@ -73,7 +73,7 @@ describe('diagnostics are all reported at once', () => {
     const broken = returnYaml
       .replace('template: return_address', 'template: return_adress')
       .replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing')
-      .replace('within: policy.refund_sla\n      from: warehouse.received\n      on_breach: escalate_refund_late\n      on_declined: escalate_refund_declined\n    next: thank_buyer', 'within: policy.refund_window\n      from: warehouse.received\n      on_breach: escalate_refund_late\n      on_declined: escalate_refund_declined\n    next: thank_buyer');
+      .replace('within: policy.refund_sla\n      from: warehouse.received\n      on_breach: thank_buyer', 'within: policy.refund_window\n      from: warehouse.received\n      on_breach: thank_buyer');
     const { diagnostics, plan } = validatePlaybook(broken, 'return.yaml');
     expect(plan).toBeUndefined();
     expect(diagnostics.map((d) => d.code)).toEqual(['PB110', 'PB102', 'PB112']);

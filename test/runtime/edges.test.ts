@@ -28,9 +28,11 @@ steps:
   - id: pause
     delay: PAUSE
   - id: refund
-    refund: { amount: AMOUNT, reason: test, within: policy.refund_sla, from: warehouse.received, on_breach: late, on_declined: declined }
+    refund: { amount: AMOUNT, reason: test, within: policy.refund_sla, from: warehouse.received, on_breach: paid_late, on_declined: declined }
   - id: done
     end: { outcome: resolved, reason: refunded }
+  - id: paid_late
+    end: { outcome: resolved, reason: refunded_late }
   - id: late
     escalate: { queue: finance, severity: critical, reason: refund_sla_breached }
   - id: end_late
@@ -51,17 +53,20 @@ describe('refund deadlines and refusals', () => {
     expect((await rows('escalations', 'declined-1'))[0]).toMatchObject({ reason: 'refund_declined' });
   });
 
-  it('a refund whose 24-hour deadline has passed is not issued late: the breach escalates', async () => {
+  it('a refund whose 24-hour deadline has passed is still paid, once: the breach is recorded and escalated first', async () => {
     const compiled = compileSmallPlaybook('breaches', REFUND.replace('PAUSE', '25h').replace('AMOUNT', 'data.paid.amount'));
     await run(compiled, 'breach-1');
     await runtime.inbox.deliverEvent('breach-1', { type: 'warehouse.received', id: 'w', payload: {} });
     const outcome = await result('breach-1');
-    expect(outcome).toMatchObject({ outcome: 'escalated', reason: 'refund_sla_breached' });
-    const breach = outcome.steps.find((s) => s.step === 'refund')!;
+    expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'refunded_late' });
+    const [breach, paid] = outcome.steps.filter((s) => s.step === 'refund');
     const received = outcome.steps.find((s) => s.step === 'wait_receipt')!;
-    expect(Date.parse(breach.detail!.breach as string) - Date.parse(received.at)).toBeLessThanOrEqual(24 * HOUR);
-    expect(await rows('refunds', 'breach-1')).toEqual([]);
-    expect((await rows('escalations', 'breach-1'))[0]).toMatchObject({ queue: 'finance', severity: 'critical' });
+    expect(Date.parse(breach!.detail!.breach as string) - Date.parse(received.at)).toBeLessThanOrEqual(24 * HOUR);
+    expect(paid!.detail).toMatchObject({ amount: 10_000, late: true, goto: 'paid_late' });
+    const refunds = await rows('refunds', 'breach-1');
+    expect(refunds.map((r) => [r.amount, r.status, r.idempotency_key])).toEqual([[10_000, 'issued', 'breach-1/refund/1']]);
+    expect(refunds[0].late_at).toBeInstanceOf(Date);
+    expect(await rows('escalations', 'breach-1')).toMatchObject([{ queue: 'finance', severity: 'critical', reason: 'refund_sla_breached' }]);
   });
 
   it('100 deliveries of the same receipt, at once: one accepted, one refund', async () => {

@@ -7,17 +7,15 @@
  */
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
+import { HISTORIES, recordHistory } from '../support/histories.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
-const HISTORIES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
-const RECORD = process.env.RECORD_HISTORIES === '1';
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
@@ -25,8 +23,11 @@ const runtime = useRuntime(async ({ db }) => {
   for (const name of ['return', 'exchange', 'presale', 'review-recovery']) await publishStandardPlaybook(db.pool, name);
 });
 
+/** Opened by an agent's key: remarks are signed with its name. */
+const AGENT = 'Lei, after-sale';
+
 async function open(caseId: string, playbook: string, data: Record<string, unknown>) {
-  await openCase(runtime.service, { caseId, playbook, version: 1, data });
+  await openCase(runtime.service, { caseId, playbook, version: 1, data, openedBy: AGENT });
 }
 
 /** Waits (in playbook time) until the case waits for `type`, then delivers the event. */
@@ -38,10 +39,7 @@ async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
 async function finish(caseId: string, name: string): Promise<CaseResult> {
   const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
   const result = (await handle.result()) as CaseResult;
-  if (RECORD) {
-    const history = temporal.api.history.v1.History.fromObject(await handle.fetchHistory());
-    writeFileSync(`${HISTORIES}${name}.history`, temporal.api.history.v1.History.encode(history).finish());
-  }
+  await recordHistory(handle, name);
   return result;
 }
 
@@ -49,17 +47,17 @@ const rows = async (table: string, caseId: string) => (await runtime.db.pool.que
 const now = () => runtime.env.currentTimeMs();
 
 describe('standard playbooks, main paths', () => {
-  it('return: quality return received before the tracking number: order total and advanced shipping refunded', async () => {
+  it('return: uninsured quality return received before the tracking number: order total and advanced shipping refunded', async () => {
     await open('path-return-quality', 'return', {
       order_id: 'R-1', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
       shipped_free: true, signed_at: new Date((await now()) - 6 * DAY).toISOString(), reason: 'quality',
-      advanced_return_shipping: { amount: 1_500, currency: 'CNY' }, shipping_insurance: true,
+      advanced_return_shipping: { amount: 1_500, currency: 'CNY' }, shipping_insurance: false,
     });
     await deliverWhenAwaited('path-return-quality', { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } });
     const result = await finish('path-return-quality', 'return-quality');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
     expect((await rows('refunds', 'path-return-quality')).map((r) => [r.amount, r.covers])).toEqual([[30_000, 'payment'], [1_500, 'return_shipping']]);
-    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({ order_id: 'R-1', flag: 'purple' });
+    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({ order_id: 'R-1', flag: 'purple', remark: expect.stringMatching(/^Lei, after-sale · return approved \(quality\) · /) });
   });
 
   it('return: outside the seven-day window: refused with a message, no refund', async () => {
@@ -107,13 +105,13 @@ describe('standard playbooks, main paths', () => {
     await deliverWhenAwaited('path-presale-cod', { type: 'buyer.confirmed_address', id: 'addr-1', payload: {} });
     const result = await finish('path-presale-cod', 'presale-cod');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'ready_to_ship' });
-    expect((await rows('order_notes', 'path-presale-cod'))[0].remark).toMatch(/^casebook · ship with SF Express · /);
+    expect((await rows('order_notes', 'path-presale-cod'))[0].remark).toMatch(/^Lei, after-sale · ship with SF Express · /);
   });
 
   it('exchange: non-quality, resellable, cheaper item: replacement shipped and the difference refunded', async () => {
     await open('path-exchange', 'exchange', {
       order_id: 'E-1', buyer_name: 'Sun', order_total: { amount: 25_000, currency: 'CNY' }, signed_at: new Date((await now()) - 3 * DAY).toISOString(),
-      exchange_type: 'non_quality', exchange_reason: 'size', wanted_item: 'Jacket L', original_price: { amount: 25_000, currency: 'CNY' }, wanted_price: { amount: 22_000, currency: 'CNY' },
+      exchange_type: 'non_quality', exchange_reason: 'wrong_size', wanted_item: 'Jacket L', original_price: { amount: 25_000, currency: 'CNY' }, wanted_price: { amount: 22_000, currency: 'CNY' },
     });
     await deliverWhenAwaited('path-exchange', { type: 'agent.checked_resale', id: 'chk', payload: { resellable: true } });
     await deliverWhenAwaited('path-exchange', { type: 'buyer.shipped', id: 'ship', payload: { tracking_number: 'ZT1' } });

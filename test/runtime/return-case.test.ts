@@ -86,7 +86,7 @@ describe('return case on the time-skipping server', () => {
   it('(b) no warehouse receipt: escalates exactly at the playbook timeout, days in seconds', async () => {
     const started = performance.now();
     const outcome = await (async () => {
-      await openCase(service, { caseId: 'ret-b', playbook: playbook.name, version: playbook.version, data: await returnData() });
+      await openCase(service, { caseId: 'ret-b', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1002' }) });
       await inbox.deliverEvent('ret-b', { type: 'buyer.shipped', id: 'ship-b', payload: { tracking_number: 'SF456' } });
       return result('ret-b');
     })();
@@ -108,7 +108,7 @@ describe('return case on the time-skipping server', () => {
 
   it('(c) the same warehouse.received delivered twice: exactly one refund', async () => {
     const outcome = await (async () => {
-      await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
+      await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1003', reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
       await inbox.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
       const receipt = { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } };
       const first = await inbox.deliverEvent('ret-c', receipt);
@@ -129,7 +129,7 @@ describe('return case on the time-skipping server', () => {
     const queue = 'casebook-restart';
     const restartService = new CaseService(env.client, db.pool, queue);
     await withWorker(queue, async () => {
-      await openCase(restartService, { caseId: 'ret-d', playbook: playbook.name, version: playbook.version, data: await returnData() });
+      await openCase(restartService, { caseId: 'ret-d', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1004' }) });
       await expect.poll(async () => (await restartService.describe('ret-d'))?.waitingFor, { timeout: 10_000 }).toEqual(['buyer.shipped', 'warehouse.received']);
     });
     expect((await db.pool.query(`SELECT status FROM cases WHERE case_id = 'ret-d'`)).rows[0].status).toBe('waiting');

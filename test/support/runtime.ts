@@ -1,6 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
+import type { Adapters } from '../../src/activities/adapters.js';
+import type { Pool } from '../../src/store/pool.js';
 import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
@@ -18,14 +20,15 @@ export interface Runtime {
  * For a test file: its own database, Temporal's time-skipping server and a case worker, started
  * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
  */
-export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}): Runtime {
+export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}, options: { adapters?: (pool: Pool) => Adapters } = {}): Runtime {
   const runtime = {} as Runtime;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
     await setup(runtime);
-    worker = await createCaseWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool });
+    const adapters = options.adapters?.(runtime.db.pool);
+    worker = await createCaseWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool, ...(adapters ? { adapters } : {}) });
     running = worker.run();
     runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
     runtime.inbox = new EventInbox(runtime.env.client, runtime.db.pool);

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { CaseEvent } from '../../plan/case.js';
-import type { OpenCaseRequest } from '../../cases/service.js';
+import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
+import { answerOf, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { caseHistory } from '../../store/case-history.js';
@@ -22,10 +23,14 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
 };
 
 function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.post<{ Body: OpenCaseRequest }>('', {
+  app.post<{ Body: Omit<OpenCaseRequest, 'openedBy'> }>('', {
     config: { roles: ['agent', 'admin'] },
     schema: {
-      tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given)',
+      tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
+      headers: {
+        type: 'object',
+        properties: { 'idempotency-key': { type: 'string', description: 'Retries with this key and the same body get the first answer (see docs/api.md)' } },
+      },
       body: {
         type: 'object', additionalProperties: false, required: ['playbook', 'data'],
         properties: {
@@ -37,16 +42,35 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
       },
     },
   }, async (request, reply) => {
-    const opened = await deps.cases.open(request.body);
-    switch (opened.kind) {
-      case 'unknown-playbook':
-        return sendProblem(reply, problem('unknown-playbook', opened.message, { errors: [{ pointer: opened.pointer, message: opened.message }] }));
-      case 'invalid-data':
-        return sendProblem(reply, problem('invalid-case-data', opened.message, { errors: opened.problems }));
-      case 'opened':
-        return reply.code(opened.created ? 201 : 200).send({ caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created });
-    }
+    const apiKey = request.apiKey!;
+    const key = idempotencyKeyOf(request);
+    if (typeof key === 'object') return sendProblem(reply, key);
+    const open = async (): Promise<Answer> => {
+      const caseId = request.body.caseId ?? (key ? idFromIdempotencyKey(apiKey.id, key) : undefined);
+      return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name }), reply);
+    };
+    if (key === undefined) return sendAnswer(reply, await open());
+    return idempotently(deps.pool, reply, apiKey.id, key, request.body, open);
   });
+}
+
+/** What opening a case answers: 201 opened, 200 already open with this id, or the problem. */
+function openAnswer(opened: OpenCaseResult, reply: FastifyReply): Answer {
+  switch (opened.kind) {
+    case 'unknown-playbook':
+      return answerOf(problem('unknown-playbook', opened.message, { errors: [{ pointer: opened.pointer, message: opened.message }] }), reply);
+    case 'invalid-data':
+      return answerOf(problem('invalid-case-data', opened.message, { errors: opened.problems }), reply);
+    case 'closed-case':
+      return answerOf(problem('case-closed', opened.message, { caseId: opened.caseId, case: `/v1/cases/${opened.caseId}` }), reply);
+    case 'duplicate-case':
+      return answerOf(problem('duplicate-case', opened.message, { caseId: opened.caseId, case: `/v1/cases/${opened.caseId}` }), reply);
+    case 'opened':
+      return {
+        status: opened.created ? 201 : 200,
+        body: { caseId: opened.caseId, playbook: opened.playbook, version: opened.version, status: opened.status, created: opened.created },
+      };
+  }
 }
 
 function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {

@@ -58,7 +58,7 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
       key, caseId: rt.caseId, stepId: step.id, integration: step.integration, operation: step.operation, input,
     });
     if (step.resultField) {
-      const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`);
+      const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`, rt.plan.currency);
       if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
       rt.state.data = { ...rt.state.data, [step.resultField]: result };
     }

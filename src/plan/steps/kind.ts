@@ -33,6 +33,8 @@ export interface Declarations {
   currency: string;
   timezone: string;
   paidField?: string;
+  orderIdField?: string;
+  refundCaps?: Plan['refundCaps'];
 }
 
 /** What the compiler offers a step kind while it compiles one step: checks that report where they fail. */
@@ -74,6 +76,8 @@ export interface StepRuntime {
   readonly state: CaseState;
   /** Activities with the default timeout and retries; refunds declined by the provider are not retried. */
   readonly activities: CaseActivities;
+  /** Refunds: retried with the same key until the provider answers, backing off to every ten minutes. */
+  readonly refunds: Pick<CaseActivities, 'issueRefund'>;
   /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
   readonly integrations: Pick<CaseActivities, 'callIntegration'>;
   evaluate(expr: Expr): unknown;

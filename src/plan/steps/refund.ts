@@ -1,8 +1,9 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
+import type { RefundKind, RefundRequest } from '../activities.js';
 import { toSafeNumber } from '../cel.js';
 import { formatDuration } from '../duration.js';
 import { FAILURE_TYPES } from '../failures.js';
-import type { Expr, StepBase } from '../plan.js';
+import type { Expr, Plan, StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
 import { iso } from './time.js';
 
@@ -12,13 +13,15 @@ export interface RefundStep extends StepBase {
   amount: Expr;
   currency: string;
   reason: string;
-  /** `payment` counts against what the buyer paid; `return_shipping` reimburses advanced shipping. */
-  covers: 'payment' | 'return_shipping';
+  /** The kind of refund: each kind is capped per order (`payment` by what was paid). */
+  covers: RefundKind;
   /** The deadline: `withinMs` after the moment `from` (an event name, or `case.opened`). */
   withinMs: number;
   from: string;
-  /** Where to go when the deadline passes before the refund is issued. */
+  /** Where to go once a late refund is paid (plans before late refunds: instead of paying it). */
   onBreach: string;
+  /** The queue escalated to when the deadline passes; absent in plans compiled before it existed. */
+  breachQueue?: string;
   /** Where to go when the payment provider declines the refund (a business refusal). */
   onDeclined: string;
   next: string;
@@ -27,7 +30,8 @@ export interface RefundStep extends StepBase {
 export interface RawRefund {
   amount: string;
   reason: string;
-  covers?: 'payment' | 'return_shipping';
+  covers?: RefundKind;
+  escalate_breach_to?: string;
   within: string;
   from: string;
   on_breach: string;
@@ -37,34 +41,52 @@ export interface RawRefund {
 /** The moment a refund deadline may count from, besides the arrival of a declared event. */
 export const CASE_OPENED = 'case.opened';
 
+/** Where a breached refund is escalated unless the step says otherwise. */
+export const DEFAULT_BREACH_QUEUE = 'finance';
+
+/**
+ * The history change that keeps a late refund going (it used to be cancelled at its deadline, and
+ * finance paying by hand could pay twice). Cases started before it take the old path on replay.
+ */
+export const LATE_REFUNDS_KEEP_GOING = 'late-refunds-keep-going';
+
 export const refund: StepKind<RefundStep, RawRefund> = {
   kind: 'refund',
   schema: '#/$defs/step/properties/refund',
   waits: false,
   shape: 'box',
   compile(raw, c) {
-    const { events, paidField, currency } = c.declarations;
+    const { events, paidField, orderIdField, refundCaps, currency } = c.declarations;
     if (!paidField) c.error('PB117', 'a refund needs paid_field: the money field with what the buyer paid, the ceiling for refunds', c.path, { key: true, hint: 'add paid_field: <money field> at the top of the playbook' });
+    if (!orderIdField) c.error('PB119', 'a refund needs order_id_field: refunds are counted per order, across all its cases', c.path, { key: true, hint: 'add order_id_field: <string field> at the top of the playbook' });
+    const covers = raw.covers ?? 'payment';
+    if (covers !== 'payment' && !refundCaps?.[covers]) {
+      c.error('PB125', `a ${covers} refund needs a cap: declare refund_caps.${covers}`, [...c.path, 'covers'], { hint: 'e.g. refund_caps: { return_shipping: [advanced_return_shipping, policy.max_return_shipping] }' });
+    }
     if (raw.from !== CASE_OPENED && !events[raw.from]) c.error('PB118', `the deadline counts from '${raw.from}', which is neither a declared event nor ${CASE_OPENED}`, [...c.path, 'from'], { hint: c.hint(raw.from, Object.keys(events), 'name the event whose arrival starts the clock') });
     return {
       kind: 'refund',
       amount: c.expression(raw.amount, [...c.path, 'amount'], 'int'),
       currency,
       reason: raw.reason,
-      covers: raw.covers ?? 'payment',
+      covers,
       withinMs: c.duration(raw.within, [...c.path, 'within']) ?? 0,
       from: raw.from,
       onBreach: c.ref(raw.on_breach, [...c.path, 'on_breach']),
+      breachQueue: raw.escalate_breach_to ?? DEFAULT_BREACH_QUEUE,
       onDeclined: c.ref(raw.on_declined, [...c.path, 'on_declined']),
       next: c.next(),
     };
   },
-  edges: (step) => [{ to: step.next, label: 'refunded' }, { to: step.onBreach, label: 'deadline passed' }, { to: step.onDeclined, label: 'declined' }],
+  edges: (step) => [{ to: step.next, label: 'refunded' }, { to: step.onBreach, label: 'refunded late' }, { to: step.onDeclined, label: 'declined' }],
   describe: (step) => `refund within ${formatDuration(step.withinMs)}`,
   run: runRefund,
 };
 
-/** Issues the refund unless its deadline passes first; a provider's refusal takes `on_declined`. */
+/**
+ * Issues the refund. When its deadline passes first, the breach is recorded and escalated and the
+ * refund goes on under the same key until the provider answers; a refusal takes `on_declined`.
+ */
 async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promise<string> {
   const from = step.from === CASE_OPENED ? rt.state.openedAt : rt.state.received[step.from]?.at;
   const deadline = Date.parse(from ?? iso(Date.now())) + step.withinMs;
@@ -73,34 +95,67 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     rt.record(step, { declined: `computed amount ${amount} is not positive`, goto: step.onDeclined });
     return step.onDeclined;
   }
+  const orderIdField = rt.plan.orderIdField;
+  const orderId = orderIdField && typeof rt.state.data[orderIdField] === 'string' ? (rt.state.data[orderIdField] as string) : null;
+  const request: RefundRequest = {
+    key, caseId: rt.caseId, stepId: step.id, orderId, amount, currency: step.currency, reason: step.reason, covers: step.covers, deadlineAt: iso(deadline),
+  };
   if (Date.now() >= deadline) {
-    rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
-    return step.onBreach;
+    if (!patched(LATE_REFUNDS_KEEP_GOING)) {
+      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
+      return step.onBreach;
+    }
+    await escalateBreach(step, rt, request);
+    return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach);
   }
   await rt.working([{ kind: 'refund', step: step.id, at: iso(deadline) }]);
   const refundScope = new CancellationScope();
   const timerScope = new CancellationScope();
-  const issued = refundScope.run(() =>
-    rt.activities.issueRefund({
-      key, caseId: rt.caseId, stepId: step.id, amount, currency: step.currency, reason: step.reason, covers: step.covers, deadlineAt: iso(deadline),
-    }),
-  );
+  const issued = refundScope.run(() => rt.refunds.issueRefund(request));
   const timer = timerScope.run(() => sleep(deadline - Date.now()));
   const outcome = await Promise.race([
-    issued.then((receipt) => ({ receipt }), (error: unknown) => ({ error })),
+    answerOf(issued),
     timer.then(() => ({ breach: true as const }), () => ({ breach: false as const })),
   ]);
   if ('breach' in outcome) {
-    refundScope.cancel();
-    await issued.catch(() => undefined);
-    rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
-    return step.onBreach;
+    if (!patched(LATE_REFUNDS_KEEP_GOING)) {
+      refundScope.cancel();
+      await issued.catch(() => undefined);
+      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
+      return step.onBreach;
+    }
+    await escalateBreach(step, rt, request);
+    return settle(step, rt, amount, await answerOf(issued), step.onBreach);
   }
   timerScope.cancel();
   await timer.catch(() => undefined);
+  return settle(step, rt, amount, outcome, step.next);
+}
+
+/** The deadline passed with the refund still open: marked late in the ledger and escalated, once. */
+async function escalateBreach(step: RefundStep, rt: StepRuntime, request: RefundRequest): Promise<void> {
+  await rt.activities.markRefundLate(request);
+  const { escalationId } = await rt.activities.openEscalation({
+    key: `${request.key}/late`, caseId: rt.caseId, stepId: step.id, queue: step.breachQueue ?? DEFAULT_BREACH_QUEUE, severity: 'critical',
+    reason: 'refund_sla_breached', note: `refund ${request.key} of ${request.amount} ${request.currency} was due ${request.deadlineAt}; it is still being paid`,
+  });
+  rt.record(step, { breach: request.deadlineAt, amount: request.amount, escalationId, late: true });
+  await rt.working([]);
+}
+
+type RefundAnswer = { receipt: { refundId: number; providerReference: string } } | { error: unknown };
+
+const answerOf = (issued: Promise<{ refundId: number; providerReference: string }>): Promise<RefundAnswer> =>
+  issued.then((receipt) => ({ receipt }), (error: unknown) => ({ error }));
+
+/** Where the refund's answer leads: `next` (or the late path) when paid, `on_declined` when refused. */
+function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: RefundAnswer, paid: string): string {
   if ('receipt' in outcome) {
-    rt.record(step, { refundId: outcome.receipt.refundId, amount, currency: step.currency, providerReference: outcome.receipt.providerReference });
-    return step.next;
+    rt.record(step, {
+      refundId: outcome.receipt.refundId, amount, currency: step.currency, providerReference: outcome.receipt.providerReference,
+      ...(paid === step.next ? {} : { late: true, goto: paid }),
+    });
+    return paid;
   }
   const error = outcome.error;
   if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.RefundDeclined) {
@@ -108,4 +163,15 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     return step.onDeclined;
   }
   throw error;
+}
+
+/** The cap of each capped kind of refund for a case's order: the smallest of its sources present in the data. */
+export function refundCaps(plan: Plan, data: Record<string, unknown>): { kind: Exclude<RefundKind, 'payment'>; cap: number }[] {
+  return Object.entries(plan.refundCaps ?? {}).map(([kind, sources]) => {
+    const amounts = [
+      ...sources.fields.map((field) => (data[field] as { amount?: number } | undefined)?.amount).filter((a): a is number => typeof a === 'number'),
+      ...sources.amounts,
+    ];
+    return { kind: kind as Exclude<RefundKind, 'payment'>, cap: amounts.length > 0 ? Math.min(...amounts) : 0 };
+  });
 }
