@@ -12,6 +12,7 @@ import { clientError, problem, sendProblem } from './problems.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { inboxRoutes } from './routes/inbox.js';
+import { orderRoutes } from './routes/orders.js';
 import { playbookRoutes } from './routes/playbooks.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -65,6 +66,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
+  await app.register(orderRoutes(deps), { prefix: '/v1/orders' });
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   return app;
 }

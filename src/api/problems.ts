@@ -27,6 +27,7 @@ export const PROBLEM_TYPES = {
   'unknown-playbook': { status: [422, 404] },
   'unknown-playbook-version': { status: [404] },
   'unknown-inbox-event': { status: [404] },
+  'unknown-order': { status: [404] },
   'event-not-expected': { status: [409] },
   'case-closed': { status: [409] },
   'duplicate-case': { status: [409] },

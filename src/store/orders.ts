@@ -44,8 +44,8 @@ export async function orderLedger(db: Queryable, orderId: string): Promise<Order
   if (!order.rows[0]) return undefined;
   const { rows } = await db.query<{ kind: RefundKind; cap: number; refunded: number; requested: number }>(
     `SELECT k.kind, COALESCE(c.cap, CASE WHEN k.kind = 'payment' THEN o.paid_amount ELSE 0 END) AS cap,
-            COALESCE(sum(r.amount) FILTER (WHERE r.status = 'issued'), 0) AS refunded,
-            COALESCE(sum(r.amount) FILTER (WHERE r.status = 'requested'), 0) AS requested
+            COALESCE(sum(r.amount) FILTER (WHERE r.status = 'issued'), 0)::bigint AS refunded,
+            COALESCE(sum(r.amount) FILTER (WHERE r.status = 'requested'), 0)::bigint AS requested
      FROM orders o
      CROSS JOIN unnest(ARRAY['payment', 'return_shipping', 'price_difference', 'goodwill']) AS k(kind)
      LEFT JOIN order_refund_caps c ON c.order_id = o.order_id AND c.kind = k.kind
@@ -56,4 +56,29 @@ export async function orderLedger(db: Queryable, orderId: string): Promise<Order
     [orderId],
   );
   return { orderId, currency: order.rows[0].currency, paid: order.rows[0].paid_amount, kinds: rows };
+}
+
+export interface OrderRefund {
+  caseId: string;
+  stepId: string;
+  covers: RefundKind;
+  amount: number;
+  reason: string;
+  status: 'requested' | 'late' | 'issued' | 'declined';
+  deadlineAt: string | null;
+  answeredAt: string | null;
+  key: string;
+}
+
+/** Every refund of an order, from all its cases, in the order they were asked for. */
+export async function orderRefunds(db: Queryable, orderId: string): Promise<OrderRefund[]> {
+  const { rows } = await db.query(
+    `SELECT case_id, step_id, covers, amount, reason, status, late_at, deadline_at, answered_at, idempotency_key FROM refunds WHERE order_id = $1 ORDER BY id`,
+    [orderId],
+  );
+  return rows.map((r) => ({
+    caseId: r.case_id, stepId: r.step_id, covers: r.covers, amount: r.amount, reason: r.reason,
+    status: r.status === 'requested' && r.late_at ? 'late' : r.status,
+    deadlineAt: r.deadline_at?.toISOString() ?? null, answeredAt: r.answered_at?.toISOString() ?? null, key: r.idempotency_key,
+  }));
 }

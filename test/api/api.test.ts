@@ -157,6 +157,7 @@ describe('roles', () => {
     { name: 'case history', call: { method: 'GET', url: '/v1/cases/api-1/history' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
     { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
+    { name: 'order ledger', call: { method: 'GET', url: '/v1/orders/TB-9/ledger' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'list inbox', call: { method: 'GET', url: '/v1/inbox?status=unrouted' }, allowed: ['ops-lead', 'agent', 'admin'] },
     { name: 'deliver from inbox', call: { method: 'POST', url: '/v1/inbox/999999/deliver', body: {} }, allowed: ['agent', 'admin'] },
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { localAdapters } from '../../src/activities/adapters.js';
+import { buildApi } from '../../src/api/app.js';
+import { createApiKey } from '../../src/store/api-keys.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { FaultScript } from '../../src/scenarios/faults.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
@@ -93,6 +95,24 @@ describe('one ledger per order', () => {
     const noAdvance = playbook('shipping-policy', 3_500, 'return_shipping');
     expect(await openAndReceive('shipping-policy', noAdvance, 'ship-policy', { paid: PAID, order_id: 'ORDER-3' })).toMatchObject({ reason: 'refund_declined' });
     expect(await refunds('ship-policy')).toMatchObject([{ amount: 3_500, covers: 'return_shipping', status: 'declined' }]);
+  });
+
+  it('the order’s ledger shows what was paid and every refund of its cases, by kind', async () => {
+    const api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
+    try {
+      const { key } = await createApiKey(runtime.db.pool, 'auditor', 'Zhao');
+      const response = await api.inject({ method: 'GET', url: '/v1/orders/ORDER-1/ledger', headers: { authorization: `Bearer ${key}` } });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({
+        orderId: 'ORDER-1', currency: 'CNY', paid: 19_900,
+        kinds: [{ kind: 'payment', cap: 19_900, refunded: 15_000, requested: 0 }, { kind: 'return_shipping', cap: 3_000, refunded: 0 }, { kind: 'price_difference' }, { kind: 'goodwill' }],
+        refunds: [{ caseId: 'order-1-a', amount: 15_000, status: 'issued' }, { caseId: 'order-1-b', amount: 10_000, status: 'declined' }],
+      });
+      const unknown = await api.inject({ method: 'GET', url: '/v1/orders/NOPE/ledger', headers: { authorization: `Bearer ${key}` } });
+      expect(unknown.statusCode).toBe(404);
+    } finally {
+      await api.close();
+    }
   });
 
   it('the database refuses a refund past its cap, whoever writes it', async () => {
