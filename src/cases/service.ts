@@ -1,12 +1,12 @@
 /** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  RUN_CASE_WORKFLOW, TASK_QUEUE, workflowIdFor, type CaseInput, type CaseStatus, type CaseView, type RunCaseWorkflow,
+  RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
@@ -127,6 +127,20 @@ export class CaseService {
     return { caseId, workflowId, created, playbook: row.playbook, version: row.version, status: row.status };
   }
 
+  /** An admin's decision on a failed case, delivered to its workflow (which refuses it unless the case is failed). */
+  async repair(caseId: string, repair: CaseRepair): Promise<RepairResult> {
+    if (!(await findCase(this.pool, caseId))) return { kind: 'unknown-case' };
+    try {
+      const { status } = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(repairCaseUpdate, { args: [repair] });
+      return { kind: 'repaired', status };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+        return { kind: 'not-failed', message: error instanceof WorkflowUpdateFailedError && error.cause ? error.cause.message : 'the case is not running' };
+      }
+      throw error;
+    }
+  }
+
   /** The live view from the workflow, or the projection once the workflow is gone. */
   async describe(caseId: string): Promise<CaseDescription | null> {
     const stored = await findCase(this.pool, caseId);
@@ -182,3 +196,5 @@ function openKeyOf(plan: Plan, data: Record<string, unknown>): string | null {
   if (!plan.oneOpenCasePer) return null;
   return `${plan.caseType}:${JSON.stringify(plan.oneOpenCasePer.map((field) => data[field]))}`;
 }
+
+export type RepairResult = { kind: 'repaired'; status: CaseStatus } | { kind: 'unknown-case' } | { kind: 'not-failed'; message: string };

@@ -40,7 +40,8 @@ export interface CaseInput {
   resume?: CaseState;
 }
 
-export type CaseStatus = 'open' | 'waiting' | 'closed';
+/** `failed`: a step failed at run time; the case waits for an admin to retry the step or close it. */
+export type CaseStatus = 'open' | 'waiting' | 'failed' | 'closed';
 
 export interface Deadline {
   kind: 'timeout' | 'refund' | 'task-sla' | 'reminder' | 'delay';
@@ -96,5 +97,14 @@ export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
 
 export type EventResult = { status: 'accepted' } | { status: 'duplicate' };
 
+/** An admin's decision on a failed case: run the failed step again, or close the case. */
+export interface CaseRepair {
+  action: 'retry' | 'close';
+  /** Who decided (an API key's name). */
+  by: string;
+  reason: string;
+}
+
 export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
+export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
 export const caseViewQuery = defineQuery<CaseView>('caseView');

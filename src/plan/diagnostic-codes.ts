@@ -59,6 +59,7 @@ export const DIAGNOSTIC_CODES = {
   PB127: '`one_open_case_per` naming a field that is not declared, required and a string, enum or integer',
   PB201: 'syntax or type error in an expression (position inside the expression)',
   PB202: 'expression of the wrong result type for its place',
+  PB203: 'expression that may cost more than the limit to evaluate (nested comprehensions over long lists)',
   PB210: 'malformed `{{ }}` placeholder',
 } as const;
 

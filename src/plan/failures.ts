@@ -18,6 +18,10 @@ export const FAILURE_TYPES = {
   BadIntegrationResult: 'BadIntegrationResult',
   /** An expression failed at run time (division by zero, a value out of range). */
   ExpressionFailed: 'ExpressionFailed',
+  /** An expression would cost more than the run-time budget with the case's real data. */
+  ExpressionTooCostly: 'ExpressionTooCostly',
+  /** A repair asked of a case that is not failed. */
+  NotFailed: 'NotFailed',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];

@@ -2,6 +2,7 @@
  * Strict checking of JSON values (case data, event payloads) against declared fields.
  * Pure: used by the API (422 with JSON pointers) and by the workflow's event validator.
  */
+import { MAX_LIST_ITEMS } from './cost.js';
 import type { FieldSpec, FieldType } from './plan.js';
 
 export interface ValueProblem {
@@ -12,6 +13,13 @@ export interface ValueProblem {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const CURRENCY = /^[A-Z]{3}$/;
+
+/** Text a person could have typed: no NUL, no half of a surrogate pair (which no encoder can write). */
+export function isCleanText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether an RFC 3339 timestamp names a real instant: no February 30th, no 24:00, no year 0000. */
 export function isTimestamp(text: string): boolean {
@@ -48,7 +56,8 @@ export function checkValue(type: FieldType, value: unknown, pointer: string, cur
   const problem = (message: string): ValueProblem[] => [{ pointer, message }];
   switch (type.type) {
     case 'string':
-      return typeof value === 'string' ? [] : problem(`must be a string, not ${kindOf(value)}`);
+      if (typeof value !== 'string') return problem(`must be a string, not ${kindOf(value)}`);
+      return isCleanText(value) ? [] : problem('must be text without NUL characters or unpaired surrogates');
     case 'enum':
       return typeof value === 'string' && type.values.includes(value) ? [] : problem(`must be one of ${type.values.join(', ')}, not ${kindOf(value)}`);
     case 'integer':
@@ -79,6 +88,7 @@ export function checkValue(type: FieldType, value: unknown, pointer: string, cur
     }
     case 'list':
       if (!Array.isArray(value)) return problem(`must be a list, not ${kindOf(value)}`);
+      if (value.length > MAX_LIST_ITEMS) return problem(`holds ${value.length} items; a list holds at most ${MAX_LIST_ITEMS}`);
       return value.flatMap((item, index) => checkValue(type.items, item, `${pointer}/${index}`, currency));
     case 'object':
       return checkValues(type.fields, value, pointer, currency);

@@ -3,6 +3,7 @@
  * what is wrong, where, and how to fix it. Pure: no I/O.
  */
 import { expressionEnvironment } from '../plan/cel.js';
+import { MAX_EXPRESSION_COST } from '../plan/cost.js';
 import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
 import { TASK_COMPLETED, TASK_COMPLETED_EVENT } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
@@ -13,10 +14,11 @@ import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
 import { checkFlow } from './flow.js';
 import type { RawPlaybook } from './raw.js';
+import type { CompileOptions } from './index.js';
 import type { PlaybookSource } from './source.js';
 import { compileSteps } from './steps.js';
 
-export function compilePlaybook(source: PlaybookSource): { diagnostics: Diagnostic[]; plan?: Plan } {
+export function compilePlaybook(source: PlaybookSource, options: CompileOptions = {}): { diagnostics: Diagnostic[]; plan?: Plan } {
   const raw = source.value as RawPlaybook;
   const report = new Reporter(source);
   const timezone = checkTimeZone(raw.timezone ?? 'UTC', ['timezone'], report);
@@ -29,7 +31,8 @@ export function compilePlaybook(source: PlaybookSource): { diagnostics: Diagnost
   if (raw.steps.some((step) => step.task) && !events[TASK_COMPLETED]) events[TASK_COMPLETED] = TASK_COMPLETED_EVENT;
 
   const shop = raw.shop;
-  const expressions = new ExpressionChecker(source, report, expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}) }));
+  const env = expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}) });
+  const expressions = new ExpressionChecker(source, report, env, options.maxExpressionCost ?? MAX_EXPRESSION_COST);
   const templates: Record<string, TemplateSpec> = {};
   for (const [name, template] of Object.entries(raw.templates ?? {})) {
     const placeholders = expressions.placeholders(template.text, ['templates', name, 'text']);

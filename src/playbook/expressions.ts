@@ -1,5 +1,6 @@
 /** Checking CEL expressions at publish time: syntax, names and result type, reported inside the expression. */
 import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, type CelEnvironment } from '../plan/cel.js';
+import { estimateCost, MAX_LIST_ITEMS, type CelNode } from '../plan/cost.js';
 import type { EventSpec, Expr } from '../plan/plan.js';
 import type { ExpectedType, JsonPath } from '../plan/steps/kind.js';
 import { parseTemplate } from '../plan/template.js';
@@ -11,6 +12,7 @@ export class ExpressionChecker {
     private readonly source: PlaybookSource,
     private readonly report: Reporter,
     private readonly env: CelEnvironment,
+    private readonly maxCost: number,
   ) {}
 
   /** The expression at `path` (at `offset` inside its scalar), checked to have the `expected` type. */
@@ -39,6 +41,13 @@ export class ExpressionChecker {
     const actual = result.type ?? 'dyn';
     if (!matchesType(expected, actual)) {
       this.report.error('PB202', `expression has type ${friendlyType(actual)}; ${describeExpected(expected)} is needed here`, path, { hint: typeHint(expected) });
+    }
+    const estimate = estimateCost((env.parse(cel) as unknown as { ast: CelNode }).ast);
+    if (estimate.cost > this.maxCost) {
+      const at = estimate.at ? this.source.locateInScalar(path, offset + estimate.at.start, offset + estimate.at.end) : span;
+      this.report.error('PB203', `expression may cost ${estimate.cost} evaluation steps; the limit is ${this.maxCost}`, path, {
+        span: at, hint: `nested comprehensions multiply: a list of the case's data may hold ${MAX_LIST_ITEMS} items`,
+      });
     }
     return expr;
   }

@@ -16,12 +16,17 @@ export interface ValidationResult {
   plan?: HashedPlan;
 }
 
-export function validatePlaybook(source: string | Uint8Array, file: string): ValidationResult {
+export interface CompileOptions {
+  /** The most an expression may cost (see src/plan/cost.ts); lower or higher only to test the run-time budget. */
+  maxExpressionCost?: number;
+}
+
+export function validatePlaybook(source: string | Uint8Array, file: string, options: CompileOptions = {}): ValidationResult {
   const read = readPlaybook(source, file);
   if (!read.source) return { diagnostics: sortDiagnostics(read.diagnostics) };
   const shape = checkShape(read.source);
   if (shape.length > 0) return { diagnostics: sortDiagnostics(shape) };
-  const compiled = compilePlaybook(read.source);
+  const compiled = compilePlaybook(read.source, options);
   const diagnostics = sortDiagnostics(compiled.diagnostics);
   if (!compiled.plan || hasErrors(diagnostics)) return { diagnostics };
   return { diagnostics, plan: { plan: compiled.plan, hash: hashPlan(compiled.plan) } };

@@ -4,13 +4,25 @@ import {
   eventConditionEnvironment, expressionEnvironment, toCelEvents, toCelPolicy, toCelRecord, type CelEnvironment,
 } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
+import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../plan/cost.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Expr, Plan } from '../plan/plan.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
 
+type Parsed = ReturnType<CelEnvironment['parse']>;
+
+/** The length of the list at a dotted path of the evaluation context, if it is one. */
+function lengthAt(context: Record<string, unknown>, path: string): number | undefined {
+  let value: unknown = context;
+  for (const key of path.split('.')) {
+    value = value instanceof Map ? value.get(key) : value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return Array.isArray(value) ? value.length : undefined;
+}
+
 export class CaseExpressions {
   private readonly env: CelEnvironment;
-  private readonly parsed = new Map<string, ReturnType<CelEnvironment['parse']>>();
+  private readonly parsed = new Map<string, Parsed>();
 
   constructor(
     private readonly plan: Plan,
@@ -21,15 +33,16 @@ export class CaseExpressions {
     this.env = expressionEnvironment(plan);
   }
 
-  /** Evaluates an expression; a failure (division by zero, overflow) fails the case with its line. */
+  /**
+   * Evaluates an expression within the run-time budget (its cost with the case's real list sizes); a
+   * failure (division by zero, overflow, over budget) fails the case with the expression's line.
+   */
   evaluate(expr: Expr): unknown {
-    let parsed = this.parsed.get(expr.cel);
-    if (!parsed) {
-      parsed = this.env.parse(expr.cel);
-      this.parsed.set(expr.cel, parsed);
-    }
+    const parsed = this.parse(expr.cel, this.env);
+    const context = this.context();
+    this.withinBudget(expr, parsed, context);
     try {
-      return parsed(this.context());
+      return parsed(context);
     } catch (error) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
       throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} failed: ${(error as Error).message.split('\n')[0]}`, FAILURE_TYPES.ExpressionFailed);
@@ -39,8 +52,27 @@ export class CaseExpressions {
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
   matches(where: Expr, event: CaseEvent): boolean {
     const spec = this.plan.events[event.type]!;
-    const env = eventConditionEnvironment(this.env, spec);
-    return env.evaluate(where.cel, { ...this.context(), event: toCelRecord(spec.payload, event.payload) }) === true;
+    const parsed = this.parse(`${event.type}\u0000${where.cel}`, eventConditionEnvironment(this.env, spec), where.cel);
+    const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
+    this.withinBudget(where, parsed, context);
+    return parsed(context) === true;
+  }
+
+  private parse(cacheKey: string, env: CelEnvironment, cel = cacheKey): Parsed {
+    let parsed = this.parsed.get(cacheKey);
+    if (!parsed) {
+      parsed = env.parse(cel);
+      this.parsed.set(cacheKey, parsed);
+    }
+    return parsed;
+  }
+
+  private withinBudget(expr: Expr, parsed: Parsed, context: Record<string, unknown>): void {
+    const { cost } = estimateCost((parsed as unknown as { ast: CelNode }).ast, (path) => lengthAt(context, path));
+    if (cost > MAX_EXPRESSION_COST) {
+      const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
+      throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`, FAILURE_TYPES.ExpressionTooCostly);
+    }
   }
 
   /** Fills a text's placeholders with the values as they read in a message. */

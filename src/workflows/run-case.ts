@@ -5,11 +5,12 @@
  * id, step id and visit.
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler,
+  upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import {
-  caseViewQuery, deliverEventUpdate, type CaseEvent, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
+  caseViewQuery, deliverEventUpdate, repairCaseUpdate, type CaseEvent, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
   type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
 } from '../plan/case.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
@@ -43,6 +44,27 @@ const integrations = proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
 
 export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
 
+/**
+ * The history change that leaves a failing case `failed` and escalated, waiting for an admin, instead of
+ * failing its workflow. Cases started before it replay as they ran.
+ */
+export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
+
+/** Where failed cases are escalated. */
+export const REPAIR_QUEUE = 'casebook-admin';
+
+/** Failures that end a step for good: the plan or the data cannot go on, or an activity is past its retries. */
+function isCaseFailure(error: unknown): boolean {
+  if (isCancellation(error)) return false;
+  if (error instanceof ActivityFailure) return true;
+  return error instanceof ApplicationFailure && error.nonRetryable === true;
+}
+
+function failureMessage(error: unknown): string {
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+  return (cause as Error).message.slice(0, 1000);
+}
+
 class CaseRun implements StepRuntime {
   readonly caseId: string;
   readonly plan: Plan;
@@ -56,6 +78,7 @@ class CaseRun implements StepRuntime {
   private waitingFor: string[] = [];
   private deadlines: Deadline[] = [];
   private outcome: { outcome: string; reason: string } | null = null;
+  private repair: CaseRepair | undefined;
 
   constructor(private readonly input: CaseInput) {
     this.caseId = input.caseId;
@@ -70,15 +93,20 @@ class CaseRun implements StepRuntime {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
     });
     setHandler(caseViewQuery, () => this.view());
+    setHandler(repairCaseUpdate, (repair: CaseRepair) => {
+      this.repair = repair;
+      return { status: this.status };
+    }, {
+      validator: (_repair: CaseRepair) => {
+        if (this.status !== 'failed' || this.repair) throw ApplicationFailure.create({ type: FAILURE_TYPES.NotFailed, message: `the case is ${this.status}, not failed`, nonRetryable: true });
+      },
+    });
   }
 
   async run(): Promise<CaseResult> {
     await this.report();
     for (;;) {
-      const step = this.plan.steps[this.state.current];
-      if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${this.state.current}'`, FAILURE_TYPES.BrokenPlan);
-      const visit = (this.state.visits[step.id] = (this.state.visits[step.id] ?? 0) + 1);
-      const next = await kindOf(step).run(step, this, `${this.caseId}/${step.id}/${visit}`);
+      const next = await this.runStep(this.state.current);
       if (next === undefined) return { ...this.outcome!, steps: this.state.history };
       this.state.current = next;
       if (workflowInfo().continueAsNewSuggested) {
@@ -88,6 +116,40 @@ class CaseRun implements StepRuntime {
         await continueAsNew<RunCaseWorkflow>({ ...this.input, resume: this.state });
       }
     }
+  }
+
+  /** Runs one step; a failure of the step leaves the case failed until an admin retries or closes it. */
+  private async runStep(stepId: string): Promise<string | undefined> {
+    const step = this.plan.steps[stepId];
+    const visit = (this.state.visits[stepId] = (this.state.visits[stepId] ?? 0) + 1);
+    try {
+      if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
+      return await kindOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
+    } catch (error) {
+      if (!isCaseFailure(error) || !patched(FAILED_CASES_WAIT_FOR_REPAIR)) throw error;
+      return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error));
+    }
+  }
+
+  /** Records and escalates the failure, then waits for an admin: retry the step (its id) or close (undefined). */
+  private async failed(step: StepBase & { kind: string }, key: string, reason: string): Promise<string | undefined> {
+    this.record(step, { failed: reason }, 'failed');
+    this.status = 'failed';
+    this.waitingFor = [];
+    this.deadlines = [];
+    this.state.current = step.id;
+    await this.activities.openEscalation({ key: `${key}/failed`, caseId: this.caseId, stepId: step.id, queue: REPAIR_QUEUE, severity: 'critical', reason: 'case_failed', note: reason });
+    await this.report();
+    await condition(() => this.repair !== undefined);
+    const repair = this.repair!;
+    this.repair = undefined;
+    this.record(step, { repair: repair.action, by: repair.by, reason: repair.reason }, 'repair');
+    if (repair.action === 'close') {
+      await this.finish('failed', repair.reason);
+      return undefined;
+    }
+    this.status = 'open';
+    return step.id;
   }
 
   // ---- StepRuntime ----
