@@ -24,6 +24,10 @@ export interface Expectations {
   refunds?: number[];
   escalations?: string[];
   calls?: string[];
+  /** Texts the order remarks written must contain, in order. */
+  remarks?: string[];
+  /** The human tasks opened, in order, as `<step>: <outcome>` or `<step>: sla breached`. */
+  tasks?: string[];
 }
 
 export interface Scenario {
@@ -32,6 +36,12 @@ export interface Scenario {
   timeline: TimelineEntry[];
   expect: Expectations;
   faults: ScenarioFaults;
+  /** Who opens the case (an API key's name): the playbook reads it as `opened_by`. */
+  openedBy: string;
+  /** The local time of day (HH:MM, the playbook's time zone) at which the case opens, if given. */
+  opensAt?: string;
+  /** Policy values that replace the playbook's for this scenario. */
+  policy: Record<string, unknown>;
   /** Where each expectation (and the scenario itself, under `name`) is written. */
   spans: Record<string, Span>;
 }
@@ -48,7 +58,13 @@ interface RawScenario {
   timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
   expect: Expectations;
   faults?: ScenarioFaults;
+  opened_by?: string;
+  opens_at?: string;
+  policy?: Record<string, unknown>;
 }
+
+/** Who opens a scenario's case when the scenario does not say. */
+export const DEFAULT_OPENED_BY = 'scenario agent';
 
 export function readScenarioFile(input: string | Uint8Array, file: string): { scenarioFile?: ScenarioFile; diagnostics: Diagnostic[] } {
   const read = readPlaybook(input, file);
@@ -61,6 +77,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
     const base = ['scenarios', index];
     const spans: Record<string, Span> = { name: source.locate([...base, 'name']) };
     for (const key of Object.keys(scenario.expect)) spans[key] = source.locate([...base, 'expect', key], { key: true });
+    for (const key of Object.keys(scenario.policy ?? {})) spans[`policy.${key}`] = source.locate([...base, 'policy', key], { key: true });
     return {
       name: scenario.name,
       data: scenario.data,
@@ -74,6 +91,9 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
       })),
       expect: scenario.expect,
       faults: scenario.faults ?? {},
+      openedBy: scenario.opened_by ?? DEFAULT_OPENED_BY,
+      ...(scenario.opens_at ? { opensAt: scenario.opens_at } : {}),
+      policy: scenario.policy ?? {},
       spans,
     };
   });

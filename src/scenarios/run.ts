@@ -4,11 +4,13 @@ import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
 import type { HashedPlan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
-import { caseSideEffects } from '../store/case-history.js';
+import { caseHistory, caseSideEffects } from '../store/case-history.js';
+import { nextLocalTime } from '../plan/local-time.js';
 import { publishPlaybook } from '../store/playbooks.js';
 import type { Pool } from '../store/pool.js';
 import { workflowIdFor, type CaseResult, type RunCaseWorkflow } from '../plan/case.js';
 import type { FaultScript } from './faults.js';
+import { withPolicy } from './policy.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
 
 export interface Failure {
@@ -37,14 +39,23 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   const started = performance.now();
   const failures: Failure[] = [];
   const caseId = `scenario-${process.pid}-${++runCounter}`;
-  const { version } = await publishPlaybook(runtime.pool, '', compiled, 'casebook test');
+  const tuned = withPolicy(compiled, scenario.policy);
+  if (tuned.problems.length > 0) {
+    const problems = tuned.problems.map((p) => ({ span: scenario.spans[`policy.${p.key}`] ?? scenario.spans.name!, message: p.message }));
+    return { name: scenario.name, ms: performance.now() - started, failures: problems };
+  }
+  const { version } = await publishPlaybook(runtime.pool, '', tuned.plan, 'casebook test');
+  if (scenario.opensAt) {
+    const current = await runtime.env.currentTimeMs();
+    await runtime.env.sleep(nextLocalTime(current, scenario.opensAt, tuned.plan.plan.timezone) - current);
+  }
   const openedAt = await runtime.env.currentTimeMs();
   runtime.faults.set(caseId, scenario.faults);
   const notOpened = (message: string): ScenarioResult =>
     ({ name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }] });
   try {
     const opened = await runtime.service.open({
-      caseId, playbook: version.name, version: version.version,
+      caseId, playbook: version.name, version: version.version, openedBy: scenario.openedBy,
       data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
     });
     if (opened.kind !== 'opened') return notOpened(opened.message);
@@ -81,5 +92,15 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   compare('reason', result.reason);
   const effects = await caseSideEffects(runtime.pool, caseId);
   for (const key of ['messages', 'refunds', 'escalations', 'calls'] as const) compare(key, effects[key]);
+  if (expect.remarks !== undefined || expect.tasks !== undefined) {
+    const steps = (await caseHistory(runtime.pool, caseId))?.steps ?? [];
+    const remarks = steps.filter((s) => s.kind === 'remark').map((s) => String(s.detail.remark));
+    const expected = expect.remarks;
+    if (expected !== undefined && (expected.length !== remarks.length || expected.some((text, i) => !remarks[i]!.includes(text)))) {
+      failures.push({ span: scenario.spans.remarks!, message: `remarks: expected ${JSON.stringify(expected)} (each contained in its remark), got ${JSON.stringify(remarks)}` });
+    }
+    const tasks = steps.filter((s) => s.kind === 'task').map((s) => `${s.step}: ${typeof s.detail.outcome === 'string' ? s.detail.outcome : 'sla breached'}`);
+    compare('tasks', tasks);
+  }
   return { name: scenario.name, ms: performance.now() - started, failures };
 }
