@@ -7,17 +7,24 @@ const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** The URL of database `name` on the server whose maintenance database is at `adminUrl`. */
 export const databaseUrl = (adminUrl: string, name: string): string => adminUrl.replace(/\/postgres$/, `/${name}`);
 
+/** Runs `fn` on a connection of its own to `url`, closed afterwards. */
+export async function withConnection<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  // A server going away mid-query fails the query; without a listener it would also crash the process.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs `fn` on a connection to the maintenance database, with `name` checked and quoted. */
 async function onServer(adminUrl: string, name: string, fn: (admin: pg.Client, quoted: string) => Promise<void>): Promise<void> {
   // Database names cannot be query parameters; only plain lower-case names are accepted.
   if (!NAME.test(name)) throw new Error(`not a database name Casebook uses: ${JSON.stringify(name)}`);
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await fn(admin, `"${name}"`);
-  } finally {
-    await admin.end();
-  }
+  await withConnection(adminUrl, (admin) => fn(admin, `"${name}"`));
 }
 
 /** Creates database `name` unless it exists; returns its URL. */
