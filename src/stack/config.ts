@@ -7,6 +7,8 @@ export interface Config {
   namespace: string;
   /** An existing Postgres; unset: start the embedded one. */
   databaseUrl?: string;
+  /** The same database as its owner, for migrations; unset: migrations run as `databaseUrl`. */
+  databaseOwnerUrl?: string;
   dataDir: string;
   host: string;
   apiPort: number;
@@ -31,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.TEMPORAL_ADDRESS ? { temporalAddress: env.TEMPORAL_ADDRESS } : {}),
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.DATABASE_URL && env.DATABASE_OWNER_URL ? { databaseOwnerUrl: env.DATABASE_OWNER_URL } : {}),
     dataDir: resolve(env.CASEBOOK_DATA_DIR || '.data'),
     host: env.HOST || '127.0.0.1',
     apiPort: port(env, 'PORT', 3000),

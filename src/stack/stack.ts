@@ -13,6 +13,8 @@ import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createCaseWorker } from './worker.js';
+import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
+import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 
@@ -24,24 +26,56 @@ export interface RunningStack {
   databaseUrl: string;
   /** On the very first start (no key exists yet), an admin key, also saved to <data>/admin.key. */
   firstAdminKey?: { key: string; file: string };
+  /** Drains the API and the worker (at most `drainMs`), then stops the embedded servers. */
   stop(): Promise<void>;
 }
 
+/** How long a stop waits for the API and the worker to drain before it stops the servers anyway. */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
 type Stop = () => Promise<void>;
 
-export async function startStack(config: Config, options: { logger?: boolean } = {}): Promise<RunningStack> {
-  const stops: Stop[] = [];
+interface StackOptions {
+  logger?: boolean;
+  /** Where notes on reclaimed leftovers, worker restarts and slow stops go; default stdout. */
+  log?: (line: string) => void;
+  drainMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs the stops last-registered first; a failing one does not keep the others from running. */
+async function runReverse(stops: Stop[]): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+}
+
+export async function startStack(config: Config, options: StackOptions = {}): Promise<RunningStack> {
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const drainMs = options.drainMs ?? DRAIN_TIMEOUT_MS;
+  // Stopped in two phases: what serves and works (API, worker, connections, pool), within drainMs; then
+  // the servers, each bounded by its own escalation (see processes.ts).
+  const drains: Stop[] = [];
+  const servers: Stop[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      runReverse(drains).then(() => true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), drainMs); }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) log(`casebook: the API and worker did not drain within ${drainMs / 1000} s; stopping the servers anyway`);
+    await runReverse(servers);
   };
   try {
-    const { temporal, postgres } = await startServers(config, stops);
-    await migrate(postgres.url);
+    const release = await claimDataDir(config, log);
+    servers.push(async () => release());
+    const { temporal, postgres } = await startServers(config, servers, log);
+    await migrate(postgres.ownerUrl);
     const pool = createPool(postgres.url);
-    stops.push(() => pool.end());
+    drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
-    await startWorker(config, temporal.address, pool, stops);
-    const apiUrl = await startApi(config, temporal.address, pool, options, stops);
+    await startWorker(config, temporal.address, pool, drains, log);
+    const apiUrl = await startApi(config, temporal.address, pool, options, drains);
     return {
       apiUrl,
       temporalAddress: temporal.address,
@@ -56,30 +90,79 @@ export async function startStack(config: Config, options: { logger?: boolean } =
   }
 }
 
-/** Temporal and Postgres: the ones configured, or the embedded dev server and Postgres, side by side. */
-async function startServers(config: Config, stops: Stop[]) {
-  const [temporal, postgres] = await Promise.all([
+/**
+ * Temporal and Postgres: the ones configured, or the embedded dev server and Postgres, side by side.
+ * Whichever started is registered to be stopped even when the other failed, so no failed start leaks one.
+ */
+async function startServers(config: Config, stops: Stop[], log: (line: string) => void) {
+  const [temporal, postgres] = await Promise.allSettled([
     config.temporalAddress
       ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, stop: async () => {} })
       : startTemporalDevServer({
-          dataDir: join(config.dataDir, 'temporal'), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
+          dataDir: temporalDataDir(config), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
           httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
+          pidFile: temporalChild(config).pidFile,
         }),
     config.databaseUrl
-      ? Promise.resolve({ url: config.databaseUrl, stop: async () => {} })
-      : startEmbeddedPostgres({ dataDir: join(config.dataDir, 'postgres'), port: config.postgresPort }),
+      ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, stop: async () => {} })
+      : startEmbeddedPostgres({ dataDir: postgresDataDir(config), port: config.postgresPort, onRestart: (message) => log(`casebook: ${message}`) }).then((server) => ({
+          ...server,
+          // Postgres's fast shutdown, bounded: then its immediate shutdown, then SIGKILL.
+          stop: async () => {
+            await Promise.race([server.stop(), sleep(15_000)]);
+            await killChild(postgresChild(config));
+          },
+        })),
   ]);
-  stops.push(temporal.stop, postgres.stop);
-  return { temporal, postgres };
+  if (temporal.status === 'fulfilled') stops.push(temporal.value.stop);
+  if (postgres.status === 'fulfilled') stops.push(postgres.value.stop);
+  const failures = [temporal, postgres].flatMap((result) => (result.status === 'rejected' ? [describeError(result.reason)] : []));
+  if (failures.length > 0 || temporal.status !== 'fulfilled' || postgres.status !== 'fulfilled') throw new Error(failures.join('; '));
+  return { temporal: temporal.value, postgres: postgres.value };
 }
 
-async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[]): Promise<void> {
+/**
+ * The worker, kept running: when it fails (Temporal gone for longer than its polls retry), it is made
+ * again and run again every few seconds until Temporal answers. Stopping drains it (activities get
+ * 10 s to finish, then are cancelled; the worker is shut down by force after 25 s).
+ */
+async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   stops.push(() => connection.close());
-  const worker = await createCaseWorker({ connection, pool, namespace: config.namespace });
-  const running = worker.run();
+  const create = () => createCaseWorker({
+    connection, pool, namespace: config.namespace, tuning: { shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+  });
+  let worker = await create();
+  let stopping = false;
+  let wake = () => {};
+  const pause = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => { clearTimeout(timer); resolve(); };
+  });
+  const supervise = async () => {
+    while (!stopping) {
+      try {
+        await worker.run();
+      } catch (error) {
+        if (!stopping) log(`casebook: the worker stopped (${describeError(error)}); starting it again`);
+      }
+      while (!stopping) {
+        await pause(3_000);
+        if (stopping) return;
+        try {
+          worker = await create();
+          break;
+        } catch (error) {
+          log(`casebook: the worker could not start yet (${describeError(error)}); trying again`);
+        }
+      }
+    }
+  };
+  const running = supervise();
   stops.push(async () => {
-    worker.shutdown();
+    stopping = true;
+    wake();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
   });
 }

@@ -1,7 +1,7 @@
 /** The Temporal CLI's dev server as a child process, persisting to a SQLite file. */
 import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporalCliExecutable } from './temporal-binaries.js';
 
@@ -19,6 +19,8 @@ export interface DevServerOptions {
   httpPort: number;
   metricsPort: number;
   namespace: string;
+  /** Where to record the server's pid while it runs, for the next start to find after a crash. */
+  pidFile?: string;
   /** Dynamic configuration, e.g. { 'limit.historyCount.suggestContinueAsNew': 100 }. */
   dynamicConfig?: Record<string, number | string | boolean>;
 }
@@ -41,6 +43,11 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-level', 'error',
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const pidFile = options.pidFile;
+  if (pidFile && child.pid !== undefined) {
+    writeFileSync(pidFile, `${child.pid}\n`);
+    child.once('exit', () => rmSync(pidFile, { force: true }));
+  }
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
   const address = `${options.host}:${options.port}`;

@@ -13,7 +13,7 @@ export interface CaseWorkerOptions {
   taskQueue?: string;
   adapters?: Adapters;
   /** Tuning passed through to Temporal's Worker (cache size, concurrency, sticky timeouts). */
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout' | 'maxConcurrentActivityTaskExecutions'>;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout' | 'maxConcurrentActivityTaskExecutions' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));

@@ -6,9 +6,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
-  // An idle connection dropped by the server (restart, failover) is replaced on next use; without a
-  // listener, pg would turn it into an uncaught exception.
+  // A connection dropped by the server (restart, failover, outage) fails its query and is replaced on
+  // next use. pg emits the drop as an 'error' event, which without a listener is an uncaught exception:
+  // the pool listens while a connection is idle, each connection itself while it is checked out.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -2,76 +2,31 @@
  * End to end, as a user runs it: `casebook start` (Temporal dev server persisting to SQLite, embedded
  * Postgres, worker, API) driven over HTTP, stopped with SIGTERM and started again on the same data.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/stack/free-port.js';
+import { ROOT, startCasebook, startOnFreePorts, stopCasebook, type Casebook } from './casebook-process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-e2e-'));
-let running: ChildProcessWithoutNullStreams | undefined;
+let running: Casebook | undefined;
 
 afterAll(async () => {
-  if (running && running.exitCode === null) {
-    running.kill('SIGTERM');
-    await new Promise((r) => running!.once('exit', r));
-  }
+  if (running && running.child.exitCode === null) await stopCasebook(running);
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function startCasebook(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string }> {
-  const child = spawn(process.execPath, ['bin/casebook.js', 'start'], { cwd: ROOT, env: { ...process.env, ...env } });
-  running = child;
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`casebook did not start within 90 s:\n${output}`)), 90_000);
-    const check = () => {
-      if (output.includes('casebook: ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => reject(new Error(`casebook exited with ${code} during start:\n${output}`)));
-  });
-  return { child, output: () => output };
-}
 
 async function readCase(api: string, caseId: string): Promise<{ waitingFor: string[]; outcome: unknown }> {
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   return (await (await fetch(`${api}/v1/cases/${caseId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { waitingFor: string[]; outcome: unknown };
 }
 
-async function stopCasebook(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  child.kill('SIGTERM');
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
 describe('casebook start, end to end over HTTP', () => {
   it('runs a return case to an exact refund across a restart of the whole stack', async () => {
-    // Ports free a moment ago; the dev server also binds three random ports of its own, so on the rare
-    // collision with one of ours the first start is retried once on fresh ports.
-    const pickPorts = async () => ({
-      api: await freePort(), temporal: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort(), postgres: await freePort(),
-    });
-    const envFor = (ports: Awaited<ReturnType<typeof pickPorts>>) => ({
-      CASEBOOK_DATA_DIR: dataDir, PORT: String(ports.api), CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
-      CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.http),
-      CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
-    });
-    let ports = await pickPorts();
-    const first = await startCasebook(envFor(ports)).catch(async (error: Error) => {
-      if (!/address already in use|EADDRINUSE/.test(error.message)) throw error;
-      ports = await pickPorts();
-      return startCasebook(envFor(ports));
-    });
-    const env = envFor(ports);
+    const { casebook: first, ports, env } = await startOnFreePorts(dataDir);
+    running = first;
     const api = `http://127.0.0.1:${ports.api}`;
 
     expect(first.output()).toContain('casebook: first start: admin API key');
@@ -105,11 +60,12 @@ describe('casebook start, end to end over HTTP', () => {
     expect(shipped.status).toBe(202);
     await expect.poll(async () => JSON.stringify(await readCase(api, 'e2e-1')), { timeout: 15_000 }).toContain('"waitingFor":["warehouse.received"]');
 
-    const firstExit = await stopCasebook(first.child);
+    const firstExit = await stopCasebook(first);
     expect(firstExit, first.output()).toBe(0);
     expect(first.output()).toContain('casebook: stopped');
 
     const second = await startCasebook(env);
+    running = second;
     expect(second.output()).not.toContain('first start');
     const waiting = await readCase(api, 'e2e-1');
     expect(waiting).toMatchObject({ status: 'waiting', step: 'wait_receipt', waitingFor: ['warehouse.received'] });
@@ -151,6 +107,6 @@ describe('casebook start, end to end over HTTP', () => {
     expect(run.stdout).toContain('"outcome":{"outcome":"resolved","reason":"refunded"}');
     expect(run.stdout).toMatch(/demo-1\s+\|\s+18900\s+\| CNY\s+\| issued\s+\| demo-1\/refund_no_reason\/1/);
 
-    expect(await stopCasebook(second.child)).toBe(0);
+    expect(await stopCasebook(second)).toBe(0);
   }, 240_000);
 });

