@@ -2,9 +2,10 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { registerAuth } from './auth.js';
+import { refuseUncleanInput } from './clean-input.js';
 import { keyRoutes } from './routes/keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiDependencies } from './dependencies.js';
@@ -21,13 +22,19 @@ export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
   /** Requests per minute per API key (or per address without one). */
   rateLimitPerMinute?: number;
+  /** Failed authentications per minute per client address before 429 (valid keys are never held back). */
+  authFailuresPerMinute?: number;
 }
 
 export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: MAX_BODY_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters are checked by their schemas (with a pointer), not cut off by the router.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_000 },
+    frameworkErrors: (error, _request, reply) => {
+      sendProblem(reply, problem('invalid-request', `the URL cannot be read: ${error.message.slice(0, 200)}`, { errors: [{ pointer: '', message: 'unreadable URL' }] }));
+    },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -40,7 +47,10 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     reply.header('x-request-id', request.id);
   });
 
+  // Response schemas document and are checked by the fuzzer; bodies are sent as they are, never trimmed by a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   registerProblemHandlers(app);
+  refuseUncleanInput(app);
 
   await app.register(swagger, {
     openapi: {
@@ -59,7 +69,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     },
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} per minute exceeded` }),
   });
-  registerAuth(app, deps.pool);
+  registerAuth(app, deps.pool, { failuresPerMinute: options.authFailuresPerMinute ?? 20 });
 
   await app.register(healthRoutes(deps));
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
@@ -71,13 +81,27 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   return app;
 }
 
-/** Every error the API answers is a problem from the catalogue: unknown routes, schema failures, parser refusals. */
+/**
+ * Every error the API answers is a problem from the catalogue: unknown routes (404, or 405 with
+ * `Allow` when the path is known under other methods), schema failures, parser refusals.
+ */
 function registerProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url}`)));
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
+  const allowed = methodsByPath(app);
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const methods = allowed(request.url);
+    if (methods.length === 0) return sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url}`));
+    reply.header('allow', methods.join(', '));
+    return sendProblem(reply, problem('method-not-allowed', `${request.method} is not allowed here; allowed: ${methods.join(', ')}`));
+  };
+  app.setNotFoundHandler(notFound);
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validationContext?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
+    // No route: whatever failed on the way (a body the 404 route could not parse) is a 404 or a 405.
+    if (request.is404) return notFound(request, reply);
     if (error.validation) {
+      // Body, query and path pointers start at their own root; a header's is /headers/<name>.
+      const root = error.validationContext === 'headers' ? '/headers' : '';
       const errors = error.validation.map((v) => ({
-        pointer: v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
+        pointer: root + v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
         message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
       }));
       return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
@@ -93,4 +117,25 @@ function registerProblemHandlers(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
   });
+}
+
+/**
+ * The methods a path has, for `Allow`: those of the most specific routes matching it (fewest
+ * parameters, as the router prefers `/v1/playbooks/validate` to `/v1/playbooks/:name`).
+ */
+function methodsByPath(app: FastifyInstance): (url: string) => string[] {
+  const routes: { pattern: RegExp; params: number; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    const parts = route.url.replace(/\/+$/, '').split('/');
+    const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    routes.push({ pattern: new RegExp(`^${source}/?$`), params: parts.filter((p) => p.startsWith(':') || p === '*').length, methods: [route.method].flat() });
+  });
+  return (url) => {
+    const path = url.split('?')[0]!;
+    const matching = routes.filter((r) => r.pattern.test(path));
+    const fewest = Math.min(...matching.map((r) => r.params));
+    const methods = new Set(matching.filter((r) => r.params === fewest).flatMap((r) => r.methods));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }

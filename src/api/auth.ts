@@ -16,13 +16,24 @@ declare module 'fastify' {
 
 export const READERS: readonly Role[] = ['ops-lead', 'agent', 'auditor', 'admin'];
 
-export function registerAuth(app: FastifyInstance, pool: Pool): void {
+/**
+ * Routes with `config.roles` need a key of one of those roles. Failed authentications are counted per
+ * client address: past `failuresPerMinute` in a minute, they answer 429 with Retry-After instead of 401.
+ * A valid key is checked first and never counted or held back, whoever else shares its address.
+ */
+export function registerAuth(app: FastifyInstance, pool: Pool, { failuresPerMinute }: { failuresPerMinute: number }): void {
+  const failures = new FailureCounter(failuresPerMinute, 60_000);
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const apiKey = await keyOf(request, pool);
     if (!apiKey) {
+      const retryAfter = failures.fail(request.ip, Date.now());
+      if (retryAfter !== undefined) {
+        reply.header('retry-after', String(retryAfter));
+        return sendProblem(reply, problem('rate-limited', `too many failed authentications from this address; retry after ${retryAfter} s`));
+      }
       reply.header('www-authenticate', 'Bearer realm="casebook"');
       return sendProblem(reply, problem('unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
     }
@@ -38,4 +49,24 @@ async function keyOf(request: FastifyRequest, pool: Pool): Promise<ApiKey | unde
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer ([^\s]{1,200})$/.exec(header);
   return match ? authenticate(pool, match[1]!) : undefined;
+}
+
+/** Failures per address in fixed windows; `fail` answers the seconds to wait once an address is over the limit. */
+class FailureCounter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly limit: number, private readonly windowMs: number) {}
+
+  fail(address: string, now: number): number | undefined {
+    if (this.windows.size > 10_000) {
+      for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    }
+    let window = this.windows.get(address);
+    if (!window || window.resetAt <= now) {
+      window = { count: 0, resetAt: now + this.windowMs };
+      this.windows.set(address, window);
+    }
+    window.count += 1;
+    return window.count > this.limit ? Math.max(1, Math.ceil((window.resetAt - now) / 1000)) : undefined;
+  }
 }

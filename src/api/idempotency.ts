@@ -15,7 +15,9 @@ export interface Answer {
   body: unknown;
 }
 
-const KEY = /^[\x21-\x7e]{1,200}$/;
+/** What an Idempotency-Key looks like: 1 to 200 visible ASCII characters (the header's schema pattern too). */
+export const IDEMPOTENCY_KEY = '^[\\x21-\\x7e]{1,200}$';
+const KEY = new RegExp(IDEMPOTENCY_KEY);
 
 export function answerOf(p: Problem, reply: FastifyReply): Answer {
   return { status: p.status, body: { ...p, instance: reply.request.url, requestId: reply.request.id } };

@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 
 /** HTTP statuses the API answers errors with, and the title each problem with that status carries. */
 const TITLES = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Payload too large',
+  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict', 413: 'Payload too large',
   415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal server error', 503: 'Service unavailable',
 } as const;
 
@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   unauthorized: { status: [401] },
   forbidden: { status: [403] },
   'not-found': { status: [404] },
+  'method-not-allowed': { status: [405] },
   'unknown-case': { status: [404] },
   'unknown-key': { status: [404] },
   'unknown-playbook': { status: [422, 404] },
@@ -34,6 +35,7 @@ export const PROBLEM_TYPES = {
   'idempotency-key-in-use': { status: [409] },
   'idempotency-key-reused': { status: [422] },
   'ambiguous-event': { status: [409] },
+  'last-admin-key': { status: [409] },
   'body-too-large': { status: [413] },
   'unsupported-media-type': { status: [415] },
   'invalid-playbook': { status: [422] },

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from './pool.js';
+import { withTransaction } from './transaction.js';
 
 export const ROLES = ['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -53,6 +54,19 @@ export async function listApiKeys(pool: Pool): Promise<ApiKey[]> {
 export async function revokeApiKey(pool: Pool, id: string): Promise<boolean> {
   const { rowCount } = await pool.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
   return rowCount === 1;
+}
+
+/**
+ * Revokes a key unless it is the last active admin key: `last-admin` then, and nothing changes.
+ * The active admin rows are locked first, so two admins revoking each other cannot both succeed.
+ */
+export async function revokeApiKeyKeepingAnAdmin(pool: Pool, id: string): Promise<'revoked' | 'unknown' | 'last-admin'> {
+  return withTransaction(pool, async (client) => {
+    const admins = await client.query<{ id: string }>(`SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL FOR UPDATE`);
+    if (admins.rows.length === 1 && admins.rows[0]!.id === id) return 'last-admin';
+    const { rowCount } = await client.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
+    return rowCount === 1 ? 'revoked' : 'unknown';
+  });
 }
 
 export async function countActiveApiKeys(pool: Pool): Promise<number> {

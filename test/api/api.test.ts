@@ -16,8 +16,9 @@ const keys = {} as Record<Role, string>;
 let revokedKey: string;
 
 beforeAll(async () => {
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
-    for (const role of ROLES) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} test key`)).key;
+  // The 401 tests below fail authentication many times from one address: lift that limit here (tested on its own below).
+  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true }, { authFailuresPerMinute: 10_000 });
+  for (const role of ROLES) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} test key`)).key;
   const revoked = await createApiKey(runtime.db.pool, 'admin', 'revoked');
   await revokeApiKey(runtime.db.pool, revoked.apiKey.id);
   revokedKey = revoked.key;
@@ -26,7 +27,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-type Call = { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; url: string; body?: unknown; type?: string; key?: string | null; headers?: Record<string, string> };
+type Call = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'; url: string; body?: unknown; type?: string; key?: string | null; headers?: Record<string, string> };
 
 function call({ method, url, body, type, key, headers }: Call): Promise<LightMyRequestResponse> {
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -162,6 +163,7 @@ describe('roles', () => {
     { name: 'deliver from inbox', call: { method: 'POST', url: '/v1/inbox/999999/deliver', body: {} }, allowed: ['agent', 'admin'] },
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },
     { name: 'create key', call: { method: 'POST', url: '/v1/keys', body: { role: 'auditor', name: 'matrix' } }, allowed: ['admin'] },
+    { name: 'revoke key', call: { method: 'DELETE', url: '/v1/keys/000000000000' }, allowed: ['admin'] },
   ];
   const matrix = endpoints.flatMap((e) => ROLES.map((role) => [e.name, role, e.allowed.includes(role)] as const));
 
@@ -233,6 +235,9 @@ describe('bad requests', () => {
     ['playbook name with capitals', { method: 'PUT', url: '/v1/playbooks/Return', body: RETURN_YAML }, 400, 'invalid-request'],
     ['name in URL differs from the document', { method: 'PUT', url: '/v1/playbooks/returns', body: RETURN_YAML }, 422, 'name-mismatch'],
     ['unknown route', { method: 'GET', url: '/v1/refunds' }, 404, 'not-found'],
+    ['wrong method on a known path', { method: 'PATCH', url: '/v1/cases/api-1' }, 405, 'method-not-allowed'],
+    ['version beyond a 32-bit integer', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', version: 2_147_483_648, data: {} } }, 400, 'invalid-request'],
+    ['malformed Idempotency-Key', { method: 'POST', url: '/v1/cases', body: { playbook: 'return', data: {} }, headers: { 'idempotency-key': 'has spaces' } }, 400, 'invalid-request'],
     ['webhook without order id or tracking', { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'r', payload: {} } }, 400, 'invalid-request'],
   ];
 
@@ -266,6 +271,84 @@ describe('bad requests', () => {
       expect(last!.json()).toMatchObject({ type: 'https://casebook.dev/problems/rate-limited', status: 429 });
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('API contract edges', () => {
+  const otherApi = (options: Parameters<typeof buildApi>[1], temporalReady = async () => true) =>
+    buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady }, options);
+
+  it('answers a wrong method on a known path with 405 and Allow', async () => {
+    const response = await call({ method: 'DELETE', url: '/v1/cases' });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe('GET, HEAD, POST');
+    expect((await call({ method: 'PUT', url: '/v1/keys/abc', key: null })).headers.allow).toBe('DELETE');
+    expect((await call({ method: 'DELETE', url: '/v1/playbooks/validate' })).headers.allow).toBe('POST');
+  });
+
+  it('limits failed authentications per address with 429 and Retry-After, never a valid key', async () => {
+    const limited = await otherApi({ authFailuresPerMinute: 3 });
+    try {
+      const statuses = [];
+      for (const token of ['nonsense', 'x', `cb_aaaaaaaaaaaa_${'x'.repeat(43)}`, revokedKey, 'again']) {
+        statuses.push((await limited.inject({ method: 'GET', url: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } })).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const refused = await limited.inject({ method: 'GET', url: '/v1/cases', remoteAddress: '127.0.0.1' });
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json()).toMatchObject({ type: 'https://casebook.dev/problems/rate-limited', status: 429 });
+      const valid = await limited.inject({ method: 'GET', url: '/v1/playbooks', headers: { authorization: `Bearer ${keys.auditor}` } });
+      expect(valid.statusCode).toBe(200);
+      const elsewhere = await limited.inject({ method: 'GET', url: '/v1/playbooks', remoteAddress: '127.0.0.2' });
+      expect(elsewhere.statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('never revokes the last active admin key, not even by itself', async () => {
+    const adminId = keys.admin.split('_')[1]!;
+    const active = (await call({ method: 'GET', url: '/v1/keys' })).json().keys.filter((k: { role: string; revokedAt: string | null }) => k.role === 'admin' && !k.revokedAt);
+    expect(active.map((k: { id: string }) => k.id)).toEqual([adminId]);
+    const own = await call({ method: 'DELETE', url: `/v1/keys/${adminId}` });
+    expect(own.statusCode).toBe(409);
+    expect(own.json()).toMatchObject({ type: 'https://casebook.dev/problems/last-admin-key', status: 409 });
+    const second = (await call({ method: 'POST', url: '/v1/keys', body: { role: 'admin', name: 'second admin' } })).json();
+    expect((await call({ method: 'DELETE', url: `/v1/keys/${second.id}`, key: second.key })).statusCode).toBe(204);
+    expect((await call({ method: 'DELETE', url: `/v1/keys/${adminId}` })).statusCode).toBe(409);
+    expect((await call({ method: 'GET', url: '/v1/keys' })).statusCode).toBe(200);
+  });
+
+  it('readiness says only which dependency is down', async () => {
+    const notReady = await otherApi({}, async () => false);
+    try {
+      const response = await notReady.inject({ method: 'GET', url: '/readyz' });
+      expect(response.statusCode).toBe(503);
+      const { requestId: _requestId, ...body } = response.json();
+      expect(body).toEqual({
+        type: 'https://casebook.dev/problems/not-ready', title: 'Service unavailable', status: 503,
+        detail: 'database up, temporal down', database: true, temporal: false, instance: '/readyz',
+      });
+    } finally {
+      await notReady.close();
+    }
+  });
+
+  it('documents every route: problem+json errors and a schema for each success body', async () => {
+    const spec = (await call({ method: 'GET', url: '/docs/json', key: null })).json();
+    for (const [path, operations] of Object.entries<Record<string, { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }>>(spec.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const statuses = Object.keys(operation.responses);
+        expect(statuses.filter((s) => s.startsWith('2')), `${method} ${path}`).not.toEqual([]);
+        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['429', '500']));
+        for (const status of statuses.filter((s) => Number(s) >= 400)) {
+          expect(Object.keys(operation.responses[status]!.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+        }
+        if (path === '/healthz' || path === '/readyz') expect(operation.security).toEqual([]);
+        else expect(statuses).toEqual(expect.arrayContaining(['401', '403']));
+      }
     }
   });
 });

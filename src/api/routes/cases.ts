@@ -4,9 +4,10 @@ import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
-import { answerOf, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
+import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses, WITH_BODY } from '../responses.js';
 import { caseHistory } from '../../store/case-history.js';
 import { listCases, type CaseListFilter } from '../../store/case-list.js';
 
@@ -29,17 +30,20 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
       tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
       headers: {
         type: 'object',
-        properties: { 'idempotency-key': { type: 'string', description: 'Retries with this key and the same body get the first answer (see docs/api.md)' } },
+        properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY, description: 'Retries with this key and the same body get the first answer (see docs/api.md)' } },
       },
       body: {
         type: 'object', additionalProperties: false, required: ['playbook', 'data'],
         properties: {
           playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-          version: { type: 'integer', minimum: 1 },
+          version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
           caseId: { type: 'string', pattern: CASE_ID },
           data: { type: 'object' },
         },
       },
+      response: responses({ 200: BODIES.opened, 201: BODIES.opened }, [
+        ...WITH_BODY, 'unknown-playbook', 'invalid-case-data', 'case-closed', 'duplicate-case', 'idempotency-key-in-use', 'idempotency-key-reused',
+      ]),
     },
   }, async (request, reply) => {
     const apiKey = request.apiKey!;
@@ -87,12 +91,13 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
           ...PAGE_QUERY,
         },
       },
+      response: responses({ 200: BODIES.cases }, ['invalid-cursor']),
     },
   }, async (request, reply) => pageOrInvalidCursor(reply, await listCases(deps.pool, request.query)));
 }
 
 function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
-  app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams } }, async (request, reply) => {
+  app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams, response: responses({ 200: BODIES.case }, ['unknown-case']) } }, async (request, reply) => {
     const description = await deps.cases.describe(request.params.caseId);
     if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
     return description;
@@ -100,7 +105,7 @@ function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
 
   app.get<{ Params: { caseId: string } }>('/:caseId/history', {
     config: { roles: READERS },
-    schema: { tags: TAGS, summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version', params: caseParams },
+    schema: { tags: TAGS, summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version', params: caseParams, response: responses({ 200: BODIES.history }, ['unknown-case']) },
   }, async (request, reply) => {
     const history = await caseHistory(deps.pool, request.params.caseId);
     if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
@@ -122,6 +127,7 @@ function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
           payload: { type: 'object' },
         },
       },
+      response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [...WITH_BODY, 'unknown-case', 'event-not-expected', 'case-closed', 'invalid-event']),
     },
   }, async (request, reply) => {
     if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {

@@ -1,11 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses } from '../responses.js';
 import { pingDatabase } from '../../store/databases.js';
 
+const PUBLIC = { security: [], tags: ['health'] };
+
+/** Public (no key, `security: []`): the process answers; Postgres and Temporal answer (up or down, nothing more). */
 export const healthRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { schema: { ...PUBLIC, summary: 'The API process answers', response: responses({ 200: BODIES.health }, [], { isPublic: true }) } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    schema: { ...PUBLIC, summary: 'Postgres and Temporal answer: 200 ready, or 503 not-ready saying which is down', response: responses({ 200: BODIES.ready }, ['not-ready'], { isPublic: true }) },
+  }, async (_request, reply) => {
     const [database, temporal] = await Promise.all([
       pingDatabase(deps.pool),
       deps.temporalReady().catch(() => false),

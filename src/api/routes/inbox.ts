@@ -5,6 +5,7 @@ import type { ApiDependencies } from '../dependencies.js';
 import { sendInboxOutcome } from '../delivery.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses, WITH_BODY } from '../responses.js';
 import { CASE_ID } from './cases.js';
 
 const TAGS = ['inbox'];
@@ -29,6 +30,7 @@ function listInboxRoute(app: FastifyInstance, deps: ApiDependencies): void {
           ...PAGE_QUERY,
         },
       },
+      response: responses({ 200: BODIES.inbox }, ['invalid-cursor']),
     },
   }, async (request, reply) => pageOrInvalidCursor(reply, await listInbox(deps.pool, request.query)));
 }
@@ -45,6 +47,9 @@ function deliverFromInboxRoute(app: FastifyInstance, deps: ApiDependencies): voi
         type: 'object', additionalProperties: false,
         properties: { caseId: { type: 'string', pattern: CASE_ID, description: 'The case to deliver the event to; routed as on arrival when absent' } },
       },
+      response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [
+        ...WITH_BODY, 'unknown-inbox-event', 'unknown-case', 'event-not-expected', 'case-closed', 'ambiguous-event', 'invalid-event',
+      ]),
     },
   }, async (request, reply) => {
     const outcome = await deps.inbox.redeliver(Number(request.params.id), request.body?.caseId);

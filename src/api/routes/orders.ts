@@ -3,6 +3,7 @@ import { orderLedger, orderRefunds } from '../../store/orders.js';
 import { READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses } from '../responses.js';
 
 /** An order's ledger, for finance and auditors: what was paid, and every refund of all its cases by kind. */
 export const orderRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -11,6 +12,7 @@ export const orderRoutes = (deps: ApiDependencies): FastifyPluginAsync => async 
     schema: {
       tags: ['orders'], summary: 'What was paid for an order, the cap of each kind of refund, and every refund of its cases',
       params: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string', minLength: 1, maxLength: 100 } } },
+      response: responses({ 200: BODIES.ledger }, ['unknown-order']),
     },
   }, async (request, reply) => {
     const ledger = await orderLedger(deps.pool, request.params.orderId);

@@ -5,8 +5,16 @@ import type { ApiDependencies } from '../dependencies.js';
 import { READERS } from '../auth.js';
 import type { ApiKey } from '../../store/api-keys.js';
 import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses, WITH_BODY } from '../responses.js';
 
-const yamlBody = { type: 'string', minLength: 1 } as const;
+/**
+ * The playbook's YAML source, as text: what is not a playbook gets diagnostics (an empty body too).
+ * Documented as text/plain, the body's real shape (under application/yaml an OpenAPI string schema
+ * would mean a YAML document that is a string); application/yaml, application/x-yaml and text/yaml
+ * are read the same way.
+ */
+const yamlBody = { type: 'string', description: 'The playbook source (YAML); sent as text/plain or application/yaml' } as const;
+const YAML_TYPES = ['text/plain'];
 const nameParam = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' } } } as const;
 
 const AUTHORS = { roles: ['ops-lead', 'admin'] as const };
@@ -20,12 +28,21 @@ const publicDiagnostic = (d: Diagnostic) => ({
 const publisher = (apiKey: ApiKey | undefined): string | null => (apiKey ? `${apiKey.name} (key ${apiKey.id})` : null);
 
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.post('/validate', { config: AUTHORS, schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: ['application/yaml', 'text/plain'], body: yamlBody } }, async (request) => {
+  app.post('/validate', {
+    config: AUTHORS,
+    schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: YAML_TYPES, body: yamlBody, response: responses({ 200: BODIES.validation }, WITH_BODY) },
+  }, async (request) => {
     const result = validatePlaybook(request.body as string, 'playbook.yaml');
     return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) };
   });
 
-  app.put<{ Params: { name: string } }>('/:name', { config: AUTHORS, schema: { tags: TAGS, summary: 'Publish a playbook version (YAML body); the same content again returns its version', consumes: ['application/yaml', 'text/plain'], body: yamlBody, params: nameParam } }, async (request, reply) => {
+  app.put<{ Params: { name: string } }>('/:name', {
+    config: AUTHORS,
+    schema: {
+      tags: TAGS, summary: 'Publish a playbook version (YAML body); the same content again returns its version', consumes: YAML_TYPES, body: yamlBody, params: nameParam,
+      response: responses({ 200: BODIES.published, 201: BODIES.published }, [...WITH_BODY, 'invalid-playbook', 'name-mismatch']),
+    },
+  }, async (request, reply) => {
     const source = request.body as unknown as string;
     const result = validatePlaybook(source, `${request.params.name}.yaml`);
     if (!result.plan) {
@@ -38,9 +55,12 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
   });
 
-  app.get('', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'Published playbooks and their latest versions' } }, async () => ({ playbooks: await listPlaybooks(deps.pool) }));
+  app.get('', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'Published playbooks and their latest versions', response: responses({ 200: BODIES.playbooks }, []) } }, async () => ({ playbooks: await listPlaybooks(deps.pool) }));
 
-  app.get<{ Params: { name: string } }>('/:name', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/:name', {
+    config: { roles: READERS },
+    schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam, response: responses({ 200: BODIES.versions }, ['unknown-playbook']) },
+  }, async (request, reply) => {
     const versions = await listVersions(deps.pool, request.params.name);
     if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
     return { name: request.params.name, versions };
@@ -49,7 +69,9 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
   app.get<{ Params: { name: string; version: number } }>('/:name/versions/:version', {
     config: { roles: READERS },
     schema: {
-      tags: TAGS, summary: 'One version: its YAML and its plan', params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } },
+      tags: TAGS, summary: 'One version: its YAML and its plan', params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } },
+      response: responses({ 200: BODIES.version }, ['unknown-playbook-version']),
+    },
   }, async (request, reply) => {
     const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
     if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { WarehouseReceipt } from '../../cases/inbox.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { sendInboxOutcome } from '../delivery.js';
-import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses, WITH_BODY } from '../responses.js';
 
 /** The warehouse system reports a receipt by order id or return tracking number; the inbox finds the case waiting for it. */
 export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -14,6 +14,7 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
         + '(202 accepted, 200 duplicate, 202 unrouted when no case waits for it, 409 when several do)',
       body: {
         type: 'object', additionalProperties: false, required: ['receiptId', 'payload'],
+        anyOf: [{ required: ['orderId'] }, { required: ['returnTracking'] }],
         properties: {
           receiptId: { type: 'string', minLength: 1, maxLength: 200, description: 'The warehouse’s id for this receipt; the same id twice is one receipt' },
           orderId: { type: 'string', minLength: 1, maxLength: 100 },
@@ -21,12 +22,7 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
           payload: { type: 'object', description: 'The warehouse.received payload the playbook declares' },
         },
       },
+      response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [...WITH_BODY, 'event-not-expected', 'case-closed', 'ambiguous-event', 'invalid-event']),
     },
-  }, async (request, reply) => {
-    const { orderId, returnTracking } = request.body;
-    if (!orderId && !returnTracking) {
-      return sendProblem(reply, problem('invalid-request', 'give orderId or returnTracking', { errors: [{ pointer: '/orderId', message: 'orderId or returnTracking is required' }] }));
-    }
-    return sendInboxOutcome(reply, await deps.inbox.deliverWarehouseReceipt(request.body));
-  });
+  }, async (request, reply) => sendInboxOutcome(reply, await deps.inbox.deliverWarehouseReceipt(request.body)));
 };
