@@ -1,4 +1,5 @@
 /** The HTTP API over real parts: Temporal's time-skipping server, a worker, Postgres. */
+import { Ajv } from 'ajv';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -350,5 +351,27 @@ describe('API contract edges', () => {
         else expect(statuses).toEqual(expect.arrayContaining(['401', '403']));
       }
     }
+  });
+});
+
+describe('response schemas', () => {
+  // Every success body read in the tests above, checked against the schema its route declares in /docs/json.
+  const reads: [string, string, string][] = [
+    ['/healthz', '/healthz', '200'], ['/readyz', '/readyz', '200'],
+    ['/v1/playbooks', '/v1/playbooks', '200'], ['/v1/playbooks/{name}', '/v1/playbooks/return', '200'],
+    ['/v1/playbooks/{name}/versions/{version}', '/v1/playbooks/return/versions/1', '200'],
+    ['/v1/cases', '/v1/cases?limit=2', '200'], ['/v1/cases/{caseId}', '/v1/cases/api-1', '200'], ['/v1/cases/{caseId}', '/v1/cases/api-2', '200'],
+    ['/v1/cases/{caseId}/history', '/v1/cases/api-1/history', '200'], ['/v1/orders/{orderId}/ledger', '/v1/orders/TB-9/ledger', '200'],
+    ['/v1/inbox', '/v1/inbox', '200'], ['/v1/keys', '/v1/keys', '200'],
+  ];
+
+  it.each(reads)('GET %s (%s) matches its declared schema', async (path, url, status) => {
+    const spec = (await call({ method: 'GET', url: '/docs/json', key: null })).json();
+    const schema = spec.paths[path].get.responses[status].content['application/json'].schema;
+    const response = await call({ method: 'GET', url });
+    expect(String(response.statusCode)).toBe(status);
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    validate(response.json());
+    expect(validate.errors ?? []).toEqual([]);
   });
 });
