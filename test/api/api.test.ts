@@ -322,6 +322,19 @@ describe('API contract edges', () => {
     expect((await call({ method: 'GET', url: '/v1/keys' })).statusCode).toBe(200);
   });
 
+  it('refuses NUL, half surrogate pairs and over-deep JSON anywhere, with a pointer', async () => {
+    const nulKey = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.shipped', id: 'n1', payload: { 'a\u0000': 1 } } });
+    expect([nulKey.statusCode, nulKey.json().errors]).toEqual([400, [{ pointer: '/payload/a\u0000', message: 'has a property name with NUL characters or unpaired surrogates' }]]);
+    const surrogate = await call({ method: 'POST', url: '/v1/webhooks/warehouse', body: '{"receiptId":"r-\\ud800","orderId":"TB-9","payload":{}}', type: 'application/json' });
+    expect([surrogate.statusCode, surrogate.json().errors[0].pointer]).toEqual([400, '/receiptId']);
+    const deep = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: `{"type":"buyer.shipped","id":"d1","payload":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, type: 'application/json' });
+    expect([deep.statusCode, deep.json().type]).toEqual([400, 'https://casebook.dev/problems/invalid-request']);
+    const inPath = await call({ method: 'GET', url: '/v1/orders/TB%00/ledger' });
+    expect([inPath.statusCode, inPath.json().errors[0].pointer]).toEqual([400, '/orderId']);
+    const longPath = await call({ method: 'GET', url: `/v1/orders/${'x'.repeat(500)}/ledger` });
+    expect([longPath.statusCode, longPath.headers['content-type']]).toEqual([400, 'application/problem+json; charset=utf-8']);
+  });
+
   it('readiness says only which dependency is down', async () => {
     const notReady = await otherApi({}, async () => false);
     try {
