@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = {
   'event-not-expected': { status: [409] },
   'case-closed': { status: [409] },
   'duplicate-case': { status: [409] },
+  'case-not-failed': { status: [409] },
   'idempotency-key-in-use': { status: [409] },
   'idempotency-key-reused': { status: [422] },
   'ambiguous-event': { status: [409] },

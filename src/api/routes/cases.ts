@@ -86,7 +86,7 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
         type: 'object', additionalProperties: false,
         properties: {
           playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-          status: { enum: ['open', 'waiting', 'closed'] },
+          status: { enum: ['open', 'waiting', 'failed', 'closed'] },
           orderId: { type: 'string', maxLength: 100 },
           ...PAGE_QUERY,
         },
