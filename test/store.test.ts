@@ -67,7 +67,7 @@ describe('migration 301 on a database made by earlier versions', () => {
       for (const seq of [1, 2, 10]) {
         await old.pool.query(`INSERT INTO audit_events (idempotency_key, case_id, at, kind) VALUES ($1, 'a.b-1', now(), 'branch')`, [`a.b-1/audit/${seq}`]);
       }
-      await migrate(old.url);
+      await migrate(old.url, 1);
       const { rows } = await old.pool.query(`SELECT seq FROM audit_events ORDER BY id`);
       expect(rows.map((r) => r.seq)).toEqual([1, 2, 10]);
       await expect(old.pool.query(`UPDATE cases SET status = 'failed'`)).rejects.toThrow(/cases_status_check/);
