@@ -101,7 +101,7 @@ async function startServers(config: Config, stops: Stop[], log: (line: string) =
       : startTemporalDevServer({
           dataDir: temporalDataDir(config), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
           httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
-          pidFile: temporalChild(config).pidFile,
+          pidFile: temporalChild(config).pidFile, onRestart: (message) => log(`casebook: ${message}`),
         }),
     config.databaseUrl
       ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, stop: async () => {} })
@@ -185,8 +185,9 @@ async function startApi(config: Config, address: string, pool: Pool, options: { 
       pool,
       cases: new CaseService(client, pool, undefined, indexed),
       inbox: new EventInbox(client, pool),
+      // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {
-        await connection.workflowService.getSystemInfo({});
+        await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
         return true;
       },
     },

@@ -21,6 +21,8 @@ export interface DevServerOptions {
   namespace: string;
   /** Where to record the server's pid while it runs, for the next start to find after a crash. */
   pidFile?: string;
+  /** Told when the server stopped without being asked to and is being started again. */
+  onRestart?: (message: string) => void;
   /** Dynamic configuration, e.g. { 'limit.historyCount.suggestContinueAsNew': 100 }. */
   dynamicConfig?: Record<string, number | string | boolean>;
 }
@@ -31,7 +33,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     throw new Error('the Temporal CLI is not provisioned: run `bash scripts/provision.sh` or set CASEBOOK_TEMPORAL_CLI');
   }
   mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn(executable.path, [
+  const args = [
     'server', 'start-dev',
     '--db-filename', join(options.dataDir, 'temporal.db'),
     '--ip', options.host,
@@ -42,14 +44,19 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--namespace', options.namespace,
     '--log-level', 'error',
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const pidFile = options.pidFile;
-  if (pidFile && child.pid !== undefined) {
-    writeFileSync(pidFile, `${child.pid}\n`);
-    child.once('exit', () => rmSync(pidFile, { force: true }));
-  }
+  ];
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const spawnServer = (): ChildProcess => {
+    const child = spawn(executable.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const pidFile = options.pidFile;
+    if (pidFile && child.pid !== undefined) {
+      writeFileSync(pidFile, `${child.pid}\n`);
+      child.once('exit', () => rmSync(pidFile, { force: true }));
+    }
+    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+    return child;
+  };
+  let child = spawnServer();
   const address = `${options.host}:${options.port}`;
   try {
     await waitUntilServing(address, child, () => stderr);
@@ -57,7 +64,29 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     child.kill('SIGKILL');
     throw error;
   }
-  return { address, uiUrl: `http://${options.host}:${options.uiPort}`, stop: () => stopChild(child) };
+  // Started again whenever it exits without being asked to (killed, crashed), on the same data file:
+  // the worker and the API reconnect on their own.
+  let stopping = false;
+  const watch = () => child.once('exit', () => {
+    if (stopping) return;
+    options.onRestart?.('the Temporal dev server stopped unexpectedly; starting it again');
+    setTimeout(() => {
+      if (stopping) return;
+      stderr = '';
+      child = spawnServer();
+      watch();
+      waitUntilServing(address, child, () => stderr).then(() => options.onRestart?.('the Temporal dev server is running again'), () => undefined);
+    }, 1_000);
+  });
+  watch();
+  return {
+    address,
+    uiUrl: `http://${options.host}:${options.uiPort}`,
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
+  };
 }
 
 async function waitUntilServing(address: string, child: ChildProcess, stderr: () => string): Promise<void> {

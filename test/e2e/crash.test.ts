@@ -1,27 +1,34 @@
 /**
  * Crash-safe start and bounded stop, as an operator meets them: `casebook start` after a kill -9 of
  * Casebook works the first time (the Temporal dev server and Postgres it left running are stopped and
- * started again, no manual cleanup); Postgres killed under a running Casebook is started again and
- * /readyz goes red, then green; a port held by another process is reported with its PID; a second
+ * started again, no manual cleanup); Postgres or the Temporal dev server killed under a running Casebook
+ * is started again and /readyz goes red, then green; a port held by another process is reported with its PID; a second
  * signal stops everything at once, children included.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { isRunning } from '../../src/stack/processes.js';
 import { envFor, pickPorts, spawnCasebook, startCasebook, startOnFreePorts, stopCasebook, type Casebook } from './casebook-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-crash-'));
 let running: Casebook | undefined;
 
-afterAll(async () => {
+/** Stops what an earlier (failed) test left running, at once. */
+async function stopRunning(): Promise<void> {
   if (running && running.child.exitCode === null) {
     running.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
     running.child.kill('SIGTERM');
     await running.exited;
   }
+}
+
+beforeEach(stopRunning);
+afterAll(async () => {
+  await stopRunning();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -30,7 +37,7 @@ const children = () => ({ temporal: pidIn('temporal/dev-server.pid'), postgres: 
 const readyz = async (api: string) => (await fetch(`${api}/readyz`).catch(() => undefined))?.status;
 
 describe('casebook start after a crash, and stopping', () => {
-  it('starts the first time after kill -9, reclaiming the servers the killed run left; survives Postgres being killed', async () => {
+  it('starts the first time after kill -9, reclaiming the servers the killed run left; survives Postgres and Temporal being killed', async () => {
     const { casebook: first, ports, env } = await startOnFreePorts(dataDir);
     running = first;
     const api = `http://127.0.0.1:${ports.api}`;
@@ -57,6 +64,10 @@ describe('casebook start after a crash, and stopping', () => {
     await expect.poll(() => readyz(api), { timeout: 10_000, interval: 100 }).toBe(503);
     await expect.poll(() => readyz(api), { timeout: 30_000, interval: 250 }).toBe(200);
     expect(second.output()).toContain('casebook: Postgres is running again');
+    // The same for the Temporal dev server (back too soon for readiness to be caught red every time).
+    process.kill(children().temporal, 'SIGKILL');
+    await expect.poll(() => second.output(), { timeout: 60_000, interval: 250 }).toContain('casebook: the Temporal dev server is running again');
+    await expect.poll(() => readyz(api), { timeout: 30_000, interval: 250 }).toBe(200);
     expect(second.child.exitCode).toBeNull();
 
     const now = children();

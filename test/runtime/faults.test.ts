@@ -3,7 +3,7 @@
  * case completes when it returns), and an external system that keeps failing (the playbook's on_error).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { localAdapters } from '../../src/activities/adapters.js';
 import { CaseService } from '../../src/cases/service.js';
 import { ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
+import { applicationUrl } from '../../src/store/postgres-roles.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/stack/free-port.js';
@@ -30,7 +31,7 @@ beforeAll(async () => {
   [env, postgres] = await Promise.all([startTimeSkippingServer(), startPostgresProcess(join(dataDir, 'pg'), port, { persistent: true })]);
   const url = await ensureDatabase(postgres.adminUrl, 'casebook');
   await migrate(url);
-  pool = createPool(url);
+  pool = createPool(applicationUrl(url));
 });
 afterAll(async () => {
   await pool?.end();
@@ -64,6 +65,35 @@ describe('faults', () => {
     expect(refunds).toEqual([{ amount: 5_000, status: 'issued' }]);
     expect((await pool.query(`SELECT status, outcome FROM cases WHERE case_id = 'outage-1'`)).rows).toEqual([{ status: 'closed', outcome: 'resolved' }]);
   }, 90_000);
+
+  it('Postgres killed (SIGKILL) under 20 cases in flight: it is started again, every case completes, one refund each', async () => {
+    const compiled = compileSmallPlaybook('killed', RECEIPT_THEN_REFUND);
+    const service = new CaseService(env.client, pool, 'faults-killed');
+    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
+    const ids = Array.from({ length: 20 }, (_, i) => `killed-${i + 1}`);
+    await worker.runUntil(async () => {
+      for (const id of ids) await openSmallCase(service, pool, compiled, id, { paid: { amount: 4_000, currency: 'CNY' } });
+      for (const id of ids) await expect.poll(async () => (await service.describe(id))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
+      const handles = ids.map((id) => env.client.workflow.getHandle(workflowIdFor(id)));
+      const receipts = handles.map((handle) => handle.executeUpdate('deliverEvent', { args: [{ type: 'warehouse.received', id: 'w', payload: {} }] }));
+      // Killed the hard way while the refunds are under way; the embedded server is started again.
+      const postmaster = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(postmaster, 'SIGKILL');
+      const killed = performance.now();
+      expect(await Promise.all(receipts)).toEqual(ids.map(() => ({ status: 'accepted' })));
+      await expect.poll(() => pool.query('SELECT 1').then(() => true, () => false), { timeout: 30_000, interval: 200 }).toBe(true);
+      // Waited for in real time (no time skipping): the activities retry with their backoff.
+      const closed = async () => (await pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'killed-%' AND status = 'closed' AND outcome = 'resolved'`)).rows[0].n;
+      await expect.poll(closed, { timeout: 60_000, interval: 500 }).toBe(20);
+      console.log(`Postgres killed under 20 cases: all complete ${Math.round((performance.now() - killed) / 1000)} s later`);
+    });
+    const refunds = (await pool.query(`SELECT case_id, amount, status FROM refunds WHERE case_id LIKE 'killed-%' ORDER BY case_id`)).rows;
+    expect(refunds).toHaveLength(20);
+    expect(new Set(refunds.map((r) => r.case_id)).size).toBe(20);
+    expect(refunds.every((r) => r.amount === 4_000 && r.status === 'issued')).toBe(true);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM provider_refunds WHERE idempotency_key LIKE 'killed-%'`)).rows).toEqual([{ n: 20 }]);
+    expect((await pool.query(`SELECT DISTINCT status FROM cases WHERE case_id LIKE 'killed-%'`)).rows).toEqual([{ status: 'closed' }]);
+  }, 120_000);
 
   it('an integration that keeps failing takes the playbook on_error path after its retries', async () => {
     const compiled = compileSmallPlaybook('flaky', `integrations:
