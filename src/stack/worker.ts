@@ -18,13 +18,18 @@ export interface CaseWorkerOptions {
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-/** A worker that runs case workflows and their activities against Postgres. */
+/**
+ * A worker that runs case workflows and their activities against Postgres. Two workflow threads: a
+ * workflow task that spins (until the SDK's deadlock detector stops it, after 2 s) holds one thread,
+ * and the other cases go on on the other; expressions are cost-bounded before they run in any case.
+ */
 export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
+    workflowThreadPoolSize: 2,
     activities: createActivities(options.pool, options.adapters),
     bundlerOptions: { webpackConfigHook: workflowBundlerOptions },
     ...options.tuning,
