@@ -2,13 +2,12 @@
  * Opening a case is idempotent and unambiguous, over the real API, Temporal test server and Postgres:
  * Idempotency-Key retries, closed case ids, and what a playbook declares unique while open.
  */
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../src/api/app.js';
+import type { LightMyRequestResponse } from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../src/plan/case.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import { createApiKey } from '../../src/store/api-keys.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
+import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 
 /** A return that waits for the buyer to cancel it; one open case per order. */
@@ -34,23 +33,12 @@ const runtime = useRuntime(async ({ db }) => {
   const compiled = validatePlaybook(PLAYBOOK, 'once.yaml').plan!;
   await publishPlaybook(db.pool, PLAYBOOK, compiled, 'test');
 });
-let api: FastifyInstance;
-let agent: string;
-let otherAgent: string;
-
-beforeAll(async () => {
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
-  agent = (await createApiKey(runtime.db.pool, 'agent', 'Lei')).key;
-  otherAgent = (await createApiKey(runtime.db.pool, 'agent', 'Mei')).key;
-});
-afterAll(async () => {
-  await api?.close();
-});
+const http = useApi(runtime, { agent: ['agent', 'Lei'], otherAgent: ['agent', 'Mei'] });
 
 const order = (id: string, extra: Record<string, unknown> = {}) => ({ playbook: 'once', data: { order_id: id, paid: { amount: 5_000, currency: 'CNY' } }, ...extra });
 
-function post(url: string, body: unknown, headers: Record<string, string> = {}, key = agent): Promise<LightMyRequestResponse> {
-  return api.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers } });
+function post(url: string, body: unknown, headers: Record<string, string> = {}, key = http.keys.agent): Promise<LightMyRequestResponse> {
+  return http.api.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers } });
 }
 
 async function closeCase(caseId: string) {
@@ -80,7 +68,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('keys are per API key: another agent’s same key is another request', async () => {
-    const theirs = await post('/v1/cases', order('IK-3'), { 'idempotency-key': 'open-IK-1' }, otherAgent);
+    const theirs = await post('/v1/cases', order('IK-3'), { 'idempotency-key': 'open-IK-1' }, http.keys.otherAgent);
     expect(theirs.statusCode).toBe(201);
     expect(await casesOfOrder('IK-3')).toHaveLength(1);
   });

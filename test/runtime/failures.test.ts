@@ -3,13 +3,11 @@
  * publish time; one that slips past the estimate fails only its own case, visibly and escalated, while
  * other cases complete; an admin retries or closes a failed case.
  */
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi } from '../../src/api/app.js';
+import { describe, expect, it } from 'vitest';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import { createApiKey } from '../../src/store/api-keys.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
+import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 
 const TEN = '[0,1,2,3,4,5,6,7,8,9]';
@@ -38,18 +36,7 @@ steps:
 `;
 
 const runtime = useRuntime();
-let api: FastifyInstance;
-let admin: string;
-let opsLead: string;
-
-beforeAll(async () => {
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
-  admin = (await createApiKey(runtime.db.pool, 'admin', 'Root')).key;
-  opsLead = (await createApiKey(runtime.db.pool, 'ops-lead', 'Mei')).key;
-});
-afterAll(async () => {
-  await api?.close();
-});
+const http = useApi(runtime, { admin: ['admin', 'Root'], opsLead: ['ops-lead', 'Mei'] });
 
 async function publish(name: string, condition: string, maxExpressionCost?: number) {
   const source = playbook(name, condition);
@@ -73,14 +60,14 @@ async function open(playbookName: string, caseId: string, divisor = 1) {
 const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step, outcome, reason FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 const escalations = async (caseId: string) => (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
-const repair = (caseId: string, action: 'retry' | 'close', key = admin) =>
-  api.inject({ method: 'POST', url: `/v1/cases/${caseId}/repair`, payload: { action, reason: `${action} by test` }, headers: { authorization: `Bearer ${key}` } });
+const repair = (caseId: string, action: 'retry' | 'close', key = http.keys.admin) =>
+  http.api.inject({ method: 'POST', url: `/v1/cases/${caseId}/repair`, payload: { action, reason: `${action} by test` }, headers: { authorization: `Bearer ${key}` } });
 
 describe('expression bombs', () => {
   it('are refused at publish time with a code and a position', async () => {
-    const response = await api.inject({
+    const response = await http.api.inject({
       method: 'PUT', url: '/v1/playbooks/bomb', payload: playbook('bomb', BOMB),
-      headers: { authorization: `Bearer ${opsLead}`, 'content-type': 'application/yaml' },
+      headers: { authorization: `Bearer ${http.keys.opsLead}`, 'content-type': 'application/yaml' },
     });
     expect(response.statusCode).toBe(422);
     expect(response.json().diagnostics).toEqual([expect.objectContaining({ code: 'PB203', line: 15, column: 18 })]);
@@ -109,7 +96,7 @@ describe('failed cases', () => {
     await publish('divides', '10 / data.divisor > 1');
     await open('divides', 'div-1', 0);
     await expect.poll(async () => (await projection('div-1'))?.status, { timeout: 10_000 }).toBe('failed');
-    expect((await repair('div-1', 'retry', opsLead)).statusCode).toBe(403);
+    expect((await repair('div-1', 'retry', http.keys.opsLead)).statusCode).toBe(403);
     const retried = await repair('div-1', 'retry');
     expect(retried.statusCode).toBe(200);
     await expect.poll(async () => (await escalations('div-1')).length, { timeout: 10_000 }).toBe(2);

@@ -1,0 +1,27 @@
+/** The HTTP API over a test runtime, with API keys made for the test: built before the tests, closed after. */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApi } from '../../src/api/app.js';
+import { createApiKey, type Role } from '../../src/store/api-keys.js';
+import type { Runtime } from './runtime.js';
+
+export interface TestApi<K extends string> {
+  api: FastifyInstance;
+  /** The secret of each key asked for, by the name the test gave it. */
+  keys: Record<K, string>;
+}
+
+/** `people` names each key the test needs: `{ admin: ['admin', 'Root'] }` makes an admin key named Root. */
+export function useApi<K extends string>(runtime: Runtime, people: Record<K, [Role, string]>): TestApi<K> {
+  const holder = { keys: {} } as TestApi<K>;
+  beforeAll(async () => {
+    holder.api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
+    for (const [name, [role, label]] of Object.entries(people) as [K, [Role, string]][]) {
+      holder.keys[name] = (await createApiKey(runtime.db.pool, role, label)).key;
+    }
+  });
+  afterAll(async () => {
+    await holder.api?.close();
+  });
+  return holder;
+}
