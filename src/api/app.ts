@@ -25,11 +25,14 @@ export interface ApiOptions {
   rateLimitPerMinute?: number;
   /** Failed authentications per minute per client address before 429 (valid keys are never held back). */
   authFailuresPerMinute?: number;
+  /** Log every request and response (off by default: under load that is gigabytes; failures are logged either way). */
+  requestLogging?: boolean;
 }
 
 export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
+    disableRequestLogging: !options.requestLogging,
     bodyLimit: MAX_BODY_BYTES,
     // Path parameters are checked by their schemas (with a pointer), not cut off by the router.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_000 },

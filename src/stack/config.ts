@@ -18,6 +18,8 @@ export interface Config {
   temporalHttpPort: number;
   temporalMetricsPort: number;
   postgresPort: number;
+  /** Log every HTTP request (CASEBOOK_REQUEST_LOG=1); failures are logged either way. */
+  requestLogging: boolean;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -42,5 +44,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalHttpPort: port(env, 'CASEBOOK_TEMPORAL_HTTP_PORT', 7243),
     temporalMetricsPort: port(env, 'CASEBOOK_TEMPORAL_METRICS_PORT', 7244),
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
+    requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
   };
 }

@@ -191,7 +191,7 @@ async function startApi(config: Config, address: string, pool: Pool, options: { 
         return true;
       },
     },
-    { logger: options.logger ? { level: 'info' } : false },
+    { logger: options.logger ? { level: 'info' } : false, requestLogging: config.requestLogging },
   );
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());
