@@ -1,7 +1,7 @@
 /** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import type { Plan } from '../plan/plan.js';
+import { orderIdOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
@@ -10,7 +10,7 @@ import {
 } from '../plan/case.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
-import { liveCaseView } from './live-view.js';
+import { isWorkflowGone, liveCaseView } from './live-view.js';
 import { raiseRefundCap, recordOrderPayment, type OrderPayment } from '../store/orders.js';
 import { withTransaction, type Queryable } from '../store/transaction.js';
 import { refundCaps } from '../plan/steps/refund.js';
@@ -100,14 +100,14 @@ export class CaseService {
   private async start(input: CaseInput): Promise<OpenedCase> {
     const { caseId, playbook, plan } = input;
     const paid = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
-    const orderId = plan.orderIdField ? input.data[plan.orderIdField] : undefined;
+    const orderId = orderIdOf(plan, input.data);
     const workflowId = workflowIdFor(caseId);
     const created = await withTransaction(this.pool, async (db) => {
       const inserted = await insertCase(db, {
         caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
-        orderId: typeof orderId === 'string' ? orderId : null, data: input.data, paid: paid ?? null, openKey: openKeyOf(plan, input.data),
+        orderId, data: input.data, paid: paid ?? null, openKey: openKeyOf(plan, input.data),
       });
-      if (inserted && paid && typeof orderId === 'string') await recordOrderLedger(db, input, { orderId, ...paid });
+      if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
       return inserted;
     });
     const row = (await findCase(this.pool, caseId))!;
@@ -134,7 +134,7 @@ export class CaseService {
       const { status } = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(repairCaseUpdate, { args: [repair] });
       return { kind: 'repaired', status };
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+      if (error instanceof WorkflowUpdateFailedError || isWorkflowGone(error)) {
         return { kind: 'not-failed', message: error instanceof WorkflowUpdateFailedError && error.cause ? error.cause.message : 'the case is not running' };
       }
       throw error;
@@ -160,13 +160,13 @@ export class CaseService {
 }
 
 /** The search attributes a case starts with (CaseStatus then follows it; see the workflow's report). */
-function searchAttributes(plan: Plan, playbook: string, version: number, orderId: unknown) {
+function searchAttributes(plan: Plan, playbook: string, version: number, orderId: string | null) {
   return [
     { key: CASE_TYPE, value: plan.caseType },
     { key: PLAYBOOK, value: playbook },
     { key: PLAYBOOK_VERSION, value: version },
     { key: CASE_STATUS, value: 'open' },
-    ...(typeof orderId === 'string' ? [{ key: ORDER_ID, value: orderId }] : []),
+    ...(orderId !== null ? [{ key: ORDER_ID, value: orderId }] : []),
   ];
 }
 

@@ -3,6 +3,8 @@
  * for every side of the boundary. Each is documented in docs/api.md ("Failure types"); a test keeps the
  * two in step. A retired type is never reused.
  */
+import { ActivityFailure } from '@temporalio/workflow';
+
 export const FAILURE_TYPES = {
   /** An event the case's playbook does not declare, or does not expect at its current step. */
   EventRefused: 'EventRefused',
@@ -25,3 +27,9 @@ export const FAILURE_TYPES = {
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
+
+/** What went wrong, in words: an activity's own failure rather than the wrapper around it. */
+export function failureMessage(error: unknown): string {
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+  return (cause as Error).message;
+}

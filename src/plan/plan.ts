@@ -127,6 +127,12 @@ export interface RefundCapSources {
   amounts: number[];
 }
 
+/** The case's order id, from the playbook's `order_id_field`; null when it has none. */
+export function orderIdOf(plan: Plan, data: Record<string, unknown>): string | null {
+  const value = plan.orderIdField ? data[plan.orderIdField] : undefined;
+  return typeof value === 'string' ? value : null;
+}
+
 /** A plan with its content hash (sha256 of the canonical JSON of the plan). */
 export interface HashedPlan {
   plan: Plan;

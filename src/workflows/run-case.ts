@@ -13,7 +13,7 @@ import {
   caseViewQuery, deliverEventUpdate, repairCaseUpdate, type CaseEvent, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
   type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
 } from '../plan/case.js';
-import { FAILURE_TYPES } from '../plan/failures.js';
+import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
 import type { Expr, Plan, Recipient, StepBase } from '../plan/plan.js';
 import { CASE_STATUS } from '../plan/search-attributes.js';
 import { kindOf, type StepRuntime } from '../plan/steps/index.js';
@@ -60,10 +60,6 @@ function isCaseFailure(error: unknown): boolean {
   return error instanceof ApplicationFailure && error.nonRetryable === true;
 }
 
-function failureMessage(error: unknown): string {
-  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
-  return (cause as Error).message.slice(0, 1000);
-}
 
 class CaseRun implements StepRuntime {
   readonly caseId: string;
@@ -127,7 +123,7 @@ class CaseRun implements StepRuntime {
       return await kindOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
     } catch (error) {
       if (!isCaseFailure(error) || !patched(FAILED_CASES_WAIT_FOR_REPAIR)) throw error;
-      return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error));
+      return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error).slice(0, 1000));
     }
   }
 

@@ -1,6 +1,6 @@
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { jsonValue } from '../cel.js';
-import { FAILURE_TYPES } from '../failures.js';
+import { FAILURE_TYPES, failureMessage } from '../failures.js';
 import type { Expr, StepBase } from '../plan.js';
 import { checkValue } from '../values.js';
 import type { StepKind, StepRuntime } from './kind.js';
@@ -69,9 +69,4 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
     rt.record(step, { integration: step.integration, failed: failureMessage(error) });
     return step.onError;
   }
-}
-
-function failureMessage(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return (error as Error).message;
 }

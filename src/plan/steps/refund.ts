@@ -3,7 +3,7 @@ import type { RefundKind, RefundRequest } from '../activities.js';
 import { toSafeNumber } from '../cel.js';
 import { formatDuration } from '../duration.js';
 import { FAILURE_TYPES } from '../failures.js';
-import type { Expr, Plan, StepBase } from '../plan.js';
+import { orderIdOf, type Expr, type Plan, type StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
 import { iso } from './time.js';
 
@@ -95,8 +95,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     rt.record(step, { declined: `computed amount ${amount} is not positive`, goto: step.onDeclined });
     return step.onDeclined;
   }
-  const orderIdField = rt.plan.orderIdField;
-  const orderId = orderIdField && typeof rt.state.data[orderIdField] === 'string' ? (rt.state.data[orderIdField] as string) : null;
+  const orderId = orderIdOf(rt.plan, rt.state.data);
   const request: RefundRequest = {
     key, caseId: rt.caseId, stepId: step.id, orderId, amount, currency: step.currency, reason: step.reason, covers: step.covers, deadlineAt: iso(deadline),
   };

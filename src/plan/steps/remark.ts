@@ -1,4 +1,4 @@
-import type { Expr, FlagColor, StepBase } from '../plan.js';
+import { orderIdOf, type Expr, type FlagColor, type StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
 export interface RemarkStep extends StepBase {
@@ -28,9 +28,7 @@ export const remark: StepKind<RemarkStep, RawRemark> = {
   describe: (step) => (step.flag ? `remark, flag ${step.flag}` : 'remark'),
   async run(step, rt, key) {
     const text = rt.render(step.text, step.placeholders);
-    const orderIdField = rt.plan.orderIdField;
-    const orderId = orderIdField ? String(rt.state.data[orderIdField] ?? '') || null : null;
-    await rt.activities.writeOrderNote({ key, caseId: rt.caseId, orderId, remark: text, ...(step.flag ? { flag: step.flag } : {}) });
+    await rt.activities.writeOrderNote({ key, caseId: rt.caseId, orderId: orderIdOf(rt.plan, rt.state.data), remark: text, ...(step.flag ? { flag: step.flag } : {}) });
     rt.record(step, { remark: text, ...(step.flag ? { flag: step.flag } : {}) });
     return step.next;
   },
