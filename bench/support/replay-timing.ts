@@ -1,0 +1,42 @@
+/** Timing replays with the SDK's replayer, against a prebuilt workflow bundle (bundling is not timed). */
+import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
+import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
+import type { NamedHistory } from './replay-histories.js';
+
+/** The worker's workflow code, bundled once with the worker's own bundler options. */
+export async function replayOptions(): Promise<ReplayWorkerOptions> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, webpackConfigHook: workflowBundlerOptions });
+  return { workflowBundle: { code } };
+}
+
+/**
+ * Replays the history `times` times in one replay worker and answers each replay's milliseconds, from
+ * handing the history to the worker to its result: what a running worker spends on a cache miss.
+ */
+export async function warmReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number): Promise<number[]> {
+  const startedAt: number[] = [];
+  async function* copies() {
+    for (let i = 0; i < times; i++) {
+      startedAt.push(performance.now());
+      yield { workflowId: `${name}-${i}`, history };
+    }
+  }
+  const durations: number[] = [];
+  for await (const result of Worker.runReplayHistories(options, copies())) {
+    if (result.error) throw new Error(`${name} does not replay: ${String(result.error)}`);
+    durations.push(performance.now() - startedAt[durations.length]!);
+  }
+  return durations;
+}
+
+/** Milliseconds of each of `times` separate `Worker.runReplayHistory` calls: a new replay worker each time, then the replay. */
+export async function coldReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number): Promise<number[]> {
+  const durations: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    await Worker.runReplayHistory(options, history, name);
+    durations.push(performance.now() - started);
+  }
+  return durations;
+}

@@ -1,0 +1,50 @@
+/** Standard return cases for benchmarks: quality returns within the window, driven through the API. */
+import type { CasebookUnderTest } from './casebook.js';
+
+/**
+ * A quality return of an order signed for two days ago, with return shipping the buyer advanced: on
+ * receipt it is refunded twice (the order total, then the shipping), like the golden history.
+ */
+export function qualityReturnData(orderId: string): Record<string, unknown> {
+  return {
+    order_id: orderId,
+    buyer_name: 'Li Lei',
+    order_total: { amount: 19900, currency: 'CNY' },
+    outbound_shipping: { amount: 1000, currency: 'CNY' },
+    shipped_free: false,
+    signed_at: new Date(Date.now() - 2 * 86_400_000).toISOString(),
+    reason: 'quality',
+    advanced_return_shipping: { amount: 1200, currency: 'CNY' },
+    shipping_insurance: false,
+  };
+}
+
+/**
+ * Agent keys used in turn: the API limits each key to 1,200 requests a minute, which a benchmark
+ * would otherwise hit and then measure the limiter instead of Casebook.
+ */
+export class AgentKeys {
+  private next = 0;
+  private constructor(private readonly keys: string[]) {}
+
+  static async create(casebook: CasebookUnderTest, count: number): Promise<AgentKeys> {
+    const keys: string[] = [];
+    for (let i = 1; i <= count; i++) keys.push(await casebook.createKey('agent', `bench agent ${i}`));
+    return new AgentKeys(keys);
+  }
+
+  take(): string {
+    return this.keys[this.next++ % this.keys.length]!;
+  }
+}
+
+export async function openReturnCase(casebook: CasebookUnderTest, key: string, caseId: string, orderId: string): Promise<void> {
+  await casebook.request('POST', '/v1/cases', { key, body: { playbook: 'return', caseId, data: qualityReturnData(orderId) }, expected: [201] });
+}
+
+export async function sendEvent(casebook: CasebookUnderTest, key: string, caseId: string, event: { type: string; id: string; payload: Record<string, unknown> }): Promise<void> {
+  await casebook.request('POST', `/v1/cases/${encodeURIComponent(caseId)}/events`, { key, body: event, expected: [202] });
+}
+
+export const shipped = (caseId: string) => ({ type: 'buyer.shipped', id: `ship-${caseId}`, payload: { tracking_number: `SF-${caseId}` } });
+export const received = (caseId: string) => ({ type: 'warehouse.received', id: `receipt-${caseId}`, payload: { condition: 'resellable' } });
