@@ -1,12 +1,12 @@
 /** Timing replays with the SDK's replayer, against a prebuilt workflow bundle (bundling is not timed). */
-import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import type { NamedHistory } from './replay-histories.js';
 
 /** The worker's workflow code, bundled once with the worker's own bundler options. */
 export async function replayOptions(): Promise<ReplayWorkerOptions> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, webpackConfigHook: workflowBundlerOptions });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, webpackConfigHook: workflowBundlerOptions, logger: new DefaultLogger('WARN') });
   return { workflowBundle: { code } };
 }
 
