@@ -1,7 +1,7 @@
 /** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { orderIdOf, type Plan } from '../plan/plan.js';
+import { orderIdOf, returnTrackingOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
@@ -10,7 +10,7 @@ import {
 } from '../plan/case.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
-import { isWorkflowGone, liveCaseView } from './live-view.js';
+import { isWorkflowGone } from './live-view.js';
 import { raiseRefundCap, recordOrderPayment, type OrderPayment } from '../store/orders.js';
 import { withTransaction, type Queryable } from '../store/transaction.js';
 import { refundCaps } from '../plan/steps/refund.js';
@@ -45,7 +45,7 @@ export type OpenCaseResult =
   | { kind: 'closed-case'; caseId: string; message: string }
   | { kind: 'duplicate-case'; caseId: string; message: string };
 
-/** The API's view of a case: the workflow's own view, with the playbook as name and version. */
+/** The API's view of a case: where it is as its workflow last reported, with the playbook as name and version. */
 export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number };
 
 export class CaseService {
@@ -106,6 +106,7 @@ export class CaseService {
       const inserted = await insertCase(db, {
         caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
         orderId, data: input.data, paid: paid ?? null, openKey: openKeyOf(plan, input.data),
+        step: plan.start, returnTracking: returnTrackingOf(plan, input.data),
       });
       if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
       return inserted;
@@ -141,17 +142,13 @@ export class CaseService {
     }
   }
 
-  /** The live view from the workflow, or the projection once the workflow is gone. */
+  /**
+   * The case as its workflow last reported it: the projection, written in the workflow task that
+   * changed it (see the workflow's progress reports), so a read never asks the workflow.
+   */
   async describe(caseId: string): Promise<CaseDescription | null> {
     const stored = await findCase(this.pool, caseId);
     if (!stored) return null;
-    const view = stored.status !== 'closed' ? await liveCaseView(this.client, caseId) : undefined;
-    if (view) {
-      return {
-        caseId, playbook: view.playbook.name, version: view.playbook.version, status: view.status, step: view.step,
-        waitingFor: view.waitingFor, deadlines: view.deadlines, data: view.data, outcome: view.outcome,
-      };
-    }
     return {
       caseId, playbook: stored.playbook, version: stored.version, status: stored.status, step: stored.step,
       waitingFor: stored.waitingFor, deadlines: stored.deadlines, data: stored.data, outcome: stored.outcome,

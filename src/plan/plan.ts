@@ -133,6 +133,12 @@ export function orderIdOf(plan: Plan, data: Record<string, unknown>): string | n
   return typeof value === 'string' ? value : null;
 }
 
+/** The return's tracking number, from the playbook's `return_tracking_field`; null until it is known. */
+export function returnTrackingOf(plan: Plan, data: Record<string, unknown>): string | null {
+  const value = plan.returnTrackingField ? data[plan.returnTrackingField] : undefined;
+  return typeof value === 'string' ? value : null;
+}
+
 /** A plan with its content hash (sha256 of the canonical JSON of the plan). */
 export interface HashedPlan {
   plan: Plan;

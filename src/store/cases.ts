@@ -16,6 +16,9 @@ export interface NewCase {
   paid: { amount: number; currency: string } | null;
   /** What makes the case unique while open (see `one_open_case_per`), or null. */
   openKey: string | null;
+  /** The plan's first step: where the case is until its workflow reports otherwise. */
+  step: string;
+  returnTracking: string | null;
 }
 
 /** Inserting a case whose open key an open case already holds. */
@@ -38,12 +41,12 @@ export type CaseProgress = Omit<ProgressReport, 'audit'>;
 export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> {
   try {
     const inserted = await db.query(
-      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency, open_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency, open_key, current_step, return_tracking)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (case_id) DO NOTHING`,
       [
         row.caseId, row.workflowId, row.playbook, row.version, row.planHash, row.caseType, row.orderId, JSON.stringify(row.data),
-        row.paid?.amount ?? null, row.paid?.currency ?? null, row.openKey,
+        row.paid?.amount ?? null, row.paid?.currency ?? null, row.openKey, row.step, row.returnTracking,
       ],
     );
     return inserted.rowCount === 1;

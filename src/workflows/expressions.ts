@@ -1,15 +1,13 @@
 /** Evaluating a plan's CEL expressions against a case: its data, policy, events and Temporal's clock. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import {
-  eventConditionEnvironment, expressionEnvironment, toCelEvents, toCelPolicy, toCelRecord, type CelEnvironment,
-} from '../plan/cel.js';
+import { toCelEvents, toCelPolicy, toCelRecord } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../plan/cost.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Expr, Plan } from '../plan/plan.js';
+import type { ParsedExpression, SharedPlan } from './shared-plans.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
 
-type Parsed = ReturnType<CelEnvironment['parse']>;
 
 /** The length of the list at a dotted path of the evaluation context, if it is one. */
 function lengthAt(context: Record<string, unknown>, path: string): number | undefined {
@@ -21,16 +19,15 @@ function lengthAt(context: Record<string, unknown>, path: string): number | unde
 }
 
 export class CaseExpressions {
-  private readonly env: CelEnvironment;
-  private readonly parsed = new Map<string, Parsed>();
+  private readonly plan: Plan;
 
   constructor(
-    private readonly plan: Plan,
+    private readonly shared: SharedPlan,
     private readonly caseId: string,
     private readonly openedBy: string,
     private readonly state: CaseState,
   ) {
-    this.env = expressionEnvironment(plan);
+    this.plan = shared.plan;
   }
 
   /**
@@ -38,7 +35,7 @@ export class CaseExpressions {
    * failure (division by zero, overflow, over budget) fails the case with the expression's line.
    */
   evaluate(expr: Expr): unknown {
-    const parsed = this.parse(expr.cel, this.env);
+    const parsed = this.shared.expression(expr.cel);
     const context = this.context();
     this.withinBudget(expr, parsed, context);
     try {
@@ -52,22 +49,13 @@ export class CaseExpressions {
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
   matches(where: Expr, event: CaseEvent): boolean {
     const spec = this.plan.events[event.type]!;
-    const parsed = this.parse(`${event.type}\u0000${where.cel}`, eventConditionEnvironment(this.env, spec), where.cel);
+    const parsed = this.shared.condition(event.type, spec, where.cel);
     const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
     this.withinBudget(where, parsed, context);
     return parsed(context) === true;
   }
 
-  private parse(cacheKey: string, env: CelEnvironment, cel = cacheKey): Parsed {
-    let parsed = this.parsed.get(cacheKey);
-    if (!parsed) {
-      parsed = env.parse(cel);
-      this.parsed.set(cacheKey, parsed);
-    }
-    return parsed;
-  }
-
-  private withinBudget(expr: Expr, parsed: Parsed, context: Record<string, unknown>): void {
+  private withinBudget(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): void {
     const { cost } = estimateCost((parsed as unknown as { ast: CelNode }).ast, (path) => lengthAt(context, path));
     if (cost > MAX_EXPRESSION_COST) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';

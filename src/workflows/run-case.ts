@@ -5,8 +5,8 @@
  * id, step id and visit.
  */
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler,
-  upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, proxyLocalActivities,
+  setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import {
@@ -14,12 +14,13 @@ import {
   type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
 } from '../plan/case.js';
 import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
-import type { Expr, Plan, Recipient, StepBase } from '../plan/plan.js';
+import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { CASE_STATUS } from '../plan/search-attributes.js';
 import { kindOf, type StepRuntime } from '../plan/steps/index.js';
 import { iso } from '../plan/steps/time.js';
 import { CaseExpressions } from './expressions.js';
 import { Inbox } from './inbox.js';
+import { sharedPlan } from './shared-plans.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
 // CEL finds a value's type by its constructor and registered the wrapper, so make them agree.
@@ -41,6 +42,11 @@ const integrations = proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
   startToCloseTimeout: '1m',
   retry: { ...RETRY, maximumAttempts: 5 },
 });
+/** Progress reports run in the worker within the workflow task: one marker event each, no round trip. */
+const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
+  startToCloseTimeout: '10s',
+  retry: RETRY,
+});
 
 export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
 
@@ -49,6 +55,13 @@ export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
  * failing its workflow. Cases started before it replay as they ran.
  */
 export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
+
+/**
+ * The history change that writes progress reports as local activities (a marker each) instead of
+ * activities, with no report at the start (opening the case wrote that state) and CaseStatus upserted
+ * only between open, failed and closed. Cases started before it replay as they ran.
+ */
+export const PROGRESS_IN_LOCAL_ACTIVITIES = 'progress-in-local-activities';
 
 /** Where failed cases are escalated. */
 export const REPAIR_QUEUE = 'casebook-admin';
@@ -76,14 +89,19 @@ class CaseRun implements StepRuntime {
   private outcome: { outcome: string; reason: string } | null = null;
   private repair: CaseRepair | undefined;
 
-  constructor(private readonly input: CaseInput) {
+  /** The input without its plan: the plan is the one copy shared by the plan's cases. */
+  private readonly input: Omit<CaseInput, 'plan'>;
+
+  constructor({ plan, ...input }: CaseInput) {
+    const shared = sharedPlan(input.playbook.hash, plan);
+    this.input = input;
     this.caseId = input.caseId;
-    this.plan = input.plan;
+    this.plan = shared.plan;
     this.state = input.resume ?? {
-      current: input.plan.start, data: input.data, received: {}, inbox: [], seenEventIds: [], visits: {}, history: [],
+      current: this.plan.start, data: input.data, received: {}, inbox: [], seenEventIds: [], visits: {}, history: [],
       openedAt: new Date().toISOString(), auditedUpTo: 0,
     };
-    this.expressions = new CaseExpressions(this.plan, this.caseId, input.openedBy ?? '', this.state);
+    this.expressions = new CaseExpressions(shared, this.caseId, input.openedBy ?? '', this.state);
     this.inbox = new Inbox(this.plan, this.state);
     setHandler(deliverEventUpdate, (event) => this.inbox.accept(event, iso(Date.now())), {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
@@ -100,7 +118,7 @@ class CaseRun implements StepRuntime {
   }
 
   async run(): Promise<CaseResult> {
-    await this.report();
+    if (!patched(PROGRESS_IN_LOCAL_ACTIVITIES)) await this.report();
     for (;;) {
       const next = await this.runStep(this.state.current);
       if (next === undefined) return { ...this.outcome!, steps: this.state.history };
@@ -109,7 +127,7 @@ class CaseRun implements StepRuntime {
         await this.report();
         await condition(allHandlersFinished);
         this.state.seenEventIds = this.inbox.seenIds();
-        await continueAsNew<RunCaseWorkflow>({ ...this.input, resume: this.state });
+        await continueAsNew<RunCaseWorkflow>({ ...this.input, plan: this.plan, resume: this.state });
       }
     }
   }
@@ -212,15 +230,18 @@ class CaseRun implements StepRuntime {
   // ---- what the outside sees ----
 
   private async report() {
-    if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== this.status) {
-      upsertSearchAttributes([{ key: CASE_STATUS, value: this.status }]);
+    const current = patched(PROGRESS_IN_LOCAL_ACTIVITIES);
+    // Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
+    const searchable = current && this.status === 'waiting' ? 'open' : this.status;
+    if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
+      upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }]);
     }
     const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
     const report: ProgressReport = {
       caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.deadlines,
-      data: this.state.data, outcome: this.outcome, returnTracking: this.returnTracking(), audit,
+      data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,
     };
-    await this.activities.recordProgress(report);
+    await (current ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = this.state.history.length;
   }
 
@@ -233,11 +254,5 @@ class CaseRun implements StepRuntime {
 
   private position(): string | null {
     return this.status === 'closed' ? null : this.state.current;
-  }
-
-  private returnTracking(): string | null {
-    const field = this.plan.returnTrackingField;
-    const value = field ? this.state.data[field] : undefined;
-    return typeof value === 'string' ? value : null;
   }
 }

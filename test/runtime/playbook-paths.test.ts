@@ -152,8 +152,9 @@ describe('standard playbooks, main paths', () => {
 
 describe('determinism guard', () => {
   it('replays every stored history against the current workflow code', async () => {
-    const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.history')) : [];
-    expect(files.length).toBeGreaterThanOrEqual(8);
+    const files = existsSync(HISTORIES) ? readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.history')) : [];
+    expect(files.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(9);
+    expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
     const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { webpackConfigHook: workflowBundlerOptions } }, histories)) {

@@ -1,0 +1,57 @@
+/**
+ * One copy per plan of what every case of the plan reads but never changes: the plan itself and its
+ * compiled CEL expressions. The worker runs all workflows of a thread in one reused V8 context, so a
+ * module-level cache is shared by them; a cached waiting case then holds its own state only.
+ * Deterministic: an entry is a pure function of the plan, and the key is the plan's content hash.
+ */
+import { eventConditionEnvironment, expressionEnvironment, type CelEnvironment } from '../plan/cel.js';
+import type { EventSpec, Plan } from '../plan/plan.js';
+
+export type ParsedExpression = ReturnType<CelEnvironment['parse']>;
+
+/** Plans kept at most; the oldest is dropped first (a case whose plan was dropped compiles it again). */
+const MAX_PLANS = 64;
+
+export class SharedPlan {
+  private readonly env: CelEnvironment;
+  private readonly eventEnvs = new Map<string, CelEnvironment>();
+  private readonly parsed = new Map<string, ParsedExpression>();
+
+  constructor(readonly plan: Plan) {
+    this.env = expressionEnvironment(plan);
+  }
+
+  /** An expression over the case (data, policy, events, now...), parsed once per plan. */
+  expression(cel: string): ParsedExpression {
+    return this.parse(cel, () => this.env, cel);
+  }
+
+  /** A wait's `where` condition on an event of type `eventType` (`event` is its payload). */
+  condition(eventType: string, spec: EventSpec, cel: string): ParsedExpression {
+    return this.parse(`${eventType}\u0000${cel}`, () => this.eventEnv(eventType, spec), cel);
+  }
+
+  private eventEnv(eventType: string, spec: EventSpec): CelEnvironment {
+    let env = this.eventEnvs.get(eventType);
+    if (!env) this.eventEnvs.set(eventType, (env = eventConditionEnvironment(this.env, spec)));
+    return env;
+  }
+
+  private parse(key: string, env: () => CelEnvironment, cel: string): ParsedExpression {
+    let parsed = this.parsed.get(key);
+    if (!parsed) this.parsed.set(key, (parsed = env().parse(cel)));
+    return parsed;
+  }
+}
+
+const plans = new Map<string, SharedPlan>();
+
+/** The shared entry of the plan with content hash `hash`; `plan` is used the first time it is seen. */
+export function sharedPlan(hash: string, plan: Plan): SharedPlan {
+  let shared = plans.get(hash);
+  if (!shared) {
+    if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value!);
+    plans.set(hash, (shared = new SharedPlan(plan)));
+  }
+  return shared;
+}
