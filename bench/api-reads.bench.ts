@@ -1,0 +1,89 @@
+/**
+ * API reads under load (autocannon) against a Casebook holding waiting and closed return cases:
+ * `GET /v1/cases/{id}` of a waiting case (answered by its workflow's live view) and of a closed one
+ * (answered by the projection), rotating over every case, and `GET /v1/cases` lists with filters.
+ * Each at a fixed rate (default 200 requests/s for 20 s), then at saturation (no rate limit).
+ * Target: p99 ≤ 25 ms at 200 requests/s for case reads.
+ * Run: npx tsx bench/api-reads.bench.ts [--waiting 1000] [--closed 1000] [--rate 200] [--duration 20]
+ *   [--saturation-duration 10] [--connections 32]. Writes bench/results/api-reads.json.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { agentKeys, openReturnCases, waitForCases } from './support/capacity-cases.js';
+import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
+import { cpuMs } from './support/proc.js';
+import { runLoad, type LoadOptions } from './support/reads-load.js';
+import { writeResult } from './support/results.js';
+import { roundTo } from './support/stats.js';
+
+const PORTS = { api: 3930, temporal: 7930, temporalUi: 7931, temporalHttp: 7932, temporalMetrics: 7933, postgres: 5493 };
+const FIXED_RATE_CONNECTIONS = 20;
+const WARM_UP_SECONDS = 3;
+/** The key pool is sized for this many requests a second, above any saturation this machine reaches. */
+const READER_KEYS_SIZED_FOR_PER_SECOND = 3_000;
+
+const { values } = parseArgs({
+  options: {
+    waiting: { type: 'string', default: '1000' }, closed: { type: 'string', default: '1000' }, rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '20' }, 'saturation-duration': { type: 'string', default: '10' }, connections: { type: 'string', default: '32' },
+  },
+});
+const parameters = {
+  waitingCases: Number(values.waiting), closedCases: Number(values.closed), fixedRatePerSecond: Number(values.rate), fixedRateSeconds: Number(values.duration),
+  fixedRateConnections: FIXED_RATE_CONNECTIONS, saturationSeconds: Number(values['saturation-duration']), saturationConnections: Number(values.connections),
+  warmUpSeconds: WARM_UP_SECONDS, targetP99MsAtFixedRate: 25,
+};
+
+const range = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+const waitingIds = range('waiting', parameters.waitingCases);
+const closedIds = range('closed', parameters.closedCases);
+
+/** What is read, each a list of paths the load rotates over. */
+const READS: Record<string, string[]> = {
+  caseWaiting: waitingIds.map((id) => `/v1/cases/${id}`),
+  caseClosed: closedIds.map((id) => `/v1/cases/${id}`),
+  listWaitingReturns: ['/v1/cases?playbook=return&status=waiting&limit=50'],
+  listClosed: ['/v1/cases?status=closed&limit=50'],
+  listByOrder: waitingIds.map((id) => `/v1/cases?orderId=ORD-${id}`),
+};
+
+async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
+  await casebook.publishPlaybook('return');
+  const openers = await agentKeys(casebook, 400);
+  // Signed for 30 days ago: refused at once as outside the return window, so closed.
+  await openReturnCases(casebook, openers, { prefix: 'closed', from: 0, to: parameters.closedCases, signedDaysAgo: 30 });
+  await openReturnCases(casebook, openers, { prefix: 'waiting', from: 0, to: parameters.waitingCases, signedDaysAgo: 1 });
+  await waitForCases(casebook, 'closed', parameters.closedCases);
+  await waitForCases(casebook, 'waiting', parameters.waitingCases);
+}
+
+/** A load run, with the share of one core the Casebook process used meanwhile. */
+async function measuredLoad(casebook: CasebookUnderTest, load: LoadOptions) {
+  const cpuBefore = cpuMs(casebook.pids.casebook);
+  const figures = await runLoad(load);
+  return { ...figures, casebookCpuPercentOfOneCore: roundTo(((cpuMs(casebook.pids.casebook) - cpuBefore) / (load.durationSeconds * 1000)) * 100, 1) };
+}
+
+const loadAverageAtStart = loadavg();
+const casebook = await startCasebook('api-reads', PORTS);
+try {
+  await fillCasebook(casebook);
+  const keys = await agentKeys(casebook, READER_KEYS_SIZED_FOR_PER_SECOND);
+  const reads: Record<string, unknown> = {};
+  for (const [name, paths] of Object.entries(READS)) {
+    const base = { apiUrl: casebook.apiUrl, keys, paths };
+    const fixed = { ...base, connections: FIXED_RATE_CONNECTIONS, requestsPerSecond: parameters.fixedRatePerSecond };
+    await runLoad({ ...fixed, durationSeconds: WARM_UP_SECONDS });
+    reads[name] = {
+      paths: paths.length > 1 ? `${paths.length} paths like ${paths[0]}` : paths[0],
+      fixedRate: await measuredLoad(casebook, { ...fixed, durationSeconds: parameters.fixedRateSeconds }),
+      saturation: await measuredLoad(casebook, { ...base, connections: parameters.saturationConnections, durationSeconds: parameters.saturationSeconds }),
+    };
+    console.log(`${name}: ${JSON.stringify(reads[name])}`);
+  }
+  writeResult('api-reads', 'API reads under load (autocannon): case reads and filtered lists, at a fixed rate and at saturation', {
+    ...parameters, readerKeys: keys.length,
+  }, { reads, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } });
+} finally {
+  await casebook.stop();
+}

@@ -1,0 +1,53 @@
+/**
+ * Replay time with the SDK's replayer (what a worker pays to rebuild a case it no longer caches):
+ * every golden history of the standard scenarios (test/fixtures/histories/) and a recorded history of
+ * about 1,000 events (bench/fixtures/return-long.history). Target: the 1,000-event history in ≤ 200 ms.
+ * The workflow code is bundled once, as the worker bundles it; bundling is not timed.
+ * Run: npx tsx bench/replay.bench.ts [--repeat 20]. Writes bench/results/replay.json.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { parseArgs } from 'node:util';
+import { readGoldenHistories, readLongHistory, type NamedHistory } from './support/replay-histories.js';
+import { coldReplays, replayOptions, warmReplays } from './support/replay-timing.js';
+import { writeResult } from './support/results.js';
+import { distribution, roundTo } from './support/stats.js';
+
+const { values } = parseArgs({ options: { repeat: { type: 'string', default: '20' } } });
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive whole number, not ${values.repeat}`);
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const options = await replayOptions();
+
+const summary = (durations: number[]) => {
+  const { p50, p95, max } = distribution(durations);
+  return { p50Ms: p50, minMs: roundTo(Math.min(...durations), 1), p95Ms: p95, maxMs: max };
+};
+
+/** One untimed replay first, so that both figures are of code the JIT has seen. */
+async function measure(history: NamedHistory) {
+  await warmReplays(options, history, 1);
+  return {
+    events: history.events,
+    inRunningReplayWorker: summary(await warmReplays(options, history, repeat)),
+    withNewReplayWorker: summary(await coldReplays(options, history, repeat)),
+  };
+}
+
+const golden: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+for (const history of readGoldenHistories()) golden[history.name] = await measure(history);
+const [longestGolden] = Object.entries(golden).sort(([, a], [, b]) => b.events - a.events);
+const longHistory = readLongHistory();
+
+writeResult('replay', 'Replay time with the SDK replayer (Worker.runReplayHistories), prebuilt workflow bundle', {
+  repeat,
+  timing: {
+    inRunningReplayWorker: 'one replay worker replays the history `repeat` times; each time from handing it the history to its result',
+    withNewReplayWorker: 'each of `repeat` Worker.runReplayHistory calls: creating a replay worker, replaying, shutting it down',
+  },
+  targetMsFor1000Events: 200,
+}, {
+  longHistory: { name: longHistory.name, ...(await measure(longHistory)) },
+  longestGoldenHistory: longestGolden![0],
+  goldenHistories: golden,
+});
