@@ -6,7 +6,7 @@ import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
+  HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
@@ -119,7 +119,7 @@ export class CaseService {
         taskQueue: this.taskQueue,
         workflowId,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ ...input, ...(this.indexed ? { indexed: true } : {}) }],
+        args: [{ ...input, historyShape: HISTORY_SHAPE, ...(this.indexed ? { indexed: true } : {}) }],
         ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, playbook.name, playbook.version, orderId) } : {}),
       });
     } catch (error) {

@@ -26,6 +26,14 @@ export interface CaseEvent {
   payload: Record<string, unknown>;
 }
 
+/**
+ * The shape of history a new case records, carried in its input so that every case replays with the
+ * shape it started with (docs/determinism.md): 1 (absent, cases started before shapes were numbered)
+ * wrote progress reports as activities; 2 writes them as local activities, one marker event each.
+ * Versioned by input rather than by `patched()`, which would add two events to every case.
+ */
+export const HISTORY_SHAPE = 2;
+
 export interface CaseInput {
   caseId: string;
   playbook: PlaybookRef;
@@ -38,6 +46,8 @@ export interface CaseInput {
   indexed?: boolean;
   /** Carried over by continue-as-new; absent on a fresh case. */
   resume?: CaseState;
+  /** The history shape the case records (see HISTORY_SHAPE); absent: 1. */
+  historyShape?: number;
 }
 
 /** `failed`: a step failed at run time; the case waits for an admin to retry the step or close it. */

@@ -56,13 +56,6 @@ export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
  */
 export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
 
-/**
- * The history change that writes progress reports as local activities (a marker each) instead of
- * activities, with no report at the start (opening the case wrote that state) and CaseStatus upserted
- * only between open, failed and closed. Cases started before it replay as they ran.
- */
-export const PROGRESS_IN_LOCAL_ACTIVITIES = 'progress-in-local-activities';
-
 /** Where failed cases are escalated. */
 export const REPAIR_QUEUE = 'casebook-admin';
 
@@ -91,10 +84,13 @@ class CaseRun implements StepRuntime {
 
   /** The input without its plan: the plan is the one copy shared by the plan's cases. */
   private readonly input: Omit<CaseInput, 'plan'>;
+  /** History shape 2 (see HISTORY_SHAPE): progress reports are local activities. */
+  private readonly localProgress: boolean;
 
   constructor({ plan, ...input }: CaseInput) {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
+    this.localProgress = (input.historyShape ?? 1) >= 2;
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
@@ -118,7 +114,8 @@ class CaseRun implements StepRuntime {
   }
 
   async run(): Promise<CaseResult> {
-    if (!patched(PROGRESS_IN_LOCAL_ACTIVITIES)) await this.report();
+    // Shape 2: opening the case wrote this state.
+    if (!this.localProgress) await this.report();
     for (;;) {
       const next = await this.runStep(this.state.current);
       if (next === undefined) return { ...this.outcome!, steps: this.state.history };
@@ -230,9 +227,8 @@ class CaseRun implements StepRuntime {
   // ---- what the outside sees ----
 
   private async report() {
-    const current = patched(PROGRESS_IN_LOCAL_ACTIVITIES);
-    // Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
-    const searchable = current && this.status === 'waiting' ? 'open' : this.status;
+    // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
+    const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
     if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
       upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }]);
     }
@@ -241,7 +237,7 @@ class CaseRun implements StepRuntime {
       caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.deadlines,
       data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,
     };
-    await (current ? reports : this.activities).recordProgress(report);
+    await (this.localProgress ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = this.state.history.length;
   }
 
