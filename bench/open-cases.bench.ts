@@ -48,12 +48,12 @@ try {
       casebookKiBPerCase: roundTo(((memory.casebookRssMiB - noCases.casebookRssMiB) * 1024) / step, 1),
       temporalKiBPerCase: roundTo(((memory.temporalRssMiB - noCases.temporalRssMiB) * 1024) / step, 1),
     });
-    console.log(`${step} cases: ${JSON.stringify(atSteps.at(-1))}`);
+    // Written at every step, so that a run stopped before the largest step keeps the steps it finished.
+    writeResult('open-cases', 'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres', {
+      steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keys.length, playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
+      workerCache: defaultMaxCachedWorkflows(), targetCasebookRssMiBAt10000: 1024,
+    }, { noCases, atSteps, caseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, now: loadavg() } });
   }
-  writeResult('open-cases', 'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres', {
-    steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keys.length, playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
-    workerCache: defaultMaxCachedWorkflows(), targetCasebookRssMiBAt10000: 1024,
-  }, { noCases, atSteps, finalCaseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } });
 } finally {
   await casebook.stop();
 }
