@@ -9,11 +9,12 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { agentKeys, openReturnCases, waitForCases } from './support/capacity-cases.js';
+import { keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs } from './support/proc.js';
 import { runLoad, type LoadOptions } from './support/reads-load.js';
 import { writeResult } from './support/results.js';
+import { AgentKeys } from './support/return-cases.js';
 import { roundTo } from './support/stats.js';
 
 const PORTS = { api: 3930, temporal: 7930, temporalUi: 7931, temporalHttp: 7932, temporalMetrics: 7933, postgres: 5493 };
@@ -49,7 +50,7 @@ const READS: Record<string, string[]> = {
 
 async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
   await casebook.publishPlaybook('return');
-  const openers = await agentKeys(casebook, 400);
+  const openers = await AgentKeys.create(casebook, keysNeededFor(400));
   // Signed for 30 days ago: refused at once as outside the return window, so closed.
   await openReturnCases(casebook, openers, { prefix: 'closed', from: 0, to: parameters.closedCases, signedDaysAgo: 30 });
   await openReturnCases(casebook, openers, { prefix: 'waiting', from: 0, to: parameters.waitingCases, signedDaysAgo: 1 });
@@ -68,10 +69,10 @@ const loadAverageAtStart = loadavg();
 const casebook = await startCasebook('api-reads', PORTS);
 try {
   await fillCasebook(casebook);
-  const keys = await agentKeys(casebook, READER_KEYS_SIZED_FOR_PER_SECOND);
+  const keys = await AgentKeys.create(casebook, keysNeededFor(READER_KEYS_SIZED_FOR_PER_SECOND));
   const reads: Record<string, unknown> = {};
   for (const [name, paths] of Object.entries(READS)) {
-    const base = { apiUrl: casebook.apiUrl, keys, paths };
+    const base = { apiUrl: casebook.apiUrl, nextKey: () => keys.take(), paths };
     const fixed = { ...base, connections: FIXED_RATE_CONNECTIONS, requestsPerSecond: parameters.fixedRatePerSecond };
     await runLoad({ ...fixed, durationSeconds: WARM_UP_SECONDS });
     reads[name] = {
@@ -82,7 +83,7 @@ try {
     console.log(`${name}: ${JSON.stringify(reads[name])}`);
   }
   writeResult('api-reads', 'API reads under load (autocannon): case reads and filtered lists, at a fixed rate and at saturation', {
-    ...parameters, readerKeys: keys.length,
+    ...parameters, readerKeys: keysNeededFor(READER_KEYS_SIZED_FOR_PER_SECOND),
   }, { reads, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } });
 } finally {
   await casebook.stop();

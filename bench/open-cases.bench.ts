@@ -8,10 +8,11 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { agentKeys, caseCounts, openReturnCases, waitForCases } from './support/capacity-cases.js';
+import { caseCounts, keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { defaultMaxCachedWorkflows, settledMemory } from './support/capacity-memory.js';
 import { startCasebook } from './support/casebook.js';
 import { writeResult } from './support/results.js';
+import { AgentKeys } from './support/return-cases.js';
 import { roundTo } from './support/stats.js';
 
 const PORTS = { api: 3920, temporal: 7920, temporalUi: 7921, temporalHttp: 7922, temporalMetrics: 7923, postgres: 5492 };
@@ -30,7 +31,7 @@ const loadAverageAtStart = loadavg();
 const casebook = await startCasebook('open-cases', PORTS);
 try {
   await casebook.publishPlaybook('return');
-  const keys = await agentKeys(casebook, KEYS_SIZED_FOR_PER_SECOND);
+  const keys = await AgentKeys.create(casebook, keysNeededFor(KEYS_SIZED_FOR_PER_SECOND));
   const noCases = await settledMemory(casebook.pids, settleMs);
   const atSteps = [];
   let opened = 0;
@@ -50,7 +51,7 @@ try {
     });
     // Written at every step, so that a run stopped before the largest step keeps the steps it finished.
     writeResult('open-cases', 'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres', {
-      steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keys.length, playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
+      steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keysNeededFor(KEYS_SIZED_FOR_PER_SECOND), playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
       workerCache: defaultMaxCachedWorkflows(), targetCasebookRssMiBAt10000: 1024,
     }, { noCases, atSteps, caseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, now: loadavg() } });
   }

@@ -5,13 +5,13 @@
  */
 import pg from 'pg';
 import type { CasebookUnderTest } from './casebook.js';
+import type { AgentKeys } from './return-cases.js';
 
 const DAY = 86_400_000;
 
-/** Agent keys enough for `requestsPerSecond` without any key reaching its 1,200 a minute (with a margin). */
-export async function agentKeys(casebook: CasebookUnderTest, requestsPerSecond: number): Promise<string[]> {
-  const count = Math.max(1, Math.ceil((requestsPerSecond * 60) / 1_000));
-  return Promise.all(Array.from({ length: count }, (_, i) => casebook.createKey('agent', `bench agent ${i + 1}`)));
+/** How many keys `requestsPerSecond` needs so that none reaches its 1,200 requests a minute (with a margin). */
+export function keysNeededFor(requestsPerSecond: number): number {
+  return Math.max(1, Math.ceil((requestsPerSecond * 60) / 1_000));
 }
 
 /**
@@ -39,12 +39,12 @@ export async function inParallel(count: number, concurrency: number, task: (inde
 
 /** Opens the cases `${prefix}-${from}` .. `${prefix}-${to - 1}` (each must answer 201); answers the seconds it took. */
 export async function openReturnCases(
-  casebook: CasebookUnderTest, keys: string[], range: { prefix: string; from: number; to: number; signedDaysAgo: number }, concurrency = 16,
+  casebook: CasebookUnderTest, keys: AgentKeys, range: { prefix: string; from: number; to: number; signedDaysAgo: number }, concurrency = 16,
 ): Promise<number> {
   const started = performance.now();
   await inParallel(range.to - range.from, concurrency, async (offset) => {
     const index = range.from + offset;
-    await casebook.request('POST', '/v1/cases', { key: keys[index % keys.length]!, body: returnCase(`${range.prefix}-${index}`, range.signedDaysAgo), expected: [201] });
+    await casebook.request('POST', '/v1/cases', { key: keys.take(), body: returnCase(`${range.prefix}-${index}`, range.signedDaysAgo), expected: [201] });
   });
   return (performance.now() - started) / 1000;
 }

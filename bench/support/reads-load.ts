@@ -8,7 +8,8 @@ import { distribution, roundTo } from './stats.js';
 
 export interface LoadOptions {
   apiUrl: string;
-  keys: readonly string[];
+  /** The API key of the next request. */
+  nextKey: () => string;
   /** Rotated in order, one per request. */
   paths: readonly string[];
   connections: number;
@@ -43,7 +44,7 @@ export function runLoad(options: LoadOptions): Promise<LoadFigures> {
           return {
             ...request,
             path: options.paths[turn % options.paths.length]!,
-            headers: { ...request.headers, authorization: `Bearer ${options.keys[turn % options.keys.length]!}` },
+            headers: { ...request.headers, authorization: `Bearer ${options.nextKey()}` },
           };
         },
       }],

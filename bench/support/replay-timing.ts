@@ -24,7 +24,7 @@ export async function warmReplays(options: ReplayWorkerOptions, { name, history 
   }
   const durations: number[] = [];
   for await (const result of Worker.runReplayHistories(options, copies())) {
-    if (result.error) throw new Error(`${name} does not replay: ${String(result.error)}`);
+    if (result.error) throw new Error(`${name} does not replay against the current workflow code (re-record a bench fixture after an unpatched workflow change): ${String(result.error)}`);
     durations.push(performance.now() - startedAt[durations.length]!);
   }
   return durations;
