@@ -20,6 +20,50 @@ export interface Config {
   postgresPort: number;
   /** Log every HTTP request (CASEBOOK_REQUEST_LOG=1); failures are logged either way. */
   requestLogging: boolean;
+  /** The worker's settings, each unset unless given (the worker then uses its measured defaults). */
+  worker: WorkerSettings;
+  /** Connections to Postgres in the pool of the API and the worker. */
+  databasePoolSize: number;
+}
+
+/** What a cluster tunes on a worker (docs/operations.md); each one optional. */
+export interface WorkerSettings {
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentLocalActivityExecutions?: number;
+  maxConcurrentWorkflowTaskPolls?: number;
+  maxConcurrentActivityTaskPolls?: number;
+}
+
+/** The variable that sets each worker setting. */
+export const WORKER_SETTING_VARIABLES: Record<keyof WorkerSettings, string> = {
+  maxCachedWorkflows: 'CASEBOOK_MAX_CACHED_WORKFLOWS',
+  maxConcurrentWorkflowTaskExecutions: 'CASEBOOK_WORKFLOW_TASK_SLOTS',
+  maxConcurrentActivityTaskExecutions: 'CASEBOOK_ACTIVITY_TASK_SLOTS',
+  maxConcurrentLocalActivityExecutions: 'CASEBOOK_LOCAL_ACTIVITY_SLOTS',
+  maxConcurrentWorkflowTaskPolls: 'CASEBOOK_WORKFLOW_POLLERS',
+  maxConcurrentActivityTaskPolls: 'CASEBOOK_ACTIVITY_POLLERS',
+};
+
+/** Connections: the API's reads, the activities and the progress reports share them. */
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
+
+function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new Error(`${name} must be a whole number from 1 to 1000000, not '${raw}'`);
+  return value;
+}
+
+function workerSettings(env: NodeJS.ProcessEnv): WorkerSettings {
+  const settings: WorkerSettings = {};
+  for (const [setting, variable] of Object.entries(WORKER_SETTING_VARIABLES) as [keyof WorkerSettings, string][]) {
+    const value = positive(env, variable);
+    if (value !== undefined) settings[setting] = value;
+  }
+  return settings;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -45,5 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalMetricsPort: port(env, 'CASEBOOK_TEMPORAL_METRICS_PORT', 7244),
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
     requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
+    worker: workerSettings(env),
+    databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
   };
 }

@@ -71,7 +71,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     servers.push(async () => release());
     const { temporal, postgres } = await startServers(config, servers, log);
     await migrate(postgres.ownerUrl);
-    const pool = createPool(postgres.url);
+    const pool = createPool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
     await startWorker(config, temporal.address, pool, drains, log);
@@ -130,7 +130,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
   const connection = await NativeConnection.connect({ address });
   stops.push(() => connection.close());
   const create = () => createCaseWorker({
-    connection, pool, namespace: config.namespace, tuning: { shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+    connection, pool, namespace: config.namespace, tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
   });
   let worker = await create();
   let stopping = false;

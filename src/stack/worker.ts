@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import type { Adapters } from '../activities/adapters.js';
 import type { Pool } from '../store/pool.js';
+import type { WorkerSettings } from './config.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
 import { TASK_QUEUE } from '../plan/case.js';
 
@@ -12,9 +13,15 @@ export interface CaseWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   adapters?: Adapters;
-  /** Tuning passed through to Temporal's Worker (cache size, concurrency, sticky timeouts). */
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout' | 'maxConcurrentActivityTaskExecutions' | 'shutdownGraceTime' | 'shutdownForceTime'>;
+  /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
+  tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }
+
+/**
+ * The worker's settings where measurement found better than the SDK's defaults on the embedded
+ * default (2 cores, dev server): bench/README.md "Worker tuning" has the figures.
+ */
+export const WORKER_DEFAULTS: WorkerSettings = {};
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -32,6 +39,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     workflowThreadPoolSize: 2,
     activities: createActivities(options.pool, options.adapters),
     bundlerOptions: { webpackConfigHook: workflowBundlerOptions },
+    ...WORKER_DEFAULTS,
     ...options.tuning,
   });
 }
