@@ -14,12 +14,16 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-/** User + system CPU time of one process (all its threads), in ms; 0 when it is gone. */
-export function cpuMs(pid: number): number {
+/**
+ * User + system CPU time of one process (all its threads), in ms; 0 when it is gone. With
+ * `reapedChildren`, also that of its children that exited and were waited for (cutime, cstime).
+ */
+export function cpuMs(pid: number, reapedChildren = false): number {
   const fields = statFields(pid);
   if (!fields) return 0;
-  // After the command name: state is field 3 of the man page, utime 14 and stime 15.
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  // After the command name: state is field 3 of the man page, utime..cstime 14 to 17.
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
+  const ticks = utime + stime + (reapedChildren ? cutime + cstime : 0);
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
@@ -54,11 +58,11 @@ export function processTree(root: number): number[] {
 }
 
 /**
- * CPU ms of a process tree. Descendants that exited are not counted (their time goes to the parent's
- * cutime only once reaped), so this suits long-lived trees like Postgres's backends under a pool.
+ * CPU ms of a process tree, descendants that exited included (Postgres backends come and go with the
+ * pools' connections): their time moves to their parent's cutime and cstime when it reaps them.
  */
 export function treeCpuMs(root: number): number {
-  return processTree(root).reduce((sum, pid) => sum + cpuMs(pid), 0);
+  return processTree(root).reduce((sum, pid) => sum + cpuMs(pid, true), 0);
 }
 
 export function treeRssBytes(root: number): number {

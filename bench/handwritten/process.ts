@@ -1,0 +1,72 @@
+/** Starting the hand-written worker as a child process next to a benchmark's Casebook, and opening its cases. */
+import { Client, Connection } from '@temporalio/client';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild, type Child } from '../support/child-process.js';
+import type { CasebookUnderTest } from '../support/casebook.js';
+import { REPOSITORY } from '../support/casebook.js';
+import { insertCase } from '../../src/store/cases.js';
+import { raiseRefundCap, recordOrderPayment } from '../../src/store/orders.js';
+import type { Pool } from '../../src/store/pool.js';
+import { withTransaction } from '../../src/store/transaction.js';
+import type { CaseEvent } from '../../src/plan/case.js';
+import { HANDWRITTEN_TASK_QUEUE, VARIANTS, receiveEventUpdate, type ReturnData, type ReturnInput, type ReturnResult, type Variant } from './contract.js';
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const WORKER_RUNNING = 'bench-handwritten worker running';
+const MAX_RETURN_SHIPPING = 3000;
+
+/** Starts the worker (bundling its workflows takes a few seconds) and waits until it polls. */
+export async function startHandwrittenWorker(casebook: CasebookUnderTest): Promise<Child> {
+  const logFile = join(casebook.dataDir, 'handwritten-worker.log');
+  const child = startChild(process.execPath, ['--import', 'tsx', WORKER], {
+    cwd: REPOSITORY, logFile, env: { ...process.env, TEMPORAL_ADDRESS: casebook.temporalAddress, DATABASE_URL: casebook.databaseUrl },
+  });
+  const deadline = Date.now() + 120_000;
+  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes(WORKER_RUNNING))) {
+    if (!child.running() || Date.now() > deadline) {
+      await child.stop(5_000);
+      throw new Error(`the hand-written worker did not start; its log:\n${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return child;
+}
+
+export async function connectClient(casebook: CasebookUnderTest): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address: casebook.temporalAddress }) });
+}
+
+export const handwrittenWorkflowId = (variant: Variant, caseId: string) => `${variant}-${caseId}`;
+
+/**
+ * What opening a case writes before its workflow starts. Both variants record the order's ledger
+ * (payment and return-shipping cap), without which the database refuses any refund; `same-steps` also
+ * inserts the case row its progress reports update, as Casebook's opening does.
+ */
+export async function openHandwrittenCase(pool: Pool, client: Client, variant: Variant, caseId: string, data: ReturnData): Promise<{ result: Promise<ReturnResult> }> {
+  const orderId = data.order_id;
+  await withTransaction(pool, async (db) => {
+    if (variant === 'same-steps') {
+      // Not a literal, so that it fits NewCase both before and after `step` and `returnTracking` joined it.
+      const row = {
+        caseId, workflowId: handwrittenWorkflowId(variant, caseId), playbook: 'return', version: 1, planHash: 'hand-written', caseType: 'return',
+        orderId, data: { ...data }, paid: data.order_total, openKey: null, step: 'check_window', returnTracking: null,
+      };
+      await insertCase(db, row);
+    }
+    await recordOrderPayment(db, { orderId, ...data.order_total }, caseId);
+    await raiseRefundCap(db, orderId, 'return_shipping', Math.max(data.advanced_return_shipping?.amount ?? 0, MAX_RETURN_SHIPPING));
+  });
+  const input: ReturnInput = { caseId, data, openedBy: 'bench' };
+  const handle = await client.workflow.start(VARIANTS[variant], {
+    taskQueue: HANDWRITTEN_TASK_QUEUE, workflowId: handwrittenWorkflowId(variant, caseId), args: [input],
+  });
+  // Wrapped: an async function answering a bare promise would make its caller wait for the workflow's end.
+  return { result: handle.result() as Promise<ReturnResult> };
+}
+
+export async function sendHandwrittenEvent(client: Client, variant: Variant, caseId: string, event: CaseEvent): Promise<void> {
+  await client.workflow.getHandle(handwrittenWorkflowId(variant, caseId)).executeUpdate(receiveEventUpdate, { args: [event] });
+}
