@@ -11,8 +11,7 @@ import { FAILURE_TYPES } from '../plan/failures.js';
 import { eventsAwaitedFrom } from '../plan/graph.js';
 import type { Plan } from '../plan/plan.js';
 import type { ValueProblem } from '../plan/values.js';
-import { hasCaseEvent, logCaseEvent } from '../store/case-events.js';
-import { caseStatus } from '../store/cases.js';
+import { caseBeforeEvent, logCaseEvent } from '../store/case-events.js';
 import {
   assignInboxEntry, casesForReceipt, findInboxEntry, markInboxEntry, receiveInboundEvent, type InboxEntry, type ReceiptCase,
 } from '../store/inbox.js';
@@ -135,9 +134,10 @@ export class EventInbox {
   }
 
   private async deliverToCase(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
-    const status = await caseStatus(this.pool, caseId);
-    if (status === undefined) return { status: 'unknown-case' };
-    if (await hasCaseEvent(this.pool, caseId, event.id)) return { status: 'duplicate' };
+    const known = await caseBeforeEvent(this.pool, caseId, event.id);
+    if (!known) return { status: 'unknown-case' };
+    if (known.seen) return { status: 'duplicate' };
+    const { status } = known;
     try {
       const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
       await logCaseEvent(this.pool, caseId, event);

@@ -1,10 +1,14 @@
 /** `case_events`: every event a case accepted, by the sender's id, so a repeat is a duplicate even after the case closed. */
-import type { CaseEvent } from '../plan/case.js';
+import type { CaseEvent, CaseStatus } from '../plan/case.js';
 import type { Queryable } from './transaction.js';
 
-export async function hasCaseEvent(db: Queryable, caseId: string, eventId: string): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM case_events WHERE case_id = $1 AND event_id = $2`, [caseId, eventId]);
-  return (rowCount ?? 0) > 0;
+/** The case's status and whether it already accepted an event with this id; undefined when there is no such case. */
+export async function caseBeforeEvent(db: Queryable, caseId: string, eventId: string): Promise<{ status: CaseStatus; seen: boolean } | undefined> {
+  const { rows } = await db.query<{ status: CaseStatus; seen: boolean }>(
+    `SELECT status, EXISTS (SELECT 1 FROM case_events WHERE case_id = $1 AND event_id = $2) AS seen FROM cases WHERE case_id = $1`,
+    [caseId, eventId],
+  );
+  return rows[0];
 }
 
 /** Logs an accepted event once. */

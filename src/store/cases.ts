@@ -1,5 +1,5 @@
 /** The `cases` table: one row per case, the projection people query; the workflow keeps it current. */
-import type { CaseStatus, CaseView, ProgressReport } from '../plan/case.js';
+import type { CaseView } from '../plan/case.js';
 import type { Queryable } from './transaction.js';
 
 /** What opening a case writes: the case's identity, playbook version and what it was opened with. */
@@ -31,8 +31,6 @@ export class OpenKeyTaken extends Error {
 /** A case as the projection holds it: the workflow's last reported view, with its playbook version. */
 export type StoredCase = Omit<CaseView, 'playbook' | 'steps'> & { workflowId: string; playbook: string; version: number; planHash: string };
 
-/** Where a case is, as its workflow reports it, without the audit events (see recordProgress). */
-export type CaseProgress = Omit<ProgressReport, 'audit'>;
 
 /**
  * Inserts the case once; `false` when a case with this id already exists (it is left unchanged).
@@ -75,25 +73,4 @@ export async function findCase(db: Queryable, caseId: string): Promise<StoredCas
     status: row.status, step: row.current_step, waitingFor: row.waiting_for, deadlines: row.deadlines, data: row.data,
     outcome: row.outcome ? { outcome: row.outcome, reason: row.reason ?? '' } : null,
   };
-}
-
-/** The case's status, or undefined when there is no such case. */
-export async function caseStatus(db: Queryable, caseId: string): Promise<CaseStatus | undefined> {
-  const { rows } = await db.query<{ status: CaseStatus }>(`SELECT status FROM cases WHERE case_id = $1`, [caseId]);
-  return rows[0]?.status;
-}
-
-/** Writes where the case is; `closed_at` is set once, when the case first closes. */
-export async function updateCaseProgress(db: Queryable, progress: CaseProgress): Promise<void> {
-  await db.query(
-    `UPDATE cases SET status = $2, current_step = $3, waiting_for = $4, deadlines = $5, data = $6,
-       outcome = $7, reason = $8, updated_at = now(),
-       closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, now()) ELSE NULL END,
-       return_tracking = COALESCE($9, return_tracking)
-     WHERE case_id = $1`,
-    [
-      progress.caseId, progress.status, progress.step, JSON.stringify(progress.waitingFor), JSON.stringify(progress.deadlines),
-      JSON.stringify(progress.data), progress.outcome?.outcome ?? null, progress.outcome?.reason ?? null, progress.returnTracking,
-    ],
-  );
 }
