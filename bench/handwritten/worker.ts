@@ -23,7 +23,7 @@ const worker = await Worker.create({
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
   workflowThreadPoolSize: 2,
   activities: createActivities(pool),
-  bundlerOptions: { webpackConfigHook: workflowBundlerOptions },
+  bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
 const running = worker.run();

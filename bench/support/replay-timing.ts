@@ -6,7 +6,7 @@ import type { NamedHistory } from './replay-histories.js';
 
 /** The worker's workflow code, bundled once with the worker's own bundler options. */
 export async function replayOptions(): Promise<ReplayWorkerOptions> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, webpackConfigHook: workflowBundlerOptions, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...workflowBundlerOptions, logger: new DefaultLogger('WARN') });
   return { workflowBundle: { code } };
 }
 

@@ -38,7 +38,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     workflowsPath: WORKFLOWS_PATH,
     workflowThreadPoolSize: 2,
     activities: createActivities(options.pool, options.adapters),
-    bundlerOptions: { webpackConfigHook: workflowBundlerOptions },
+    bundlerOptions: workflowBundlerOptions,
     ...WORKER_DEFAULTS,
     ...options.tuning,
   });

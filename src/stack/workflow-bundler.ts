@@ -1,10 +1,22 @@
 import type { BundleOptions } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 
 /**
- * Workflow code is TypeScript with NodeNext-style `.js` import specifiers; the workflow bundler
- * (webpack) must map them back to the `.ts` sources.
+ * Modules loaded once per worker thread and shared by every workflow it runs, instead of once per
+ * workflow: the CEL library's standard environment and the cache of plans with their compiled
+ * expressions (src/workflows/shared-plans.ts). They hold no per-case state; a cached waiting case then
+ * holds its own state only.
  */
-export const workflowBundlerOptions: BundleOptions['webpackConfigHook'] = (config) => {
-  config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
-  return config;
+const SHARED_MODULES = [fileURLToPath(new URL('../workflows/shared-plans.ts', import.meta.url))];
+
+/**
+ * How the workflow code is bundled, wherever it is (worker, replayer): TypeScript with NodeNext-style
+ * `.js` import specifiers, which webpack maps back to the `.ts` sources, and the shared modules.
+ */
+export const workflowBundlerOptions: Required<Pick<BundleOptions, 'webpackConfigHook' | 'preloadModules'>> = {
+  webpackConfigHook: (config) => {
+    config.resolve = { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } };
+    return config;
+  },
+  preloadModules: SHARED_MODULES,
 };

@@ -1,8 +1,9 @@
 /**
- * One copy per plan of what every case of the plan reads but never changes: the plan itself and its
- * compiled CEL expressions. The worker runs all workflows of a thread in one reused V8 context, so a
- * module-level cache is shared by them; a cached waiting case then holds its own state only.
- * Deterministic: an entry is a pure function of the plan, and the key is the plan's content hash.
+ * One copy per plan of what every case of the plan reads but never changes: the plan itself (frozen)
+ * and its compiled CEL expressions. The worker preloads this module once per worker thread (see
+ * src/stack/workflow-bundler.ts), so the cache and the CEL library it loads are shared by all the
+ * workflows of the thread instead of being built again in each; a cached waiting case then holds its
+ * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
 import { eventConditionEnvironment, expressionEnvironment, type CelEnvironment } from '../plan/cel.js';
 import type { EventSpec, Plan } from '../plan/plan.js';
@@ -17,7 +18,10 @@ export class SharedPlan {
   private readonly eventEnvs = new Map<string, CelEnvironment>();
   private readonly parsed = new Map<string, ParsedExpression>();
 
-  constructor(readonly plan: Plan) {
+  readonly plan: Plan;
+
+  constructor(plan: Plan) {
+    this.plan = deepFreeze(plan);
     this.env = expressionEnvironment(plan);
   }
 
@@ -54,4 +58,13 @@ export function sharedPlan(hash: string, plan: Plan): SharedPlan {
     plans.set(hash, (shared = new SharedPlan(plan)));
   }
   return shared;
+}
+
+/** Shared by every case of the plan: a step that wrote into it would leak into the others, so it throws instead. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

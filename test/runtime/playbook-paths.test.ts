@@ -157,7 +157,7 @@ describe('determinism guard', () => {
     expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
     const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { webpackConfigHook: workflowBundlerOptions } }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
     }
     expect(failures).toEqual([]);
