@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import {
   describeFolderGraph, folderCycles, folderGraph, importsOf, readSources, repoRoot, type Import, type SourceFile,
@@ -43,9 +44,34 @@ function allowedImports(markdown: string): Map<string, string[]> {
   return new Map(rows.map((row) => [row[1]!, [...row[2]!.matchAll(/`src\/([a-z-]+)\/`/g)].map((m) => m[1]!)]));
 }
 
+/**
+ * The worker loads workflow code once per thread and shares it among all cases (preloadModules in
+ * src/stack/workflow-bundler.ts): module-level state would be shared by every case of the thread.
+ * Reassignable bindings and Maps at the top of a workflow file are refused, except these caches, each
+ * a pure function of its key.
+ */
+const SHARED_CACHES = new Set(['src/workflows/shared-plans.ts plans', 'src/plan/local-time.ts formatters']);
+
+function moduleStateIn(file: SourceFile): string[] {
+  const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.ES2022, true);
+  return source.statements.filter(ts.isVariableStatement).flatMap((statement) => {
+    const reassignable = !(statement.declarationList.flags & ts.NodeFlags.Const);
+    return statement.declarationList.declarations
+      .filter((d) => reassignable || (d.initializer && /^new (Weak)?Map\b/.test(d.initializer.getText(source))))
+      .map((d) => `${file.path} ${d.name.getText(source)}`)
+      .filter((name) => !SHARED_CACHES.has(name));
+  });
+}
+
 describe('architecture', () => {
   it('workflow code imports only the sandbox packages and the contract', () => {
     expect(sandboxViolations(sources)).toEqual([]);
+  });
+
+  it('workflow code keeps no state at module level, but for the pure caches', () => {
+    expect(sources.filter((f) => isWorkflowCode(f.path)).flatMap(moduleStateIn)).toEqual([]);
+    expect(moduleStateIn({ path: 'src/workflows/bad.ts', text: 'let visits = 0;\nconst seen = new Map<string, number>();\nconst KINDS = new Set([1]);' }))
+      .toEqual(['src/workflows/bad.ts visits', 'src/workflows/bad.ts seen']);
   });
 
   it('the sandbox rule reports what a workflow file may not import', () => {

@@ -3,11 +3,12 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Modules loaded once per worker thread and shared by every workflow it runs, instead of once per
- * workflow: the CEL library's standard environment and the cache of plans with their compiled
- * expressions (src/workflows/shared-plans.ts). They hold no per-case state; a cached waiting case then
+ * workflow (the SDK's default): all of the workflow code, with the CEL library's standard environment
+ * and the cache of plans with their compiled expressions (src/workflows/shared-plans.ts). None of it
+ * keeps per-case state at module level (a case's state lives in its CaseRun), so a cached waiting case
  * holds its own state only.
  */
-const SHARED_MODULES = [fileURLToPath(new URL('../workflows/shared-plans.ts', import.meta.url))];
+const SHARED_MODULES = [fileURLToPath(new URL('../workflows/index.ts', import.meta.url))];
 
 /**
  * How the workflow code is bundled, wherever it is (worker, replayer): TypeScript with NodeNext-style
