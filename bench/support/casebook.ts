@@ -72,7 +72,9 @@ export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'casebook.log');
-  const child = startChild(process.execPath, ['bin/casebook.js', 'start'], {
+  // e.g. BENCH_CASEBOOK_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof": a profile per thread when it stops.
+  const nodeFlags = process.env.BENCH_CASEBOOK_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = startChild(process.execPath, [...nodeFlags, 'bin/casebook.js', 'start'], {
     cwd: REPOSITORY,
     logFile,
     env: {

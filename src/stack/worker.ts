@@ -18,10 +18,12 @@ export interface CaseWorkerOptions {
 }
 
 /**
- * The worker's settings where measurement found better than the SDK's defaults on the embedded
- * default (2 cores, dev server): bench/README.md "Worker tuning" has the figures.
+ * The worker's settings where measurement found better than the SDK's defaults (docs/operations.md has
+ * the figures): a waiting case kept in the cache costs about 330 KiB, so 1,500 cached cases keep the
+ * process under 1 GiB however many cases wait (the SDK's default follows the heap limit: 2,310 on a
+ * 4 GiB heap); a case out of the cache is replayed from its history when it wakes.
  */
-export const WORKER_DEFAULTS: WorkerSettings = {};
+export const WORKER_DEFAULTS: WorkerSettings = { maxCachedWorkflows: 1_500 };
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -28,6 +28,10 @@ if (Date.prototype.constructor !== Date) {
   Object.defineProperty(Date.prototype, 'constructor', { value: Date, writable: true, configurable: true });
 }
 
+// The SDK records a stack trace for every promise workflow code creates (for its stack-trace query),
+// resolving each frame through the bundle's source map: the innermost frames say where a case waits.
+Error.stackTraceLimit = 4;
+
 const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 
 const activities = proxyActivities<CaseActivities>({
