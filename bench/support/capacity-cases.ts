@@ -4,6 +4,7 @@
  * throttled (a 429 fails the benchmark rather than being counted as an opening).
  */
 import pg from 'pg';
+import { inParallel } from './args.js';
 import type { CasebookUnderTest } from './casebook.js';
 import type { AgentKeys } from './return-cases.js';
 
@@ -28,22 +29,13 @@ export function returnCase(caseId: string, signedDaysAgo: number) {
   };
 }
 
-/** Runs `task(0..count-1)` with at most `concurrency` at a time. */
-export async function inParallel(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runner = async () => {
-    while (next < count) await task(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, runner));
-}
-
 /** Opens the cases `${prefix}-${from}` .. `${prefix}-${to - 1}` (each must answer 201); answers the seconds it took. */
 export async function openReturnCases(
   casebook: CasebookUnderTest, keys: AgentKeys, range: { prefix: string; from: number; to: number; signedDaysAgo: number }, concurrency = 16,
 ): Promise<number> {
   const started = performance.now();
-  await inParallel(range.to - range.from, concurrency, async (offset) => {
-    const index = range.from + offset;
+  const indexes = Array.from({ length: range.to - range.from }, (_, offset) => range.from + offset);
+  await inParallel(indexes, concurrency, async (index) => {
     await casebook.request('POST', '/v1/cases', { key: keys.take(), body: returnCase(`${range.prefix}-${index}`, range.signedDaysAgo), expected: [201] });
   });
   return (performance.now() - started) / 1000;

@@ -31,7 +31,6 @@ export class OpenKeyTaken extends Error {
 /** A case as the projection holds it: the workflow's last reported view, with its playbook version. */
 export type StoredCase = Omit<CaseView, 'playbook' | 'steps'> & { workflowId: string; playbook: string; version: number; planHash: string };
 
-
 /**
  * Inserts the case once; `false` when a case with this id already exists (it is left unchanged).
  * Throws OpenKeyTaken when an open case holds the same open key.

@@ -16,7 +16,7 @@ export async function recordProgress(db: Queryable, { audit, ...progress }: Prog
        WHERE case_id = $1
      )
      INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind, step_id, detail)
-     SELECT $1 || '/audit/' || e.seq, $1, e.seq, e.at, e.kind, e.step, COALESCE(e.detail, '{}')
+     SELECT $1 || '/audit/' || e.seq, $1, e.seq, e.at, e.kind, e.step, e.detail
      FROM jsonb_to_recordset($10::jsonb) AS e(seq integer, at timestamptz, kind text, step text, detail jsonb)
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [

@@ -4,10 +4,9 @@ import { toCelEvents, toCelPolicy, toCelRecord } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../plan/cost.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
-import type { Expr, Plan } from '../plan/plan.js';
-import type { ParsedExpression, SharedPlan } from './shared-plans.js';
+import type { Expr } from '../plan/plan.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
-
+import type { ParsedExpression, SharedPlan } from './shared-plans.js';
 
 /** The length of the list at a dotted path of the evaluation context, if it is one. */
 function lengthAt(context: Record<string, unknown>, path: string): number | undefined {
@@ -19,16 +18,12 @@ function lengthAt(context: Record<string, unknown>, path: string): number | unde
 }
 
 export class CaseExpressions {
-  private readonly plan: Plan;
-
   constructor(
     private readonly shared: SharedPlan,
     private readonly caseId: string,
     private readonly openedBy: string,
     private readonly state: CaseState,
-  ) {
-    this.plan = shared.plan;
-  }
+  ) {}
 
   /**
    * Evaluates an expression within the run-time budget (its cost with the case's real list sizes); a
@@ -48,8 +43,8 @@ export class CaseExpressions {
 
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
   matches(where: Expr, event: CaseEvent): boolean {
-    const spec = this.plan.events[event.type]!;
-    const parsed = this.shared.condition(event.type, spec, where.cel);
+    const spec = this.shared.plan.events[event.type]!;
+    const parsed = this.shared.condition(event.type, where.cel);
     const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
     this.withinBudget(where, parsed, context);
     return parsed(context) === true;
@@ -65,20 +60,20 @@ export class CaseExpressions {
 
   /** Fills a text's placeholders with the values as they read in a message. */
   render(text: string, placeholders: Expr[]): string {
-    return fillTemplate(text, placeholders.map((p) => displayValue(this.evaluate(p), this.plan.timezone)));
+    return fillTemplate(text, placeholders.map((p) => displayValue(this.evaluate(p), this.shared.plan.timezone)));
   }
 
   private context(): Record<string, unknown> {
     const state = this.state;
     return {
-      data: toCelRecord(this.plan.fields, state.data),
-      policy: toCelPolicy(this.plan.policy),
-      events: toCelEvents(this.plan.events, state.received),
+      data: toCelRecord(this.shared.plan.fields, state.data),
+      policy: toCelPolicy(this.shared.plan.policy),
+      events: toCelEvents(this.shared.plan.events, state.received),
       now: new Date(Date.now()),
       opened_at: new Date(state.openedAt),
       case_id: this.caseId,
       opened_by: this.openedBy,
-      shop: this.plan.shop ?? {},
+      shop: this.shared.plan.shop ?? {},
     };
   }
 }

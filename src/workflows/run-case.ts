@@ -70,7 +70,6 @@ function isCaseFailure(error: unknown): boolean {
   return error instanceof ApplicationFailure && error.nonRetryable === true;
 }
 
-
 class CaseRun implements StepRuntime {
   readonly caseId: string;
   readonly plan: Plan;

@@ -6,7 +6,7 @@
  * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
 import { eventConditionEnvironment, expressionEnvironment, type CelEnvironment } from '../plan/cel.js';
-import type { EventSpec, Plan } from '../plan/plan.js';
+import type { Plan } from '../plan/plan.js';
 
 export type ParsedExpression = ReturnType<CelEnvironment['parse']>;
 
@@ -31,13 +31,13 @@ export class SharedPlan {
   }
 
   /** A wait's `where` condition on an event of type `eventType` (`event` is its payload). */
-  condition(eventType: string, spec: EventSpec, cel: string): ParsedExpression {
-    return this.parse(`${eventType}\u0000${cel}`, () => this.eventEnv(eventType, spec), cel);
+  condition(eventType: string, cel: string): ParsedExpression {
+    return this.parse(`${eventType}\u0000${cel}`, () => this.eventEnv(eventType), cel);
   }
 
-  private eventEnv(eventType: string, spec: EventSpec): CelEnvironment {
+  private eventEnv(eventType: string): CelEnvironment {
     let env = this.eventEnvs.get(eventType);
-    if (!env) this.eventEnvs.set(eventType, (env = eventConditionEnvironment(this.env, spec)));
+    if (!env) this.eventEnvs.set(eventType, (env = eventConditionEnvironment(this.env, this.plan.events[eventType]!)));
     return env;
   }
 
