@@ -19,11 +19,22 @@ export interface PlaybookRef {
   hash: string;
 }
 
+/** Who did something: an API key (its id and name), or Casebook itself (`CASEBOOK_ACTOR`). */
+export interface Actor {
+  keyId: string | null;
+  name: string;
+}
+
+/** The actor of what the interpreter does on its own: timers, refunds, escalations. */
+export const CASEBOOK_ACTOR: Actor = { keyId: null, name: 'casebook' };
+
 export interface CaseEvent {
   type: string;
   /** The sender's id for this event; the same id twice is the same event. */
   id: string;
   payload: Record<string, unknown>;
+  /** Who delivered it; absent on events delivered before actors were recorded. */
+  by?: Actor;
 }
 
 /**
