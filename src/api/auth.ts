@@ -1,5 +1,6 @@
 /** Bearer API keys and roles: who may call which route. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor } from '../plan/case.js';
 import type { Pool } from '../store/pool.js';
 import { authenticate, type ApiKey, type Role } from '../store/api-keys.js';
 import { problem, sendProblem } from './problems.js';
@@ -15,6 +16,16 @@ declare module 'fastify' {
 }
 
 export const READERS: readonly Role[] = ['ops-lead', 'agent', 'auditor', 'admin'];
+
+/** An API key as a name that names it too: `name (key id)` (playbook_versions.published_by, a repair's `by`). */
+export const keyNamed = (apiKey: ApiKey): string => `${apiKey.name} (key ${apiKey.id})`;
+
+/** The actor a request's API key stands for in the audit trail: its id and name. */
+export function actorOf(request: FastifyRequest): Actor {
+  const apiKey = request.apiKey;
+  if (!apiKey) throw new Error(`${request.method} ${request.url} has no API key to attribute`);
+  return { keyId: apiKey.id, name: apiKey.name };
+}
 
 /**
  * Routes with `config.roles` need a key of one of those roles. Failed authentications are counted per

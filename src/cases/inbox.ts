@@ -6,7 +6,7 @@
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { deliverEventUpdate, workflowIdFor, type CaseEvent, type CaseStatus } from '../plan/case.js';
+import { CASEBOOK_ACTOR, deliverEventUpdate, workflowIdFor, type Actor, type CaseEvent, type CaseStatus } from '../plan/case.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { eventsAwaitedFrom } from '../plan/graph.js';
 import type { Plan } from '../plan/plan.js';
@@ -59,41 +59,47 @@ export class EventInbox {
     private readonly pool: Pool,
   ) {}
 
-  /** An event for a named case (the events route): recorded, then delivered to that case. */
+  /**
+   * An event for a named case (the events route): recorded, then delivered to that case. `event.by`
+   * (the calling API key) goes with it to the workflow and into `case_events`; `casebook` when absent.
+   */
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
     const entry = await receiveInboundEvent(this.pool, { source: 'api', eventId: event.id, type: event.type, payload: event.payload, targetCaseId: caseId });
     if (isDelivered(entry)) return { status: 'duplicate' };
-    return this.deliverTo(entry, caseId);
+    return this.deliverTo(entry, caseId, event.by ?? CASEBOOK_ACTOR);
   }
 
-  /** A warehouse receipt: recorded, then delivered as `warehouse.received` to the one open case waiting for it. */
-  async deliverWarehouseReceipt(receipt: WarehouseReceipt): Promise<InboxOutcome> {
+  /**
+   * A warehouse receipt: recorded, then delivered as `warehouse.received` to the one open case waiting
+   * for it, as delivered `by` the key that reported it.
+   */
+  async deliverWarehouseReceipt(receipt: WarehouseReceipt, by: Actor = CASEBOOK_ACTOR): Promise<InboxOutcome> {
     const entry = await receiveInboundEvent(this.pool, {
       source: 'warehouse', eventId: receipt.receiptId, type: WAREHOUSE_RECEIVED, payload: receipt.payload,
       ...(receipt.orderId !== undefined ? { orderId: receipt.orderId } : {}),
       ...(receipt.returnTracking !== undefined ? { returnTracking: receipt.returnTracking } : {}),
     });
-    return this.route(entry);
+    return this.route(entry, by);
   }
 
   /**
-   * Delivers an event already in the inbox: to `caseId` when given, else as on arrival. Undefined
-   * when the inbox has no such event.
+   * Delivers an event already in the inbox: to `caseId` when given, else as on arrival, as delivered
+   * `by` the one who asked (an agent's key). Undefined when the inbox has no such event.
    */
-  async redeliver(inboxId: number, caseId?: string): Promise<InboxOutcome | undefined> {
+  async redeliver(inboxId: number, caseId?: string, by: Actor = CASEBOOK_ACTOR): Promise<InboxOutcome | undefined> {
     const entry = await findInboxEntry(this.pool, inboxId);
-    return entry && this.route(entry, caseId);
+    return entry && this.route(entry, by, caseId);
   }
 
   /**
    * Delivers the event to `caseId`, else to the case it names, else to the case an interrupted
    * delivery was going to, else to the one open case that takes it now.
    */
-  private async route(entry: InboxEntry, caseId = entry.targetCaseId ?? entry.routedCaseId ?? undefined): Promise<InboxOutcome> {
+  private async route(entry: InboxEntry, by: Actor, caseId = entry.targetCaseId ?? entry.routedCaseId ?? undefined): Promise<InboxOutcome> {
     if (isDelivered(entry)) return { status: 'delivered', inboxId: entry.id, caseId: entry.routedCaseId!, result: { status: 'duplicate' } };
-    if (caseId !== undefined) return { status: 'delivered', inboxId: entry.id, caseId, result: await this.deliverTo(entry, caseId) };
+    if (caseId !== undefined) return { status: 'delivered', inboxId: entry.id, caseId, result: await this.deliverTo(entry, caseId, by) };
     const { takers, reason } = await this.takers(entry);
-    if (takers.length === 1) return this.route(entry, takers[0]);
+    if (takers.length === 1) return this.route(entry, by, takers[0]);
     await markInboxEntry(this.pool, entry.id, { status: 'unrouted', reason });
     return takers.length === 0
       ? { status: 'unrouted', inboxId: entry.id, reason }
@@ -120,9 +126,9 @@ export class EventInbox {
   }
 
   /** Delivers the inbox event to one case and records where it went (for a receipt, also where it is going, first). */
-  private async deliverTo(entry: InboxEntry, caseId: string): Promise<DeliveryResult> {
+  private async deliverTo(entry: InboxEntry, caseId: string, by: Actor): Promise<DeliveryResult> {
     if (entry.targetCaseId === undefined && entry.routedCaseId !== caseId) await assignInboxEntry(this.pool, entry.id, caseId);
-    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload });
+    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload, by });
     if (result.status === 'accepted' || result.status === 'duplicate') {
       await markInboxEntry(this.pool, entry.id, { status: result.status === 'accepted' ? 'routed' : 'duplicate', caseId });
     } else {

@@ -6,8 +6,10 @@ import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
 import {
-  HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
+  CASEBOOK_ACTOR, HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor,
+  type Actor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
+import { recordOpened } from '../store/audit-chain.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
 import { isWorkflowGone } from './live-view.js';
@@ -25,6 +27,8 @@ export interface OpenCaseRequest {
   data: Record<string, unknown>;
   /** Who opens it (the API key's name): remarks sign with it as `opened_by`. */
   openedBy?: string;
+  /** Who opens it, for the audit trail's `opened` row (the API key); `casebook` when absent. */
+  by?: Actor;
 }
 
 export interface OpenedCase {
@@ -83,7 +87,7 @@ export class CaseService {
         plan: stored.plan,
         data: request.data,
         ...(request.openedBy ? { openedBy: request.openedBy } : {}),
-      });
+      }, request.by ?? CASEBOOK_ACTOR);
       return { kind: 'opened', ...opened };
     } catch (error) {
       if (error instanceof OrderPaymentMismatch) return invalidData([{ pointer: `/data/${stored.plan.paidField}`, message: error.message }]);
@@ -96,8 +100,11 @@ export class CaseService {
     }
   }
 
-  /** Records the case once and starts its workflow with the plan pinned in its input. */
-  private async start(input: CaseInput): Promise<OpenedCase> {
+  /**
+   * Records the case once (with its `opened` audit row, in the same transaction) and starts its
+   * workflow with the plan pinned in its input.
+   */
+  private async start(input: CaseInput, by: Actor): Promise<OpenedCase> {
     const { caseId, playbook, plan } = input;
     const paid = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
     const orderId = orderIdOf(plan, input.data);
@@ -109,6 +116,8 @@ export class CaseService {
         step: plan.start, returnTracking: returnTrackingOf(plan, input.data),
       });
       if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
+      // Last in the transaction: the audit chain's lock is held from here to the commit.
+      if (inserted) await recordOpened(db, { caseId, by, data: input.data, playbook });
       return inserted;
     });
     const row = (await findCase(this.pool, caseId))!;

@@ -11,10 +11,10 @@ export async function caseBeforeEvent(db: Queryable, caseId: string, eventId: st
   return rows[0];
 }
 
-/** Logs an accepted event once. */
+/** Logs an accepted event once, with who delivered it (`event.by`; none recorded when absent). */
 export async function logCaseEvent(db: Queryable, caseId: string, event: CaseEvent): Promise<void> {
   await db.query(
-    `INSERT INTO case_events (case_id, event_id, type, payload) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-    [caseId, event.id, event.type, JSON.stringify(event.payload)],
+    `INSERT INTO case_events (case_id, event_id, type, payload, actor_key_id, actor_name) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    [caseId, event.id, event.type, JSON.stringify(event.payload), event.by?.keyId ?? null, event.by?.name ?? null],
   );
 }

@@ -1,5 +1,6 @@
 /** Reading what happened to one case, across the side-effect tables, in the order things happened. */
-import type { CaseStatus } from '../plan/case.js';
+import type { Actor, CaseStatus } from '../plan/case.js';
+import { actorOfColumns } from './audit-chain.js';
 import type { Queryable } from './transaction.js';
 
 export interface CaseHistory {
@@ -8,8 +9,12 @@ export interface CaseHistory {
   playbook: { name: string; version: number; hash: string };
   status: CaseStatus;
   outcome: { outcome: string; reason: string } | null;
-  steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown> }[];
-  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string }[];
+  /** Who opened the case and when; null for cases opened before openings were recorded. */
+  opened: { at: string; by: Actor } | null;
+  /** The workflow's records, in order, each with its actor (`casebook` unless an event or a repair names one). */
+  steps: { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown>; by: Actor }[];
+  /** The events the case accepted, each with who delivered it (null: accepted before deliverers were recorded). */
+  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string; by: Actor | null }[];
   /** Status: `requested` (reserved, the provider not yet answered), `late` (requested past its deadline), `issued`, `declined`. */
   refunds: {
     amount: number; currency: string; covers: string; reason: string; status: string; orderId: string | null; deadlineAt: string | null;
@@ -24,9 +29,10 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
   const found = await db.query(`SELECT * FROM cases WHERE case_id = $1`, [caseId]);
   const row = found.rows[0];
   if (!row) return undefined;
-  const [steps, events, refunds, escalations, messages] = await Promise.all([
-    db.query(`SELECT seq, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY at, id`, [caseId]),
-    db.query(`SELECT event_id, type, payload, received_at FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
+  const [opened, steps, events, refunds, escalations, messages] = await Promise.all([
+    db.query(`SELECT at, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened' AND seq IS NULL ORDER BY position LIMIT 1`, [caseId]),
+    db.query(`SELECT seq, at, kind, step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY at, id`, [caseId]),
+    db.query(`SELECT event_id, type, payload, received_at, actor_key_id, actor_name FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
     db.query(`SELECT * FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId]),
     db.query(`SELECT * FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId]),
     db.query(`SELECT * FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]),
@@ -36,8 +42,13 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
     playbook: { name: row.playbook, version: row.version, hash: row.plan_hash },
     status: row.status,
     outcome: row.outcome ? { outcome: row.outcome, reason: row.reason } : null,
-    steps: steps.rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail })),
-    events: events.rows.map((r) => ({ id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString() })),
+    opened: opened.rows[0] ? { at: opened.rows[0].at.toISOString(), by: { keyId: opened.rows[0].actor_key_id, name: opened.rows[0].actor_name } } : null,
+    steps: steps.rows.map((r) => ({
+      seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail, by: { keyId: r.actor_key_id, name: r.actor_name },
+    })),
+    events: events.rows.map((r) => ({
+      id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString(), by: actorOfColumns(r.actor_key_id, r.actor_name),
+    })),
     refunds: refunds.rows.map((r) => ({
       amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status === 'requested' && r.late_at ? 'late' : r.status,
       orderId: r.order_id, deadlineAt: r.deadline_at?.toISOString() ?? null, lateAt: r.late_at?.toISOString() ?? null,

@@ -1,5 +1,7 @@
 /** Published playbook versions: immutable rows, one per distinct content of a playbook. */
+import type { Actor } from '../plan/case.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
+import { recordPublished } from './audit-chain.js';
 import type { Pool } from './pool.js';
 import { withTransaction, type Queryable } from './transaction.js';
 
@@ -29,9 +31,12 @@ const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row
 /**
  * Publishes a compiled playbook. The same content again returns the version it already has;
  * new content gets the next version number. Versions are never changed afterwards.
- * `publishedBy` says who published it (an API key's name and id, or the tool that did).
+ * `publishedBy` says who published it (an API key's name and id, or the tool that did); a new version's
+ * `published` audit row names `by` (the API key; by default the tool, as `publishedBy` names it).
  */
-export async function publishPlaybook(pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy: string | null): Promise<{ version: PlaybookVersion; created: boolean }> {
+export async function publishPlaybook(
+  pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy: string | null, by: Actor = { keyId: null, name: publishedBy ?? 'casebook' },
+): Promise<{ version: PlaybookVersion; created: boolean }> {
   const name = compiled.plan.name;
   return withTransaction(pool, async (client) => {
     // One publisher per playbook name at a time, so version numbers never collide.
@@ -44,7 +49,10 @@ export async function publishPlaybook(pool: Pool, sourceYaml: string, compiled: 
        RETURNING name, version, hash, published_at`,
       [name, compiled.hash, sourceYaml, JSON.stringify(compiled.plan), publishedBy],
     );
-    return { version: toVersion(inserted.rows[0]!), created: true };
+    const version = toVersion(inserted.rows[0]!);
+    // Last in the transaction: the audit chain's lock is held from here to the commit.
+    await recordPublished(client, { name, version: version.version, hash: version.hash, by });
+    return { version, created: true };
   });
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { CaseEvent } from '../../plan/case.js';
 import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
-import { READERS } from '../auth.js';
+import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
 import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
@@ -24,7 +24,7 @@ export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (
 };
 
 function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.post<{ Body: Omit<OpenCaseRequest, 'openedBy'> }>('', {
+  app.post<{ Body: Omit<OpenCaseRequest, 'openedBy' | 'by'> }>('', {
     config: { roles: ['agent', 'admin'] },
     schema: {
       tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
@@ -51,7 +51,7 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
     if (typeof key === 'object') return sendProblem(reply, key);
     const open = async (): Promise<Answer> => {
       const caseId = request.body.caseId ?? (key ? idFromIdempotencyKey(apiKey.id, key) : undefined);
-      return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name }), reply);
+      return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name, by: actorOf(request) }), reply);
     };
     if (key === undefined) return sendAnswer(reply, await open());
     return idempotently(deps.pool, reply, apiKey.id, key, request.body, open);
@@ -114,7 +114,7 @@ function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
 }
 
 function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.post<{ Params: { caseId: string }; Body: CaseEvent }>('/:caseId/events', {
+  app.post<{ Params: { caseId: string }; Body: Omit<CaseEvent, 'by'> }>('/:caseId/events', {
     config: { roles: ['agent', 'warehouse', 'admin'] },
     schema: {
       tags: TAGS, summary: 'Deliver an event to a case, through the event inbox: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
@@ -133,6 +133,6 @@ function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
     if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
       return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
     }
-    return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, request.body));
+    return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, { ...request.body, by: actorOf(request) }));
   });
 }

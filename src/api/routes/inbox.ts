@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Role } from '../../store/api-keys.js';
 import { INBOX_STATUSES, listInbox, type InboxListFilter } from '../../store/inbox.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { actorOf } from '../auth.js';
 import { sendInboxOutcome } from '../delivery.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
@@ -52,7 +53,7 @@ function deliverFromInboxRoute(app: FastifyInstance, deps: ApiDependencies): voi
       ]),
     },
   }, async (request, reply) => {
-    const outcome = await deps.inbox.redeliver(Number(request.params.id), request.body?.caseId);
+    const outcome = await deps.inbox.redeliver(Number(request.params.id), request.body?.caseId, actorOf(request));
     if (!outcome) return sendProblem(reply, problem('unknown-inbox-event', `no event ${request.params.id} in the inbox`));
     return sendInboxOutcome(reply, outcome);
   });

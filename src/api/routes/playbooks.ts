@@ -2,8 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { validatePlaybook, type Diagnostic } from '../../playbook/index.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
-import { READERS } from '../auth.js';
-import type { ApiKey } from '../../store/api-keys.js';
+import { actorOf, keyNamed, READERS } from '../auth.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
 
@@ -23,9 +22,6 @@ const TAGS = ['playbooks'];
 const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
-
-/** Who published, for `playbook_versions.published_by`: the API key's name and id. */
-const publisher = (apiKey: ApiKey | undefined): string | null => (apiKey ? `${apiKey.name} (key ${apiKey.id})` : null);
 
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.post('/validate', {
@@ -51,7 +47,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     if (result.plan.plan.name !== request.params.name) {
       return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
     }
-    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, publisher(request.apiKey));
+    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, keyNamed(request.apiKey!), actorOf(request));
     return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
   });
 

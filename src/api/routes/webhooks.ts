@@ -1,10 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WarehouseReceipt } from '../../cases/inbox.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { actorOf } from '../auth.js';
 import { sendInboxOutcome } from '../delivery.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
 
-/** The warehouse system reports a receipt by order id or return tracking number; the inbox finds the case waiting for it. */
+/**
+ * The warehouse system reports a receipt by order id or return tracking number; the inbox finds the
+ * case waiting for it. The receipt is delivered as by the key that called.
+ */
 export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.post<{ Body: WarehouseReceipt }>('/warehouse', {
     config: { roles: ['warehouse', 'admin'] },
@@ -24,5 +28,5 @@ export const webhookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asyn
       },
       response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [...WITH_BODY, 'event-not-expected', 'case-closed', 'ambiguous-event', 'invalid-event']),
     },
-  }, async (request, reply) => sendInboxOutcome(reply, await deps.inbox.deliverWarehouseReceipt(request.body)));
+  }, async (request, reply) => sendInboxOutcome(reply, await deps.inbox.deliverWarehouseReceipt(request.body, actorOf(request))));
 };
