@@ -7,6 +7,7 @@ const commands: Record<string, Command> = {
   compile: { summary: 'print the plan a playbook compiles to', load: () => import('./commands/compile.js') },
   test: { summary: 'run playbook scenarios on the time-skipping test server', load: () => import('./commands/test.js') },
   keys: { summary: 'create, list and revoke API keys', load: () => import('./commands/keys.js') },
+  audit: { summary: 'verify the hash-chained audit trail and the archived histories', load: () => import('./commands/audit.js') },
   diagram: { summary: 'print a Mermaid flowchart of a playbook', load: () => import('./commands/diagram.js') },
 };
 
