@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { orderRoutes } from './routes/orders.js';
 import { caseRepairRoutes } from './routes/case-repair.js';
+import { auditExportRoutes, caseAuditRoutes } from './routes/audit.js';
 import { playbookRoutes } from './routes/playbooks.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -79,6 +80,8 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseRepairRoutes(deps), { prefix: '/v1/cases' });
+  await app.register(caseAuditRoutes(deps), { prefix: '/v1/cases' });
+  await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
   await app.register(orderRoutes(deps), { prefix: '/v1/orders' });

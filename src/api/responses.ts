@@ -107,5 +107,13 @@ export const BODIES = {
   keys: exact({ keys: list(exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString })) }),
   createdKey: exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString, key: string }),
   repaired: exact({ status: string }),
+  replay: open({
+    kind: { type: 'string', enum: ['replayed'] }, caseId: string, workflowId: string, planHash: string, deterministic: { type: 'boolean' },
+    source: { type: 'string', enum: ['temporal', 'archive', 'temporal and archive'] },
+    divergence: { ...open({ runId: string, eventId: { type: 'integer', nullable: true }, recorded: nullableString, now: string, step: nullableString, visit: { type: 'integer', nullable: true } }), nullable: true },
+    runs: list(open({ runId: string, source: string, events: integer, deterministic: { type: 'boolean' }, ms: integer })),
+    timeline: list(open({ seq: integer, record: freeObject })),
+  }),
+  jsonLines: { type: 'string', description: 'JSON Lines (application/x-ndjson): one JSON object per line (docs/auditing.md)' },
   noContent: { type: 'null', description: 'No content' },
 } as const;

@@ -9,6 +9,8 @@ const commands: Record<string, Command> = {
   keys: { summary: 'create, list and revoke API keys', load: () => import('./commands/keys.js') },
   audit: { summary: 'verify the hash-chained audit trail and the archived histories', load: () => import('./commands/audit.js') },
   diagram: { summary: 'print a Mermaid flowchart of a playbook', load: () => import('./commands/diagram.js') },
+  export: { summary: 'download cases as JSON Lines: plan, audit rows, histories, verification', load: () => import('./commands/export.js') },
+  replay: { summary: "re-execute a case's recorded history against the current code (Temporal or the archive)", load: () => import('./commands/replay.js') },
 };
 
 function usage(): string {

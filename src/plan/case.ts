@@ -2,7 +2,7 @@
  * What the outside world and the case workflow share: its name and input, its update and query, the
  * view of a case and the progress it reports. Importable from Node code (API, tests) and workflow code.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { ReceivedEvent } from './cel.js';
 import type { Plan } from './plan.js';
 
@@ -121,11 +121,23 @@ export type EventResult = { status: 'accepted' } | { status: 'duplicate' };
 /** An admin's decision on a failed case: run the failed step again, or close the case. */
 export interface CaseRepair {
   action: 'retry' | 'close';
-  /** Who decided (an API key's name). */
-  by: string;
+  /** Who decided: the admin's key (a name alone in repairs recorded before actors were). */
+  by: Actor | string;
   reason: string;
 }
 
 export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
 export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
 export const caseViewQuery = defineQuery<CaseView>('caseView');
+
+/** The sink through which a replayed case tells the replayer what it re-derives. */
+export const REPLAY_SINK = 'casebookReplay';
+
+export interface CaseSinks extends Sinks {
+  [REPLAY_SINK]: {
+    /** The case starts a step (its visit number): where a divergence is found. */
+    step(stepId: string, visit: number): void;
+    /** The steps the case writes to its audit trail, as a progress report carries them. */
+    recorded(audit: ProgressReport['audit']): void;
+  };
+}

@@ -24,6 +24,10 @@ export interface Config {
   worker: WorkerSettings;
   /** Connections to Postgres in the pool of the API and the worker. */
   databasePoolSize: number;
+  /** How long the embedded dev server keeps a closed case's history (Postgres keeps the archive for ever). */
+  temporalRetentionDays: number;
+  /** How often closed runs are copied into the archive. */
+  archiveIntervalMs: number;
 }
 
 /** What a cluster tunes on a worker (docs/operations.md); each one optional. */
@@ -49,11 +53,15 @@ export const WORKER_SETTING_VARIABLES: Record<keyof WorkerSettings, string> = {
 /** Connections: the API's reads, the activities and the progress reports share them. */
 export const DEFAULT_DATABASE_POOL_SIZE = 10;
 
-function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
+/** The dev server's own default is one day: too short to look into last week's cases in its Web UI. */
+export const DEFAULT_TEMPORAL_RETENTION_DAYS = 30;
+export const DEFAULT_ARCHIVE_INTERVAL_SECONDS = 10;
+
+function positive(env: NodeJS.ProcessEnv, name: string, max = 1_000_000): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new Error(`${name} must be a whole number from 1 to 1000000, not '${raw}'`);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number from 1 to ${max}, not '${raw}'`);
   return value;
 }
 
@@ -91,5 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
     worker: workerSettings(env),
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
+    temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,
+    archiveIntervalMs: (positive(env, 'CASEBOOK_ARCHIVE_INTERVAL_SECONDS', 86_400) ?? DEFAULT_ARCHIVE_INTERVAL_SECONDS) * 1_000,
   };
 }

@@ -4,6 +4,8 @@ import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
+import { HistoryArchiver } from '../cases/archive.js';
+import { CaseAudit } from '../cases/audit.js';
 import { EventInbox } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import type { Config } from './config.js';
@@ -17,6 +19,7 @@ import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDa
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { WorkflowReplayer } from './replayer.js';
 
 export interface RunningStack {
   apiUrl: string;
@@ -75,7 +78,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
     await startWorker(config, temporal.address, pool, drains, log);
-    const apiUrl = await startApi(config, temporal.address, pool, options, drains);
+    const apiUrl = await startApi(config, temporal.address, pool, options, drains, log);
     return {
       apiUrl,
       temporalAddress: temporal.address,
@@ -101,7 +104,7 @@ async function startServers(config: Config, stops: Stop[], log: (line: string) =
       : startTemporalDevServer({
           dataDir: temporalDataDir(config), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
           httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
-          pidFile: temporalChild(config).pidFile, onRestart: (message) => log(`casebook: ${message}`),
+          pidFile: temporalChild(config).pidFile, onRestart: (message) => log(`casebook: ${message}`), retentionDays: config.temporalRetentionDays,
         }),
     config.databaseUrl
       ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, stop: async () => {} })
@@ -167,11 +170,12 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
   });
 }
 
-/** The API on its port; returns its URL. */
-async function startApi(config: Config, address: string, pool: Pool, options: { logger?: boolean }, stops: Stop[]): Promise<string> {
+/** The API on its port, and the archiver of case histories beside it; returns the API's URL. */
+async function startApi(config: Config, address: string, pool: Pool, options: { logger?: boolean }, stops: Stop[], log: (line: string) => void): Promise<string> {
   const connection = await Connection.connect({ address });
   stops.push(() => connection.close());
   const client = new Client({ connection, namespace: config.namespace });
+  stops.push(new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs));
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
     () => true,
@@ -185,6 +189,7 @@ async function startApi(config: Config, address: string, pool: Pool, options: { 
       pool,
       cases: new CaseService(client, pool, undefined, indexed),
       inbox: new EventInbox(client, pool),
+      audit: new CaseAudit(pool, client, new WorkflowReplayer()),
       // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {
         await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));

@@ -1,5 +1,6 @@
 /** The Temporal CLI's dev server as a child process, persisting to a SQLite file. */
 import { Connection } from '@temporalio/client';
+import Long from 'long';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface DevServerOptions {
   onRestart?: (message: string) => void;
   /** Dynamic configuration, e.g. { 'limit.historyCount.suggestContinueAsNew': 100 }. */
   dynamicConfig?: Record<string, number | string | boolean>;
+  /** How long the namespace keeps a closed workflow's history; the server's default (1 day) when absent. */
+  retentionDays?: number;
 }
 
 export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServerHandle> {
@@ -60,6 +63,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const address = `${options.host}:${options.port}`;
   try {
     await waitUntilServing(address, child, () => stderr);
+    if (options.retentionDays !== undefined) await setRetention(address, options.namespace, options.retentionDays);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -87,6 +91,16 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       return stopChild(child);
     },
   };
+}
+
+/** Sets the namespace's retention (kept in the server's data file, so set again at each start). */
+export async function setRetention(address: string, namespace: string, days: number): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(days * 86_400) } } });
+  } finally {
+    await connection.close();
+  }
 }
 
 async function waitUntilServing(address: string, child: ChildProcess, stderr: () => string): Promise<void> {

@@ -5,7 +5,8 @@ import type { Adapters } from '../activities/adapters.js';
 import type { Pool } from '../store/pool.js';
 import type { WorkerSettings } from './config.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
-import { TASK_QUEUE } from '../plan/case.js';
+import { REPLAY_SINK, TASK_QUEUE, type CaseSinks } from '../plan/case.js';
+import type { InjectedSinks } from '@temporalio/worker';
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;
@@ -25,6 +26,11 @@ export interface CaseWorkerOptions {
  */
 export const WORKER_DEFAULTS: WorkerSettings = { maxCachedWorkflows: 1_500 };
 
+const ignored = { fn: () => {}, callDuringReplay: false };
+
+/** A case replayed in a running worker (out of its cache) reports to the replay sink; nobody listens there. */
+const NO_REPLAY_LISTENER: InjectedSinks<CaseSinks> = { [REPLAY_SINK]: { step: ignored, recorded: ignored } };
+
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 /**
@@ -41,6 +47,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     workflowThreadPoolSize: 2,
     activities: createActivities(options.pool, options.adapters),
     bundlerOptions: workflowBundlerOptions,
+    sinks: NO_REPLAY_LISTENER,
     ...WORKER_DEFAULTS,
     ...options.tuning,
   });

@@ -6,11 +6,11 @@
  */
 import {
   ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, proxyLocalActivities,
-  setHandler, upsertSearchAttributes, workflowInfo,
+  proxySinks, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import {
-  caseViewQuery, deliverEventUpdate, repairCaseUpdate, type CaseEvent, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
+  caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseEvent, type CaseSinks, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
   type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
 } from '../plan/case.js';
 import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
@@ -51,6 +51,9 @@ const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
   startToCloseTimeout: '10s',
   retry: RETRY,
 });
+
+/** What a replay re-derives (src/stack/replayer.ts): called only while replaying, so a live case pays nothing. */
+const { [REPLAY_SINK]: replaying } = proxySinks<CaseSinks>();
 
 export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
 
@@ -136,6 +139,7 @@ class CaseRun implements StepRuntime {
   private async runStep(stepId: string): Promise<string | undefined> {
     const step = this.plan.steps[stepId];
     const visit = (this.state.visits[stepId] = (this.state.visits[stepId] ?? 0) + 1);
+    if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
     try {
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
       return await kindOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
@@ -236,6 +240,7 @@ class CaseRun implements StepRuntime {
       upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }]);
     }
     const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
+    if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const report: ProgressReport = {
       caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.deadlines,
       data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,

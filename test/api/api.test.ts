@@ -18,7 +18,7 @@ let revokedKey: string;
 
 beforeAll(async () => {
   // The 401 tests below fail authentication many times from one address: lift that limit here (tested on its own below).
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true }, { authFailuresPerMinute: 10_000 });
+  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true }, { authFailuresPerMinute: 10_000 });
   for (const role of ROLES) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} test key`)).key;
   const revoked = await createApiKey(runtime.db.pool, 'admin', 'revoked');
   await revokeApiKey(runtime.db.pool, revoked.apiKey.id);
@@ -259,7 +259,7 @@ describe('bad requests', () => {
   });
 
   it('limits the rate per key with 429 and Retry-After', async () => {
-    const limited = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true }, { rateLimitPerMinute: 3 });
+    const limited = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true }, { rateLimitPerMinute: 3 });
     try {
       const statuses = [];
       let last: LightMyRequestResponse | undefined;
@@ -278,7 +278,7 @@ describe('bad requests', () => {
 
 describe('API contract edges', () => {
   const otherApi = (options: Parameters<typeof buildApi>[1], temporalReady = async () => true) =>
-    buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady }, options);
+    buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady }, options);
 
   it('answers a wrong method on a known path with 405 and Allow', async () => {
     const response = await call({ method: 'DELETE', url: '/v1/cases' });

@@ -23,7 +23,7 @@ let api: FastifyInstance;
 const keys = {} as Record<Role, string>;
 
 beforeAll(async () => {
-  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
+  api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true });
   for (const role of ['agent', 'warehouse', 'ops-lead', 'auditor'] as const) keys[role] = (await createApiKey(runtime.db.pool, role, `${role} inbox key`)).key;
 });
 afterAll(async () => {

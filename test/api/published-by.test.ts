@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
+import type { CaseAudit } from '../../src/cases/audit.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -16,7 +17,7 @@ afterAll(() => db.drop());
 
 it('PUT /v1/playbooks/{name} records the publishing key in playbook_versions.published_by', async () => {
   // Publishing never reaches Temporal, so no case service is needed.
-  const api = await buildApi({ pool: db.pool, cases: {} as CaseService, inbox: {} as EventInbox, temporalReady: async () => true });
+  const api = await buildApi({ pool: db.pool, cases: {} as CaseService, inbox: {} as EventInbox, audit: {} as CaseAudit, temporalReady: async () => true });
   try {
     const { key, apiKey } = await createApiKey(db.pool, 'ops-lead', 'Mei, ops lead');
     const yaml = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');

@@ -106,7 +106,8 @@ describe('failed cases', () => {
     expect(outcome).toMatchObject({ outcome: 'failed', reason: 'close by test' });
     expect(outcome.steps.filter((s) => s.kind === 'failed')).toHaveLength(2);
     expect(outcome.steps.filter((s) => s.kind === 'repair').map((s) => s.detail)).toEqual([
-      { repair: 'retry', by: 'Root', reason: 'retry by test' }, { repair: 'close', by: 'Root', reason: 'close by test' },
+      { repair: 'retry', by: { keyId: expect.any(String), name: 'Root' }, reason: 'retry by test' },
+      { repair: 'close', by: { keyId: expect.any(String), name: 'Root' }, reason: 'close by test' },
     ]);
     const notFailed = await repair('div-1', 'retry');
     expect(notFailed.statusCode).toBe(409);

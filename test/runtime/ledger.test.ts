@@ -98,7 +98,7 @@ describe('one ledger per order', () => {
   });
 
   it('the order’s ledger shows what was paid and every refund of its cases, by kind', async () => {
-    const api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
+    const api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true });
     try {
       const { key } = await createApiKey(runtime.db.pool, 'auditor', 'Zhao');
       const response = await api.inject({ method: 'GET', url: '/v1/orders/ORDER-1/ledger', headers: { authorization: `Bearer ${key}` } });

@@ -15,7 +15,7 @@ export interface TestApi<K extends string> {
 export function useApi<K extends string>(runtime: Runtime, people: Record<K, [Role, string]>): TestApi<K> {
   const holder = { keys: {} } as TestApi<K>;
   beforeAll(async () => {
-    holder.api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, temporalReady: async () => true });
+    holder.api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true });
     for (const [name, [role, label]] of Object.entries(people) as [K, [Role, string]][]) {
       holder.keys[name] = (await createApiKey(runtime.db.pool, role, label)).key;
     }

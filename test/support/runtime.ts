@@ -3,8 +3,10 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Adapters } from '../../src/activities/adapters.js';
 import type { Pool } from '../../src/store/pool.js';
+import { CaseAudit } from '../../src/cases/audit.js';
 import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
+import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTimeSkippingServer } from './temporal.js';
@@ -14,6 +16,8 @@ export interface Runtime {
   env: TestWorkflowEnvironment;
   service: CaseService;
   inbox: EventInbox;
+  /** Replays and exports; the workflow code is bundled for replay on first use only. */
+  audit: CaseAudit;
 }
 
 /**
@@ -32,6 +36,7 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
     running = worker.run();
     runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
     runtime.inbox = new EventInbox(runtime.env.client, runtime.db.pool);
+    runtime.audit = new CaseAudit(runtime.db.pool, runtime.env.client, new WorkflowReplayer());
   });
   afterAll(async () => {
     worker?.shutdown();

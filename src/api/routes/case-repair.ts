@@ -2,13 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { CaseRepair } from '../../plan/case.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
-import { keyNamed } from '../auth.js';
+import { actorOf } from '../auth.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
 import { CASE_ID } from './cases.js';
 
 /**
  * An admin repairs a failed case: runs the failed step again, or closes the case with a reason. The
- * workflow records `by` as the key's name and id (`Root (key abc123def456)`), which its audit row's actor reads.
+ * workflow records `by`, the admin's key, which its audit row's actor reads.
  */
 export const caseRepairRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.post<{ Params: { caseId: string }; Body: Pick<CaseRepair, 'action' | 'reason'> }>('/:caseId/repair', {
@@ -23,7 +23,7 @@ export const caseRepairRoutes = (deps: ApiDependencies): FastifyPluginAsync => a
       response: responses({ 200: BODIES.repaired }, [...WITH_BODY, 'unknown-case', 'case-not-failed']),
     },
   }, async (request, reply) => {
-    const result = await deps.cases.repair(request.params.caseId, { ...request.body, by: keyNamed(request.apiKey!) });
+    const result = await deps.cases.repair(request.params.caseId, { ...request.body, by: actorOf(request) });
     switch (result.kind) {
       case 'unknown-case':
         return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));

@@ -1,0 +1,69 @@
+/**
+ * The auditor's routes: replay a case against the current code, and export cases as JSON Lines (one
+ * case, or every case closed in a date range) with plan, audit rows, histories and their verification.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Readable } from 'node:stream';
+import type { Role } from '../../store/api-keys.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses } from '../responses.js';
+import { CASE_ID } from './cases.js';
+
+const AUDITORS: readonly Role[] = ['auditor', 'ops-lead', 'admin'];
+const TAGS = ['audit'];
+const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
+const JSON_LINES = 'application/x-ndjson; charset=utf-8';
+
+/** A whole day or an instant, e.g. `2026-11-01` or `2026-11-01T08:00:00Z`. */
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$';
+
+export const caseAuditRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  app.get<{ Params: { caseId: string } }>('/:caseId/replay', {
+    config: { roles: AUDITORS },
+    schema: {
+      tags: TAGS, summary: "Re-execute a case's recorded history against the current workflow code: deterministic or the first divergence, and the timeline it re-derives",
+      params: caseParams, response: responses({ 200: BODIES.replay }, ['unknown-case', 'history-unavailable']),
+    },
+  }, async (request, reply) => {
+    const replay = await deps.audit.replay(request.params.caseId);
+    if (replay.kind === 'unknown-case') return sendProblem(reply, problem('unknown-case', replay.message));
+    if (replay.kind === 'unavailable') return sendProblem(reply, problem('history-unavailable', replay.message));
+    return replay;
+  });
+
+  app.get<{ Params: { caseId: string } }>('/:caseId/export', {
+    config: { roles: AUDITORS },
+    schema: {
+      tags: TAGS, summary: 'Download a case as JSON Lines: the case, its plan, its audit rows, the history of each run and their verification',
+      params: caseParams, response: responses({ 200: BODIES.jsonLines }, ['unknown-case']),
+    },
+  }, async (request, reply) => {
+    const lines = await deps.audit.exportCase(request.params.caseId);
+    if (!lines) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
+    return reply.type(JSON_LINES).header('content-disposition', `attachment; filename="case-${request.params.caseId}.jsonl"`).send(Readable.from(lines));
+  });
+};
+
+export const auditExportRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  app.get<{ Querystring: { closedFrom: string; closedTo: string } }>('/export', {
+    config: { roles: AUDITORS },
+    schema: {
+      tags: TAGS, summary: 'Download every case closed in [closedFrom, closedTo) as JSON Lines, oldest close first',
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['closedFrom', 'closedTo'],
+        properties: { closedFrom: { type: 'string', pattern: DATE }, closedTo: { type: 'string', pattern: DATE } },
+      },
+      response: responses({ 200: BODIES.jsonLines }, []),
+    },
+  }, async (request, reply) => {
+    const from = new Date(request.query.closedFrom);
+    const to = new Date(request.query.closedTo);
+    const invalid = (pointer: string, message: string) => sendProblem(reply, problem('invalid-request', `${pointer} ${message}`, { errors: [{ pointer, message }] }));
+    if (Number.isNaN(from.getTime())) return invalid('/closedFrom', 'is not a date');
+    if (Number.isNaN(to.getTime())) return invalid('/closedTo', 'is not a date');
+    if (to <= from) return invalid('/closedTo', 'must be after closedFrom');
+    const name = `cases-closed-${request.query.closedFrom}-to-${request.query.closedTo}.jsonl`.replace(/[^A-Za-z0-9._-]/g, '_');
+    return reply.type(JSON_LINES).header('content-disposition', `attachment; filename="${name}"`).send(Readable.from(deps.audit.exportClosed(from, to)));
+  });
+};

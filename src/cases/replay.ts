@@ -1,0 +1,126 @@
+/**
+ * Replaying a case for an auditor: each run of its workflow, read from Temporal while Temporal has it
+ * and from the archive afterwards, re-executed against the current workflow code and the plan pinned in
+ * its history. The answer says whether the code still makes the same decisions, where it first does
+ * not, and the timeline the replay re-derived.
+ */
+import type { Client } from '@temporalio/client';
+import type { ProgressReport } from '../plan/case.js';
+import { archivedRuns, caseRunIdentity } from '../store/case-archive.js';
+import type { Pool } from '../store/pool.js';
+import { historyFromText, runsInTemporal, type History } from './archive.js';
+
+export type TimelineEntry = ProgressReport['audit'][number];
+
+/** Where the code, replaying a history, first did something else than what the history records. */
+export interface Divergence {
+  /** The history event the code disagreed with, when the replayer names it. */
+  eventId: number | null;
+  /** What that event records, e.g. `ActivityTaskScheduled sendMessage (key case-1/notify/1)`. */
+  recorded: string | null;
+  /** What the code did instead, in the replayer's words. */
+  now: string;
+  /** The step the code was running, and its visit. */
+  step: string | null;
+  visit: number | null;
+}
+
+export interface RunReplay {
+  deterministic: boolean;
+  divergence?: Divergence;
+  /** What the run wrote to its audit trail, as the replay re-derived it. */
+  timeline: TimelineEntry[];
+  ms: number;
+}
+
+/** Re-executes one run's history against the current workflow code (src/stack/replayer.ts). */
+export interface HistoryReplayer {
+  replay(workflowId: string, history: History): Promise<RunReplay>;
+}
+
+export type HistorySource = 'temporal' | 'archive';
+
+export interface ReplayedRun extends Omit<RunReplay, 'timeline'> {
+  runId: string;
+  source: HistorySource;
+  events: number;
+}
+
+export type CaseReplay =
+  | { kind: 'unknown-case'; message: string }
+  | { kind: 'unavailable'; message: string }
+  | {
+      kind: 'replayed';
+      caseId: string;
+      workflowId: string;
+      planHash: string;
+      deterministic: boolean;
+      /** Where the histories came from: every run from one place, or some from each. */
+      source: HistorySource | 'temporal and archive';
+      /** The first divergence, in the run it happened in. */
+      divergence: (Divergence & { runId: string }) | null;
+      runs: ReplayedRun[];
+      timeline: TimelineEntry[];
+    };
+
+/** How long Temporal gets to answer before the archive alone is used. */
+const TEMPORAL_DEADLINE_MS = 3_000;
+
+interface RunHistory {
+  runId: string;
+  source: HistorySource;
+  history: History;
+}
+
+/** `client` undefined: Temporal is not reachable at all (the CLI could not connect). */
+export async function replayCase(pool: Pool, client: Client | undefined, replayer: HistoryReplayer, caseId: string): Promise<CaseReplay> {
+  const identity = await caseRunIdentity(pool, { caseId });
+  if (!identity) return { kind: 'unknown-case', message: `no case ${caseId}` };
+  const { runs, temporalProblem } = await runHistories(pool, client, identity);
+  const archiveComplete = identity.historyArchive === 'archived';
+  if (runs.length === 0 || (temporalProblem && !archiveComplete)) {
+    const why = temporalProblem
+      ? `Temporal is unreachable (${temporalProblem})`
+      : identity.historyArchive === 'lost' ? 'Temporal dropped its history before it was archived' : 'Temporal has no history of it';
+    const archive = runs.length === 0 ? 'nothing is archived for it' : 'its archive is not complete (the case is not closed and archived)';
+    return { kind: 'unavailable', message: `case ${caseId} cannot be replayed: ${why}, and ${archive}` };
+  }
+  const replayed: ReplayedRun[] = [];
+  const timeline = new Map<number, TimelineEntry>();
+  let divergence: (Divergence & { runId: string }) | null = null;
+  for (const run of runs) {
+    const result = await replayer.replay(identity.workflowId, run.history);
+    for (const entry of result.timeline) timeline.set(entry.seq, entry);
+    const { timeline: _, ...outcome } = result;
+    replayed.push({ runId: run.runId, source: run.source, events: run.history.events?.length ?? 0, ...outcome });
+    if (result.divergence && !divergence) divergence = { runId: run.runId, ...result.divergence };
+  }
+  const sources = new Set(runs.map((run) => run.source));
+  return {
+    kind: 'replayed', caseId, workflowId: identity.workflowId, planHash: identity.planHash,
+    deterministic: replayed.every((run) => run.deterministic),
+    source: sources.size === 2 ? 'temporal and archive' : runs[0]!.source,
+    divergence, runs: replayed, timeline: [...timeline.values()].sort((a, b) => a.seq - b.seq),
+  };
+}
+
+/** Every run, first first: Temporal's copy while it has the run, the archive's otherwise. */
+async function runHistories(pool: Pool, client: Client | undefined, identity: { caseId: string; workflowId: string }) {
+  const archived = await archivedRuns(pool, identity.caseId);
+  let inTemporal: RunHistory[] = [];
+  let temporalProblem: string | undefined = client ? undefined : 'no connection';
+  if (client) {
+    try {
+      const runs = await client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => runsInTemporal(client, identity.workflowId));
+      inTemporal = runs.map((run) => ({ runId: run.runId, source: 'temporal', history: run.history }));
+    } catch (error) {
+      temporalProblem = (error as Error).message.split('\n')[0];
+    }
+  }
+  const known = new Set(inTemporal.map((run) => run.runId));
+  // Runs Temporal dropped come before the ones it still has: retention counts from each run's close.
+  const fromArchive: RunHistory[] = archived
+    .filter((run) => !known.has(run.runId))
+    .map((run) => ({ runId: run.runId, source: 'archive', history: historyFromText(run.history) }));
+  return { runs: [...fromArchive, ...inTemporal], temporalProblem };
+}

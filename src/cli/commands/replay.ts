@@ -1,0 +1,101 @@
+/**
+ * `casebook replay <caseId> [--json]`: re-executes a case's recorded history against the current
+ * workflow code (from Temporal while it has the case, from the archive afterwards). Exit 0 when the
+ * replay is deterministic, 1 on a divergence, 2 on an unknown case or when no history can be read.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/replay.js';
+import { loadConfig } from '../../stack/config.js';
+import { WorkflowReplayer } from '../../stack/replayer.js';
+import { createPool } from '../../store/pool.js';
+import { databaseUrlOf } from './keys.js';
+
+const USAGE = 'usage: casebook replay <case id> [--json]\n';
+
+/** What the command reads from; tests pass their own. */
+export interface ReplayCommandDependencies {
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  replayer: HistoryReplayer;
+}
+
+function defaults(env: NodeJS.ProcessEnv = process.env): ReplayCommandDependencies {
+  const config = loadConfig(env);
+  return {
+    databaseUrl: databaseUrlOf(env),
+    temporalAddress: config.temporalAddress ?? `${config.host}:${config.temporalPort}`,
+    namespace: config.namespace,
+    replayer: new WorkflowReplayer(),
+  };
+}
+
+const short = (value: unknown, width: number) => {
+  const text = JSON.stringify(value);
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+};
+
+export function formatReplay(replay: Extract<CaseReplay, { kind: 'replayed' }>): string {
+  const lines = [
+    `case ${replay.caseId} (workflow ${replay.workflowId}, plan ${replay.planHash.slice(0, 12)}): ${replay.deterministic ? 'deterministic' : 'DIVERGES'}`,
+    ...replay.runs.map((run) => `  run ${run.runId} from ${run.source === 'archive' ? 'the archive' : 'Temporal'}: ${run.events} events, replayed in ${run.ms} ms${run.deterministic ? '' : ': diverges'}`),
+  ];
+  const d = replay.divergence;
+  if (d) {
+    lines.push(
+      `first divergence in run ${d.runId}${d.eventId !== null ? `, at history event ${d.eventId}` : ''}${d.step ? `, in step '${d.step}' (visit ${d.visit})` : ''}:`,
+      `  recorded: ${d.recorded ?? '(the replayer names no event)'}`,
+      `  the code now: ${d.now}`,
+    );
+  }
+  lines.push(`timeline re-derived by the replay (${replay.timeline.length} entries${d ? ', up to the divergence' : ''}):`);
+  for (const { seq, record } of replay.timeline) {
+    lines.push(`  ${String(seq).padStart(3)}  ${record.at}  ${record.step.padEnd(22)} ${record.kind.padEnd(9)} ${short(record.detail ?? {}, 140)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function run(args: string[], dependencies: Partial<ReplayCommandDependencies> = {}): Promise<number> {
+  const json = args.includes('--json');
+  const positional = args.filter((arg) => !arg.startsWith('--'));
+  if (positional.length !== 1 || args.some((arg) => arg.startsWith('--') && arg !== '--json')) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const caseId = positional[0]!;
+  let deps: ReplayCommandDependencies;
+  try {
+    deps = { ...defaults(), ...dependencies };
+  } catch (error) {
+    process.stderr.write(`casebook replay: ${(error as Error).message}\n`);
+    return 2;
+  }
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR', () => {}) });
+  } catch {
+    // Installed already (run in-process by a test): keep that one.
+  }
+  const pool = createPool(deps.databaseUrl, 2);
+  // Temporal may be gone (stopped, or the case past retention): the archive answers for closed cases.
+  const connection = await Connection.connect({ address: deps.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
+  try {
+    const client = connection && new Client({ connection, namespace: deps.namespace });
+    const replay = await replayCase(pool, client, deps.replayer, caseId);
+    if (replay.kind !== 'replayed') {
+      process.stderr.write(`casebook replay: ${replay.message}\n`);
+      return 2;
+    }
+    process.stdout.write(json ? JSON.stringify(replay, null, 2) + '\n' : formatReplay(replay));
+    return replay.deterministic ? 0 : 1;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    process.stderr.write(code === 'ECONNREFUSED'
+      ? 'casebook replay: cannot reach the database: start Casebook (npm start) or set DATABASE_URL\n'
+      : `casebook replay: ${(error as Error).message}\n`);
+    return 2;
+  } finally {
+    await connection?.close();
+    await pool.end();
+  }
+}
