@@ -107,6 +107,21 @@ describe('casebook start, end to end over HTTP', () => {
     expect(run.stdout).toContain('"outcome":{"outcome":"resolved","reason":"refunded"}');
     expect(run.stdout).toMatch(/demo-1\s+\|\s+18900\s+\| CNY\s+\| issued\s+\| demo-1\/refund_no_reason\/1/);
 
+    // The README's auditing walkthrough, on the case the first one closed.
+    const auditing = /## Auditing a case[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const audited = spawnSync('bash', ['-euo', 'pipefail', '-c', auditing], {
+      cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+      env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir, CASEBOOK_POSTGRES_PORT: String(ports.postgres), CASEBOOK_TEMPORAL_PORT: String(ports.temporal), TMPDIR: dataDir },
+    });
+    expect(audited.status, audited.stderr + audited.stdout).toBe(0);
+    expect(audited.stdout).toContain('"opened":{"at":');
+    expect(audited.stdout).toMatch(/ completed\s+\|\s+\d+ \| [0-9a-f]{64}/);
+    expect(audited.stdout).toMatch(/^case demo-1 \(workflow case-demo-1, plan [0-9a-f]{12}\): deterministic$/m);
+    expect(audited.stdout).toContain('{"kind":"replayed","caseId":"demo-1"');
+    expect(audited.stdout).toMatch(/^audit trail intact: \d+ rows, \d+ archived histories, head [0-9a-f]{64}$/m);
+    expect(audited.stderr).toContain(`casebook export: 1 case to ${dataDir}/demo-1.jsonl`);
+    expect(readFileSync(join(dataDir, 'demo-1.jsonl'), 'utf8')).toContain('"type":"verification","caseId":"demo-1","intact":true');
+
     expect(await stopCasebook(second)).toBe(0);
   }, 240_000);
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     startTemporalDevServer({
       dataDir, host: '127.0.0.1', namespace: 'default',
       port: await freePort(), uiPort: await freePort(), httpPort: await freePort(), metricsPort: await freePort(),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 }, retentionDays: 45,
     }),
     createTestDatabase(),
   ]);
@@ -91,6 +91,11 @@ async function auditTrail(caseId: string) {
 
 describe('archive and replay on the Temporal dev server', () => {
   const caseId = 'audit-ret-1';
+
+  it("the dev server keeps closed histories as long as configured (its own default is a day)", async () => {
+    const { config } = await connection.workflowService.describeNamespace({ namespace: 'default' });
+    expect(Number(config?.workflowExecutionRetentionTtl?.seconds)).toBe(45 * 86_400);
+  });
 
   it('a refunded, closed case is archived with its history and replays deterministic from Temporal', async () => {
     const playbook = await publishStandardPlaybook(db.pool, 'return');
