@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { toCelEvents, toCelPolicy, toCelRecord } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../plan/cost.js';
+import { clipText, errorText, evidenceTerms, evidenceText, MAX_EVIDENCE_ENTRIES } from '../plan/evidence.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Expr } from '../plan/plan.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
@@ -16,6 +17,8 @@ function lengthAt(context: Record<string, unknown>, path: string): number | unde
   }
   return Array.isArray(value) ? value.length : undefined;
 }
+
+const astOf = (parsed: ParsedExpression): CelNode => (parsed as unknown as { ast: CelNode }).ast;
 
 export class CaseExpressions {
   constructor(
@@ -51,10 +54,53 @@ export class CaseExpressions {
   }
 
   private withinBudget(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): void {
-    const { cost } = estimateCost((parsed as unknown as { ast: CelNode }).ast, (path) => lengthAt(context, path));
+    const { cost } = estimateCost(astOf(parsed), (path) => lengthAt(context, path));
     if (cost > MAX_EXPRESSION_COST) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
       throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`, FAILURE_TYPES.ExpressionTooCostly);
+    }
+  }
+
+  /**
+   * What an expression was decided on: each comparison's operands and each member path it reads, by
+   * its text, with its value as people read it (src/plan/evidence.ts). Never fails: a term that cannot
+   * be evaluated shows its error. Pure evaluation, no commands: the history is the same with or without it.
+   */
+  evidence(expr: Expr): Record<string, string> {
+    const out: Record<string, string> = {};
+    try {
+      const terms = evidenceTerms(astOf(this.shared.expression(expr.cel)));
+      const context = this.context();
+      for (const term of terms) {
+        if (Object.keys(out).length >= MAX_EVIDENCE_ENTRIES) break;
+        const key = clipText(term);
+        if (!(key in out)) out[key] = this.termValue(term, context);
+      }
+    } catch (error) {
+      out[clipText(expr.cel)] = errorText(error);
+    }
+    return out;
+  }
+
+  /** One term's value as evidence text, within the expression budget. */
+  private termValue(term: string, context: Record<string, unknown>): string {
+    try {
+      const parsed = this.shared.expression(term);
+      const { cost } = estimateCost(astOf(parsed), (path) => lengthAt(context, path));
+      if (cost > MAX_EXPRESSION_COST) return `not evaluated: it would cost ${cost} evaluation steps`;
+      return evidenceText(parsed(context), this.shared.plan.timezone);
+    } catch (error) {
+      return this.absent(term, context) ? 'absent' : errorText(error);
+    }
+  }
+
+  /** Whether `term` is a field path (`data.a.b`) whose last field is not set. */
+  private absent(term: string, context: Record<string, unknown>): boolean {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(term)) return false;
+    try {
+      return this.shared.expression(`has(${term})`)(context) === false;
+    } catch {
+      return false;
     }
   }
 

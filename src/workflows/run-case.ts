@@ -176,6 +176,10 @@ class CaseRun implements StepRuntime {
     return this.expressions.evaluate(expr);
   }
 
+  evidence(expr: Expr): Record<string, string> {
+    return this.expressions.evidence(expr);
+  }
+
   matches(where: Expr, event: CaseEvent): boolean {
     return this.expressions.matches(where, event);
   }

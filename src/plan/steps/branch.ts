@@ -1,3 +1,4 @@
+import { clipText, MAX_EVIDENCE_ENTRIES } from '../evidence.js';
 import type { Expr, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
@@ -29,11 +30,19 @@ export const branch: StepKind<BranchStep, RawBranch> = {
   async run(step, rt) {
     for (const [index, entry] of step.cases.entries()) {
       if (rt.evaluate(entry.when) === true) {
-        rt.record(step, { case: index, when: entry.when.cel, goto: entry.next });
+        rt.record(step, { case: index, when: entry.when.cel, goto: entry.next, values: rt.evidence(entry.when) });
         return entry.next;
       }
     }
-    rt.record(step, { otherwise: step.otherwise });
+    // Otherwise: what each condition that was false read, together (each term once, at most 16 in all).
+    const values: Record<string, string> = {};
+    for (const entry of step.cases) {
+      for (const [term, value] of Object.entries(rt.evidence(entry.when))) {
+        if (Object.keys(values).length >= MAX_EVIDENCE_ENTRIES) break;
+        if (!(term in values)) values[term] = value;
+      }
+    }
+    rt.record(step, { otherwise: step.otherwise, notTaken: step.cases.map((entry) => clipText(entry.when.cel)), values });
     return step.otherwise;
   },
 };

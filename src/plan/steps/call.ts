@@ -1,5 +1,6 @@
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { jsonValue } from '../cel.js';
+import { boundedJson } from '../evidence.js';
 import { FAILURE_TYPES, failureMessage } from '../failures.js';
 import type { Expr, StepBase } from '../plan.js';
 import { checkValue } from '../values.js';
@@ -62,11 +63,11 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
       if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
       rt.state.data = { ...rt.state.data, [step.resultField]: result };
     }
-    rt.record(step, { integration: step.integration, operation: step.operation });
+    rt.record(step, { integration: step.integration, operation: step.operation, result: boundedJson(result), ...(step.resultField ? { resultField: step.resultField } : {}) });
     return step.next;
   } catch (error) {
     if (!step.onError || isCancellation(error)) throw error;
-    rt.record(step, { integration: step.integration, failed: failureMessage(error) });
+    rt.record(step, { integration: step.integration, operation: step.operation, failed: failureMessage(error), goto: step.onError });
     return step.onError;
   }
 }

@@ -24,9 +24,10 @@ export const delay: StepKind<DelayStep, RawDelay> = {
   edges: (step) => [{ to: step.next }],
   describe: (step) => ('ms' in step ? `delay ${formatDuration(step.ms)}` : `until ${step.untilLocalTime} ${step.timezone}`),
   async run(step, rt) {
-    const until = 'ms' in step ? Date.now() + step.ms : nextLocalTime(Date.now(), step.untilLocalTime, step.timezone);
+    const since = Date.now();
+    const until = 'ms' in step ? since + step.ms : nextLocalTime(since, step.untilLocalTime, step.timezone);
     await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
-    rt.record(step, { until: iso(until) });
+    rt.record(step, { until: iso(until), since: iso(since) });
     return step.next;
   },
 };

@@ -81,6 +81,8 @@ export interface StepRuntime {
   /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
   readonly integrations: Pick<CaseActivities, 'callIntegration'>;
   evaluate(expr: Expr): unknown;
+  /** What an expression reads, by its text, with the values as people read them (never fails; adds no commands). */
+  evidence(expr: Expr): Record<string, string>;
   /** Whether a wait's `where` condition holds for an event. */
   matches(where: Expr, event: CaseEvent): boolean;
   render(text: string, placeholders: Expr[]): string;

@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, patched, sleep 
 import type { RefundKind, RefundRequest } from '../activities.js';
 import { toSafeNumber } from '../cel.js';
 import { formatDuration } from '../duration.js';
+import { evidenceText, readableDuration } from '../evidence.js';
 import { FAILURE_TYPES } from '../failures.js';
 import { orderIdOf, type Expr, type Plan, type StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
@@ -91,8 +92,9 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
   const from = step.from === CASE_OPENED ? rt.state.openedAt : rt.state.received[step.from]?.at;
   const deadline = Date.parse(from ?? iso(Date.now())) + step.withinMs;
   const amount = toSafeNumber(rt.evaluate(step.amount));
+  const evidence = refundEvidence(step, rt, amount, deadline);
   if (amount <= 0) {
-    rt.record(step, { declined: `computed amount ${amount} is not positive`, goto: step.onDeclined });
+    rt.record(step, { declined: `computed amount ${amount} is not positive`, goto: step.onDeclined, ...evidence() });
     return step.onDeclined;
   }
   const orderId = orderIdOf(rt.plan, rt.state.data);
@@ -101,11 +103,11 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
   };
   if (Date.now() >= deadline) {
     if (!patched(LATE_REFUNDS_KEEP_GOING)) {
-      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
+      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });
       return step.onBreach;
     }
-    await escalateBreach(step, rt, request);
-    return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach);
+    await escalateBreach(step, rt, request, evidence);
+    return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach, evidence);
   }
   await rt.working([{ kind: 'refund', step: step.id, at: iso(deadline) }]);
   const refundScope = new CancellationScope();
@@ -120,25 +122,40 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     if (!patched(LATE_REFUNDS_KEEP_GOING)) {
       refundScope.cancel();
       await issued.catch(() => undefined);
-      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach });
+      rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });
       return step.onBreach;
     }
-    await escalateBreach(step, rt, request);
-    return settle(step, rt, amount, await answerOf(issued), step.onBreach);
+    await escalateBreach(step, rt, request, evidence);
+    return settle(step, rt, amount, await answerOf(issued), step.onBreach, evidence);
   }
   timerScope.cancel();
   await timer.catch(() => undefined);
-  return settle(step, rt, amount, outcome, step.next);
+  return settle(step, rt, amount, outcome, step.next, evidence);
+}
+
+/**
+ * What a refund's records carry as evidence: the amount expression's inputs, the amount as money, the
+ * deadline and where it counts from, and (measured when recorded) whether it was met and by how much.
+ */
+function refundEvidence(step: RefundStep, rt: StepRuntime, amount: number, deadline: number): () => Record<string, unknown> {
+  const fixed = {
+    amountFrom: rt.evidence(step.amount), money: evidenceText({ amount, currency: step.currency }, rt.plan.timezone), currency: step.currency,
+    deadline: iso(deadline), deadlineFrom: step.from, within: readableDuration(step.withinMs),
+  };
+  return () => {
+    const now = Date.now();
+    return { ...fixed, ...(now <= deadline ? { met: true, margin: readableDuration(deadline - now) } : { met: false, lateBy: readableDuration(now - deadline) }) };
+  };
 }
 
 /** The deadline passed with the refund still open: marked late in the ledger and escalated, once. */
-async function escalateBreach(step: RefundStep, rt: StepRuntime, request: RefundRequest): Promise<void> {
+async function escalateBreach(step: RefundStep, rt: StepRuntime, request: RefundRequest, evidence: () => Record<string, unknown>): Promise<void> {
   await rt.activities.markRefundLate(request);
   const { escalationId } = await rt.activities.openEscalation({
     key: `${request.key}/late`, caseId: rt.caseId, stepId: step.id, queue: step.breachQueue ?? DEFAULT_BREACH_QUEUE, severity: 'critical',
     reason: 'refund_sla_breached', note: `refund ${request.key} of ${request.amount} ${request.currency} was due ${request.deadlineAt}; it is still being paid`,
   });
-  rt.record(step, { breach: request.deadlineAt, amount: request.amount, escalationId, late: true });
+  rt.record(step, { ...evidence(), breach: request.deadlineAt, amount: request.amount, escalationId, late: true });
   await rt.working([]);
 }
 
@@ -148,17 +165,17 @@ const answerOf = (issued: Promise<{ refundId: number; providerReference: string 
   issued.then((receipt) => ({ receipt }), (error: unknown) => ({ error }));
 
 /** Where the refund's answer leads: `next` (or the late path) when paid, `on_declined` when refused. */
-function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: RefundAnswer, paid: string): string {
+function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: RefundAnswer, paid: string, evidence: () => Record<string, unknown>): string {
   if ('receipt' in outcome) {
     rt.record(step, {
-      refundId: outcome.receipt.refundId, amount, currency: step.currency, providerReference: outcome.receipt.providerReference,
+      ...evidence(), refundId: outcome.receipt.refundId, amount, currency: step.currency, providerReference: outcome.receipt.providerReference,
       ...(paid === step.next ? {} : { late: true, goto: paid }),
     });
     return paid;
   }
   const error = outcome.error;
   if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.RefundDeclined) {
-    rt.record(step, { declined: error.cause.message, amount, goto: step.onDeclined });
+    rt.record(step, { ...evidence(), declined: error.cause.message, amount, goto: step.onDeclined });
     return step.onDeclined;
   }
   throw error;

@@ -1,4 +1,5 @@
 import { formatDuration } from '../duration.js';
+import { readableDuration } from '../evidence.js';
 import type { CaseEvent } from '../case.js';
 import type { EventSpec, StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
@@ -68,12 +69,16 @@ async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<st
     if (match) {
       const outcome = match.payload.outcome as string;
       await rt.activities.closeTask({ key, outcome, breached: false });
-      rt.record(step, { outcome, eventId: match.id, goto: step.outcomes[outcome] });
+      const now = Date.now();
+      rt.record(step, {
+        outcome, eventId: match.id, goto: step.outcomes[outcome], by: match.by ?? null, role: step.role, slaDue: iso(dueAt),
+        ...(now <= dueAt ? { sla: 'met', margin: readableDuration(dueAt - now) } : { sla: 'breached', lateBy: readableDuration(now - dueAt) }),
+      });
       return step.outcomes[outcome]!;
     }
     if (Date.now() >= dueAt) {
       await rt.activities.closeTask({ key, outcome: null, breached: true });
-      rt.record(step, { slaBreached: iso(dueAt), goto: step.onSlaBreach });
+      rt.record(step, { slaBreached: iso(dueAt), goto: step.onSlaBreach, role: step.role, slaDue: iso(dueAt), sla: 'breached', lateBy: readableDuration(Date.now() - dueAt) });
       return step.onSlaBreach;
     }
     await rt.waitFor(step.id, [TASK_COMPLETED], [{ kind: 'task-sla', step: step.id, at: iso(dueAt) }], dueAt, () => rt.has([TASK_COMPLETED], takes));

@@ -1,4 +1,5 @@
 import { formatDuration } from '../duration.js';
+import { boundedJson, readableDuration } from '../evidence.js';
 import type { Channel, Expr, Recipient, StepBase } from '../plan.js';
 import type { CaseEvent, Deadline } from '../case.js';
 import type { RawRecipient, StepKind, StepRuntime } from './kind.js';
@@ -76,12 +77,15 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
   for (;;) {
     const match = rt.take(events, takes);
     if (match) {
-      rt.record(step, { since: iso(started), event: match.type, eventId: match.id, goto: step.on[match.type]!.next });
+      rt.record(step, {
+        since: iso(started), event: match.type, eventId: match.id, goto: step.on[match.type]!.next,
+        arrived: match.at, payload: boundedJson(match.payload), by: match.by ?? null, waited: readableDuration(Date.now() - started),
+      });
       return step.on[match.type]!.next;
     }
     const now = Date.now();
     if (timeoutAt !== null && now >= timeoutAt) {
-      rt.record(step, { since: iso(started), timeout: iso(timeoutAt), goto: step.onTimeout });
+      rt.record(step, { since: iso(started), timeout: iso(timeoutAt), goto: step.onTimeout, waited: readableDuration(timeoutAt - started), reminders });
       return step.onTimeout!;
     }
     const remind = step.remind && reminders < step.remind.max ? step.remind : undefined;
@@ -93,7 +97,7 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
         key: `${key}/reminder-${reminders}`, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(remind.to),
         channel: remind.channel, template: remind.template, body: rt.render(template.text, template.placeholders),
       });
-      rt.record(step, { reminder: reminders, due: iso(nextReminderAt) }, 'reminder');
+      rt.record(step, { reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started) }, 'reminder');
       continue;
     }
     const wakeAt = Math.min(timeoutAt ?? Infinity, nextReminderAt ?? Infinity);
