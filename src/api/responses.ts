@@ -113,7 +113,11 @@ export const BODIES = {
     divergence: { ...open({ runId: string, eventId: { type: 'integer', nullable: true }, recorded: nullableString, now: string, step: nullableString, visit: { type: 'integer', nullable: true } }), nullable: true },
     runs: list(open({ runId: string, source: string, events: integer, deterministic: { type: 'boolean' }, ms: integer })),
     timeline: list(open({ seq: integer, record: freeObject })),
+    auditTrail: open({ rows: integer, matches: { type: 'boolean' }, mismatch: { ...open({ seq: integer, step: nullableString, problem: string }), nullable: true } }),
   }),
-  jsonLines: { type: 'string', description: 'JSON Lines (application/x-ndjson): one JSON object per line (docs/auditing.md)' },
+  jsonLines: {
+    description: 'JSON Lines: one JSON object per line (docs/auditing.md, "Exporting cases")',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+  },
   noContent: { type: 'null', description: 'No content' },
 } as const;

@@ -5,8 +5,10 @@
  * not, and the timeline the replay re-derived.
  */
 import type { Client } from '@temporalio/client';
+import { isDeepStrictEqual } from 'node:util';
 import type { ProgressReport } from '../plan/case.js';
 import { archivedRuns, caseRunIdentity } from '../store/case-archive.js';
+import { auditRowsOf } from '../store/case-export.js';
 import type { Pool } from '../store/pool.js';
 import { historyFromText, runsInTemporal, type History } from './archive.js';
 
@@ -46,6 +48,19 @@ export interface ReplayedRun extends Omit<RunReplay, 'timeline'> {
   events: number;
 }
 
+/**
+ * The audit trail's workflow rows against the timeline the replay derives: each row must be re-derived
+ * with the same step, kind and time, and every detail key it records with the same value (the code may
+ * record more keys today: evidence keys are only ever added).
+ */
+export interface AuditTrailCheck {
+  /** The workflow rows of the trail (those with a seq). */
+  rows: number;
+  matches: boolean;
+  /** The first row that differs, or that one side lacks. */
+  mismatch: { seq: number; step: string | null; problem: string } | null;
+}
+
 export type CaseReplay =
   | { kind: 'unknown-case'; message: string }
   | { kind: 'unavailable'; message: string }
@@ -61,6 +76,7 @@ export type CaseReplay =
       divergence: (Divergence & { runId: string }) | null;
       runs: ReplayedRun[];
       timeline: TimelineEntry[];
+      auditTrail: AuditTrailCheck;
     };
 
 /** How long Temporal gets to answer before the archive alone is used. */
@@ -96,12 +112,39 @@ export async function replayCase(pool: Pool, client: Client | undefined, replaye
     if (result.divergence && !divergence) divergence = { runId: run.runId, ...result.divergence };
   }
   const sources = new Set(runs.map((run) => run.source));
+  const derived = [...timeline.values()].sort((a, b) => a.seq - b.seq);
+  const deterministic = replayed.every((run) => run.deterministic);
   return {
-    kind: 'replayed', caseId, workflowId: identity.workflowId, planHash: identity.planHash,
-    deterministic: replayed.every((run) => run.deterministic),
+    kind: 'replayed', caseId, workflowId: identity.workflowId, planHash: identity.planHash, deterministic,
     source: sources.size === 2 ? 'temporal and archive' : runs[0]!.source,
-    divergence, runs: replayed, timeline: [...timeline.values()].sort((a, b) => a.seq - b.seq),
+    divergence, runs: replayed, timeline: derived,
+    auditTrail: checkAuditTrail((await auditRowsOf(pool, caseId)).filter((row) => row.seq !== null), derived, deterministic),
   };
+}
+
+/** A diverged replay stops early: only the rows it got to are compared then. */
+function checkAuditTrail(rows: Awaited<ReturnType<typeof auditRowsOf>>, derived: TimelineEntry[], complete: boolean): AuditTrailCheck {
+  // Through JSON: what the workflow's sandbox made has another realm's prototypes, and compares by value only this way.
+  const bySeq = new Map(derived.map((entry) => [entry.seq, JSON.parse(JSON.stringify(entry.record)) as TimelineEntry['record']]));
+  const mismatch = (seq: number, step: string | null, problem: string) => ({ rows: rows.length, matches: false, mismatch: { seq, step, problem } });
+  for (const row of rows) {
+    const record = bySeq.get(row.seq!);
+    if (!record) {
+      if (!complete) break;
+      return mismatch(row.seq!, row.step, 'the trail has this row; the replay does not derive it');
+    }
+    if (record.step !== row.step || record.kind !== row.kind) return mismatch(row.seq!, row.step, `the trail records ${row.kind} at step ${row.step}; the replay derives ${record.kind} at step ${record.step}`);
+    if (Date.parse(record.at) !== Date.parse(row.at)) return mismatch(row.seq!, row.step, `the trail records it at ${row.at}; the replay derives ${record.at}`);
+    for (const [key, value] of Object.entries(row.detail)) {
+      if (!isDeepStrictEqual(value, record.detail?.[key])) {
+        return mismatch(row.seq!, row.step, `the trail records ${key} = ${JSON.stringify(value)}; the replay derives ${JSON.stringify(record.detail?.[key] ?? null)}`);
+      }
+    }
+  }
+  const recorded = new Set(rows.map((row) => row.seq));
+  const unrecorded = derived.find((entry) => !recorded.has(entry.seq));
+  if (unrecorded) return mismatch(unrecorded.seq, unrecorded.record.step, 'the replay derives this row; the trail does not have it');
+  return { rows: rows.length, matches: true, mismatch: null };
 }
 
 /** Every run, first first: Temporal's copy while it has the run, the archive's otherwise. */

@@ -49,6 +49,10 @@ export function formatReplay(replay: Extract<CaseReplay, { kind: 'replayed' }>):
       `  the code now: ${d.now}`,
     );
   }
+  const trail = replay.auditTrail;
+  lines.push(trail.matches
+    ? `audit trail: its ${trail.rows} workflow rows are what the replay derives`
+    : `audit trail DIFFERS from the replay at seq ${trail.mismatch!.seq} (step ${trail.mismatch!.step}): ${trail.mismatch!.problem}`);
   lines.push(`timeline re-derived by the replay (${replay.timeline.length} entries${d ? ', up to the divergence' : ''}):`);
   for (const { seq, record } of replay.timeline) {
     lines.push(`  ${String(seq).padStart(3)}  ${record.at}  ${record.step.padEnd(22)} ${record.kind.padEnd(9)} ${short(record.detail ?? {}, 140)}`);
