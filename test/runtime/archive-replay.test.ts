@@ -29,7 +29,7 @@ import { createCaseWorker } from '../../src/stack/worker.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
-import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
+import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 
 const DAY = 86_400_000;
 const TASK_QUEUE = 'archive-replay';
@@ -245,18 +245,7 @@ describe('archive and replay on the Temporal dev server', () => {
   });
 
   it('a long case that continued as new: every run is archived (the continued ones while it still runs) and the whole case replays', async () => {
-    const compiled = compileSmallPlaybook('ticks', `events:
-  tick: { payload: { n: { type: integer } } }
-steps:
-  - id: wait_tick
-    wait: { events: [{ event: tick }], timeout: 1d, on_timeout: done }
-  - id: count
-    set: { count: data.count + events.tick.n }
-  - id: enough
-    branch: { cases: [{ when: data.count >= 24, goto: done }], otherwise: wait_tick }
-  - id: done
-    end: { outcome: resolved, reason: counted }
-`);
+    const compiled = compileSmallPlaybook('ticks', countTicksTo(24));
     await withWorker(async (service, inbox) => {
       await openSmallCase(service, db.pool, compiled, 'ticks-1', { count: 0 });
       for (let i = 0; i < 12; i++) {

@@ -17,7 +17,7 @@ import { freePort } from '../../src/stack/free-port.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
+import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-devserver-'));
 let options: DevServerOptions;
@@ -53,18 +53,7 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
 
 describe('on the Temporal dev server', () => {
   it('a long case continues as new when Temporal suggests it, keeping its data and events', async () => {
-    const compiled = compileSmallPlaybook('ticker', `events:
-  tick: { payload: { n: { type: integer } } }
-steps:
-  - id: wait_tick
-    wait: { events: [{ event: tick }], timeout: 1d, on_timeout: done }
-  - id: count
-    set: { count: data.count + events.tick.n }
-  - id: enough
-    branch: { cases: [{ when: data.count >= 60, goto: done }], otherwise: wait_tick }
-  - id: done
-    end: { outcome: resolved, reason: counted }
-`);
+    const compiled = compileSmallPlaybook('ticker', countTicksTo(60));
     const { result, runs } = await withStack('dev-ticker', async (service, client, inbox) => {
       await openSmallCase(service, db.pool, compiled, 'ticker-1', { count: 0 });
       for (let i = 0; i < 30; i++) {

@@ -41,3 +41,17 @@ steps:
   - id: late
     end: { outcome: escalated, reason: late }
 `;
+
+/** Adds each `tick` event's `n` to `count` until it reaches `target`: a long case, to continue as new. */
+export const countTicksTo = (target: number): string => `events:
+  tick: { payload: { n: { type: integer } } }
+steps:
+  - id: wait_tick
+    wait: { events: [{ event: tick }], timeout: 1d, on_timeout: done }
+  - id: count
+    set: { count: data.count + events.tick.n }
+  - id: enough
+    branch: { cases: [{ when: data.count >= ${target}, goto: done }], otherwise: wait_tick }
+  - id: done
+    end: { outcome: resolved, reason: counted }
+`;

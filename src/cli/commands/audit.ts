@@ -6,7 +6,7 @@
  */
 import { verifyAuditTrail } from '../../store/audit-chain.js';
 import { createPool } from '../../store/pool.js';
-import { databaseUrlOf } from './keys.js';
+import { databaseUrlOf } from '../connections.js';
 
 const USAGE = `usage:
   casebook audit verify                  check the whole audit trail and every archived history

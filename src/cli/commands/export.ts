@@ -8,27 +8,15 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { CaseAudit } from '../../cases/audit.js';
-import { loadConfig } from '../../stack/config.js';
 import { WorkflowReplayer } from '../../stack/replayer.js';
 import { createPool } from '../../store/pool.js';
-import { databaseUrlOf } from './keys.js';
+import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 const USAGE = `usage:
   casebook export <case id> [--out <file>]
   casebook export --closed-from <date> --closed-to <date> [--out <file>]
 `;
 
-/** Where the command reads from; tests pass their own. */
-export interface ExportCommandDependencies {
-  databaseUrl: string;
-  temporalAddress: string;
-  namespace: string;
-}
-
-function defaults(env: NodeJS.ProcessEnv = process.env): ExportCommandDependencies {
-  const config = loadConfig(env);
-  return { databaseUrl: databaseUrlOf(env), temporalAddress: config.temporalAddress ?? `${config.host}:${config.temporalPort}`, namespace: config.namespace };
-}
 
 function parse(args: string[]) {
   try {
@@ -48,7 +36,8 @@ function parse(args: string[]) {
   }
 }
 
-export async function run(args: string[], dependencies: Partial<ExportCommandDependencies> = {}): Promise<number> {
+/** `dependencies`: where to read from, for tests. */
+export async function run(args: string[], dependencies: Partial<CommandConnections> = {}): Promise<number> {
   const request = parse(args);
   if (request === 'dates') {
     process.stderr.write('casebook export: --closed-from and --closed-to must be dates (2026-11-01 or an ISO instant), --closed-to after --closed-from\n');
@@ -58,7 +47,7 @@ export async function run(args: string[], dependencies: Partial<ExportCommandDep
     process.stderr.write(USAGE);
     return 2;
   }
-  const deps = { ...defaults(), ...dependencies };
+  const deps = { ...connectionsOf(), ...dependencies };
   const pool = createPool(deps.databaseUrl, 2);
   const connection = await Connection.connect({ address: deps.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
   const audit = new CaseAudit(pool, connection && new Client({ connection, namespace: deps.namespace }), new WorkflowReplayer());
@@ -82,10 +71,7 @@ export async function run(args: string[], dependencies: Partial<ExportCommandDep
     process.stderr.write(`casebook export: ${cases} case${cases === 1 ? '' : 's'}${request.out ? ` to ${request.out}` : ''}${altered ? `; ${altered} with an altered record (see their verification lines)` : ''}\n`);
     return altered > 0 ? 1 : 0;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    process.stderr.write(code === 'ECONNREFUSED'
-      ? 'casebook export: cannot reach the database: start Casebook (npm start) or set DATABASE_URL\n'
-      : `casebook export: ${(error as Error).message}\n`);
+    process.stderr.write(databaseFailure('export', error));
     return 2;
   } finally {
     await connection?.close();

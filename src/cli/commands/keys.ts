@@ -2,20 +2,15 @@
  * `casebook keys create --role <role> [--name N]`, `keys list`, `keys revoke <id>`: API keys in the
  * database `casebook start` uses ($DATABASE_URL, or the embedded one while it runs).
  */
-import { loadConfig } from '../../stack/config.js';
 import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../store/api-keys.js';
 import { createPool } from '../../store/pool.js';
+import { databaseFailure, databaseUrlOf } from '../connections.js';
 
 const USAGE = `usage:
   casebook keys create --role <${ROLES.join('|')}> [--name <name>]
   casebook keys list
   casebook keys revoke <key id>
 `;
-
-export function databaseUrlOf(env: NodeJS.ProcessEnv = process.env): string {
-  const config = loadConfig(env);
-  return config.databaseUrl ?? `postgres://casebook:casebook@127.0.0.1:${config.postgresPort}/casebook`;
-}
 
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
@@ -50,10 +45,7 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    process.stderr.write(code === 'ECONNREFUSED'
-      ? 'casebook keys: cannot reach the database: start Casebook (npm start) or set DATABASE_URL\n'
-      : `casebook keys: ${(error as Error).message}\n`);
+    process.stderr.write(databaseFailure('keys', error));
     return 1;
   } finally {
     await pool.end();

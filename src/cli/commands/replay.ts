@@ -6,29 +6,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/replay.js';
-import { loadConfig } from '../../stack/config.js';
 import { WorkflowReplayer } from '../../stack/replayer.js';
 import { createPool } from '../../store/pool.js';
-import { databaseUrlOf } from './keys.js';
+import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 const USAGE = 'usage: casebook replay <case id> [--json]\n';
 
 /** What the command reads from; tests pass their own. */
-export interface ReplayCommandDependencies {
-  databaseUrl: string;
-  temporalAddress: string;
-  namespace: string;
+export interface ReplayCommandDependencies extends CommandConnections {
   replayer: HistoryReplayer;
-}
-
-function defaults(env: NodeJS.ProcessEnv = process.env): ReplayCommandDependencies {
-  const config = loadConfig(env);
-  return {
-    databaseUrl: databaseUrlOf(env),
-    temporalAddress: config.temporalAddress ?? `${config.host}:${config.temporalPort}`,
-    namespace: config.namespace,
-    replayer: new WorkflowReplayer(),
-  };
 }
 
 const short = (value: unknown, width: number) => {
@@ -70,7 +56,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   const caseId = positional[0]!;
   let deps: ReplayCommandDependencies;
   try {
-    deps = { ...defaults(), ...dependencies };
+    deps = { ...connectionsOf(), replayer: new WorkflowReplayer(), ...dependencies };
   } catch (error) {
     process.stderr.write(`casebook replay: ${(error as Error).message}\n`);
     return 2;
@@ -93,10 +79,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
     process.stdout.write(json ? JSON.stringify(replay, null, 2) + '\n' : formatReplay(replay));
     return replay.deterministic ? 0 : 1;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    process.stderr.write(code === 'ECONNREFUSED'
-      ? 'casebook replay: cannot reach the database: start Casebook (npm start) or set DATABASE_URL\n'
-      : `casebook replay: ${(error as Error).message}\n`);
+    process.stderr.write(databaseFailure('replay', error));
     return 2;
   } finally {
     await connection?.close();
