@@ -1,13 +1,13 @@
 /** Timing replays with the SDK's replayer, against a prebuilt workflow bundle (bundling is not timed). */
 import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
-import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
+import { NO_REPLAY_LISTENER, WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import type { NamedHistory } from './replay-histories.js';
 
-/** The worker's workflow code, bundled once with the worker's own bundler options. */
+/** The worker's workflow code, bundled once with the worker's own bundler options, and its sinks (a worker's replay of a case out of its cache). */
 export async function replayOptions(): Promise<ReplayWorkerOptions> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...workflowBundlerOptions, logger: new DefaultLogger('WARN') });
-  return { workflowBundle: { code } };
+  return { workflowBundle: { code }, sinks: NO_REPLAY_LISTENER };
 }
 
 /**

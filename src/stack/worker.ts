@@ -29,7 +29,7 @@ export const WORKER_DEFAULTS: WorkerSettings = { maxCachedWorkflows: 1_500 };
 const ignored = { fn: () => {}, callDuringReplay: false };
 
 /** A case replayed in a running worker (out of its cache) reports to the replay sink; nobody listens there. */
-const NO_REPLAY_LISTENER: InjectedSinks<CaseSinks> = { [REPLAY_SINK]: { step: ignored, recorded: ignored } };
+export const NO_REPLAY_LISTENER: InjectedSinks<CaseSinks> = { [REPLAY_SINK]: { step: ignored, recorded: ignored } };
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
