@@ -38,7 +38,7 @@ export interface Scenario {
   faults: ScenarioFaults;
   /** Who opens the case (an API key's name): the playbook reads it as `opened_by`. */
   openedBy: string;
-  /** The local time of day (HH:MM, the playbook's time zone) at which the case opens, if given. */
+  /** When the case opens, in the playbook's time zone (src/scenarios/opens-at.ts has the forms), if given. */
   opensAt?: string;
   /** Policy values that replace the playbook's for this scenario. */
   policy: Record<string, unknown>;
@@ -78,6 +78,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
     const spans: Record<string, Span> = { name: source.locate([...base, 'name']) };
     for (const key of Object.keys(scenario.expect)) spans[key] = source.locate([...base, 'expect', key], { key: true });
     for (const key of Object.keys(scenario.policy ?? {})) spans[`policy.${key}`] = source.locate([...base, 'policy', key], { key: true });
+    if (scenario.opens_at) spans.opensAt = source.locate([...base, 'opens_at']);
     return {
       name: scenario.name,
       data: scenario.data,

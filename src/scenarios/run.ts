@@ -5,11 +5,11 @@ import type { CaseService } from '../cases/service.js';
 import type { HashedPlan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
 import { caseHistory, caseSideEffects } from '../store/case-history.js';
-import { nextLocalTime } from '../plan/local-time.js';
 import { publishPlaybook } from '../store/playbooks.js';
 import type { Pool } from '../store/pool.js';
 import { workflowIdFor, type CaseResult, type RunCaseWorkflow } from '../plan/case.js';
 import type { FaultScript } from './faults.js';
+import { opensAtInstant } from './opens-at.js';
 import { withPolicy } from './policy.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
 
@@ -47,7 +47,9 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   const { version } = await publishPlaybook(runtime.pool, '', tuned.plan, 'casebook test');
   if (scenario.opensAt) {
     const current = await runtime.env.currentTimeMs();
-    await runtime.env.sleep(nextLocalTime(current, scenario.opensAt, tuned.plan.plan.timezone) - current);
+    const opensAt = opensAtInstant(scenario.opensAt, current, tuned.plan.plan.timezone);
+    if ('problem' in opensAt) return { name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.opensAt ?? scenario.spans.name!, message: opensAt.problem }] };
+    await runtime.env.sleep(opensAt.at - current);
   }
   const openedAt = await runtime.env.currentTimeMs();
   runtime.faults.set(caseId, scenario.faults);
