@@ -23,3 +23,34 @@ export function formatDuration(ms: number): string {
   }
   return out || '0s';
 }
+
+/** A duration counted in the working time of the playbook's calendar (src/plan/calendar.ts). */
+export interface BusinessDuration {
+  business: BusinessUnit;
+  amount: number;
+}
+
+export type BusinessUnit = 'minutes' | 'hours' | 'days';
+
+/** A plain duration in milliseconds, or a business duration. */
+export type Span = number | BusinessDuration;
+
+const BUSINESS = /^([1-9][0-9]{0,5}) business (minute|hour|day)s?$/;
+
+/** Parses `30 business minutes`, `4 business hours`, `1 business day`; undefined when it is not one. */
+export function parseBusinessDuration(text: string): BusinessDuration | undefined {
+  const match = BUSINESS.exec(text);
+  if (!match) return undefined;
+  return { business: `${match[2]}s` as BusinessUnit, amount: Number(match[1]) };
+}
+
+export function formatBusinessDuration(duration: BusinessDuration): string {
+  const unit = duration.business.slice(0, -1);
+  return `${duration.amount} business ${unit}${duration.amount === 1 ? '' : 's'}`;
+}
+
+export const formatSpan = (span: Span): string => (typeof span === 'number' ? formatDuration(span) : formatBusinessDuration(span));
+
+/** `times` repetitions of a span (the n-th reminder is due n intervals after the wait began). */
+export const multiplySpan = (span: Span, times: number): Span =>
+  typeof span === 'number' ? span * times : { business: span.business, amount: span.amount * times };

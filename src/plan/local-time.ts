@@ -78,3 +78,23 @@ export function endOfLocalDay(instant: number, days: number, timeZone: string): 
   start = startOfFollowingDay - offsetAt(start, timeZone);
   return start - 1;
 }
+
+/** The local calendar date of `instant` in `timeZone`. */
+export function localDate(instant: number, timeZone: string): { year: number; month: number; day: number } {
+  const p = localParts(instant, timeZone);
+  return { year: p.year, month: p.month, day: p.day };
+}
+
+/** The instant at which the local clock in `timeZone` reads `minute` minutes after midnight of the date (day may overflow). */
+export function instantOfLocal(year: number, month: number, day: number, minute: number, timeZone: string): number {
+  const localAsUtc = Date.UTC(year, month - 1, day, 0, minute);
+  let instant = localAsUtc - offsetAt(localAsUtc, timeZone);
+  instant = localAsUtc - offsetAt(instant, timeZone);
+  return instant;
+}
+
+/** Milliseconds since local midnight that the clock in `timeZone` shows at `instant`. */
+export function localClockMs(instant: number, timeZone: string): number {
+  const p = localParts(instant, timeZone);
+  return ((p.hour * 60 + p.minute) * 60 + p.second) * 1000 + (((instant % 1000) + 1000) % 1000);
+}
