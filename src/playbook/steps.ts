@@ -99,7 +99,7 @@ function policyRef(text: string, path: JsonPath, declarations: Declarations, rep
   return value;
 }
 
-function duration(text: string, path: JsonPath, declarations: Declarations, report: Reporter): number | undefined {
+export function duration(text: string, path: JsonPath, declarations: Declarations, report: Reporter): number | undefined {
   if (text.startsWith('policy.')) {
     const value = policyRef(text, path, declarations, report, 'duration');
     return value?.type === 'duration' ? value.ms : undefined;
