@@ -113,6 +113,8 @@ export interface Plan {
   policy: Record<string, PolicyValue>;
   /** The shop's profile (name, return address...), read by expressions as `shop.<key>`. */
   shop?: Record<string, string>;
+  /** The marketplace the playbook runs on: its rules were checked at publish time (marketplaces/<name>.yaml). */
+  marketplace?: string;
   templates: Record<string, TemplateSpec>;
   integrations: Record<string, IntegrationSpec>;
   start: string;

@@ -13,6 +13,7 @@ import {
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
 import { checkFlow } from './flow.js';
+import { marketplaceName } from './marketplace.js';
 import type { RawPlaybook } from './raw.js';
 import type { CompileOptions } from './index.js';
 import type { PlaybookSource } from './source.js';
@@ -65,6 +66,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     events,
     policy,
     ...(shop ? { shop } : {}),
+    ...(raw.marketplace ? { marketplace: marketplaceName(raw.marketplace) } : {}),
     templates,
     integrations,
     start: raw.steps[0]!.id,

@@ -1,6 +1,7 @@
 /** The playbook as written, once it passed the JSON Schema (see schemas/playbook.schema.json). */
 import type { Channel } from '../plan/plan.js';
 import type { RawActions } from '../plan/steps/index.js';
+import type { RawMarketplace } from './marketplace.js';
 
 export interface RawField {
   type: 'string' | 'integer' | 'boolean' | 'money' | 'timestamp' | 'duration' | 'enum' | 'list' | 'object';
@@ -32,5 +33,6 @@ export interface RawPlaybook {
   shop?: Record<string, string>;
   templates?: Record<string, { channel?: Channel; text: string }>;
   integrations?: Record<string, { description?: string; operations: string[] }>;
+  marketplace?: RawMarketplace;
   steps: RawStep[];
 }

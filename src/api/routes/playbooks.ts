@@ -1,5 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { validatePlaybook, type Diagnostic } from '../../playbook/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Diagnostic } from '../../playbook/index.js';
+import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, keyNamed, READERS } from '../auth.js';
@@ -23,12 +26,25 @@ const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
 
+/** The marketplace rule packs the server checks playbooks against: `marketplaces/*.yaml` of its working directory, read at start. */
+function marketplacePacks(dir = 'marketplaces') {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
+  } catch {
+    // no folder: playbooks naming a marketplace are refused (PB152)
+  }
+  return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
+}
+
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  const marketplaces = marketplacePacks();
+  for (const d of marketplaces.diagnostics) app.log.error(`marketplace rule pack: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
   app.post('/validate', {
     config: AUTHORS,
     schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: YAML_TYPES, body: yamlBody, response: responses({ 200: BODIES.validation }, WITH_BODY) },
   }, async (request) => {
-    const result = validatePlaybook(request.body as string, 'playbook.yaml');
+    const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces });
     return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) };
   });
 
@@ -40,7 +56,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     },
   }, async (request, reply) => {
     const source = request.body as unknown as string;
-    const result = validatePlaybook(source, `${request.params.name}.yaml`);
+    const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces });
     if (!result.plan) {
       return sendProblem(reply, problem('invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, { diagnostics: result.diagnostics.map(publicDiagnostic) }));
     }

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatDiagnostic } from '../../playbook/index.js';
+import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import type { HashedPlan } from '../../plan/plan.js';
 
 /** Compiles one playbook, or prints its diagnostics to stderr and returns undefined. */
@@ -15,9 +17,22 @@ export function compileFile(file: string | undefined, command: string): HashedPl
     process.stderr.write(`${file}:1:1: error IO001: cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return undefined;
   }
-  const result = validatePlaybook(source, file);
+  const marketplaces = readMarketplaceFolder();
+  for (const d of marketplaces.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  const result = validateWithMarketplace(source, file, { marketplaces });
   for (const d of result.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   return result.plan;
+}
+
+/** The marketplace rule packs in `marketplaces/*.yaml` of the current directory (none when it has no such folder). */
+export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof readMarketplacePacks> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
+  } catch {
+    names = [];
+  }
+  return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
 }
 
 /** Prints the plan (JSON, with its hash) that the workflow would run. */

@@ -12,7 +12,9 @@ import { localAdapters } from '../../activities/adapters.js';
 import { EventInbox } from '../../cases/inbox.js';
 import { CaseService } from '../../cases/service.js';
 import { FaultScript } from '../../scenarios/faults.js';
-import { formatDiagnostic, validatePlaybook } from '../../playbook/index.js';
+import { formatDiagnostic } from '../../playbook/index.js';
+import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { readMarketplaceFolder } from './compile.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
 import { ensureDatabase } from '../../store/databases.js';
@@ -44,6 +46,7 @@ export async function run(args: string[]): Promise<number> {
   const worker = await createCaseWorker({ connection: env.nativeConnection, pool, adapters: faults.wrap(localAdapters(pool)) });
   const service = new CaseService(env.client, pool);
   const inbox = new EventInbox(env.client, pool);
+  const marketplaces = readMarketplaceFolder();
   let passed = 0;
   let failed = 0;
   try {
@@ -51,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
       for (const { file, read } of files) {
         const scenarioFile = read.scenarioFile!;
         const playbookFile = resolve(dirname(file), scenarioFile.playbook);
-        const compiled = validatePlaybook(readFileSync(playbookFile), playbookFile);
+        const compiled = validateWithMarketplace(readFileSync(playbookFile), playbookFile, { marketplaces });
         process.stdout.write(`${file} (${scenarioFile.playbook})\n`);
         if (!compiled.plan) {
           for (const d of compiled.diagnostics) process.stdout.write(`  ${formatDiagnostic(d)}\n`);

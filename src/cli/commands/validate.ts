@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, validatePlaybook, type Diagnostic } from '../../playbook/index.js';
+import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
+import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { readMarketplaceFolder } from './compile.js';
 
 const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
 
@@ -20,7 +22,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  const diagnostics: Diagnostic[] = [];
+  const marketplaces = readMarketplaceFolder();
+  const diagnostics: Diagnostic[] = [...marketplaces.diagnostics];
   for (const file of files) {
     let source: Buffer;
     try {
@@ -29,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
       diagnostics.push({ severity: 'error', code: 'IO001', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, line: 1, column: 1, endLine: 1, endColumn: 1 });
       continue;
     }
-    diagnostics.push(...validatePlaybook(source, file).diagnostics);
+    diagnostics.push(...validateWithMarketplace(source, file, { marketplaces }).diagnostics);
   }
   if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');
   else for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');

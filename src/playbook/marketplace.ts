@@ -1,0 +1,167 @@
+/**
+ * Marketplace rules checked at publish time: every playbook deadline bound to a rule of its
+ * marketplace's pack (see marketplace-packs.ts) must end no later than the platform's, worst case,
+ * and every bound window must be at least what the platform guarantees the buyer. Pure: no I/O.
+ */
+import { worstCaseSpanMs, type Calendar } from '../plan/calendar.js';
+import { formatDuration, type BusinessDuration, type Span } from '../plan/duration.js';
+import type { Plan } from '../plan/plan.js';
+import type { Step } from '../plan/steps/index.js';
+import { diagnosticAt, Reporter, type Diagnostic, type Severity } from './diagnostics.js';
+import { hintFor } from './hints.js';
+import type { MarketplacePack, MarketplacePacks, MarketplaceRule } from './marketplace-packs.js';
+import type { JsonPath, PlaybookSource } from './source.js';
+
+/** One bound deadline: a step id, `policy.<name>`, or the step ids of a flow run one after the other. */
+export type RawBoundDeadline = string | string[];
+export type RawRuleBinding = RawBoundDeadline[] | { deadlines: RawBoundDeadline[]; severity?: Severity };
+export type RawMarketplace = string | { name: string; rules?: Record<string, RawRuleBinding> };
+
+export const marketplaceName = (raw: RawMarketplace): string => (typeof raw === 'string' ? raw : raw.name);
+
+/** The longest a delay until a time of day can last: from just after that time to the next day's. */
+const LONGEST_TIME_OF_DAY_DELAY_MS = 86_400_000;
+
+/** A playbook deadline as the check sees it: how long it can last, worst case, and where it is written. */
+interface Deadline {
+  label: string;
+  worstMs: number;
+  path: JsonPath;
+}
+
+export function checkMarketplaceRules(source: PlaybookSource, plan: Plan, marketplaces: MarketplacePacks, checkedAt: number): Diagnostic[] {
+  const raw = (source.value as { marketplace?: RawMarketplace }).marketplace;
+  if (raw === undefined) return [];
+  const report = new Reporter(source);
+  const name = marketplaceName(raw);
+  const namePath = typeof raw === 'string' ? ['marketplace'] : ['marketplace', 'name'];
+  const pack = marketplaces.packs[name];
+  if (!pack) {
+    const broken = marketplaces.broken[name];
+    if (broken) report.error('PB155', `the rule pack of marketplace '${name}' (${broken}) has errors, so nothing can be checked against it`, namePath, { hint: `run casebook validate ${broken}` });
+    else report.error('PB152', `no rule pack for marketplace '${name}'`, namePath, { hint: hintFor(name, Object.keys(marketplaces.packs), 'add marketplaces/<name>.yaml (see marketplaces/README.md)') });
+    return report.diagnostics;
+  }
+  if (typeof raw === 'string') return [];
+  for (const [ruleId, binding] of Object.entries(raw.rules ?? {})) {
+    const rule = pack.rules[ruleId];
+    if (!rule) {
+      report.error('PB153', `marketplace '${name}' has no rule '${ruleId}'`, ['marketplace', 'rules', ruleId], { key: true, hint: hintFor(ruleId, Object.keys(pack.rules), `its rules: ${Object.keys(pack.rules).join(', ')}`) });
+      continue;
+    }
+    const listPath: JsonPath = Array.isArray(binding) ? ['marketplace', 'rules', ruleId] : ['marketplace', 'rules', ruleId, 'deadlines'];
+    const entries = Array.isArray(binding) ? binding : binding.deadlines;
+    const severity = (Array.isArray(binding) ? undefined : binding.severity) ?? rule.severity;
+    entries.forEach((entry, index) => {
+      const deadline = resolveDeadline(entry, [...listPath, index], { source, plan, report, checkedAt });
+      if (deadline) checkRule(deadline, rule, severity, pack, source, report);
+    });
+  }
+  return report.diagnostics;
+}
+
+function checkRule(deadline: Deadline, rule: MarketplaceRule, severity: Severity, pack: MarketplacePack, source: PlaybookSource, report: Reporter): void {
+  const add = (code: 'PB150' | 'PB151', message: string, hint: string) =>
+    report.diagnostics.push(diagnosticAt(source.file, report.locate(deadline.path), code, message, hint, severity));
+  const { limit } = rule;
+  const about = `${pack.name} rule '${rule.id}', pack version ${pack.version}`;
+  if (rule.limits === 'deadline' && deadline.worstMs > rule.limitMs) {
+    const lasts = Number.isFinite(deadline.worstMs) ? `can last ${formatDuration(deadline.worstMs)}` : 'has no end';
+    const then = rule.then ? `, then ${rule.then}` : '';
+    add('PB150', `${deadline.label} ${lasts}, but ${pack.name} waits at most ${limit} from ${rule.countsFrom}${then} (${about})`, `make it at most ${limit}, worst case`);
+  }
+  if (rule.limits === 'guarantee' && deadline.worstMs < rule.limitMs) {
+    add('PB151', `${deadline.label} is ${formatDuration(deadline.worstMs)}, shorter than the ${limit} ${pack.name} guarantees the buyer from ${rule.countsFrom} (${about})`, `make it at least ${limit}`);
+  }
+}
+
+/** What resolving a bound deadline needs: the playbook as written and compiled, and when it is checked. */
+interface Context {
+  source: PlaybookSource;
+  plan: Plan;
+  report: Reporter;
+  checkedAt: number;
+}
+
+function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Context): Deadline | undefined {
+  const { plan, report, checkedAt } = context;
+  if (Array.isArray(entry)) {
+    const parts = entry.map((stepId, i) => stepDeadline(stepId, [...path, i], context));
+    if (parts.some((part) => !part)) return undefined;
+    const steps = parts as Deadline[];
+    return {
+      label: `the flow ${entry.join(' → ')}`,
+      worstMs: steps.reduce((sum, part) => sum + part.worstMs, 0),
+      path: steps[steps.length - 1]!.path,
+    };
+  }
+  if (entry.startsWith('policy.')) {
+    const name = entry.slice('policy.'.length);
+    const value = plan.policy[name];
+    if (value?.type !== 'duration') {
+      report.error('PB154', value ? `policy.${name} is not a duration, so it bounds nothing` : `policy value '${name}' is not declared`, path,
+        { hint: hintFor(name, Object.entries(plan.policy).filter(([, v]) => v.type === 'duration').map(([k]) => k), 'name a duration under policy') });
+      return undefined;
+    }
+    return { label: `policy.${name}`, worstMs: worstCaseMs(value.ms, plan, checkedAt), path: ['policy', name] };
+  }
+  return stepDeadline(entry, path, context);
+}
+
+function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadline | undefined {
+  const { source, plan, report, checkedAt } = context;
+  const step = plan.steps[stepId];
+  if (!step) {
+    report.error('PB154', `no step has the id '${stepId}'`, path, { hint: hintFor(stepId, Object.keys(plan.steps), 'name a refund, wait, task or delay step') });
+    return undefined;
+  }
+  const index = ((source.value as { steps: { id: string }[] }).steps).findIndex((s) => s.id === stepId);
+  const at = (...rest: string[]): JsonPath => ['steps', index, ...rest];
+  const written = (key: string): string | undefined => {
+    const action = (source.value as { steps: Record<string, Record<string, unknown>>[] }).steps[index]![step.kind];
+    const text = action?.[key];
+    return typeof text === 'string' ? text : undefined;
+  };
+  const found = deadlineOf(step, plan, checkedAt);
+  if (!found) {
+    report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, { hint: 'bind refund, wait, task or delay steps, or policy.<duration>' });
+    return undefined;
+  }
+  const paths: Record<string, JsonPath> = {
+    refund: at('refund', 'within'), wait: written('timeout') === undefined ? at('wait') : at('wait', 'timeout'), task: at('task', 'sla'), delay: at('delay'),
+  };
+  const key = ({ refund: 'within', wait: 'timeout', task: 'sla' } as Record<string, string>)[step.kind];
+  const policy = key ? written(key) : undefined;
+  return { label: `${found.what} of step '${stepId}'${policy?.startsWith('policy.') ? ` (${policy})` : ''}`, worstMs: found.worstMs, path: paths[step.kind]! };
+}
+
+/** A step's deadline as the plan holds it: `<name>Ms` plain, or `<name>Business` in the plan's calendar. */
+function spanField(step: Step, name: string): Span | null | undefined {
+  const fields = step as unknown as Record<string, unknown>;
+  const business = fields[`${name}Business`] as BusinessDuration | undefined;
+  return business ?? (fields[`${name}Ms`] as number | null | undefined);
+}
+
+function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; worstMs: number } | undefined {
+  const worst = (span: Span | null | undefined) => (span === null || span === undefined ? Infinity : worstCaseMs(span, plan, checkedAt));
+  switch (step.kind) {
+    case 'refund': return { what: 'the refund deadline', worstMs: worst(spanField(step, 'within')) };
+    case 'wait': return { what: 'the wait', worstMs: worst(spanField(step, 'timeout')) };
+    case 'task': return { what: 'the task SLA', worstMs: worst(spanField(step, 'sla')) };
+    case 'delay': {
+      const written = step as unknown as { ms?: number; business?: BusinessDuration };
+      return { what: 'the delay', worstMs: 'untilLocalTime' in step ? LONGEST_TIME_OF_DAY_DELAY_MS : worst(written.business ?? written.ms) };
+    }
+    default: return undefined;
+  }
+}
+
+/**
+ * The longest wall-clock time a playbook duration can take: a plain one is what it says; a business
+ * one is the worst case over the plan's calendar for any start in the next 400 days from `fromMs`.
+ */
+export function worstCaseMs(duration: Span, plan: Plan, fromMs: number): number {
+  if (typeof duration === 'number') return duration;
+  const calendar = (plan as Plan & { calendar?: Calendar }).calendar;
+  return calendar ? worstCaseSpanMs(calendar, duration, fromMs) : Infinity;
+}
