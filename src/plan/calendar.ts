@@ -6,7 +6,7 @@
  * special day: its own), else its weekday's intervals. Intervals are `HH:MM-HH:MM` in the calendar's
  * zone, sorted and disjoint within a day, and `24:00` may end one.
  */
-import type { BusinessDuration } from './duration.js';
+import type { BusinessDuration, Span } from './duration.js';
 import { instantOfLocal, localClockMs, localDate } from './local-time.js';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -188,4 +188,11 @@ export function worstCaseSpanMs(calendar: Calendar, duration: BusinessDuration, 
     if (latestStart >= fromMs && latestStart < horizon) worst = Math.max(worst, start - latestStart);
   }
   return worst;
+}
+
+/** The instant a span started at `from` ends; a business span needs the plan's calendar (the compiler makes sure it has one). */
+export function instantAfter(calendar: Calendar | undefined, from: number, span: Span): number {
+  if (typeof span === 'number') return from + span;
+  if (!calendar) throw new Error(`${span.amount} business ${span.business} without a calendar`);
+  return addBusiness(calendar, from, span);
 }

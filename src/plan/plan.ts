@@ -7,6 +7,7 @@
  * the interpreter able to run every version still alive.
  */
 import type { RefundKind } from './activities.js';
+import type { Calendar } from './calendar.js';
 import type { Step } from './steps/index.js';
 
 export const PLAN_VERSION = 1 as const;
@@ -98,6 +99,8 @@ export interface Plan {
   currency: string;
   timezone: string;
   quietHours?: QuietHours;
+  /** The working calendar business durations count in, resolved and embedded (a shared file's content at compile time). */
+  calendar?: Calendar;
   fields: Record<string, FieldSpec>;
   /** The money field holding what the buyer paid: the ceiling for the sum of refunds. */
   paidField?: string;

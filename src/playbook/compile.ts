@@ -10,6 +10,7 @@ import type { Declarations } from '../plan/steps/kind.js';
 import {
   checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps,
 } from './declarations.js';
+import { resolveCalendar } from './calendars.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
 import { checkFlow } from './flow.js';
@@ -29,6 +30,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
   checkSpecialFields(raw, fields, report);
   const refundCaps = compileRefundCaps(raw, fields, policy, report);
   const oneOpenCasePer = compileOneOpenCasePer(raw, fields, report);
+  const calendar = resolveCalendar(raw.calendar, timezone, options.calendars, report);
   if (raw.steps.some((step) => step.task) && !events[TASK_COMPLETED]) events[TASK_COMPLETED] = TASK_COMPLETED_EVENT;
 
   const shop = raw.shop;
@@ -45,6 +47,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
     ...(raw.order_id_field ? { orderIdField: raw.order_id_field } : {}),
     ...(refundCaps ? { refundCaps } : {}),
+    ...(calendar ? { calendar } : {}),
   };
   const steps = compileSteps(raw.steps, declarations, report, expressions);
   if (!report.reported(['PB101', 'PB102', 'PB106'])) checkFlow(steps, raw.steps, report);
@@ -57,6 +60,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     currency: raw.currency,
     timezone,
     ...(raw.quiet_hours ? { quietHours: { start: raw.quiet_hours.start, end: raw.quiet_hours.end, timezone } } : {}),
+    ...(calendar ? { calendar } : {}),
     fields,
     ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
     ...(raw.order_id_field ? { orderIdField: raw.order_id_field } : {}),

@@ -2,6 +2,7 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { compilePlaybook } from './compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import type { Calendar } from '../plan/calendar.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
 import { checkShape } from './schema-check.js';
 import { readPlaybook } from './source.js';
@@ -9,6 +10,7 @@ import { readPlaybook } from './source.js';
 export type { Diagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
 export { canonicalJson } from './canonical.js';
+export { loadCalendars, type CalendarFile, type LoadedCalendars } from './calendars.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
@@ -19,6 +21,8 @@ export interface ValidationResult {
 export interface CompileOptions {
   /** The most an expression may cost (see src/plan/cost.ts); lower or higher only to test the run-time budget. */
   maxExpressionCost?: number;
+  /** The shared calendars a playbook may name (`calendar: shop`), read by the caller (see loadCalendars). */
+  calendars?: Record<string, Calendar>;
 }
 
 export function validatePlaybook(source: string | Uint8Array, file: string, options: CompileOptions = {}): ValidationResult {

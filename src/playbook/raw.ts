@@ -1,6 +1,7 @@
 /** The playbook as written, once it passed the JSON Schema (see schemas/playbook.schema.json). */
 import type { Channel } from '../plan/plan.js';
 import type { RawActions } from '../plan/steps/index.js';
+import type { RawCalendar } from './calendars.js';
 import type { RawMarketplace } from './marketplace.js';
 
 export interface RawField {
@@ -22,6 +23,8 @@ export interface RawPlaybook {
   currency: string;
   timezone?: string;
   quiet_hours?: { start: string; end: string };
+  /** A calendar file's name, or the calendar itself. */
+  calendar?: string | RawCalendar;
   fields: Record<string, RawField>;
   paid_field?: string;
   order_id_field?: string;

@@ -1,5 +1,6 @@
 /** Compiling the steps: ids and references, then each step by its kind's module (src/plan/steps/). */
-import { parseDuration } from '../plan/duration.js';
+import { parseBusinessDuration, parseDuration, type BusinessDuration, type Span } from '../plan/duration.js';
+import type { DiagnosticCode } from '../plan/diagnostic-codes.js';
 import type { PolicyValue, Recipient } from '../plan/plan.js';
 import { STEP_KINDS, type Step, type StepCompiler } from '../plan/steps/index.js';
 import type { Declarations, JsonPath, RawRecipient } from '../plan/steps/kind.js';
@@ -60,6 +61,7 @@ function compileStep(raw: RawStep, index: number, following: string | undefined,
     expression: (cel, path, expected, event) => expressions.check(cel, path, expected, event),
     placeholders: (text, path) => expressions.placeholders(text, path),
     duration: (text, path) => duration(text, path, declarations, report),
+    span: (text, path) => span(text, path, declarations, report),
     count: (value, path) => count(value, path, declarations, report),
     template(name, path) {
       const template = declarations.templates[name];
@@ -110,6 +112,27 @@ export function duration(text: string, path: JsonPath, declarations: Declaration
     return undefined;
   }
   return checkDurationRange(ms, path, report) ? ms : undefined;
+}
+
+/** A calendar written but refused: its own diagnostics say why, business durations need not repeat it. */
+const CALENDAR_ERRORS: DiagnosticCode[] = ['PB131', 'PB132', 'PB133', 'PB134', 'PB136'];
+
+/** The most of each business unit a duration may hold: 400 days' worth, as for plain durations. */
+const MAX_BUSINESS: Record<BusinessDuration['business'], number> = { minutes: 400 * 24 * 60, hours: 400 * 24, days: 400 };
+
+function span(text: string, path: JsonPath, declarations: Declarations, report: Reporter): Span | undefined {
+  const policy = text.startsWith('policy.') ? declarations.policy[text.slice('policy.'.length)] : undefined;
+  const business = parseBusinessDuration(policy?.type === 'string' ? policy.value : text);
+  if (!business) return duration(text, path, declarations, report);
+  if (business.amount > MAX_BUSINESS[business.business]) {
+    report.error('PB030', `${text} is more than ${MAX_BUSINESS[business.business]} business ${business.business}`, path, { hint: 'durations are at most 400 days' });
+    return undefined;
+  }
+  if (!declarations.calendar) {
+    if (!report.reported(CALENDAR_ERRORS)) report.error('PB130', `'${text}' counts business time, but the playbook declares no calendar`, path, { hint: 'add calendar: <name> (calendars/<name>.yaml) or an inline calendar: { hours: { mon: ["09:00-18:00"] } }' });
+    return undefined;
+  }
+  return business;
 }
 
 function count(value: number | string, path: JsonPath, declarations: Declarations, report: Reporter): number | undefined {

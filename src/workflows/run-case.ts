@@ -13,6 +13,8 @@ import {
   caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseEvent, type CaseSinks, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
   type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
 } from '../plan/case.js';
+import { instantAfter } from '../plan/calendar.js';
+import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { CASE_STATUS } from '../plan/search-attributes.js';
@@ -174,6 +176,10 @@ class CaseRun implements StepRuntime {
 
   evaluate(expr: Expr): unknown {
     return this.expressions.evaluate(expr);
+  }
+
+  after(startMs: number, span: Span): number {
+    return instantAfter(this.plan.calendar, startMs, span);
   }
 
   evidence(expr: Expr): Record<string, string> {

@@ -5,7 +5,9 @@
  */
 import type { CaseActivities, MessageRecipient } from '../activities.js';
 import type { CaseEvent, CaseState, Deadline } from '../case.js';
+import type { Calendar } from '../calendar.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
+import type { Span } from '../duration.js';
 import type { EventSpec, Expr, FieldSpec, FieldType, Plan, PolicyValue, Recipient, StepBase, TemplateSpec } from '../plan.js';
 
 /** A place in the playbook document: keys and list indexes from its root. */
@@ -35,6 +37,8 @@ export interface Declarations {
   paidField?: string;
   orderIdField?: string;
   refundCaps?: Plan['refundCaps'];
+  /** The playbook's working calendar, which business durations count in. */
+  calendar?: Calendar;
 }
 
 /** What the compiler offers a step kind while it compiles one step: checks that report where they fail. */
@@ -55,6 +59,8 @@ export interface StepCompiler {
   placeholders(text: string, path: JsonPath): Expr[];
   /** A duration written `24h` or `policy.<name>`, in milliseconds. */
   duration(text: string, path: JsonPath): number | undefined;
+  /** A duration that may also be business time (`4 business hours`, or `policy.<name>` holding one): a business one needs a calendar. */
+  span(text: string, path: JsonPath): Span | undefined;
   /** A reminder count written as a number or `policy.<name>`. */
   count(value: number | string, path: JsonPath): number | undefined;
   template(name: string, path: JsonPath): TemplateSpec | undefined;
@@ -81,6 +87,8 @@ export interface StepRuntime {
   /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
   readonly integrations: Pick<CaseActivities, 'callIntegration'>;
   evaluate(expr: Expr): unknown;
+  /** The instant a span started at `startMs` ends: plain milliseconds, or business time in the plan's calendar. */
+  after(startMs: number, span: Span): number;
   /** What an expression reads, by its text, with the values as people read them (never fails; adds no commands). */
   evidence(expr: Expr): Record<string, string>;
   /** Whether a wait's `where` condition holds for an event. */

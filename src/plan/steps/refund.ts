@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
 import type { RefundKind, RefundRequest } from '../activities.js';
 import { toSafeNumber } from '../cel.js';
-import { formatDuration } from '../duration.js';
+import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { evidenceText, readableDuration } from '../evidence.js';
 import { FAILURE_TYPES } from '../failures.js';
 import { orderIdOf, type Expr, type Plan, type StepBase } from '../plan.js';
@@ -16,8 +16,9 @@ export interface RefundStep extends StepBase {
   reason: string;
   /** The kind of refund: each kind is capped per order (`payment` by what was paid). */
   covers: RefundKind;
-  /** The deadline: `withinMs` after the moment `from` (an event name, or `case.opened`). */
-  withinMs: number;
+  /** The deadline: `withinMs` (or business time `withinBusiness`) after the moment `from` (an event name, or `case.opened`). */
+  withinMs?: number;
+  withinBusiness?: BusinessDuration;
   from: string;
   /** Where to go once a late refund is paid (plans before late refunds: instead of paying it). */
   onBreach: string;
@@ -71,7 +72,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
       currency,
       reason: raw.reason,
       covers,
-      withinMs: c.duration(raw.within, [...c.path, 'within']) ?? 0,
+      ...withinOf(c.span(raw.within, [...c.path, 'within']) ?? 0),
       from: raw.from,
       onBreach: c.ref(raw.on_breach, [...c.path, 'on_breach']),
       breachQueue: raw.escalate_breach_to ?? DEFAULT_BREACH_QUEUE,
@@ -80,9 +81,14 @@ export const refund: StepKind<RefundStep, RawRefund> = {
     };
   },
   edges: (step) => [{ to: step.next, label: 'refunded' }, { to: step.onBreach, label: 'refunded late' }, { to: step.onDeclined, label: 'declined' }],
-  describe: (step) => `refund within ${formatDuration(step.withinMs)}`,
+  describe: (step) => `refund within ${formatSpan(refundWithin(step))}`,
   run: runRefund,
 };
+
+const withinOf = (span: Span) => (typeof span === 'number' ? { withinMs: span } : { withinBusiness: span });
+
+/** The refund's deadline as written: milliseconds or business time. */
+export const refundWithin = (step: RefundStep): Span => spanOf(step.withinMs, step.withinBusiness) ?? 0;
 
 /**
  * Issues the refund. When its deadline passes first, the breach is recorded and escalated and the
@@ -90,7 +96,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
  */
 async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promise<string> {
   const from = step.from === CASE_OPENED ? rt.state.openedAt : rt.state.received[step.from]?.at;
-  const deadline = Date.parse(from ?? iso(Date.now())) + step.withinMs;
+  const deadline = rt.after(Date.parse(from ?? iso(Date.now())), refundWithin(step));
   const amount = toSafeNumber(rt.evaluate(step.amount));
   const evidence = refundEvidence(step, rt, amount, deadline);
   if (amount <= 0) {
@@ -140,7 +146,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
 function refundEvidence(step: RefundStep, rt: StepRuntime, amount: number, deadline: number): () => Record<string, unknown> {
   const fixed = {
     amountFrom: rt.evidence(step.amount), money: evidenceText({ amount, currency: step.currency }, rt.plan.timezone), currency: step.currency,
-    deadline: iso(deadline), deadlineFrom: step.from, within: readableDuration(step.withinMs),
+    deadline: iso(deadline), deadlineFrom: step.from, within: step.withinBusiness ? formatSpan(step.withinBusiness) : readableDuration(step.withinMs ?? 0),
   };
   return () => {
     const now = Date.now();

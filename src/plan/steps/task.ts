@@ -1,4 +1,4 @@
-import { formatDuration } from '../duration.js';
+import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { readableDuration } from '../evidence.js';
 import type { CaseEvent } from '../case.js';
 import type { EventSpec, StepBase } from '../plan.js';
@@ -9,7 +9,9 @@ export interface TaskStep extends StepBase {
   kind: 'task';
   role: string;
   title: string;
-  slaMs: number;
+  slaMs?: number;
+  /** The SLA in business time, instead of `slaMs`. */
+  slaBusiness?: BusinessDuration;
   /** Outcome name → next step; a task is completed by the event `task.completed` with `outcome`. */
   outcomes: Record<string, string>;
   onSlaBreach: string;
@@ -43,12 +45,12 @@ export const task: StepKind<TaskStep, RawTask> = {
   compile(raw, c) {
     const outcomes = Object.fromEntries(Object.entries(raw.outcomes).map(([outcome, target]) => [outcome, c.ref(target, [...c.path, 'outcomes', outcome])]));
     return {
-      kind: 'task', role: raw.role, title: raw.title, slaMs: c.duration(raw.sla, [...c.path, 'sla']) ?? 0, outcomes,
+      kind: 'task', role: raw.role, title: raw.title, ...slaOf(c.span(raw.sla, [...c.path, 'sla']) ?? 0), outcomes,
       onSlaBreach: c.ref(raw.on_sla_breach, [...c.path, 'on_sla_breach']),
     };
   },
   edges: (step) => [...Object.entries(step.outcomes).map(([outcome, next]) => ({ to: next, label: outcome })), { to: step.onSlaBreach, label: 'SLA breached' }],
-  describe: (step) => `task for ${step.role}, SLA ${formatDuration(step.slaMs)}`,
+  describe: (step) => `task for ${step.role}, SLA ${formatSpan(taskSla(step))}`,
   awaits: () => [TASK_COMPLETED],
   refuses(step, event) {
     if (event.type !== TASK_COMPLETED || completes(step)(event)) return undefined;
@@ -57,9 +59,14 @@ export const task: StepKind<TaskStep, RawTask> = {
   run: runTask,
 };
 
+const slaOf = (span: Span) => (typeof span === 'number' ? { slaMs: span } : { slaBusiness: span });
+
+/** The task's SLA as written: milliseconds or business time. */
+export const taskSla = (step: TaskStep): Span => spanOf(step.slaMs, step.slaBusiness) ?? 0;
+
 /** Opens the task for a person and waits for its completion or the end of its SLA. */
 async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<string> {
-  const dueAt = Date.now() + step.slaMs;
+  const dueAt = rt.after(Date.now(), taskSla(step));
   await rt.activities.openTask({
     key, caseId: rt.caseId, stepId: step.id, role: step.role, title: step.title, outcomes: Object.keys(step.outcomes), dueAt: iso(dueAt),
   });

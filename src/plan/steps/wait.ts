@@ -1,6 +1,9 @@
-import { formatDuration } from '../duration.js';
+import { patched } from '@temporalio/workflow';
+import { nextWorking } from '../calendar.js';
+import { formatSpan, multiplySpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { boundedJson, readableDuration } from '../evidence.js';
-import type { Channel, Expr, Recipient, StepBase } from '../plan.js';
+import { endOfQuietHours } from '../local-time.js';
+import type { Channel, Expr, Plan, Recipient, StepBase } from '../plan.js';
 import type { CaseEvent, Deadline } from '../case.js';
 import type { RawRecipient, StepKind, StepRuntime } from './kind.js';
 import { iso } from './time.js';
@@ -9,9 +12,11 @@ export interface WaitStep extends StepBase {
   kind: 'wait';
   /** Event name → next step when that event arrives (and `where`, if any, holds). */
   on: Record<string, { next: string; where?: Expr }>;
+  /** null without a timeout, and when the timeout is business time (`timeoutBusiness`). */
   timeoutMs: number | null;
+  timeoutBusiness?: BusinessDuration;
   onTimeout?: string;
-  remind?: { everyMs: number; max: number; template: string; channel: Channel; to: Recipient };
+  remind?: { everyMs?: number; everyBusiness?: BusinessDuration; max: number; template: string; channel: Channel; to: Recipient };
 }
 
 export interface RawWait {
@@ -37,19 +42,20 @@ export const wait: StepKind<WaitStep, RawWait> = {
       const where = awaited.where !== undefined && spec ? c.expression(awaited.where, [...path, 'where'], 'bool', spec) : undefined;
       on[awaited.event] = { next: c.next(awaited.goto, [...path, 'goto']), ...(where ? { where } : {}) };
     });
-    const timeoutMs = raw.timeout !== undefined ? c.duration(raw.timeout, [...c.path, 'timeout']) : null;
+    // 0 when the timeout is refused, so its edge still counts for the flow checks (the plan is not produced).
+    const timeout = raw.timeout !== undefined ? c.span(raw.timeout, [...c.path, 'timeout']) ?? 0 : undefined;
     if (raw.timeout !== undefined && raw.on_timeout === undefined) c.error('PB120', 'a wait with a timeout needs on_timeout: the step to take when it passes', [...c.path, 'timeout'], { key: true });
     if (raw.timeout === undefined && raw.on_timeout !== undefined) c.error('PB121', 'on_timeout without a timeout is never taken', [...c.path, 'on_timeout'], { key: true, hint: 'add timeout: <duration>' });
     if (raw.timeout === undefined) c.warning('PB123', `step '${c.stepId}' waits without a timeout: a case can stay open for ever`, c.path, 'add timeout and on_timeout');
     return {
-      kind: 'wait', on, timeoutMs: timeoutMs ?? null,
+      kind: 'wait', on, timeoutMs: typeof timeout === 'number' ? timeout : null, ...(typeof timeout === 'object' ? { timeoutBusiness: timeout } : {}),
       ...(raw.on_timeout !== undefined ? { onTimeout: c.ref(raw.on_timeout, [...c.path, 'on_timeout']) } : {}),
       ...(raw.remind ? { remind: compileReminder(raw.remind, c) } : {}),
     };
   },
   edges: (step) => [
     ...Object.entries(step.on).map(([event, taken]) => ({ to: taken.next, label: event })),
-    ...(step.onTimeout && step.timeoutMs !== null ? [{ to: step.onTimeout, label: `timeout ${formatDuration(step.timeoutMs)}` }] : []),
+    ...(step.onTimeout && waitTimeout(step) !== undefined ? [{ to: step.onTimeout, label: `timeout ${formatSpan(waitTimeout(step)!)}` }] : []),
   ],
   describe: (step) => `wait ${Object.keys(step.on).join(' / ')}`,
   awaits: (step) => Object.keys(step.on),
@@ -59,21 +65,53 @@ export const wait: StepKind<WaitStep, RawWait> = {
 function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<typeof wait.compile>[1]): NonNullable<WaitStep['remind']> {
   const path = [...c.path, 'remind'];
   const template = c.template(raw.template, [...path, 'template']);
-  const everyMs = c.duration(raw.every, [...path, 'every']);
+  const every = c.span(raw.every, [...path, 'every']) ?? 0;
   const max = c.count(raw.times, [...path, 'times']);
-  return { everyMs: everyMs ?? 0, max: max ?? 0, template: raw.template, channel: raw.channel ?? template?.channel ?? 'chat', to: c.recipient(raw.to ?? 'buyer') };
+  return { ...(typeof every === 'number' ? { everyMs: every } : { everyBusiness: every }), max: max ?? 0, template: raw.template, channel: raw.channel ?? template?.channel ?? 'chat', to: c.recipient(raw.to ?? 'buyer') };
+}
+
+/** The wait's timeout as written (milliseconds or business time); undefined without one. */
+export const waitTimeout = (step: WaitStep): Span | undefined => spanOf(step.timeoutMs, step.timeoutBusiness);
+
+const reminderEvery = (remind: NonNullable<WaitStep['remind']>): Span => spanOf(remind.everyMs, remind.everyBusiness) ?? 0;
+
+/**
+ * The history change that holds a reminder due in quiet hours (or, with a calendar, outside working
+ * hours) when it goes to the buyer by SMS, e-mail or phone, as sends are held; cases started before it
+ * sent such reminders at once. Asked only when a reminder would be held, so other histories are unchanged.
+ */
+export const REMINDERS_RESPECT_QUIET_HOURS = 'reminders-respect-quiet-hours';
+
+/** As for sends: chat and in-site letters wait in the buyer's app; SMS, e-mail and calls interrupt. */
+const INTERRUPTING: ReadonlySet<Channel> = new Set(['sms', 'email', 'phone']);
+
+/** The first instant from `instant` at which the reminder may go out: outside quiet hours and, with a calendar, in working hours. */
+export function reminderAllowedAt(plan: Plan, remind: NonNullable<WaitStep['remind']>, instant: number): number {
+  if (remind.to.kind !== 'buyer' || !INTERRUPTING.has(remind.channel)) return instant;
+  let at = instant;
+  // Each move may land in the other's closed time (quiet hours ending on a holiday): settle both.
+  for (let round = 0; round < 16; round++) {
+    const quiet = plan.quietHours;
+    const afterQuiet = quiet ? endOfQuietHours(at, quiet.start, quiet.end, quiet.timezone) : at;
+    const allowed = plan.calendar ? nextWorking(plan.calendar, afterQuiet) : afterQuiet;
+    if (allowed === at) return at;
+    at = allowed;
+  }
+  return at;
 }
 
 /** Waits for the first listed event whose condition holds, sending reminders on the way, until the timeout. */
 async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<string> {
   const started = Date.now();
-  const timeoutAt = step.timeoutMs === null ? null : started + step.timeoutMs;
+  const timeout = waitTimeout(step);
+  const timeoutAt = timeout === undefined ? null : rt.after(started, timeout);
   const events = Object.keys(step.on);
   const takes = (event: CaseEvent) => {
     const where = step.on[event.type]!.where;
     return !where || rt.matches(where, event);
   };
   let reminders = 0;
+  let holding = false;
   for (;;) {
     const match = rt.take(events, takes);
     if (match) {
@@ -89,21 +127,28 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
       return step.onTimeout!;
     }
     const remind = step.remind && reminders < step.remind.max ? step.remind : undefined;
-    const nextReminderAt = remind ? started + (reminders + 1) * remind.everyMs : null;
-    if (remind && nextReminderAt !== null && now >= nextReminderAt) {
+    const nextReminderAt = remind ? rt.after(started, multiplySpan(reminderEvery(remind), reminders + 1)) : null;
+    const heldUntil = remind && nextReminderAt !== null && now >= nextReminderAt ? reminderAllowedAt(rt.plan, remind, now) : null;
+    const held = heldUntil !== null && heldUntil > now && patched(REMINDERS_RESPECT_QUIET_HOURS);
+    if (held) holding = true;
+    if (remind && nextReminderAt !== null && now >= nextReminderAt && !held) {
       reminders += 1;
       const template = rt.plan.templates[remind.template]!;
       await rt.activities.sendMessage({
         key: `${key}/reminder-${reminders}`, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(remind.to),
         channel: remind.channel, template: remind.template, body: rt.render(template.text, template.placeholders),
       });
-      rt.record(step, { reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started) }, 'reminder');
+      rt.record(step, {
+        reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started), ...(holding ? { sent: iso(now) } : {}),
+      }, 'reminder');
+      holding = false;
       continue;
     }
-    const wakeAt = Math.min(timeoutAt ?? Infinity, nextReminderAt ?? Infinity);
+    const reminderAt = held ? heldUntil : nextReminderAt;
+    const wakeAt = Math.min(timeoutAt ?? Infinity, reminderAt ?? Infinity);
     const deadlines: Deadline[] = [
       ...(timeoutAt !== null ? [{ kind: 'timeout' as const, step: step.id, at: iso(timeoutAt) }] : []),
-      ...(nextReminderAt !== null ? [{ kind: 'reminder' as const, step: step.id, at: iso(nextReminderAt) }] : []),
+      ...(reminderAt !== null ? [{ kind: 'reminder' as const, step: step.id, at: iso(reminderAt) }] : []),
     ];
     await rt.waitFor(step.id, events, deadlines, wakeAt === Infinity ? undefined : wakeAt, () => rt.has(events, takes));
   }

@@ -1,0 +1,166 @@
+/** Calendars and business durations at compile time: diagnostics with positions, and plans embedding the calendar. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hashPlan, loadCalendars, validatePlaybook, type Diagnostic } from '../../src/playbook/index.js';
+import type { Calendar } from '../../src/plan/calendar.js';
+
+const shopFile = { file: 'calendars/shop.yaml', source: readFileSync('calendars/shop.yaml') };
+const { calendars, diagnostics: shopDiagnostics } = loadCalendars([shopFile]);
+
+const playbook = (head: string, steps: string) => `playbook: business
+case_type: review
+currency: CNY
+timezone: Asia/Shanghai
+${head}fields:
+  order_id: { type: string }
+events:
+  buyer.replied: { payload: {} }
+policy:
+  reply_within: 4 business hours
+  plain: 2h
+templates:
+  nudge: { channel: sms, text: "Please reply" }
+steps:
+${steps}  - id: done
+    end: { outcome: resolved, reason: replied }
+  - id: late
+    end: { outcome: expired, reason: no_reply }
+`;
+
+const WAIT = `  - id: wait_reply
+    wait:
+      events: [{ event: buyer.replied, goto: done }]
+      timeout: 4 business hours
+      on_timeout: late
+      remind: { every: 30 business minutes, times: 2, template: nudge }
+`;
+
+const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`);
+
+describe('calendar files', () => {
+  it('calendars/shop.yaml is valid: Shanghai hours, Double 11 special days, holidays expanded', () => {
+    expect(shopDiagnostics).toEqual([]);
+    const shop = calendars.shop!;
+    expect(shop).toMatchObject({ name: 'shop', version: 1, timezone: 'Asia/Shanghai', week: { mon: ['09:00-18:00'], sat: ['10:00-16:00'], sun: [] } });
+    expect(shop.exceptions['2026-11-11']).toEqual(['08:00-24:00']);
+    expect(shop.exceptions['2027-11-11']).toEqual(['08:00-24:00']);
+    expect(['2027-02-06', '2027-02-12', '2026-10-01', '2026-10-07'].map((d) => shop.exceptions[d])).toEqual([[], [], [], []]);
+    expect(shop.exceptions['2027-02-13']).toBeUndefined();
+  });
+
+  it('a bad calendar file is reported at its lines with codes', () => {
+    const source = `calendar: shop
+version: 1
+timezone: Asia/Shangai
+hours:
+  mon: ["09:00-18:00", "17:00-20:00"]
+  tue: ["18:00-09:00"]
+holidays:
+  - { date: "2026-02-30" }
+  - { date: "2026-10-07", until: "2026-10-01" }
+special_days:
+  - { date: "2026-11-11", hours: ["08:00-24:00"] }
+  - { date: "2026-11-11", hours: ["09:00-12:00"] }
+`;
+    const loaded = loadCalendars([{ file: 'calendars/store.yaml', source }]);
+    expect(codes(loaded.diagnostics)).toEqual([
+      '1:11 PB135', '3:11 PB020', '5:24 PB132', '6:9 PB132', '8:13 PB134', '9:34 PB134', '12:13 PB136',
+    ]);
+    expect(loaded.calendars).toEqual({});
+  });
+
+  it('a calendar file failing its schema gets schema diagnostics', () => {
+    const loaded = loadCalendars([{ file: 'calendars/x.yaml', source: 'calendar: x\nversion: 1\ntimezone: UTC\nhours: { mon: ["9-18"] }\n' }]);
+    expect(loaded.diagnostics.map((d) => [d.line, d.code])).toEqual([[4, 'SCHEMA005']]);
+  });
+});
+
+describe('business durations', () => {
+  it('need a calendar: each one is reported where it is written', () => {
+    const result = validatePlaybook(playbook('', WAIT), 'business.yaml');
+    expect(codes(result.diagnostics)).toEqual(['18:16 PB130', '20:24 PB130']);
+    expect(result.plan).toBeUndefined();
+  });
+
+  it('a policy value holding a business duration needs one too', () => {
+    const result = validatePlaybook(playbook('', WAIT.replace('timeout: 4 business hours', 'timeout: policy.reply_within').replace('every: 30 business minutes', 'every: policy.plain')), 'business.yaml');
+    expect(codes(result.diagnostics)).toEqual(['18:16 PB130']);
+  });
+
+  it('an unknown calendar name is reported at `calendar`, with a hint', () => {
+    const result = validatePlaybook(playbook('calendar: shops\n', WAIT), 'business.yaml', { calendars });
+    expect(codes(result.diagnostics)).toEqual(['5:11 PB131']);
+    expect(result.diagnostics[0]!.hint).toContain("'shop'");
+  });
+
+  it('a bad inline calendar is reported inside the playbook', () => {
+    const head = 'calendar:\n  timezone: Mars/Olympus\n  hours: { mon: ["10:00-09:00"] }\n  holidays: [{ date: "2026-13-01" }]\n';
+    const result = validatePlaybook(playbook(head, WAIT), 'business.yaml');
+    expect(codes(result.diagnostics)).toEqual(['6:13 PB020', '7:18 PB132', '8:22 PB134']);
+  });
+
+  it('a calendar with no working day is refused', () => {
+    const result = validatePlaybook(playbook('calendar: { hours: { sun: [] } }\n', WAIT), 'business.yaml');
+    expect(codes(result.diagnostics)).toEqual(['5:13 PB133']);
+  });
+
+  it('compile into tagged business durations next to the plain ones, and the plan embeds the named calendar', () => {
+    const result = validatePlaybook(playbook('calendar: shop\n', `${WAIT.replace('goto: done', 'goto: call_buyer')}  - id: call_buyer
+    task: { role: agent, title: Call, sla: 2 business days, outcomes: { done: pause }, on_sla_breach: late }
+  - id: pause
+    delay: 1 business hour
+    next: done
+`), 'business.yaml', { calendars });
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const { plan } = result.plan!;
+    expect(plan.calendar).toEqual(calendars.shop);
+    expect(plan.steps.wait_reply).toMatchObject({ timeoutMs: null, timeoutBusiness: { business: 'hours', amount: 4 }, remind: { everyBusiness: { business: 'minutes', amount: 30 }, max: 2 } });
+    expect(plan.steps.call_buyer).toMatchObject({ slaBusiness: { business: 'days', amount: 2 } });
+    expect(plan.steps.call_buyer).not.toHaveProperty('slaMs');
+    expect(plan.steps.pause).toMatchObject({ business: { business: 'hours', amount: 1 } });
+  });
+
+  it('the plan hash covers the calendar: a new calendar version is a new plan', () => {
+    const source = playbook('calendar: shop\n', WAIT);
+    const before = validatePlaybook(source, 'business.yaml', { calendars }).plan!;
+    const changed: Calendar = { ...calendars.shop!, version: 2, exceptions: { ...calendars.shop!.exceptions, '2026-12-24': [] } };
+    const after = validatePlaybook(source, 'business.yaml', { calendars: { shop: changed } }).plan!;
+    expect(after.hash).not.toBe(before.hash);
+    expect(before.hash).toBe(hashPlan(before.plan));
+  });
+
+  it('an inline calendar is in the playbook time zone unless it names one', () => {
+    const result = validatePlaybook(playbook('calendar: { hours: { mon: ["09:00-18:00"] }, special_days: [{ date: "2026-11-11", hours: ["08:00-24:00"] }] }\n', WAIT), 'business.yaml');
+    expect(result.plan!.plan.calendar).toMatchObject({ timezone: 'Asia/Shanghai', week: { mon: ['09:00-18:00'], tue: [] }, exceptions: { '2026-11-11': ['08:00-24:00'] } });
+  });
+
+  it('plain durations compile as before', () => {
+    const result = validatePlaybook(playbook('', WAIT.replace('4 business hours', '4h').replace('30 business minutes', '30m')), 'business.yaml');
+    expect(result.plan!.plan.steps.wait_reply).toMatchObject({ timeoutMs: 4 * 3_600_000, remind: { everyMs: 30 * 60_000 } });
+    expect(result.plan!.plan.steps.wait_reply).not.toHaveProperty('timeoutBusiness');
+    expect(result.plan!.plan).not.toHaveProperty('calendar');
+  });
+
+  it('a malformed business duration is a schema error', () => {
+    const result = validatePlaybook(playbook('calendar: shop\n', WAIT.replace('4 business hours', '4 business weeks')), 'business.yaml', { calendars });
+    expect(codes(result.diagnostics)).toEqual(['19:16 SCHEMA005']);
+  });
+});
+
+describe('docs/playbook-language.md, Calendars and business time', () => {
+  const section = readFileSync('docs/playbook-language.md', 'utf8').split(/^## /m).find((part) => part.startsWith('Calendars and business time'))!;
+  const [example, inline] = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('the example playbook validates clean with calendars/shop.yaml', () => {
+    const result = validatePlaybook(example!, 'review-chase.yaml', { calendars });
+    expect(result.diagnostics).toEqual([]);
+    expect(result.plan!.plan.calendar).toEqual(calendars.shop);
+  });
+
+  it('the inline calendar validates in its place', () => {
+    const source = example!.replace(/^calendar: shop.*\n/m, inline!);
+    const result = validatePlaybook(source, 'review-chase.yaml');
+    expect(result.diagnostics).toEqual([]);
+    expect(result.plan!.plan.calendar).toMatchObject({ timezone: 'Asia/Shanghai', week: { mon: ['09:00-12:00', '13:00-18:00'] } });
+  });
+});
