@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Diagnostic } from '../../playbook/index.js';
+import { loadCalendars, type Diagnostic } from '../../playbook/index.js';
 import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
@@ -37,14 +37,28 @@ function marketplacePacks(dir = 'marketplaces') {
   return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
 }
 
+/** The shared calendars playbooks may name: `calendars/*.yaml` of the server's working directory, read at start. */
+function sharedCalendars(dir = 'calendars') {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
+  } catch {
+    // no folder: playbooks naming a calendar are refused (PB131)
+  }
+  return loadCalendars(names.map((name) => ({ file: join(dir, name), source: readFileSync(join(dir, name)) })));
+}
+
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   const marketplaces = marketplacePacks();
   for (const d of marketplaces.diagnostics) app.log.error(`marketplace rule pack: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
+  const loaded = sharedCalendars();
+  for (const d of loaded.diagnostics) app.log.error(`calendar: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
+  const { calendars } = loaded;
   app.post('/validate', {
     config: AUTHORS,
     schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: YAML_TYPES, body: yamlBody, response: responses({ 200: BODIES.validation }, WITH_BODY) },
   }, async (request) => {
-    const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces });
+    const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces, calendars });
     return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) };
   });
 
@@ -56,7 +70,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     },
   }, async (request, reply) => {
     const source = request.body as unknown as string;
-    const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces });
+    const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces, calendars });
     if (!result.plan) {
       return sendProblem(reply, problem('invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, { diagnostics: result.diagnostics.map(publicDiagnostic) }));
     }

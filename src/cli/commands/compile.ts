@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatDiagnostic } from '../../playbook/index.js';
+import { formatDiagnostic, loadCalendars, type LoadedCalendars } from '../../playbook/index.js';
 import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import type { HashedPlan } from '../../plan/plan.js';
 
@@ -19,7 +19,9 @@ export function compileFile(file: string | undefined, command: string): HashedPl
   }
   const marketplaces = readMarketplaceFolder();
   for (const d of marketplaces.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-  const result = validateWithMarketplace(source, file, { marketplaces });
+  const calendars = readCalendarFolder();
+  for (const d of calendars.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  const result = validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars });
   for (const d of result.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   return result.plan;
 }
@@ -33,6 +35,17 @@ export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof r
     names = [];
   }
   return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
+}
+
+/** The shared calendars in `calendars/*.yaml` of the current directory, checked (none when it has no such folder). */
+export function readCalendarFolder(dir = 'calendars'): LoadedCalendars {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
+  } catch {
+    names = [];
+  }
+  return loadCalendars(names.map((name) => ({ file: join(dir, name), source: readFileSync(join(dir, name)) })));
 }
 
 /** Prints the plan (JSON, with its hash) that the workflow would run. */

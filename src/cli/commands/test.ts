@@ -14,7 +14,7 @@ import { CaseService } from '../../cases/service.js';
 import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { readMarketplaceFolder } from './compile.js';
+import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
 import { ensureDatabase } from '../../store/databases.js';
@@ -47,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
   const service = new CaseService(env.client, pool);
   const inbox = new EventInbox(env.client, pool);
   const marketplaces = readMarketplaceFolder();
+  const calendars = readCalendarFolder();
+  for (const d of calendars.diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
   let passed = 0;
   let failed = 0;
   try {
@@ -54,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
       for (const { file, read } of files) {
         const scenarioFile = read.scenarioFile!;
         const playbookFile = resolve(dirname(file), scenarioFile.playbook);
-        const compiled = validateWithMarketplace(readFileSync(playbookFile), playbookFile, { marketplaces });
+        const compiled = validateWithMarketplace(readFileSync(playbookFile), playbookFile, { marketplaces, calendars: calendars.calendars });
         process.stdout.write(`${file} (${scenarioFile.playbook})\n`);
         if (!compiled.plan) {
           for (const d of compiled.diagnostics) process.stdout.write(`  ${formatDiagnostic(d)}\n`);

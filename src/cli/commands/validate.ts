@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { readMarketplaceFolder } from './compile.js';
+import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
 
 const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
 
@@ -23,7 +23,8 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const marketplaces = readMarketplaceFolder();
-  const diagnostics: Diagnostic[] = [...marketplaces.diagnostics];
+  const calendars = readCalendarFolder();
+  const diagnostics: Diagnostic[] = [...marketplaces.diagnostics, ...calendars.diagnostics];
   for (const file of files) {
     let source: Buffer;
     try {
@@ -32,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
       diagnostics.push({ severity: 'error', code: 'IO001', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, line: 1, column: 1, endLine: 1, endColumn: 1 });
       continue;
     }
-    diagnostics.push(...validateWithMarketplace(source, file, { marketplaces }).diagnostics);
+    diagnostics.push(...validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics);
   }
   if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');
   else for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
