@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { ReceivedEvent } from './cel.js';
+import type { ClockState } from './clocks.js';
 import type { Plan } from './plan.js';
 
 export const TASK_QUEUE = 'casebook';
@@ -65,9 +66,14 @@ export interface CaseInput {
 export type CaseStatus = 'open' | 'waiting' | 'failed' | 'closed';
 
 export interface Deadline {
-  kind: 'timeout' | 'refund' | 'task-sla' | 'reminder' | 'delay';
+  kind: 'timeout' | 'refund' | 'task-sla' | 'reminder' | 'delay' | 'clock';
+  /** The step, or for a clock its name. */
   step: string;
+  /** When it runs out; for a paused clock, when it would if it resumed now. */
   at: string;
+  /** A clock that does not count now, and the time it has left (`1d 3h`). */
+  paused?: boolean;
+  left?: string;
 }
 
 export interface StepRecord {
@@ -88,6 +94,8 @@ export interface CaseState {
   history: StepRecord[];
   openedAt: string;
   auditedUpTo: number;
+  /** The playbook's clocks (src/plan/clocks.ts), by name; absent when it has none. */
+  clocks?: Record<string, ClockState>;
 }
 
 export interface CaseView {

@@ -6,6 +6,7 @@
  * Changing the shape of a plan is a breaking change for running cases: bump PLAN_VERSION and keep
  * the interpreter able to run every version still alive.
  */
+import type { ClockSpec } from './clocks.js';
 import type { RefundKind } from './activities.js';
 import type { Calendar } from './calendar.js';
 import type { Step } from './steps/index.js';
@@ -122,6 +123,8 @@ export interface Plan {
   integrations: Record<string, IntegrationSpec>;
   start: string;
   steps: Record<string, Step>;
+  /** SLAs over several steps that pause (src/plan/clocks.ts); absent in plans without. */
+  clocks?: Record<string, ClockSpec>;
 }
 
 export type CappedRefundKind = Exclude<RefundKind, 'payment'>;

@@ -13,6 +13,7 @@ import {
 import { resolveCalendar } from './calendars.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
+import { compileClocks } from './clocks.js';
 import { checkFlow } from './flow.js';
 import { marketplaceName } from './marketplace.js';
 import type { RawPlaybook } from './raw.js';
@@ -50,6 +51,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     ...(calendar ? { calendar } : {}),
   };
   const steps = compileSteps(raw.steps, declarations, report, expressions);
+  const clocks = compileClocks(raw.clocks, raw.steps.map((step) => step.id), declarations, report);
   if (!report.reported(['PB101', 'PB102', 'PB106'])) checkFlow(steps, raw.steps, report);
 
   const plan: Plan = {
@@ -75,6 +77,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     integrations,
     start: raw.steps[0]!.id,
     steps,
+    ...(clocks ? { clocks } : {}),
   };
   const failed = report.diagnostics.some((d) => d.severity === 'error');
   return failed ? { diagnostics: report.diagnostics } : { diagnostics: report.diagnostics, plan };

@@ -3,10 +3,13 @@
  * marketplace's pack (see marketplace-packs.ts) must end no later than the platform's, worst case,
  * and every bound window must be at least what the platform guarantees the buyer. Pure: no I/O.
  */
-import { worstCaseSpanMs, type Calendar } from '../plan/calendar.js';
-import { formatDuration, type BusinessDuration, type Span } from '../plan/duration.js';
+import { worstCaseSpanMs } from '../plan/calendar.js';
+import { formatDuration, parseBusinessDuration, type Span } from '../plan/duration.js';
 import type { Plan } from '../plan/plan.js';
 import type { Step } from '../plan/steps/index.js';
+import { refundWithin } from '../plan/steps/refund.js';
+import { taskSla } from '../plan/steps/task.js';
+import { waitTimeout } from '../plan/steps/wait.js';
 import { diagnosticAt, Reporter, type Diagnostic, type Severity } from './diagnostics.js';
 import { hintFor } from './hints.js';
 import type { MarketplacePack, MarketplacePacks, MarketplaceRule } from './marketplace-packs.js';
@@ -26,6 +29,8 @@ const LONGEST_TIME_OF_DAY_DELAY_MS = 86_400_000;
 interface Deadline {
   label: string;
   worstMs: number;
+  /** Counted in the calendar's working time: its wall-clock length depends on when it starts. */
+  inBusinessTime: boolean;
   path: JsonPath;
 }
 
@@ -70,7 +75,10 @@ function checkRule(deadline: Deadline, rule: MarketplaceRule, severity: Severity
     const then = rule.then ? `, then ${rule.then}` : '';
     add('PB150', `${deadline.label} ${lasts}, but ${pack.name} waits at most ${limit} from ${rule.countsFrom}${then} (${about})`, `make it at most ${limit}, worst case`);
   }
-  if (rule.limits === 'guarantee' && deadline.worstMs < rule.limitMs) {
+  if (rule.limits === 'guarantee' && deadline.inBusinessTime) {
+    report.error('PB154', `${deadline.label} is business time, which can be shorter than it reads; ${pack.name} guarantees the buyer ${limit} of calendar time (${about})`, deadline.path,
+      { hint: `write the window as a plain duration, at least ${limit}` });
+  } else if (rule.limits === 'guarantee' && deadline.worstMs < rule.limitMs) {
     add('PB151', `${deadline.label} is ${formatDuration(deadline.worstMs)}, shorter than the ${limit} ${pack.name} guarantees the buyer from ${rule.countsFrom} (${about})`, `make it at least ${limit}`);
   }
 }
@@ -92,18 +100,20 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
     return {
       label: `the flow ${entry.join(' → ')}`,
       worstMs: steps.reduce((sum, part) => sum + part.worstMs, 0),
+      inBusinessTime: steps.some((part) => part.inBusinessTime),
       path: steps[steps.length - 1]!.path,
     };
   }
   if (entry.startsWith('policy.')) {
     const name = entry.slice('policy.'.length);
     const value = plan.policy[name];
-    if (value?.type !== 'duration') {
+    const span = value?.type === 'duration' ? value.ms : value?.type === 'string' ? parseBusinessDuration(value.value) : undefined;
+    if (span === undefined) {
       report.error('PB154', value ? `policy.${name} is not a duration, so it bounds nothing` : `policy value '${name}' is not declared`, path,
         { hint: hintFor(name, Object.entries(plan.policy).filter(([, v]) => v.type === 'duration').map(([k]) => k), 'name a duration under policy') });
       return undefined;
     }
-    return { label: `policy.${name}`, worstMs: worstCaseMs(value.ms, plan, checkedAt), path: ['policy', name] };
+    return { label: `policy.${name}`, worstMs: worstCaseMs(span, plan, checkedAt), inBusinessTime: typeof span === 'object', path: ['policy', name] };
   }
   return stepDeadline(entry, path, context);
 }
@@ -132,26 +142,20 @@ function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadlin
   };
   const key = ({ refund: 'within', wait: 'timeout', task: 'sla' } as Record<string, string>)[step.kind];
   const policy = key ? written(key) : undefined;
-  return { label: `${found.what} of step '${stepId}'${policy?.startsWith('policy.') ? ` (${policy})` : ''}`, worstMs: found.worstMs, path: paths[step.kind]! };
+  return { label: `${found.what} of step '${stepId}'${policy?.startsWith('policy.') ? ` (${policy})` : ''}`, worstMs: found.worstMs, inBusinessTime: found.inBusinessTime, path: paths[step.kind]! };
 }
 
-/** A step's deadline as the plan holds it: `<name>Ms` plain, or `<name>Business` in the plan's calendar. */
-function spanField(step: Step, name: string): Span | null | undefined {
-  const fields = step as unknown as Record<string, unknown>;
-  const business = fields[`${name}Business`] as BusinessDuration | undefined;
-  return business ?? (fields[`${name}Ms`] as number | null | undefined);
-}
-
-function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; worstMs: number } | undefined {
-  const worst = (span: Span | null | undefined) => (span === null || span === undefined ? Infinity : worstCaseMs(span, plan, checkedAt));
+function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; worstMs: number; inBusinessTime: boolean } | undefined {
+  const found = (what: string, span: Span | undefined) => ({
+    what, worstMs: span === undefined ? Infinity : worstCaseMs(span, plan, checkedAt), inBusinessTime: typeof span === 'object',
+  });
   switch (step.kind) {
-    case 'refund': return { what: 'the refund deadline', worstMs: worst(spanField(step, 'within')) };
-    case 'wait': return { what: 'the wait', worstMs: worst(spanField(step, 'timeout')) };
-    case 'task': return { what: 'the task SLA', worstMs: worst(spanField(step, 'sla')) };
-    case 'delay': {
-      const written = step as unknown as { ms?: number; business?: BusinessDuration };
-      return { what: 'the delay', worstMs: 'untilLocalTime' in step ? LONGEST_TIME_OF_DAY_DELAY_MS : worst(written.business ?? written.ms) };
-    }
+    case 'refund': return found('the refund deadline', refundWithin(step));
+    case 'wait': return found('the wait', waitTimeout(step));
+    case 'task': return found('the task SLA', taskSla(step));
+    case 'delay':
+      if ('untilLocalTime' in step) return { what: 'the delay', worstMs: LONGEST_TIME_OF_DAY_DELAY_MS, inBusinessTime: false };
+      return found('the delay', 'business' in step ? step.business : step.ms);
     default: return undefined;
   }
 }
@@ -162,6 +166,5 @@ function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; 
  */
 export function worstCaseMs(duration: Span, plan: Plan, fromMs: number): number {
   if (typeof duration === 'number') return duration;
-  const calendar = (plan as Plan & { calendar?: Calendar }).calendar;
-  return calendar ? worstCaseSpanMs(calendar, duration, fromMs) : Infinity;
+  return plan.calendar ? worstCaseSpanMs(plan.calendar, duration, fromMs) : Infinity;
 }

@@ -1,4 +1,5 @@
 /** The playbook as written, once it passed the JSON Schema (see schemas/playbook.schema.json). */
+import type { RawClock } from './clocks.js';
 import type { Channel } from '../plan/plan.js';
 import type { RawActions } from '../plan/steps/index.js';
 import type { RawCalendar } from './calendars.js';
@@ -38,4 +39,5 @@ export interface RawPlaybook {
   integrations?: Record<string, { description?: string; operations: string[] }>;
   marketplace?: RawMarketplace;
   steps: RawStep[];
+  clocks?: Record<string, RawClock>;
 }

@@ -20,6 +20,7 @@ import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase }
 import { CASE_STATUS } from '../plan/search-attributes.js';
 import { kindOf, type StepRuntime } from '../plan/steps/index.js';
 import { iso } from '../plan/steps/time.js';
+import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { Inbox } from './inbox.js';
 import { sharedPlan } from './shared-plans.js';
@@ -84,6 +85,7 @@ class CaseRun implements StepRuntime {
   readonly integrations = integrations;
   private readonly expressions: CaseExpressions;
   private readonly inbox: Inbox;
+  private readonly clocks: CaseClocks;
   private status: CaseStatus = 'open';
   private waitingFor: string[] = [];
   private deadlines: Deadline[] = [];
@@ -107,6 +109,7 @@ class CaseRun implements StepRuntime {
     };
     this.expressions = new CaseExpressions(shared, this.caseId, input.openedBy ?? '', this.state);
     this.inbox = new Inbox(this.plan, this.state);
+    this.clocks = new CaseClocks(this.plan, this.state);
     setHandler(deliverEventUpdate, (event) => this.inbox.accept(event, iso(Date.now())), {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
     });
@@ -143,6 +146,8 @@ class CaseRun implements StepRuntime {
     const visit = (this.state.visits[stepId] = (this.state.visits[stepId] ?? 0) + 1);
     if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
     try {
+      this.state.history.push(...this.clocks.enter(stepId, Date.now()));
+      await this.escalateRunOutClocks(stepId);
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
       return await kindOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
     } catch (error) {
@@ -219,9 +224,17 @@ class CaseRun implements StepRuntime {
     this.deadlines = deadlines;
     this.state.current = stepId;
     await this.report();
-    // Measured after the report, so the timer ends exactly at `wakeAt` however long reporting took.
-    if (wakeAt === undefined) await condition(ready);
-    else if (wakeAt > Date.now()) await condition(ready, wakeAt - Date.now());
+    // A playbook's clock may run out first: it is escalated, and the step waits on.
+    for (;;) {
+      const runOut = this.clocks.nextRunOut();
+      const until = runOut === undefined ? wakeAt : Math.min(runOut, wakeAt ?? Infinity);
+      // Measured after the report, so the timer ends exactly at `until` however long reporting took.
+      if (until === undefined) await condition(ready);
+      else if (until > Date.now()) await condition(ready, until - Date.now());
+      if (runOut === undefined || ready() || (wakeAt !== undefined && Date.now() >= wakeAt)) break;
+      await this.escalateRunOutClocks(stepId);
+      await this.report();
+    }
     this.status = 'open';
     this.waitingFor = [];
     this.deadlines = [];
@@ -243,6 +256,17 @@ class CaseRun implements StepRuntime {
 
   // ---- what the outside sees ----
 
+  /** Escalates, once each, the clocks that have run out while counting. */
+  private async escalateRunOutClocks(stepId: string): Promise<void> {
+    for (const { name, spec, at } of this.clocks.breachedBy(Date.now())) {
+      const { escalationId } = await this.activities.openEscalation({
+        key: `${this.caseId}/clock/${name}`, caseId: this.caseId, stepId, queue: spec.breach.queue, severity: spec.breach.severity, reason: spec.breach.reason,
+        note: `clock ${name} ran out at ${iso(at)}`,
+      });
+      this.state.history.push({ step: stepId, kind: 'clock', at: iso(Date.now()), detail: { clock: name, breached: iso(at), escalationId, queue: spec.breach.queue, reason: spec.breach.reason } });
+    }
+  }
+
   private async report() {
     // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
     const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
@@ -252,17 +276,21 @@ class CaseRun implements StepRuntime {
     const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const report: ProgressReport = {
-      caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.deadlines,
+      caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(),
       data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,
     };
     await (this.localProgress ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = this.state.history.length;
   }
 
+  private currentDeadlines(): Deadline[] {
+    return this.status === 'closed' ? this.deadlines : [...this.deadlines, ...this.clocks.deadlines(Date.now())];
+  }
+
   private view(): CaseView {
     return {
       caseId: this.caseId, playbook: this.input.playbook, status: this.status, step: this.position(), waitingFor: this.waitingFor,
-      deadlines: this.deadlines, data: this.state.data, outcome: this.outcome, steps: this.state.history,
+      deadlines: this.currentDeadlines(), data: this.state.data, outcome: this.outcome, steps: this.state.history,
     };
   }
 

@@ -83,6 +83,22 @@ describe('marketplace rules checked at publish time', () => {
     expect(result.diagnostics[0]!).toMatchObject({ line: 28, column: 15 });
   });
 
+  it('takes the worst case of a business duration over the calendar: 3 business days can last more than 48h', () => {
+    const source = playbook({ within: '3 business days', window: '7d' })
+      .replace('currency: CNY\n', 'currency: CNY\ntimezone: Asia/Shanghai\ncalendar: { hours: { mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"], thu: ["09:00-18:00"], fri: ["09:00-18:00"] } }\n');
+    const checkedAt = Date.parse('2026-11-02T00:00:00Z');
+    const result = validateWithMarketplace(source, 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    expect(result.diagnostics).toEqual([expect.objectContaining({ severity: 'error', code: 'PB150', line: 23, column: 15 })]);
+    expect(result.diagnostics[0]!.message).toContain("the refund deadline of step 'refund_now' can last 5d15h, but taobao waits at most 48h");
+    const hours = validateWithMarketplace(source.replace('3 business days', '4 business hours'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    expect(hours.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('can last 2d19h, but taobao waits at most 48h')]);
+    const weekdays = validateWithMarketplace(source.replace('3 business days', '3 business hours').replace(/fri: \["09:00-18:00"\] \}/, 'fri: ["09:00-18:00"], sat: ["09:00-18:00"], sun: ["09:00-18:00"] }'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    expect(weekdays.diagnostics).toEqual([]);
+    const businessWindow = validateWithMarketplace(source.replace('return_window: 7d', 'return_window: 7 business days').replace('3 business days', '24h'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    expect(businessWindow.diagnostics).toEqual([expect.objectContaining({ severity: 'error', code: 'PB154', line: 17, column: 18 })]);
+    expect(businessWindow.diagnostics[0]!.message).toContain('policy.return_window is business time, which can be shorter than it reads');
+  });
+
   it('reports an unknown marketplace, an unknown rule and a bound deadline that is none, each where it is written', () => {
     const unknown = validate(playbook({ name: 'taobaoo' }));
     expect(unknown.diagnostics).toEqual([expect.objectContaining({ code: 'PB152', line: 5, column: 9, hint: "did you mean 'taobao'?" })]);

@@ -1,0 +1,61 @@
+/** A case's clocks at run time (src/plan/clocks.ts): what each step does to them, when one runs out, what the case view shows. */
+import type { CaseState, Deadline, StepRecord } from '../plan/case.js';
+import { enterStep, newClock, runsOutAt, timeLeft, type ClockSpec } from '../plan/clocks.js';
+import { readableDuration } from '../plan/evidence.js';
+import type { Plan } from '../plan/plan.js';
+import { CASE_OPENED } from '../plan/steps/index.js';
+import { iso } from '../plan/steps/time.js';
+
+export class CaseClocks {
+  private readonly specs: [string, ClockSpec][];
+
+  constructor(plan: Plan, private readonly state: CaseState) {
+    this.specs = Object.entries(plan.clocks ?? {});
+    if (this.specs.length > 0) state.clocks ??= Object.fromEntries(this.specs.map(([name]) => [name, newClock()]));
+  }
+
+  /** What entering `stepId` at `now` did to each clock, as history records. */
+  enter(stepId: string, now: number): StepRecord[] {
+    return this.specs.flatMap(([name, spec]) => {
+      const clock = this.state.clocks![name]!;
+      const startedBy = spec.starts === CASE_OPENED ? Date.parse(this.state.openedAt) : this.state.received[spec.starts]?.at;
+      return enterStep(spec, clock, stepId, now, typeof startedBy === 'string' ? Date.parse(startedBy) : startedBy).map((change): StepRecord => ({
+        step: stepId, kind: 'clock', at: iso(now),
+        detail: {
+          clock: name, [change.change]: iso(change.at),
+          ...(change.change === 'paused' ? { reason: `waiting at ${stepId}` } : {}),
+          ...(change.change === 'resumed' ? { pausedFor: readableDuration(change.pausedMs) } : {}),
+          left: readableDuration(timeLeft(spec, clock, now) ?? spec.withinMs),
+        },
+      }));
+    });
+  }
+
+  /** The next instant a counting clock runs out; undefined when none counts. */
+  nextRunOut(): number | undefined {
+    const times = this.specs.map(([name, spec]) => runsOutAt(spec, this.state.clocks![name]!)).filter((at): at is number => at !== null);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  /** The clocks that have run out by `now`, each marked breached (so escalated once). */
+  breachedBy(now: number): { name: string; spec: ClockSpec; at: number }[] {
+    return this.specs.flatMap(([name, spec]) => {
+      const clock = this.state.clocks![name]!;
+      const at = runsOutAt(spec, clock);
+      if (at === null || at > now) return [];
+      clock.breached = true;
+      return [{ name, spec, at }];
+    });
+  }
+
+  /** The clocks still running or paused, for the case view: when each runs out, and the time it has left. */
+  deadlines(now: number): Deadline[] {
+    return this.specs.flatMap(([name, spec]): Deadline[] => {
+      const clock = this.state.clocks![name]!;
+      const left = timeLeft(spec, clock, now);
+      if (left === null || clock.stoppedAt !== null || clock.breached) return [];
+      const paused = clock.pausedAt !== null;
+      return [{ kind: 'clock', step: name, at: iso(paused ? now + left : runsOutAt(spec, clock)!), left: readableDuration(left), ...(paused ? { paused } : {}) }];
+    });
+  }
+}
