@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/playbook/index.js';
 import { readMarketplacePack, readMarketplacePacks, validateWithMarketplace, type MarketplacePacks } from '../../src/playbook/marketplace-packs.js';
+import { useApi } from '../support/api.js';
+import { useRuntime } from '../support/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TAOBAO_FILE = 'marketplaces/taobao.yaml';
@@ -144,5 +146,23 @@ describe('marketplace rules checked at publish time', () => {
     const expected = validate(playbook({ window: '7d' })).diagnostics.map((d) => formatDiagnostic({ ...d, file }));
     expect(result.stdout.trim().split('\n')).toEqual(expected);
     expect(expected[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:21:15: error PB150: `));
+  });
+});
+
+describe("the API's validate and publish routes", () => {
+  const runtime = useRuntime();
+  const http = useApi(runtime, { lead: ['ops-lead', 'Lead'] });
+  const send = (method: 'POST' | 'PUT', url: string, payload: string) =>
+    http.api.inject({ method, url, payload, headers: { 'content-type': 'application/yaml', authorization: `Bearer ${http.keys.lead}` } });
+
+  it('refuses to publish a refund the platform would make first, and publishes it once the rule is only a warning', async () => {
+    const checked = await send('POST', '/v1/playbooks/validate', playbook({ window: '7d' }));
+    expect(checked.json()).toMatchObject({ valid: false, diagnostics: [{ severity: 'error', code: 'PB150', line: 21, column: 15 }] });
+    const refused = await send('PUT', '/v1/playbooks/cancel-before-shipping', playbook({ window: '7d' }));
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({ type: expect.stringContaining('invalid-playbook'), diagnostics: [{ code: 'PB150', line: 21, column: 15 }] });
+    const warned = await send('PUT', '/v1/playbooks/cancel-before-shipping', playbook({ window: '7d', binding: '{ deadlines: [refund_now], severity: warning }' }));
+    expect(warned.statusCode).toBe(201);
+    expect(warned.json()).toMatchObject({ version: 1, diagnostics: [{ severity: 'warning', code: 'PB150' }] });
   });
 });
