@@ -158,6 +158,15 @@ describe('worstCaseSpanMs', () => {
     expect(worst).toBe(Date.parse('2027-02-13T10:00:00+08:00') - Date.parse('2027-02-05T14:00:00+08:00'));
   });
 
+  it('for business days, is at least the span from every sampled start, found at a closing before holidays', () => {
+    const from = Date.parse('2026-11-25T00:00:00Z');
+    const duration = { business: 'days', amount: 1 } as const;
+    const worst = worstCaseSpanMs(shop, duration, from);
+    fc.assert(fc.property(fc.integer({ min: from, max: from + 120 * 86_400_000 }), (start) => addBusiness(shop, start, duration) - start <= worst), { numRuns: 200 });
+    // Closing on Wednesday 2026-12-30, closed on the 31st and New Year's Day: the day counts from Saturday's opening.
+    expect(worst).toBe(Date.parse('2027-01-04T10:00:00+08:00') - Date.parse('2026-12-30T18:00:00+08:00'));
+  });
+
   it('is at least the span from every sampled start', () => {
     const from = Date.parse('2026-11-25T00:00:00Z');
     const duration = { business: 'hours', amount: 5 } as const;
