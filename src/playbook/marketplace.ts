@@ -32,6 +32,8 @@ interface Deadline {
   /** Counted in the calendar's working time: its wall-clock length depends on when it starts. */
   inBusinessTime: boolean;
   path: JsonPath;
+  /** Point at the key at `path` (a wait with no timeout: its `wait:`). */
+  atKey?: boolean;
 }
 
 export function checkMarketplaceRules(source: PlaybookSource, plan: Plan, marketplaces: MarketplacePacks, checkedAt: number): Diagnostic[] {
@@ -67,7 +69,7 @@ export function checkMarketplaceRules(source: PlaybookSource, plan: Plan, market
 
 function checkRule(deadline: Deadline, rule: MarketplaceRule, severity: Severity, pack: MarketplacePack, source: PlaybookSource, report: Reporter): void {
   const add = (code: 'PB150' | 'PB151', message: string, hint: string) =>
-    report.diagnostics.push(diagnosticAt(source.file, report.locate(deadline.path), code, message, hint, severity));
+    report.diagnostics.push(diagnosticAt(source.file, source.locate(deadline.path, { key: deadline.atKey ?? false }), code, message, hint, severity));
   const { limit } = rule;
   const about = `${pack.name} rule '${rule.id}', pack version ${pack.version}`;
   if (rule.limits === 'deadline' && deadline.worstMs > rule.limitMs) {
@@ -97,11 +99,14 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
     const parts = entry.map((stepId, i) => stepDeadline(stepId, [...path, i], context));
     if (parts.some((part) => !part)) return undefined;
     const steps = parts as Deadline[];
+    // The step that never ends is the one to fix; otherwise the flow's last deadline.
+    const where = steps.find((part) => part.worstMs === Infinity) ?? steps[steps.length - 1]!;
     return {
       label: `the flow ${entry.join(' → ')}`,
       worstMs: steps.reduce((sum, part) => sum + part.worstMs, 0),
       inBusinessTime: steps.some((part) => part.inBusinessTime),
-      path: steps[steps.length - 1]!.path,
+      path: where.path,
+      ...(where.atKey ? { atKey: true } : {}),
     };
   }
   if (entry.startsWith('policy.')) {
@@ -118,6 +123,9 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
   return stepDeadline(entry, path, context);
 }
 
+/** Where each kind of step with a deadline writes it. */
+const DEADLINE_KEYS: Partial<Record<Step['kind'], JsonPath>> = { refund: ['refund', 'within'], wait: ['wait', 'timeout'], task: ['task', 'sla'], delay: ['delay'] };
+
 function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadline | undefined {
   const { source, plan, report, checkedAt } = context;
   const step = plan.steps[stepId];
@@ -125,24 +133,24 @@ function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadlin
     report.error('PB154', `no step has the id '${stepId}'`, path, { hint: hintFor(stepId, Object.keys(plan.steps), 'name a refund, wait, task or delay step') });
     return undefined;
   }
-  const index = ((source.value as { steps: { id: string }[] }).steps).findIndex((s) => s.id === stepId);
-  const at = (...rest: string[]): JsonPath => ['steps', index, ...rest];
-  const written = (key: string): string | undefined => {
-    const action = (source.value as { steps: Record<string, Record<string, unknown>>[] }).steps[index]![step.kind];
-    const text = action?.[key];
-    return typeof text === 'string' ? text : undefined;
-  };
   const found = deadlineOf(step, plan, checkedAt);
-  if (!found) {
+  const key = DEADLINE_KEYS[step.kind];
+  if (!found || !key) {
     report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, { hint: 'bind refund, wait, task or delay steps, or policy.<duration>' });
     return undefined;
   }
-  const paths: Record<string, JsonPath> = {
-    refund: at('refund', 'within'), wait: written('timeout') === undefined ? at('wait') : at('wait', 'timeout'), task: at('task', 'sla'), delay: at('delay'),
+  const index = (source.value as { steps: { id: string }[] }).steps.findIndex((s) => s.id === stepId);
+  const writtenAt: JsonPath = ['steps', index, ...key];
+  const written = valueAt(source.value, writtenAt);
+  const viaPolicy = typeof written === 'string' && written.startsWith('policy.') ? ` (${written})` : '';
+  return {
+    label: `${found.what} of step '${stepId}'${viaPolicy}`, worstMs: found.worstMs, inBusinessTime: found.inBusinessTime,
+    ...(written === undefined ? { path: ['steps', index, step.kind], atKey: true } : { path: writtenAt }),
   };
-  const key = ({ refund: 'within', wait: 'timeout', task: 'sla' } as Record<string, string>)[step.kind];
-  const policy = key ? written(key) : undefined;
-  return { label: `${found.what} of step '${stepId}'${policy?.startsWith('policy.') ? ` (${policy})` : ''}`, worstMs: found.worstMs, inBusinessTime: found.inBusinessTime, path: paths[step.kind]! };
+}
+
+function valueAt(value: unknown, path: JsonPath): unknown {
+  return path.reduce<unknown>((node, segment) => (node && typeof node === 'object' ? (node as Record<string | number, unknown>)[segment] : undefined), value);
 }
 
 function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; worstMs: number; inBusinessTime: boolean } | undefined {

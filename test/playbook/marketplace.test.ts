@@ -74,7 +74,7 @@ describe('marketplace rules checked at publish time', () => {
     expect(result.plan?.plan.marketplace).toBe('taobao');
   });
 
-  it("adds the worst cases of a flow's steps and points at its last deadline", () => {
+  it("adds the worst cases of a flow's steps and points at its last deadline, or at a wait that never ends", () => {
     const source = playbook({ within: '24h', window: '7d' })
       .replace('    ${rule}', '')
       .replace('refund-before-shipping: [refund_now]', 'unpaid-order-close: [[wait_payment, refund_now]]')
@@ -83,6 +83,9 @@ describe('marketplace rules checked at publish time', () => {
     expect(result.diagnostics).toEqual([expect.objectContaining({ severity: 'warning', code: 'PB150' })]);
     expect(result.diagnostics[0]!.message).toContain('the flow wait_payment → refund_now can last 1d1h');
     expect(result.diagnostics[0]!).toMatchObject({ line: 28, column: 15 });
+    const endless = validate(source.replace('      timeout: 1h\n      on_timeout: done\n', ''));
+    expect(endless.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.severity}`)).toEqual(['20:5 PB123 warning', '20:5 PB150 warning']);
+    expect(endless.diagnostics[1]!.message).toContain('the flow wait_payment → refund_now has no end');
   });
 
   it('takes the worst case of a business duration over the calendar: 3 business days can last more than 48h', () => {
