@@ -61,6 +61,30 @@ describe('business time in the workflow', () => {
     expect(Date.parse(timedOut.at) - timeout).toBeLessThan(1_000);
   });
 
+  it('a business delay and a task SLA count in working hours: Friday 17:30 + 1 business hour is Monday 09:30, + 2 more is 11:30', async () => {
+    const friday = await sleepUntil('17:30', 'Asia/Shanghai', SHANGHAI, 5);
+    const compiled = compileSmallPlaybook('business-delay-task', `steps:
+  - id: pause
+    delay: 1 business hour
+  - id: call_buyer
+    task: { role: agent, title: Call the buyer, sla: 2 business hours, outcomes: { done: done }, on_sla_breach: late }
+  - id: done
+    end: { outcome: resolved, reason: called }
+  - id: late
+    end: { outcome: expired, reason: not_called }
+`, WEEKDAYS_IN_SHANGHAI);
+    await openSmallCase(runtime.service, runtime.db.pool, compiled, 'business-delay-1');
+    const outcome = await result('business-delay-1');
+    expect(outcome).toMatchObject({ outcome: 'expired', reason: 'not_called' });
+    const monday = friday + 3 * 24 * HOUR - 8 * HOUR;
+    const until = Date.parse(outcome.steps.find((s) => s.step === 'pause')!.detail!.until as string);
+    expect(until - monday).toBeGreaterThanOrEqual(0);
+    expect(until - monday).toBeLessThan(60_000);
+    const slaDue = Date.parse(outcome.steps.find((s) => s.step === 'call_buyer')!.detail!.slaDue as string);
+    expect(slaDue - (monday + 2 * HOUR)).toBeGreaterThanOrEqual(0);
+    expect(slaDue - (monday + 2 * HOUR)).toBeLessThan(60_000);
+  });
+
   it('an SMS reminder falling due in quiet hours goes out when they end; the record keeps when it was due', async () => {
     const opened = await sleepUntil('21:30', 'UTC', 0);
     const compiled = compileSmallPlaybook('held-reminder', waitWith('12h', ', remind: { every: 1h, times: 1, template: nudge }'), 'quiet_hours: { start: "22:00", end: "08:00" }\n');
