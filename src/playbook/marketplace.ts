@@ -45,7 +45,7 @@ export function checkMarketplaceRules(source: PlaybookSource, plan: Plan, market
   const pack = marketplaces.packs[name];
   if (!pack) {
     const broken = marketplaces.broken[name];
-    if (broken) report.error('PB155', `the rule pack of marketplace '${name}' (${broken}) has errors, so nothing can be checked against it`, namePath, { hint: `run casebook validate ${broken}` });
+    if (broken) report.error('PB155', `the rule pack of marketplace '${name}' (${broken}) has errors, so nothing can be checked against it`, namePath, { hint: `fix ${broken}: casebook validate lists its problems before the playbooks'` });
     else report.error('PB152', `no rule pack for marketplace '${name}'`, namePath, { hint: hintFor(name, Object.keys(marketplaces.packs), 'add marketplaces/<name>.yaml (see marketplaces/README.md)') });
     return report.diagnostics;
   }
