@@ -58,6 +58,23 @@ function writtenHours(calendar: Calendar, d: LocalDay): string[] {
   return calendar.exceptions[dayKey(d)] ?? calendar.week[WEEKDAYS[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()]!];
 }
 
+/** A calendar's working intervals per local day, each day computed once (worst cases revisit days many times). */
+class WorkingDays {
+  private readonly days = new Map<string, Instants[]>();
+
+  constructor(readonly calendar: Calendar) {}
+
+  of(d: LocalDay): Instants[] {
+    const key = dayKey(d);
+    let intervals = this.days.get(key);
+    if (!intervals) {
+      intervals = dayIntervals(this.calendar, d);
+      this.days.set(key, intervals);
+    }
+    return intervals;
+  }
+}
+
 /** The working intervals of one local day, as instants. */
 function dayIntervals(calendar: Calendar, d: LocalDay): Instants[] {
   const out: Instants[] = [];
@@ -73,19 +90,19 @@ function dayIntervals(calendar: Calendar, d: LocalDay): Instants[] {
 }
 
 /** Working intervals ending after `instant`, in order. */
-function* intervalsAfter(calendar: Calendar, instant: number): Generator<Instants> {
-  const first = localDate(instant, calendar.timezone);
+function* intervalsAfter(days: WorkingDays, instant: number): Generator<Instants> {
+  const first = localDate(instant, days.calendar.timezone);
   for (let i = 0; i < MAX_SEARCH_DAYS; i++) {
-    for (const interval of dayIntervals(calendar, shiftDay(first, i))) if (interval[1] > instant) yield interval;
+    for (const interval of days.of(shiftDay(first, i))) if (interval[1] > instant) yield interval;
   }
-  throw new Error(`calendar${calendar.name ? ` ${calendar.name}` : ''} has no working time within ${MAX_SEARCH_DAYS} days after ${new Date(instant).toISOString()}`);
+  throw new Error(`calendar${days.calendar.name ? ` ${days.calendar.name}` : ''} has no working time within ${MAX_SEARCH_DAYS} days after ${new Date(instant).toISOString()}`);
 }
 
 /** Working intervals starting before `instant`, latest first. */
-function* intervalsBefore(calendar: Calendar, instant: number): Generator<Instants> {
-  const first = localDate(instant, calendar.timezone);
+function* intervalsBefore(days: WorkingDays, instant: number): Generator<Instants> {
+  const first = localDate(instant, days.calendar.timezone);
   for (let i = 0; i < MAX_SEARCH_DAYS; i++) {
-    for (const interval of dayIntervals(calendar, shiftDay(first, -i)).reverse()) if (interval[0] < instant) yield interval;
+    for (const interval of [...days.of(shiftDay(first, -i))].reverse()) if (interval[0] < instant) yield interval;
   }
   throw new Error(`calendar has no working time within ${MAX_SEARCH_DAYS} days before ${new Date(instant).toISOString()}`);
 }
@@ -96,14 +113,22 @@ export function isWorking(calendar: Calendar, instant: number): boolean {
 
 /** `instant` when it is working time, else the next opening. */
 export function nextWorking(calendar: Calendar, instant: number): number {
-  for (const [start] of intervalsAfter(calendar, instant)) return Math.max(start, instant);
+  return openingFrom(new WorkingDays(calendar), instant);
+}
+
+function openingFrom(days: WorkingDays, instant: number): number {
+  for (const [start] of intervalsAfter(days, instant)) return Math.max(start, instant);
   throw new Error('unreachable');
 }
 
 /** The instant after `ms` of working time from `from`; it may be the exact end of an interval, never a closed moment. */
 export function addBusinessMs(calendar: Calendar, from: number, ms: number): number {
+  return addMs(new WorkingDays(calendar), from, ms);
+}
+
+function addMs(days: WorkingDays, from: number, ms: number): number {
   let left = ms;
-  for (const [start, end] of intervalsAfter(calendar, from)) {
+  for (const [start, end] of intervalsAfter(days, from)) {
     const begin = Math.max(start, from);
     if (left <= end - begin) return begin + left;
     left -= end - begin;
@@ -113,8 +138,12 @@ export function addBusinessMs(calendar: Calendar, from: number, ms: number): num
 
 /** The latest instant from which `ms` of working time ends at `to`. */
 export function subtractBusinessMs(calendar: Calendar, to: number, ms: number): number {
+  return subtractMs(new WorkingDays(calendar), to, ms);
+}
+
+function subtractMs(days: WorkingDays, to: number, ms: number): number {
   let left = ms;
-  for (const [start, end] of intervalsBefore(calendar, to)) {
+  for (const [start, end] of intervalsBefore(days, to)) {
     const finish = Math.min(end, to);
     if (left <= finish - start) return finish - left;
     left -= finish - start;
@@ -126,7 +155,7 @@ export function subtractBusinessMs(calendar: Calendar, to: number, ms: number): 
 export function businessMsBetween(calendar: Calendar, from: number, to: number): number {
   if (to <= from) return 0;
   let total = 0;
-  for (const [start, end] of intervalsAfter(calendar, from)) {
+  for (const [start, end] of intervalsAfter(new WorkingDays(calendar), from)) {
     if (start >= to) break;
     total += Math.min(end, to) - Math.max(start, from);
   }
@@ -140,15 +169,20 @@ export function businessMsBetween(calendar: Calendar, from: number, to: number):
  * day, or its closing when the clock time is after it.
  */
 export function addBusinessDays(calendar: Calendar, from: number, days: number): number {
-  const begin = nextWorking(calendar, from);
-  const date = localDate(begin, calendar.timezone);
-  const clockMs = localClockMs(begin, calendar.timezone);
+  return addDays(new WorkingDays(calendar), from, days);
+}
+
+function addDays(workingDays: WorkingDays, from: number, days: number): number {
+  const { timezone } = workingDays.calendar;
+  const begin = openingFrom(workingDays, from);
+  const date = localDate(begin, timezone);
+  const clockMs = localClockMs(begin, timezone);
   let counted = 0;
   for (let i = 1; i <= MAX_SEARCH_DAYS; i++) {
     const day = shiftDay(date, i);
-    const intervals = dayIntervals(calendar, day);
+    const intervals = workingDays.of(day);
     if (intervals.length === 0 || ++counted < days) continue;
-    const target = instantOfLocal(day.year, day.month, day.day, Math.floor(clockMs / 60_000), calendar.timezone) + (clockMs % 60_000);
+    const target = instantOfLocal(day.year, day.month, day.day, Math.floor(clockMs / 60_000), timezone) + (clockMs % 60_000);
     for (const [start, end] of intervals) {
       if (target < start) return start;
       if (target < end) return target;
@@ -162,8 +196,12 @@ const UNIT_MS = { minutes: 60_000, hours: 3_600_000 } as const;
 
 /** The instant a business duration started at `from` ends. */
 export function addBusiness(calendar: Calendar, from: number, duration: BusinessDuration): number {
-  if (duration.business === 'days') return addBusinessDays(calendar, from, duration.amount);
-  return addBusinessMs(calendar, from, duration.amount * UNIT_MS[duration.business]);
+  return add(new WorkingDays(calendar), from, duration);
+}
+
+function add(days: WorkingDays, from: number, duration: BusinessDuration): number {
+  if (duration.business === 'days') return addDays(days, from, duration.amount);
+  return addMs(days, from, duration.amount * UNIT_MS[duration.business]);
 }
 
 /**
@@ -173,9 +211,10 @@ export function addBusiness(calendar: Calendar, from: number, duration: Business
  */
 export function worstCaseSpanMs(calendar: Calendar, duration: BusinessDuration, fromMs: number): number {
   const horizon = fromMs + WORST_CASE_HORIZON_MS;
-  const span = (start: number) => addBusiness(calendar, start, duration) - start;
+  const days = new WorkingDays(calendar);
+  const span = (start: number) => add(days, start, duration) - start;
   let worst = span(fromMs);
-  for (const [start, end] of intervalsAfter(calendar, fromMs)) {
+  for (const [start, end] of intervalsAfter(days, fromMs)) {
     if (start >= horizon) break;
     if (end < horizon) worst = Math.max(worst, span(end));
     if (duration.business === 'days') {
@@ -183,7 +222,7 @@ export function worstCaseSpanMs(calendar: Calendar, duration: BusinessDuration, 
       continue;
     }
     const ms = duration.amount * UNIT_MS[duration.business];
-    const latestStart = subtractBusinessMs(calendar, start, ms);
+    const latestStart = subtractMs(days, start, ms);
     // Started at latestStart + ε, the duration ends at start + ε: the supremum is start − latestStart.
     if (latestStart >= fromMs && latestStart < horizon) worst = Math.max(worst, start - latestStart);
   }
