@@ -18,7 +18,7 @@ export interface Calendar {
   version?: number;
   timezone: string;
   week: Record<Weekday, string[]>;
-  /** `YYYY-MM-DD` → that day's intervals instead of its weekday's; `[]` is a holiday. */
+  /** `YYYY-MM-DD` (one date) or `MM-DD` (every year) → that day's intervals instead of its weekday's; `[]` is a holiday. */
   exceptions: Record<string, string[]>;
 }
 
@@ -55,7 +55,8 @@ function shiftDay(d: LocalDay, days: number): LocalDay {
 }
 
 function writtenHours(calendar: Calendar, d: LocalDay): string[] {
-  return calendar.exceptions[dayKey(d)] ?? calendar.week[WEEKDAYS[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()]!];
+  const date = dayKey(d);
+  return calendar.exceptions[date] ?? calendar.exceptions[date.slice(5)] ?? calendar.week[WEEKDAYS[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()]!];
 }
 
 /** A calendar's working intervals per local day, each day computed once (worst cases revisit days many times). */

@@ -95,6 +95,11 @@ export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezon
   };
   (raw.holidays ?? []).forEach((holiday, i) => {
     const at = [...path, 'holidays', i];
+    const yearly = isYearly(holiday.date);
+    if (holiday.until !== undefined && isYearly(holiday.until) !== yearly) {
+      report.error('PB134', `the holiday runs from ${holiday.date} to ${holiday.until}: both are dates (YYYY-MM-DD) or both days of every year (MM-DD)`, [...at, 'until']);
+      return;
+    }
     const first = dayNumber(holiday.date, [...at, 'date'], report);
     const last = holiday.until !== undefined ? dayNumber(holiday.until, [...at, 'until'], report) : first;
     if (first === undefined || last === undefined) return;
@@ -102,7 +107,10 @@ export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezon
       report.error('PB134', `the holiday runs from ${holiday.date} to ${holiday.until}: the end must not be before the start, and a range is at most ${MAX_HOLIDAY_DAYS} days`, [...at, 'until']);
       return;
     }
-    for (let day = first; day <= last; day++) setDay(new Date(day * DAY_MS).toISOString().slice(0, 10), [], [...at, 'date']);
+    for (let day = first; day <= last; day++) {
+      const date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+      setDay(yearly ? date.slice(5) : date, [], [...at, 'date']);
+    }
   });
   (raw.special_days ?? []).forEach((special, i) => {
     const at = [...path, 'special_days', i];
@@ -125,12 +133,19 @@ function checkIntervals(intervals: string[], path: JsonPath, report: Reporter): 
   return intervals;
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` date; undefined (reported) when the date does not exist. */
+/** A day of every year, `MM-DD` (Double 11 is `11-11`), rather than one date. */
+const isYearly = (date: string) => /^[0-9]{2}-[0-9]{2}$/.test(date);
+
+/**
+ * Days since 1970-01-01 of a `YYYY-MM-DD` date, or of a yearly `MM-DD` in a leap year (2000, so that
+ * 02-29 exists); undefined (reported) when the date does not exist.
+ */
 function dayNumber(date: string, path: JsonPath, report: Reporter): number | undefined {
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const full = isYearly(date) ? `2000-${date}` : date;
+  const [year, month, day] = full.split('-').map(Number) as [number, number, number];
   const ms = Date.UTC(year, month - 1, day);
-  if (new Date(ms).toISOString().slice(0, 10) !== date) {
-    report.error('PB134', `${date} is not a date`, path, { hint: 'write YYYY-MM-DD, quoted' });
+  if (new Date(ms).toISOString().slice(0, 10) !== full) {
+    report.error('PB134', `${date} is not a date`, path, { hint: 'write YYYY-MM-DD for one date or MM-DD for every year, quoted' });
     return undefined;
   }
   return ms / DAY_MS;

@@ -162,6 +162,8 @@ function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; 
     case 'wait': return found('the wait', waitTimeout(step));
     case 'task': return found('the task SLA', taskSla(step));
     case 'delay':
+      // A time of day after an instant from the case, or such an instant itself, has no bound the plan knows.
+      if ('instant' in step || ('untilLocalTime' in step && step.after)) return found('the delay', undefined);
       if ('untilLocalTime' in step) return { what: 'the delay', worstMs: LONGEST_TIME_OF_DAY_DELAY_MS, inBusinessTime: false };
       return found('the delay', 'business' in step ? step.business : step.ms);
     default: return undefined;

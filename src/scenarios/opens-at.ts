@@ -2,7 +2,9 @@
  * When a scenario's case opens (`opens_at`), in the playbook's time zone, as the first instant after the
  * test server's clock that matches: `23:30` (the next 23:30), `Fri 23:30` (the next Friday at 23:30),
  * `11-11 10:00` (the next 11 November at 10:00), `2027-11-11 10:00` (that instant, which must be ahead:
- * the time-skipping server's clock only moves forward). Pure.
+ * the time-skipping server's clock only moves forward). A weekday is taken in an ordinary week: one
+ * whose days, a week either side, `unusual` (the calendar's holidays and special days) says nothing of,
+ * so that a scenario about Friday evening and Monday morning is not run over a holiday. Pure.
  */
 import { formatLocal, nextLocalTime } from '../plan/local-time.js';
 
@@ -17,14 +19,26 @@ const SEARCH_DAYS = 366 * 4 + 1;
 /** The local date an instant falls on, `YYYY-MM-DD`. */
 const localDate = (instant: number, timeZone: string) => formatLocal(instant, timeZone).slice(0, 10);
 
-export function opensAtInstant(spec: string, nowMs: number, timeZone: string): { at: number } | { problem: string } {
+/** A week either side of a weekday opening is kept free of unusual days. */
+const ORDINARY_WEEK_DAYS = 7;
+
+export function opensAtInstant(
+  spec: string, nowMs: number, timeZone: string, unusual: (date: string) => boolean = () => false,
+): { at: number } | { problem: string } {
   const match = OPENS_AT.exec(spec);
   if (!match?.groups) return { problem: `opens_at '${spec}' is not HH:MM, '<weekday> HH:MM', 'MM-DD HH:MM' or 'YYYY-MM-DD HH:MM'` };
   const { weekday, year, month, day, time } = match.groups;
   const matches = (instant: number): boolean => {
     const date = localDate(instant, timeZone);
-    if (weekday) return WEEKDAYS[new Date(`${date}T00:00:00Z`).getUTCDay()] === weekday;
+    if (weekday) return WEEKDAYS[new Date(`${date}T00:00:00Z`).getUTCDay()] === weekday && ordinaryWeekAround(date);
     if (month) return date.slice(5) === `${month}-${day}` && (!year || date.slice(0, 4) === year);
+    return true;
+  };
+  const ordinaryWeekAround = (date: string) => {
+    const middle = Date.parse(`${date}T00:00:00Z`);
+    for (let d = -ORDINARY_WEEK_DAYS; d <= ORDINARY_WEEK_DAYS; d++) {
+      if (unusual(new Date(middle + d * 86_400_000).toISOString().slice(0, 10))) return false;
+    }
     return true;
   };
   const target = `${year}-${month}-${day}`;

@@ -47,7 +47,9 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   const { version } = await publishPlaybook(runtime.pool, '', tuned.plan, 'casebook test');
   if (scenario.opensAt) {
     const current = await runtime.env.currentTimeMs();
-    const opensAt = opensAtInstant(scenario.opensAt, current, tuned.plan.plan.timezone);
+    const calendar = tuned.plan.plan.calendar;
+    const unusual = calendar ? (date: string) => date in calendar.exceptions || date.slice(5) in calendar.exceptions : undefined;
+    const opensAt = opensAtInstant(scenario.opensAt, current, tuned.plan.plan.timezone, unusual);
     if ('problem' in opensAt) return { name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.opensAt ?? scenario.spans.name!, message: opensAt.problem }] };
     await runtime.env.sleep(opensAt.at - current);
   }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hashPlan, loadCalendars, validatePlaybook, type Diagnostic } from '../../src/playbook/index.js';
-import type { Calendar } from '../../src/plan/calendar.js';
+import { isWorking, type Calendar } from '../../src/plan/calendar.js';
 
 const shopFile = { file: 'calendars/shop.yaml', source: readFileSync('calendars/shop.yaml') };
 const { calendars, diagnostics: shopDiagnostics } = loadCalendars([shopFile]);
@@ -38,14 +38,26 @@ const WAIT = `  - id: wait_reply
 const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`);
 
 describe('calendar files', () => {
-  it('calendars/shop.yaml is valid: Shanghai hours, Double 11 special days, holidays expanded', () => {
+  it('calendars/shop.yaml is valid: Shanghai hours on weekdays, Double 11 every year, holidays expanded', () => {
     expect(shopDiagnostics).toEqual([]);
     const shop = calendars.shop!;
-    expect(shop).toMatchObject({ name: 'shop', version: 1, timezone: 'Asia/Shanghai', week: { mon: ['09:00-18:00'], sat: ['10:00-16:00'], sun: [] } });
-    expect(shop.exceptions['2026-11-11']).toEqual(['08:00-24:00']);
-    expect(shop.exceptions['2027-11-11']).toEqual(['08:00-24:00']);
-    expect(['2027-02-06', '2027-02-12', '2026-10-01', '2026-10-07'].map((d) => shop.exceptions[d])).toEqual([[], [], [], []]);
+    expect(shop).toMatchObject({ name: 'shop', version: 2, timezone: 'Asia/Shanghai', week: { mon: ['09:00-18:00'], sat: [], sun: [] } });
+    expect(shop.exceptions['11-11']).toEqual(['08:00-24:00']);
+    expect(['2027-02-06', '2027-02-12', '10-01', '10-07', '05-01', '01-01'].map((d) => shop.exceptions[d])).toEqual([[], [], [], [], [], []]);
     expect(shop.exceptions['2027-02-13']).toBeUndefined();
+    // A yearly day counts in any year: Double 11 2031 is a Tuesday with the special hours.
+    expect(isWorking(shop, Date.parse('2031-11-11T15:00:00Z'))).toBe(true);
+    expect(isWorking(shop, Date.parse('2031-11-12T15:00:00Z'))).toBe(false);
+    expect(isWorking(shop, Date.parse('2033-10-03T03:00:00Z'))).toBe(false);
+  });
+
+  it('a yearly range must be yearly at both ends, and a yearly date must exist in some year', () => {
+    const source = `calendar: odd\nversion: 1\ntimezone: UTC\nhours: { mon: ["09:00-18:00"] }\nholidays:\n  - { date: "12-24", until: "2026-12-26" }\n  - { date: "02-30" }\nspecial_days:\n  - { date: "02-29", hours: ["10:00-12:00"] }\n`;
+    const { diagnostics } = loadCalendars([{ file: 'calendars/odd.yaml', source }]);
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`)).toEqual([
+      '6:29 PB134 the holiday runs from 12-24 to 2026-12-26: both are dates (YYYY-MM-DD) or both days of every year (MM-DD)',
+      '7:13 PB134 02-30 is not a date',
+    ]);
   });
 
   it('a bad calendar file is reported at its lines with codes', () => {

@@ -1,16 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readCalendarFolder } from '../../src/cli/commands/compile.js';
 import { canonicalJson, hashPlan, validatePlaybook } from '../../src/playbook/index.js';
 
 const DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+const { calendars } = readCalendarFolder(fileURLToPath(new URL('../../calendars/', import.meta.url)));
 const playbooks = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml')).sort();
 
 describe('standard playbooks', () => {
   it.each(playbooks)('%s validates with no error and starts with the schema line', (file) => {
     const source = readFileSync(DIR + file, 'utf8');
     expect(source.split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/playbook.schema.json');
-    const result = validatePlaybook(source, file);
+    const result = validatePlaybook(source, file, { calendars });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(result.plan?.plan.planVersion).toBe(1);
     expect(result.plan?.hash).toMatch(/^[0-9a-f]{64}$/);

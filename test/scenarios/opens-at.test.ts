@@ -37,3 +37,15 @@ describe('when a scenario case opens', () => {
     expect(at('Friday 23:30')).toMatch(/is not HH:MM/);
   });
 });
+
+describe('a weekday opening in an ordinary week', () => {
+  it('skips a Friday with a holiday or special day within a week of it', () => {
+    // National Day 2027 (1-7 October) and Double 11: the Fridays near them are passed over.
+    const unusual = (date: string) => date.slice(5) >= '10-01' && date.slice(5) <= '10-07' || date.slice(5) === '11-11';
+    const now = Date.parse('2027-09-20T00:00:00Z');
+    const answer = opensAtInstant('Fri 23:30', now, 'Asia/Shanghai', unusual);
+    // Fridays 24 Sep, 1 Oct, 8 Oct and 12 Nov... are within a week of those days: 15 Oct is the first clear one.
+    expect('at' in answer && new Date(answer.at).toISOString()).toBe('2027-10-15T15:30:00.000Z');
+    expect(at('Fri 23:30', 'Asia/Shanghai', now)).toBe('2027-09-24T15:30:00.000Z');
+  });
+});

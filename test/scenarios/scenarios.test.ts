@@ -10,8 +10,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const casebookTest = (...files: string[]) => spawnSync(process.execPath, ['bin/casebook.js', 'test', ...files], { cwd: ROOT, encoding: 'utf8' });
 
 describe('casebook test', () => {
-  it('runs every scenario of the four standard playbooks green', () => {
-    const run = casebookTest('playbooks/exchange.test.yaml', 'playbooks/presale.test.yaml', 'playbooks/return.test.yaml', 'playbooks/review-recovery.test.yaml');
+  it('runs every scenario of the five standard playbooks green', () => {
+    const run = casebookTest('playbooks/after-delivery.test.yaml', 'playbooks/exchange.test.yaml', 'playbooks/presale.test.yaml', 'playbooks/return.test.yaml', 'playbooks/review-recovery.test.yaml');
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const passed = Number(/(\d+) passed, 0 failed/.exec(run.stdout)?.[1]);
     expect(passed).toBeGreaterThanOrEqual(30);

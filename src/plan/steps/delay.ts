@@ -1,16 +1,30 @@
+import { ApplicationFailure } from '@temporalio/workflow';
 import { formatBusinessDuration, formatDuration, type BusinessDuration } from '../duration.js';
+import { FAILURE_TYPES } from '../failures.js';
 import { nextLocalTime } from '../local-time.js';
-import type { StepBase } from '../plan.js';
-import type { StepKind } from './kind.js';
+import type { Expr, StepBase } from '../plan.js';
+import type { StepKind, StepRuntime } from './kind.js';
 import { iso } from './time.js';
 
-export type DelayStep = StepBase & { kind: 'delay'; next: string } & (
-    | { ms: number }
-    | { business: BusinessDuration } // working time of the plan's calendar
-    | { untilLocalTime: string; timezone: string } // HH:MM; the next occurrence, today or tomorrow
-  );
+/** When a delay ends: a span from its start, the next local time of day, or an instant from the case's data. */
+type DelayEnd =
+  | { ms: number }
+  | { business: BusinessDuration } // working time of the plan's calendar
+  | { untilLocalTime: string; timezone: string; after?: Expr } // HH:MM: the next one after now, or after `after`
+  | { instant: Expr }; // a timestamp expression, e.g. data.signed_at + policy.call_after
 
-export type RawDelay = string | { until: string; timezone?: string };
+export type DelayStep = StepBase & { kind: 'delay'; next: string; /** Events that end the delay early, and where each leads. */ unless?: Record<string, string> } & DelayEnd;
+
+export type RawDelay = string | {
+  for?: string;
+  until?: string;
+  timezone?: string;
+  after?: string;
+  at?: string;
+  unless?: Record<string, string>;
+};
+
+const TIMESTAMP = { field: { type: 'timestamp' } } as const;
 
 export const delay: StepKind<DelayStep, RawDelay> = {
   kind: 'delay',
@@ -18,20 +32,67 @@ export const delay: StepKind<DelayStep, RawDelay> = {
   waits: true,
   shape: 'wait',
   compile(raw, c) {
-    if (typeof raw === 'string') {
-      const span = c.span(raw, c.path) ?? 0;
-      return typeof span === 'number' ? { kind: 'delay', ms: span, next: c.next() } : { kind: 'delay', business: span, next: c.next() };
+    const spanEnd = (text: string, path: typeof c.path): DelayEnd => {
+      const span = c.span(text, path) ?? 0;
+      return typeof span === 'number' ? { ms: span } : { business: span };
+    };
+    if (typeof raw === 'string') return { kind: 'delay', ...spanEnd(raw, c.path), next: c.next() };
+    const unless: Record<string, string> = {};
+    for (const [event, goto] of Object.entries(raw.unless ?? {})) {
+      if (!c.declarations.events[event]) {
+        c.error('PB111', `event '${event}' is not declared`, [...c.path, 'unless', event], { key: true, hint: c.hint(event, Object.keys(c.declarations.events), 'declare it under events') });
+      }
+      unless[event] = c.ref(goto, [...c.path, 'unless', event]);
     }
-    const timezone = c.timezone(raw.timezone ?? c.declarations.timezone, [...c.path, 'timezone']);
-    return { kind: 'delay', untilLocalTime: raw.until, timezone, next: c.next() };
+    const end: DelayEnd = raw.at !== undefined
+      ? { instant: c.expression(raw.at, [...c.path, 'at'], TIMESTAMP) }
+      : raw.for !== undefined
+        ? spanEnd(raw.for, [...c.path, 'for'])
+        : {
+            untilLocalTime: raw.until!, timezone: c.timezone(raw.timezone ?? c.declarations.timezone, [...c.path, 'timezone']),
+            ...(raw.after !== undefined ? { after: c.expression(raw.after, [...c.path, 'after'], TIMESTAMP) } : {}),
+          };
+    return { kind: 'delay', ...end, ...(Object.keys(unless).length > 0 ? { unless } : {}), next: c.next() };
   },
-  edges: (step) => [{ to: step.next }],
-  describe: (step) => ('ms' in step ? `delay ${formatDuration(step.ms)}` : 'business' in step ? `delay ${formatBusinessDuration(step.business)}` : `until ${step.untilLocalTime} ${step.timezone}`),
+  edges: (step) => [{ to: step.next }, ...Object.entries(step.unless ?? {}).map(([event, to]) => ({ to, label: event }))],
+  describe: (step) => {
+    const end = 'ms' in step ? `delay ${formatDuration(step.ms)}`
+      : 'business' in step ? `delay ${formatBusinessDuration(step.business)}`
+        : 'instant' in step ? `until ${step.instant.cel}`
+          : `until ${step.untilLocalTime} ${step.timezone}${step.after ? ` after ${step.after.cel}` : ''}`;
+    return step.unless ? `${end} unless ${Object.keys(step.unless).join(' / ')}` : end;
+  },
+  awaits: (step) => Object.keys(step.unless ?? {}),
   async run(step, rt) {
     const since = Date.now();
-    const until = 'ms' in step ? since + step.ms : 'business' in step ? rt.after(since, step.business) : nextLocalTime(since, step.untilLocalTime, step.timezone);
-    await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
-    rt.record(step, { until: iso(until), since: iso(since) });
+    const until = endOf(step, rt, since);
+    const events = Object.keys(step.unless ?? {});
+    const any = () => true;
+    if (events.length === 0) await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
+    else await rt.waitFor(step.id, events, [{ kind: 'delay', step: step.id, at: iso(until) }], until, () => rt.has(events, any));
+    const ended = events.length > 0 ? rt.take(events, any) : undefined;
+    if (ended) {
+      const goto = step.unless![ended.type]!;
+      rt.record(step, { until: iso(until), since: iso(since), endedBy: ended.type, eventId: ended.id, arrived: ended.at, by: ended.by ?? null, goto });
+      return goto;
+    }
+    rt.record(step, { until: iso(until), since: iso(since), ...('instant' in step ? { at: step.instant.cel } : {}) });
     return step.next;
   },
 };
+
+function endOf(step: DelayStep, rt: StepRuntime, since: number): number {
+  if ('ms' in step) return since + step.ms;
+  if ('business' in step) return rt.after(since, step.business);
+  if ('instant' in step) return instantOf(rt.evaluate(step.instant), step.instant);
+  const from = step.after ? instantOf(rt.evaluate(step.after), step.after) : since;
+  return nextLocalTime(from, step.untilLocalTime, step.timezone);
+}
+
+function instantOf(value: unknown, expr: Expr): number {
+  // CEL timestamps are Dates of the workflow sandbox's realm.
+  const ms = typeof (value as Date | undefined)?.getTime === 'function' ? (value as Date).getTime() : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
+  const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
+  throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} is not a timestamp`, FAILURE_TYPES.ExpressionFailed);
+}
