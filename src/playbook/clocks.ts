@@ -5,7 +5,7 @@ import type { Declarations } from '../plan/steps/kind.js';
 import { CASE_OPENED } from '../plan/steps/index.js';
 import type { Reporter } from './diagnostics.js';
 import { hintFor } from './hints.js';
-import { duration } from './steps.js';
+import { span } from './steps.js';
 
 export interface RawClock {
   within: string;
@@ -37,8 +37,13 @@ export function compileClocks(
     const stopsAt = steps('stops_at');
     const both = pausedWhile.find((stepId) => stopsAt.includes(stepId));
     if (both) report.error('PB142', `clock '${name}' both pauses and stops at step '${both}'`, [...path, 'stops_at', stopsAt.indexOf(both)]);
+    const within = span(clock.within, [...path, 'within'], declarations, report);
+    if (typeof within === 'object' && within.business === 'days') {
+      report.error('PB143', `clock '${name}' counts ${clock.within}: a clock counts business minutes or hours, which it can pause and resume`, [...path, 'within'], { hint: `e.g. ${within.amount * 8} business hours` });
+    }
     clocks[name] = {
-      withinMs: duration(clock.within, [...path, 'within'], declarations, report) ?? 0,
+      withinMs: typeof within === 'number' ? within : within ? within.amount * (within.business === 'hours' ? 3_600_000 : 60_000) : 0,
+      ...(typeof within === 'object' ? { business: within } : {}),
       starts, pausedWhile, stopsAt,
       breach: { queue: clock.on_breach.escalate, severity: clock.on_breach.severity ?? 'high', reason: clock.on_breach.reason },
     };

@@ -120,7 +120,7 @@ const CALENDAR_ERRORS: DiagnosticCode[] = ['PB131', 'PB132', 'PB133', 'PB134', '
 /** The most of each business unit a duration may hold: 400 days' worth, as for plain durations. */
 const MAX_BUSINESS: Record<BusinessDuration['business'], number> = { minutes: 400 * 24 * 60, hours: 400 * 24, days: 400 };
 
-function span(text: string, path: JsonPath, declarations: Declarations, report: Reporter): Span | undefined {
+export function span(text: string, path: JsonPath, declarations: Declarations, report: Reporter): Span | undefined {
   const policy = text.startsWith('policy.') ? declarations.policy[text.slice('policy.'.length)] : undefined;
   const business = parseBusinessDuration(policy?.type === 'string' ? policy.value : text);
   if (!business) return duration(text, path, declarations, report);

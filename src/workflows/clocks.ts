@@ -1,6 +1,6 @@
 /** A case's clocks at run time (src/plan/clocks.ts): what each step does to them, when one runs out, what the case view shows. */
 import type { CaseState, Deadline, StepRecord } from '../plan/case.js';
-import { enterStep, newClock, runsOutAt, timeLeft, type ClockSpec } from '../plan/clocks.js';
+import { ClockTime, newClock, type ClockSpec } from '../plan/clocks.js';
 import { readableDuration } from '../plan/evidence.js';
 import type { Plan } from '../plan/plan.js';
 import { CASE_OPENED } from '../plan/steps/index.js';
@@ -8,9 +8,11 @@ import { iso } from '../plan/steps/time.js';
 
 export class CaseClocks {
   private readonly specs: [string, ClockSpec][];
+  private readonly time: ClockTime;
 
   constructor(plan: Plan, private readonly state: CaseState) {
     this.specs = Object.entries(plan.clocks ?? {});
+    this.time = new ClockTime(plan.calendar);
     if (this.specs.length > 0) state.clocks ??= Object.fromEntries(this.specs.map(([name]) => [name, newClock()]));
   }
 
@@ -18,14 +20,14 @@ export class CaseClocks {
   enter(stepId: string, now: number): StepRecord[] {
     return this.specs.flatMap(([name, spec]) => {
       const clock = this.state.clocks![name]!;
-      const startedBy = spec.starts === CASE_OPENED ? Date.parse(this.state.openedAt) : this.state.received[spec.starts]?.at;
-      return enterStep(spec, clock, stepId, now, typeof startedBy === 'string' ? Date.parse(startedBy) : startedBy).map((change): StepRecord => ({
+      const startedBy = spec.starts === CASE_OPENED ? this.state.openedAt : this.state.received[spec.starts]?.at;
+      return this.time.enterStep(spec, clock, stepId, now, startedBy === undefined ? undefined : Date.parse(startedBy)).map((change): StepRecord => ({
         step: stepId, kind: 'clock', at: iso(now),
         detail: {
           clock: name, [change.change]: iso(change.at),
           ...(change.change === 'paused' ? { reason: `waiting at ${stepId}` } : {}),
           ...(change.change === 'resumed' ? { pausedFor: readableDuration(change.pausedMs) } : {}),
-          left: readableDuration(timeLeft(spec, clock, now) ?? spec.withinMs),
+          left: readableDuration(this.time.left(spec, clock, now) ?? spec.withinMs),
         },
       }));
     });
@@ -33,7 +35,7 @@ export class CaseClocks {
 
   /** The next instant a counting clock runs out; undefined when none counts. */
   nextRunOut(): number | undefined {
-    const times = this.specs.map(([name, spec]) => runsOutAt(spec, this.state.clocks![name]!)).filter((at): at is number => at !== null);
+    const times = this.specs.map(([name, spec]) => this.time.runsOutAt(spec, this.state.clocks![name]!)).filter((at): at is number => at !== null);
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
@@ -41,7 +43,7 @@ export class CaseClocks {
   breachedBy(now: number): { name: string; spec: ClockSpec; at: number }[] {
     return this.specs.flatMap(([name, spec]) => {
       const clock = this.state.clocks![name]!;
-      const at = runsOutAt(spec, clock);
+      const at = this.time.runsOutAt(spec, clock);
       if (at === null || at > now) return [];
       clock.breached = true;
       return [{ name, spec, at }];
@@ -52,10 +54,11 @@ export class CaseClocks {
   deadlines(now: number): Deadline[] {
     return this.specs.flatMap(([name, spec]): Deadline[] => {
       const clock = this.state.clocks![name]!;
-      const left = timeLeft(spec, clock, now);
+      const left = this.time.left(spec, clock, now);
       if (left === null || clock.stoppedAt !== null || clock.breached) return [];
       const paused = clock.pausedAt !== null;
-      return [{ kind: 'clock', step: name, at: iso(paused ? now + left : runsOutAt(spec, clock)!), left: readableDuration(left), ...(paused ? { paused } : {}) }];
+      const at = paused ? this.time.after(spec, now, left) : this.time.runsOutAt(spec, clock)!;
+      return [{ kind: 'clock', step: name, at: iso(at), left: readableDuration(left), ...(paused ? { paused } : {}) }];
     });
   }
 }

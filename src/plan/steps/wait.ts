@@ -112,6 +112,9 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
   };
   let reminders = 0;
   let holding = false;
+  // Reminders are due every `every` from the wait's start; after one held (quiet hours, closed), from when it went out.
+  let anchor = started;
+  let sentBeforeAnchor = 0;
   for (;;) {
     const match = rt.take(events, takes);
     if (match) {
@@ -127,7 +130,7 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
       return step.onTimeout!;
     }
     const remind = step.remind && reminders < step.remind.max ? step.remind : undefined;
-    const nextReminderAt = remind ? rt.after(started, multiplySpan(reminderEvery(remind), reminders + 1)) : null;
+    const nextReminderAt = remind ? rt.after(anchor, multiplySpan(reminderEvery(remind), reminders + 1 - sentBeforeAnchor)) : null;
     const heldUntil = remind && nextReminderAt !== null && now >= nextReminderAt ? reminderAllowedAt(rt.plan, remind, now) : null;
     const held = heldUntil !== null && heldUntil > now && patched(REMINDERS_RESPECT_QUIET_HOURS);
     if (held) holding = true;
@@ -141,6 +144,10 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
       rt.record(step, {
         reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started), ...(holding ? { sent: iso(now) } : {}),
       }, 'reminder');
+      if (holding) {
+        anchor = now;
+        sentBeforeAnchor = reminders;
+      }
       holding = false;
       continue;
     }
