@@ -1,5 +1,4 @@
 /** Evidence of a decision (src/plan/evidence.ts): the CEL printer, the terms a condition reads, values as people read them. */
-import { readFileSync } from 'node:fs';
 import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { eventConditionEnvironment, expressionEnvironment, toCelPolicy, toCelRecord } from '../../src/plan/cel.js';
@@ -8,8 +7,7 @@ import {
   boundedJson, comparisonOperands, evidenceTerms, evidenceText, isoInZone, memberPaths, printCel, readableDuration,
 } from '../../src/plan/evidence.js';
 import type { Expr, Plan } from '../../src/plan/plan.js';
-import { validatePlaybook } from '../../src/playbook/index.js';
-import { playbookPath } from '../support/playbooks.js';
+import { compileStandardPlaybook } from '../support/playbooks.js';
 
 const astOf = (parsed: unknown) => (parsed as { ast: CelNode }).ast;
 
@@ -69,7 +67,7 @@ function expressionsOf(plan: Plan): { expr: Expr; env: Environment }[] {
   return out;
 }
 
-const compiled = (name: string) => validatePlaybook(readFileSync(playbookPath(name), 'utf8'), `${name}.yaml`).plan!.plan;
+const compiled = (name: string) => compileStandardPlaybook(name).plan.plan;
 
 describe('what the standard playbooks’ decisions read', () => {
   it.each(['return', 'exchange', 'presale', 'review-recovery'])('%s: every term of every condition and amount parses in the plan’s environment', (name) => {

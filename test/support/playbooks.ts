@@ -1,19 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CaseService, OpenCaseRequest, OpenedCase } from '../../src/cases/service.js';
+import { readCalendarFolder } from '../../src/cli/commands/compile.js';
+import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { publishPlaybook, type PlaybookVersion } from '../../src/store/playbooks.js';
 import type { Pool } from '../../src/store/pool.js';
 
 export const playbookPath = (name: string): string => fileURLToPath(new URL(`../../playbooks/${name}.yaml`, import.meta.url));
 
-/** Compiles a standard playbook and publishes it (version 1 in a fresh database), as the API would. */
-export async function publishStandardPlaybook(pool: Pool, name: string): Promise<PlaybookVersion> {
+/** The shared calendars the standard playbooks name (calendars/*.yaml). */
+export const STANDARD_CALENDARS = readCalendarFolder(fileURLToPath(new URL('../../calendars/', import.meta.url))).calendars;
+
+/** Compiles a standard playbook with the shared calendars, as `casebook validate` does. */
+export function compileStandardPlaybook(name: string): { source: string; plan: HashedPlan } {
   const file = playbookPath(name);
   const source = readFileSync(file, 'utf8');
-  const result = validatePlaybook(source, file);
+  const result = validatePlaybook(source, file, { calendars: STANDARD_CALENDARS });
   if (!result.plan) throw new Error(`playbook ${name} does not compile: ${JSON.stringify(result.diagnostics)}`);
-  return (await publishPlaybook(pool, source, result.plan, 'test')).version;
+  return { source, plan: result.plan };
+}
+
+/** Compiles a standard playbook and publishes it (version 1 in a fresh database), as the API would. */
+export async function publishStandardPlaybook(pool: Pool, name: string): Promise<PlaybookVersion> {
+  const { source, plan } = compileStandardPlaybook(name);
+  return (await publishPlaybook(pool, source, plan, 'test')).version;
 }
 
 /** Opens a case through the service, as every entry point does; throws when it does not open. */
