@@ -13,15 +13,26 @@ import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { HISTORIES, recordHistory } from '../support/histories.js';
-import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
+import { opensAtInstant } from '../../src/scenarios/opens-at.js';
+import { openCase, publishStandardPlaybook, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
 const runtime = useRuntime(async ({ db }) => {
-  for (const name of ['return', 'exchange', 'presale', 'review-recovery']) await publishStandardPlaybook(db.pool, name);
+  for (const name of ['return', 'exchange', 'presale', 'review-recovery', 'after-delivery']) await publishStandardPlaybook(db.pool, name);
 });
+
+/** Moves the test server's clock on to the next `spec` (`Mon 10:00`...) in Shanghai, in an ordinary week of the shop's calendar. */
+async function moveTo(spec: string): Promise<number> {
+  const current = await now();
+  const shop = STANDARD_CALENDARS.shop!;
+  const next = opensAtInstant(spec, current, 'Asia/Shanghai', (date) => date in shop.exceptions || date.slice(5) in shop.exceptions);
+  if (!('at' in next)) throw new Error(next.problem);
+  await runtime.env.sleep(next.at - current);
+  return next.at;
+}
 
 /** Opened by an agent's key: remarks are signed with its name. */
 const AGENT = 'Lei, after-sale';
@@ -137,24 +148,71 @@ describe('standard playbooks, main paths', () => {
     expect((await rows('tasks', 'path-review'))[0]).toMatchObject({ role: 'after-sale-agent', status: 'done', outcome: 'solved' });
   });
 
-  it('review recovery: nobody contacts the buyer within two hours: escalated', async () => {
+  it('review recovery: a review on Friday at 17:00 that nobody contacts is escalated Monday at 10:00, two business hours on', async () => {
+    const openedAt = await moveTo('Fri 17:00');
     await open('path-review-sla', 'review-recovery', {
       order_id: 'V-2', buyer_name: 'Qian', rating: 'medium', review_text: 'meh', suspected_extortion: false,
     });
     const result = await finish('path-review-sla', 'review-sla-breached');
     expect(result).toMatchObject({ outcome: 'escalated', reason: 'buyer_not_contacted_in_time' });
     const breach = result.steps.find((s) => s.step === 'contact_buyer')!;
-    expect(Date.parse(breach.detail!.slaBreached as string) - Date.parse(result.steps[0]!.at)).toBeLessThanOrEqual(2 * HOUR + 1_000);
+    // Friday 17:00-18:00, then Monday 09:00-10:00 (from the task's opening, a few milliseconds after the case's).
+    const breachedAfter = Date.parse(breach.detail!.slaBreached as string) - openedAt;
+    expect(breachedAfter).toBeGreaterThanOrEqual(2 * DAY + 17 * HOUR);
+    expect(breachedAfter).toBeLessThan(2 * DAY + 17 * HOUR + 1_000);
     expect((await rows('tasks', 'path-review-sla'))[0]).toMatchObject({ status: 'breached' });
     expect((await rows('escalations', 'path-review-sla'))[0]).toMatchObject({ queue: 'cs-supervisor', severity: 'high' });
+  });
+});
+
+describe('standard playbooks, business time and events that end a delay', () => {
+  it('after delivery: the satisfaction call is opened three days after sign-for and made within four business hours', async () => {
+    const openedAt = await moveTo('Tue 10:00');
+    await open('path-after-delivery', 'after-delivery', { order_id: 'D-1', buyer_name: 'Wang', signed_at: new Date(openedAt - DAY).toISOString() });
+    await runtime.env.sleep(2 * DAY + 60_000);
+    await deliverWhenAwaited('path-after-delivery', { type: 'task.completed', id: 'call', payload: { task: 'call_buyer', outcome: 'satisfied' } });
+    const result = await finish('path-after-delivery', 'after-delivery-called');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'buyer_satisfied' });
+    expect(result.steps.find((s) => s.step === 'three_days_after_sign_for')!.detail).toMatchObject({ until: new Date(openedAt + 2 * DAY).toISOString() });
+    expect((await rows('tasks', 'path-after-delivery'))[0]).toMatchObject({ role: 'after-sale-agent', status: 'done', outcome: 'satisfied' });
+  });
+
+  it('presale: paid before the afternoon reminder: the delay ends on the payment and nobody is reminded', async () => {
+    await moveTo('Wed 10:00');
+    await open('path-presale-paid', 'presale', {
+      order_id: 'P-3', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'online', address: 'Hangzhou',
+    });
+    await runtime.env.sleep(2 * HOUR);
+    expect(await runtime.inbox.deliverEvent('path-presale-paid', { type: 'order.paid', id: 'paid', payload: { paid_at: new Date(await now()).toISOString() } })).toEqual({ status: 'accepted' });
+    await deliverWhenAwaited('path-presale-paid', { type: 'buyer.confirmed_address', id: 'addr', payload: {} });
+    const result = await finish('path-presale-paid', 'presale-paid-before-reminder');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'ready_to_ship' });
+    expect(result.steps.find((s) => s.step === 'wait_for_afternoon')!.detail).toMatchObject({ endedBy: 'order.paid', goto: 'check_address' });
+    expect((await rows('outbox_messages', 'path-presale-paid')).map((m) => m.template)).toEqual(['confirm_address']);
+  });
+
+  it('review recovery: the recovery clock pauses while the buyer takes two days to answer', async () => {
+    await moveTo('Mon 09:00');
+    await open('path-review-clock', 'review-recovery', {
+      order_id: 'V-3', buyer_name: 'Qian', rating: 'negative', review_text: 'broken', suspected_extortion: false,
+    });
+    await deliverWhenAwaited('path-review-clock', { type: 'task.completed', id: 't', payload: { task: 'contact_buyer', outcome: 'unreachable' } });
+    await runtime.env.sleep(2 * DAY);
+    await deliverWhenAwaited('path-review-clock', { type: 'buyer.replied', id: 'r', payload: { satisfied: true } });
+    await deliverWhenAwaited('path-review-clock', { type: 'review.amended', id: 'a', payload: { new_rating: 'positive' } });
+    const result = await finish('path-review-clock', 'review-clock-paused');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'review_amended' });
+    expect(result.steps.filter((s) => s.kind === 'clock').map((s) => Object.keys(s.detail!).find((k) => ['started', 'paused', 'resumed', 'stopped'].includes(k)))).toEqual(['started', 'paused', 'resumed', 'stopped']);
+    expect(await rows('escalations', 'path-review-clock')).toEqual([]);
   });
 });
 
 describe('determinism guard', () => {
   it('replays every stored history against the current workflow code', async () => {
     const files = existsSync(HISTORIES) ? readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.history')) : [];
-    expect(files.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(9);
+    expect(files.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(12);
     expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
+    expect(files.filter((f) => f.startsWith('before-business-time/')).length).toBeGreaterThanOrEqual(9);
     const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }, histories)) {
