@@ -10,7 +10,8 @@ import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.
 const runtime = useRuntime();
 const HOUR = 3_600_000;
 
-const HANDLING = compileSmallPlaybook('handling', `events:
+/** A 4-hour handling clock, paused while waiting for the buyer, over `steps` (which end at `done`). */
+const withHandlingClock = (name: string, steps: string) => compileSmallPlaybook(name, `events:
   buyer.replied: { payload: {} }
 clocks:
   handling:
@@ -19,7 +20,11 @@ clocks:
     stops_at: [done]
     on_breach: { escalate: cs-supervisor, reason: handling_overdue }
 steps:
-  - id: look_into_it
+${steps}  - id: done
+    end: { outcome: resolved, reason: handled }
+`);
+
+const HANDLING = withHandlingClock('handling', `  - id: look_into_it
     delay: 1h
   - id: wait_buyer
     wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }
@@ -27,8 +32,6 @@ steps:
     delay: 2h
   - id: follow_up
     delay: 2h
-  - id: done
-    end: { outcome: resolved, reason: handled }
 `);
 
 const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step, deadlines FROM cases WHERE case_id = $1`, [caseId])).rows[0];
@@ -73,21 +76,10 @@ describe('a clock that pauses while the case waits for the buyer', () => {
   }, 60_000);
 
   it('stops for good at its last step: a case handled in time is never escalated', async () => {
-    const quick = compileSmallPlaybook('quick-handling', `events:
-  buyer.replied: { payload: {} }
-clocks:
-  handling:
-    within: 4h
-    paused_while: [wait_buyer]
-    stops_at: [done]
-    on_breach: { escalate: cs-supervisor, reason: handling_overdue }
-steps:
-  - id: wait_buyer
+    const quick = withHandlingClock('quick-handling', `  - id: wait_buyer
     wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }
   - id: fix_it
     delay: 3h
-  - id: done
-    end: { outcome: resolved, reason: handled }
 `);
     await openSmallCase(runtime.service, runtime.db.pool, quick, 'clock-2');
     await expect.poll(async () => (await projection('clock-2'))?.current_step, { timeout: 20_000 }).toBe('wait_buyer');

@@ -26,27 +26,22 @@ const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
 
-/** The marketplace rule packs the server checks playbooks against: `marketplaces/*.yaml` of its working directory, read at start. */
-function marketplacePacks(dir = 'marketplaces') {
+/** The `*.yaml` files of a folder of the server's working directory, read at start; none when there is no such folder. */
+function yamlFiles(dir: string): { file: string; text: Buffer }[] {
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
   } catch {
-    // no folder: playbooks naming a marketplace are refused (PB152)
+    // No folder: playbooks naming a marketplace (PB152) or a calendar (PB131) are refused.
   }
-  return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
+  return names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) }));
 }
 
-/** The shared calendars playbooks may name: `calendars/*.yaml` of the server's working directory, read at start. */
-function sharedCalendars(dir = 'calendars') {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
-  } catch {
-    // no folder: playbooks naming a calendar are refused (PB131)
-  }
-  return loadCalendars(names.map((name) => ({ file: join(dir, name), source: readFileSync(join(dir, name)) })));
-}
+/** The marketplace rule packs the server checks playbooks against (`marketplaces/*.yaml`). */
+const marketplacePacks = () => readMarketplacePacks(yamlFiles('marketplaces'));
+
+/** The shared calendars playbooks may name (`calendars/*.yaml`). */
+const sharedCalendars = () => loadCalendars(yamlFiles('calendars').map(({ file, text }) => ({ file, source: text })));
 
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   const marketplaces = marketplacePacks();

@@ -26,26 +26,25 @@ export function compileFile(file: string | undefined, command: string): HashedPl
   return result.plan;
 }
 
-/** The marketplace rule packs in `marketplaces/*.yaml` of the current directory (none when it has no such folder). */
-export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof readMarketplacePacks> {
+/** The `*.yaml` files of a folder (of the current directory, unless absolute); none when there is no such folder. */
+function yamlFiles(dir: string): { file: string; text: Buffer }[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
   } catch {
     names = [];
   }
-  return readMarketplacePacks(names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) })));
+  return names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) }));
+}
+
+/** The marketplace rule packs in `marketplaces/*.yaml` of the current directory (none when it has no such folder). */
+export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof readMarketplacePacks> {
+  return readMarketplacePacks(yamlFiles(dir));
 }
 
 /** The shared calendars in `calendars/*.yaml` of the current directory, checked (none when it has no such folder). */
 export function readCalendarFolder(dir = 'calendars'): LoadedCalendars {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
-  } catch {
-    names = [];
-  }
-  return loadCalendars(names.map((name) => ({ file: join(dir, name), source: readFileSync(join(dir, name)) })));
+  return loadCalendars(yamlFiles(dir).map(({ file, text }) => ({ file, source: text })));
 }
 
 /** Prints the plan (JSON, with its hash) that the workflow would run. */
