@@ -68,6 +68,7 @@ export const DIAGNOSTIC_CODES = {
   PB141: 'clock starting at something that is neither a declared event nor `case.opened`',
   PB142: 'clock that both pauses and stops at the same step',
   PB143: 'clock counting business days (it counts business minutes or hours)',
+  PB144: 'wait with both `timeout` and `timeout_at`',
   PB150: 'a playbook deadline bound to a marketplace rule that can end after the platform acts (severity set by the rule)',
   PB151: 'a window bound to a marketplace rule that is shorter than the platform guarantees the buyer (severity set by the rule)',
   PB152: '`marketplace` naming no rule pack',

@@ -159,7 +159,7 @@ function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; 
   });
   switch (step.kind) {
     case 'refund': return found('the refund deadline', refundWithin(step));
-    case 'wait': return found('the wait', waitTimeout(step));
+    case 'wait': return step.timeoutAt ? { what: 'the wait', worstMs: sinceOpening(step.timeoutAt, plan), inBusinessTime: false } : found('the wait', waitTimeout(step));
     case 'task': return found('the task SLA', taskSla(step));
     case 'delay':
       // A time of day after an instant from the case, or such an instant itself, has no bound the plan knows.
@@ -168,6 +168,16 @@ function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; 
       return found('the delay', 'business' in step ? step.business : step.ms);
     default: return undefined;
   }
+}
+
+/**
+ * How long after the case opened a `timeout_at` ends: `opened_at + policy.<duration>` ends that long after
+ * (the case opens when the platform's clock starts: the order, the request); any other instant is unbounded.
+ */
+function sinceOpening(expr: { cel: string }, plan: Plan): number {
+  const name = /^opened_at \+ policy\.([a-z][a-z0-9_]*)$/.exec(expr.cel.trim())?.[1];
+  const value = name === undefined ? undefined : plan.policy[name];
+  return value?.type === 'duration' ? value.ms : Infinity;
 }
 
 /**

@@ -176,3 +176,26 @@ describe('docs/playbook-language.md, Calendars and business time', () => {
     expect(result.plan!.plan.calendar).toMatchObject({ timezone: 'Asia/Shanghai', week: { mon: ['09:00-12:00', '13:00-18:00'] } });
   });
 });
+
+describe('a wait that ends at an instant from the case', () => {
+  const TIMED = `  - id: wait_reply
+    wait:
+      events: [{ event: buyer.replied, goto: done }]
+      timeout_at: opened_at + policy.plain
+      on_timeout: late
+`;
+
+  it('compiles timeout_at into the plan, with its edge', () => {
+    const result = validatePlaybook(playbook('', TIMED), 'timed.yaml');
+    expect(result.diagnostics).toEqual([]);
+    expect(result.plan!.plan.steps.wait_reply).toMatchObject({ timeoutMs: null, timeoutAt: { cel: 'opened_at + policy.plain' }, onTimeout: 'late' });
+  });
+
+  it('refuses both a timeout and a timeout_at, and a timeout_at that is not a timestamp, at their lines', () => {
+    const both = validatePlaybook(playbook('', TIMED.replace('      timeout_at:', '      timeout: 2h\n      timeout_at:')), 'timed.yaml');
+    expect(codes(both.diagnostics)).toEqual(['19:7 PB144']);
+    const notInstant = validatePlaybook(playbook('', TIMED.replace('opened_at + policy.plain', 'policy.plain')), 'timed.yaml');
+    expect(notInstant.diagnostics.map((d) => d.line)).toEqual([18]);
+    expect(notInstant.plan).toBeUndefined();
+  });
+});

@@ -95,7 +95,8 @@ describe('standard playbooks, main paths', () => {
     expect(sent[1]! - sent[0]!).toBe(2 * DAY);
   });
 
-  it('presale: unpaid order reminded at 15:00 local before the cut-off, then logged and closed', async () => {
+  it('presale: an order placed at 10:00 and never paid is reminded at 15:00 before the cut-off, then logged and closed 24 hours after it was placed', async () => {
+    const openedAt = await moveTo('Wed 10:00');
     await open('path-presale-unpaid', 'presale', {
       order_id: 'P-1', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'online', address: 'Hangzhou',
     });
@@ -106,6 +107,10 @@ describe('standard playbooks, main paths', () => {
     const remindedAt = result.steps.find((s) => s.step === 'wait_for_afternoon')!.detail!.until as string;
     expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' }).format(new Date(remindedAt))).toBe('15:00');
     expect((await rows('integration_calls', 'path-presale-unpaid')).map((c) => c.operation)).toEqual(['log_unpaid', 'close_order']);
+    // 24 hours after the case opened (its workflow starts a few milliseconds after the clock was moved).
+    const closedAfter = Date.parse(result.steps.find((s) => s.step === 'wait_payment' && s.kind === 'wait')!.detail!.timeout as string) - openedAt;
+    expect(closedAfter).toBeGreaterThanOrEqual(DAY);
+    expect(closedAfter).toBeLessThan(DAY + 1_000);
   });
 
   it('presale: cash on delivery agreed, address confirmed without a courier: default courier noted', async () => {

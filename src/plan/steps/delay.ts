@@ -1,10 +1,8 @@
-import { ApplicationFailure } from '@temporalio/workflow';
 import { formatBusinessDuration, formatDuration, type BusinessDuration } from '../duration.js';
-import { FAILURE_TYPES } from '../failures.js';
 import { nextLocalTime } from '../local-time.js';
 import type { Expr, StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
-import { iso } from './time.js';
+import { instantOf, iso, TIMESTAMP } from './time.js';
 
 /** When a delay ends: a span from its start, the next local time of day, or an instant from the case's data. */
 type DelayEnd =
@@ -23,8 +21,6 @@ export type RawDelay = string | {
   at?: string;
   unless?: Record<string, string>;
 };
-
-const TIMESTAMP = { field: { type: 'timestamp' } } as const;
 
 export const delay: StepKind<DelayStep, RawDelay> = {
   kind: 'delay',
@@ -89,10 +85,3 @@ function endOf(step: DelayStep, rt: StepRuntime, since: number): number {
   return nextLocalTime(from, step.untilLocalTime, step.timezone);
 }
 
-function instantOf(value: unknown, expr: Expr): number {
-  // CEL timestamps are Dates of the workflow sandbox's realm.
-  const ms = typeof (value as Date | undefined)?.getTime === 'function' ? (value as Date).getTime() : Number.NaN;
-  if (Number.isFinite(ms)) return ms;
-  const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
-  throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} is not a timestamp`, FAILURE_TYPES.ExpressionFailed);
-}

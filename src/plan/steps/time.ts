@@ -1,4 +1,20 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../failures.js';
+import type { Expr } from '../plan.js';
+
 /** ISO 8601 text of an instant in milliseconds, as the case's history and deadlines record it. */
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** The instant a timestamp expression evaluated to; a value that is not one fails the case, naming the expression. */
+export function instantOf(value: unknown, expr: Expr): number {
+  // CEL timestamps are Dates of the workflow sandbox's realm.
+  const ms = typeof (value as Date | undefined)?.getTime === 'function' ? (value as Date).getTime() : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
+  const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
+  throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} is not a timestamp`, FAILURE_TYPES.ExpressionFailed);
+}
+
+/** What a timestamp expression is expected to be, for the compiler. */
+export const TIMESTAMP = { field: { type: 'timestamp' } } as const;

@@ -6,7 +6,7 @@ import { endOfQuietHours } from '../local-time.js';
 import type { Channel, Expr, Plan, Recipient, StepBase } from '../plan.js';
 import type { CaseEvent, Deadline } from '../case.js';
 import type { RawRecipient, StepKind, StepRuntime } from './kind.js';
-import { iso } from './time.js';
+import { instantOf, iso, TIMESTAMP } from './time.js';
 
 export interface WaitStep extends StepBase {
   kind: 'wait';
@@ -15,6 +15,8 @@ export interface WaitStep extends StepBase {
   /** null without a timeout, and when the timeout is business time (`timeoutBusiness`). */
   timeoutMs: number | null;
   timeoutBusiness?: BusinessDuration;
+  /** Instead of a span: a timestamp expression the wait times out at, e.g. opened_at + policy.close_unpaid_after. */
+  timeoutAt?: Expr;
   onTimeout?: string;
   remind?: { everyMs?: number; everyBusiness?: BusinessDuration; max: number; template: string; channel: Channel; to: Recipient };
 }
@@ -22,6 +24,7 @@ export interface WaitStep extends StepBase {
 export interface RawWait {
   events: { event: string; where?: string; goto?: string }[];
   timeout?: string;
+  timeout_at?: string;
   on_timeout?: string;
   remind?: { every: string; times: number | string; template: string; to?: RawRecipient; channel?: Channel };
 }
@@ -44,11 +47,16 @@ export const wait: StepKind<WaitStep, RawWait> = {
     });
     // 0 when the timeout is refused, so its edge still counts for the flow checks (the plan is not produced).
     const timeout = raw.timeout !== undefined ? c.span(raw.timeout, [...c.path, 'timeout']) ?? 0 : undefined;
-    if (raw.timeout !== undefined && raw.on_timeout === undefined) c.error('PB120', 'a wait with a timeout needs on_timeout: the step to take when it passes', [...c.path, 'timeout'], { key: true });
-    if (raw.timeout === undefined && raw.on_timeout !== undefined) c.error('PB121', 'on_timeout without a timeout is never taken', [...c.path, 'on_timeout'], { key: true, hint: 'add timeout: <duration>' });
-    if (raw.timeout === undefined) c.warning('PB123', `step '${c.stepId}' waits without a timeout: a case can stay open for ever`, c.path, 'add timeout and on_timeout');
+    const timeoutAt = raw.timeout_at !== undefined ? c.expression(raw.timeout_at, [...c.path, 'timeout_at'], TIMESTAMP) : undefined;
+    const timed = raw.timeout !== undefined || raw.timeout_at !== undefined;
+    if (raw.timeout !== undefined && raw.timeout_at !== undefined) c.error('PB144', 'a wait has either a timeout or a timeout_at, not both', [...c.path, 'timeout_at'], { key: true });
+    const timeoutKey = raw.timeout_at !== undefined ? 'timeout_at' : 'timeout';
+    if (timed && raw.on_timeout === undefined) c.error('PB120', 'a wait with a timeout needs on_timeout: the step to take when it passes', [...c.path, timeoutKey], { key: true });
+    if (!timed && raw.on_timeout !== undefined) c.error('PB121', 'on_timeout without a timeout is never taken', [...c.path, 'on_timeout'], { key: true, hint: 'add timeout: <duration>' });
+    if (!timed) c.warning('PB123', `step '${c.stepId}' waits without a timeout: a case can stay open for ever`, c.path, 'add timeout and on_timeout');
     return {
       kind: 'wait', on, timeoutMs: typeof timeout === 'number' ? timeout : null, ...(typeof timeout === 'object' ? { timeoutBusiness: timeout } : {}),
+      ...(timeoutAt ? { timeoutAt } : {}),
       ...(raw.on_timeout !== undefined ? { onTimeout: c.ref(raw.on_timeout, [...c.path, 'on_timeout']) } : {}),
       ...(raw.remind ? { remind: compileReminder(raw.remind, c) } : {}),
     };
@@ -56,6 +64,7 @@ export const wait: StepKind<WaitStep, RawWait> = {
   edges: (step) => [
     ...Object.entries(step.on).map(([event, taken]) => ({ to: taken.next, label: event })),
     ...(step.onTimeout && waitTimeout(step) !== undefined ? [{ to: step.onTimeout, label: `timeout ${formatSpan(waitTimeout(step)!)}` }] : []),
+    ...(step.onTimeout && step.timeoutAt ? [{ to: step.onTimeout, label: `timeout at ${step.timeoutAt.cel}` }] : []),
   ],
   describe: (step) => `wait ${Object.keys(step.on).join(' / ')}`,
   awaits: (step) => Object.keys(step.on),
@@ -104,7 +113,7 @@ export function reminderAllowedAt(plan: Plan, remind: NonNullable<WaitStep['remi
 async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<string> {
   const started = Date.now();
   const timeout = waitTimeout(step);
-  const timeoutAt = timeout === undefined ? null : rt.after(started, timeout);
+  const timeoutAt = step.timeoutAt ? instantOf(rt.evaluate(step.timeoutAt), step.timeoutAt) : timeout === undefined ? null : rt.after(started, timeout);
   const events = Object.keys(step.on);
   const takes = (event: CaseEvent) => {
     const where = step.on[event.type]!.where;
