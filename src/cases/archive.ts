@@ -3,7 +3,7 @@
  * continued as new) is copied from Temporal into Postgres with its digest, and the digest is written to
  * the hash-chained audit trail, so a case can be replayed and checked after Temporal's retention.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { createHash } from 'node:crypto';
 import { RUN_CASE_WORKFLOW } from '../plan/case.js';
@@ -13,6 +13,7 @@ import {
 } from '../store/case-archive.js';
 import type { Pool } from '../store/pool.js';
 import { withTransaction } from '../store/transaction.js';
+import { failedWith, GRPC, isWorkflowGone } from './live-view.js';
 
 export type History = proto.temporal.api.history.v1.IHistory;
 const { temporal } = proto;
@@ -35,16 +36,6 @@ export interface TemporalRun {
   closed: RunStatus | null;
 }
 
-/** The gRPC status of a failed call, on the error or the error it wraps. */
-const grpcCode = (error: unknown): number | undefined => {
-  const e = error as { code?: unknown; cause?: { code?: unknown } };
-  return typeof e.code === 'number' ? e.code : typeof e.cause?.code === 'number' ? e.cause.code : undefined;
-};
-const NOT_FOUND = 5;
-const UNIMPLEMENTED = 12;
-
-const isNotFound = (error: unknown) => error instanceof WorkflowNotFoundError || grpcCode(error) === NOT_FOUND;
-
 const timeOf = (event: proto.temporal.api.history.v1.IHistoryEvent | undefined) => {
   const seconds = Number(event?.eventTime?.seconds ?? 0);
   return new Date(seconds * 1000 + Math.floor((event?.eventTime?.nanos ?? 0) / 1e6)).toISOString();
@@ -62,7 +53,7 @@ export async function runsInTemporal(client: Client, workflowId: string): Promis
     try {
       history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     } catch (error) {
-      if (isNotFound(error)) break;
+      if (isWorkflowGone(error)) break;
       throw error;
     }
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
@@ -90,17 +81,10 @@ export function historyFromText(text: string): History {
 }
 
 /** The history as JSON text and its digest. */
-export function historyRecord(history: History): { json: string; sha256: Buffer; events: number; startedAt: string; closedAt: string } {
+function historyRecord(history: History): { json: string; sha256: Buffer; events: number; startedAt: string; closedAt: string } {
   const json = historyToText(history);
   const events = history.events ?? [];
   return { json, sha256: createHash('sha256').update(json, 'utf8').digest(), events: events.length, startedAt: timeOf(events[0]), closedAt: timeOf(events[events.length - 1]) };
-}
-
-export interface ArchiveResult {
-  /** Runs newly archived. */
-  archived: number;
-  /** Whether every run of the closed case is now archived. */
-  complete: boolean;
 }
 
 export class HistoryArchiver {
@@ -114,10 +98,10 @@ export class HistoryArchiver {
   ) {}
 
   /**
-   * Archives every closed run of a case that Temporal has and the archive lacks. A closed case whose
-   * workflow has finished is then marked archived; one Temporal no longer has, lost.
+   * Archives every closed run of a case that Temporal has and the archive lacks; answers how many. A
+   * closed case whose workflow has finished is then marked archived; one Temporal no longer has, lost.
    */
-  async archiveCase(caseId: string): Promise<ArchiveResult> {
+  async archiveCase(caseId: string): Promise<number> {
     const identity = await caseRunIdentity(this.pool, { caseId });
     if (!identity) throw new Error(`no case ${caseId}`);
     const runs = await runsInTemporal(this.client, identity.workflowId);
@@ -134,13 +118,13 @@ export class HistoryArchiver {
         this.log(`casebook: case ${caseId} closed before its history could be archived, and Temporal no longer has it`);
       }
     }
-    return { archived, complete: finished };
+    return archived;
   }
 
   /** One pass: closed cases not archived yet, and runs that continued as new since the last pass. */
   async archivePending(batch = 100): Promise<number> {
     let archived = 0;
-    for (const { caseId } of await closedCasesToArchive(this.pool, batch)) archived += (await this.archiveCase(caseId)).archived;
+    for (const caseId of await closedCasesToArchive(this.pool, batch)) archived += await this.archiveCase(caseId);
     return archived + (await this.archiveContinuedRuns());
   }
 
@@ -156,7 +140,7 @@ export class HistoryArchiver {
     try {
       for await (const run of this.client.workflow.list({ query })) candidates.push({ workflowId: run.workflowId, runId: run.runId });
     } catch (error) {
-      if (grpcCode(error) !== UNIMPLEMENTED) throw error;
+      if (!failedWith(error, GRPC.UNIMPLEMENTED)) throw error;
       this.listingUnsupported = true;
       return 0;
     }

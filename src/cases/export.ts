@@ -8,7 +8,7 @@ import { verifyAuditTrail } from '../store/audit-chain.js';
 import { archivedRuns } from '../store/case-archive.js';
 import { auditRowsOf, casesClosedBetween, exportedCase, planOf, type ExportedCase } from '../store/case-export.js';
 import type { Pool } from '../store/pool.js';
-import { historyFromText, historyToText, runsInTemporal } from './archive.js';
+import { historyToText, runsInTemporal } from './archive.js';
 
 /** How many cases a date-range export reads at a time. */
 const PAGE = 50;
@@ -57,6 +57,3 @@ export async function* exportClosedCases(pool: Pool, client: Client | undefined,
     after = { closedAt: last.closedAt!, caseId: last.caseId };
   }
 }
-
-/** A history line's history back as Temporal's History, for tools reading an export. */
-export const historyOfLine = (history: unknown) => historyFromText(JSON.stringify(history));

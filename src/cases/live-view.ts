@@ -18,16 +18,26 @@ export async function liveCaseView(client: Client, caseId: string): Promise<Case
   }
 }
 
-/** Whether a call ran out of its deadline (gRPC DEADLINE_EXCEEDED), on its own or as the cause of a client error. */
-function isDeadlineExceeded(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === 4 || (e instanceof Error && /deadline exceeded/i.test(e.message))) return true;
-  }
+/** gRPC statuses the case use cases tell apart. */
+export const GRPC = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNIMPLEMENTED: 12 } as const;
+
+type ChainedError = { code?: unknown; cause?: unknown };
+
+/** Whether `test` holds for the error or any error it wraps (a client error wraps the gRPC one). */
+function inChain(error: unknown, test: (e: ChainedError) => boolean): boolean {
+  for (let e = error as ChainedError | undefined; e; e = e.cause as ChainedError | undefined) if (test(e)) return true;
   return false;
 }
 
-/** Whether a call failed because the case's workflow is not running any more (or never ran). */
+/** Whether a call failed with gRPC status `code`, on its own or as the cause of a client error. */
+export const failedWith = (error: unknown, code: number): boolean => inChain(error, (e) => e.code === code);
+
+/** Whether a call ran out of its deadline. */
+const isDeadlineExceeded = (error: unknown): boolean =>
+  inChain(error, (e) => e.code === GRPC.DEADLINE_EXCEEDED || (e instanceof Error && /deadline exceeded/i.test(e.message)));
+
+/** Whether a call failed because the case's workflow (or the run asked for) is not there any more, or never ran. */
 export function isWorkflowGone(error: unknown): boolean {
-  return error instanceof WorkflowNotFoundError
+  return error instanceof WorkflowNotFoundError || failedWith(error, GRPC.NOT_FOUND)
     || (error instanceof Error && /already completed|workflow execution already finished|not found/i.test(error.message));
 }

@@ -32,7 +32,7 @@ const decoded = (payloads: proto.temporal.api.common.v1.IPayloads | null | undef
 };
 
 /** One line on what a history event records: its type, and for an activity its name and key. */
-export function describeEvent(event: HistoryEvent): string {
+function describeEvent(event: HistoryEvent): string {
   const name = eventTypeName(event.eventType);
   const activity = event.activityTaskScheduledEventAttributes;
   if (activity) {

@@ -51,12 +51,12 @@ export async function archivedRunIds(db: Queryable, runIds: string[]): Promise<S
 }
 
 /** Closed cases whose history is neither archived nor known lost, longest closed first. */
-export async function closedCasesToArchive(db: Queryable, limit: number): Promise<{ caseId: string; workflowId: string; planHash: string }[]> {
-  const { rows } = await db.query(
-    `SELECT case_id, workflow_id, plan_hash FROM cases WHERE status = 'closed' AND history_archive IS NULL ORDER BY closed_at LIMIT $1`,
+export async function closedCasesToArchive(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ case_id: string }>(
+    `SELECT case_id FROM cases WHERE status = 'closed' AND history_archive IS NULL ORDER BY closed_at LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ caseId: r.case_id, workflowId: r.workflow_id, planHash: r.plan_hash }));
+  return rows.map((r) => r.case_id);
 }
 
 /** A case's workflow and pinned plan, by either id; undefined when no such case. */

@@ -3,14 +3,11 @@
  * [--out <file>]`: cases as JSON Lines (docs/auditing.md), to stdout or a file. Exit 0 when exported,
  * 1 when a case's verification found its record altered, 2 on bad arguments, an unknown case or no database.
  */
-import { Client, Connection } from '@temporalio/client';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { CaseAudit } from '../../cases/audit.js';
-import { WorkflowReplayer } from '../../stack/replayer.js';
-import { createPool } from '../../store/pool.js';
-import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
+import { exportCase, exportClosedCases } from '../../cases/export.js';
+import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
 
 const USAGE = `usage:
   casebook export <case id> [--out <file>]
@@ -47,12 +44,16 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     process.stderr.write(USAGE);
     return 2;
   }
-  const deps = { ...connectionsOf(), ...dependencies };
-  const pool = createPool(deps.databaseUrl, 2);
-  const connection = await Connection.connect({ address: deps.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
-  const audit = new CaseAudit(pool, connection && new Client({ connection, namespace: deps.namespace }), new WorkflowReplayer());
+  let deps: CommandConnections;
   try {
-    const lines = request.kind === 'case' ? await audit.exportCase(request.caseId) : audit.exportClosed(request.from, request.to);
+    deps = { ...connectionsOf(), ...dependencies };
+  } catch (error) {
+    process.stderr.write(`casebook export: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { pool, client, close } = await openStores(deps);
+  try {
+    const lines = request.kind === 'case' ? await exportCase(pool, client, request.caseId) : exportClosedCases(pool, client, request.from, request.to);
     if (!lines) {
       process.stderr.write(`casebook export: no case ${request.kind === 'case' ? request.caseId : ''}\n`);
       return 2;
@@ -74,7 +75,6 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     process.stderr.write(databaseFailure('export', error));
     return 2;
   } finally {
-    await connection?.close();
-    await pool.end();
+    await close();
   }
 }

@@ -3,12 +3,10 @@
  * workflow code (from Temporal while it has the case, from the archive afterwards). Exit 0 when the
  * replay is deterministic, 1 on a divergence, 2 on an unknown case or when no history can be read.
  */
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/replay.js';
 import { WorkflowReplayer } from '../../stack/replayer.js';
-import { createPool } from '../../store/pool.js';
-import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
+import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
 
 const USAGE = 'usage: casebook replay <case id> [--json]\n';
 
@@ -66,11 +64,8 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   } catch {
     // Installed already (run in-process by a test): keep that one.
   }
-  const pool = createPool(deps.databaseUrl, 2);
-  // Temporal may be gone (stopped, or the case past retention): the archive answers for closed cases.
-  const connection = await Connection.connect({ address: deps.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
+  const { pool, client, close } = await openStores(deps);
   try {
-    const client = connection && new Client({ connection, namespace: deps.namespace });
     const replay = await replayCase(pool, client, deps.replayer, caseId);
     if (replay.kind !== 'replayed') {
       process.stderr.write(`casebook replay: ${replay.message}\n`);
@@ -82,7 +77,6 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
     process.stderr.write(databaseFailure('replay', error));
     return 2;
   } finally {
-    await connection?.close();
-    await pool.end();
+    await close();
   }
 }
