@@ -17,6 +17,9 @@ import { orderRoutes } from './routes/orders.js';
 import { caseRepairRoutes } from './routes/case-repair.js';
 import { auditExportRoutes, caseAuditRoutes } from './routes/audit.js';
 import { playbookRoutes } from './routes/playbooks.js';
+import { consoleRoutes } from './routes/console.js';
+import { meRoutes } from './routes/me.js';
+import { caseActivityRoutes } from './routes/case-activity.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -81,11 +84,14 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseRepairRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseAuditRoutes(deps), { prefix: '/v1/cases' });
+  await app.register(caseActivityRoutes(deps), { prefix: '/v1/cases' });
   await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
   await app.register(orderRoutes(deps), { prefix: '/v1/orders' });
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
+  await app.register(meRoutes(deps), { prefix: '/v1/me' });
+  await app.register(consoleRoutes(), { prefix: '/console' });
   return app;
 }
 

@@ -13,4 +13,16 @@ export interface ApiDependencies {
   audit: CaseAudit;
   /** Whether the Temporal side is reachable, for /readyz. */
   temporalReady: () => Promise<boolean>;
+  /** What the console shows times and links with (`GET /v1/me`); CONSOLE_DEFAULTS when absent. */
+  console?: ConsoleSettings;
 }
+
+export interface ConsoleSettings {
+  /** The shop's IANA time zone: the console shows every time in it. */
+  timeZone: string;
+  /** The Temporal Web UI, for links to a case's workflow; null when none is known. */
+  temporalUiUrl: string | null;
+  namespace: string;
+}
+
+export const CONSOLE_DEFAULTS: ConsoleSettings = { timeZone: 'Asia/Shanghai', temporalUiUrl: null, namespace: 'default' };

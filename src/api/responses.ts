@@ -109,6 +109,17 @@ export const BODIES = {
   repaired: exact({ status: string }),
   replay: open({
     kind: { type: 'string', enum: ['replayed'] }, caseId: string, workflowId: string, planHash: string, deterministic: { type: 'boolean' },
+  activity: exact({
+    tasks: list(exact({
+      stepId: string, role: string, title: string, outcomes: list(string), dueAt: string, status: string, outcome: nullableString,
+      createdAt: string, completedAt: nullableString,
+    })),
+    remarks: list(exact({ stepId: string, orderId: nullableString, remark: nullableString, flag: nullableString, at: string })),
+  }),
+  me: exact({
+    keyId: string, name: string, role: string,
+    settings: exact({ timeZone: string, temporalUiUrl: nullableString, namespace: string }),
+  }),
     source: { type: 'string', enum: ['temporal', 'archive', 'temporal and archive'] },
     divergence: { ...open({ runId: string, eventId: { type: 'integer', nullable: true }, recorded: nullableString, now: string, step: nullableString, visit: { type: 'integer', nullable: true } }), nullable: true },
     runs: list(open({ runId: string, source: string, events: integer, deterministic: { type: 'boolean' }, ms: integer })),

@@ -28,6 +28,10 @@ export interface Config {
   temporalRetentionDays: number;
   /** How often closed runs are copied into the archive. */
   archiveIntervalMs: number;
+  /** The shop's IANA time zone, in which the console shows times (CASEBOOK_SHOP_TIME_ZONE). */
+  shopTimeZone: string;
+  /** The Temporal Web UI the console links cases to (CASEBOOK_TEMPORAL_UI_URL); unset: the dev server's, when Casebook starts it. */
+  temporalUiUrl?: string;
 }
 
 /** What a cluster tunes on a worker (docs/operations.md); each one optional. */
@@ -82,6 +86,23 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+function timeZone(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: raw }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error(`${name} must be an IANA time zone such as Asia/Shanghai, not '${raw}'`);
+  }
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^https?:\/\/[^\s]+$/.test(raw) || !URL.canParse(raw)) throw new Error(`${name} must be an http(s) URL, not '${raw}'`);
+  return raw.replace(/\/+$/, '');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...(env.TEMPORAL_ADDRESS ? { temporalAddress: env.TEMPORAL_ADDRESS } : {}),
@@ -101,5 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,
     archiveIntervalMs: (positive(env, 'CASEBOOK_ARCHIVE_INTERVAL_SECONDS', 86_400) ?? DEFAULT_ARCHIVE_INTERVAL_SECONDS) * 1_000,
+    shopTimeZone: timeZone(env, 'CASEBOOK_SHOP_TIME_ZONE', 'Asia/Shanghai'),
+    ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
   };
 }

@@ -78,7 +78,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
     await startWorker(config, temporal.address, pool, drains, log);
-    const apiUrl = await startApi(config, temporal.address, pool, options, drains, log);
+    const apiUrl = await startApi(config, temporal, pool, options, drains, log);
     return {
       apiUrl,
       temporalAddress: temporal.address,
@@ -171,8 +171,10 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
 }
 
 /** The API on its port, and the archiver of case histories beside it; returns the API's URL. */
-async function startApi(config: Config, address: string, pool: Pool, options: { logger?: boolean }, stops: Stop[], log: (line: string) => void): Promise<string> {
-  const connection = await Connection.connect({ address });
+async function startApi(
+  config: Config, temporal: { address: string; uiUrl?: string | undefined }, pool: Pool, options: { logger?: boolean }, stops: Stop[], log: (line: string) => void,
+): Promise<string> {
+  const connection = await Connection.connect({ address: temporal.address });
   stops.push(() => connection.close());
   const client = new Client({ connection, namespace: config.namespace });
   stops.push(new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs));
@@ -195,6 +197,7 @@ async function startApi(config: Config, address: string, pool: Pool, options: { 
         await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
         return true;
       },
+      console: { timeZone: config.shopTimeZone, temporalUiUrl: config.temporalUiUrl ?? temporal.uiUrl ?? null, namespace: config.namespace },
     },
     { logger: options.logger ? { level: 'info' } : false, requestLogging: config.requestLogging },
   );

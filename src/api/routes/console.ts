@@ -1,0 +1,46 @@
+/**
+ * The web console at /console: its page, script and style sheet, public (the page signs in with an
+ * API key against /v1/me, and every call it makes is checked like any other).
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { consoleAssets } from '../console-bundle.js';
+import { problem, sendProblem } from '../problems.js';
+import { responses } from '../responses.js';
+
+const PUBLIC = { security: [], tags: ['console'] };
+const ASSET_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,63}$' } as const;
+/** Only the console's own files; the Temporal Web UI is a link away, never fetched. */
+const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const ASSET_RESPONSE = { description: 'The asset', content: { 'text/html': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } };
+
+export const consoleRoutes = (): FastifyPluginAsync => async (app) => {
+  app.get('', {
+    schema: { ...PUBLIC, summary: 'The web console (sign in with an API key)', response: responses({ 200: ASSET_RESPONSE, 304: { description: 'Not modified' } }, ['not-found'], { isPublic: true }) },
+  }, (request, reply) => sendAsset(request, reply, 'index.html'));
+
+  app.get<{ Params: { asset: string } }>('/:asset', {
+    schema: {
+      ...PUBLIC, summary: "The console's script and style sheet: app.js, app.css",
+      params: { type: 'object', required: ['asset'], properties: { asset: ASSET_NAME } },
+      response: responses({ 200: ASSET_RESPONSE, 304: { description: 'Not modified' } }, ['not-found'], { isPublic: true }),
+    },
+  }, (request, reply) => (request.params.asset === 'index.html' ? notFound(reply, 'index.html') : sendAsset(request, reply, request.params.asset)));
+};
+
+async function sendAsset(request: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply> {
+  let assets;
+  try {
+    assets = await consoleAssets();
+  } catch (error) {
+    request.log.error({ err: error }, 'the console could not be bundled');
+    return sendProblem(reply, problem('internal', 'the console could not be built; quote the request id when reporting it'));
+  }
+  const asset = assets.get(name);
+  if (!asset) return notFound(reply, name);
+  reply.header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+  if (name === 'index.html') reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('referrer-policy', 'no-referrer');
+  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  return reply.type(asset.contentType).send(asset.body);
+}
+
+const notFound = (reply: FastifyReply, name: string) => sendProblem(reply, problem('not-found', `the console has no file ${name}`));

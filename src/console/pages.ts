@@ -1,0 +1,25 @@
+/**
+ * The console's pages, one entry each: `path` is the first part of the hash route (`#/cases/...`),
+ * `roles` the API key roles that see it (the API refuses the others anyway), `render` the page.
+ */
+import type { ComponentType } from 'preact';
+import type { Language } from './i18n.js';
+import type { Role, Session } from './session.js';
+import { CasesPage } from './pages/cases.js';
+
+export interface PageProps {
+  session: Session;
+  /** The hash route split at `/`, without its query: `#/cases/c-1` → ['cases', 'c-1']. */
+  route: string[];
+}
+
+export interface Page {
+  path: string;
+  title: Record<Language, string>;
+  roles: readonly Role[];
+  render: ComponentType<PageProps>;
+}
+
+export const PAGES: Page[] = [
+  { path: 'cases', title: { en: 'Cases', zh: '工单' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: CasesPage },
+];

@@ -1,0 +1,271 @@
+/** One case (#/cases/<id>): where it is, what it waits for and until when, and what happened and why. */
+import { Fragment } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiProblem } from '../api.js';
+import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
+import { useT, type Messages, type Translate } from '../i18n.js';
+import type { Session } from '../session.js';
+
+interface Actor { keyId: string | null; name: string }
+
+interface CaseView {
+  caseId: string; playbook: string; version: number; status: string; step: string | null; waitingFor: string[];
+  deadlines: { kind: string; step: string; at: string; left?: string; paused?: boolean }[];
+  data: Record<string, unknown>; outcome: { outcome: string; reason: string } | null;
+}
+
+interface HistoryStep { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown>; by: Actor }
+
+interface CaseHistory {
+  caseId: string; workflowId: string; playbook: { name: string; version: number; hash: string };
+  opened: { at: string; by: Actor } | null;
+  steps: HistoryStep[];
+  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string; by: Actor | null }[];
+  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; lateAt: string | null; at: string }[];
+  escalations: { queue: string; severity: string; reason: string; at: string }[];
+  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
+}
+
+interface CaseActivity {
+  tasks: { stepId: string; role: string; title: string; outcomes: string[]; dueAt: string; status: string; outcome: string | null; createdAt: string; completedAt: string | null }[];
+  remarks: { stepId: string; orderId: string | null; remark: string | null; flag: string | null; at: string }[];
+}
+
+type Key =
+  | 'back' | 'loading' | 'notFound' | 'playbook' | 'status' | 'step' | 'outcome' | 'opened' | 'openedBy' | 'temporal' | 'summary'
+  | 'waitsFor' | 'nothing' | 'deadlines' | 'kind' | 'at' | 'left' | 'paused' | 'data' | 'timeline' | 'timelineEmpty' | 'evidence'
+  | 'record' | 'by' | 'took' | 'otherwise' | 'received' | 'ended' | 'timedOut' | 'slaMet' | 'slaBreached' | 'refunds' | 'amount'
+  | 'covers' | 'reason' | 'deadline' | 'messages' | 'template' | 'channel' | 'recipient' | 'body' | 'remarks' | 'flag' | 'tasks' | 'title'
+  | 'role' | 'due' | 'deliveredBy' | 'events' | 'eventType' | 'escalations' | 'queue' | 'severity' | 'none' | 'timesIn' | 'goesTo' | 'waitedFor' | 'when';
+
+const MESSAGES: Messages<Key> = {
+  en: {
+    back: 'All cases', loading: 'Loading…', notFound: 'There is no case {caseId}.', playbook: 'Playbook', status: 'Status', step: 'Step',
+    outcome: 'Outcome', opened: 'Opened', openedBy: 'Opened by', temporal: 'Open in the Temporal Web UI', summary: 'Summary',
+    waitsFor: 'Waits for', nothing: 'Nothing', deadlines: 'Deadlines', kind: 'Kind', at: 'At', left: 'Time left', paused: 'paused',
+    data: 'Case data', timeline: 'Timeline', timelineEmpty: 'Nothing happened yet.', evidence: 'Evidence', record: 'Full record', by: 'by {name}',
+    took: 'went to {goto}: {when} was true', otherwise: 'went to {goto}: none of {conditions} was true', received: 'took the event {event}',
+    ended: 'ended: {outcome} ({reason})', timedOut: 'timed out at {at}, went to {goto}', slaMet: 'within its SLA ({margin} to spare)',
+    slaBreached: 'SLA breached (late by {lateBy})', refunds: 'Refunds', amount: 'Amount', covers: 'Covers', reason: 'Reason',
+    deadline: 'Deadline', messages: 'Messages', template: 'Template', channel: 'Channel', recipient: 'To', body: 'Text',
+    remarks: 'Order remarks', flag: 'Flag', tasks: 'Tasks', title: 'Task', role: 'Queue', due: 'Due', deliveredBy: 'Delivered by', events: 'Events received',
+    eventType: 'Event', escalations: 'Escalations', queue: 'Queue', severity: 'Severity', none: 'None.',
+    timesIn: 'Times in the shop’s time zone ({zone}).', goesTo: 'went to {goto}', waitedFor: 'waited {waited}', when: 'When',
+  },
+  zh: {
+    back: '全部工单', loading: '加载中…', notFound: '没有工单 {caseId}。', playbook: '剧本', status: '状态', step: '步骤',
+    outcome: '结果', opened: '创建时间', openedBy: '创建人', temporal: '在 Temporal Web UI 中打开', summary: '概况',
+    waitsFor: '等待', nothing: '无', deadlines: '截止时间', kind: '类型', at: '时间', left: '剩余时间', paused: '已暂停',
+    data: '工单数据', timeline: '时间线', timelineEmpty: '尚无记录。', evidence: '依据', record: '完整记录', by: '操作人：{name}',
+    took: '转到 {goto}：{when} 为真', otherwise: '转到 {goto}：{conditions} 均不成立', received: '收到事件 {event}',
+    ended: '结束：{outcome}（{reason}）', timedOut: '于 {at} 超时，转到 {goto}', slaMet: '在时限内完成（余 {margin}）',
+    slaBreached: '超出时限（晚了 {lateBy}）', refunds: '退款', amount: '金额', covers: '类别', reason: '原因',
+    deadline: '截止', messages: '消息', template: '模板', channel: '渠道', recipient: '收件人', body: '内容',
+    remarks: '订单备注', flag: '旗标', tasks: '任务', title: '任务', role: '队列', due: '截止', deliveredBy: '发送方', events: '收到的事件',
+    eventType: '事件', escalations: '升级', queue: '队列', severity: '严重程度', none: '无。',
+    timesIn: '时间为店铺所在时区（{zone}）。', goesTo: '转到 {goto}', waitedFor: '等待了 {waited}', when: '时间',
+  },
+};
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** Why a record went its way, in words: the branch condition, the event taken, the timeout, the SLA, the end. */
+function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Session): string[] {
+  const why: string[] = [];
+  const goto = typeof detail.goto === 'string' ? detail.goto : undefined;
+  if (typeof detail.when === 'string' && goto) why.push(t('took', { goto, when: detail.when }));
+  else if (typeof detail.otherwise === 'string') {
+    why.push(t('otherwise', { goto: detail.otherwise, conditions: Array.isArray(detail.notTaken) ? detail.notTaken.map(text).join('; ') : '—' }));
+  } else if (typeof detail.timeout === 'string' && goto) why.push(t('timedOut', { at: formatTime(detail.timeout, session), goto }));
+  else if (typeof detail.event === 'string') why.push(t('received', { event: detail.event }));
+  if (typeof detail.outcome === 'string' && typeof detail.reason === 'string') why.push(t('ended', { outcome: detail.outcome, reason: detail.reason }));
+  if (detail.sla === 'met' && typeof detail.margin === 'string') why.push(t('slaMet', { margin: detail.margin }));
+  if (detail.sla === 'breached' && typeof detail.lateBy === 'string') why.push(t('slaBreached', { lateBy: detail.lateBy }));
+  if (typeof detail.waited === 'string') why.push(t('waitedFor', { waited: detail.waited }));
+  if (goto && why.length === 0) why.push(t('goesTo', { goto }));
+  return why;
+}
+
+/** The terms a decision read and their values: `{ "data.days_since_delivery": "3" }`. */
+const evidenceOf = (detail: Record<string, unknown>): [string, string][] =>
+  detail.values && typeof detail.values === 'object' ? Object.entries(detail.values as Record<string, unknown>).map(([term, value]) => [term, text(value)]) : [];
+
+export function CasePage({ session, caseId }: { session: Session; caseId: string }) {
+  const t = useT(MESSAGES);
+  const tLeft = useT(TIME_LEFT_MESSAGES);
+  const [view, setView] = useState<{ case: CaseView; history: CaseHistory; activity: CaseActivity } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [now, setNow] = useState(Date.now());
+
+  useEffect(() => {
+    setView(null);
+    setError(null);
+    const path = `/v1/cases/${encodeURIComponent(caseId)}`;
+    Promise.all([api<CaseView>(session, 'GET', path), api<CaseHistory>(session, 'GET', `${path}/history`), api<CaseActivity>(session, 'GET', `${path}/activity`)])
+      .then(([c, history, activity]) => setView({ case: c, history, activity }))
+      .catch((failure: unknown) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('notFound', { caseId }) : failure instanceof Error ? failure.message : String(failure)));
+    const timer = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(timer);
+  }, [caseId, session]);
+
+  const back = <p><a href="#/cases">← {t('back')}</a></p>;
+  if (error) return <section aria-labelledby="case-title">{back}<h1 id="case-title">{caseId}</h1><p class="error" role="alert">{error}</p></section>;
+  if (!view) return <section aria-labelledby="case-title">{back}<h1 id="case-title">{caseId}</h1><p role="status">{t('loading')}</p></section>;
+  const { case: c, history, activity } = view;
+  const ui = session.settings.temporalUiUrl;
+  const time = (iso: string | null) => formatTime(iso, session);
+
+  return (
+    <article aria-labelledby="case-title">
+      {back}
+      <div class="case-head">
+        <h1 id="case-title">{c.caseId}</h1>
+        <span class={`status ${c.status}`}>{c.status}</span>
+        {ui && <a href={`${ui}/namespaces/${encodeURIComponent(session.settings.namespace)}/workflows/${encodeURIComponent(history.workflowId)}`} target="_blank" rel="noopener noreferrer">{t('temporal')}</a>}
+      </div>
+      <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
+      <div class="grid-2">
+        <section aria-labelledby="case-summary">
+          <h2 id="case-summary">{t('summary')}</h2>
+          <dl class="facts">
+            <dt>{t('playbook')}</dt><dd>{c.playbook} v{c.version}</dd>
+            <dt>{t('step')}</dt><dd class="mono">{c.step ?? '—'}</dd>
+            <dt>{t('waitsFor')}</dt><dd>{c.waitingFor.length > 0 ? c.waitingFor.join(', ') : t('nothing')}</dd>
+            <dt>{t('outcome')}</dt><dd>{c.outcome ? `${c.outcome.outcome} (${c.outcome.reason})` : '—'}</dd>
+            <dt>{t('opened')}</dt><dd>{time(history.opened?.at ?? null)}</dd>
+            {history.opened && <><dt>{t('openedBy')}</dt><dd>{history.opened.by.name}</dd></>}
+          </dl>
+        </section>
+        <section aria-labelledby="case-deadlines">
+          <h2 id="case-deadlines">{t('deadlines')}</h2>
+          {c.deadlines.length === 0 ? <p>{t('none')}</p> : (
+            <table>
+              <thead><tr><th scope="col">{t('kind')}</th><th scope="col">{t('step')}</th><th scope="col">{t('at')}</th><th scope="col">{t('left')}</th></tr></thead>
+              <tbody>
+                {c.deadlines.map((d) => (
+                  <tr key={`${d.kind}/${d.step}`}>
+                    <td>{d.kind}</td><td class="mono">{d.step}</td><td>{time(d.at)}</td>
+                    <td class={Date.parse(d.at) < now ? 'overdue' : undefined}>{d.paused ? `${t('paused')} (${d.left ?? ''})` : formatLeft(d.at, now, tLeft)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      </div>
+
+      <section aria-labelledby="case-timeline">
+        <h2 id="case-timeline">{t('timeline')}</h2>
+        {history.steps.length === 0 ? <p>{t('timelineEmpty')}</p> : (
+          <ol class="timeline">
+            {history.steps.map((s) => {
+              const evidence = evidenceOf(s.detail);
+              return (
+                <li key={s.seq} data-step={s.step ?? ''}>
+                  <span class="when">{time(s.at)}</span> <strong class="mono">{s.step ?? s.kind}</strong> <span class="muted">{s.kind} · {t('by', { name: s.by.name })}</span>
+                  {whyOf(s.detail, t, session).map((line) => <p class="why" key={line}>{line}</p>)}
+                  {evidence.length > 0 && (
+                    <dl class="facts evidence" aria-label={t('evidence')}>
+                      {evidence.map(([term, value]) => <Fragment key={term}><dt class="mono">{term}</dt><dd class="mono">{value}</dd></Fragment>)}
+                    </dl>
+                  )}
+                  <details><summary>{t('record')}</summary><pre>{JSON.stringify(s.detail, null, 2)}</pre></details>
+                </li>
+              );
+            })}
+          </ol>
+        )}
+      </section>
+
+      <section aria-labelledby="case-refunds">
+        <h2 id="case-refunds">{t('refunds')}</h2>
+        {history.refunds.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col" class="num">{t('amount')}</th><th scope="col">{t('covers')}</th><th scope="col">{t('reason')}</th><th scope="col">{t('status')}</th><th scope="col">{t('deadline')}</th></tr></thead>
+            <tbody>
+              {history.refunds.map((r) => (
+                <tr key={`${r.at}/${r.amount}`}>
+                  <td>{time(r.at)}</td><td class="num">{formatMoney(r.amount, r.currency)}</td><td>{r.covers}</td><td>{r.reason}</td>
+                  <td class={r.lateAt ? 'late' : undefined}>{r.status}</td><td>{time(r.deadlineAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-tasks">
+        <h2 id="case-tasks">{t('tasks')}</h2>
+        {activity.tasks.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('title')}</th><th scope="col">{t('role')}</th><th scope="col">{t('due')}</th><th scope="col">{t('status')}</th><th scope="col">{t('outcome')}</th></tr></thead>
+            <tbody>
+              {activity.tasks.map((task) => (
+                <tr key={`${task.stepId}/${task.createdAt}`}>
+                  <td>{task.title}</td><td>{task.role}</td>
+                  <td>{time(task.dueAt)}{task.status === 'open' && <> · <span class={Date.parse(task.dueAt) < now ? 'overdue' : undefined}>{formatLeft(task.dueAt, now, tLeft)}</span></>}</td>
+                  <td class={task.status === 'breached' ? 'late' : undefined}>{task.status}</td><td>{task.outcome ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-messages">
+        <h2 id="case-messages">{t('messages')}</h2>
+        {history.messages.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('template')}</th><th scope="col">{t('channel')}</th><th scope="col">{t('recipient')}</th><th scope="col">{t('body')}</th><th scope="col">{t('status')}</th></tr></thead>
+            <tbody>
+              {history.messages.map((m) => (
+                <tr key={`${m.at}/${m.template}`}><td>{time(m.at)}</td><td class="mono">{m.template}</td><td>{m.channel}</td><td>{m.recipient}</td><td>{m.body}</td><td>{m.status}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-remarks">
+        <h2 id="case-remarks">{t('remarks')}</h2>
+        {activity.remarks.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('step')}</th><th scope="col">{t('remarks')}</th><th scope="col">{t('flag')}</th></tr></thead>
+            <tbody>
+              {activity.remarks.map((r) => <tr key={`${r.at}/${r.stepId}`}><td>{time(r.at)}</td><td class="mono">{r.stepId}</td><td>{r.remark ?? '—'}</td><td>{r.flag ?? '—'}</td></tr>)}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-events">
+        <h2 id="case-events">{t('events')}</h2>
+        {history.events.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('eventType')}</th><th scope="col">{t('deliveredBy')}</th><th scope="col">{t('data')}</th></tr></thead>
+            <tbody>
+              {history.events.map((e) => <tr key={e.id}><td>{time(e.receivedAt)}</td><td class="mono">{e.type}</td><td>{e.by?.name ?? '—'}</td><td class="mono">{JSON.stringify(e.payload)}</td></tr>)}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-escalations">
+        <h2 id="case-escalations">{t('escalations')}</h2>
+        {history.escalations.length === 0 ? <p>{t('none')}</p> : (
+          <table>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('queue')}</th><th scope="col">{t('severity')}</th><th scope="col">{t('reason')}</th></tr></thead>
+            <tbody>
+              {history.escalations.map((e) => <tr key={`${e.at}/${e.queue}`}><td>{time(e.at)}</td><td>{e.queue}</td><td>{e.severity}</td><td>{e.reason}</td></tr>)}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-data">
+        <h2 id="case-data">{t('data')}</h2>
+        <pre class="data">{JSON.stringify(c.data, null, 2)}</pre>
+      </section>
+    </article>
+  );
+}
