@@ -59,16 +59,21 @@ const DIAGNOSTIC = exact({
   severity: { type: 'string', enum: ['error', 'warning'] }, code: string, message: string,
   line: integer, column: integer, endLine: integer, endColumn: integer, hint: string,
 }, ['hint']);
-const PLAYBOOK_VERSION = exact({ name: string, version: integer, hash: string, publishedAt: string });
+const PLAYBOOK_VERSION = exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString });
 
 export const BODIES = {
   health: exact({ status: { type: 'string', enum: ['ok'] } }),
   ready: exact({ status: { type: 'string', enum: ['ready'] }, database: { type: 'boolean' }, temporal: { type: 'boolean' } }),
   validation: exact({ valid: { type: 'boolean' }, diagnostics: list(DIAGNOSTIC) }),
   published: exact({ name: string, version: integer, hash: string, created: { type: 'boolean' }, diagnostics: list(DIAGNOSTIC) }),
-  playbooks: exact({ playbooks: list(exact({ name: string, version: integer, hash: string, publishedAt: string, versions: integer })) }),
+  playbooks: exact({ playbooks: list(exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString, versions: integer })) }),
   versions: exact({ name: string, versions: list(PLAYBOOK_VERSION) }),
-  version: exact({ name: string, version: integer, hash: string, publishedAt: string, yaml: string, plan: freeObject }),
+  version: exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString, yaml: string, plan: freeObject, diagnostics: list(DIAGNOSTIC) }),
+  graph: exact({
+    name: string, version: integer, start: string,
+    nodes: list(exact({ id: string, kind: string, shape: { type: 'string', enum: ['box', 'decision', 'wait', 'end'] }, label: string, line: { type: 'integer', nullable: true } })),
+    edges: list(exact({ from: string, to: string, label: nullableString })),
+  }),
   opened: exact({ caseId: string, playbook: string, version: integer, status: string, created: { type: 'boolean' } }),
   cases: exact({
     cases: list(open({

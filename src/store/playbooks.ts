@@ -10,6 +10,8 @@ export interface PlaybookVersion {
   version: number;
   hash: string;
   publishedAt: string;
+  /** The API key's name and id, or the tool that published it; null for versions from before it was recorded. */
+  publishedBy: string | null;
 }
 
 export interface StoredPlaybook extends PlaybookVersion {
@@ -22,11 +24,12 @@ interface Row {
   version: number;
   hash: string;
   published_at: Date;
+  published_by: string | null;
   source_yaml?: string;
   plan?: Plan;
 }
 
-const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row.version, hash: row.hash, publishedAt: row.published_at.toISOString() });
+const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row.version, hash: row.hash, publishedAt: row.published_at.toISOString(), publishedBy: row.published_by });
 
 /**
  * Publishes a compiled playbook. The same content again returns the version it already has;
@@ -41,12 +44,12 @@ export async function publishPlaybook(
   return withTransaction(pool, async (client) => {
     // One publisher per playbook name at a time, so version numbers never collide.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`playbook:${name}`]);
-    const existing = await client.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash]);
+    const existing = await client.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash]);
     if (existing.rows[0]) return { version: toVersion(existing.rows[0]), created: false };
     const inserted = await client.query<Row>(
       `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan, published_by)
        VALUES ($1, COALESCE((SELECT max(version) FROM playbook_versions WHERE name = $1), 0) + 1, $2, $3, $4, $5)
-       RETURNING name, version, hash, published_at`,
+       RETURNING name, version, hash, published_at, published_by`,
       [name, compiled.hash, sourceYaml, JSON.stringify(compiled.plan), publishedBy],
     );
     const version = toVersion(inserted.rows[0]!);
@@ -58,14 +61,14 @@ export async function publishPlaybook(
 
 export async function listPlaybooks(db: Queryable): Promise<(PlaybookVersion & { versions: number })[]> {
   const { rows } = await db.query<Row & { versions: number }>(
-    `SELECT DISTINCT ON (name) name, version, hash, published_at, count(*) OVER (PARTITION BY name)::int AS versions
+    `SELECT DISTINCT ON (name) name, version, hash, published_at, published_by, count(*) OVER (PARTITION BY name)::int AS versions
      FROM playbook_versions ORDER BY name, version DESC`,
   );
   return rows.map((row) => ({ ...toVersion(row), versions: row.versions }));
 }
 
 export async function listVersions(db: Queryable, name: string): Promise<PlaybookVersion[]> {
-  const { rows } = await db.query<Row>(`SELECT name, version, hash, published_at FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
+  const { rows } = await db.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
   return rows.map(toVersion);
 }
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCalendars, type Diagnostic } from '../../playbook/index.js';
+import { planGraph } from '../../playbook/diagram.js';
 import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
@@ -87,15 +88,34 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     return { name: request.params.name, versions };
   });
 
-  app.get<{ Params: { name: string; version: number } }>('/:name/versions/:version', {
+  const versionParams = { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } as const;
+
+  app.get<{ Params: { name: string; version: string } }>('/:name/versions/:version', {
     config: { roles: READERS },
     schema: {
-      tags: TAGS, summary: 'One version: its YAML and its plan', params: { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } },
+      tags: TAGS, summary: 'One version: its YAML, its plan, and the warnings the playbook has when checked now', params: versionParams,
       response: responses({ 200: BODIES.version }, ['unknown-playbook-version']),
     },
   }, async (request, reply) => {
     const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
     if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
-    return { name: stored.name, version: stored.version, hash: stored.hash, publishedAt: stored.publishedAt, yaml: stored.sourceYaml, plan: stored.plan };
+    // A version published by `casebook test` has no source: nothing to check.
+    const diagnostics = stored.sourceYaml === '' ? [] : validateWithMarketplace(stored.sourceYaml, `${stored.name}.yaml`, { marketplaces, calendars }).diagnostics;
+    return {
+      name: stored.name, version: stored.version, hash: stored.hash, publishedAt: stored.publishedAt, publishedBy: stored.publishedBy,
+      yaml: stored.sourceYaml, plan: stored.plan, diagnostics: diagnostics.map(publicDiagnostic),
+    };
+  });
+
+  app.get<{ Params: { name: string; version: string } }>('/:name/versions/:version/graph', {
+    config: { roles: READERS },
+    schema: {
+      tags: TAGS, summary: 'One version\'s plan as a graph: its steps (the diagram\'s nodes) and the ways out of each (its edges)', params: versionParams,
+      response: responses({ 200: BODIES.graph }, ['unknown-playbook-version']),
+    },
+  }, async (request, reply) => {
+    const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
+    if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
+    return { name: stored.name, version: stored.version, ...planGraph(stored.plan) };
   });
 };
