@@ -19,6 +19,7 @@ import { auditExportRoutes, caseAuditRoutes } from './routes/audit.js';
 import { playbookRoutes } from './routes/playbooks.js';
 import { consoleRoutes } from './routes/console.js';
 import { meRoutes } from './routes/me.js';
+import { figureRoutes } from './routes/figures.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -94,6 +95,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(consoleRoutes(), { prefix: '/console' });
   return app;
 }
+  await app.register(figureRoutes(deps), { prefix: '/v1/figures' });
 
 /**
  * Every error the API answers is a problem from the catalogue: unknown routes (404, or 405 with

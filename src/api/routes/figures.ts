@@ -1,0 +1,194 @@
+/**
+ * GET /v1/figures: the ops lead's figures over a range of days (docs/figures.md), as JSON or, for a
+ * spreadsheet, as one long CSV table `figure,item,measure,value`.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Role } from '../../store/api-keys.js';
+import {
+  casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
+} from '../../store/figures.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { problem, sendProblem } from '../problems.js';
+import { responses } from '../responses.js';
+
+const FIGURE_READERS: readonly Role[] = ['ops-lead', 'auditor', 'admin'];
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+/** A year of cases, leap day included. */
+const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+interface FiguresQuery {
+  from: string;
+  to: string;
+  playbook?: string;
+  shop?: string;
+  timeZone?: string;
+  format?: 'json' | 'csv';
+}
+
+const figuresQuery = {
+  type: 'object', additionalProperties: false, required: ['from', 'to'],
+  properties: {
+    from: { type: 'string', format: 'date', description: 'The first day, in the shop’s time zone' },
+    to: { type: 'string', format: 'date', description: 'The day after the last: the range is [from, to)' },
+    playbook: { type: 'string', minLength: 1, maxLength: 100 },
+    shop: { type: 'string', minLength: 1, maxLength: 200, description: 'The `shop.name` of the playbooks the cases run' },
+    timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: `IANA time zone of the days (default ${DEFAULT_TIME_ZONE})` },
+    format: { type: 'string', enum: ['json', 'csv'], description: 'csv: the same as `Accept: text/csv`' },
+  },
+} as const;
+
+const integer = { type: 'integer' } as const;
+const string = { type: 'string' } as const;
+const nullableString = { type: 'string', nullable: true } as const;
+const share = { type: 'number', nullable: true } as const;
+const exact = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties, required: Object.keys(properties) });
+const list = (items: unknown) => ({ type: 'array', items });
+
+const figuresBody = exact({
+  range: exact({ from: string, to: string, timeZone: string, playbook: nullableString, shop: nullableString }),
+  reasons: exact({
+    total: integer,
+    reasons: list(exact({ reason: string, returns: integer, exchanges: integer, count: integer, share: { type: 'number' }, topThree: { type: 'boolean' } })),
+  }),
+  refundsAfterReceipt: exact({
+    refunded: integer, within24h: integer, shareWithin24h: share, medianDelaySeconds: { type: 'integer', nullable: true }, p95DelaySeconds: { type: 'integer', nullable: true },
+    late: list(exact({ caseId: string, orderId: nullableString, receivedAt: string, paidAt: string, delaySeconds: integer, amount: integer, currency: string })),
+  }),
+  unpaidReminders: exact({
+    orders: integer, paidBeforeReminder: integer, reminded: integer, recovered: integer, closedUnpaid: integer, stillUnpaid: integer, shareRecovered: share,
+    byReminder: list(exact({ reminders: integer, recovered: integer, share: { type: 'number' } })),
+  }),
+  reviews: exact({
+    reviews: integer, medium: integer, negative: integer, open: integer, handled: integer, askedToAmend: integer, amended: integer, amendedShare: share, escalated: integer,
+    byOutcome: list(exact({ outcome: string, reason: string, count: integer })),
+  }),
+  sla: exact({
+    breaches: list(exact({ kind: { type: 'string', enum: ['task-sla', 'clock', 'refund'] }, playbook: string, step: string, queue: nullableString, count: integer })),
+    escalations: list(exact({ playbook: string, step: string, queue: string, reason: string, count: integer, open: integer })),
+  }),
+  casesPerDay: exact({
+    outcomes: list(string),
+    days: list(exact({ date: string, opened: integer, closed: { type: 'object', additionalProperties: integer } })),
+  }),
+});
+
+export type Figures = Awaited<ReturnType<typeof readFigures>>;
+
+/** Every figure over the filter's range. */
+async function readFigures(deps: ApiDependencies, filter: FigureFilter) {
+  const [reasons, refunds, reminders, reviews, breaches, escalations, perDay] = await Promise.all([
+    returnAndExchangeReasons(deps.pool, filter), refundsAfterReceipt(deps.pool, filter), unpaidOrderReminders(deps.pool, filter), reviewRecovery(deps.pool, filter),
+    slaBreaches(deps.pool, filter), escalationCounts(deps.pool, filter), casesPerDay(deps.pool, filter),
+  ]);
+  return {
+    range: { from: filter.from, to: filter.to, timeZone: filter.timeZone, playbook: filter.playbook, shop: filter.shop },
+    reasons, refundsAfterReceipt: refunds, unpaidReminders: reminders, reviews, sla: { breaches, escalations }, casesPerDay: perDay,
+  };
+}
+
+export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  app.get<{ Querystring: FiguresQuery }>('/', {
+    config: { roles: FIGURE_READERS },
+    schema: {
+      tags: ['figures'],
+      summary: 'The ops lead’s figures over the days [from, to) in the shop’s time zone: reasons, refunds after receipt, reminders, reviews, SLA breaches and escalations, cases per day (JSON, or CSV with Accept: text/csv or format=csv)',
+      querystring: figuresQuery,
+      response: responses({
+        200: {
+          description: 'The figures (docs/figures.md)',
+          content: { 'application/json': { schema: figuresBody }, 'text/csv': { schema: { type: 'string' } } },
+        },
+      }, []),
+    },
+  }, async (request, reply) => {
+    const { from, to, playbook, shop, timeZone = DEFAULT_TIME_ZONE } = request.query;
+    const days = (Date.parse(to) - Date.parse(from)) / DAY_MS;
+    if (days <= 0) return sendProblem(reply, invalid('/to', `must be a day after from (${from}): the range is [from, to)`));
+    if (days > MAX_DAYS) return sendProblem(reply, invalid('/to', `must be at most ${MAX_DAYS} days after from (${from})`));
+    if (!isTimeZone(timeZone)) return sendProblem(reply, invalid('/timeZone', `${timeZone} is not a time zone (IANA names such as ${DEFAULT_TIME_ZONE})`));
+    const filter: FigureFilter = { from, to, timeZone, playbook: playbook ?? null, shop: shop ?? null };
+    let figures: Figures;
+    try {
+      figures = await readFigures(deps, filter);
+    } catch (error) {
+      // A name the runtime knows but Postgres does not.
+      if ((error as { code?: string }).code === '22023' && /time zone/.test((error as Error).message)) {
+        return sendProblem(reply, invalid('/timeZone', `${timeZone} is not a time zone the database knows`));
+      }
+      throw error;
+    }
+    if (!wantsCsv(request)) return figures;
+    const name = `casebook-figures-${from}-to-${to}${playbook ? `-${playbook}` : ''}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(figuresCsv(figures));
+  });
+};
+
+const invalid = (pointer: string, message: string) => problem('invalid-request', `${pointer} ${message}`, { errors: [{ pointer, message }] });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function wantsCsv(request: FastifyRequest<{ Querystring: FiguresQuery }>): boolean {
+  if (request.query.format) return request.query.format === 'csv';
+  return /(^|,)\s*text\/csv\s*(;|,|$)/i.test(request.headers.accept ?? '');
+}
+
+type Cell = string | number | boolean | null;
+
+/**
+ * One long table, `figure,item,measure,value`, which a spreadsheet filters or pivots: the range and
+ * filters first, then each figure. Money is in minor units with its currency beside it.
+ */
+export function figuresCsv(figures: Figures): string {
+  const rows: Cell[][] = [['figure', 'item', 'measure', 'value']];
+  const add = (figure: string, item: Cell, measures: Record<string, Cell>) => {
+    for (const [measure, value] of Object.entries(measures)) rows.push([figure, item, measure, value]);
+  };
+  add('range', '', { from: figures.range.from, to: figures.range.to, time_zone: figures.range.timeZone, playbook: figures.range.playbook, shop: figures.range.shop });
+  add('reasons', 'all', { cases: figures.reasons.total });
+  for (const r of figures.reasons.reasons) add('reasons', r.reason, { returns: r.returns, exchanges: r.exchanges, cases: r.count, share: r.share, top_three: r.topThree });
+  const refunds = figures.refundsAfterReceipt;
+  add('refunds_after_receipt', 'all', {
+    refunded: refunds.refunded, within_24h: refunds.within24h, share_within_24h: refunds.shareWithin24h,
+    median_delay_seconds: refunds.medianDelaySeconds, p95_delay_seconds: refunds.p95DelaySeconds, late: refunds.late.length,
+  });
+  for (const late of refunds.late) {
+    add('late_refunds', late.caseId, {
+      order: late.orderId, received_at: late.receivedAt, paid_at: late.paidAt, delay_seconds: late.delaySeconds, amount_minor: late.amount, currency: late.currency,
+    });
+  }
+  const reminders = figures.unpaidReminders;
+  add('unpaid_reminders', 'all', {
+    orders: reminders.orders, paid_before_reminder: reminders.paidBeforeReminder, reminded: reminders.reminded, recovered: reminders.recovered,
+    closed_unpaid: reminders.closedUnpaid, still_unpaid: reminders.stillUnpaid, share_recovered: reminders.shareRecovered,
+  });
+  for (const r of reminders.byReminder) add('unpaid_reminders', `after ${r.reminders} reminder(s)`, { recovered: r.recovered, share: r.share });
+  const reviews = figures.reviews;
+  add('reviews', 'all', {
+    reviews: reviews.reviews, medium: reviews.medium, negative: reviews.negative, open: reviews.open, handled: reviews.handled,
+    asked_to_amend: reviews.askedToAmend, amended: reviews.amended, amended_share: reviews.amendedShare, escalated: reviews.escalated,
+  });
+  for (const o of reviews.byOutcome) add('reviews', `${o.outcome}/${o.reason}`, { closed: o.count });
+  for (const b of figures.sla.breaches) add('sla_breaches', [b.playbook, b.step, b.queue ?? ''].join('/'), { [b.kind]: b.count });
+  for (const e of figures.sla.escalations) add('escalations', [e.playbook, e.step, e.queue, e.reason].join('/'), { opened: e.count, open: e.open });
+  for (const day of figures.casesPerDay.days) {
+    add('cases_per_day', day.date, { opened: day.opened, ...Object.fromEntries(Object.entries(day.closed).map(([outcome, n]) => [`closed_${outcome}`, n])) });
+  }
+  // A BOM, so that spreadsheets read the file as UTF-8.
+  return `\ufeff${rows.map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
+}
+
+function csvCell(value: Cell): string {
+  if (value === null) return '';
+  if (typeof value !== 'string') return String(value);
+  // Text a spreadsheet would run as a formula is kept as text.
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
