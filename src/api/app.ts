@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { registerAuth } from './auth.js';
 import { refuseUncleanInput } from './clean-input.js';
 import { keyRoutes } from './routes/keys.js';
+import { taskRoutes } from './routes/tasks.js';
+import { escalationRoutes } from './routes/escalations.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiDependencies } from './dependencies.js';
 import { clientError, problem, sendProblem } from './problems.js';
@@ -89,6 +91,8 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
+  await app.register(taskRoutes(deps), { prefix: '/v1/tasks' });
+  await app.register(escalationRoutes(deps), { prefix: '/v1/escalations' });
   await app.register(orderRoutes(deps), { prefix: '/v1/orders' });
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   await app.register(meRoutes(deps), { prefix: '/v1/me' });

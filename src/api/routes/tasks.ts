@@ -1,0 +1,185 @@
+/** The task queue: agents list, claim, release, complete and annotate the human tasks cases open. */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { completeTask } from '../../cases/agent-work.js';
+import type { Role } from '../../store/api-keys.js';
+import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, type Task, type TaskListFilter } from '../../store/tasks.js';
+import { actorOf, READERS } from '../auth.js';
+import { sendDelivery } from '../delivery.js';
+import type { ApiDependencies } from '../dependencies.js';
+import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
+import { problem, sendProblem } from '../problems.js';
+import { BODIES, responses, WITH_BODY } from '../responses.js';
+
+const TAGS = ['agent work'];
+/** Who works the queues; auditors read them. */
+export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
+/** Who may release a task someone else holds. */
+const LEADS: readonly Role[] = ['ops-lead', 'admin'];
+
+const string = { type: 'string' } as const;
+const nullableString = { type: 'string', nullable: true } as const;
+const integer = { type: 'integer' } as const;
+const exact = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties, required: Object.keys(properties) });
+const nullable = (schema: object) => ({ ...schema, nullable: true });
+export const ACTOR = exact({ keyId: nullableString, name: string });
+/** Free text a person writes (a note, a resolution): 1 to 2,000 characters, not only blanks. */
+export const PERSON_TEXT = { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } as const;
+/** A row id in a path: a positive integer, at most 15 digits. */
+export const ROW_ID = '^[1-9][0-9]{0,14}$';
+
+const TASK_PROPERTIES = {
+  id: integer, caseId: string, playbook: nullableString, orderId: nullableString, step: string, title: string, queue: string,
+  outcomes: { type: 'array', items: string }, status: { type: 'string', enum: ['open', 'done', 'breached'] }, outcome: nullableString,
+  dueAt: string, timeLeftMs: { type: 'integer', nullable: true }, createdAt: string, completedAt: nullableString,
+  claimed: nullable(exact({ by: ACTOR, at: string })), completedBy: nullable(ACTOR), noteCount: integer,
+};
+const TASK = exact(TASK_PROPERTIES);
+const NOTE = exact({ id: integer, text: string, by: ACTOR, at: string });
+const TASK_WITH_NOTES = exact({ ...TASK_PROPERTIES, notes: { type: 'array', items: NOTE } });
+const TASK_LIST = exact({ tasks: { type: 'array', items: TASK }, nextCursor: nullableString, asOf: string });
+const COMPLETED = exact({ status: { type: 'string', enum: ['accepted', 'duplicate'] }, task: TASK, case: nullable({ ...BODIES.case }) });
+
+const taskParams = { type: 'object', required: ['taskId'], properties: { taskId: { type: 'string', pattern: ROW_ID } } } as const;
+type TaskParams = { Params: { taskId: string } };
+
+/** The task with the time left on its SLA at `asOf` (negative when overdue; null once it is closed). */
+const withTimeLeft = (task: Task, asOf: number) => ({ ...task, timeLeftMs: task.status === 'open' ? Date.parse(task.dueAt) - asOf : null });
+
+const unknownTask = (reply: FastifyReply, taskId: string) => sendProblem(reply, problem('unknown-task', `no task ${taskId}`));
+const holder = (task: Task) => (task.claimed ? `${task.claimed.by.name} (key ${task.claimed.by.keyId})` : 'nobody');
+
+export const taskRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
+  readRoutes(app, deps);
+  claimRoutes(app, deps);
+  completeRoute(app, deps);
+  noteRoute(app, deps);
+};
+
+function readRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+  app.get<{ Querystring: TaskListFilter }>('', {
+    config: { roles: READERS },
+    schema: {
+      tags: TAGS, summary: 'Tasks by due time, soonest first, with the time left on their SLA at `asOf`; filtered and paginated by cursor',
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          queue: { type: 'string', minLength: 1, maxLength: 100 },
+          status: { enum: ['open', 'done', 'breached'] },
+          claimed: { enum: ['me', 'unclaimed', 'any'] },
+          ...PAGE_QUERY,
+        },
+      },
+      response: responses({ 200: TASK_LIST }, ['invalid-cursor']),
+    },
+  }, async (request, reply) => {
+    const asOf = Date.now();
+    const page = await listTasks(deps.pool, request.query, request.apiKey!.id);
+    if (!page) return pageOrInvalidCursor(reply, page);
+    return { tasks: page.tasks.map((task) => withTimeLeft(task, asOf)), nextCursor: page.nextCursor, asOf: new Date(asOf).toISOString() };
+  });
+
+  app.get<TaskParams>('/:taskId', {
+    config: { roles: READERS },
+    schema: { tags: TAGS, summary: 'A task with its notes, oldest first', params: taskParams, response: responses({ 200: TASK_WITH_NOTES }, ['unknown-task']) },
+  }, async (request, reply) => {
+    const id = Number(request.params.taskId);
+    const task = await findTask(deps.pool, id);
+    if (!task) return unknownTask(reply, request.params.taskId);
+    return { ...withTimeLeft(task, Date.now()), notes: await listTaskNotes(deps.pool, id) };
+  });
+}
+
+function claimRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+  app.post<TaskParams>('/:taskId/claim', {
+    config: { roles: AGENT_WORKERS },
+    schema: {
+      tags: TAGS, summary: 'Claim an open task for the calling key (again by its holder: no change); 409 when someone else holds it',
+      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-claimed', 'task-not-open']),
+    },
+  }, async (request, reply) => {
+    const id = Number(request.params.taskId);
+    const by = actorOf(request);
+    const claimed = await claimTask(deps.pool, id, by);
+    const task = await findTask(deps.pool, id);
+    if (!task) return unknownTask(reply, request.params.taskId);
+    if (claimed) return withTimeLeft(task, Date.now());
+    if (task.status !== 'open' || task.completedBy) return sendProblem(reply, notOpen(task));
+    return sendProblem(reply, problem('task-claimed', `task ${id} is held by ${holder(task)}`, { claimed: task.claimed }));
+  });
+
+  app.post<TaskParams>('/:taskId/release', {
+    config: { roles: AGENT_WORKERS },
+    schema: {
+      tags: TAGS, summary: 'Release a claimed task: its holder, or an ops lead or admin for anyone; releasing an unclaimed task changes nothing',
+      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-claimed', 'task-not-open']),
+    },
+  }, async (request, reply) => {
+    const id = Number(request.params.taskId);
+    const apiKey = request.apiKey!;
+    const released = await releaseTask(deps.pool, id, LEADS.includes(apiKey.role) ? null : apiKey.id);
+    const task = await findTask(deps.pool, id);
+    if (!task) return unknownTask(reply, request.params.taskId);
+    if (released || task.claimed === null) return withTimeLeft(task, Date.now());
+    if (task.status !== 'open' || task.completedBy) return sendProblem(reply, notOpen(task));
+    return sendProblem(reply, problem('task-claimed', `task ${id} is held by ${holder(task)}; only they, an ops lead or an admin may release it`, { claimed: task.claimed }));
+  });
+}
+
+function notOpen(task: Task) {
+  const why = task.status === 'open' ? `is being completed by ${task.completedBy!.name}` : `is ${task.status}${task.outcome ? ` (${task.outcome})` : ''}`;
+  return problem('task-not-open', `task ${task.id} ${why}`, { taskStatus: task.status, completedBy: task.completedBy });
+}
+
+function completeRoute(app: FastifyInstance, deps: ApiDependencies): void {
+  app.post<TaskParams & { Body: { outcome: string; note?: string } }>('/:taskId/complete', {
+    config: { roles: AGENT_WORKERS },
+    schema: {
+      tags: TAGS,
+      summary: 'Complete a task with one of its outcomes: delivers `task.completed` to its case as the calling key (a retry is a duplicate); answers the case as it is now',
+      params: taskParams,
+      body: {
+        type: 'object', additionalProperties: false, required: ['outcome'],
+        properties: { outcome: { type: 'string', minLength: 1, maxLength: 100 }, note: PERSON_TEXT },
+      },
+      response: responses({ 200: COMPLETED }, [
+        ...WITH_BODY, 'unknown-task', 'unknown-outcome', 'task-not-open', 'task-claimed', 'unknown-case', 'event-not-expected', 'case-closed', 'invalid-event',
+      ]),
+    },
+  }, async (request, reply) => {
+    const by = actorOf(request);
+    const completion = await completeTask(deps, { taskId: Number(request.params.taskId), outcome: request.body.outcome, ...(request.body.note !== undefined ? { note: request.body.note } : {}), by });
+    switch (completion.kind) {
+      case 'unknown-task':
+        return unknownTask(reply, request.params.taskId);
+      case 'unknown-outcome': {
+        const message = `must be one of ${completion.task.outcomes.join(', ')}`;
+        return sendProblem(reply, problem('unknown-outcome', `task ${completion.task.id} has no outcome ${request.body.outcome}: ${message}`, {
+          errors: [{ pointer: '/outcome', message }],
+        }));
+      }
+      case 'not-open':
+        return sendProblem(reply, notOpen(completion.task));
+      case 'claimed-by-other':
+        return sendProblem(reply, problem('task-claimed', `task ${completion.task.id} is held by ${holder(completion.task)}`, { claimed: completion.task.claimed }));
+      case 'refused':
+        return sendDelivery(reply, completion.caseId, completion.result);
+      case 'completed':
+        return { status: completion.status, task: withTimeLeft(completion.task, Date.now()), case: completion.case };
+    }
+  });
+}
+
+function noteRoute(app: FastifyInstance, deps: ApiDependencies): void {
+  app.post<TaskParams & { Body: { text: string } }>('/:taskId/notes', {
+    config: { roles: AGENT_WORKERS },
+    schema: {
+      tags: TAGS, summary: 'Add a note to a task (notes are never changed or removed)', params: taskParams,
+      body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: PERSON_TEXT } },
+      response: responses({ 201: NOTE }, [...WITH_BODY, 'unknown-task']),
+    },
+  }, async (request, reply) => {
+    const id = Number(request.params.taskId);
+    if (!(await findTask(deps.pool, id))) return unknownTask(reply, request.params.taskId);
+    return reply.code(201).send(await addTaskNote(deps.pool, id, actorOf(request), request.body.text));
+  });
+}

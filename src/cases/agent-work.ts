@@ -1,0 +1,76 @@
+/**
+ * An agent completes a human task: the completion is the case's `task.completed` event, delivered
+ * through the event inbox exactly as `POST /v1/cases/{caseId}/events` delivers it, attributed to the
+ * agent, with an event id derived from the task so that a retry is a duplicate, never a second event.
+ * The workflow closes the task row with its outcome (its `closeTask` activity); the agent who
+ * completed it is recorded beside it here, before delivery, so two agents cannot both complete it.
+ */
+import type { Actor } from '../plan/case.js';
+import { TASK_COMPLETED } from '../plan/steps/task.js';
+import type { Pool } from '../store/pool.js';
+import { addTaskNote, findTask, markTaskCompleter, unmarkTaskCompleter, type Task } from '../store/tasks.js';
+import type { DeliveryResult, EventInbox } from './inbox.js';
+import type { CaseDescription, CaseService } from './service.js';
+
+export interface TaskCompletionRequest {
+  taskId: number;
+  outcome: string;
+  /** Written as a note on the task when the case takes the completion. */
+  note?: string;
+  by: Actor;
+}
+
+export type TaskCompletion =
+  | { kind: 'unknown-task' }
+  | { kind: 'unknown-outcome'; task: Task }
+  /** Done, breached, or being completed by someone else. */
+  | { kind: 'not-open'; task: Task }
+  | { kind: 'claimed-by-other'; task: Task }
+  /** The case took the completion (`accepted`), or had already taken it (`duplicate`); the task and case as they are now. */
+  | { kind: 'completed'; status: 'accepted' | 'duplicate'; task: Task; case: CaseDescription | null }
+  /** The case refused it (it does not wait for this task, or has closed); the task stays open and unclaimed by the attempt. */
+  | { kind: 'refused'; caseId: string; result: DeliveryResult };
+
+/** The id of the `task.completed` event a task's completion is delivered as. */
+export const completionEventId = (taskId: number): string => `task-${taskId}-completed`;
+
+export async function completeTask(
+  deps: { pool: Pool; inbox: EventInbox; cases: CaseService }, request: TaskCompletionRequest,
+): Promise<TaskCompletion> {
+  const task = await findTask(deps.pool, request.taskId);
+  if (!task) return { kind: 'unknown-task' };
+  if (!task.outcomes.includes(request.outcome)) return { kind: 'unknown-outcome', task };
+  if (task.status !== 'open') return { kind: 'not-open', task };
+  if (!(await markTaskCompleter(deps.pool, task.id, request.by))) {
+    const now = (await findTask(deps.pool, task.id))!;
+    const heldByOther = now.status === 'open' && now.completedBy === null && now.claimed !== null && now.claimed.by.keyId !== request.by.keyId;
+    return heldByOther ? { kind: 'claimed-by-other', task: now } : { kind: 'not-open', task: now };
+  }
+  const result = await deps.inbox.deliverEvent(task.caseId, {
+    type: TASK_COMPLETED, id: completionEventId(task.id), payload: { task: task.step, outcome: request.outcome }, by: request.by,
+  });
+  if (result.status !== 'accepted' && result.status !== 'duplicate') {
+    await unmarkTaskCompleter(deps.pool, task.id, request.by);
+    return { kind: 'refused', caseId: task.caseId, result };
+  }
+  if (result.status === 'accepted' && request.note !== undefined) await addTaskNote(deps.pool, task.id, request.by, request.note);
+  const moved = await caseMovedOn(deps.cases, task);
+  return { kind: 'completed', status: result.status, task: (await findTask(deps.pool, task.id))!, case: moved };
+}
+
+/** How long a completion waits for its case to report the step after the task. */
+export const MOVED_ON_DEADLINE_MS = 5_000;
+
+/**
+ * The case once it reports having left the task's step (or closed). The case takes the event at
+ * once, but reports where it went only at its next wait, after the activities on the way (closing
+ * the task, opening the next one) ran; past MOVED_ON_DEADLINE_MS, the case as it is then.
+ */
+async function caseMovedOn(cases: CaseService, task: Task): Promise<CaseDescription | null> {
+  const deadline = Date.now() + MOVED_ON_DEADLINE_MS;
+  for (;;) {
+    const now = await cases.describe(task.caseId);
+    if (!now || now.status === 'closed' || now.step !== task.step || Date.now() >= deadline) return now;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
