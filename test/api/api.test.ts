@@ -157,6 +157,7 @@ describe('roles', () => {
     { name: 'list cases', call: { method: 'GET', url: '/v1/cases' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'read case', call: { method: 'GET', url: '/v1/cases/api-1' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'case history', call: { method: 'GET', url: '/v1/cases/api-1/history' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'case activity', call: { method: 'GET', url: '/v1/cases/api-1/activity' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
     { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
     { name: 'order ledger', call: { method: 'GET', url: '/v1/orders/TB-9/ledger' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
@@ -165,6 +166,7 @@ describe('roles', () => {
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },
     { name: 'create key', call: { method: 'POST', url: '/v1/keys', body: { role: 'auditor', name: 'matrix' } }, allowed: ['admin'] },
     { name: 'revoke key', call: { method: 'DELETE', url: '/v1/keys/000000000000' }, allowed: ['admin'] },
+    { name: 'who am I', call: { method: 'GET', url: '/v1/me' }, allowed: ['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] },
   ];
   const matrix = endpoints.flatMap((e) => ROLES.map((role) => [e.name, role, e.allowed.includes(role)] as const));
 

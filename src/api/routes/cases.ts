@@ -14,6 +14,10 @@ import { listCases, type CaseListFilter } from '../../store/case-list.js';
 const TAGS = ['cases'];
 /** What a case id looks like, wherever a request names one. */
 export const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
+/** An outcome or reason code, as playbooks write them (`refunded`, `outside_return_window`). */
+const CODE = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
+/** A day (from its start, UTC) or an instant. */
+const DATE = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] } as const;
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -81,13 +85,18 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
   app.get<{ Querystring: CaseListFilter }>('', {
     config: { roles: READERS },
     schema: {
-      tags: TAGS, summary: 'Cases, newest first, filtered and paginated by cursor',
+      tags: TAGS, summary: 'Cases, newest first, filtered (playbook, status, order, outcome, reason, opening dates, breached) and paginated by cursor',
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
           playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
           status: { enum: ['open', 'waiting', 'failed', 'closed'] },
           orderId: { type: 'string', maxLength: 100 },
+          outcome: { type: 'string', pattern: CODE },
+          reason: { type: 'string', pattern: CODE },
+          openedFrom: { ...DATE, description: 'Opened at or after: a date (from its start, UTC) or an instant' },
+          openedTo: { ...DATE, description: 'Opened before: a date (from its start, UTC) or an instant' },
+          breached: { enum: ['true', 'false'], description: 'Whether a task passed its SLA, a refund its deadline, or a clock ran out' },
           ...PAGE_QUERY,
         },
       },

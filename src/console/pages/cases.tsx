@@ -58,12 +58,15 @@ function listQuery(filters: Filters, session: Session, cursor?: string): string 
   });
 }
 
-/** The Temporal visibility query for the filters its search attributes cover (Playbook, CaseStatus, OrderId). */
+/**
+ * The Temporal visibility query for the filters its search attributes cover (Playbook, CaseStatus,
+ * OrderId); Temporal's CaseStatus says `open` for open and waiting cases alike.
+ */
 function temporalQuery(filters: Filters): string {
   const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
   return [
     filters.playbook && `Playbook=${quote(filters.playbook)}`,
-    filters.status && `CaseStatus=${quote(filters.status)}`,
+    filters.status && `CaseStatus=${quote(filters.status === 'waiting' ? 'open' : filters.status)}`,
     filters.orderId.trim() && `OrderId=${quote(filters.orderId.trim())}`,
   ].filter(Boolean).join(' AND ');
 }
