@@ -6,6 +6,7 @@ import type { ComponentType } from 'preact';
 import type { Language } from './i18n.js';
 import type { Role, Session } from './session.js';
 import { CasesPage } from './pages/cases.js';
+import { PlaybooksPage } from './pages/playbooks.js';
 
 export interface PageProps {
   session: Session;
@@ -22,4 +23,5 @@ export interface Page {
 
 export const PAGES: Page[] = [
   { path: 'cases', title: { en: 'Cases', zh: '工单' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: CasesPage },
+  { path: 'playbooks', title: { en: 'Playbooks', zh: '剧本' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: PlaybooksPage },
 ];

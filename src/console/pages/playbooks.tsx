@@ -1,0 +1,307 @@
+/**
+ * Playbooks: the published playbooks (#/playbooks), and one playbook (#/playbooks/<name>[/<version>]):
+ * its versions, the version's YAML with its warnings at their lines, its flow graph with the path a case
+ * took, and for ops leads and admins the box that validates edited YAML and publishes it.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiProblem } from '../api.js';
+import { formatTime } from '../format.js';
+import { FlowDiagram, type FlowGraph, type PathStep } from '../graph.js';
+import { useT, type Messages, type Translate } from '../i18n.js';
+import type { PageProps } from '../pages.js';
+import type { Session } from '../session.js';
+import { PlaybookEditor, type Diagnostic } from './playbook-editor.js';
+import './playbooks.css';
+
+interface PublishedVersion {
+  name: string;
+  version: number;
+  hash: string;
+  publishedAt: string;
+  publishedBy: string | null;
+}
+
+interface LatestVersion extends PublishedVersion {
+  versions: number;
+}
+
+interface VersionDetail extends PublishedVersion {
+  yaml: string;
+  diagnostics: Diagnostic[];
+}
+
+interface CaseHistory {
+  caseId: string;
+  playbook: { name: string; version: number };
+  status: string;
+  steps: { seq: number; step: string | null; detail: Record<string, unknown> }[];
+}
+
+/** Where a case took the flow: its steps in order, the step it is at now last. */
+interface CasePath {
+  caseId: string;
+  version: number;
+  steps: PathStep[];
+}
+
+type Key =
+  | 'title' | 'caption' | 'name' | 'latest' | 'versions' | 'publishedAt' | 'publishedBy' | 'unknownPublisher' | 'none' | 'loading' | 'version'
+  | 'noPlaybook' | 'failed' | 'allPlaybooks' | 'versionsCaption' | 'selected' | 'flow' | 'flowTitle' | 'flowHelp' | 'caseLabel' | 'showPath'
+  | 'clearPath' | 'pathOf' | 'pathOtherVersion' | 'noCase' | 'otherPlaybook' | 'yaml' | 'yamlRegion' | 'warnings' | 'noWarnings' | 'lineColumn'
+  | 'flowRegion' | 'versionsTitle';
+
+export const PLAYBOOKS_MESSAGES: Messages<Key> = {
+  en: {
+    title: 'Playbooks', caption: 'Published playbooks and their latest versions; times in the shop’s time zone.', name: 'Playbook',
+    latest: 'Latest version', versions: 'Versions', publishedAt: 'Published', publishedBy: 'Published by', unknownPublisher: 'not recorded',
+    none: 'No playbook is published yet.', loading: 'Loading…', version: 'v{version}', noPlaybook: 'No playbook named {name} is published.',
+    failed: 'Could not load: {detail}', allPlaybooks: 'All playbooks', versionsCaption: 'The versions of {name}, oldest first',
+    selected: '(shown)', flow: 'Flow', flowTitle: 'The flow of {name} version {version}: {steps} steps', flowRegion: 'Flow graph, scrollable',
+    flowHelp: 'Boxes act, hexagons decide, slanted boxes wait, rounded ends close the case. Enter a case id to mark the path it took.',
+    caseLabel: 'Case id', showPath: 'Show its path', clearPath: 'Clear', pathOf: 'Case {caseId} went: {path}',
+    pathOtherVersion: 'Case {caseId} runs version {version}: showing that version.', noCase: 'No case {caseId}.',
+    otherPlaybook: 'Case {caseId} runs playbook {playbook}, not {name}.', yaml: 'YAML', yamlRegion: 'The YAML of version {version}, scrollable',
+    warnings: '{count} diagnostic(s) when checked now, marked at their lines:', noWarnings: 'No diagnostics when checked now.',
+    lineColumn: 'line {line}:{column}', versionsTitle: 'Versions',
+  },
+  zh: {
+    title: '剧本', caption: '已发布的剧本及其最新版本；时间为店铺所在时区。', name: '剧本',
+    latest: '最新版本', versions: '版本数', publishedAt: '发布时间', publishedBy: '发布人', unknownPublisher: '未记录',
+    none: '尚未发布任何剧本。', loading: '加载中…', version: '第 {version} 版', noPlaybook: '没有已发布的剧本 {name}。',
+    failed: '加载失败：{detail}', allPlaybooks: '全部剧本', versionsCaption: '{name} 的各个版本（按发布先后）',
+    selected: '（当前显示）', flow: '流程', flowTitle: '{name} 第 {version} 版的流程：共 {steps} 个步骤', flowRegion: '流程图（可滚动）',
+    flowHelp: '方框为动作，六边形为判断，斜框为等待，圆角框为结束。输入工单号可标出该工单走过的路径。',
+    caseLabel: '工单号', showPath: '显示路径', clearPath: '清除', pathOf: '工单 {caseId} 的路径：{path}',
+    pathOtherVersion: '工单 {caseId} 运行的是第 {version} 版，已切换到该版本。', noCase: '没有工单 {caseId}。',
+    otherPlaybook: '工单 {caseId} 运行的是剧本 {playbook}，不是 {name}。', yaml: 'YAML', yamlRegion: '第 {version} 版的 YAML（可滚动）',
+    warnings: '按当前规则检查有 {count} 条诊断，已标在对应行：', noWarnings: '按当前规则检查没有诊断。',
+    lineColumn: '第 {line} 行第 {column} 列', versionsTitle: '版本',
+  },
+};
+
+const detailOf = (failure: unknown): string => (failure instanceof Error ? failure.message : String(failure));
+
+export function PlaybooksPage({ session, route }: PageProps) {
+  if (!route[1]) return <PlaybookList session={session} />;
+  const version = route[2] && /^[1-9][0-9]{0,8}$/.test(route[2]) ? Number(route[2]) : undefined;
+  return <PlaybookDetail session={session} name={route[1]} version={version} />;
+}
+
+function PlaybookList({ session }: { session: Session }) {
+  const t = useT(PLAYBOOKS_MESSAGES);
+  const [playbooks, setPlaybooks] = useState<LatestVersion[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ playbooks: LatestVersion[] }>(session, 'GET', '/v1/playbooks').then((body) => setPlaybooks(body.playbooks), (failure) => setError(detailOf(failure)));
+  }, [session]);
+  return (
+    <section aria-labelledby="playbooks-title">
+      <h1 id="playbooks-title">{t('title')}</h1>
+      {error ? <p class="error" role="alert">{t('failed', { detail: error })}</p>
+        : !playbooks ? <p role="status">{t('loading')}</p>
+        : playbooks.length === 0 ? <p>{t('none')}</p>
+        : (
+          <table class="playbooks">
+            <caption>{t('caption')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('name')}</th><th scope="col">{t('latest')}</th><th scope="col" class="num">{t('versions')}</th>
+                <th scope="col">{t('publishedAt')}</th><th scope="col">{t('publishedBy')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {playbooks.map((playbook) => (
+                <tr key={playbook.name} data-playbook={playbook.name}>
+                  <td><a href={`#/playbooks/${encodeURIComponent(playbook.name)}`}>{playbook.name}</a></td>
+                  <td>{t('version', { version: playbook.version })}</td>
+                  <td class="num">{playbook.versions}</td>
+                  <td>{formatTime(playbook.publishedAt, session)}</td>
+                  <td>{playbook.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+    </section>
+  );
+}
+
+function PlaybookDetail({ session, name, version }: { session: Session; name: string; version: number | undefined }) {
+  const t = useT(PLAYBOOKS_MESSAGES);
+  const [versions, setVersions] = useState<PublishedVersion[] | null>(null);
+  const [shown, setShown] = useState<{ detail: VersionDetail; graph: FlowGraph } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [path, setPath] = useState<CasePath | null>(null);
+  // Publishing a version reloads the list of versions.
+  const [published, setPublished] = useState(0);
+  const mayPublish = session.role === 'ops-lead' || session.role === 'admin';
+
+  useEffect(() => {
+    setError(null);
+    api<{ versions: PublishedVersion[] }>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
+      (body) => setVersions(body.versions),
+      (failure) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) })),
+    );
+  }, [session, name, published]);
+
+  const selected = version ?? versions?.[versions.length - 1]?.version;
+  useEffect(() => {
+    // The version shown stays until the next one is loaded, so the editor keeps what it last said.
+    if (selected === undefined) return;
+    const base = `/v1/playbooks/${encodeURIComponent(name)}/versions/${selected}`;
+    Promise.all([api<VersionDetail>(session, 'GET', base), api<FlowGraph>(session, 'GET', `${base}/graph`)]).then(
+      ([detail, graph]) => setShown({ detail, graph }),
+      (failure) => setError(t('failed', { detail: detailOf(failure) })),
+    );
+  }, [session, name, selected]);
+
+  return (
+    <article aria-labelledby="playbook-title">
+      <p><a href="#/playbooks">{t('allPlaybooks')}</a></p>
+      <h1 id="playbook-title">{name}</h1>
+      {error && <p class="error" role="alert">{error}</p>}
+      {versions && (
+        <section aria-labelledby="versions-title">
+          <h2 id="versions-title">{t('versionsTitle')}</h2>
+          <table class="versions">
+            <caption>{t('versionsCaption', { name })}</caption>
+            <thead><tr><th scope="col">{t('name')}</th><th scope="col">{t('publishedAt')}</th><th scope="col">{t('publishedBy')}</th></tr></thead>
+            <tbody>
+              {versions.map((v) => (
+                <tr key={v.version} data-version={v.version} class={v.version === selected ? 'selected' : undefined}>
+                  <td>
+                    <a href={`#/playbooks/${encodeURIComponent(name)}/${v.version}`} aria-current={v.version === selected ? 'true' : undefined}>{t('version', { version: v.version })}</a>
+                    {v.version === selected && <span class="muted"> {t('selected')}</span>}
+                  </td>
+                  <td>{formatTime(v.publishedAt, session)}</td>
+                  <td>{v.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {(!shown || shown.detail.version !== selected) && !error && <p role="status">{t('loading')}</p>}
+      {shown && (
+        <>
+          <section aria-labelledby="flow-title">
+            <h2 id="flow-title">{t('flow')} · {t('version', { version: shown.detail.version })}</h2>
+            <p class="hint">{t('flowHelp')}</p>
+            <CasePathForm session={session} name={name} shown={shown.graph} t={t} path={path} onPath={setPath} />
+            <div class="flow-scroll" role="region" aria-label={t('flowRegion')} tabIndex={0}>
+              <FlowDiagram graph={shown.graph} path={path && path.version === shown.detail.version ? path.steps : []}
+                title={t('flowTitle', { name, version: shown.detail.version, steps: shown.graph.nodes.length })} />
+            </div>
+          </section>
+          <section aria-labelledby="yaml-title">
+            <h2 id="yaml-title">{t('yaml')} · {t('version', { version: shown.detail.version })}</h2>
+            <p>{shown.detail.diagnostics.length === 0 ? t('noWarnings') : t('warnings', { count: shown.detail.diagnostics.length })}</p>
+            <YamlListing yaml={shown.detail.yaml} diagnostics={shown.detail.diagnostics} label={t('yamlRegion', { version: shown.detail.version })} t={t} />
+          </section>
+          {mayPublish && (
+            <PlaybookEditor session={session} name={name} initial={shown.detail.yaml}
+              onPublished={(newVersion) => {
+                setPublished((n) => n + 1);
+                location.hash = `#/playbooks/${encodeURIComponent(name)}/${newVersion}`;
+              }} />
+          )}
+        </>
+      )}
+    </article>
+  );
+}
+
+/**
+ * The steps a case went through, in the order it decided them, then the step it is at; a step recorded
+ * twice in a row (a clock's breach there) counted once, with its first record.
+ */
+function stepsTaken(history: CaseHistory, current: string | null, known: Set<string>): PathStep[] {
+  const recorded: PathStep[] = [...history.steps].sort((a, b) => a.seq - b.seq).flatMap((entry) => (entry.step === null ? [] : [{ step: entry.step, detail: entry.detail }]));
+  const steps: PathStep[] = [];
+  for (const entry of current === null ? recorded : [...recorded, { step: current }]) {
+    if (known.has(entry.step) && steps[steps.length - 1]?.step !== entry.step) steps.push(entry);
+  }
+  return steps;
+}
+
+function CasePathForm({ session, name, shown, t, path, onPath }: {
+  session: Session; name: string; shown: FlowGraph; t: Translate<Key>; path: CasePath | null; onPath: (path: CasePath | null) => void;
+}) {
+  const [caseId, setCaseId] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const find = async (event: Event) => {
+    event.preventDefault();
+    const id = caseId.trim();
+    if (!id) return;
+    setMessage(null);
+    try {
+      const encoded = encodeURIComponent(id);
+      const [history, view] = await Promise.all([
+        api<CaseHistory>(session, 'GET', `/v1/cases/${encoded}/history`),
+        api<{ step: string | null; status: string }>(session, 'GET', `/v1/cases/${encoded}`),
+      ]);
+      if (history.playbook.name !== name) {
+        onPath(null);
+        setMessage(t('otherPlaybook', { caseId: id, playbook: history.playbook.name, name }));
+        return;
+      }
+      const { version } = history.playbook;
+      const graph = version === shown.version ? shown : await api<FlowGraph>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}/versions/${version}/graph`);
+      const current = view.status === 'closed' ? null : view.step;
+      onPath({ caseId: id, version, steps: stepsTaken(history, current, new Set(graph.nodes.map((node) => node.id))) });
+      if (version !== shown.version) {
+        setMessage(t('pathOtherVersion', { caseId: id, version }));
+        location.hash = `#/playbooks/${encodeURIComponent(name)}/${version}`;
+      }
+    } catch (failure) {
+      onPath(null);
+      setMessage(failure instanceof ApiProblem && failure.status === 404 ? t('noCase', { caseId: id }) : t('failed', { detail: detailOf(failure) }));
+    }
+  };
+  return (
+    <>
+      <form class="case-path" onSubmit={find}>
+        <label for="path-case">{t('caseLabel')}</label>
+        <input id="path-case" name="case" value={caseId} onInput={(event) => setCaseId(event.currentTarget.value)} spellcheck={false} />
+        <button type="submit">{t('showPath')}</button>
+        {path && <button type="button" class="secondary" onClick={() => { onPath(null); setMessage(null); }}>{t('clearPath')}</button>}
+      </form>
+      <div role="status" class="path-status">
+        {message && <p>{message}</p>}
+        {path && <p class="path" data-case={path.caseId}>{t('pathOf', { caseId: path.caseId, path: path.steps.map((entry) => entry.step).join(' → ') })}</p>}
+      </div>
+    </>
+  );
+}
+
+/** The YAML with line numbers, each diagnostic under the line it is at. */
+function YamlListing({ yaml, diagnostics, label, t }: { yaml: string; diagnostics: Diagnostic[]; label: string; t: Translate<Key> }) {
+  const lines = yaml.replace(/\n$/, '').split('\n');
+  const atLine = new Map<number, Diagnostic[]>();
+  for (const diagnostic of diagnostics) {
+    const line = Math.min(Math.max(diagnostic.line, 1), lines.length);
+    atLine.set(line, [...(atLine.get(line) ?? []), diagnostic]);
+  }
+  return (
+    <div class="yaml" role="region" aria-label={label} tabIndex={0}>
+      <ol class="yaml-lines">
+        {lines.map((text, index) => {
+          const marks = atLine.get(index + 1);
+          const worst = marks?.some((d) => d.severity === 'error') ? 'error' : marks ? 'warning' : '';
+          return (
+            <li key={index} data-line={index + 1} class={worst}>
+              <span class="ln" aria-hidden="true">{index + 1}</span>
+              <code>{text || ' '}</code>
+              {marks?.map((d) => (
+                <p key={`${d.code}:${d.column}`} class={`diagnostic ${d.severity}`} data-code={d.code}>
+                  <span class="where">{t('lineColumn', { line: d.line, column: d.column })}</span> <strong>{d.code}</strong> {d.message}
+                  {d.hint && <span class="hint"> ({d.hint})</span>}
+                </p>
+              ))}
+            </li>
+          );
+        })}
+      </ol>
+    </div>
+  );
+}
