@@ -6,6 +6,7 @@ import type { ComponentType } from 'preact';
 import type { Language } from './i18n.js';
 import { FiguresPage } from './pages/figures.js';
 import type { Role, Session } from './session.js';
+import { QueuePage } from './pages/queue.js';
 import { CasesPage } from './pages/cases.js';
 import { PlaybooksPage } from './pages/playbooks.js';
 
@@ -26,4 +27,5 @@ export const PAGES: Page[] = [
   { path: 'cases', title: { en: 'Cases', zh: '工单' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: CasesPage },
   { path: 'playbooks', title: { en: 'Playbooks', zh: '剧本' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: PlaybooksPage },
   { path: 'figures', title: { en: 'Figures', zh: '数据' }, roles: ['ops-lead', 'auditor', 'admin'], render: FiguresPage },
+  { path: 'queue', title: { en: 'Queue', zh: '待办队列' }, roles: ['agent', 'ops-lead', 'admin'], render: QueuePage },
 ];
