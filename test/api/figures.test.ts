@@ -361,6 +361,8 @@ describe('requests', () => {
 
   it('refuses a date it cannot read, a range that ends before it starts or spans more than a year, and unknown parameters', async () => {
     expect(await pointers('from=2026-13-01&to=2026-11-23')).toEqual(['/from']);
+    expect(await pointers('from=2026-02-30&to=2026-03-02')).toEqual(['/from']);
+    expect(await pointers('from=0000-12-30&to=0001-01-02')).toEqual(['/from']);
     expect(await pointers('from=2026-11-16&to=23.11.2026')).toEqual(['/to']);
     expect(await pointers('to=2026-11-23')).toEqual(['/from']);
     expect(await pointers('from=2026-11-23&to=2026-11-16')).toEqual(['/to']);

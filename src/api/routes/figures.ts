@@ -103,6 +103,10 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
     },
   }, async (request, reply) => {
     const { from, to, playbook, shop, timeZone = DEFAULT_TIME_ZONE } = request.query;
+    // The schema's date format takes year 0000, which the calendar (and Postgres) has not.
+    for (const [pointer, day] of [['/from', from], ['/to', to]] as const) {
+      if (day.startsWith('0000-')) return sendProblem(reply, invalid(pointer, 'has year 0000, which does not exist (1 BC is followed by AD 1)'));
+    }
     const days = (Date.parse(to) - Date.parse(from)) / DAY_MS;
     if (days <= 0) return sendProblem(reply, invalid('/to', `must be a day after from (${from}): the range is [from, to)`));
     if (days > MAX_DAYS) return sendProblem(reply, invalid('/to', `must be at most ${MAX_DAYS} days after from (${from})`));
