@@ -14,6 +14,21 @@ const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
 /** The return playbook with a goto to a step that does not exist: PB102 on line 158, column 19. */
 const BROKEN_YAML = RETURN_YAML.replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing_parcle');
+/** Valid with one warning: its wait has no timeout (PB123, at the `wait:` key on line 11). */
+const WAIT_FOR_EVER_YAML = `playbook: parcel-watch
+case_type: return
+currency: CNY
+timezone: Asia/Shanghai
+fields:
+  order_id: { type: string }
+events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }] }
+  - id: done
+    end: { outcome: resolved, reason: received }
+`;
 /** The steps the case below goes through: approved in the window, the address sent, the buyer ships, it waits for the receipt. */
 const PATH = ['check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'note_tracking', 'wait_receipt'];
 
@@ -24,6 +39,7 @@ const waitForStep = (caseId: string, step: string) => vi.waitFor(async () => {
 
 beforeAll(async () => {
   await harness.publish('return');
+  expect((await harness.call('ops-lead', 'PUT', '/v1/playbooks/parcel-watch', WAIT_FOR_EVER_YAML)).status).toBe(201);
   const opened = await harness.call('agent', 'POST', '/v1/cases', {
     playbook: 'return', caseId: 'ret-path-1',
     data: {
@@ -136,6 +152,19 @@ describe('as the auditor', () => {
     expect(await page.getByRole('heading', { name: 'Validate and publish' }).count()).toBe(0);
     expect(await page.locator('textarea').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Publish' }).count()).toBe(0);
+    expect(await axe(page)).toEqual([]);
+  });
+
+  it("sees a version's warnings at their lines", async () => {
+    const page = await harness.newPage();
+    await harness.signIn(page, 'auditor');
+    await openPlaybook(page, '/parcel-watch');
+    await page.getByText('1 diagnostic(s) when checked now, marked at their lines:').waitFor();
+    const marked = page.locator('.yaml li.warning');
+    expect(await marked.count()).toBe(1);
+    expect(await marked.getAttribute('data-line')).toBe('11');
+    expect(await marked.locator('p.diagnostic').innerText())
+      .toBe("line 11:5 PB123 step 'wait_receipt' waits without a timeout: a case can stay open for ever (add timeout and on_timeout)");
     expect(await axe(page)).toEqual([]);
   });
 

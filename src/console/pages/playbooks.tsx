@@ -79,6 +79,8 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
   },
 };
 
+const NO_PATH: PathStep[] = [];
+
 const detailOf = (failure: unknown): string => (failure instanceof Error ? failure.message : String(failure));
 
 export function PlaybooksPage({ session, route }: PageProps) {
@@ -188,10 +190,8 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
             <h2 id="flow-title">{t('flow')} · {t('version', { version: shown.detail.version })}</h2>
             <p class="hint">{t('flowHelp')}</p>
             <CasePathForm session={session} name={name} shown={shown.graph} t={t} path={path} onPath={setPath} />
-            <div class="flow-scroll" role="region" aria-label={t('flowRegion')} tabIndex={0}>
-              <FlowDiagram graph={shown.graph} path={path && path.version === shown.detail.version ? path.steps : []}
-                title={t('flowTitle', { name, version: shown.detail.version, steps: shown.graph.nodes.length })} />
-            </div>
+            <FlowDiagram graph={shown.graph} path={path && path.version === shown.detail.version ? path.steps : NO_PATH} regionLabel={t('flowRegion')}
+              title={t('flowTitle', { name, version: shown.detail.version, steps: shown.graph.nodes.length })} />
           </section>
           <section aria-labelledby="yaml-title">
             <h2 id="yaml-title">{t('yaml')} · {t('version', { version: shown.detail.version })}</h2>
