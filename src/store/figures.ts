@@ -17,7 +17,7 @@ export interface FigureFilter {
 }
 
 /** A refund is on time when paid at most this long after the warehouse receipt. */
-export const REFUND_WITHIN_SECONDS = 24 * 60 * 60;
+const REFUND_WITHIN_SECONDS = 24 * 60 * 60;
 
 // Every query takes the filter as $1..$5, in this order.
 const params = (filter: FigureFilter) => [filter.from, filter.to, filter.timeZone, filter.playbook, filter.shop];

@@ -311,6 +311,20 @@ describe('the figures of a seeded week', () => {
     expect(utc.slice(0, 2)).toEqual([{ date: '2026-11-16', opened: 3, closed: {} }, { date: '2026-11-17', opened: 1, closed: { resolved: 1 } }]);
   });
 
+  it('counts days in the shop’s configured time zone when the request names none', async () => {
+    const utcShop = await buildApi({
+      pool: db.pool, cases: {} as CaseService, inbox: {} as EventInbox, audit: {} as CaseAudit, temporalReady: async () => true,
+      console: { timeZone: 'UTC', temporalUiUrl: null, namespace: 'default' },
+    });
+    try {
+      const response = await utcShop.inject({ method: 'GET', url: `/v1/figures?${WEEK}&playbook=review-recovery`, headers: { authorization: `Bearer ${keys.lead}` } });
+      expect(response.json().range.timeZone).toBe('UTC');
+      expect(response.json().casesPerDay.days[0]).toEqual({ date: '2026-11-16', opened: 3, closed: {} });
+    } finally {
+      await utcShop.close();
+    }
+  });
+
   it('the range and filters it was asked for; a shop no playbook names has no cases', async () => {
     const body = await figures(`${WEEK}&shop=Nowhere`);
     expect(body.range).toEqual({ from: '2026-11-16', to: '2026-11-23', timeZone: 'Asia/Shanghai', playbook: null, shop: 'Nowhere' });

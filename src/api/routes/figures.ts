@@ -7,12 +7,11 @@ import type { Role } from '../../store/api-keys.js';
 import {
   casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
 } from '../../store/figures.js';
-import type { ApiDependencies } from '../dependencies.js';
+import { CONSOLE_DEFAULTS, type ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { responses } from '../responses.js';
 
 const FIGURE_READERS: readonly Role[] = ['ops-lead', 'auditor', 'admin'];
-export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 /** A year of cases, leap day included. */
 const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
@@ -33,7 +32,7 @@ const figuresQuery = {
     to: { type: 'string', format: 'date', description: 'The day after the last: the range is [from, to)' },
     playbook: { type: 'string', minLength: 1, maxLength: 100 },
     shop: { type: 'string', minLength: 1, maxLength: 200, description: 'The `shop.name` of the playbooks the cases run' },
-    timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: `IANA time zone of the days (default ${DEFAULT_TIME_ZONE})` },
+    timeZone: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_+/-]+$', description: 'IANA time zone of the days (default: the shop’s, CASEBOOK_SHOP_TIME_ZONE)' },
     format: { type: 'string', enum: ['json', 'csv'], description: 'csv: the same as `Accept: text/csv`' },
   },
 } as const;
@@ -73,7 +72,7 @@ const figuresBody = exact({
   }),
 });
 
-export type Figures = Awaited<ReturnType<typeof readFigures>>;
+type Figures = Awaited<ReturnType<typeof readFigures>>;
 
 /** Every figure over the filter's range. */
 async function readFigures(deps: ApiDependencies, filter: FigureFilter) {
@@ -102,7 +101,7 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
       }, []),
     },
   }, async (request, reply) => {
-    const { from, to, playbook, shop, timeZone = DEFAULT_TIME_ZONE } = request.query;
+    const { from, to, playbook, shop, timeZone = (deps.console ?? CONSOLE_DEFAULTS).timeZone } = request.query;
     // The schema's date format takes year 0000, which the calendar (and Postgres) has not.
     for (const [pointer, day] of [['/from', from], ['/to', to]] as const) {
       if (day.startsWith('0000-')) return sendProblem(reply, invalid(pointer, 'has year 0000, which does not exist (1 BC is followed by AD 1)'));
@@ -110,7 +109,7 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
     const days = (Date.parse(to) - Date.parse(from)) / DAY_MS;
     if (days <= 0) return sendProblem(reply, invalid('/to', `must be a day after from (${from}): the range is [from, to)`));
     if (days > MAX_DAYS) return sendProblem(reply, invalid('/to', `must be at most ${MAX_DAYS} days after from (${from})`));
-    if (!isTimeZone(timeZone)) return sendProblem(reply, invalid('/timeZone', `${timeZone} is not a time zone (IANA names such as ${DEFAULT_TIME_ZONE})`));
+    if (!isTimeZone(timeZone)) return sendProblem(reply, invalid('/timeZone', `${timeZone} is not a time zone (IANA names such as Asia/Shanghai)`));
     const filter: FigureFilter = { from, to, timeZone, playbook: playbook ?? null, shop: shop ?? null };
     let figures: Figures;
     try {
@@ -150,7 +149,7 @@ type Cell = string | number | boolean | null;
  * One long table, `figure,item,measure,value`, which a spreadsheet filters or pivots: the range and
  * filters first, then each figure. Money is in minor units with its currency beside it.
  */
-export function figuresCsv(figures: Figures): string {
+function figuresCsv(figures: Figures): string {
   const rows: Cell[][] = [['figure', 'item', 'measure', 'value']];
   const add = (figure: string, item: Cell, measures: Record<string, Cell>) => {
     for (const [measure, value] of Object.entries(measures)) rows.push([figure, item, measure, value]);
