@@ -126,7 +126,7 @@ describe('as an agent', () => {
     expect(history.body.events).toEqual([expect.objectContaining({ id: `task-${decide.id}-completed`, payload: { task: 'decide', outcome: 'approve' }, by: expect.objectContaining({ name: KEY_NAMES.agent }) })]);
     // The completed task left the agents' queue; the next one waits in the supervisors'.
     await expect.poll(() => page.getByRole('heading', { level: 3 }).allInnerTexts()).toEqual(['after-sale-agent (1)', 'after-sale-supervisor (1)']);
-    expect(await page.locator(`tr[data-task-id="${decide.id}"]`).count()).toBe(0);
+    await expect.poll(() => page.locator(`tr[data-task-id="${decide.id}"]`).count()).toBe(0);
   });
 
   it('adds a note to a task, with its author and time', async () => {
@@ -164,7 +164,7 @@ describe('as an agent', () => {
     await row.getByLabel(`Resolution of escalation ${escalation.id}`).fill('Called the buyer; refunded the shipping');
     await row.getByRole('button', { name: 'Resolve' }).click();
     await expect.poll(() => page.getByRole('status').first().innerText()).toBe(`Escalation ${escalation.id} resolved.`);
-    expect(await page.locator(`tr[data-escalation-id="${escalation.id}"]`).count()).toBe(0);
+    await expect.poll(() => page.locator(`tr[data-escalation-id="${escalation.id}"]`).count()).toBe(0);
     await page.getByLabel('Status').selectOption('resolved');
     const resolved = page.locator(`tr[data-escalation-id="${escalation.id}"]`);
     await resolved.waitFor();
