@@ -103,7 +103,8 @@ export async function refundsAfterReceipt(db: Queryable, filter: FigureFilter): 
        GROUP BY e.case_id
      ), paid AS (
        SELECT c.case_id, c.order_id, r.received_at, f.answered_at AS paid_at, f.amount, f.currency,
-         round(extract(epoch FROM f.answered_at - r.received_at))::bigint AS delay
+         round(extract(epoch FROM f.answered_at - r.received_at))::bigint AS delay,
+         f.answered_at - r.received_at <= make_interval(secs => ${REFUND_WITHIN_SECONDS}) AS on_time
        FROM receipts r
        ${caseOf('r')}
        JOIN LATERAL (
@@ -113,13 +114,13 @@ export async function refundsAfterReceipt(db: Queryable, filter: FigureFilter): 
        ) f ON true
      )
      SELECT count(*)::int AS refunded,
-       (count(*) FILTER (WHERE delay <= ${REFUND_WITHIN_SECONDS}))::int AS within,
-       ${share(`count(*) FILTER (WHERE delay <= ${REFUND_WITHIN_SECONDS})`, 'count(*)')} AS share,
+       (count(*) FILTER (WHERE on_time))::int AS within,
+       ${share('count(*) FILTER (WHERE on_time)', 'count(*)')} AS share,
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY delay))::bigint AS median,
        round(percentile_cont(0.95) WITHIN GROUP (ORDER BY delay))::bigint AS p95,
        COALESCE(jsonb_agg(jsonb_build_object(
          'caseId', case_id, 'orderId', order_id, 'receivedAt', received_at, 'paidAt', paid_at, 'delaySeconds', delay, 'amount', amount, 'currency', currency
-       ) ORDER BY delay DESC, case_id) FILTER (WHERE delay > ${REFUND_WITHIN_SECONDS}), '[]') AS late
+       ) ORDER BY delay DESC, case_id) FILTER (WHERE NOT on_time), '[]') AS late
      FROM paid`,
     params(filter),
   );
