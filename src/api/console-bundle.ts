@@ -6,12 +6,15 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 export interface ConsoleAsset {
   body: Buffer;
+  /** The same, gzipped, for clients that accept it. */
+  gzipped: Buffer;
   contentType: string;
-  /** A strong validator for If-None-Match: the content's sha256. */
+  /** A strong validator for If-None-Match: the content's sha256 (the gzipped one adds `-gzip`). */
   etag: string;
 }
 
@@ -27,7 +30,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const asset = (name: string, body: Buffer): [string, ConsoleAsset] => [
-  name, { body, contentType: CONTENT_TYPES[name]!, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` },
+  name, { body, gzipped: gzipSync(body, { level: 9 }), contentType: CONTENT_TYPES[name]!, etag: createHash('sha256').update(body).digest('base64url').slice(0, 27) },
 ];
 
 async function bundle(): Promise<ConsoleAssets> {

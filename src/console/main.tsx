@@ -8,12 +8,12 @@ import { PAGES, type Page } from './pages.js';
 import { signIn, signOut, storedKey, type Session } from './session.js';
 
 const MESSAGES: Messages<
-  | 'brand' | 'skip' | 'mainNav' | 'language' | 'signedInAs' | 'signOut' | 'signInTitle' | 'keyLabel' | 'keyHint' | 'signIn' | 'signingIn'
+  | 'brand' | 'skip' | 'mainNav' | 'language' | 'signedInAs' | 'signOut' | 'signInTitle' | 'keyLabel' | 'keyHint' | 'keyKept' | 'keyCommand' | 'signIn' | 'signingIn'
   | 'badKey' | 'signInFailed' | 'restoring' | 'noPages' | 'notAllowed' | 'noSuchPage' | 'role'
 > = {
   en: {
     brand: 'Casebook', skip: 'Skip to the content', mainNav: 'Pages', language: 'Language', signedInAs: '{name} ({role})', signOut: 'Sign out',
-    signInTitle: 'Sign in to Casebook', keyLabel: 'API key', keyHint: 'An administrator creates your key with `casebook keys create --role <role> --name <you>`. It is kept in this tab only.',
+    signInTitle: 'Sign in to Casebook', keyLabel: 'API key', keyHint: 'An administrator creates your key with:', keyCommand: 'casebook keys create --role <role> --name <your name>', keyKept: 'The key is kept in this browser tab only.',
     signIn: 'Sign in', signingIn: 'Signing in…', badKey: 'This key is not valid: it is unknown, revoked or mistyped.',
     signInFailed: 'Signing in failed: {detail}', restoring: 'Signing in…',
     noPages: 'The {role} role has no page in the console. Its work goes through the API (for the warehouse: receipts to POST /v1/webhooks/warehouse).',
@@ -21,7 +21,7 @@ const MESSAGES: Messages<
   },
   zh: {
     brand: 'Casebook', skip: '跳到正文', mainNav: '页面', language: '语言', signedInAs: '{name}（{role}）', signOut: '退出',
-    signInTitle: '登录 Casebook', keyLabel: 'API 密钥', keyHint: '管理员用 `casebook keys create --role <角色> --name <姓名>` 为你创建密钥。密钥只保存在当前标签页。',
+    signInTitle: '登录 Casebook', keyLabel: 'API 密钥', keyHint: '管理员用以下命令为你创建密钥：', keyCommand: 'casebook keys create --role <角色> --name <姓名>', keyKept: '密钥只保存在当前浏览器标签页中。',
     signIn: '登录', signingIn: '正在登录…', badKey: '密钥无效：不存在、已吊销或输入有误。',
     signInFailed: '登录失败：{detail}', restoring: '正在登录…',
     noPages: '{role} 角色在控制台中没有可用页面，其工作通过 API 完成（仓库：收货回执发送到 POST /v1/webhooks/warehouse）。',
@@ -142,7 +142,11 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
         <label for="api-key">{t('keyLabel')}</label>
         <input id="api-key" name="key" type="password" autoComplete="off" spellcheck={false} required value={key}
           onInput={(event) => setKey(event.currentTarget.value)} aria-describedby="api-key-hint" aria-invalid={error ? 'true' : undefined} />
-        <p id="api-key-hint" class="hint">{t('keyHint')}</p>
+        <div id="api-key-hint" class="hint">
+          <p>{t('keyHint')}</p>
+          <p><code>{t('keyCommand')}</code></p>
+          <p>{t('keyKept')}</p>
+        </div>
         <button type="submit" disabled={busy}>{busy ? t('signingIn') : t('signIn')}</button>
         {error && <p class="error" role="alert">{error}</p>}
       </form>

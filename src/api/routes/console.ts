@@ -37,10 +37,13 @@ async function sendAsset(request: FastifyRequest, reply: FastifyReply, name: str
   }
   const asset = assets.get(name);
   if (!asset) return notFound(reply, name);
-  reply.header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+  const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+  const etag = gzip ? `"${asset.etag}-gzip"` : `"${asset.etag}"`;
+  reply.header('etag', etag).header('vary', 'accept-encoding').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
   if (name === 'index.html') reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('referrer-policy', 'no-referrer');
-  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
-  return reply.type(asset.contentType).send(asset.body);
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  if (gzip) reply.header('content-encoding', 'gzip');
+  return reply.type(asset.contentType).send(gzip ? asset.gzipped : asset.body);
 }
 
 const notFound = (reply: FastifyReply, name: string) => sendProblem(reply, problem('not-found', `the console has no file ${name}`));

@@ -5,6 +5,7 @@ import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { Session } from '../session.js';
+import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 interface Actor { keyId: string | null; name: string }
 
@@ -36,7 +37,7 @@ type Key =
   | 'waitsFor' | 'nothing' | 'deadlines' | 'kind' | 'at' | 'left' | 'paused' | 'data' | 'timeline' | 'timelineEmpty' | 'evidence'
   | 'record' | 'by' | 'took' | 'otherwise' | 'received' | 'ended' | 'timedOut' | 'slaMet' | 'slaBreached' | 'refunds' | 'amount'
   | 'covers' | 'reason' | 'deadline' | 'messages' | 'template' | 'channel' | 'recipient' | 'body' | 'remarks' | 'flag' | 'tasks' | 'title'
-  | 'role' | 'due' | 'deliveredBy' | 'events' | 'eventType' | 'escalations' | 'queue' | 'severity' | 'none' | 'timesIn' | 'goesTo' | 'waitedFor' | 'when';
+  | 'role' | 'due' | 'deliveredBy' | 'payload' | 'events' | 'eventType' | 'escalations' | 'queue' | 'severity' | 'none' | 'timesIn' | 'goesTo' | 'waitedFor' | 'when';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -48,7 +49,7 @@ const MESSAGES: Messages<Key> = {
     ended: 'ended: {outcome} ({reason})', timedOut: 'timed out at {at}, went to {goto}', slaMet: 'within its SLA ({margin} to spare)',
     slaBreached: 'SLA breached (late by {lateBy})', refunds: 'Refunds', amount: 'Amount', covers: 'Covers', reason: 'Reason',
     deadline: 'Deadline', messages: 'Messages', template: 'Template', channel: 'Channel', recipient: 'To', body: 'Text',
-    remarks: 'Order remarks', flag: 'Flag', tasks: 'Tasks', title: 'Task', role: 'Queue', due: 'Due', deliveredBy: 'Delivered by', events: 'Events received',
+    remarks: 'Order remarks', flag: 'Flag', tasks: 'Tasks', title: 'Task', role: 'Queue', due: 'Due', deliveredBy: 'Delivered by', payload: 'Payload', events: 'Events received',
     eventType: 'Event', escalations: 'Escalations', queue: 'Queue', severity: 'Severity', none: 'None.',
     timesIn: 'Times in the shop’s time zone ({zone}).', goesTo: 'went to {goto}', waitedFor: 'waited {waited}', when: 'When',
   },
@@ -61,7 +62,7 @@ const MESSAGES: Messages<Key> = {
     ended: '结束：{outcome}（{reason}）', timedOut: '于 {at} 超时，转到 {goto}', slaMet: '在时限内完成（余 {margin}）',
     slaBreached: '超出时限（晚了 {lateBy}）', refunds: '退款', amount: '金额', covers: '类别', reason: '原因',
     deadline: '截止', messages: '消息', template: '模板', channel: '渠道', recipient: '收件人', body: '内容',
-    remarks: '订单备注', flag: '旗标', tasks: '任务', title: '任务', role: '队列', due: '截止', deliveredBy: '发送方', events: '收到的事件',
+    remarks: '订单备注', flag: '旗标', tasks: '任务', title: '任务', role: '队列', due: '截止', deliveredBy: '发送方', payload: '内容', events: '收到的事件',
     eventType: '事件', escalations: '升级', queue: '队列', severity: '严重程度', none: '无。',
     timesIn: '时间为店铺所在时区（{zone}）。', goesTo: '转到 {goto}', waitedFor: '等待了 {waited}', when: '时间',
   },
@@ -93,6 +94,7 @@ const evidenceOf = (detail: Record<string, unknown>): [string, string][] =>
 export function CasePage({ session, caseId }: { session: Session; caseId: string }) {
   const t = useT(MESSAGES);
   const tLeft = useT(TIME_LEFT_MESSAGES);
+  const tStatus = useT(STATUS_MESSAGES);
   const [view, setView] = useState<{ case: CaseView; history: CaseHistory; activity: CaseActivity } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
@@ -120,7 +122,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
       {back}
       <div class="case-head">
         <h1 id="case-title">{c.caseId}</h1>
-        <span class={`status ${c.status}`}>{c.status}</span>
+        <span class={`status ${c.status}`}>{isCaseStatus(c.status) ? tStatus(c.status) : c.status}</span>
         {ui && <a href={`${ui}/namespaces/${encodeURIComponent(session.settings.namespace)}/workflows/${encodeURIComponent(history.workflowId)}`} target="_blank" rel="noopener noreferrer">{t('temporal')}</a>}
       </div>
       <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
@@ -242,7 +244,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
         <h2 id="case-events">{t('events')}</h2>
         {history.events.length === 0 ? <p>{t('none')}</p> : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('eventType')}</th><th scope="col">{t('deliveredBy')}</th><th scope="col">{t('data')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('eventType')}</th><th scope="col">{t('deliveredBy')}</th><th scope="col">{t('payload')}</th></tr></thead>
             <tbody>
               {history.events.map((e) => <tr key={e.id}><td>{time(e.receivedAt)}</td><td class="mono">{e.type}</td><td>{e.by?.name ?? '—'}</td><td class="mono">{JSON.stringify(e.payload)}</td></tr>)}
             </tbody>

@@ -6,6 +6,7 @@ import { useT, type Messages } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
 import { CasePage } from './case.js';
+import { CASE_STATUSES, isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 interface CaseSummary {
   caseId: string; playbook: string; version: number; status: string; step: string | null; orderId: string | null;
@@ -17,27 +18,23 @@ interface Filters {
 }
 
 const NO_FILTERS: Filters = { playbook: '', status: '', outcome: '', reason: '', orderId: '', openedFrom: '', openedTo: '', breached: false };
-const STATUSES = ['open', 'waiting', 'failed', 'closed'] as const;
 
 export const CASES_MESSAGES: Messages<
   | 'title' | 'filters' | 'playbook' | 'anyPlaybook' | 'status' | 'anyStatus' | 'outcome' | 'reason' | 'orderId' | 'openedFrom' | 'openedTo'
-  | 'breached' | 'search' | 'clear' | 'caseId' | 'step' | 'opened' | 'version' | 'none' | 'more' | 'loading' | 'count' | 'failed'
-  | 'open' | 'waiting' | 'closed' | 'timesIn' | 'temporalQuery'
+  | 'breached' | 'search' | 'clear' | 'caseId' | 'step' | 'opened' | 'version' | 'none' | 'more' | 'loading' | 'count' | 'timesIn' | 'temporalQuery'
 > = {
   en: {
     title: 'Cases', filters: 'Search cases', playbook: 'Playbook', anyPlaybook: 'Any playbook', status: 'Status', anyStatus: 'Any status',
     outcome: 'Outcome', reason: 'Reason', orderId: 'Order id', openedFrom: 'Opened from', openedTo: 'Opened to (inclusive)',
     breached: 'SLA breached', search: 'Search', clear: 'Clear', caseId: 'Case', step: 'Step', opened: 'Opened', version: 'v{version}',
-    none: 'No case matches.', more: 'Show more', loading: 'Loading…', count: '{count} cases shown, newest first', failed: 'Failed',
-    open: 'Open', waiting: 'Waiting', closed: 'Closed', timesIn: 'Times in the shop’s time zone ({zone}).',
+    none: 'No case matches.', more: 'Show more', loading: 'Loading…', count: '{count} cases shown, newest first.', timesIn: 'Times in the shop’s time zone ({zone}).',
     temporalQuery: 'The same cases in the Temporal Web UI',
   },
   zh: {
     title: '工单', filters: '搜索工单', playbook: '剧本', anyPlaybook: '全部剧本', status: '状态', anyStatus: '全部状态',
     outcome: '结果', reason: '原因', orderId: '订单号', openedFrom: '创建日期起', openedTo: '创建日期止（含）',
     breached: '超出时限', search: '搜索', clear: '清除', caseId: '工单', step: '步骤', opened: '创建时间', version: '第 {version} 版',
-    none: '没有符合条件的工单。', more: '显示更多', loading: '加载中…', count: '已显示 {count} 个工单，最新的在前', failed: '失败',
-    open: '进行中', waiting: '等待中', closed: '已结束', timesIn: '时间为店铺所在时区（{zone}）。',
+    none: '没有符合条件的工单。', more: '显示更多', loading: '加载中…', count: '已显示 {count} 个工单，最新的在前。', timesIn: '时间为店铺所在时区（{zone}）。',
     temporalQuery: '在 Temporal Web UI 中查看相同的工单',
   },
 };
@@ -73,6 +70,7 @@ function temporalQuery(filters: Filters): string {
 
 function CaseSearch({ session }: { session: Session }) {
   const t = useT(CASES_MESSAGES);
+  const tStatus = useT(STATUS_MESSAGES);
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [playbooks, setPlaybooks] = useState<string[]>([]);
@@ -104,7 +102,7 @@ function CaseSearch({ session }: { session: Session }) {
     value: draft[name] as string,
     onInput: (event: Event) => setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value }),
   });
-  const statusLabel = (status: string) => (STATUSES.includes(status as (typeof STATUSES)[number]) ? t(status as (typeof STATUSES)[number]) : status);
+  const statusLabel = (status: string) => (isCaseStatus(status) ? tStatus(status) : status);
   const query = temporalQuery(filters);
   const ui = session.settings.temporalUiUrl;
 
@@ -121,7 +119,7 @@ function CaseSearch({ session }: { session: Session }) {
         <label for="filter-status">{t('status')}
           <select {...field('status')} onChange={(event) => setDraft({ ...draft, status: event.currentTarget.value })}>
             <option value="">{t('anyStatus')}</option>
-            {STATUSES.map((status) => <option key={status} value={status}>{t(status)}</option>)}
+            {CASE_STATUSES.map((status) => <option key={status} value={status}>{tStatus(status)}</option>)}
           </select>
         </label>
         <label for="filter-orderId">{t('orderId')}<input type="search" {...field('orderId')} maxLength={100} /></label>
