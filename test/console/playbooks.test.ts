@@ -141,6 +141,25 @@ describe('as the ops lead', () => {
     const versions = await harness.call<{ versions: unknown[] }>('auditor', 'GET', '/v1/playbooks/return');
     expect(versions.body.versions).toHaveLength(1);
   });
+
+  it('publishes the edited YAML as a new version and shows it', async () => {
+    const page = await harness.newPage();
+    await harness.signIn(page, 'ops-lead');
+    await openPlaybook(page, '/parcel-watch');
+    await page.getByText('1 diagnostic(s) when checked now, marked at their lines:').waitFor();
+    const editor = page.getByLabel('Playbook YAML');
+    await editor.fill(WAIT_FOR_EVER_YAML.replace('wait: { events: [{ event: warehouse.received }] }', 'wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: done }'));
+    await page.getByRole('button', { name: 'Validate', exact: true }).click();
+    await page.getByText('Valid: it can be published.').waitFor();
+    expect(await page.locator('ul.diagnostics li').count()).toBe(0);
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByText('Published as version 2.').waitFor();
+    await page.getByText('No diagnostics when checked now.').waitFor();
+    expect(page.url()).toMatch(/#\/playbooks\/parcel-watch\/2$/);
+    expect(await attributes(page, 'table.versions tbody tr', 'data-version')).toEqual(['1', '2']);
+    expect(await page.locator('svg.flow g.node').count()).toBe(2);
+    expect(await page.locator('svg.flow path.edge').count()).toBe(2);
+  });
 });
 
 describe('as the auditor', () => {
@@ -158,7 +177,7 @@ describe('as the auditor', () => {
   it("sees a version's warnings at their lines", async () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'auditor');
-    await openPlaybook(page, '/parcel-watch');
+    await openPlaybook(page, '/parcel-watch/1');
     await page.getByText('1 diagnostic(s) when checked now, marked at their lines:').waitFor();
     const marked = page.locator('.yaml li.warning');
     expect(await marked.count()).toBe(1);
