@@ -86,7 +86,8 @@ const detailOf = (failure: unknown): string => (failure instanceof Error ? failu
 export function PlaybooksPage({ session, route }: PageProps) {
   if (!route[1]) return <PlaybookList session={session} />;
   const version = route[2] && /^[1-9][0-9]{0,8}$/.test(route[2]) ? Number(route[2]) : undefined;
-  return <PlaybookDetail session={session} name={route[1]} version={version} />;
+  // Another playbook is another page: nothing of the one before (its versions, a case's path) carries over.
+  return <PlaybookDetail key={route[1]} session={session} name={route[1]} version={version} />;
 }
 
 function PlaybookList({ session }: { session: Session }) {
