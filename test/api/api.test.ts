@@ -387,6 +387,7 @@ describe('response schemas', () => {
     ['/v1/cases', '/v1/cases?limit=2', '200'], ['/v1/cases/{caseId}', '/v1/cases/api-1', '200'], ['/v1/cases/{caseId}', '/v1/cases/api-2', '200'],
     ['/v1/cases/{caseId}/history', '/v1/cases/api-1/history', '200'], ['/v1/orders/{orderId}/ledger', '/v1/orders/TB-9/ledger', '200'],
     ['/v1/inbox', '/v1/inbox', '200'], ['/v1/keys', '/v1/keys', '200'],
+    ['/v1/me', '/v1/me', '200'], ['/v1/cases/{caseId}/activity', '/v1/cases/api-1/activity', '200'],
   ];
 
   it.each(reads)('GET %s (%s) matches its declared schema', async (path, url, status) => {
