@@ -6,8 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { completionEventId } from '../../src/cases/agent-work.js';
-import { openTask } from '../../src/store/tasks.js';
+import { listEscalations, openEscalation } from '../../src/store/escalations.js';
+import { migrate } from '../../src/store/migrate.js';
+import { closeTask, findTask, openTask } from '../../src/store/tasks.js';
 import { useApi } from '../support/api.js';
+import { createTestDatabase } from '../support/database.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 
@@ -279,5 +282,39 @@ describe('roles', () => {
     }
     for (const path of ['/v1/tasks', `/v1/tasks/${task.id}`, '/v1/escalations']) expect((await call('GET', path, http.keys.depot)).statusCode, path).toBe(403);
     expect((await api.inject({ method: 'GET', url: '/v1/tasks' })).statusCode).toBe(401);
+  });
+});
+
+describe('migration 311 on rows from before it', () => {
+  /** The migrations before 311_agent_work.sql: 001, 101, 201 and 301 to 310. */
+  const BEFORE_311 = 13;
+
+  it('keeps open tasks open and unclaimed, reads a closed escalation as resolved, and the activities still work', async () => {
+    const old = await createTestDatabase({ migrations: BEFORE_311 });
+    try {
+      const dueAt = '2026-11-25T10:00:00.000Z';
+      const taskId = await openTask(old.pool, { key: 'm-1/decide/1', caseId: 'm-1', stepId: 'decide', role: 'after-sale-agent', title: 'Decide', outcomes: ['a', 'b'], dueAt });
+      await old.pool.query(
+        `INSERT INTO escalations (idempotency_key, case_id, step_id, queue, severity, reason, status, created_at)
+         VALUES ('m-1/late/1', 'm-1', 'late', 'supervisors', 'high', 'late', 'closed', '2026-11-01T08:00:00Z'),
+                ('m-2/late/1', 'm-2', 'late', 'supervisors', 'medium', 'late', 'open', '2026-11-02T08:00:00Z')`,
+      );
+      await migrate(old.url, 1);
+      expect((await old.pool.query(`SELECT name FROM schema_migrations ORDER BY id DESC LIMIT 1`)).rows).toEqual([{ name: '311_agent_work' }]);
+
+      expect(await findTask(old.pool, taskId)).toMatchObject({ status: 'open', dueAt, claimed: null, completedBy: null, noteCount: 0 });
+      const page = await listEscalations(old.pool, {});
+      expect(page!.escalations.map((e) => [e.caseId, e.status, e.acknowledged, e.resolved])).toEqual([
+        ['m-2', 'open', null, null],
+        ['m-1', 'resolved', null, { by: { keyId: null, name: 'casebook' }, at: '2026-11-01T08:00:00.000Z', resolution: 'closed' }],
+      ]);
+
+      await closeTask(old.pool, { key: 'm-1/decide/1', outcome: 'b', breached: false });
+      expect(await findTask(old.pool, taskId)).toMatchObject({ status: 'done', outcome: 'b' });
+      await openEscalation(old.pool, { key: 'm-3/late/1', caseId: 'm-3', stepId: 'late', queue: 'supervisors', severity: 'low', reason: 'late' });
+      expect((await listEscalations(old.pool, { status: 'open' }))!.escalations.map((e) => e.caseId)).toEqual(['m-3', 'm-2']);
+    } finally {
+      await old.drop();
+    }
   });
 });
