@@ -64,8 +64,21 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   await page.getByRole('button', { name: 'Search' }).click();
   await page.getByText('No case matches.').waitFor();
 
+  // Opening days are the shop's (Shanghai) days: today's has both cases, yesterday's none.
+  const today = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date(openedAt));
+  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+  await page.getByLabel('Order id').fill('');
   await page.getByLabel('Outcome').fill('');
+  await page.getByLabel('Opened from').fill(today);
+  await page.getByLabel('Opened to (inclusive)').fill(today);
   await page.getByRole('button', { name: 'Search' }).click();
+  await expect.poll(() => rows.locator('td:first-child').allTextContents()).toEqual(['ret-refused', 'ret-refunded']);
+  await page.getByLabel('Opened from').fill(yesterday);
+  await page.getByLabel('Opened to (inclusive)').fill(yesterday);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('No case matches.').waitFor();
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await page.getByRole('link', { name: 'ret-refunded' }).waitFor();
   await page.getByRole('link', { name: 'ret-refunded' }).click();
   await page.getByRole('heading', { name: 'ret-refunded', level: 1 }).waitFor();
   const steps = page.locator('ol.timeline > li');
