@@ -25,7 +25,7 @@ async function waitForStatus(caseId: string, status: string): Promise<void> {
 /** Two returns: one refunded after the warehouse received it, one refused (signed for 8 days ago). */
 async function seed(): Promise<void> {
   await harness.publish('return');
-  for (const [caseId, orderId, days] of [['ret-refunded', 'TB-20261125-001', 2], ['ret-refused', 'TB-20261125-002', 8]] as const) {
+  for (const [caseId, orderId, days] of [['ret-refunded', 'TB-20261125-001', 2], ['ret-refused', 'TB-20261125-002', 8], ['ret-waiting', 'TB-20261125-003', 1]] as const) {
     const opened = await harness.call('agent', 'POST', '/v1/cases', { playbook: 'return', caseId, data: returnData(orderId, days) });
     expect(opened.status).toBe(201);
   }
@@ -34,6 +34,7 @@ async function seed(): Promise<void> {
   expect(received.status).toBe(202);
   await waitForStatus('ret-refunded', 'closed');
   await waitForStatus('ret-refused', 'closed');
+  await waitForStatus('ret-waiting', 'waiting');
 }
 
 it('an agent signs in, finds a case by its order id and reads why each decision went its way', async () => {
@@ -48,7 +49,7 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   expect(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).toContain('Cases');
   await page.getByRole('link', { name: 'ret-refused' }).waitFor();
   const rows = page.getByRole('table').locator('tbody tr');
-  expect(await rows.locator('td:first-child').allTextContents()).toEqual(['ret-refused', 'ret-refunded']);
+  expect(await rows.locator('td:first-child').allTextContents()).toEqual(['ret-waiting', 'ret-refused', 'ret-refunded']);
   expect(await axe(page)).toEqual([]);
   await screenshot(page, 'cases');
 
@@ -72,7 +73,7 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   await page.getByLabel('Opened from').fill(today);
   await page.getByLabel('Opened to (inclusive)').fill(today);
   await page.getByRole('button', { name: 'Search' }).click();
-  await expect.poll(() => rows.locator('td:first-child').allTextContents()).toEqual(['ret-refused', 'ret-refunded']);
+  await expect.poll(() => rows.locator('td:first-child').allTextContents()).toEqual(['ret-waiting', 'ret-refused', 'ret-refunded']);
   await page.getByLabel('Opened from').fill(yesterday);
   await page.getByLabel('Opened to (inclusive)').fill(yesterday);
   await page.getByRole('button', { name: 'Search' }).click();
@@ -145,4 +146,21 @@ it('a wrong key is refused on the sign-in form; signing out forgets the key', as
   await page.getByRole('heading', { name: 'Sign in to Casebook' }).waitFor();
   await page.reload();
   await page.getByRole('heading', { name: 'Sign in to Casebook' }).waitFor();
+});
+
+it('a waiting case shows what it waits for and the time left on each deadline', async () => {
+  const page = await harness.newPage();
+  await harness.signIn(page, 'ops-lead');
+  await page.goto(`${harness.url}/console#/cases/ret-waiting`);
+  await page.getByRole('heading', { name: 'ret-waiting', level: 1 }).waitFor();
+  const summary = page.locator('section[aria-labelledby="case-summary"] dd');
+  expect((await summary.allTextContents()).slice(0, 3)).toEqual(['return v1', 'wait_shipment', 'buyer.shipped, warehouse.received']);
+  const deadlines = page.locator('section[aria-labelledby="case-deadlines"] tbody tr');
+  const rows = await deadlines.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  // Seven days to ship back, a reminder every two days: read within the minute the case opened.
+  expect(rows.map((row) => [row[0], row[1], row[3]])).toEqual([
+    ['timeout', 'wait_shipment', expect.stringMatching(/^(6d 23h|7d 0h) left$/)],
+    ['reminder', 'wait_shipment', expect.stringMatching(/^(1d 23h|2d 0h) left$/)],
+  ]);
+  expect(await axe(page)).toEqual([]);
 });
