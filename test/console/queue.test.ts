@@ -83,7 +83,7 @@ beforeAll(async () => {
 }, 90_000);
 
 describe('as an agent', () => {
-  it('shows the open tasks by queue with the time left on their SLA, counting down', async () => {
+  it('shows the open tasks by queue with the time left on their SLA', async () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'agent');
     await openQueue(page);
@@ -96,6 +96,20 @@ describe('as an agent', () => {
     ]);
     expect(await row.locator('td[data-overdue]').getAttribute('data-overdue')).toBe('false');
     expect(await row.locator('button[data-outcome]').allInnerTexts()).toEqual(['reject', 'approve']);
+    expect(await axe(page)).toEqual([]);
+  });
+
+  it('marks a task past its due time as overdue, by how long', async () => {
+    const page = await harness.newPage();
+    // The browser's clock five hours on: the four-hour SLA of the case opened before is an hour past.
+    await page.clock.install({ time: new Date(Date.now() + 5 * 3_600_000) });
+    await harness.signIn(page, 'agent');
+    await openQueue(page);
+    const left = page.locator(`tr[data-task-id="${other.id}"] td[data-overdue]`);
+    await left.waitFor();
+    expect(await left.innerText()).toMatch(/^overdue by 1h \d+m$/);
+    expect(await left.getAttribute('data-overdue')).toBe('true');
+    expect(await left.getAttribute('class')).toBe('overdue late');
     expect(await axe(page)).toEqual([]);
   });
 

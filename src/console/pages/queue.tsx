@@ -74,18 +74,16 @@ const MAX_PAGES = 5;
 const problemText = (failure: unknown): string => (failure instanceof ApiProblem || failure instanceof Error ? failure.message : String(failure));
 
 /** Every page of a list, up to MAX_PAGES. */
-async function readAll<T>(session: Session, path: string, query: Record<string, string>, items: (page: Record<string, unknown>) => T[]): Promise<{ rows: T[]; asOf?: string }> {
+async function readAll<T>(session: Session, path: string, query: Record<string, string>, items: (page: Record<string, unknown>) => T[]): Promise<{ rows: T[] }> {
   const rows: T[] = [];
   let cursor: string | undefined;
-  let asOf: string | undefined;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const answer = await api<Record<string, unknown> & { nextCursor: string | null; asOf?: string }>(session, 'GET', `${path}${queryOf({ ...query, limit: 100, cursor })}`);
+    const answer = await api<Record<string, unknown> & { nextCursor: string | null }>(session, 'GET', `${path}${queryOf({ ...query, limit: 100, cursor })}`);
     rows.push(...items(answer));
-    asOf ??= answer.asOf;
     if (!answer.nextCursor) break;
     cursor = answer.nextCursor;
   }
-  return { rows, ...(asOf ? { asOf } : {}) };
+  return { rows };
 }
 
 export function QueuePage({ session }: PageProps) {
@@ -112,14 +110,11 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
   const [queues, setQueues] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
-  // The server's clock minus ours, so the countdown agrees with the API's time left.
-  const [skew, setSkew] = useState(0);
   const [now, setNow] = useState(Date.now());
 
   const load = async () => {
     try {
-      const { rows, asOf } = await readAll(session, '/v1/tasks', { status: 'open', claimed, queue }, (page) => page.tasks as Task[]);
-      if (asOf) setSkew(Date.parse(asOf) - Date.now());
+      const { rows } = await readAll(session, '/v1/tasks', { status: 'open', claimed, queue }, (page) => page.tasks as Task[]);
       setTasks(rows);
       setQueues((known) => [...new Set([...known, ...rows.map((task) => task.queue)])].sort());
       setError(null);
@@ -164,7 +159,6 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
   const byQueue = new Map<string, Task[]>();
   for (const task of tasks ?? []) byQueue.set(task.queue, [...(byQueue.get(task.queue) ?? []), task]);
   const lead = session.role === 'ops-lead' || session.role === 'admin';
-  const serverNow = now + skew;
 
   return (
     <section aria-labelledby="tasks-title">
@@ -197,13 +191,13 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
               {queued.map((task) => {
                 const mine = task.claimed?.by.keyId === session.keyId;
                 const heldByOther = task.claimed !== null && !mine;
-                const overdue = Date.parse(task.dueAt) < serverNow;
+                const overdue = Date.parse(task.dueAt) < now;
                 return (
                   <tr key={task.id} data-task-id={task.id}>
                     <td>{task.title}<br /><span class="mono muted">{task.step}</span></td>
                     <td><a href={`#/cases/${encodeURIComponent(task.caseId)}`}>{task.caseId}</a>{task.orderId && <><br /><span class="muted">{t('order', { orderId: task.orderId })}</span></>}</td>
                     <td>{formatTime(task.dueAt, session)}</td>
-                    <td class={overdue ? 'overdue late' : undefined} data-overdue={overdue ? 'true' : 'false'}>{formatLeft(task.dueAt, serverNow, tLeft)}</td>
+                    <td class={overdue ? 'overdue late' : undefined} data-overdue={overdue ? 'true' : 'false'}>{formatLeft(task.dueAt, now, tLeft)}</td>
                     <td>{task.claimed ? (mine ? t('you') : task.claimed.by.name) : t('nobody')}</td>
                     <td>
                       <div class="actions">
