@@ -110,6 +110,8 @@ it('switches to Simplified Chinese and keeps it', async () => {
   await harness.signIn(page, 'auditor');
   expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
   await page.getByRole('heading', { name: '工单', level: 1 }).waitFor();
+  expect(await page.getByRole('navigation', { name: '页面' }).getByRole('link', { name: '工单' }).count()).toBe(1);
+  expect(await axe(page)).toEqual([]);
   await page.getByRole('combobox', { name: '语言' }).selectOption('en');
   await page.getByRole('heading', { name: 'Cases', level: 1 }).waitFor();
   expect(await page.getAttribute('html', 'lang')).toBe('en');
@@ -152,7 +154,7 @@ it('a waiting case shows what it waits for and the time left on each deadline', 
   const page = await harness.newPage();
   await harness.signIn(page, 'ops-lead');
   await page.goto(`${harness.url}/console#/cases/ret-waiting`);
-  await page.getByRole('heading', { name: 'ret-waiting', level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Summary', level: 2 }).waitFor();
   const summary = page.locator('section[aria-labelledby="case-summary"] dd');
   expect((await summary.allTextContents()).slice(0, 3)).toEqual(['return v1', 'wait_shipment', 'buyer.shipped, warehouse.received']);
   const deadlines = page.locator('section[aria-labelledby="case-deadlines"] tbody tr');
