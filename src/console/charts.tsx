@@ -11,6 +11,8 @@ export interface Bar {
   /** The value as shown at the bar's end (a count with its share); the value itself when absent. */
   valueLabel?: string;
   highlight?: boolean;
+  /** `bad`: a bar that is a breach (drawn red); `quiet`: one not decided yet (drawn grey). */
+  tone?: 'bad' | 'quiet';
 }
 
 const ROW = 26;
@@ -33,7 +35,7 @@ export function BarChart({ label, bars }: { label: string; bars: Bar[] }) {
         const y = 4 + i * ROW;
         const length = Math.round((bar.value / max) * BAR_AREA);
         return (
-          <g key={bar.key} class={bar.highlight ? 'bar-row highlight' : 'bar-row'} data-key={bar.key}>
+          <g key={bar.key} class={['bar-row', bar.highlight && 'highlight', bar.tone && `tone-${bar.tone}`].filter(Boolean).join(' ')} data-key={bar.key}>
             <text class="bar-label" x={LABEL_WIDTH - 8} y={y + ROW / 2} text-anchor="end" dominant-baseline="middle">{fit(bar.label, 26)}</text>
             <rect class="bar" x={LABEL_WIDTH} y={y + 3} width={Math.max(length, bar.value > 0 ? 2 : 0)} height={ROW - 6} rx={2} />
             <text class="bar-value" x={LABEL_WIDTH + length + 6} y={y + ROW / 2} dominant-baseline="middle">{bar.valueLabel ?? String(bar.value)}</text>

@@ -73,66 +73,120 @@ export interface LateRefund {
   caseId: string;
   orderId: string | null;
   receivedAt: string;
-  paidAt: string;
+  /** `paid` more than 24 hours after the receipt, or still `unpaid` more than 24 hours after it. */
+  status: 'paid' | 'unpaid';
+  paidAt: string | null;
+  /** Paid − received; when unpaid, the receipt's age: now − received. */
   delaySeconds: number;
-  amount: number;
-  currency: string;
+  /** The refund paid; when unpaid, the one requested or declined, if any. */
+  amount: number | null;
+  currency: string | null;
 }
 
 export interface RefundsAfterReceipt {
-  /** Receipts in the range whose case was paid a refund afterwards. */
-  refunded: number;
+  /** When the figure was read: receipts not refunded are pending or late as of then. */
+  asOf: string;
+  /** Receipts in the range owed a refund of the item's price (docs/figures.md): the whole. */
+  receipts: number;
+  /** Paid within 24 hours of the receipt. */
   within24h: number;
+  /** Paid more than 24 hours after the receipt. */
+  latePaid: number;
+  /** Not paid, and the receipt more than 24 hours old. */
+  lateUnpaid: number;
+  /** Not paid yet, the receipt at most 24 hours old: neither on time nor late. */
+  pending: number;
+  /** within24h / (receipts − pending). */
   shareWithin24h: number | null;
+  /** Paid (within24h + latePaid): the delays the median and the 95th percentile are over. */
+  refunded: number;
   medianDelaySeconds: number | null;
   p95DelaySeconds: number | null;
-  /** Paid more than 24 hours after the receipt, latest first. */
+  /** The late ones: unpaid first, then paid, each longest delay first. */
   late: LateRefund[];
 }
 
+/** The refunds of the item's price: a return's refund of the payment, an exchange's price difference. */
+const ITEM_REFUND = `f.covers IN ('payment', 'price_difference')`;
+
 /**
  * Warehouse receipts in the range (a case's first `warehouse.received` event, by when Casebook took
- * it) and the first refund of the item's price (`payment` or `price_difference`) the case was paid
- * after it: how many were paid within 24 hours, the median and 95th percentile delay, the late ones.
+ * it) owed a refund of the item's price, and the first such refund the case was paid after it, as
+ * things stood at `now` (receipts taken and refunds paid by then): paid within 24 hours, paid later, not paid and older than 24 hours, not paid yet; the
+ * median and 95th percentile delay of those paid; the late ones.
+ *
+ * Owed a refund: a receipt whose case was paid one; otherwise a return, or an exchange whose wanted
+ * item is cheaper than the one sent back (its price difference), unless the case closed `refused` or
+ * `cancelled` (a damaged item refused, a case called off: a decision not to refund).
  */
-export async function refundsAfterReceipt(db: Queryable, filter: FigureFilter): Promise<RefundsAfterReceipt> {
+export async function refundsAfterReceipt(db: Queryable, filter: FigureFilter, now: Date): Promise<RefundsAfterReceipt> {
   const { rows } = await db.query(
     `WITH receipts AS (
        SELECT e.case_id, min(e.received_at) AS received_at FROM case_events e
-       WHERE e.type = 'warehouse.received' AND ${inRange('e.received_at')}
+       WHERE e.type = 'warehouse.received' AND ${inRange('e.received_at')} AND e.received_at <= $6::timestamptz
        GROUP BY e.case_id
-     ), paid AS (
-       SELECT c.case_id, c.order_id, r.received_at, f.answered_at AS paid_at, f.amount, f.currency,
-         round(extract(epoch FROM f.answered_at - r.received_at))::bigint AS delay,
-         f.answered_at - r.received_at <= make_interval(secs => ${REFUND_WITHIN_SECONDS}) AS on_time
+     ), owed AS (
+       SELECT c.case_id, c.order_id, r.received_at, paid.answered_at AS paid_at,
+         COALESCE(paid.amount, unpaid.amount) AS amount, COALESCE(paid.currency, unpaid.currency) AS currency,
+         round(extract(epoch FROM COALESCE(paid.answered_at, $6::timestamptz) - r.received_at))::bigint AS delay,
+         COALESCE(paid.answered_at, $6::timestamptz) - r.received_at <= make_interval(secs => ${REFUND_WITHIN_SECONDS}) AS within
        FROM receipts r
-       ${caseOf('r')}
        JOIN LATERAL (
+         SELECT c.case_id, c.order_id, c.case_type, c.status, c.outcome, c.data FROM cases c WHERE c.case_id = r.case_id AND ${IN_SCOPE} LIMIT 1
+       ) c ON true
+       LEFT JOIN LATERAL (
          SELECT f.answered_at, f.amount, f.currency FROM refunds f
-         WHERE f.case_id = r.case_id AND f.status = 'issued' AND f.covers IN ('payment', 'price_difference') AND f.created_at >= r.received_at
+         WHERE f.case_id = r.case_id AND f.status = 'issued' AND ${ITEM_REFUND} AND f.created_at >= r.received_at AND f.answered_at <= $6::timestamptz
          ORDER BY f.answered_at LIMIT 1
-       ) f ON true
+       ) paid ON true
+       LEFT JOIN LATERAL (
+         SELECT f.amount, f.currency FROM refunds f
+         WHERE paid.answered_at IS NULL AND f.case_id = r.case_id AND f.status <> 'issued' AND ${ITEM_REFUND} AND f.created_at >= r.received_at
+         ORDER BY f.created_at DESC LIMIT 1
+       ) unpaid ON true
+       WHERE paid.answered_at IS NOT NULL
+         OR (NOT (c.status = 'closed' AND c.outcome IN ('refused', 'cancelled'))
+             AND (c.case_type = 'return'
+                  OR (c.case_type = 'exchange' AND jsonb_typeof(c.data->'wanted_price'->'amount') = 'number'
+                      AND jsonb_typeof(c.data->'original_price'->'amount') = 'number'
+                      AND c.data->'wanted_price'->'amount' < c.data->'original_price'->'amount')))
+     ), classified AS (
+       SELECT owed.*, paid_at IS NOT NULL AS paid, paid_at IS NOT NULL AND within AS on_time, NOT within AS late FROM owed
      )
-     SELECT count(*)::int AS refunded,
+     SELECT count(*)::int AS receipts,
        (count(*) FILTER (WHERE on_time))::int AS within,
-       ${share('count(*) FILTER (WHERE on_time)', 'count(*)')} AS share,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY delay))::bigint AS median,
-       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY delay))::bigint AS p95,
+       (count(*) FILTER (WHERE paid AND late))::int AS late_paid,
+       (count(*) FILTER (WHERE NOT paid AND late))::int AS late_unpaid,
+       (count(*) FILTER (WHERE NOT paid AND NOT late))::int AS pending,
+       (count(*) FILTER (WHERE paid))::int AS refunded,
+       ${share('count(*) FILTER (WHERE on_time)', 'count(*) FILTER (WHERE paid OR late)')} AS share,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY delay) FILTER (WHERE paid))::bigint AS median,
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY delay) FILTER (WHERE paid))::bigint AS p95,
        COALESCE(jsonb_agg(jsonb_build_object(
-         'caseId', case_id, 'orderId', order_id, 'receivedAt', received_at, 'paidAt', paid_at, 'delaySeconds', delay, 'amount', amount, 'currency', currency
-       ) ORDER BY delay DESC, case_id) FILTER (WHERE NOT on_time), '[]') AS late
-     FROM paid`,
-    params(filter),
+         'caseId', case_id, 'orderId', order_id, 'receivedAt', received_at, 'status', CASE WHEN paid THEN 'paid' ELSE 'unpaid' END, 'paidAt', paid_at,
+         'delaySeconds', delay, 'amount', amount, 'currency', currency
+       ) ORDER BY paid, delay DESC, case_id) FILTER (WHERE late), '[]') AS late
+     FROM classified`,
+    [...params(filter), now],
   );
   const row = rows[0]!;
+  type Late = Omit<LateRefund, 'amount'> & { amount: number | string | null };
   return {
-    refunded: row.refunded,
+    asOf: now.toISOString(),
+    receipts: row.receipts,
     within24h: row.within,
+    latePaid: row.late_paid,
+    lateUnpaid: row.late_unpaid,
+    pending: row.pending,
     shareWithin24h: row.share,
+    refunded: row.refunded,
     medianDelaySeconds: row.median === null ? null : Number(row.median),
     p95DelaySeconds: row.p95 === null ? null : Number(row.p95),
-    late: (row.late as (Omit<LateRefund, 'receivedAt' | 'paidAt' | 'amount'> & { receivedAt: string; paidAt: string; amount: number | string })[]).map((late) => ({
-      ...late, receivedAt: new Date(late.receivedAt).toISOString(), paidAt: new Date(late.paidAt).toISOString(), amount: Number(late.amount),
+    late: (row.late as Late[]).map((late) => ({
+      ...late,
+      receivedAt: new Date(late.receivedAt).toISOString(),
+      paidAt: late.paidAt === null ? null : new Date(late.paidAt).toISOString(),
+      amount: late.amount === null ? null : Number(late.amount),
     })),
   };
 }

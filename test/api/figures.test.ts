@@ -1,6 +1,7 @@
 /**
  * GET /v1/figures on a seeded week of cases with known answers: 10 returns and 2 exchanges over 4
- * reasons, refunds paid 1 to 50 hours after the warehouse receipt (2 late), presale orders paid after
+ * reasons, refunds paid 1 to 50 hours after the warehouse receipt (2 late), receipts never refunded
+ * (late, or pending when younger than 24 hours, or owed nothing), presale orders paid after
  * 0 to 3 reminders, review recoveries closed every way, breached tasks, clocks and refunds, and the
  * cases of each day in Shanghai time. Rows are what the cases write (cases, case_events, refunds,
  * outbox_messages, tasks, escalations, audit_events), with the instants the figures read. Then the
@@ -8,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
 import type { CaseAudit } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
@@ -25,6 +26,8 @@ const HOUR = 3_600_000;
 const sh = (day: number, time = '10:00') => new Date(`2026-11-${String(day).padStart(2, '0')}T${time}:00+08:00`);
 const later = (at: Date, hours: number) => new Date(at.getTime() + hours * HOUR);
 const WEEK = 'from=2026-11-16&to=2026-11-23';
+/** When the figures are read: the evening of the week's last day. */
+const NOW = sh(22, '20:00');
 
 interface SeedCase {
   id: string;
@@ -121,7 +124,8 @@ async function seedWeek(seed: Seed) {
   }
   await seed.case({ id: 'r0', playbook: 'return', caseType: 'return', data: returnData(0, 'quality'), openedAt: new Date(sh(16, '00:00').getTime() - 1) });
   await seed.case({ id: 'r11', playbook: 'return', caseType: 'return', data: returnData(11, 'quality'), openedAt: sh(23, '00:00') });
-  await seed.case({ id: 'x1', playbook: 'exchange', caseType: 'exchange', data: { order_id: 'TB-X1', exchange_reason: 'wrong_size' }, openedAt: sh(17) });
+  const prices = (original: number, wanted: number) => ({ original_price: { amount: original, currency: 'CNY' }, wanted_price: { amount: wanted, currency: 'CNY' } });
+  await seed.case({ id: 'x1', playbook: 'exchange', caseType: 'exchange', data: { order_id: 'TB-X1', exchange_reason: 'wrong_size', ...prices(19900, 17900) }, openedAt: sh(17) });
   await seed.case({ id: 'x2', playbook: 'exchange', caseType: 'exchange', data: { order_id: 'TB-X2', exchange_reason: 'quality' }, openedAt: sh(18) });
   await seed.case({ id: 'o1', playbook: 'return-outlet', caseType: 'return', data: returnData(101, 'other'), openedAt: sh(19) });
 
@@ -144,6 +148,17 @@ async function seedWeek(seed: Seed) {
   await seed.refund('x1', 'refund_difference', { created: sh(19, '11:00'), paid: sh(19, '11:00'), amount: 2000, covers: 'price_difference' });
   await seed.event('o1', 'warehouse.received', sh(20, '08:00'), { condition: 'resellable' });
   await seed.refund('o1', 'refund_no_reason', { created: sh(20, '09:00'), paid: sh(20, '09:00'), amount: 19900 });
+  // Receipts with no refund paid, of cases opened the week before: r12 received 30 hours before NOW
+  // (late), r13 2 hours before (pending); x3, an exchange for an item of the same price, and r14, a
+  // damaged return refused, are owed no refund.
+  const unrefunded = async (id: string, caseType: string, data: Record<string, unknown>, received: Date, closed?: SeedCase['closed']) => {
+    await seed.case({ id, playbook: caseType, caseType, data, openedAt: sh(15), ...(closed ? { closed } : {}) });
+    await seed.event(id, 'warehouse.received', received, { condition: closed ? 'damaged' : 'resellable' });
+  };
+  await unrefunded('r12', 'return', returnData(12, 'wrong_size'), later(NOW, -30));
+  await unrefunded('r13', 'return', returnData(13, 'changed_mind'), later(NOW, -2));
+  await unrefunded('x3', 'exchange', { order_id: 'TB-X3', exchange_reason: 'wrong_size', ...prices(19900, 19900) }, later(NOW, -30));
+  await unrefunded('r14', 'return', returnData(14, 'no_reason'), sh(21, '08:00'), { at: sh(21, '12:00'), outcome: 'refused', reason: 'returned_damaged' });
   await seed.event('r0', 'warehouse.received', sh(14, '08:00'), { condition: 'resellable' });
   await seed.refund('r0', 'refund_quality', { created: later(sh(14, '08:00'), 40), paid: later(sh(14, '08:00'), 40), amount: 19900, late: later(sh(14, '08:00'), 24) });
 
@@ -209,8 +224,11 @@ beforeAll(async () => {
   keys.auditor = (await createApiKey(db.pool, 'auditor', 'Audit')).key;
   keys.admin = (await createApiKey(db.pool, 'admin', 'Root')).key;
   keys.agent = (await createApiKey(db.pool, 'agent', 'Lei')).key;
+  // The API reads the figures as of the clock's now.
+  vi.useFakeTimers({ toFake: ['Date'], now: NOW });
 });
 afterAll(async () => {
+  vi.useRealTimers();
   await api?.close();
   await db?.drop();
 });
@@ -243,17 +261,43 @@ describe('the figures of a seeded week', () => {
     expect(all.reasons.at(-1)).toEqual({ reason: 'other', returns: 1, exchanges: 0, count: 1, share: 0.0769, topThree: false });
   });
 
-  it('refunds paid within 24 hours of the warehouse receipt: share, median, p95 and the late ones', async () => {
+  it('refunds paid within 24 hours of the warehouse receipt: every receipt owed one, paid on time, late, unpaid or pending', async () => {
     const refunds = (await figures(WEEK)).refundsAfterReceipt;
-    // Delays 1, 2, 3, 4, 6, 10, 20, 24, 30, 50 hours: the median between 6 and 10, p95 at 8.55 of 0..9.
-    expect(refunds).toMatchObject({ refunded: 10, within24h: 8, shareWithin24h: 0.8, medianDelaySeconds: 8 * 3600, p95DelaySeconds: 41 * 3600 });
-    expect(refunds.late).toEqual([
-      { caseId: 'r8', orderId: 'TB-R8', receivedAt: sh(18, '08:00').toISOString(), paidAt: later(sh(18, '08:00'), 50).toISOString(), delaySeconds: 50 * 3600, amount: 19900, currency: 'CNY' },
-      { caseId: 'r7', orderId: 'TB-R7', receivedAt: sh(17, '08:00').toISOString(), paidAt: later(sh(17, '08:00'), 30).toISOString(), delaySeconds: 30 * 3600, amount: 19900, currency: 'CNY' },
-    ]);
-    expect((await figures(`${WEEK}&playbook=return`)).refundsAfterReceipt).toMatchObject({
-      refunded: 8, within24h: 6, shareWithin24h: 0.75, medianDelaySeconds: 15 * 3600, p95DelaySeconds: 43 * 3600,
+    // 13 receipts owed a refund: 10 paid (8 within 24 hours, r7 and r8 later), r9 and r12 unpaid for
+    // 60 and 30 hours, r13 pending (2 hours); x3 and r14 are owed none. The share is 8 of the 12 that
+    // are on time or late. Delays paid: 1, 2, 3, 4, 6, 10, 20, 24, 30, 50 hours: the median between 6
+    // and 10, p95 at 8.55 of 0..9.
+    expect(refunds).toMatchObject({
+      asOf: NOW.toISOString(), receipts: 13, within24h: 8, latePaid: 2, lateUnpaid: 2, pending: 1, shareWithin24h: 0.6667,
+      refunded: 10, medianDelaySeconds: 8 * 3600, p95DelaySeconds: 41 * 3600,
     });
+    expect(refunds.late).toEqual([
+      { caseId: 'r9', orderId: 'TB-R9', receivedAt: sh(20, '08:00').toISOString(), status: 'unpaid', paidAt: null, delaySeconds: 60 * 3600, amount: 9950, currency: 'CNY' },
+      { caseId: 'r12', orderId: 'TB-R12', receivedAt: later(NOW, -30).toISOString(), status: 'unpaid', paidAt: null, delaySeconds: 30 * 3600, amount: null, currency: null },
+      { caseId: 'r8', orderId: 'TB-R8', receivedAt: sh(18, '08:00').toISOString(), status: 'paid', paidAt: later(sh(18, '08:00'), 50).toISOString(), delaySeconds: 50 * 3600, amount: 19900, currency: 'CNY' },
+      { caseId: 'r7', orderId: 'TB-R7', receivedAt: sh(17, '08:00').toISOString(), status: 'paid', paidAt: later(sh(17, '08:00'), 30).toISOString(), delaySeconds: 30 * 3600, amount: 19900, currency: 'CNY' },
+    ]);
+    // The return playbook alone: r1..r8 paid, r9 and r12 late unpaid, r13 pending: 6 of 10.
+    expect((await figures(`${WEEK}&playbook=return`)).refundsAfterReceipt).toMatchObject({
+      receipts: 11, within24h: 6, latePaid: 2, lateUnpaid: 2, pending: 1, shareWithin24h: 0.6, refunded: 8, medianDelaySeconds: 15 * 3600, p95DelaySeconds: 43 * 3600,
+    });
+  });
+
+  it('as of now: a receipt not refunded turns from pending to late 24 hours after it; later receipts and payments do not count yet', async () => {
+    const week: FigureFilter = { from: '2026-11-16', to: '2026-11-23', timeZone: 'Asia/Shanghai', playbook: 'return', shop: null };
+    const at = async (now: Date) => {
+      const { pending, lateUnpaid, late } = await refundsAfterReceipt(db.pool, week, now);
+      return { pending, lateUnpaid, unpaid: late.filter((l) => l.status === 'unpaid').map((l) => [l.caseId, l.delaySeconds]) };
+    };
+    // r13 was received at NOW − 2 h: pending until NOW + 22 h (24 hours is still on time), late after.
+    expect(await at(later(NOW, 22))).toEqual({ pending: 1, lateUnpaid: 2, unpaid: [['r9', 82 * 3600], ['r12', 52 * 3600]] });
+    expect(await at(new Date(later(NOW, 22).getTime() + 1))).toEqual({ pending: 0, lateUnpaid: 3, unpaid: [['r9', 82 * 3600], ['r12', 52 * 3600], ['r13', 24 * 3600]] });
+    // At NOW − 6 h, r12 (received at NOW − 30 h) is 24 hours old, pending; r13 has not arrived.
+    expect(await at(later(NOW, -6))).toEqual({ pending: 1, lateUnpaid: 1, unpaid: [['r9', 54 * 3600]] });
+    // Before r8's payment (50 hours after its receipt on the 18th at 08:00), r8 is late and unpaid.
+    const beforeR8Paid = await refundsAfterReceipt(db.pool, week, sh(20, '09:00'));
+    expect(beforeR8Paid).toMatchObject({ receipts: 9, within24h: 6, latePaid: 1, lateUnpaid: 1, pending: 1, refunded: 7 });
+    expect(beforeR8Paid.late.map((l) => [l.caseId, l.status, l.delaySeconds])).toEqual([['r8', 'unpaid', 49 * 3600], ['r7', 'paid', 30 * 3600]]);
   });
 
   it('unpaid orders recovered by reminders, by how many had gone out before the payment', async () => {
@@ -329,7 +373,10 @@ describe('the figures of a seeded week', () => {
     const body = await figures(`${WEEK}&shop=Nowhere`);
     expect(body.range).toEqual({ from: '2026-11-16', to: '2026-11-23', timeZone: 'Asia/Shanghai', playbook: null, shop: 'Nowhere' });
     expect(body.reasons).toEqual({ total: 0, reasons: [] });
-    expect(body.refundsAfterReceipt).toEqual({ refunded: 0, within24h: 0, shareWithin24h: null, medianDelaySeconds: null, p95DelaySeconds: null, late: [] });
+    expect(body.refundsAfterReceipt).toEqual({
+      asOf: NOW.toISOString(), receipts: 0, within24h: 0, latePaid: 0, lateUnpaid: 0, pending: 0, shareWithin24h: null,
+      refunded: 0, medianDelaySeconds: null, p95DelaySeconds: null, late: [],
+    });
     expect(body.unpaidReminders.shareRecovered).toBeNull();
     expect(body.casesPerDay.days).toHaveLength(7);
   });
@@ -348,9 +395,16 @@ describe('CSV', () => {
     ]);
     expect(lines).toContain('reasons,wrong_size,share,0.4');
     expect(lines).toContain('reasons,wrong_size,top_three,true');
-    expect(lines).toContain('refunds_after_receipt,all,share_within_24h,0.75');
-    expect(lines).toContain('late_refunds,r8,delay_seconds,180000');
-    expect(lines).toContain('late_refunds,r8,amount_minor,19900');
+    expect(lines).toEqual(expect.arrayContaining([
+      'refunds_after_receipt,all,as_of,2026-11-22T12:00:00.000Z', 'refunds_after_receipt,all,receipts,11', 'refunds_after_receipt,all,within_24h,6',
+      'refunds_after_receipt,all,late_paid,2', 'refunds_after_receipt,all,late_unpaid,2', 'refunds_after_receipt,all,pending,1',
+      'refunds_after_receipt,all,share_within_24h,0.6', 'refunds_after_receipt,all,refunded,8',
+      'late_refunds,r8,status,paid', 'late_refunds,r8,delay_seconds,180000', 'late_refunds,r8,amount_minor,19900',
+      'late_refunds,r12,status,unpaid', 'late_refunds,r12,paid_at,', 'late_refunds,r12,delay_seconds,108000', 'late_refunds,r12,amount_minor,', 'late_refunds,r12,currency,',
+    ]));
+    expect(lines.filter((line) => line.startsWith('late_refunds,') && line.includes(',status,'))).toEqual([
+      'late_refunds,r9,status,unpaid', 'late_refunds,r12,status,unpaid', 'late_refunds,r8,status,paid', 'late_refunds,r7,status,paid',
+    ]);
     expect(lines).toContain('sla_breaches,return/decide_damaged/after-sale-agent,task-sla,2');
     expect(lines).toContain('cases_per_day,2026-11-16,opened,3');
     expect(lines.at(-1)).toBe('');
@@ -453,7 +507,11 @@ describe('a year of cases', () => {
   afterAll(() => big?.drop());
 
   const week: FigureFilter = { from: '2026-06-01', to: '2026-06-08', timeZone: 'Asia/Shanghai', playbook: null, shop: null };
-  const queries = { returnAndExchangeReasons, refundsAfterReceipt, unpaidOrderReminders, reviewRecovery, slaBreaches, escalationCounts, casesPerDay };
+  const asOf = new Date('2026-11-25T00:00:00+08:00');
+  const queries = {
+    returnAndExchangeReasons, refundsAfterReceipt: (db: Queryable, filter: FigureFilter) => refundsAfterReceipt(db, filter, asOf),
+    unpaidOrderReminders, reviewRecovery, slaBreaches, escalationCounts, casesPerDay,
+  };
 
   /** The plan Postgres chooses for the query a figure sends. */
   async function planOf(figure: (db: Queryable, filter: FigureFilter) => Promise<unknown>, filter: FigureFilter): Promise<string> {

@@ -1,10 +1,12 @@
 /**
  * The Figures page in Chromium against the real stack: three returns opened through the API (two for
  * a wrong size, one for a quality problem) and received by the warehouse are refunded by their
- * playbook; the page's default range (the last seven days in the shop's time zone) shows exactly
- * them: the reasons with their shares and the top three marked, three refunds out of three within 24
- * hours, three cases opened and resolved today; the CSV download says the same. An agent has no
- * Figures page; the Chinese page speaks Chinese.
+ * playbook; a fourth (the buyer changed their mind) comes back damaged and waits for an agent's
+ * decision, not refunded yet. The page's default range (the last seven days in the shop's time zone)
+ * shows exactly them: the reasons with their shares and the top three marked, four receipts owed a
+ * refund, three of three decided paid within 24 hours and one pending, four cases opened today and
+ * three resolved; the CSV download says the same. An agent has no Figures page; the Chinese page
+ * speaks Chinese.
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
@@ -12,7 +14,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { axe, screenshot, useConsole } from '../support/console.js';
 
 const harness = useConsole();
-const RETURNS = [['fig-ret-1', 'wrong_size'], ['fig-ret-2', 'wrong_size'], ['fig-ret-3', 'quality']] as const;
+const RETURNS = [['fig-ret-1', 'wrong_size'], ['fig-ret-2', 'wrong_size'], ['fig-ret-3', 'quality'], ['fig-ret-4', 'changed_mind']] as const;
+/** Received damaged: a no-reason return an agent decides on, so no refund yet. */
+const DAMAGED = 'fig-ret-4';
 
 /** Today in the shop's time zone (the stack's default, Asia/Shanghai). */
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
@@ -43,12 +47,14 @@ beforeAll(async () => {
   }
   for (const [caseId] of RETURNS) {
     await until(async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`)).body.step, 'wait_shipment', `${caseId} waiting for the parcel`);
-    const received = await harness.call('warehouse', 'POST', `/v1/cases/${caseId}/events`, { type: 'warehouse.received', id: `wh-${caseId}`, payload: { condition: 'resellable' } });
+    const condition = caseId === DAMAGED ? 'damaged' : 'resellable';
+    const received = await harness.call('warehouse', 'POST', `/v1/cases/${caseId}/events`, { type: 'warehouse.received', id: `wh-${caseId}`, payload: { condition } });
     expect(received.status).toBe(202);
   }
-  for (const [caseId] of RETURNS) {
+  for (const [caseId] of RETURNS.filter(([id]) => id !== DAMAGED)) {
     await until(async () => (await harness.call<{ outcome: { reason: string } | null }>('agent', 'GET', `/v1/cases/${caseId}`)).body.outcome?.reason, 'refunded', `${caseId} refunded`);
   }
+  await until(async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${DAMAGED}`)).body.step, 'decide_damaged', `${DAMAGED} waiting for an agent`);
 }, 120_000);
 
 const openFigures = async (page: Page) => {
@@ -67,19 +73,25 @@ describe('as the ops lead', () => {
     expect(await page.getByLabel('To (inclusive)').inputValue()).toBe(today());
 
     const reasons = 'section[data-figure="reasons"]';
-    expect(await page.locator(`${reasons} [data-measure="total"]`).textContent()).toBe('3 returns and exchanges opened');
-    expect(await cells(page, `${reasons} tr[data-reason="wrong_size"]`)).toEqual(['Wrong size Top 3', '2', '0', '2', '66.7%']);
-    expect(await cells(page, `${reasons} tr[data-reason="quality"]`)).toEqual(['Quality problem Top 3', '1', '0', '1', '33.3%']);
-    expect(await page.locator(`${reasons} tr.top-three`).count()).toBe(2);
-    expect(await page.locator(`${reasons} svg.chart g.bar-row.highlight`).count()).toBe(2);
+    expect(await page.locator(`${reasons} [data-measure="total"]`).textContent()).toBe('4 returns and exchanges opened');
+    expect(await cells(page, `${reasons} tr[data-reason="wrong_size"]`)).toEqual(['Wrong size Top 3', '2', '0', '2', '50%']);
+    expect(await cells(page, `${reasons} tr[data-reason="quality"]`)).toEqual(['Quality problem Top 3', '1', '0', '1', '25%']);
+    expect(await cells(page, `${reasons} tr[data-reason="changed_mind"]`)).toEqual(['Changed mind Top 3', '1', '0', '1', '25%']);
+    expect(await page.locator(`${reasons} tr.top-three`).count()).toBe(3);
+    expect(await page.locator(`${reasons} svg.chart g.bar-row.highlight`).count()).toBe(3);
 
     const refunds = 'section[data-figure="refunds"]';
-    expect(await page.locator(`${refunds} [data-measure="refunded"]`).textContent()).toBe('3');
-    expect(await page.locator(`${refunds} [data-measure="within24h"]`).textContent()).toBe('3 of 3');
-    expect(await page.locator(`${refunds} [data-measure="shareWithin24h"]`).textContent()).toBe('100%');
+    const measure = (name: string) => page.locator(`${refunds} [data-measure="${name}"]`).textContent();
+    expect(await measure('receipts')).toBe('4');
+    expect(await measure('within24h')).toBe('3 of 3');
+    expect(await measure('latePaid')).toBe('0');
+    expect(await measure('lateUnpaid')).toBe('0');
+    expect(await measure('pending')).toBe('1');
+    expect(await measure('shareWithin24h')).toBe('100%');
+    expect(await page.locator(`${refunds} svg.chart g.bar-row.tone-quiet`).getAttribute('data-key')).toBe('pending');
     expect(await page.locator(`${refunds}`).getByText('No refund was late.').count()).toBe(1);
 
-    expect(await cells(page, `section[data-figure="per-day"] tr[data-date="${today()}"]`)).toEqual([today(), '3', '3']);
+    expect(await cells(page, `section[data-figure="per-day"] tr[data-date="${today()}"]`)).toEqual([today(), '4', '3']);
     expect(await page.locator('section[data-figure="per-day"] thead th').allInnerTexts()).toEqual(['Day', 'Opened', 'Closed: Resolved']);
 
     expect(await axe(page)).toEqual([]);
@@ -96,8 +108,10 @@ describe('as the ops lead', () => {
     const lines = readFileSync((await download.path())!, 'utf8').replace(/^\ufeff/, '').split('\r\n');
     expect(lines[0]).toBe('figure,item,measure,value');
     expect(lines).toEqual(expect.arrayContaining([
-      'reasons,all,cases,3', 'reasons,wrong_size,cases,2', 'reasons,wrong_size,share,0.6667', 'reasons,wrong_size,top_three,true',
-      'refunds_after_receipt,all,refunded,3', 'refunds_after_receipt,all,share_within_24h,1', `cases_per_day,${today()},closed_resolved,3`,
+      'reasons,all,cases,4', 'reasons,wrong_size,cases,2', 'reasons,wrong_size,share,0.5', 'reasons,wrong_size,top_three,true',
+      'refunds_after_receipt,all,receipts,4', 'refunds_after_receipt,all,within_24h,3', 'refunds_after_receipt,all,pending,1',
+      'refunds_after_receipt,all,late_unpaid,0', 'refunds_after_receipt,all,refunded,3', 'refunds_after_receipt,all,share_within_24h,1',
+      `cases_per_day,${today()},opened,4`, `cases_per_day,${today()},closed_resolved,3`,
     ]));
   });
 
@@ -121,6 +135,7 @@ describe('other roles and languages', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('数据');
     expect(await page.locator('section[data-figure="reasons"] tr[data-reason="wrong_size"] th').textContent()).toBe('尺码不合适 前三');
     expect(await page.locator('section[data-figure="refunds"] [data-measure="within24h"]').textContent()).toBe('3 中的 3');
+    expect(await page.locator('section[data-figure="refunds"] dt').allInnerTexts()).toContain('收货未满 24 小时，尚未退款');
     expect(await axe(page)).toEqual([]);
   });
 

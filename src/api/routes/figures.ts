@@ -51,8 +51,12 @@ const figuresBody = exact({
     reasons: list(exact({ reason: string, returns: integer, exchanges: integer, count: integer, share: { type: 'number' }, topThree: { type: 'boolean' } })),
   }),
   refundsAfterReceipt: exact({
-    refunded: integer, within24h: integer, shareWithin24h: share, medianDelaySeconds: { type: 'integer', nullable: true }, p95DelaySeconds: { type: 'integer', nullable: true },
-    late: list(exact({ caseId: string, orderId: nullableString, receivedAt: string, paidAt: string, delaySeconds: integer, amount: integer, currency: string })),
+    asOf: string, receipts: integer, within24h: integer, latePaid: integer, lateUnpaid: integer, pending: integer, shareWithin24h: share,
+    refunded: integer, medianDelaySeconds: { type: 'integer', nullable: true }, p95DelaySeconds: { type: 'integer', nullable: true },
+    late: list(exact({
+      caseId: string, orderId: nullableString, receivedAt: string, status: { type: 'string', enum: ['paid', 'unpaid'] }, paidAt: nullableString,
+      delaySeconds: integer, amount: { type: 'integer', nullable: true }, currency: nullableString,
+    })),
   }),
   unpaidReminders: exact({
     orders: integer, paidBeforeReminder: integer, reminded: integer, recovered: integer, closedUnpaid: integer, stillUnpaid: integer, shareRecovered: share,
@@ -74,10 +78,10 @@ const figuresBody = exact({
 
 type Figures = Awaited<ReturnType<typeof readFigures>>;
 
-/** Every figure over the filter's range. */
-async function readFigures(deps: ApiDependencies, filter: FigureFilter) {
+/** Every figure over the filter's range, as of `now`. */
+async function readFigures(deps: ApiDependencies, filter: FigureFilter, now: Date) {
   const [reasons, refunds, reminders, reviews, breaches, escalations, perDay] = await Promise.all([
-    returnAndExchangeReasons(deps.pool, filter), refundsAfterReceipt(deps.pool, filter), unpaidOrderReminders(deps.pool, filter), reviewRecovery(deps.pool, filter),
+    returnAndExchangeReasons(deps.pool, filter), refundsAfterReceipt(deps.pool, filter, now), unpaidOrderReminders(deps.pool, filter), reviewRecovery(deps.pool, filter),
     slaBreaches(deps.pool, filter), escalationCounts(deps.pool, filter), casesPerDay(deps.pool, filter),
   ]);
   return {
@@ -113,7 +117,7 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
     const filter: FigureFilter = { from, to, timeZone, playbook: playbook ?? null, shop: shop ?? null };
     let figures: Figures;
     try {
-      figures = await readFigures(deps, filter);
+      figures = await readFigures(deps, filter, new Date());
     } catch (error) {
       // A name the runtime knows but Postgres does not.
       if ((error as { code?: string }).code === '22023' && /time zone/.test((error as Error).message)) {
@@ -159,12 +163,14 @@ function figuresCsv(figures: Figures): string {
   for (const r of figures.reasons.reasons) add('reasons', r.reason, { returns: r.returns, exchanges: r.exchanges, cases: r.count, share: r.share, top_three: r.topThree });
   const refunds = figures.refundsAfterReceipt;
   add('refunds_after_receipt', 'all', {
-    refunded: refunds.refunded, within_24h: refunds.within24h, share_within_24h: refunds.shareWithin24h,
-    median_delay_seconds: refunds.medianDelaySeconds, p95_delay_seconds: refunds.p95DelaySeconds, late: refunds.late.length,
+    as_of: refunds.asOf, receipts: refunds.receipts, within_24h: refunds.within24h, late_paid: refunds.latePaid, late_unpaid: refunds.lateUnpaid,
+    pending: refunds.pending, share_within_24h: refunds.shareWithin24h, refunded: refunds.refunded,
+    median_delay_seconds: refunds.medianDelaySeconds, p95_delay_seconds: refunds.p95DelaySeconds,
   });
   for (const late of refunds.late) {
     add('late_refunds', late.caseId, {
-      order: late.orderId, received_at: late.receivedAt, paid_at: late.paidAt, delay_seconds: late.delaySeconds, amount_minor: late.amount, currency: late.currency,
+      order: late.orderId, received_at: late.receivedAt, status: late.status, paid_at: late.paidAt, delay_seconds: late.delaySeconds,
+      amount_minor: late.amount, currency: late.currency,
     });
   }
   const reminders = figures.unpaidReminders;

@@ -1,7 +1,7 @@
 /**
  * Figures (#/figures): the ops lead's figures over a range of days in the shop's time zone (the last
  * seven by default), for all playbooks or one: numbers, a chart for each, the top three reasons
- * marked, the late refunds listed, and the same figures as a CSV download. Definitions: docs/figures.md.
+ * marked, the late refunds listed (those still unpaid first), and the same figures as a CSV download. Definitions: docs/figures.md.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiProblem, apiText, queryOf } from '../api.js';
@@ -16,8 +16,12 @@ interface Figures {
   range: { from: string; to: string; timeZone: string; playbook: string | null; shop: string | null };
   reasons: { total: number; reasons: { reason: string; returns: number; exchanges: number; count: number; share: number; topThree: boolean }[] };
   refundsAfterReceipt: {
-    refunded: number; within24h: number; shareWithin24h: number | null; medianDelaySeconds: number | null; p95DelaySeconds: number | null;
-    late: { caseId: string; orderId: string | null; receivedAt: string; paidAt: string; delaySeconds: number; amount: number; currency: string }[];
+    asOf: string; receipts: number; within24h: number; latePaid: number; lateUnpaid: number; pending: number; shareWithin24h: number | null;
+    refunded: number; medianDelaySeconds: number | null; p95DelaySeconds: number | null;
+    late: {
+      caseId: string; orderId: string | null; receivedAt: string; status: 'paid' | 'unpaid'; paidAt: string | null; delaySeconds: number;
+      amount: number | null; currency: string | null;
+    }[];
   };
   unpaidReminders: {
     orders: number; paidBeforeReminder: number; reminded: number; recovered: number; closedUnpaid: number; stillUnpaid: number; shareRecovered: number | null;
@@ -37,8 +41,9 @@ interface Figures {
 type Key =
   | 'title' | 'intro' | 'filters' | 'from' | 'to' | 'playbook' | 'allPlaybooks' | 'show' | 'csv' | 'csvFailed' | 'loading' | 'timesIn' | 'rangeShown'
   | 'reasonsTitle' | 'reasonsNone' | 'reasonsTotal' | 'reason' | 'returns' | 'exchanges' | 'cases' | 'share' | 'topThree' | 'reasonsChart'
-  | 'refundsTitle' | 'refundsNone' | 'refunded' | 'within24h' | 'withinShare' | 'median' | 'p95' | 'onTime' | 'late' | 'refundsChart' | 'lateTitle'
-  | 'noLate' | 'case' | 'order' | 'received' | 'paid' | 'delay' | 'amount'
+  | 'refundsTitle' | 'refundsNone' | 'receipts' | 'within24h' | 'latePaid' | 'lateUnpaid' | 'pending' | 'withinShare' | 'median' | 'p95' | 'asOf'
+  | 'onTime' | 'paidLate' | 'unpaidLate' | 'notYetDue' | 'refundsChart' | 'lateTitle'
+  | 'noLate' | 'case' | 'order' | 'received' | 'paid' | 'delay' | 'amount' | 'notPaid' | 'soFar'
   | 'remindersTitle' | 'orders' | 'paidBeforeReminder' | 'reminded' | 'recovered' | 'recoveredShare' | 'closedUnpaid' | 'stillUnpaid' | 'afterReminders'
   | 'remindersChart' | 'remindersNone'
   | 'reviewsTitle' | 'reviews' | 'ratings' | 'open' | 'handled' | 'askedToAmend' | 'amended' | 'amendedShare' | 'escalated' | 'reviewsChart' | 'reviewsNone'
@@ -54,10 +59,13 @@ const MESSAGES: Messages<Key> = {
     rangeShown: '{from} to {to}',
     reasonsTitle: 'Return and exchange reasons', reasonsNone: 'No return or exchange opened in this range.', reasonsTotal: '{count} returns and exchanges opened',
     reason: 'Reason', returns: 'Returns', exchanges: 'Exchanges', cases: 'Cases', share: 'Share', topThree: 'Top 3', reasonsChart: 'Returns and exchanges by reason',
-    refundsTitle: 'Refunds paid within 24 hours of the warehouse receipt', refundsNone: 'No refund was paid after a receipt in this range.',
-    refunded: 'Receipts refunded', within24h: 'Paid within 24 hours', withinShare: 'Share within 24 hours', median: 'Median delay', p95: '95th percentile delay',
-    onTime: 'Within 24 hours', late: 'Later', refundsChart: 'Refunds by delay after the receipt', lateTitle: 'Late refunds', noLate: 'No refund was late.',
-    case: 'Case', order: 'Order', received: 'Received', paid: 'Paid', delay: 'Delay', amount: 'Amount',
+    refundsTitle: 'Refunds paid within 24 hours of the warehouse receipt', refundsNone: 'No receipt in this range was owed a refund.',
+    receipts: 'Receipts owed a refund', within24h: 'Paid within 24 hours', latePaid: 'Paid after more than 24 hours',
+    lateUnpaid: 'Not paid, more than 24 hours after the receipt', pending: 'Not paid yet, less than 24 hours after the receipt',
+    withinShare: 'Share within 24 hours', median: 'Median delay of the refunds paid', p95: '95th percentile delay of the refunds paid', asOf: 'As of',
+    onTime: 'Paid within 24 h', paidLate: 'Paid late', unpaidLate: 'Unpaid, late', notYetDue: 'Pending (under 24 h)',
+    refundsChart: 'Receipts owed a refund, by when it was paid', lateTitle: 'Late refunds', noLate: 'No refund was late.',
+    case: 'Case', order: 'Order', received: 'Received', paid: 'Paid', delay: 'Delay', amount: 'Amount', notPaid: 'Not paid', soFar: '{duration} so far',
     remindersTitle: 'Unpaid orders recovered by reminders', orders: 'Online orders', paidBeforeReminder: 'Paid before any reminder', reminded: 'Reminded',
     recovered: 'Recovered', recoveredShare: 'Share recovered', closedUnpaid: 'Closed unpaid', stillUnpaid: 'Still unpaid',
     afterReminders: 'After {n} reminder(s)', remindersChart: 'Recovered orders by the number of reminders before the payment', remindersNone: 'No order needed a reminder.',
@@ -77,10 +85,13 @@ const MESSAGES: Messages<Key> = {
     rangeShown: '{from} 至 {to}',
     reasonsTitle: '退货和换货原因', reasonsNone: '此期间没有新建的退换货工单。', reasonsTotal: '共新建 {count} 个退换货工单',
     reason: '原因', returns: '退货', exchanges: '换货', cases: '工单数', share: '占比', topThree: '前三', reasonsChart: '按原因统计的退换货',
-    refundsTitle: '仓库收货后 24 小时内退款', refundsNone: '此期间没有收货后的退款。',
-    refunded: '已退款的收货', within24h: '24 小时内退款', withinShare: '24 小时内退款占比', median: '延迟中位数', p95: '延迟第 95 百分位',
-    onTime: '24 小时内', late: '超过 24 小时', refundsChart: '按收货后延迟统计的退款', lateTitle: '超时退款', noLate: '没有超时的退款。',
-    case: '工单', order: '订单', received: '收货时间', paid: '退款时间', delay: '延迟', amount: '金额',
+    refundsTitle: '仓库收货后 24 小时内退款', refundsNone: '此期间没有应退款的收货。',
+    receipts: '应退款的收货', within24h: '24 小时内退款', latePaid: '超过 24 小时才退款',
+    lateUnpaid: '收货超过 24 小时仍未退款', pending: '收货未满 24 小时，尚未退款',
+    withinShare: '24 小时内退款占比', median: '已退款的延迟中位数', p95: '已退款的延迟第 95 百分位', asOf: '统计时间',
+    onTime: '24 小时内退款', paidLate: '超时后已退款', unpaidLate: '超时未退款', notYetDue: '待退款（未满 24 小时）',
+    refundsChart: '按退款时间统计的应退款收货', lateTitle: '超时退款', noLate: '没有超时的退款。',
+    case: '工单', order: '订单', received: '收货时间', paid: '退款时间', delay: '延迟', amount: '金额', notPaid: '未退款', soFar: '已过 {duration}',
     remindersTitle: '催付挽回的未付款订单', orders: '在线支付订单', paidBeforeReminder: '催付前已付款', reminded: '已催付',
     recovered: '已挽回', recoveredShare: '挽回占比', closedUnpaid: '未付款已关闭', stillUnpaid: '仍未付款',
     afterReminders: '催付 {n} 次后', remindersChart: '按付款前催付次数统计的挽回订单', remindersNone: '没有需要催付的订单。',
@@ -265,22 +276,30 @@ function Reasons({ figures, format: { t, code, share } }: { figures: Figures; fo
 
 function Refunds({ figures, format: { t, share, duration, session } }: { figures: Figures; format: Format }) {
   const refunds = figures.refundsAfterReceipt;
+  // The receipts whose 24 hours are over or whose refund is paid: the share's whole.
+  const decided = refunds.receipts - refunds.pending;
   return (
     <section aria-labelledby="figure-refunds" data-figure="refunds">
       <h2 id="figure-refunds">{t('refundsTitle')}</h2>
-      {refunds.refunded === 0 ? <p>{t('refundsNone')}</p> : (
+      {refunds.receipts === 0 ? <p>{t('refundsNone')}</p> : (
         <>
           <div class="figure-body">
             <Facts facts={[
-              ['refunded', t('refunded'), String(refunds.refunded)],
-              ['within24h', t('within24h'), t('outOf', { part: refunds.within24h, whole: refunds.refunded })],
+              ['receipts', t('receipts'), String(refunds.receipts)],
+              ['within24h', t('within24h'), t('outOf', { part: refunds.within24h, whole: decided })],
+              ['latePaid', t('latePaid'), String(refunds.latePaid)],
+              ['lateUnpaid', t('lateUnpaid'), String(refunds.lateUnpaid)],
+              ['pending', t('pending'), String(refunds.pending)],
               ['shareWithin24h', t('withinShare'), share(refunds.shareWithin24h)],
               ['median', t('median'), duration(refunds.medianDelaySeconds)],
               ['p95', t('p95'), duration(refunds.p95DelaySeconds)],
+              ['asOf', t('asOf'), formatTime(refunds.asOf, session)],
             ]} />
             <BarChart label={t('refundsChart')} bars={[
               { key: 'on-time', label: t('onTime'), value: refunds.within24h, highlight: true },
-              { key: 'late', label: t('late'), value: refunds.refunded - refunds.within24h },
+              { key: 'late-paid', label: t('paidLate'), value: refunds.latePaid },
+              { key: 'late-unpaid', label: t('unpaidLate'), value: refunds.lateUnpaid, tone: 'bad' },
+              { key: 'pending', label: t('notYetDue'), value: refunds.pending, tone: 'quiet' },
             ]} />
           </div>
           <h3>{t('lateTitle')}</h3>
@@ -289,11 +308,13 @@ function Refunds({ figures, format: { t, share, duration, session } }: { figures
               <thead><tr><th scope="col">{t('case')}</th><th scope="col">{t('order')}</th><th scope="col">{t('received')}</th><th scope="col">{t('paid')}</th><th scope="col" class="num">{t('delay')}</th><th scope="col" class="num">{t('amount')}</th></tr></thead>
               <tbody>
                 {refunds.late.map((late) => (
-                  <tr key={late.caseId} data-case={late.caseId}>
+                  <tr key={late.caseId} data-case={late.caseId} data-status={late.status} class={late.status}>
                     <td><a href={`#/cases/${encodeURIComponent(late.caseId)}`}>{late.caseId}</a></td>
                     <td class="mono">{late.orderId ?? t('none')}</td>
-                    <td>{formatTime(late.receivedAt, session)}</td><td>{formatTime(late.paidAt, session)}</td>
-                    <td class="num late">{duration(late.delaySeconds)}</td><td class="num">{formatMoney(late.amount, late.currency)}</td>
+                    <td>{formatTime(late.receivedAt, session)}</td>
+                    <td>{late.paidAt === null ? <span class="late">{t('notPaid')}</span> : formatTime(late.paidAt, session)}</td>
+                    <td class="num late">{late.paidAt === null ? t('soFar', { duration: duration(late.delaySeconds) }) : duration(late.delaySeconds)}</td>
+                    <td class="num">{late.amount === null || late.currency === null ? t('none') : formatMoney(late.amount, late.currency)}</td>
                   </tr>
                 ))}
               </tbody>
