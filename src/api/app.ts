@@ -19,9 +19,9 @@ import { orderRoutes } from './routes/orders.js';
 import { caseRepairRoutes } from './routes/case-repair.js';
 import { auditExportRoutes, caseAuditRoutes } from './routes/audit.js';
 import { playbookRoutes } from './routes/playbooks.js';
+import { figureRoutes } from './routes/figures.js';
 import { consoleRoutes } from './routes/console.js';
 import { meRoutes } from './routes/me.js';
-import { figureRoutes } from './routes/figures.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -95,11 +95,11 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(escalationRoutes(deps), { prefix: '/v1/escalations' });
   await app.register(orderRoutes(deps), { prefix: '/v1/orders' });
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
+  await app.register(figureRoutes(deps), { prefix: '/v1/figures' });
   await app.register(meRoutes(deps), { prefix: '/v1/me' });
   await app.register(consoleRoutes(), { prefix: '/console' });
   return app;
 }
-  await app.register(figureRoutes(deps), { prefix: '/v1/figures' });
 
 /**
  * Every error the API answers is a problem from the catalogue: unknown routes (404, or 405 with

@@ -109,11 +109,6 @@ export const BODIES = {
     })),
     nextCursor: nullableString,
   }),
-  keys: exact({ keys: list(exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString })) }),
-  createdKey: exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString, key: string }),
-  repaired: exact({ status: string }),
-  replay: open({
-    kind: { type: 'string', enum: ['replayed'] }, caseId: string, workflowId: string, planHash: string, deterministic: { type: 'boolean' },
   activity: exact({
     tasks: list(exact({
       stepId: string, role: string, title: string, outcomes: list(string), dueAt: string, status: string, outcome: nullableString,
@@ -125,6 +120,11 @@ export const BODIES = {
     keyId: string, name: string, role: string,
     settings: exact({ timeZone: string, temporalUiUrl: nullableString, namespace: string }),
   }),
+  keys: exact({ keys: list(exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString })) }),
+  createdKey: exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString, key: string }),
+  repaired: exact({ status: string }),
+  replay: open({
+    kind: { type: 'string', enum: ['replayed'] }, caseId: string, workflowId: string, planHash: string, deterministic: { type: 'boolean' },
     source: { type: 'string', enum: ['temporal', 'archive', 'temporal and archive'] },
     divergence: { ...open({ runId: string, eventId: { type: 'integer', nullable: true }, recorded: nullableString, now: string, step: nullableString, visit: { type: 'integer', nullable: true } }), nullable: true },
     runs: list(open({ runId: string, source: string, events: integer, deterministic: { type: 'boolean' }, ms: integer })),
