@@ -34,8 +34,8 @@ const DECIDE = compileSmallPlaybook('decide', `steps:
     end: { outcome: escalated, reason: late }
 `);
 
-/** The decide task's outcomes in the order of its plan as the case reads it from Postgres (jsonb orders keys by length). */
-const DECIDE_OUTCOMES = ['reject', 'approve'];
+/** The decide task's outcomes, in the order the playbook writes them. */
+const DECIDE_OUTCOMES = ['approve', 'reject'];
 
 const runtime = useRuntime();
 const http = useApi(runtime, {

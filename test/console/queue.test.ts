@@ -95,7 +95,7 @@ describe('as an agent', () => {
       'Decide on the damaged return\ndecide', 'q-1\norder TB-q-1', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/), expect.stringMatching(/^3h \d+m left$/), 'Nobody',
     ]);
     expect(await row.locator('td[data-overdue]').getAttribute('data-overdue')).toBe('false');
-    expect(await row.locator('button[data-outcome]').allInnerTexts()).toEqual(['reject', 'approve']);
+    expect(await row.locator('button[data-outcome]').allInnerTexts()).toEqual(['approve', 'reject']);
     expect(await axe(page)).toEqual([]);
   });
 
