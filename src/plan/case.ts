@@ -41,10 +41,11 @@ export interface CaseEvent {
 /**
  * The shape of history a new case records, carried in its input so that every case replays with the
  * shape it started with (docs/determinism.md): 1 (absent, cases started before shapes were numbered)
- * wrote progress reports as activities; 2 writes them as local activities, one marker event each.
- * Versioned by input rather than by `patched()`, which would add two events to every case.
+ * wrote progress reports as activities; 2 writes them as local activities, one marker event each; 3
+ * also indexes a closed case's outcome and reason (CaseOutcome, CaseReason) in the upsert that sets its
+ * CaseStatus. Versioned by input rather than by `patched()`, which would add two events to every case.
  */
-export const HISTORY_SHAPE = 2;
+export const HISTORY_SHAPE = 3;
 
 export interface CaseInput {
   caseId: string;

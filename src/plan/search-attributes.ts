@@ -6,5 +6,8 @@ export const PLAYBOOK = defineSearchAttributeKey('Playbook', SearchAttributeType
 export const PLAYBOOK_VERSION = defineSearchAttributeKey('PlaybookVersion', SearchAttributeType.INT);
 export const CASE_STATUS = defineSearchAttributeKey('CaseStatus', SearchAttributeType.KEYWORD);
 export const ORDER_ID = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+/** Set when the case closes (history shape 3): the `end` step's outcome and reason. */
+export const CASE_OUTCOME = defineSearchAttributeKey('CaseOutcome', SearchAttributeType.KEYWORD);
+export const CASE_REASON = defineSearchAttributeKey('CaseReason', SearchAttributeType.KEYWORD);
 
-export const CASE_SEARCH_ATTRIBUTES = [CASE_TYPE, PLAYBOOK, PLAYBOOK_VERSION, CASE_STATUS, ORDER_ID];
+export const CASE_SEARCH_ATTRIBUTES = [CASE_TYPE, PLAYBOOK, PLAYBOOK_VERSION, CASE_STATUS, ORDER_ID, CASE_OUTCOME, CASE_REASON];

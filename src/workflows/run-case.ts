@@ -17,7 +17,7 @@ import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
-import { CASE_STATUS } from '../plan/search-attributes.js';
+import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../plan/search-attributes.js';
 import { kindOf, type StepRuntime } from '../plan/steps/index.js';
 import { iso } from '../plan/steps/time.js';
 import { CaseClocks } from './clocks.js';
@@ -96,11 +96,14 @@ class CaseRun implements StepRuntime {
   private readonly input: Omit<CaseInput, 'plan'>;
   /** History shape 2 (see HISTORY_SHAPE): progress reports are local activities. */
   private readonly localProgress: boolean;
+  /** History shape 3: the closing upsert also sets CaseOutcome and CaseReason. */
+  private readonly outcomeIndexed: boolean;
 
   constructor({ plan, ...input }: CaseInput) {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
     this.localProgress = (input.historyShape ?? 1) >= 2;
+    this.outcomeIndexed = (input.historyShape ?? 1) >= 3;
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
@@ -271,7 +274,8 @@ class CaseRun implements StepRuntime {
     // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
     const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
     if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
-      upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }]);
+      const outcome = this.outcomeIndexed && this.outcome ? [{ key: CASE_OUTCOME, value: this.outcome.outcome }, { key: CASE_REASON, value: this.outcome.reason }] : [];
+      upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }, ...outcome]);
     }
     const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);

@@ -2,6 +2,7 @@
  * The Cases pages in Chromium against the real stack: sign in, find a case by its order id, open it,
  * read its timeline with the evidence of each decision; what a warehouse key sees; axe on each page.
  */
+import { Client, Connection } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import { axe, screenshot, useConsole } from '../support/console.js';
 
@@ -103,6 +104,32 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   expect(await temporalLink.getAttribute('href')).toBe(`${harness.temporalUiUrl}/namespaces/default/workflows/${(await harness.call<{ workflowId: string }>('agent', 'GET', '/v1/cases/ret-refunded/history')).body.workflowId}`);
   expect(await axe(page)).toEqual([]);
   await screenshot(page, 'case');
+});
+
+it('the Temporal search behind the list finds closed cases by outcome and reason, with the query the console links to', async () => {
+  const connection = await Connection.connect({ address: harness.temporalAddress });
+  try {
+    const client = new Client({ connection });
+    const workflowsOf = async (query: string) => {
+      const ids: string[] = [];
+      for await (const workflow of client.workflow.list({ query })) ids.push(workflow.workflowId);
+      return ids;
+    };
+    await expect.poll(() => workflowsOf('Playbook="return" AND CaseOutcome="resolved" AND CaseReason="refunded"'), { timeout: 15_000 }).toEqual(['case-ret-refunded']);
+    await expect.poll(() => workflowsOf('CaseOutcome="refused" AND CaseReason="outside_return_window"'), { timeout: 15_000 }).toEqual(['case-ret-refused']);
+  } finally {
+    await connection.close();
+  }
+
+  const page = await harness.newPage();
+  await page.goto(`${harness.url}/console`);
+  await harness.signIn(page, 'ops-lead');
+  await page.getByLabel('Outcome').fill('resolved');
+  await page.getByLabel('Reason').fill('refunded');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const link = page.getByRole('link', { name: 'The same cases in the Temporal Web UI' });
+  await expect.poll(() => link.locator('xpath=following-sibling::code').textContent()).toBe('CaseOutcome="resolved" AND CaseReason="refunded"');
+  expect(await link.getAttribute('href')).toBe(`${harness.temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('CaseOutcome="resolved" AND CaseReason="refunded"')}`);
 });
 
 it('switches to Simplified Chinese and keeps it', async () => {

@@ -25,6 +25,8 @@ export interface ConsoleHarness {
   url: string;
   /** The Temporal Web UI the stack started. */
   temporalUiUrl: string;
+  /** The Temporal frontend the stack started (host:port). */
+  temporalAddress: string;
   keys: Record<Role, string>;
   browser: Browser;
   /** A page in a fresh browser context (its own sessionStorage), in this browser language. */
@@ -50,6 +52,7 @@ export function useConsole(): ConsoleHarness {
     casebook = started.casebook;
     harness.url = `http://127.0.0.1:${started.ports.api}`;
     harness.temporalUiUrl = `http://127.0.0.1:${started.ports.ui}`;
+    harness.temporalAddress = `127.0.0.1:${started.ports.temporal}`;
     const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
 
     harness.call = async <T,>(role: Role, method: string, path: string, body?: unknown) => {

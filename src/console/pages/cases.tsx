@@ -57,7 +57,8 @@ function listQuery(filters: Filters, session: Session, cursor?: string): string 
 
 /**
  * The Temporal visibility query for the filters its search attributes cover (Playbook, CaseStatus,
- * OrderId); Temporal's CaseStatus says `open` for open and waiting cases alike.
+ * OrderId, and CaseOutcome and CaseReason of cases closed since history shape 3); Temporal's
+ * CaseStatus says `open` for open and waiting cases alike.
  */
 function temporalQuery(filters: Filters): string {
   const quote = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
@@ -65,6 +66,8 @@ function temporalQuery(filters: Filters): string {
     filters.playbook && `Playbook=${quote(filters.playbook)}`,
     filters.status && `CaseStatus=${quote(filters.status === 'waiting' ? 'open' : filters.status)}`,
     filters.orderId.trim() && `OrderId=${quote(filters.orderId.trim())}`,
+    filters.outcome.trim() && `CaseOutcome=${quote(filters.outcome.trim())}`,
+    filters.reason.trim() && `CaseReason=${quote(filters.reason.trim())}`,
   ].filter(Boolean).join(' AND ');
 }
 
