@@ -122,6 +122,18 @@ describe('casebook start, end to end over HTTP', () => {
     expect(audited.stderr).toContain(`casebook export: 1 case to ${dataDir}/demo-1.jsonl`);
     expect(readFileSync(join(dataDir, 'demo-1.jsonl'), 'utf8')).toContain('"type":"verification","caseId":"demo-1","intact":true');
 
+    // The README's figures, which count the walkthrough's return and the test's own, both refunded on receipt.
+    const figuresBlock = /### The figures[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const figures = spawnSync('bash', ['-euo', 'pipefail', '-c', figuresBlock], {
+      cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir },
+    });
+    expect(figures.status, figures.stderr + figures.stdout).toBe(0);
+    expect(figures.stdout).toContain('"reasons":{"total":2,"reasons":[{"reason":"no_reason","returns":2,"exchanges":0,"count":2,"share":1,"topThree":true}]}');
+    expect(figures.stdout).toMatch(/"receipts":2,"within24h":2,"latePaid":0,"lateUnpaid":0,"pending":0,"shareWithin24h":1,/);
+    expect(figures.stdout.trimEnd().split(/\r?\n/).slice(1)).toEqual([
+      '\ufefffigure,item,measure,value', expect.stringMatching(/^range,,from,\d{4}-\d{2}-\d{2}$/), expect.stringMatching(/^range,,to,\d{4}-\d{2}-\d{2}$/), 'range,,time_zone,Asia/Shanghai',
+    ]);
+
     expect(await stopCasebook(second)).toBe(0);
   }, 240_000);
 });
