@@ -12,27 +12,11 @@ import { closeTask, findTask, openTask } from '../../src/store/tasks.js';
 import { useApi } from '../support/api.js';
 import { createTestDatabase } from '../support/database.js';
 import { useRuntime } from '../support/runtime.js';
-import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { compileSmallPlaybook, DAMAGED_DECISION, openSmallCase } from '../support/small-playbooks.js';
 
 const HOUR = 3_600_000;
 
-/** An agent decides; approving hands the case to a supervisor's task, rejecting escalates it. */
-const DECIDE = compileSmallPlaybook('decide', `steps:
-  - id: decide
-    task: { role: after-sale-agent, title: Decide on the damaged return, sla: 4h, outcomes: { approve: confirm, reject: escalate_rejected }, on_sla_breach: late }
-  - id: confirm
-    task: { role: after-sale-supervisor, title: Confirm the refund, sla: 1d, outcomes: { done: end_done }, on_sla_breach: late }
-  - id: end_done
-    end: { outcome: resolved, reason: confirmed }
-  - id: escalate_rejected
-    escalate: { queue: after-sale-supervisor, severity: high, reason: rejected_by_agent, note: '"rejected: " + data.order_id' }
-  - id: end_rejected
-    end: { outcome: escalated, reason: rejected }
-  - id: late
-    escalate: { queue: after-sale-supervisor, severity: medium, reason: decision_late }
-  - id: end_late
-    end: { outcome: escalated, reason: late }
-`);
+const DECIDE = compileSmallPlaybook('decide', DAMAGED_DECISION);
 
 /** The decide task's outcomes, in the order the playbook writes them. */
 const DECIDE_OUTCOMES = ['approve', 'reject'];

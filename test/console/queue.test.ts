@@ -7,35 +7,11 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { axe, KEY_NAMES, screenshot, useConsole } from '../support/console.js';
+import { DAMAGED_DECISION, smallPlaybookSource } from '../support/small-playbooks.js';
 
 const harness = useConsole();
 
-/** An agent decides on a damaged return; approving hands it to a supervisor's check, rejecting escalates it. */
-const DECIDE_YAML = `playbook: damaged-decision
-case_type: return
-currency: CNY
-timezone: Asia/Shanghai
-fields:
-  paid: { type: money }
-  order_id: { type: string }
-paid_field: paid
-order_id_field: order_id
-steps:
-  - id: decide
-    task: { role: after-sale-agent, title: Decide on the damaged return, sla: 4h, outcomes: { approve: confirm, reject: escalate_rejected }, on_sla_breach: late }
-  - id: confirm
-    task: { role: after-sale-supervisor, title: Confirm the refund, sla: 1d, outcomes: { done: end_done }, on_sla_breach: late }
-  - id: end_done
-    end: { outcome: resolved, reason: confirmed }
-  - id: escalate_rejected
-    escalate: { queue: after-sale-supervisor, severity: high, reason: rejected_by_agent, note: '"rejected: " + data.order_id' }
-  - id: end_rejected
-    end: { outcome: escalated, reason: rejected }
-  - id: late
-    escalate: { queue: after-sale-supervisor, severity: medium, reason: decision_late }
-  - id: end_late
-    end: { outcome: escalated, reason: late }
-`;
+const DECIDE_YAML = smallPlaybookSource('damaged-decision', DAMAGED_DECISION);
 
 interface QueueTask { id: number; caseId: string; step: string }
 interface QueueEscalation { id: number; caseId: string }

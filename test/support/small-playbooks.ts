@@ -7,11 +7,15 @@ import type { Pool } from '../../src/store/pool.js';
 import { openCase } from './playbooks.js';
 
 /**
- * Compiles a playbook made of the common head (a `paid` money field, an `order_id`, an optional
+ * The YAML of a playbook made of the common head (a `paid` money field, an `order_id`, an optional
  * `count`), `header` (more top-level properties) and `body` (events, templates, steps...).
  */
+export const smallPlaybookSource = (name: string, body: string, header = ''): string =>
+  `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n${header}fields:\n  paid: { type: money }\n  order_id: { type: string }\n  count: { type: integer, required: false }\npaid_field: paid\norder_id_field: order_id\n${body}`;
+
+/** Compiles the playbook `smallPlaybookSource` writes. */
 export function compileSmallPlaybook(name: string, body: string, header = ''): HashedPlan {
-  const source = `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n${header}fields:\n  paid: { type: money }\n  order_id: { type: string }\n  count: { type: integer, required: false }\npaid_field: paid\norder_id_field: order_id\n${body}`;
+  const source = smallPlaybookSource(name, body, header);
   const result = validatePlaybook(source, `${name}.yaml`);
   if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
   return result.plan;
@@ -54,4 +58,22 @@ steps:
     branch: { cases: [{ when: data.count >= ${target}, goto: done }], otherwise: wait_tick }
   - id: done
     end: { outcome: resolved, reason: counted }
+`;
+
+/** An agent decides on a damaged return; approving hands it to a supervisor's check, rejecting escalates it. */
+export const DAMAGED_DECISION = `steps:
+  - id: decide
+    task: { role: after-sale-agent, title: Decide on the damaged return, sla: 4h, outcomes: { approve: confirm, reject: escalate_rejected }, on_sla_breach: late }
+  - id: confirm
+    task: { role: after-sale-supervisor, title: Confirm the refund, sla: 1d, outcomes: { done: end_done }, on_sla_breach: late }
+  - id: end_done
+    end: { outcome: resolved, reason: confirmed }
+  - id: escalate_rejected
+    escalate: { queue: after-sale-supervisor, severity: high, reason: rejected_by_agent, note: '"rejected: " + data.order_id' }
+  - id: end_rejected
+    end: { outcome: escalated, reason: rejected }
+  - id: late
+    escalate: { queue: after-sale-supervisor, severity: medium, reason: decision_late }
+  - id: end_late
+    end: { outcome: escalated, reason: late }
 `;
