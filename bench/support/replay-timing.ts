@@ -1,7 +1,11 @@
-/** Timing replays with the SDK's replayer, against a prebuilt workflow bundle (bundling is not timed). */
+/**
+ * Timing replays with Casebook's replay worker (src/stack/replayer.ts: the SDK's, without the promise
+ * hook and the per-call timeout) or the SDK's own, against a prebuilt workflow bundle (bundling is not timed).
+ */
 import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { NO_REPLAY_LISTENER, WORKFLOWS_PATH } from '../../src/stack/worker.js';
+import { ReplayWorker } from '../../src/stack/replayer.js';
 import type { NamedHistory } from './replay-histories.js';
 
 /** The worker's workflow code, bundled once with the worker's own bundler options, and its sinks (a worker's replay of a case out of its cache). */
@@ -14,7 +18,7 @@ export async function replayOptions(): Promise<ReplayWorkerOptions> {
  * Replays the history `times` times in one replay worker and answers each replay's milliseconds, from
  * handing the history to the worker to its result: what a running worker spends on a cache miss.
  */
-export async function warmReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number): Promise<number[]> {
+export async function warmReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number, replayWorker: typeof Worker = ReplayWorker): Promise<number[]> {
   const startedAt: number[] = [];
   async function* copies() {
     for (let i = 0; i < times; i++) {
@@ -23,7 +27,7 @@ export async function warmReplays(options: ReplayWorkerOptions, { name, history 
     }
   }
   const durations: number[] = [];
-  for await (const result of Worker.runReplayHistories(options, copies())) {
+  for await (const result of replayWorker.runReplayHistories(options, copies())) {
     if (result.error) throw new Error(`${name} does not replay against the current workflow code (re-record a bench fixture after an unpatched workflow change): ${String(result.error)}`);
     durations.push(performance.now() - startedAt[durations.length]!);
   }
@@ -31,11 +35,11 @@ export async function warmReplays(options: ReplayWorkerOptions, { name, history 
 }
 
 /** Milliseconds of each of `times` separate `Worker.runReplayHistory` calls: a new replay worker each time, then the replay. */
-export async function coldReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number): Promise<number[]> {
+export async function coldReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number, replayWorker: typeof Worker = ReplayWorker): Promise<number[]> {
   const durations: number[] = [];
   for (let i = 0; i < times; i++) {
     const started = performance.now();
-    await Worker.runReplayHistory(options, history, name);
+    await replayWorker.runReplayHistory(options, history, name);
     durations.push(performance.now() - started);
   }
   return durations;

@@ -5,7 +5,11 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, ReplayError, Worker, type InjectedSinks } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, ReplayError, Worker, type InjectedSinks, type Logger } from '@temporalio/worker';
+import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
+import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
+import type { CompiledWorkerOptions } from '@temporalio/worker/lib/worker-options.js';
+import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input.js';
 import { REPLAY_SINK, type CaseSinks } from '../plan/case.js';
 import type { History } from '../cases/archive.js';
 import type { Divergence, HistoryReplayer, RunReplay, TimelineEntry } from '../cases/replay.js';
@@ -59,6 +63,38 @@ function whatTheCodeDid(message: string): string {
   return machine ? `issued a ${machine.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} command instead (${detail})` : detail;
 }
 
+/**
+ * The SDK's replay worker (workflows on this thread, `debugMode`) without two costs that buy nothing in a
+ * replay, where nobody asks a stack-trace query and nothing bounds the run's time (the SDK sets no limit in
+ * debugMode either, only a 49-day one). They were half of a 1,000-event replay (bench/replay.bench.ts):
+ * - the promise hook behind the stack-trace query: on every promise it compiles two functions to find the
+ *   promise's workflow and records a stack resolved through the bundle's source map. It is global to the
+ *   thread, so once the first replay had installed it, every promise of the Casebook process (the API's
+ *   too) paid for it. The replay worker removes it; the rest of the SDK's stack handling (workflow errors'
+ *   stacks resolved through the source map) stays.
+ * - a timeout on each call into the workflow sandbox: Node starts and joins a watchdog thread per call
+ *   (tens of µs each; some 600 calls in a 1,000-event replay).
+ */
+export class ReplayWorker extends Worker {
+  protected static override async createWorkflowCreator(
+    bundle: WorkflowBundleWithSourceMapAndFilename, compiledOptions: CompiledWorkerOptions, logger: Logger,
+  ): Promise<WorkflowCreator> {
+    const creator = await super.createWorkflowCreator(bundle, { ...compiledOptions, debugMode: true, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
+    withoutPromiseStacks();
+    return creator;
+  }
+}
+
+/** Stops the SDK's promise hook in this thread, keeping its stack-trace formatting (idempotent). */
+function withoutPromiseStacks(): void {
+  if (!globalHandlers.promiseHookInstalled) return;
+  const prepareStackTrace = Error.prepareStackTrace;
+  globalHandlers.uninstall(); // the hook and the stack formatting; the SDK offers no way to stop the hook alone
+  Error.prepareStackTrace = prepareStackTrace;
+  globalHandlers.installed = true; // so that the next worker's install() does not start the hook again
+  globalHandlers.promiseHookInstalled = false; // workflows started from now on know they record no promise stacks
+}
+
 export interface ReplayerOptions {
   /** Workflow interceptor modules bundled with the workflow code: how tests replay a changed interpreter. */
   interceptorModules?: string[];
@@ -85,7 +121,7 @@ export class WorkflowReplayer implements HistoryReplayer {
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
     try {
-      await Worker.runReplayHistory({ workflowBundle: { code }, sinks, interceptors: { workflowModules: interceptorModules } }, history, workflowId);
+      await ReplayWorker.runReplayHistory({ workflowBundle: { code }, sinks, interceptors: { workflowModules: interceptorModules } }, history, workflowId);
       return { deterministic: true, timeline, ms: ms() };
     } catch (error) {
       // A DeterminismViolationError (exported by the workflow package only, for workflow code) or a replay failure.
