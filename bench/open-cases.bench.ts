@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { caseCounts, keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { defaultMaxCachedWorkflows, settledMemory } from './support/capacity-memory.js';
 import { startCasebook } from './support/casebook.js';
+import { WORKER_DEFAULTS } from '../src/stack/worker.js';
 import { writeResult } from './support/results.js';
 import { AgentKeys } from './support/return-cases.js';
 import { roundTo } from './support/stats.js';
@@ -52,7 +53,9 @@ try {
     // Written at every step, so that a run stopped before the largest step keeps the steps it finished.
     writeResult('open-cases', 'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres', {
       steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keysNeededFor(KEYS_SIZED_FOR_PER_SECOND), playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
-      workerCache: defaultMaxCachedWorkflows(), targetCasebookRssMiBAt10000: 1024,
+      // The cache the Casebook ran with (CASEBOOK_MAX_CACHED_WORKFLOWS, else Casebook's default), and the SDK's default for this heap.
+      workerCache: { maxCachedWorkflows: Number(process.env.CASEBOOK_MAX_CACHED_WORKFLOWS) || WORKER_DEFAULTS.maxCachedWorkflows, sdkDefault: defaultMaxCachedWorkflows() },
+      targetCasebookRssMiBAt10000: 1024,
     }, { noCases, atSteps, caseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, now: loadavg() } });
   }
 } finally {

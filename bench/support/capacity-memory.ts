@@ -52,7 +52,7 @@ export async function settledMemory(pids: CasebookUnderTest['pids'], settleMs: n
 }
 
 /**
- * The SDK's default `maxCachedWorkflows` (Casebook sets none), by its formula in @temporalio/worker's
+ * The SDK's default `maxCachedWorkflows` (Casebook sets its own: WORKER_DEFAULTS in src/stack/worker.ts), by its formula in @temporalio/worker's
  * worker-options (V8 context reused): 600 workflows per GiB of heap limit above 200 MiB. The Casebook
  * process runs the same node binary with the same NODE_OPTIONS, so its heap limit is this process's.
  */

@@ -20,11 +20,12 @@ export interface CaseWorkerOptions {
 
 /**
  * The worker's settings where measurement found better than the SDK's defaults (docs/operations.md has
- * the figures): a waiting case kept in the cache costs about 330 KiB, so 1,500 cached cases keep the
- * process under 1 GiB however many cases wait (the SDK's default follows the heap limit: 2,310 on a
- * 4 GiB heap); a case out of the cache is replayed from its history when it wakes.
+ * the figures): with the cache full, each cached waiting case adds about 600 KiB to the process's
+ * resident memory, so 900 cached cases keep it under 1 GiB however many cases wait (1,200 did not:
+ * 1,064 MiB with 10,000 waiting; the SDK's default follows the heap limit: 2,310 on a 4 GiB heap); a
+ * case out of the cache is replayed from its history when it wakes.
  */
-export const WORKER_DEFAULTS: WorkerSettings = { maxCachedWorkflows: 1_500 };
+export const WORKER_DEFAULTS: WorkerSettings = { maxCachedWorkflows: 900 };
 
 const ignored = { fn: () => {}, callDuringReplay: false };
 
