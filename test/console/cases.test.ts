@@ -166,6 +166,8 @@ it('a wrong key is refused on the sign-in form; signing out forgets the key', as
   await page.getByRole('alert').filter({ hasText: 'This key is not valid' }).waitFor();
 
   await harness.signIn(page, 'agent');
+  // The signed-in shell has drawn its first page before the address changes under it.
+  await page.getByRole('heading', { name: 'Cases', level: 1 }).waitFor();
   await page.goto(`${harness.url}/console#/figures`);
   await page.getByText('The agent role may not open this page.').waitFor();
   expect(await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).not.toContain('Figures');
