@@ -8,7 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { Role } from '../../src/store/api-keys.js';
 import { ROOT, startOnFreePorts, stopCasebook, type Casebook } from '../e2e/casebook-process.js';
 
@@ -44,6 +44,19 @@ export function useConsole(): ConsoleHarness {
   const contexts: BrowserContext[] = [];
   let casebook: Casebook | undefined;
   let dataDir: string | undefined;
+  // What the pages of the running test saw: printed when the test fails, with what each page shows.
+  let pagesOfTest: { page: Page; seen: string[] }[] = [];
+
+  beforeEach((context) => {
+    pagesOfTest = [];
+    context.onTestFailed(async () => {
+      for (const [i, { page, seen }] of pagesOfTest.entries()) {
+        const shown = await page.evaluate<string>('document.body.innerText').catch((error: Error) => `(unreadable: ${error.message})`);
+        console.error(`page ${i + 1} of the failed test at ${page.url()}\n${seen.join('\n') || '(no browser error, no failed request)'}\nit shows:\n${shown.slice(0, 3_000)}`);
+      }
+      console.error(`the stack's last output:\n${casebook?.output().slice(-3_000) ?? '(not started)'}`);
+    });
+  });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`npm run provision\` as root, or install chromium and set CASEBOOK_CHROMIUM`);
@@ -84,7 +97,15 @@ export function useConsole(): ConsoleHarness {
       // bypassCSP lets axe-core be injected into the page; the console itself runs under its CSP.
       const context = await harness.browser.newContext({ locale, bypassCSP: true, viewport: { width: 1280, height: 900 } });
       contexts.push(context);
-      return context.newPage();
+      const page = await context.newPage();
+      const seen: string[] = [];
+      const at = () => new Date().toISOString().slice(11, 23);
+      page.on('console', (message) => { if (message.type() === 'error') seen.push(`${at()} console: ${message.text()}`); });
+      page.on('pageerror', (error) => seen.push(`${at()} page error: ${error.message}`));
+      page.on('requestfailed', (request) => seen.push(`${at()} ${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`));
+      page.on('response', (response) => { if (response.status() >= 400) seen.push(`${at()} ${response.request().method()} ${response.url()} answered ${response.status()}`); });
+      pagesOfTest.push({ page, seen });
+      return page;
     };
     harness.signIn = async (page, role) => {
       await page.goto(`${harness.url}/console`);
