@@ -128,7 +128,7 @@ export class EventInbox {
   /** Delivers the inbox event to one case and records where it went (for a receipt, also where it is going, first). */
   private async deliverTo(entry: InboxEntry, caseId: string, by: Actor): Promise<DeliveryResult> {
     if (entry.targetCaseId === undefined && entry.routedCaseId !== caseId) await assignInboxEntry(this.pool, entry.id, caseId);
-    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload, by });
+    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload, by }, entry.receivedAt);
     if (result.status === 'accepted' || result.status === 'duplicate') {
       await markInboxEntry(this.pool, entry.id, { status: result.status === 'accepted' ? 'routed' : 'duplicate', caseId });
     } else {
@@ -139,14 +139,14 @@ export class EventInbox {
     return result;
   }
 
-  private async deliverToCase(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
+  private async deliverToCase(caseId: string, event: CaseEvent, receivedAt: string): Promise<DeliveryResult> {
     const known = await caseBeforeEvent(this.pool, caseId, event.id);
     if (!known) return { status: 'unknown-case' };
     if (known.seen) return { status: 'duplicate' };
     const { status } = known;
     try {
       const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
-      await logCaseEvent(this.pool, caseId, event);
+      await logCaseEvent(this.pool, caseId, event, receivedAt);
       return result;
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {

@@ -74,7 +74,8 @@ function App() {
 
   useEffect(() => {
     // An empty route opens the role's first page.
-    if (session && route.length === 0 && pages[0]) location.replace(`#/${pages[0].path}`);
+    // The live hash, not `route`: a navigation made since this render was scheduled must not be overwritten.
+    if (session && routeOf(location.hash).length === 0 && pages[0]) location.replace(`#/${pages[0].path}`);
     document.title = current ? `${current.title[language]} · Casebook` : 'Casebook';
   }, [session, route, current, language]);
 

@@ -11,10 +11,13 @@ export async function caseBeforeEvent(db: Queryable, caseId: string, eventId: st
   return rows[0];
 }
 
-/** Logs an accepted event once, with who delivered it (`event.by`; none recorded when absent). */
-export async function logCaseEvent(db: Queryable, caseId: string, event: CaseEvent): Promise<void> {
+/**
+ * Logs an accepted event once, with who delivered it (`event.by`; none recorded when absent) and when
+ * Casebook took it (its inbox entry's time: the case may act on it, e.g. refund, before this row is written).
+ */
+export async function logCaseEvent(db: Queryable, caseId: string, event: CaseEvent, receivedAt: string): Promise<void> {
   await db.query(
-    `INSERT INTO case_events (case_id, event_id, type, payload, actor_key_id, actor_name) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-    [caseId, event.id, event.type, JSON.stringify(event.payload), event.by?.keyId ?? null, event.by?.name ?? null],
+    `INSERT INTO case_events (case_id, event_id, type, payload, actor_key_id, actor_name, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+    [caseId, event.id, event.type, JSON.stringify(event.payload), event.by?.keyId ?? null, event.by?.name ?? null, receivedAt],
   );
 }

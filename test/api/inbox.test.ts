@@ -178,13 +178,16 @@ describe('warehouse receipts through the inbox', () => {
     expect(answer(await receipt('wh-300', 'TB-300'))).toEqual([202, { status: 'accepted', caseId: 'ret-300' }]);
     expect(answer(await receipt('wh-300', 'TB-300'))).toEqual([200, { status: 'duplicate', caseId: 'ret-300' }]);
     expect(await inboxRow(stuck.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-300' });
+    // The case's event counts from when Casebook took it into the inbox, not from when the case's answer came back.
+    const logged = await runtime.db.pool.query(`SELECT e.received_at = date_trunc('milliseconds', i.received_at) AS same FROM case_events e JOIN event_inbox i ON i.event_id = e.event_id WHERE e.event_id = 'wh-300'`);
+    expect(logged.rows).toEqual([{ same: true }]);
 
     // Crashed after the case took it, before the row said so: the replay goes to the case it was for, which has it.
     const taken = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-301', type: 'warehouse.received', payload: {}, orderId: 'TB-301' });
     await assignInboxEntry(runtime.db.pool, taken.id, 'ret-301');
     const event = { type: 'warehouse.received', id: 'wh-301', payload: {} };
     await runtime.env.client.workflow.getHandle(workflowIdFor('ret-301')).executeUpdate(deliverEventUpdate, { args: [event] });
-    await logCaseEvent(runtime.db.pool, 'ret-301', event);
+    await logCaseEvent(runtime.db.pool, 'ret-301', event, taken.receivedAt);
     expect(answer(await receipt('wh-301', 'TB-301'))).toEqual([200, { status: 'duplicate', caseId: 'ret-301' }]);
     expect(await inboxRow(taken.id)).toMatchObject({ status: 'duplicate', routed_case_id: 'ret-301' });
 
