@@ -18,7 +18,8 @@ export function createActivities(pool: Pool, adapters: Adapters = localAdapters(
       return { messageId };
     },
 
-    async issueRefund(request) {
+    async issueRefund({ progress, ...request }) {
+      if (progress) await recordProgress(pool, progress);
       const reserved = await reserveRefund(pool, request);
       if (reserved.status === 'issued') return { refundId: reserved.id, providerReference: reserved.providerReference! };
       if (reserved.status === 'declined') throw declined(reserved.declineReason ?? 'declined');

@@ -37,6 +37,8 @@ export interface RefundRequest {
   reason: string;
   covers: RefundKind;
   deadlineAt: string;
+  /** History shape 4: the case's progress report (the refund's deadline in it), written before the refund is reserved. */
+  progress?: ProgressReport;
 }
 
 export interface RefundReceipt {

@@ -43,9 +43,12 @@ export interface CaseEvent {
  * shape it started with (docs/determinism.md): 1 (absent, cases started before shapes were numbered)
  * wrote progress reports as activities; 2 writes them as local activities, one marker event each; 3
  * also indexes a closed case's outcome and reason (CaseOutcome, CaseReason) in the upsert that sets its
- * CaseStatus. Versioned by input rather than by `patched()`, which would add two events to every case.
+ * CaseStatus; 4 runs the quick side effects (messages, order notes, tasks, escalations) as local
+ * activities, and gives a refund its deadline as schedule-to-close timeout and its progress report as
+ * input, instead of a marker and a racing timer. Versioned by input rather than by `patched()`, which
+ * would add two events to every case.
  */
-export const HISTORY_SHAPE = 3;
+export const HISTORY_SHAPE = 4;
 
 export interface CaseInput {
   caseId: string;

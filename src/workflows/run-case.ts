@@ -54,6 +54,46 @@ const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
   startToCloseTimeout: '10s',
   retry: RETRY,
 });
+/**
+ * History shape 4: the quick side effects run in the worker within the workflow task too, for up to two
+ * minutes; one still failing by then goes on as an activity under the same key, retried by the server
+ * without writing a timer into the case's history for every retry.
+ */
+const quickEffects = proxyLocalActivities<QuickEffects>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '2m',
+  retry: { ...RETRY, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+});
+type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate'>;
+
+const localFirst = <Request, Result>(local: (request: Request) => Promise<Result>, remote: (request: Request) => Promise<Result>) =>
+  async (request: Request): Promise<Result> => {
+    try {
+      return await local(request);
+    } catch (error) {
+      if (!(error instanceof ActivityFailure) || (error.cause instanceof ApplicationFailure && error.cause.nonRetryable)) throw error;
+      return remote(request);
+    }
+  };
+
+const localFirstActivities: CaseActivities = {
+  sendMessage: localFirst(quickEffects.sendMessage, activities.sendMessage),
+  writeOrderNote: localFirst(quickEffects.writeOrderNote, activities.writeOrderNote),
+  openEscalation: localFirst(quickEffects.openEscalation, activities.openEscalation),
+  openTask: localFirst(quickEffects.openTask, activities.openTask),
+  closeTask: localFirst(quickEffects.closeTask, activities.closeTask),
+  markRefundLate: localFirst(quickEffects.markRefundLate, activities.markRefundLate),
+  issueRefund: activities.issueRefund,
+  callIntegration: activities.callIntegration,
+  recordProgress: reports.recordProgress,
+};
+
+/** Shape 4: a refund's schedule-to-close timeout is its deadline, so no timer races it. */
+const refundsUntil = (deadline: number): Pick<CaseActivities, 'issueRefund'> => proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: Math.max(1, deadline - Date.now()),
+  retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+});
 
 /** What a replay re-derives (src/stack/replayer.ts): called only while replaying, so a live case pays nothing. */
 const { [REPLAY_SINK]: replaying } = proxySinks<CaseSinks>();
@@ -80,7 +120,7 @@ class CaseRun implements StepRuntime {
   readonly caseId: string;
   readonly plan: Plan;
   readonly state: CaseState;
-  readonly activities = activities;
+  readonly activities: CaseActivities;
   readonly refunds = refunds;
   readonly integrations = integrations;
   private readonly expressions: CaseExpressions;
@@ -98,12 +138,16 @@ class CaseRun implements StepRuntime {
   private readonly localProgress: boolean;
   /** History shape 3: the closing upsert also sets CaseOutcome and CaseReason. */
   private readonly outcomeIndexed: boolean;
+  /** History shape 4: quick side effects are local activities; a refund carries its progress report and deadline. */
+  private readonly effectsInTask: boolean;
 
   constructor({ plan, ...input }: CaseInput) {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
     this.localProgress = (input.historyShape ?? 1) >= 2;
     this.outcomeIndexed = (input.historyShape ?? 1) >= 3;
+    this.effectsInTask = (input.historyShape ?? 1) >= 4;
+    this.activities = this.effectsInTask ? localFirstActivities : activities;
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
@@ -248,6 +292,16 @@ class CaseRun implements StepRuntime {
     await this.report();
   }
 
+  refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined {
+    return this.effectsInTask ? refundsUntil(deadline) : undefined;
+  }
+
+  progressWith(deadlines: Deadline[]) {
+    this.deadlines = deadlines;
+    const { report, upTo } = this.progress();
+    return { report, written: () => void (this.state.auditedUpTo = upTo) };
+  }
+
   async finish(outcome: string, reason: string): Promise<void> {
     this.outcome = { outcome, reason };
     this.status = 'closed';
@@ -271,20 +325,27 @@ class CaseRun implements StepRuntime {
   }
 
   private async report() {
+    const { report, upTo } = this.progress();
+    await (this.localProgress ? reports : this.activities).recordProgress(report);
+    this.state.auditedUpTo = upTo;
+  }
+
+  /** What the outside is told next: the projection, and the audit rows since the last report (up to `upTo`). */
+  private progress(): { report: ProgressReport; upTo: number } {
     // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
     const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
     if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
       const outcome = this.outcomeIndexed && this.outcome ? [{ key: CASE_OUTCOME, value: this.outcome.outcome }, { key: CASE_REASON, value: this.outcome.reason }] : [];
       upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }, ...outcome]);
     }
-    const audit = this.state.history.slice(this.state.auditedUpTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
+    const upTo = this.state.history.length;
+    const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const report: ProgressReport = {
       caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(),
       data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,
     };
-    await (this.localProgress ? reports : this.activities).recordProgress(report);
-    this.state.auditedUpTo = this.state.history.length;
+    return { report, upTo };
   }
 
   private currentDeadlines(): Deadline[] {

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
-import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
+import { HISTORY_SHAPE, workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { HISTORIES, recordHistory } from '../support/histories.js';
 import { opensAtInstant } from '../../src/scenarios/opens-at.js';
 import { openCase, publishStandardPlaybook, STANDARD_CALENDARS } from '../support/playbooks.js';
@@ -218,7 +218,15 @@ describe('determinism guard', () => {
     expect(files.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(12);
     expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-business-time/')).length).toBeGreaterThanOrEqual(9);
+    expect(files.filter((f) => f.startsWith('before-effects-in-task/')).length).toBeGreaterThanOrEqual(12);
     const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
+    // The histories at the top are of the shape new cases record: the guard covers the code they take.
+    const shapeOf = (history: temporal.api.history.v1.IHistory) => {
+      const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      return (JSON.parse(new TextDecoder().decode(input.data!)) as { historyShape?: number }).historyShape;
+    };
+    expect(histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, shapeOf(h.history)]))
+      .toEqual(histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, HISTORY_SHAPE]));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);

@@ -4,7 +4,7 @@
  * and the workflow reach a kind only through this interface and the index of kinds.
  */
 import type { CaseActivities, MessageRecipient } from '../activities.js';
-import type { CaseEvent, CaseState, Deadline } from '../case.js';
+import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../case.js';
 import type { Calendar } from '../calendar.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import type { Span } from '../duration.js';
@@ -101,6 +101,13 @@ export interface StepRuntime {
   waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<void>;
   /** Publishes deadlines while the step works (a refund racing its deadline). */
   working(deadlines: Deadline[]): Promise<void>;
+  /**
+   * History shape 4: refunds whose schedule-to-close timeout ends at `deadline` (no timer races them);
+   * undefined for cases of earlier shapes.
+   */
+  refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined;
+  /** The progress report to ride with the step's side effect, the step's deadlines in it; `written()` once the effect wrote it. */
+  progressWith(deadlines: Deadline[]): { report: ProgressReport; written(): void };
   /** Takes the first inbox event of one of `types` that `accepts` takes. */
   take(types: string[], accepts: (event: CaseEvent) => boolean): ReceivedCaseEvent | undefined;
   has(types: string[], accepts: (event: CaseEvent) => boolean): boolean;

@@ -1,5 +1,5 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, patched, sleep } from '@temporalio/workflow';
-import type { RefundKind, RefundRequest } from '../activities.js';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, patched, sleep } from '@temporalio/workflow';
+import type { CaseActivities, RefundKind, RefundRequest } from '../activities.js';
 import { toSafeNumber } from '../cel.js';
 import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { evidenceText, readableDuration } from '../evidence.js';
@@ -115,7 +115,14 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     await escalateBreach(step, rt, request, evidence);
     return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach, evidence);
   }
+  const issuer = rt.refundsUntil(deadline);
+  if (issuer) return refundBeforeDeadline(step, rt, request, issuer, deadline, amount, evidence);
   await rt.working([{ kind: 'refund', step: step.id, at: iso(deadline) }]);
+  return raceTheDeadline(step, rt, request, deadline, amount, evidence);
+}
+
+/** Issues the refund with a timer running to its deadline; the first to end decides. */
+async function raceTheDeadline(step: RefundStep, rt: StepRuntime, request: RefundRequest, deadline: number, amount: number, evidence: () => Record<string, unknown>): Promise<string> {
   const refundScope = new CancellationScope();
   const timerScope = new CancellationScope();
   const issued = refundScope.run(() => rt.refunds.issueRefund(request));
@@ -138,6 +145,28 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
   await timer.catch(() => undefined);
   return settle(step, rt, amount, outcome, step.next, evidence);
 }
+
+/**
+ * History shape 4: the refund carries the case's progress report and ends at its deadline
+ * (schedule-to-close), so it costs no marker and no timer. Out of time, the breach is escalated and the
+ * refund goes on under the same key, as on the shapes before.
+ */
+async function refundBeforeDeadline(
+  step: RefundStep, rt: StepRuntime, request: RefundRequest, issuer: Pick<CaseActivities, 'issueRefund'>, deadline: number, amount: number, evidence: () => Record<string, unknown>,
+): Promise<string> {
+  const progress = rt.progressWith([{ kind: 'refund', step: step.id, at: request.deadlineAt }]);
+  const answer = await answerOf(issuer.issueRefund({ ...request, progress: progress.report }));
+  if ('receipt' in answer) progress.written();
+  if (!('error' in answer) || !ranOutOfTime(answer.error)) return settle(step, rt, amount, answer, step.next, evidence);
+  // The server gives up early when the next retry would start past the deadline: the rest races a timer.
+  if (Date.now() < deadline) return raceTheDeadline(step, rt, request, deadline, amount, evidence);
+  await escalateBreach(step, rt, request, evidence);
+  return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach, evidence);
+}
+
+/** The refund's time ran out: its schedule-to-close timeout fired, or no retry fits before it. */
+const ranOutOfTime = (error: unknown): boolean =>
+  error instanceof ActivityFailure && (error.retryState === 'TIMEOUT' || (error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE'));
 
 /**
  * What a refund's records carry as evidence: the amount expression's inputs, the amount as money, the
