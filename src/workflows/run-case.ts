@@ -55,14 +55,13 @@ const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
   retry: RETRY,
 });
 /**
- * History shape 4: the quick side effects run in the worker within the workflow task too, for up to two
- * minutes; one still failing by then goes on as an activity under the same key, retried by the server
- * without writing a timer into the case's history for every retry.
+ * History shape 4: the quick side effects run in the worker within the workflow task too, three
+ * attempts within about three seconds; one still failing goes on as an activity under the same key,
+ * retried by the server for as long as it takes without writing a timer per retry into the case's history.
  */
 const quickEffects = proxyLocalActivities<QuickEffects>({
   startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '2m',
-  retry: { ...RETRY, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
 });
 type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate'>;
 
@@ -71,7 +70,9 @@ const localFirst = <Request, Result>(local: (request: Request) => Promise<Result
     try {
       return await local(request);
     } catch (error) {
-      if (!(error instanceof ActivityFailure) || (error.cause instanceof ApplicationFailure && error.cause.nonRetryable)) throw error;
+      // A local activity out of attempts fails with its last failure itself, not wrapped in an ActivityFailure.
+      const failure = error instanceof ActivityFailure ? error.cause : error;
+      if (isCancellation(error) || (failure instanceof ApplicationFailure && failure.nonRetryable)) throw error;
       return remote(request);
     }
   };
