@@ -1,8 +1,9 @@
 /**
- * API reads under load (autocannon) against a Casebook holding waiting and closed return cases:
+ * API reads under load against a Casebook holding waiting and closed return cases:
  * `GET /v1/cases/{id}` of a waiting case (answered by its workflow's live view) and of a closed one
  * (answered by the projection), rotating over every case, and `GET /v1/cases` lists with filters.
- * Each at a fixed rate (default 200 requests/s for 20 s), then at saturation (no rate limit).
+ * Each at a fixed arrival rate (open model, default 200 requests/s for 20 s, latency from each request's
+ * due time), then at saturation (autocannon, no rate limit).
  * Target: p99 ≤ 25 ms at 200 requests/s for case reads.
  * Run: npx tsx bench/api-reads.bench.ts [--waiting 1000] [--closed 1000] [--rate 200] [--duration 20]
  *   [--saturation-duration 10] [--connections 32]. Writes bench/results/api-reads.json.
@@ -12,13 +13,12 @@ import { parseArgs } from 'node:util';
 import { keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs } from './support/proc.js';
-import { runLoad, type LoadOptions } from './support/reads-load.js';
+import { runFixedRate, runSaturation } from './support/reads-load.js';
 import { writeResult } from './support/results.js';
 import { AgentKeys } from './support/return-cases.js';
 import { roundTo } from './support/stats.js';
 
 const PORTS = { api: 3930, temporal: 7930, temporalUi: 7931, temporalHttp: 7932, temporalMetrics: 7933, postgres: 5493 };
-const FIXED_RATE_CONNECTIONS = 20;
 const WARM_UP_SECONDS = 3;
 /** The key pool is sized for this many requests a second, above any saturation this machine reaches. */
 const READER_KEYS_SIZED_FOR_PER_SECOND = 3_000;
@@ -31,7 +31,7 @@ const { values } = parseArgs({
 });
 const parameters = {
   waitingCases: Number(values.waiting), closedCases: Number(values.closed), fixedRatePerSecond: Number(values.rate), fixedRateSeconds: Number(values.duration),
-  fixedRateConnections: FIXED_RATE_CONNECTIONS, saturationSeconds: Number(values['saturation-duration']), saturationConnections: Number(values.connections),
+  saturationSeconds: Number(values['saturation-duration']), saturationConnections: Number(values.connections),
   warmUpSeconds: WARM_UP_SECONDS, targetP99MsAtFixedRate: 25,
 };
 
@@ -59,10 +59,11 @@ async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
 }
 
 /** A load run, with the share of one core the Casebook process used meanwhile. */
-async function measuredLoad(casebook: CasebookUnderTest, load: LoadOptions) {
+async function measuredLoad<Figures>(casebook: CasebookUnderTest, run: () => Promise<Figures>) {
   const cpuBefore = cpuMs(casebook.pids.casebook);
-  const figures = await runLoad(load);
-  return { ...figures, casebookCpuPercentOfOneCore: roundTo(((cpuMs(casebook.pids.casebook) - cpuBefore) / (load.durationSeconds * 1000)) * 100, 1) };
+  const startedAt = performance.now();
+  const figures = await run();
+  return { ...figures, casebookCpuPercentOfOneCore: roundTo(((cpuMs(casebook.pids.casebook) - cpuBefore) / (performance.now() - startedAt)) * 100, 1) };
 }
 
 const loadAverageAtStart = loadavg();
@@ -73,16 +74,16 @@ try {
   const reads: Record<string, unknown> = {};
   for (const [name, paths] of Object.entries(READS)) {
     const base = { apiUrl: casebook.apiUrl, nextKey: () => keys.take(), paths };
-    const fixed = { ...base, connections: FIXED_RATE_CONNECTIONS, requestsPerSecond: parameters.fixedRatePerSecond };
-    await runLoad({ ...fixed, durationSeconds: WARM_UP_SECONDS });
+    const fixed = { ...base, requestsPerSecond: parameters.fixedRatePerSecond };
+    await runFixedRate({ ...fixed, durationSeconds: WARM_UP_SECONDS });
     reads[name] = {
       paths: paths.length > 1 ? `${paths.length} paths like ${paths[0]}` : paths[0],
-      fixedRate: await measuredLoad(casebook, { ...fixed, durationSeconds: parameters.fixedRateSeconds }),
-      saturation: await measuredLoad(casebook, { ...base, connections: parameters.saturationConnections, durationSeconds: parameters.saturationSeconds }),
+      fixedRate: await measuredLoad(casebook, () => runFixedRate({ ...fixed, durationSeconds: parameters.fixedRateSeconds })),
+      saturation: await measuredLoad(casebook, () => runSaturation({ ...base, connections: parameters.saturationConnections, durationSeconds: parameters.saturationSeconds })),
     };
     console.log(`${name}: ${JSON.stringify(reads[name])}`);
   }
-  writeResult('api-reads', 'API reads under load (autocannon): case reads and filtered lists, at a fixed rate and at saturation', {
+  writeResult('api-reads', 'API reads under load: case reads and filtered lists, at a fixed arrival rate (open model) and at saturation (autocannon)', {
     ...parameters, readerKeys: keysNeededFor(READER_KEYS_SIZED_FOR_PER_SECOND),
   }, { reads, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } });
 } finally {
