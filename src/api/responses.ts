@@ -18,6 +18,10 @@ const exact = (properties: Record<string, unknown>, optional: string[] = []) => 
 /** An object with these properties present; others may be added (cases and their history grow with the workflow). */
 const open = (properties: Record<string, unknown>) => ({ ...exact(properties), additionalProperties: true });
 const list = (items: unknown) => ({ type: 'array', items });
+const nullable = (schema: object) => ({ ...schema, nullable: true });
+
+/** The building blocks of the response schemas, for the routes that declare their own bodies. */
+export const SCHEMA = { string, nullableString, integer, freeObject, exact, open, list, nullable } as const;
 
 /** Problems every route with a key may send, whatever else it declares. */
 const EVERY_ROUTE: readonly ProblemType[] = ['invalid-request', 'rate-limited', 'internal'];

@@ -1,5 +1,6 @@
 /** Reading the cases projection: filtered lists with keyset pagination. */
 import type { CaseStatus } from '../plan/case.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Queryable } from './transaction.js';
 
 export interface CaseListFilter {
@@ -38,29 +39,10 @@ export interface CaseSummary {
   updatedAt: string;
 }
 
-interface Cursor {
-  openedAt: string;
-  caseId: string;
-}
-
-const POSTGRES_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/;
-
-const encode = (cursor: Cursor) => Buffer.from(JSON.stringify([cursor.openedAt, cursor.caseId])).toString('base64url');
-
-function decode(text: string): Cursor | undefined {
-  try {
-    const [openedAt, caseId] = JSON.parse(Buffer.from(text, 'base64url').toString()) as unknown[];
-    if (typeof openedAt !== 'string' || typeof caseId !== 'string' || !POSTGRES_TIMESTAMP.test(openedAt)) return undefined;
-    return { openedAt, caseId };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Newest first; `undefined` when the cursor is not one we issued. */
 export async function listCases(db: Queryable, filter: CaseListFilter): Promise<{ cases: CaseSummary[]; nextCursor: string | null } | undefined> {
   const limit = filter.limit ? Number(filter.limit) : 50;
-  const cursor = filter.cursor ? decode(filter.cursor) : undefined;
+  const cursor = filter.cursor ? decodeCursor(filter.cursor, 'text') : undefined;
   if (filter.cursor && !cursor) return undefined;
   const { rows } = await db.query(
     `SELECT case_id, playbook, version, status, current_step, order_id, outcome, opened_at, opened_at::text AS opened_at_exact, updated_at FROM cases
@@ -71,7 +53,7 @@ export async function listCases(db: Queryable, filter: CaseListFilter): Promise<
        AND ($11::boolean IS NULL OR ${BREACHED} = $11)
      ORDER BY opened_at DESC, case_id DESC LIMIT $6`,
     [
-      filter.playbook ?? null, filter.status ?? null, filter.orderId ?? null, cursor?.openedAt ?? null, cursor?.caseId ?? null, limit + 1,
+      filter.playbook ?? null, filter.status ?? null, filter.orderId ?? null, cursor?.at ?? null, cursor?.key ?? null, limit + 1,
       filter.outcome ?? null, filter.reason ?? null, filter.openedFrom ?? null, filter.openedTo ?? null,
       filter.breached === undefined ? null : filter.breached === 'true',
     ],
@@ -83,5 +65,5 @@ export async function listCases(db: Queryable, filter: CaseListFilter): Promise<
   }));
   // The cursor keeps Postgres' microseconds, so no case is skipped or repeated between pages.
   const last = shown[shown.length - 1];
-  return { cases: page, nextCursor: rows.length > limit && last ? encode({ openedAt: last.opened_at_exact, caseId: last.case_id }) : null };
+  return { cases: page, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.opened_at_exact, key: last.case_id }) : null };
 }

@@ -2,7 +2,7 @@
 import type { EscalationRequest } from '../plan/activities.js';
 import type { Actor } from '../plan/case.js';
 import { insertReturningId } from './insert-once.js';
-import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Queryable } from './transaction.js';
 
 /** Opens the escalation once and returns its id; the same key again returns the first row's id. */
@@ -58,20 +58,20 @@ function escalationOf(row: Record<string, any>): Escalation {
 /** Escalations, newest first, paged by (created_at, id); `undefined` when the cursor is not one we issued. */
 export async function listEscalations(db: Queryable, filter: EscalationListFilter): Promise<{ escalations: Escalation[]; nextCursor: string | null } | undefined> {
   const limit = filter.limit ? Number(filter.limit) : 50;
-  const cursor = filter.cursor ? decodeQueueCursor(filter.cursor) : undefined;
+  const cursor = filter.cursor ? decodeCursor(filter.cursor, 'id') : undefined;
   if (filter.cursor && !cursor) return undefined;
   const { rows } = await db.query(
     `SELECT ${ESCALATION_COLUMNS}
      WHERE ($1::text IS NULL OR e.queue = $1) AND ($2::text IS NULL OR e.status = $2)
        AND ($3::timestamptz IS NULL OR (e.created_at, e.id) < ($3::timestamptz, $4::bigint))
      ORDER BY e.created_at DESC, e.id DESC LIMIT $5`,
-    [filter.queue ?? null, filter.status ?? null, cursor?.at ?? null, cursor?.id ?? null, limit + 1],
+    [filter.queue ?? null, filter.status ?? null, cursor?.at ?? null, cursor?.key ?? null, limit + 1],
   );
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
   return {
     escalations: shown.map(escalationOf),
-    nextCursor: rows.length > limit && last ? encodeQueueCursor({ at: last.created_at_exact, id: Number(last.id) }) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor({ at: last.created_at_exact, key: Number(last.id) }) : null,
   };
 }
 

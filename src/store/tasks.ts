@@ -2,7 +2,7 @@
 import type { TaskClosure, TaskRequest } from '../plan/activities.js';
 import type { Actor } from '../plan/case.js';
 import { insertReturningId } from './insert-once.js';
-import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
 import type { Queryable } from './transaction.js';
 
 /** Opens the task once and returns its id; the same key again returns the first row's id. */
@@ -83,7 +83,7 @@ function taskOf(row: Record<string, any>): Task {
 /** Tasks by due time, soonest first, paged by (due_at, id); `undefined` when the cursor is not one we issued. */
 export async function listTasks(db: Queryable, filter: TaskListFilter, keyId: string): Promise<{ tasks: Task[]; nextCursor: string | null } | undefined> {
   const limit = filter.limit ? Number(filter.limit) : 50;
-  const cursor = filter.cursor ? decodeQueueCursor(filter.cursor) : undefined;
+  const cursor = filter.cursor ? decodeCursor(filter.cursor, 'id') : undefined;
   if (filter.cursor && !cursor) return undefined;
   const claimed = filter.claimed ?? 'any';
   const { rows } = await db.query(
@@ -92,11 +92,11 @@ export async function listTasks(db: Queryable, filter: TaskListFilter, keyId: st
        AND ($3 = 'any' OR ($3 = 'me' AND t.claimed_by_key_id = $4) OR ($3 = 'unclaimed' AND t.claimed_at IS NULL))
        AND ($5::timestamptz IS NULL OR (t.due_at, t.id) > ($5::timestamptz, $6::bigint))
      ORDER BY t.due_at, t.id LIMIT $7`,
-    [filter.queue ?? null, filter.status ?? null, claimed, keyId, cursor?.at ?? null, cursor?.id ?? null, limit + 1],
+    [filter.queue ?? null, filter.status ?? null, claimed, keyId, cursor?.at ?? null, cursor?.key ?? null, limit + 1],
   );
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
-  return { tasks: shown.map(taskOf), nextCursor: rows.length > limit && last ? encodeQueueCursor({ at: last.due_at_exact, id: Number(last.id) }) : null };
+  return { tasks: shown.map(taskOf), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.due_at_exact, key: Number(last.id) }) : null };
 }
 
 export async function findTask(db: Queryable, id: number): Promise<Task | undefined> {

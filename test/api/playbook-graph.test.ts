@@ -12,23 +12,10 @@ import { mermaidDiagram, planGraph, type GraphEdge } from '../../src/playbook/di
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { createApiKey, type Role } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitForEverYaml } from '../support/small-playbooks.js';
 
 const RETURN_YAML = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
-/** Valid, with one warning: its wait has no timeout (PB123, at the `wait:` key on line 11). */
-const WAIT_FOR_EVER_YAML = `playbook: parcel-watch
-case_type: return
-currency: CNY
-timezone: UTC
-fields:
-  order_id: { type: string }
-events:
-  warehouse.received: { payload: {} }
-steps:
-  - id: wait_receipt
-    wait: { events: [{ event: warehouse.received }] }
-  - id: done
-    end: { outcome: resolved, reason: received }
-`;
+const WAIT_FOR_EVER_YAML = waitForEverYaml('UTC');
 
 let db: TestDatabase;
 let api: FastifyInstance;

@@ -9,26 +9,13 @@ import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT } from '../e2e/casebook-process.js';
 import { axe, KEY_NAMES, screenshot, useConsole } from '../support/console.js';
+import { waitForEverYaml } from '../support/small-playbooks.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
 /** The return playbook with a goto to a step that does not exist: PB102 on line 158, column 19. */
 const BROKEN_YAML = RETURN_YAML.replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing_parcle');
-/** Valid with one warning: its wait has no timeout (PB123, at the `wait:` key on line 11). */
-const WAIT_FOR_EVER_YAML = `playbook: parcel-watch
-case_type: return
-currency: CNY
-timezone: Asia/Shanghai
-fields:
-  order_id: { type: string }
-events:
-  warehouse.received: { payload: {} }
-steps:
-  - id: wait_receipt
-    wait: { events: [{ event: warehouse.received }] }
-  - id: done
-    end: { outcome: resolved, reason: received }
-`;
+const WAIT_FOR_EVER_YAML = waitForEverYaml('Asia/Shanghai');
 /** The steps the case below goes through: approved in the window, the address sent, the buyer ships, it waits for the receipt. */
 const PATH = ['check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'note_tracking', 'wait_receipt'];
 

@@ -77,3 +77,19 @@ export const DAMAGED_DECISION = `steps:
   - id: end_late
     end: { outcome: escalated, reason: late }
 `;
+
+/** A whole playbook, valid with one warning: its wait has no timeout (PB123, at the `wait:` key on line 11). */
+export const waitForEverYaml = (timezone: string): string => `playbook: parcel-watch
+case_type: return
+currency: CNY
+timezone: ${timezone}
+fields:
+  order_id: { type: string }
+events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }] }
+  - id: done
+    end: { outcome: resolved, reason: received }
+`;

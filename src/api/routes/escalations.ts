@@ -8,20 +8,18 @@ import { actorOf, READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
-import { responses, WITH_BODY } from '../responses.js';
+import { responses, SCHEMA, WITH_BODY } from '../responses.js';
 import { ACTOR, AGENT_WORKERS, PERSON_TEXT, ROW_ID } from './tasks.js';
 
 const TAGS = ['agent work'];
-const string = { type: 'string' } as const;
-const nullableString = { type: 'string', nullable: true } as const;
-const exact = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties, required: Object.keys(properties) });
+const { string, nullableString, exact, nullable } = SCHEMA;
 const STATUS = { type: 'string', enum: ['open', 'acknowledged', 'resolved'] } as const;
 
 const ESCALATION = exact({
   id: { type: 'integer' }, caseId: string, playbook: nullableString, orderId: nullableString, step: string, queue: string,
   severity: string, reason: string, note: nullableString, status: STATUS, createdAt: string,
-  acknowledged: { ...exact({ by: ACTOR, at: string }), nullable: true },
-  resolved: { ...exact({ by: ACTOR, at: string, resolution: string }), nullable: true },
+  acknowledged: nullable(exact({ by: ACTOR, at: string })),
+  resolved: nullable(exact({ by: ACTOR, at: string, resolution: string })),
 });
 
 const escalationParams = { type: 'object', required: ['escalationId'], properties: { escalationId: { type: 'string', pattern: ROW_ID } } } as const;

@@ -9,7 +9,7 @@ import {
 } from '../../store/figures.js';
 import { CONSOLE_DEFAULTS, type ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
-import { responses } from '../responses.js';
+import { responses, SCHEMA } from '../responses.js';
 
 const FIGURE_READERS: readonly Role[] = ['ops-lead', 'auditor', 'admin'];
 /** A year of cases, leap day included. */
@@ -37,12 +37,8 @@ const figuresQuery = {
   },
 } as const;
 
-const integer = { type: 'integer' } as const;
-const string = { type: 'string' } as const;
-const nullableString = { type: 'string', nullable: true } as const;
+const { integer, string, nullableString, exact, list, nullable } = SCHEMA;
 const share = { type: 'number', nullable: true } as const;
-const exact = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties, required: Object.keys(properties) });
-const list = (items: unknown) => ({ type: 'array', items });
 
 const figuresBody = exact({
   range: exact({ from: string, to: string, timeZone: string, playbook: nullableString, shop: nullableString }),
@@ -52,10 +48,10 @@ const figuresBody = exact({
   }),
   refundsAfterReceipt: exact({
     asOf: string, receipts: integer, within24h: integer, latePaid: integer, lateUnpaid: integer, pending: integer, shareWithin24h: share,
-    refunded: integer, medianDelaySeconds: { type: 'integer', nullable: true }, p95DelaySeconds: { type: 'integer', nullable: true },
+    refunded: integer, medianDelaySeconds: nullable(integer), p95DelaySeconds: nullable(integer),
     late: list(exact({
       caseId: string, orderId: nullableString, receivedAt: string, status: { type: 'string', enum: ['paid', 'unpaid'] }, paidAt: nullableString,
-      delaySeconds: integer, amount: { type: 'integer', nullable: true }, currency: nullableString,
+      delaySeconds: integer, amount: nullable(integer), currency: nullableString,
     })),
   }),
   unpaidReminders: exact({

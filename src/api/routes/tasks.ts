@@ -8,7 +8,7 @@ import { sendDelivery } from '../delivery.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
-import { BODIES, responses, WITH_BODY } from '../responses.js';
+import { BODIES, responses, SCHEMA, WITH_BODY } from '../responses.js';
 
 const TAGS = ['agent work'];
 /** Who works the queues; auditors read them. */
@@ -16,11 +16,7 @@ export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
 /** Who may release a task someone else holds. */
 const LEADS: readonly Role[] = ['ops-lead', 'admin'];
 
-const string = { type: 'string' } as const;
-const nullableString = { type: 'string', nullable: true } as const;
-const integer = { type: 'integer' } as const;
-const exact = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties, required: Object.keys(properties) });
-const nullable = (schema: object) => ({ ...schema, nullable: true });
+const { string, nullableString, integer, exact, nullable } = SCHEMA;
 export const ACTOR = exact({ keyId: nullableString, name: string });
 /** Free text a person writes (a note, a resolution): 1 to 2,000 characters, not only blanks. */
 export const PERSON_TEXT = { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } as const;
@@ -30,7 +26,7 @@ export const ROW_ID = '^[1-9][0-9]{0,14}$';
 const TASK_PROPERTIES = {
   id: integer, caseId: string, playbook: nullableString, orderId: nullableString, step: string, title: string, queue: string,
   outcomes: { type: 'array', items: string }, status: { type: 'string', enum: ['open', 'done', 'breached'] }, outcome: nullableString,
-  dueAt: string, timeLeftMs: { type: 'integer', nullable: true }, createdAt: string, completedAt: nullableString,
+  dueAt: string, timeLeftMs: nullable(integer), createdAt: string, completedAt: nullableString,
   claimed: nullable(exact({ by: ACTOR, at: string })), completedBy: nullable(ACTOR), noteCount: integer,
 };
 const TASK = exact(TASK_PROPERTIES);
