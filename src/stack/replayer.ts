@@ -46,8 +46,29 @@ function describeEvent(event: HistoryEvent): string {
   const timer = event.timerStartedEventAttributes;
   if (timer) return `${name} (${Number(timer.startToFireTimeout?.seconds ?? 0)} s)`;
   const marker = event.markerRecordedEventAttributes;
-  if (marker) return `${name} ${marker.markerName ?? ''}`;
+  if (marker) {
+    const localActivity = localActivityOf(event);
+    return localActivity ? `${name} local activity ${localActivity.activity_type}` : `${name} ${marker.markerName ?? ''}`;
+  }
   return name;
+}
+
+/** What a local activity's marker says of it (the SDK core's `data` detail): its sequence number and type. */
+function localActivityOf(event: HistoryEvent): { seq: number; activity_type: string } | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  return decoded(marker.details?.data) as { seq: number; activity_type: string } | undefined;
+}
+
+/**
+ * The event a divergence is at: the one the nondeterminism message names (`HistoryEvent(id: 12, ...)`,
+ * `event_id: 12`), or the marker of the local activity it names by sequence number (`LocalActivity(2)`).
+ */
+function divergingEvent(message: string, history: History): HistoryEvent | undefined {
+  const eventId = eventIdIn(message);
+  if (eventId !== null) return history.events?.find((e) => Number(e.eventId) === eventId);
+  const seq = /LocalActivity\((\d+)\)/.exec(message)?.[1];
+  return seq === undefined ? undefined : history.events?.find((e) => localActivityOf(e)?.seq === Number(seq));
 }
 
 /** The event a nondeterminism message names, e.g. `HistoryEvent(id: 12, TimerStarted)` or `event_id: 12`. */
@@ -60,7 +81,9 @@ function eventIdIn(message: string): number | null {
 function whatTheCodeDid(message: string): string {
   const detail = /Nondeterminism error: ([^"\\]*)/.exec(message)?.[1]?.trim() ?? message.split('\n')[0]!;
   const machine = /^(\w+) machine does not handle this event/.exec(detail)?.[1];
-  return machine ? `issued a ${machine.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} command instead (${detail})` : detail;
+  if (machine) return `issued a ${machine.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} command instead (${detail})`;
+  if (/^Missing associated machine for LocalActivity\(\d+\)/.test(detail)) return `did not run this local activity at this point (${detail})`;
+  return detail;
 }
 
 /**
@@ -127,11 +150,10 @@ export class WorkflowReplayer implements HistoryReplayer {
       // A DeterminismViolationError (exported by the workflow package only, for workflow code) or a replay failure.
       if (!(error instanceof ReplayError) && (error as Error).name !== 'DeterminismViolationError') throw error;
       const message = String((error as Error).message ?? error);
-      const eventId = eventIdIn(message);
-      const event = eventId === null ? undefined : history.events?.find((e) => Number(e.eventId) === eventId);
+      const event = divergingEvent(message, history);
       const last = steps[steps.length - 1];
       const divergence: Divergence = {
-        eventId, recorded: event ? describeEvent(event) : null, now: whatTheCodeDid(message),
+        eventId: event ? Number(event.eventId) : eventIdIn(message), recorded: event ? describeEvent(event) : null, now: whatTheCodeDid(message),
         step: last?.stepId ?? null, visit: last?.visit ?? null,
       };
       return { deterministic: false, divergence, timeline, ms: ms() };
