@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onInterrupt, startChild, type Child } from './child-process.js';
+import { overUnixSocket } from '../../src/store/embedded-postgres.js';
 
 export const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 const DATA_ROOT = join(REPOSITORY, 'bench', '.data');
@@ -122,7 +123,8 @@ export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT
       if (!expected.includes(response.status)) throw new Error(`${method} ${path}: ${response.status} ${text}`);
       return { status: response.status, body: (text ? JSON.parse(text) : undefined) as never };
     };
-    const database = (user: string) => `postgres://${user}:${user}@127.0.0.1:${ports.postgres}/casebook`;
+    // Over the Unix socket, as Casebook itself connects: the hand-written workers get the same.
+    const database = (user: string) => overUnixSocket(`postgres://${user}:${user}@127.0.0.1:${ports.postgres}/casebook`, ports.postgres);
     return {
       dataDir, apiUrl, adminKey, pids, request,
       temporalAddress: `127.0.0.1:${ports.temporal}`,

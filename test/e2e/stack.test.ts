@@ -91,6 +91,11 @@ describe('casebook start, end to end over HTTP', () => {
       expect(refunds).toEqual([{ amount: '24700', currency: 'CNY', status: 'issued' }]);
       const templates = (await db.query(`SELECT template FROM outbox_messages WHERE case_id = 'e2e-1' ORDER BY id`)).rows.map((r) => r.template);
       expect(templates).toEqual(['return_address', 'refund_sent']);
+      // Casebook talks to its embedded Postgres over the Unix socket (no client address), never loopback TCP.
+      const connections = (await db.query(`SELECT count(*) FILTER (WHERE client_addr IS NULL)::int AS socket, count(*) FILTER (WHERE client_addr IS NOT NULL)::int AS tcp
+        FROM pg_stat_activity WHERE usename = 'casebook_app'`)).rows[0];
+      expect(connections.socket).toBeGreaterThan(0);
+      expect(connections.tcp).toBe(0);
     } finally {
       await db.end();
     }
