@@ -10,6 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createPool } from '../src/store/pool.js';
 import { keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs } from './support/proc.js';
@@ -56,6 +57,18 @@ async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
   await openReturnCases(casebook, openers, { prefix: 'waiting', from: 0, to: parameters.waitingCases, signedDaysAgo: 1 });
   await waitForCases(casebook, 'closed', parameters.closedCases);
   await waitForCases(casebook, 'waiting', parameters.waitingCases);
+  await waitForArchive(casebook);
+}
+
+/** Until the archiver has stored every closed case's history: reads are measured in the steady state, not while it catches up on 1,000 new closed cases. */
+async function waitForArchive(casebook: CasebookUnderTest): Promise<void> {
+  const pool = createPool(casebook.databaseUrl, 1);
+  try {
+    const unarchived = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status = 'closed' AND history_archive IS NULL`)).rows[0]!.n;
+    while ((await unarchived()) > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+  } finally {
+    await pool.end();
+  }
 }
 
 /** A load run, with the share of one core the Casebook process used meanwhile. */
