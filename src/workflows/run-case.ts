@@ -63,7 +63,7 @@ const quickEffects = proxyLocalActivities<QuickEffects>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
 });
-type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate'>;
+type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate' | 'issueRefund'>;
 
 const localFirst = <Request, Result>(local: (request: Request) => Promise<Result>, remote: (request: Request) => Promise<Result>) =>
   async (request: Request): Promise<Result> => {
@@ -89,11 +89,16 @@ const localFirstActivities: CaseActivities = {
   recordProgress: reports.recordProgress,
 };
 
-/** Shape 4: a refund's schedule-to-close timeout is its deadline, so no timer races it. */
-const refundsUntil = (deadline: number): Pick<CaseActivities, 'issueRefund'> => proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: Math.max(1, deadline - Date.now()),
-  retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+/**
+ * Shape 4: a refund is a quick side effect too; one that keeps failing goes on as an activity whose
+ * schedule-to-close timeout is the refund's deadline (taken when it starts), so no timer races it.
+ */
+const refundsUntil = (deadline: number): Pick<CaseActivities, 'issueRefund'> => ({
+  issueRefund: localFirst(quickEffects.issueRefund, (request) => proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: Math.max(1, deadline - Date.now()),
+    retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+  }).issueRefund(request)),
 });
 
 /** What a replay re-derives (src/stack/replayer.ts): called only while replaying, so a live case pays nothing. */

@@ -312,7 +312,7 @@ describe('archive and replay on the Temporal dev server', () => {
     const owner = new pg.Client({ connectionString: db.ownerUrl });
     await owner.connect();
     try {
-      await owner.query(`UPDATE case_histories SET history = replace(history, 'issueRefund', 'issueRefunX') WHERE case_id = $1`, [caseId]);
+      await owner.query(`UPDATE case_histories SET history = replace(history, 'core_local_activity', 'core_local_activitX') WHERE case_id = $1`, [caseId]);
     } finally {
       await owner.end();
     }

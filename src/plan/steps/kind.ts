@@ -102,7 +102,8 @@ export interface StepRuntime {
   /** Publishes deadlines while the step works (a refund racing its deadline). */
   working(deadlines: Deadline[]): Promise<void>;
   /**
-   * History shape 4: refunds whose schedule-to-close timeout ends at `deadline` (no timer races them);
+   * History shape 4: refunds run within the workflow task, going on as an activity whose
+   * schedule-to-close timeout ends at `deadline` when they keep failing (no timer races them);
    * undefined for cases of earlier shapes.
    */
   refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined;

@@ -147,17 +147,23 @@ async function raceTheDeadline(step: RefundStep, rt: StepRuntime, request: Refun
 }
 
 /**
- * History shape 4: the refund carries the case's progress report and ends at its deadline
- * (schedule-to-close), so it costs no marker and no timer. Out of time, the breach is escalated and the
- * refund goes on under the same key, as on the shapes before.
+ * History shape 4: the refund carries the case's progress report, runs within the workflow task, and
+ * if it keeps failing there goes on as an activity ending at its deadline (schedule-to-close): no
+ * marker for the report and no timer. Paid after the deadline, or out of time, the breach is escalated
+ * (and the refund goes on under the same key), as on the shapes before.
  */
 async function refundBeforeDeadline(
   step: RefundStep, rt: StepRuntime, request: RefundRequest, issuer: Pick<CaseActivities, 'issueRefund'>, deadline: number, amount: number, evidence: () => Record<string, unknown>,
 ): Promise<string> {
   const progress = rt.progressWith([{ kind: 'refund', step: step.id, at: request.deadlineAt }]);
   const answer = await answerOf(issuer.issueRefund({ ...request, progress: progress.report }));
-  if ('receipt' in answer) progress.written();
-  if (!('error' in answer) || !ranOutOfTime(answer.error)) return settle(step, rt, amount, answer, step.next, evidence);
+  if ('receipt' in answer) {
+    progress.written();
+    if (Date.now() <= deadline) return settle(step, rt, amount, answer, step.next, evidence);
+    await escalateBreach(step, rt, request, evidence);
+    return settle(step, rt, amount, answer, step.onBreach, evidence);
+  }
+  if (!ranOutOfTime(answer.error)) return settle(step, rt, amount, answer, step.next, evidence);
   // The server gives up early when the next retry would start past the deadline: the rest races a timer.
   if (Date.now() < deadline) return raceTheDeadline(step, rt, request, deadline, amount, evidence);
   await escalateBreach(step, rt, request, evidence);
@@ -209,8 +215,10 @@ function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: Refu
     return paid;
   }
   const error = outcome.error;
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.RefundDeclined) {
-    rt.record(step, { ...evidence(), declined: error.cause.message, amount, goto: step.onDeclined });
+  // An activity's failure is wrapped in an ActivityFailure; a local activity's comes as it is.
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  if (failure instanceof ApplicationFailure && failure.type === FAILURE_TYPES.RefundDeclined) {
+    rt.record(step, { ...evidence(), declined: failure.message, amount, goto: step.onDeclined });
     return step.onDeclined;
   }
   throw error;
