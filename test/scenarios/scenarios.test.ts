@@ -10,17 +10,22 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A whole run takes 20-40 s; one this late is stuck. */
 const STALLED_AFTER_MS = 150_000;
 
+const RUNS = 3;
+
 /**
- * `casebook test` on the files. A run left idle on the time-skipping server (about one full suite in six,
- * at any scenario, with no CPU used; cause not found) is killed and run once more, saying so: a second
- * stall, or any failed scenario, fails the test.
+ * `casebook test` on the files. A run left idle on the time-skipping server is killed and run again,
+ * saying so, up to RUNS runs: under the full suite's load the test server sometimes refuses a workflow
+ * task completion of the first return scenario ("invalid history builder state for action") and that
+ * case never moves again; cause not found. A run that ends, with any failed scenario, is the answer.
  */
 function casebookTest(...files: string[]) {
   const run = () => spawnSync(process.execPath, ['bin/casebook.js', 'test', ...files], { cwd: ROOT, encoding: 'utf8', timeout: STALLED_AFTER_MS, killSignal: 'SIGKILL' });
-  const first = run();
-  if (first.signal !== 'SIGKILL') return first;
-  console.warn(`casebook test stalled for ${STALLED_AFTER_MS / 1000} s and was killed; running it again. What it printed:\n${first.stdout}`);
-  return run();
+  let last = run();
+  for (let runs = 1; runs < RUNS && last.signal === 'SIGKILL'; runs++) {
+    console.warn(`casebook test stalled for ${STALLED_AFTER_MS / 1000} s and was killed; running it again. What it printed:\n${last.stdout}`);
+    last = run();
+  }
+  return last;
 }
 
 describe('casebook test', () => {
@@ -30,7 +35,7 @@ describe('casebook test', () => {
     const passed = Number(/(\d+) passed, 0 failed/.exec(run.stdout)?.[1]);
     expect(passed).toBeGreaterThanOrEqual(30);
     expect(run.stdout).not.toContain('✗');
-  }, 2 * STALLED_AFTER_MS + 30_000);
+  }, RUNS * STALLED_AFTER_MS + 30_000);
 
   it('points each failed expectation at its line and exits 1', () => {
     const run = casebookTest('test/scenarios/failing.test.yaml');
@@ -39,7 +44,7 @@ describe('casebook test', () => {
     expect(run.stdout).toContain('test/scenarios/failing.test.yaml:7:26: warehouse.received at +86400s: expected refused, the case answered accepted');
     expect(run.stdout).toContain('test/scenarios/failing.test.yaml:10:7: refunds: expected [19900], got [18900]');
     expect(run.stdout).toContain('0 passed, 1 failed');
-  }, 2 * STALLED_AFTER_MS + 30_000);
+  }, RUNS * STALLED_AFTER_MS + 30_000);
 
   it('reports a malformed scenario file like a playbook, with line and column', () => {
     const dir = mkdtempSync(join(tmpdir(), 'casebook-scenario-'));
@@ -48,5 +53,5 @@ describe('casebook test', () => {
     const run = casebookTest(file);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain(`${file}:6:5: error SCHEMA001: unknown property 'timelin' in scenarios[0] (hint: did you mean 'timeline'?)`);
-  }, 2 * STALLED_AFTER_MS + 30_000);
+  }, RUNS * STALLED_AFTER_MS + 30_000);
 });
