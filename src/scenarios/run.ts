@@ -35,14 +35,6 @@ export interface ScenarioRuntime {
 
 let runCounter = 0;
 
-/**
- * After the case refused an event, a moment before the next one: the time-skipping test server can fail
- * the completion of a case's workflow task that overlaps the one it is discarding for the refused
- * update ("invalid history builder state for action"), and the case then never moves again. The
- * server's clock is held meanwhile, so no scenario time passes.
- */
-const settleAfterRefusal = () => new Promise((resolve) => setTimeout(resolve, 200));
-
 export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan, scenario: Scenario): Promise<ScenarioResult> {
   const started = performance.now();
   const failures: Failure[] = [];
@@ -79,7 +71,6 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     if (wait > 0) await runtime.env.sleep(wait);
     const payload = resolveRelativeTimes(entry.payload, await runtime.env.currentTimeMs()) as Record<string, unknown>;
     const answer = await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
-    if (answer.status !== 'accepted') await settleAfterRefusal();
     if (answer.status !== entry.expect) {
       const why = 'reason' in answer ? `: ${answer.reason}` : '';
       failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}` });
