@@ -28,8 +28,15 @@ export const FAILURE_TYPES = {
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
-/** What went wrong, in words: an activity's own failure rather than the wrapper around it. */
+/**
+ * An activity's own failure rather than the ActivityFailure wrapped around it; a local activity out of
+ * attempts fails with its own failure, unwrapped, which is answered as it is.
+ */
+export function ownFailure(error: unknown): unknown {
+  return error instanceof ActivityFailure && error.cause ? error.cause : error;
+}
+
+/** What went wrong, in words. */
 export function failureMessage(error: unknown): string {
-  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
-  return (cause as Error).message;
+  return (ownFailure(error) as Error).message;
 }

@@ -3,7 +3,7 @@ import type { CaseActivities, RefundKind, RefundRequest } from '../activities.js
 import { toSafeNumber } from '../cel.js';
 import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { evidenceText, readableDuration } from '../evidence.js';
-import { FAILURE_TYPES } from '../failures.js';
+import { FAILURE_TYPES, ownFailure } from '../failures.js';
 import { orderIdOf, type Expr, type Plan, type StepBase } from '../plan.js';
 import type { StepKind, StepRuntime } from './kind.js';
 import { iso } from './time.js';
@@ -215,8 +215,7 @@ function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: Refu
     return paid;
   }
   const error = outcome.error;
-  // An activity's failure is wrapped in an ActivityFailure; a local activity's comes as it is.
-  const failure = error instanceof ActivityFailure ? error.cause : error;
+  const failure = ownFailure(error);
   if (failure instanceof ApplicationFailure && failure.type === FAILURE_TYPES.RefundDeclined) {
     rt.record(step, { ...evidence(), declined: failure.message, amount, goto: step.onDeclined });
     return step.onDeclined;
