@@ -15,7 +15,7 @@ import {
 } from '../plan/case.js';
 import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
-import { FAILURE_TYPES, failureMessage } from '../plan/failures.js';
+import { FAILURE_TYPES, failureMessage, ownFailure } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../plan/search-attributes.js';
 import { kindOf, type StepRuntime } from '../plan/steps/index.js';
@@ -70,8 +70,7 @@ const localFirst = <Request, Result>(local: (request: Request) => Promise<Result
     try {
       return await local(request);
     } catch (error) {
-      // A local activity out of attempts fails with its last failure itself, not wrapped in an ActivityFailure.
-      const failure = error instanceof ActivityFailure ? error.cause : error;
+      const failure = ownFailure(error);
       if (isCancellation(error) || (failure instanceof ApplicationFailure && failure.nonRetryable)) throw error;
       return remote(request);
     }
