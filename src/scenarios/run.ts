@@ -12,6 +12,7 @@ import type { FaultScript } from './faults.js';
 import { opensAtInstant } from './opens-at.js';
 import { withPolicy } from './policy.js';
 import { resolveRelativeTimes, type Scenario } from './read.js';
+import { untilDeliveryInstant, untilSettled } from './timer-guard.js';
 
 export interface Failure {
   span: Span;
@@ -66,9 +67,14 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   } catch (error) {
     return notOpened((error as Error).message);
   }
+  const handle = runtime.env.client.workflow.getHandle<RunCaseWorkflow>(workflowIdFor(caseId));
   for (const entry of scenario.timeline) {
-    const wait = openedAt + entry.atMs - (await runtime.env.currentTimeMs());
-    if (wait > 0) await runtime.env.sleep(wait);
+    try {
+      await untilDeliveryInstant(runtime.env, handle, openedAt + entry.atMs);
+    } catch (error) {
+      failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s was not delivered: ${(error as Error).message}` });
+      return { name: scenario.name, ms: performance.now() - started, failures };
+    }
     const payload = resolveRelativeTimes(entry.payload, await runtime.env.currentTimeMs()) as Record<string, unknown>;
     const answer = await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
     if (answer.status !== entry.expect) {
@@ -76,9 +82,9 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
       failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}` });
     }
   }
-  const handle = runtime.env.client.workflow.getHandle<RunCaseWorkflow>(workflowIdFor(caseId));
   let result: CaseResult;
   try {
+    await untilSettled(handle);
     result = await handle.result();
   } catch (error) {
     failures.push({ span: scenario.spans.outcome!, message: `the case failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}` });
