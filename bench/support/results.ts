@@ -20,10 +20,15 @@ function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: REPOSITORY, encoding: 'utf8' }).trim();
 }
 
-/** The commit the code ran at; `dirty` when the work tree had uncommitted changes to tracked files. */
-export function currentCommit(): { sha: string; dirty: boolean } {
-  return { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+/**
+ * The commit the code ran at, read when the benchmark starts; `dirty` when tracked files other than
+ * the results (which a benchmark rewrites after each step) differed from it.
+ */
+function currentCommit(): { sha: string; dirty: boolean } {
+  return { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results') !== '' };
 }
+
+const COMMIT_AT_START = currentCommit();
 
 export function machine(): BenchmarkResult['machine'] {
   return { cpus: cpus().length, model: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, os: `${osType()} ${release()}` };
@@ -32,7 +37,7 @@ export function machine(): BenchmarkResult['machine'] {
 /** Writes bench/results/<name>.json and prints the figures; answers the file's path. */
 export function writeResult(name: string, description: string, parameters: Record<string, unknown>, figures: Record<string, unknown>): string {
   const result: BenchmarkResult = {
-    benchmark: description, measuredAt: new Date().toISOString(), commit: currentCommit(), machine: machine(), parameters, figures,
+    benchmark: description, measuredAt: new Date().toISOString(), commit: COMMIT_AT_START, machine: machine(), parameters, figures,
   };
   mkdirSync(RESULTS, { recursive: true });
   const file = `${RESULTS}${name}.json`;

@@ -5,30 +5,21 @@
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { localAdapters } from '../../src/activities/adapters.js';
 import { workflowIdFor } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
-import { useRuntime } from '../support/runtime.js';
+import { channelThrough, useRuntime } from '../support/runtime.js';
 
 const CHANNEL_DOWN_IN_TASK = 'channel-down';
 let attemptsInTask = 0;
 
 const runtime = useRuntime(async () => {}, {
-  adapters: (pool) => {
-    const adapters = localAdapters(pool);
-    return {
-      ...adapters,
-      channel: {
-        deliver: async (message) => {
-          if (message.caseId === CHANNEL_DOWN_IN_TASK && Context.current().info.isLocal) {
-            attemptsInTask++;
-            throw new Error('chat gateway unavailable (scripted)');
-          }
-          return adapters.channel.deliver(message);
-        },
-      },
-    };
-  },
+  adapters: channelThrough(async (message, next) => {
+    if (message.caseId === CHANNEL_DOWN_IN_TASK && Context.current().info.isLocal) {
+      attemptsInTask++;
+      throw new Error('chat gateway unavailable (scripted)');
+    }
+    return next(message);
+  }),
 });
 
 const NOTIFY = compileSmallPlaybook('notify', `templates:

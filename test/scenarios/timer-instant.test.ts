@@ -7,29 +7,20 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { localAdapters } from '../../src/activities/adapters.js';
 import { FaultScript } from '../../src/scenarios/faults.js';
 import { readScenarioFile } from '../../src/scenarios/read.js';
 import { runScenario } from '../../src/scenarios/run.js';
 import { deliveryInstant, TIMER_GUARD_MS } from '../../src/scenarios/timer-guard.js';
 import { compileSmallPlaybook } from '../support/small-playbooks.js';
-import { useRuntime } from '../support/runtime.js';
+import { channelThrough, useRuntime } from '../support/runtime.js';
 
 const SLOW_SEND_MS = 300;
 
 const runtime = useRuntime(async () => {}, {
-  adapters: (pool) => {
-    const adapters = localAdapters(pool);
-    return {
-      ...adapters,
-      channel: {
-        deliver: async (message) => {
-          await sleep(SLOW_SEND_MS);
-          return adapters.channel.deliver(message);
-        },
-      },
-    };
-  },
+  adapters: channelThrough(async (message, next) => {
+    await sleep(SLOW_SEND_MS);
+    return next(message);
+  }),
 });
 
 const PARCEL = compileSmallPlaybook('parcel-reminded', `events:

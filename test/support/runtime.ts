@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
-import type { Adapters } from '../../src/activities/adapters.js';
+import { localAdapters, type Adapters, type ChannelAdapter } from '../../src/activities/adapters.js';
 import type { Pool } from '../../src/store/pool.js';
 import { CaseAudit } from '../../src/cases/audit.js';
 import { EventInbox } from '../../src/cases/inbox.js';
@@ -46,3 +46,10 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
   });
   return runtime;
 }
+
+/** The local adapters, with every message going through `deliver` first, which hands it on to the real channel with `next`. */
+export const channelThrough = (deliver: (message: Parameters<ChannelAdapter['deliver']>[0], next: ChannelAdapter['deliver']) => Promise<void>) =>
+  (pool: Pool): Adapters => {
+    const adapters = localAdapters(pool);
+    return { ...adapters, channel: { deliver: (message) => deliver(message, (m) => adapters.channel.deliver(m)) } };
+  };
