@@ -112,8 +112,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
       rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });
       return step.onBreach;
     }
-    await escalateBreach(step, rt, request, evidence);
-    return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach, evidence);
+    return settleLate(step, rt, request, amount, evidence, () => answerOf(rt.refunds.issueRefund(request)));
   }
   const issuer = rt.refundsUntil(deadline);
   if (issuer) return refundBeforeDeadline(step, rt, request, issuer, deadline, amount, evidence);
@@ -138,8 +137,7 @@ async function raceTheDeadline(step: RefundStep, rt: StepRuntime, request: Refun
       rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });
       return step.onBreach;
     }
-    await escalateBreach(step, rt, request, evidence);
-    return settle(step, rt, amount, await answerOf(issued), step.onBreach, evidence);
+    return settleLate(step, rt, request, amount, evidence, () => answerOf(issued));
   }
   timerScope.cancel();
   await timer.catch(() => undefined);
@@ -160,14 +158,12 @@ async function refundBeforeDeadline(
   if ('receipt' in answer) {
     progress.written();
     if (Date.now() <= deadline) return settle(step, rt, amount, answer, step.next, evidence);
-    await escalateBreach(step, rt, request, evidence);
-    return settle(step, rt, amount, answer, step.onBreach, evidence);
+    return settleLate(step, rt, request, amount, evidence, async () => answer);
   }
   if (!ranOutOfTime(answer.error)) return settle(step, rt, amount, answer, step.next, evidence);
   // The server gives up early when the next retry would start past the deadline: the rest races a timer.
   if (Date.now() < deadline) return raceTheDeadline(step, rt, request, deadline, amount, evidence);
-  await escalateBreach(step, rt, request, evidence);
-  return settle(step, rt, amount, await answerOf(rt.refunds.issueRefund(request)), step.onBreach, evidence);
+  return settleLate(step, rt, request, amount, evidence, () => answerOf(rt.refunds.issueRefund(request)));
 }
 
 /** The refund's time ran out: its schedule-to-close timeout fired, or no retry fits before it. */
@@ -187,6 +183,14 @@ function refundEvidence(step: RefundStep, rt: StepRuntime, amount: number, deadl
     const now = Date.now();
     return { ...fixed, ...(now <= deadline ? { met: true, margin: readableDuration(deadline - now) } : { met: false, lateBy: readableDuration(now - deadline) }) };
   };
+}
+
+/** Past the deadline: the breach is escalated first, then the refund's answer settles the step on its `on_breach` path. */
+async function settleLate(
+  step: RefundStep, rt: StepRuntime, request: RefundRequest, amount: number, evidence: () => Record<string, unknown>, answer: () => Promise<RefundAnswer>,
+): Promise<string> {
+  await escalateBreach(step, rt, request, evidence);
+  return settle(step, rt, amount, await answer(), step.onBreach, evidence);
 }
 
 /** The deadline passed with the refund still open: marked late in the ledger and escalated, once. */
