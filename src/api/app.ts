@@ -4,6 +4,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isDatabaseUnavailable, refusedValue } from '../store/database-errors.js';
 import { registerAuth } from './auth.js';
 import { refuseUncleanInput } from './clean-input.js';
 import { keyRoutes } from './routes/keys.js';
@@ -25,6 +27,11 @@ import { meRoutes } from './routes/me.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** What an oversized body is read to its end for, so that its sender gets the 413 (see discardBody). */
+const DISCARD_BYTES = 64 * MAX_BODY_BYTES;
+const DISCARD_MS = 10_000;
+/** The `Retry-After` of a 503 while the database cannot be reached. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
@@ -114,7 +121,7 @@ function registerProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, problem('method-not-allowed', `${request.method} is not allowed here; allowed: ${methods.join(', ')}`));
   };
   app.setNotFoundHandler(notFound);
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validationContext?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validationContext?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
     // No route: whatever failed on the way (a body the 404 route could not parse) is a 404 or a 405.
     if (request.is404) return notFound(request, reply);
     if (error.validation) {
@@ -128,14 +135,53 @@ function registerProblemHandlers(app: FastifyInstance): void {
     }
     const status = error.statusCode ?? 500;
     if (status === 429) return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await discardBody(request.raw);
+      return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
     }
     if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'the database cannot be reached');
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, problem('service-unavailable', `the database cannot be reached; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`));
+    }
+    const refused = refusedValue(error);
+    if (refused) {
+      // A value from the request the route did not check itself; logged, as the route may want to check it.
+      request.log.warn({ err: error }, 'the database refused a value of the request');
+      const message = `holds a value the database refuses (${refused.code}: ${refused.message.slice(0, 200)})`;
+      return sendProblem(reply, problem('invalid-request', `/ ${message}`, { errors: [{ pointer: '', message }] }));
+    }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
+  });
+}
+
+/**
+ * Reads an oversized body to its end (up to DISCARD_BYTES, for DISCARD_MS at most) before the 413 is
+ * sent: the answer closes the connection, and a client still sending would otherwise see it reset
+ * (EPIPE, ECONNRESET) instead of reading the 413.
+ */
+function discardBody(raw: IncomingMessage): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let received = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', done).off('error', done).off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > DISCARD_BYTES) done();
+    };
+    const timer = setTimeout(done, DISCARD_MS);
+    raw.on('data', onData).once('end', done).once('error', done).once('close', done);
+    raw.resume();
   });
 }
 

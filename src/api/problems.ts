@@ -53,6 +53,7 @@ export const PROBLEM_TYPES = {
   internal: { status: [500] },
   'not-ready': { status: [503] },
   'history-unavailable': { status: [503] },
+  'service-unavailable': { status: [503] },
 } as const satisfies Record<string, { status: readonly [ProblemStatus, ...ProblemStatus[]] }>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;

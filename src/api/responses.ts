@@ -24,7 +24,7 @@ const nullable = (schema: object) => ({ ...schema, nullable: true });
 export const SCHEMA = { string, nullableString, integer, freeObject, exact, open, list, nullable } as const;
 
 /** Problems every route with a key may send, whatever else it declares. */
-const EVERY_ROUTE: readonly ProblemType[] = ['invalid-request', 'rate-limited', 'internal'];
+const EVERY_ROUTE: readonly ProblemType[] = ['invalid-request', 'rate-limited', 'internal', 'service-unavailable'];
 const WITH_KEY: readonly ProblemType[] = ['unauthorized', 'forbidden'];
 /** Problems of routes that read a request body. */
 export const WITH_BODY: readonly ProblemType[] = ['malformed-json', 'body-too-large', 'unsupported-media-type'];

@@ -13,6 +13,8 @@ export interface ValueProblem {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const CURRENCY = /^[A-Z]{3}$/;
+/** The largest amount of money the database holds: its checks keep every amount below 2^53 - 1 (migrations/302_order_ledger.sql). */
+export const MAX_MONEY_AMOUNT = Number.MAX_SAFE_INTEGER - 1;
 
 /** Text a person could have typed: no NUL, no half of a surrogate pair (which no encoder can write). */
 export function isCleanText(text: string): boolean {
@@ -78,6 +80,8 @@ export function checkValue(type: FieldType, value: unknown, pointer: string, cur
       const amount = value.amount;
       if (!Number.isSafeInteger(amount) || (amount as number) < 0) {
         problems.push({ pointer: `${pointer}/amount`, message: `must be a non-negative whole number of minor units (fen, cents), not ${kindOf(amount)}` });
+      } else if ((amount as number) > MAX_MONEY_AMOUNT) {
+        problems.push({ pointer: `${pointer}/amount`, message: `must be at most ${MAX_MONEY_AMOUNT} minor units, the most the ledger holds, not ${amount as number}` });
       }
       if (typeof value.currency !== 'string' || !CURRENCY.test(value.currency)) {
         problems.push({ pointer: `${pointer}/currency`, message: `must be an ISO 4217 code such as CNY, not ${kindOf(value.currency)}` });

@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Readable } from 'node:stream';
 import type { Role } from '../../store/api-keys.js';
 import type { ApiDependencies } from '../dependencies.js';
+import { INSTANT_QUERY, readQueryInstants } from '../instant-query.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses } from '../responses.js';
 import { CASE_ID } from './cases.js';
@@ -14,9 +15,6 @@ const AUDITORS: readonly Role[] = ['auditor', 'ops-lead', 'admin'];
 const TAGS = ['audit'];
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 const JSON_LINES = 'application/x-ndjson; charset=utf-8';
-
-/** A day (from its start, UTC) or an instant: `2026-11-01` or `2026-11-01T08:00:00Z`. */
-const DATE = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] } as const;
 
 export const caseAuditRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { caseId: string } }>('/:caseId/replay', {
@@ -52,14 +50,19 @@ export const auditExportRoutes = (deps: ApiDependencies): FastifyPluginAsync => 
       tags: TAGS, summary: 'Download every case closed in [closedFrom, closedTo) as JSON Lines, oldest close first (nothing when closedTo is not after closedFrom)',
       querystring: {
         type: 'object', additionalProperties: false, required: ['closedFrom', 'closedTo'],
-        properties: { closedFrom: DATE, closedTo: DATE },
+        properties: {
+          closedFrom: { ...INSTANT_QUERY, description: 'A day (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)' },
+          closedTo: { ...INSTANT_QUERY, description: 'As closedFrom' },
+        },
       },
       response: responses({ 200: BODIES.jsonLines }, []),
     },
   }, async (request, reply) => {
-    // The formats are checked by the schema; a range that ends before it starts is empty.
-    const from = new Date(request.query.closedFrom);
-    const to = new Date(request.query.closedTo);
+    const read = readQueryInstants(request.query, ['closedFrom', 'closedTo']);
+    if ('problem' in read) return sendProblem(reply, read.problem);
+    // A range that ends before it starts is empty.
+    const from = read.instants.closedFrom!.at;
+    const to = read.instants.closedTo!.at;
     const name = `cases-closed-${request.query.closedFrom}-to-${request.query.closedTo}.jsonl`.replace(/[^A-Za-z0-9._-]/g, '_');
     return reply.type(JSON_LINES).header('content-disposition', `attachment; filename="${name}"`).send(Readable.from(deps.audit.exportClosed(from, to)));
   });

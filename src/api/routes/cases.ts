@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { CaseEvent } from '../../plan/case.js';
+import { reservedEventReason } from '../../cases/agent-work.js';
 import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
 import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
+import { INSTANT_QUERY, readQueryInstants } from '../instant-query.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
@@ -16,8 +18,6 @@ const TAGS = ['cases'];
 export const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 /** An outcome or reason code, as playbooks write them (`refunded`, `outside_return_window`). */
 const CODE = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
-/** A day (from its start, UTC) or an instant. */
-const DATE = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] } as const;
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
 export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
@@ -94,15 +94,20 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
           orderId: { type: 'string', maxLength: 100 },
           outcome: { type: 'string', pattern: CODE },
           reason: { type: 'string', pattern: CODE },
-          openedFrom: { ...DATE, description: 'Opened at or after: a date (from its start, UTC) or an instant' },
-          openedTo: { ...DATE, description: 'Opened before: a date (from its start, UTC) or an instant' },
+          openedFrom: { ...INSTANT_QUERY, description: 'Opened at or after: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)' },
+          openedTo: { ...INSTANT_QUERY, description: 'Opened before: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)' },
           breached: { enum: ['true', 'false'], description: 'Whether a task passed its SLA, a refund its deadline, or a clock ran out' },
           ...PAGE_QUERY,
         },
       },
       response: responses({ 200: BODIES.cases }, ['invalid-cursor']),
     },
-  }, async (request, reply) => pageOrInvalidCursor(reply, await listCases(deps.pool, request.query)));
+  }, async (request, reply) => {
+    const read = readQueryInstants(request.query, ['openedFrom', 'openedTo']);
+    if ('problem' in read) return sendProblem(reply, read.problem);
+    const { openedFrom, openedTo } = read.instants;
+    return pageOrInvalidCursor(reply, await listCases(deps.pool, { ...request.query, openedFrom: openedFrom?.text, openedTo: openedTo?.text }));
+  });
 }
 
 function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
@@ -142,6 +147,8 @@ function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
     if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
       return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
     }
+    const reserved = reservedEventReason(request.body.type);
+    if (reserved) return sendProblem(reply, problem('forbidden', reserved));
     return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, { ...request.body, by: actorOf(request) }));
   });
 }
