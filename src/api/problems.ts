@@ -47,6 +47,7 @@ export const PROBLEM_TYPES = {
   'invalid-playbook': { status: [422] },
   'name-mismatch': { status: [422] },
   'invalid-case-data': { status: [422] },
+  'invalid-advance': { status: [422] },
   'invalid-event': { status: [422] },
   'unknown-outcome': { status: [422] },
   'rate-limited': { status: [429] },

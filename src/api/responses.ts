@@ -99,8 +99,9 @@ export const BODIES = {
   /** Where a delivered event went: accepted, duplicate, or kept unrouted in the inbox. */
   delivery: exact({ status: { type: 'string', enum: ['accepted', 'duplicate', 'unrouted'] }, caseId: string, inboxId: integer, reason: string }, ['caseId', 'inboxId', 'reason']),
   ledger: open({
-    orderId: string, currency: string, paid: integer,
-    kinds: list(open({ kind: string, cap: integer, refunded: integer, requested: integer })),
+    orderId: string, currency: string, paid: integer, advanced: integer, canOwe: integer, givenBack: integer,
+    kinds: list(open({ kind: string, cap: integer, policyCap: nullable(integer), refunded: integer, requested: integer })),
+    advances: list(exact({ kind: string, amount: integer, evidence: string, recordedBy: string, recordedAt: string })),
     refunds: list(open({
       caseId: string, stepId: string, covers: string, amount: integer, reason: string, status: string,
       deadlineAt: nullableString, answeredAt: nullableString, key: string,

@@ -194,7 +194,7 @@ async function recordOrderLedger(db: Queryable, input: CaseInput, payment: Order
       `order ${payment.orderId} was recorded as paid ${recorded.amount} ${recorded.currency}; this case says ${payment.amount} ${payment.currency}`,
     );
   }
-  for (const { kind, cap } of refundCaps(input.plan, input.data)) await raiseRefundCap(db, payment.orderId, kind, cap);
+  for (const { kind, cap } of refundCaps(input.plan)) await raiseRefundCap(db, payment.orderId, kind, cap);
 }
 
 /** The case's key among open cases of its type, from the fields its playbook names (`one_open_case_per`). */

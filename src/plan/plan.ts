@@ -111,7 +111,7 @@ export interface Plan {
   returnTrackingField?: string;
   /** Fields whose values identify an open case of this case type: no second open case with the same values. */
   oneOpenCasePer?: string[];
-  /** Where each capped kind of refund gets its cap per order: the smallest present, when a case opens. */
+  /** Where each capped kind of refund gets its cap per order: the shop's policy amounts and the order's facts. */
   refundCaps?: Partial<Record<CappedRefundKind, RefundCapSources>>;
   events: Record<string, EventSpec>;
   policy: Record<string, PolicyValue>;
@@ -129,11 +129,22 @@ export interface Plan {
 
 export type CappedRefundKind = Exclude<RefundKind, 'payment'>;
 
-/** Money fields of the case and policy amounts (already resolved) that cap a kind of refund. */
+/**
+ * What caps a kind of refund per order: policy amounts (already resolved; the smallest stands) and the
+ * order's recorded facts, which the database applies to their kind whatever the playbook says. Never
+ * the case's data: whoever opens a case does not set what it may give back.
+ */
 export interface RefundCapSources {
-  fields: string[];
   amounts: number[];
+  orderFacts: OrderFact[];
 }
+
+/**
+ * The order's facts a refund cap may name, each bounding its own kind: what was paid (price differences
+ * and goodwill), what the buyer advanced for return shipping, recorded with its evidence.
+ */
+export const ORDER_FACT_OF_KIND = { price_difference: 'paid', goodwill: 'paid', return_shipping: 'advanced_return_shipping' } as const satisfies Record<CappedRefundKind, string>;
+export type OrderFact = (typeof ORDER_FACT_OF_KIND)[CappedRefundKind];
 
 /** The case's order id, from the playbook's `order_id_field`; null when it has none. */
 export function orderIdOf(plan: Plan, data: Record<string, unknown>): string | null {

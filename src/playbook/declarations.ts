@@ -1,6 +1,6 @@
 /** The playbook's declarations: fields, events, policy values and the fields the engine treats specially. */
 import { MAX_DURATION_MS, parseDuration } from '../plan/duration.js';
-import type { CappedRefundKind, EventSpec, FieldSpec, FieldType, Plan, PolicyValue, RefundCapSources } from '../plan/plan.js';
+import { ORDER_FACT_OF_KIND, type CappedRefundKind, type EventSpec, type FieldSpec, type FieldType, type Plan, type PolicyValue, type RefundCapSources } from '../plan/plan.js';
 import type { JsonPath } from '../plan/steps/kind.js';
 import type { Reporter } from './diagnostics.js';
 import { hintFor } from './hints.js';
@@ -131,23 +131,30 @@ export function checkTimeZone(zone: string, path: JsonPath, report: Reporter): s
   return zone;
 }
 
-/** Each capped kind's cap sources: money fields, or money policy values resolved to their amounts. */
+/**
+ * Each capped kind's cap sources: money policy values resolved to their amounts, or the order fact of
+ * the kind (`order.paid`, `order.advanced_return_shipping`). A case field is refused: whoever opens a
+ * case would set what it may give back.
+ */
 export function compileRefundCaps(raw: RawPlaybook, fields: Record<string, FieldSpec>, policy: Record<string, PolicyValue>, report: Reporter): Plan['refundCaps'] {
   const caps: Partial<Record<CappedRefundKind, RefundCapSources>> = {};
   for (const [kind, written] of Object.entries(raw.refund_caps ?? {}) as [CappedRefundKind, string | string[]][]) {
-    const sources: RefundCapSources = { fields: [], amounts: [] };
+    const sources: RefundCapSources = { amounts: [], orderFacts: [] };
+    const orderFact = `order.${ORDER_FACT_OF_KIND[kind]}`;
     (Array.isArray(written) ? written : [written]).forEach((source, index) => {
       const path = Array.isArray(written) ? ['refund_caps', kind, index] : ['refund_caps', kind];
       if (source.startsWith('policy.')) {
         const value = policy[source.slice('policy.'.length)];
         if (value?.type === 'money') sources.amounts.push(value.amount);
         else report.error('PB126', `${source} is not a money policy value`, path, { hint: hintFor(source.slice(7), Object.keys(policy), 'declare it under policy as { amount, currency }') });
-      } else if (fields[source]?.type === 'money') {
-        sources.fields.push(source);
+      } else if (source === orderFact) {
+        sources.orderFacts.push(ORDER_FACT_OF_KIND[kind]);
+      } else if (source.startsWith('order.')) {
+        report.error('PB128', `${source} does not bound ${kind} refunds; the order fact that does is ${orderFact}`, path, { hint: `write ${orderFact} or a money policy value` });
       } else if (fields[source]) {
-        report.error('PB126', `'${source}' is a ${fields[source].type} field; a cap is an amount of money`, path);
+        report.error('PB128', `'${source}' is a case field: a cap comes from the shop's policy or the order's recorded facts, never from the data a case is opened with`, path, { hint: `write ${orderFact} or a money policy value, e.g. policy.max_${kind}` });
       } else {
-        report.error('PB126', `'${source}' is not a money field`, path, { hint: hintFor(source, Object.keys(fields), 'name a money field or policy.<money value>') });
+        report.error('PB126', `'${source}' is neither a money policy value nor an order fact`, path, { hint: hintFor(source, Object.keys(policy).map((name) => `policy.${name}`), `name policy.<money value> or ${orderFact}`) });
       }
     });
     caps[kind] = sources;

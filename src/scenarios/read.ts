@@ -30,9 +30,16 @@ export interface Expectations {
   tasks?: string[];
 }
 
+/** What the buyer advanced for the case's order, recorded as the warehouse would once the case is open. */
+export interface ScenarioAdvance {
+  amount: number;
+  evidence: string;
+}
+
 export interface Scenario {
   name: string;
   data: Record<string, unknown>;
+  advances: ScenarioAdvance[];
   timeline: TimelineEntry[];
   expect: Expectations;
   faults: ScenarioFaults;
@@ -55,6 +62,7 @@ export interface ScenarioFile {
 interface RawScenario {
   name: string;
   data: Record<string, unknown>;
+  advances?: ScenarioAdvance[];
   timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
   expect: Expectations;
   faults?: ScenarioFaults;
@@ -82,6 +90,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
     return {
       name: scenario.name,
       data: scenario.data,
+      advances: scenario.advances ?? [],
       timeline: (scenario.timeline ?? []).map((entry, i) => ({
         atMs: parseDuration(entry.at)!,
         event: entry.event,

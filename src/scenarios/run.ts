@@ -2,9 +2,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
-import type { HashedPlan } from '../plan/plan.js';
+import { orderIdOf, type HashedPlan, type Plan } from '../plan/plan.js';
 import type { Span } from '../playbook/source.js';
 import { caseHistory, caseSideEffects } from '../store/case-history.js';
+import { recordOrderAdvance } from '../store/orders.js';
 import { publishPlaybook } from '../store/playbooks.js';
 import type { Pool } from '../store/pool.js';
 import { workflowIdFor, type CaseResult, type RunCaseWorkflow } from '../plan/case.js';
@@ -64,6 +65,7 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
       data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
     });
     if (opened.kind !== 'opened') return notOpened(opened.message);
+    await recordAdvances(runtime.pool, tuned.plan.plan, resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>, scenario.advances);
   } catch (error) {
     return notOpened((error as Error).message);
   }
@@ -113,4 +115,15 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     compare('tasks', tasks);
   }
   return { name: scenario.name, ms: performance.now() - started, failures };
+}
+
+/** Records the scenario's advances on the case's order, as the warehouse would. */
+async function recordAdvances(pool: Pool, plan: Plan, data: Record<string, unknown>, advances: Scenario['advances']): Promise<void> {
+  if (advances.length === 0) return;
+  const orderId = orderIdOf(plan, data);
+  if (orderId === null) throw new Error('the scenario records advances, but its case names no order (order_id_field)');
+  for (const { amount, evidence } of advances) {
+    const recorded = await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: plan.currency, evidence }, 'scenario warehouse');
+    if (recorded.kind !== 'recorded') throw new Error(`the advance "${evidence}" was not recorded: ${recorded.kind === 'refused' ? recorded.message : 'no order'}`);
+  }
 }

@@ -161,6 +161,7 @@ describe('roles', () => {
     { name: 'post event', call: { method: 'POST', url: '/v1/cases/api-1/events', body: { type: 'warehouse.received', id: 'wh-api-1', payload: { condition: 'resellable' } } }, allowed: ['agent', 'warehouse', 'admin'] },
     { name: 'warehouse webhook', call: { method: 'POST', url: '/v1/webhooks/warehouse', body: { receiptId: 'wh-api-1', orderId: 'TB-9', payload: { condition: 'resellable' } } }, allowed: ['warehouse', 'admin'] },
     { name: 'order ledger', call: { method: 'GET', url: '/v1/orders/TB-9/ledger' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
+    { name: 'record an advance', call: { method: 'POST', url: '/v1/orders/TB-9/advances', body: { kind: 'return_shipping', amount: 500, currency: 'CNY', evidence: 'waybill' } }, allowed: ['ops-lead', 'warehouse', 'admin'] },
     { name: 'list inbox', call: { method: 'GET', url: '/v1/inbox?status=unrouted' }, allowed: ['ops-lead', 'agent', 'admin'] },
     { name: 'deliver from inbox', call: { method: 'POST', url: '/v1/inbox/999999/deliver', body: {} }, allowed: ['agent', 'admin'] },
     { name: 'list tasks', call: { method: 'GET', url: '/v1/tasks' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },

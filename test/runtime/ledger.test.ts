@@ -13,6 +13,7 @@ import { publishPlaybook } from '../../src/store/playbooks.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
+import { recordAdvance } from '../support/playbooks.js';
 
 const faults = new FaultScript();
 const runtime = useRuntime(async () => {}, { adapters: (pool) => faults.wrap(localAdapters(pool)) });
@@ -52,7 +53,7 @@ fields:
   advanced: { type: money, required: false }
 ${fields}paid_field: paid
 order_id_field: order_id
-refund_caps: { return_shipping: [advanced, policy.max_return_shipping] }
+refund_caps: { return_shipping: [order.advanced_return_shipping, policy.max_return_shipping] }
 policy:
   max_return_shipping: { amount: 3000, currency: CNY }
 ${REFUND.replace('AMOUNT', String(amount)).replace('KIND', kind)}`;
@@ -66,8 +67,10 @@ async function open(name: string, compiled: ReturnType<typeof playbook>, caseId:
   return runtime.service.open({ caseId, playbook: name, version: version.version, data });
 }
 
-async function openAndReceive(name: string, compiled: ReturnType<typeof playbook>, caseId: string, data: Record<string, unknown>) {
+/** Opens the case, records what its buyer advanced (when given), then the warehouse receives the item. */
+async function openAndReceive(name: string, compiled: ReturnType<typeof playbook>, caseId: string, data: Record<string, unknown>, advance?: { amount: number; evidence: string }) {
   expect(await open(name, compiled, caseId, data)).toMatchObject({ kind: 'opened', created: true });
+  if (advance) await recordAdvance(runtime.db.pool, data.order_id as string, advance.amount, advance.evidence);
   expect(await runtime.inbox.deliverEvent(caseId, { type: 'warehouse.received', id: `${caseId}-receipt`, payload: {} })).toEqual({ status: 'accepted' });
   return result(caseId);
 }
@@ -86,15 +89,18 @@ describe('one ledger per order', () => {
     expect(issued.rows[0].total).toBe(15_000);
   });
 
-  it('return shipping cannot exceed what the buyer advanced, nor the policy maximum', async () => {
+  it('return shipping cannot exceed what the buyer advanced as recorded, nor the policy maximum, whatever the case data says', async () => {
     const over = playbook('shipping-over', 1_600, 'return_shipping');
     const within = playbook('shipping-within', 1_500, 'return_shipping');
-    const advanced = { amount: 1_500, currency: 'CNY' };
-    expect(await openAndReceive('shipping-over', over, 'ship-over', { paid: PAID, order_id: 'ORDER-2', advanced })).toMatchObject({ reason: 'refund_declined' });
-    expect(await openAndReceive('shipping-within', within, 'ship-within', { paid: PAID, order_id: 'ORDER-2', advanced })).toMatchObject({ reason: 'refunded' });
-    const noAdvance = playbook('shipping-policy', 3_500, 'return_shipping');
-    expect(await openAndReceive('shipping-policy', noAdvance, 'ship-policy', { paid: PAID, order_id: 'ORDER-3' })).toMatchObject({ reason: 'refund_declined' });
+    const claimed = { amount: 40_000, currency: 'CNY' };
+    const waybill = { amount: 1_500, evidence: 'waybill SF2' };
+    expect(await openAndReceive('shipping-over', over, 'ship-over', { paid: PAID, order_id: 'ORDER-2', advanced: claimed }, waybill)).toMatchObject({ reason: 'refund_declined' });
+    expect(await openAndReceive('shipping-within', within, 'ship-within', { paid: PAID, order_id: 'ORDER-2', advanced: claimed })).toMatchObject({ reason: 'refunded' });
+    const overPolicy = playbook('shipping-policy', 3_500, 'return_shipping');
+    expect(await openAndReceive('shipping-policy', overPolicy, 'ship-policy', { paid: PAID, order_id: 'ORDER-3' }, { amount: 5_000, evidence: 'waybill SF3' })).toMatchObject({ reason: 'refund_declined' });
     expect(await refunds('ship-policy')).toMatchObject([{ amount: 3_500, covers: 'return_shipping', status: 'declined' }]);
+    const unrecorded = playbook('shipping-unrecorded', 100, 'return_shipping');
+    expect(await openAndReceive('shipping-unrecorded', unrecorded, 'ship-unrecorded', { paid: PAID, order_id: 'ORDER-4', advanced: claimed })).toMatchObject({ reason: 'refund_declined' });
   });
 
   it('the order’s ledger shows what was paid and every refund of its cases, by kind', async () => {
@@ -104,12 +110,43 @@ describe('one ledger per order', () => {
       const response = await api.inject({ method: 'GET', url: '/v1/orders/ORDER-1/ledger', headers: { authorization: `Bearer ${key}` } });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toMatchObject({
-        orderId: 'ORDER-1', currency: 'CNY', paid: 19_900,
-        kinds: [{ kind: 'payment', cap: 19_900, refunded: 15_000, requested: 0 }, { kind: 'return_shipping', cap: 3_000, refunded: 0 }, { kind: 'price_difference' }, { kind: 'goodwill' }],
+        orderId: 'ORDER-1', currency: 'CNY', paid: 19_900, advanced: 0, canOwe: 19_900, givenBack: 15_000, advances: [],
+        kinds: [
+          { kind: 'payment', cap: 19_900, policyCap: null, refunded: 15_000, requested: 0 },
+          { kind: 'return_shipping', cap: 0, policyCap: 3_000, refunded: 0 },
+          { kind: 'price_difference', cap: 0 }, { kind: 'goodwill', cap: 0 },
+        ],
         refunds: [{ caseId: 'order-1-a', amount: 15_000, status: 'issued' }, { caseId: 'order-1-b', amount: 10_000, status: 'declined' }],
       });
       const unknown = await api.inject({ method: 'GET', url: '/v1/orders/NOPE/ledger', headers: { authorization: `Bearer ${key}` } });
       expect(unknown.statusCode).toBe(404);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('the warehouse records what a buyer advanced, once per evidence; an agent may not', async () => {
+    const api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true });
+    try {
+      const warehouse = (await createApiKey(runtime.db.pool, 'warehouse', 'Wu, warehouse')).key;
+      const agent = (await createApiKey(runtime.db.pool, 'agent', 'Lei')).key;
+      const post = (key: string, orderId: string, body: Record<string, unknown>) =>
+        api.inject({ method: 'POST', url: `/v1/orders/${orderId}/advances`, headers: { authorization: `Bearer ${key}` }, payload: body });
+      const advance = { kind: 'return_shipping', amount: 1_200, currency: 'CNY', evidence: 'waybill SF1 (freight prepaid)' };
+      const first = await post(warehouse, 'ORDER-1', advance);
+      expect(first.statusCode).toBe(201);
+      expect(first.json()).toMatchObject({ paid: 19_900, advanced: 1_200, canOwe: 21_100, advances: [{ amount: 1_200, evidence: advance.evidence, recordedBy: expect.stringMatching(/^Wu, warehouse \(key /) }] });
+      const again = await post(warehouse, 'ORDER-1', advance);
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toMatchObject({ advanced: 1_200 });
+      expect((await post(agent, 'ORDER-1', { ...advance, evidence: 'typed by an agent' })).statusCode).toBe(403);
+      expect((await post(warehouse, 'NOPE', advance)).json()).toMatchObject({ status: 404, type: expect.stringMatching(/unknown-order$/) });
+      const otherCurrency = await post(warehouse, 'ORDER-1', { ...advance, currency: 'USD', evidence: 'waybill SF1b' });
+      expect(otherCurrency.statusCode).toBe(422);
+      expect(otherCurrency.json()).toMatchObject({ type: expect.stringMatching(/invalid-advance$/), errors: [{ pointer: '/currency' }] });
+      const huge = await post(warehouse, 'ORDER-1', { ...advance, amount: 2 ** 53, evidence: 'waybill SF1c' });
+      expect(huge.statusCode).toBe(400);
+      expect((await post(warehouse, 'ORDER-1', { ...advance, evidence: '   ' })).statusCode).toBe(400);
     } finally {
       await api.close();
     }

@@ -14,7 +14,7 @@ import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { HISTORY_SHAPE, workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { HISTORIES, recordHistory } from '../support/histories.js';
 import { opensAtInstant } from '../../src/scenarios/opens-at.js';
-import { openCase, publishStandardPlaybook, STANDARD_CALENDARS } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook, recordAdvance, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const DAY = 86_400_000;
@@ -64,6 +64,7 @@ describe('standard playbooks, main paths', () => {
       shipped_free: true, signed_at: new Date((await now()) - 6 * DAY).toISOString(), reason: 'quality',
       advanced_return_shipping: { amount: 1_500, currency: 'CNY' }, shipping_insurance: false,
     });
+    await recordAdvance(runtime.db.pool, 'R-1', 1_500);
     await deliverWhenAwaited('path-return-quality', { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } });
     const result = await finish('path-return-quality', 'return-quality');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });

@@ -7,7 +7,7 @@ import { createCaseWorker } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook, recordAdvance } from '../support/playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
 const DAY = 86_400_000;
@@ -109,6 +109,7 @@ describe('return case on the time-skipping server', () => {
   it('(c) the same warehouse.received delivered twice: exactly one refund', async () => {
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1003', reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
+      await recordAdvance(db.pool, 'TB-1003', 1_200);
       await inbox.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
       const receipt = { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } };
       const first = await inbox.deliverEvent('ret-c', receipt);

@@ -4,6 +4,7 @@ import type { CaseService, OpenCaseRequest, OpenedCase } from '../../src/cases/s
 import { readCalendarFolder } from '../../src/cli/commands/compile.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
+import { recordOrderAdvance } from '../../src/store/orders.js';
 import { publishPlaybook, type PlaybookVersion } from '../../src/store/playbooks.js';
 import type { Pool } from '../../src/store/pool.js';
 
@@ -32,4 +33,10 @@ export async function openCase(service: CaseService, request: OpenCaseRequest): 
   const opened = await service.open(request);
   if (opened.kind !== 'opened') throw new Error(`case ${request.caseId} did not open: ${opened.message}`);
   return opened;
+}
+
+/** Records return shipping the buyer advanced for an order (in CNY), as the warehouse does once the parcel came back. */
+export async function recordAdvance(pool: Pool, orderId: string, amount: number, evidence = `waybill for ${orderId}`): Promise<void> {
+  const recorded = await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: 'CNY', evidence }, 'test warehouse');
+  if (recorded.kind !== 'recorded') throw new Error(`advance on ${orderId} not recorded: ${recorded.kind}`);
 }

@@ -63,7 +63,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
     if (!orderIdField) c.error('PB119', 'a refund needs order_id_field: refunds are counted per order, across all its cases', c.path, { key: true, hint: 'add order_id_field: <string field> at the top of the playbook' });
     const covers = raw.covers ?? 'payment';
     if (covers !== 'payment' && !refundCaps?.[covers]) {
-      c.error('PB125', `a ${covers} refund needs a cap: declare refund_caps.${covers}`, [...c.path, 'covers'], { hint: 'e.g. refund_caps: { return_shipping: [advanced_return_shipping, policy.max_return_shipping] }' });
+      c.error('PB125', `a ${covers} refund needs a cap: declare refund_caps.${covers}`, [...c.path, 'covers'], { hint: 'e.g. refund_caps: { return_shipping: [order.advanced_return_shipping, policy.max_return_shipping] }' });
     }
     if (raw.from !== CASE_OPENED && !events[raw.from]) c.error('PB118', `the deadline counts from '${raw.from}', which is neither a declared event nor ${CASE_OPENED}`, [...c.path, 'from'], { hint: c.hint(raw.from, Object.keys(events), 'name the event whose arrival starts the clock') });
     return {
@@ -227,13 +227,13 @@ function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: Refu
   throw error;
 }
 
-/** The cap of each capped kind of refund for a case's order: the smallest of its sources present in the data. */
-export function refundCaps(plan: Plan, data: Record<string, unknown>): { kind: Exclude<RefundKind, 'payment'>; cap: number }[] {
-  return Object.entries(plan.refundCaps ?? {}).map(([kind, sources]) => {
-    const amounts = [
-      ...sources.fields.map((field) => (data[field] as { amount?: number } | undefined)?.amount).filter((a): a is number => typeof a === 'number'),
-      ...sources.amounts,
-    ];
-    return { kind: kind as Exclude<RefundKind, 'payment'>, cap: amounts.length > 0 ? Math.min(...amounts) : 0 };
-  });
+/**
+ * The policy cap of each capped kind of refund for a case's order: the smallest policy amount, or null
+ * when only the order's facts bound the kind. The case's data never enters it.
+ */
+export function refundCaps(plan: Plan): { kind: Exclude<RefundKind, 'payment'>; cap: number | null }[] {
+  return Object.entries(plan.refundCaps ?? {}).map(([kind, sources]) => ({
+    kind: kind as Exclude<RefundKind, 'payment'>,
+    cap: sources.amounts.length > 0 ? Math.min(...sources.amounts) : null,
+  }));
 }
