@@ -5,17 +5,19 @@
  * the inbox as unrouted, with the reason, for an agent (or a replay) to deliver later.
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { CASEBOOK_ACTOR, deliverEventUpdate, workflowIdFor, type Actor, type CaseEvent, type CaseStatus } from '../plan/case.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { eventsAwaitedFrom } from '../plan/graph.js';
 import type { Plan } from '../plan/plan.js';
 import type { ValueProblem } from '../plan/values.js';
+import { archivedRuns } from '../store/case-archive.js';
 import { caseBeforeEvent, logCaseEvent } from '../store/case-events.js';
 import {
-  assignInboxEntry, casesForReceipt, findInboxEntry, markInboxEntry, receiveInboundEvent, type InboxEntry, type ReceiptCase,
+  assignInboxEntry, casesForReceipt, findInboxEntry, interruptedInboxEntries, markInboxEntry, receiveInboundEvent, type InboxEntry, type ReceiptCase,
 } from '../store/inbox.js';
 import type { Pool } from '../store/pool.js';
+import { historyFromText, runsInTemporal, type History } from './archive.js';
 import { isWorkflowGone, liveCaseView } from './live-view.js';
 
 /** What a case answered to an event. */
@@ -45,6 +47,14 @@ export type InboxOutcome =
   | { status: 'unrouted'; inboxId: number; reason: string }
   /** Several open cases take it; it stays in the inbox until it is delivered to one of them. */
   | { status: 'ambiguous'; inboxId: number; reason: string; candidates: string[] };
+
+/** How long a delivery may stay `received` before it counts as interrupted (a crash, or a delivery still waiting for its case). */
+export const INTERRUPTED_AFTER_MS = 10_000;
+/** How long an interrupted delivery the case has not taken stays `received` (its update may still reach the case) before it is left to an agent. */
+export const GIVE_UP_AFTER_MS = 5 * 60_000;
+
+/** How often the stack looks for interrupted deliveries to settle. */
+export const SETTLE_INTERVAL_MS = 5_000;
 
 /** Where a case is, for routing: the workflow's live view, or its projection once the workflow is gone. */
 interface Position {
@@ -100,6 +110,10 @@ export class EventInbox {
     if (caseId !== undefined) return { status: 'delivered', inboxId: entry.id, caseId, result: await this.deliverTo(entry, caseId, by) };
     const { takers, reason } = await this.takers(entry);
     if (takers.length === 1) return this.route(entry, by, takers[0]);
+    // A delivery of the same event running at the same time may have chosen its case meanwhile (which
+    // then no longer waits for it): that case answers, duplicate once it has it.
+    const now = await findInboxEntry(this.pool, entry.id);
+    if (now && (isDelivered(now) || now.routedCaseId !== null)) return this.route(now, by);
     await markInboxEntry(this.pool, entry.id, { status: 'unrouted', reason });
     return takers.length === 0
       ? { status: 'unrouted', inboxId: entry.id, reason }
@@ -139,15 +153,30 @@ export class EventInbox {
     return result;
   }
 
+  /**
+   * Delivers the event to the case and records it in `case_events` once the case has it. A case that
+   * answers duplicate or closed may hold the event from a delivery that never recorded it (one a crash
+   * cut short after the case took it, or one running at the same time): it is then recorded as the
+   * case took it, and the answer is duplicate, whether the case is open or closed.
+   */
   private async deliverToCase(caseId: string, event: CaseEvent, receivedAt: string): Promise<DeliveryResult> {
     const known = await caseBeforeEvent(this.pool, caseId, event.id);
     if (!known) return { status: 'unknown-case' };
     if (known.seen) return { status: 'duplicate' };
-    const { status } = known;
-    try {
-      const result = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
+    const result = await this.updateCase(caseId, event, known.status);
+    if (result.status === 'accepted') {
       await logCaseEvent(this.pool, caseId, event, receivedAt);
       return result;
+    }
+    if (result.status === 'duplicate' || result.status === 'closed') {
+      if (await this.recordIfTaken(caseId, event.id, receivedAt, result.status === 'duplicate' ? event : undefined)) return { status: 'duplicate' };
+    }
+    return result;
+  }
+
+  private async updateCase(caseId: string, event: CaseEvent, status: CaseStatus): Promise<DeliveryResult> {
+    try {
+      return await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(deliverEventUpdate, { args: [event] });
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         const failure = error.cause;
@@ -160,6 +189,83 @@ export class EventInbox {
       if (isWorkflowGone(error)) return { status: 'closed', reason: `the case is ${status === 'closed' ? 'closed' : 'not running'}` };
       throw error;
     }
+  }
+
+  /**
+   * Whether the case took the event with this id; when it did, `case_events` has it afterwards, as the
+   * case took it (its workflow history's copy, else `fallback`, what the case said it already had).
+   */
+  private async recordIfTaken(caseId: string, eventId: string, receivedAt: string, fallback?: CaseEvent): Promise<boolean> {
+    if ((await caseBeforeEvent(this.pool, caseId, eventId))?.seen) return true;
+    const taken = (await this.takenByCase(caseId, eventId)) ?? fallback;
+    if (!taken) return false;
+    await logCaseEvent(this.pool, caseId, taken, receivedAt);
+    return true;
+  }
+
+  /**
+   * The event with this id as the case's workflow took it (the arguments of the accepted update: type,
+   * payload, who delivered it), from the histories of its runs in Temporal and in the archive;
+   * undefined when no run took it, or no history of the case is left.
+   */
+  private async takenByCase(caseId: string, eventId: string): Promise<CaseEvent | undefined> {
+    const inTemporal = await runsInTemporal(this.client, workflowIdFor(caseId));
+    const known = new Set(inTemporal.map((run) => run.runId));
+    const archived = (await archivedRuns(this.pool, caseId)).filter((run) => !known.has(run.runId));
+    const histories: History[] = [...inTemporal.map((run) => run.history), ...archived.map((run) => historyFromText(run.history))];
+    for (const history of histories) {
+      for (const { workflowExecutionUpdateAcceptedEventAttributes: accepted } of history.events ?? []) {
+        const input = accepted?.acceptedRequest?.input;
+        const args = input?.name === deliverEventUpdate.name ? input.args?.payloads?.[0] : undefined;
+        const event = args ? (defaultPayloadConverter.fromPayload(args) as CaseEvent) : undefined;
+        if (event?.id === eventId) return event;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Settles deliveries a crash interrupted: events still `received` INTERRUPTED_AFTER_MS after they were
+   * written, naming their case. One the case took is recorded as the case took it (`case_events`, so
+   * the case's history lists it) and marked routed, without waiting for the sender to send it again;
+   * one the case has still not taken after GIVE_UP_AFTER_MS is left `unrouted`, with the reason, for an
+   * agent (or the sender's resend). Answers how many it recorded.
+   */
+  async settleInterrupted(batch = 100): Promise<number> {
+    let recorded = 0;
+    for (const entry of await interruptedInboxEntries(this.pool, INTERRUPTED_AFTER_MS, batch)) {
+      const caseId = entry.targetCaseId ?? entry.routedCaseId!;
+      if (await this.recordIfTaken(caseId, entry.eventId, entry.receivedAt)) {
+        await markInboxEntry(this.pool, entry.id, { status: 'routed', caseId });
+        recorded += 1;
+      } else if (entry.idleMs > GIVE_UP_AFTER_MS) {
+        await markInboxEntry(this.pool, entry.id, {
+          status: 'unrouted', reason: `the delivery to case ${caseId} was interrupted before the case took it; deliver it again`,
+        });
+      }
+    }
+    return recorded;
+  }
+
+  /** Settles interrupted deliveries every `intervalMs` until stopped; a failing pass is logged and tried again at the next. */
+  startSettling(intervalMs: number, log: (line: string) => void = () => {}): () => Promise<void> {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let pass: Promise<unknown> = Promise.resolve();
+    const tick = () => {
+      pass = this.settleInterrupted()
+        .then((recorded) => recorded > 0 && log(`casebook: recorded ${recorded} event(s) their cases took before a delivery was interrupted`))
+        .catch((error: Error) => log(`casebook: settling interrupted deliveries failed (${error.message}); trying again`))
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, intervalMs);
+        });
+    };
+    timer = setTimeout(tick, intervalMs);
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await pass;
+    };
   }
 }
 

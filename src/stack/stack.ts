@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
+import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
 import { CaseAudit } from '../cases/audit.js';
-import { EventInbox } from '../cases/inbox.js';
+import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
@@ -170,7 +171,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
   });
 }
 
-/** The API on its port, and the archiver of case histories beside it; returns the API's URL. */
+/** The API on its port, and beside it the archiver of case histories and the audit checkpoints; returns the API's URL. */
 async function startApi(
   config: Config, temporal: { address: string; uiUrl?: string | undefined }, pool: Pool, options: { logger?: boolean }, stops: Stop[], log: (line: string) => void,
 ): Promise<string> {
@@ -178,6 +179,11 @@ async function startApi(
   stops.push(() => connection.close());
   const client = new Client({ connection, namespace: config.namespace });
   stops.push(new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs));
+  const checkpoints = config.auditCheckpoints;
+  const key = signingKey(checkpoints, { create: true })!;
+  stops.push(new AuditCheckpointer(pool, { file: checkpoints.file, url: checkpoints.url, key }, log).start(checkpoints.intervalMs));
+  const inbox = new EventInbox(client, pool);
+  stops.push(inbox.startSettling(SETTLE_INTERVAL_MS, log));
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
     () => true,
@@ -190,7 +196,7 @@ async function startApi(
     {
       pool,
       cases: new CaseService(client, pool, undefined, indexed),
-      inbox: new EventInbox(client, pool),
+      inbox,
       audit: new CaseAudit(pool, client, new WorkflowReplayer()),
       // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {

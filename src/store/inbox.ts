@@ -113,6 +113,22 @@ export async function markInboxEntry(
   );
 }
 
+/**
+ * Deliveries a crash may have interrupted: events still `received` `olderThanMs` after they were last
+ * written, that name the case they were going to (sent to it, or routed to it before the delivery),
+ * oldest first, with how long ago they were last written.
+ */
+export async function interruptedInboxEntries(db: Queryable, olderThanMs: number, limit: number): Promise<(InboxEntry & { idleMs: number })[]> {
+  const { rows } = await db.query<InboxRow & { idle_ms: number }>(
+    `SELECT ${COLUMNS}, (extract(epoch FROM now() - updated_at) * 1000)::float8 AS idle_ms FROM event_inbox
+     WHERE status = 'received' AND COALESCE(target_case_id, routed_case_id) IS NOT NULL
+       AND updated_at < now() - $1 * interval '1 millisecond'
+     ORDER BY id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map((row) => ({ ...entryOf(row), idleMs: row.idle_ms }));
+}
+
 export interface InboxListFilter {
   status?: InboxStatus;
   orderId?: string;

@@ -7,6 +7,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
+import { GIVE_UP_AFTER_MS, INTERRUPTED_AFTER_MS } from '../../src/cases/inbox.js';
 import { deliverEventUpdate, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
@@ -195,6 +196,101 @@ describe('warehouse receipts through the inbox', () => {
       expect(await closedWith(caseId)).toEqual({ outcome: 'resolved', reason: 'refunded' });
       expect(await refunds(caseId)).toEqual([1_000]);
     }
+  });
+
+  it('answers duplicate for an event its case took though a crash kept it out of case_events, and records it as the case took it', async () => {
+    await openReturn('ret-310', 'TB-310');
+    await waitsFor('ret-310', ['warehouse.received']);
+    // The crash came after the case took the receipt, before case_events (or the inbox row) said so.
+    const taken = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-310', type: 'warehouse.received', payload: {}, orderId: 'TB-310' });
+    await assignInboxEntry(runtime.db.pool, taken.id, 'ret-310');
+    const depot = { keyId: 'k-depot', name: 'Depot Hangzhou' };
+    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-310')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-310', payload: {}, by: depot }] });
+    expect(await closedWith('ret-310')).toEqual({ outcome: 'resolved', reason: 'refunded' });
+    expect(await acceptedEvents('ret-310')).toEqual([]);
+
+    // The warehouse sends it again (with another key): the closed case had it, so duplicate, recorded as the case took it.
+    expect(answer(await receipt('wh-310', 'TB-310'))).toEqual([200, { status: 'duplicate', caseId: 'ret-310' }]);
+    const { rows } = await runtime.db.pool.query(
+      `SELECT e.payload, e.actor_key_id, e.actor_name, e.received_at = date_trunc('milliseconds', i.received_at) AS received_on_arrival
+       FROM case_events e JOIN event_inbox i ON i.event_id = e.event_id WHERE e.case_id = 'ret-310'`,
+    );
+    expect(rows).toEqual([{ payload: {}, actor_key_id: 'k-depot', actor_name: 'Depot Hangzhou', received_on_arrival: true }]);
+    const history = (await call('GET', '/v1/cases/ret-310/history', keys.auditor)).json();
+    expect(history.events).toEqual([expect.objectContaining({ id: 'wh-310', type: 'warehouse.received', by: depot })]);
+    expect(answer(await receipt('wh-310', 'TB-310'))).toEqual([200, { status: 'duplicate', caseId: 'ret-310' }]);
+    expect(await refunds('ret-310')).toEqual([1_000]);
+
+    // The same for an event sent to the case by name.
+    await openReturn('ret-311', 'TB-311');
+    await waitsFor('ret-311', ['warehouse.received']);
+    await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: 'named-311', type: 'warehouse.received', payload: {}, targetCaseId: 'ret-311' });
+    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-311')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'named-311', payload: {}, by: depot }] });
+    expect(await closedWith('ret-311')).toEqual({ outcome: 'resolved', reason: 'refunded' });
+    expect(answer(await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'named-311', payload: {} }))).toEqual([200, { status: 'duplicate' }]);
+    expect(await acceptedEvents('ret-311')).toEqual(['named-311']);
+    // An event the closed case never took is still refused as closed.
+    expect((await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'other-311', payload: {} })).json())
+      .toMatchObject({ type: 'https://casebook.dev/problems/case-closed', status: 409 });
+  });
+
+  it('settle a delivery a crash interrupted without waiting for a resend: recorded when the case took it, left to an agent when it did not', async () => {
+    await openReturn('ret-320', 'TB-320');
+    await openReturn('ret-321', 'TB-321');
+    await waitsFor('ret-320', ['warehouse.received']);
+    await waitsFor('ret-321', ['warehouse.received']);
+    const took = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-320', type: 'warehouse.received', payload: {}, orderId: 'TB-320' });
+    await assignInboxEntry(runtime.db.pool, took.id, 'ret-320');
+    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-320')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-320', payload: {} }] });
+    const never = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-321', type: 'warehouse.received', payload: {}, orderId: 'TB-321' });
+    await assignInboxEntry(runtime.db.pool, never.id, 'ret-321');
+    const fresh = await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: 'fresh-321', type: 'warehouse.received', payload: {}, targetCaseId: 'ret-321' });
+    expect(await closedWith('ret-320')).toEqual({ outcome: 'resolved', reason: 'refunded' });
+
+    // Just interrupted (INTERRUPTED_AFTER_MS ago); and long ago (past GIVE_UP_AFTER_MS), never taken by its case.
+    const age = async (id: number, ms: number) => runtime.db.pool.query(`UPDATE event_inbox SET updated_at = now() - $2 * interval '1 millisecond' WHERE id = $1`, [id, ms]);
+    await age(took.id, INTERRUPTED_AFTER_MS + 1_000);
+    await age(never.id, GIVE_UP_AFTER_MS + 1_000);
+    expect(await runtime.inbox.settleInterrupted()).toBe(1);
+    expect(await acceptedEvents('ret-320')).toEqual(['wh-320']);
+    expect(await inboxRow(took.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-320' });
+    expect(await inboxRow(never.id)).toMatchObject({
+      status: 'unrouted', routed_case_id: null, reason: 'the delivery to case ret-321 was interrupted before the case took it; deliver it again',
+    });
+    expect(await inboxRow(fresh.id)).toMatchObject({ status: 'received' });
+    expect(await acceptedEvents('ret-321')).toEqual([]);
+    // The warehouse's resend of the one never taken is delivered now.
+    expect(answer(await receipt('wh-321', 'TB-321'))).toEqual([202, { status: 'accepted', caseId: 'ret-321' }]);
+    expect(answer(await receipt('wh-320', 'TB-320'))).toEqual([200, { status: 'duplicate', caseId: 'ret-320' }]);
+  });
+
+  it('sent 50 times at once are taken once and answered duplicate 49 times; 50 more once the case closed are all duplicate', async () => {
+    await openReturn('ret-330', 'TB-330');
+    await waitsFor('ret-330', ['warehouse.received']);
+    const first = await Promise.all(Array.from({ length: 50 }, () => receipt('wh-330', 'TB-330')));
+    const tally = (responses: LightMyRequestResponse[]) => responses.map(answer).reduce<Record<string, number>>((counts, [status, body]) => {
+      const key = `${status} ${(body as { status?: string; type?: string }).status ?? (body as { type: string }).type}`;
+      return { ...counts, [key]: (counts[key] ?? 0) + 1 };
+    }, {});
+    expect(tally(first)).toEqual({ '202 accepted': 1, '200 duplicate': 49 });
+    expect(await closedWith('ret-330')).toEqual({ outcome: 'resolved', reason: 'refunded' });
+    expect(tally(await Promise.all(Array.from({ length: 50 }, () => receipt('wh-330', 'TB-330'))))).toEqual({ '200 duplicate': 50 });
+    expect(await acceptedEvents('ret-330')).toEqual(['wh-330']);
+    expect(await refunds('ret-330')).toEqual([1_000]);
+
+    // A case that ends on the receipt: the other 49 meet it closed, its workflow finished.
+    const endsOnReceipt = compileSmallPlaybook('inbox-ends', RECEIPT_THEN_REFUND.replace('timeout: 10d', 'timeout: 30d').replace(/ {2}- id: refund\n.*\n/, ''));
+    await openReturn('ret-331', 'TB-331', endsOnReceipt);
+    await waitsFor('ret-331', ['warehouse.received']);
+    expect(tally(await Promise.all(Array.from({ length: 50 }, () => receipt('wh-331', 'TB-331'))))).toEqual({ '202 accepted': 1, '200 duplicate': 49 });
+    expect(await closedWith('ret-331')).toEqual({ outcome: 'resolved', reason: 'refunded' });
+    expect(await acceptedEvents('ret-331')).toEqual(['wh-331']);
+    // The same sent to the case by name.
+    await openReturn('ret-332', 'TB-332', endsOnReceipt);
+    await waitsFor('ret-332', ['warehouse.received']);
+    const named = () => call('POST', '/v1/cases/ret-332/events', keys.warehouse, { type: 'warehouse.received', id: 'named-332', payload: {} });
+    expect(tally(await Promise.all(Array.from({ length: 50 }, named)))).toEqual({ '202 accepted': 1, '200 duplicate': 49 });
+    expect(tally(await Promise.all(Array.from({ length: 50 }, named)))).toEqual({ '200 duplicate': 50 });
   });
 
   it('with two open cases waiting for it answers 409 naming both, and an agent delivers it to one', async () => {
