@@ -38,7 +38,7 @@ async function driveCase(setup: Setup, variant: VariantKey, caseId: string): Pro
   const data = qualityReturnData(`order-${caseId}`);
   if (variant === 'A') {
     const { casebook, keys, cases } = setup;
-    await openReturnCase(casebook, keys.take(), caseId, data.order_id as string);
+    await openReturnCase(casebook, keys, caseId, data.order_id as string);
     // buyer.shipped is only taken at wait_shipment; warehouse.received is `early`, so it may follow at once.
     await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
     await sendEvent(casebook, keys.take(), caseId, shipped(caseId));

@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Opens a quality return and ships it back, so that it waits for the warehouse at `wait_receipt`. */
 async function prepareCase(setup: Setup, caseId: string): Promise<void> {
   const { casebook, keys, cases } = setup;
-  await openReturnCase(casebook, keys.take(), caseId, `ORD-${caseId}`);
+  await openReturnCase(casebook, keys, caseId, `ORD-${caseId}`);
   await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
   await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
   await cases.until(caseId, (row) => row.current_step === 'wait_receipt');

@@ -7,7 +7,7 @@ import { startChild, type Child } from '../support/child-process.js';
 import type { CasebookUnderTest } from '../support/casebook.js';
 import { REPOSITORY } from '../support/casebook.js';
 import { insertCase } from '../../src/store/cases.js';
-import { raiseRefundCap, recordOrderPayment } from '../../src/store/orders.js';
+import { raiseRefundCap, recordOrderAdvance, recordOrderPayment } from '../../src/store/orders.js';
 import type { Pool } from '../../src/store/pool.js';
 import { withTransaction } from '../../src/store/transaction.js';
 import type { CaseEvent } from '../../src/plan/case.js';
@@ -42,8 +42,8 @@ export const handwrittenWorkflowId = (variant: Variant, caseId: string) => `${va
 
 /**
  * What opening a case writes before its workflow starts. Both variants record the order's ledger
- * (payment and return-shipping cap), without which the database refuses any refund; `same-steps` also
- * inserts the case row its progress reports update, as Casebook's opening does.
+ * (payment, return-shipping cap and the advance the warehouse records), without which the database refuses
+ * those refunds; `same-steps` also inserts the case row its progress reports update, as Casebook's opening does.
  */
 export async function openHandwrittenCase(pool: Pool, client: Client, variant: Variant, caseId: string, data: ReturnData): Promise<{ result: Promise<ReturnResult> }> {
   const orderId = data.order_id;
@@ -57,8 +57,11 @@ export async function openHandwrittenCase(pool: Pool, client: Client, variant: V
       await insertCase(db, row);
     }
     await recordOrderPayment(db, { orderId, ...data.order_total }, caseId);
-    await raiseRefundCap(db, orderId, 'return_shipping', Math.max(data.advanced_return_shipping?.amount ?? 0, MAX_RETURN_SHIPPING));
+    await raiseRefundCap(db, orderId, 'return_shipping', MAX_RETURN_SHIPPING);
   });
+  if (data.advanced_return_shipping) {
+    await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', ...data.advanced_return_shipping, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
+  }
   const input: ReturnInput = { caseId, data, openedBy: 'bench' };
   const handle = await client.workflow.start(VARIANTS[variant], {
     taskQueue: HANDWRITTEN_TASK_QUEUE, workflowId: handwrittenWorkflowId(variant, caseId), args: [input],

@@ -25,12 +25,13 @@ export function qualityReturnData(orderId: string): Record<string, unknown> {
  */
 export class AgentKeys {
   private next = 0;
-  private constructor(private readonly keys: string[]) {}
+  /** The warehouse's key, which records the return shipping a buyer advanced. */
+  private constructor(private readonly keys: string[], readonly warehouse: string) {}
 
   static async create(casebook: CasebookUnderTest, count: number): Promise<AgentKeys> {
     const keys: string[] = [];
     for (let i = 1; i <= count; i++) keys.push(await casebook.createKey('agent', `bench agent ${i}`));
-    return new AgentKeys(keys);
+    return new AgentKeys(keys, await casebook.createKey('warehouse', 'bench warehouse'));
   }
 
   take(): string {
@@ -38,8 +39,14 @@ export class AgentKeys {
   }
 }
 
-export async function openReturnCase(casebook: CasebookUnderTest, key: string, caseId: string, orderId: string): Promise<void> {
-  await casebook.request('POST', '/v1/cases', { key, body: { playbook: 'return', caseId, data: qualityReturnData(orderId) }, expected: [201] });
+/** Opens the quality return, then the warehouse records the return shipping its buyer advanced, which the order then owes. */
+export async function openReturnCase(casebook: CasebookUnderTest, keys: AgentKeys, caseId: string, orderId: string): Promise<void> {
+  const data = qualityReturnData(orderId);
+  await casebook.request('POST', '/v1/cases', { key: keys.take(), body: { playbook: 'return', caseId, data }, expected: [201] });
+  const advanced = data.advanced_return_shipping as { amount: number; currency: string };
+  await casebook.request('POST', `/v1/orders/${encodeURIComponent(orderId)}/advances`, {
+    key: keys.warehouse, body: { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, expected: [201],
+  });
 }
 
 export async function sendEvent(casebook: CasebookUnderTest, key: string, caseId: string, event: { type: string; id: string; payload: Record<string, unknown> }): Promise<void> {
