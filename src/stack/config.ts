@@ -1,5 +1,6 @@
 /** Configuration from the environment, with embedded defaults: no variable is needed to run. */
-import { resolve } from 'node:path';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { join, resolve } from 'node:path';
 
 export interface Config {
   /** An existing Temporal frontend; unset: start the dev server. */
@@ -32,6 +33,20 @@ export interface Config {
   shopTimeZone: string;
   /** The Temporal Web UI the console links cases to (CASEBOOK_TEMPORAL_UI_URL); unset: the dev server's, when Casebook starts it. */
   temporalUiUrl?: string;
+  /** Signed checkpoints of the audit chain, kept outside the database (docs/auditing.md). */
+  auditCheckpoints: AuditCheckpointSettings;
+}
+
+export interface AuditCheckpointSettings {
+  /** The append-only file of checkpoints (CASEBOOK_AUDIT_CHECKPOINT_FILE). */
+  file: string;
+  /** Where checkpoints are also POSTed (CASEBOOK_AUDIT_CHECKPOINT_URL). */
+  url?: string;
+  intervalMs: number;
+  /** The Ed25519 signing key from CASEBOOK_AUDIT_SIGNING_KEY; unset: the key file below. */
+  key?: KeyObject;
+  /** The key made and kept in the data directory when no key is given. */
+  keyFile: string;
 }
 
 /** What a cluster tunes on a worker (docs/operations.md); each one optional. */
@@ -60,6 +75,8 @@ export const DEFAULT_DATABASE_POOL_SIZE = 10;
 /** The dev server's own default is one day: too short to look into last week's cases in its Web UI. */
 export const DEFAULT_TEMPORAL_RETENTION_DAYS = 30;
 export const DEFAULT_ARCHIVE_INTERVAL_SECONDS = 10;
+/** Rows removed within the last interval before a checkpoint are not caught by it: short, and a checkpoint is written only when something changed. */
+export const DEFAULT_AUDIT_CHECKPOINT_SECONDS = 60;
 
 function positive(env: NodeJS.ProcessEnv, name: string, max = 1_000_000): number | undefined {
   const raw = env[name];
@@ -96,11 +113,38 @@ function timeZone(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
   }
 }
 
-function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+/** `quiet`: the URL may carry a token, so the message does not repeat it. */
+function httpUrl(env: NodeJS.ProcessEnv, name: string, { quiet = false } = {}): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^https?:\/\/[^\s]+$/.test(raw) || !URL.canParse(raw)) throw new Error(`${name} must be an http(s) URL, not '${raw}'`);
+  if (!/^https?:\/\/[^\s]+$/.test(raw) || !URL.canParse(raw)) throw new Error(`${name} must be an http(s) URL${quiet ? '' : `, not '${raw}'`}`);
   return raw.replace(/\/+$/, '');
+}
+
+/** An Ed25519 private key, as PKCS#8 PEM or its base64 DER. The message never repeats the value: it is a secret. */
+function signingKey(env: NodeJS.ProcessEnv, name: string): KeyObject | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let key: KeyObject | undefined;
+  try {
+    key = raw.includes('-----BEGIN') ? createPrivateKey(raw) : createPrivateKey({ key: Buffer.from(raw, 'base64'), format: 'der', type: 'pkcs8' });
+  } catch {
+    key = undefined;
+  }
+  if (key?.asymmetricKeyType !== 'ed25519') throw new Error(`${name} must be an Ed25519 private key (PKCS#8 PEM, or its DER in base64)`);
+  return key;
+}
+
+function auditCheckpoints(env: NodeJS.ProcessEnv, dataDir: string): AuditCheckpointSettings {
+  const url = httpUrl(env, 'CASEBOOK_AUDIT_CHECKPOINT_URL', { quiet: true });
+  const key = signingKey(env, 'CASEBOOK_AUDIT_SIGNING_KEY');
+  return {
+    file: resolve(env.CASEBOOK_AUDIT_CHECKPOINT_FILE || join(dataDir, 'audit-checkpoints.jsonl')),
+    ...(url ? { url } : {}),
+    intervalMs: (positive(env, 'CASEBOOK_AUDIT_CHECKPOINT_SECONDS', 86_400) ?? DEFAULT_AUDIT_CHECKPOINT_SECONDS) * 1_000,
+    ...(key ? { key } : {}),
+    keyFile: join(dataDir, 'audit-signing-key.pem'),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -124,5 +168,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     archiveIntervalMs: (positive(env, 'CASEBOOK_ARCHIVE_INTERVAL_SECONDS', 86_400) ?? DEFAULT_ARCHIVE_INTERVAL_SECONDS) * 1_000,
     shopTimeZone: timeZone(env, 'CASEBOOK_SHOP_TIME_ZONE', 'Asia/Shanghai'),
     ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
+    auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),
   };
 }

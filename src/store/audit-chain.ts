@@ -77,9 +77,13 @@ export interface AuditProblem {
    * altered: a row's hash is not that of its content; link: its prev_hash is not the hash of the row
    * before it; gap: positions are missing before it (rows removed); seq: a case's workflow rows are not
    * numbered 1, 2, 3...; archive-altered / archive-unrecorded / archive-missing: an archived history
-   * differs from its digests, has no `archived` row, or the `archived` row's history is gone.
+   * differs from its digests, has no `archived` row, or the `archived` row's history is gone;
+   * unnumbered: a row without seq that no writer of unnumbered rows could have written (forged);
+   * refund-altered: a refund in the ledger is not the one its `refund` row recorded (or is gone);
+   * truncated / rewritten / refunds-altered / checkpoint-invalid: see `AnchorProblem`.
    */
-  problem: 'altered' | 'link' | 'gap' | 'seq' | 'archive-altered' | 'archive-unrecorded' | 'archive-missing';
+  problem: 'altered' | 'link' | 'gap' | 'seq' | 'archive-altered' | 'archive-unrecorded' | 'archive-missing'
+    | 'unnumbered' | 'refund-altered' | AnchorProblem;
   message: string;
   position?: number;
   id?: string;
@@ -100,6 +104,37 @@ export interface AuditVerification {
   problems: AuditProblem[];
 }
 
+/**
+ * What the trail is checked against from outside the database (src/cases/audit-checkpoint.ts): the
+ * chain's last position and head, and a digest of the refunds ledger, as a signed checkpoint recorded them.
+ * truncated: rows a checkpoint anchored are gone; rewritten: the row at a checkpoint's position no
+ * longer has the hash it signed; refunds-altered: the ledger's refunds up to the checkpoint's `through`
+ * are not the ones it digested; checkpoint-invalid: a checkpoint does not verify (not used as an anchor).
+ */
+export type AnchorProblem = 'truncated' | 'rewritten' | 'refunds-altered' | 'checkpoint-invalid';
+
+export interface ChainAnchor {
+  /** The chain's last position (0 when empty) and its hash (hex; null when empty). */
+  position: number;
+  head: string | null;
+  /** The refunds with id <= through (those created a minute or more before): how many, and sha256 of their fixed columns. */
+  refunds: { through: number; count: number; sha256: string };
+}
+
+/** A checkpoint whose signature verified: its number, when it was taken, and what it anchored. */
+export interface Anchor extends ChainAnchor {
+  checkpoint: number;
+  at: string;
+}
+
+/**
+ * The kinds of rows written without a workflow seq (recordOpened, recordPublished, recordArchived). A
+ * row without seq of another kind, a second `opened` of a case, an `opened` of no case, a `published`
+ * of no published version or a second `archived` of one run was not written by Casebook: verify names it.
+ * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
+ */
+export const UNNUMBERED_KINDS = ['opened', 'published', 'archived'] as const;
+
 interface ChainRow {
   id: string;
   position: number;
@@ -112,7 +147,7 @@ interface ChainRow {
 
 const rowName = (row: { position: number; id: string; case_id: string | null; kind: string }): string =>
   `row ${row.position} (id ${row.id}, ${row.case_id === null ? 'no case' : `case ${row.case_id}`}, kind ${row.kind})`;
-const rowFields = (row: ChainRow) => ({ position: row.position, id: row.id, caseId: row.case_id, kind: row.kind });
+const rowFields = (row: { position: number; id: string; case_id: string | null; kind: string }) => ({ position: row.position, id: row.id, caseId: row.case_id, kind: row.kind });
 
 const CHAIN_COLUMNS = `a.id::text, a.position, a.case_id, a.kind, encode(a.prev_hash, 'hex') AS prev_hash, encode(a.hash, 'hex') AS hash,
   encode(sha256(a.prev_hash || audit_event_content(a.case_id, a.seq, a.at, a.kind, a.step_id, a.actor_key_id, a.actor_name, a.detail)), 'hex') AS computed`;
@@ -181,6 +216,94 @@ async function archiveRows(db: Queryable, caseId?: string): Promise<ArchiveRow[]
   return rows;
 }
 
+interface UnnumberedRow { id: string; position: number; case_id: string | null; kind: string; why: 'kind' | 'no-case' | 'no-version' | 'again' }
+
+/** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
+async function unnumberedRows(db: Queryable, caseId?: string): Promise<UnnumberedRow[]> {
+  const { rows } = await db.query<UnnumberedRow>(
+    `SELECT id::text, position, case_id, kind, why FROM (
+       SELECT a.id, a.position, a.case_id, a.kind, CASE
+         WHEN a.kind <> ALL ($2::text[]) THEN 'kind'
+         WHEN a.kind IN ('opened', 'archived') AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = a.case_id) THEN 'no-case'
+         WHEN a.kind = 'opened' AND EXISTS (
+           SELECT 1 FROM audit_events o WHERE o.case_id = a.case_id AND o.kind = 'opened' AND o.seq IS NULL AND o.position < a.position) THEN 'again'
+         WHEN a.kind = 'published' AND (a.case_id IS NOT NULL OR NOT EXISTS (
+           SELECT 1 FROM playbook_versions p WHERE p.name = a.detail->>'name' AND p.version::text = a.detail->>'version' AND p.hash = a.detail->>'hash')) THEN 'no-version'
+         WHEN a.kind = 'published' AND EXISTS (
+           SELECT 1 FROM audit_events o WHERE o.kind = 'published' AND o.seq IS NULL AND o.detail->>'name' = a.detail->>'name'
+             AND o.detail->>'version' = a.detail->>'version' AND o.position < a.position) THEN 'again'
+         WHEN a.kind = 'archived' AND EXISTS (
+           SELECT 1 FROM audit_events o WHERE o.kind = 'archived' AND o.case_id = a.case_id AND o.detail->>'runId' = a.detail->>'runId'
+             AND o.position < a.position) THEN 'again'
+       END AS why
+       FROM audit_events a WHERE a.seq IS NULL AND ($1::text IS NULL OR a.case_id = $1)) unnumbered
+     WHERE why IS NOT NULL ORDER BY position`,
+    [caseId ?? null, UNNUMBERED_KINDS],
+  );
+  return rows;
+}
+
+interface RefundMismatch {
+  id: string; position: number; case_id: string | null; kind: string; refund_id: string; amount: string | null; currency: string | null;
+  ledger_amount: string | null; ledger_currency: string | null; ledger_case: string | null;
+}
+
+/** Each paid refund's `refund` row (detail.refundId) whose ledger row is gone, or has another amount, currency or case. */
+async function refundMismatches(db: Queryable, caseId?: string): Promise<RefundMismatch[]> {
+  const { rows } = await db.query<RefundMismatch>(
+    `SELECT a.id::text, a.position, a.case_id, a.kind, a.detail->>'refundId' AS refund_id, a.detail->>'amount' AS amount,
+       a.detail->>'currency' AS currency, r.amount::text AS ledger_amount, r.currency::text AS ledger_currency, r.case_id AS ledger_case
+     FROM audit_events a
+     LEFT JOIN refunds r ON r.id = CASE WHEN a.detail->>'refundId' ~ '^[0-9]{1,18}$' THEN (a.detail->>'refundId')::bigint END
+     WHERE a.kind = 'refund' AND a.seq IS NOT NULL AND a.detail ? 'refundId' AND ($1::text IS NULL OR a.case_id = $1)
+       AND (r.id IS NULL OR r.amount::text IS DISTINCT FROM a.detail->>'amount' OR r.currency::text IS DISTINCT FROM a.detail->>'currency'
+            OR r.case_id IS DISTINCT FROM a.case_id)
+     ORDER BY a.position`,
+    [caseId ?? null],
+  );
+  return rows;
+}
+
+/** Refunds created this long before a checkpoint are in its digest: a refund is inserted by one statement, committed at once. */
+const REFUNDS_SETTLED_AFTER = '60 seconds';
+
+/** sha256 of the fixed columns of the refunds with id <= through (those never updated), one JSON array a line in id order. */
+const REFUNDS_DIGEST = `count(r.id)::int AS count, encode(sha256(convert_to(COALESCE(string_agg(
+    jsonb_build_array(r.id, r.idempotency_key, r.case_id, r.step_id, r.order_id, r.amount, r.currency, r.covers)::text, E'\n' ORDER BY r.id), ''), 'UTF8')), 'hex') AS sha256`;
+
+/**
+ * What a checkpoint signs: the chain's last position and head, and the digest of the refunds created a
+ * minute or more ago (a later checkpoint covers the newer ones).
+ */
+export async function chainAnchor(db: Queryable): Promise<ChainAnchor> {
+  const { rows: [anchor] } = await db.query<{ position: number; head: string | null; through: number; count: number; sha256: string }>(
+    `WITH last AS (SELECT position, hash FROM audit_events ORDER BY position DESC LIMIT 1),
+          through AS (SELECT COALESCE(max(id), 0) AS id FROM refunds WHERE created_at < now() - $1::interval)
+     SELECT COALESCE((SELECT position FROM last), 0) AS position, (SELECT encode(hash, 'hex') FROM last) AS head,
+       (SELECT id FROM through) AS through, ${REFUNDS_DIGEST}
+     FROM refunds r WHERE r.id <= (SELECT id FROM through)`,
+    [REFUNDS_SETTLED_AFTER],
+  );
+  return { position: anchor!.position, head: anchor!.head, refunds: { through: anchor!.through, count: anchor!.count, sha256: anchor!.sha256 } };
+}
+
+async function refundsDigest(db: Queryable, through: number): Promise<{ count: number; sha256: string }> {
+  const { rows: [digest] } = await db.query<{ count: number; sha256: string }>(`SELECT ${REFUNDS_DIGEST} FROM refunds r WHERE r.id <= $1`, [through]);
+  return digest!;
+}
+
+/** The hash (hex) of the rows at these positions; a position with no row is absent from the map. */
+async function hashesAt(db: Queryable, positions: number[]): Promise<Map<number, string>> {
+  const hashes = new Map<number, string>();
+  for (let i = 0; i < positions.length; i += BATCH) {
+    const { rows } = await db.query<{ position: number; hash: string }>(
+      `SELECT position, encode(hash, 'hex') AS hash FROM audit_events WHERE position = ANY ($1::bigint[])`, [positions.slice(i, i + BATCH)],
+    );
+    for (const row of rows) hashes.set(row.position, row.hash);
+  }
+  return hashes;
+}
+
 const BATCH = 5_000;
 
 /**
@@ -189,9 +312,10 @@ const BATCH = 5_000;
  * 3..., and (d) that each archived history's sha256 is its `sha256` column and the digest its
  * `archived` row recorded. With `caseId`, only that case's rows (their hashes and both links) and archives.
  */
-export async function verifyAuditTrail(db: Queryable, { caseId }: { caseId?: string } = {}): Promise<AuditVerification> {
+export async function verifyAuditTrail(db: Queryable, { caseId, anchors }: { caseId?: string; anchors?: Anchor[] } = {}): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
   let rows = 0;
+  let last = 0;
   if (caseId === undefined) {
     let expected = 1;
     let previous: ChainRow | undefined;
@@ -204,6 +328,7 @@ export async function verifyAuditTrail(db: Queryable, { caseId }: { caseId?: str
         expected = row.position + 1;
       }
     }
+    last = previous?.position ?? 0;
   } else {
     for (const row of await caseChainRows(db, caseId)) {
       rows += 1;
@@ -225,9 +350,77 @@ export async function verifyAuditTrail(db: Queryable, { caseId }: { caseId?: str
     const what = row.seq > row.n ? `workflow seq ${row.n} is missing before it (removed)` : `workflow seq ${row.seq} appears again where ${row.n} was expected (inserted)`;
     problems.push({ problem: 'seq', position: row.position, id: row.id, caseId: row.case_id, kind: row.kind, message: `${rowName(row)}: ${what}` });
   }
+  for (const row of await unnumberedRows(db, caseId)) problems.push({ problem: 'unnumbered', ...rowFields(row), message: `${rowName(row)}: ${UNNUMBERED_WHY[row.why]} (forged)` });
+  for (const row of await refundMismatches(db, caseId)) {
+    const recorded = `${row.amount} ${row.currency}`;
+    const what = row.ledger_amount === null
+      ? `refund ${row.refund_id} it recorded (${recorded}) is not in the refunds ledger (removed)`
+      : `refund ${row.refund_id} in the refunds ledger is ${row.ledger_amount} ${row.ledger_currency} of case ${row.ledger_case}, not the ${recorded} it recorded (altered)`;
+    problems.push({ problem: 'refund-altered', ...rowFields(row), message: `${rowName(row)}: ${what}` });
+  }
   const archives = await archiveRows(db, caseId);
   for (const archive of archives) checkArchive(problems, archive);
+  if (caseId === undefined && anchors && anchors.length > 0) await checkAnchors(db, problems, anchors, last);
   return { intact: problems.length === 0, rows, archives: archives.filter((a) => a.archived).length, head: await chainHead(db), problems };
+}
+
+const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
+  kind: `a row without a workflow seq can only be ${UNNUMBERED_KINDS.join(', ')}`,
+  'no-case': 'there is no such case',
+  'no-version': 'no such playbook version was published',
+  again: 'it was already recorded by an earlier row',
+};
+
+const checkpointName = (anchor: Anchor) => `checkpoint ${anchor.checkpoint} (${anchor.at})`;
+
+/**
+ * The chain against the signed checkpoints (in checkpoint order): the rows the newest anchored are all
+ * there, the row at each checkpoint's position still has the hash it signed (the earliest that does
+ * not is named, after the last that still does), and the refunds the newest digested are unchanged
+ * (the first checkpoint that no longer matches bounds the refund's id).
+ */
+async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: Anchor[], last: number): Promise<void> {
+  const furthest = anchors.reduce((a, b) => (b.position > a.position ? b : a));
+  if (furthest.position > last) {
+    const missing = furthest.position === last + 1 ? `row ${last + 1}` : `rows ${last + 1} to ${furthest.position}`;
+    problems.push({ problem: 'truncated', position: last + 1, message: `${missing}, which ${checkpointName(furthest)} anchored, ${furthest.position === last + 1 ? 'is' : 'are'} missing: the newest rows were removed` });
+  }
+  const hashes = await hashesAt(db, [...new Set(anchors.filter((a) => a.position > 0 && a.position <= last).map((a) => a.position))]);
+  let matched: Anchor | undefined;
+  for (const anchor of anchors) {
+    if (anchor.position === 0 || anchor.position > last) continue;
+    const hash = hashes.get(anchor.position);
+    if (hash === anchor.head) {
+      if (!matched || anchor.position > matched.position) matched = anchor;
+      continue;
+    }
+    if (hash === undefined) continue; // a removed row, named as a gap
+    const after = matched ? `after row ${matched.position} (where ${checkpointName(matched)} still matches)` : 'from its start';
+    problems.push({
+      problem: 'rewritten', position: anchor.position,
+      message: `row ${anchor.position}: its hash ${hash} is not the head ${anchor.head} that ${checkpointName(anchor)} signed: the chain was rewritten ${after}`,
+    });
+    break;
+  }
+  const newest = anchors.at(-1)!;
+  const digest = await refundsDigest(db, newest.refunds.through);
+  if (digest.sha256 === newest.refunds.sha256) return;
+  // The first checkpoint whose refunds no longer match: the changed refund is among those it added.
+  let low = 0;
+  let high = anchors.length - 1;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    const at = anchors[middle]!;
+    if ((await refundsDigest(db, at.refunds.through)).sha256 === at.refunds.sha256) low = middle + 1;
+    else high = middle;
+  }
+  const first = anchors[high]!;
+  const from = (high > 0 ? anchors[high - 1]!.refunds.through : 0) + 1;
+  const counted = digest.count === newest.refunds.count ? '' : `; ${digest.count} refunds where it counted ${newest.refunds.count}`;
+  problems.push({
+    problem: 'refunds-altered',
+    message: `the refunds with ids up to ${newest.refunds.through} are not those ${checkpointName(newest)} digested${counted}: one with id from ${from} to ${first.refunds.through} (first digested by ${checkpointName(first)}) was altered, inserted or removed`,
+  });
 }
 
 function checkLink(problems: AuditProblem[], row: ChainRow, previous: ChainRow | undefined, expected: number, linked: boolean): void {

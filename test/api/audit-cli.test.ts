@@ -1,5 +1,8 @@
 /** `casebook audit verify` against a real database: 0 intact (with the head), 1 naming the altered row, 2 without a database. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +13,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let db: TestDatabase;
+/** The data directory, without checkpoints: test/api/audit-tamper.test.ts checks against them. */
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'casebook-audit-cli-'));
+const NO_CHECKPOINT = `no checkpoint in ${join(DATA_DIR, 'audit-checkpoints.jsonl')}: nothing outside the database anchors the head (casebook audit checkpoint writes one)\n`;
 
 const record = (seq: number, kind: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } =>
   ({ seq, record: { step: `s${seq}`, kind, at: new Date().toISOString(), detail } });
@@ -26,17 +32,20 @@ beforeAll(async () => {
     audit: [record(1, 'branch'), record(2, 'refund', { amount: 5_000, currency: 'CNY' }), record(3, 'close')],
   });
 });
-afterAll(() => db?.drop());
+afterAll(async () => {
+  await db?.drop();
+  rmSync(DATA_DIR, { recursive: true, force: true });
+});
 
 const audit = (args: string[], url = db.url) =>
-  spawnSync(process.execPath, ['bin/casebook.js', 'audit', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: url } });
+  spawnSync(process.execPath, ['bin/casebook.js', 'audit', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: url, CASEBOOK_DATA_DIR: DATA_DIR } });
 
 describe('casebook audit verify', () => {
   it('exits 0 on an intact trail and prints the head; 1 naming the row once one was altered', async () => {
     const { rows } = await db.pool.query(`SELECT encode(hash, 'hex') AS head FROM audit_events ORDER BY position DESC LIMIT 1`);
     const intact = audit(['verify']);
     expect(intact.status, intact.stderr).toBe(0);
-    expect(intact.stdout).toBe(`audit trail intact: 5 rows, 0 archived histories, head ${rows[0].head}\n`);
+    expect(intact.stdout).toBe(`audit trail intact: 5 rows, 0 archived histories, head ${rows[0].head}\n${NO_CHECKPOINT}`);
     const ofCase = audit(['verify', '--case', 'r-1']);
     expect([ofCase.status, ofCase.stdout]).toEqual([0, `audit trail of case r-1 intact: 4 rows, 0 archived histories, head ${rows[0].head}\n`]);
 

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_TEMPORAL_RETENTION_DAYS, loadConfig } from '../../src/stack/config.js';
 
@@ -37,5 +38,27 @@ describe('history retention and archiving', () => {
     expect(loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '90', CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '60' })).toMatchObject({ temporalRetentionDays: 90, archiveIntervalMs: 60_000 });
     expect(() => loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '0' })).toThrow("CASEBOOK_TEMPORAL_RETENTION_DAYS must be a whole number from 1 to 3650, not '0'");
     expect(() => loadConfig({ CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '1d' })).toThrow("CASEBOOK_ARCHIVE_INTERVAL_SECONDS must be a whole number from 1 to 86400, not '1d'");
+  });
+});
+
+describe('audit checkpoints', () => {
+  it('go to a file in the data directory every minute, signed by the key file there, unless given', () => {
+    const { auditCheckpoints } = loadConfig({ CASEBOOK_DATA_DIR: '/srv/casebook' });
+    expect(auditCheckpoints).toEqual({ file: '/srv/casebook/audit-checkpoints.jsonl', intervalMs: 60_000, keyFile: '/srv/casebook/audit-signing-key.pem' });
+  });
+
+  it('take the signing key from its variable, as PEM or base64 DER, and never repeat a bad one', () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const pem = key.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const der = key.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    const config = loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: pem, CASEBOOK_AUDIT_CHECKPOINT_URL: 'https://audit.example.com/in?token=t0k', CASEBOOK_AUDIT_CHECKPOINT_SECONDS: '30' });
+    expect(config.auditCheckpoints).toMatchObject({ url: 'https://audit.example.com/in?token=t0k', intervalMs: 30_000 });
+    expect(config.auditCheckpoints.key!.equals(key)).toBe(true);
+    expect(loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: der }).auditCheckpoints.key!.equals(key)).toBe(true);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    for (const raw of ['c2VjcmV0LXZhbHVl', rsa]) {
+      expect(() => loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: raw })).toThrow(/^CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key \(PKCS#8 PEM, or its DER in base64\)$/);
+    }
+    expect(() => loadConfig({ CASEBOOK_AUDIT_CHECKPOINT_URL: 'ftp://x?token=t0k' })).toThrow(/^CASEBOOK_AUDIT_CHECKPOINT_URL must be an http\(s\) URL$/);
   });
 });

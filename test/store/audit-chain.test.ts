@@ -94,8 +94,8 @@ describe('the audit chain', () => {
       await Promise.all(Array.from({ length: 16 }, (_, writer) => withTransaction(many, async (tx) => {
         for (let i = 0; i < 5; i++) {
           await tx.query(
-            `INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail) VALUES ($1, 'busy', clock_timestamp(), 'note', $2)`,
-            [`busy/${writer}/${i}`, JSON.stringify({ writer, i })],
+            `INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind, detail) VALUES ($1, $2, $3, clock_timestamp(), 'note', $4)`,
+            [`busy/${writer}/${i}`, `busy-notes-${writer}`, i + 1, JSON.stringify({ writer, i })],
           );
           await tx.query('SELECT pg_sleep(0.001)');
         }
@@ -159,7 +159,10 @@ describe('the audit chain', () => {
        SELECT 'forged', 'c2', now(), 'note', '{"note": "refund approved by phone"}', max(position) + 1,
               (SELECT hash FROM audit_events ORDER BY position DESC LIMIT 1), '\\x${randomBytes(32).toString('hex')}' FROM audit_events`,
     ]);
-    expect(around.problems).toEqual([expect.objectContaining({ problem: 'altered', caseId: 'c2', kind: 'note', id: expect.any(String) })]);
+    expect(around.problems).toEqual([
+      expect.objectContaining({ problem: 'altered', caseId: 'c2', kind: 'note', id: expect.any(String) }),
+      expect.objectContaining({ problem: 'unnumbered', caseId: 'c2', kind: 'note' }),
+    ]);
   });
 
   it('names the case and run whose archived history was edited', async () => {
@@ -210,7 +213,7 @@ describe('the application role', () => {
 
   it('cannot choose a row’s place or hash: the trigger sets them', async () => {
     await db.pool.query(
-      `INSERT INTO audit_events (idempotency_key, case_id, at, kind, position, prev_hash, hash) VALUES ('chosen', 'c9', now(), 'note', 1, '\\x00', '\\x00')`,
+      `INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind, position, prev_hash, hash) VALUES ('chosen', 'c9', 1, now(), 'note', 1, '\\x00', '\\x00')`,
     );
     const { rows } = await db.pool.query(`SELECT position, length(hash) AS length FROM audit_events WHERE idempotency_key = 'chosen'`);
     expect(rows[0].position).toBeGreaterThan(1);
