@@ -4,6 +4,9 @@
  * agent, with an event id derived from the task so that a retry is a duplicate, never a second event.
  * The workflow closes the task row with its outcome (its `closeTask` activity); the agent who
  * completed it is recorded beside it here, before delivery, so two agents cannot both complete it.
+ * Only this way in: the events route and the inbox refuse `task.completed` (`reservedEventReason`),
+ * so a task is completed by the one who holds it (or, unclaimed, by the one completing it), never
+ * around the claim.
  */
 import type { Actor } from '../plan/case.js';
 import { TASK_COMPLETED } from '../plan/steps/task.js';
@@ -31,6 +34,16 @@ export type TaskCompletion =
   /** The case refused it (it does not wait for this task, or has closed); the task stays open and unclaimed by the attempt. */
   | { kind: 'refused'; caseId: string; result: DeliveryResult };
 
+/**
+ * Why an event of this type may not be sent to a case directly (the events route, an inbox delivery),
+ * or undefined when it may: a task's completion goes through the task, whose claim decides who may.
+ */
+export function reservedEventReason(type: string): string | undefined {
+  return type === TASK_COMPLETED
+    ? `${TASK_COMPLETED} is delivered by completing the task: POST /v1/tasks/{id}/complete, by the key that holds it`
+    : undefined;
+}
+
 /** The id of the `task.completed` event a task's completion is delivered as. */
 export const completionEventId = (taskId: number): string => `task-${taskId}-completed`;
 
@@ -40,8 +53,10 @@ export async function completeTask(
   const task = await findTask(deps.pool, request.taskId);
   if (!task) return { kind: 'unknown-task' };
   if (!task.outcomes.includes(request.outcome)) return { kind: 'unknown-outcome', task };
-  if (task.status !== 'open') return { kind: 'not-open', task };
-  if (!(await markTaskCompleter(deps.pool, task.id, request.by))) {
+  // One's own completion again (its answer was lost, or the case closed the task since): answered as the case answers it, duplicate.
+  const retry = task.status === 'done' && task.outcome === request.outcome && task.completedBy?.keyId === request.by.keyId;
+  if (task.status !== 'open' && !retry) return { kind: 'not-open', task };
+  if (!retry && !(await markTaskCompleter(deps.pool, task.id, request.by))) {
     const now = (await findTask(deps.pool, task.id))!;
     const heldByOther = now.status === 'open' && now.completedBy === null && now.claimed !== null && now.claimed.by.keyId !== request.by.keyId;
     return heldByOther ? { kind: 'claimed-by-other', task: now } : { kind: 'not-open', task: now };
@@ -50,7 +65,7 @@ export async function completeTask(
     type: TASK_COMPLETED, id: completionEventId(task.id), payload: { task: task.step, outcome: request.outcome }, by: request.by,
   });
   if (result.status !== 'accepted' && result.status !== 'duplicate') {
-    await unmarkTaskCompleter(deps.pool, task.id, request.by);
+    if (!retry) await unmarkTaskCompleter(deps.pool, task.id, request.by);
     return { kind: 'refused', caseId: task.caseId, result };
   }
   if (result.status === 'accepted' && request.note !== undefined) await addTaskNote(deps.pool, task.id, request.by, request.note);

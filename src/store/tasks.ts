@@ -117,6 +117,31 @@ export async function claimTask(db: Queryable, id: number, by: Actor): Promise<b
   return rowCount === 1;
 }
 
+/**
+ * Moves the claim on an open task someone else holds to `by` (an ops lead or admin taking it over),
+ * and writes the takeover to the audit trail in the same statement: the task, its step, whom it was
+ * taken from. Answers whom it was taken from; undefined when nobody else holds it, or it is closed or
+ * being completed.
+ */
+export async function takeOverTask(db: Queryable, id: number, by: Actor): Promise<Actor | undefined> {
+  const { rows } = await db.query<{ from: Actor }>(
+    `WITH held AS (
+       SELECT id, case_id, step_id, claimed_by_key_id, claimed_by_name FROM tasks
+       WHERE id = $1 AND status = 'open' AND completed_by_name IS NULL AND claimed_at IS NOT NULL AND claimed_by_key_id IS DISTINCT FROM $2
+       FOR UPDATE
+     ), moved AS (
+       UPDATE tasks t SET claimed_by_key_id = $2, claimed_by_name = $3, claimed_at = now() FROM held WHERE t.id = held.id RETURNING t.id
+     )
+     INSERT INTO audit_events (idempotency_key, case_id, at, kind, step_id, detail, actor_key_id, actor_name)
+     SELECT 'task/' || held.id || '/taken-over/' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, held.case_id, now(), 'task-taken-over',
+       held.step_id, jsonb_build_object('task', held.id, 'from', jsonb_build_object('keyId', held.claimed_by_key_id, 'name', held.claimed_by_name)), $2, $3
+     FROM held JOIN moved ON moved.id = held.id
+     RETURNING detail->'from' AS from`,
+    [id, by.keyId, by.name],
+  );
+  return rows[0]?.from;
+}
+
 /** Releases an open task's claim: `holder`'s own, or anyone's when `holder` is null. Answers whether it was released. */
 export async function releaseTask(db: Queryable, id: number, holder: string | null): Promise<boolean> {
   const { rowCount } = await db.query(

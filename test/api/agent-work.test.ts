@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { completionEventId } from '../../src/cases/agent-work.js';
 import { listEscalations, openEscalation } from '../../src/store/escalations.js';
 import { migrate } from '../../src/store/migrate.js';
+import { receiveInboundEvent } from '../../src/store/inbox.js';
 import { closeTask, findTask, openTask } from '../../src/store/tasks.js';
 import { useApi } from '../support/api.js';
 import { createTestDatabase } from '../support/database.js';
@@ -28,6 +29,7 @@ const http = useApi(runtime, {
   mei: ['ops-lead', 'Mei, ops lead'],
   auditor: ['auditor', 'Audit'],
   depot: ['warehouse', 'Depot Hangzhou'],
+  root: ['admin', 'Root'],
 });
 const ids = {} as Record<'lei' | 'fang' | 'mei', string>;
 const actor = (who: keyof typeof ids) => ({ keyId: ids[who], name: { lei: 'Lei, after-sale', fang: 'Fang, after-sale', mei: 'Mei, ops lead' }[who] });
@@ -150,10 +152,14 @@ describe('the task queue', () => {
     })]);
     expect(history.steps.find((s: { step: string }) => s.step === 'decide')).toMatchObject({ by: actor('lei'), detail: { outcome: 'approve', goto: 'confirm', by: actor('lei') } });
 
-    // Again: the task is done.
+    // Lei's retry of the same completion is a duplicate; another outcome, or another agent, finds the task done.
     const again = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'approve' });
-    expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open', taskStatus: 'done', completedBy: actor('lei') });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ status: 'duplicate', task: { id, status: 'done', outcome: 'approve', completedBy: actor('lei') } });
+    const otherOutcome = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'reject' });
+    expect(otherOutcome.statusCode).toBe(409);
+    expect(otherOutcome.json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open', taskStatus: 'done', completedBy: actor('lei') });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open' });
     expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.fang)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open' });
 
     const confirm = await taskOf('aw-done', 'confirm');
@@ -165,6 +171,59 @@ describe('the task queue', () => {
       { step_id: 'decide', status: 'done', outcome: 'approve', completed_by_name: 'Lei, after-sale' },
       { step_id: 'confirm', status: 'done', outcome: 'done', completed_by_name: 'Mei, ops lead' },
     ]);
+  });
+
+  it('a claimed task is completed only by its holder: another agent is refused on the task route, the events route and the inbox', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, DECIDE, 'aw-held');
+    const { id } = await taskOf('aw-held', 'decide');
+    expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.lei)).statusCode).toBe(200);
+
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json())
+      .toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', status: 409, claimed: { by: actor('lei') } });
+    // Around the task: task.completed sent to the case, whatever the role, or an inbox row of it delivered by another agent.
+    const bypass = { type: 'task.completed', id: 'fang-bypass', payload: { task: 'decide', outcome: 'approve' } };
+    for (const key of [http.keys.fang, http.keys.root, http.keys.lei]) {
+      const refused = await call('POST', '/v1/cases/aw-held/events', key, bypass);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', detail: expect.stringContaining('POST /v1/tasks/{id}/complete') });
+    }
+    const kept = await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: completionEventId(id), type: 'task.completed', payload: bypass.payload, targetCaseId: 'aw-held' });
+    expect((await call('POST', `/v1/inbox/${kept.id}/deliver`, http.keys.fang, {})).json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });
+    expect(await runtime.service.describe('aw-held')).toMatchObject({ step: 'decide', waitingFor: ['task.completed'] });
+    expect((await runtime.db.pool.query(`SELECT event_id FROM case_events WHERE case_id = 'aw-held'`)).rows).toEqual([]);
+
+    // The holder's completion goes in, naming her: on the task, the case's event and the step's record.
+    const done = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'approve' });
+    expect(done.json()).toMatchObject({ status: 'accepted', task: { status: 'done', outcome: 'approve', completedBy: actor('lei') } });
+    const history = (await call('GET', '/v1/cases/aw-held/history', http.keys.auditor)).json();
+    expect(history.events).toEqual([expect.objectContaining({ id: completionEventId(id), type: 'task.completed', by: actor('lei') })]);
+    expect(history.steps.find((s: { step: string }) => s.step === 'decide')).toMatchObject({ by: actor('lei') });
+  });
+
+  it('an ops lead takes over a task someone holds, on the audit trail, and completes it as the one who took it over', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, DECIDE, 'aw-takeover');
+    const { id } = await taskOf('aw-takeover', 'decide');
+    expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.lei)).statusCode).toBe(200);
+
+    // Leads too complete only what they hold; only leads take over.
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed' });
+    expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.mei)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed' });
+    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.fang)).json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });
+
+    const taken = await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei);
+    expect(taken.statusCode).toBe(200);
+    expect(taken.json().claimed).toEqual({ by: actor('mei'), at: expect.any(String) });
+    const audit = await runtime.db.pool.query(`SELECT kind, step_id, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'aw-takeover' AND kind = 'task-taken-over'`);
+    expect(audit.rows).toEqual([{ kind: 'task-taken-over', step_id: 'decide', actor_key_id: ids.mei, actor_name: 'Mei, ops lead', detail: { task: id, from: actor('lei') } }]);
+    // Taking over what one holds already changes nothing and writes nothing.
+    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei)).json().claimed).toEqual(taken.json().claimed);
+    expect((await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE kind = 'task-taken-over' AND case_id = 'aw-takeover'`)).rows).toEqual([{ n: 1 }]);
+
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'reject' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', claimed: { by: actor('mei') } });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json())
+      .toMatchObject({ status: 'accepted', task: { status: 'done', completedBy: actor('mei') } });
+    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open', status: 409 });
+    expect((await call('POST', '/v1/tasks/999999/take-over', http.keys.mei)).statusCode).toBe(404);
   });
 
   it('keeps notes with their author and time, never changed', async () => {
@@ -258,7 +317,7 @@ describe('roles', () => {
     expect((await call('GET', `/v1/tasks/${task.id}`, http.keys.auditor)).statusCode).toBe(200);
     expect((await call('GET', '/v1/escalations', http.keys.auditor)).statusCode).toBe(200);
     for (const [path, body] of [
-      [`/v1/tasks/${task.id}/claim`, undefined], [`/v1/tasks/${task.id}/release`, undefined], [`/v1/tasks/${task.id}/complete`, { outcome: 'approve' }],
+      [`/v1/tasks/${task.id}/claim`, undefined], [`/v1/tasks/${task.id}/release`, undefined], [`/v1/tasks/${task.id}/take-over`, undefined], [`/v1/tasks/${task.id}/complete`, { outcome: 'approve' }],
       [`/v1/tasks/${task.id}/notes`, { text: 'x' }], [`/v1/escalations/${escalation.id}/acknowledge`, undefined], [`/v1/escalations/${escalation.id}/resolve`, { resolution: 'x' }],
     ] as const) {
       expect((await call('POST', path, http.keys.auditor, body)).json(), path).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });

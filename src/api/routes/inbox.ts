@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Role } from '../../store/api-keys.js';
-import { INBOX_STATUSES, listInbox, type InboxListFilter } from '../../store/inbox.js';
+import { reservedEventReason } from '../../cases/agent-work.js';
+import { findInboxEntry, INBOX_STATUSES, listInbox, type InboxListFilter } from '../../store/inbox.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf } from '../auth.js';
 import { sendInboxOutcome } from '../delivery.js';
@@ -53,7 +54,11 @@ function deliverFromInboxRoute(app: FastifyInstance, deps: ApiDependencies): voi
       ]),
     },
   }, async (request, reply) => {
-    const outcome = await deps.inbox.redeliver(Number(request.params.id), request.body?.caseId, actorOf(request));
+    const entry = await findInboxEntry(deps.pool, Number(request.params.id));
+    if (!entry) return sendProblem(reply, problem('unknown-inbox-event', `no event ${request.params.id} in the inbox`));
+    const reserved = reservedEventReason(entry.type);
+    if (reserved) return sendProblem(reply, problem('forbidden', reserved));
+    const outcome = await deps.inbox.redeliver(entry.id, request.body?.caseId, actorOf(request));
     if (!outcome) return sendProblem(reply, problem('unknown-inbox-event', `no event ${request.params.id} in the inbox`));
     return sendInboxOutcome(reply, outcome);
   });

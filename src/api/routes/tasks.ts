@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { completeTask } from '../../cases/agent-work.js';
 import type { Role } from '../../store/api-keys.js';
-import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, type Task, type TaskListFilter } from '../../store/tasks.js';
+import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, takeOverTask, type Task, type TaskListFilter } from '../../store/tasks.js';
 import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
 import type { ApiDependencies } from '../dependencies.js';
@@ -13,7 +13,7 @@ import { BODIES, responses, SCHEMA, WITH_BODY } from '../responses.js';
 const TAGS = ['agent work'];
 /** Who works the queues; auditors read them. */
 export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
-/** Who may release a task someone else holds. */
+/** Who may release, or take over, a task someone else holds. */
 const LEADS: readonly Role[] = ['ops-lead', 'admin'];
 
 const { string, nullableString, integer, exact, nullable } = SCHEMA;
@@ -101,6 +101,23 @@ function claimRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     if (claimed) return withTimeLeft(task, Date.now());
     if (task.status !== 'open' || task.completedBy) return sendProblem(reply, notOpen(task));
     return sendProblem(reply, problem('task-claimed', `task ${id} is held by ${holder(task)}`, { claimed: task.claimed }));
+  });
+
+  app.post<TaskParams>('/:taskId/take-over', {
+    config: { roles: LEADS },
+    schema: {
+      tags: TAGS,
+      summary: 'An ops lead or admin takes an open task over from the key that holds it, written to the audit trail (unclaimed or their own: a claim)',
+      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-not-open']),
+    },
+  }, async (request, reply) => {
+    const id = Number(request.params.taskId);
+    const by = actorOf(request);
+    const holds = (await claimTask(deps.pool, id, by)) || (await takeOverTask(deps.pool, id, by)) !== undefined;
+    const task = await findTask(deps.pool, id);
+    if (!task) return unknownTask(reply, request.params.taskId);
+    if (holds) return withTimeLeft(task, Date.now());
+    return sendProblem(reply, notOpen(task));
   });
 
   app.post<TaskParams>('/:taskId/release', {
