@@ -18,13 +18,15 @@ import { useRuntime } from '../support/runtime.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ST = process.env.CASEBOOK_SCHEMATHESIS ?? `${ROOT}.tools/schemathesis/bin/st`;
 const RETURN_YAML = readFileSync(`${ROOT}playbooks/return.yaml`, 'utf8');
+/** Generators for what the schema alone does not lead to: edge instants, crafted cursors, edge money, oversized bodies. */
+const HOOKS = `${ROOT}test/api/fuzz_hooks.py`;
 /**
  * Examples per operation (with a fixed seed: the same requests every run), and the time after which
- * the run is killed (it takes about 30 s on 2 cores). Not `--max-time`: with it, Schemathesis keeps
+ * the run is killed (it takes about 60 s on 2 cores). Not `--max-time`: with it, Schemathesis keeps
  * fuzzing until the budget is spent.
  */
-const MAX_EXAMPLES = 25;
-const KILL_AFTER_SECONDS = 90;
+const MAX_EXAMPLES = 50;
+const KILL_AFTER_SECONDS = 150;
 
 const runtime = useRuntime();
 let api: FastifyInstance;
@@ -51,7 +53,8 @@ afterAll(async () => {
 function schemathesis(args: string[]): Promise<{ code: number; output: string }> {
   const cwd = mkdtempSync(`${tmpdir()}/casebook-fuzz-`);
   return new Promise((resolve) => {
-    execFile(ST, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: KILL_AFTER_SECONDS * 1000, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } }, (error, stdout, stderr) => {
+    const env = { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false', SCHEMATHESIS_HOOKS: HOOKS };
+    execFile(ST, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: KILL_AFTER_SECONDS * 1000, env }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       rmSync(cwd, { recursive: true, force: true });
       resolve({ code, output: `${stdout}${stderr}` });
