@@ -17,6 +17,7 @@ import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { freePort } from '../../src/stack/free-port.js';
+import { MAX_MONEY_AMOUNT } from '../../src/plan/values.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { ensureDatabase } from '../../src/store/databases.js';
 import { encodeCursor } from '../../src/store/keyset-cursor.js';
@@ -131,13 +132,15 @@ describe('crafted cursors', () => {
 });
 
 describe('money the database cannot hold', () => {
-  it('refuses an order_total of 2^53 - 1 with 422 and a pointer, before any row is written', async () => {
+  it('refuses an order_total of 2^53 - 1 with 422 and a pointer, before any row is written; takes 2^53 - 2', async () => {
     for (const field of ['order_total', 'outbound_shipping']) {
       const data = await caseData({ [field]: { amount: Number.MAX_SAFE_INTEGER, currency: 'CNY' } });
       const response = await get('POST', '/v1/cases', JSON.stringify({ playbook: 'return', caseId: `ns-${field}`.replace('_', '-'), data }));
       expectRefusal(response, 422, 'invalid-case-data', `/data/${field}/amount`);
       expect((await get('GET', `/v1/cases/ns-${field}`.replace('_', '-'))).statusCode).toBe(404);
     }
+    const most = await get('POST', '/v1/cases', JSON.stringify({ playbook: 'return', caseId: 'ns-most', data: await caseData({ order_total: { amount: MAX_MONEY_AMOUNT, currency: 'CNY' } }) }));
+    expect(most.statusCode, most.body).toBe(201);
   });
 });
 
