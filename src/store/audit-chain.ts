@@ -416,10 +416,11 @@ async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: An
   }
   const first = anchors[high]!;
   const from = (high > 0 ? anchors[high - 1]!.refunds.through : 0) + 1;
+  const which = from === first.refunds.through ? `the one with id ${from}` : `one with id from ${from} to ${first.refunds.through}`;
   const counted = digest.count === newest.refunds.count ? '' : `; ${digest.count} refunds where it counted ${newest.refunds.count}`;
   problems.push({
     problem: 'refunds-altered',
-    message: `the refunds with ids up to ${newest.refunds.through} are not those ${checkpointName(newest)} digested${counted}: one with id from ${from} to ${first.refunds.through} (first digested by ${checkpointName(first)}) was altered, inserted or removed`,
+    message: `the refunds with ids up to ${newest.refunds.through} are not those ${checkpointName(newest)} digested${counted}: ${which} (first digested by ${checkpointName(first)}) was altered, inserted or removed`,
   });
 }
 

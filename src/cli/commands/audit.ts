@@ -122,10 +122,10 @@ function checkpointsIn(file: string, settings: AuditCheckpointSettings): Checkpo
 }
 
 const anchorText = (c: { position: number; head: string | null; refunds: { through: number; count: number } }) =>
-  `row ${c.position}, head ${c.head ?? 'none (empty)'}, ${c.refunds.count} refunds through id ${c.refunds.through}`;
+  `row ${c.position}, head ${c.head ?? 'none (empty)'}, ${c.refunds.count} ${c.refunds.count === 1 ? 'refund' : 'refunds'} through id ${c.refunds.through}`;
 
 /** Rows written since the checkpoint: what a next checkpoint anchors. */
-const after = (rows: number) => (rows >= 0 ? `; ${rows} rows after it` : '');
+const after = (rows: number) => (rows >= 0 ? `; ${rows} ${rows === 1 ? 'row' : 'rows'} after it` : '');
 
 /** The database's host, port and name, without credentials. */
 function where(url: string): string {
