@@ -50,8 +50,8 @@ export type InboxOutcome =
 
 /** How long a delivery may stay `received` before it counts as interrupted (a crash, or a delivery still waiting for its case). */
 export const INTERRUPTED_AFTER_MS = 10_000;
-/** How long an interrupted delivery the case has not taken stays `received` (its update may still reach the case) before it is left to an agent. */
-export const GIVE_UP_AFTER_MS = 5 * 60_000;
+/** How long finishing one interrupted delivery may take (Temporal or its worker may be down): then it is tried again at the next pass. */
+const SETTLE_DEADLINE_MS = 10_000;
 
 /** How often the stack looks for interrupted deliveries to settle. */
 export const SETTLE_INTERVAL_MS = 5_000;
@@ -74,7 +74,9 @@ export class EventInbox {
    * (the calling API key) goes with it to the workflow and into `case_events`; `casebook` when absent.
    */
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
-    const entry = await receiveInboundEvent(this.pool, { source: 'api', eventId: event.id, type: event.type, payload: event.payload, targetCaseId: caseId });
+    const entry = await receiveInboundEvent(this.pool, {
+      source: 'api', eventId: event.id, type: event.type, payload: event.payload, targetCaseId: caseId, ...(event.by ? { by: event.by } : {}),
+    });
     if (isDelivered(entry)) return { status: 'duplicate' };
     return this.deliverTo(entry, caseId, event.by ?? CASEBOOK_ACTOR);
   }
@@ -85,7 +87,7 @@ export class EventInbox {
    */
   async deliverWarehouseReceipt(receipt: WarehouseReceipt, by: Actor = CASEBOOK_ACTOR): Promise<InboxOutcome> {
     const entry = await receiveInboundEvent(this.pool, {
-      source: 'warehouse', eventId: receipt.receiptId, type: WAREHOUSE_RECEIVED, payload: receipt.payload,
+      source: 'warehouse', eventId: receipt.receiptId, type: WAREHOUSE_RECEIVED, payload: receipt.payload, by,
       ...(receipt.orderId !== undefined ? { orderId: receipt.orderId } : {}),
       ...(receipt.returnTracking !== undefined ? { returnTracking: receipt.returnTracking } : {}),
     });
@@ -225,26 +227,24 @@ export class EventInbox {
   }
 
   /**
-   * Settles deliveries a crash interrupted: events still `received` INTERRUPTED_AFTER_MS after they were
-   * written, naming their case. One the case took is recorded as the case took it (`case_events`, so
-   * the case's history lists it) and marked routed, without waiting for the sender to send it again;
-   * one the case has still not taken after GIVE_UP_AFTER_MS is left `unrouted`, with the reason, for an
-   * agent (or the sender's resend). Answers how many it recorded.
+   * Finishes deliveries a crash interrupted: events still `received` INTERRUPTED_AFTER_MS after they
+   * were written are delivered again as on arrival, as from their sender, without waiting for the
+   * sender to send them again. One its case took before the crash is recorded as the case took it
+   * (`case_events`, so the case's history lists it); one it had not taken (the crash came first, or
+   * the Update was lost with the server's in-flight work) is delivered now. Answers how many rows it
+   * settled; one that fails (Temporal down) is tried again at the next pass.
    */
-  async settleInterrupted(batch = 100): Promise<number> {
-    let recorded = 0;
+  async settleInterrupted(batch = 100): Promise<{ settled: number; failed: string[] }> {
+    const outcome = { settled: 0, failed: [] as string[] };
     for (const entry of await interruptedInboxEntries(this.pool, INTERRUPTED_AFTER_MS, batch)) {
-      const caseId = entry.targetCaseId ?? entry.routedCaseId!;
-      if (await this.recordIfTaken(caseId, entry.eventId, entry.receivedAt)) {
-        await markInboxEntry(this.pool, entry.id, { status: 'routed', caseId });
-        recorded += 1;
-      } else if (entry.idleMs > GIVE_UP_AFTER_MS) {
-        await markInboxEntry(this.pool, entry.id, {
-          status: 'unrouted', reason: `the delivery to case ${caseId} was interrupted before the case took it; deliver it again`,
-        });
+      try {
+        await this.client.withDeadline(Date.now() + SETTLE_DEADLINE_MS, () => this.route(entry, entry.by ?? CASEBOOK_ACTOR));
+        outcome.settled += 1;
+      } catch (error) {
+        outcome.failed.push(`${entry.id} (${(error as Error).message})`);
       }
     }
-    return recorded;
+    return outcome;
   }
 
   /** Settles interrupted deliveries every `intervalMs` until stopped; a failing pass is logged and tried again at the next. */
@@ -254,7 +254,10 @@ export class EventInbox {
     let pass: Promise<unknown> = Promise.resolve();
     const tick = () => {
       pass = this.settleInterrupted()
-        .then((recorded) => recorded > 0 && log(`casebook: recorded ${recorded} event(s) their cases took before a delivery was interrupted`))
+        .then(({ settled, failed }) => {
+          if (settled > 0) log(`casebook: finished ${settled} interrupted deliveries from the event inbox`);
+          if (failed.length > 0) log(`casebook: could not finish interrupted deliveries ${failed.join(', ')}; trying again`);
+        })
         .catch((error: Error) => log(`casebook: settling interrupted deliveries failed (${error.message}); trying again`))
         .finally(() => {
           if (!stopped) timer = setTimeout(tick, intervalMs);

@@ -1,5 +1,5 @@
 /** `event_inbox`: every inbound event, written before it is routed, with where it went (or why it did not). */
-import type { CaseStatus } from '../plan/case.js';
+import type { Actor, CaseStatus } from '../plan/case.js';
 import type { Plan } from '../plan/plan.js';
 import type { Queryable } from './transaction.js';
 
@@ -16,10 +16,14 @@ export interface InboundEvent {
   targetCaseId?: string;
   orderId?: string;
   returnTracking?: string;
+  /** Who sent it (the calling API key). */
+  by?: Actor;
 }
 
-export interface InboxEntry extends InboundEvent {
+export interface InboxEntry extends Omit<InboundEvent, 'by'> {
   id: number;
+  /** Who sent it; null on rows written before senders were kept. */
+  by: Actor | null;
   receivedAt: string;
   status: InboxStatus;
   routedCaseId: string | null;
@@ -30,7 +34,8 @@ export interface InboxEntry extends InboundEvent {
 /** Statuses after which the event is in a case: a replay of the delivery changes nothing. */
 const DELIVERED = `('routed', 'duplicate')`;
 
-const COLUMNS = `id, source, event_id, type, payload, target_case_id, order_id, return_tracking, received_at, status, routed_case_id, reason, updated_at`;
+const COLUMNS = `id, source, event_id, type, payload, target_case_id, order_id, return_tracking, received_at, status, routed_case_id, reason, updated_at,
+  actor_key_id, actor_name`;
 
 interface InboxRow {
   id: string;
@@ -46,11 +51,14 @@ interface InboxRow {
   routed_case_id: string | null;
   reason: string | null;
   updated_at: Date;
+  actor_key_id: string | null;
+  actor_name: string | null;
 }
 
 function entryOf(row: InboxRow): InboxEntry {
   return {
     id: Number(row.id), source: row.source, eventId: row.event_id, type: row.type, payload: row.payload,
+    by: row.actor_name === null ? null : { keyId: row.actor_key_id, name: row.actor_name },
     ...(row.target_case_id !== null ? { targetCaseId: row.target_case_id } : {}),
     ...(row.order_id !== null ? { orderId: row.order_id } : {}),
     ...(row.return_tracking !== null ? { returnTracking: row.return_tracking } : {}),
@@ -65,14 +73,17 @@ function entryOf(row: InboxRow): InboxEntry {
  */
 export async function receiveInboundEvent(db: Queryable, event: InboundEvent): Promise<InboxEntry> {
   const { rows } = await db.query<InboxRow>(
-    `INSERT INTO event_inbox (source, event_id, type, payload, target_case_id, order_id, return_tracking)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO event_inbox (source, event_id, type, payload, target_case_id, order_id, return_tracking, actor_key_id, actor_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (source, event_id, (COALESCE(target_case_id, ''))) DO UPDATE
        SET type = EXCLUDED.type, payload = EXCLUDED.payload, order_id = EXCLUDED.order_id,
-           return_tracking = EXCLUDED.return_tracking, updated_at = now()
+           return_tracking = EXCLUDED.return_tracking, actor_key_id = EXCLUDED.actor_key_id, actor_name = EXCLUDED.actor_name, updated_at = now()
        WHERE event_inbox.status NOT IN ${DELIVERED}
      RETURNING ${COLUMNS}`,
-    [event.source, event.eventId, event.type, JSON.stringify(event.payload), event.targetCaseId ?? null, event.orderId ?? null, event.returnTracking ?? null],
+    [
+      event.source, event.eventId, event.type, JSON.stringify(event.payload), event.targetCaseId ?? null, event.orderId ?? null, event.returnTracking ?? null,
+      event.by?.keyId ?? null, event.by?.name ?? null,
+    ],
   );
   if (rows[0]) return entryOf(rows[0]);
   const { rows: existing } = await db.query<InboxRow>(
@@ -115,18 +126,14 @@ export async function markInboxEntry(
 
 /**
  * Deliveries a crash may have interrupted: events still `received` `olderThanMs` after they were last
- * written, that name the case they were going to (sent to it, or routed to it before the delivery),
- * oldest first, with how long ago they were last written.
+ * written (a delivery records where it went as soon as the case answers), oldest first.
  */
-export async function interruptedInboxEntries(db: Queryable, olderThanMs: number, limit: number): Promise<(InboxEntry & { idleMs: number })[]> {
-  const { rows } = await db.query<InboxRow & { idle_ms: number }>(
-    `SELECT ${COLUMNS}, (extract(epoch FROM now() - updated_at) * 1000)::float8 AS idle_ms FROM event_inbox
-     WHERE status = 'received' AND COALESCE(target_case_id, routed_case_id) IS NOT NULL
-       AND updated_at < now() - $1 * interval '1 millisecond'
-     ORDER BY id LIMIT $2`,
+export async function interruptedInboxEntries(db: Queryable, olderThanMs: number, limit: number): Promise<InboxEntry[]> {
+  const { rows } = await db.query<InboxRow>(
+    `SELECT ${COLUMNS} FROM event_inbox WHERE status = 'received' AND updated_at < now() - $1 * interval '1 millisecond' ORDER BY id LIMIT $2`,
     [olderThanMs, limit],
   );
-  return rows.map((row) => ({ ...entryOf(row), idleMs: row.idle_ms }));
+  return rows.map(entryOf);
 }
 
 export interface InboxListFilter {

@@ -168,6 +168,7 @@ describe('roles', () => {
     { name: 'read task', call: { method: 'GET', url: '/v1/tasks/999999' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },
     { name: 'claim task', call: { method: 'POST', url: '/v1/tasks/999999/claim' }, allowed: ['ops-lead', 'agent', 'admin'] },
     { name: 'release task', call: { method: 'POST', url: '/v1/tasks/999999/release' }, allowed: ['ops-lead', 'agent', 'admin'] },
+    { name: 'take over task', call: { method: 'POST', url: '/v1/tasks/999999/take-over' }, allowed: ['ops-lead', 'admin'] },
     { name: 'complete task', call: { method: 'POST', url: '/v1/tasks/999999/complete', body: { outcome: 'approve' } }, allowed: ['ops-lead', 'agent', 'admin'] },
     { name: 'note on task', call: { method: 'POST', url: '/v1/tasks/999999/notes', body: { text: 'called the buyer' } }, allowed: ['ops-lead', 'agent', 'admin'] },
     { name: 'list escalations', call: { method: 'GET', url: '/v1/escalations' }, allowed: ['ops-lead', 'agent', 'auditor', 'admin'] },

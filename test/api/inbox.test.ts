@@ -7,7 +7,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
-import { GIVE_UP_AFTER_MS, INTERRUPTED_AFTER_MS } from '../../src/cases/inbox.js';
+import { INTERRUPTED_AFTER_MS } from '../../src/cases/inbox.js';
 import { deliverEventUpdate, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
@@ -116,6 +116,7 @@ describe('warehouse receipts through the inbox', () => {
     expect(listed).toEqual({
       events: [{
         id: expect.any(Number), source: 'warehouse', eventId: 'wh-100', type: 'warehouse.received', payload: {}, orderId: 'TB-100',
+        by: { keyId: expect.any(String), name: 'warehouse inbox key' },
         receivedAt: expect.any(String), status: 'routed', routedCaseId: 'ret-100', reason: null, updatedAt: expect.any(String),
       }],
       nextCursor: null,
@@ -234,34 +235,40 @@ describe('warehouse receipts through the inbox', () => {
       .toMatchObject({ type: 'https://casebook.dev/problems/case-closed', status: 409 });
   });
 
-  it('settle a delivery a crash interrupted without waiting for a resend: recorded when the case took it, left to an agent when it did not', async () => {
-    await openReturn('ret-320', 'TB-320');
-    await openReturn('ret-321', 'TB-321');
-    await waitsFor('ret-320', ['warehouse.received']);
-    await waitsFor('ret-321', ['warehouse.received']);
-    const took = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-320', type: 'warehouse.received', payload: {}, orderId: 'TB-320' });
+  it('interrupted by a crash are finished by Casebook, as from their sender, without waiting for a resend', async () => {
+    for (const n of [320, 321, 322]) await openReturn(`ret-${n}`, `TB-${n}`);
+    for (const n of [320, 321, 322]) await waitsFor(`ret-${n}`, ['warehouse.received']);
+    const depot = { keyId: 'k-depot', name: 'Depot Hangzhou' };
+    const received = (n: number) => receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: `wh-${n}`, type: 'warehouse.received', payload: {}, orderId: `TB-${n}`, by: depot });
+    // The case took it, then the crash: case_events and the row never said so.
+    const took = await received(320);
     await assignInboxEntry(runtime.db.pool, took.id, 'ret-320');
-    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-320')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-320', payload: {} }] });
-    const never = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-321', type: 'warehouse.received', payload: {}, orderId: 'TB-321' });
-    await assignInboxEntry(runtime.db.pool, never.id, 'ret-321');
+    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-320')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-320', payload: {}, by: depot }] });
+    // The crash came after the case was chosen, before it took the event (or the Update was lost with the server's in-flight work).
+    const chosen = await received(321);
+    await assignInboxEntry(runtime.db.pool, chosen.id, 'ret-321');
+    // The crash came before routing.
+    const unrouted = await received(322);
+    // Still being delivered, for all anyone knows.
     const fresh = await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: 'fresh-321', type: 'warehouse.received', payload: {}, targetCaseId: 'ret-321' });
     expect(await closedWith('ret-320')).toEqual({ outcome: 'resolved', reason: 'refunded' });
 
-    // Just interrupted (INTERRUPTED_AFTER_MS ago); and long ago (past GIVE_UP_AFTER_MS), never taken by its case.
-    const age = async (id: number, ms: number) => runtime.db.pool.query(`UPDATE event_inbox SET updated_at = now() - $2 * interval '1 millisecond' WHERE id = $1`, [id, ms]);
-    await age(took.id, INTERRUPTED_AFTER_MS + 1_000);
-    await age(never.id, GIVE_UP_AFTER_MS + 1_000);
-    expect(await runtime.inbox.settleInterrupted()).toBe(1);
-    expect(await acceptedEvents('ret-320')).toEqual(['wh-320']);
-    expect(await inboxRow(took.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-320' });
-    expect(await inboxRow(never.id)).toMatchObject({
-      status: 'unrouted', routed_case_id: null, reason: 'the delivery to case ret-321 was interrupted before the case took it; deliver it again',
-    });
+    for (const { id } of [took, chosen, unrouted]) {
+      await runtime.db.pool.query(`UPDATE event_inbox SET updated_at = now() - $2 * interval '1 millisecond' WHERE id = $1`, [id, INTERRUPTED_AFTER_MS + 1_000]);
+    }
+    expect(await runtime.inbox.settleInterrupted()).toEqual({ settled: 3, failed: [] });
+    expect(await inboxRow(took.id)).toMatchObject({ status: 'duplicate', routed_case_id: 'ret-320' });
+    expect(await inboxRow(chosen.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-321' });
+    expect(await inboxRow(unrouted.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-322' });
     expect(await inboxRow(fresh.id)).toMatchObject({ status: 'received' });
-    expect(await acceptedEvents('ret-321')).toEqual([]);
-    // The warehouse's resend of the one never taken is delivered now.
-    expect(answer(await receipt('wh-321', 'TB-321'))).toEqual([202, { status: 'accepted', caseId: 'ret-321' }]);
-    expect(answer(await receipt('wh-320', 'TB-320'))).toEqual([200, { status: 'duplicate', caseId: 'ret-320' }]);
+    for (const n of [320, 321, 322]) {
+      expect(await closedWith(`ret-${n}`)).toEqual({ outcome: 'resolved', reason: 'refunded' });
+      expect(await refunds(`ret-${n}`)).toEqual([1_000]);
+      const { rows } = await runtime.db.pool.query(`SELECT event_id, actor_key_id, actor_name FROM case_events WHERE case_id = $1`, [`ret-${n}`]);
+      expect(rows).toEqual([{ event_id: `wh-${n}`, actor_key_id: 'k-depot', actor_name: 'Depot Hangzhou' }]);
+    }
+    expect(answer(await receipt('wh-321', 'TB-321'))).toEqual([200, { status: 'duplicate', caseId: 'ret-321' }]);
+    expect(await runtime.inbox.settleInterrupted()).toEqual({ settled: 0, failed: [] });
   });
 
   it('sent 50 times at once are taken once and answered duplicate 49 times; 50 more once the case closed are all duplicate', async () => {
