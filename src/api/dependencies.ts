@@ -1,5 +1,5 @@
 /** What the API needs from the rest of Casebook; `buildApi` hands it to every route. */
-import type { CaseAudit } from '../cases/audit.js';
+import type { Auditor } from '../cases/audit.js';
 import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
 import type { Pool } from '../store/pool.js';
@@ -9,8 +9,8 @@ export interface ApiDependencies {
   cases: CaseService;
   /** Inbound events: written to the event inbox, then routed to their case. */
   inbox: EventInbox;
-  /** Replays and exports for auditors. */
-  audit: CaseAudit;
+  /** Replays and exports for auditors (in the stack: in worker threads, bounded; src/stack/audit-threads.ts). */
+  audit: Auditor;
   /** Whether the Temporal side is reachable, for /readyz. */
   temporalReady: () => Promise<boolean>;
   /** What the console shows times and links with (`GET /v1/me`); CONSOLE_DEFAULTS when absent. */

@@ -51,9 +51,11 @@ export const PROBLEM_TYPES = {
   'invalid-event': { status: [422] },
   'unknown-outcome': { status: [422] },
   'rate-limited': { status: [429] },
+  'audit-busy': { status: [429] },
   internal: { status: [500] },
   'not-ready': { status: [503] },
   'history-unavailable': { status: [503] },
+  'audit-over-limit': { status: [503] },
   'service-unavailable': { status: [503] },
 } as const satisfies Record<string, { status: readonly [ProblemStatus, ...ProblemStatus[]] }>;
 

@@ -1,6 +1,7 @@
 /** Configuration from the environment, with embedded defaults: no variable is needed to run. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import type { AuditThreadSettings } from './audit-threads.js';
 
 export interface Config {
   /** An existing Temporal frontend; unset: start the dev server. */
@@ -35,6 +36,8 @@ export interface Config {
   temporalUiUrl?: string;
   /** Signed checkpoints of the audit chain, kept outside the database (docs/auditing.md). */
   auditCheckpoints: AuditCheckpointSettings;
+  /** How replays and exports are bounded, in their threads (docs/operations.md). */
+  auditThreads: AuditThreadSettings;
 }
 
 export interface AuditCheckpointSettings {
@@ -75,6 +78,27 @@ export const DEFAULT_DATABASE_POOL_SIZE = 10;
 /** The dev server's own default is one day: too short to look into last week's cases in its Web UI. */
 export const DEFAULT_TEMPORAL_RETENTION_DAYS = 30;
 export const DEFAULT_ARCHIVE_INTERVAL_SECONDS = 10;
+/**
+ * Replays and exports: two threads (this machine's two cores; the API keeps its share), 20 waiting, a
+ * replay stopped after 20 s (the longest standard history replays in under 0.1 s warm), an export after
+ * 10 min, each thread's heap within 512 MiB (a standard case's replay needs a fraction of it).
+ */
+export const AUDIT_THREAD_DEFAULTS: AuditThreadSettings = { threads: 2, queue: 20, replayTimeoutMs: 20_000, exportTimeoutMs: 600_000, memoryMb: 512 };
+
+function auditThreads(env: NodeJS.ProcessEnv): AuditThreadSettings {
+  const seconds = (name: string, max: number) => {
+    const value = positive(env, name, max);
+    return value === undefined ? undefined : value * 1_000;
+  };
+  return {
+    threads: positive(env, 'CASEBOOK_AUDIT_THREADS', 64) ?? AUDIT_THREAD_DEFAULTS.threads,
+    queue: positive(env, 'CASEBOOK_AUDIT_QUEUE', 10_000) ?? AUDIT_THREAD_DEFAULTS.queue,
+    replayTimeoutMs: seconds('CASEBOOK_REPLAY_TIMEOUT_SECONDS', 3_600) ?? AUDIT_THREAD_DEFAULTS.replayTimeoutMs,
+    exportTimeoutMs: seconds('CASEBOOK_EXPORT_TIMEOUT_SECONDS', 86_400) ?? AUDIT_THREAD_DEFAULTS.exportTimeoutMs,
+    memoryMb: positive(env, 'CASEBOOK_AUDIT_THREAD_MEMORY_MB', 65_536) ?? AUDIT_THREAD_DEFAULTS.memoryMb,
+  };
+}
+
 /** Rows removed within the last interval before a checkpoint are not caught by it: short, and a checkpoint is written only when something changed. */
 export const DEFAULT_AUDIT_CHECKPOINT_SECONDS = 60;
 
@@ -169,5 +193,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shopTimeZone: timeZone(env, 'CASEBOOK_SHOP_TIME_ZONE', 'Asia/Shanghai'),
     ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
     auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),
+    auditThreads: auditThreads(env),
   };
 }

@@ -121,18 +121,27 @@ function withoutPromiseStacks(): void {
 export interface ReplayerOptions {
   /** Workflow interceptor modules bundled with the workflow code: how tests replay a changed interpreter. */
   interceptorModules?: string[];
+  /** The workflow code bundled already (with these interceptor modules), by another replayer's `workflowCode()`. */
+  code?: string;
 }
 
 export class WorkflowReplayer implements HistoryReplayer {
   private bundle: Promise<string> | undefined;
 
-  constructor(private readonly options: ReplayerOptions = {}) {}
+  constructor(private readonly options: ReplayerOptions = {}) {
+    if (options.code !== undefined) this.bundle = Promise.resolve(options.code);
+  }
+
+  /** The workflow code it replays with, bundled on first use. */
+  workflowCode(): Promise<string> {
+    return (this.bundle ??= bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: this.options.interceptorModules ?? [], ...workflowBundlerOptions, logger: new DefaultLogger('ERROR'),
+    }).then((bundle) => bundle.code));
+  }
 
   async replay(workflowId: string, history: History): Promise<RunReplay> {
     const interceptorModules = this.options.interceptorModules ?? [];
-    const code = await (this.bundle ??= bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: interceptorModules, ...workflowBundlerOptions, logger: new DefaultLogger('ERROR'),
-    }).then((bundle) => bundle.code));
+    const code = await this.workflowCode();
     const steps: { stepId: string; visit: number }[] = [];
     const timeline: TimelineEntry[] = [];
     const sinks: InjectedSinks<CaseSinks> = {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
 import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
-import { CaseAudit } from '../cases/audit.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import type { Config } from './config.js';
@@ -20,7 +19,7 @@ import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDa
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
-import { WorkflowReplayer } from './replayer.js';
+import { AuditThreads } from './audit-threads.js';
 
 export interface RunningStack {
   apiUrl: string;
@@ -79,7 +78,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
     await startWorker(config, temporal.address, pool, drains, log);
-    const apiUrl = await startApi(config, temporal, pool, options, drains, log);
+    const apiUrl = await startApi(config, temporal, pool, postgres.url, options, drains, log);
     return {
       apiUrl,
       temporalAddress: temporal.address,
@@ -173,7 +172,8 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
 
 /** The API on its port, and beside it the archiver of case histories and the audit checkpoints; returns the API's URL. */
 async function startApi(
-  config: Config, temporal: { address: string; uiUrl?: string | undefined }, pool: Pool, options: { logger?: boolean }, stops: Stop[], log: (line: string) => void,
+  config: Config, temporal: { address: string; uiUrl?: string | undefined }, pool: Pool, databaseUrl: string, options: { logger?: boolean }, stops: Stop[],
+  log: (line: string) => void,
 ): Promise<string> {
   const connection = await Connection.connect({ address: temporal.address });
   stops.push(() => connection.close());
@@ -192,12 +192,15 @@ async function startApi(
       return false;
     },
   );
+  // Stopped after the API (stops run last first): an export still being downloaded ends with it.
+  const audit = new AuditThreads({ databaseUrl, temporal: { address: temporal.address, namespace: config.namespace } }, config.auditThreads);
+  stops.push(() => audit.close());
   const api: FastifyInstance = await buildApi(
     {
       pool,
       cases: new CaseService(client, pool, undefined, indexed),
       inbox,
-      audit: new CaseAudit(pool, client, new WorkflowReplayer()),
+      audit,
       // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {
         await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
