@@ -76,7 +76,11 @@ describe('kill -9 during 50 concurrent receipts', () => {
     // What the kill left (Postgres outlives it until the restart): cases that refunded on a receipt case_events does not have.
     const left = await positions();
     const unrecorded = left.filter((row) => row.refunds > 0 && !row.recorded).length;
-    console.log(`kill -9 with ${cutOff} of ${CASES} receipts unanswered: ${left.filter((row) => row.refunds > 0).length} refunds issued, ${unrecorded} of them on a receipt not in case_events`);
+    // A receipt the kill stopped before Casebook wrote it down was never received: only a resend brings it.
+    const kept = new Set((await db.query(`SELECT event_id FROM event_inbox WHERE event_id LIKE 'wh-kr-%'`)).rows.map((row) => row.event_id as string));
+    const received = (caseId: string) => kept.has(`wh-${caseId}`);
+    console.log(`kill -9 with ${cutOff} of ${CASES} receipts unanswered (${kept.size} in the inbox): `
+      + `${left.filter((row) => row.refunds > 0).length} refunds issued, ${unrecorded} of them on a receipt not in case_events`);
     await db.end();
 
     running = await startCasebook(env);
@@ -84,23 +88,27 @@ describe('kill -9 during 50 concurrent receipts', () => {
     db = connect();
 
     // No resend: the restarted Casebook finishes what the kill interrupted.
-    const done = (rows: Awaited<ReturnType<typeof positions>>) => rows.every((row) => row.status === 'closed' && row.recorded && row.refunds === 1);
-    await expect.poll(async () => done(await positions()), { timeout: 90_000, interval: 500 }).toBe(true)
+    const done = (row: Awaited<ReturnType<typeof positions>>[number]) => row.status === 'closed' && row.recorded && row.refunds === 1;
+    const untouched = (row: Awaited<ReturnType<typeof positions>>[number]) => row.status === 'waiting' && !row.recorded && row.refunds === 0;
+    const settled = (rows: Awaited<ReturnType<typeof positions>>) => rows.every((row) => (received(row.case_id) ? done(row) : untouched(row)));
+    await expect.poll(async () => settled(await positions()), { timeout: 90_000, interval: 500 }).toBe(true)
       .catch(async (error: Error) => {
         const rows = await positions();
-        throw new Error(`${error.message}\n${JSON.stringify(rows.filter((row) => !done([row])))}\n${running!.output().slice(-3000)}`);
+        throw new Error(`${error.message}\n${JSON.stringify(rows.filter((row) => !settled([row])))}\n${running!.output().slice(-3000)}`);
       });
-    console.log(`all ${CASES} receipts in case_events, each case refunded once, ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`);
+    console.log(`all ${kept.size} receipts Casebook had received in case_events, each case refunded once, ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`);
     expect(running.output()).toMatch(/casebook: finished \d+ interrupted deliveries from the event inbox/);
-    for (const caseId of caseIds) {
+    for (const caseId of caseIds.filter(received)) {
       const history = await call('GET', `/v1/cases/${caseId}/history`, admin);
       expect(history.body.events, caseId).toEqual([expect.objectContaining({ id: `wh-${caseId}`, type: 'warehouse.received', by: expect.objectContaining({ name: 'Depot Hangzhou' }) })]);
     }
 
-    // The warehouse sends all 50 again, at once: each is a duplicate.
+    // The warehouse sends all 50 again, at once: a duplicate for each receipt Casebook had received, the others delivered now.
     const resent = await Promise.all(caseIds.map(async (caseId) => [caseId, await call('POST', '/v1/webhooks/warehouse', warehouse, receiptOf(caseId))] as const));
-    for (const [caseId, answer] of resent) expect([answer.status, answer.body], caseId).toEqual([200, { status: 'duplicate', caseId }]);
-    expect(done(await positions())).toBe(true);
+    for (const [caseId, answer] of resent) {
+      expect([answer.status, answer.body], caseId).toEqual(received(caseId) ? [200, { status: 'duplicate', caseId }] : [202, { status: 'accepted', caseId }]);
+    }
+    await expect.poll(async () => (await positions()).every(done), { timeout: 30_000, interval: 500 }).toBe(true);
     expect((await db.query(`SELECT count(*)::int AS n FROM event_inbox WHERE event_id LIKE 'wh-kr-%' AND status NOT IN ('routed', 'duplicate')`)).rows).toEqual([{ n: 0 }]);
   }, 300_000);
 });
