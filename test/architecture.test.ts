@@ -9,7 +9,7 @@ const sources = readSources();
 
 /** Workflow code runs in Temporal's deterministic sandbox: src/workflows/ and the contract folder src/plan/. */
 const isWorkflowCode = (path: string) => path.startsWith('src/workflows/') || path.startsWith('src/plan/');
-const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js'];
+const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js', 're2js'];
 
 /** '@scope/name/sub' → '@scope/name', 'name/sub' → 'name', 'node:fs' → 'node:fs'. */
 const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
@@ -50,7 +50,7 @@ function allowedImports(markdown: string): Map<string, string[]> {
  * Reassignable bindings and Maps at the top of a workflow file are refused, except these caches, each
  * a pure function of its key.
  */
-const SHARED_CACHES = new Set(['src/workflows/shared-plans.ts plans', 'src/plan/local-time.ts formatters']);
+const SHARED_CACHES = new Set(['src/workflows/shared-plans.ts plans', 'src/plan/local-time.ts formatters', 'src/plan/cel.ts compiledPatterns']);
 
 function moduleStateIn(file: SourceFile): string[] {
   const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.ES2022, true);

@@ -15,10 +15,15 @@
  * Pure code: no I/O, no clock. Safe to import from workflow code.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { RE2JS } from 're2js';
+import { LINEAR_MATCHES } from './cost.js';
 import { endOfLocalDay } from './local-time.js';
 import type { EventSpec, FieldSpec, FieldType, PolicyValue } from './plan.js';
 
 export type CelEnvironment = Environment;
+
+/** An expression parsed and type-checked in its environment, ready to evaluate against a context. */
+export type ParsedExpression = ReturnType<Environment['parse']>;
 
 const TIMESTAMP = 'google.protobuf.Timestamp';
 const DURATION = 'google.protobuf.Duration';
@@ -132,8 +137,49 @@ export function expressionEnvironment(decls: ExpressionDeclarations): Environmen
     .registerFunction(`end_of_day(${TIMESTAMP}, int): ${TIMESTAMP}`, (at: Date, days: bigint) => {
       if (days < -MAX_DAYS || days > MAX_DAYS) throw new RangeError(`end_of_day counts at most ${MAX_DAYS} days, not ${days}`);
       return new Date(endOfLocalDay(at.getTime(), Number(days), timezone));
-    });
+    })
+    .registerFunction(`string.${LINEAR_MATCHES}(string): bool`, (text: string, pattern: string) => regularExpression(pattern).matcher(text).find());
 }
+
+/**
+ * cel-js runs `matches` on JavaScript's backtracking RegExp, where `"a" * 30 + "!"` against `^(a+)+$`
+ * takes minutes, and will not let it be registered again. Every expression is therefore parsed here,
+ * its `matches` calls pointed at RE2's linear-time engine (re2js, pure JavaScript, CEL's own regular
+ * expression syntax), and then type-checked, so that its nodes carry the types the cost model reads.
+ */
+export function parseExpression(env: Environment, cel: string): ParsedExpression {
+  const parsed = env.parse(cel);
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object' || !('op' in node)) return;
+    const { op, args } = node as { op: string; args: unknown };
+    if (op === 'rcall' && Array.isArray(args) && args[0] === 'matches' && Array.isArray(args[2]) && args[2].length === 1) args[0] = LINEAR_MATCHES;
+    if (Array.isArray(args)) visit(args);
+  };
+  visit((parsed as unknown as { ast: unknown }).ast);
+  parsed.check();
+  return parsed;
+}
+
+
+/** A pattern compiled by RE2; one that is not RE2 syntax (backreferences, lookaround) fails the expression. */
+export function regularExpression(pattern: string): RE2JS {
+  let compiled = compiledPatterns.get(pattern);
+  if (!compiled) {
+    try {
+      compiled = RE2JS.compile(pattern);
+    } catch (error) {
+      throw new Error(`'${pattern.slice(0, 200)}' is not a regular expression RE2 accepts: ${(error as Error).message}`);
+    }
+    if (compiledPatterns.size >= MAX_COMPILED_PATTERNS) compiledPatterns.delete(compiledPatterns.keys().next().value!);
+    compiledPatterns.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+/** Compiled patterns, a pure function of their text (a pattern read from a case's data is compiled once per evaluation at worst). */
+const compiledPatterns = new Map<string, RE2JS>();
+const MAX_COMPILED_PATTERNS = 256;
 
 /** The environment for a wait's `where` condition on `eventName`: adds `event`, its payload. */
 export function eventConditionEnvironment(base: Environment, event: EventSpec): Environment {

@@ -65,6 +65,7 @@ export const DIAGNOSTIC_CODES = {
   PB134: 'calendar date that does not exist, or a holiday range ending before it starts',
   PB135: 'calendar file whose `calendar` name is not its file name, or two calendar files of one name',
   PB136: 'a calendar date given twice (as holidays or special days)',
+  PB137: 'calendar without working time for more than 400 days in a row (holidays back to back): a business-time deadline could never be reached',
   PB140: 'clock naming a step the playbook does not have',
   PB141: 'clock starting at something that is neither a declared event nor `case.opened`',
   PB142: 'clock that both pauses and stops at the same step',
@@ -80,6 +81,7 @@ export const DIAGNOSTIC_CODES = {
   PB201: 'syntax or type error in an expression (position inside the expression)',
   PB202: 'expression of the wrong result type for its place',
   PB203: 'expression that may cost more than the limit to evaluate (nested comprehensions over long lists)',
+  PB204: '`matches()` with a regular expression RE2 does not accept (backreferences, lookaround, repeats over 1000)',
   PB210: 'malformed `{{ }}` placeholder',
 } as const;
 

@@ -118,7 +118,67 @@ export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezon
     setDay(special.date, checkIntervals(special.hours, [...at, 'hours'], report), [...at, 'date']);
   });
   if (report.diagnostics.slice(before).some((d) => d.severity === 'error')) return undefined;
+  const closure = longClosure(week, exceptions);
+  if (closure) {
+    const [from, to] = [closure.first, closure.last].map((day) => new Date(day * DAY_MS).toISOString().slice(0, 10));
+    const when = closure.forever ? 'on any day of the year' : closure.everyYear ? `from ${from!.slice(5)} to ${to!.slice(5)} every year` : `from ${from} to ${to}`;
+    report.error('PB137', `the calendar has no working time ${when}${closure.forever ? '' : `: ${closure.last - closure.first + 1} days in a row`}; it may be closed at most ${MAX_CLOSED_DAYS} days in a row`, [...path, 'holidays'], {
+      key: true, hint: 'a business-time deadline must reach working time: shorten the holidays or add special_days with hours',
+    });
+  }
   return { timezone, week, exceptions };
+}
+
+/**
+ * The most days in a row a calendar may have no working time: a year of holidays and the weekends
+ * around it, within the worst-case horizon (400 days); at run time a search for working time looks 800 days ahead.
+ */
+const MAX_CLOSED_DAYS = 400;
+
+/**
+ * A run of more than MAX_CLOSED_DAYS days without working time, if the calendar has one. The weekly
+ * hours and the yearly holidays are tried over 28 years (every alignment of weekdays and leap years);
+ * dated holidays can only lengthen a run around themselves, so the days around each are tried too.
+ */
+function longClosure(week: Record<Weekday, string[]>, exceptions: Record<string, string[]>): { first: number; last: number; everyYear: boolean; forever: boolean } | undefined {
+  const works = WEEKDAYS.map((day) => week[day].length > 0);
+  const closed = (day: number, dated: boolean) => {
+    const date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    const hours = (dated ? exceptions[date] : undefined) ?? exceptions[date.slice(5)];
+    // Day 0, 1970-01-01, was a Thursday.
+    return hours ? hours.length === 0 : !works[(((day + 4) % 7) + 7) % 7];
+  };
+  const longest = (from: number, to: number, dated: boolean) => {
+    let best = { first: from, last: from - 1 };
+    let first: number | undefined;
+    for (let day = from; day <= to; day++) {
+      if (!closed(day, dated)) {
+        first = undefined;
+        continue;
+      }
+      first ??= day;
+      if (day - first > best.last - best.first) best = { first, last: day };
+    }
+    return best;
+  };
+  const [cycleStart, cycleEnd] = [Date.UTC(2001, 0, 1) / DAY_MS, Date.UTC(2029, 0, 1) / DAY_MS];
+  const yearly = longest(cycleStart, cycleEnd, false);
+  if (yearly.last - yearly.first + 1 > MAX_CLOSED_DAYS) return { ...yearly, everyYear: true, forever: yearly.last - yearly.first === cycleEnd - cycleStart };
+  const reach = yearly.last - yearly.first + 2;
+  const dated = Object.keys(exceptions).filter((date) => date.length === 10 && exceptions[date]!.length === 0).map((date) => Date.parse(date) / DAY_MS).sort((a, b) => a - b);
+  let window: [number, number] | undefined;
+  for (const day of [...dated, Infinity]) {
+    if (window && day - reach <= window[1]) {
+      window[1] = day + reach;
+      continue;
+    }
+    if (window) {
+      const run = longest(window[0], window[1], true);
+      if (run.last - run.first + 1 > MAX_CLOSED_DAYS) return { ...run, everyYear: false, forever: false };
+    }
+    window = [day - reach, day + reach];
+  }
+  return undefined;
 }
 
 /** Intervals `HH:MM-HH:MM` in order, each ending after it starts and after the previous one ends. */

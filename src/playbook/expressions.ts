@@ -1,6 +1,6 @@
 /** Checking CEL expressions at publish time: syntax, names and result type, reported inside the expression. */
-import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, type CelEnvironment } from '../plan/cel.js';
-import { estimateCost, MAX_LIST_ITEMS, type CelNode } from '../plan/cost.js';
+import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, parseExpression, regularExpression, type CelEnvironment } from '../plan/cel.js';
+import { estimateCost, LINEAR_MATCHES, MAX_LIST_ITEMS, type CelNode } from '../plan/cost.js';
 import type { EventSpec, Expr } from '../plan/plan.js';
 import type { ExpectedType, JsonPath } from '../plan/steps/kind.js';
 import { parseTemplate } from '../plan/template.js';
@@ -42,7 +42,9 @@ export class ExpressionChecker {
     if (!matchesType(expected, actual)) {
       this.report.error('PB202', `expression has type ${friendlyType(actual)}; ${describeExpected(expected)} is needed here`, path, { hint: typeHint(expected) });
     }
-    const estimate = estimateCost((env.parse(cel) as unknown as { ast: CelNode }).ast);
+    const ast = (parseExpression(env, cel) as unknown as { ast: CelNode }).ast;
+    this.checkPatterns(ast, path, offset);
+    const estimate = estimateCost(ast);
     if (estimate.cost > this.maxCost) {
       const at = estimate.at ? this.source.locateInScalar(path, offset + estimate.at.start, offset + estimate.at.end) : span;
       this.report.error('PB203', `expression may cost ${estimate.cost} evaluation steps; the limit is ${this.maxCost}`, path, {
@@ -50,6 +52,23 @@ export class ExpressionChecker {
       });
     }
     return expr;
+  }
+
+  /** The regular expressions written as literals in `matches(...)`, each compiled by RE2 as it will be at run time. */
+  private checkPatterns(node: CelNode, path: JsonPath, offset: number): void {
+    const args = Array.isArray(node.args) ? (node.args as unknown[]) : [];
+    const pattern = node.op === 'rcall' && args[0] === LINEAR_MATCHES ? (args[2] as CelNode[] | undefined)?.[0] : undefined;
+    if (pattern?.op === 'value' && typeof pattern.args === 'string') {
+      try {
+        regularExpression(pattern.args);
+      } catch (error) {
+        const at = pattern.start !== undefined && pattern.end !== undefined ? this.source.locateInScalar(path, offset + pattern.start, offset + pattern.end) : this.source.locate(path);
+        this.report.error('PB204', firstLine((error as Error).message), path, {
+          span: at, hint: 'matches() uses RE2 syntax, matched in linear time: no backreferences (\\1) or lookaround ((?=, (?<=), repeats up to {1000}',
+        });
+      }
+    }
+    for (const child of args.flat()) if (child && typeof child === 'object' && 'op' in child) this.checkPatterns(child as CelNode, path, offset);
   }
 
   /** The `{{ expression }}` placeholders of the text at `path`, each checked. */

@@ -50,15 +50,23 @@ export class CaseClocks {
     });
   }
 
-  /** The clocks still running or paused, for the case view: when each runs out, and the time it has left. */
+  /**
+   * The clocks still running or paused, for the case view: when each runs out, and the time it has left.
+   * A clock whose end cannot be computed (its calendar has no working time ahead) is left out: the view
+   * is reported on the way to failing the case too, and must not fail itself.
+   */
   deadlines(now: number): Deadline[] {
     return this.specs.flatMap(([name, spec]): Deadline[] => {
       const clock = this.state.clocks![name]!;
-      const left = this.time.left(spec, clock, now);
-      if (left === null || clock.stoppedAt !== null || clock.breached) return [];
-      const paused = clock.pausedAt !== null;
-      const at = paused ? this.time.after(spec, now, left) : this.time.runsOutAt(spec, clock)!;
-      return [{ kind: 'clock', step: name, at: iso(at), left: readableDuration(left), ...(paused ? { paused } : {}) }];
+      try {
+        const left = this.time.left(spec, clock, now);
+        if (left === null || clock.stoppedAt !== null || clock.breached) return [];
+        const paused = clock.pausedAt !== null;
+        const at = paused ? this.time.after(spec, now, left) : this.time.runsOutAt(spec, clock)!;
+        return [{ kind: 'clock', step: name, at: iso(at), left: readableDuration(left), ...(paused ? { paused } : {}) }];
+      } catch {
+        return [];
+      }
     });
   }
 }

@@ -9,16 +9,35 @@ import type { Expr } from '../plan/plan.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
 import type { ParsedExpression, SharedPlan } from './shared-plans.js';
 
-/** The length of the list at a dotted path of the evaluation context, if it is one. */
-function lengthAt(context: Record<string, unknown>, path: string): number | undefined {
-  let value: unknown = context;
+/**
+ * The length of the string or list at a member path of the evaluation context (`data.items[].name`: the
+ * longest of its items' names); 0 for other values and paths that lead nowhere.
+ */
+function lengthAt(context: Record<string, unknown>, path: string): number {
+  let values: unknown[] = [context];
   for (const key of path.split('.')) {
-    value = value instanceof Map ? value.get(key) : value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    const name = key.endsWith('[]') ? key.slice(0, -2) : key;
+    values = values.map((value) => (value instanceof Map ? value.get(name) : value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined));
+    if (key.endsWith('[]')) values = values.flatMap((value) => (Array.isArray(value) ? value : []));
   }
-  return Array.isArray(value) ? value.length : undefined;
+  return values.reduce((most: number, value) => Math.max(most, lengthOf(value)), 0);
+}
+
+const lengthOf = (value: unknown): number => (typeof value === 'string' || Array.isArray(value) || value instanceof Uint8Array ? value.length : 0);
+
+/** The longest string anywhere in the context: what a string whose origin the cost model cannot follow counts. */
+function longestText(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length;
+  if (depth > 64 || !value || typeof value !== 'object' || value instanceof Date) return 0;
+  const children = value instanceof Map ? [...value.values()] : Array.isArray(value) ? value : Object.values(value);
+  return children.reduce((most: number, child) => Math.max(most, longestText(child, depth + 1)), 0);
 }
 
 const astOf = (parsed: ParsedExpression): CelNode => (parsed as unknown as { ast: CelNode }).ast;
+
+/** An expression's cost with the lengths of the case's real strings and lists. */
+const costOf = (parsed: ParsedExpression, context: Record<string, unknown>) =>
+  estimateCost(astOf(parsed), (path) => lengthAt(context, path), longestText(context));
 
 export class CaseExpressions {
   constructor(
@@ -33,28 +52,28 @@ export class CaseExpressions {
    * failure (division by zero, overflow, over budget) fails the case with the expression's line.
    */
   evaluate(expr: Expr): unknown {
-    const parsed = this.shared.expression(expr.cel);
-    const context = this.context();
-    this.withinBudget(expr, parsed, context);
-    try {
-      return parsed(context);
-    } catch (error) {
-      const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
-      throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} failed: ${(error as Error).message.split('\n')[0]}`, FAILURE_TYPES.ExpressionFailed);
-    }
+    return this.run(expr, this.shared.expression(expr.cel), this.context());
   }
 
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
   matches(where: Expr, event: CaseEvent): boolean {
     const spec = this.shared.plan.events[event.type]!;
-    const parsed = this.shared.condition(event.type, where.cel);
     const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
-    this.withinBudget(where, parsed, context);
-    return parsed(context) === true;
+    return this.run(where, this.shared.condition(event.type, where.cel), context) === true;
+  }
+
+  private run(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): unknown {
+    this.withinBudget(expr, parsed, context);
+    try {
+      return parsed(context);
+    } catch (error) {
+      const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
+      throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} failed: ${(error as Error).message.split('\n')[0]}`, FAILURE_TYPES.ExpressionFailed);
+    }
   }
 
   private withinBudget(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): void {
-    const { cost } = estimateCost(astOf(parsed), (path) => lengthAt(context, path));
+    const { cost } = costOf(parsed, context);
     if (cost > MAX_EXPRESSION_COST) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
       throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`, FAILURE_TYPES.ExpressionTooCostly);
@@ -86,7 +105,7 @@ export class CaseExpressions {
   private termValue(term: string, context: Record<string, unknown>): string {
     try {
       const parsed = this.shared.expression(term);
-      const { cost } = estimateCost(astOf(parsed), (path) => lengthAt(context, path));
+      const { cost } = costOf(parsed, context);
       if (cost > MAX_EXPRESSION_COST) return `not evaluated: it would cost ${cost} evaluation steps`;
       return evidenceText(parsed(context), this.shared.plan.timezone);
     } catch (error) {

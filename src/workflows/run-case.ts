@@ -5,8 +5,8 @@
  * id, step id and visit.
  */
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, proxyLocalActivities,
-  proxySinks, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure, ApplicationFailure, IllegalStateError, LocalActivityDoBackoff, WorkflowError, allHandlersFinished, condition, continueAsNew, isCancellation, patched,
+  proxyActivities, proxyLocalActivities, proxySinks, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import {
@@ -114,11 +114,18 @@ export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
 /** Where failed cases are escalated. */
 export const REPAIR_QUEUE = 'casebook-admin';
 
-/** Failures that end a step for good: the plan or the data cannot go on, or an activity is past its retries. */
+/**
+ * Failures that end a step for good: the plan or the data cannot go on, or an activity is past its
+ * retries. A plain error thrown by a step (an amount out of range, a calendar without working time, a
+ * value no activity can carry) is one too: the SDK would fail the workflow task with it and retry the
+ * task for ever, leaving the case open and silent. Only the SDK's own errors (nondeterminism, its
+ * internal states) are left to fail the task, where a fixed worker can pick the case up again.
+ */
 function isCaseFailure(error: unknown): boolean {
   if (isCancellation(error)) return false;
   if (error instanceof ActivityFailure) return true;
-  return error instanceof ApplicationFailure && error.nonRetryable === true;
+  if (error instanceof ApplicationFailure) return error.nonRetryable === true;
+  return error instanceof Error && !(error instanceof WorkflowError || error instanceof LocalActivityDoBackoff || error instanceof IllegalStateError);
 }
 
 class CaseRun implements StepRuntime {
@@ -276,13 +283,25 @@ class CaseRun implements StepRuntime {
     this.deadlines = deadlines;
     this.state.current = stepId;
     await this.report();
+    // The SDK asks `ready` outside the step: what it throws (a condition that cannot be evaluated) wakes
+    // the step, which throws it where its failure is handled.
+    let unready: unknown;
+    const settled = () => {
+      try {
+        return unready !== undefined || ready();
+      } catch (error) {
+        unready = error;
+        return true;
+      }
+    };
     // A playbook's clock may run out first: it is escalated, and the step waits on.
     for (;;) {
       const runOut = this.clocks.nextRunOut();
       const until = runOut === undefined ? wakeAt : Math.min(runOut, wakeAt ?? Infinity);
       // Measured after the report, so the timer ends exactly at `until` however long reporting took.
-      if (until === undefined) await condition(ready);
-      else if (until > Date.now()) await condition(ready, until - Date.now());
+      if (until === undefined) await condition(settled);
+      else if (until > Date.now()) await condition(settled, until - Date.now());
+      if (unready !== undefined) throw unready;
       if (runOut === undefined || ready() || (wakeAt !== undefined && Date.now() >= wakeAt)) break;
       await this.escalateRunOutClocks(stepId);
       await this.report();

@@ -5,10 +5,10 @@
  * workflows of the thread instead of being built again in each; a cached waiting case then holds its
  * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
-import { eventConditionEnvironment, expressionEnvironment, type CelEnvironment } from '../plan/cel.js';
+import { eventConditionEnvironment, expressionEnvironment, parseExpression, type CelEnvironment, type ParsedExpression } from '../plan/cel.js';
 import type { Plan } from '../plan/plan.js';
 
-export type ParsedExpression = ReturnType<CelEnvironment['parse']>;
+export type { ParsedExpression };
 
 /** Plans kept at most; the oldest is dropped first (a case whose plan was dropped compiles it again). */
 const MAX_PLANS = 64;
@@ -43,7 +43,7 @@ export class SharedPlan {
 
   private parse(key: string, env: () => CelEnvironment, cel: string): ParsedExpression {
     let parsed = this.parsed.get(key);
-    if (!parsed) this.parsed.set(key, (parsed = env().parse(cel)));
+    if (!parsed) this.parsed.set(key, (parsed = parseExpression(env(), cel)));
     return parsed;
   }
 }
