@@ -7,6 +7,7 @@
  * `hash` = sha256(prev_hash || audit_event_content(row)). Verification recomputes every hash with the
  * same SQL function, so there is one rendering of a row's content.
  */
+import { createHash } from 'node:crypto';
 import { CASEBOOK_ACTOR, type Actor } from '../plan/case.js';
 import type { Queryable } from './transaction.js';
 
@@ -267,9 +268,11 @@ async function refundMismatches(db: Queryable, caseId?: string): Promise<RefundM
 /** Refunds created this long before a checkpoint are in its digest: a refund is inserted by one statement, committed at once. */
 const REFUNDS_SETTLED_AFTER = '60 seconds';
 
-/** sha256 of the fixed columns of the refunds with id <= through (those never updated), one JSON array a line in id order. */
-const REFUNDS_DIGEST = `count(r.id)::int AS count, encode(sha256(convert_to(COALESCE(string_agg(
-    jsonb_build_array(r.id, r.idempotency_key, r.case_id, r.step_id, r.order_id, r.amount, r.currency, r.covers)::text, E'\n' ORDER BY r.id), ''), 'UTF8')), 'hex') AS sha256`;
+/** One refund's fixed columns (those never updated), as the digest renders them. */
+const REFUND_TEXT = 'jsonb_build_array(r.id, r.idempotency_key, r.case_id, r.step_id, r.order_id, r.amount, r.currency, r.covers)::text';
+/** How many refunds, and sha256 of their texts joined with newlines in id order. */
+const REFUNDS_DIGEST = `count(r.id)::int AS count,
+  encode(sha256(convert_to(COALESCE(string_agg(${REFUND_TEXT}, E'\\n' ORDER BY r.id), ''), 'UTF8')), 'hex') AS sha256`;
 
 /**
  * What a checkpoint signs: the chain's last position and head, and the digest of the refunds created a
@@ -287,9 +290,38 @@ export async function chainAnchor(db: Queryable): Promise<ChainAnchor> {
   return { position: anchor!.position, head: anchor!.head, refunds: { through: anchor!.through, count: anchor!.count, sha256: anchor!.sha256 } };
 }
 
-async function refundsDigest(db: Queryable, through: number): Promise<{ count: number; sha256: string }> {
-  const { rows: [digest] } = await db.query<{ count: number; sha256: string }>(`SELECT ${REFUNDS_DIGEST} FROM refunds r WHERE r.id <= $1`, [through]);
-  return digest!;
+/**
+ * The refunds digest (as `chainAnchor` computes it) up to each of `throughs`, in one pass over the
+ * ledger in id order: the running sha256 is copied at each bound. Answers through → { count, sha256 }.
+ */
+async function refundsDigests(db: Queryable, throughs: number[]): Promise<Map<number, { count: number; sha256: string }>> {
+  const bounds = [...new Set(throughs)].sort((a, b) => a - b);
+  const digests = new Map<number, { count: number; sha256: string }>();
+  const running = createHash('sha256');
+  let count = 0;
+  let after = 0;
+  let next = 0;
+  const passBoundsBelow = (id: number) => {
+    while (next < bounds.length && bounds[next]! < id) {
+      digests.set(bounds[next]!, { count, sha256: running.copy().digest('hex') });
+      next += 1;
+    }
+  };
+  const last = bounds.at(-1) ?? 0;
+  for (;;) {
+    const { rows } = await db.query<{ id: number; text: string }>(
+      `SELECT r.id, ${REFUND_TEXT} AS text FROM refunds r WHERE r.id > $1 AND r.id <= $2 ORDER BY r.id LIMIT $3`, [after, last, BATCH],
+    );
+    for (const row of rows) {
+      passBoundsBelow(row.id);
+      running.update(count === 0 ? row.text : `\n${row.text}`, 'utf8');
+      count += 1;
+    }
+    if (rows.length < BATCH) break;
+    after = rows.at(-1)!.id;
+  }
+  passBoundsBelow(Number.POSITIVE_INFINITY);
+  return digests;
 }
 
 /** The hash (hex) of the rows at these positions; a position with no row is absent from the map. */
@@ -380,7 +412,7 @@ const checkpointName = (anchor: Anchor) => `checkpoint ${anchor.checkpoint} (${a
  * (the first checkpoint that no longer matches bounds the refund's id).
  */
 async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: Anchor[], last: number): Promise<void> {
-  const furthest = anchors.reduce((a, b) => (b.position > a.position ? b : a));
+  const furthest = anchors.reduce((a, b) => (b.position >= a.position ? b : a));
   if (furthest.position > last) {
     const missing = furthest.position === last + 1 ? `row ${last + 1}` : `rows ${last + 1} to ${furthest.position}`;
     problems.push({ problem: 'truncated', position: last + 1, message: `${missing}, which ${checkpointName(furthest)} anchored, ${furthest.position === last + 1 ? 'is' : 'are'} missing: the newest rows were removed` });
@@ -395,33 +427,31 @@ async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: An
       continue;
     }
     if (hash === undefined) continue; // a removed row, named as a gap
-    const after = matched ? `after row ${matched.position} (where ${checkpointName(matched)} still matches)` : 'from its start';
+    const after = matched ? `after row ${matched.position} (where ${checkpointName(matched)} still matches)` : `at or before row ${anchor.position} (no earlier checkpoint still matches)`;
     problems.push({
       problem: 'rewritten', position: anchor.position,
       message: `row ${anchor.position}: its hash ${hash} is not the head ${anchor.head} that ${checkpointName(anchor)} signed: the chain was rewritten ${after}`,
     });
     break;
   }
-  const newest = anchors.at(-1)!;
-  const digest = await refundsDigest(db, newest.refunds.through);
-  if (digest.sha256 === newest.refunds.sha256) return;
-  // The first checkpoint whose refunds no longer match: the changed refund is among those it added.
-  let low = 0;
-  let high = anchors.length - 1;
-  while (low < high) {
-    const middle = Math.floor((low + high) / 2);
-    const at = anchors[middle]!;
-    if ((await refundsDigest(db, at.refunds.through)).sha256 === at.refunds.sha256) low = middle + 1;
-    else high = middle;
+  // Every checkpoint, not only the newest: one written after a refund was edited digests the edit.
+  const digests = await refundsDigests(db, anchors.map((a) => a.refunds.through));
+  let below = 0;
+  for (const anchor of anchors) {
+    const digest = digests.get(anchor.refunds.through)!;
+    if (digest.sha256 === anchor.refunds.sha256) {
+      below = Math.max(below, anchor.refunds.through);
+      continue;
+    }
+    const from = below + 1;
+    const which = from === anchor.refunds.through ? `the one with id ${from}` : `one with id from ${from} to ${anchor.refunds.through}`;
+    const counted = digest.count === anchor.refunds.count ? '' : `; ${digest.count} refunds where it counted ${anchor.refunds.count}`;
+    problems.push({
+      problem: 'refunds-altered',
+      message: `the refunds with ids up to ${anchor.refunds.through} are not those ${checkpointName(anchor)} digested${counted}: ${which} was altered, inserted or removed`,
+    });
+    return;
   }
-  const first = anchors[high]!;
-  const from = (high > 0 ? anchors[high - 1]!.refunds.through : 0) + 1;
-  const which = from === first.refunds.through ? `the one with id ${from}` : `one with id from ${from} to ${first.refunds.through}`;
-  const counted = digest.count === newest.refunds.count ? '' : `; ${digest.count} refunds where it counted ${newest.refunds.count}`;
-  problems.push({
-    problem: 'refunds-altered',
-    message: `the refunds with ids up to ${newest.refunds.through} are not those ${checkpointName(newest)} digested${counted}: ${which} (first digested by ${checkpointName(first)}) was altered, inserted or removed`,
-  });
 }
 
 function checkLink(problems: AuditProblem[], row: ChainRow, previous: ChainRow | undefined, expected: number, linked: boolean): void {
