@@ -81,9 +81,9 @@ export const DEFAULT_ARCHIVE_INTERVAL_SECONDS = 10;
 /**
  * Replays and exports: two threads (this machine's two cores; the API keeps its share), 20 waiting, a
  * replay stopped after 20 s (the longest standard history replays in under 0.1 s warm), an export after
- * 10 min, each thread's heap within 512 MiB (a standard case's replay needs a fraction of it).
+ * 10 min, each thread's heap within 256 MiB (a standard case's replay needs a fraction of it).
  */
-export const AUDIT_THREAD_DEFAULTS: AuditThreadSettings = { threads: 2, queue: 20, replayTimeoutMs: 20_000, exportTimeoutMs: 600_000, memoryMb: 512 };
+export const AUDIT_THREAD_DEFAULTS: AuditThreadSettings = { threads: 2, queue: 20, replayTimeoutMs: 20_000, exportTimeoutMs: 600_000, memoryMb: 256 };
 
 function auditThreads(env: NodeJS.ProcessEnv): AuditThreadSettings {
   const seconds = (name: string, max: number) => {

@@ -144,6 +144,44 @@ describe('replays and exports in audit threads', () => {
     expect(threads.load()).toEqual({ running: 0, queued: 0, threads: 1 });
   }, 180_000);
 
+  it('a range export streams through its thread in chunks, the same lines as in process; a reader that stops early frees the thread', async () => {
+    // Signed for 30 days ago: refused at once as outside the return window, so closed.
+    const playbook = { name: 'return', version: 1 };
+    const ids = Array.from({ length: 30 }, (_, i) => `closed-${i}`);
+    for (const caseId of ids) {
+      await openCase(runtime.service, {
+        caseId, playbook: playbook.name, version: playbook.version,
+        data: {
+          order_id: `TB-${caseId}`, buyer_name: 'Li Lei', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
+          shipped_free: false, signed_at: new Date(Date.now() - 30 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+        },
+      });
+    }
+    for (let tries = 0; (await runtime.db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'closed-%' AND status = 'closed'`)).rows[0].n < ids.length; tries++) {
+      if (tries === 300) throw new Error('the cases did not close');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const { threads } = await apiWith({ threads: 1 });
+    const from = new Date(Date.now() - DAY);
+    const to = new Date(Date.now() + DAY);
+    const read = async (lines: AsyncGenerator<string>) => {
+      const chunks: string[] = [];
+      for await (const chunk of lines) chunks.push(chunk);
+      return chunks;
+    };
+    const chunks = await read(await threads.exportClosed(from, to));
+    const inProcess = (await read(await runtime.audit.exportClosed(from, to))).join('');
+    expect(chunks.length).toBeGreaterThan(4);
+    expect(chunks.join('')).toBe(inProcess);
+    expect(inProcess.split('\n').filter((line) => line.startsWith('{"type":"case"')).length).toBe(ids.length);
+
+    const partly = await threads.exportClosed(from, to);
+    expect((await partly.next()).done).toBe(false);
+    await partly.return(undefined);
+    await expect.poll(() => threads.load(), { interval: 50 }).toEqual({ running: 0, queued: 0, threads: 0 });
+    expect(await read(await threads.exportClosed(from, new Date(from.getTime() + 1)))).toEqual([]);
+  }, 180_000);
+
   it('a replay that takes more memory than its thread may have is stopped with 503; the process and the next replay go on', async () => {
     const { api } = await apiWith({ threads: 1, memoryMb: 256 }, [SPINNING]);
     const get = (url: string) => api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${admin}` } });
