@@ -129,12 +129,13 @@ export interface Anchor extends ChainAnchor {
 }
 
 /**
- * The kinds of rows written without a workflow seq (recordOpened, recordPublished, recordArchived). A
- * row without seq of another kind, a second `opened` of a case, an `opened` of no case, a `published`
- * of no published version or a second `archived` of one run was not written by Casebook: verify names it.
+ * The kinds of rows written without a workflow seq (recordOpened, recordPublished, recordArchived,
+ * takeOverTask in tasks.ts). A row without seq of another kind, a second `opened` of a case, an `opened`
+ * of no case, a `published` of no published version, a second `archived` of one run or a takeover of no
+ * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
-export const UNNUMBERED_KINDS = ['opened', 'published', 'archived'] as const;
+export const UNNUMBERED_KINDS = ['opened', 'published', 'archived', 'task-taken-over'] as const;
 
 interface ChainRow {
   id: string;
@@ -217,7 +218,7 @@ async function archiveRows(db: Queryable, caseId?: string): Promise<ArchiveRow[]
   return rows;
 }
 
-interface UnnumberedRow { id: string; position: number; case_id: string | null; kind: string; why: 'kind' | 'no-case' | 'no-version' | 'again' }
+interface UnnumberedRow { id: string; position: number; case_id: string | null; kind: string; why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'again' }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
 async function unnumberedRows(db: Queryable, caseId?: string): Promise<UnnumberedRow[]> {
@@ -233,6 +234,8 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'published' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'published' AND o.seq IS NULL AND o.detail->>'name' = a.detail->>'name'
              AND o.detail->>'version' = a.detail->>'version' AND o.position < a.position) THEN 'again'
+         WHEN a.kind = 'task-taken-over' AND NOT EXISTS (
+           SELECT 1 FROM tasks t WHERE t.id::text = a.detail->>'task' AND t.case_id = a.case_id AND t.step_id = a.step_id) THEN 'no-task'
          WHEN a.kind = 'archived' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'archived' AND o.case_id = a.case_id AND o.detail->>'runId' = a.detail->>'runId'
              AND o.position < a.position) THEN 'again'
@@ -400,6 +403,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   kind: `a row without a workflow seq can only be ${UNNUMBERED_KINDS.join(', ')}`,
   'no-case': 'there is no such case',
   'no-version': 'no such playbook version was published',
+  'no-task': 'its case has no such task at that step',
   again: 'it was already recorded by an earlier row',
 };
 

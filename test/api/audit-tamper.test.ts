@@ -19,6 +19,7 @@ import { recordOpened, recordPublished, verifyAuditTrail } from '../../src/store
 import { createPool } from '../../src/store/pool.js';
 import { recordProgress } from '../../src/store/progress.js';
 import { reserveRefund, settleRefund } from '../../src/store/refunds.js';
+import { claimTask, openTask, takeOverTask } from '../../src/store/tasks.js';
 import { withTransaction } from '../../src/store/transaction.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -153,7 +154,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, archived (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published.
@@ -163,11 +164,20 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       await owner.query('BEGIN');
       await owner.query(`INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail) VALUES ('again', 'r-1', now(), 'opened', '{"data": {}}')`);
       await owner.query(`INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('v9', now(), 'published', '{"name": "return", "version": 9, "hash": "h9"}')`);
+      // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
+      const task = await openTask(owner, { key: 'r-2/review', caseId: 'r-2', stepId: 'review', role: 'agent', title: 'Review', outcomes: ['ok'], dueAt: new Date().toISOString() });
+      expect(await claimTask(owner, task, { keyId: 'k2', name: 'Lei' })).toBe(true);
+      expect(await takeOverTask(owner, task, BY)).toEqual({ keyId: 'k2', name: 'Lei' });
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, case_id, at, kind, step_id, detail) VALUES ('t9', 'r-1', now(), 'task-taken-over', 'review', $1)`,
+        [JSON.stringify({ task, from: { keyId: 'k2', name: 'Lei' } })],
+      );
       const verified = await verifyAuditTrail(owner);
       expect(verified.problems.map((p) => [p.problem, p.kind, p.message.replace(/^row \d+ \(id \d+, /, '')])).toEqual([
-        ['unnumbered', 'refund', 'case r-2, kind refund): a row without a workflow seq can only be opened, published, archived (forged)'],
+        ['unnumbered', 'refund', 'case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over (forged)'],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
+        ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],
       ]);
     } finally {
       await owner.query('ROLLBACK');
