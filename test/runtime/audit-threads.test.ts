@@ -1,8 +1,10 @@
 /**
  * Replays and exports run in worker threads (src/stack/audit-threads.ts), on the real stack (Postgres,
  * Temporal's test server, the case worker): ten concurrent replays leave a plain case read fast; a
- * replay whose code never ends is stopped at its time limit with `503 audit-over-limit` while /healthz
- * answers at once; past the queue, `429 audit-busy` with Retry-After; the next replay gets a new thread.
+ * replay whose code never ends (a loop, or the issue's `^(a+)+$` on a backtracking engine) is stopped at
+ * its time limit with `503 audit-over-limit` while /healthz answers at once; past the queue, `429
+ * audit-busy` with Retry-After; the next replay gets a new thread; exports stream through the threads;
+ * a replay over its heap limit is stopped with 503 and the process goes on.
  */
 import type { FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +25,7 @@ const closing: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   admin = (await createApiKey(runtime.db.pool, 'admin', 'audit threads')).key;
   const playbook = await publishStandardPlaybook(runtime.db.pool, 'return');
-  for (const caseId of ['iso-1', 'iso-2', 'iso-3', 'spin-1', 'hog-1']) {
+  for (const caseId of ['iso-1', 'iso-2', 'iso-3', 'spin-1', 'regex-1', 'hog-1']) {
     await openCase(runtime.service, {
       caseId, playbook: playbook.name, version: playbook.version,
       data: {
@@ -142,6 +144,15 @@ describe('replays and exports in audit threads', () => {
     expect(next.statusCode).toBe(200);
     expect(next.json()).toMatchObject({ caseId: 'iso-2', deterministic: true });
     expect(threads.load()).toEqual({ running: 0, queued: 0, threads: 1 });
+
+    // The issue's pathological expression, on a backtracking engine inside the replay: stopped at the limit too.
+    const regex = timed(() => get('/v1/cases/regex-1/replay'));
+    await expect.poll(() => threads.load().running, { interval: 20 }).toBe(1);
+    const { ms: healthMs } = await timed(() => get('/healthz', null));
+    expect(healthMs).toBeLessThan(100);
+    const stopped = await regex;
+    expect(stopped.answer.json()).toMatchObject({ type: 'https://casebook.dev/problems/audit-over-limit', limit: 'time' });
+    expect(stopped.ms).toBeLessThan(limitMs + 1_500);
   }, 180_000);
 
   it('a range export streams through its thread in chunks, the same lines as in process; a reader that stops early frees the thread', async () => {
