@@ -95,9 +95,13 @@ export interface CaseState {
   inbox: (CaseEvent & { at: string })[];
   seenEventIds: string[];
   visits: Record<string, number>;
+  /** The step records of this run (with those not yet audited carried from the run before). */
   history: StepRecord[];
   openedAt: string;
+  /** How many of `history` are in the audit trail. */
   auditedUpTo: number;
+  /** Records of earlier runs, in the audit trail and not carried (absent: none were dropped); sequence numbers go on after them. */
+  recordsBefore?: number;
   /** The playbook's clocks (src/plan/clocks.ts), by name; absent when it has none. */
   clocks?: Record<string, ClockState>;
 }
@@ -111,12 +115,14 @@ export interface CaseView {
   deadlines: Deadline[];
   data: Record<string, unknown>;
   outcome: { outcome: string; reason: string } | null;
+  /** The step records of the current run (since the case last continued as new). */
   steps: StepRecord[];
 }
 
 export interface CaseResult {
   outcome: string;
   reason: string;
+  /** The step records of the case's last run (since it last continued as new); the audit trail has them all. */
   steps: StepRecord[];
 }
 

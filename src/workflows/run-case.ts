@@ -111,6 +111,16 @@ export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
  */
 export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
 
+/**
+ * The history change that carries a looping case's state across continue-as-new without its step
+ * records (they grew its input by every step it ever ran, until the server refused it). Runs that
+ * continued as new before it replay carrying everything.
+ */
+export const CONTINUE_AS_NEW_CARRIES_STATE = 'continue-as-new-carries-state';
+
+/** Event ids a case carries into its next run: the most recent, the window in which a resend can race its delivery. */
+const MAX_CARRIED_EVENT_IDS = 1_000;
+
 /** Where failed cases are escalated. */
 export const REPAIR_QUEUE = 'casebook-admin';
 
@@ -194,9 +204,23 @@ class CaseRun implements StepRuntime {
         await this.report();
         await condition(allHandlersFinished);
         this.state.seenEventIds = this.inbox.seenIds();
-        await continueAsNew<RunCaseWorkflow>({ ...this.input, plan: this.plan, resume: this.state });
+        const resume = patched(CONTINUE_AS_NEW_CARRIES_STATE) ? this.carried() : this.state;
+        await continueAsNew<RunCaseWorkflow>({ ...this.input, plan: this.plan, resume });
       }
     }
+  }
+
+  /**
+   * What the next run needs: the state without the step records already in the audit trail (the report
+   * before continuing wrote them all), counted so that sequence numbers go on, and the most recent event
+   * ids (older repeats are answered duplicate from `case_events` before they reach the case).
+   */
+  private carried(): CaseState {
+    const { history, auditedUpTo, recordsBefore = 0, seenEventIds } = this.state;
+    return {
+      ...this.state, history: history.slice(auditedUpTo), auditedUpTo: 0, recordsBefore: recordsBefore + auditedUpTo,
+      seenEventIds: seenEventIds.slice(-MAX_CARRIED_EVENT_IDS),
+    };
   }
 
   /** Runs one step; a failure of the step leaves the case failed until an admin retries or closes it. */
@@ -363,7 +387,8 @@ class CaseRun implements StepRuntime {
       upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }, ...outcome]);
     }
     const upTo = this.state.history.length;
-    const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: this.state.auditedUpTo + i + 1, record }));
+    const before = (this.state.recordsBefore ?? 0) + this.state.auditedUpTo;
+    const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: before + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const report: ProgressReport = {
       caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(),

@@ -8,11 +8,11 @@ import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../../src/plan/
 import type { FieldSpec } from '../../src/plan/plan.js';
 
 const fields: Record<string, FieldSpec> = {
-  name: { type: 'string' },
-  note: { type: 'string' },
-  count: { type: 'integer' },
-  tags: { type: 'list', items: { type: 'string' } },
-  items: { type: 'list', items: { type: 'object', fields: { name: { type: 'string' }, qty: { type: 'integer' } } } },
+  name: { type: 'string', required: true },
+  note: { type: 'string', required: true },
+  count: { type: 'integer', required: true },
+  tags: { type: 'list', items: { type: 'string' }, required: true },
+  items: { type: 'list', items: { type: 'object', fields: { name: { type: 'string', required: true }, qty: { type: 'integer', required: true } } }, required: true },
 };
 const env = expressionEnvironment({ fields, events: {}, policy: {} });
 const astOf = (cel: string) => (parseExpression(env, cel) as unknown as { ast: CelNode }).ast;

@@ -17,6 +17,7 @@ import { freePort } from '../../src/stack/free-port.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { recordHistory } from '../support/histories.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-devserver-'));
@@ -64,11 +65,20 @@ describe('on the Temporal dev server', () => {
       const outcome = (await handle.result()) as CaseResult;
       const executions = [];
       for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowIdFor('ticker-1')}'` })) executions.push(execution);
+      // Golden histories of the continue-as-new shape: the first run (ending in the patch marker and the
+      // continue-as-new with the state only) and the second (resumed from it).
+      const [first, second] = executions.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+      await recordHistory(client.workflow.getHandle(workflowIdFor('ticker-1'), first!.runId), 'ticker-continued-as-new');
+      await recordHistory(client.workflow.getHandle(workflowIdFor('ticker-1'), second!.runId), 'ticker-resumed');
       return { result: outcome, runs: executions.length };
     });
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'counted' });
-    expect(result.steps.filter((s) => s.step === 'count')).toHaveLength(30);
     expect(runs).toBeGreaterThan(1);
+    // The result holds the last run's records; the audit trail has every run's, numbered on across them.
+    expect(result.steps.filter((s) => s.step === 'count').length).toBeLessThan(30);
+    const audited = (await db.pool.query(`SELECT seq, step_id FROM audit_events WHERE case_id = 'ticker-1' AND seq IS NOT NULL ORDER BY seq`)).rows;
+    expect(audited.filter((row) => row.step_id === 'count')).toHaveLength(30);
+    expect(audited.map((row) => row.seq)).toEqual(audited.map((_, i) => i + 1));
     expect((await db.pool.query(`SELECT data->>'count' AS count, status FROM cases WHERE case_id = 'ticker-1'`)).rows).toEqual([{ count: '60', status: 'closed' }]);
   }, 120_000);
 
