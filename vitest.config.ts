@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-postgres.ts'],
+    globalSetup: ['test/support/global-postgres.ts', 'test/support/global-logs.ts'],
+    setupFiles: ['test/support/temporal-log.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

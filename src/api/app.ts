@@ -2,7 +2,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isDatabaseUnavailable, refusedValue } from '../store/database-errors.js';
@@ -46,7 +46,7 @@ export interface ApiOptions {
 export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
-    disableRequestLogging: !options.requestLogging,
+    logController: new LogController({ disableRequestLogging: !options.requestLogging }),
     bodyLimit: MAX_BODY_BYTES,
     // Path parameters are checked by their schemas (with a pointer), not cut off by the router.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_000 },

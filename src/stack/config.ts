@@ -3,6 +3,10 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
 
+/** How `casebook start` logs (src/stack/logging.ts). */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface Config {
   /** An existing Temporal frontend; unset: start the dev server. */
   temporalAddress?: string;
@@ -22,6 +26,8 @@ export interface Config {
   postgresPort: number;
   /** Log every HTTP request (CASEBOOK_REQUEST_LOG=1); failures are logged either way. */
   requestLogging: boolean;
+  /** How `casebook start` logs: lines for people, or JSON lines (CASEBOOK_LOG_FORMAT=json). */
+  logFormat: LogFormat;
   /** The worker's settings, each unset unless given (the worker then uses its measured defaults). */
   worker: WorkerSettings;
   /** Connections to Postgres in the pool of the API and the worker. */
@@ -137,6 +143,13 @@ function timeZone(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
   }
 }
 
+function logFormat(env: NodeJS.ProcessEnv, name: string): LogFormat {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return 'text';
+  if (!(LOG_FORMATS as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${LOG_FORMATS.join(', ')}, not '${raw}'`);
+  return raw as LogFormat;
+}
+
 /** `quiet`: the URL may carry a token, so the message does not repeat it. */
 function httpUrl(env: NodeJS.ProcessEnv, name: string, { quiet = false } = {}): string | undefined {
   const raw = env[name];
@@ -186,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalMetricsPort: port(env, 'CASEBOOK_TEMPORAL_METRICS_PORT', 7244),
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
     requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
+    logFormat: logFormat(env, 'CASEBOOK_LOG_FORMAT'),
     worker: workerSettings(env),
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,

@@ -20,6 +20,7 @@ import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { AuditThreads } from './audit-threads.js';
+import { apiLogger } from './logging.js';
 
 export interface RunningStack {
   apiUrl: string;
@@ -208,7 +209,7 @@ async function startApi(
       },
       console: { timeZone: config.shopTimeZone, temporalUiUrl: config.temporalUiUrl ?? temporal.uiUrl ?? null, namespace: config.namespace },
     },
-    { logger: options.logger ? { level: 'info' } : false, requestLogging: config.requestLogging },
+    { logger: options.logger ? apiLogger(config.logFormat) : false, requestLogging: config.requestLogging },
   );
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());

@@ -7,8 +7,11 @@ import { NativeConnection } from '@temporalio/worker';
 import { localAdapters } from '../../src/activities/adapters.js';
 import { createPool } from '../../src/store/pool.js';
 import { createCaseWorker } from '../../src/stack/worker.js';
+import { installTemporalLogging } from '../../src/stack/logging.js';
+import { temporalTestLogger } from './logs.js';
 
 const [address, taskQueue, databaseUrl] = process.argv.slice(2);
+installTemporalLogging(temporalTestLogger(() => 'test/support/crashing-worker.ts'));
 const pool = createPool(databaseUrl!);
 const local = localAdapters(pool);
 const payments = {

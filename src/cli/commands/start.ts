@@ -1,10 +1,11 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../stack/config.js';
+import { loadConfig, type Config, type LogFormat } from '../../stack/config.js';
+import { formatNote, installStartLogging } from '../../stack/logging.js';
 import { DRAIN_TIMEOUT_MS, startStack, type RunningStack } from '../../stack/stack.js';
 import { killChildren, releaseDataDir } from '../../stack/children.js';
 import { describeError } from '../../stack/processes.js';
 
-const say = (line: string) => process.stdout.write(`casebook: ${line}\n`);
+let format: LogFormat = 'text';
+const say = (line: string) => process.stdout.write(formatNote(format, line) + '\n');
 /** Set once the command is done: what fails while the process exits (exit hooks) is no crash. */
 let finished = false;
 
@@ -31,12 +32,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`casebook: ${describeError(error)}\n`);
     return 2;
   }
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  format = config.logFormat;
+  installStartLogging(format);
   const stopRequested = takeOverSignals(config);
   say(`starting (data in ${config.dataDir})`);
   let stack: RunningStack;
   try {
-    stack = await startStack(config, { logger: true });
+    stack = await startStack(config, { logger: true, log: (line) => say(line.replace(/^casebook: /, '')) });
   } catch (error) {
     say(`could not start: ${describeError(error)}`);
     return exitWith(1);
