@@ -75,6 +75,18 @@ describe('/console', () => {
     expect(style.headers['content-type']).toBe('text/css; charset=utf-8');
   });
 
+  it('names its icon, so no page asks for a /favicon.ico that is not there; everything it links answers', async () => {
+    const page = await get('/console');
+    const icon = /<link rel="icon" type="image\/svg\+xml" href="([^"]+)">/.exec(page.body)?.[1];
+    // Inline (the content security policy allows data: images): no request, no 404.
+    expect(icon).toMatch(/^data:image\/svg\+xml,%3Csvg /);
+    expect(decodeURIComponent(icon!.slice('data:image/svg+xml,'.length))).toMatch(/^<svg xmlns='http:\/\/www\.w3\.org\/2000\/svg'[^]*<\/svg>$/);
+    expect(page.headers['content-security-policy']).toContain("img-src 'self' data:");
+    const linked = [...page.body.matchAll(/(?:href|src)="(\/[^"]*)"/g)].map((m) => m[1]!);
+    expect(linked).toEqual(['/console/app.css', '/console/app.js']);
+    for (const url of linked) expect([url, (await get(url)).statusCode]).toEqual([url, 200]);
+  });
+
   it('sends the gzipped asset to a client that accepts it, under its own validator', async () => {
     const plain = await get('/console/app.js');
     const gzipped = await get('/console/app.js', undefined, { 'accept-encoding': 'gzip, deflate, br' });
