@@ -13,6 +13,8 @@ SCHEMATHESIS_VERSION="4.32.5"         # PyPI schemathesis: the OpenAPI fuzzer ru
 mkdir -p "$TOOLS"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
+# shellcheck source=scripts/apt-lock.sh
+source "$ROOT/scripts/apt-lock.sh"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies (npm ci)"
@@ -115,8 +117,8 @@ chromium_browser() {
   fi
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     log "installing chromium and fonts-noto-cjk (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+    apt_update \
+      && apt_get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null \
       || log "could not install chromium; the console tests will fail"
   else
     log "no Chromium at $browser: install it as root (apt-get install chromium fonts-noto-cjk), or set CASEBOOK_CHROMIUM to a Chromium binary; the console tests need it"
