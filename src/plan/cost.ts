@@ -5,7 +5,7 @@
  * once per element of the list it walks, and nested comprehensions multiply. What reads or builds text
  * costs by its length too: a string function or operator one unit per ten characters it reads or
  * writes, `matches` the text's length times its pattern's length in tens (RE2's linear-time matching
- * reads each character once per pattern instruction). An expression within the budget therefore runs
+ * reads each character once per pattern instruction), plus two units per pattern character to compile it. An expression within the budget therefore runs
  * in milliseconds whatever the case holds.
  */
 
@@ -163,7 +163,11 @@ export function estimateCost(ast: CelNode, sizes: ListSizes = () => undefined, l
     const args = Array.isArray(node.args) ? (node.args as unknown[]) : [];
     if (node.op === 'rcall') {
       const [name, receiver, params] = args as [string, CelNode, CelNode[]];
-      if (name === 'matches' || name === LINEAR_MATCHES) return extent(receiver, scope) * Math.max(1, Math.ceil(extent(params[0]!, scope) / 10));
+      if (name === 'matches' || name === LINEAR_MATCHES) {
+        const pattern = extent(params[0]!, scope);
+        // Compiling the pattern: two units a character (a pattern may come from the case's data).
+        return extent(receiver, scope) * Math.max(1, Math.ceil(pattern / 10)) + 2 * pattern;
+      }
       if (READS_TEXT.has(name)) return tenths(extent(receiver, scope) + params.reduce((sum, p) => sum + extent(p, scope), 0));
       if (name === 'join') return tenths(extent(node, scope));
       return 0;
