@@ -60,7 +60,11 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   // the servers, each bounded by its own escalation (see processes.ts).
   const drains: Stop[] = [];
   const servers: Stop[] = [];
+  // Told first: a server that exits while the stack stops (signalled by someone else too, or crashing)
+  // is not started again.
+  const unsupervise: (() => void)[] = [];
   const stopAll = async () => {
+    for (const release of unsupervise) release();
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       runReverse(drains).then(() => true),
@@ -73,7 +77,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   try {
     const release = await claimDataDir(config, log);
     servers.push(async () => release());
-    const { temporal, postgres } = await startServers(config, servers, log);
+    const { temporal, postgres } = await startServers(config, servers, unsupervise, log);
     await migrate(postgres.ownerUrl);
     const pool = createPool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
@@ -98,17 +102,17 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
  * Temporal and Postgres: the ones configured, or the embedded dev server and Postgres, side by side.
  * Whichever started is registered to be stopped even when the other failed, so no failed start leaks one.
  */
-async function startServers(config: Config, stops: Stop[], log: (line: string) => void) {
+async function startServers(config: Config, stops: Stop[], unsupervise: (() => void)[], log: (line: string) => void) {
   const [temporal, postgres] = await Promise.allSettled([
     config.temporalAddress
-      ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, stop: async () => {} })
+      ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, unsupervise: () => {}, stop: async () => {} })
       : startTemporalDevServer({
           dataDir: temporalDataDir(config), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
           httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
           pidFile: temporalChild(config).pidFile, onRestart: (message) => log(`casebook: ${message}`), retentionDays: config.temporalRetentionDays,
         }),
     config.databaseUrl
-      ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, stop: async () => {} })
+      ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, unsupervise: () => {}, stop: async () => {} })
       : startEmbeddedPostgres({ dataDir: postgresDataDir(config), port: config.postgresPort, onRestart: (message) => log(`casebook: ${message}`) }).then((server) => ({
           ...server,
           // Postgres's fast shutdown, bounded: then its immediate shutdown, then SIGKILL.
@@ -118,8 +122,12 @@ async function startServers(config: Config, stops: Stop[], log: (line: string) =
           },
         })),
   ]);
-  if (temporal.status === 'fulfilled') stops.push(temporal.value.stop);
-  if (postgres.status === 'fulfilled') stops.push(postgres.value.stop);
+  for (const server of [temporal, postgres]) {
+    if (server.status === 'fulfilled') {
+      stops.push(server.value.stop);
+      unsupervise.push(server.value.unsupervise);
+    }
+  }
   const failures = [temporal, postgres].flatMap((result) => (result.status === 'rejected' ? [describeError(result.reason)] : []));
   if (failures.length > 0 || temporal.status !== 'fulfilled' || postgres.status !== 'fulfilled') throw new Error(failures.join('; '));
   return { temporal: temporal.value, postgres: postgres.value };

@@ -9,6 +9,8 @@ import { temporalCliExecutable } from './temporal-binaries.js';
 export interface DevServerHandle {
   address: string;
   uiUrl: string;
+  /** Stops starting the server again when it exits: the first thing a stop does. */
+  unsupervise(): void;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   ];
   let stderr = '';
   const spawnServer = (): ChildProcess => {
-    const child = spawn(executable.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // In a process group of its own: a Ctrl-C in the terminal reaches Casebook only, which drains while
+    // the server is up and then stops it.
+    const child = spawn(executable.path, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     const pidFile = options.pidFile;
     if (pidFile && child.pid !== undefined) {
       writeFileSync(pidFile, `${child.pid}\n`);
@@ -86,6 +90,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   return {
     address,
     uiUrl: `http://${options.host}:${options.uiPort}`,
+    unsupervise: () => {
+      stopping = true;
+    },
     stop: () => {
       stopping = true;
       return stopChild(child);

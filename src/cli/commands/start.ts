@@ -66,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
  */
 function takeOverSignals(config: Config): Promise<void> {
   for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const) process.removeAllListeners(event);
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   let requestStop = () => {};
   const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
   const stopAtOnce = (why: string) => {
@@ -77,11 +77,13 @@ function takeOverSignals(config: Config): Promise<void> {
     });
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
+    // Under `npm start` a Ctrl-C arrives twice at once (from the terminal, and forwarded by npm): a
+    // signal within a quarter of a second of the first is the same request.
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
       say(`${signal} received, stopping (draining at most ${DRAIN_TIMEOUT_MS / 1000} s; ${signal} again stops everything at once)`);
       requestStop();
-    } else {
+    } else if (Date.now() - firstSignalAt >= 250) {
       stopAtOnce(`${signal} again`);
     }
   };
