@@ -3,7 +3,7 @@
  * server, with the real activities writing to a throw-away Postgres. Output reads like a test runner's;
  * a failing expectation points at its line.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { startPostgresProcess } from '../../store/postgres-process.js';
 import { temporalTestServerExecutable } from '../../stack/temporal-binaries.js';
 import { freePort } from '../../stack/free-port.js';
 import { createCaseWorker } from '../../stack/worker.js';
+import { installTemporalLogging } from '../../stack/logging.js';
 
 export async function run(args: string[]): Promise<number> {
   if (args.length === 0 || args.some((a) => a.startsWith('-'))) {
@@ -35,7 +36,8 @@ export async function run(args: string[]): Promise<number> {
   for (const { read } of files) for (const d of read.diagnostics) (problems += 1, process.stdout.write(formatDiagnostic(d) + '\n'));
   if (problems > 0) return 1;
 
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The core's errors only: its warning that the test server lacks a capability of Temporal 1.16 says nothing here.
+  installTemporalLogging(new DefaultLogger('ERROR'), 'ERROR');
   const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
   const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
