@@ -1,5 +1,6 @@
 /** The `casebook` command: dispatches to one module per subcommand in ./commands. */
-type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+/** Each command module exports its `USAGE`, printed on `--help` or `-h`, and `run`. */
+type Command = { summary: string; load: () => Promise<{ USAGE: string; run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
   start: { summary: 'run Casebook: Temporal dev server, Postgres, worker and API', load: () => import('./commands/start.js') },
@@ -30,5 +31,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const module = await command.load();
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(module.USAGE);
+    return 0;
+  }
   return module.run(args);
 }

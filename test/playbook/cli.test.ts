@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/stack/free-port.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const casebook = (...args: string[]) => spawnSync(process.execPath, ['bin/casebook.js', ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -47,5 +48,32 @@ describe('casebook validate / compile / diagram', () => {
     const missing = casebook('compile', join(dir, 'missing.yaml'));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('missing.yaml:1:1: error IO001: cannot read the file: ENOENT');
+  });
+});
+
+describe('casebook, as a new user meets it', () => {
+  it('answers --help with the usage of every subcommand', () => {
+    const names = [...casebook('--help').stdout.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!);
+    expect(names).toEqual(expect.arrayContaining(['start', 'validate', 'compile', 'test', 'keys', 'audit', 'diagram', 'export', 'replay']));
+    for (const name of names) {
+      const help = casebook(name, '--help');
+      expect([name, help.status, help.stderr]).toEqual([name, 0, '']);
+      expect(help.stdout).toMatch(new RegExp(`^usage:[\\s\\S]*casebook ${name}\\b`));
+    }
+    expect(casebook('validate', '-h').stdout).toContain('usage: casebook validate');
+  });
+
+  it('names the address and the variable that moves it when the database cannot be reached', async () => {
+    const port = await freePort();
+    const { DATABASE_URL: _unset, ...env } = process.env;
+    const run = (extra: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['bin/casebook.js', 'keys', 'list'], { cwd: ROOT, encoding: 'utf8', env: { ...env, ...extra } });
+    const embedded = run({ CASEBOOK_POSTGRES_PORT: String(port) });
+    expect(embedded.status).toBe(1);
+    expect(embedded.stderr).toContain(`casebook keys: cannot reach the database at 127.0.0.1:${port}/casebook: connect ECONNREFUSED`);
+    expect(embedded.stderr).toContain('set CASEBOOK_POSTGRES_PORT to the port its Postgres listens on (default 5433), or DATABASE_URL to another Postgres');
+    const configured = run({ DATABASE_URL: `postgres://casebook_app:x@127.0.0.1:${port}/shop` });
+    expect(configured.stderr).toContain(`cannot reach the database at 127.0.0.1:${port}/shop`);
+    expect(configured.stderr).toContain("the address is DATABASE_URL's");
+    expect(configured.stderr).not.toContain('    at ');
   });
 });

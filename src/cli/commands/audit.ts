@@ -11,9 +11,9 @@ import { AuditCheckpointer, readCheckpoints, signingKey, type CheckpointReading 
 import { verifyAuditTrail } from '../../store/audit-chain.js';
 import { createPool, type Pool } from '../../store/pool.js';
 import { loadConfig, type AuditCheckpointSettings } from '../../stack/config.js';
-import { databaseUrlOf } from '../connections.js';
+import { cannotReachDatabase, databaseUrlOf } from '../connections.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   casebook audit verify                       check the whole audit trail, every archived history and the refunds
                                               against the signed checkpoints
   casebook audit verify --case <caseId>       check one case's audit rows, refunds and archived histories
@@ -44,8 +44,7 @@ export async function run(args: string[]): Promise<number> {
     try {
       await pool.query('SELECT 1');
     } catch (error) {
-      process.stderr.write(`casebook audit: cannot reach the database at ${where(url)}: ${(error as Error).message || (error as { code?: string }).code}\n`
-        + '  start Casebook (npm start) or set DATABASE_URL\n');
+      process.stderr.write(cannotReachDatabase('audit', url, error));
       return 2;
     }
     return action === 'checkpoint' ? await checkpoint(pool, settings) : await verifyTrail(pool, settings, options);

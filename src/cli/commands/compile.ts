@@ -4,6 +4,8 @@ import { formatDiagnostic, loadCalendars, type LoadedCalendars } from '../../pla
 import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import type { HashedPlan } from '../../plan/plan.js';
 
+export const USAGE = 'usage: casebook compile <playbook.yaml>\n';
+
 /** Compiles one playbook, or prints its diagnostics to stderr and returns undefined. */
 export function compileFile(file: string | undefined, command: string): HashedPlan | undefined {
   if (!file) {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { exportCase, exportClosedCases } from '../../cases/export.js';
 import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   casebook export <case id> [--out <file>]
   casebook export --closed-from <date> --closed-to <date> [--out <file>]
 `;
@@ -72,7 +72,7 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     process.stderr.write(`casebook export: ${cases} case${cases === 1 ? '' : 's'}${request.out ? ` to ${request.out}` : ''}${altered ? `; ${altered} with an altered record (see their verification lines)` : ''}\n`);
     return altered > 0 ? 1 : 0;
   } catch (error) {
-    process.stderr.write(databaseFailure('export', error));
+    process.stderr.write(databaseFailure('export', error, deps.databaseUrl));
     return 2;
   } finally {
     await close();

@@ -6,7 +6,7 @@ import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../..
 import { createPool } from '../../store/pool.js';
 import { databaseFailure, databaseUrlOf } from '../connections.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   casebook keys create --role <${ROLES.join('|')}> [--name <name>]
   casebook keys list
   casebook keys revoke <key id>
@@ -26,7 +26,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  const pool = createPool(databaseUrlOf(), 1);
+  const url = databaseUrlOf();
+  const pool = createPool(url, 1);
   try {
     if (action === 'create') {
       const role = option('role') as Role;
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    process.stderr.write(databaseFailure('keys', error));
+    process.stderr.write(databaseFailure('keys', error, url));
     return 1;
   } finally {
     await pool.end();

@@ -8,7 +8,7 @@ import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/r
 import { WorkflowReplayer } from '../../stack/replayer.js';
 import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
 
-const USAGE = 'usage: casebook replay <case id> [--json]\n';
+export const USAGE = 'usage: casebook replay <case id> [--json]\n';
 
 /** What the command reads from; tests pass their own. */
 export interface ReplayCommandDependencies extends CommandConnections {
@@ -74,7 +74,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
     process.stdout.write(json ? JSON.stringify(replay, null, 2) + '\n' : formatReplay(replay));
     return replay.deterministic ? 0 : 1;
   } catch (error) {
-    process.stderr.write(databaseFailure('replay', error));
+    process.stderr.write(databaseFailure('replay', error, deps.databaseUrl));
     return 2;
   } finally {
     await close();

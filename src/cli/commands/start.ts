@@ -20,9 +20,11 @@ function exitWith(code: number): number {
   return code;
 }
 
+export const USAGE = 'usage: casebook start\nConfigured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)\n';
+
 export async function run(args: string[]): Promise<number> {
   if (args.length > 0) {
-    process.stderr.write('usage: casebook start\nConfigured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)\n');
+    process.stderr.write(USAGE);
     return 2;
   }
   let config: Config;

@@ -26,9 +26,11 @@ import { freePort } from '../../stack/free-port.js';
 import { createCaseWorker } from '../../stack/worker.js';
 import { installTemporalLogging } from '../../stack/logging.js';
 
+export const USAGE = 'usage: casebook test <playbook.test.yaml>...\n';
+
 export async function run(args: string[]): Promise<number> {
   if (args.length === 0 || args.some((a) => a.startsWith('-'))) {
-    process.stderr.write('usage: casebook test <playbook.test.yaml>...\n');
+    process.stderr.write(USAGE);
     return 2;
   }
   const files = args.map((file) => ({ file, read: readScenarioFile(readFileSync(file), file) }));

@@ -3,7 +3,7 @@ import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
 
-const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
+export const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
 
 /** Prints one line per diagnostic (`path:line:column: severity code: message`); exit 1 on any error. */
 export async function run(args: string[]): Promise<number> {
