@@ -170,8 +170,11 @@ export function estimateCost(ast: CelNode, sizes: ListSizes = () => undefined, l
       }
       if (READS_TEXT.has(name)) return tenths(extent(receiver, scope) + params.reduce((sum, p) => sum + extent(p, scope), 0));
       if (name === 'join') return tenths(extent(node, scope));
-      return 0;
+      // Any other method of a string (`size()` counts its code points) reads it once.
+      return isText(receiver) ? tenths(extent(receiver, scope)) : 0;
     }
+    // A conversion or `size(...)` of a string reads it once.
+    if (node.op === 'call') return tenths((args[1] as CelNode[]).reduce((sum, p) => sum + (isText(p) ? extent(p, scope) : 0), 0));
     if (node.op === 'in') return extent(args[1] as CelNode, scope, 'list');
     if (WHOLE_VALUE_OPERATORS.has(node.op) && args.length === 2 && args.some((a) => isLengthy(a as CelNode))) {
       return tenths(extent(args[0] as CelNode, scope) + extent(args[1] as CelNode, scope));
@@ -184,6 +187,12 @@ export function estimateCost(ast: CelNode, sizes: ListSizes = () => undefined, l
 }
 
 const tenths = (length: number) => Math.ceil(length / 10);
+
+/** Whether a node's value may be a string or bytes (its checked type, `dyn` included). */
+function isText(node: CelNode): boolean {
+  const type = node.checkedType?.name ?? 'dyn';
+  return type === 'string' || type === 'bytes' || type === 'dyn';
+}
 
 /** Whether a node's value may be a string, bytes, a list or a map (its checked type, `dyn` included). */
 function isLengthy(node: CelNode): boolean {

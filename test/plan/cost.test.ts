@@ -32,6 +32,10 @@ describe('what text costs', () => {
     expect(cost('data.name.contains("x")', { 'data.name': 1_000 })).toBe(4 + 101);
     expect(cost('data.name + data.note == "x"', { 'data.name': 500, 'data.note': 500 })).toBe(7 + 100 + 101);
     expect(cost('data.count + 1 > 2', { 'data.count': 0 })).toBe(6);
+    // cel-js counts a string's code points one by one.
+    expect(cost('data.items.all(i, data.note.size() > 0)', { 'data.items': 1_000, 'data.note': 1_000_000 })).toBeGreaterThan(MAX_EXPRESSION_COST);
+    expect(cost('size(data.note) > 0', { 'data.note': 1_000 })).toBe(5 + 100);
+    expect(cost('data.tags.size() > 0', { 'data.tags': 1_000 })).toBe(5);
   });
 
   it("a comprehension's items are measured by their own path, a split by its text", () => {
