@@ -1,6 +1,6 @@
 /** The `casebook` command as an ops lead runs it. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,19 @@ describe('casebook, as a new user meets it', () => {
       expect(help.stdout).toMatch(new RegExp(`^usage:[\\s\\S]*casebook ${name}\\b`));
     }
     expect(casebook('validate', '-h').stdout).toContain('usage: casebook validate');
+  });
+
+  it('validates what docs/playbook-language.md says to, scenario files included, as scenarios', () => {
+    const doc = readFileSync(join(ROOT, 'docs/playbook-language.md'), 'utf8');
+    const command = /^npx casebook (validate playbooks\/\*\.yaml)/m.exec(doc)![1]!;
+    const documented = spawnSync('bash', ['-c', `node bin/casebook.js ${command}`], { cwd: ROOT, encoding: 'utf8' });
+    expect([documented.status, documented.stdout, documented.stderr]).toEqual([0, '', '']);
+    const dir = mkdtempSync(join(tmpdir(), 'casebook-cli-'));
+    const scenario = join(dir, 'broken.test.yaml');
+    writeFileSync(scenario, 'playbook: return\nscenarios:\n  - name: x\n    bogus: 1\n');
+    const broken = casebook('validate', scenario);
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain(`${scenario}:4:5: error SCHEMA001: unknown property 'bogus' in scenarios[0]`);
   });
 
   it('names the address and the variable that moves it when the database cannot be reached', async () => {

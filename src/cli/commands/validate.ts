@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { readScenarioFile } from '../../scenarios/read.js';
 import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
 
-export const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml>...\n';
+export const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml | scenario.test.yaml>...\n';
 
-/** Prints one line per diagnostic (`path:line:column: severity code: message`); exit 1 on any error. */
+/** Scenario files sit beside their playbooks (`return.test.yaml`), so a glob of a folder takes both. */
+const isScenarioFile = (file: string) => /\.test\.ya?ml$/.test(file);
+
+/**
+ * Prints one line per diagnostic (`path:line:column: severity code: message`); exit 1 on any error.
+ * A scenario file is checked as one (its schema), a playbook as a playbook.
+ */
 export async function run(args: string[]): Promise<number> {
   let format = 'text';
   const files: string[] = [];
@@ -33,7 +40,9 @@ export async function run(args: string[]): Promise<number> {
       diagnostics.push({ severity: 'error', code: 'IO001', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, line: 1, column: 1, endLine: 1, endColumn: 1 });
       continue;
     }
-    diagnostics.push(...validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics);
+    diagnostics.push(...(isScenarioFile(file)
+      ? readScenarioFile(source, file).diagnostics
+      : validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics));
   }
   if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');
   else for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
