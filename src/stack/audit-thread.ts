@@ -5,13 +5,14 @@
  * code, sends it and ends.
  */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CaseAudit } from '../cases/audit.js';
 import { createPool } from '../store/pool.js';
 import type { AuditThreadData, FromThread, ToThread } from './audit-threads.js';
+import { installTemporalLogging } from './logging.js';
 import { WorkflowReplayer } from './replayer.js';
 
 /** An export is sent in chunks of about this many characters, at most WINDOW of them not yet taken by the API. */
@@ -40,8 +41,9 @@ const post = (message: FromThread) => port.postMessage(message);
 
 /** Replays and exports, each as the API's thread asks, until the thread is terminated. */
 function serve(code: string): void {
-  // The replay worker's state changes would be logged on every replay.
-  Runtime.install({ logger: new DefaultLogger('ERROR', () => {}) });
+  // The replay worker's state changes would be logged on every replay, and the core's warning on a
+  // diverging one (the replay's answer says so).
+  installTemporalLogging(new DefaultLogger('ERROR', () => {}), 'ERROR');
   const pool = createPool(data.databaseUrl, 2);
   const client = data.temporal
     ? new Client({ connection: Connection.lazy({ address: data.temporal.address }), namespace: data.temporal.namespace })

@@ -3,8 +3,9 @@
  * workflow code (from Temporal while it has the case, from the archive afterwards). Exit 0 when the
  * replay is deterministic, 1 on a divergence, 2 on an unknown case or when no history can be read.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/replay.js';
+import { installTemporalLogging } from '../../stack/logging.js';
 import { WorkflowReplayer } from '../../stack/replayer.js';
 import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
 
@@ -60,7 +61,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
     return 2;
   }
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR', () => {}) });
+    installTemporalLogging(new DefaultLogger('ERROR', () => {}), 'ERROR');
   } catch {
     // Installed already (run in-process by a test): keep that one.
   }
