@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import {
@@ -63,6 +64,40 @@ function moduleStateIn(file: SourceFile): string[] {
   });
 }
 
+/** The console's files, its .tsx pages included. */
+function consoleSources(): SourceFile[] {
+  return readdirSync(`${repoRoot}src/console`, { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.tsx?$/.test(name))
+    .map((name) => `src/console/${name.split(sep).join('/')}`)
+    .sort()
+    .map((path) => ({ path, text: readFileSync(`${repoRoot}${path}`, 'utf8') }));
+}
+
+const declarationsOf = (file: SourceFile) =>
+  ts.createSourceFile(file.path, file.text, ts.ScriptTarget.ES2022, true, file.path.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS).statements;
+
+/** The names the API contract exports: each shape's schema and its type share one. */
+function contractNames(files: SourceFile[]): Set<string> {
+  const exported = (statement: ts.Statement) => ts.canHaveModifiers(statement) && !!ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  return new Set(files.filter((file) => file.path.startsWith('src/api-contract/')).flatMap((file) => declarationsOf(file).filter(exported).flatMap((statement) => {
+    if (ts.isVariableStatement(statement)) return statement.declarationList.declarations.map((d) => d.name.getText());
+    return ts.isTypeAliasDeclaration(statement) || ts.isInterfaceDeclaration(statement) ? [statement.name.text] : [];
+  })));
+}
+
+/** Types a console file declares under a name the contract exports: a copy of an API shape, which would drift from it. */
+function copiedShapes(files: SourceFile[], contract: Set<string>): string[] {
+  return files.flatMap((file) => declarationsOf(file)
+    .filter((s): s is ts.InterfaceDeclaration | ts.TypeAliasDeclaration => ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s))
+    .filter((declaration) => contract.has(declaration.name.text))
+    .map((declaration) => `${file.path} declares ${declaration.name.text}; import it from src/api-contract/`));
+}
+
+/** The console reaches other folders by types only (the contract's schemas stay out of the browser bundle). */
+const consoleValueImports = (files: SourceFile[]) => files.flatMap((file) => importsOf(file)
+  .filter((imp) => imp.resolved && !imp.resolved.startsWith('src/console/') && !imp.typeOnly)
+  .map((imp) => `${file.path} imports '${imp.specifier}' as a value`));
+
 describe('architecture', () => {
   it('workflow code imports only the sandbox packages and the contract', () => {
     expect(sandboxViolations(sources)).toEqual([]);
@@ -110,6 +145,34 @@ describe('architecture', () => {
       missingFromDoc: [],
       documentedButAbsent: [],
     });
+  });
+
+  it('the API contract imports TypeBox only', () => {
+    const contract = sources.filter((file) => file.path.startsWith('src/api-contract/'));
+    expect(contract.length).toBeGreaterThan(0);
+    expect(contract.flatMap((file) => importsOf(file)
+      .filter((imp) => !(imp.resolved?.startsWith('src/api-contract/') || imp.specifier === '@sinclair/typebox'))
+      .map((imp) => `${file.path} imports '${imp.specifier}'`))).toEqual([]);
+  });
+
+  it('the console imports each API shape from the contract, as a type, and copies none', () => {
+    const names = contractNames(sources);
+    expect(names).toContain('CaseHistory');
+    const consoleFiles = consoleSources();
+    expect(copiedShapes(consoleFiles, names)).toEqual([]);
+    expect(consoleValueImports(consoleFiles)).toEqual([]);
+  });
+
+  it('the copy rule reports a console type named like a contract shape, and a value import of the contract', () => {
+    const bad = {
+      path: 'src/console/pages/bad.tsx',
+      text: `import { CaseView } from '../../api-contract/cases.js';\ninterface Actor { keyId: string | null; name: string }\nexport type CaseStatus = 'open' | 'closed';\ninterface Local { at: string }\nexport const View = () => <p>{CaseView.type}</p>;`,
+    };
+    expect(copiedShapes([bad], contractNames(sources))).toEqual([
+      'src/console/pages/bad.tsx declares Actor; import it from src/api-contract/',
+      'src/console/pages/bad.tsx declares CaseStatus; import it from src/api-contract/',
+    ]);
+    expect(consoleValueImports([bad])).toEqual([`src/console/pages/bad.tsx imports '../../api-contract/cases.js' as a value`]);
   });
 
   it('each folder imports only the folders docs/architecture.md says it may', () => {

@@ -4,6 +4,12 @@
  * These schemas document and are checked by the fuzzer (test/api/fuzz.test.ts); they never rewrite
  * a body: `buildApi` serializes with JSON.stringify, so nothing is dropped.
  */
+import { Replay } from '../api-contract/audit.js';
+import { CaseActivity, CaseHistory, CaseList, CaseView, Delivery, OpenedCase, Repaired } from '../api-contract/cases.js';
+import { InboxPage } from '../api-contract/inbox.js';
+import { Ledger } from '../api-contract/orders.js';
+import { FlowGraph, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
+import { ApiKeyList, CreatedApiKey, Health, Me, Readiness } from '../api-contract/service.js';
 import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from './problems.js';
 
 const string = { type: 'string' } as const;
@@ -59,83 +65,28 @@ export function responses(success: Record<number, unknown>, problems: readonly P
   return { ...problemResponses(problems, options), ...success };
 }
 
-const DIAGNOSTIC = exact({
-  severity: { type: 'string', enum: ['error', 'warning'] }, code: string, message: string,
-  line: integer, column: integer, endLine: integer, endColumn: integer, hint: string,
-}, ['hint']);
-const PLAYBOOK_VERSION = exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString });
-
 export const BODIES = {
-  health: exact({ status: { type: 'string', enum: ['ok'] } }),
-  ready: exact({ status: { type: 'string', enum: ['ready'] }, database: { type: 'boolean' }, temporal: { type: 'boolean' } }),
-  validation: exact({ valid: { type: 'boolean' }, diagnostics: list(DIAGNOSTIC) }),
-  published: exact({ name: string, version: integer, hash: string, created: { type: 'boolean' }, diagnostics: list(DIAGNOSTIC) }),
-  playbooks: exact({ playbooks: list(exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString, versions: integer })) }),
-  versions: exact({ name: string, versions: list(PLAYBOOK_VERSION) }),
-  version: exact({ name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString, yaml: string, plan: freeObject, diagnostics: list(DIAGNOSTIC) }),
-  graph: exact({
-    name: string, version: integer, start: string,
-    nodes: list(exact({ id: string, kind: string, shape: { type: 'string', enum: ['box', 'decision', 'wait', 'end'] }, label: string, line: { type: 'integer', nullable: true } })),
-    edges: list(exact({ from: string, to: string, label: nullableString })),
-  }),
-  opened: exact({ caseId: string, playbook: string, version: integer, status: string, created: { type: 'boolean' } }),
-  cases: exact({
-    cases: list(open({
-      caseId: string, playbook: string, version: integer, status: string, step: nullableString, orderId: nullableString,
-      outcome: nullableString, openedAt: string, updatedAt: string,
-    })),
-    nextCursor: nullableString,
-  }),
-  case: open({
-    caseId: string, playbook: string, version: integer, status: string, step: nullableString, waitingFor: list(string),
-    deadlines: list(open({ kind: string, step: string, at: string })), data: freeObject,
-    outcome: { ...open({ outcome: string, reason: string }), nullable: true },
-  }),
-  history: open({
-    caseId: string, workflowId: string, playbook: open({ name: string, version: integer, hash: string }), status: string,
-    outcome: { ...open({ outcome: string, reason: string }), nullable: true },
-    steps: list(freeObject), events: list(freeObject), refunds: list(freeObject), escalations: list(freeObject), messages: list(freeObject),
-  }),
-  /** Where a delivered event went: accepted, duplicate, or kept unrouted in the inbox. */
-  delivery: exact({ status: { type: 'string', enum: ['accepted', 'duplicate', 'unrouted'] }, caseId: string, inboxId: integer, reason: string }, ['caseId', 'inboxId', 'reason']),
-  ledger: open({
-    orderId: string, currency: string, paid: integer, advanced: integer, canOwe: integer, givenBack: integer,
-    kinds: list(open({ kind: string, cap: integer, policyCap: nullable(integer), refunded: integer, requested: integer })),
-    advances: list(exact({ kind: string, amount: integer, evidence: string, recordedBy: string, recordedAt: string })),
-    refunds: list(open({
-      caseId: string, stepId: string, covers: string, amount: integer, reason: string, status: string,
-      deadlineAt: nullableString, answeredAt: nullableString, key: string,
-    })),
-  }),
-  inbox: exact({
-    events: list(open({
-      id: integer, source: string, eventId: string, type: string, payload: freeObject, receivedAt: string, status: string,
-      routedCaseId: nullableString, reason: nullableString, updatedAt: string,
-    })),
-    nextCursor: nullableString,
-  }),
-  activity: exact({
-    tasks: list(exact({
-      stepId: string, role: string, title: string, outcomes: list(string), dueAt: string, status: string, outcome: nullableString,
-      createdAt: string, completedAt: nullableString,
-    })),
-    remarks: list(exact({ stepId: string, orderId: nullableString, remark: nullableString, flag: nullableString, at: string })),
-  }),
-  me: exact({
-    keyId: string, name: string, role: string,
-    settings: exact({ timeZone: string, temporalUiUrl: nullableString, namespace: string }),
-  }),
-  keys: exact({ keys: list(exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString })) }),
-  createdKey: exact({ id: string, name: string, role: string, createdAt: string, revokedAt: nullableString, lastUsedAt: nullableString, key: string }),
-  repaired: exact({ status: string }),
-  replay: open({
-    kind: { type: 'string', enum: ['replayed'] }, caseId: string, workflowId: string, planHash: string, deterministic: { type: 'boolean' },
-    source: { type: 'string', enum: ['temporal', 'archive', 'temporal and archive'] },
-    divergence: { ...open({ runId: string, eventId: { type: 'integer', nullable: true }, recorded: nullableString, now: string, step: nullableString, visit: { type: 'integer', nullable: true } }), nullable: true },
-    runs: list(open({ runId: string, source: string, events: integer, deterministic: { type: 'boolean' }, ms: integer })),
-    timeline: list(open({ seq: integer, record: freeObject })),
-    auditTrail: open({ rows: integer, matches: { type: 'boolean' }, mismatch: { ...open({ seq: integer, step: nullableString, problem: string }), nullable: true } }),
-  }),
+  health: Health,
+  ready: Readiness,
+  validation: Validation,
+  published: Published,
+  playbooks: PublishedPlaybooks,
+  versions: PlaybookVersions,
+  version: PlaybookVersionDetail,
+  graph: FlowGraph,
+  opened: OpenedCase,
+  cases: CaseList,
+  case: CaseView,
+  history: CaseHistory,
+  delivery: Delivery,
+  ledger: Ledger,
+  inbox: InboxPage,
+  activity: CaseActivity,
+  me: Me,
+  keys: ApiKeyList,
+  createdKey: CreatedApiKey,
+  repaired: Repaired,
+  replay: Replay,
   jsonLines: {
     description: 'JSON Lines: one JSON object per line (docs/auditing.md, "Exporting cases")',
     content: { 'application/x-ndjson': { schema: { type: 'string' } } },

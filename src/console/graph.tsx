@@ -4,32 +4,9 @@
  * the path a case took marked on it.
  */
 import dagre from '@dagrejs/dagre';
+import type { FlowEdge, FlowGraph, FlowNode, NodeShape } from '../api-contract/playbooks.js';
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
-
-export type NodeShape = 'box' | 'decision' | 'wait' | 'end';
-
-export interface FlowNode {
-  id: string;
-  kind: string;
-  shape: NodeShape;
-  label: string;
-  line: number | null;
-}
-
-export interface FlowEdge {
-  from: string;
-  to: string;
-  label: string | null;
-}
-
-export interface FlowGraph {
-  name: string;
-  version: number;
-  start: string;
-  nodes: FlowNode[];
-  edges: FlowEdge[];
-}
 
 const CHAR_WIDTH = 7.2;
 const NODE_HEIGHT = 46;

@@ -3,9 +3,10 @@
  * `roles` the API key roles that see it (the API refuses the others anyway), `render` the page.
  */
 import type { ComponentType } from 'preact';
+import type { Role } from '../api-contract/service.js';
 import type { Language } from './i18n.js';
 import { FiguresPage } from './pages/figures.js';
-import type { Role, Session } from './session.js';
+import type { Session } from './session.js';
 import { QueuePage } from './pages/queue.js';
 import { CasesPage } from './pages/cases.js';
 import { PlaybooksPage } from './pages/playbooks.js';

@@ -1,36 +1,12 @@
 /** One case (#/cases/<id>): where it is, what it waits for and until when, and what happened and why. */
 import { Fragment } from 'preact';
+import type { CaseActivity, CaseHistory, CaseView } from '../../api-contract/cases.js';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { Session } from '../session.js';
 import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
-
-interface Actor { keyId: string | null; name: string }
-
-interface CaseView {
-  caseId: string; playbook: string; version: number; status: string; step: string | null; waitingFor: string[];
-  deadlines: { kind: string; step: string; at: string; left?: string; paused?: boolean }[];
-  data: Record<string, unknown>; outcome: { outcome: string; reason: string } | null;
-}
-
-interface HistoryStep { seq: number; at: string; kind: string; step: string | null; detail: Record<string, unknown>; by: Actor }
-
-interface CaseHistory {
-  caseId: string; workflowId: string; playbook: { name: string; version: number; hash: string };
-  opened: { at: string; by: Actor } | null;
-  steps: HistoryStep[];
-  events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string; by: Actor | null }[];
-  refunds: { amount: number; currency: string; covers: string; reason: string; status: string; deadlineAt: string | null; lateAt: string | null; at: string }[];
-  escalations: { queue: string; severity: string; reason: string; at: string }[];
-  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
-}
-
-interface CaseActivity {
-  tasks: { stepId: string; role: string; title: string; outcomes: string[]; dueAt: string; status: string; outcome: string | null; createdAt: string; completedAt: string | null }[];
-  remarks: { stepId: string; orderId: string | null; remark: string | null; flag: string | null; at: string }[];
-}
 
 type Key =
   | 'back' | 'loading' | 'notFound' | 'playbook' | 'status' | 'step' | 'outcome' | 'opened' | 'openedBy' | 'temporal' | 'summary'

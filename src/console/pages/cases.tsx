@@ -1,5 +1,7 @@
 /** Cases: search and filter the cases (#/cases), and one case (#/cases/<id>, see case.tsx). */
 import { useEffect, useState } from 'preact/hooks';
+import type { CaseList, CaseSummary } from '../../api-contract/cases.js';
+import type { PublishedPlaybooks } from '../../api-contract/playbooks.js';
 import { api, ApiProblem, queryOf } from '../api.js';
 import { formatTime, startOfDay, zoneLabel } from '../format.js';
 import { useT, type Messages } from '../i18n.js';
@@ -7,11 +9,6 @@ import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
 import { CasePage } from './case.js';
 import { CASE_STATUSES, isCaseStatus, STATUS_MESSAGES } from './case-status.js';
-
-interface CaseSummary {
-  caseId: string; playbook: string; version: number; status: string; step: string | null; orderId: string | null;
-  outcome: string | null; openedAt: string; updatedAt: string;
-}
 
 interface Filters {
   playbook: string; status: string; outcome: string; reason: string; orderId: string; openedFrom: string; openedTo: string; breached: boolean;
@@ -82,13 +79,13 @@ function CaseSearch({ session }: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api<{ playbooks: { name: string }[] }>(session, 'GET', '/v1/playbooks').then((answer) => setPlaybooks(answer.playbooks.map((p) => p.name)), () => setPlaybooks([]));
+    api<PublishedPlaybooks>(session, 'GET', '/v1/playbooks').then((answer) => setPlaybooks(answer.playbooks.map((p) => p.name)), () => setPlaybooks([]));
   }, [session]);
 
   const load = async (cursor?: string) => {
     setError(null);
     try {
-      const page = await api<{ cases: CaseSummary[]; nextCursor: string | null }>(session, 'GET', `/v1/cases${listQuery(filters, session, cursor)}`);
+      const page = await api<CaseList>(session, 'GET', `/v1/cases${listQuery(filters, session, cursor)}`);
       setCases((shown) => (cursor && shown ? [...shown, ...page.cases] : page.cases));
       setNextCursor(page.nextCursor);
     } catch (failure) {

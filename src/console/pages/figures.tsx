@@ -4,6 +4,7 @@
  * marked, the late refunds listed (those still unpaid first), and the same figures as a CSV download. Definitions: docs/figures.md.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { PublishedPlaybooks } from '../../api-contract/playbooks.js';
 import { api, ApiProblem, apiText, queryOf } from '../api.js';
 import { BarChart, ColumnChart, type Series } from '../charts.js';
 import { formatMoney, formatTime, zoneLabel } from '../format.js';
@@ -149,7 +150,7 @@ export function FiguresPage({ session }: PageProps) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api<{ playbooks: { name: string }[] }>(session, 'GET', '/v1/playbooks').then((answer) => setPlaybooks(answer.playbooks.map((p) => p.name)), () => setPlaybooks([]));
+    api<PublishedPlaybooks>(session, 'GET', '/v1/playbooks').then((answer) => setPlaybooks(answer.playbooks.map((p) => p.name)), () => setPlaybooks([]));
   }, [session]);
 
   useEffect(() => {

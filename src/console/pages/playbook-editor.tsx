@@ -4,27 +4,10 @@
  * the editor's margin at its line, listed with its code and message, and a click selects it in the editor.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Diagnostic, Published, Validation } from '../../api-contract/playbooks.js';
 import { api, ApiProblem } from '../api.js';
 import { useT, type Messages } from '../i18n.js';
 import type { Session } from '../session.js';
-
-export interface Diagnostic {
-  severity: 'error' | 'warning';
-  code: string;
-  message: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  hint?: string;
-}
-
-interface Published {
-  name: string;
-  version: number;
-  created: boolean;
-  diagnostics: Diagnostic[];
-}
 
 /** What the last check or publication said. */
 type Outcome =
@@ -95,7 +78,7 @@ export function PlaybookEditor({ session, name, initial, onPublished }: {
   const validate = async () => {
     setBusy('checking');
     try {
-      const result = await api<{ valid: boolean; diagnostics: Diagnostic[] }>(session, 'POST', '/v1/playbooks/validate', text);
+      const result = await api<Validation>(session, 'POST', '/v1/playbooks/validate', text);
       setOutcome({ kind: 'checked', ...result });
     } catch (failure) {
       setOutcome({ kind: 'failed', detail: failure instanceof Error ? failure.message : String(failure) });

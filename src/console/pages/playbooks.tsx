@@ -4,38 +4,18 @@
  * took, and for ops leads and admins the box that validates edited YAML and publishes it.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { CaseHistory, CaseView } from '../../api-contract/cases.js';
+import type {
+  Diagnostic, FlowGraph, PlaybookSummary, PlaybookVersion, PlaybookVersionDetail, PlaybookVersions, PublishedPlaybooks,
+} from '../../api-contract/playbooks.js';
 import { api, ApiProblem } from '../api.js';
 import { formatTime } from '../format.js';
-import { FlowDiagram, type FlowGraph, type PathStep } from '../graph.js';
+import { FlowDiagram, type PathStep } from '../graph.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
-import { PlaybookEditor, type Diagnostic } from './playbook-editor.js';
+import { PlaybookEditor } from './playbook-editor.js';
 import './playbooks.css';
-
-interface PublishedVersion {
-  name: string;
-  version: number;
-  hash: string;
-  publishedAt: string;
-  publishedBy: string | null;
-}
-
-interface LatestVersion extends PublishedVersion {
-  versions: number;
-}
-
-interface VersionDetail extends PublishedVersion {
-  yaml: string;
-  diagnostics: Diagnostic[];
-}
-
-interface CaseHistory {
-  caseId: string;
-  playbook: { name: string; version: number };
-  status: string;
-  steps: { seq: number; step: string | null; detail: Record<string, unknown> }[];
-}
 
 /** Where a case took the flow: its steps in order, the step it is at now last. */
 interface CasePath {
@@ -92,10 +72,10 @@ export function PlaybooksPage({ session, route }: PageProps) {
 
 function PlaybookList({ session }: { session: Session }) {
   const t = useT(PLAYBOOKS_MESSAGES);
-  const [playbooks, setPlaybooks] = useState<LatestVersion[] | null>(null);
+  const [playbooks, setPlaybooks] = useState<PlaybookSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api<{ playbooks: LatestVersion[] }>(session, 'GET', '/v1/playbooks').then((body) => setPlaybooks(body.playbooks), (failure) => setError(detailOf(failure)));
+    api<PublishedPlaybooks>(session, 'GET', '/v1/playbooks').then((body) => setPlaybooks(body.playbooks), (failure) => setError(detailOf(failure)));
   }, [session]);
   return (
     <section aria-labelledby="playbooks-title">
@@ -131,8 +111,8 @@ function PlaybookList({ session }: { session: Session }) {
 
 function PlaybookDetail({ session, name, version }: { session: Session; name: string; version: number | undefined }) {
   const t = useT(PLAYBOOKS_MESSAGES);
-  const [versions, setVersions] = useState<PublishedVersion[] | null>(null);
-  const [shown, setShown] = useState<{ detail: VersionDetail; graph: FlowGraph } | null>(null);
+  const [versions, setVersions] = useState<PlaybookVersion[] | null>(null);
+  const [shown, setShown] = useState<{ detail: PlaybookVersionDetail; graph: FlowGraph } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [path, setPath] = useState<CasePath | null>(null);
   // Publishing a version reloads the list of versions.
@@ -141,7 +121,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
 
   useEffect(() => {
     setError(null);
-    api<{ versions: PublishedVersion[] }>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
+    api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
       (body) => setVersions(body.versions),
       (failure) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) })),
     );
@@ -152,7 +132,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
     // The version shown stays until the next one is loaded, so the editor keeps what it last said.
     if (selected === undefined) return;
     const base = `/v1/playbooks/${encodeURIComponent(name)}/versions/${selected}`;
-    Promise.all([api<VersionDetail>(session, 'GET', base), api<FlowGraph>(session, 'GET', `${base}/graph`)]).then(
+    Promise.all([api<PlaybookVersionDetail>(session, 'GET', base), api<FlowGraph>(session, 'GET', `${base}/graph`)]).then(
       ([detail, graph]) => setShown({ detail, graph }),
       (failure) => setError(t('failed', { detail: detailOf(failure) })),
     );
@@ -239,7 +219,7 @@ function CasePathForm({ session, name, shown, t, path, onPath }: {
       const encoded = encodeURIComponent(id);
       const [history, view] = await Promise.all([
         api<CaseHistory>(session, 'GET', `/v1/cases/${encoded}/history`),
-        api<{ step: string | null; status: string }>(session, 'GET', `/v1/cases/${encoded}`),
+        api<CaseView>(session, 'GET', `/v1/cases/${encoded}`),
       ]);
       if (history.playbook.name !== name) {
         onPath(null);

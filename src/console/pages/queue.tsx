@@ -4,13 +4,12 @@
  * acknowledged and resolved, with who did it and when.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { Actor } from '../../api-contract/cases.js';
 import { api, ApiProblem, queryOf } from '../api.js';
 import { formatLeft, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
-
-interface Actor { keyId: string | null; name: string }
 
 interface Task {
   id: number; caseId: string; playbook: string | null; orderId: string | null; step: string; title: string; queue: string;
