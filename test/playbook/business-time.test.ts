@@ -87,6 +87,31 @@ special_days:
   });
 });
 
+describe('calendars closed too long (PB137)', () => {
+  const file = (holidays: string) => loadCalendars([{ file: 'calendars/c.yaml', source: `calendar: c\nversion: 1\ntimezone: UTC\nhours: { mon: ["09:00-18:00"], fri: ["09:00-18:00"] }\nholidays:\n${holidays}` }]).diagnostics;
+  const found = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
+
+  it('a year of holidays with the weekends around it is allowed; three back to back are not', () => {
+    expect(file('  - { date: "2027-01-01", until: "2027-12-31" }\n')).toEqual([]);
+    expect(found(file('  - { date: "2027-01-01", until: "2027-12-31" }\n  - { date: "2028-01-01", until: "2028-12-31" }\n  - { date: "2029-01-01", until: "2029-12-31" }\n'))).toEqual([
+      '5:1 PB137 the calendar has no working time from 2026-12-29 to 2030-01-03: 1102 days in a row; it may be closed at most 400 days in a row',
+    ]);
+  });
+
+  it('yearly holidays covering the whole year close it for ever', () => {
+    expect(found(file('  - { date: "01-01", until: "06-30" }\n  - { date: "07-01", until: "12-31" }\n'))).toEqual([
+      '5:1 PB137 the calendar has no working time on any day of the year; it may be closed at most 400 days in a row',
+    ]);
+  });
+
+  it('a special day with hours in the middle of the holidays breaks the run', () => {
+    // 2027-07-01 is a Thursday, closed by the week: only its special hours open it.
+    const holidays = '  - { date: "2027-01-01", until: "2027-06-30" }\n  - { date: "2027-07-02", until: "2028-06-30" }\n';
+    expect(found(file(holidays)).map((d) => d.split(' ')[1])).toEqual(['PB137']);
+    expect(file(`${holidays}special_days:\n  - { date: "2027-07-01", hours: ["10:00-12:00"] }\n`)).toEqual([]);
+  });
+});
+
 describe('business durations', () => {
   it('need a calendar: each one is reported where it is written', () => {
     const result = validatePlaybook(playbook('', WAIT), 'business.yaml');
