@@ -93,6 +93,23 @@ function copiedShapes(files: SourceFile[], contract: Set<string>): string[] {
     .map((declaration) => `${file.path} declares ${declaration.name.text}; import it from src/api-contract/`));
 }
 
+/** The console's calls to the API (src/console/api.ts) whose answer is typed by an object literal written on the spot instead of a contract type. */
+function inlineAnswerTypes(files: SourceFile[]): string[] {
+  return files.flatMap((file) => {
+    const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.ES2022, true, file.path.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+    const found: string[] = [];
+    const hasLiteral = (node: ts.Node): boolean => ts.isTypeLiteralNode(node) || !!ts.forEachChild(node, (child) => hasLiteral(child) || undefined);
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && ['api', 'request'].includes(node.expression.text) && node.typeArguments?.some(hasLiteral)) {
+        found.push(`${file.path}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} types an answer inline: ${node.typeArguments.map((t) => t.getText()).join(', ')}`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  });
+}
+
 /** The console reaches other folders by types only (the contract's schemas stay out of the browser bundle). */
 const consoleValueImports = (files: SourceFile[]) => files.flatMap((file) => importsOf(file)
   .filter((imp) => imp.resolved && !imp.resolved.startsWith('src/console/') && !imp.typeOnly)
@@ -161,9 +178,10 @@ describe('architecture', () => {
     const consoleFiles = consoleSources();
     expect(copiedShapes(consoleFiles, names)).toEqual([]);
     expect(consoleValueImports(consoleFiles)).toEqual([]);
+    expect(inlineAnswerTypes(consoleFiles)).toEqual([]);
   });
 
-  it('the copy rule reports a console type named like a contract shape, and a value import of the contract', () => {
+  it('the copy rules report a console type named like a contract shape, an answer typed inline, and a value import of the contract', () => {
     const bad = {
       path: 'src/console/pages/bad.tsx',
       text: `import { CaseView } from '../../api-contract/cases.js';\ninterface Actor { keyId: string | null; name: string }\nexport type CaseStatus = 'open' | 'closed';\ninterface Local { at: string }\nexport const View = () => <p>{CaseView.type}</p>;`,
@@ -173,6 +191,11 @@ describe('architecture', () => {
       'src/console/pages/bad.tsx declares CaseStatus; import it from src/api-contract/',
     ]);
     expect(consoleValueImports([bad])).toEqual([`src/console/pages/bad.tsx imports '../../api-contract/cases.js' as a value`]);
+    const inline = { path: 'src/console/pages/inline.tsx', text: `const a = await api<{ cases: CaseSummary[] }>(session, 'GET', '/v1/cases');\nconst b = await api<CaseList>(session, 'GET', '/v1/cases');\nconst c = await request<Me & { extra: string }>(key, 'GET', '/v1/me');` };
+    expect(inlineAnswerTypes([inline])).toEqual([
+      'src/console/pages/inline.tsx:1 types an answer inline: { cases: CaseSummary[] }',
+      'src/console/pages/inline.tsx:3 types an answer inline: Me & { extra: string }',
+    ]);
   });
 
   it('each folder imports only the folders docs/architecture.md says it may', () => {

@@ -9,25 +9,9 @@ import { CaseActivity, CaseHistory, CaseList, CaseView, Delivery, OpenedCase, Re
 import { InboxPage } from '../api-contract/inbox.js';
 import { Ledger } from '../api-contract/orders.js';
 import { FlowGraph, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
+import { Problem } from '../api-contract/problems.js';
 import { ApiKeyList, CreatedApiKey, Health, Me, Readiness } from '../api-contract/service.js';
 import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from './problems.js';
-
-const string = { type: 'string' } as const;
-const nullableString = { type: 'string', nullable: true } as const;
-const integer = { type: 'integer' } as const;
-const freeObject = { type: 'object', additionalProperties: true } as const;
-
-/** An object whose properties are all listed and all present. */
-const exact = (properties: Record<string, unknown>, optional: string[] = []) => ({
-  type: 'object', additionalProperties: false, properties, required: Object.keys(properties).filter((k) => !optional.includes(k)),
-});
-/** An object with these properties present; others may be added (cases and their history grow with the workflow). */
-const open = (properties: Record<string, unknown>) => ({ ...exact(properties), additionalProperties: true });
-const list = (items: unknown) => ({ type: 'array', items });
-const nullable = (schema: object) => ({ ...schema, nullable: true });
-
-/** The building blocks of the response schemas, for the routes that declare their own bodies. */
-export const SCHEMA = { string, nullableString, integer, freeObject, exact, open, list, nullable } as const;
 
 /** Problems every route with a key may send, whatever else it declares. */
 const EVERY_ROUTE: readonly ProblemType[] = ['invalid-request', 'rate-limited', 'internal', 'service-unavailable'];
@@ -35,13 +19,9 @@ const WITH_KEY: readonly ProblemType[] = ['unauthorized', 'forbidden'];
 /** Problems of routes that read a request body. */
 export const WITH_BODY: readonly ProblemType[] = ['malformed-json', 'body-too-large', 'unsupported-media-type'];
 
+/** A problem document whose `type` is one of these. */
 const problemSchema = (types: ProblemType[]) => ({
-  type: 'object', required: ['type', 'title', 'status'], additionalProperties: true,
-  properties: {
-    type: { type: 'string', enum: types.map((t) => PROBLEM_BASE + t) },
-    title: string, status: integer, detail: string, instance: string, requestId: string,
-    errors: list(exact({ pointer: string, message: string })),
-  },
+  ...Problem, properties: { ...Problem.properties, type: { type: 'string', enum: types.map((t) => PROBLEM_BASE + t) } },
 });
 
 /**

@@ -1,20 +1,15 @@
 /** Calls to the Casebook API with the session's key: parsed JSON, or an ApiProblem carrying the problem+json. */
+import type { Problem } from '../api-contract/problems.js';
 import type { Session } from './session.js';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: { pointer: string; message: string }[];
-  [extension: string]: unknown;
-}
+/** A problem document with the members its type adds (an invalid playbook's `diagnostics`...). */
+type ProblemWithExtensions = Problem & { [extension: string]: unknown };
 
 /** Fired on window when the API answers 401: the key was revoked while signed in. */
 export const UNAUTHORIZED_EVENT = 'casebook:unauthorized';
 
 export class ApiProblem extends Error {
-  constructor(readonly status: number, readonly problem: Problem) {
+  constructor(readonly status: number, readonly problem: ProblemWithExtensions) {
     super(problem.detail ?? problem.title);
   }
 }
@@ -25,9 +20,9 @@ async function send(key: string, method: string, path: string, body: unknown, ac
   const response = await fetch(path, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
   if (response.ok) return response;
   const text = await response.text();
-  let problem: Problem;
+  let problem: ProblemWithExtensions;
   try {
-    problem = JSON.parse(text) as Problem;
+    problem = JSON.parse(text) as ProblemWithExtensions;
   } catch {
     problem = { type: 'about:blank', title: response.statusText, status: response.status, detail: text.slice(0, 200) };
   }

@@ -1,5 +1,6 @@
 /** The escalation queue: cases handed to a queue, acknowledged and resolved by people, each with who and when. */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { Escalation as EscalationBody, EscalationPage, EscalationStatus } from '../../api-contract/work.js';
 import type { Actor } from '../../plan/case.js';
 import {
   acknowledgeEscalation, findEscalation, listEscalations, resolveEscalation, type Escalation, type EscalationListFilter,
@@ -8,19 +9,10 @@ import { actorOf, READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
-import { responses, SCHEMA, WITH_BODY } from '../responses.js';
-import { ACTOR, AGENT_WORKERS, PERSON_TEXT, ROW_ID } from './tasks.js';
+import { responses, WITH_BODY } from '../responses.js';
+import { AGENT_WORKERS, PERSON_TEXT, ROW_ID } from './tasks.js';
 
 const TAGS = ['agent work'];
-const { string, nullableString, exact, nullable } = SCHEMA;
-const STATUS = { type: 'string', enum: ['open', 'acknowledged', 'resolved'] } as const;
-
-const ESCALATION = exact({
-  id: { type: 'integer' }, caseId: string, playbook: nullableString, orderId: nullableString, step: string, queue: string,
-  severity: string, reason: string, note: nullableString, status: STATUS, createdAt: string,
-  acknowledged: nullable(exact({ by: ACTOR, at: string })),
-  resolved: nullable(exact({ by: ACTOR, at: string, resolution: string })),
-});
 
 const escalationParams = { type: 'object', required: ['escalationId'], properties: { escalationId: { type: 'string', pattern: ROW_ID } } } as const;
 type EscalationParams = { Params: { escalationId: string } };
@@ -37,9 +29,9 @@ function listRoute(app: FastifyInstance, deps: ApiDependencies): void {
       tags: TAGS, summary: 'Escalations, newest first, filtered by queue and status and paginated by cursor',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { queue: { type: 'string', minLength: 1, maxLength: 100 }, status: STATUS, ...PAGE_QUERY },
+        properties: { queue: { type: 'string', minLength: 1, maxLength: 100 }, status: EscalationStatus, ...PAGE_QUERY },
       },
-      response: responses({ 200: exact({ escalations: { type: 'array', items: ESCALATION }, nextCursor: nullableString }) }, ['invalid-cursor']),
+      response: responses({ 200: EscalationPage }, ['invalid-cursor']),
     },
   }, async (request, reply) => pageOrInvalidCursor(reply, await listEscalations(deps.pool, request.query)));
 }
@@ -68,7 +60,7 @@ function handleRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     config: { roles: AGENT_WORKERS },
     schema: {
       tags: TAGS, summary: 'Acknowledge an open escalation as the calling key, now; 409 once it was acknowledged or resolved',
-      params: escalationParams, response: responses({ 200: ESCALATION }, ['unknown-escalation', 'escalation-handled']),
+      params: escalationParams, response: responses({ 200: EscalationBody }, ['unknown-escalation', 'escalation-handled']),
     },
   }, async (request, reply) => answer(reply, request.params.escalationId, (id) => acknowledgeEscalation(deps.pool, id, actorOf(request))));
 
@@ -78,7 +70,7 @@ function handleRoutes(app: FastifyInstance, deps: ApiDependencies): void {
       tags: TAGS, summary: 'Resolve an open or acknowledged escalation as the calling key, now, saying how; 409 once it was resolved',
       params: escalationParams,
       body: { type: 'object', additionalProperties: false, required: ['resolution'], properties: { resolution: PERSON_TEXT } },
-      response: responses({ 200: ESCALATION }, [...WITH_BODY, 'unknown-escalation', 'escalation-handled']),
+      response: responses({ 200: EscalationBody }, [...WITH_BODY, 'unknown-escalation', 'escalation-handled']),
     },
   }, async (request, reply) => answer(reply, request.params.escalationId, (id) => resolveEscalation(deps.pool, id, actorOf(request), request.body.resolution)));
 }

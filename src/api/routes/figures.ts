@@ -3,13 +3,14 @@
  * spreadsheet, as one long CSV table `figure,item,measure,value`.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Figures } from '../../api-contract/figures.js';
 import type { Role } from '../../store/api-keys.js';
 import {
   casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
 } from '../../store/figures.js';
 import { CONSOLE_DEFAULTS, type ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
-import { responses, SCHEMA } from '../responses.js';
+import { responses } from '../responses.js';
 
 const FIGURE_READERS: readonly Role[] = ['ops-lead', 'auditor', 'admin'];
 /** A year of cases, leap day included. */
@@ -37,45 +38,8 @@ const figuresQuery = {
   },
 } as const;
 
-const { integer, string, nullableString, exact, list, nullable } = SCHEMA;
-const share = { type: 'number', nullable: true } as const;
-
-const figuresBody = exact({
-  range: exact({ from: string, to: string, timeZone: string, playbook: nullableString, shop: nullableString }),
-  reasons: exact({
-    total: integer,
-    reasons: list(exact({ reason: string, returns: integer, exchanges: integer, count: integer, share: { type: 'number' }, topThree: { type: 'boolean' } })),
-  }),
-  refundsAfterReceipt: exact({
-    asOf: string, receipts: integer, within24h: integer, latePaid: integer, lateUnpaid: integer, pending: integer, shareWithin24h: share,
-    refunded: integer, medianDelaySeconds: nullable(integer), p95DelaySeconds: nullable(integer),
-    late: list(exact({
-      caseId: string, orderId: nullableString, receivedAt: string, status: { type: 'string', enum: ['paid', 'unpaid'] }, paidAt: nullableString,
-      delaySeconds: integer, amount: nullable(integer), currency: nullableString,
-    })),
-  }),
-  unpaidReminders: exact({
-    orders: integer, paidBeforeReminder: integer, reminded: integer, recovered: integer, closedUnpaid: integer, stillUnpaid: integer, shareRecovered: share,
-    byReminder: list(exact({ reminders: integer, recovered: integer, share: { type: 'number' } })),
-  }),
-  reviews: exact({
-    reviews: integer, medium: integer, negative: integer, open: integer, handled: integer, askedToAmend: integer, amended: integer, amendedShare: share, escalated: integer,
-    byOutcome: list(exact({ outcome: string, reason: string, count: integer })),
-  }),
-  sla: exact({
-    breaches: list(exact({ kind: { type: 'string', enum: ['task-sla', 'clock', 'refund'] }, playbook: string, step: string, queue: nullableString, count: integer })),
-    escalations: list(exact({ playbook: string, step: string, queue: string, reason: string, count: integer, open: integer })),
-  }),
-  casesPerDay: exact({
-    outcomes: list(string),
-    days: list(exact({ date: string, opened: integer, closed: { type: 'object', additionalProperties: integer } })),
-  }),
-});
-
-type Figures = Awaited<ReturnType<typeof readFigures>>;
-
 /** Every figure over the filter's range, as of `now`. */
-async function readFigures(deps: ApiDependencies, filter: FigureFilter, now: Date) {
+async function readFigures(deps: ApiDependencies, filter: FigureFilter, now: Date): Promise<Figures> {
   const [reasons, refunds, reminders, reviews, breaches, escalations, perDay] = await Promise.all([
     returnAndExchangeReasons(deps.pool, filter), refundsAfterReceipt(deps.pool, filter, now), unpaidOrderReminders(deps.pool, filter), reviewRecovery(deps.pool, filter),
     slaBreaches(deps.pool, filter), escalationCounts(deps.pool, filter), casesPerDay(deps.pool, filter),
@@ -96,7 +60,7 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
       response: responses({
         200: {
           description: 'The figures (docs/figures.md)',
-          content: { 'application/json': { schema: figuresBody }, 'text/csv': { schema: { type: 'string' } } },
+          content: { 'application/json': { schema: Figures }, 'text/csv': { schema: { type: 'string' } } },
         },
       }, []),
     },

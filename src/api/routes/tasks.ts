@@ -1,5 +1,6 @@
 /** The task queue: agents list, claim, release, complete and annotate the human tasks cases open. */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { Task as TaskBody, TaskCompletion, TaskNote, TaskPage, TaskWithNotes } from '../../api-contract/work.js';
 import { completeTask } from '../../cases/agent-work.js';
 import type { Role } from '../../store/api-keys.js';
 import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, takeOverTask, type Task, type TaskListFilter } from '../../store/tasks.js';
@@ -8,7 +9,7 @@ import { sendDelivery } from '../delivery.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
-import { BODIES, responses, SCHEMA, WITH_BODY } from '../responses.js';
+import { responses, WITH_BODY } from '../responses.js';
 
 const TAGS = ['agent work'];
 /** Who works the queues; auditors read them. */
@@ -16,24 +17,10 @@ export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
 /** Who may release, or take over, a task someone else holds. */
 const LEADS: readonly Role[] = ['ops-lead', 'admin'];
 
-const { string, nullableString, integer, exact, nullable } = SCHEMA;
-export const ACTOR = exact({ keyId: nullableString, name: string });
 /** Free text a person writes (a note, a resolution): 1 to 2,000 characters, not only blanks. */
 export const PERSON_TEXT = { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } as const;
 /** A row id in a path: a positive integer, at most 15 digits. */
 export const ROW_ID = '^[1-9][0-9]{0,14}$';
-
-const TASK_PROPERTIES = {
-  id: integer, caseId: string, playbook: nullableString, orderId: nullableString, step: string, title: string, queue: string,
-  outcomes: { type: 'array', items: string }, status: { type: 'string', enum: ['open', 'done', 'breached'] }, outcome: nullableString,
-  dueAt: string, timeLeftMs: nullable(integer), createdAt: string, completedAt: nullableString,
-  claimed: nullable(exact({ by: ACTOR, at: string })), completedBy: nullable(ACTOR), noteCount: integer,
-};
-const TASK = exact(TASK_PROPERTIES);
-const NOTE = exact({ id: integer, text: string, by: ACTOR, at: string });
-const TASK_WITH_NOTES = exact({ ...TASK_PROPERTIES, notes: { type: 'array', items: NOTE } });
-const TASK_LIST = exact({ tasks: { type: 'array', items: TASK }, nextCursor: nullableString, asOf: string });
-const COMPLETED = exact({ status: { type: 'string', enum: ['accepted', 'duplicate'] }, task: TASK, case: nullable({ ...BODIES.case }) });
 
 const taskParams = { type: 'object', required: ['taskId'], properties: { taskId: { type: 'string', pattern: ROW_ID } } } as const;
 type TaskParams = { Params: { taskId: string } };
@@ -65,7 +52,7 @@ function readRoutes(app: FastifyInstance, deps: ApiDependencies): void {
           ...PAGE_QUERY,
         },
       },
-      response: responses({ 200: TASK_LIST }, ['invalid-cursor']),
+      response: responses({ 200: TaskPage }, ['invalid-cursor']),
     },
   }, async (request, reply) => {
     const asOf = Date.now();
@@ -76,7 +63,7 @@ function readRoutes(app: FastifyInstance, deps: ApiDependencies): void {
 
   app.get<TaskParams>('/:taskId', {
     config: { roles: READERS },
-    schema: { tags: TAGS, summary: 'A task with its notes, oldest first', params: taskParams, response: responses({ 200: TASK_WITH_NOTES }, ['unknown-task']) },
+    schema: { tags: TAGS, summary: 'A task with its notes, oldest first', params: taskParams, response: responses({ 200: TaskWithNotes }, ['unknown-task']) },
   }, async (request, reply) => {
     const id = Number(request.params.taskId);
     const task = await findTask(deps.pool, id);
@@ -90,7 +77,7 @@ function claimRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     config: { roles: AGENT_WORKERS },
     schema: {
       tags: TAGS, summary: 'Claim an open task for the calling key (again by its holder: no change); 409 when someone else holds it',
-      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-claimed', 'task-not-open']),
+      params: taskParams, response: responses({ 200: TaskBody }, ['unknown-task', 'task-claimed', 'task-not-open']),
     },
   }, async (request, reply) => {
     const id = Number(request.params.taskId);
@@ -108,7 +95,7 @@ function claimRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     schema: {
       tags: TAGS,
       summary: 'An ops lead or admin takes an open task over from the key that holds it, written to the audit trail (unclaimed or their own: a claim)',
-      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-not-open']),
+      params: taskParams, response: responses({ 200: TaskBody }, ['unknown-task', 'task-not-open']),
     },
   }, async (request, reply) => {
     const id = Number(request.params.taskId);
@@ -124,7 +111,7 @@ function claimRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     config: { roles: AGENT_WORKERS },
     schema: {
       tags: TAGS, summary: 'Release a claimed task: its holder, or an ops lead or admin for anyone; releasing an unclaimed task changes nothing',
-      params: taskParams, response: responses({ 200: TASK }, ['unknown-task', 'task-claimed', 'task-not-open']),
+      params: taskParams, response: responses({ 200: TaskBody }, ['unknown-task', 'task-claimed', 'task-not-open']),
     },
   }, async (request, reply) => {
     const id = Number(request.params.taskId);
@@ -154,7 +141,7 @@ function completeRoute(app: FastifyInstance, deps: ApiDependencies): void {
         type: 'object', additionalProperties: false, required: ['outcome'],
         properties: { outcome: { type: 'string', minLength: 1, maxLength: 100 }, note: PERSON_TEXT },
       },
-      response: responses({ 200: COMPLETED }, [
+      response: responses({ 200: TaskCompletion }, [
         ...WITH_BODY, 'unknown-task', 'unknown-outcome', 'task-not-open', 'task-claimed', 'unknown-case', 'event-not-expected', 'case-closed', 'invalid-event',
       ]),
     },
@@ -188,7 +175,7 @@ function noteRoute(app: FastifyInstance, deps: ApiDependencies): void {
     schema: {
       tags: TAGS, summary: 'Add a note to a task (notes are never changed or removed)', params: taskParams,
       body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: PERSON_TEXT } },
-      response: responses({ 201: NOTE }, [...WITH_BODY, 'unknown-task']),
+      response: responses({ 201: TaskNote }, [...WITH_BODY, 'unknown-task']),
     },
   }, async (request, reply) => {
     const id = Number(request.params.taskId);

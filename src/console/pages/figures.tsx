@@ -4,6 +4,7 @@
  * marked, the late refunds listed (those still unpaid first), and the same figures as a CSV download. Definitions: docs/figures.md.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { Figures } from '../../api-contract/figures.js';
 import type { PublishedPlaybooks } from '../../api-contract/playbooks.js';
 import { api, ApiProblem, apiText, queryOf } from '../api.js';
 import { BarChart, ColumnChart, type Series } from '../charts.js';
@@ -12,32 +13,6 @@ import { LANGUAGE_TAGS, useLanguage, useT, type Messages, type Translate } from 
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
 import './figures.css';
-
-interface Figures {
-  range: { from: string; to: string; timeZone: string; playbook: string | null; shop: string | null };
-  reasons: { total: number; reasons: { reason: string; returns: number; exchanges: number; count: number; share: number; topThree: boolean }[] };
-  refundsAfterReceipt: {
-    asOf: string; receipts: number; within24h: number; latePaid: number; lateUnpaid: number; pending: number; shareWithin24h: number | null;
-    refunded: number; medianDelaySeconds: number | null; p95DelaySeconds: number | null;
-    late: {
-      caseId: string; orderId: string | null; receivedAt: string; status: 'paid' | 'unpaid'; paidAt: string | null; delaySeconds: number;
-      amount: number | null; currency: string | null;
-    }[];
-  };
-  unpaidReminders: {
-    orders: number; paidBeforeReminder: number; reminded: number; recovered: number; closedUnpaid: number; stillUnpaid: number; shareRecovered: number | null;
-    byReminder: { reminders: number; recovered: number; share: number }[];
-  };
-  reviews: {
-    reviews: number; medium: number; negative: number; open: number; handled: number; askedToAmend: number; amended: number; amendedShare: number | null;
-    escalated: number; byOutcome: { outcome: string; reason: string; count: number }[];
-  };
-  sla: {
-    breaches: { kind: 'task-sla' | 'clock' | 'refund'; playbook: string; step: string; queue: string | null; count: number }[];
-    escalations: { playbook: string; step: string; queue: string; reason: string; count: number; open: number }[];
-  };
-  casesPerDay: { outcomes: string[]; days: { date: string; opened: number; closed: Record<string, number> }[] };
-}
 
 type Key =
   | 'title' | 'intro' | 'filters' | 'from' | 'to' | 'playbook' | 'allPlaybooks' | 'show' | 'csv' | 'csvFailed' | 'loading' | 'timesIn' | 'rangeShown'

@@ -5,27 +5,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Actor } from '../../api-contract/cases.js';
+import type { Escalation, EscalationPage, EscalationStatus, Task, TaskCompletion, TaskNote, TaskPage, TaskWithNotes } from '../../api-contract/work.js';
 import { api, ApiProblem, queryOf } from '../api.js';
 import { formatLeft, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
-
-interface Task {
-  id: number; caseId: string; playbook: string | null; orderId: string | null; step: string; title: string; queue: string;
-  outcomes: string[]; status: 'open' | 'done' | 'breached'; outcome: string | null; dueAt: string; timeLeftMs: number | null;
-  claimed: { by: Actor; at: string } | null; completedBy: Actor | null; noteCount: number;
-}
-
-interface Note { id: number; text: string; by: Actor; at: string }
-
-interface Escalation {
-  id: number; caseId: string; playbook: string | null; orderId: string | null; step: string; queue: string; severity: string; reason: string;
-  note: string | null; status: 'open' | 'acknowledged' | 'resolved'; createdAt: string;
-  acknowledged: { by: Actor; at: string } | null; resolved: { by: Actor; at: string; resolution: string } | null;
-}
-
-interface CaseAfter { caseId: string; status: string; step: string | null; outcome: { outcome: string; reason: string } | null }
 
 type Key =
   | 'title' | 'tasks' | 'show' | 'all' | 'mine' | 'unclaimed' | 'queue' | 'anyQueue' | 'refresh' | 'loading' | 'noTasks' | 'queueCount'
@@ -73,11 +58,11 @@ const MAX_PAGES = 5;
 const problemText = (failure: unknown): string => (failure instanceof ApiProblem || failure instanceof Error ? failure.message : String(failure));
 
 /** Every page of a list, up to MAX_PAGES. */
-async function readAll<T>(session: Session, path: string, query: Record<string, string>, items: (page: Record<string, unknown>) => T[]): Promise<{ rows: T[] }> {
+async function readAll<P extends { nextCursor: string | null }, T>(session: Session, path: string, query: Record<string, string>, items: (page: P) => T[]): Promise<{ rows: T[] }> {
   const rows: T[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const answer = await api<Record<string, unknown> & { nextCursor: string | null }>(session, 'GET', `${path}${queryOf({ ...query, limit: 100, cursor })}`);
+    const answer = await api<P>(session, 'GET', `${path}${queryOf({ ...query, limit: 100, cursor })}`);
     rows.push(...items(answer));
     if (!answer.nextCursor) break;
     cursor = answer.nextCursor;
@@ -113,7 +98,7 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
 
   const load = async () => {
     try {
-      const { rows } = await readAll(session, '/v1/tasks', { status: 'open', claimed, queue }, (page) => page.tasks as Task[]);
+      const { rows } = await readAll(session, '/v1/tasks', { status: 'open', claimed, queue }, (page: TaskPage) => page.tasks);
       setTasks(rows);
       setQueues((known) => [...new Set([...known, ...rows.map((task) => task.queue)])].sort());
       setError(null);
@@ -150,7 +135,7 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
   const claim = (task: Task) => act(task, async () => (await post<Task>(task, 'claim'), t('claimed', { id: task.id })));
   const release = (task: Task) => act(task, async () => (await post<Task>(task, 'release'), t('released', { id: task.id })));
   const complete = (task: Task, outcome: string) => act(task, async () => {
-    const { case: after } = await post<{ case: CaseAfter | null }>(task, 'complete', { outcome });
+    const { case: after } = await post<TaskCompletion>(task, 'complete', { outcome });
     if (after && after.status === 'closed' && after.outcome) return t('completedClosed', { id: task.id, caseId: task.caseId, outcome: after.outcome.outcome });
     return t('completed', { id: task.id, caseId: task.caseId, step: after?.step ?? '—' });
   });
@@ -223,10 +208,10 @@ function TaskQueue({ session, t, onNotice }: QueueProps) {
 }
 
 function TaskNotes({ session, t, task, onNotice, onAdded }: QueueProps & { task: Task; onAdded: () => Promise<void> }) {
-  const [notes, setNotes] = useState<Note[] | null>(null);
+  const [notes, setNotes] = useState<TaskNote[] | null>(null);
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const read = async () => setNotes((await api<{ notes: Note[] }>(session, 'GET', `/v1/tasks/${task.id}`)).notes);
+  const read = async () => setNotes((await api<TaskWithNotes>(session, 'GET', `/v1/tasks/${task.id}`)).notes);
   const add = async (event: Event) => {
     event.preventDefault();
     try {
@@ -259,7 +244,7 @@ function TaskNotes({ session, t, task, onNotice, onAdded }: QueueProps & { task:
   );
 }
 
-type EscalationFilter = 'pending' | Escalation['status'];
+type EscalationFilter = 'pending' | EscalationStatus;
 
 function EscalationQueue({ session, t, onNotice }: QueueProps) {
   const [status, setStatus] = useState<EscalationFilter>('pending');
@@ -269,8 +254,8 @@ function EscalationQueue({ session, t, onNotice }: QueueProps) {
 
   const load = async () => {
     try {
-      const statuses: Escalation['status'][] = status === 'pending' ? ['open', 'acknowledged'] : [status];
-      const lists = await Promise.all(statuses.map((s) => readAll(session, '/v1/escalations', { status: s }, (page) => page.escalations as Escalation[])));
+      const statuses: EscalationStatus[] = status === 'pending' ? ['open', 'acknowledged'] : [status];
+      const lists = await Promise.all(statuses.map((s) => readAll(session, '/v1/escalations', { status: s }, (page: EscalationPage) => page.escalations)));
       setEscalations(lists.flatMap((list) => list.rows).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id));
       setError(null);
     } catch (failure) {
