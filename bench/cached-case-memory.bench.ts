@@ -14,6 +14,7 @@ import { CaseService } from '../src/cases/service.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { workflowBundlerOptions } from '../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../src/stack/worker.js';
+import { composeAdapters, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
 import { HANDWRITTEN_TASK_QUEUE, VARIANTS, type ReturnData } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook } from './support/casebook.js';
@@ -85,7 +86,7 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
       const service = new CaseService(client, pool, CASEBOOK_QUEUE);
       return await measure({
         worker: await Worker.create({
-          connection, taskQueue: CASEBOOK_QUEUE, workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions, activities: createActivities(pool), ...cached,
+          connection, taskQueue: CASEBOOK_QUEUE, workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions, activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)), ...cached,
         }),
         open: async (caseId) => {
           const opened = await service.open({ playbook: 'return', caseId, data: qualityReturnData(`order-${caseId}`) });
@@ -97,7 +98,7 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
     return await measure({
       worker: await Worker.create({
         connection, taskQueue: HANDWRITTEN_TASK_QUEUE, workflowsPath: HANDWRITTEN_WORKFLOWS,
-        bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook }, activities: createActivities(pool), ...cached,
+        bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook }, activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)), ...cached,
       }),
       open: async (caseId) => {
         const data = qualityReturnData(`order-${caseId}`) as unknown as ReturnData;

@@ -79,12 +79,3 @@ export class LocalIntegrationLog implements IntegrationGateway {
     return null;
   }
 }
-
-export function localAdapters(pool: Pool): Adapters {
-  return {
-    channel: new LocalOutboxChannel(pool),
-    payments: new LocalPayments(pool),
-    orders: new LocalOrderNotes(pool),
-    integrations: new LocalIntegrationLog(pool),
-  };
-}

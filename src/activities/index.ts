@@ -1,7 +1,7 @@
 /** Activity implementations: every write is keyed by an idempotency key and safe to repeat. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from '../store/pool.js';
-import { localAdapters, type Adapters } from './adapters.js';
+import type { Adapters } from './adapters.js';
 import type { CaseActivities } from '../plan/activities.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { openEscalation } from '../store/escalations.js';
@@ -10,7 +10,7 @@ import { recordProgress } from '../store/progress.js';
 import { markRefundLate, reserveRefund, settleRefund } from '../store/refunds.js';
 import { closeTask, openTask } from '../store/tasks.js';
 
-export function createActivities(pool: Pool, adapters: Adapters = localAdapters(pool)): CaseActivities {
+export function createActivities(pool: Pool, adapters: Adapters): CaseActivities {
   return {
     async sendMessage(request) {
       const messageId = await insertOutboxMessage(pool, request);

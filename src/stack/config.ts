@@ -2,6 +2,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
+import { adapterChoice, type AdapterChoice } from './compose.js';
 
 /** How `casebook start` logs (src/stack/logging.ts). */
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -44,6 +45,8 @@ export interface Config {
   auditCheckpoints: AuditCheckpointSettings;
   /** How replays and exports are bounded, in their threads (docs/operations.md). */
   auditThreads: AuditThreadSettings;
+  /** The implementation of each adapter, by name (src/stack/compose.ts); `local` unless given. */
+  adapters: AdapterChoice;
 }
 
 export interface AuditCheckpointSettings {
@@ -208,5 +211,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
     auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),
     auditThreads: auditThreads(env),
+    adapters: adapterChoice(env),
   };
 }

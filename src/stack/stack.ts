@@ -14,7 +14,7 @@ import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createCaseWorker } from './worker.js';
+import { composeWorker } from './compose.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
@@ -141,8 +141,8 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
 async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   stops.push(() => connection.close());
-  const create = () => createCaseWorker({
-    connection, pool, namespace: config.namespace, tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+  const create = () => composeWorker({
+    connection, pool, namespace: config.namespace, adapters: config.adapters, tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
   });
   let worker = await create();
   let stopping = false;

@@ -13,7 +13,8 @@ export interface CaseWorkerOptions {
   pool: Pool;
   namespace?: string;
   taskQueue?: string;
-  adapters?: Adapters;
+  /** Chosen by the composition root (compose.ts). */
+  adapters: Adapters;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }

@@ -25,7 +25,7 @@ import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { freePort } from '../../src/stack/free-port.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
@@ -63,7 +63,7 @@ afterAll(async () => {
 
 async function withWorker<T>(fn: (service: CaseService, inbox: EventInbox) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await createCaseWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
+  const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
     return await worker.runUntil(() => fn(new CaseService(client, db.pool, TASK_QUEUE), new EventInbox(client, db.pool)));
   } finally {

@@ -14,7 +14,7 @@ import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/stack/free-port.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordHistory } from '../support/histories.js';
@@ -43,7 +43,7 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const worker = await createCaseWorker({ connection: workerConnection, pool: db.pool, taskQueue });
+  const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue });
   try {
     return await worker.runUntil(() => fn(new CaseService(client, db.pool, taskQueue), client, new EventInbox(client, db.pool)));
   } finally {

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localAdapters } from '../../src/activities/adapters.js';
 import { CaseService } from '../../src/cases/service.js';
 import { ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -15,7 +14,8 @@ import { applicationUrl } from '../../src/store/postgres-roles.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/stack/free-port.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import type { Adapters } from '../../src/activities/adapters.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
@@ -44,7 +44,7 @@ describe('faults', () => {
   it('Postgres unavailable for a while: activities retry and the case completes, refunding once', async () => {
     const compiled = compileSmallPlaybook('outage', RECEIPT_THEN_REFUND);
     const service = new CaseService(env.client, pool, 'faults-outage');
-    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
+    const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
     await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'outage-1', { paid: { amount: 5_000, currency: 'CNY' } });
       await expect.poll(async () => (await service.describe('outage-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
@@ -70,7 +70,7 @@ describe('faults', () => {
   it('Postgres killed (SIGKILL) under 20 cases in flight: it is started again, every case completes, one refund each', async () => {
     const compiled = compileSmallPlaybook('killed', RECEIPT_THEN_REFUND);
     const service = new CaseService(env.client, pool, 'faults-killed');
-    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
+    const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
     const ids = Array.from({ length: 20 }, (_, i) => `killed-${i + 1}`);
     await worker.runUntil(async () => {
       for (const id of ids) await openSmallCase(service, pool, compiled, id, { paid: { amount: 4_000, currency: 'CNY' } });
@@ -110,9 +110,9 @@ steps:
     end: { outcome: escalated, reason: replacement_not_shipped }
 `);
     let attempts = 0;
-    const adapters = { ...localAdapters(pool), integrations: { call: async () => { attempts += 1; throw new Error('warehouse system unavailable'); } } };
+    const wrap = (local: Adapters): Adapters => ({ ...local, integrations: { call: async () => { attempts += 1; throw new Error('warehouse system unavailable'); } } });
     const service = new CaseService(env.client, pool, 'faults-flaky');
-    const worker = await createCaseWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', adapters });
+    const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', wrap });
     const result = await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'flaky-1');
       return (await env.client.workflow.getHandle(workflowIdFor('flaky-1')).result()) as CaseResult;

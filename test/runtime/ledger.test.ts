@@ -4,7 +4,6 @@
  * strict at case opening.
  */
 import { describe, expect, it } from 'vitest';
-import { localAdapters } from '../../src/activities/adapters.js';
 import { buildApi } from '../../src/api/app.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
@@ -16,7 +15,7 @@ import { validatePlaybook } from '../../src/playbook/index.js';
 import { recordAdvance } from '../support/playbooks.js';
 
 const faults = new FaultScript();
-const runtime = useRuntime(async () => {}, { adapters: (pool) => faults.wrap(localAdapters(pool)) });
+const runtime = useRuntime(async () => {}, { wrap: (adapters) => faults.wrap(adapters) });
 
 async function result(caseId: string): Promise<CaseResult> {
   const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));

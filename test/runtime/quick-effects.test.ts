@@ -13,7 +13,7 @@ const CHANNEL_DOWN_IN_TASK = 'channel-down';
 let attemptsInTask = 0;
 
 const runtime = useRuntime(async () => {}, {
-  adapters: channelThrough(async (message, next) => {
+  wrap: channelThrough(async (message, next) => {
     if (message.caseId === CHANNEL_DOWN_IN_TASK && Context.current().info.isLocal) {
       attemptsInTask++;
       throw new Error('chat gateway unavailable (scripted)');

@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   playbook = await publishStandardPlaybook(db.pool, 'return');
   service = new CaseService(env.client, db.pool);
   inbox = new EventInbox(env.client, db.pool);
-  worker = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool });
+  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool });
   running = worker.run();
 });
 afterAll(async () => {
@@ -54,7 +54,7 @@ async function returnData(overrides: Record<string, unknown> = {}) {
 async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
   // No sticky cache: the time-skipping test server never hands a stopped worker's sticky workflow
   // tasks back to the shared queue (the real server does, after a timeout), so an update would hang.
-  const own = await createCaseWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue, tuning: { maxCachedWorkflows: 0 } });
+  const own = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue, tuning: { maxCachedWorkflows: 0 } });
   return own.runUntil(fn);
 }
 

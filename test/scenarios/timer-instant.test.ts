@@ -17,7 +17,7 @@ import { channelThrough, useRuntime } from '../support/runtime.js';
 const SLOW_SEND_MS = 300;
 
 const runtime = useRuntime(async () => {}, {
-  adapters: channelThrough(async (message, next) => {
+  wrap: channelThrough(async (message, next) => {
     await sleep(SLOW_SEND_MS);
     return next(message);
   }),

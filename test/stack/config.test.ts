@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ADAPTER_VARIABLES, ADAPTERS, DEFAULT_ADAPTERS } from '../../src/stack/compose.js';
 import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_TEMPORAL_RETENTION_DAYS, loadConfig } from '../../src/stack/config.js';
 
 describe('worker and pool settings', () => {
@@ -60,5 +61,26 @@ describe('audit checkpoints', () => {
       expect(() => loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: raw })).toThrow(/^CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key \(PKCS#8 PEM, or its DER in base64\)$/);
     }
     expect(() => loadConfig({ CASEBOOK_AUDIT_CHECKPOINT_URL: 'ftp://x?token=t0k' })).toThrow(/^CASEBOOK_AUDIT_CHECKPOINT_URL must be an http\(s\) URL$/);
+  });
+});
+
+describe('adapters', () => {
+  it('are the local ones unless given', () => {
+    expect(loadConfig({}).adapters).toEqual({ channel: 'local', payments: 'local', orders: 'local', integrations: 'local' });
+    expect(loadConfig({ CASEBOOK_PAYMENTS: 'local', CASEBOOK_CHANNEL: '' }).adapters).toEqual(DEFAULT_ADAPTERS);
+  });
+
+  it('are each chosen by name from the registry, and every name there builds', () => {
+    expect(Object.keys(ADAPTERS)).toEqual(Object.keys(ADAPTER_VARIABLES));
+    for (const [port, factories] of Object.entries(ADAPTERS)) expect(Object.keys(factories), port).toContain('local');
+  });
+
+  it.each([
+    ['CASEBOOK_PAYMENTS', 'payments', 'stripe'],
+    ['CASEBOOK_CHANNEL', 'channel', 'sms'],
+    ['CASEBOOK_ORDER_SYSTEM', 'orders', 'Local'],
+    ['CASEBOOK_INTEGRATIONS', 'integrations', 'http'],
+  ])('refuse an unknown %s, naming the variable and the names there are', (variable, port, raw) => {
+    expect(() => loadConfig({ [variable]: raw })).toThrow(`${variable} must name an implementation of the ${port} adapter (local), not '${raw}'`);
   });
 });

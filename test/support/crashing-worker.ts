@@ -4,24 +4,26 @@
  * Args: <temporal address> <task queue> <database url>
  */
 import { NativeConnection } from '@temporalio/worker';
-import { localAdapters } from '../../src/activities/adapters.js';
+import type { Adapters } from '../../src/activities/adapters.js';
 import { createPool } from '../../src/store/pool.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { installTemporalLogging } from '../../src/stack/logging.js';
 import { temporalTestLogger } from './logs.js';
 
 const [address, taskQueue, databaseUrl] = process.argv.slice(2);
 installTemporalLogging(temporalTestLogger(() => 'test/support/crashing-worker.ts'));
 const pool = createPool(databaseUrl!);
-const local = localAdapters(pool);
-const payments = {
-  async refund(request: Parameters<typeof local.payments.refund>[0]) {
-    await local.payments.refund(request);
-    process.stdout.write('refund recorded\n');
-    return new Promise<never>(() => {});
+const recordThenHang = (local: Adapters): Adapters => ({
+  ...local,
+  payments: {
+    async refund(request) {
+      await local.payments.refund(request);
+      process.stdout.write('refund recorded\n');
+      return new Promise<never>(() => {});
+    },
   },
-};
+});
 const connection = await NativeConnection.connect({ address: address! });
-const worker = await createCaseWorker({ connection, pool, taskQueue: taskQueue!, adapters: { ...local, payments } });
+const worker = await composeWorker({ connection, pool, taskQueue: taskQueue!, wrap: recordThenHang });
 process.stdout.write('ready\n');
 await worker.run();

@@ -1,13 +1,12 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
-import { localAdapters, type Adapters, type ChannelAdapter } from '../../src/activities/adapters.js';
-import type { Pool } from '../../src/store/pool.js';
+import type { Adapters, ChannelAdapter } from '../../src/activities/adapters.js';
 import { CaseAudit } from '../../src/cases/audit.js';
 import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
-import { createCaseWorker } from '../../src/stack/worker.js';
+import { composeWorker } from '../../src/stack/compose.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTimeSkippingServer } from './temporal.js';
 
@@ -24,15 +23,14 @@ export interface Runtime {
  * For a test file: its own database, Temporal's time-skipping server and a case worker, started
  * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
  */
-export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}, options: { adapters?: (pool: Pool) => Adapters } = {}): Runtime {
+export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}, options: { wrap?: (adapters: Adapters) => Adapters } = {}): Runtime {
   const runtime = {} as Runtime;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
     await setup(runtime);
-    const adapters = options.adapters?.(runtime.db.pool);
-    worker = await createCaseWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool, ...(adapters ? { adapters } : {}) });
+    worker = await composeWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool, ...(options.wrap ? { wrap: options.wrap } : {}) });
     running = worker.run();
     runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
     runtime.inbox = new EventInbox(runtime.env.client, runtime.db.pool);
@@ -49,7 +47,6 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
 
 /** The local adapters, with every message going through `deliver` first, which hands it on to the real channel with `next`. */
 export const channelThrough = (deliver: (message: Parameters<ChannelAdapter['deliver']>[0], next: ChannelAdapter['deliver']) => Promise<void>) =>
-  (pool: Pool): Adapters => {
-    const adapters = localAdapters(pool);
+  (adapters: Adapters): Adapters => {
     return { ...adapters, channel: { deliver: (message) => deliver(message, (m) => adapters.channel.deliver(m)) } };
   };

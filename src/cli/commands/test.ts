@@ -8,7 +8,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { localAdapters } from '../../activities/adapters.js';
 import { EventInbox } from '../../cases/inbox.js';
 import { CaseService } from '../../cases/service.js';
 import { FaultScript } from '../../scenarios/faults.js';
@@ -23,7 +22,7 @@ import { createPool } from '../../store/pool.js';
 import { startPostgresProcess } from '../../store/postgres-process.js';
 import { temporalTestServerExecutable } from '../../stack/temporal-binaries.js';
 import { freePort } from '../../stack/free-port.js';
-import { createCaseWorker } from '../../stack/worker.js';
+import { adapterChoice, composeWorker, type AdapterChoice } from '../../stack/compose.js';
 import { installTemporalLogging } from '../../stack/logging.js';
 
 export const USAGE = 'usage: casebook test <playbook.test.yaml>...\n';
@@ -37,6 +36,13 @@ export async function run(args: string[]): Promise<number> {
   let problems = 0;
   for (const { read } of files) for (const d of read.diagnostics) (problems += 1, process.stdout.write(formatDiagnostic(d) + '\n'));
   if (problems > 0) return 1;
+  let adapters: AdapterChoice;
+  try {
+    adapters = adapterChoice(process.env);
+  } catch (error) {
+    process.stderr.write(`casebook: ${(error as Error).message}\n`);
+    return 2;
+  }
 
   // The core's errors only: its warning that the test server lacks a capability of Temporal 1.16 says nothing here.
   installTemporalLogging(new DefaultLogger('ERROR'), 'ERROR');
@@ -47,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   await migrate(databaseUrl);
   const pool = createPool(databaseUrl);
   const faults = new FaultScript();
-  const worker = await createCaseWorker({ connection: env.nativeConnection, pool, adapters: faults.wrap(localAdapters(pool)) });
+  const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap: (adapters) => faults.wrap(adapters) });
   const service = new CaseService(env.client, pool);
   const inbox = new EventInbox(env.client, pool);
   const marketplaces = readMarketplaceFolder();

@@ -1,0 +1,73 @@
+/**
+ * The composition root: the one module that chooses Casebook's implementations. Adapters are chosen by
+ * name from the configuration (CASEBOOK_CHANNEL, CASEBOOK_PAYMENTS, CASEBOOK_ORDER_SYSTEM,
+ * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
+ * tests build their workers through here. A new implementation is one factory in ADAPTERS.
+ */
+import type { Worker } from '@temporalio/worker';
+import {
+  LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters,
+} from '../activities/adapters.js';
+import type { Pool } from '../store/pool.js';
+import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
+
+type AdapterFactories = { [Port in keyof Adapters]: Record<string, (pool: Pool) => Adapters[Port]> };
+
+/** Every implementation of every adapter, by the name the configuration gives it. */
+export const ADAPTERS: AdapterFactories = {
+  channel: { local: (pool) => new LocalOutboxChannel(pool) },
+  payments: { local: (pool) => new LocalPayments(pool) },
+  orders: { local: (pool) => new LocalOrderNotes(pool) },
+  integrations: { local: (pool) => new LocalIntegrationLog(pool) },
+};
+
+/** Which implementation of each adapter runs, by name. */
+export type AdapterChoice = { [Port in keyof Adapters]: string };
+
+/** The variable that names each adapter's implementation. */
+export const ADAPTER_VARIABLES: AdapterChoice = {
+  channel: 'CASEBOOK_CHANNEL',
+  payments: 'CASEBOOK_PAYMENTS',
+  orders: 'CASEBOOK_ORDER_SYSTEM',
+  integrations: 'CASEBOOK_INTEGRATIONS',
+};
+
+/** The local implementations: Postgres tables a person can inspect (src/activities/adapters.ts). */
+export const DEFAULT_ADAPTERS: AdapterChoice = { channel: 'local', payments: 'local', orders: 'local', integrations: 'local' };
+
+const PORTS = Object.keys(ADAPTER_VARIABLES) as (keyof Adapters)[];
+
+/** The choice the environment makes; an unknown name is refused with the names there are. */
+export function adapterChoice(env: NodeJS.ProcessEnv): AdapterChoice {
+  const choice = { ...DEFAULT_ADAPTERS };
+  for (const port of PORTS) {
+    const variable = ADAPTER_VARIABLES[port];
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const known = Object.keys(ADAPTERS[port]);
+    if (!known.includes(raw)) throw new Error(`${variable} must name an implementation of the ${port} adapter (${known.join(', ')}), not '${raw}'`);
+    choice[port] = raw;
+  }
+  return choice;
+}
+
+export function composeAdapters(choice: AdapterChoice, pool: Pool): Adapters {
+  const build = <Port extends keyof Adapters>(port: Port): Adapters[Port] => {
+    const factory = ADAPTERS[port][choice[port]];
+    if (!factory) throw new Error(`no ${port} adapter named '${choice[port]}' (there are: ${Object.keys(ADAPTERS[port]).join(', ')})`);
+    return factory(pool);
+  };
+  return { channel: build('channel'), payments: build('payments'), orders: build('orders'), integrations: build('integrations') };
+}
+
+export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
+  /** Unset: the local ones. */
+  adapters?: AdapterChoice;
+  /** Wraps the chosen adapters: how scenarios script faults and tests watch a channel. */
+  wrap?: (adapters: Adapters) => Adapters;
+}
+
+/** A case worker whose activities act through the adapters the configuration chose. */
+export function composeWorker({ adapters = DEFAULT_ADAPTERS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
+  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(adapters, options.pool)) });
+}
