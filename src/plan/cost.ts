@@ -21,6 +21,13 @@ export interface CelNode {
 /** The most an expression may cost, at publish time and at run time alike. */
 export const MAX_EXPRESSION_COST = 100_000;
 
+/**
+ * The most the expressions a case's steps evaluate within one workflow task may cost together: ten at
+ * the budget, a second at worst, far below the five seconds after which the SDK interrupts a task's code
+ * (which aborts the whole process). A chain of steps that never waits could otherwise add up without end.
+ */
+export const MAX_TASK_COST = 10 * MAX_EXPRESSION_COST;
+
 /** The longest list a case's data or an event's payload may hold (checked at the edge). */
 export const MAX_LIST_ITEMS = 1_000;
 

@@ -20,7 +20,7 @@ export const FAILURE_TYPES = {
   BadIntegrationResult: 'BadIntegrationResult',
   /** An expression failed at run time (division by zero, a value out of range). */
   ExpressionFailed: 'ExpressionFailed',
-  /** An expression would cost more than the run-time budget with the case's real data. */
+  /** An expression would cost more than the run-time budget with the case's real data, or than what is left of its workflow task's. */
   ExpressionTooCostly: 'ExpressionTooCostly',
   /** A repair asked of a case that is not failed. */
   NotFailed: 'NotFailed',

@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { toCelEvents, toCelPolicy, toCelRecord } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
-import { estimateCost, MAX_EXPRESSION_COST, type CelNode } from '../plan/cost.js';
+import { estimateCost, MAX_EXPRESSION_COST, MAX_TASK_COST, type CelNode } from '../plan/cost.js';
 import { clipText, errorText, evidenceTerms, evidenceText, MAX_EVIDENCE_ENTRIES } from '../plan/evidence.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Expr } from '../plan/plan.js';
@@ -47,23 +47,50 @@ export class CaseExpressions {
     private readonly state: CaseState,
   ) {}
 
+  /** What the steps have evaluated in the current workflow task (its Temporal time), in evaluation steps. */
+  private spent = { at: Number.NaN, cost: 0 };
+
   /**
    * Evaluates an expression within the run-time budget (its cost with the case's real list sizes); a
    * failure (division by zero, overflow, over budget) fails the case with the expression's line.
    */
   evaluate(expr: Expr): unknown {
-    return this.run(expr, this.shared.expression(expr.cel), this.context());
+    const parsed = this.shared.expression(expr.cel);
+    const context = this.context();
+    const cost = this.withinBudget(expr, parsed, context);
+    const spent = this.spentNow();
+    if (spent.cost + cost > MAX_TASK_COST) {
+      const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
+      throw ApplicationFailure.nonRetryable(
+        `expression '${expr.cel.slice(0, 200)}'${where} would bring what this workflow task evaluates to ${spent.cost + cost} evaluation steps; a task's budget is ${MAX_TASK_COST}`,
+        FAILURE_TYPES.ExpressionTooCostly,
+      );
+    }
+    spent.cost += cost;
+    return this.run(expr, parsed, context);
+  }
+
+  /**
+   * What the steps evaluated in this workflow task so far: Temporal's time is the task's, the same
+   * however often the task is replayed. Counted from step code only (never from a condition the SDK
+   * asks, or a query), so the count is the same on replay.
+   */
+  private spentNow(): { at: number; cost: number } {
+    const now = Date.now();
+    if (this.spent.at !== now) this.spent = { at: now, cost: 0 };
+    return this.spent;
   }
 
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
   matches(where: Expr, event: CaseEvent): boolean {
     const spec = this.shared.plan.events[event.type]!;
     const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
-    return this.run(where, this.shared.condition(event.type, where.cel), context) === true;
+    const parsed = this.shared.condition(event.type, where.cel);
+    this.withinBudget(where, parsed, context);
+    return this.run(where, parsed, context) === true;
   }
 
   private run(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): unknown {
-    this.withinBudget(expr, parsed, context);
     try {
       return parsed(context);
     } catch (error) {
@@ -72,12 +99,14 @@ export class CaseExpressions {
     }
   }
 
-  private withinBudget(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): void {
+  /** The expression's cost with the case's data; over the budget, the failure that fails the case. */
+  private withinBudget(expr: Expr, parsed: ParsedExpression, context: Record<string, unknown>): number {
     const { cost } = costOf(parsed, context);
     if (cost > MAX_EXPRESSION_COST) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
       throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`, FAILURE_TYPES.ExpressionTooCostly);
     }
+    return cost;
   }
 
   /**
@@ -107,6 +136,9 @@ export class CaseExpressions {
       const parsed = this.shared.expression(term);
       const { cost } = costOf(parsed, context);
       if (cost > MAX_EXPRESSION_COST) return `not evaluated: it would cost ${cost} evaluation steps`;
+      const spent = this.spentNow();
+      if (spent.cost + cost > MAX_TASK_COST) return `not evaluated: this workflow task has spent ${spent.cost} of its ${MAX_TASK_COST} evaluation steps`;
+      spent.cost += cost;
       return evidenceText(parsed(context), this.shared.plan.timezone);
     } catch (error) {
       return this.absent(term, context) ? 'absent' : errorText(error);

@@ -126,6 +126,21 @@ steps:
     end: { outcome: escalated, reason: late }
 `;
 
+describe('what one workflow task may evaluate', () => {
+  it('a chain of steps that never waits, each within the budget, fails its case once the task has spent ten budgets', async () => {
+    const TEN = '[0,1,2,3,4,5,6,7,8,9]';
+    // About 33,000 evaluation steps each (a tenth of a second at most): 40 of them would be 1.3 million.
+    const heavy = `${TEN}.map(a, ${TEN}.map(b, ${TEN}.map(c, ${TEN}.map(d, d)))).size()`;
+    const steps = Array.from({ length: 40 }, (_, n) => `  - id: heavy_${n}\n    set: { count: "${heavy}" }\n`).join('');
+    const compiled = compileSmallPlaybook('heavy-chain', `steps:\n${steps}  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+    await openSmallCase(runtime.service, runtime.db.pool, compiled, 'heavy-1');
+    await failsVisibly('heavy-1', 'heavy_30', /would bring what this workflow task evaluates to \d+ evaluation steps; a task's budget is 1000000/);
+    expect((await repair('heavy-1', 'retry')).statusCode).toBe(200);
+    // Retried in a later task, the budget starts again: the chain goes on past the step that failed.
+    expect(await result('heavy-1')).toMatchObject({ outcome: 'resolved', reason: 'done' });
+  });
+});
+
 describe('run-time impossibilities fail their case visibly', () => {
   it.each([
     ['2^53 + 1', 'data.count + 9007199254740992', 'huge-1'],
