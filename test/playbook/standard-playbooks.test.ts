@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readCalendarFolder } from '../../src/cli/commands/compile.js';
+import { readCalendarFolder } from '../../src/services/playbooks.js';
 import { canonicalJson, hashPlan, validatePlaybook } from '../../src/playbook/index.js';
 
 const DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CaseService, OpenCaseRequest, OpenedCase } from '../../src/cases/service.js';
-import { readCalendarFolder } from '../../src/cli/commands/compile.js';
+import { readCalendarFolder } from '../../src/services/playbooks.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { recordOrderAdvance } from '../../src/store/orders.js';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses } from '../responses.js';
-import { pingDatabase } from '../../store/databases.js';
+import { databaseAnswers } from '../../services/health.js';
 
 const PUBLIC = { security: [], tags: ['health'] };
 
@@ -13,7 +13,7 @@ export const healthRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
     schema: { ...PUBLIC, summary: 'Postgres and Temporal answer: 200 ready, or 503 not-ready saying which is down', response: responses({ 200: BODIES.ready }, ['not-ready'], { isPublic: true }) },
   }, async (_request, reply) => {
     const [database, temporal] = await Promise.all([
-      pingDatabase(deps.pool),
+      databaseAnswers(deps.pool),
       deps.temporalReady().catch(() => false),
     ]);
     if (database && temporal) return { status: 'ready', database, temporal };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { createApiKey, listApiKeys, revokeApiKeyKeepingAnAdmin, ROLES, type Role } from '../../store/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKeyFromApi, ROLES, type Role } from '../../services/keys.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
@@ -30,7 +30,7 @@ export const keyRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (a
     },
   }, async (request, reply) => {
     const id = request.params.id;
-    switch (await revokeApiKeyKeepingAnAdmin(deps.pool, id)) {
+    switch (await revokeApiKeyFromApi(deps.pool, id)) {
       case 'unknown':
         return sendProblem(reply, problem('unknown-key', `no active key ${id}`));
       case 'last-admin':

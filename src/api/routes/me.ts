@@ -1,6 +1,6 @@
 /** `GET /v1/me`: who the key is and the shop's settings the console shows things with. */
 import type { FastifyPluginAsync } from 'fastify';
-import { ROLES } from '../../store/api-keys.js';
+import { ROLES } from '../../services/keys.js';
 import { CONSOLE_DEFAULTS, type ApiDependencies } from '../dependencies.js';
 import { BODIES, responses } from '../responses.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { orderLedger, orderRefunds, recordOrderAdvance } from '../../store/orders.js';
+import { ledgerOf, recordAdvance } from '../../services/orders.js';
 import { keyNamed, READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
@@ -22,9 +22,9 @@ export const orderRoutes = (deps: ApiDependencies): FastifyPluginAsync => async 
       response: responses({ 200: BODIES.ledger }, ['unknown-order']),
     },
   }, async (request, reply) => {
-    const ledger = await orderLedger(deps.pool, request.params.orderId);
+    const ledger = await ledgerOf(deps.pool, request.params.orderId);
     if (!ledger) return sendProblem(reply, problem('unknown-order', `no case has recorded a payment for order ${request.params.orderId}`));
-    return { ...ledger, refunds: await orderRefunds(deps.pool, request.params.orderId) };
+    return ledger;
   });
 
   app.post<{ Params: { orderId: string }; Body: AdvanceBody }>('/:orderId/advances', {
@@ -46,12 +46,11 @@ export const orderRoutes = (deps: ApiDependencies): FastifyPluginAsync => async 
   }, async (request, reply) => {
     const { orderId } = request.params;
     const { kind, amount, currency, evidence } = request.body;
-    const recorded = await recordOrderAdvance(deps.pool, orderId, { kind, amount, currency, evidence: evidence.trim() }, keyNamed(request.apiKey!));
+    const recorded = await recordAdvance(deps.pool, orderId, { kind, amount, currency, evidence: evidence.trim() }, keyNamed(request.apiKey!));
     if (recorded.kind === 'unknown-order') return sendProblem(reply, problem('unknown-order', `no case has recorded a payment for order ${orderId}`));
     if (recorded.kind === 'refused') {
       return sendProblem(reply, problem('invalid-advance', recorded.message, { errors: [{ pointer: '/currency', message: recorded.message }] }));
     }
-    const ledger = (await orderLedger(deps.pool, orderId))!;
-    return reply.code(recorded.created ? 201 : 200).send({ ...ledger, refunds: await orderRefunds(deps.pool, orderId) });
+    return reply.code(recorded.created ? 201 : 200).send(recorded.ledger);
   });
 };

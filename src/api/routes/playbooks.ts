@@ -1,10 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadCalendars, type Diagnostic } from '../../playbook/index.js';
+import type { Diagnostic } from '../../playbook/index.js';
 import { planGraph } from '../../playbook/diagram.js';
-import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../../store/playbooks.js';
+import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { getPlaybook, listPlaybooks, listVersions, publishPlaybook, readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, keyNamed, READERS } from '../auth.js';
 import { problem, sendProblem } from '../problems.js';
@@ -27,27 +25,11 @@ const publicDiagnostic = (d: Diagnostic) => ({
   severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
 });
 
-/** The `*.yaml` files of a folder of the server's working directory, read at start; none when there is no such folder. */
-function yamlFiles(dir: string): { file: string; text: Buffer }[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
-  } catch {
-    // No folder: playbooks naming a marketplace (PB152) or a calendar (PB131) are refused.
-  }
-  return names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) }));
-}
-
-/** The marketplace rule packs the server checks playbooks against (`marketplaces/*.yaml`). */
-const marketplacePacks = () => readMarketplacePacks(yamlFiles('marketplaces'));
-
-/** The shared calendars playbooks may name (`calendars/*.yaml`). */
-const sharedCalendars = () => loadCalendars(yamlFiles('calendars').map(({ file, text }) => ({ file, source: text })));
-
 export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  const marketplaces = marketplacePacks();
+  // The rule packs (`marketplaces/*.yaml`) and shared calendars (`calendars/*.yaml`) of the server's working directory, read at start.
+  const marketplaces = readMarketplaceFolder();
   for (const d of marketplaces.diagnostics) app.log.error(`marketplace rule pack: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
-  const loaded = sharedCalendars();
+  const loaded = readCalendarFolder();
   for (const d of loaded.diagnostics) app.log.error(`calendar: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
   const { calendars } = loaded;
   app.post('/validate', {

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatDiagnostic, loadCalendars, type LoadedCalendars } from '../../playbook/index.js';
-import { readMarketplacePacks, validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic } from '../../playbook/index.js';
+import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
+import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import type { HashedPlan } from '../../plan/plan.js';
 
 export const USAGE = 'usage: casebook compile <playbook.yaml>\n';
@@ -26,27 +26,6 @@ export function compileFile(file: string | undefined, command: string): HashedPl
   const result = validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars });
   for (const d of result.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   return result.plan;
-}
-
-/** The `*.yaml` files of a folder (of the current directory, unless absolute); none when there is no such folder. */
-function yamlFiles(dir: string): { file: string; text: Buffer }[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
-  } catch {
-    names = [];
-  }
-  return names.map((name) => ({ file: join(dir, name), text: readFileSync(join(dir, name)) }));
-}
-
-/** The marketplace rule packs in `marketplaces/*.yaml` of the current directory (none when it has no such folder). */
-export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof readMarketplacePacks> {
-  return readMarketplacePacks(yamlFiles(dir));
-}
-
-/** The shared calendars in `calendars/*.yaml` of the current directory, checked (none when it has no such folder). */
-export function readCalendarFolder(dir = 'calendars'): LoadedCalendars {
-  return loadCalendars(yamlFiles(dir).map(({ file, text }) => ({ file, source: text })));
 }
 
 /** Prints the plan (JSON, with its hash) that the workflow would run. */

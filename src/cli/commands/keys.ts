@@ -2,7 +2,7 @@
  * `casebook keys create --role <role> [--name N]`, `keys list`, `keys revoke <id>`: API keys in the
  * database `casebook start` uses ($DATABASE_URL, or the embedded one while it runs).
  */
-import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../store/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../services/keys.js';
 import { createPool } from '../../store/pool.js';
 import { databaseFailure, databaseUrlOf } from '../connections.js';
 

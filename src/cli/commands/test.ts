@@ -13,7 +13,7 @@ import { CaseService } from '../../cases/service.js';
 import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
+import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
 import { ensureDatabase } from '../../store/databases.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { readScenarioFile } from '../../scenarios/read.js';
-import { readCalendarFolder, readMarketplaceFolder } from './compile.js';
+import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 
 export const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml | scenario.test.yaml>...\n';
 
