@@ -5,12 +5,12 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { AuditBusy, AuditOverLimit } from '../../cases/audit.js';
-import type { Role } from '../../store/api-keys.js';
+import type { Role } from '../../services/keys.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { INSTANT_QUERY, readQueryInstants } from '../instant-query.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses } from '../responses.js';
-import { CASE_ID } from './cases.js';
+import { CASE_ID } from '../params.js';
 
 const AUDITORS: readonly Role[] = ['auditor', 'ops-lead', 'admin'];
 const TAGS = ['audit'];

@@ -1,11 +1,11 @@
 /** `GET /v1/cases/{caseId}/activity`: the case's tasks and order remarks, for the console's case page. */
 import type { FastifyPluginAsync } from 'fastify';
-import { caseActivity } from '../../store/case-activity.js';
+import { caseActivity } from '../../cases/reads.js';
 import { READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses } from '../responses.js';
-import { CASE_ID } from './cases.js';
+import { CASE_ID } from '../params.js';
 
 export const caseActivityRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.get<{ Params: { caseId: string } }>('/:caseId/activity', {

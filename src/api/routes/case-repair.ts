@@ -4,7 +4,7 @@ import type { ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { actorOf } from '../auth.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
-import { CASE_ID } from './cases.js';
+import { CASE_ID } from '../params.js';
 
 /**
  * An admin repairs a failed case: runs the failed step again, or closes the case with a reason. The

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { CaseHistory, CaseView } from '../../api-contract/cases.js';
 import type { CaseEvent } from '../../plan/case.js';
 import { reservedEventReason } from '../../cases/agent-work.js';
 import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
@@ -10,12 +11,10 @@ import { INSTANT_QUERY, readQueryInstants } from '../instant-query.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
-import { caseHistory } from '../../store/case-history.js';
-import { listCases, type CaseListFilter } from '../../store/case-list.js';
+import { caseHistory, listCases, type CaseListFilter } from '../../cases/reads.js';
+import { CASE_ID } from '../params.js';
 
 const TAGS = ['cases'];
-/** What a case id looks like, wherever a request names one. */
-export const CASE_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 /** An outcome or reason code, as playbooks write them (`refunded`, `outside_return_window`). */
 const CODE = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
@@ -114,7 +113,7 @@ function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
   app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams, response: responses({ 200: BODIES.case }, ['unknown-case']) } }, async (request, reply) => {
     const description = await deps.cases.describe(request.params.caseId);
     if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-    return description;
+    return description satisfies CaseView;
   });
 
   app.get<{ Params: { caseId: string } }>('/:caseId/history', {
@@ -123,7 +122,7 @@ function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
   }, async (request, reply) => {
     const history = await caseHistory(deps.pool, request.params.caseId);
     if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-    return history;
+    return history satisfies CaseHistory;
   });
 }
 
