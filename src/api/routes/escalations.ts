@@ -53,7 +53,7 @@ function handleRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     const changed = await change(id);
     const escalation = await findEscalation(deps.pool, id);
     if (!escalation) return sendProblem(reply, problem('unknown-escalation', `no escalation ${idText}`));
-    return changed ? escalation : sendProblem(reply, alreadyHandled(escalation));
+    return changed ? (escalation satisfies EscalationBody) : sendProblem(reply, alreadyHandled(escalation));
   };
 
   app.post<EscalationParams>('/:escalationId/acknowledge', {

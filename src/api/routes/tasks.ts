@@ -26,7 +26,7 @@ const taskParams = { type: 'object', required: ['taskId'], properties: { taskId:
 type TaskParams = { Params: { taskId: string } };
 
 /** The task with the time left on its SLA at `asOf` (negative when overdue; null once it is closed). */
-const withTimeLeft = (task: Task, asOf: number) => ({ ...task, timeLeftMs: task.status === 'open' ? Date.parse(task.dueAt) - asOf : null });
+const withTimeLeft = (task: Task, asOf: number): TaskBody => ({ ...task, timeLeftMs: task.status === 'open' ? Date.parse(task.dueAt) - asOf : null });
 
 const unknownTask = (reply: FastifyReply, taskId: string) => sendProblem(reply, problem('unknown-task', `no task ${taskId}`));
 const holder = (task: Task) => (task.claimed ? `${task.claimed.by.name} (key ${task.claimed.by.keyId})` : 'nobody');
@@ -58,7 +58,7 @@ function readRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     const asOf = Date.now();
     const page = await listTasks(deps.pool, request.query, request.apiKey!.id);
     if (!page) return pageOrInvalidCursor(reply, page);
-    return { tasks: page.tasks.map((task) => withTimeLeft(task, asOf)), nextCursor: page.nextCursor, asOf: new Date(asOf).toISOString() };
+    return { tasks: page.tasks.map((task) => withTimeLeft(task, asOf)), nextCursor: page.nextCursor, asOf: new Date(asOf).toISOString() } satisfies TaskPage;
   });
 
   app.get<TaskParams>('/:taskId', {
@@ -68,7 +68,7 @@ function readRoutes(app: FastifyInstance, deps: ApiDependencies): void {
     const id = Number(request.params.taskId);
     const task = await findTask(deps.pool, id);
     if (!task) return unknownTask(reply, request.params.taskId);
-    return { ...withTimeLeft(task, Date.now()), notes: await listTaskNotes(deps.pool, id) };
+    return { ...withTimeLeft(task, Date.now()), notes: await listTaskNotes(deps.pool, id) } satisfies TaskWithNotes;
   });
 }
 
@@ -164,7 +164,7 @@ function completeRoute(app: FastifyInstance, deps: ApiDependencies): void {
       case 'refused':
         return sendDelivery(reply, completion.caseId, completion.result);
       case 'completed':
-        return { status: completion.status, task: withTimeLeft(completion.task, Date.now()), case: completion.case };
+        return { status: completion.status, task: withTimeLeft(completion.task, Date.now()), case: completion.case } satisfies TaskCompletion;
     }
   });
 }
