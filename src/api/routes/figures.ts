@@ -4,10 +4,8 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Figures } from '../../api-contract/figures.js';
-import type { Role } from '../../store/api-keys.js';
-import {
-  casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
-} from '../../store/figures.js';
+import type { Role } from '../../services/keys.js';
+import { readFigures, type FigureFilter } from '../../services/figures.js';
 import { CONSOLE_DEFAULTS, type ApiDependencies } from '../dependencies.js';
 import { problem, sendProblem } from '../problems.js';
 import { responses } from '../responses.js';
@@ -38,18 +36,6 @@ const figuresQuery = {
   },
 } as const;
 
-/** Every figure over the filter's range, as of `now`. */
-async function readFigures(deps: ApiDependencies, filter: FigureFilter, now: Date): Promise<Figures> {
-  const [reasons, refunds, reminders, reviews, breaches, escalations, perDay] = await Promise.all([
-    returnAndExchangeReasons(deps.pool, filter), refundsAfterReceipt(deps.pool, filter, now), unpaidOrderReminders(deps.pool, filter), reviewRecovery(deps.pool, filter),
-    slaBreaches(deps.pool, filter), escalationCounts(deps.pool, filter), casesPerDay(deps.pool, filter),
-  ]);
-  return {
-    range: { from: filter.from, to: filter.to, timeZone: filter.timeZone, playbook: filter.playbook, shop: filter.shop },
-    reasons, refundsAfterReceipt: refunds, unpaidReminders: reminders, reviews, sla: { breaches, escalations }, casesPerDay: perDay,
-  };
-}
-
 export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: FiguresQuery }>('/', {
     config: { roles: FIGURE_READERS },
@@ -77,7 +63,7 @@ export const figureRoutes = (deps: ApiDependencies): FastifyPluginAsync => async
     const filter: FigureFilter = { from, to, timeZone, playbook: playbook ?? null, shop: shop ?? null };
     let figures: Figures;
     try {
-      figures = await readFigures(deps, filter, new Date());
+      figures = await readFigures(deps.pool, filter, new Date());
     } catch (error) {
       // A name the runtime knows but Postgres does not.
       if ((error as { code?: string }).code === '22023' && /time zone/.test((error as Error).message)) {

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Role } from '../../store/api-keys.js';
+import type { Role } from '../../services/keys.js';
 import { reservedEventReason } from '../../cases/agent-work.js';
-import { findInboxEntry, INBOX_STATUSES, listInbox, type InboxListFilter } from '../../store/inbox.js';
+import { findInboxEntry, INBOX_STATUSES, listInbox, type InboxListFilter } from '../../cases/reads.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf } from '../auth.js';
 import { sendInboxOutcome } from '../delivery.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
-import { CASE_ID } from './cases.js';
+import { CASE_ID } from '../params.js';
 
 const TAGS = ['inbox'];
 const INBOX_READERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
