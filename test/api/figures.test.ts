@@ -58,6 +58,7 @@ class Seed {
     if (orderId) {
       await this.db.query(`INSERT INTO orders (order_id, currency, paid_amount, recorded_by_case) VALUES ($1, 'CNY', 19900, $2)`, [orderId, c.id]);
       await this.db.query(`INSERT INTO order_refund_caps (order_id, kind, cap) VALUES ($1, 'return_shipping', 3000), ($1, 'price_difference', 19900)`, [orderId]);
+      await this.db.query(`INSERT INTO order_advances (order_id, kind, amount, currency, evidence, recorded_by) VALUES ($1, 'return_shipping', 3000, 'CNY', 'waybill', 'seed')`, [orderId]);
     }
   }
 
