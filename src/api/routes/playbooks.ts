@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { FlowGraph, PlaybookVersions, Published, Validation } from '../../api-contract/playbooks.js';
 import type { Diagnostic } from '../../playbook/index.js';
 import { planGraph } from '../../playbook/diagram.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
@@ -37,7 +38,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
     schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: YAML_TYPES, body: yamlBody, response: responses({ 200: BODIES.validation }, WITH_BODY) },
   }, async (request) => {
     const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces, calendars });
-    return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) };
+    return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Validation;
   });
 
   app.put<{ Params: { name: string } }>('/:name', {
@@ -56,7 +57,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
       return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
     }
     const { version, created } = await publishPlaybook(deps.pool, source, result.plan, keyNamed(request.apiKey!), actorOf(request));
-    return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) });
+    return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Published);
   });
 
   app.get('', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'Published playbooks and their latest versions', response: responses({ 200: BODIES.playbooks }, []) } }, async () => ({ playbooks: await listPlaybooks(deps.pool) }));
@@ -67,7 +68,7 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
   }, async (request, reply) => {
     const versions = await listVersions(deps.pool, request.params.name);
     if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
-    return { name: request.params.name, versions };
+    return { name: request.params.name, versions } satisfies PlaybookVersions;
   });
 
   const versionParams = { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } as const;
@@ -98,6 +99,6 @@ export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => asy
   }, async (request, reply) => {
     const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
     if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
-    return { name: stored.name, version: stored.version, ...planGraph(stored.plan) };
+    return { name: stored.name, version: stored.version, ...planGraph(stored.plan) } satisfies FlowGraph;
   });
 };
