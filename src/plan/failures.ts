@@ -3,8 +3,6 @@
  * for every side of the boundary. Each is documented in docs/api.md ("Failure types"); a test keeps the
  * two in step. A retired type is never reused.
  */
-import { ActivityFailure } from '@temporalio/workflow';
-
 export const FAILURE_TYPES = {
   /** An event the case's playbook does not declare, or does not expect at its current step. */
   EventRefused: 'EventRefused',
@@ -27,16 +25,3 @@ export const FAILURE_TYPES = {
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
-
-/**
- * An activity's own failure rather than the ActivityFailure wrapped around it; a local activity out of
- * attempts fails with its own failure, unwrapped, which is answered as it is.
- */
-export function ownFailure(error: unknown): unknown {
-  return error instanceof ActivityFailure && error.cause ? error.cause : error;
-}
-
-/** What went wrong, in words. */
-export function failureMessage(error: unknown): string {
-  return (ownFailure(error) as Error).message;
-}

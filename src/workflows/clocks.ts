@@ -4,7 +4,7 @@ import { ClockTime, newClock, type ClockSpec } from '../plan/clocks.js';
 import { readableDuration } from '../plan/evidence.js';
 import type { Plan } from '../plan/plan.js';
 import { CASE_OPENED } from '../plan/steps/index.js';
-import { iso } from '../plan/steps/time.js';
+import { iso } from './time.js';
 
 export class CaseClocks {
   private readonly specs: [string, ClockSpec][];

@@ -7,10 +7,9 @@ import type { CaseEvent, CaseState, EventResult } from '../plan/case.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { eventsAwaitedFrom } from '../plan/graph.js';
 import type { Plan } from '../plan/plan.js';
-import { kindOf, type StepRuntime } from '../plan/steps/index.js';
+import { kindOf } from '../plan/steps/index.js';
 import { checkValues } from '../plan/values.js';
-
-type ReceivedCaseEvent = NonNullable<ReturnType<StepRuntime['take']>>;
+import type { ReceivedCaseEvent } from './steps/index.js';
 
 /** Where the case is when an event arrives. */
 export interface CasePosition {

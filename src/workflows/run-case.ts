@@ -15,15 +15,16 @@ import {
 } from '../plan/case.js';
 import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
-import { FAILURE_TYPES, failureMessage, ownFailure } from '../plan/failures.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../plan/search-attributes.js';
-import { kindOf, type StepRuntime } from '../plan/steps/index.js';
-import { iso } from '../plan/steps/time.js';
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
+import { failureMessage, ownFailure } from './failures.js';
 import { Inbox } from './inbox.js';
 import { sharedPlan } from './shared-plans.js';
+import { interpreterOf, type StepRuntime } from './steps/index.js';
+import { iso } from './time.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
 // CEL finds a value's type by its constructor and registered the wrapper, so make them agree.
@@ -232,7 +233,7 @@ class CaseRun implements StepRuntime {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
-      return await kindOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
+      return await interpreterOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
     } catch (error) {
       if (!isCaseFailure(error) || !patched(FAILED_CASES_WAIT_FOR_REPAIR)) throw error;
       return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error).slice(0, 1000));

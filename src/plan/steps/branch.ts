@@ -1,4 +1,3 @@
-import { clipText, MAX_EVIDENCE_ENTRIES } from '../evidence.js';
 import type { Expr, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
@@ -27,22 +26,4 @@ export const branch: StepKind<BranchStep, RawBranch> = {
   },
   edges: (step) => [...step.cases.map((entry) => ({ to: entry.next, label: entry.when.cel })), { to: step.otherwise, label: 'otherwise' }],
   describe: () => 'branch',
-  async run(step, rt) {
-    for (const [index, entry] of step.cases.entries()) {
-      if (rt.evaluate(entry.when) === true) {
-        rt.record(step, { case: index, when: entry.when.cel, goto: entry.next, values: rt.evidence(entry.when) });
-        return entry.next;
-      }
-    }
-    // Otherwise: what each condition that was false read, together (each term once, at most 16 in all).
-    const values: Record<string, string> = {};
-    for (const entry of step.cases) {
-      for (const [term, value] of Object.entries(rt.evidence(entry.when))) {
-        if (Object.keys(values).length >= MAX_EVIDENCE_ENTRIES) break;
-        if (!(term in values)) values[term] = value;
-      }
-    }
-    rt.record(step, { otherwise: step.otherwise, notTaken: step.cases.map((entry) => clipText(entry.when.cel)), values });
-    return step.otherwise;
-  },
 };

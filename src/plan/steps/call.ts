@@ -1,10 +1,5 @@
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
-import { jsonValue } from '../cel.js';
-import { boundedJson } from '../evidence.js';
-import { FAILURE_TYPES, failureMessage } from '../failures.js';
 import type { Expr, StepBase } from '../plan.js';
-import { checkValue } from '../values.js';
-import type { StepKind, StepRuntime } from './kind.js';
+import type { StepKind } from './kind.js';
 
 export interface CallStep extends StepBase {
   kind: 'call';
@@ -48,26 +43,5 @@ export const call: StepKind<CallStep, RawCall> = {
   },
   edges: (step) => [{ to: step.next }, ...(step.onError ? [{ to: step.onError, label: 'error' }] : [])],
   describe: (step) => `call ${step.integration}.${step.operation}`,
-  run: runCall,
 };
 
-/** Calls the integration; its result goes into `resultField`; a call that keeps failing takes `onError`. */
-async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<string> {
-  const input = Object.fromEntries(Object.entries(step.input).map(([name, expr]) => [name, jsonValue(rt.evaluate(expr))]));
-  try {
-    const result = await rt.integrations.callIntegration({
-      key, caseId: rt.caseId, stepId: step.id, integration: step.integration, operation: step.operation, input,
-    });
-    if (step.resultField) {
-      const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`, rt.plan.currency);
-      if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
-      rt.state.data = { ...rt.state.data, [step.resultField]: result };
-    }
-    rt.record(step, { integration: step.integration, operation: step.operation, result: boundedJson(result), ...(step.resultField ? { resultField: step.resultField } : {}) });
-    return step.next;
-  } catch (error) {
-    if (!step.onError || isCancellation(error)) throw error;
-    rt.record(step, { integration: step.integration, operation: step.operation, failed: failureMessage(error), goto: step.onError });
-    return step.onError;
-  }
-}

@@ -1,8 +1,6 @@
 import { formatBusinessDuration, formatDuration, type BusinessDuration } from '../duration.js';
-import { nextLocalTime } from '../local-time.js';
 import type { Expr, StepBase } from '../plan.js';
-import type { StepKind, StepRuntime } from './kind.js';
-import { instantOf, iso, TIMESTAMP } from './time.js';
+import { TIMESTAMP, type StepKind } from './kind.js';
 
 /** When a delay ends: a span from its start, the next local time of day, or an instant from the case's data. */
 type DelayEnd =
@@ -59,29 +57,5 @@ export const delay: StepKind<DelayStep, RawDelay> = {
     return step.unless ? `${end} unless ${Object.keys(step.unless).join(' / ')}` : end;
   },
   awaits: (step) => Object.keys(step.unless ?? {}),
-  async run(step, rt) {
-    const since = Date.now();
-    const until = endOf(step, rt, since);
-    const events = Object.keys(step.unless ?? {});
-    const any = () => true;
-    if (events.length === 0) await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
-    else await rt.waitFor(step.id, events, [{ kind: 'delay', step: step.id, at: iso(until) }], until, () => rt.has(events, any));
-    const ended = events.length > 0 ? rt.take(events, any) : undefined;
-    if (ended) {
-      const goto = step.unless![ended.type]!;
-      rt.record(step, { until: iso(until), since: iso(since), endedBy: ended.type, eventId: ended.id, arrived: ended.at, by: ended.by ?? null, goto });
-      return goto;
-    }
-    rt.record(step, { until: iso(until), since: iso(since), ...('instant' in step ? { at: step.instant.cel } : {}) });
-    return step.next;
-  },
 };
-
-function endOf(step: DelayStep, rt: StepRuntime, since: number): number {
-  if ('ms' in step) return since + step.ms;
-  if ('business' in step) return rt.after(since, step.business);
-  if ('instant' in step) return instantOf(rt.evaluate(step.instant), step.instant);
-  const from = step.after ? instantOf(rt.evaluate(step.after), step.after) : since;
-  return nextLocalTime(from, step.untilLocalTime, step.timezone);
-}
 

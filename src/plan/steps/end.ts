@@ -23,9 +23,4 @@ export const end: StepKind<EndStep, RawEnd> = {
   },
   edges: () => [],
   describe: (step) => `end: ${step.outcome} (${step.reason})`,
-  async run(step, rt) {
-    rt.record(step, { outcome: step.outcome, reason: step.reason });
-    await rt.finish(step.outcome, step.reason);
-    return undefined;
-  },
 };

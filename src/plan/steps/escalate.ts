@@ -31,12 +31,4 @@ export const escalate: StepKind<EscalateStep, RawEscalate> = {
   },
   edges: (step) => [{ to: step.next }],
   describe: (step) => `escalate to ${step.queue} (${step.severity})`,
-  async run(step, rt, key) {
-    const note = step.note ? String(rt.evaluate(step.note)) : undefined;
-    const { escalationId } = await rt.activities.openEscalation({
-      key, caseId: rt.caseId, stepId: step.id, queue: step.queue, severity: step.severity, reason: step.reason, ...(note !== undefined ? { note } : {}),
-    });
-    rt.record(step, { escalationId, queue: step.queue, reason: step.reason });
-    return step.next;
-  },
 };

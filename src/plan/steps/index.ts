@@ -1,6 +1,7 @@
 /**
- * The step kinds, one module each. Adding a kind: write its module next to these (plan form, raw form,
- * compile, edges, run), list it here, and add its action to schemas/playbook.schema.json.
+ * The step kinds' descriptors, one module each. Adding a kind: write its descriptor next to these (plan
+ * form, raw form, compile, edges), list it here, write its interpreter in src/workflows/steps/ and list
+ * it there, and add its action to schemas/playbook.schema.json.
  */
 import { branch, type BranchStep, type RawBranch } from './branch.js';
 import { call, type CallStep, type RawCall } from './call.js';
@@ -44,6 +45,6 @@ export function kindOf<S extends Step>(step: S): StepKind<S, unknown> {
 }
 
 export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
-export type { Edge, StepCompiler, StepKind, StepRuntime } from './kind.js';
+export type { Edge, StepCompiler, StepKind } from './kind.js';
 export { CASE_OPENED } from './refund.js';
 export { TASK_COMPLETED, TASK_COMPLETED_EVENT } from './task.js';

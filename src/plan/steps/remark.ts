@@ -1,4 +1,4 @@
-import { orderIdOf, type Expr, type FlagColor, type StepBase } from '../plan.js';
+import type { Expr, FlagColor, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
 export interface RemarkStep extends StepBase {
@@ -26,10 +26,4 @@ export const remark: StepKind<RemarkStep, RawRemark> = {
   },
   edges: (step) => [{ to: step.next }],
   describe: (step) => (step.flag ? `remark, flag ${step.flag}` : 'remark'),
-  async run(step, rt, key) {
-    const text = rt.render(step.text, step.placeholders);
-    await rt.activities.writeOrderNote({ key, caseId: rt.caseId, orderId: orderIdOf(rt.plan, rt.state.data), remark: text, ...(step.flag ? { flag: step.flag } : {}) });
-    rt.record(step, { remark: text, ...(step.flag ? { flag: step.flag } : {}) });
-    return step.next;
-  },
 };

@@ -1,7 +1,5 @@
 import type { Channel, Recipient, StepBase } from '../plan.js';
-import { endOfQuietHours } from '../local-time.js';
 import type { RawRecipient, StepKind } from './kind.js';
-import { iso } from './time.js';
 
 export interface SendStep extends StepBase {
   kind: 'send';
@@ -37,18 +35,4 @@ export const send: StepKind<SendStep, RawSend> = {
   },
   edges: (step) => [{ to: step.next }],
   describe: (step) => `send ${step.template} to ${step.to.kind}`,
-  async run(step, rt, key) {
-    const quiet = rt.plan.quietHours;
-    if (step.quietHours && step.to.kind === 'buyer' && quiet) {
-      const until = endOfQuietHours(Date.now(), quiet.start, quiet.end, quiet.timezone);
-      if (until > Date.now()) await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
-    }
-    const template = rt.plan.templates[step.template]!;
-    const { messageId } = await rt.activities.sendMessage({
-      key, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(step.to), channel: step.channel, template: step.template,
-      body: rt.render(template.text, template.placeholders),
-    });
-    rt.record(step, { messageId, template: step.template });
-    return step.next;
-  },
 };

@@ -1,4 +1,3 @@
-import { fromCelValue } from '../cel.js';
 import type { Expr, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
@@ -30,11 +29,4 @@ export const set: StepKind<SetStep, RawSet> = {
   },
   edges: (step) => [{ to: step.next }],
   describe: (step) => `set ${Object.keys(step.fields).join(', ')}`,
-  async run(step, rt) {
-    const changes: Record<string, unknown> = {};
-    for (const [field, expr] of Object.entries(step.fields)) changes[field] = fromCelValue(rt.plan.fields[field]!, rt.evaluate(expr));
-    rt.state.data = { ...rt.state.data, ...changes };
-    rt.record(step, { set: changes });
-    return step.next;
-  },
 };

@@ -1,9 +1,7 @@
 import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
-import { readableDuration } from '../evidence.js';
 import type { CaseEvent } from '../case.js';
 import type { EventSpec, StepBase } from '../plan.js';
-import type { StepKind, StepRuntime } from './kind.js';
-import { iso } from './time.js';
+import type { StepKind } from './kind.js';
 
 export interface TaskStep extends StepBase {
   kind: 'task';
@@ -34,7 +32,8 @@ export const TASK_COMPLETED_EVENT: EventSpec = {
   payload: { task: { type: 'string', required: true }, outcome: { type: 'string', required: true } },
 };
 
-const completes = (step: TaskStep) => (event: CaseEvent) =>
+/** Whether an event completes the task: it names the task and one of its outcomes. */
+export const taskCompletes = (step: TaskStep) => (event: CaseEvent) =>
   event.payload.task === step.id && typeof event.payload.outcome === 'string' && event.payload.outcome in step.outcomes;
 
 export const task: StepKind<TaskStep, RawTask> = {
@@ -53,10 +52,9 @@ export const task: StepKind<TaskStep, RawTask> = {
   describe: (step) => `task for ${step.role}, SLA ${formatSpan(taskSla(step))}`,
   awaits: () => [TASK_COMPLETED],
   refuses(step, event) {
-    if (event.type !== TASK_COMPLETED || completes(step)(event)) return undefined;
+    if (event.type !== TASK_COMPLETED || taskCompletes(step)(event)) return undefined;
     return `the open task is '${step.id}' with outcomes ${Object.keys(step.outcomes).join(', ')}`;
   },
-  run: runTask,
 };
 
 const slaOf = (span: Span) => (typeof span === 'number' ? { slaMs: span } : { slaBusiness: span });
@@ -64,30 +62,3 @@ const slaOf = (span: Span) => (typeof span === 'number' ? { slaMs: span } : { sl
 /** The task's SLA as written: milliseconds or business time. */
 export const taskSla = (step: TaskStep): Span => spanOf(step.slaMs, step.slaBusiness) ?? 0;
 
-/** Opens the task for a person and waits for its completion or the end of its SLA. */
-async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<string> {
-  const dueAt = rt.after(Date.now(), taskSla(step));
-  await rt.activities.openTask({
-    key, caseId: rt.caseId, stepId: step.id, role: step.role, title: step.title, outcomes: Object.keys(step.outcomes), dueAt: iso(dueAt),
-  });
-  const takes = completes(step);
-  for (;;) {
-    const match = rt.take([TASK_COMPLETED], takes);
-    if (match) {
-      const outcome = match.payload.outcome as string;
-      await rt.activities.closeTask({ key, outcome, breached: false });
-      const now = Date.now();
-      rt.record(step, {
-        outcome, eventId: match.id, goto: step.outcomes[outcome], by: match.by ?? null, role: step.role, slaDue: iso(dueAt),
-        ...(now <= dueAt ? { sla: 'met', margin: readableDuration(dueAt - now) } : { sla: 'breached', lateBy: readableDuration(now - dueAt) }),
-      });
-      return step.outcomes[outcome]!;
-    }
-    if (Date.now() >= dueAt) {
-      await rt.activities.closeTask({ key, outcome: null, breached: true });
-      rt.record(step, { slaBreached: iso(dueAt), goto: step.onSlaBreach, role: step.role, slaDue: iso(dueAt), sla: 'breached', lateBy: readableDuration(Date.now() - dueAt) });
-      return step.onSlaBreach;
-    }
-    await rt.waitFor(step.id, [TASK_COMPLETED], [{ kind: 'task-sla', step: step.id, at: iso(dueAt) }], dueAt, () => rt.has([TASK_COMPLETED], takes));
-  }
-}

@@ -1,12 +1,8 @@
-import { patched } from '@temporalio/workflow';
 import { nextWorking } from '../calendar.js';
-import { formatSpan, multiplySpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
-import { boundedJson, readableDuration } from '../evidence.js';
+import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duration.js';
 import { endOfQuietHours } from '../local-time.js';
 import type { Channel, Expr, Plan, Recipient, StepBase } from '../plan.js';
-import type { CaseEvent, Deadline } from '../case.js';
-import type { RawRecipient, StepKind, StepRuntime } from './kind.js';
-import { instantOf, iso, TIMESTAMP } from './time.js';
+import { TIMESTAMP, type RawRecipient, type StepKind } from './kind.js';
 
 export interface WaitStep extends StepBase {
   kind: 'wait';
@@ -68,7 +64,6 @@ export const wait: StepKind<WaitStep, RawWait> = {
   ],
   describe: (step) => `wait ${Object.keys(step.on).join(' / ')}`,
   awaits: (step) => Object.keys(step.on),
-  run: runWait,
 };
 
 function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<typeof wait.compile>[1]): NonNullable<WaitStep['remind']> {
@@ -82,14 +77,8 @@ function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<type
 /** The wait's timeout as written (milliseconds or business time); undefined without one. */
 export const waitTimeout = (step: WaitStep): Span | undefined => spanOf(step.timeoutMs, step.timeoutBusiness);
 
-const reminderEvery = (remind: NonNullable<WaitStep['remind']>): Span => spanOf(remind.everyMs, remind.everyBusiness) ?? 0;
-
-/**
- * The history change that holds a reminder due in quiet hours (or, with a calendar, outside working
- * hours) when it goes to the buyer by SMS, e-mail or phone, as sends are held; cases started before it
- * sent such reminders at once. Asked only when a reminder would be held, so other histories are unchanged.
- */
-export const REMINDERS_RESPECT_QUIET_HOURS = 'reminders-respect-quiet-hours';
+/** How often the wait reminds, as written. */
+export const reminderEvery = (remind: NonNullable<WaitStep['remind']>): Span => spanOf(remind.everyMs, remind.everyBusiness) ?? 0;
 
 /** As for sends: chat and in-site letters wait in the buyer's app; SMS, e-mail and calls interrupt. */
 const INTERRUPTING: ReadonlySet<Channel> = new Set(['sms', 'email', 'phone']);
@@ -107,65 +96,4 @@ export function reminderAllowedAt(plan: Plan, remind: NonNullable<WaitStep['remi
     at = allowed;
   }
   return at;
-}
-
-/** Waits for the first listed event whose condition holds, sending reminders on the way, until the timeout. */
-async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<string> {
-  const started = Date.now();
-  const timeout = waitTimeout(step);
-  const timeoutAt = step.timeoutAt ? instantOf(rt.evaluate(step.timeoutAt), step.timeoutAt) : timeout === undefined ? null : rt.after(started, timeout);
-  const events = Object.keys(step.on);
-  const takes = (event: CaseEvent) => {
-    const where = step.on[event.type]!.where;
-    return !where || rt.matches(where, event);
-  };
-  let reminders = 0;
-  let holding = false;
-  // Reminders are due every `every` from the wait's start; after one held (quiet hours, closed), from when it went out.
-  let anchor = started;
-  let sentBeforeAnchor = 0;
-  for (;;) {
-    const match = rt.take(events, takes);
-    if (match) {
-      rt.record(step, {
-        since: iso(started), event: match.type, eventId: match.id, goto: step.on[match.type]!.next,
-        arrived: match.at, payload: boundedJson(match.payload), by: match.by ?? null, waited: readableDuration(Date.now() - started),
-      });
-      return step.on[match.type]!.next;
-    }
-    const now = Date.now();
-    if (timeoutAt !== null && now >= timeoutAt) {
-      rt.record(step, { since: iso(started), timeout: iso(timeoutAt), goto: step.onTimeout, waited: readableDuration(timeoutAt - started), reminders });
-      return step.onTimeout!;
-    }
-    const remind = step.remind && reminders < step.remind.max ? step.remind : undefined;
-    const nextReminderAt = remind ? rt.after(anchor, multiplySpan(reminderEvery(remind), reminders + 1 - sentBeforeAnchor)) : null;
-    const heldUntil = remind && nextReminderAt !== null && now >= nextReminderAt ? reminderAllowedAt(rt.plan, remind, now) : null;
-    const held = heldUntil !== null && heldUntil > now && patched(REMINDERS_RESPECT_QUIET_HOURS);
-    if (held) holding = true;
-    if (remind && nextReminderAt !== null && now >= nextReminderAt && !held) {
-      reminders += 1;
-      const template = rt.plan.templates[remind.template]!;
-      await rt.activities.sendMessage({
-        key: `${key}/reminder-${reminders}`, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(remind.to),
-        channel: remind.channel, template: remind.template, body: rt.render(template.text, template.placeholders),
-      });
-      rt.record(step, {
-        reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started), ...(holding ? { sent: iso(now) } : {}),
-      }, 'reminder');
-      if (holding) {
-        anchor = now;
-        sentBeforeAnchor = reminders;
-      }
-      holding = false;
-      continue;
-    }
-    const reminderAt = held ? heldUntil : nextReminderAt;
-    const wakeAt = Math.min(timeoutAt ?? Infinity, reminderAt ?? Infinity);
-    const deadlines: Deadline[] = [
-      ...(timeoutAt !== null ? [{ kind: 'timeout' as const, step: step.id, at: iso(timeoutAt) }] : []),
-      ...(reminderAt !== null ? [{ kind: 'reminder' as const, step: step.id, at: iso(reminderAt) }] : []),
-    ];
-    await rt.waitFor(step.id, events, deadlines, wakeAt === Infinity ? undefined : wakeAt, () => rt.has(events, takes));
-  }
 }

@@ -1,6 +1,7 @@
+/** Times in workflow code: the text of an instant, and the instant a timestamp expression gives. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { FAILURE_TYPES } from '../failures.js';
-import type { Expr } from '../plan.js';
+import { FAILURE_TYPES } from '../plan/failures.js';
+import type { Expr } from '../plan/plan.js';
 
 /** ISO 8601 text of an instant in milliseconds, as the case's history and deadlines record it. */
 export function iso(ms: number): string {
@@ -15,6 +16,3 @@ export function instantOf(value: unknown, expr: Expr): number {
   const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
   throw ApplicationFailure.nonRetryable(`expression '${expr.cel}'${where} is not a timestamp`, FAILURE_TYPES.ExpressionFailed);
 }
-
-/** What a timestamp expression is expected to be, for the compiler. */
-export const TIMESTAMP = { field: { type: 'timestamp' } } as const;

@@ -1,0 +1,31 @@
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { jsonValue } from '../../plan/cel.js';
+import { boundedJson } from '../../plan/evidence.js';
+import { FAILURE_TYPES } from '../../plan/failures.js';
+import type { CallStep } from '../../plan/steps/index.js';
+import { checkValue } from '../../plan/values.js';
+import { failureMessage } from '../failures.js';
+import type { StepInterpreter, StepRuntime } from './runtime.js';
+
+export const call: StepInterpreter<CallStep> = { run: runCall };
+
+/** Calls the integration; its result goes into `resultField`; a call that keeps failing takes `onError`. */
+async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<string> {
+  const input = Object.fromEntries(Object.entries(step.input).map(([name, expr]) => [name, jsonValue(rt.evaluate(expr))]));
+  try {
+    const result = await rt.integrations.callIntegration({
+      key, caseId: rt.caseId, stepId: step.id, integration: step.integration, operation: step.operation, input,
+    });
+    if (step.resultField) {
+      const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`, rt.plan.currency);
+      if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
+      rt.state.data = { ...rt.state.data, [step.resultField]: result };
+    }
+    rt.record(step, { integration: step.integration, operation: step.operation, result: boundedJson(result), ...(step.resultField ? { resultField: step.resultField } : {}) });
+    return step.next;
+  } catch (error) {
+    if (!step.onError || isCancellation(error)) throw error;
+    rt.record(step, { integration: step.integration, operation: step.operation, failed: failureMessage(error), goto: step.onError });
+    return step.onError;
+  }
+}

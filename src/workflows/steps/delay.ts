@@ -1,0 +1,32 @@
+import { nextLocalTime } from '../../plan/local-time.js';
+import type { DelayStep } from '../../plan/steps/index.js';
+import { instantOf, iso } from '../time.js';
+import type { StepInterpreter, StepRuntime } from './runtime.js';
+
+/** Waits until the delay ends, or until one of its `unless` events arrives. */
+export const delay: StepInterpreter<DelayStep> = {
+  async run(step, rt) {
+    const since = Date.now();
+    const until = endOf(step, rt, since);
+    const events = Object.keys(step.unless ?? {});
+    const any = () => true;
+    if (events.length === 0) await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
+    else await rt.waitFor(step.id, events, [{ kind: 'delay', step: step.id, at: iso(until) }], until, () => rt.has(events, any));
+    const ended = events.length > 0 ? rt.take(events, any) : undefined;
+    if (ended) {
+      const goto = step.unless![ended.type]!;
+      rt.record(step, { until: iso(until), since: iso(since), endedBy: ended.type, eventId: ended.id, arrived: ended.at, by: ended.by ?? null, goto });
+      return goto;
+    }
+    rt.record(step, { until: iso(until), since: iso(since), ...('instant' in step ? { at: step.instant.cel } : {}) });
+    return step.next;
+  },
+};
+
+function endOf(step: DelayStep, rt: StepRuntime, since: number): number {
+  if ('ms' in step) return since + step.ms;
+  if ('business' in step) return rt.after(since, step.business);
+  if ('instant' in step) return instantOf(rt.evaluate(step.instant), step.instant);
+  const from = step.after ? instantOf(rt.evaluate(step.after), step.after) : since;
+  return nextLocalTime(from, step.untilLocalTime, step.timezone);
+}

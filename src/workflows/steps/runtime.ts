@@ -1,0 +1,58 @@
+/**
+ * What the workflow offers a step kind's interpreter while it runs one step, and what an interpreter
+ * is. The kind's descriptor (src/plan/steps/) says what a step means; its interpreter here runs it.
+ */
+import type { CaseActivities, MessageRecipient } from '../../plan/activities.js';
+import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../../plan/case.js';
+import type { Span } from '../../plan/duration.js';
+import type { Expr, Plan, Recipient, StepBase } from '../../plan/plan.js';
+
+/** An event taken from the inbox, with the time it arrived. */
+export type ReceivedCaseEvent = CaseEvent & { at: string };
+
+/** What the workflow offers a step kind while it runs one step. Deterministic: time is Temporal's. */
+export interface StepRuntime {
+  readonly caseId: string;
+  readonly plan: Plan;
+  readonly state: CaseState;
+  /** Activities with the default timeout and retries; refunds declined by the provider are not retried. */
+  readonly activities: CaseActivities;
+  /** Refunds: retried with the same key until the provider answers, backing off to every ten minutes. */
+  readonly refunds: Pick<CaseActivities, 'issueRefund'>;
+  /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
+  readonly integrations: Pick<CaseActivities, 'callIntegration'>;
+  evaluate(expr: Expr): unknown;
+  /** The instant a span started at `startMs` ends: plain milliseconds, or business time in the plan's calendar. */
+  after(startMs: number, span: Span): number;
+  /** What an expression reads, by its text, with the values as people read them (never fails; adds no commands). */
+  evidence(expr: Expr): Record<string, string>;
+  /** Whether a wait's `where` condition holds for an event. */
+  matches(where: Expr, event: CaseEvent): boolean;
+  render(text: string, placeholders: Expr[]): string;
+  recipient(to: Recipient): MessageRecipient;
+  /** Writes why the step went where it went into the case's history (kind: the step's, unless given). */
+  record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void;
+  /** Publishes what the case waits for, then sleeps until `ready()` or the instant `wakeAt`. */
+  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<void>;
+  /** Publishes deadlines while the step works (a refund racing its deadline). */
+  working(deadlines: Deadline[]): Promise<void>;
+  /**
+   * History shape 4: refunds run within the workflow task, going on as an activity whose
+   * schedule-to-close timeout ends at `deadline` when they keep failing (no timer races them);
+   * undefined for cases of earlier shapes.
+   */
+  refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined;
+  /** The progress report to ride with the step's side effect, the step's deadlines in it; `written()` once the effect wrote it. */
+  progressWith(deadlines: Deadline[]): { report: ProgressReport; written(): void };
+  /** Takes the first inbox event of one of `types` that `accepts` takes. */
+  take(types: string[], accepts: (event: CaseEvent) => boolean): ReceivedCaseEvent | undefined;
+  has(types: string[], accepts: (event: CaseEvent) => boolean): boolean;
+  /** Ends the case with an outcome; the case closes once every event handler is done. */
+  finish(outcome: string, reason: string): Promise<void>;
+}
+
+/** How a step kind runs, in workflow code. */
+export interface StepInterpreter<S extends StepBase & { kind: string }> {
+  /** Runs the step; the id of the next step, or undefined when the case has ended. */
+  run(step: S, runtime: StepRuntime, key: string): Promise<string | undefined>;
+}
