@@ -115,7 +115,28 @@ const consoleValueImports = (files: SourceFile[]) => files.flatMap((file) => imp
   .filter((imp) => imp.resolved && !imp.resolved.startsWith('src/console/') && !imp.typeOnly)
   .map((imp) => `${file.path} imports '${imp.specifier}' as a value`));
 
+/** Routes are thin: they reach the database through the use cases (src/cases/, src/services/), and share nothing with each other but through src/api/. */
+const routeViolations = (files: SourceFile[]) => files.filter((file) => file.path.startsWith('src/api/routes/')).flatMap((file) => importsOf(file)
+  .filter((imp) => imp.resolved?.startsWith('src/store/') || imp.resolved?.startsWith('src/api/routes/'))
+  .map((imp) => `${file.path} imports '${imp.specifier}'`));
+
 describe('architecture', () => {
+  it('routes import neither the store nor another route', () => {
+    expect(routeViolations(sources)).toEqual([]);
+  });
+
+  it('the route rule reports a route importing the store, even for a type, or another route', () => {
+    const bad = {
+      path: 'src/api/routes/bad.ts',
+      text: `import { listTasks } from '../../store/tasks.js';\nimport type { Role } from '../../store/api-keys.js';\nimport { CASE_ID } from './cases.js';\nimport { listCases } from '../../cases/reads.js';\nimport { READERS } from '../auth.js';`,
+    };
+    expect(routeViolations([bad])).toEqual([
+      `src/api/routes/bad.ts imports '../../store/tasks.js'`,
+      `src/api/routes/bad.ts imports '../../store/api-keys.js'`,
+      `src/api/routes/bad.ts imports './cases.js'`,
+    ]);
+  });
+
   it('workflow code imports only the sandbox packages and the contract', () => {
     expect(sandboxViolations(sources)).toEqual([]);
   });

@@ -16,6 +16,8 @@ declare module 'fastify' {
 }
 
 export const READERS: readonly Role[] = ['ops-lead', 'agent', 'auditor', 'admin'];
+/** Who works the task and escalation queues; auditors read them. */
+export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
 
 /** An API key as a name that names it too: `name (key id)` (playbook_versions.published_by, a repair's `by`). */
 export const keyNamed = (apiKey: ApiKey): string => `${apiKey.name} (key ${apiKey.id})`;

@@ -4,13 +4,13 @@ import { Escalation as EscalationBody, EscalationPage, EscalationStatus } from '
 import type { Actor } from '../../plan/case.js';
 import {
   acknowledgeEscalation, findEscalation, listEscalations, resolveEscalation, type Escalation, type EscalationListFilter,
-} from '../../store/escalations.js';
-import { actorOf, READERS } from '../auth.js';
+} from '../../services/work.js';
+import { actorOf, AGENT_WORKERS, READERS } from '../auth.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
+import { PERSON_TEXT, ROW_ID } from '../params.js';
 import { problem, sendProblem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
-import { AGENT_WORKERS, PERSON_TEXT, ROW_ID } from './tasks.js';
 
 const TAGS = ['agent work'];
 

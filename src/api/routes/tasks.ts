@@ -2,25 +2,19 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Task as TaskBody, TaskCompletion, TaskNote, TaskPage, TaskWithNotes } from '../../api-contract/work.js';
 import { completeTask } from '../../cases/agent-work.js';
-import type { Role } from '../../store/api-keys.js';
-import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, takeOverTask, type Task, type TaskListFilter } from '../../store/tasks.js';
-import { actorOf, READERS } from '../auth.js';
+import type { Role } from '../../services/keys.js';
+import { addTaskNote, claimTask, findTask, listTaskNotes, listTasks, releaseTask, takeOverTask, type Task, type TaskListFilter } from '../../services/work.js';
+import { actorOf, AGENT_WORKERS, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
+import { PERSON_TEXT, ROW_ID } from '../params.js';
 import { responses, WITH_BODY } from '../responses.js';
 
 const TAGS = ['agent work'];
-/** Who works the queues; auditors read them. */
-export const AGENT_WORKERS: readonly Role[] = ['agent', 'ops-lead', 'admin'];
 /** Who may release, or take over, a task someone else holds. */
 const LEADS: readonly Role[] = ['ops-lead', 'admin'];
-
-/** Free text a person writes (a note, a resolution): 1 to 2,000 characters, not only blanks. */
-export const PERSON_TEXT = { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } as const;
-/** A row id in a path: a positive integer, at most 15 digits. */
-export const ROW_ID = '^[1-9][0-9]{0,14}$';
 
 const taskParams = { type: 'object', required: ['taskId'], properties: { taskId: { type: 'string', pattern: ROW_ID } } } as const;
 type TaskParams = { Params: { taskId: string } };
