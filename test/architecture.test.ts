@@ -8,16 +8,25 @@ import {
 
 const sources = readSources();
 
-/** Workflow code runs in Temporal's deterministic sandbox: src/workflows/ and the contract folder src/plan/. */
-const isWorkflowCode = (path: string) => path.startsWith('src/workflows/') || path.startsWith('src/plan/');
+/**
+ * Workflow code runs in Temporal's deterministic sandbox: src/workflows/, the contract folder src/plan/,
+ * and the messages workflow and clients share (src/case-contract/).
+ */
+const isWorkflowCode = (path: string) => ['src/workflows/', 'src/plan/', 'src/case-contract/'].some((folder) => path.startsWith(folder));
 const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js', 're2js'];
 
 /** '@scope/name/sub' → '@scope/name', 'name/sub' → 'name', 'node:fs' → 'node:fs'. */
 const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 
 function mayImport(from: string, { specifier, resolved, typeOnly }: Import): boolean {
-  if (resolved) return resolved.startsWith('src/plan/') || (!from.startsWith('src/plan/') && resolved.startsWith('src/workflows/'));
+  const inPlan = from.startsWith('src/plan/');
+  if (resolved) {
+    return resolved.startsWith('src/plan/') || (!inPlan && resolved.startsWith('src/case-contract/'))
+      || (from.startsWith('src/workflows/') && resolved.startsWith('src/workflows/'));
+  }
   const name = packageName(specifier);
+  // The contract (src/plan/) is Temporal-free: the compiler, the API and the lint load it without the SDK.
+  if (inPlan && name.startsWith('@temporalio/')) return false;
   return SANDBOX_PACKAGES.includes(name) || (typeOnly && name.startsWith('@temporalio/'));
 }
 
@@ -150,10 +159,18 @@ describe('architecture', () => {
   it('the sandbox rule reports what a workflow file may not import', () => {
     const bad = { path: 'src/workflows/bad.ts', text: `import { Pool } from 'pg'; import { readFileSync } from 'node:fs'; import { x } from '../store/pool.js';` };
     const good = { path: 'src/workflows/good.ts', text: `import { sleep } from '@temporalio/workflow'; import type { Client } from '@temporalio/client'; import type { Plan } from '../plan/plan.js';` };
-    expect(sandboxViolations([bad, good])).toEqual([
+    const contract = {
+      path: 'src/plan/steps/bad.ts',
+      text: `import { patched } from '@temporalio/workflow';\nimport type { Sinks } from '@temporalio/workflow';\nimport { iso } from '../../workflows/time.js';\nimport { CASE_TYPE } from '../../case-contract/search-attributes.js';\nimport { cel } from '@marcbachmann/cel-js';`,
+    };
+    expect(sandboxViolations([bad, good, contract])).toEqual([
       `src/workflows/bad.ts imports 'pg'`,
       `src/workflows/bad.ts imports 'node:fs'`,
       `src/workflows/bad.ts imports '../store/pool.js'`,
+      `src/plan/steps/bad.ts imports '@temporalio/workflow'`,
+      `src/plan/steps/bad.ts imports '@temporalio/workflow'`,
+      `src/plan/steps/bad.ts imports '../../workflows/time.js'`,
+      `src/plan/steps/bad.ts imports '../../case-contract/search-attributes.js'`,
     ]);
   });
 

@@ -6,7 +6,8 @@
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { CASEBOOK_ACTOR, deliverEventUpdate, workflowIdFor, type Actor, type CaseEvent, type CaseStatus } from '../plan/case.js';
+import { deliverEventUpdate } from '../case-contract/messages.js';
+import { CASEBOOK_ACTOR, workflowIdFor, type Actor, type CaseEvent, type CaseStatus } from '../plan/case.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { eventsAwaitedFrom } from '../plan/graph.js';
 import type { Plan } from '../plan/plan.js';

@@ -1,6 +1,7 @@
 /** The workflow's own view of a case, for those who need where it is now rather than its last report. */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { caseViewQuery, workflowIdFor, type CaseView } from '../plan/case.js';
+import { caseViewQuery } from '../case-contract/messages.js';
+import { workflowIdFor, type CaseView } from '../plan/case.js';
 
 /** How long a read waits for the workflow's own view (no worker may be polling) before using the projection. */
 export const LIVE_VIEW_DEADLINE_MS = 2_000;

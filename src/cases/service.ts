@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { orderIdOf, returnTrackingOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
-import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../plan/search-attributes.js';
+import { repairCaseUpdate } from '../case-contract/messages.js';
+import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../case-contract/search-attributes.js';
 import {
-  CASEBOOK_ACTOR, HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, repairCaseUpdate, workflowIdFor,
+  CASEBOOK_ACTOR, HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, workflowIdFor,
   type Actor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
 } from '../plan/case.js';
 import { recordOpened } from '../store/audit-chain.js';

@@ -1,8 +1,8 @@
 /**
- * What the outside world and the case workflow share: its name and input, its update and query, the
- * view of a case and the progress it reports. Importable from Node code (API, tests) and workflow code.
+ * What the outside world and the case workflow share: its name and input, the view of a case and the
+ * progress it reports. Importable from Node code (API, tests) and workflow code. The update, query and
+ * sink declared with them are Temporal's, in src/case-contract/messages.ts.
  */
-import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { ReceivedEvent } from './cel.js';
 import type { ClockState } from './clocks.js';
 import type { Plan } from './plan.js';
@@ -142,20 +142,4 @@ export interface CaseRepair {
   /** Who decided: the admin's key (a name alone in repairs recorded before actors were). */
   by: Actor | string;
   reason: string;
-}
-
-export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
-export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
-export const caseViewQuery = defineQuery<CaseView>('caseView');
-
-/** The sink through which a replayed case tells the replayer what it re-derives. */
-export const REPLAY_SINK = 'casebookReplay';
-
-export interface CaseSinks extends Sinks {
-  [REPLAY_SINK]: {
-    /** The case starts a step (its visit number): where a divergence is found. */
-    step(stepId: string, visit: number): void;
-    /** The steps the case writes to its audit trail, as a progress report carries them. */
-    recorded(audit: ProgressReport['audit']): void;
-  };
 }

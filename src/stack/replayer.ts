@@ -10,7 +10,7 @@ import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.
 import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
 import type { CompiledWorkerOptions } from '@temporalio/worker/lib/worker-options.js';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input.js';
-import { REPLAY_SINK, type CaseSinks } from '../plan/case.js';
+import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import type { History } from '../cases/archive.js';
 import type { Divergence, HistoryReplayer, RunReplay, TimelineEntry } from '../cases/replay.js';
 import { WORKFLOWS_PATH } from './worker.js';

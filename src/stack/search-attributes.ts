@@ -5,7 +5,7 @@
 import type { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { CASE_SEARCH_ATTRIBUTES } from '../plan/search-attributes.js';
+import { CASE_SEARCH_ATTRIBUTES } from '../case-contract/search-attributes.js';
 
 const { temporal } = proto;
 

@@ -5,7 +5,8 @@ import type { Adapters } from '../activities/adapters.js';
 import type { Pool } from '../store/pool.js';
 import type { WorkerSettings } from './config.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
-import { REPLAY_SINK, TASK_QUEUE, type CaseSinks } from '../plan/case.js';
+import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
+import { TASK_QUEUE } from '../plan/case.js';
 import type { InjectedSinks } from '@temporalio/worker';
 
 export interface CaseWorkerOptions {

@@ -9,15 +9,15 @@ import {
   proxyActivities, proxyLocalActivities, proxySinks, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
-import {
-  caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseEvent, type CaseSinks, type CaseRepair, type CaseInput, type CaseResult, type CaseState, type CaseStatus, type CaseView,
-  type Deadline, type ProgressReport, type RunCaseWorkflow, type StepRecord,
+import type {
+  CaseEvent, CaseRepair, CaseInput, CaseResult, CaseState, CaseStatus, CaseView, Deadline, ProgressReport, RunCaseWorkflow, StepRecord,
 } from '../plan/case.js';
+import { caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
+import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../case-contract/search-attributes.js';
 import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
-import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../plan/search-attributes.js';
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';

@@ -3,7 +3,8 @@
  * business terms (issue 12). The expected values are computed here from the instants the rows record.
  */
 import { describe, expect, it } from 'vitest';
-import { deliverEventUpdate, workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
+import { deliverEventUpdate } from '../../src/case-contract/messages.js';
+import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { readableDuration } from '../../src/plan/evidence.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { useRuntime } from '../support/runtime.js';

@@ -1,0 +1,24 @@
+/**
+ * The messages between the case workflow and its clients, declared with Temporal's SDK where workflow
+ * code (src/workflows/) and client code (src/cases/, src/stack/) meet: the update that delivers an
+ * event, the repair, the view query, and the sink a replayed case reports through. The shapes they
+ * carry are the contract's (src/plan/case.ts).
+ */
+import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
+import type { CaseEvent, CaseRepair, CaseStatus, CaseView, EventResult, ProgressReport } from '../plan/case.js';
+
+export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
+export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
+export const caseViewQuery = defineQuery<CaseView>('caseView');
+
+/** The sink through which a replayed case tells the replayer what it re-derives. */
+export const REPLAY_SINK = 'casebookReplay';
+
+export interface CaseSinks extends Sinks {
+  [REPLAY_SINK]: {
+    /** The case starts a step (its visit number): where a divergence is found. */
+    step(stepId: string, visit: number): void;
+    /** The steps the case writes to its audit trail, as a progress report carries them. */
+    recorded(audit: ProgressReport['audit']): void;
+  };
+}
