@@ -13,6 +13,9 @@ import { dirname } from 'node:path';
 import { chainAnchor, type Anchor, type AuditProblem, type ChainAnchor } from '../store/audit-chain.js';
 import type { Pool } from '../store/pool.js';
 
+/** The chain checked row by row, and against the checkpoints' anchors when given (`casebook audit verify`). */
+export { verifyAuditTrail } from '../store/audit-chain.js';
+
 /** One line of the checkpoint file: what it anchors, the sha256 of the line before it, the key's fingerprint, the signature. */
 export interface Checkpoint extends Anchor {
   prev: string | null;

@@ -4,11 +4,22 @@
  * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
  * tests build their workers through here. A new implementation is one factory in ADAPTERS.
  */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters,
 } from '../activities/adapters.js';
-import type { Pool } from '../store/pool.js';
+import { EventInbox } from '../cases/inbox.js';
+import { CaseService } from '../cases/service.js';
+import { ensureDatabase } from '../store/databases.js';
+import { migrate } from '../store/migrate.js';
+import { createPool, type Pool } from '../store/pool.js';
+import { startPostgresProcess } from '../store/postgres-process.js';
+import { freePort } from './free-port.js';
+import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
 
 type AdapterFactories = { [Port in keyof Adapters]: Record<string, (pool: Pool) => Adapters[Port]> };
@@ -70,4 +81,37 @@ export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
 /** A case worker whose activities act through the adapters the configuration chose. */
 export function composeWorker({ adapters = DEFAULT_ADAPTERS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
   return createCaseWorker({ ...options, adapters: wrap(composeAdapters(adapters, options.pool)) });
+}
+
+export interface ScenarioStack {
+  env: TestWorkflowEnvironment;
+  pool: Pool;
+  worker: Worker;
+  service: CaseService;
+  inbox: EventInbox;
+  /** Stops the servers and removes their data. */
+  close(): Promise<void>;
+}
+
+/**
+ * What `casebook test` runs scenarios on: a throw-away Postgres, migrated; Temporal's time-skipping
+ * server; a case worker whose chosen adapters `wrap` scripts faults into; the case services.
+ */
+export async function composeScenarioStack(adapters: AdapterChoice, wrap: (adapters: Adapters) => Adapters): Promise<ScenarioStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
+  const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
+  const databaseUrl = await ensureDatabase(postgres.adminUrl, 'casebook');
+  await migrate(databaseUrl);
+  const pool = createPool(databaseUrl);
+  const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap });
+  return {
+    env, pool, worker, service: new CaseService(env.client, pool), inbox: new EventInbox(env.client, pool),
+    close: async () => {
+      await pool.end();
+      await env.teardown();
+      await postgres.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -7,8 +7,7 @@
  * cannot be read.
  */
 import { readFileSync } from 'node:fs';
-import { AuditCheckpointer, readCheckpoints, signingKey, type CheckpointReading } from '../../cases/audit-checkpoint.js';
-import { verifyAuditTrail } from '../../store/audit-chain.js';
+import { AuditCheckpointer, readCheckpoints, signingKey, verifyAuditTrail, type CheckpointReading } from '../../cases/audit-checkpoint.js';
 import { createPool, type Pool } from '../../store/pool.js';
 import { loadConfig, type AuditCheckpointSettings } from '../../stack/config.js';
 import { cannotReachDatabase, databaseUrlOf } from '../connections.js';

@@ -4,25 +4,15 @@
  * a failing expectation points at its line.
  */
 import { DefaultLogger } from '@temporalio/worker';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { EventInbox } from '../../cases/inbox.js';
-import { CaseService } from '../../cases/service.js';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
-import { ensureDatabase } from '../../store/databases.js';
-import { migrate } from '../../store/migrate.js';
-import { createPool } from '../../store/pool.js';
-import { startPostgresProcess } from '../../store/postgres-process.js';
-import { temporalTestServerExecutable } from '../../stack/temporal-binaries.js';
-import { freePort } from '../../stack/free-port.js';
-import { adapterChoice, composeWorker, type AdapterChoice } from '../../stack/compose.js';
+import { adapterChoice, composeScenarioStack, type AdapterChoice } from '../../stack/compose.js';
 import { installTemporalLogging } from '../../stack/logging.js';
 
 export const USAGE = 'usage: casebook test <playbook.test.yaml>...\n';
@@ -46,16 +36,9 @@ export async function run(args: string[]): Promise<number> {
 
   // The core's errors only: its warning that the test server lacks a capability of Temporal 1.16 says nothing here.
   installTemporalLogging(new DefaultLogger('ERROR'), 'ERROR');
-  const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
-  const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
-  const databaseUrl = await ensureDatabase(postgres.adminUrl, 'casebook');
-  await migrate(databaseUrl);
-  const pool = createPool(databaseUrl);
   const faults = new FaultScript();
-  const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap: (adapters) => faults.wrap(adapters) });
-  const service = new CaseService(env.client, pool);
-  const inbox = new EventInbox(env.client, pool);
+  const stack = await composeScenarioStack(adapters, (chosen) => faults.wrap(chosen));
+  const { env, pool, worker, service, inbox } = stack;
   const marketplaces = readMarketplaceFolder();
   const calendars = readCalendarFolder();
   for (const d of calendars.diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
@@ -87,10 +70,7 @@ export async function run(args: string[]): Promise<number> {
       }
     });
   } finally {
-    await pool.end();
-    await env.teardown();
-    await postgres.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stack.close();
   }
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
