@@ -43,7 +43,7 @@ function checkLoopsWait(steps: Record<string, Step>, raw: RawStep[], report: Rep
 }
 
 function stepsThatCanEnd(steps: Record<string, Step>): Set<string> {
-  const canEnd = new Set(Object.values(steps).filter((s) => s.kind === 'end').map((s) => s.id));
+  const canEnd = new Set(Object.values(steps).filter((s) => kindOf(s).ends).map((s) => s.id));
   let grew = true;
   while (grew) {
     grew = false;

@@ -6,10 +6,7 @@
 import { worstCaseSpanMs } from '../plan/calendar.js';
 import { formatDuration, parseBusinessDuration, type Span } from '../plan/duration.js';
 import type { Plan } from '../plan/plan.js';
-import type { Step } from '../plan/steps/index.js';
-import { refundWithin } from '../plan/steps/refund.js';
-import { taskSla } from '../plan/steps/task.js';
-import { waitTimeout } from '../plan/steps/wait.js';
+import { kindOf, STEP_KINDS, type Step } from '../plan/steps/index.js';
 import { diagnosticAt, Reporter, type Diagnostic, type Severity } from './diagnostics.js';
 import { hintFor } from './hints.js';
 import type { MarketplacePack, MarketplacePacks, MarketplaceRule } from './marketplace-packs.js';
@@ -21,9 +18,6 @@ export type RawRuleBinding = RawBoundDeadline[] | { deadlines: RawBoundDeadline[
 export type RawMarketplace = string | { name: string; rules?: Record<string, RawRuleBinding> };
 
 export const marketplaceName = (raw: RawMarketplace): string => (typeof raw === 'string' ? raw : raw.name);
-
-/** The longest a delay until a time of day can last: from just after that time to the next day's. */
-const LONGEST_TIME_OF_DAY_DELAY_MS = 86_400_000;
 
 /** A playbook deadline as the check sees it: how long it can last, worst case, and where it is written. */
 interface Deadline {
@@ -123,24 +117,25 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
   return stepDeadline(entry, path, context);
 }
 
-/** Where each kind of step with a deadline writes it. */
-const DEADLINE_KEYS: Partial<Record<Step['kind'], JsonPath>> = { refund: ['refund', 'within'], wait: ['wait', 'timeout'], task: ['task', 'sla'], delay: ['delay'] };
+/** The kinds of step with a deadline, as a hint names them: 'wait, delay, refund or task'. */
+const DEADLINE_KINDS = ((kinds: string[]) => `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}`)(
+  Object.values(STEP_KINDS).filter((kind) => kind.deadline).map((kind) => kind.kind),
+);
 
 function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadline | undefined {
   const { source, plan, report, checkedAt } = context;
   const step = plan.steps[stepId];
   if (!step) {
-    report.error('PB154', `no step has the id '${stepId}'`, path, { hint: hintFor(stepId, Object.keys(plan.steps), 'name a refund, wait, task or delay step') });
+    report.error('PB154', `no step has the id '${stepId}'`, path, { hint: hintFor(stepId, Object.keys(plan.steps), `name a ${DEADLINE_KINDS} step`) });
     return undefined;
   }
   const found = deadlineOf(step, plan, checkedAt);
-  const key = DEADLINE_KEYS[step.kind];
-  if (!found || !key) {
-    report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, { hint: 'bind refund, wait, task or delay steps, or policy.<duration>' });
+  if (!found) {
+    report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, { hint: `bind ${DEADLINE_KINDS} steps, or policy.<duration>` });
     return undefined;
   }
   const index = (source.value as { steps: { id: string }[] }).steps.findIndex((s) => s.id === stepId);
-  const writtenAt: JsonPath = ['steps', index, ...key];
+  const writtenAt: JsonPath = ['steps', index, ...found.key];
   const written = valueAt(source.value, writtenAt);
   const viaPolicy = typeof written === 'string' && written.startsWith('policy.') ? ` (${written})` : '';
   return {
@@ -153,31 +148,14 @@ function valueAt(value: unknown, path: JsonPath): unknown {
   return path.reduce<unknown>((node, segment) => (node && typeof node === 'object' ? (node as Record<string | number, unknown>)[segment] : undefined), value);
 }
 
-function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; worstMs: number; inBusinessTime: boolean } | undefined {
-  const found = (what: string, span: Span | undefined) => ({
-    what, worstMs: span === undefined ? Infinity : worstCaseMs(span, plan, checkedAt), inBusinessTime: typeof span === 'object',
-  });
-  switch (step.kind) {
-    case 'refund': return found('the refund deadline', refundWithin(step));
-    case 'wait': return step.timeoutAt ? { what: 'the wait', worstMs: sinceOpening(step.timeoutAt, plan), inBusinessTime: false } : found('the wait', waitTimeout(step));
-    case 'task': return found('the task SLA', taskSla(step));
-    case 'delay':
-      // A time of day after an instant from the case, or such an instant itself, has no bound the plan knows.
-      if ('instant' in step || ('untilLocalTime' in step && step.after)) return found('the delay', undefined);
-      if ('untilLocalTime' in step) return { what: 'the delay', worstMs: LONGEST_TIME_OF_DAY_DELAY_MS, inBusinessTime: false };
-      return found('the delay', 'business' in step ? step.business : step.ms);
-    default: return undefined;
-  }
-}
-
-/**
- * How long after the case opened a `timeout_at` ends: `opened_at + policy.<duration>` ends that long after
- * (the case opens when the platform's clock starts: the order, the request); any other instant is unbounded.
- */
-function sinceOpening(expr: { cel: string }, plan: Plan): number {
-  const name = /^opened_at \+ policy\.([a-z][a-z0-9_]*)$/.exec(expr.cel.trim())?.[1];
-  const value = name === undefined ? undefined : plan.policy[name];
-  return value?.type === 'duration' ? value.ms : Infinity;
+/** The step's deadline as its kind answers it, with how long it can last, worst case. */
+function deadlineOf(step: Step, plan: Plan, checkedAt: number): { what: string; key: JsonPath; worstMs: number; inBusinessTime: boolean } | undefined {
+  const deadline = kindOf(step).deadline?.(step, plan);
+  if (!deadline) return undefined;
+  const { what, key, lasts } = deadline;
+  if (lasts === 'unbounded') return { what, key, worstMs: Infinity, inBusinessTime: false };
+  if ('ms' in lasts) return { what, key, worstMs: lasts.ms, inBusinessTime: false };
+  return { what, key, worstMs: worstCaseMs(lasts.span, plan, checkedAt), inBusinessTime: typeof lasts.span === 'object' };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EventInbox } from '../cases/inbox.js';
 import type { CaseService } from '../cases/service.js';
 import { orderIdOf, type HashedPlan, type Plan } from '../plan/plan.js';
+import { kindNamed, type ScenarioList } from '../plan/steps/index.js';
 import type { Span } from '../playbook/source.js';
 import { caseHistory, caseSideEffects } from '../store/case-history.js';
 import { recordOrderAdvance } from '../store/orders.js';
@@ -106,13 +107,16 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   for (const key of ['messages', 'refunds', 'escalations', 'calls'] as const) compare(key, effects[key]);
   if (expect.remarks !== undefined || expect.tasks !== undefined) {
     const steps = (await caseHistory(runtime.pool, caseId))?.steps ?? [];
-    const remarks = steps.filter((s) => s.kind === 'remark').map((s) => String(s.detail.remark));
+    const listed = (list: ScenarioList) => steps.flatMap((s) => {
+      const counted = kindNamed(s.kind)?.scenario;
+      return counted?.list === list ? [counted.entry(s)] : [];
+    });
+    const remarks = listed('remarks');
     const expected = expect.remarks;
     if (expected !== undefined && (expected.length !== remarks.length || expected.some((text, i) => !remarks[i]!.includes(text)))) {
       failures.push({ span: scenario.spans.remarks!, message: `remarks: expected ${JSON.stringify(expected)} (each contained in its remark), got ${JSON.stringify(remarks)}` });
     }
-    const tasks = steps.filter((s) => s.kind === 'task').map((s) => `${s.step}: ${typeof s.detail.outcome === 'string' ? s.detail.outcome : 'sla breached'}`);
-    compare('tasks', tasks);
+    compare('tasks', listed('tasks'));
   }
   return { name: scenario.name, ms: performance.now() - started, failures };
 }

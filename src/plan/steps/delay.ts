@@ -1,6 +1,6 @@
 import { formatBusinessDuration, formatDuration, type BusinessDuration } from '../duration.js';
 import type { Expr, StepBase } from '../plan.js';
-import { TIMESTAMP, type StepKind } from './kind.js';
+import { TIMESTAMP, type StepDeadline, type StepKind } from './kind.js';
 
 /** When a delay ends: a span from its start, the next local time of day, or an instant from the case's data. */
 type DelayEnd =
@@ -19,6 +19,9 @@ export type RawDelay = string | {
   at?: string;
   unless?: Record<string, string>;
 };
+
+/** The longest a delay until a time of day can last: from just after that time to the next day's. */
+const LONGEST_TIME_OF_DAY_DELAY_MS = 86_400_000;
 
 export const delay: StepKind<DelayStep, RawDelay> = {
   kind: 'delay',
@@ -57,5 +60,12 @@ export const delay: StepKind<DelayStep, RawDelay> = {
     return step.unless ? `${end} unless ${Object.keys(step.unless).join(' / ')}` : end;
   },
   awaits: (step) => Object.keys(step.unless ?? {}),
+  deadline(step) {
+    const deadline = (lasts: StepDeadline['lasts']): StepDeadline => ({ what: 'the delay', key: ['delay'], lasts });
+    // A time of day after an instant from the case, or such an instant itself, has no bound the plan knows.
+    if ('instant' in step || ('untilLocalTime' in step && step.after)) return deadline('unbounded');
+    if ('untilLocalTime' in step) return deadline({ ms: LONGEST_TIME_OF_DAY_DELAY_MS });
+    return deadline({ span: 'business' in step ? step.business : step.ms });
+  },
 };
 

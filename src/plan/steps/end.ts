@@ -17,6 +17,7 @@ export const end: StepKind<EndStep, RawEnd> = {
   schema: '#/$defs/step/properties/end',
   waits: false,
   shape: 'end',
+  ends: true,
   compile(raw, c) {
     if (c.writtenNext !== undefined) c.error('PB107', 'an end step has no next step', [...c.path.slice(0, -1), 'next'], { key: true, hint: 'remove next' });
     return { kind: 'end', outcome: raw.outcome, reason: raw.reason };

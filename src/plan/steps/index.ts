@@ -39,12 +39,17 @@ export const STEP_KINDS: { [K in StepKindName]: StepKind<StepOfKind<K>, RawActio
   send, wait, delay, branch, refund, escalate, task, set, remark, call, end,
 };
 
+/** The descriptor of a kind by its name, as a history records it; undefined for records of no step kind (a reminder). */
+export function kindNamed(name: string): StepKind<Step, unknown> | undefined {
+  return Object.hasOwn(STEP_KINDS, name) ? (STEP_KINDS[name as StepKindName] as unknown as StepKind<Step, unknown>) : undefined;
+}
+
 /** The module of a step's kind, typed for that step. */
 export function kindOf<S extends Step>(step: S): StepKind<S, unknown> {
   return STEP_KINDS[step.kind] as unknown as StepKind<S, unknown>;
 }
 
 export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
-export type { Edge, StepCompiler, StepKind } from './kind.js';
+export type { Edge, ScenarioList, StepCompiler, StepDeadline, StepKind } from './kind.js';
 export { CASE_OPENED } from './refund.js';
 export { TASK_COMPLETED, TASK_COMPLETED_EVENT } from './task.js';

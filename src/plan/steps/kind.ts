@@ -77,6 +77,18 @@ export interface StepCompiler {
 
 export type DiagramShape = 'box' | 'decision' | 'wait' | 'end';
 
+/** A step's deadline, as the marketplace lint bounds it: what it is, where it is written, how long it can last. */
+export interface StepDeadline {
+  what: string;
+  /** Where the step writes it, from the step: e.g. ['refund', 'within']. */
+  key: JsonPath;
+  /** A span from its start, a bound in milliseconds, or 'unbounded' when the plan alone does not bound it. */
+  lasts: { span: Span } | { ms: number } | 'unbounded';
+}
+
+/** A list a playbook scenario's `expect` compares with the case's history. */
+export type ScenarioList = 'remarks' | 'tasks';
+
 export interface StepKind<S extends StepBase & { kind: string }, Raw> {
   kind: S['kind'];
   /** The action's fragment of schemas/playbook.schema.json, as a JSON pointer. */
@@ -93,4 +105,10 @@ export interface StepKind<S extends StepBase & { kind: string }, Raw> {
   awaits?(step: S): string[];
   /** Why the step, waiting, refuses an event of a type it awaits; undefined when it takes it. */
   refuses?(step: S, event: CaseEvent): string | undefined;
+  /** Whether the case ends at the step: every path of a playbook must reach such a step. */
+  ends?: true;
+  /** The step's deadline, for the marketplace rules; kinds without one leave it out. */
+  deadline?(step: S, plan: Plan): StepDeadline;
+  /** What a scenario counts of the step's records: the list it goes in, and the entry each record makes. */
+  scenario?: { list: ScenarioList; entry(record: { step: string | null; detail: Record<string, unknown> }): string };
 }

@@ -71,6 +71,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
   },
   edges: (step) => [{ to: step.next, label: 'refunded' }, { to: step.onBreach, label: 'refunded late' }, { to: step.onDeclined, label: 'declined' }],
   describe: (step) => `refund within ${formatSpan(refundWithin(step))}`,
+  deadline: (step) => ({ what: 'the refund deadline', key: ['refund', 'within'], lasts: { span: refundWithin(step) } }),
 };
 
 const withinOf = (span: Span) => (typeof span === 'number' ? { withinMs: span } : { withinBusiness: span });

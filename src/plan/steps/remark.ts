@@ -26,4 +26,5 @@ export const remark: StepKind<RemarkStep, RawRemark> = {
   },
   edges: (step) => [{ to: step.next }],
   describe: (step) => (step.flag ? `remark, flag ${step.flag}` : 'remark'),
+  scenario: { list: 'remarks', entry: (record) => String(record.detail.remark) },
 };

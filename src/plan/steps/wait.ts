@@ -64,6 +64,11 @@ export const wait: StepKind<WaitStep, RawWait> = {
   ],
   describe: (step) => `wait ${Object.keys(step.on).join(' / ')}`,
   awaits: (step) => Object.keys(step.on),
+  deadline(step, plan) {
+    const timeout = waitTimeout(step);
+    const lasts = step.timeoutAt ? { ms: sinceOpening(step.timeoutAt, plan) } : timeout === undefined ? 'unbounded' as const : { span: timeout };
+    return { what: 'the wait', key: ['wait', 'timeout'], lasts };
+  },
 };
 
 function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<typeof wait.compile>[1]): NonNullable<WaitStep['remind']> {
@@ -72,6 +77,16 @@ function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<type
   const every = c.span(raw.every, [...path, 'every']) ?? 0;
   const max = c.count(raw.times, [...path, 'times']);
   return { ...(typeof every === 'number' ? { everyMs: every } : { everyBusiness: every }), max: max ?? 0, template: raw.template, channel: raw.channel ?? template?.channel ?? 'chat', to: c.recipient(raw.to ?? 'buyer') };
+}
+
+/**
+ * How long after the case opened a `timeout_at` ends: `opened_at + policy.<duration>` ends that long after
+ * (the case opens when the platform's clock starts: the order, the request); any other instant is unbounded.
+ */
+function sinceOpening(expr: { cel: string }, plan: Plan): number {
+  const name = /^opened_at \+ policy\.([a-z][a-z0-9_]*)$/.exec(expr.cel.trim())?.[1];
+  const value = name === undefined ? undefined : plan.policy[name];
+  return value?.type === 'duration' ? value.ms : Infinity;
 }
 
 /** The wait's timeout as written (milliseconds or business time); undefined without one. */
