@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../plan/case.js';
 import type { Pool } from '../store/pool.js';
-import { authenticate, type ApiKey, type Role } from '../store/api-keys.js';
+import { authenticate, type ApiKey, type Role } from '../services/keys.js';
 import { problem, sendProblem } from './problems.js';
 
 declare module 'fastify' {

@@ -1,11 +1,12 @@
 /** API keys: who may call the API, in which role. The API (`/v1/keys`, `/v1/me`) and `casebook keys` call these. */
 import {
-  createApiKey as insertApiKey, listApiKeys as selectApiKeys, revokeApiKey as revokeKey, revokeApiKeyKeepingAnAdmin,
+  authenticate, createApiKey as insertApiKey, listApiKeys as selectApiKeys, revokeApiKey as revokeKey, revokeApiKeyKeepingAnAdmin,
   ROLES, type ApiKey, type Role,
 } from '../store/api-keys.js';
 import type { Pool } from '../store/pool.js';
 
-export { ROLES, type ApiKey, type Role };
+/** The active key a bearer token is, if any (the API's authentication). */
+export { authenticate, ROLES, type ApiKey, type Role };
 
 export const createApiKey = (pool: Pool, role: Role, name: string) => insertApiKey(pool, role, name);
 export const listApiKeys = (pool: Pool) => selectApiKeys(pool);
