@@ -21,6 +21,7 @@ import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase }
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
+import { CONTINUE_AS_NEW_CARRIES_STATE, FAILED_CASES_WAIT_FOR_REPAIR, historyShapeOf } from './history-versions.js';
 import { Inbox } from './inbox.js';
 import { sharedPlan } from './shared-plans.js';
 import { interpreterOf, type StepRuntime } from './steps/index.js';
@@ -106,19 +107,6 @@ const { [REPLAY_SINK]: replaying } = proxySinks<CaseSinks>();
 
 export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
 
-/**
- * The history change that leaves a failing case `failed` and escalated, waiting for an admin, instead of
- * failing its workflow. Cases started before it replay as they ran.
- */
-export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
-
-/**
- * The history change that carries a looping case's state across continue-as-new without its step
- * records (they grew its input by every step it ever ran, until the server refused it). Runs that
- * continued as new before it replay carrying everything.
- */
-export const CONTINUE_AS_NEW_CARRIES_STATE = 'continue-as-new-carries-state';
-
 /** Event ids a case carries into its next run: the most recent, the window in which a resend can race its delivery. */
 const MAX_CARRIED_EVENT_IDS = 1_000;
 
@@ -167,9 +155,10 @@ class CaseRun implements StepRuntime {
   constructor({ plan, ...input }: CaseInput) {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
-    this.localProgress = (input.historyShape ?? 1) >= 2;
-    this.outcomeIndexed = (input.historyShape ?? 1) >= 3;
-    this.effectsInTask = (input.historyShape ?? 1) >= 4;
+    const shape = historyShapeOf(input);
+    this.localProgress = shape.localProgress;
+    this.outcomeIndexed = shape.outcomeIndexed;
+    this.effectsInTask = shape.effectsInTask;
     this.activities = this.effectsInTask ? localFirstActivities : activities;
     this.caseId = input.caseId;
     this.plan = shared.plan;

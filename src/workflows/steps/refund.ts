@@ -7,14 +7,9 @@ import { FAILURE_TYPES } from '../../plan/failures.js';
 import { orderIdOf } from '../../plan/plan.js';
 import { CASE_OPENED, DEFAULT_BREACH_QUEUE, refundWithin, type RefundStep } from '../../plan/steps/refund.js';
 import { ownFailure } from '../failures.js';
+import { LATE_REFUNDS_KEEP_GOING } from '../history-versions.js';
 import { iso } from '../time.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
-
-/**
- * The history change that keeps a late refund going (it used to be cancelled at its deadline, and
- * finance paying by hand could pay twice). Cases started before it take the old path on replay.
- */
-export const LATE_REFUNDS_KEEP_GOING = 'late-refunds-keep-going';
 
 export const refund: StepInterpreter<RefundStep> = { run: runRefund };
 

@@ -3,15 +3,9 @@ import type { CaseEvent, Deadline } from '../../plan/case.js';
 import { multiplySpan } from '../../plan/duration.js';
 import { boundedJson, readableDuration } from '../../plan/evidence.js';
 import { reminderAllowedAt, reminderEvery, waitTimeout, type WaitStep } from '../../plan/steps/wait.js';
+import { REMINDERS_RESPECT_QUIET_HOURS } from '../history-versions.js';
 import { instantOf, iso } from '../time.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
-
-/**
- * The history change that holds a reminder due in quiet hours (or, with a calendar, outside working
- * hours) when it goes to the buyer by SMS, e-mail or phone, as sends are held; cases started before it
- * sent such reminders at once. Asked only when a reminder would be held, so other histories are unchanged.
- */
-export const REMINDERS_RESPECT_QUIET_HOURS = 'reminders-respect-quiet-hours';
 
 export const wait: StepInterpreter<WaitStep> = { run: runWait };
 
