@@ -1,7 +1,9 @@
 /**
  * The outside world, behind small interfaces. The local implementations are real: they keep their
  * state in Postgres tables a person can inspect (outbox_messages, provider_refunds, order_notes,
- * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system.
+ * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system:
+ * an implementation here, registered under a name in ADAPTERS (src/stack/compose.ts), chosen by its
+ * variable (CASEBOOK_PAYMENTS=<name>, ...).
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from '../store/pool.js';
