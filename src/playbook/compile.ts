@@ -5,7 +5,7 @@
 import { expressionEnvironment } from '../plan/cel.js';
 import { MAX_EXPRESSION_COST } from '../plan/cost.js';
 import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
-import { TASK_COMPLETED, TASK_COMPLETED_EVENT } from '../plan/steps/index.js';
+import { STEP_KINDS } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
 import {
   checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps,
@@ -32,7 +32,10 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
   const refundCaps = compileRefundCaps(raw, fields, policy, report);
   const oneOpenCasePer = compileOneOpenCasePer(raw, fields, report);
   const calendar = resolveCalendar(raw.calendar, timezone, options.calendars, report);
-  if (raw.steps.some((step) => step.task) && !events[TASK_COMPLETED]) events[TASK_COMPLETED] = TASK_COMPLETED_EVENT;
+  for (const kind of Object.values(STEP_KINDS)) {
+    if (!kind.declares || !raw.steps.some((step) => step[kind.kind])) continue;
+    for (const [name, spec] of Object.entries(kind.declares)) events[name] ??= spec;
+  }
 
   const shop = raw.shop;
   const env = expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}) });

@@ -52,4 +52,4 @@ export function kindOf<S extends Step>(step: S): StepKind<S, unknown> {
 export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
 export type { Edge, ScenarioList, StepCompiler, StepDeadline, StepKind } from './kind.js';
 export { CASE_OPENED } from './refund.js';
-export { TASK_COMPLETED, TASK_COMPLETED_EVENT } from './task.js';
+export { TASK_COMPLETED } from './task.js';

@@ -101,6 +101,8 @@ export interface StepKind<S extends StepBase & { kind: string }, Raw> {
   edges(step: S): Edge[];
   /** One line for diagrams. */
   describe(step: S): string;
+  /** Events a playbook with a step of this kind declares without writing them (unless it writes them itself). */
+  declares?: Record<string, EventSpec>;
   /** Event types the step takes (early events for a later step are kept for it). */
   awaits?(step: S): string[];
   /** Why the step, waiting, refuses an event of a type it awaits; undefined when it takes it. */

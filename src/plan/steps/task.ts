@@ -50,6 +50,7 @@ export const task: StepKind<TaskStep, RawTask> = {
   },
   edges: (step) => [...Object.entries(step.outcomes).map(([outcome, next]) => ({ to: next, label: outcome })), { to: step.onSlaBreach, label: 'SLA breached' }],
   describe: (step) => `task for ${step.role}, SLA ${formatSpan(taskSla(step))}`,
+  declares: { [TASK_COMPLETED]: TASK_COMPLETED_EVENT },
   awaits: () => [TASK_COMPLETED],
   deadline: (step) => ({ what: 'the task SLA', key: ['task', 'sla'], lasts: { span: taskSla(step) } }),
   scenario: { list: 'tasks', entry: (record) => `${record.step}: ${typeof record.detail.outcome === 'string' ? record.detail.outcome : 'sla breached'}` },
