@@ -2,7 +2,7 @@
  * Timing replays with Casebook's replay worker (src/stack/replayer.ts: the SDK's, without the promise
  * hook and the per-call timeout) or the SDK's own, against a prebuilt workflow bundle (bundling is not timed).
  */
-import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { NO_REPLAY_LISTENER, WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { ReplayWorker } from '../../src/stack/replayer.js';

@@ -8,8 +8,9 @@ import { problem, sendProblem } from './problems.js';
 
 export const MAX_DEPTH = 64;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters the cleaner refuses
 const UNCLEAN = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+const escapePointerToken = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The first place in `value` that is not clean, as a JSON pointer under `pointer` with the reason. */
 export function firstUnclean(value: unknown, pointer = '', depth = 0): { pointer: string; message: string } | undefined {
@@ -17,7 +18,7 @@ export function firstUnclean(value: unknown, pointer = '', depth = 0): { pointer
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return { pointer, message: `is nested deeper than ${MAX_DEPTH} levels` };
   for (const [key, item] of Object.entries(value)) {
-    const at = `${pointer}/${escape(key)}`;
+    const at = `${pointer}/${escapePointerToken(key)}`;
     if (UNCLEAN.test(key)) return { pointer: at, message: 'has a property name with NUL characters or unpaired surrogates' };
     const found = firstUnclean(item, at, depth + 1);
     if (found) return found;

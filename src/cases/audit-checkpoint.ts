@@ -88,24 +88,35 @@ export function readCheckpoints(text: string, key: KeyObject, file: string): Che
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   const problems: AuditProblem[] = [];
   const valid: Checkpoint[] = [];
-  const invalid = (n: number, what: string) => problems.push({ problem: 'checkpoint-invalid', message: `line ${n} of ${file}: ${what}` });
-  lines.forEach((line, i) => {
+  const invalid = (n: number, what: string): void => {
+    problems.push({ problem: 'checkpoint-invalid', message: `line ${n} of ${file}: ${what}` });
+  };
+  for (const [i, line] of lines.entries()) {
     const n = i + 1;
     const c = parseCheckpoint(line);
-    if (!c) return invalid(n, 'not a checkpoint (unreadable)');
+    if (!c) {
+      invalid(n, 'not a checkpoint (unreadable)');
+      continue;
+    }
     const named = `checkpoint ${c.checkpoint} (${c.at})`;
-    if (c.key !== fingerprint) return invalid(n, `${named} was signed by key ${c.key}, not by this key (${fingerprint})`);
+    if (c.key !== fingerprint) {
+      invalid(n, `${named} was signed by key ${c.key}, not by this key (${fingerprint})`);
+      continue;
+    }
     let signed = false;
     try {
       signed = verify(null, Buffer.from(signedText(c)), publicKey, Buffer.from(c.signature, 'base64'));
     } catch {
       signed = false;
     }
-    if (!signed) return invalid(n, `${named}: its signature does not verify (forged or altered)`);
+    if (!signed) {
+      invalid(n, `${named}: its signature does not verify (forged or altered)`);
+      continue;
+    }
     if (c.checkpoint !== n) invalid(n, `${named} is numbered ${c.checkpoint} where ${n} was expected (a checkpoint was removed or inserted before it)`);
     else if (c.prev !== (i === 0 ? null : sha256Hex(lines[i - 1]!))) invalid(n, `${named} does not follow line ${i} (a checkpoint before it was altered, removed or inserted)`);
     valid.push(c);
-  });
+  }
   valid.sort((a, b) => a.checkpoint - b.checkpoint);
   const anchors = valid.map(({ checkpoint, at, position, head, refunds }) => ({ checkpoint, at, position, head, refunds }));
   return { anchors, problems, ...(valid.length > 0 ? { latest: valid.at(-1)! } : {}), lines: lines.length };

@@ -21,7 +21,7 @@ const BAR_AREA = 360;
 const VALUE_WIDTH = 130;
 
 /** Text cut to fit a label column; the whole text stays in the chart's description. */
-const fit = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** Horizontal bars, longest for the largest value, scaled to it. */
 export function BarChart({ label, bars }: { label: string; bars: Bar[] }) {
@@ -36,7 +36,7 @@ export function BarChart({ label, bars }: { label: string; bars: Bar[] }) {
         const length = Math.round((bar.value / max) * BAR_AREA);
         return (
           <g key={bar.key} class={['bar-row', bar.highlight && 'highlight', bar.tone && `tone-${bar.tone}`].filter(Boolean).join(' ')} data-key={bar.key}>
-            <text class="bar-label" x={LABEL_WIDTH - 8} y={y + ROW / 2} text-anchor="end" dominant-baseline="middle">{fit(bar.label, 26)}</text>
+            <text class="bar-label" x={LABEL_WIDTH - 8} y={y + ROW / 2} text-anchor="end" dominant-baseline="middle">{clip(bar.label, 26)}</text>
             <rect class="bar" x={LABEL_WIDTH} y={y + 3} width={Math.max(length, bar.value > 0 ? 2 : 0)} height={ROW - 6} rx={2} />
             <text class="bar-value" x={LABEL_WIDTH + length + 6} y={y + ROW / 2} dominant-baseline="middle">{bar.valueLabel ?? String(bar.value)}</text>
           </g>

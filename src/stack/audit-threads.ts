@@ -187,7 +187,10 @@ export class AuditThreads implements Auditor {
         this.start(idle, pending);
         continue;
       }
-      if (this.code === undefined) return this.bundle();
+      if (this.code === undefined) {
+        this.bundle();
+        return;
+      }
       const starting = [...this.threads].filter((thread) => !thread.ready).length;
       if (this.threads.size >= this.settings.threads || starting >= this.queue.length) return;
       this.spawn(this.code);

@@ -102,6 +102,7 @@ export class ReplayWorker extends Worker {
   protected static override async createWorkflowCreator(
     bundle: WorkflowBundleWithSourceMapAndFilename, compiledOptions: CompiledWorkerOptions, logger: Logger,
   ): Promise<WorkflowCreator> {
+    // biome-ignore lint/complexity/noThisInStatic: the overridden static method of Worker, reached as the SDK reaches it
     const creator = await super.createWorkflowCreator(bundle, { ...compiledOptions, debugMode: true, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
     withoutPromiseStacks();
     return creator;

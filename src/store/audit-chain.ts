@@ -19,7 +19,7 @@ const GENESIS = '00'.repeat(32);
  * workflow recorded it before actors were objects, `name (key <id>)` naming the key; else `casebook`.
  */
 export function actorOfDetail(detail: Record<string, unknown> | undefined): Actor {
-  const by = detail?.['by'];
+  const by = detail?.by;
   if (by && typeof by === 'object' && typeof (by as Actor).name === 'string') {
     const keyId = (by as Actor).keyId;
     return { keyId: typeof keyId === 'string' ? keyId : null, name: (by as Actor).name };

@@ -25,6 +25,7 @@ export interface ExportedAuditRow {
   hash: string;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 const caseOf = (r: Record<string, any>): ExportedCase => ({
   caseId: r.case_id, workflowId: r.workflow_id, playbook: { name: r.playbook, version: r.version, hash: r.plan_hash }, status: r.status,
   outcome: r.outcome ? { outcome: r.outcome, reason: r.reason } : null, openedAt: r.opened_at.toISOString(), closedAt: r.closed_at?.toISOString() ?? null,

@@ -129,7 +129,7 @@ export function firstUnreachable(paths: string[], user: OsUser | undefined): { d
       const mode = stats.mode & 0o777;
       const passes = (mode & 0o001) !== 0
         || (user !== undefined && stats.uid === user.uid && (mode & 0o100) !== 0)
-        || (user !== undefined && user.groups.includes(stats.gid) && (mode & 0o010) !== 0);
+        || (user?.groups.includes(stats.gid) && (mode & 0o010) !== 0);
       if (!passes) return { directory, mode, path };
     }
   }

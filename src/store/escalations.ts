@@ -44,6 +44,7 @@ export interface Escalation {
 const ESCALATION_COLUMNS = `e.*, e.created_at::text AS created_at_exact, c.playbook, c.order_id
   FROM escalations e LEFT JOIN cases c ON c.case_id = e.case_id`;
 
+// biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 function escalationOf(row: Record<string, any>): Escalation {
   return {
     id: Number(row.id), caseId: row.case_id, playbook: row.playbook, orderId: row.order_id, step: row.step_id, queue: row.queue,

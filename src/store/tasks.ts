@@ -67,8 +67,9 @@ const TASK_COLUMNS = `t.id, t.case_id, c.playbook, c.order_id, t.step_id, t.titl
   t.completed_by_key_id, t.completed_by_name, (SELECT count(*) FROM task_notes n WHERE n.task_id = t.id)::int AS note_count
   FROM tasks t LEFT JOIN cases c ON c.case_id = t.case_id`;
 
-const iso = (value: Date | null): string | null => value && value.toISOString();
+const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
 
+// biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 function taskOf(row: Record<string, any>): Task {
   return {
     id: Number(row.id), caseId: row.case_id, playbook: row.playbook, orderId: row.order_id, step: row.step_id, title: row.title,
@@ -188,6 +189,7 @@ export async function listTaskNotes(db: Queryable, taskId: number): Promise<Task
   return rows.map(noteOf);
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 const noteOf = (row: Record<string, any>): TaskNote => ({
   id: Number(row.id), text: row.text, by: { keyId: row.author_key_id, name: row.author_name }, at: row.created_at.toISOString(),
 });

@@ -80,7 +80,7 @@ describe('/console', () => {
     const icon = /<link rel="icon" type="image\/svg\+xml" href="([^"]+)">/.exec(page.body)?.[1];
     // Inline (the content security policy allows data: images): no request, no 404.
     expect(icon).toMatch(/^data:image\/svg\+xml,%3Csvg /);
-    expect(decodeURIComponent(icon!.slice('data:image/svg+xml,'.length))).toMatch(/^<svg xmlns='http:\/\/www\.w3\.org\/2000\/svg'[^]*<\/svg>$/);
+    expect(decodeURIComponent(icon!.slice('data:image/svg+xml,'.length))).toMatch(/^<svg xmlns='http:\/\/www\.w3\.org\/2000\/svg'[\s\S]*<\/svg>$/);
     expect(page.headers['content-security-policy']).toContain("img-src 'self' data:");
     const linked = [...page.body.matchAll(/(?:href|src)="(\/[^"]*)"/g)].map((m) => m[1]!);
     expect(linked).toEqual(['/console/app.css', '/console/app.js']);

@@ -276,10 +276,14 @@ describe('warehouse receipts through the inbox', () => {
     await openReturn('ret-330', 'TB-330');
     await waitsFor('ret-330', ['warehouse.received']);
     const first = await Promise.all(Array.from({ length: 50 }, () => receipt('wh-330', 'TB-330')));
-    const tally = (responses: LightMyRequestResponse[]) => responses.map(answer).reduce<Record<string, number>>((counts, [status, body]) => {
-      const key = `${status} ${(body as { status?: string; type?: string }).status ?? (body as { type: string }).type}`;
-      return { ...counts, [key]: (counts[key] ?? 0) + 1 };
-    }, {});
+    const tally = (responses: LightMyRequestResponse[]) => {
+      const counts: Record<string, number> = {};
+      for (const [status, body] of responses.map(answer)) {
+        const key = `${status} ${(body as { status?: string; type?: string }).status ?? (body as { type: string }).type}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+      return counts;
+    };
     expect(tally(first)).toEqual({ '202 accepted': 1, '200 duplicate': 49 });
     expect(await closedWith('ret-330')).toEqual({ outcome: 'resolved', reason: 'refunded' });
     expect(tally(await Promise.all(Array.from({ length: 50 }, () => receipt('wh-330', 'TB-330'))))).toEqual({ '200 duplicate': 50 });

@@ -41,7 +41,7 @@ class LspClient {
       this.pending.get(message.id)?.(message.result);
     } else if (message.method) {
       this.notifications.push({ method: message.method, params: message.params });
-      this.waiters.splice(0).forEach((wake) => wake());
+      for (const wake of this.waiters.splice(0)) wake();
     }
   }
 

@@ -77,6 +77,7 @@ describe('marketplace rules checked at publish time', () => {
 
   it("adds the worst cases of a flow's steps and points at its last deadline, or at a wait that never ends", () => {
     const source = playbook({ within: '24h', window: '7d' })
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the playbook's own placeholder, removed as written
       .replace('    ${rule}', '')
       .replace('refund-before-shipping: [refund_now]', 'unpaid-order-close: [[wait_payment, refund_now]]')
       .replace('steps:\n', 'events:\n  order.paid: { payload: {} }\nsteps:\n  - id: wait_payment\n    wait:\n      events: [{ event: order.paid }]\n      timeout: 1h\n      on_timeout: done\n');

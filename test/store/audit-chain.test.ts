@@ -109,7 +109,9 @@ describe('the audit chain', () => {
       `SELECT position, encode(prev_hash, 'hex') AS prev, encode(hash, 'hex') AS hash FROM audit_events ORDER BY position`,
     );
     expect(rows.map((r) => r.position)).toEqual(rows.map((_, i) => i + 1));
-    rows.slice(1).forEach((row, i) => expect(row.prev, `row ${row.position}`).toBe(rows[i].hash));
+    rows.slice(1).forEach((row, i) => {
+      expect(row.prev, `row ${row.position}`).toBe(rows[i].hash);
+    });
     expect(new Set(rows.map((r) => r.prev)).size).toBe(rows.length);
     expect(await verifyAuditTrail(db.pool)).toMatchObject({ intact: true, rows: rows.length, problems: [] });
   });

@@ -101,7 +101,7 @@ export function folderCycles(graph: FolderGraph): string[] {
     if (shown.has(start)) continue;
     const path = shortestCycle(graph, start);
     if (!path) continue;
-    path.forEach((folder) => shown.add(folder));
+    for (const folder of path) shown.add(folder);
     const examples = path.slice(1).map((to, i) => graph.get(path[i]!)!.get(to)!);
     cycles.push(`${path.join(' → ')} (${examples.join('; ')})`);
   }

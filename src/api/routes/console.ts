@@ -26,7 +26,7 @@ export const consoleRoutes = (): FastifyPluginAsync => async (app) => {
 };
 
 async function sendAsset(request: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply> {
-  let assets;
+  let assets: Awaited<ReturnType<typeof consoleAssets>>;
   try {
     assets = await consoleAssets();
   } catch (error) {
