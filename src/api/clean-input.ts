@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { problem, sendProblem } from './problems.js';
+import { escapePointerToken } from '../plan/values.js';
 
 export const MAX_DEPTH = 64;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters the cleaner refuses
 const UNCLEAN = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const escapePointerToken = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The first place in `value` that is not clean, as a JSON pointer under `pointer` with the reason. */
 export function firstUnclean(value: unknown, pointer = '', depth = 0): { pointer: string; message: string } | undefined {

@@ -150,7 +150,10 @@ export function expressionEnvironment(decls: ExpressionDeclarations): Environmen
 export function parseExpression(env: Environment, cel: string): ParsedExpression {
   const parsed = env.parse(cel);
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
     if (!node || typeof node !== 'object' || !('op' in node)) return;
     const { op, args } = node as { op: string; args: unknown };
     if (op === 'rcall' && Array.isArray(args) && args[0] === 'matches' && Array.isArray(args[2]) && args[2].length === 1) args[0] = LINEAR_MATCHES;
@@ -224,7 +227,7 @@ export function toCelRecord(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(fields)) {
-    if (Object.prototype.hasOwnProperty.call(values, name) && values[name] !== undefined) {
+    if (Object.hasOwn(values, name) && values[name] !== undefined) {
       out[name] = toCelValue(spec, values[name]);
     }
   }

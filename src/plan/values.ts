@@ -38,13 +38,13 @@ export function checkValues(fields: Record<string, FieldSpec>, value: unknown, p
   if (!isPlainObject(value)) return [{ pointer: pointer || '', message: `must be an object, not ${kindOf(value)}` }];
   const problems: ValueProblem[] = [];
   for (const key of Object.keys(value)) {
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) {
-      problems.push({ pointer: `${pointer}/${escape(key)}`, message: `unknown field '${key}'; declared: ${Object.keys(fields).join(', ') || 'none'}` });
+    if (!Object.hasOwn(fields, key)) {
+      problems.push({ pointer: `${pointer}/${escapePointerToken(key)}`, message: `unknown field '${key}'; declared: ${Object.keys(fields).join(', ') || 'none'}` });
     }
   }
   for (const [name, spec] of Object.entries(fields)) {
-    const here = `${pointer}/${escape(name)}`;
-    const present = Object.prototype.hasOwnProperty.call(value, name) && value[name] !== undefined && value[name] !== null;
+    const here = `${pointer}/${escapePointerToken(name)}`;
+    const present = Object.hasOwn(value, name) && value[name] !== undefined && value[name] !== null;
     if (!present) {
       if (spec.required) problems.push({ pointer: here, message: `required field '${name}' (${describe(spec)}) is missing` });
       continue;
@@ -75,7 +75,7 @@ export function checkValue(type: FieldType, value: unknown, pointer: string, cur
       if (!isPlainObject(value)) return problem(`must be money: { "amount": <integer minor units>, "currency": "CNY" }, not ${kindOf(value)}`);
       const problems: ValueProblem[] = [];
       for (const key of Object.keys(value)) {
-        if (key !== 'amount' && key !== 'currency') problems.push({ pointer: `${pointer}/${escape(key)}`, message: `unknown field '${key}'; money has amount and currency` });
+        if (key !== 'amount' && key !== 'currency') problems.push({ pointer: `${pointer}/${escapePointerToken(key)}`, message: `unknown field '${key}'; money has amount and currency` });
       }
       const amount = value.amount;
       if (!Number.isSafeInteger(amount) || (amount as number) < 0) {
@@ -115,6 +115,7 @@ function describe(spec: FieldType): string {
   return spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : spec.type;
 }
 
-function escape(key: string): string {
+/** A key as one token of a JSON pointer (RFC 6901: `~` as `~0`, `/` as `~1`). */
+export function escapePointerToken(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }

@@ -24,7 +24,7 @@ export class ExpressionChecker {
       return expr;
     }
     const env = event ? eventConditionEnvironment(this.env, event) : this.env;
-    let result;
+    let result: ReturnType<typeof env.check>;
     try {
       result = env.check(cel);
     } catch (error) {

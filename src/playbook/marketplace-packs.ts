@@ -83,6 +83,7 @@ export function readMarketplacePack(text: string | Uint8Array, file: string): { 
     }
     rules[id] = {
       id, title: rule.title, limits: rule.limits, limit: rule.limit, limitMs, countsFrom: rule.counts_from, severity: rule.severity, source: rule.source,
+      // biome-ignore lint/suspicious/noThenProperty: a rule's `then` is the marketplace's next rule, never awaited
       ...(rule.then ? { then: rule.then } : {}),
     };
   }

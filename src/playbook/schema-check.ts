@@ -10,7 +10,7 @@ export const playbookSchema: Record<string, unknown> = schema;
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
 
-const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>)['step'];
+const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>).step;
 const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description'].includes(k));
 
 /** A checker of YAML documents against a JSON Schema, reporting at the documents' positions. */

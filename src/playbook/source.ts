@@ -36,7 +36,7 @@ const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 1 };
 export function readPlaybook(input: string | Uint8Array, file: string): ReadResult {
   const decoded = decode(input, file);
   if ('diagnostics' in decoded) return decoded;
-  let parsed;
+  let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(decoded.text, file);
   } catch (error) {
@@ -164,7 +164,7 @@ function locatable(file: string, text: string, value: unknown, doc: Document.Par
     value,
     locate(path, options) {
       const { node, pair, parent } = nodeAt(path);
-      if (options?.key && pair && pair.key && typeof pair.key === 'object') {
+      if (options?.key && pair?.key && typeof pair.key === 'object') {
         return rangeSpan(pair.key as Node) ?? START;
       }
       return rangeSpan(node) ?? (parent?.range ? spanOf(parent.range[0], parent.range[0] + 1) : START);
