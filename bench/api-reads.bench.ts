@@ -26,14 +26,23 @@ const READER_KEYS_SIZED_FOR_PER_SECOND = 3_000;
 
 const { values } = parseArgs({
   options: {
-    waiting: { type: 'string', default: '1000' }, closed: { type: 'string', default: '1000' }, rate: { type: 'string', default: '200' },
-    duration: { type: 'string', default: '20' }, 'saturation-duration': { type: 'string', default: '10' }, connections: { type: 'string', default: '32' },
+    waiting: { type: 'string', default: '1000' },
+    closed: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '20' },
+    'saturation-duration': { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
   },
 });
 const parameters = {
-  waitingCases: Number(values.waiting), closedCases: Number(values.closed), fixedRatePerSecond: Number(values.rate), fixedRateSeconds: Number(values.duration),
-  saturationSeconds: Number(values['saturation-duration']), saturationConnections: Number(values.connections),
-  warmUpSeconds: WARM_UP_SECONDS, targetP99MsAtFixedRate: 25,
+  waitingCases: Number(values.waiting),
+  closedCases: Number(values.closed),
+  fixedRatePerSecond: Number(values.rate),
+  fixedRateSeconds: Number(values.duration),
+  saturationSeconds: Number(values['saturation-duration']),
+  saturationConnections: Number(values.connections),
+  warmUpSeconds: WARM_UP_SECONDS,
+  targetP99MsAtFixedRate: 25,
 };
 
 const range = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -64,7 +73,8 @@ async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
 async function waitForArchive(casebook: CasebookUnderTest): Promise<void> {
   const pool = createPool(casebook.databaseUrl, 1);
   try {
-    const unarchived = async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status = 'closed' AND history_archive IS NULL`)).rows[0]!.n;
+    const unarchived = async () =>
+      (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status = 'closed' AND history_archive IS NULL`)).rows[0]!.n;
     while ((await unarchived()) > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
   } finally {
     await pool.end();
@@ -92,13 +102,21 @@ try {
     reads[name] = {
       paths: paths.length > 1 ? `${paths.length} paths like ${paths[0]}` : paths[0],
       fixedRate: await measuredLoad(casebook, () => runFixedRate({ ...fixed, durationSeconds: parameters.fixedRateSeconds })),
-      saturation: await measuredLoad(casebook, () => runSaturation({ ...base, connections: parameters.saturationConnections, durationSeconds: parameters.saturationSeconds })),
+      saturation: await measuredLoad(casebook, () =>
+        runSaturation({ ...base, connections: parameters.saturationConnections, durationSeconds: parameters.saturationSeconds }),
+      ),
     };
     console.log(`${name}: ${JSON.stringify(reads[name])}`);
   }
-  writeResult('api-reads', 'API reads under load: case reads and filtered lists, at a fixed arrival rate (open model) and at saturation (autocannon)', {
-    ...parameters, readerKeys: keysNeededFor(READER_KEYS_SIZED_FOR_PER_SECOND),
-  }, { reads, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } });
+  writeResult(
+    'api-reads',
+    'API reads under load: case reads and filtered lists, at a fixed arrival rate (open model) and at saturation (autocannon)',
+    {
+      ...parameters,
+      readerKeys: keysNeededFor(READER_KEYS_SIZED_FOR_PER_SECOND),
+    },
+    { reads, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() } },
+  );
 } finally {
   await casebook.stop();
 }

@@ -50,7 +50,11 @@ interface Variant {
 async function measure(variant: Variant, prefix: string) {
   return variant.worker.runUntil(async () => {
     const openAll = async (from: number, count: number) => {
-      await inParallel(Array.from({ length: count }, (_, i) => `${prefix}-${from + i}`), options.concurrency, variant.open);
+      await inParallel(
+        Array.from({ length: count }, (_, i) => `${prefix}-${from + i}`),
+        options.concurrency,
+        variant.open,
+      );
       while ((await variant.waiting()) < from + count) await sleep(500);
     };
     await openAll(0, options.warmup);
@@ -84,29 +88,48 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
   try {
     if (name === 'casebook') {
       const service = new CaseService(client, pool, CASEBOOK_QUEUE);
-      return await measure({
+      return await measure(
+        {
+          worker: await Worker.create({
+            connection,
+            taskQueue: CASEBOOK_QUEUE,
+            workflowsPath: WORKFLOWS_PATH,
+            bundlerOptions: workflowBundlerOptions,
+            activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)),
+            ...cached,
+          }),
+          open: async (caseId) => {
+            const opened = await service.open({ playbook: 'return', caseId, data: qualityReturnData(`order-${caseId}`) });
+            if (opened.kind !== 'opened') throw new Error(`${caseId}: ${opened.kind}`);
+          },
+          waiting: () => count(pool, `SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'cb-%' AND status = 'waiting'`),
+        },
+        'cb',
+      );
+    }
+    return await measure(
+      {
         worker: await Worker.create({
-          connection, taskQueue: CASEBOOK_QUEUE, workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions, activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)), ...cached,
+          connection,
+          taskQueue: HANDWRITTEN_TASK_QUEUE,
+          workflowsPath: HANDWRITTEN_WORKFLOWS,
+          bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook },
+          activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)),
+          ...cached,
         }),
         open: async (caseId) => {
-          const opened = await service.open({ playbook: 'return', caseId, data: qualityReturnData(`order-${caseId}`) });
-          if (opened.kind !== 'opened') throw new Error(`${caseId}: ${opened.kind}`);
+          const data = qualityReturnData(`order-${caseId}`) as unknown as ReturnData;
+          await client.workflow.start(VARIANTS.lean, {
+            taskQueue: HANDWRITTEN_TASK_QUEUE,
+            workflowId: `lean-${caseId}`,
+            args: [{ caseId, data, openedBy: 'bench' }],
+          });
         },
-        waiting: () => count(pool, `SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'cb-%' AND status = 'waiting'`),
-      }, 'cb');
-    }
-    return await measure({
-      worker: await Worker.create({
-        connection, taskQueue: HANDWRITTEN_TASK_QUEUE, workflowsPath: HANDWRITTEN_WORKFLOWS,
-        bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook }, activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)), ...cached,
-      }),
-      open: async (caseId) => {
-        const data = qualityReturnData(`order-${caseId}`) as unknown as ReturnData;
-        await client.workflow.start(VARIANTS.lean, { taskQueue: HANDWRITTEN_TASK_QUEUE, workflowId: `lean-${caseId}`, args: [{ caseId, data, openedBy: 'bench' }] });
+        // The lean workflow waits once its address message is out.
+        waiting: () => count(pool, `SELECT count(*)::int AS n FROM outbox_messages WHERE case_id LIKE 'hw-%'`),
       },
-      // The lean workflow waits once its address message is out.
-      waiting: () => count(pool, `SELECT count(*)::int AS n FROM outbox_messages WHERE case_id LIKE 'hw-%'`),
-    }, 'hw');
+      'hw',
+    );
   } finally {
     await client.connection.close();
     await pool.end();
@@ -121,7 +144,8 @@ const CHILD = 'CACHED_CASE_MEMORY_CHILD';
 function inChildProcess(name: VariantName, temporalAddress: string, databaseUrl: string): Promise<Awaited<ReturnType<typeof measure>>> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      env: { ...process.env, [CHILD]: JSON.stringify({ name, temporalAddress, databaseUrl }) }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, [CHILD]: JSON.stringify({ name, temporalAddress, databaseUrl }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -143,17 +167,23 @@ if (process.env[CHILD]) {
     await casebook.publishPlaybook('return');
     const casebookFigures = await inChildProcess('casebook', casebook.temporalAddress, casebook.databaseUrl);
     const handwrittenFigures = await inChildProcess('handwritten', casebook.temporalAddress, casebook.databaseUrl);
-    writeResult('cached-case-memory', 'Memory per cached waiting return case in a worker: Casebook against the hand-written lean workflow', {
-      ...options, worker: 'one process per variant, debugMode (workflows on the main thread), reuseV8Context, every case cached',
-    }, {
-      casebook: casebookFigures,
-      handwrittenLean: handwrittenFigures,
-      ratio: {
-        heap: Math.round((casebookFigures.heapKiBPerCase / handwrittenFigures.heapKiBPerCase) * 100) / 100,
-        rss: Math.round((casebookFigures.rssKiBPerCase / handwrittenFigures.rssKiBPerCase) * 100) / 100,
+    writeResult(
+      'cached-case-memory',
+      'Memory per cached waiting return case in a worker: Casebook against the hand-written lean workflow',
+      {
+        ...options,
+        worker: 'one process per variant, debugMode (workflows on the main thread), reuseV8Context, every case cached',
       },
-      target: 'memory per cached case at most 1.2× the hand-written workflow’s',
-    });
+      {
+        casebook: casebookFigures,
+        handwrittenLean: handwrittenFigures,
+        ratio: {
+          heap: Math.round((casebookFigures.heapKiBPerCase / handwrittenFigures.heapKiBPerCase) * 100) / 100,
+          rss: Math.round((casebookFigures.rssKiBPerCase / handwrittenFigures.rssKiBPerCase) * 100) / 100,
+        },
+        target: 'memory per cached case at most 1.2× the hand-written workflow’s',
+      },
+    );
   } finally {
     await casebook.stop();
   }

@@ -67,7 +67,9 @@ async function runRound(setup: Setup, variant: VariantKey, round: string, count:
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuNow(setup);
   const perCase = (name: keyof typeof cpuBefore) => roundTo((cpuAfter[name] - cpuBefore[name]) / count, 2);
-  const workflowIds = spreadSample(caseIds, options.sample).map((id) => (variant === 'A' ? workflowIdFor(id) : handwrittenWorkflowId(VARIANT_NAMES[variant] as Variant, id)));
+  const workflowIds = spreadSample(caseIds, options.sample).map((id) =>
+    variant === 'A' ? workflowIdFor(id) : handwrittenWorkflowId(VARIANT_NAMES[variant] as Variant, id),
+  );
   const history = await meanHistoryCost(setup.client, workflowIds);
   return {
     casesPerSecond: roundTo(count / seconds, 2),
@@ -124,16 +126,25 @@ try {
     for (const variant of variants) {
       const figures = await runRound(setup, variant, `r${round}`, options.cases);
       rounds[variant].push(figures);
-      console.log(`round ${round} ${variant} (${VARIANT_NAMES[variant]}): ${figures.casesPerSecond} cases/s, p50 ${figures.latencyMs.p50} ms, ${figures.historyPerCase.events} events, CPU ms/case temporal ${figures.cpuMsPerCase.temporalServer} worker ${figures.cpuMsPerCase.worker} postgres ${figures.cpuMsPerCase.postgres}`);
+      console.log(
+        `round ${round} ${variant} (${VARIANT_NAMES[variant]}): ${figures.casesPerSecond} cases/s, p50 ${figures.latencyMs.p50} ms, ${figures.historyPerCase.events} events, CPU ms/case temporal ${figures.cpuMsPerCase.temporalServer} worker ${figures.cpuMsPerCase.worker} postgres ${figures.cpuMsPerCase.postgres}`,
+      );
     }
   }
-  writeResult('e2e', 'End-to-end return cases: Casebook over HTTP (A) vs hand-written Temporal workflows, same-steps (B) and lean (C)', {
-    ...options, variants: VARIANT_NAMES, path: 'quality return: open, buyer.shipped, warehouse.received, refund + return-shipping refund, message, closed',
-  }, {
-    byVariant: Object.fromEntries(variants.map((v) => [`${v}-${VARIANT_NAMES[v]}`, Object.fromEntries(rounds[v].map((f, i) => [`round${i + 1}`, f]))])),
-    ratioAtoB: ratios(rounds.A, rounds.B),
-    ratioAtoC: ratios(rounds.A, rounds.C),
-  });
+  writeResult(
+    'e2e',
+    'End-to-end return cases: Casebook over HTTP (A) vs hand-written Temporal workflows, same-steps (B) and lean (C)',
+    {
+      ...options,
+      variants: VARIANT_NAMES,
+      path: 'quality return: open, buyer.shipped, warehouse.received, refund + return-shipping refund, message, closed',
+    },
+    {
+      byVariant: Object.fromEntries(variants.map((v) => [`${v}-${VARIANT_NAMES[v]}`, Object.fromEntries(rounds[v].map((f, i) => [`round${i + 1}`, f]))])),
+      ratioAtoB: ratios(rounds.A, rounds.B),
+      ratioAtoC: ratios(rounds.A, rounds.C),
+    },
+  );
 } finally {
   await cleanup();
 }

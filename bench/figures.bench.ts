@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
-  casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
+  casesPerDay,
+  escalationCounts,
+  refundsAfterReceipt,
+  returnAndExchangeReasons,
+  reviewRecovery,
+  slaBreaches,
+  unpaidOrderReminders,
+  type FigureFilter,
 } from '../src/store/figures.js';
 import type { Queryable } from '../src/store/transaction.js';
 import { seedYearOfCases } from '../test/support/figure-year.js';
@@ -27,13 +34,20 @@ const RANGES: Record<string, FigureFilter> = {
   year: { from: '2025-11-25', to: '2026-11-25', timeZone: 'Asia/Shanghai', playbook: null, shop: null },
 };
 const FIGURES: Record<string, (db: Queryable, filter: FigureFilter) => Promise<unknown>> = {
-  returnAndExchangeReasons, refundsAfterReceipt: (db, filter) => refundsAfterReceipt(db, filter, AS_OF),
-  unpaidOrderReminders, reviewRecovery, slaBreaches, escalationCounts, casesPerDay,
+  returnAndExchangeReasons,
+  refundsAfterReceipt: (db, filter) => refundsAfterReceipt(db, filter, AS_OF),
+  unpaidOrderReminders,
+  reviewRecovery,
+  slaBreaches,
+  escalationCounts,
+  casesPerDay,
 };
 
 /** Migration 310's own indexes, as it creates them (the baseline drops them, then they are made again). */
-const FIGURE_INDEXES = [...readFileSync(`${REPOSITORY}migrations/310_figures.sql`, 'utf8').matchAll(/^CREATE INDEX (\w+) ON [^;]+;/gm)]
-  .map((match) => ({ name: match[1]!, create: match[0] }));
+const FIGURE_INDEXES = [...readFileSync(`${REPOSITORY}migrations/310_figures.sql`, 'utf8').matchAll(/^CREATE INDEX (\w+) ON [^;]+;/gm)].map((match) => ({
+  name: match[1]!,
+  create: match[0],
+}));
 
 async function timed(db: Queryable, figure: (db: Queryable, filter: FigureFilter) => Promise<unknown>, filter: FigureFilter): Promise<Distribution> {
   for (let i = 0; i < WARM_UP_RUNS; i += 1) await figure(db, filter);
@@ -69,14 +83,28 @@ try {
   for (const index of FIGURE_INDEXES) await owner.query(index.create);
   await owner.query('ANALYZE');
 
-  const ratios = Object.fromEntries(Object.entries(indexed).map(([range, byFigure]) => [
-    range, Object.fromEntries(Object.entries(byFigure).map(([name, d]) => [name, roundTo(baseline[range]![name]!.p50 / d.p50, 2)])),
-  ]));
+  const ratios = Object.fromEntries(
+    Object.entries(indexed).map(([range, byFigure]) => [
+      range,
+      Object.fromEntries(Object.entries(byFigure).map(([name, d]) => [name, roundTo(baseline[range]![name]!.p50 / d.p50, 2)])),
+    ]),
+  );
   const p50s = (figures: Record<string, Record<string, Distribution>>) =>
-    Object.fromEntries(Object.entries(figures).map(([range, byFigure]) => [range, Object.fromEntries(Object.entries(byFigure).map(([name, d]) => [name, d.p50]))]));
-  writeResult('figures', 'The figures over a year of 20,000 cases, with migration 310\'s indexes and without them (ms; ratio = without / with, at p50)', {
-    cases: 20_000, runs, warmUpRuns: WARM_UP_RUNS, ranges: RANGES, droppedForBaseline: FIGURE_INDEXES.map((index) => index.name),
-  }, { p50MsWithIndexes: p50s(indexed), p50MsWithoutIndexes: p50s(baseline), speedUpAtP50: ratios, withIndexes: indexed, withoutIndexes: baseline });
+    Object.fromEntries(
+      Object.entries(figures).map(([range, byFigure]) => [range, Object.fromEntries(Object.entries(byFigure).map(([name, d]) => [name, d.p50]))]),
+    );
+  writeResult(
+    'figures',
+    "The figures over a year of 20,000 cases, with migration 310's indexes and without them (ms; ratio = without / with, at p50)",
+    {
+      cases: 20_000,
+      runs,
+      warmUpRuns: WARM_UP_RUNS,
+      ranges: RANGES,
+      droppedForBaseline: FIGURE_INDEXES.map((index) => index.name),
+    },
+    { p50MsWithIndexes: p50s(indexed), p50MsWithoutIndexes: p50s(baseline), speedUpAtP50: ratios, withIndexes: indexed, withoutIndexes: baseline },
+  );
 } finally {
   await app.end();
   await owner.end();

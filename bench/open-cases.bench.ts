@@ -26,7 +26,8 @@ const { values } = parseArgs({
 const steps = values.steps.split(',').map(Number);
 const settleMs = Number(values.settle) * 1000;
 const concurrency = Number(values.concurrency);
-if (steps.some((step, i) => !Number.isInteger(step) || step <= (steps[i - 1] ?? 0))) throw new Error(`--steps must be increasing whole numbers, not ${values.steps}`);
+if (steps.some((step, i) => !Number.isInteger(step) || step <= (steps[i - 1] ?? 0)))
+  throw new Error(`--steps must be increasing whole numbers, not ${values.steps}`);
 
 const loadAverageAtStart = loadavg();
 const casebook = await startCasebook('open-cases', PORTS);
@@ -38,7 +39,7 @@ try {
   let opened = 0;
   for (const step of steps) {
     const openSeconds = await openReturnCases(casebook, keys, { prefix: 'waiting', from: opened, to: step, signedDaysAgo: 1 }, concurrency);
-    const untilWaitingSeconds = openSeconds + await waitForCases(casebook, 'waiting', step);
+    const untilWaitingSeconds = openSeconds + (await waitForCases(casebook, 'waiting', step));
     const newCases = step - opened;
     opened = step;
     const memory = await settledMemory(casebook.pids, settleMs);
@@ -51,12 +52,24 @@ try {
       temporalKiBPerCase: roundTo(((memory.temporalRssMiB - noCases.temporalRssMiB) * 1024) / step, 1),
     });
     // Written at every step, so that a run stopped before the largest step keeps the steps it finished.
-    writeResult('open-cases', 'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres', {
-      steps, settleSeconds: settleMs / 1000, concurrency, agentKeys: keysNeededFor(KEYS_SIZED_FOR_PER_SECOND), playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
-      // The cache the Casebook ran with (CASEBOOK_MAX_CACHED_WORKFLOWS, else Casebook's default), and the SDK's default for this heap.
-      workerCache: { maxCachedWorkflows: Number(process.env.CASEBOOK_MAX_CACHED_WORKFLOWS) || WORKER_DEFAULTS.maxCachedWorkflows, sdkDefault: defaultMaxCachedWorkflows() },
-      targetCasebookRssMiBAt10000: 1024,
-    }, { noCases, atSteps, caseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, now: loadavg() } });
+    writeResult(
+      'open-cases',
+      'Open waiting return cases: opening rate and memory of Casebook, Temporal and Postgres',
+      {
+        steps,
+        settleSeconds: settleMs / 1000,
+        concurrency,
+        agentKeys: keysNeededFor(KEYS_SIZED_FOR_PER_SECOND),
+        playbook: 'return (not insured, signed a day ago: waits for buyer.shipped / warehouse.received)',
+        // The cache the Casebook ran with (CASEBOOK_MAX_CACHED_WORKFLOWS, else Casebook's default), and the SDK's default for this heap.
+        workerCache: {
+          maxCachedWorkflows: Number(process.env.CASEBOOK_MAX_CACHED_WORKFLOWS) || WORKER_DEFAULTS.maxCachedWorkflows,
+          sdkDefault: defaultMaxCachedWorkflows(),
+        },
+        targetCasebookRssMiBAt10000: 1024,
+      },
+      { noCases, atSteps, caseCounts: await caseCounts(casebook), loadAverage: { atStart: loadAverageAtStart, now: loadavg() } },
+    );
   }
 } finally {
   await casebook.stop();

@@ -21,7 +21,14 @@ const PORTS = { api: 3980, temporal: 7980, temporalUi: 7981, temporalHttp: 7982,
 const WARM_UP_SECONDS = 3;
 
 const options = numberOptions({ cases: 20, rate: 50, duration: 20, replays: 10 });
-const parameters = { waitingCases: options.cases, readsPerSecond: options.rate, seconds: options.duration, concurrentReplays: options.replays, warmUpSeconds: WARM_UP_SECONDS, targetP99Ms: 250 };
+const parameters = {
+  waitingCases: options.cases,
+  readsPerSecond: options.rate,
+  seconds: options.duration,
+  concurrentReplays: options.replays,
+  warmUpSeconds: WARM_UP_SECONDS,
+  targetP99Ms: 250,
+};
 
 const loadAverageAtStart = loadavg();
 const casebook = await startCasebook('replay-isolation', PORTS);
@@ -43,14 +50,23 @@ try {
   const first = await replay(caseIds[0]!);
   if (first.status !== 200) throw new Error(`the first replay answered ${first.status}`);
 
-  const reads = { apiUrl: casebook.apiUrl, nextKey: () => keys.take(), paths: caseIds.map((id) => `/v1/cases/${id}`), requestsPerSecond: parameters.readsPerSecond };
+  const reads = {
+    apiUrl: casebook.apiUrl,
+    nextKey: () => keys.take(),
+    paths: caseIds.map((id) => `/v1/cases/${id}`),
+    requestsPerSecond: parameters.readsPerSecond,
+  };
   await runFixedRate({ ...reads, durationSeconds: WARM_UP_SECONDS });
 
   const measure = async <T>(run: () => Promise<T>) => {
     const cpuBefore = cpuMs(casebook.pids.casebook);
     const startedAt = performance.now();
     const figures = await run();
-    return { ...figures, casebookCpuPercentOfOneCore: roundTo(((cpuMs(casebook.pids.casebook) - cpuBefore) / (performance.now() - startedAt)) * 100, 1), casebookRssMiB: roundTo(rssBytes(casebook.pids.casebook) / 2 ** 20, 0) };
+    return {
+      ...figures,
+      casebookCpuPercentOfOneCore: roundTo(((cpuMs(casebook.pids.casebook) - cpuBefore) / (performance.now() - startedAt)) * 100, 1),
+      casebookRssMiB: roundTo(rssBytes(casebook.pids.casebook) / 2 ** 20, 0),
+    };
   };
   const alone = await measure(() => runFixedRate({ ...reads, durationSeconds: parameters.seconds }));
   console.log(`case reads alone: ${JSON.stringify(alone.latencyMs)}`);
@@ -67,13 +83,26 @@ try {
   await Promise.all(replayers);
   const statusCodes: Record<string, number> = {};
   for (const { status } of replays) statusCodes[status] = (statusCodes[status] ?? 0) + 1;
-  const { p50, p99, max } = distribution(replays.map((r) => r.ms), 0);
+  const { p50, p99, max } = distribution(
+    replays.map((r) => r.ms),
+    0,
+  );
   const replayFigures = { answered: replays.length, statusCodes, latencyMs: { p50, p99, max } };
-  console.log(`case reads with ${parameters.concurrentReplays} replays in flight: ${JSON.stringify(withReplays.latencyMs)}; replays: ${JSON.stringify(replayFigures)}`);
+  console.log(
+    `case reads with ${parameters.concurrentReplays} replays in flight: ${JSON.stringify(withReplays.latencyMs)}; replays: ${JSON.stringify(replayFigures)}`,
+  );
 
-  writeResult('replay-isolation', `Plain case reads at a fixed rate, alone and while ${parameters.concurrentReplays} replays are in flight (replays in the audit threads, default settings)`, parameters, {
-    caseReadsAlone: alone, caseReadsWithReplays: withReplays, replays: replayFigures, loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() },
-  });
+  writeResult(
+    'replay-isolation',
+    `Plain case reads at a fixed rate, alone and while ${parameters.concurrentReplays} replays are in flight (replays in the audit threads, default settings)`,
+    parameters,
+    {
+      caseReadsAlone: alone,
+      caseReadsWithReplays: withReplays,
+      replays: replayFigures,
+      loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg() },
+    },
+  );
 } finally {
   await casebook.stop();
 }

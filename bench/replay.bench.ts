@@ -43,16 +43,21 @@ const golden: Record<string, Awaited<ReturnType<typeof measure>>> = {};
 for (const history of readGoldenHistories()) golden[history.name] = await measure(history);
 const [longestGolden] = Object.entries(golden).sort(([, a], [, b]) => b.events - a.events);
 
-writeResult('replay', 'Replay time with Casebook\'s replay worker (ReplayWorker.runReplayHistories, src/stack/replayer.ts), prebuilt workflow bundle', {
-  repeat,
-  timing: {
-    inRunningReplayWorker: 'one replay worker replays the history `repeat` times; each time from handing it the history to its result',
-    withNewReplayWorker: 'each of `repeat` ReplayWorker.runReplayHistory calls: creating a replay worker, replaying, shutting it down',
-    sdkReplayWorker: 'the long history with the SDK\'s own Worker.runReplayHistories / runReplayHistory (promise hook and per-call timeout), measured first',
+writeResult(
+  'replay',
+  "Replay time with Casebook's replay worker (ReplayWorker.runReplayHistories, src/stack/replayer.ts), prebuilt workflow bundle",
+  {
+    repeat,
+    timing: {
+      inRunningReplayWorker: 'one replay worker replays the history `repeat` times; each time from handing it the history to its result',
+      withNewReplayWorker: 'each of `repeat` ReplayWorker.runReplayHistory calls: creating a replay worker, replaying, shutting it down',
+      sdkReplayWorker: "the long history with the SDK's own Worker.runReplayHistories / runReplayHistory (promise hook and per-call timeout), measured first",
+    },
+    targetMsFor1000Events: 200,
   },
-  targetMsFor1000Events: 200,
-}, {
-  longHistory: { name: longHistory.name, ...(await measure(longHistory)), sdkReplayWorker },
-  longestGoldenHistory: longestGolden![0],
-  goldenHistories: golden,
-});
+  {
+    longHistory: { name: longHistory.name, ...(await measure(longHistory)), sdkReplayWorker },
+    longestGoldenHistory: longestGolden![0],
+    goldenHistories: golden,
+  },
+);

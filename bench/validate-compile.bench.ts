@@ -17,7 +17,9 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const results: Record<string, { bytes: number; steps: number; p50Ms: number; p95Ms: number; maxMs: number }> = {};
-for (const file of readdirSync(PLAYBOOKS).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml')).sort()) {
+for (const file of readdirSync(PLAYBOOKS)
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+  .sort()) {
   const source = readFileSync(PLAYBOOKS + file);
   const first = validatePlaybook(source, file);
   if (!first.plan) throw new Error(`${file} does not compile`);
@@ -51,5 +53,7 @@ const report = {
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
 writeFileSync(OUTPUT, JSON.stringify(report, null, 2) + '\n');
 for (const [file, r] of Object.entries(results)) {
-  console.log(`${file.padEnd(22)} ${String(r.steps).padStart(3)} steps  p50 ${r.p50Ms.toFixed(2)} ms  p95 ${r.p95Ms.toFixed(2)} ms  max ${r.maxMs.toFixed(2)} ms`);
+  console.log(
+    `${file.padEnd(22)} ${String(r.steps).padStart(3)} steps  p50 ${r.p50Ms.toFixed(2)} ms  p95 ${r.p95Ms.toFixed(2)} ms  max ${r.maxMs.toFixed(2)} ms`,
+  );
 }

@@ -2,9 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import {
-  describeFolderGraph, folderCycles, folderGraph, importsOf, readSources, repoRoot, type Import, type SourceFile,
-} from './support/imports.js';
+import { describeFolderGraph, folderCycles, folderGraph, importsOf, readSources, repoRoot, type Import, type SourceFile } from './support/imports.js';
 
 const sources = readSources();
 
@@ -16,13 +14,20 @@ const isWorkflowCode = (path: string) => ['src/workflows/', 'src/plan/', 'src/ca
 const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js', 're2js'];
 
 /** '@scope/name/sub' → '@scope/name', 'name/sub' → 'name', 'node:fs' → 'node:fs'. */
-const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 function mayImport(from: string, { specifier, resolved, typeOnly }: Import): boolean {
   const inPlan = from.startsWith('src/plan/');
   if (resolved) {
-    return resolved.startsWith('src/plan/') || (!inPlan && resolved.startsWith('src/case-contract/'))
-      || (from.startsWith('src/workflows/') && resolved.startsWith('src/workflows/'));
+    return (
+      resolved.startsWith('src/plan/') ||
+      (!inPlan && resolved.startsWith('src/case-contract/')) ||
+      (from.startsWith('src/workflows/') && resolved.startsWith('src/workflows/'))
+    );
   }
   const name = packageName(specifier);
   // The contract (src/plan/) is Temporal-free: the compiler, the API and the lint load it without the SDK.
@@ -31,8 +36,13 @@ function mayImport(from: string, { specifier, resolved, typeOnly }: Import): boo
 }
 
 function sandboxViolations(files: SourceFile[]): string[] {
-  return files.filter((file) => isWorkflowCode(file.path)).flatMap((file) =>
-    importsOf(file).filter((imp) => !mayImport(file.path, imp)).map((imp) => `${file.path} imports '${imp.specifier}'`));
+  return files
+    .filter((file) => isWorkflowCode(file.path))
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((imp) => !mayImport(file.path, imp))
+        .map((imp) => `${file.path} imports '${imp.specifier}'`),
+    );
 }
 
 /** What src/ holds at the top: 'src/api/' for a folder, 'src/config.ts' for a file. */
@@ -87,19 +97,30 @@ const declarationsOf = (file: SourceFile) =>
 
 /** The names the API contract exports: each shape's schema and its type share one. */
 function contractNames(files: SourceFile[]): Set<string> {
-  const exported = (statement: ts.Statement) => ts.canHaveModifiers(statement) && !!ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-  return new Set(files.filter((file) => file.path.startsWith('src/api-contract/')).flatMap((file) => declarationsOf(file).filter(exported).flatMap((statement) => {
-    if (ts.isVariableStatement(statement)) return statement.declarationList.declarations.map((d) => d.name.getText());
-    return ts.isTypeAliasDeclaration(statement) || ts.isInterfaceDeclaration(statement) ? [statement.name.text] : [];
-  })));
+  const exported = (statement: ts.Statement) =>
+    ts.canHaveModifiers(statement) && !!ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  return new Set(
+    files
+      .filter((file) => file.path.startsWith('src/api-contract/'))
+      .flatMap((file) =>
+        declarationsOf(file)
+          .filter(exported)
+          .flatMap((statement) => {
+            if (ts.isVariableStatement(statement)) return statement.declarationList.declarations.map((d) => d.name.getText());
+            return ts.isTypeAliasDeclaration(statement) || ts.isInterfaceDeclaration(statement) ? [statement.name.text] : [];
+          }),
+      ),
+  );
 }
 
 /** Types a console file declares under a name the contract exports: a copy of an API shape, which would drift from it. */
 function copiedShapes(files: SourceFile[], contract: Set<string>): string[] {
-  return files.flatMap((file) => declarationsOf(file)
-    .filter((s): s is ts.InterfaceDeclaration | ts.TypeAliasDeclaration => ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s))
-    .filter((declaration) => contract.has(declaration.name.text))
-    .map((declaration) => `${file.path} declares ${declaration.name.text}; import it from src/api-contract/`));
+  return files.flatMap((file) =>
+    declarationsOf(file)
+      .filter((s): s is ts.InterfaceDeclaration | ts.TypeAliasDeclaration => ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s))
+      .filter((declaration) => contract.has(declaration.name.text))
+      .map((declaration) => `${file.path} declares ${declaration.name.text}; import it from src/api-contract/`),
+  );
 }
 
 /** The console's calls to the API (src/console/api.ts) whose answer is typed by an object literal written on the spot instead of a contract type. */
@@ -109,8 +130,15 @@ function inlineAnswerTypes(files: SourceFile[]): string[] {
     const found: string[] = [];
     const hasLiteral = (node: ts.Node): boolean => ts.isTypeLiteralNode(node) || !!ts.forEachChild(node, (child) => hasLiteral(child) || undefined);
     const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && ['api', 'request'].includes(node.expression.text) && node.typeArguments?.some(hasLiteral)) {
-        found.push(`${file.path}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} types an answer inline: ${node.typeArguments.map((t) => t.getText()).join(', ')}`);
+      if (
+        ts.isCallExpression(node) &&
+        ts.isIdentifier(node.expression) &&
+        ['api', 'request'].includes(node.expression.text) &&
+        node.typeArguments?.some(hasLiteral)
+      ) {
+        found.push(
+          `${file.path}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} types an answer inline: ${node.typeArguments.map((t) => t.getText()).join(', ')}`,
+        );
       }
       ts.forEachChild(node, visit);
     };
@@ -120,14 +148,22 @@ function inlineAnswerTypes(files: SourceFile[]): string[] {
 }
 
 /** The console reaches other folders by types only (the contract's schemas stay out of the browser bundle). */
-const consoleValueImports = (files: SourceFile[]) => files.flatMap((file) => importsOf(file)
-  .filter((imp) => imp.resolved && !imp.resolved.startsWith('src/console/') && !imp.typeOnly)
-  .map((imp) => `${file.path} imports '${imp.specifier}' as a value`));
+const consoleValueImports = (files: SourceFile[]) =>
+  files.flatMap((file) =>
+    importsOf(file)
+      .filter((imp) => imp.resolved && !imp.resolved.startsWith('src/console/') && !imp.typeOnly)
+      .map((imp) => `${file.path} imports '${imp.specifier}' as a value`),
+  );
 
 /** Routes are thin: they reach the database through the use cases (src/cases/, src/services/), and share nothing with each other but through src/api/. */
-const routeViolations = (files: SourceFile[]) => files.filter((file) => file.path.startsWith('src/api/routes/')).flatMap((file) => importsOf(file)
-  .filter((imp) => imp.resolved?.startsWith('src/store/') || imp.resolved?.startsWith('src/api/routes/'))
-  .map((imp) => `${file.path} imports '${imp.specifier}'`));
+const routeViolations = (files: SourceFile[]) =>
+  files
+    .filter((file) => file.path.startsWith('src/api/routes/'))
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((imp) => imp.resolved?.startsWith('src/store/') || imp.resolved?.startsWith('src/api/routes/'))
+        .map((imp) => `${file.path} imports '${imp.specifier}'`),
+    );
 
 describe('architecture', () => {
   it('routes import neither the store nor another route', () => {
@@ -152,13 +188,20 @@ describe('architecture', () => {
 
   it('workflow code keeps no state at module level, but for the pure caches', () => {
     expect(sources.filter((f) => isWorkflowCode(f.path)).flatMap(moduleStateIn)).toEqual([]);
-    expect(moduleStateIn({ path: 'src/workflows/bad.ts', text: 'let visits = 0;\nconst seen = new Map<string, number>();\nconst KINDS = new Set([1]);' }))
-      .toEqual(['src/workflows/bad.ts visits', 'src/workflows/bad.ts seen']);
+    expect(
+      moduleStateIn({ path: 'src/workflows/bad.ts', text: 'let visits = 0;\nconst seen = new Map<string, number>();\nconst KINDS = new Set([1]);' }),
+    ).toEqual(['src/workflows/bad.ts visits', 'src/workflows/bad.ts seen']);
   });
 
   it('the sandbox rule reports what a workflow file may not import', () => {
-    const bad = { path: 'src/workflows/bad.ts', text: `import { Pool } from 'pg'; import { readFileSync } from 'node:fs'; import { x } from '../store/pool.js';` };
-    const good = { path: 'src/workflows/good.ts', text: `import { sleep } from '@temporalio/workflow'; import type { Client } from '@temporalio/client'; import type { Plan } from '../plan/plan.js';` };
+    const bad = {
+      path: 'src/workflows/bad.ts',
+      text: `import { Pool } from 'pg'; import { readFileSync } from 'node:fs'; import { x } from '../store/pool.js';`,
+    };
+    const good = {
+      path: 'src/workflows/good.ts',
+      text: `import { sleep } from '@temporalio/workflow'; import type { Client } from '@temporalio/client'; import type { Plan } from '../plan/plan.js';`,
+    };
     const contract = {
       path: 'src/plan/steps/bad.ts',
       text: `import { patched } from '@temporalio/workflow';\nimport type { Sinks } from '@temporalio/workflow';\nimport { iso } from '../../workflows/time.js';\nimport { CASE_TYPE } from '../../case-contract/search-attributes.js';\nimport { cel } from '@marcbachmann/cel-js';`,
@@ -193,10 +236,13 @@ describe('architecture', () => {
     const doc = `${repoRoot}docs/architecture.md`;
     const documented = existsSync(doc) ? documentedPaths(readFileSync(doc, 'utf8')) : [];
     const entries = topLevelEntries();
-    expect({
-      missingFromDoc: entries.filter((entry) => !documented.includes(entry)),
-      documentedButAbsent: documented.filter((path) => !existsSync(`${repoRoot}${path}`)),
-    }, existsSync(doc) ? 'docs/architecture.md and src/ disagree' : 'docs/architecture.md does not exist').toEqual({
+    expect(
+      {
+        missingFromDoc: entries.filter((entry) => !documented.includes(entry)),
+        documentedButAbsent: documented.filter((path) => !existsSync(`${repoRoot}${path}`)),
+      },
+      existsSync(doc) ? 'docs/architecture.md and src/ disagree' : 'docs/architecture.md does not exist',
+    ).toEqual({
       missingFromDoc: [],
       documentedButAbsent: [],
     });
@@ -205,9 +251,13 @@ describe('architecture', () => {
   it('the API contract imports TypeBox only', () => {
     const contract = sources.filter((file) => file.path.startsWith('src/api-contract/'));
     expect(contract.length).toBeGreaterThan(0);
-    expect(contract.flatMap((file) => importsOf(file)
-      .filter((imp) => !(imp.resolved?.startsWith('src/api-contract/') || imp.specifier === '@sinclair/typebox'))
-      .map((imp) => `${file.path} imports '${imp.specifier}'`))).toEqual([]);
+    expect(
+      contract.flatMap((file) =>
+        importsOf(file)
+          .filter((imp) => !(imp.resolved?.startsWith('src/api-contract/') || imp.specifier === '@sinclair/typebox'))
+          .map((imp) => `${file.path} imports '${imp.specifier}'`),
+      ),
+    ).toEqual([]);
   });
 
   it('the console imports each API shape from the contract, as a type, and copies none', () => {
@@ -229,7 +279,10 @@ describe('architecture', () => {
       'src/console/pages/bad.tsx declares CaseStatus; import it from src/api-contract/',
     ]);
     expect(consoleValueImports([bad])).toEqual([`src/console/pages/bad.tsx imports '../../api-contract/cases.js' as a value`]);
-    const inline = { path: 'src/console/pages/inline.tsx', text: `const a = await api<{ cases: CaseSummary[] }>(session, 'GET', '/v1/cases');\nconst b = await api<CaseList>(session, 'GET', '/v1/cases');\nconst c = await request<Me & { extra: string }>(key, 'GET', '/v1/me');` };
+    const inline = {
+      path: 'src/console/pages/inline.tsx',
+      text: `const a = await api<{ cases: CaseSummary[] }>(session, 'GET', '/v1/cases');\nconst b = await api<CaseList>(session, 'GET', '/v1/cases');\nconst c = await request<Me & { extra: string }>(key, 'GET', '/v1/me');`,
+    };
     expect(inlineAnswerTypes([inline])).toEqual([
       'src/console/pages/inline.tsx:1 types an answer inline: { cases: CaseSummary[] }',
       'src/console/pages/inline.tsx:3 types an answer inline: Me & { extra: string }',
@@ -239,7 +292,8 @@ describe('architecture', () => {
   it('each folder imports only the folders docs/architecture.md says it may', () => {
     const allowed = allowedImports(readFileSync(`${repoRoot}docs/architecture.md`, 'utf8'));
     const outside = [...folderGraph(sources)].flatMap(([from, targets]) =>
-      [...targets].filter(([to]) => to !== from && !(allowed.get(from) ?? []).includes(to)).map(([to, example]) => `${from} → ${to} (${example})`));
+      [...targets].filter(([to]) => to !== from && !(allowed.get(from) ?? []).includes(to)).map(([to, example]) => `${from} → ${to} (${example})`),
+    );
     expect(outside).toEqual([]);
   });
 });

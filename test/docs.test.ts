@@ -31,7 +31,10 @@ describe('step kinds', () => {
   });
 
   it.each(Object.values(STEP_KINDS).map((kind) => [kind.kind, kind.schema]))('%s points at its schema fragment', (kind, pointer) => {
-    const fragment = pointer.slice(2).split('/').reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], schema);
+    const fragment = pointer
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], schema);
     expect(fragment, pointer).toMatchObject({ title: expect.any(String) });
     expect(pointer.endsWith(`/${kind}`)).toBe(true);
   });
@@ -46,7 +49,8 @@ describe('README figures', () => {
   });
 
   it('counts the playbook scenarios', () => {
-    const scenarios = readdirSync(`${ROOT}playbooks`).filter((f) => f.endsWith('.test.yaml'))
+    const scenarios = readdirSync(`${ROOT}playbooks`)
+      .filter((f) => f.endsWith('.test.yaml'))
       .reduce((sum, file) => sum + (parse(read(`playbooks/${file}`)) as { scenarios: unknown[] }).scenarios.length, 0);
     expect(figure(/the (\d+) playbook scenarios/)).toBe(scenarios);
   });

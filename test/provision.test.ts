@@ -21,18 +21,27 @@ describe.runIf(hasApt)('provisioning and the apt lock', () => {
     mkdirSync(join(dir, 'cache/archives/partial'), { recursive: true });
     writeFileSync(join(dir, 'sources.list'), '');
     // apt's locks are fcntl locks, as Python's lockf takes them.
-    const holder = spawn('python3', ['-c', [
-      'import fcntl, sys, time', `f = open(${JSON.stringify(join(dir, 'lists/lock'))}, "w")`, 'fcntl.lockf(f, fcntl.LOCK_EX)', 'print("held", flush=True)', 'time.sleep(3)',
-    ].join('\n')]);
+    const holder = spawn('python3', [
+      '-c',
+      [
+        'import fcntl, sys, time',
+        `f = open(${JSON.stringify(join(dir, 'lists/lock'))}, "w")`,
+        'fcntl.lockf(f, fcntl.LOCK_EX)',
+        'print("held", flush=True)',
+        'time.sleep(3)',
+      ].join('\n'),
+    ]);
     await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     const started = Date.now();
     const options = [
-      `-o Dir::State::Lists=${dir}/lists`, `-o Dir::Etc::SourceList=${dir}/sources.list`, `-o Dir::Etc::SourceParts=${dir}/parts`, `-o Dir::Cache=${dir}/cache`,
+      `-o Dir::State::Lists=${dir}/lists`,
+      `-o Dir::Etc::SourceList=${dir}/sources.list`,
+      `-o Dir::Etc::SourceParts=${dir}/parts`,
+      `-o Dir::Cache=${dir}/cache`,
     ].join(' ');
     const update = spawnSync('bash', ['-c', `source scripts/apt-lock.sh && apt_update ${options}`], { cwd: ROOT, encoding: 'utf8' });
     expect(update.status, update.stderr).toBe(0);
     expect(update.stderr).toContain('another apt-get holds the package lists; waiting for it');
     expect(Date.now() - started).toBeGreaterThan(2_000);
   }, 30_000);
-
 });

@@ -6,9 +6,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(
-    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{}')`,
-  );
+  await db.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{}')`);
   await db.pool.query(
     `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency)
      VALUES ('c1', 'case-c1', 'return', 1, 'h', 'return', 'O-1', '{}', 10000, 'CNY')`,
@@ -46,11 +44,15 @@ describe('refunds ledger', () => {
 describe('transactions', () => {
   it('withTransaction commits what the function wrote, or nothing when it throws', async () => {
     const note = (key: string) => `INSERT INTO order_notes (idempotency_key, case_id, remark) VALUES ('${key}', 'c1', 'r')`;
-    await withTransaction(db.pool, async (client) => { await client.query(note('tx-1')); });
-    await expect(withTransaction(db.pool, async (client) => {
-      await client.query(note('tx-2'));
-      throw new Error('changed my mind');
-    })).rejects.toThrow('changed my mind');
+    await withTransaction(db.pool, async (client) => {
+      await client.query(note('tx-1'));
+    });
+    await expect(
+      withTransaction(db.pool, async (client) => {
+        await client.query(note('tx-2'));
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
     const { rows } = await db.pool.query(`SELECT idempotency_key FROM order_notes WHERE idempotency_key LIKE 'tx-%'`);
     expect(rows).toEqual([{ idempotency_key: 'tx-1' }]);
   });
@@ -71,7 +73,9 @@ describe('migration 301 on a database made by earlier versions', () => {
       const { rows } = await old.pool.query(`SELECT seq FROM audit_events ORDER BY id`);
       expect(rows.map((r) => r.seq)).toEqual([1, 2, 10]);
       await expect(old.pool.query(`UPDATE cases SET status = 'failed'`)).rejects.toThrow(/cases_status_check/);
-      const columns = await old.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'integration_calls' AND column_name = 'result'`);
+      const columns = await old.pool.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'integration_calls' AND column_name = 'result'`,
+      );
       expect(columns.rows).toEqual([]);
     } finally {
       await old.drop();

@@ -21,7 +21,9 @@ const MAX_RETURN_SHIPPING = 3000;
 export async function startHandwrittenWorker(casebook: CasebookUnderTest): Promise<Child> {
   const logFile = join(casebook.dataDir, 'handwritten-worker.log');
   const child = startChild(process.execPath, ['--import', 'tsx', WORKER], {
-    cwd: REPOSITORY, logFile, env: { ...process.env, TEMPORAL_ADDRESS: casebook.temporalAddress, DATABASE_URL: casebook.databaseUrl },
+    cwd: REPOSITORY,
+    logFile,
+    env: { ...process.env, TEMPORAL_ADDRESS: casebook.temporalAddress, DATABASE_URL: casebook.databaseUrl },
   });
   const deadline = Date.now() + 120_000;
   while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes(WORKER_RUNNING))) {
@@ -45,14 +47,30 @@ export const handwrittenWorkflowId = (variant: Variant, caseId: string) => `${va
  * (payment, return-shipping cap and the advance the warehouse records), without which the database refuses
  * those refunds; `same-steps` also inserts the case row its progress reports update, as Casebook's opening does.
  */
-export async function openHandwrittenCase(pool: Pool, client: Client, variant: Variant, caseId: string, data: ReturnData): Promise<{ result: Promise<ReturnResult> }> {
+export async function openHandwrittenCase(
+  pool: Pool,
+  client: Client,
+  variant: Variant,
+  caseId: string,
+  data: ReturnData,
+): Promise<{ result: Promise<ReturnResult> }> {
   const orderId = data.order_id;
   await withTransaction(pool, async (db) => {
     if (variant === 'same-steps') {
       // Not a literal, so that it fits NewCase both before and after `step` and `returnTracking` joined it.
       const row = {
-        caseId, workflowId: handwrittenWorkflowId(variant, caseId), playbook: 'return', version: 1, planHash: 'hand-written', caseType: 'return',
-        orderId, data: { ...data }, paid: data.order_total, openKey: null, step: 'check_window', returnTracking: null,
+        caseId,
+        workflowId: handwrittenWorkflowId(variant, caseId),
+        playbook: 'return',
+        version: 1,
+        planHash: 'hand-written',
+        caseType: 'return',
+        orderId,
+        data: { ...data },
+        paid: data.order_total,
+        openKey: null,
+        step: 'check_window',
+        returnTracking: null,
       };
       await insertCase(db, row);
     }
@@ -64,7 +82,9 @@ export async function openHandwrittenCase(pool: Pool, client: Client, variant: V
   }
   const input: ReturnInput = { caseId, data, openedBy: 'bench' };
   const handle = await client.workflow.start(VARIANTS[variant], {
-    taskQueue: HANDWRITTEN_TASK_QUEUE, workflowId: handwrittenWorkflowId(variant, caseId), args: [input],
+    taskQueue: HANDWRITTEN_TASK_QUEUE,
+    workflowId: handwrittenWorkflowId(variant, caseId),
+    args: [input],
   });
   // Wrapped: an async function answering a bare promise would make its caller wait for the workflow's end.
   return { result: handle.result() as Promise<ReturnResult> };

@@ -35,21 +35,28 @@ class ReturnCase {
   private readonly history: StepRecord[] = [];
   private audited = 0;
 
-  constructor(private readonly input: ReturnInput, private readonly recordsProgress: boolean) {
-    setHandler(receiveEventUpdate, (event) => {
-      if (this.seenEventIds.has(event.id)) return { status: 'duplicate' };
-      this.seenEventIds.add(event.id);
-      this.events.set(event.type, event);
-      return { status: 'accepted' };
-    }, {
-      // An event is kept until a wait takes it, like an `early` event in a playbook: the client need not
-      // know where the case is. After the end nothing is taken.
-      validator: (event) => {
-        if (this.closed || !EVENT_TYPES.includes(event.type)) {
-          throw ApplicationFailure.create({ type: 'EventRefused', message: `the case does not take ${event.type}` });
-        }
+  constructor(
+    private readonly input: ReturnInput,
+    private readonly recordsProgress: boolean,
+  ) {
+    setHandler(
+      receiveEventUpdate,
+      (event) => {
+        if (this.seenEventIds.has(event.id)) return { status: 'duplicate' };
+        this.seenEventIds.add(event.id);
+        this.events.set(event.type, event);
+        return { status: 'accepted' };
       },
-    });
+      {
+        // An event is kept until a wait takes it, like an `early` event in a playbook: the client need not
+        // know where the case is. After the end nothing is taken.
+        validator: (event) => {
+          if (this.closed || !EVENT_TYPES.includes(event.type)) {
+            throw ApplicationFailure.create({ type: 'EventRefused', message: `the case does not take ${event.type}` });
+          }
+        },
+      },
+    );
   }
 
   private get caseId(): string {
@@ -67,13 +74,19 @@ class ReturnCase {
     this.step('check_window', 'branch');
 
     await activities.writeOrderNote({
-      key: this.key('approve'), caseId: this.caseId, orderId: this.data.order_id, flag: 'purple',
+      key: this.key('approve'),
+      caseId: this.caseId,
+      orderId: this.data.order_id,
+      flag: 'purple',
       remark: `${this.input.openedBy} · return approved (${this.data.reason}) · ${new Date().toISOString()}`,
     });
     this.step('approve', 'remark');
     const shipBy = new Date(openedAt + POLICY.shipBackWithinMs).toISOString();
-    await this.message('send_address', 'return_address',
-      `Your return of order ${this.data.order_id} is approved. Please send it to ${SHOP.returnAddress} by ${shipBy} and enter the tracking number.`);
+    await this.message(
+      'send_address',
+      'return_address',
+      `Your return of order ${this.data.order_id} is approved. Please send it to ${SHOP.returnAddress} by ${shipBy} and enter the tracking number.`,
+    );
     this.step('check_insurance', 'branch');
 
     if (!(await this.wait('wait_shipment', ['buyer.shipped', 'warehouse.received'], POLICY.shipBackWithinMs))) return this.end('expired', 'buyer_did_not_ship');
@@ -91,8 +104,11 @@ class ReturnCase {
     if (this.data.advanced_return_shipping) {
       await this.refund('refund_return_shipping', this.data.advanced_return_shipping.amount, 'return_shipping', 'advanced_return_shipping', refundDeadline);
     }
-    await this.message('thank_buyer', 'refund_sent',
-      `We received your parcel; the refund for order ${this.data.order_id} is on its way. Thank you for shopping at ${SHOP.name}, ${this.data.buyer_name}!`);
+    await this.message(
+      'thank_buyer',
+      'refund_sent',
+      `We received your parcel; the refund for order ${this.data.order_id} is on its way. Thank you for shopping at ${SHOP.name}, ${this.data.buyer_name}!`,
+    );
     return this.end('resolved', 'refunded');
   }
 
@@ -124,11 +140,24 @@ class ReturnCase {
     const deadlineAt = new Date(deadline).toISOString();
     await this.report('open', stepId, [{ kind: 'refund', step: stepId, at: deadlineAt }]);
     const request: RefundRequest = {
-      key: this.key(stepId), caseId: this.caseId, stepId, orderId: this.data.order_id, amount, currency: this.data.order_total.currency, reason, covers, deadlineAt,
+      key: this.key(stepId),
+      caseId: this.caseId,
+      stepId,
+      orderId: this.data.order_id,
+      amount,
+      currency: this.data.order_total.currency,
+      reason,
+      covers,
+      deadlineAt,
     };
     const refunded = activities.issueRefund(request);
     const timer = new CancellationScope();
-    const breached = timer.run(() => sleep(Math.max(1, deadline - Date.now()))).then(() => true, () => false);
+    const breached = timer
+      .run(() => sleep(Math.max(1, deadline - Date.now())))
+      .then(
+        () => true,
+        () => false,
+      );
     if (await Promise.race([refunded.then(() => false), breached])) await activities.markRefundLate(request);
     else timer.cancel();
     await refunded;
@@ -147,8 +176,15 @@ class ReturnCase {
     if (!this.recordsProgress) return;
     const audit = this.history.slice(this.audited).map((record, i) => ({ seq: this.audited + i + 1, record }));
     await activities.recordProgress({
-      caseId: this.caseId, status, step, waitingFor: this.waitingFor, deadlines, data: { ...this.data }, outcome,
-      returnTracking: this.data.return_tracking ?? null, audit,
+      caseId: this.caseId,
+      status,
+      step,
+      waitingFor: this.waitingFor,
+      deadlines,
+      data: { ...this.data },
+      outcome,
+      returnTracking: this.data.return_tracking ?? null,
+      audit,
     });
     this.audited = this.history.length;
   }

@@ -4,7 +4,12 @@ export function numberOptions<T extends Record<string, number>>(defaults: T, arg
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]!.replace(/^--/, '');
     const value = Number(argv[i + 1]);
-    if (!(name in defaults) || !(value > 0)) throw new Error(`unknown option or bad value: ${argv[i]} ${argv[i + 1] ?? ''} (options: ${Object.keys(defaults).map((n) => `--${n}`).join(' ')})`);
+    if (!(name in defaults) || !(value > 0))
+      throw new Error(
+        `unknown option or bad value: ${argv[i]} ${argv[i + 1] ?? ''} (options: ${Object.keys(defaults)
+          .map((n) => `--${n}`)
+          .join(' ')})`,
+      );
     options[name] = value;
   }
   return options as T;

@@ -21,17 +21,27 @@ export function keysNeededFor(requestsPerSecond: number): number {
  */
 export function returnCase(caseId: string, signedDaysAgo: number) {
   return {
-    playbook: 'return', caseId,
+    playbook: 'return',
+    caseId,
     data: {
-      order_id: `ORD-${caseId}`, buyer_name: 'Li Lei', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: false, signed_at: new Date(Date.now() - signedDaysAgo * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+      order_id: `ORD-${caseId}`,
+      buyer_name: 'Li Lei',
+      order_total: { amount: 19_900, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date(Date.now() - signedDaysAgo * DAY).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
     },
   };
 }
 
 /** Opens the cases `${prefix}-${from}` .. `${prefix}-${to - 1}` (each must answer 201); answers the seconds it took. */
 export async function openReturnCases(
-  casebook: CasebookUnderTest, keys: AgentKeys, range: { prefix: string; from: number; to: number; signedDaysAgo: number }, concurrency = 16,
+  casebook: CasebookUnderTest,
+  keys: AgentKeys,
+  range: { prefix: string; from: number; to: number; signedDaysAgo: number },
+  concurrency = 16,
 ): Promise<number> {
   const started = performance.now();
   const indexes = Array.from({ length: range.to - range.from }, (_, offset) => range.from + offset);
@@ -63,7 +73,8 @@ export async function waitForCases(casebook: CasebookUnderTest, status: string, 
     const now = counts[status] ?? 0;
     if (now >= count) return (performance.now() - started) / 1000;
     if (now > reached) [reached, progressedAt] = [now, performance.now()];
-    if (performance.now() - progressedAt > stallMs) throw new Error(`${now} of ${count} cases are ${status}, none more for ${stallMs / 1000} s: ${JSON.stringify(counts)}`);
+    if (performance.now() - progressedAt > stallMs)
+      throw new Error(`${now} of ${count} cases are ${status}, none more for ${stallMs / 1000} s: ${JSON.stringify(counts)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

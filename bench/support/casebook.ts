@@ -22,7 +22,12 @@ export interface CasebookPorts {
 }
 
 export const DEFAULT_BENCH_PORTS: CasebookPorts = {
-  api: 3900, temporal: 7900, temporalUi: 7901, temporalHttp: 7902, temporalMetrics: 7903, postgres: 5490,
+  api: 3900,
+  temporal: 7900,
+  temporalUi: 7901,
+  temporalHttp: 7902,
+  temporalMetrics: 7903,
+  postgres: 5490,
 };
 
 export interface CasebookUnderTest {
@@ -41,7 +46,11 @@ export interface CasebookUnderTest {
     postgres: number;
   };
   /** A request to the API with a key (the admin's by default); throws on any status not in `expected`. */
-  request<T = unknown>(method: string, path: string, options?: { key?: string; body?: unknown; yaml?: string; expected?: number[] }): Promise<{ status: number; body: T }>;
+  request<T = unknown>(
+    method: string,
+    path: string,
+    options?: { key?: string; body?: unknown; yaml?: string; expected?: number[] },
+  ): Promise<{ status: number; body: T }>;
   /** A new API key of this role. */
   createKey(role: 'admin' | 'ops-lead' | 'agent' | 'warehouse' | 'auditor', name: string): Promise<string>;
   /** Publishes playbooks/<name>.yaml (200 or 201). */
@@ -126,7 +135,11 @@ export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT
     // Over the Unix socket, as Casebook itself connects: the hand-written workers get the same.
     const database = (user: string) => overUnixSocket(`postgres://${user}:${user}@127.0.0.1:${ports.postgres}/casebook`, ports.postgres);
     return {
-      dataDir, apiUrl, adminKey, pids, request,
+      dataDir,
+      apiUrl,
+      adminKey,
+      pids,
+      request,
       temporalAddress: `127.0.0.1:${ports.temporal}`,
       databaseUrl: database('casebook_app'),
       ownerDatabaseUrl: database('casebook'),
@@ -150,7 +163,10 @@ async function waitUntilReady(apiUrl: string, child: Child, logFile: string): Pr
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (!child.running()) throw new Error(`Casebook exited during start; its log:\n${tail(logFile)}`);
-    const status = await fetch(`${apiUrl}/readyz`).then((response) => response.status, () => 0);
+    const status = await fetch(`${apiUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
     if (status === 200) return;
     await sleep(250);
   }

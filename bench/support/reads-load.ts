@@ -95,7 +95,9 @@ function fixedRateFigures(answers: readonly Answer[], dueAts: readonly number[])
     latencyMs: latencyFigures(latenciesMs),
     errors: failures.length,
     timeouts: failures.filter((failure) => failure.failure === 'timeout').length,
-    non2xx: Object.entries(statusCodes).filter(([status]) => !status.startsWith('2')).reduce((sum, [, count]) => sum + count, 0),
+    non2xx: Object.entries(statusCodes)
+      .filter(([status]) => !status.startsWith('2'))
+      .reduce((sum, [, count]) => sum + count, 0),
     statusCodes,
   };
 }
@@ -128,7 +130,10 @@ export async function runFixedRate(load: FixedRateLoad): Promise<FixedRateFigure
   }
   const figures = fixedRateFigures(await Promise.all(answers), dueAts);
   agent.destroy();
-  const { p50, p99, max } = distribution(sentAts.map((sentAt, index) => sentAt - dueAts[index]!), 2);
+  const { p50, p99, max } = distribution(
+    sentAts.map((sentAt, index) => sentAt - dueAts[index]!),
+    2,
+  );
   return {
     ...figures,
     requestsPerSecond: roundTo((count - 1) / ((sentAts[count - 1]! - sentAts[0]!) / 1_000), 1),
@@ -142,31 +147,36 @@ export function runSaturation(load: SaturationLoad): Promise<LoadFigures> {
   let sent = 0;
   const latenciesMs: number[] = [];
   return new Promise((resolve, reject) => {
-    const instance = autocannon({
-      url: load.apiUrl,
-      connections: load.connections,
-      duration: load.durationSeconds,
-      timeout: REQUEST_TIMEOUT_MS / 1_000,
-      requests: [{
-        method: 'GET',
-        setupRequest: (request) => ({
-          ...request,
-          path: load.paths[sent++ % load.paths.length]!,
-          headers: { ...request.headers, authorization: `Bearer ${load.nextKey()}` },
-        }),
-      }],
-    }, (error, result) => {
-      if (error) return reject(error);
-      resolve({
-        requests: latenciesMs.length,
-        requestsPerSecond: roundTo(latenciesMs.length / result.duration, 1),
-        latencyMs: latencyFigures(latenciesMs),
-        errors: result.errors,
-        timeouts: result.timeouts,
-        non2xx: result.non2xx,
-        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count ?? 0])),
-      });
-    });
+    const instance = autocannon(
+      {
+        url: load.apiUrl,
+        connections: load.connections,
+        duration: load.durationSeconds,
+        timeout: REQUEST_TIMEOUT_MS / 1_000,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (request) => ({
+              ...request,
+              path: load.paths[sent++ % load.paths.length]!,
+              headers: { ...request.headers, authorization: `Bearer ${load.nextKey()}` },
+            }),
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        resolve({
+          requests: latenciesMs.length,
+          requestsPerSecond: roundTo(latenciesMs.length / result.duration, 1),
+          latencyMs: latencyFigures(latenciesMs),
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count ?? 0])),
+        });
+      },
+    );
     instance.on('response', (_client, _status, _bytes, milliseconds) => latenciesMs.push(milliseconds));
   });
 }

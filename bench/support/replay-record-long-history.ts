@@ -38,10 +38,17 @@ async function record(casebook: CasebookUnderTest): Promise<number> {
   await casebook.request('POST', '/v1/cases', {
     key: agent,
     body: {
-      playbook: 'return', caseId: CASE_ID,
+      playbook: 'return',
+      caseId: CASE_ID,
       data: {
-        order_id: 'LONG-1', buyer_name: 'Li', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-        shipped_free: false, signed_at: new Date(Date.now() - DAY).toISOString(), reason: 'no_reason', shipping_insurance: true,
+        order_id: 'LONG-1',
+        buyer_name: 'Li',
+        order_total: { amount: 19_900, currency: 'CNY' },
+        outbound_shipping: { amount: 1_000, currency: 'CNY' },
+        shipped_free: false,
+        signed_at: new Date(Date.now() - DAY).toISOString(),
+        reason: 'no_reason',
+        shipping_insurance: true,
       },
     },
   });

@@ -18,7 +18,12 @@ export async function replayOptions(): Promise<ReplayWorkerOptions> {
  * Replays the history `times` times in one replay worker and answers each replay's milliseconds, from
  * handing the history to the worker to its result: what a running worker spends on a cache miss.
  */
-export async function warmReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number, replayWorker: typeof Worker = ReplayWorker): Promise<number[]> {
+export async function warmReplays(
+  options: ReplayWorkerOptions,
+  { name, history }: NamedHistory,
+  times: number,
+  replayWorker: typeof Worker = ReplayWorker,
+): Promise<number[]> {
   const startedAt: number[] = [];
   async function* copies() {
     for (let i = 0; i < times; i++) {
@@ -28,14 +33,22 @@ export async function warmReplays(options: ReplayWorkerOptions, { name, history 
   }
   const durations: number[] = [];
   for await (const result of replayWorker.runReplayHistories(options, copies())) {
-    if (result.error) throw new Error(`${name} does not replay against the current workflow code (re-record a bench fixture after an unpatched workflow change): ${String(result.error)}`);
+    if (result.error)
+      throw new Error(
+        `${name} does not replay against the current workflow code (re-record a bench fixture after an unpatched workflow change): ${String(result.error)}`,
+      );
     durations.push(performance.now() - startedAt[durations.length]!);
   }
   return durations;
 }
 
 /** Milliseconds of each of `times` separate `Worker.runReplayHistory` calls: a new replay worker each time, then the replay. */
-export async function coldReplays(options: ReplayWorkerOptions, { name, history }: NamedHistory, times: number, replayWorker: typeof Worker = ReplayWorker): Promise<number[]> {
+export async function coldReplays(
+  options: ReplayWorkerOptions,
+  { name, history }: NamedHistory,
+  times: number,
+  replayWorker: typeof Worker = ReplayWorker,
+): Promise<number[]> {
   const durations: number[] = [];
   for (let i = 0; i < times; i++) {
     const started = performance.now();

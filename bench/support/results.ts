@@ -37,7 +37,12 @@ export function machine(): BenchmarkResult['machine'] {
 /** Writes bench/results/<name>.json and prints the figures; answers the file's path. */
 export function writeResult(name: string, description: string, parameters: Record<string, unknown>, figures: Record<string, unknown>): string {
   const result: BenchmarkResult = {
-    benchmark: description, measuredAt: new Date().toISOString(), commit: COMMIT_AT_START, machine: machine(), parameters, figures,
+    benchmark: description,
+    measuredAt: new Date().toISOString(),
+    commit: COMMIT_AT_START,
+    machine: machine(),
+    parameters,
+    figures,
   };
   mkdirSync(RESULTS, { recursive: true });
   const file = `${RESULTS}${name}.json`;

@@ -26,7 +26,10 @@ export function qualityReturnData(orderId: string): Record<string, unknown> {
 export class AgentKeys {
   private next = 0;
   /** The warehouse's key, which records the return shipping a buyer advanced. */
-  private constructor(private readonly keys: string[], readonly warehouse: string) {}
+  private constructor(
+    private readonly keys: string[],
+    readonly warehouse: string,
+  ) {}
 
   static async create(casebook: CasebookUnderTest, count: number): Promise<AgentKeys> {
     const keys: string[] = [];
@@ -45,11 +48,18 @@ export async function openReturnCase(casebook: CasebookUnderTest, keys: AgentKey
   await casebook.request('POST', '/v1/cases', { key: keys.take(), body: { playbook: 'return', caseId, data }, expected: [201] });
   const advanced = data.advanced_return_shipping as { amount: number; currency: string };
   await casebook.request('POST', `/v1/orders/${encodeURIComponent(orderId)}/advances`, {
-    key: keys.warehouse, body: { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, expected: [201],
+    key: keys.warehouse,
+    body: { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` },
+    expected: [201],
   });
 }
 
-export async function sendEvent(casebook: CasebookUnderTest, key: string, caseId: string, event: { type: string; id: string; payload: Record<string, unknown> }): Promise<void> {
+export async function sendEvent(
+  casebook: CasebookUnderTest,
+  key: string,
+  caseId: string,
+  event: { type: string; id: string; payload: Record<string, unknown> },
+): Promise<void> {
   await casebook.request('POST', `/v1/cases/${encodeURIComponent(caseId)}/events`, { key, body: event, expected: [202] });
 }
 

@@ -15,7 +15,11 @@ export class RowPoller<Row extends { case_id: string }> {
   private polling = false;
 
   /** `sql` selects rows with a `case_id` column for the case ids in `$1` (a text array). */
-  constructor(private readonly pool: Pool, private readonly sql: string, intervalMs: number) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly sql: string,
+    intervalMs: number,
+  ) {
     this.timer = setInterval(() => void this.poll(), intervalMs);
   }
 

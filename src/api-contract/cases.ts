@@ -16,8 +16,15 @@ export const OpenedCase = exact({ caseId: string, playbook: string, version: int
 export type OpenedCase = Static<typeof OpenedCase>;
 
 export const CaseSummary = open({
-  caseId: string, playbook: string, version: integer, status: string, step: nullableString, orderId: nullableString,
-  outcome: nullableString, openedAt: string, updatedAt: string,
+  caseId: string,
+  playbook: string,
+  version: integer,
+  status: string,
+  step: nullableString,
+  orderId: nullableString,
+  outcome: nullableString,
+  openedAt: string,
+  updatedAt: string,
 });
 export type CaseSummary = Static<typeof CaseSummary>;
 
@@ -29,36 +36,69 @@ export type Deadline = Static<typeof Deadline>;
 
 /** A case: where it is, what it waits for, its deadlines, data and outcome. */
 export const CaseView = open({
-  caseId: string, playbook: string, version: integer, status: string, step: nullableString, waitingFor: list(string),
-  deadlines: list(Deadline), data: freeObject, outcome: CaseOutcome,
+  caseId: string,
+  playbook: string,
+  version: integer,
+  status: string,
+  step: nullableString,
+  waitingFor: list(string),
+  deadlines: list(Deadline),
+  data: freeObject,
+  outcome: CaseOutcome,
 });
 export type CaseView = Static<typeof CaseView>;
 
 /** What happened to a case and why, from the audit trail and the side-effect tables. */
 export const CaseHistory = open({
-  caseId: string, workflowId: string, playbook: open({ name: string, version: integer, hash: string }), status: string,
+  caseId: string,
+  workflowId: string,
+  playbook: open({ name: string, version: integer, hash: string }),
+  status: string,
   outcome: CaseOutcome,
   opened: nullable(exact({ at: string, by: Actor })),
   steps: list(open({ seq: integer, at: string, kind: string, step: nullableString, detail: freeObject, by: Actor })),
   events: list(open({ id: string, type: string, payload: freeObject, receivedAt: string, by: nullable(Actor) })),
-  refunds: list(open({
-    amount: integer, currency: string, covers: string, reason: string, status: string, deadlineAt: nullableString, lateAt: nullableString, at: string,
-  })),
+  refunds: list(
+    open({
+      amount: integer,
+      currency: string,
+      covers: string,
+      reason: string,
+      status: string,
+      deadlineAt: nullableString,
+      lateAt: nullableString,
+      at: string,
+    }),
+  ),
   escalations: list(open({ queue: string, severity: string, reason: string, at: string })),
   messages: list(open({ template: string, channel: string, recipient: string, body: string, status: string, at: string })),
 });
 export type CaseHistory = Static<typeof CaseHistory>;
 
 /** Where a delivered event went: accepted, duplicate, or kept unrouted in the inbox. */
-export const Delivery = exact({ status: oneOf('accepted', 'duplicate', 'unrouted'), caseId: optional(string), inboxId: optional(integer), reason: optional(string) });
+export const Delivery = exact({
+  status: oneOf('accepted', 'duplicate', 'unrouted'),
+  caseId: optional(string),
+  inboxId: optional(integer),
+  reason: optional(string),
+});
 export type Delivery = Static<typeof Delivery>;
 
 /** The tasks a case opened and the remarks it left on its order. */
 export const CaseActivity = exact({
-  tasks: list(exact({
-    stepId: string, role: string, title: string, outcomes: list(string), dueAt: string, status: string, outcome: nullableString,
-    createdAt: string, completedAt: nullableString,
-  })),
+  tasks: list(
+    exact({
+      stepId: string,
+      role: string,
+      title: string,
+      outcomes: list(string),
+      dueAt: string,
+      status: string,
+      outcome: nullableString,
+      createdAt: string,
+      completedAt: nullableString,
+    }),
+  ),
   remarks: list(exact({ stepId: string, orderId: nullableString, remark: nullableString, flag: nullableString, at: string })),
 });
 export type CaseActivity = Static<typeof CaseActivity>;

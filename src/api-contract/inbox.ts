@@ -2,8 +2,16 @@
 import { exact, freeObject, integer, list, nullableString, open, string, type Static } from './schema.js';
 
 export const InboxEvent = open({
-  id: integer, source: string, eventId: string, type: string, payload: freeObject, receivedAt: string, status: string,
-  routedCaseId: nullableString, reason: nullableString, updatedAt: string,
+  id: integer,
+  source: string,
+  eventId: string,
+  type: string,
+  payload: freeObject,
+  receivedAt: string,
+  status: string,
+  routedCaseId: nullableString,
+  reason: nullableString,
+  updatedAt: string,
 });
 export type InboxEvent = Static<typeof InboxEvent>;
 

@@ -2,8 +2,14 @@
 import { exact, freeObject, integer, list, nullable, nullableString, oneOf, optional, string, boolean, type Static } from './schema.js';
 
 export const Diagnostic = exact({
-  severity: oneOf('error', 'warning'), code: string, message: string,
-  line: integer, column: integer, endLine: integer, endColumn: integer, hint: optional(string),
+  severity: oneOf('error', 'warning'),
+  code: string,
+  message: string,
+  line: integer,
+  column: integer,
+  endLine: integer,
+  endColumn: integer,
+  hint: optional(string),
 });
 export type Diagnostic = Static<typeof Diagnostic>;
 

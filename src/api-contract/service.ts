@@ -13,7 +13,9 @@ export type Role = Static<typeof Role>;
 
 /** The calling key and the console's settings (`GET /v1/me`). */
 export const Me = exact({
-  keyId: string, name: string, role: Role,
+  keyId: string,
+  name: string,
+  role: Role,
   settings: exact({
     /** The shop's IANA time zone; the console shows every time in it. */
     timeZone: string,

@@ -6,12 +6,24 @@ export const TaskStatus = oneOf('open', 'done', 'breached');
 export type TaskStatus = Static<typeof TaskStatus>;
 
 const TASK = {
-  id: integer, caseId: string, playbook: nullableString, orderId: nullableString, step: string, title: string, queue: string,
-  outcomes: list(string), status: TaskStatus, outcome: nullableString, dueAt: string,
+  id: integer,
+  caseId: string,
+  playbook: nullableString,
+  orderId: nullableString,
+  step: string,
+  title: string,
+  queue: string,
+  outcomes: list(string),
+  status: TaskStatus,
+  outcome: nullableString,
+  dueAt: string,
   /** The time left on its SLA when answered (negative when overdue; null once the task is closed). */
   timeLeftMs: nullable(integer),
-  createdAt: string, completedAt: nullableString,
-  claimed: nullable(exact({ by: Actor, at: string })), completedBy: nullable(Actor), noteCount: integer,
+  createdAt: string,
+  completedAt: nullableString,
+  claimed: nullable(exact({ by: Actor, at: string })),
+  completedBy: nullable(Actor),
+  noteCount: integer,
 };
 
 export const Task = exact(TASK);
@@ -34,8 +46,17 @@ export const EscalationStatus = oneOf('open', 'acknowledged', 'resolved');
 export type EscalationStatus = Static<typeof EscalationStatus>;
 
 export const Escalation = exact({
-  id: integer, caseId: string, playbook: nullableString, orderId: nullableString, step: string, queue: string,
-  severity: string, reason: string, note: nullableString, status: EscalationStatus, createdAt: string,
+  id: integer,
+  caseId: string,
+  playbook: nullableString,
+  orderId: nullableString,
+  step: string,
+  queue: string,
+  severity: string,
+  reason: string,
+  note: nullableString,
+  status: EscalationStatus,
+  createdAt: string,
   acknowledged: nullable(exact({ by: Actor, at: string })),
   resolved: nullable(exact({ by: Actor, at: string, resolution: string })),
 });

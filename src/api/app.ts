@@ -51,7 +51,10 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     // Path parameters are checked by their schemas (with a pointer), not cut off by the router.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_000 },
     frameworkErrors: (error, _request, reply) => {
-      sendProblem(reply, problem('invalid-request', `the URL cannot be read: ${error.message.slice(0, 200)}`, { errors: [{ pointer: '', message: 'unreadable URL' }] }));
+      sendProblem(
+        reply,
+        problem('invalid-request', `the URL cannot be read: ${error.message.slice(0, 200)}`, { errors: [{ pointer: '', message: 'unreadable URL' }] }),
+      );
     },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -60,7 +63,9 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   });
 
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -121,44 +126,64 @@ function registerProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, problem('method-not-allowed', `${request.method} is not allowed here; allowed: ${methods.join(', ')}`));
   };
   app.setNotFoundHandler(notFound);
-  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validationContext?: string; validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }, request, reply) => {
-    // No route: whatever failed on the way (a body the 404 route could not parse) is a 404 or a 405.
-    if (request.is404) return notFound(request, reply);
-    if (error.validation) {
-      // Body, query and path pointers start at their own root; a header's is /headers/<name>.
-      const root = error.validationContext === 'headers' ? '/headers' : '';
-      const errors = error.validation.map((v) => ({
-        pointer: root + v.instancePath + (v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : ''),
-        message: v.params?.additionalProperty ? 'unknown property' : v.message ?? 'invalid',
-      }));
-      return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
-    }
-    const status = error.statusCode ?? 500;
-    if (status === 429) return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      await discardBody(request.raw);
-      return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
-    }
-    if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'the database cannot be reached');
-      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-      return sendProblem(reply, problem('service-unavailable', `the database cannot be reached; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`));
-    }
-    const refused = refusedValue(error);
-    if (refused) {
-      // A value from the request the route did not check itself; logged, as the route may want to check it.
-      request.log.warn({ err: error }, 'the database refused a value of the request');
-      const message = `holds a value the database refuses (${refused.code}: ${refused.message.slice(0, 200)})`;
-      return sendProblem(reply, problem('invalid-request', `/ ${message}`, { errors: [{ pointer: '', message }] }));
-    }
-    request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
-  });
+  app.setErrorHandler(
+    async (
+      error: Error & {
+        statusCode?: number;
+        code?: string;
+        validationContext?: string;
+        validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[];
+      },
+      request,
+      reply,
+    ) => {
+      // No route: whatever failed on the way (a body the 404 route could not parse) is a 404 or a 405.
+      if (request.is404) return notFound(request, reply);
+      if (error.validation) {
+        // Body, query and path pointers start at their own root; a header's is /headers/<name>.
+        const root = error.validationContext === 'headers' ? '/headers' : '';
+        const errors = error.validation.map((v) => ({
+          pointer:
+            root +
+            v.instancePath +
+            (v.params?.additionalProperty
+              ? `/${String(v.params.additionalProperty)}`
+              : v.params?.missingProperty
+                ? `/${String(v.params.missingProperty)}`
+                : ''),
+          message: v.params?.additionalProperty ? 'unknown property' : (v.message ?? 'invalid'),
+        }));
+        return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
+      }
+      const status = error.statusCode ?? 500;
+      if (status === 429)
+        return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        await discardBody(request.raw);
+        return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+      }
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
+      if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.name === 'SyntaxError' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        return sendProblem(reply, problem('malformed-json', 'the body is not valid JSON'));
+      }
+      if (status >= 400 && status < 500) return sendProblem(reply, clientError(status, error.message));
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ err: error }, 'the database cannot be reached');
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+        return sendProblem(reply, problem('service-unavailable', `the database cannot be reached; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`));
+      }
+      const refused = refusedValue(error);
+      if (refused) {
+        // A value from the request the route did not check itself; logged, as the route may want to check it.
+        request.log.warn({ err: error }, 'the database refused a value of the request');
+        const message = `holds a value the database refuses (${refused.code}: ${refused.message.slice(0, 200)})`;
+        return sendProblem(reply, problem('invalid-request', `/ ${message}`, { errors: [{ pointer: '', message }] }));
+      }
+      request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
+    },
+  );
 }
 
 /**

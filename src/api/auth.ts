@@ -52,7 +52,10 @@ export function registerAuth(app: FastifyInstance, pool: Pool, { failuresPerMinu
     }
     request.apiKey = apiKey;
     if (!roles.includes(apiKey.role)) {
-      return sendProblem(reply, problem('forbidden', `the role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}; allowed: ${roles.join(', ')}`));
+      return sendProblem(
+        reply,
+        problem('forbidden', `the role ${apiKey.role} may not ${request.method} ${request.routeOptions.url}; allowed: ${roles.join(', ')}`),
+      );
     }
   });
 }
@@ -68,7 +71,10 @@ async function keyOf(request: FastifyRequest, pool: Pool): Promise<ApiKey | unde
 class FailureCounter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   fail(address: string, now: number): number | undefined {
     if (this.windows.size > 10_000) {

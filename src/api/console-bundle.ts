@@ -30,16 +30,25 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const asset = (name: string, body: Buffer): [string, ConsoleAsset] => [
-  name, { body, gzipped: gzipSync(body, { level: 9 }), contentType: CONTENT_TYPES[name]!, etag: createHash('sha256').update(body).digest('base64url').slice(0, 27) },
+  name,
+  { body, gzipped: gzipSync(body, { level: 9 }), contentType: CONTENT_TYPES[name]!, etag: createHash('sha256').update(body).digest('base64url').slice(0, 27) },
 ];
 
 async function bundle(): Promise<ConsoleAssets> {
   const result = await build({
     entryPoints: [`${CONSOLE_DIR}main.tsx`],
     tsconfig: `${CONSOLE_DIR}tsconfig.json`,
-    bundle: true, minify: true, format: 'esm', target: 'es2022', platform: 'browser',
-    jsx: 'automatic', jsxImportSource: 'preact',
-    outdir: 'console', entryNames: 'app', write: false, logLevel: 'silent',
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    outdir: 'console',
+    entryNames: 'app',
+    write: false,
+    logLevel: 'silent',
   });
   const files = new Map<string, ConsoleAsset>([asset('index.html', await readFile(`${CONSOLE_DIR}index.html`))]);
   for (const output of result.outputFiles) {
@@ -56,7 +65,9 @@ let bundled: Promise<ConsoleAssets> | undefined;
 export function consoleAssets(): Promise<ConsoleAssets> {
   if (!bundled) {
     bundled = bundle();
-    bundled.catch(() => { bundled = undefined; });
+    bundled.catch(() => {
+      bundled = undefined;
+    });
   }
   return bundled;
 }

@@ -26,7 +26,10 @@ export function answerOf(p: Problem, reply: FastifyReply): Answer {
 export function sendAnswer(reply: FastifyReply, answer: Answer, replayed = false): FastifyReply {
   const isProblem = answer.status >= 400;
   if (replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(answer.status).type(isProblem ? 'application/problem+json' : 'application/json').send(answer.body);
+  return reply
+    .code(answer.status)
+    .type(isProblem ? 'application/problem+json' : 'application/json')
+    .send(answer.body);
 }
 
 /** The request's Idempotency-Key, undefined when none was sent; a malformed one is a problem. */
@@ -34,7 +37,9 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined | 
   const key = request.headers['idempotency-key'];
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || !KEY.test(key)) {
-    return problem('invalid-request', 'Idempotency-Key must be 1 to 200 visible ASCII characters', { errors: [{ pointer: '/headers/idempotency-key', message: 'malformed' }] });
+    return problem('invalid-request', 'Idempotency-Key must be 1 to 200 visible ASCII characters', {
+      errors: [{ pointer: '/headers/idempotency-key', message: 'malformed' }],
+    });
   }
   return key;
 }
@@ -46,14 +51,32 @@ export function idFromIdempotencyKey(apiKeyId: string, key: string): string {
 }
 
 /** Runs `compute` once per key and body; a retry gets the recorded answer. */
-export async function idempotently(pool: Pool, reply: FastifyReply, apiKeyId: string, key: string, body: unknown, compute: () => Promise<Answer>): Promise<FastifyReply> {
+export async function idempotently(
+  pool: Pool,
+  reply: FastifyReply,
+  apiKeyId: string,
+  key: string,
+  body: unknown,
+  compute: () => Promise<Answer>,
+): Promise<FastifyReply> {
   const sha = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const claim = await claimIdempotencyKey(pool, apiKeyId, key, sha);
   switch (claim.kind) {
     case 'other-request':
-      return sendAnswer(reply, answerOf(problem('idempotency-key-reused', 'this Idempotency-Key was used with another request body', { errors: [{ pointer: '/headers/idempotency-key', message: 'already used for another body' }] }), reply));
+      return sendAnswer(
+        reply,
+        answerOf(
+          problem('idempotency-key-reused', 'this Idempotency-Key was used with another request body', {
+            errors: [{ pointer: '/headers/idempotency-key', message: 'already used for another body' }],
+          }),
+          reply,
+        ),
+      );
     case 'in-progress':
-      return sendAnswer(reply, answerOf(problem('idempotency-key-in-use', 'a request with this Idempotency-Key is still being answered; retry shortly'), reply));
+      return sendAnswer(
+        reply,
+        answerOf(problem('idempotency-key-in-use', 'a request with this Idempotency-Key is still being answered; retry shortly'), reply),
+      );
     case 'answered':
       return sendAnswer(reply, { status: claim.status, body: claim.body }, true);
     case 'new':

@@ -7,7 +7,12 @@ import { readInstant } from '../store/instants.js';
 import { problem, type Problem } from './problems.js';
 
 /** A day (from its start, UTC) or an RFC 3339 instant: `2026-11-01` or `2026-11-01T08:00:00+08:00`. */
-export const INSTANT_QUERY = { anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }] } as const;
+export const INSTANT_QUERY = {
+  anyOf: [
+    { type: 'string', format: 'date' },
+    { type: 'string', format: 'date-time' },
+  ],
+} as const;
 
 /** The instant and the text to hand Postgres for it (a day as its UTC start). */
 export interface QueryInstant {
@@ -17,7 +22,8 @@ export interface QueryInstant {
 
 /** The given parameters read as instants, or the problem with the first the database cannot hold. */
 export function readQueryInstants<Name extends string>(
-  query: Partial<Record<Name, string>>, names: readonly Name[],
+  query: Partial<Record<Name, string>>,
+  names: readonly Name[],
 ): { instants: Partial<Record<Name, QueryInstant>> } | { problem: Problem } {
   const instants: Partial<Record<Name, QueryInstant>> = {};
   for (const name of names) {

@@ -10,5 +10,8 @@ export const PAGE_QUERY = {
 
 /** The page, or `400 invalid-cursor` when the store did not recognise the cursor (it answers undefined). */
 export function pageOrInvalidCursor<T>(reply: FastifyReply, page: T | undefined): T | FastifyReply {
-  return page ?? sendProblem(reply, problem('invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }));
+  return (
+    page ??
+    sendProblem(reply, problem('invalid-cursor', 'the cursor is not one this API returned', { errors: [{ pointer: '/cursor', message: 'unknown cursor' }] }))
+  );
 }

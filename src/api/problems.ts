@@ -7,8 +7,18 @@ import type { FastifyReply } from 'fastify';
 
 /** HTTP statuses the API answers errors with, and the title each problem with that status carries. */
 const TITLES = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict', 413: 'Payload too large',
-  415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal server error', 503: 'Service unavailable',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
 } as const;
 
 export type ProblemStatus = keyof typeof TITLES;
@@ -76,7 +86,10 @@ export const titleOf = (status: number): string => (TITLES as Record<number, str
 
 /** A problem of a catalogued type, with the type's status (or another of its statuses). */
 export function problem<T extends ProblemType>(
-  type: T, detail?: string, extensions: Record<string, unknown> = {}, status: (typeof PROBLEM_TYPES)[T]['status'][number] = PROBLEM_TYPES[type].status[0],
+  type: T,
+  detail?: string,
+  extensions: Record<string, unknown> = {},
+  status: (typeof PROBLEM_TYPES)[T]['status'][number] = PROBLEM_TYPES[type].status[0],
 ): Problem {
   return { type: PROBLEM_BASE + type, title: titleOf(status), status, ...(detail ? { detail } : {}), ...extensions };
 }
@@ -87,6 +100,8 @@ export function clientError(status: number, detail: string): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
-  return reply.code(p.status).type('application/problem+json').send({ ...p, instance: reply.request.url, requestId: reply.request.id });
+  return reply
+    .code(p.status)
+    .type('application/problem+json')
+    .send({ ...p, instance: reply.request.url, requestId: reply.request.id });
 }
-

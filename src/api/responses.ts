@@ -21,7 +21,8 @@ export const WITH_BODY: readonly ProblemType[] = ['malformed-json', 'body-too-la
 
 /** A problem document whose `type` is one of these. */
 const problemSchema = (types: ProblemType[]) => ({
-  ...Problem, properties: { ...Problem.properties, type: { type: 'string', enum: types.map((t) => PROBLEM_BASE + t) } },
+  ...Problem,
+  properties: { ...Problem.properties, type: { type: 'string', enum: types.map((t) => PROBLEM_BASE + t) } },
 });
 
 /**
@@ -34,10 +35,15 @@ export function problemResponses(types: readonly ProblemType[], { isPublic = fal
   for (const type of all) {
     for (const status of PROBLEM_TYPES[type].status) byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
   }
-  return Object.fromEntries([...byStatus].map(([status, ts]) => [status, {
-    description: ts.map((t) => `\`${t}\``).join(', '),
-    content: { 'application/problem+json': { schema: problemSchema(ts) } },
-  }]));
+  return Object.fromEntries(
+    [...byStatus].map(([status, ts]) => [
+      status,
+      {
+        description: ts.map((t) => `\`${t}\``).join(', '),
+        content: { 'application/problem+json': { schema: problemSchema(ts) } },
+      },
+    ]),
+  );
 }
 
 /** A route's `schema.response`: its success bodies by status, and its problems. */

@@ -39,17 +39,13 @@ export type TaskCompletion =
  * or undefined when it may: a task's completion goes through the task, whose claim decides who may.
  */
 export function reservedEventReason(type: string): string | undefined {
-  return type === TASK_COMPLETED
-    ? `${TASK_COMPLETED} is delivered by completing the task: POST /v1/tasks/{id}/complete, by the key that holds it`
-    : undefined;
+  return type === TASK_COMPLETED ? `${TASK_COMPLETED} is delivered by completing the task: POST /v1/tasks/{id}/complete, by the key that holds it` : undefined;
 }
 
 /** The id of the `task.completed` event a task's completion is delivered as. */
 export const completionEventId = (taskId: number): string => `task-${taskId}-completed`;
 
-export async function completeTask(
-  deps: { pool: Pool; inbox: EventInbox; cases: CaseService }, request: TaskCompletionRequest,
-): Promise<TaskCompletion> {
+export async function completeTask(deps: { pool: Pool; inbox: EventInbox; cases: CaseService }, request: TaskCompletionRequest): Promise<TaskCompletion> {
   const task = await findTask(deps.pool, request.taskId);
   if (!task) return { kind: 'unknown-task' };
   if (!task.outcomes.includes(request.outcome)) return { kind: 'unknown-outcome', task };
@@ -62,7 +58,10 @@ export async function completeTask(
     return heldByOther ? { kind: 'claimed-by-other', task: now } : { kind: 'not-open', task: now };
   }
   const result = await deps.inbox.deliverEvent(task.caseId, {
-    type: TASK_COMPLETED, id: completionEventId(task.id), payload: { task: task.step, outcome: request.outcome }, by: request.by,
+    type: TASK_COMPLETED,
+    id: completionEventId(task.id),
+    payload: { task: task.step, outcome: request.outcome },
+    by: request.by,
   });
   if (result.status !== 'accepted' && result.status !== 'duplicate') {
     if (!retry) await unmarkTaskCompleter(deps.pool, task.id, request.by);

@@ -9,7 +9,13 @@ import { createHash } from 'node:crypto';
 import { RUN_CASE_WORKFLOW } from '../plan/case.js';
 import { recordArchived } from '../store/audit-chain.js';
 import {
-  archivedRunIds, caseRunIdentity, closedCasesToArchive, insertArchivedRun, lastArchivedCloseTime, markHistoryArchive, type RunStatus,
+  archivedRunIds,
+  caseRunIdentity,
+  closedCasesToArchive,
+  insertArchivedRun,
+  lastArchivedCloseTime,
+  markHistoryArchive,
+  type RunStatus,
 } from '../store/case-archive.js';
 import type { Pool } from '../store/pool.js';
 import { withTransaction } from '../store/transaction.js';
@@ -84,7 +90,13 @@ export function historyFromText(text: string): History {
 function historyRecord(history: History): { json: string; sha256: Buffer; events: number; startedAt: string; closedAt: string } {
   const json = historyToText(history);
   const events = history.events ?? [];
-  return { json, sha256: createHash('sha256').update(json, 'utf8').digest(), events: events.length, startedAt: timeOf(events[0]), closedAt: timeOf(events[events.length - 1]) };
+  return {
+    json,
+    sha256: createHash('sha256').update(json, 'utf8').digest(),
+    events: events.length,
+    startedAt: timeOf(events[0]),
+    closedAt: timeOf(events[events.length - 1]),
+  };
 }
 
 export class HistoryArchiver {
@@ -105,7 +117,10 @@ export class HistoryArchiver {
     const identity = await caseRunIdentity(this.pool, { caseId });
     if (!identity) throw new Error(`no case ${caseId}`);
     const runs = await runsInTemporal(this.client, identity.workflowId);
-    const stored = await archivedRunIds(this.pool, runs.map((run) => run.runId));
+    const stored = await archivedRunIds(
+      this.pool,
+      runs.map((run) => run.runId),
+    );
     let archived = 0;
     for (const run of runs) {
       if (run.closed && !stored.has(run.runId) && (await this.store(identity, run, run.closed))) archived += 1;
@@ -144,7 +159,10 @@ export class HistoryArchiver {
       this.listingUnsupported = true;
       return 0;
     }
-    const stored = await archivedRunIds(this.pool, candidates.map((run) => run.runId));
+    const stored = await archivedRunIds(
+      this.pool,
+      candidates.map((run) => run.runId),
+    );
     let archived = 0;
     for (const { workflowId, runId } of candidates.filter((run) => !stored.has(run.runId))) {
       const identity = await caseRunIdentity(this.pool, { workflowId });
@@ -179,8 +197,16 @@ export class HistoryArchiver {
     const record = historyRecord(run.history);
     return withTransaction(this.pool, async (tx) => {
       const inserted = await insertArchivedRun(tx, {
-        runId: run.runId, caseId: identity.caseId, workflowId: identity.workflowId, planHash: identity.planHash, runStatus,
-        startedAt: record.startedAt, closedAt: record.closedAt, eventCount: record.events, history: record.json, sha256: record.sha256,
+        runId: run.runId,
+        caseId: identity.caseId,
+        workflowId: identity.workflowId,
+        planHash: identity.planHash,
+        runStatus,
+        startedAt: record.startedAt,
+        closedAt: record.closedAt,
+        eventCount: record.events,
+        history: record.json,
+        sha256: record.sha256,
       });
       if (inserted) await recordArchived(tx, { caseId: identity.caseId, runId: run.runId, sha256Hex: record.sha256.toString('hex'), events: record.events });
       return inserted;

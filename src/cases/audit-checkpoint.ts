@@ -28,14 +28,22 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** The first 16 hex digits of sha256 of the raw public key: names the key without revealing anything. */
 export function keyFingerprint(key: KeyObject): string {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The bytes signed: the fields in this order, whatever order a line has them in. */
 function signedText(c: Omit<Checkpoint, 'signature'>): string {
   return JSON.stringify({
-    checkpoint: c.checkpoint, at: c.at, position: c.position, head: c.head,
-    refunds: { through: c.refunds.through, count: c.refunds.count, sha256: c.refunds.sha256 }, prev: c.prev, key: c.key,
+    checkpoint: c.checkpoint,
+    at: c.at,
+    position: c.position,
+    head: c.head,
+    refunds: { through: c.refunds.through, count: c.refunds.count, sha256: c.refunds.sha256 },
+    prev: c.prev,
+    key: c.key,
   });
 }
 
@@ -45,8 +53,11 @@ const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').di
 export function signCheckpoint(anchor: ChainAnchor, previous: string | undefined, key: KeyObject, at: Date): Checkpoint {
   const before = previous === undefined ? undefined : parseCheckpoint(previous);
   const unsigned = {
-    checkpoint: (before?.checkpoint ?? 0) + 1, at: at.toISOString(), ...anchor,
-    prev: previous === undefined ? null : sha256Hex(previous), key: keyFingerprint(key),
+    checkpoint: (before?.checkpoint ?? 0) + 1,
+    at: at.toISOString(),
+    ...anchor,
+    prev: previous === undefined ? null : sha256Hex(previous),
+    key: keyFingerprint(key),
   };
   return { ...unsigned, signature: sign(null, Buffer.from(signedText(unsigned)), key).toString('base64') };
 }
@@ -63,10 +74,23 @@ function parseCheckpoint(line: string): Checkpoint | undefined {
   } catch {
     return undefined;
   }
-  const ok = c !== null && typeof c === 'object' && isCount(c.checkpoint) && c.checkpoint >= 1 && typeof c.at === 'string' && isCount(c.position)
-    && (c.head === null || (typeof c.head === 'string' && HEX64.test(c.head))) && c.refunds !== null && typeof c.refunds === 'object'
-    && isCount(c.refunds.through) && isCount(c.refunds.count) && typeof c.refunds.sha256 === 'string' && HEX64.test(c.refunds.sha256)
-    && (c.prev === null || (typeof c.prev === 'string' && HEX64.test(c.prev))) && typeof c.key === 'string' && typeof c.signature === 'string';
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    isCount(c.checkpoint) &&
+    c.checkpoint >= 1 &&
+    typeof c.at === 'string' &&
+    isCount(c.position) &&
+    (c.head === null || (typeof c.head === 'string' && HEX64.test(c.head))) &&
+    c.refunds !== null &&
+    typeof c.refunds === 'object' &&
+    isCount(c.refunds.through) &&
+    isCount(c.refunds.count) &&
+    typeof c.refunds.sha256 === 'string' &&
+    HEX64.test(c.refunds.sha256) &&
+    (c.prev === null || (typeof c.prev === 'string' && HEX64.test(c.prev))) &&
+    typeof c.key === 'string' &&
+    typeof c.signature === 'string';
   return ok ? c : undefined;
 }
 
@@ -114,7 +138,8 @@ export function readCheckpoints(text: string, key: KeyObject, file: string): Che
       continue;
     }
     if (c.checkpoint !== n) invalid(n, `${named} is numbered ${c.checkpoint} where ${n} was expected (a checkpoint was removed or inserted before it)`);
-    else if (c.prev !== (i === 0 ? null : sha256Hex(lines[i - 1]!))) invalid(n, `${named} does not follow line ${i} (a checkpoint before it was altered, removed or inserted)`);
+    else if (c.prev !== (i === 0 ? null : sha256Hex(lines[i - 1]!)))
+      invalid(n, `${named} does not follow line ${i} (a checkpoint before it was altered, removed or inserted)`);
     valid.push(c);
   }
   valid.sort((a, b) => a.checkpoint - b.checkpoint);
@@ -136,7 +161,10 @@ export function lastLine(file: string): string | undefined {
     const length = Math.min(size, 65_536);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n').filter((line) => line !== '');
+    const lines = buffer
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     return lines.at(-1);
   } finally {
     closeSync(fd);
@@ -196,8 +224,12 @@ function appendLine(file: string, line: string): void {
   }
 }
 
-const sameAnchor = (a: ChainAnchor, b: ChainAnchor) => a.position === b.position && a.head === b.head
-  && a.refunds.through === b.refunds.through && a.refunds.count === b.refunds.count && a.refunds.sha256 === b.refunds.sha256;
+const sameAnchor = (a: ChainAnchor, b: ChainAnchor) =>
+  a.position === b.position &&
+  a.head === b.head &&
+  a.refunds.through === b.refunds.through &&
+  a.refunds.count === b.refunds.count &&
+  a.refunds.sha256 === b.refunds.sha256;
 
 /** Lines kept for the destination while it does not answer; older ones are still in the file. */
 const UNSENT_KEPT = 1_000;
@@ -246,14 +278,19 @@ export class AuditCheckpointer {
     while (this.unsent.length > 0) {
       try {
         const response = await fetch(this.options.url, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: this.unsent[0]!, signal: AbortSignal.timeout(5_000),
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: this.unsent[0]!,
+          signal: AbortSignal.timeout(5_000),
         });
         await response.body?.cancel();
         if (!response.ok) throw new Error(`it answered ${response.status}`);
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause?.code;
         // The origin only: the URL's path or query may carry a token.
-        this.log(`casebook: sending an audit checkpoint to ${new URL(this.options.url).origin} failed (${cause ?? (error as Error).message}); it is sent again with the next one`);
+        this.log(
+          `casebook: sending an audit checkpoint to ${new URL(this.options.url).origin} failed (${cause ?? (error as Error).message}); it is sent again with the next one`,
+        );
         return;
       }
       this.unsent.shift();

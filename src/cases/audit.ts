@@ -18,7 +18,11 @@ export interface Auditor {
 
 /** Every replay and export slot is taken and the queue behind them is full: nothing was started. */
 export class AuditBusy extends Error {
-  constructor(readonly retryAfterSeconds: number, readonly running: number, readonly queued: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly running: number,
+    readonly queued: number,
+  ) {
     super(`${running} replays and exports are running and ${queued} are waiting, the most this server takes; retry after ${retryAfterSeconds} s`);
     this.name = 'AuditBusy';
   }
@@ -26,7 +30,10 @@ export class AuditBusy extends Error {
 
 /** A replay or export went over its time or memory bound and was stopped (its thread with it). */
 export class AuditOverLimit extends Error {
-  constructor(readonly limit: 'time' | 'memory', detail: string) {
+  constructor(
+    readonly limit: 'time' | 'memory',
+    detail: string,
+  ) {
     super(detail);
     this.name = 'AuditOverLimit';
   }

@@ -24,7 +24,13 @@ async function* caseLines(pool: Pool, client: Client | undefined, exported: Expo
   const archived = await archivedRuns(pool, caseId);
   for (const run of archived) {
     yield line({
-      type: 'history', caseId, runId: run.runId, source: 'archive', runStatus: run.runStatus, events: run.eventCount, sha256: run.sha256.toString('hex'),
+      type: 'history',
+      caseId,
+      runId: run.runId,
+      source: 'archive',
+      runStatus: run.runStatus,
+      events: run.eventCount,
+      sha256: run.sha256.toString('hex'),
       history: JSON.parse(run.history),
     });
   }
@@ -33,7 +39,15 @@ async function* caseLines(pool: Pool, client: Client | undefined, exported: Expo
     const live = await runsInTemporal(client, exported.workflowId).catch(() => []);
     for (const run of live.filter((r) => !known.has(r.runId))) {
       const text = historyToText(run.history);
-      yield line({ type: 'history', caseId, runId: run.runId, source: 'temporal', runStatus: run.closed ?? 'running', events: run.history.events?.length ?? 0, history: JSON.parse(text) });
+      yield line({
+        type: 'history',
+        caseId,
+        runId: run.runId,
+        source: 'temporal',
+        runStatus: run.closed ?? 'running',
+        events: run.history.events?.length ?? 0,
+        history: JSON.parse(text),
+      });
     }
   }
   const verification = await verifyAuditTrail(pool, { caseId });

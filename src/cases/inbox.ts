@@ -15,7 +15,14 @@ import type { ValueProblem } from '../plan/values.js';
 import { archivedRuns } from '../store/case-archive.js';
 import { caseBeforeEvent, logCaseEvent } from '../store/case-events.js';
 import {
-  assignInboxEntry, casesForReceipt, findInboxEntry, interruptedInboxEntries, markInboxEntry, receiveInboundEvent, type InboxEntry, type ReceiptCase,
+  assignInboxEntry,
+  casesForReceipt,
+  findInboxEntry,
+  interruptedInboxEntries,
+  markInboxEntry,
+  receiveInboundEvent,
+  type InboxEntry,
+  type ReceiptCase,
 } from '../store/inbox.js';
 import type { Pool } from '../store/pool.js';
 import { historyFromText, runsInTemporal, type History } from './archive.js';
@@ -76,7 +83,12 @@ export class EventInbox {
    */
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
     const entry = await receiveInboundEvent(this.pool, {
-      source: 'api', eventId: event.id, type: event.type, payload: event.payload, targetCaseId: caseId, ...(event.by ? { by: event.by } : {}),
+      source: 'api',
+      eventId: event.id,
+      type: event.type,
+      payload: event.payload,
+      targetCaseId: caseId,
+      ...(event.by ? { by: event.by } : {}),
     });
     if (isDelivered(entry)) return { status: 'duplicate' };
     return this.deliverTo(entry, caseId, event.by ?? CASEBOOK_ACTOR);
@@ -88,7 +100,11 @@ export class EventInbox {
    */
   async deliverWarehouseReceipt(receipt: WarehouseReceipt, by: Actor = CASEBOOK_ACTOR): Promise<InboxOutcome> {
     const entry = await receiveInboundEvent(this.pool, {
-      source: 'warehouse', eventId: receipt.receiptId, type: WAREHOUSE_RECEIVED, payload: receipt.payload, by,
+      source: 'warehouse',
+      eventId: receipt.receiptId,
+      type: WAREHOUSE_RECEIVED,
+      payload: receipt.payload,
+      by,
       ...(receipt.orderId !== undefined ? { orderId: receipt.orderId } : {}),
       ...(receipt.returnTracking !== undefined ? { returnTracking: receipt.returnTracking } : {}),
     });
@@ -118,9 +134,7 @@ export class EventInbox {
     const now = await findInboxEntry(this.pool, entry.id);
     if (now && (isDelivered(now) || now.routedCaseId !== null)) return this.route(now, by);
     await markInboxEntry(this.pool, entry.id, { status: 'unrouted', reason });
-    return takers.length === 0
-      ? { status: 'unrouted', inboxId: entry.id, reason }
-      : { status: 'ambiguous', inboxId: entry.id, reason, candidates: takers };
+    return takers.length === 0 ? { status: 'unrouted', inboxId: entry.id, reason } : { status: 'ambiguous', inboxId: entry.id, reason, candidates: takers };
   }
 
   /** The open cases the event's order or return tracking number names that take the event now, and why no other does. */

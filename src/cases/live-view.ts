@@ -39,6 +39,9 @@ const isDeadlineExceeded = (error: unknown): boolean =>
 
 /** Whether a call failed because the case's workflow (or the run asked for) is not there any more, or never ran. */
 export function isWorkflowGone(error: unknown): boolean {
-  return error instanceof WorkflowNotFoundError || failedWith(error, GRPC.NOT_FOUND)
-    || (error instanceof Error && /already completed|workflow execution already finished|not found/i.test(error.message));
+  return (
+    error instanceof WorkflowNotFoundError ||
+    failedWith(error, GRPC.NOT_FOUND) ||
+    (error instanceof Error && /already completed|workflow execution already finished|not found/i.test(error.message))
+  );
 }

@@ -97,7 +97,9 @@ export async function replayCase(pool: Pool, client: Client | undefined, replaye
   if (runs.length === 0 || (temporalProblem && !archiveComplete)) {
     const why = temporalProblem
       ? `Temporal is unreachable (${temporalProblem})`
-      : identity.historyArchive === 'lost' ? 'Temporal dropped its history before it was archived' : 'Temporal has no history of it';
+      : identity.historyArchive === 'lost'
+        ? 'Temporal dropped its history before it was archived'
+        : 'Temporal has no history of it';
     const archive = runs.length === 0 ? 'nothing is archived for it' : 'its archive is not complete (the case is not closed and archived)';
     return { kind: 'unavailable', message: `case ${caseId} cannot be replayed: ${why}, and ${archive}` };
   }
@@ -115,10 +117,20 @@ export async function replayCase(pool: Pool, client: Client | undefined, replaye
   const derived = [...timeline.values()].sort((a, b) => a.seq - b.seq);
   const deterministic = replayed.every((run) => run.deterministic);
   return {
-    kind: 'replayed', caseId, workflowId: identity.workflowId, planHash: identity.planHash, deterministic,
+    kind: 'replayed',
+    caseId,
+    workflowId: identity.workflowId,
+    planHash: identity.planHash,
+    deterministic,
     source: sources.size === 2 ? 'temporal and archive' : runs[0]!.source,
-    divergence, runs: replayed, timeline: derived,
-    auditTrail: checkAuditTrail((await auditRowsOf(pool, caseId)).filter((row) => row.seq !== null), derived, deterministic),
+    divergence,
+    runs: replayed,
+    timeline: derived,
+    auditTrail: checkAuditTrail(
+      (await auditRowsOf(pool, caseId)).filter((row) => row.seq !== null),
+      derived,
+      deterministic,
+    ),
   };
 }
 
@@ -133,11 +145,16 @@ function checkAuditTrail(rows: Awaited<ReturnType<typeof auditRowsOf>>, derived:
       if (!complete) break;
       return mismatch(row.seq!, row.step, 'the trail has this row; the replay does not derive it');
     }
-    if (record.step !== row.step || record.kind !== row.kind) return mismatch(row.seq!, row.step, `the trail records ${row.kind} at step ${row.step}; the replay derives ${record.kind} at step ${record.step}`);
+    if (record.step !== row.step || record.kind !== row.kind)
+      return mismatch(row.seq!, row.step, `the trail records ${row.kind} at step ${row.step}; the replay derives ${record.kind} at step ${record.step}`);
     if (Date.parse(record.at) !== Date.parse(row.at)) return mismatch(row.seq!, row.step, `the trail records it at ${row.at}; the replay derives ${record.at}`);
     for (const [key, value] of Object.entries(row.detail)) {
       if (!isDeepStrictEqual(value, record.detail?.[key])) {
-        return mismatch(row.seq!, row.step, `the trail records ${key} = ${JSON.stringify(value)}; the replay derives ${JSON.stringify(record.detail?.[key] ?? null)}`);
+        return mismatch(
+          row.seq!,
+          row.step,
+          `the trail records ${key} = ${JSON.stringify(value)}; the replay derives ${JSON.stringify(record.detail?.[key] ?? null)}`,
+        );
       }
     }
   }

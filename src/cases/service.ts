@@ -7,8 +7,17 @@ import type { Pool } from '../store/pool.js';
 import { repairCaseUpdate } from '../case-contract/messages.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../case-contract/search-attributes.js';
 import {
-  CASEBOOK_ACTOR, HISTORY_SHAPE, RUN_CASE_WORKFLOW, TASK_QUEUE, workflowIdFor,
-  type Actor, type CaseInput, type CaseRepair, type CaseStatus, type CaseView, type RunCaseWorkflow,
+  CASEBOOK_ACTOR,
+  HISTORY_SHAPE,
+  RUN_CASE_WORKFLOW,
+  TASK_QUEUE,
+  workflowIdFor,
+  type Actor,
+  type CaseInput,
+  type CaseRepair,
+  type CaseStatus,
+  type CaseView,
+  type RunCaseWorkflow,
 } from '../plan/case.js';
 import { recordOpened } from '../store/audit-chain.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
@@ -79,23 +88,34 @@ export class CaseService {
     const caseId = request.caseId ?? randomUUID();
     const existing = await findCase(this.pool, caseId);
     if (existing?.status === 'closed') {
-      return { kind: 'closed-case', caseId, message: `case ${caseId} is closed (${existing.outcome?.outcome ?? 'ended'}); a closed case is never run again: open a new case with another id` };
+      return {
+        kind: 'closed-case',
+        caseId,
+        message: `case ${caseId} is closed (${existing.outcome?.outcome ?? 'ended'}); a closed case is never run again: open a new case with another id`,
+      };
     }
     try {
-      const opened = await this.start({
-        caseId,
-        playbook: { name: stored.name, version: stored.version, hash: stored.hash },
-        plan: stored.plan,
-        data: request.data,
-        ...(request.openedBy ? { openedBy: request.openedBy } : {}),
-      }, request.by ?? CASEBOOK_ACTOR);
+      const opened = await this.start(
+        {
+          caseId,
+          playbook: { name: stored.name, version: stored.version, hash: stored.hash },
+          plan: stored.plan,
+          data: request.data,
+          ...(request.openedBy ? { openedBy: request.openedBy } : {}),
+        },
+        request.by ?? CASEBOOK_ACTOR,
+      );
       return { kind: 'opened', ...opened };
     } catch (error) {
       if (error instanceof OrderPaymentMismatch) return invalidData([{ pointer: `/data/${stored.plan.paidField}`, message: error.message }]);
       if (error instanceof OpenKeyTaken) {
         const open = await openCaseWithKey(this.pool, error.openKey);
         const fields = stored.plan.oneOpenCasePer!.join(', ');
-        return { kind: 'duplicate-case', caseId: open ?? 'unknown', message: `case ${open} is already open with the same ${fields}: one open ${stored.plan.caseType} case per ${fields}` };
+        return {
+          kind: 'duplicate-case',
+          caseId: open ?? 'unknown',
+          message: `case ${open} is already open with the same ${fields}: one open ${stored.plan.caseType} case per ${fields}`,
+        };
       }
       throw error;
     }
@@ -112,9 +132,18 @@ export class CaseService {
     const workflowId = workflowIdFor(caseId);
     const created = await withTransaction(this.pool, async (db) => {
       const inserted = await insertCase(db, {
-        caseId, workflowId, playbook: playbook.name, version: playbook.version, planHash: playbook.hash, caseType: plan.caseType,
-        orderId, data: input.data, paid: paid ?? null, openKey: openKeyOf(plan, input.data),
-        step: plan.start, returnTracking: returnTrackingOf(plan, input.data),
+        caseId,
+        workflowId,
+        playbook: playbook.name,
+        version: playbook.version,
+        planHash: playbook.hash,
+        caseType: plan.caseType,
+        orderId,
+        data: input.data,
+        paid: paid ?? null,
+        openKey: openKeyOf(plan, input.data),
+        step: plan.start,
+        returnTracking: returnTrackingOf(plan, input.data),
       });
       if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
       // Last in the transaction: the audit chain's lock is held from here to the commit.
@@ -160,8 +189,15 @@ export class CaseService {
     const stored = await findCase(this.pool, caseId);
     if (!stored) return null;
     return {
-      caseId, playbook: stored.playbook, version: stored.version, status: stored.status, step: stored.step,
-      waitingFor: stored.waitingFor, deadlines: stored.deadlines, data: stored.data, outcome: stored.outcome,
+      caseId,
+      playbook: stored.playbook,
+      version: stored.version,
+      status: stored.status,
+      step: stored.step,
+      waitingFor: stored.waitingFor,
+      deadlines: stored.deadlines,
+      data: stored.data,
+      outcome: stored.outcome,
     };
   }
 }

@@ -43,7 +43,7 @@ const codeOf = (error: unknown): string | undefined =>
 export function cannotReachDatabase(command: string, url: string, error: unknown, env: NodeJS.ProcessEnv = process.env): string {
   const why = (error as Error).message || codeOf(error) || 'no answer';
   const hint = env.DATABASE_URL
-    ? '  the address is DATABASE_URL\'s: correct it, or unset it to use the Postgres `npm start` runs'
+    ? "  the address is DATABASE_URL's: correct it, or unset it to use the Postgres `npm start` runs"
     : '  start Casebook (npm start), or set CASEBOOK_POSTGRES_PORT to the port its Postgres listens on (default 5433), or DATABASE_URL to another Postgres';
   return `casebook ${command}: cannot reach the database at ${databaseAddress(url)}: ${why}\n${hint}\n`;
 }
@@ -51,9 +51,7 @@ export function cannotReachDatabase(command: string, url: string, error: unknown
 /** The line a subcommand prints when a database statement failed. */
 export function databaseFailure(command: string, error: unknown, url: string): string {
   const code = codeOf(error);
-  return code !== undefined && UNREACHABLE.has(code)
-    ? cannotReachDatabase(command, url, error)
-    : `casebook ${command}: ${(error as Error).message}\n`;
+  return code !== undefined && UNREACHABLE.has(code) ? cannotReachDatabase(command, url, error) : `casebook ${command}: ${(error as Error).message}\n`;
 }
 
 /**

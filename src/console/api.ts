@@ -9,7 +9,10 @@ type ProblemWithExtensions = Problem & { [extension: string]: unknown };
 export const UNAUTHORIZED_EVENT = 'casebook:unauthorized';
 
 export class ApiProblem extends Error {
-  constructor(readonly status: number, readonly problem: ProblemWithExtensions) {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemWithExtensions,
+  ) {
     super(problem.detail ?? problem.title);
   }
 }

@@ -36,9 +36,13 @@ export function BarChart({ label, bars }: { label: string; bars: Bar[] }) {
         const length = Math.round((bar.value / max) * BAR_AREA);
         return (
           <g key={bar.key} class={['bar-row', bar.highlight && 'highlight', bar.tone && `tone-${bar.tone}`].filter(Boolean).join(' ')} data-key={bar.key}>
-            <text class="bar-label" x={LABEL_WIDTH - 8} y={y + ROW / 2} text-anchor="end" dominant-baseline="middle">{clip(bar.label, 26)}</text>
+            <text class="bar-label" x={LABEL_WIDTH - 8} y={y + ROW / 2} text-anchor="end" dominant-baseline="middle">
+              {clip(bar.label, 26)}
+            </text>
             <rect class="bar" x={LABEL_WIDTH} y={y + 3} width={Math.max(length, bar.value > 0 ? 2 : 0)} height={ROW - 6} rx={2} />
-            <text class="bar-value" x={LABEL_WIDTH + length + 6} y={y + ROW / 2} dominant-baseline="middle">{bar.valueLabel ?? String(bar.value)}</text>
+            <text class="bar-value" x={LABEL_WIDTH + length + 6} y={y + ROW / 2} dominant-baseline="middle">
+              {bar.valueLabel ?? String(bar.value)}
+            </text>
           </g>
         );
       })}
@@ -75,15 +79,21 @@ export function ColumnChart({ label, columns, groups }: { label: string; columns
   const height = COLUMN_AREA + 44;
   const labelEvery = Math.ceil(columns.length / 16);
   const allSeries = groups.flat();
-  const description = columns.map((column) => `${column.label}: ${allSeries.map((series) => `${series.label} ${column.values[series.key] ?? 0}`).join(', ')}`).join('; ');
+  const description = columns
+    .map((column) => `${column.label}: ${allSeries.map((series) => `${series.label} ${column.values[series.key] ?? 0}`).join(', ')}`)
+    .join('; ');
   const scale = (value: number) => (value / max) * COLUMN_AREA;
   return (
     <figure class="column-chart">
       <div class="chart-scroll">
         <svg class="chart columns" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={`${label}. ${description}`}>
           <line class="axis" x1={left} x2={width - 4} y1={COLUMN_AREA + 8} y2={COLUMN_AREA + 8} />
-          <text class="tick" x={left - 6} y={8} text-anchor="end" dominant-baseline="middle">{max}</text>
-          <text class="tick" x={left - 6} y={COLUMN_AREA + 8} text-anchor="end" dominant-baseline="middle">0</text>
+          <text class="tick" x={left - 6} y={8} text-anchor="end" dominant-baseline="middle">
+            {max}
+          </text>
+          <text class="tick" x={left - 6} y={COLUMN_AREA + 8} text-anchor="end" dominant-baseline="middle">
+            0
+          </text>
           {columns.map((column, i) => {
             const x0 = left + i * slot + 6;
             return (
@@ -95,10 +105,23 @@ export function ColumnChart({ label, columns, groups }: { label: string; columns
                     if (value === 0) return null;
                     const h = scale(value);
                     top -= h;
-                    return <rect key={series.key} class={`segment s${allSeries.indexOf(series) % SERIES_CLASSES}`} x={x0 + g * (barWidth + 2)} y={top} width={barWidth} height={h} />;
+                    return (
+                      <rect
+                        key={series.key}
+                        class={`segment s${allSeries.indexOf(series) % SERIES_CLASSES}`}
+                        x={x0 + g * (barWidth + 2)}
+                        y={top}
+                        width={barWidth}
+                        height={h}
+                      />
+                    );
                   });
                 })}
-                {i % labelEvery === 0 && <text class="tick" x={x0 + (groups.length * (barWidth + 2)) / 2} y={COLUMN_AREA + 24} text-anchor="middle">{column.label}</text>}
+                {i % labelEvery === 0 && (
+                  <text class="tick" x={x0 + (groups.length * (barWidth + 2)) / 2} y={COLUMN_AREA + 24} text-anchor="middle">
+                    {column.label}
+                  </text>
+                )}
               </g>
             );
           })}
@@ -106,7 +129,12 @@ export function ColumnChart({ label, columns, groups }: { label: string; columns
       </div>
       <figcaption class="legend">
         {allSeries.map((series, i) => (
-          <span key={series.key}><svg width="12" height="12" aria-hidden="true"><rect class={`segment s${i % SERIES_CLASSES}`} width="12" height="12" /></svg> {series.label}</span>
+          <span key={series.key}>
+            <svg width="12" height="12" aria-hidden="true">
+              <rect class={`segment s${i % SERIES_CLASSES}`} width="12" height="12" />
+            </svg>{' '}
+            {series.label}
+          </span>
         ))}
       </figcaption>
     </figure>

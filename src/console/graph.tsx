@@ -125,8 +125,15 @@ export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProp
   }, [focus]);
   return (
     <div class="flow-scroll" role="region" aria-label={regionLabel} tabIndex={0} ref={region}>
-      <svg class="flow" role="img" aria-label={title} viewBox={`0 0 ${Math.ceil(drawn.width)} ${Math.ceil(drawn.height)}`}
-        width={Math.ceil(drawn.width)} height={Math.ceil(drawn.height)} xmlns="http://www.w3.org/2000/svg">
+      <svg
+        class="flow"
+        role="img"
+        aria-label={title}
+        viewBox={`0 0 ${Math.ceil(drawn.width)} ${Math.ceil(drawn.height)}`}
+        width={Math.ceil(drawn.width)}
+        height={Math.ceil(drawn.height)}
+        xmlns="http://www.w3.org/2000/svg"
+      >
         <defs>
           <marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow" />
@@ -136,22 +143,42 @@ export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProp
           </marker>
         </defs>
         {drawn.edges.map(({ edge, points, onPath }, i) => (
-          <path key={`e${i}`} class={onPath ? 'edge on-path' : 'edge'} d={pointsOf(points)} data-from={edge.from} data-to={edge.to}
-            marker-end={onPath ? 'url(#flow-arrow-path)' : 'url(#flow-arrow)'} />
+          <path
+            key={`e${i}`}
+            class={onPath ? 'edge on-path' : 'edge'}
+            d={pointsOf(points)}
+            data-from={edge.from}
+            data-to={edge.to}
+            marker-end={onPath ? 'url(#flow-arrow-path)' : 'url(#flow-arrow)'}
+          />
         ))}
-        {drawn.edges.map(({ edge, labelAt, onPath }, i) => labelAt && edge.label && (
-          <g key={`l${i}`} class={onPath ? 'edge-label on-path' : 'edge-label'} transform={`translate(${labelAt.x.toFixed(1)},${labelAt.y.toFixed(1)})`}>
-            <title>{edge.label}</title>
-            <text text-anchor="middle" dominant-baseline="central">{shorten(edge.label, EDGE_LABEL_CHARS)}</text>
-          </g>
-        ))}
+        {drawn.edges.map(
+          ({ edge, labelAt, onPath }, i) =>
+            labelAt &&
+            edge.label && (
+              <g key={`l${i}`} class={onPath ? 'edge-label on-path' : 'edge-label'} transform={`translate(${labelAt.x.toFixed(1)},${labelAt.y.toFixed(1)})`}>
+                <title>{edge.label}</title>
+                <text text-anchor="middle" dominant-baseline="central">
+                  {shorten(edge.label, EDGE_LABEL_CHARS)}
+                </text>
+              </g>
+            ),
+        )}
         {drawn.nodes.map(({ node, x, y, width }) => (
-          <g key={node.id} class={`node ${node.shape}${visited.has(node.id) ? ' on-path' : ''}${node.id === last ? ' last' : ''}${node.id === graph.start ? ' start' : ''}`}
-            data-step={node.id} transform={`translate(${x.toFixed(1)},${y.toFixed(1)})`}>
+          <g
+            key={node.id}
+            class={`node ${node.shape}${visited.has(node.id) ? ' on-path' : ''}${node.id === last ? ' last' : ''}${node.id === graph.start ? ' start' : ''}`}
+            data-step={node.id}
+            transform={`translate(${x.toFixed(1)},${y.toFixed(1)})`}
+          >
             <title>{`${node.id}: ${node.label}`}</title>
             {outline(node.shape, width)}
-            <text class="id" text-anchor="middle" y={-5}>{node.id}</text>
-            <text class="label" text-anchor="middle" y={13}>{shorten(node.label, LABEL_CHARS)}</text>
+            <text class="id" text-anchor="middle" y={-5}>
+              {node.id}
+            </text>
+            <text class="label" text-anchor="middle" y={13}>
+              {shorten(node.label, LABEL_CHARS)}
+            </text>
           </g>
         ))}
       </svg>

@@ -8,24 +8,70 @@ import { PAGES, type Page } from './pages.js';
 import { signIn, signOut, storedKey, type Session } from './session.js';
 
 const MESSAGES: Messages<
-  | 'brand' | 'skip' | 'mainNav' | 'language' | 'signedInAs' | 'signOut' | 'signInTitle' | 'keyLabel' | 'keyHint' | 'keyKept' | 'keyCommand' | 'signIn' | 'signingIn'
-  | 'badKey' | 'signInFailed' | 'restoring' | 'noPages' | 'notAllowed' | 'noSuchPage' | 'role'
+  | 'brand'
+  | 'skip'
+  | 'mainNav'
+  | 'language'
+  | 'signedInAs'
+  | 'signOut'
+  | 'signInTitle'
+  | 'keyLabel'
+  | 'keyHint'
+  | 'keyKept'
+  | 'keyCommand'
+  | 'signIn'
+  | 'signingIn'
+  | 'badKey'
+  | 'signInFailed'
+  | 'restoring'
+  | 'noPages'
+  | 'notAllowed'
+  | 'noSuchPage'
+  | 'role'
 > = {
   en: {
-    brand: 'Casebook', skip: 'Skip to the content', mainNav: 'Pages', language: 'Language', signedInAs: '{name} ({role})', signOut: 'Sign out',
-    signInTitle: 'Sign in to Casebook', keyLabel: 'API key', keyHint: 'An administrator creates your key with:', keyCommand: 'casebook keys create --role <role> --name <your name>', keyKept: 'The key is kept in this browser tab only.',
-    signIn: 'Sign in', signingIn: 'Signing in…', badKey: 'This key is not valid: it is unknown, revoked or mistyped.',
-    signInFailed: 'Signing in failed: {detail}', restoring: 'Signing in…',
+    brand: 'Casebook',
+    skip: 'Skip to the content',
+    mainNav: 'Pages',
+    language: 'Language',
+    signedInAs: '{name} ({role})',
+    signOut: 'Sign out',
+    signInTitle: 'Sign in to Casebook',
+    keyLabel: 'API key',
+    keyHint: 'An administrator creates your key with:',
+    keyCommand: 'casebook keys create --role <role> --name <your name>',
+    keyKept: 'The key is kept in this browser tab only.',
+    signIn: 'Sign in',
+    signingIn: 'Signing in…',
+    badKey: 'This key is not valid: it is unknown, revoked or mistyped.',
+    signInFailed: 'Signing in failed: {detail}',
+    restoring: 'Signing in…',
     noPages: 'The {role} role has no page in the console. Its work goes through the API (for the warehouse: receipts to POST /v1/webhooks/warehouse).',
-    notAllowed: 'The {role} role may not open this page.', noSuchPage: 'There is no page {path}.', role: 'role',
+    notAllowed: 'The {role} role may not open this page.',
+    noSuchPage: 'There is no page {path}.',
+    role: 'role',
   },
   zh: {
-    brand: 'Casebook', skip: '跳到正文', mainNav: '页面', language: '语言', signedInAs: '{name}（{role}）', signOut: '退出',
-    signInTitle: '登录 Casebook', keyLabel: 'API 密钥', keyHint: '管理员用以下命令为你创建密钥：', keyCommand: 'casebook keys create --role <角色> --name <姓名>', keyKept: '密钥只保存在当前浏览器标签页中。',
-    signIn: '登录', signingIn: '正在登录…', badKey: '密钥无效：不存在、已吊销或输入有误。',
-    signInFailed: '登录失败：{detail}', restoring: '正在登录…',
+    brand: 'Casebook',
+    skip: '跳到正文',
+    mainNav: '页面',
+    language: '语言',
+    signedInAs: '{name}（{role}）',
+    signOut: '退出',
+    signInTitle: '登录 Casebook',
+    keyLabel: 'API 密钥',
+    keyHint: '管理员用以下命令为你创建密钥：',
+    keyCommand: 'casebook keys create --role <角色> --name <姓名>',
+    keyKept: '密钥只保存在当前浏览器标签页中。',
+    signIn: '登录',
+    signingIn: '正在登录…',
+    badKey: '密钥无效：不存在、已吊销或输入有误。',
+    signInFailed: '登录失败：{detail}',
+    restoring: '正在登录…',
     noPages: '{role} 角色在控制台中没有可用页面，其工作通过 API 完成（仓库：收货回执发送到 POST /v1/webhooks/warehouse）。',
-    notAllowed: '{role} 角色无权打开此页面。', noSuchPage: '没有 {path} 这个页面。', role: '角色',
+    notAllowed: '{role} 角色无权打开此页面。',
+    noSuchPage: '没有 {path} 这个页面。',
+    role: '角色',
   },
 };
 
@@ -58,7 +104,9 @@ function App() {
   useEffect(() => {
     const key = storedKey();
     if (key) {
-      signIn(key).then(setSession, () => signOut()).finally(() => setRestoring(false));
+      signIn(key)
+        .then(setSession, () => signOut())
+        .finally(() => setRestoring(false));
     }
     const revoked = () => {
       signOut();
@@ -82,7 +130,16 @@ function App() {
   return (
     <>
       {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link to #main; the handler only moves the focus there too */}
-      <a class="skip" href="#main" onClick={(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>{t('skip')}</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
+        {t('skip')}
+      </a>
       <header class="top">
         <span class="brand">{t('brand')}</span>
         {session && pages.length > 0 && (
@@ -90,7 +147,9 @@ function App() {
             <ul>
               {pages.map((page) => (
                 <li key={page.path}>
-                  <a href={`#/${page.path}`} aria-current={page.path === route[0] ? 'page' : undefined}>{page.title[language]}</a>
+                  <a href={`#/${page.path}`} aria-current={page.path === route[0] ? 'page' : undefined}>
+                    {page.title[language]}
+                  </a>
                 </li>
               ))}
             </ul>
@@ -99,22 +158,49 @@ function App() {
         <div class="tools">
           <label>
             <span class="visually-hidden">{t('language')}</span>
-            <select value={language} onChange={(event) => setLanguage((event.currentTarget.value as typeof language))} aria-label={t('language')}>
-              {LANGUAGES.map((l) => <option key={l} value={l} lang={LANGUAGE_TAGS[l]}>{l === 'zh' ? '中文' : 'English'}</option>)}
+            <select value={language} onChange={(event) => setLanguage(event.currentTarget.value as typeof language)} aria-label={t('language')}>
+              {LANGUAGES.map((l) => (
+                <option key={l} value={l} lang={LANGUAGE_TAGS[l]}>
+                  {l === 'zh' ? '中文' : 'English'}
+                </option>
+              ))}
             </select>
           </label>
           {session && <span class="who">{t('signedInAs', { name: session.name, role: session.role })}</span>}
-          {session && <button type="button" onClick={() => { signOut(); setSession(null); location.hash = ''; }}>{t('signOut')}</button>}
+          {session && (
+            <button
+              type="button"
+              onClick={() => {
+                signOut();
+                setSession(null);
+                location.hash = '';
+              }}
+            >
+              {t('signOut')}
+            </button>
+          )}
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {restoring ? <p role="status">{t('restoring')}</p>
-          : !session ? <SignIn onSignedIn={setSession} />
-          : pages.length === 0 ? <p class="notice" role="status">{t('noPages', { role: session.role })}</p>
-          : current ? <current.render session={session} route={route} />
-          : known ? <p class="notice" role="alert">{t('notAllowed', { role: session.role })}</p>
-          : route.length > 0 ? <p class="notice" role="alert">{t('noSuchPage', { path: `#/${route.join('/')}` })}</p>
-          : null}
+        {restoring ? (
+          <p role="status">{t('restoring')}</p>
+        ) : !session ? (
+          <SignIn onSignedIn={setSession} />
+        ) : pages.length === 0 ? (
+          <p class="notice" role="status">
+            {t('noPages', { role: session.role })}
+          </p>
+        ) : current ? (
+          <current.render session={session} route={route} />
+        ) : known ? (
+          <p class="notice" role="alert">
+            {t('notAllowed', { role: session.role })}
+          </p>
+        ) : route.length > 0 ? (
+          <p class="notice" role="alert">
+            {t('noSuchPage', { path: `#/${route.join('/')}` })}
+          </p>
+        ) : null}
       </main>
     </>
   );
@@ -132,7 +218,11 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
     try {
       onSignedIn(await signIn(key.trim()));
     } catch (failure) {
-      setError(failure instanceof ApiProblem && failure.status === 401 ? t('badKey') : t('signInFailed', { detail: failure instanceof Error ? failure.message : String(failure) }));
+      setError(
+        failure instanceof ApiProblem && failure.status === 401
+          ? t('badKey')
+          : t('signInFailed', { detail: failure instanceof Error ? failure.message : String(failure) }),
+      );
     } finally {
       setBusy(false);
     }
@@ -142,15 +232,33 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
       <h1 id="sign-in-title">{t('signInTitle')}</h1>
       <form onSubmit={submit}>
         <label for="api-key">{t('keyLabel')}</label>
-        <input id="api-key" name="key" type="password" autoComplete="off" spellcheck={false} required value={key}
-          onInput={(event) => setKey(event.currentTarget.value)} aria-describedby="api-key-hint" aria-invalid={error ? 'true' : undefined} />
+        <input
+          id="api-key"
+          name="key"
+          type="password"
+          autoComplete="off"
+          spellcheck={false}
+          required
+          value={key}
+          onInput={(event) => setKey(event.currentTarget.value)}
+          aria-describedby="api-key-hint"
+          aria-invalid={error ? 'true' : undefined}
+        />
         <div id="api-key-hint" class="hint">
           <p>{t('keyHint')}</p>
-          <p><code>{t('keyCommand')}</code></p>
+          <p>
+            <code>{t('keyCommand')}</code>
+          </p>
           <p>{t('keyKept')}</p>
         </div>
-        <button type="submit" disabled={busy}>{busy ? t('signingIn') : t('signIn')}</button>
-        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy}>
+          {busy ? t('signingIn') : t('signIn')}
+        </button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
     </section>
   );

@@ -56,7 +56,9 @@ function shiftDay(d: LocalDay, days: number): LocalDay {
 
 function writtenHours(calendar: Calendar, d: LocalDay): string[] {
   const date = dayKey(d);
-  return calendar.exceptions[date] ?? calendar.exceptions[date.slice(5)] ?? calendar.week[WEEKDAYS[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()]!];
+  return (
+    calendar.exceptions[date] ?? calendar.exceptions[date.slice(5)] ?? calendar.week[WEEKDAYS[new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay()]!]
+  );
 }
 
 /** A calendar's working intervals per local day, each day computed once (worst cases revisit days many times). */
@@ -96,7 +98,9 @@ function* intervalsAfter(days: WorkingDays, instant: number): Generator<Instants
   for (let i = 0; i < MAX_SEARCH_DAYS; i++) {
     for (const interval of days.of(shiftDay(first, i))) if (interval[1] > instant) yield interval;
   }
-  throw new Error(`calendar${days.calendar.name ? ` ${days.calendar.name}` : ''} has no working time within ${MAX_SEARCH_DAYS} days after ${new Date(instant).toISOString()}`);
+  throw new Error(
+    `calendar${days.calendar.name ? ` ${days.calendar.name}` : ''} has no working time within ${MAX_SEARCH_DAYS} days after ${new Date(instant).toISOString()}`,
+  );
 }
 
 /** Working intervals starting before `instant`, latest first. */

@@ -164,7 +164,6 @@ export function parseExpression(env: Environment, cel: string): ParsedExpression
   return parsed;
 }
 
-
 /** A pattern compiled by RE2; one that is not RE2 syntax (backreferences, lookaround) fails the expression. */
 export function regularExpression(pattern: string): RE2JS {
   let compiled = compiledPatterns.get(pattern);
@@ -221,10 +220,7 @@ export function toCelValue(type: FieldType, value: unknown): unknown {
   }
 }
 
-export function toCelRecord(
-  fields: Record<string, FieldType>,
-  values: Record<string, unknown>,
-): Record<string, unknown> {
+export function toCelRecord(fields: Record<string, FieldType>, values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(fields)) {
     if (Object.hasOwn(values, name) && values[name] !== undefined) {
@@ -255,10 +251,7 @@ export interface ReceivedEvent {
   payload: Record<string, unknown>;
 }
 
-export function toCelEvents(
-  events: Record<string, EventSpec>,
-  received: Record<string, ReceivedEvent>,
-): Record<string, unknown> {
+export function toCelEvents(events: Record<string, EventSpec>, received: Record<string, ReceivedEvent>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   for (const [name, event] of Object.entries(received)) {
     const spec = events[name];
@@ -292,8 +285,7 @@ export function fromCelValue(type: FieldType, value: unknown): unknown {
       return (value as unknown[]).map((item) => fromCelValue(type.items, item));
     case 'object': {
       const out: Record<string, unknown> = {};
-      const get = (key: string) =>
-        value instanceof Map ? value.get(key) : (value as Record<string, unknown>)[key];
+      const get = (key: string) => (value instanceof Map ? value.get(key) : (value as Record<string, unknown>)[key]);
       for (const [name, spec] of Object.entries(type.fields)) {
         const v = get(name);
         if (v !== undefined) out[name] = fromCelValue(spec, v);

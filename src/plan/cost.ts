@@ -97,7 +97,8 @@ export function estimateCost(ast: CelNode, sizes: ListSizes = () => undefined, l
         return args.length;
       case 'id':
       case '.': {
-        if (node.op === 'id' && typeof node.args === 'string' && scope.get(node.args)?.path === undefined && scope.has(node.args)) return scope.get(node.args)!.extent;
+        if (node.op === 'id' && typeof node.args === 'string' && scope.get(node.args)?.path === undefined && scope.has(node.args))
+          return scope.get(node.args)!.extent;
         const path = pathOf(node, scope);
         const size = path === undefined ? undefined : sizes(path);
         if (size !== undefined) return size;

@@ -52,7 +52,7 @@ export function formatBusinessDuration(duration: BusinessDuration): string {
 export const formatSpan = (span: Span): string => (typeof span === 'number' ? formatDuration(span) : formatBusinessDuration(span));
 
 /** The span a plan stores as milliseconds or, for business time, as a tagged duration next to it. */
-export const spanOf = (ms: number | null | undefined, business: BusinessDuration | undefined): Span | undefined => business ?? (ms ?? undefined);
+export const spanOf = (ms: number | null | undefined, business: BusinessDuration | undefined): Span | undefined => business ?? ms ?? undefined;
 
 /** `times` repetitions of a span (the n-th reminder is due n intervals after the wait began). */
 export const multiplySpan = (span: Span, times: number): Span =>

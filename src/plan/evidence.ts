@@ -24,8 +24,23 @@ const COMPREHENSIONS = new Set(['map', 'filter', 'all', 'exists', 'exists_one', 
 
 /** Binding strength of each operator: a child binding less than its place asks is parenthesized. */
 const PRECEDENCE: Record<string, number> = {
-  '?:': 0, '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 4, '<=': 4, '>': 4, '>=': 4, in: 4,
-  '+': 5, '-': 5, '*': 6, '/': 6, '%': 6, '!_': 7, '-_': 7,
+  '?:': 0,
+  '||': 1,
+  '&&': 2,
+  '==': 3,
+  '!=': 3,
+  '<': 4,
+  '<=': 4,
+  '>': 4,
+  '>=': 4,
+  in: 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+  '%': 6,
+  '!_': 7,
+  '-_': 7,
 };
 const POSTFIX = 8;
 
@@ -46,7 +61,8 @@ function printLiteral(value: unknown): string {
   }
   if (value instanceof Uint8Array) return `b"${[...value].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('')}"`;
   // cel-js's UnsignedInt: its valueOf is the bigint.
-  if (value && typeof value === 'object' && typeof (value as { valueOf(): unknown }).valueOf() === 'bigint') return `${String((value as { valueOf(): bigint }).valueOf())}u`;
+  if (value && typeof value === 'object' && typeof (value as { valueOf(): unknown }).valueOf() === 'bigint')
+    return `${String((value as { valueOf(): bigint }).valueOf())}u`;
   return JSON.stringify(String(value));
 }
 
@@ -226,7 +242,14 @@ export function readableDuration(ms: number): string {
 /** ISO 8601 text of an instant in a time zone, with its offset: `2026-11-20T09:00:00+08:00`. */
 export function isoInZone(ms: number, timeZone: string): string {
   const formatter = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
   });
   const parts: Record<string, number> = {};
   for (const part of formatter.formatToParts(new Date(ms))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
@@ -235,8 +258,10 @@ export function isoInZone(ms: number, timeZone: string): string {
   const two = (n: number) => String(n).padStart(2, '0');
   const millis = ms - seconds;
   const zone = offset === 0 ? 'Z' : `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
-  return `${String(parts.year).padStart(4, '0')}-${two(parts.month!)}-${two(parts.day!)}T${two(parts.hour!)}:${two(parts.minute!)}:${two(parts.second!)}`
-    + `${millis ? `.${String(millis).padStart(3, '0')}` : ''}${zone}`;
+  return (
+    `${String(parts.year).padStart(4, '0')}-${two(parts.month!)}-${two(parts.day!)}T${two(parts.hour!)}:${two(parts.minute!)}:${two(parts.second!)}` +
+    `${millis ? `.${String(millis).padStart(3, '0')}` : ''}${zone}`
+  );
 }
 
 const isCelDuration = (value: unknown): boolean => !!value && typeof value === 'object' && 'seconds' in value && 'nanos' in value;
@@ -252,7 +277,8 @@ export function evidenceText(value: unknown, timeZone: string): string {
   else if (value === null || value === undefined) text = 'null';
   else if (typeof value === 'string') text = value;
   else if (typeof value === 'bigint' || typeof value === 'boolean' || typeof value === 'number') text = String(value);
-  else if (typeof value === 'object' && typeof (value as { valueOf(): unknown }).valueOf() === 'bigint') text = String((value as { valueOf(): bigint }).valueOf());
+  else if (typeof value === 'object' && typeof (value as { valueOf(): unknown }).valueOf() === 'bigint')
+    text = String((value as { valueOf(): bigint }).valueOf());
   else text = displayValue(value, timeZone);
   return clipText(text);
 }

@@ -3,7 +3,9 @@ import type { Plan } from './plan.js';
 import { kindOf, type Step } from './steps/index.js';
 
 export function successors(step: Step): string[] {
-  return kindOf(step).edges(step).map((edge) => edge.to);
+  return kindOf(step)
+    .edges(step)
+    .map((edge) => edge.to);
 }
 
 /** Every step reachable from `from`, itself included. */

@@ -76,10 +76,7 @@ export interface QuietHours {
   timezone: string; // IANA
 }
 
-export type Recipient =
-  | { kind: 'buyer' }
-  | { kind: 'agent'; id?: Expr }
-  | { kind: 'group'; name: string };
+export type Recipient = { kind: 'buyer' } | { kind: 'agent'; id?: Expr } | { kind: 'group'; name: string };
 
 /** What every step has; each kind's own form is in steps/<kind>.ts. */
 export interface StepBase {
@@ -90,7 +87,6 @@ export interface StepBase {
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
 export type FlagColor = 'grey' | 'red' | 'blue' | 'yellow' | 'purple';
-
 
 export interface Plan {
   planVersion: typeof PLAN_VERSION;
@@ -143,7 +139,10 @@ export interface RefundCapSources {
  * The order's facts a refund cap may name, each bounding its own kind: what was paid (price differences
  * and goodwill), what the buyer advanced for return shipping, recorded with its evidence.
  */
-export const ORDER_FACT_OF_KIND = { price_difference: 'paid', goodwill: 'paid', return_shipping: 'advanced_return_shipping' } as const satisfies Record<CappedRefundKind, string>;
+export const ORDER_FACT_OF_KIND = { price_difference: 'paid', goodwill: 'paid', return_shipping: 'advanced_return_shipping' } as const satisfies Record<
+  CappedRefundKind,
+  string
+>;
 export type OrderFact = (typeof ORDER_FACT_OF_KIND)[CappedRefundKind];
 
 /** The case's order id, from the playbook's `order_id_field`; null when it has none. */

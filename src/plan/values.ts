@@ -27,10 +27,23 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function isTimestamp(text: string): boolean {
   const m = RFC3339.exec(text);
   if (!m) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8], m[9]].map((part) => Number(part ?? 0));
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8], m[9]].map((part) =>
+    Number(part ?? 0),
+  );
   const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  return year! >= 1 && month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59
-    && offsetHours! <= 23 && offsetMinutes! <= 59 && !Number.isNaN(Date.parse(text));
+  return (
+    year! >= 1 &&
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHours! <= 23 &&
+    offsetMinutes! <= 59 &&
+    !Number.isNaN(Date.parse(text))
+  );
 }
 
 /** Checks values against declared fields; money must be in `currency` (the playbook's) when given. */
@@ -39,7 +52,10 @@ export function checkValues(fields: Record<string, FieldSpec>, value: unknown, p
   const problems: ValueProblem[] = [];
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(fields, key)) {
-      problems.push({ pointer: `${pointer}/${escapePointerToken(key)}`, message: `unknown field '${key}'; declared: ${Object.keys(fields).join(', ') || 'none'}` });
+      problems.push({
+        pointer: `${pointer}/${escapePointerToken(key)}`,
+        message: `unknown field '${key}'; declared: ${Object.keys(fields).join(', ') || 'none'}`,
+      });
     }
   }
   for (const [name, spec] of Object.entries(fields)) {
@@ -68,25 +84,33 @@ export function checkValue(type: FieldType, value: unknown, pointer: string, cur
       return typeof value === 'boolean' ? [] : problem(`must be true or false, not ${kindOf(value)}`);
     case 'timestamp':
       return typeof value === 'string' && isTimestamp(value)
-        ? [] : problem(`must be an RFC 3339 timestamp of a real date and time, such as 2026-11-24T09:30:00Z, not ${kindOf(value)}`);
+        ? []
+        : problem(`must be an RFC 3339 timestamp of a real date and time, such as 2026-11-24T09:30:00Z, not ${kindOf(value)}`);
     case 'duration':
       return Number.isSafeInteger(value) && (value as number) >= 0 ? [] : problem(`must be a duration in whole milliseconds, not ${kindOf(value)}`);
     case 'money': {
       if (!isPlainObject(value)) return problem(`must be money: { "amount": <integer minor units>, "currency": "CNY" }, not ${kindOf(value)}`);
       const problems: ValueProblem[] = [];
       for (const key of Object.keys(value)) {
-        if (key !== 'amount' && key !== 'currency') problems.push({ pointer: `${pointer}/${escapePointerToken(key)}`, message: `unknown field '${key}'; money has amount and currency` });
+        if (key !== 'amount' && key !== 'currency')
+          problems.push({ pointer: `${pointer}/${escapePointerToken(key)}`, message: `unknown field '${key}'; money has amount and currency` });
       }
       const amount = value.amount;
       if (!Number.isSafeInteger(amount) || (amount as number) < 0) {
         problems.push({ pointer: `${pointer}/amount`, message: `must be a non-negative whole number of minor units (fen, cents), not ${kindOf(amount)}` });
       } else if ((amount as number) > MAX_MONEY_AMOUNT) {
-        problems.push({ pointer: `${pointer}/amount`, message: `must be at most ${MAX_MONEY_AMOUNT} minor units, the most the ledger holds, not ${amount as number}` });
+        problems.push({
+          pointer: `${pointer}/amount`,
+          message: `must be at most ${MAX_MONEY_AMOUNT} minor units, the most the ledger holds, not ${amount as number}`,
+        });
       }
       if (typeof value.currency !== 'string' || !CURRENCY.test(value.currency)) {
         problems.push({ pointer: `${pointer}/currency`, message: `must be an ISO 4217 code such as CNY, not ${kindOf(value.currency)}` });
       } else if (currency !== undefined && value.currency !== currency) {
-        problems.push({ pointer: `${pointer}/currency`, message: `must be ${currency}, the playbook's currency, not ${value.currency}: money is never mixed across currencies` });
+        problems.push({
+          pointer: `${pointer}/currency`,
+          message: `must be ${currency}, the playbook's currency, not ${value.currency}: money is never mixed across currencies`,
+        });
       }
       return problems;
     }

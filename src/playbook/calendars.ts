@@ -60,7 +60,10 @@ export function loadCalendars(files: CalendarFile[]): LoadedCalendars {
     const raw = read.source.value as RawCalendarFile;
     const report = new Reporter(read.source);
     const expected = /([^/\\]+)\.ya?ml$/.exec(file)?.[1];
-    if (expected !== undefined && raw.calendar !== expected) report.error('PB135', `the file ${file} holds calendar '${raw.calendar}'`, ['calendar'], { hint: `name it '${expected}' or rename the file ${raw.calendar}.yaml` });
+    if (expected !== undefined && raw.calendar !== expected)
+      report.error('PB135', `the file ${file} holds calendar '${raw.calendar}'`, ['calendar'], {
+        hint: `name it '${expected}' or rename the file ${raw.calendar}.yaml`,
+      });
     else if (calendars[raw.calendar]) report.error('PB135', `a second calendar named '${raw.calendar}'`, ['calendar']);
     const compiled = compileCalendar(raw, [], raw.timezone, report);
     diagnostics.push(...report.diagnostics);
@@ -73,12 +76,16 @@ export function loadCalendars(files: CalendarFile[]): LoadedCalendars {
 
 /** The playbook's `calendar:`: a known calendar file's content by name, or the inline calendar. */
 export function resolveCalendar(
-  raw: string | RawCalendar | undefined, timezone: string, known: Record<string, Calendar> | undefined, report: Reporter,
+  raw: string | RawCalendar | undefined,
+  timezone: string,
+  known: Record<string, Calendar> | undefined,
+  report: Reporter,
 ): Calendar | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw === 'object') return compileCalendar(raw, ['calendar'], timezone, report);
   const calendar = known?.[raw];
-  if (!calendar) report.error('PB131', `no calendar named '${raw}'`, ['calendar'], { hint: hintFor(raw, Object.keys(known ?? {}), `add calendars/${raw}.yaml`) });
+  if (!calendar)
+    report.error('PB131', `no calendar named '${raw}'`, ['calendar'], { hint: hintFor(raw, Object.keys(known ?? {}), `add calendars/${raw}.yaml`) });
   return calendar;
 }
 
@@ -86,8 +93,12 @@ export function resolveCalendar(
 export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezone: string, report: Reporter): Calendar | undefined {
   const before = report.diagnostics.length;
   const timezone = raw.timezone !== undefined ? checkTimeZone(raw.timezone, [...path, 'timezone'], report) : defaultTimezone;
-  const week = Object.fromEntries(WEEKDAYS.map((day) => [day, checkIntervals(raw.hours[day] ?? [], [...path, 'hours', day], report)])) as Record<Weekday, string[]>;
-  if (WEEKDAYS.every((day) => week[day].length === 0)) report.error('PB133', 'the calendar has no working hours on any weekday', [...path, 'hours'], { key: true, hint: 'e.g. hours: { mon: ["09:00-18:00"] }' });
+  const week = Object.fromEntries(WEEKDAYS.map((day) => [day, checkIntervals(raw.hours[day] ?? [], [...path, 'hours', day], report)])) as Record<
+    Weekday,
+    string[]
+  >;
+  if (WEEKDAYS.every((day) => week[day].length === 0))
+    report.error('PB133', 'the calendar has no working hours on any weekday', [...path, 'hours'], { key: true, hint: 'e.g. hours: { mon: ["09:00-18:00"] }' });
   const exceptions: Record<string, string[]> = {};
   const setDay = (date: string, hours: string[], at: JsonPath) => {
     if (exceptions[date]) report.error('PB136', `${date} is given twice`, at);
@@ -97,14 +108,21 @@ export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezon
     const at = [...path, 'holidays', i];
     const yearly = isYearly(holiday.date);
     if (holiday.until !== undefined && isYearly(holiday.until) !== yearly) {
-      report.error('PB134', `the holiday runs from ${holiday.date} to ${holiday.until}: both are dates (YYYY-MM-DD) or both days of every year (MM-DD)`, [...at, 'until']);
+      report.error('PB134', `the holiday runs from ${holiday.date} to ${holiday.until}: both are dates (YYYY-MM-DD) or both days of every year (MM-DD)`, [
+        ...at,
+        'until',
+      ]);
       return;
     }
     const first = dayNumber(holiday.date, [...at, 'date'], report);
     const last = holiday.until !== undefined ? dayNumber(holiday.until, [...at, 'until'], report) : first;
     if (first === undefined || last === undefined) return;
     if (last < first || last - first >= MAX_HOLIDAY_DAYS) {
-      report.error('PB134', `the holiday runs from ${holiday.date} to ${holiday.until}: the end must not be before the start, and a range is at most ${MAX_HOLIDAY_DAYS} days`, [...at, 'until']);
+      report.error(
+        'PB134',
+        `the holiday runs from ${holiday.date} to ${holiday.until}: the end must not be before the start, and a range is at most ${MAX_HOLIDAY_DAYS} days`,
+        [...at, 'until'],
+      );
       return;
     }
     for (let day = first; day <= last; day++) {
@@ -121,10 +139,20 @@ export function compileCalendar(raw: RawCalendar, path: JsonPath, defaultTimezon
   const closure = longClosure(week, exceptions);
   if (closure) {
     const [from, to] = [closure.first, closure.last].map((day) => new Date(day * DAY_MS).toISOString().slice(0, 10));
-    const when = closure.forever ? 'on any day of the year' : closure.everyYear ? `from ${from!.slice(5)} to ${to!.slice(5)} every year` : `from ${from} to ${to}`;
-    report.error('PB137', `the calendar has no working time ${when}${closure.forever ? '' : `: ${closure.last - closure.first + 1} days in a row`}; it may be closed at most ${MAX_CLOSED_DAYS} days in a row`, [...path, 'holidays'], {
-      key: true, hint: 'a business-time deadline must reach working time: shorten the holidays or add special_days with hours',
-    });
+    const when = closure.forever
+      ? 'on any day of the year'
+      : closure.everyYear
+        ? `from ${from!.slice(5)} to ${to!.slice(5)} every year`
+        : `from ${from} to ${to}`;
+    report.error(
+      'PB137',
+      `the calendar has no working time ${when}${closure.forever ? '' : `: ${closure.last - closure.first + 1} days in a row`}; it may be closed at most ${MAX_CLOSED_DAYS} days in a row`,
+      [...path, 'holidays'],
+      {
+        key: true,
+        hint: 'a business-time deadline must reach working time: shorten the holidays or add special_days with hours',
+      },
+    );
   }
   return { timezone, week, exceptions };
 }
@@ -140,7 +168,10 @@ const MAX_CLOSED_DAYS = 400;
  * hours and the yearly holidays are tried over 28 years (every alignment of weekdays and leap years);
  * dated holidays can only lengthen a run around themselves, so the days around each are tried too.
  */
-function longClosure(week: Record<Weekday, string[]>, exceptions: Record<string, string[]>): { first: number; last: number; everyYear: boolean; forever: boolean } | undefined {
+function longClosure(
+  week: Record<Weekday, string[]>,
+  exceptions: Record<string, string[]>,
+): { first: number; last: number; everyYear: boolean; forever: boolean } | undefined {
   const works = WEEKDAYS.map((day) => week[day].length > 0);
   const closed = (day: number, dated: boolean) => {
     const date = new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -165,7 +196,10 @@ function longClosure(week: Record<Weekday, string[]>, exceptions: Record<string,
   const yearly = longest(cycleStart, cycleEnd, false);
   if (yearly.last - yearly.first + 1 > MAX_CLOSED_DAYS) return { ...yearly, everyYear: true, forever: yearly.last - yearly.first === cycleEnd - cycleStart };
   const reach = yearly.last - yearly.first + 2;
-  const dated = Object.keys(exceptions).filter((date) => date.length === 10 && exceptions[date]!.length === 0).map((date) => Date.parse(date) / DAY_MS).sort((a, b) => a - b);
+  const dated = Object.keys(exceptions)
+    .filter((date) => date.length === 10 && exceptions[date]!.length === 0)
+    .map((date) => Date.parse(date) / DAY_MS)
+    .sort((a, b) => a - b);
   let window: [number, number] | undefined;
   for (const day of [...dated, Infinity]) {
     if (window && day - reach <= window[1]) {
@@ -186,8 +220,12 @@ function checkIntervals(intervals: string[], path: JsonPath, report: Reporter): 
   let previousEnd = -1;
   intervals.forEach((text, i) => {
     const minutes = parseInterval(text);
-    if (!minutes) report.error('PB132', `'${text}' is not a working interval: the end must be after the start`, [...path, i], { hint: 'write HH:MM-HH:MM, e.g. 09:00-18:00 or 08:00-24:00' });
-    else if (minutes[0] < previousEnd) report.error('PB132', `'${text}' starts before the previous interval ends`, [...path, i], { hint: 'list a day\'s intervals in order, without overlaps' });
+    if (!minutes)
+      report.error('PB132', `'${text}' is not a working interval: the end must be after the start`, [...path, i], {
+        hint: 'write HH:MM-HH:MM, e.g. 09:00-18:00 or 08:00-24:00',
+      });
+    else if (minutes[0] < previousEnd)
+      report.error('PB132', `'${text}' starts before the previous interval ends`, [...path, i], { hint: "list a day's intervals in order, without overlaps" });
     if (minutes) previousEnd = minutes[1];
   });
   return intervals;

@@ -7,9 +7,7 @@ import { MAX_EXPRESSION_COST } from '../plan/cost.js';
 import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
 import { STEP_KINDS } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
-import {
-  checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps,
-} from './declarations.js';
+import { checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps } from './declarations.js';
 import { resolveCalendar } from './calendars.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
@@ -45,16 +43,29 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     const placeholders = expressions.placeholders(template.text, ['templates', name, 'text']);
     templates[name] = { ...(template.channel ? { channel: template.channel } : {}), text: template.text, placeholders };
   }
-  const integrations = Object.fromEntries(Object.entries(raw.integrations ?? {}).map(([name, i]) => [name, { ...(i.description ? { description: i.description } : {}), operations: i.operations }]));
+  const integrations = Object.fromEntries(
+    Object.entries(raw.integrations ?? {}).map(([name, i]) => [name, { ...(i.description ? { description: i.description } : {}), operations: i.operations }]),
+  );
   const declarations: Declarations = {
-    fields, events, policy, templates, integrations, currency: raw.currency, timezone,
+    fields,
+    events,
+    policy,
+    templates,
+    integrations,
+    currency: raw.currency,
+    timezone,
     ...(raw.paid_field ? { paidField: raw.paid_field } : {}),
     ...(raw.order_id_field ? { orderIdField: raw.order_id_field } : {}),
     ...(refundCaps ? { refundCaps } : {}),
     ...(calendar ? { calendar } : {}),
   };
   const steps = compileSteps(raw.steps, declarations, report, expressions);
-  const clocks = compileClocks(raw.clocks, raw.steps.map((step) => step.id), declarations, report);
+  const clocks = compileClocks(
+    raw.clocks,
+    raw.steps.map((step) => step.id),
+    declarations,
+    report,
+  );
   if (!report.reported(['PB101', 'PB102', 'PB106'])) checkFlow(steps, raw.steps, report);
 
   const plan: Plan = {

@@ -1,6 +1,15 @@
 /** The playbook's declarations: fields, events, policy values and the fields the engine treats specially. */
 import { MAX_DURATION_MS, parseDuration } from '../plan/duration.js';
-import { ORDER_FACT_OF_KIND, type CappedRefundKind, type EventSpec, type FieldSpec, type FieldType, type Plan, type PolicyValue, type RefundCapSources } from '../plan/plan.js';
+import {
+  ORDER_FACT_OF_KIND,
+  type CappedRefundKind,
+  type EventSpec,
+  type FieldSpec,
+  type FieldType,
+  type Plan,
+  type PolicyValue,
+  type RefundCapSources,
+} from '../plan/plan.js';
 import type { JsonPath } from '../plan/steps/kind.js';
 import type { Reporter } from './diagnostics.js';
 import { hintFor } from './hints.js';
@@ -17,7 +26,11 @@ export function compileFields(raw: Record<string, RawField>, path: JsonPath, rep
 
 function fieldType(field: RawField, path: JsonPath, report: Reporter): FieldType | undefined {
   const misplaced = (prop: 'values' | 'items' | 'fields', only: string) => {
-    if (field[prop] !== undefined && field.type !== only) report.error('PB001', `'${prop}' is only meaningful for a field of type ${only}`, [...path, prop], { key: true, hint: `remove '${prop}' or change the type to ${only}` });
+    if (field[prop] !== undefined && field.type !== only)
+      report.error('PB001', `'${prop}' is only meaningful for a field of type ${only}`, [...path, prop], {
+        key: true,
+        hint: `remove '${prop}' or change the type to ${only}`,
+      });
   };
   misplaced('values', 'enum');
   misplaced('items', 'list');
@@ -60,7 +73,10 @@ export function checkSpecialFields(raw: RawPlaybook, fields: Record<string, Fiel
     const name = raw[prop];
     if (name === undefined) continue;
     const field = fields[name];
-    if (!field) report.error('PB002', `${prop} names '${name}', which is not a declared field`, [prop], { hint: hintFor(name, Object.keys(fields), `declare it under fields with type ${type}`) });
+    if (!field)
+      report.error('PB002', `${prop} names '${name}', which is not a declared field`, [prop], {
+        hint: hintFor(name, Object.keys(fields), `declare it under fields with type ${type}`),
+      });
     else if (field.type !== type) report.error('PB002', `${prop} must name a ${type} field; '${name}' is ${field.type}`, [prop]);
   }
 }
@@ -71,9 +87,19 @@ export function compileEvents(raw: RawPlaybook, report: Reporter): Record<string
   const names = Object.keys(declared);
   for (const [name, event] of Object.entries(declared)) {
     const clash = names.find((other) => other !== name && other.startsWith(name + '.'));
-    if (clash) report.error('PB003', `event '${name}' is a prefix of event '${clash}'; expressions could not tell them apart`, ['events', name], { key: true, hint: `rename one, e.g. '${name}.done'` });
+    if (clash)
+      report.error('PB003', `event '${name}' is a prefix of event '${clash}'; expressions could not tell them apart`, ['events', name], {
+        key: true,
+        hint: `rename one, e.g. '${name}.done'`,
+      });
     const payload = compileFields(event.payload ?? {}, ['events', name, 'payload'], report);
-    if (payload.at) report.error('PB003', `payload field 'at' of event '${name}' is reserved: events.${name}.at is the time the event arrived`, ['events', name, 'payload', 'at'], { key: true, hint: 'rename the field' });
+    if (payload.at)
+      report.error(
+        'PB003',
+        `payload field 'at' of event '${name}' is reserved: events.${name}.at is the time the event arrived`,
+        ['events', name, 'payload', 'at'],
+        { key: true, hint: 'rename the field' },
+      );
     out[name] = { ...(event.description ? { description: event.description } : {}), early: event.early ?? false, payload };
   }
   return out;
@@ -94,7 +120,8 @@ export function compilePolicy(raw: RawPlaybook, report: Reporter): Record<string
     } else if (typeof value === 'boolean') {
       out[name] = { type: 'boolean', value };
     } else {
-      if (value.currency !== raw.currency) report.error('PB031', `policy ${name} is in ${value.currency}, the playbook in ${raw.currency}`, ['policy', name, 'currency']);
+      if (value.currency !== raw.currency)
+        report.error('PB031', `policy ${name} is in ${value.currency}, the playbook in ${raw.currency}`, ['policy', name, 'currency']);
       out[name] = { type: 'money', amount: value.amount, currency: value.currency };
     }
   }
@@ -136,7 +163,12 @@ export function checkTimeZone(zone: string, path: JsonPath, report: Reporter): s
  * the kind (`order.paid`, `order.advanced_return_shipping`). A case field is refused: whoever opens a
  * case would set what it may give back.
  */
-export function compileRefundCaps(raw: RawPlaybook, fields: Record<string, FieldSpec>, policy: Record<string, PolicyValue>, report: Reporter): Plan['refundCaps'] {
+export function compileRefundCaps(
+  raw: RawPlaybook,
+  fields: Record<string, FieldSpec>,
+  policy: Record<string, PolicyValue>,
+  report: Reporter,
+): Plan['refundCaps'] {
   const caps: Partial<Record<CappedRefundKind, RefundCapSources>> = {};
   for (const [kind, written] of Object.entries(raw.refund_caps ?? {}) as [CappedRefundKind, string | string[]][]) {
     const sources: RefundCapSources = { amounts: [], orderFacts: [] };
@@ -146,15 +178,31 @@ export function compileRefundCaps(raw: RawPlaybook, fields: Record<string, Field
       if (source.startsWith('policy.')) {
         const value = policy[source.slice('policy.'.length)];
         if (value?.type === 'money') sources.amounts.push(value.amount);
-        else report.error('PB126', `${source} is not a money policy value`, path, { hint: hintFor(source.slice(7), Object.keys(policy), 'declare it under policy as { amount, currency }') });
+        else
+          report.error('PB126', `${source} is not a money policy value`, path, {
+            hint: hintFor(source.slice(7), Object.keys(policy), 'declare it under policy as { amount, currency }'),
+          });
       } else if (source === orderFact) {
         sources.orderFacts.push(ORDER_FACT_OF_KIND[kind]);
       } else if (source.startsWith('order.')) {
-        report.error('PB128', `${source} does not bound ${kind} refunds; the order fact that does is ${orderFact}`, path, { hint: `write ${orderFact} or a money policy value` });
+        report.error('PB128', `${source} does not bound ${kind} refunds; the order fact that does is ${orderFact}`, path, {
+          hint: `write ${orderFact} or a money policy value`,
+        });
       } else if (fields[source]) {
-        report.error('PB128', `'${source}' is a case field: a cap comes from the shop's policy or the order's recorded facts, never from the data a case is opened with`, path, { hint: `write ${orderFact} or a money policy value, e.g. policy.max_${kind}` });
+        report.error(
+          'PB128',
+          `'${source}' is a case field: a cap comes from the shop's policy or the order's recorded facts, never from the data a case is opened with`,
+          path,
+          { hint: `write ${orderFact} or a money policy value, e.g. policy.max_${kind}` },
+        );
       } else {
-        report.error('PB126', `'${source}' is neither a money policy value nor an order fact`, path, { hint: hintFor(source, Object.keys(policy).map((name) => `policy.${name}`), `name policy.<money value> or ${orderFact}`) });
+        report.error('PB126', `'${source}' is neither a money policy value nor an order fact`, path, {
+          hint: hintFor(
+            source,
+            Object.keys(policy).map((name) => `policy.${name}`),
+            `name policy.<money value> or ${orderFact}`,
+          ),
+        });
       }
     });
     caps[kind] = sources;
@@ -167,9 +215,15 @@ export function compileOneOpenCasePer(raw: RawPlaybook, fields: Record<string, F
   const names = raw.one_open_case_per;
   names?.forEach((name, index) => {
     const field = fields[name];
-    if (!field) report.error('PB127', `one_open_case_per names '${name}', which is not a declared field`, ['one_open_case_per', index], { hint: hintFor(name, Object.keys(fields), 'declare it under fields') });
+    if (!field)
+      report.error('PB127', `one_open_case_per names '${name}', which is not a declared field`, ['one_open_case_per', index], {
+        hint: hintFor(name, Object.keys(fields), 'declare it under fields'),
+      });
     else if (!field.required || !['string', 'enum', 'integer'].includes(field.type)) {
-      report.error('PB127', `one_open_case_per needs required string, enum or integer fields; '${name}' is ${field.required ? field.type : 'optional'}`, ['one_open_case_per', index]);
+      report.error('PB127', `one_open_case_per needs required string, enum or integer fields; '${name}' is ${field.required ? field.type : 'optional'}`, [
+        'one_open_case_per',
+        index,
+      ]);
     }
   });
   return names;

@@ -35,7 +35,11 @@ export function planGraph(plan: Plan): PlanGraph {
       const kind = kindOf(step);
       return { id: step.id, kind: step.kind, shape: kind.shape, label: kind.describe(step), line: step.at?.line ?? null };
     }),
-    edges: steps.flatMap((step) => kindOf(step).edges(step).map((edge) => ({ from: step.id, to: edge.to, label: edge.label || null }))),
+    edges: steps.flatMap((step) =>
+      kindOf(step)
+        .edges(step)
+        .map((edge) => ({ from: step.id, to: edge.to, label: edge.label || null })),
+    ),
   };
 }
 

@@ -40,7 +40,9 @@ export class ExpressionChecker {
     }
     const actual = result.type ?? 'dyn';
     if (!matchesType(expected, actual)) {
-      this.report.error('PB202', `expression has type ${friendlyType(actual)}; ${describeExpected(expected)} is needed here`, path, { hint: typeHint(expected) });
+      this.report.error('PB202', `expression has type ${friendlyType(actual)}; ${describeExpected(expected)} is needed here`, path, {
+        hint: typeHint(expected),
+      });
     }
     const ast = (parseExpression(env, cel) as unknown as { ast: CelNode }).ast;
     this.checkPatterns(ast, path, offset);
@@ -48,7 +50,8 @@ export class ExpressionChecker {
     if (estimate.cost > this.maxCost) {
       const at = estimate.at ? this.source.locateInScalar(path, offset + estimate.at.start, offset + estimate.at.end) : span;
       this.report.error('PB203', `expression may cost ${estimate.cost} evaluation steps; the limit is ${this.maxCost}`, path, {
-        span: at, hint: `nested comprehensions multiply: a list of the case's data may hold ${MAX_LIST_ITEMS} items`,
+        span: at,
+        hint: `nested comprehensions multiply: a list of the case's data may hold ${MAX_LIST_ITEMS} items`,
       });
     }
     return expr;
@@ -62,9 +65,13 @@ export class ExpressionChecker {
       try {
         regularExpression(pattern.args);
       } catch (error) {
-        const at = pattern.start !== undefined && pattern.end !== undefined ? this.source.locateInScalar(path, offset + pattern.start, offset + pattern.end) : this.source.locate(path);
+        const at =
+          pattern.start !== undefined && pattern.end !== undefined
+            ? this.source.locateInScalar(path, offset + pattern.start, offset + pattern.end)
+            : this.source.locate(path);
         this.report.error('PB204', firstLine((error as Error).message), path, {
-          span: at, hint: 'matches() uses RE2 syntax, matched in linear time: no backreferences (\\1) or lookaround ((?=, (?<=), repeats up to {1000}',
+          span: at,
+          hint: 'matches() uses RE2 syntax, matched in linear time: no backreferences (\\1) or lookaround ((?=, (?<=), repeats up to {1000}',
         });
       }
     }
@@ -75,7 +82,10 @@ export class ExpressionChecker {
   placeholders(text: string, path: JsonPath): Expr[] {
     const parsed = parseTemplate(text);
     if ('error' in parsed) {
-      this.report.error('PB210', parsed.error, path, { span: this.source.locateInScalar(path, parsed.offset, parsed.offset + 2), hint: 'placeholders are written {{ expression }}' });
+      this.report.error('PB210', parsed.error, path, {
+        span: this.source.locateInScalar(path, parsed.offset, parsed.offset + 2),
+        hint: 'placeholders are written {{ expression }}',
+      });
       return [];
     }
     return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', undefined, p.offset));
@@ -83,8 +93,12 @@ export class ExpressionChecker {
 }
 
 const CEL_TYPE_OF_FIELD: Record<string, string> = {
-  string: 'string', enum: 'string', integer: 'int', boolean: 'bool',
-  timestamp: 'google.protobuf.Timestamp', duration: 'google.protobuf.Duration',
+  string: 'string',
+  enum: 'string',
+  integer: 'int',
+  boolean: 'bool',
+  timestamp: 'google.protobuf.Timestamp',
+  duration: 'google.protobuf.Duration',
 };
 
 function matchesType(expected: ExpectedType, actual: string): boolean {
@@ -94,7 +108,10 @@ function matchesType(expected: ExpectedType, actual: string): boolean {
   const wanted = CEL_TYPE_OF_FIELD[field.type];
   if (wanted) return actual === wanted;
   if (field.type === 'list') return actual.startsWith('list');
-  return actual === 'map' || !['string', 'int', 'bool', 'double', 'uint', 'bytes', 'null_type'].includes(actual) && !actual.startsWith('list') && !actual.startsWith('google.');
+  return (
+    actual === 'map' ||
+    (!['string', 'int', 'bool', 'double', 'uint', 'bytes', 'null_type'].includes(actual) && !actual.startsWith('list') && !actual.startsWith('google.'))
+  );
 }
 
 function describeExpected(expected: ExpectedType): string {
@@ -104,7 +121,18 @@ function describeExpected(expected: ExpectedType): string {
 }
 
 function friendlyType(type: string): string {
-  return ({ bool: 'a boolean', int: 'an integer', string: 'a string', double: 'a decimal number', 'google.protobuf.Timestamp': 'a timestamp', 'google.protobuf.Duration': 'a duration' } as Record<string, string>)[type] ?? type;
+  return (
+    (
+      {
+        bool: 'a boolean',
+        int: 'an integer',
+        string: 'a string',
+        double: 'a decimal number',
+        'google.protobuf.Timestamp': 'a timestamp',
+        'google.protobuf.Duration': 'a duration',
+      } as Record<string, string>
+    )[type] ?? type
+  );
 }
 
 function typeHint(expected: ExpectedType): string | undefined {
@@ -116,7 +144,8 @@ function typeHint(expected: ExpectedType): string | undefined {
 function expressionHint(message: string, cel: string): string | undefined {
   if (/No such key/.test(message)) return 'check the name against the declared fields, events and policy values';
   if (/double/.test(message)) return 'money and counts are integers: write 100, not 100.0';
-  if (/timestamp - timestamp|Duration/.test(message) && /"\d+d"/.test(cel)) return 'CEL durations have no days: use policy values or hours, e.g. duration("168h")';
+  if (/timestamp - timestamp|Duration/.test(message) && /"\d+d"/.test(cel))
+    return 'CEL durations have no days: use policy values or hours, e.g. duration("168h")';
   return undefined;
 }
 

@@ -8,13 +8,17 @@ export function checkFlow(steps: Record<string, Step>, raw: RawStep[], report: R
   const reached = reachableSteps(steps, raw[0]!.id);
   raw.forEach((step, index) => {
     if (reached.has(step.id)) return;
-    if (raw[index - 1]?.end) report.error('PB104', `step '${step.id}' comes after an end step and nothing goes to it`, ['steps', index, 'id'], { hint: 'remove it, or point a goto/next at it' });
+    if (raw[index - 1]?.end)
+      report.error('PB104', `step '${step.id}' comes after an end step and nothing goes to it`, ['steps', index, 'id'], {
+        hint: 'remove it, or point a goto/next at it',
+      });
     else report.error('PB103', `step '${step.id}' can never be reached`, ['steps', index, 'id'], { hint: 'remove it, or point a goto/next at it' });
   });
   checkLoopsWait(steps, raw, report);
   const canEnd = stepsThatCanEnd(steps);
   raw.forEach((step, index) => {
-    if (reached.has(step.id) && !canEnd.has(step.id)) report.error('PB108', `no path from step '${step.id}' ever ends the case`, ['steps', index, 'id'], { hint: 'every path must reach an end step' });
+    if (reached.has(step.id) && !canEnd.has(step.id))
+      report.error('PB108', `no path from step '${step.id}' ever ends the case`, ['steps', index, 'id'], { hint: 'every path must reach an end step' });
   });
 }
 
@@ -34,7 +38,9 @@ function checkLoopsWait(steps: Record<string, Step>, raw: RawStep[], report: Rep
         reported.add(next);
         const cycle = [...trail.slice(trail.indexOf(next)), next];
         const index = raw.findIndex((r) => r.id === next);
-        report.error('PB105', `steps ${cycle.join(' → ')} loop without a wait or a delay`, ['steps', index, 'id'], { hint: 'a loop must wait for an event or a duration' });
+        report.error('PB105', `steps ${cycle.join(' → ')} loop without a wait or a delay`, ['steps', index, 'id'], {
+          hint: 'a loop must wait for an event or a duration',
+        });
       } else if (!state.has(next)) visit(next, [...trail, next]);
     }
     state.set(id, 'done');
@@ -43,7 +49,11 @@ function checkLoopsWait(steps: Record<string, Step>, raw: RawStep[], report: Rep
 }
 
 function stepsThatCanEnd(steps: Record<string, Step>): Set<string> {
-  const canEnd = new Set(Object.values(steps).filter((s) => kindOf(s).ends).map((s) => s.id));
+  const canEnd = new Set(
+    Object.values(steps)
+      .filter((s) => kindOf(s).ends)
+      .map((s) => s.id),
+  );
   let grew = true;
   while (grew) {
     grew = false;

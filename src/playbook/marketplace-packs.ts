@@ -74,7 +74,9 @@ export function readMarketplacePack(text: string | Uint8Array, file: string): { 
   const rules: Record<string, MarketplaceRule> = {};
   for (const [id, rule] of Object.entries(raw.rules)) {
     if (!(rule.source in raw.sources)) {
-      report.error('PB156', `rule '${id}' names the source '${rule.source}', which is not under sources`, ['rules', id, 'source'], { hint: `sources: ${Object.keys(raw.sources).join(', ')}` });
+      report.error('PB156', `rule '${id}' names the source '${rule.source}', which is not under sources`, ['rules', id, 'source'], {
+        hint: `sources: ${Object.keys(raw.sources).join(', ')}`,
+      });
     }
     const limitMs = parseDuration(rule.limit);
     if (limitMs === undefined || limitMs === 0) {
@@ -82,7 +84,14 @@ export function readMarketplacePack(text: string | Uint8Array, file: string): { 
       continue;
     }
     rules[id] = {
-      id, title: rule.title, limits: rule.limits, limit: rule.limit, limitMs, countsFrom: rule.counts_from, severity: rule.severity, source: rule.source,
+      id,
+      title: rule.title,
+      limits: rule.limits,
+      limit: rule.limit,
+      limitMs,
+      countsFrom: rule.counts_from,
+      severity: rule.severity,
+      source: rule.source,
       // biome-ignore lint/suspicious/noThenProperty: a rule's `then` is the marketplace's next rule, never awaited
       ...(rule.then ? { then: rule.then } : {}),
     };
@@ -102,7 +111,17 @@ export function readMarketplacePacks(files: { file: string; text: string | Uint8
     if (read.pack && !packs[read.pack.name] && !broken[read.pack.name]) packs[read.pack.name] = read.pack;
     else if (read.pack) {
       const first = packs[read.pack.name]?.file ?? broken[read.pack.name];
-      diagnostics.push({ severity: 'error', code: 'PB156', message: `a second pack for marketplace '${read.pack.name}' (the first is ${first})`, file, line: 1, column: 1, endLine: 1, endColumn: 1, hint: 'keep one file per marketplace' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'PB156',
+        message: `a second pack for marketplace '${read.pack.name}' (the first is ${first})`,
+        file,
+        line: 1,
+        column: 1,
+        endLine: 1,
+        endColumn: 1,
+        hint: 'keep one file per marketplace',
+      });
     } else if (read.name && !packs[read.name]) broken[read.name] = file;
   }
   return { packs, broken, diagnostics };
@@ -113,7 +132,9 @@ export function readMarketplacePacks(files: { file: string; text: string | Uint8
  * Business durations are judged over the calendar from `checkedAt` (default now) for 400 days.
  */
 export function validateWithMarketplace(
-  source: string | Uint8Array, file: string, options: CompileOptions & { marketplaces: MarketplacePacks; checkedAt?: number },
+  source: string | Uint8Array,
+  file: string,
+  options: CompileOptions & { marketplaces: MarketplacePacks; checkedAt?: number },
 ): ValidationResult {
   const { marketplaces, checkedAt = Date.now(), ...compileOptions } = options;
   const result = validatePlaybook(source, file, compileOptions);

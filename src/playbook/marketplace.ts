@@ -39,15 +39,24 @@ export function checkMarketplaceRules(source: PlaybookSource, plan: Plan, market
   const pack = marketplaces.packs[name];
   if (!pack) {
     const broken = marketplaces.broken[name];
-    if (broken) report.error('PB155', `the rule pack of marketplace '${name}' (${broken}) has errors, so nothing can be checked against it`, namePath, { hint: `fix ${broken}: casebook validate lists its problems before the playbooks'` });
-    else report.error('PB152', `no rule pack for marketplace '${name}'`, namePath, { hint: hintFor(name, Object.keys(marketplaces.packs), 'add marketplaces/<name>.yaml (see marketplaces/README.md)') });
+    if (broken)
+      report.error('PB155', `the rule pack of marketplace '${name}' (${broken}) has errors, so nothing can be checked against it`, namePath, {
+        hint: `fix ${broken}: casebook validate lists its problems before the playbooks'`,
+      });
+    else
+      report.error('PB152', `no rule pack for marketplace '${name}'`, namePath, {
+        hint: hintFor(name, Object.keys(marketplaces.packs), 'add marketplaces/<name>.yaml (see marketplaces/README.md)'),
+      });
     return report.diagnostics;
   }
   if (typeof raw === 'string') return [];
   for (const [ruleId, binding] of Object.entries(raw.rules ?? {})) {
     const rule = pack.rules[ruleId];
     if (!rule) {
-      report.error('PB153', `marketplace '${name}' has no rule '${ruleId}'`, ['marketplace', 'rules', ruleId], { key: true, hint: hintFor(ruleId, Object.keys(pack.rules), `its rules: ${Object.keys(pack.rules).join(', ')}`) });
+      report.error('PB153', `marketplace '${name}' has no rule '${ruleId}'`, ['marketplace', 'rules', ruleId], {
+        key: true,
+        hint: hintFor(ruleId, Object.keys(pack.rules), `its rules: ${Object.keys(pack.rules).join(', ')}`),
+      });
       continue;
     }
     const listPath: JsonPath = Array.isArray(binding) ? ['marketplace', 'rules', ruleId] : ['marketplace', 'rules', ruleId, 'deadlines'];
@@ -69,13 +78,25 @@ function checkRule(deadline: Deadline, rule: MarketplaceRule, severity: Severity
   if (rule.limits === 'deadline' && deadline.worstMs > rule.limitMs) {
     const lasts = Number.isFinite(deadline.worstMs) ? `can last ${formatDuration(deadline.worstMs)}` : 'has no end';
     const then = rule.then ? `, then ${rule.then}` : '';
-    add('PB150', `${deadline.label} ${lasts}, but ${pack.name} waits at most ${limit} from ${rule.countsFrom}${then} (${about})`, `make it at most ${limit}, worst case`);
+    add(
+      'PB150',
+      `${deadline.label} ${lasts}, but ${pack.name} waits at most ${limit} from ${rule.countsFrom}${then} (${about})`,
+      `make it at most ${limit}, worst case`,
+    );
   }
   if (rule.limits === 'guarantee' && deadline.inBusinessTime) {
-    report.error('PB154', `${deadline.label} is business time, which can be shorter than it reads; ${pack.name} guarantees the buyer ${limit} of calendar time (${about})`, deadline.path,
-      { hint: `write the window as a plain duration, at least ${limit}` });
+    report.error(
+      'PB154',
+      `${deadline.label} is business time, which can be shorter than it reads; ${pack.name} guarantees the buyer ${limit} of calendar time (${about})`,
+      deadline.path,
+      { hint: `write the window as a plain duration, at least ${limit}` },
+    );
   } else if (rule.limits === 'guarantee' && deadline.worstMs < rule.limitMs) {
-    add('PB151', `${deadline.label} is ${formatDuration(deadline.worstMs)}, shorter than the ${limit} ${pack.name} guarantees the buyer from ${rule.countsFrom} (${about})`, `make it at least ${limit}`);
+    add(
+      'PB151',
+      `${deadline.label} is ${formatDuration(deadline.worstMs)}, shorter than the ${limit} ${pack.name} guarantees the buyer from ${rule.countsFrom} (${about})`,
+      `make it at least ${limit}`,
+    );
   }
 }
 
@@ -108,8 +129,15 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
     const value = plan.policy[name];
     const span = value?.type === 'duration' ? value.ms : value?.type === 'string' ? parseBusinessDuration(value.value) : undefined;
     if (span === undefined) {
-      report.error('PB154', value ? `policy.${name} is not a duration, so it bounds nothing` : `policy value '${name}' is not declared`, path,
-        { hint: hintFor(name, Object.entries(plan.policy).filter(([, v]) => v.type === 'duration').map(([k]) => k), 'name a duration under policy') });
+      report.error('PB154', value ? `policy.${name} is not a duration, so it bounds nothing` : `policy value '${name}' is not declared`, path, {
+        hint: hintFor(
+          name,
+          Object.entries(plan.policy)
+            .filter(([, v]) => v.type === 'duration')
+            .map(([k]) => k),
+          'name a duration under policy',
+        ),
+      });
       return undefined;
     }
     return { label: `policy.${name}`, worstMs: worstCaseMs(span, plan, checkedAt), inBusinessTime: typeof span === 'object', path: ['policy', name] };
@@ -119,7 +147,9 @@ function resolveDeadline(entry: RawBoundDeadline, path: JsonPath, context: Conte
 
 /** The kinds of step with a deadline, as a hint names them: 'wait, delay, refund or task'. */
 const DEADLINE_KINDS = ((kinds: string[]) => `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}`)(
-  Object.values(STEP_KINDS).filter((kind) => kind.deadline).map((kind) => kind.kind),
+  Object.values(STEP_KINDS)
+    .filter((kind) => kind.deadline)
+    .map((kind) => kind.kind),
 );
 
 function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadline | undefined {
@@ -131,7 +161,9 @@ function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadlin
   }
   const found = deadlineOf(step, plan, checkedAt);
   if (!found) {
-    report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, { hint: `bind ${DEADLINE_KINDS} steps, or policy.<duration>` });
+    report.error('PB154', `step '${stepId}' is a ${step.kind} step, which has no deadline`, path, {
+      hint: `bind ${DEADLINE_KINDS} steps, or policy.<duration>`,
+    });
     return undefined;
   }
   const index = (source.value as { steps: { id: string }[] }).steps.findIndex((s) => s.id === stepId);
@@ -139,7 +171,9 @@ function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadlin
   const written = valueAt(source.value, writtenAt);
   const viaPolicy = typeof written === 'string' && written.startsWith('policy.') ? ` (${written})` : '';
   return {
-    label: `${found.what} of step '${stepId}'${viaPolicy}`, worstMs: found.worstMs, inBusinessTime: found.inBusinessTime,
+    label: `${found.what} of step '${stepId}'${viaPolicy}`,
+    worstMs: found.worstMs,
+    inBusinessTime: found.inBusinessTime,
     ...(written === undefined ? { path: ['steps', index, step.kind], atKey: true } : { path: writtenAt }),
   };
 }

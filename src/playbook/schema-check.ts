@@ -45,7 +45,13 @@ function pathOf(pointer: string): JsonPath {
 }
 
 function describePath(path: JsonPath): string {
-  return path.length === 0 ? 'the playbook' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1).replace(/^\[/, '[');
+  return path.length === 0
+    ? 'the playbook'
+    : path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .slice(1)
+        .replace(/^\[/, '[');
 }
 
 function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | undefined {
@@ -60,12 +66,21 @@ function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | 
     const actions = STEP_ACTIONS.filter((a) => step && a in step);
     return actions.length === 0
       ? make('SCHEMA006', `step ${where} has no action`, at(path), `add one of: ${STEP_ACTIONS.join(', ')}`)
-      : make('SCHEMA006', `step ${where} has ${actions.length} actions (${actions.join(', ')}); a step does exactly one thing`, at(path), 'split it into several steps');
+      : make(
+          'SCHEMA006',
+          `step ${where} has ${actions.length} actions (${actions.join(', ')}); a step does exactly one thing`,
+          at(path),
+          'split it into several steps',
+        );
   }
   if (error.schemaPath.includes('/oneOf/')) return undefined;
   if (error.propertyName !== undefined) {
-    return make('SCHEMA009', `'${error.propertyName}' is not a valid name in ${where}`, at([...path, error.propertyName], true),
-      'names are lower_snake_case: letters, digits and _, starting with a letter');
+    return make(
+      'SCHEMA009',
+      `'${error.propertyName}' is not a valid name in ${where}`,
+      at([...path, error.propertyName], true),
+      'names are lower_snake_case: letters, digits and _, starting with a letter',
+    );
   }
   switch (error.keyword) {
     case 'additionalProperties': {
@@ -73,11 +88,19 @@ function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | 
       const schema = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
       const allowed = Object.keys(schema?.properties ?? {});
       const suggestion = closest(extra, allowed);
-      return make('SCHEMA001', `unknown property '${extra}' in ${where}`, at([...path, extra], true),
-        suggestion ? `did you mean '${suggestion}'?` : `allowed here: ${allowed.join(', ')}`);
+      return make(
+        'SCHEMA001',
+        `unknown property '${extra}' in ${where}`,
+        at([...path, extra], true),
+        suggestion ? `did you mean '${suggestion}'?` : `allowed here: ${allowed.join(', ')}`,
+      );
     }
     case 'required':
-      return make('SCHEMA002', `${where} is missing the required property '${String(error.params.missingProperty)}'`, at(path, path.length > 0 && typeof path[path.length - 1] === 'string'));
+      return make(
+        'SCHEMA002',
+        `${where} is missing the required property '${String(error.params.missingProperty)}'`,
+        at(path, path.length > 0 && typeof path[path.length - 1] === 'string'),
+      );
     case 'type':
       return make('SCHEMA003', `${where} must be ${article(String(error.params.type))}, not ${kindOf(valueAt(source.value, path))}`);
     case 'enum':
@@ -85,7 +108,12 @@ function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | 
     case 'pattern':
     case 'format': {
       const schema = error.parentSchema as { title?: string; description?: string } | undefined;
-      return make('SCHEMA005', `${where}: '${String(valueAt(source.value, path))}' is not a valid ${(schema?.title ?? 'value').toLowerCase()}`, at(path), schema?.description);
+      return make(
+        'SCHEMA005',
+        `${where}: '${String(valueAt(source.value, path))}' is not a valid ${(schema?.title ?? 'value').toLowerCase()}`,
+        at(path),
+        schema?.description,
+      );
     }
     case 'propertyNames':
       return undefined; // reported by the nested `pattern` error on the name itself
@@ -112,6 +140,16 @@ function kindOf(value: unknown): string {
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', boolean: 'true or false', number: 'a number' };
-  return type.split(',').map((t) => names[t] ?? t).join(' or ');
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    boolean: 'true or false',
+    number: 'a number',
+  };
+  return type
+    .split(',')
+    .map((t) => names[t] ?? t)
+    .join(' or ');
 }

@@ -75,7 +75,10 @@ function decode(input: string | Uint8Array, file: string): { text: string } | Re
     for (let i = text.indexOf('\n'); i >= 0 && i < nul; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
     const pos = lines.linePos(nul);
     return failure(file, 'YAML012', 'the file contains a NUL byte: it looks binary, not YAML', 'save the playbook as plain text', {
-      line: pos.line, column: pos.col, endLine: pos.line, endColumn: pos.col + 1,
+      line: pos.line,
+      column: pos.col,
+      endLine: pos.line,
+      endColumn: pos.col + 1,
     });
   }
   if (text.trim() === '' || /^(\s*#[^\n]*\n?)*\s*$/.test(text)) {
@@ -117,18 +120,24 @@ function parse(text: string, file: string): { doc: Document.Parsed; spanOf: Span
     add('YAML003', firstLine(warning.message), spanOf(start, end), 'playbooks use plain YAML: no custom tags');
   }
   // Anchors and aliases need `&` or `*` in the text; most playbooks have neither, so skip the walk.
-  if (/[&*]/.test(text)) visit(doc, {
-    Alias(_key, node) {
-      const [start, end] = node.range ?? [0, 0];
-      add('YAML004', 'aliases (*name) are not allowed in playbooks', spanOf(start, end), 'write the value out in full');
-    },
-    Node(_key, node) {
-      if (node.anchor) {
-        const [start] = node.range ?? [0];
-        add('YAML004', `anchors (&${node.anchor}) are not allowed in playbooks`, spanOf(start, start + node.anchor.length + 1), 'write the value out in full');
-      }
-    },
-  });
+  if (/[&*]/.test(text))
+    visit(doc, {
+      Alias(_key, node) {
+        const [start, end] = node.range ?? [0, 0];
+        add('YAML004', 'aliases (*name) are not allowed in playbooks', spanOf(start, end), 'write the value out in full');
+      },
+      Node(_key, node) {
+        if (node.anchor) {
+          const [start] = node.range ?? [0];
+          add(
+            'YAML004',
+            `anchors (&${node.anchor}) are not allowed in playbooks`,
+            spanOf(start, start + node.anchor.length + 1),
+            'write the value out in full',
+          );
+        }
+      },
+    });
   return { doc, spanOf, diagnostics };
 }
 

@@ -15,12 +15,16 @@ const STEP_ACTIONS = Object.keys(STEP_KINDS) as (keyof typeof STEP_KINDS)[];
 export function compileSteps(raw: RawStep[], declarations: Declarations, report: Reporter, expressions: ExpressionChecker): Record<string, Step> {
   const indexById = new Map<string, number>();
   raw.forEach((step, index) => {
-    if (indexById.has(step.id)) report.error('PB101', `duplicate step id '${step.id}' (first used by step ${indexById.get(step.id)! + 1})`, ['steps', index, 'id'], { hint: 'give every step its own id' });
+    if (indexById.has(step.id))
+      report.error('PB101', `duplicate step id '${step.id}' (first used by step ${indexById.get(step.id)! + 1})`, ['steps', index, 'id'], {
+        hint: 'give every step its own id',
+      });
     else indexById.set(step.id, index);
   });
   const ids = [...indexById.keys()];
   const ref = (target: string, path: JsonPath) => {
-    if (!indexById.has(target)) report.error('PB102', `no step has the id '${target}'`, path, { hint: hintFor(target, ids, 'check the spelling of the step id') });
+    if (!indexById.has(target))
+      report.error('PB102', `no step has the id '${target}'`, path, { hint: hintFor(target, ids, 'check the spelling of the step id') });
     return target;
   };
   const steps: Record<string, Step> = {};
@@ -52,7 +56,9 @@ function compileStep(raw: RawStep, index: number, following: string | undefined,
       if (explicit !== undefined) return ref(explicit, path);
       if (raw.next !== undefined) return ref(raw.next, [...stepPath, 'next']);
       if (following === undefined) {
-        report.error('PB106', `step '${raw.id}' is the last step but does not end the case`, [...stepPath, 'id'], { hint: 'add an end step, or next: <step id>' });
+        report.error('PB106', `step '${raw.id}' is the last step but does not end the case`, [...stepPath, 'id'], {
+          hint: 'add an end step, or next: <step id>',
+        });
         return '';
       }
       return following;
@@ -65,7 +71,10 @@ function compileStep(raw: RawStep, index: number, following: string | undefined,
     count: (value, path) => count(value, path, declarations, report),
     template(name, path) {
       const template = declarations.templates[name];
-      if (!template) report.error('PB110', `template '${name}' is not declared`, path, { hint: hintFor(name, Object.keys(declarations.templates), 'declare it under templates') });
+      if (!template)
+        report.error('PB110', `template '${name}' is not declared`, path, {
+          hint: hintFor(name, Object.keys(declarations.templates), 'declare it under templates'),
+        });
       return template;
     },
     recipient,
@@ -125,11 +134,16 @@ export function span(text: string, path: JsonPath, declarations: Declarations, r
   const business = parseBusinessDuration(policy?.type === 'string' ? policy.value : text);
   if (!business) return duration(text, path, declarations, report);
   if (business.amount > MAX_BUSINESS[business.business]) {
-    report.error('PB030', `${text} is more than ${MAX_BUSINESS[business.business]} business ${business.business}`, path, { hint: 'durations are at most 400 days' });
+    report.error('PB030', `${text} is more than ${MAX_BUSINESS[business.business]} business ${business.business}`, path, {
+      hint: 'durations are at most 400 days',
+    });
     return undefined;
   }
   if (!declarations.calendar) {
-    if (!report.reported(CALENDAR_ERRORS)) report.error('PB130', `'${text}' counts business time, but the playbook declares no calendar`, path, { hint: 'add calendar: <name> (calendars/<name>.yaml) or an inline calendar: { hours: { mon: ["09:00-18:00"] } }' });
+    if (!report.reported(CALENDAR_ERRORS))
+      report.error('PB130', `'${text}' counts business time, but the playbook declares no calendar`, path, {
+        hint: 'add calendar: <name> (calendars/<name>.yaml) or an inline calendar: { hours: { mon: ["09:00-18:00"] } }',
+      });
     return undefined;
   }
   return business;
@@ -144,5 +158,9 @@ function count(value: number | string, path: JsonPath, declarations: Declaration
 }
 
 function article(type: string): string {
-  return ({ duration: 'a duration', integer: 'an integer', boolean: 'a boolean', string: 'a string', money: 'an amount of money' } as Record<string, string>)[type] ?? type;
+  return (
+    ({ duration: 'a duration', integer: 'an integer', boolean: 'a boolean', string: 'a string', money: 'an amount of money' } as Record<string, string>)[
+      type
+    ] ?? type
+  );
 }

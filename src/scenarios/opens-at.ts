@@ -23,7 +23,10 @@ const localDate = (instant: number, timeZone: string) => formatLocal(instant, ti
 const ORDINARY_WEEK_DAYS = 7;
 
 export function opensAtInstant(
-  spec: string, nowMs: number, timeZone: string, unusual: (date: string) => boolean = () => false,
+  spec: string,
+  nowMs: number,
+  timeZone: string,
+  unusual: (date: string) => boolean = () => false,
 ): { at: number } | { problem: string } {
   const match = OPENS_AT.exec(spec);
   if (!match?.groups) return { problem: `opens_at '${spec}' is not HH:MM, '<weekday> HH:MM', 'MM-DD HH:MM' or 'YYYY-MM-DD HH:MM'` };
@@ -49,6 +52,8 @@ export function opensAtInstant(
     candidate = nextLocalTime(candidate, time!, timeZone);
   }
   return year
-    ? { problem: `opens_at ${spec} (${timeZone}) has passed: the test server's clock is at ${formatLocal(nowMs, timeZone)} and only moves forward; use a later date, or 'MM-DD HH:MM' for the next one` }
+    ? {
+        problem: `opens_at ${spec} (${timeZone}) has passed: the test server's clock is at ${formatLocal(nowMs, timeZone)} and only moves forward; use a later date, or 'MM-DD HH:MM' for the next one`,
+      }
     : { problem: `opens_at ${spec} (${timeZone}) does not come within four years of ${formatLocal(nowMs, timeZone)}` };
 }

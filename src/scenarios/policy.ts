@@ -35,7 +35,9 @@ function policyValue(declared: PolicyValue, value: unknown, currency: string): P
     case 'boolean':
       return typeof value === 'boolean' ? { type: 'boolean', value } : 'expected true or false, as the playbook declares';
     case 'string':
-      return typeof value === 'string' && parseDuration(value) === undefined ? { type: 'string', value } : 'expected a string (not a duration), as the playbook declares';
+      return typeof value === 'string' && parseDuration(value) === undefined
+        ? { type: 'string', value }
+        : 'expected a string (not a duration), as the playbook declares';
     case 'money': {
       const money = value as { amount?: unknown; currency?: unknown } | null;
       return money && typeof money === 'object' && Number.isSafeInteger(money.amount) && (money.amount as number) >= 0 && money.currency === currency

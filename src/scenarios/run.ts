@@ -53,16 +53,27 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     const calendar = tuned.plan.plan.calendar;
     const unusual = calendar ? (date: string) => date in calendar.exceptions || date.slice(5) in calendar.exceptions : undefined;
     const opensAt = opensAtInstant(scenario.opensAt, current, tuned.plan.plan.timezone, unusual);
-    if ('problem' in opensAt) return { name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.opensAt ?? scenario.spans.name!, message: opensAt.problem }] };
+    if ('problem' in opensAt)
+      return {
+        name: scenario.name,
+        ms: performance.now() - started,
+        failures: [{ span: scenario.spans.opensAt ?? scenario.spans.name!, message: opensAt.problem }],
+      };
     await runtime.env.sleep(opensAt.at - current);
   }
   const openedAt = await runtime.env.currentTimeMs();
   runtime.faults.set(caseId, scenario.faults);
-  const notOpened = (message: string): ScenarioResult =>
-    ({ name: scenario.name, ms: performance.now() - started, failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }] });
+  const notOpened = (message: string): ScenarioResult => ({
+    name: scenario.name,
+    ms: performance.now() - started,
+    failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }],
+  });
   try {
     const opened = await runtime.service.open({
-      caseId, playbook: version.name, version: version.version, openedBy: scenario.openedBy,
+      caseId,
+      playbook: version.name,
+      version: version.version,
+      openedBy: scenario.openedBy,
       data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
     });
     if (opened.kind !== 'opened') return notOpened(opened.message);
@@ -82,7 +93,10 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     const answer = await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
     if (answer.status !== entry.expect) {
       const why = 'reason' in answer ? `: ${answer.reason}` : '';
-      failures.push({ span: entry.span, message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}` });
+      failures.push({
+        span: entry.span,
+        message: `${entry.event} at +${entry.atMs / 1000}s: expected ${entry.expect}, the case answered ${answer.status}${why}`,
+      });
     }
   }
   let result: CaseResult;
@@ -90,7 +104,10 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     await untilSettled(handle);
     result = await handle.result();
   } catch (error) {
-    failures.push({ span: scenario.spans.outcome!, message: `the case failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}` });
+    failures.push({
+      span: scenario.spans.outcome!,
+      message: `the case failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+    });
     return { name: scenario.name, ms: performance.now() - started, failures };
   }
   const expect = scenario.expect;
@@ -107,14 +124,18 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   for (const key of ['messages', 'refunds', 'escalations', 'calls'] as const) compare(key, effects[key]);
   if (expect.remarks !== undefined || expect.tasks !== undefined) {
     const steps = (await caseHistory(runtime.pool, caseId))?.steps ?? [];
-    const listed = (list: ScenarioList) => steps.flatMap((s) => {
-      const counted = kindNamed(s.kind)?.scenario;
-      return counted?.list === list ? [counted.entry(s)] : [];
-    });
+    const listed = (list: ScenarioList) =>
+      steps.flatMap((s) => {
+        const counted = kindNamed(s.kind)?.scenario;
+        return counted?.list === list ? [counted.entry(s)] : [];
+      });
     const remarks = listed('remarks');
     const expected = expect.remarks;
     if (expected !== undefined && (expected.length !== remarks.length || expected.some((text, i) => !remarks[i]!.includes(text)))) {
-      failures.push({ span: scenario.spans.remarks!, message: `remarks: expected ${JSON.stringify(expected)} (each contained in its remark), got ${JSON.stringify(remarks)}` });
+      failures.push({
+        span: scenario.spans.remarks!,
+        message: `remarks: expected ${JSON.stringify(expected)} (each contained in its remark), got ${JSON.stringify(remarks)}`,
+      });
     }
     compare('tasks', listed('tasks'));
   }
@@ -128,6 +149,7 @@ async function recordAdvances(pool: Pool, plan: Plan, data: Record<string, unkno
   if (orderId === null) throw new Error('the scenario records advances, but its case names no order (order_id_field)');
   for (const { amount, evidence } of advances) {
     const recorded = await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: plan.currency, evidence }, 'scenario warehouse');
-    if (recorded.kind !== 'recorded') throw new Error(`the advance "${evidence}" was not recorded: ${recorded.kind === 'refused' ? recorded.message : 'no order'}`);
+    if (recorded.kind !== 'recorded')
+      throw new Error(`the advance "${evidence}" was not recorded: ${recorded.kind === 'refused' ? recorded.message : 'no order'}`);
   }
 }

@@ -43,7 +43,9 @@ export async function untilSettled(handle: WorkflowHandle): Promise<HistoryEvent
     const events = (await handle.fetchHistory()).events ?? [];
     if (!workflowTaskOutstanding(events)) return events;
     if (Date.now() > giveUpAt) {
-      throw new Error(`the case has not finished a workflow task in ${SETTLE_TIMEOUT_MS / 1000} s (the test server may have stranded it: temporalio/sdk-java#3088)`);
+      throw new Error(
+        `the case has not finished a workflow task in ${SETTLE_TIMEOUT_MS / 1000} s (the test server may have stranded it: temporalio/sdk-java#3088)`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -1,7 +1,13 @@
 /** API keys: who may call the API, in which role. The API (`/v1/keys`, `/v1/me`) and `casebook keys` call these. */
 import {
-  authenticate, createApiKey as insertApiKey, listApiKeys as selectApiKeys, revokeApiKey as revokeKey, revokeApiKeyKeepingAnAdmin,
-  ROLES, type ApiKey, type Role,
+  authenticate,
+  createApiKey as insertApiKey,
+  listApiKeys as selectApiKeys,
+  revokeApiKey as revokeKey,
+  revokeApiKeyKeepingAnAdmin,
+  ROLES,
+  type ApiKey,
+  type Role,
 } from '../store/api-keys.js';
 import type { Pool } from '../store/pool.js';
 

@@ -16,7 +16,9 @@ export { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../st
 function yamlFiles(dir: string): { file: string; text: Buffer }[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.yaml')).sort();
+    names = readdirSync(dir)
+      .filter((name) => name.endsWith('.yaml'))
+      .sort();
   } catch {
     names = [];
   }

@@ -59,7 +59,10 @@ function serve(code: string): void {
     if (!lines) return;
     credit = { id, left: WINDOW, wake: () => {} };
     const send = async (chunk: string) => {
-      while (credit.left === 0) await new Promise<void>((resolve) => { credit.wake = resolve; });
+      while (credit.left === 0)
+        await new Promise<void>((resolve) => {
+          credit.wake = resolve;
+        });
       credit.left -= 1;
       post({ id, chunk });
     };

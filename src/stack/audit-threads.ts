@@ -81,7 +81,10 @@ export class AuditThreads implements Auditor {
   /** A running average of how long a job holds its thread, for `Retry-After`. */
   private averageMs = 1_000;
 
-  constructor(private readonly data: Omit<AuditThreadData, 'code' | 'interceptorModules'> & { interceptorModules?: string[] }, readonly settings: AuditThreadSettings) {}
+  constructor(
+    private readonly data: Omit<AuditThreadData, 'code' | 'interceptorModules'> & { interceptorModules?: string[] },
+    readonly settings: AuditThreadSettings,
+  ) {}
 
   async replay(caseId: string): Promise<CaseReplay> {
     return new Promise<CaseReplay>((resolve, reject) => {
@@ -138,7 +141,9 @@ export class AuditThreads implements Auditor {
               if (end.error) throw end.error;
               return;
             } else {
-              await new Promise<void>((resolve) => { wake = resolve; });
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+              });
             }
           }
         } finally {
@@ -200,7 +205,10 @@ export class AuditThreads implements Auditor {
   /** Bundles the workflow code in a thread of its own, once; the waiting jobs fail if it cannot. */
   private bundle(): void {
     if (this.bundling) return;
-    const worker = new Worker(BOOT, { eval: true, workerData: { ...this.data, interceptorModules: this.data.interceptorModules ?? [] } satisfies AuditThreadData });
+    const worker = new Worker(BOOT, {
+      eval: true,
+      workerData: { ...this.data, interceptorModules: this.data.interceptorModules ?? [] } satisfies AuditThreadData,
+    });
     this.bundling = worker;
     let failure: Error = new Error('the thread bundling the workflow code exited');
     worker.on('message', (message: FromThread) => {
@@ -208,7 +216,9 @@ export class AuditThreads implements Auditor {
       this.code = message.code;
       void worker.terminate();
     });
-    worker.on('error', (error) => { failure = error; });
+    worker.on('error', (error) => {
+      failure = error;
+    });
     worker.on('exit', () => {
       this.bundling = undefined;
       if (this.code === undefined) for (const pending of this.queue.splice(0)) pending.fail(failure);
@@ -221,7 +231,10 @@ export class AuditThreads implements Auditor {
     thread.job = pending;
     thread.timer = setTimeout(() => {
       const seconds = pending.limitMs / 1000;
-      void this.stop(thread, new AuditOverLimit('time', `the ${pending.job.kind === 'replay' ? 'replay' : 'export'} ran over its time limit of ${seconds} s and was stopped`));
+      void this.stop(
+        thread,
+        new AuditOverLimit('time', `the ${pending.job.kind === 'replay' ? 'replay' : 'export'} ran over its time limit of ${seconds} s and was stopped`),
+      );
     }, pending.limitMs);
     const finish = () => {
       clearTimeout(thread.timer);
@@ -259,9 +272,13 @@ export class AuditThreads implements Auditor {
       }
     });
     worker.on('error', (error: Error & { code?: string }) => {
-      failure = error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? new AuditOverLimit('memory', `${thread.job ? `the ${thread.job.job.kind === 'replay' ? 'replay' : 'export'}` : 'starting the audit thread'} needed more than its memory limit of ${this.settings.memoryMb} MiB and was stopped`)
-        : error;
+      failure =
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new AuditOverLimit(
+              'memory',
+              `${thread.job ? `the ${thread.job.job.kind === 'replay' ? 'replay' : 'export'}` : 'starting the audit thread'} needed more than its memory limit of ${this.settings.memoryMb} MiB and was stopped`,
+            )
+          : error;
     });
     worker.on('exit', () => {
       this.threads.delete(thread);

@@ -54,7 +54,9 @@ export async function claimDataDir(config: Config, log: (line: string) => void):
   const self = casebookProcess(config);
   const other = runningChild(self);
   if (other !== undefined) {
-    throw new Error(`Casebook is already running on ${config.dataDir} (PID ${other}); stop it with \`kill ${other}\`, or set CASEBOOK_DATA_DIR to another directory`);
+    throw new Error(
+      `Casebook is already running on ${config.dataDir} (PID ${other}); stop it with \`kill ${other}\`, or set CASEBOOK_DATA_DIR to another directory`,
+    );
   }
   writePidFile(self.pidFile, process.pid);
   const release = () => releaseDataDir(config);
@@ -78,20 +80,19 @@ export function releaseDataDir(config: Config): void {
 function wantedPorts(config: Config): WantedPort[] {
   return [
     { port: config.apiPort, what: 'the API', variable: 'PORT' },
-    ...(config.temporalAddress ? [] : [
-      { port: config.temporalPort, what: 'the Temporal frontend', variable: 'CASEBOOK_TEMPORAL_PORT' },
-      { port: config.temporalUiPort, what: 'the Temporal Web UI', variable: 'CASEBOOK_TEMPORAL_UI_PORT' },
-      { port: config.temporalHttpPort, what: "the Temporal dev server's HTTP API", variable: 'CASEBOOK_TEMPORAL_HTTP_PORT' },
-      { port: config.temporalMetricsPort, what: "the Temporal dev server's metrics", variable: 'CASEBOOK_TEMPORAL_METRICS_PORT' },
-    ]),
+    ...(config.temporalAddress
+      ? []
+      : [
+          { port: config.temporalPort, what: 'the Temporal frontend', variable: 'CASEBOOK_TEMPORAL_PORT' },
+          { port: config.temporalUiPort, what: 'the Temporal Web UI', variable: 'CASEBOOK_TEMPORAL_UI_PORT' },
+          { port: config.temporalHttpPort, what: "the Temporal dev server's HTTP API", variable: 'CASEBOOK_TEMPORAL_HTTP_PORT' },
+          { port: config.temporalMetricsPort, what: "the Temporal dev server's metrics", variable: 'CASEBOOK_TEMPORAL_METRICS_PORT' },
+        ]),
     ...(config.databaseUrl ? [] : [{ port: config.postgresPort, what: 'the embedded Postgres', variable: 'CASEBOOK_POSTGRES_PORT' }]),
   ];
 }
 
 /** Stops the embedded servers at once (a second Ctrl-C), whatever state the start or stop is in. */
 export async function killChildren(config: Config): Promise<void> {
-  await Promise.all([
-    config.temporalAddress ? undefined : killChild(temporalChild(config)),
-    config.databaseUrl ? undefined : killChild(postgresChild(config)),
-  ]);
+  await Promise.all([config.temporalAddress ? undefined : killChild(temporalChild(config)), config.databaseUrl ? undefined : killChild(postgresChild(config))]);
 }

@@ -9,9 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters,
-} from '../activities/adapters.js';
+import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters } from '../activities/adapters.js';
 import { EventInbox } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
@@ -106,7 +104,11 @@ export async function composeScenarioStack(adapters: AdapterChoice, wrap: (adapt
   const pool = createPool(databaseUrl);
   const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap });
   return {
-    env, pool, worker, service: new CaseService(env.client, pool), inbox: new EventInbox(env.client, pool),
+    env,
+    pool,
+    worker,
+    service: new CaseService(env.client, pool),
+    inbox: new EventInbox(env.client, pool),
     close: async () => {
       await pool.end();
       await env.teardown();

@@ -9,7 +9,14 @@ import type { LogFormat } from './config.js';
 
 /** pino's numbers, so that the SDK's JSON lines read like the API's. */
 const LEVELS: Record<LogLevel, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50 };
-const LEVEL_NAMES = new Map<number, string>([[10, 'TRACE'], [20, 'DEBUG'], [30, 'INFO'], [40, 'WARN'], [50, 'ERROR'], [60, 'FATAL']]);
+const LEVEL_NAMES = new Map<number, string>([
+  [10, 'TRACE'],
+  [20, 'DEBUG'],
+  [30, 'INFO'],
+  [40, 'WARN'],
+  [50, 'ERROR'],
+  [60, 'FATAL'],
+]);
 /** pino fields that say nothing to a person reading a terminal. */
 const UNSHOWN = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'err', 'error', 'v']);
 
@@ -38,7 +45,14 @@ export function formatRecord(format: LogFormat, record: LogRecord): string {
   if (error !== undefined) {
     const { message, stack } = serializeError(error);
     line += `: ${message}`;
-    if (record.level >= LEVELS.ERROR && stack) line += '\n' + stack.split('\n').slice(1).map((frame) => `    ${frame.trim()}`).join('\n');
+    if (record.level >= LEVELS.ERROR && stack)
+      line +=
+        '\n' +
+        stack
+          .split('\n')
+          .slice(1)
+          .map((frame) => `    ${frame.trim()}`)
+          .join('\n');
   }
   return line;
 }

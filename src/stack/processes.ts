@@ -54,7 +54,11 @@ async function exited(pid: number, withinMs: number): Promise<boolean> {
  * `firm` (SIGKILL; Postgres: SIGQUIT, its immediate shutdown), then SIGKILL. Resolves when it is gone.
  */
 export async function stopProcess(pid: number, options: { gentle?: NodeJS.Signals; firm?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
-  const steps: [NodeJS.Signals, number][] = [[options.gentle ?? 'SIGTERM', options.graceMs ?? 10_000], [options.firm ?? 'SIGKILL', 5_000], ['SIGKILL', 5_000]];
+  const steps: [NodeJS.Signals, number][] = [
+    [options.gentle ?? 'SIGTERM', options.graceMs ?? 10_000],
+    [options.firm ?? 'SIGKILL', 5_000],
+    ['SIGKILL', 5_000],
+  ];
   for (const [name, wait] of steps) {
     if (!isRunning(pid)) return;
     signal(pid, name);
@@ -183,9 +187,9 @@ export async function checkPortsFree(host: string, ports: WantedPort[]): Promise
     problems.push(
       pid === undefined
         ? `  port ${wanted.port} (${wanted.what}) is in use by another process (find it with \`lsof -nP -iTCP:${wanted.port} -sTCP:LISTEN\`); ` +
-          `stop it, or set ${wanted.variable} to another port`
+            `stop it, or set ${wanted.variable} to another port`
         : `  port ${wanted.port} (${wanted.what}) is in use by PID ${pid}${command ? ` (${command.slice(0, 120)})` : ''}; ` +
-          `stop it with \`kill ${pid}\`, or set ${wanted.variable} to another port`,
+            `stop it with \`kill ${pid}\`, or set ${wanted.variable} to another port`,
     );
   }
   if (problems.length > 0) throw new Error(`ports in use:\n${problems.join('\n')}`);

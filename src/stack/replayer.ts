@@ -23,7 +23,10 @@ type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 /** `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED` → `ActivityTaskScheduled`. */
 function eventTypeName(type: number | null | undefined): string {
   const constant = EventType[Number(type)] ?? 'EVENT_TYPE_UNSPECIFIED';
-  return constant.replace(/^EVENT_TYPE_/, '').toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+  return constant
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
 
 const decoded = (payloads: proto.temporal.api.common.v1.IPayloads | null | undefined): unknown => {
@@ -100,10 +103,16 @@ function whatTheCodeDid(message: string): string {
  */
 export class ReplayWorker extends Worker {
   protected static override async createWorkflowCreator(
-    bundle: WorkflowBundleWithSourceMapAndFilename, compiledOptions: CompiledWorkerOptions, logger: Logger,
+    bundle: WorkflowBundleWithSourceMapAndFilename,
+    compiledOptions: CompiledWorkerOptions,
+    logger: Logger,
   ): Promise<WorkflowCreator> {
     // biome-ignore lint/complexity/noThisInStatic: the overridden static method of Worker, reached as the SDK reaches it
-    const creator = await super.createWorkflowCreator(bundle, { ...compiledOptions, debugMode: true, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
+    const creator = await super.createWorkflowCreator(
+      bundle,
+      { ...compiledOptions, debugMode: true, isolateExecutionTimeoutMs: undefined as unknown as number },
+      logger,
+    );
     withoutPromiseStacks();
     return creator;
   }
@@ -136,7 +145,10 @@ export class WorkflowReplayer implements HistoryReplayer {
   /** The workflow code it replays with, bundled on first use. */
   workflowCode(): Promise<string> {
     return (this.bundle ??= bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: this.options.interceptorModules ?? [], ...workflowBundlerOptions, logger: new DefaultLogger('ERROR'),
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: this.options.interceptorModules ?? [],
+      ...workflowBundlerOptions,
+      logger: new DefaultLogger('ERROR'),
     }).then((bundle) => bundle.code));
   }
 
@@ -163,8 +175,11 @@ export class WorkflowReplayer implements HistoryReplayer {
       const event = divergingEvent(message, history);
       const last = steps[steps.length - 1];
       const divergence: Divergence = {
-        eventId: event ? Number(event.eventId) : eventIdIn(message), recorded: event ? describeEvent(event) : null, now: whatTheCodeDid(message),
-        step: last?.stepId ?? null, visit: last?.visit ?? null,
+        eventId: event ? Number(event.eventId) : eventIdIn(message),
+        recorded: event ? describeEvent(event) : null,
+        now: whatTheCodeDid(message),
+        step: last?.stepId ?? null,
+        visit: last?.visit ?? null,
       };
       return { deterministic: false, divergence, timeline, ms: ms() };
     }

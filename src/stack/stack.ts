@@ -68,7 +68,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       runReverse(drains).then(() => true),
-      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), drainMs); }),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), drainMs);
+      }),
     ]);
     clearTimeout(timer);
     if (!drained) log(`casebook: the API and worker did not drain within ${drainMs / 1000} s; stopping the servers anyway`);
@@ -107,20 +109,29 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
     config.temporalAddress
       ? Promise.resolve({ address: config.temporalAddress, uiUrl: undefined, unsupervise: () => {}, stop: async () => {} })
       : startTemporalDevServer({
-          dataDir: temporalDataDir(config), host: config.host, port: config.temporalPort, uiPort: config.temporalUiPort,
-          httpPort: config.temporalHttpPort, metricsPort: config.temporalMetricsPort, namespace: config.namespace,
-          pidFile: temporalChild(config).pidFile, onRestart: (message) => log(`casebook: ${message}`), retentionDays: config.temporalRetentionDays,
+          dataDir: temporalDataDir(config),
+          host: config.host,
+          port: config.temporalPort,
+          uiPort: config.temporalUiPort,
+          httpPort: config.temporalHttpPort,
+          metricsPort: config.temporalMetricsPort,
+          namespace: config.namespace,
+          pidFile: temporalChild(config).pidFile,
+          onRestart: (message) => log(`casebook: ${message}`),
+          retentionDays: config.temporalRetentionDays,
         }),
     config.databaseUrl
       ? Promise.resolve({ url: config.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? config.databaseUrl, unsupervise: () => {}, stop: async () => {} })
-      : startEmbeddedPostgres({ dataDir: postgresDataDir(config), port: config.postgresPort, onRestart: (message) => log(`casebook: ${message}`) }).then((server) => ({
-          ...server,
-          // Postgres's fast shutdown, bounded: then its immediate shutdown, then SIGKILL.
-          stop: async () => {
-            await Promise.race([server.stop(), sleep(15_000)]);
-            await killChild(postgresChild(config));
-          },
-        })),
+      : startEmbeddedPostgres({ dataDir: postgresDataDir(config), port: config.postgresPort, onRestart: (message) => log(`casebook: ${message}`) }).then(
+          (server) => ({
+            ...server,
+            // Postgres's fast shutdown, bounded: then its immediate shutdown, then SIGKILL.
+            stop: async () => {
+              await Promise.race([server.stop(), sleep(15_000)]);
+              await killChild(postgresChild(config));
+            },
+          }),
+        ),
   ]);
   for (const server of [temporal, postgres]) {
     if (server.status === 'fulfilled') {
@@ -141,16 +152,25 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
 async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   stops.push(() => connection.close());
-  const create = () => composeWorker({
-    connection, pool, namespace: config.namespace, adapters: config.adapters, tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
-  });
+  const create = () =>
+    composeWorker({
+      connection,
+      pool,
+      namespace: config.namespace,
+      adapters: config.adapters,
+      tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+    });
   let worker = await create();
   let stopping = false;
   let wake = () => {};
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => { clearTimeout(timer); resolve(); };
-  });
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   const supervise = async () => {
     while (!stopping) {
       try {
@@ -181,7 +201,12 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
 
 /** The API on its port, and beside it the archiver of case histories and the audit checkpoints; returns the API's URL. */
 async function startApi(
-  config: Config, temporal: { address: string; uiUrl?: string | undefined }, pool: Pool, databaseUrl: string, options: { logger?: boolean }, stops: Stop[],
+  config: Config,
+  temporal: { address: string; uiUrl?: string | undefined },
+  pool: Pool,
+  databaseUrl: string,
+  options: { logger?: boolean },
+  stops: Stop[],
   log: (line: string) => void,
 ): Promise<string> {
   const connection = await Connection.connect({ address: temporal.address });

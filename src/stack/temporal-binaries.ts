@@ -3,9 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const TOOLS_DIR = fileURLToPath(new URL('../../.tools/', import.meta.url));
 
-export type ServerExecutable =
-  | { type: 'existing-path'; path: string }
-  | { type: 'cached-download' };
+export type ServerExecutable = { type: 'existing-path'; path: string } | { type: 'cached-download' };
 
 function executable(envVariable: string, provisioned: string): ServerExecutable {
   const fromEnv = process.env[envVariable];
@@ -20,5 +18,4 @@ function executable(envVariable: string, provisioned: string): ServerExecutable 
 export const temporalCliExecutable = (): ServerExecutable => executable('CASEBOOK_TEMPORAL_CLI', 'temporal');
 
 /** The time-skipping test server: $CASEBOOK_TEMPORAL_TEST_SERVER, else .tools/temporal-test-server. */
-export const temporalTestServerExecutable = (): ServerExecutable =>
-  executable('CASEBOOK_TEMPORAL_TEST_SERVER', 'temporal-test-server');
+export const temporalTestServerExecutable = (): ServerExecutable => executable('CASEBOOK_TEMPORAL_TEST_SERVER', 'temporal-test-server');

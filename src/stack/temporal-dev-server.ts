@@ -39,15 +39,24 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   }
   mkdirSync(options.dataDir, { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--db-filename', join(options.dataDir, 'temporal.db'),
-    '--ip', options.host,
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--http-port', String(options.httpPort),
-    '--metrics-port', String(options.metricsPort),
-    '--namespace', options.namespace,
-    '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--db-filename',
+    join(options.dataDir, 'temporal.db'),
+    '--ip',
+    options.host,
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--http-port',
+    String(options.httpPort),
+    '--metrics-port',
+    String(options.metricsPort),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'error',
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
   let stderr = '';
@@ -60,7 +69,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       writeFileSync(pidFile, `${child.pid}\n`);
       child.once('exit', () => rmSync(pidFile, { force: true }));
     }
-    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
     return child;
   };
   let child = spawnServer();
@@ -75,17 +86,21 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   // Started again whenever it exits without being asked to (killed, crashed), on the same data file:
   // the worker and the API reconnect on their own.
   let stopping = false;
-  const watch = () => child.once('exit', () => {
-    if (stopping) return;
-    options.onRestart?.('the Temporal dev server stopped unexpectedly; starting it again');
-    setTimeout(() => {
+  const watch = () =>
+    child.once('exit', () => {
       if (stopping) return;
-      stderr = '';
-      child = spawnServer();
-      watch();
-      waitUntilServing(address, child, () => stderr).then(() => options.onRestart?.('the Temporal dev server is running again'), () => undefined);
-    }, 1_000);
-  });
+      options.onRestart?.('the Temporal dev server stopped unexpectedly; starting it again');
+      setTimeout(() => {
+        if (stopping) return;
+        stderr = '';
+        child = spawnServer();
+        watch();
+        waitUntilServing(address, child, () => stderr).then(
+          () => options.onRestart?.('the Temporal dev server is running again'),
+          () => undefined,
+        );
+      }, 1_000);
+    });
   watch();
   return {
     address,
@@ -113,7 +128,9 @@ export async function setRetention(address: string, namespace: string, days: num
 async function waitUntilServing(address: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   while (Date.now() < deadline) {
     if (exited) throw new Error(`the Temporal dev server exited during start-up: ${stderr().trim()}`);
     try {

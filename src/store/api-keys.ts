@@ -23,12 +23,18 @@ const KEY = /^cb_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 export async function createApiKey(pool: Pool, role: Role, name: string): Promise<{ key: string; apiKey: ApiKey }> {
-  const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const id = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
-  const { rows } = await pool.query(
-    `INSERT INTO api_keys (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4) RETURNING *`,
-    [id, name, role, sha256(secret).toString('hex')],
-  );
+  const { rows } = await pool.query(`INSERT INTO api_keys (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4) RETURNING *`, [
+    id,
+    name,
+    role,
+    sha256(secret).toString('hex'),
+  ]);
   return { key: `cb_${id}_${secret}`, apiKey: toApiKey(rows[0]) };
 }
 
@@ -82,7 +88,11 @@ export async function countActiveApiKeys(pool: Pool): Promise<number> {
 
 function toApiKey(row: { id: string; name: string; role: Role; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKey {
   return {
-    id: row.id, name: row.name, role: row.role, createdAt: row.created_at.toISOString(),
-    revokedAt: row.revoked_at?.toISOString() ?? null, lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at.toISOString(),
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
   };
 }

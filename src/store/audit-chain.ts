@@ -55,7 +55,13 @@ export async function recordPublished(db: Queryable, published: { name: string; 
     `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
      VALUES ('playbook/' || $1 || '/' || $2 || '/published', now(), 'published', $3, $4, $5)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [published.name, published.version, JSON.stringify({ name: published.name, version: published.version, hash: published.hash }), published.by.keyId, published.by.name],
+    [
+      published.name,
+      published.version,
+      JSON.stringify({ name: published.name, version: published.version, hash: published.hash }),
+      published.by.keyId,
+      published.by.name,
+    ],
   );
 }
 
@@ -83,8 +89,7 @@ export interface AuditProblem {
    * refund-altered: a refund in the ledger is not the one its `refund` row recorded (or is gone);
    * truncated / rewritten / refunds-altered / checkpoint-invalid: see `AnchorProblem`.
    */
-  problem: 'altered' | 'link' | 'gap' | 'seq' | 'archive-altered' | 'archive-unrecorded' | 'archive-missing'
-    | 'unnumbered' | 'refund-altered' | AnchorProblem;
+  problem: 'altered' | 'link' | 'gap' | 'seq' | 'archive-altered' | 'archive-unrecorded' | 'archive-missing' | 'unnumbered' | 'refund-altered' | AnchorProblem;
   message: string;
   position?: number;
   id?: string;
@@ -149,7 +154,12 @@ interface ChainRow {
 
 const rowName = (row: { position: number; id: string; case_id: string | null; kind: string }): string =>
   `row ${row.position} (id ${row.id}, ${row.case_id === null ? 'no case' : `case ${row.case_id}`}, kind ${row.kind})`;
-const rowFields = (row: { position: number; id: string; case_id: string | null; kind: string }) => ({ position: row.position, id: row.id, caseId: row.case_id, kind: row.kind });
+const rowFields = (row: { position: number; id: string; case_id: string | null; kind: string }) => ({
+  position: row.position,
+  id: row.id,
+  caseId: row.case_id,
+  kind: row.kind,
+});
 
 const CHAIN_COLUMNS = `a.id::text, a.position, a.case_id, a.kind, encode(a.prev_hash, 'hex') AS prev_hash, encode(a.hash, 'hex') AS hash,
   encode(sha256(a.prev_hash || audit_event_content(a.case_id, a.seq, a.at, a.kind, a.step_id, a.actor_key_id, a.actor_name, a.detail)), 'hex') AS computed`;
@@ -161,7 +171,10 @@ async function chainRows(db: Queryable, after: number, limit: number): Promise<C
 }
 
 /** One case's rows with their hashes recomputed and their neighbours in the chain. */
-async function caseChainRows(db: Queryable, caseId: string): Promise<(ChainRow & { before_hash: string | null; after_prev_hash: string | null; last_position: number })[]> {
+async function caseChainRows(
+  db: Queryable,
+  caseId: string,
+): Promise<(ChainRow & { before_hash: string | null; after_prev_hash: string | null; last_position: number })[]> {
   const { rows } = await db.query(
     `SELECT ${CHAIN_COLUMNS}, encode(b.hash, 'hex') AS before_hash, encode(n.prev_hash, 'hex') AS after_prev_hash,
        (SELECT max(position) FROM audit_events) AS last_position
@@ -218,7 +231,13 @@ async function archiveRows(db: Queryable, caseId?: string): Promise<ArchiveRow[]
   return rows;
 }
 
-interface UnnumberedRow { id: string; position: number; case_id: string | null; kind: string; why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'again' }
+interface UnnumberedRow {
+  id: string;
+  position: number;
+  case_id: string | null;
+  kind: string;
+  why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'again';
+}
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
 async function unnumberedRows(db: Queryable, caseId?: string): Promise<UnnumberedRow[]> {
@@ -248,8 +267,16 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
 }
 
 interface RefundMismatch {
-  id: string; position: number; case_id: string | null; kind: string; refund_id: string; amount: string | null; currency: string | null;
-  ledger_amount: string | null; ledger_currency: string | null; ledger_case: string | null;
+  id: string;
+  position: number;
+  case_id: string | null;
+  kind: string;
+  refund_id: string;
+  amount: string | null;
+  currency: string | null;
+  ledger_amount: string | null;
+  ledger_currency: string | null;
+  ledger_case: string | null;
 }
 
 /** Each paid refund's `refund` row (detail.refundId) whose ledger row is gone, or has another amount, currency or case. */
@@ -282,7 +309,9 @@ const REFUNDS_DIGEST = `count(r.id)::int AS count,
  * minute or more ago (a later checkpoint covers the newer ones).
  */
 export async function chainAnchor(db: Queryable): Promise<ChainAnchor> {
-  const { rows: [anchor] } = await db.query<{ position: number; head: string | null; through: number; count: number; sha256: string }>(
+  const {
+    rows: [anchor],
+  } = await db.query<{ position: number; head: string | null; through: number; count: number; sha256: string }>(
     `WITH last AS (SELECT position, hash FROM audit_events ORDER BY position DESC LIMIT 1),
           through AS (SELECT COALESCE(max(id), 0) AS id FROM refunds WHERE created_at < now() - $1::interval)
      SELECT COALESCE((SELECT position FROM last), 0) AS position, (SELECT encode(hash, 'hex') FROM last) AS head,
@@ -313,7 +342,8 @@ async function refundsDigests(db: Queryable, throughs: number[]): Promise<Map<nu
   const last = bounds.at(-1) ?? 0;
   for (;;) {
     const { rows } = await db.query<{ id: number; text: string }>(
-      `SELECT r.id, ${REFUND_TEXT} AS text FROM refunds r WHERE r.id > $1 AND r.id <= $2 ORDER BY r.id LIMIT $3`, [after, last, BATCH],
+      `SELECT r.id, ${REFUND_TEXT} AS text FROM refunds r WHERE r.id > $1 AND r.id <= $2 ORDER BY r.id LIMIT $3`,
+      [after, last, BATCH],
     );
     for (const row of rows) {
       passBoundsBelow(row.id);
@@ -332,7 +362,8 @@ async function hashesAt(db: Queryable, positions: number[]): Promise<Map<number,
   const hashes = new Map<number, string>();
   for (let i = 0; i < positions.length; i += BATCH) {
     const { rows } = await db.query<{ position: number; hash: string }>(
-      `SELECT position, encode(hash, 'hex') AS hash FROM audit_events WHERE position = ANY ($1::bigint[])`, [positions.slice(i, i + BATCH)],
+      `SELECT position, encode(hash, 'hex') AS hash FROM audit_events WHERE position = ANY ($1::bigint[])`,
+      [positions.slice(i, i + BATCH)],
     );
     for (const row of rows) hashes.set(row.position, row.hash);
   }
@@ -371,26 +402,37 @@ export async function verifyAuditTrail(db: Queryable, { caseId, anchors }: { cas
       if (before === null) {
         problems.push({ problem: 'gap', ...rowFields(row), message: `${rowName(row)}: row ${row.position - 1} before it is missing (removed)` });
       } else if (row.prev_hash !== before) {
-        problems.push({ problem: 'link', ...rowFields(row), message: `${rowName(row)}: its prev_hash is not the hash of row ${row.position - 1} (a row before it was altered, inserted or removed)` });
+        problems.push({
+          problem: 'link',
+          ...rowFields(row),
+          message: `${rowName(row)}: its prev_hash is not the hash of row ${row.position - 1} (a row before it was altered, inserted or removed)`,
+        });
       }
       checkHash(problems, row);
       if (row.position < row.last_position && row.after_prev_hash === null) {
         problems.push({ problem: 'gap', ...rowFields(row), message: `${rowName(row)}: row ${row.position + 1} after it is missing (removed)` });
       } else if (row.after_prev_hash !== null && row.after_prev_hash !== row.hash) {
-        problems.push({ problem: 'link', ...rowFields(row), message: `${rowName(row)}: row ${row.position + 1} after it does not chain onto it (altered, inserted or removed)` });
+        problems.push({
+          problem: 'link',
+          ...rowFields(row),
+          message: `${rowName(row)}: row ${row.position + 1} after it does not chain onto it (altered, inserted or removed)`,
+        });
       }
     }
   }
   for (const row of await seqBreaks(db, caseId)) {
-    const what = row.seq > row.n ? `workflow seq ${row.n} is missing before it (removed)` : `workflow seq ${row.seq} appears again where ${row.n} was expected (inserted)`;
+    const what =
+      row.seq > row.n ? `workflow seq ${row.n} is missing before it (removed)` : `workflow seq ${row.seq} appears again where ${row.n} was expected (inserted)`;
     problems.push({ problem: 'seq', position: row.position, id: row.id, caseId: row.case_id, kind: row.kind, message: `${rowName(row)}: ${what}` });
   }
-  for (const row of await unnumberedRows(db, caseId)) problems.push({ problem: 'unnumbered', ...rowFields(row), message: `${rowName(row)}: ${UNNUMBERED_WHY[row.why]} (forged)` });
+  for (const row of await unnumberedRows(db, caseId))
+    problems.push({ problem: 'unnumbered', ...rowFields(row), message: `${rowName(row)}: ${UNNUMBERED_WHY[row.why]} (forged)` });
   for (const row of await refundMismatches(db, caseId)) {
     const recorded = `${row.amount} ${row.currency}`;
-    const what = row.ledger_amount === null
-      ? `refund ${row.refund_id} it recorded (${recorded}) is not in the refunds ledger (removed)`
-      : `refund ${row.refund_id} in the refunds ledger is ${row.ledger_amount} ${row.ledger_currency} of case ${row.ledger_case}, not the ${recorded} it recorded (altered)`;
+    const what =
+      row.ledger_amount === null
+        ? `refund ${row.refund_id} it recorded (${recorded}) is not in the refunds ledger (removed)`
+        : `refund ${row.refund_id} in the refunds ledger is ${row.ledger_amount} ${row.ledger_currency} of case ${row.ledger_case}, not the ${recorded} it recorded (altered)`;
     problems.push({ problem: 'refund-altered', ...rowFields(row), message: `${rowName(row)}: ${what}` });
   }
   const archives = await archiveRows(db, caseId);
@@ -419,7 +461,11 @@ async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: An
   const furthest = anchors.reduce((a, b) => (b.position >= a.position ? b : a));
   if (furthest.position > last) {
     const missing = furthest.position === last + 1 ? `row ${last + 1}` : `rows ${last + 1} to ${furthest.position}`;
-    problems.push({ problem: 'truncated', position: last + 1, message: `${missing}, which ${checkpointName(furthest)} anchored, ${furthest.position === last + 1 ? 'is' : 'are'} missing: the newest rows were removed` });
+    problems.push({
+      problem: 'truncated',
+      position: last + 1,
+      message: `${missing}, which ${checkpointName(furthest)} anchored, ${furthest.position === last + 1 ? 'is' : 'are'} missing: the newest rows were removed`,
+    });
   }
   const hashes = await hashesAt(db, [...new Set(anchors.filter((a) => a.position > 0 && a.position <= last).map((a) => a.position))]);
   let matched: Anchor | undefined;
@@ -431,15 +477,21 @@ async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: An
       continue;
     }
     if (hash === undefined) continue; // a removed row, named as a gap
-    const after = matched ? `after row ${matched.position} (where ${checkpointName(matched)} still matches)` : `at or before row ${anchor.position} (no earlier checkpoint still matches)`;
+    const after = matched
+      ? `after row ${matched.position} (where ${checkpointName(matched)} still matches)`
+      : `at or before row ${anchor.position} (no earlier checkpoint still matches)`;
     problems.push({
-      problem: 'rewritten', position: anchor.position,
+      problem: 'rewritten',
+      position: anchor.position,
       message: `row ${anchor.position}: its hash ${hash} is not the head ${anchor.head} that ${checkpointName(anchor)} signed: the chain was rewritten ${after}`,
     });
     break;
   }
   // Every checkpoint, not only the newest: one written after a refund was edited digests the edit.
-  const digests = await refundsDigests(db, anchors.map((a) => a.refunds.through));
+  const digests = await refundsDigests(
+    db,
+    anchors.map((a) => a.refunds.through),
+  );
   let below = 0;
   for (const anchor of anchors) {
     const digest = digests.get(anchor.refunds.through)!;
@@ -461,10 +513,18 @@ async function checkAnchors(db: Queryable, problems: AuditProblem[], anchors: An
 function checkLink(problems: AuditProblem[], row: ChainRow, previous: ChainRow | undefined, expected: number, linked: boolean): void {
   if (row.position !== expected) {
     const missing = row.position === expected + 1 ? `row ${expected} is missing` : `rows ${expected} to ${row.position - 1} are missing`;
-    problems.push({ problem: 'gap', ...rowFields(row), message: `${rowName(row)}: ${missing} before it (removed)${linked ? '' : '; its prev_hash is not the hash of the row before it'}` });
+    problems.push({
+      problem: 'gap',
+      ...rowFields(row),
+      message: `${rowName(row)}: ${missing} before it (removed)${linked ? '' : '; its prev_hash is not the hash of the row before it'}`,
+    });
   } else if (!linked) {
     const before = previous ? `row ${previous.position}` : 'the start of the chain';
-    problems.push({ problem: 'link', ...rowFields(row), message: `${rowName(row)}: its prev_hash is not the hash of ${before} (a row was altered, inserted or removed here)` });
+    problems.push({
+      problem: 'link',
+      ...rowFields(row),
+      message: `${rowName(row)}: its prev_hash is not the hash of ${before} (a row was altered, inserted or removed here)`,
+    });
   }
 }
 
@@ -479,7 +539,11 @@ function checkArchive(problems: AuditProblem[], archive: ArchiveRow): void {
   const named = `case ${archive.case_id} run ${run}`;
   const fields = { caseId: archive.case_id, runId: run, ...(archive.audit_id ? { id: archive.audit_id, position: archive.position!, kind: 'archived' } : {}) };
   if (!archive.archived) {
-    problems.push({ problem: 'archive-missing', ...fields, message: `${named}: the history that row ${archive.position} (id ${archive.audit_id}) recorded as archived is missing (removed)` });
+    problems.push({
+      problem: 'archive-missing',
+      ...fields,
+      message: `${named}: the history that row ${archive.position} (id ${archive.audit_id}) recorded as archived is missing (removed)`,
+    });
   } else if (archive.audit_id === null) {
     problems.push({ problem: 'archive-unrecorded', ...fields, message: `${named}: an archived history no \`archived\` audit row recorded (inserted)` });
   } else if (archive.computed !== archive.stored || archive.computed !== archive.recorded) {

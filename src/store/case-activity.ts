@@ -3,8 +3,15 @@ import type { Queryable } from './transaction.js';
 
 export interface CaseActivity {
   tasks: {
-    stepId: string; role: string; title: string; outcomes: string[]; dueAt: string; status: string; outcome: string | null;
-    createdAt: string; completedAt: string | null;
+    stepId: string;
+    role: string;
+    title: string;
+    outcomes: string[];
+    dueAt: string;
+    status: string;
+    outcome: string | null;
+    createdAt: string;
+    completedAt: string | null;
   }[];
   remarks: { stepId: string; orderId: string | null; remark: string | null; flag: string | null; at: string }[];
 }
@@ -26,7 +33,12 @@ export async function caseActivity(db: Queryable, caseId: string): Promise<CaseA
   if (!row) return undefined;
   const instant = (value: string | null) => (value === null ? null : new Date(value).toISOString());
   return {
-    tasks: (row.tasks as CaseActivity['tasks']).map((task) => ({ ...task, dueAt: instant(task.dueAt)!, createdAt: instant(task.createdAt)!, completedAt: instant(task.completedAt) })),
+    tasks: (row.tasks as CaseActivity['tasks']).map((task) => ({
+      ...task,
+      dueAt: instant(task.dueAt)!,
+      createdAt: instant(task.createdAt)!,
+      completedAt: instant(task.completedAt),
+    })),
     remarks: (row.remarks as CaseActivity['remarks']).map((remark) => ({ ...remark, at: instant(remark.at)! })),
   };
 }

@@ -38,8 +38,16 @@ export async function archivedRuns(db: Queryable, caseId: string): Promise<Archi
     [caseId],
   );
   return rows.map((r) => ({
-    runId: r.run_id, caseId: r.case_id, workflowId: r.workflow_id, planHash: r.plan_hash, runStatus: r.run_status,
-    startedAt: r.started_at.toISOString(), closedAt: r.closed_at.toISOString(), eventCount: r.event_count, history: r.history, sha256: r.sha256,
+    runId: r.run_id,
+    caseId: r.case_id,
+    workflowId: r.workflow_id,
+    planHash: r.plan_hash,
+    runStatus: r.run_status,
+    startedAt: r.started_at.toISOString(),
+    closedAt: r.closed_at.toISOString(),
+    eventCount: r.event_count,
+    history: r.history,
+    sha256: r.sha256,
   }));
 }
 
@@ -60,7 +68,10 @@ export async function closedCasesToArchive(db: Queryable, limit: number): Promis
 }
 
 /** A case's workflow and pinned plan, by either id; undefined when no such case. */
-export async function caseRunIdentity(db: Queryable, by: { caseId: string } | { workflowId: string }): Promise<{ caseId: string; workflowId: string; planHash: string; status: string; historyArchive: 'archived' | 'lost' | null } | undefined> {
+export async function caseRunIdentity(
+  db: Queryable,
+  by: { caseId: string } | { workflowId: string },
+): Promise<{ caseId: string; workflowId: string; planHash: string; status: string; historyArchive: 'archived' | 'lost' | null } | undefined> {
   const [column, value] = 'caseId' in by ? ['case_id', by.caseId] : ['workflow_id', by.workflowId];
   const { rows } = await db.query(`SELECT case_id, workflow_id, plan_hash, status, history_archive FROM cases WHERE ${column} = $1`, [value]);
   const r = rows[0];

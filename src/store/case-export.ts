@@ -27,8 +27,13 @@ export interface ExportedAuditRow {
 
 // biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 const caseOf = (r: Record<string, any>): ExportedCase => ({
-  caseId: r.case_id, workflowId: r.workflow_id, playbook: { name: r.playbook, version: r.version, hash: r.plan_hash }, status: r.status,
-  outcome: r.outcome ? { outcome: r.outcome, reason: r.reason } : null, openedAt: r.opened_at.toISOString(), closedAt: r.closed_at?.toISOString() ?? null,
+  caseId: r.case_id,
+  workflowId: r.workflow_id,
+  playbook: { name: r.playbook, version: r.version, hash: r.plan_hash },
+  status: r.status,
+  outcome: r.outcome ? { outcome: r.outcome, reason: r.reason } : null,
+  openedAt: r.opened_at.toISOString(),
+  closedAt: r.closed_at?.toISOString() ?? null,
   historyArchive: r.history_archive,
 });
 
@@ -41,7 +46,11 @@ export async function exportedCase(db: Queryable, caseId: string): Promise<Expor
 
 /** Cases closed in [from, to), oldest close first, a page of `limit` after the case `after` (closed_at, case_id). */
 export async function casesClosedBetween(
-  db: Queryable, from: Date, to: Date, limit: number, after?: { closedAt: string; caseId: string },
+  db: Queryable,
+  from: Date,
+  to: Date,
+  limit: number,
+  after?: { closedAt: string; caseId: string },
 ): Promise<ExportedCase[]> {
   const { rows } = await db.query(
     `SELECT ${CASE_COLUMNS} FROM cases
@@ -66,7 +75,14 @@ export async function auditRowsOf(db: Queryable, caseId: string): Promise<Export
     [caseId],
   );
   return rows.map((r) => ({
-    position: r.position, seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, actor: { keyId: r.actor_key_id, name: r.actor_name },
-    detail: r.detail, prevHash: r.prev_hash, hash: r.hash,
+    position: r.position,
+    seq: r.seq,
+    at: r.at.toISOString(),
+    kind: r.kind,
+    step: r.step_id,
+    actor: { keyId: r.actor_key_id, name: r.actor_name },
+    detail: r.detail,
+    prevHash: r.prev_hash,
+    hash: r.hash,
   }));
 }

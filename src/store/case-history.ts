@@ -17,8 +17,17 @@ export interface CaseHistory {
   events: { id: string; type: string; payload: Record<string, unknown>; receivedAt: string; by: Actor | null }[];
   /** Status: `requested` (reserved, the provider not yet answered), `late` (requested past its deadline), `issued`, `declined`. */
   refunds: {
-    amount: number; currency: string; covers: string; reason: string; status: string; orderId: string | null; deadlineAt: string | null;
-    lateAt: string | null; answeredAt: string | null; key: string; at: string;
+    amount: number;
+    currency: string;
+    covers: string;
+    reason: string;
+    status: string;
+    orderId: string | null;
+    deadlineAt: string | null;
+    lateAt: string | null;
+    answeredAt: string | null;
+    key: string;
+    at: string;
   }[];
   escalations: { queue: string; severity: string; reason: string; at: string }[];
   messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
@@ -30,32 +39,61 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
   const row = found.rows[0];
   if (!row) return undefined;
   const [opened, steps, events, refunds, escalations, messages] = await Promise.all([
-    db.query(`SELECT at, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened' AND seq IS NULL ORDER BY position LIMIT 1`, [caseId]),
-    db.query(`SELECT seq, at, kind, step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY at, id`, [caseId]),
+    db.query(`SELECT at, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened' AND seq IS NULL ORDER BY position LIMIT 1`, [
+      caseId,
+    ]),
+    db.query(`SELECT seq, at, kind, step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY at, id`, [
+      caseId,
+    ]),
     db.query(`SELECT event_id, type, payload, received_at, actor_key_id, actor_name FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),
     db.query(`SELECT * FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId]),
     db.query(`SELECT * FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId]),
     db.query(`SELECT * FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]),
   ]);
   return {
-    caseId, workflowId: row.workflow_id,
+    caseId,
+    workflowId: row.workflow_id,
     playbook: { name: row.playbook, version: row.version, hash: row.plan_hash },
     status: row.status,
     outcome: row.outcome ? { outcome: row.outcome, reason: row.reason } : null,
     opened: opened.rows[0] ? { at: opened.rows[0].at.toISOString(), by: { keyId: opened.rows[0].actor_key_id, name: opened.rows[0].actor_name } } : null,
     steps: steps.rows.map((r) => ({
-      seq: r.seq, at: r.at.toISOString(), kind: r.kind, step: r.step_id, detail: r.detail, by: { keyId: r.actor_key_id, name: r.actor_name },
+      seq: r.seq,
+      at: r.at.toISOString(),
+      kind: r.kind,
+      step: r.step_id,
+      detail: r.detail,
+      by: { keyId: r.actor_key_id, name: r.actor_name },
     })),
     events: events.rows.map((r) => ({
-      id: r.event_id, type: r.type, payload: r.payload, receivedAt: r.received_at.toISOString(), by: actorOfColumns(r.actor_key_id, r.actor_name),
+      id: r.event_id,
+      type: r.type,
+      payload: r.payload,
+      receivedAt: r.received_at.toISOString(),
+      by: actorOfColumns(r.actor_key_id, r.actor_name),
     })),
     refunds: refunds.rows.map((r) => ({
-      amount: r.amount, currency: r.currency, covers: r.covers, reason: r.reason, status: r.status === 'requested' && r.late_at ? 'late' : r.status,
-      orderId: r.order_id, deadlineAt: r.deadline_at?.toISOString() ?? null, lateAt: r.late_at?.toISOString() ?? null,
-      answeredAt: r.answered_at?.toISOString() ?? null, key: r.idempotency_key, at: r.created_at.toISOString(),
+      amount: r.amount,
+      currency: r.currency,
+      covers: r.covers,
+      reason: r.reason,
+      status: r.status === 'requested' && r.late_at ? 'late' : r.status,
+      orderId: r.order_id,
+      deadlineAt: r.deadline_at?.toISOString() ?? null,
+      lateAt: r.late_at?.toISOString() ?? null,
+      answeredAt: r.answered_at?.toISOString() ?? null,
+      key: r.idempotency_key,
+      at: r.created_at.toISOString(),
     })),
     escalations: escalations.rows.map((r) => ({ queue: r.queue, severity: r.severity, reason: r.reason, at: r.created_at.toISOString() })),
-    messages: messages.rows.map((r) => ({ template: r.template, channel: r.channel, recipient: r.recipient ?? r.recipient_kind, body: r.body, status: r.status, at: r.created_at.toISOString() })),
+    messages: messages.rows.map((r) => ({
+      template: r.template,
+      channel: r.channel,
+      recipient: r.recipient ?? r.recipient_kind,
+      body: r.body,
+      status: r.status,
+      at: r.created_at.toISOString(),
+    })),
   };
 }
 

@@ -53,16 +53,33 @@ export async function listCases(db: Queryable, filter: CaseListFilter): Promise<
        AND ($11::boolean IS NULL OR ${BREACHED} = $11)
      ORDER BY opened_at DESC, case_id DESC LIMIT $6`,
     [
-      filter.playbook ?? null, filter.status ?? null, filter.orderId ?? null, cursor?.at ?? null, cursor?.key ?? null, limit + 1,
-      filter.outcome ?? null, filter.reason ?? null, filter.openedFrom ?? null, filter.openedTo ?? null,
+      filter.playbook ?? null,
+      filter.status ?? null,
+      filter.orderId ?? null,
+      cursor?.at ?? null,
+      cursor?.key ?? null,
+      limit + 1,
+      filter.outcome ?? null,
+      filter.reason ?? null,
+      filter.openedFrom ?? null,
+      filter.openedTo ?? null,
       filter.breached === undefined ? null : filter.breached === 'true',
     ],
   );
   const shown = rows.slice(0, limit);
-  const page = shown.map((row): CaseSummary => ({
-    caseId: row.case_id, playbook: row.playbook, version: row.version, status: row.status, step: row.current_step,
-    orderId: row.order_id, outcome: row.outcome, openedAt: row.opened_at.toISOString(), updatedAt: row.updated_at.toISOString(),
-  }));
+  const page = shown.map(
+    (row): CaseSummary => ({
+      caseId: row.case_id,
+      playbook: row.playbook,
+      version: row.version,
+      status: row.status,
+      step: row.current_step,
+      orderId: row.order_id,
+      outcome: row.outcome,
+      openedAt: row.opened_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+    }),
+  );
   // The cursor keeps Postgres' microseconds, so no case is skipped or repeated between pages.
   const last = shown[shown.length - 1];
   return { cases: page, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.opened_at_exact, key: last.case_id }) : null };

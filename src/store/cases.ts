@@ -42,8 +42,19 @@ export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> 
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (case_id) DO NOTHING`,
       [
-        row.caseId, row.workflowId, row.playbook, row.version, row.planHash, row.caseType, row.orderId, JSON.stringify(row.data),
-        row.paid?.amount ?? null, row.paid?.currency ?? null, row.openKey, row.step, row.returnTracking,
+        row.caseId,
+        row.workflowId,
+        row.playbook,
+        row.version,
+        row.planHash,
+        row.caseType,
+        row.orderId,
+        JSON.stringify(row.data),
+        row.paid?.amount ?? null,
+        row.paid?.currency ?? null,
+        row.openKey,
+        row.step,
+        row.returnTracking,
       ],
     );
     return inserted.rowCount === 1;
@@ -68,8 +79,16 @@ export async function findCase(db: Queryable, caseId: string): Promise<StoredCas
   const row = rows[0];
   if (!row) return undefined;
   return {
-    caseId: row.case_id, workflowId: row.workflow_id, playbook: row.playbook, version: row.version, planHash: row.plan_hash,
-    status: row.status, step: row.current_step, waitingFor: row.waiting_for, deadlines: row.deadlines, data: row.data,
+    caseId: row.case_id,
+    workflowId: row.workflow_id,
+    playbook: row.playbook,
+    version: row.version,
+    planHash: row.plan_hash,
+    status: row.status,
+    step: row.current_step,
+    waitingFor: row.waiting_for,
+    deadlines: row.deadlines,
+    data: row.data,
     outcome: row.outcome ? { outcome: row.outcome, reason: row.reason ?? '' } : null,
   };
 }

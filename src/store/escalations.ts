@@ -47,17 +47,31 @@ const ESCALATION_COLUMNS = `e.*, e.created_at::text AS created_at_exact, c.playb
 // biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 function escalationOf(row: Record<string, any>): Escalation {
   return {
-    id: Number(row.id), caseId: row.case_id, playbook: row.playbook, orderId: row.order_id, step: row.step_id, queue: row.queue,
-    severity: row.severity, reason: row.reason, note: row.note, status: row.status, createdAt: row.created_at.toISOString(),
+    id: Number(row.id),
+    caseId: row.case_id,
+    playbook: row.playbook,
+    orderId: row.order_id,
+    step: row.step_id,
+    queue: row.queue,
+    severity: row.severity,
+    reason: row.reason,
+    note: row.note,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
     acknowledged: row.acknowledged_at
-      ? { by: { keyId: row.acknowledged_by_key_id, name: row.acknowledged_by_name }, at: row.acknowledged_at.toISOString() } : null,
+      ? { by: { keyId: row.acknowledged_by_key_id, name: row.acknowledged_by_name }, at: row.acknowledged_at.toISOString() }
+      : null,
     resolved: row.resolved_at
-      ? { by: { keyId: row.resolved_by_key_id, name: row.resolved_by_name }, at: row.resolved_at.toISOString(), resolution: row.resolution } : null,
+      ? { by: { keyId: row.resolved_by_key_id, name: row.resolved_by_name }, at: row.resolved_at.toISOString(), resolution: row.resolution }
+      : null,
   };
 }
 
 /** Escalations, newest first, paged by (created_at, id); `undefined` when the cursor is not one we issued. */
-export async function listEscalations(db: Queryable, filter: EscalationListFilter): Promise<{ escalations: Escalation[]; nextCursor: string | null } | undefined> {
+export async function listEscalations(
+  db: Queryable,
+  filter: EscalationListFilter,
+): Promise<{ escalations: Escalation[]; nextCursor: string | null } | undefined> {
   const limit = filter.limit ? Number(filter.limit) : 50;
   const cursor = filter.cursor ? decodeCursor(filter.cursor, 'id') : undefined;
   if (filter.cursor && !cursor) return undefined;

@@ -32,7 +32,8 @@ const IN_SCOPE = `($4::text IS NULL OR c.playbook = $4)
  * The case `c` of each row of `alias`, when in scope. A lateral lookup by key (LIMIT 1 keeps the
  * planner from hashing the whole cases table to join a week of rows).
  */
-const caseOf = (alias: string) => `JOIN LATERAL (SELECT c.case_id, c.playbook, c.order_id FROM cases c WHERE c.case_id = ${alias}.case_id AND ${IN_SCOPE} LIMIT 1) c ON true`;
+const caseOf = (alias: string) =>
+  `JOIN LATERAL (SELECT c.case_id, c.playbook, c.order_id FROM cases c WHERE c.case_id = ${alias}.case_id AND ${IN_SCOPE} LIMIT 1) c ON true`;
 
 /** A share of a whole, to four decimals; null when the whole is empty. */
 const share = (part: string, whole: string) => `CASE WHEN ${whole} > 0 THEN round(${part}::numeric / ${whole}, 4)::float8 END`;
@@ -237,8 +238,14 @@ export async function unpaidOrderReminders(db: Queryable, filter: FigureFilter):
   );
   const row = rows[0]!;
   return {
-    orders: row.orders, paidBeforeReminder: row.paid_before, reminded: row.reminded, recovered: row.recovered,
-    closedUnpaid: row.closed_unpaid, stillUnpaid: row.still_unpaid, shareRecovered: row.share, byReminder: row.by_reminder,
+    orders: row.orders,
+    paidBeforeReminder: row.paid_before,
+    reminded: row.reminded,
+    recovered: row.recovered,
+    closedUnpaid: row.closed_unpaid,
+    stillUnpaid: row.still_unpaid,
+    shareRecovered: row.share,
+    byReminder: row.by_reminder,
   };
 }
 
@@ -283,8 +290,16 @@ export async function reviewRecovery(db: Queryable, filter: FigureFilter): Promi
   );
   const row = rows[0]!;
   return {
-    reviews: row.reviews, medium: row.medium, negative: row.negative, open: row.open, handled: row.handled,
-    askedToAmend: row.asked, amended: row.amended, amendedShare: row.share, escalated: row.escalated, byOutcome: row.by_outcome,
+    reviews: row.reviews,
+    medium: row.medium,
+    negative: row.negative,
+    open: row.open,
+    handled: row.handled,
+    askedToAmend: row.asked,
+    amended: row.amended,
+    amendedShare: row.share,
+    escalated: row.escalated,
+    byOutcome: row.by_outcome,
   };
 }
 

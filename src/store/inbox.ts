@@ -57,12 +57,19 @@ interface InboxRow {
 
 function entryOf(row: InboxRow): InboxEntry {
   return {
-    id: Number(row.id), source: row.source, eventId: row.event_id, type: row.type, payload: row.payload,
+    id: Number(row.id),
+    source: row.source,
+    eventId: row.event_id,
+    type: row.type,
+    payload: row.payload,
     by: row.actor_name === null ? null : { keyId: row.actor_key_id, name: row.actor_name },
     ...(row.target_case_id !== null ? { targetCaseId: row.target_case_id } : {}),
     ...(row.order_id !== null ? { orderId: row.order_id } : {}),
     ...(row.return_tracking !== null ? { returnTracking: row.return_tracking } : {}),
-    receivedAt: row.received_at.toISOString(), status: row.status, routedCaseId: row.routed_case_id, reason: row.reason,
+    receivedAt: row.received_at.toISOString(),
+    status: row.status,
+    routedCaseId: row.routed_case_id,
+    reason: row.reason,
     updatedAt: row.updated_at.toISOString(),
   };
 }
@@ -81,8 +88,15 @@ export async function receiveInboundEvent(db: Queryable, event: InboundEvent): P
        WHERE event_inbox.status NOT IN ${DELIVERED}
      RETURNING ${COLUMNS}`,
     [
-      event.source, event.eventId, event.type, JSON.stringify(event.payload), event.targetCaseId ?? null, event.orderId ?? null, event.returnTracking ?? null,
-      event.by?.keyId ?? null, event.by?.name ?? null,
+      event.source,
+      event.eventId,
+      event.type,
+      JSON.stringify(event.payload),
+      event.targetCaseId ?? null,
+      event.orderId ?? null,
+      event.returnTracking ?? null,
+      event.by?.keyId ?? null,
+      event.by?.name ?? null,
     ],
   );
   if (rows[0]) return entryOf(rows[0]);
@@ -104,10 +118,7 @@ export async function findInboxEntry(db: Queryable, id: number): Promise<InboxEn
  * of being routed anew among cases that no longer wait for it.
  */
 export async function assignInboxEntry(db: Queryable, id: number, caseId: string): Promise<void> {
-  await db.query(
-    `UPDATE event_inbox SET routed_case_id = $2, updated_at = now() WHERE id = $1 AND status NOT IN ${DELIVERED}`,
-    [id, caseId],
-  );
+  await db.query(`UPDATE event_inbox SET routed_case_id = $2, updated_at = now() WHERE id = $1 AND status NOT IN ${DELIVERED}`, [id, caseId]);
 }
 
 /**
@@ -115,7 +126,9 @@ export async function assignInboxEntry(db: Queryable, id: number, caseId: string
  * overwrites a delivered row, so concurrent replays of one delivery leave it routed.
  */
 export async function markInboxEntry(
-  db: Queryable, id: number, outcome: { status: Exclude<InboxStatus, 'received'>; caseId?: string; reason?: string },
+  db: Queryable,
+  id: number,
+  outcome: { status: Exclude<InboxStatus, 'received'>; caseId?: string; reason?: string },
 ): Promise<void> {
   await db.query(
     `UPDATE event_inbox SET status = $2, routed_case_id = $3, reason = $4, updated_at = now()
@@ -190,6 +203,11 @@ export async function casesForReceipt(db: Queryable, receipt: { orderId?: string
     [receipt.orderId ?? null, receipt.returnTracking ?? null],
   );
   return rows.map((row) => ({
-    caseId: row.case_id, playbook: row.playbook, status: row.status, step: row.current_step, waitingFor: row.waiting_for, plan: row.plan,
+    caseId: row.case_id,
+    playbook: row.playbook,
+    status: row.status,
+    step: row.current_step,
+    waitingFor: row.waiting_for,
+    plan: row.plan,
   }));
 }

@@ -13,10 +13,12 @@ export interface OrderPayment {
  * ledger holds, so a case that says otherwise can be refused.
  */
 export async function recordOrderPayment(db: Queryable, payment: OrderPayment, caseId: string): Promise<OrderPayment> {
-  await db.query(
-    `INSERT INTO orders (order_id, currency, paid_amount, recorded_by_case) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING`,
-    [payment.orderId, payment.currency, payment.amount, caseId],
-  );
+  await db.query(`INSERT INTO orders (order_id, currency, paid_amount, recorded_by_case) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING`, [
+    payment.orderId,
+    payment.currency,
+    payment.amount,
+    caseId,
+  ]);
   const { rows } = await db.query<{ currency: string; paid_amount: number }>(`SELECT currency, paid_amount FROM orders WHERE order_id = $1`, [payment.orderId]);
   return { orderId: payment.orderId, currency: rows[0]!.currency, amount: rows[0]!.paid_amount };
 }
@@ -48,7 +50,12 @@ export type AdvanceResult = { kind: 'recorded'; advance: OrderAdvance; created: 
  * Records what the buyer advanced for an order, with its evidence, once per evidence: the same evidence
  * again answers the advance first recorded with it. The database refuses another currency.
  */
-export async function recordOrderAdvance(db: Queryable, orderId: string, advance: { kind: 'return_shipping'; amount: number; currency: string; evidence: string }, recordedBy: string): Promise<AdvanceResult> {
+export async function recordOrderAdvance(
+  db: Queryable,
+  orderId: string,
+  advance: { kind: 'return_shipping'; amount: number; currency: string; evidence: string },
+  recordedBy: string,
+): Promise<AdvanceResult> {
   const order = await db.query(`SELECT 1 FROM orders WHERE order_id = $1`, [orderId]);
   if (order.rowCount === 0) return { kind: 'unknown-order' };
   try {
@@ -68,8 +75,20 @@ export async function recordOrderAdvance(db: Queryable, orderId: string, advance
   }
 }
 
-interface AdvanceRow { kind: 'return_shipping'; amount: number; evidence: string; recorded_by: string; recorded_at: Date }
-const toAdvance = (row: AdvanceRow): OrderAdvance => ({ kind: row.kind, amount: row.amount, evidence: row.evidence, recordedBy: row.recorded_by, recordedAt: row.recorded_at.toISOString() });
+interface AdvanceRow {
+  kind: 'return_shipping';
+  amount: number;
+  evidence: string;
+  recorded_by: string;
+  recorded_at: Date;
+}
+const toAdvance = (row: AdvanceRow): OrderAdvance => ({
+  kind: row.kind,
+  amount: row.amount,
+  evidence: row.evidence,
+  recordedBy: row.recorded_by,
+  recordedAt: row.recorded_at.toISOString(),
+});
 
 export interface OrderLedger {
   orderId: string;
@@ -93,9 +112,9 @@ export interface OrderLedger {
 export async function orderLedger(db: Queryable, orderId: string): Promise<OrderLedger | undefined> {
   const order = await db.query<{ currency: string; paid_amount: number }>(`SELECT currency, paid_amount FROM orders WHERE order_id = $1`, [orderId]);
   if (!order.rows[0]) return undefined;
-  const advances = (await db.query<AdvanceRow>(
-    `SELECT kind, amount, evidence, recorded_by, recorded_at FROM order_advances WHERE order_id = $1 ORDER BY id`, [orderId],
-  )).rows.map(toAdvance);
+  const advances = (
+    await db.query<AdvanceRow>(`SELECT kind, amount, evidence, recorded_by, recorded_at FROM order_advances WHERE order_id = $1 ORDER BY id`, [orderId])
+  ).rows.map(toAdvance);
   const { rows } = await db.query<{ kind: RefundKind; cap: number; policy_cap: number | null; refunded: number; requested: number }>(
     `WITH facts AS (
        SELECT o.order_id, o.paid_amount AS paid,
@@ -120,7 +139,11 @@ export async function orderLedger(db: Queryable, orderId: string): Promise<Order
   const paid = order.rows[0].paid_amount;
   const advanced = advances.reduce((sum, advance) => sum + advance.amount, 0);
   return {
-    orderId, currency: order.rows[0].currency, paid, advanced, canOwe: paid + advanced,
+    orderId,
+    currency: order.rows[0].currency,
+    paid,
+    advanced,
+    canOwe: paid + advanced,
     givenBack: rows.reduce((sum, row) => sum + row.refunded + row.requested, 0),
     kinds: rows.map((row) => ({ kind: row.kind, cap: row.cap, policyCap: row.policy_cap, refunded: row.refunded, requested: row.requested })),
     advances,
@@ -146,8 +169,14 @@ export async function orderRefunds(db: Queryable, orderId: string): Promise<Orde
     [orderId],
   );
   return rows.map((r) => ({
-    caseId: r.case_id, stepId: r.step_id, covers: r.covers, amount: r.amount, reason: r.reason,
+    caseId: r.case_id,
+    stepId: r.step_id,
+    covers: r.covers,
+    amount: r.amount,
+    reason: r.reason,
     status: r.status === 'requested' && r.late_at ? 'late' : r.status,
-    deadlineAt: r.deadline_at?.toISOString() ?? null, answeredAt: r.answered_at?.toISOString() ?? null, key: r.idempotency_key,
+    deadlineAt: r.deadline_at?.toISOString() ?? null,
+    answeredAt: r.answered_at?.toISOString() ?? null,
+    key: r.idempotency_key,
   }));
 }

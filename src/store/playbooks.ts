@@ -29,7 +29,13 @@ interface Row {
   plan?: Plan;
 }
 
-const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row.version, hash: row.hash, publishedAt: row.published_at.toISOString(), publishedBy: row.published_by });
+const toVersion = (row: Row): PlaybookVersion => ({
+  name: row.name,
+  version: row.version,
+  hash: row.hash,
+  publishedAt: row.published_at.toISOString(),
+  publishedBy: row.published_by,
+});
 
 /**
  * Publishes a compiled playbook. The same content again returns the version it already has;
@@ -38,13 +44,20 @@ const toVersion = (row: Row): PlaybookVersion => ({ name: row.name, version: row
  * `published` audit row names `by` (the API key; by default the tool, as `publishedBy` names it).
  */
 export async function publishPlaybook(
-  pool: Pool, sourceYaml: string, compiled: HashedPlan, publishedBy: string | null, by: Actor = { keyId: null, name: publishedBy ?? 'casebook' },
+  pool: Pool,
+  sourceYaml: string,
+  compiled: HashedPlan,
+  publishedBy: string | null,
+  by: Actor = { keyId: null, name: publishedBy ?? 'casebook' },
 ): Promise<{ version: PlaybookVersion; created: boolean }> {
   const name = compiled.plan.name;
   return withTransaction(pool, async (client) => {
     // One publisher per playbook name at a time, so version numbers never collide.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`playbook:${name}`]);
-    const existing = await client.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 AND hash = $2`, [name, compiled.hash]);
+    const existing = await client.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 AND hash = $2`, [
+      name,
+      compiled.hash,
+    ]);
     if (existing.rows[0]) return { version: toVersion(existing.rows[0]), created: false };
     const inserted = await client.query<Row>(
       `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan, published_by)
@@ -68,7 +81,9 @@ export async function listPlaybooks(db: Queryable): Promise<(PlaybookVersion & {
 }
 
 export async function listVersions(db: Queryable, name: string): Promise<PlaybookVersion[]> {
-  const { rows } = await db.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 ORDER BY version`, [name]);
+  const { rows } = await db.query<Row>(`SELECT name, version, hash, published_at, published_by FROM playbook_versions WHERE name = $1 ORDER BY version`, [
+    name,
+  ]);
   return rows.map(toVersion);
 }
 

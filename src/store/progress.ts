@@ -24,12 +24,21 @@ export async function recordProgress(db: Queryable, { audit, ...progress }: Prog
      ORDER BY e.seq
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
-      progress.caseId, progress.status, progress.step, JSON.stringify(progress.waitingFor), JSON.stringify(progress.deadlines),
-      JSON.stringify(progress.data), progress.outcome?.outcome ?? null, progress.outcome?.reason ?? null, progress.returnTracking,
-      JSON.stringify(audit.map(({ seq, record }) => {
-        const by = actorOfDetail(record.detail);
-        return { seq, at: record.at, kind: record.kind, step: record.step, detail: record.detail ?? {}, actor_key_id: by.keyId, actor_name: by.name };
-      })),
+      progress.caseId,
+      progress.status,
+      progress.step,
+      JSON.stringify(progress.waitingFor),
+      JSON.stringify(progress.deadlines),
+      JSON.stringify(progress.data),
+      progress.outcome?.outcome ?? null,
+      progress.outcome?.reason ?? null,
+      progress.returnTracking,
+      JSON.stringify(
+        audit.map(({ seq, record }) => {
+          const by = actorOfDetail(record.detail);
+          return { seq, at: record.at, kind: record.kind, step: record.step, detail: record.detail ?? {}, actor_key_id: by.keyId, actor_name: by.name };
+        }),
+      ),
     ],
   );
 }

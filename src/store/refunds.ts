@@ -19,10 +19,19 @@ export interface LedgerRefund {
 /** The ledger row for an idempotency key, or undefined. */
 export async function findRefund(db: Queryable, key: string): Promise<LedgerRefund | undefined> {
   const { rows } = await db.query<{ id: number; status: RefundStatus; provider_reference: string | null; decline_reason: string | null; late_at: Date | null }>(
-    `SELECT id, status, provider_reference, decline_reason, late_at FROM refunds WHERE idempotency_key = $1`, [key],
+    `SELECT id, status, provider_reference, decline_reason, late_at FROM refunds WHERE idempotency_key = $1`,
+    [key],
   );
   const row = rows[0];
-  return row && { id: row.id, status: row.status, providerReference: row.provider_reference, declineReason: row.decline_reason, lateAt: row.late_at?.toISOString() ?? null };
+  return (
+    row && {
+      id: row.id,
+      status: row.status,
+      providerReference: row.provider_reference,
+      declineReason: row.decline_reason,
+      lateAt: row.late_at?.toISOString() ?? null,
+    }
+  );
 }
 
 /**
@@ -47,7 +56,19 @@ async function insertRefund(db: Queryable, request: RefundRequest, status: Refun
     `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status, decline_reason, deadline_at, answered_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $9 = 'declined' THEN now() END)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [request.key, request.caseId, request.stepId, request.orderId, request.amount, request.currency, request.reason, request.covers, status, declineReason, request.deadlineAt],
+    [
+      request.key,
+      request.caseId,
+      request.stepId,
+      request.orderId,
+      request.amount,
+      request.currency,
+      request.reason,
+      request.covers,
+      status,
+      declineReason,
+      request.deadlineAt,
+    ],
   );
 }
 

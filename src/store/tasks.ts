@@ -17,10 +17,11 @@ export async function openTask(db: Queryable, task: TaskRequest): Promise<number
 
 /** Closes an open task as done (with its outcome) or breached; a closed task stays as it was closed. */
 export async function closeTask(db: Queryable, closure: TaskClosure): Promise<void> {
-  await db.query(
-    `UPDATE tasks SET status = $2, outcome = $3, completed_at = now() WHERE idempotency_key = $1 AND status = 'open'`,
-    [closure.key, closure.breached ? 'breached' : 'done', closure.outcome],
-  );
+  await db.query(`UPDATE tasks SET status = $2, outcome = $3, completed_at = now() WHERE idempotency_key = $1 AND status = 'open'`, [
+    closure.key,
+    closure.breached ? 'breached' : 'done',
+    closure.outcome,
+  ]);
 }
 
 export type TaskStatus = 'open' | 'done' | 'breached';
@@ -72,9 +73,19 @@ const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
 // biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 function taskOf(row: Record<string, any>): Task {
   return {
-    id: Number(row.id), caseId: row.case_id, playbook: row.playbook, orderId: row.order_id, step: row.step_id, title: row.title,
-    queue: row.role, outcomes: row.outcomes, status: row.status, outcome: row.outcome, dueAt: row.due_at.toISOString(),
-    createdAt: row.created_at.toISOString(), completedAt: iso(row.completed_at),
+    id: Number(row.id),
+    caseId: row.case_id,
+    playbook: row.playbook,
+    orderId: row.order_id,
+    step: row.step_id,
+    title: row.title,
+    queue: row.role,
+    outcomes: row.outcomes,
+    status: row.status,
+    outcome: row.outcome,
+    dueAt: row.due_at.toISOString(),
+    createdAt: row.created_at.toISOString(),
+    completedAt: iso(row.completed_at),
     claimed: row.claimed_at ? { by: { keyId: row.claimed_by_key_id, name: row.claimed_by_name }, at: row.claimed_at.toISOString() } : null,
     completedBy: row.completed_by_name === null ? null : { keyId: row.completed_by_key_id, name: row.completed_by_name },
     noteCount: row.note_count,
@@ -169,17 +180,19 @@ export async function markTaskCompleter(db: Queryable, id: number, by: Actor): P
 
 /** Forgets `by` as the completer of a task that is still open: the case refused the completion. */
 export async function unmarkTaskCompleter(db: Queryable, id: number, by: Actor): Promise<void> {
-  await db.query(
-    `UPDATE tasks SET completed_by_key_id = NULL, completed_by_name = NULL WHERE id = $1 AND status = 'open' AND completed_by_key_id = $2`,
-    [id, by.keyId],
-  );
+  await db.query(`UPDATE tasks SET completed_by_key_id = NULL, completed_by_name = NULL WHERE id = $1 AND status = 'open' AND completed_by_key_id = $2`, [
+    id,
+    by.keyId,
+  ]);
 }
 
 export async function addTaskNote(db: Queryable, taskId: number, by: Actor, text: string): Promise<TaskNote> {
-  const { rows } = await db.query(
-    `INSERT INTO task_notes (task_id, author_key_id, author_name, text) VALUES ($1, $2, $3, $4) RETURNING *`,
-    [taskId, by.keyId, by.name, text],
-  );
+  const { rows } = await db.query(`INSERT INTO task_notes (task_id, author_key_id, author_name, text) VALUES ($1, $2, $3, $4) RETURNING *`, [
+    taskId,
+    by.keyId,
+    by.name,
+    text,
+  ]);
   return noteOf(rows[0]);
 }
 
@@ -191,5 +204,8 @@ export async function listTaskNotes(db: Queryable, taskId: number): Promise<Task
 
 // biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
 const noteOf = (row: Record<string, any>): TaskNote => ({
-  id: Number(row.id), text: row.text, by: { keyId: row.author_key_id, name: row.author_name }, at: row.created_at.toISOString(),
+  id: Number(row.id),
+  text: row.text,
+  by: { keyId: row.author_key_id, name: row.author_name },
+  at: row.created_at.toISOString(),
 });

@@ -10,7 +10,10 @@ export class CaseClocks {
   private readonly specs: [string, ClockSpec][];
   private readonly time: ClockTime;
 
-  constructor(plan: Plan, private readonly state: CaseState) {
+  constructor(
+    plan: Plan,
+    private readonly state: CaseState,
+  ) {
     this.specs = Object.entries(plan.clocks ?? {});
     this.time = new ClockTime(plan.calendar);
     if (this.specs.length > 0) state.clocks ??= Object.fromEntries(this.specs.map(([name]) => [name, newClock()]));
@@ -21,15 +24,20 @@ export class CaseClocks {
     return this.specs.flatMap(([name, spec]) => {
       const clock = this.state.clocks![name]!;
       const startedBy = spec.starts === CASE_OPENED ? this.state.openedAt : this.state.received[spec.starts]?.at;
-      return this.time.enterStep(spec, clock, stepId, now, startedBy === undefined ? undefined : Date.parse(startedBy)).map((change): StepRecord => ({
-        step: stepId, kind: 'clock', at: iso(now),
-        detail: {
-          clock: name, [change.change]: iso(change.at),
-          ...(change.change === 'paused' ? { reason: `waiting at ${stepId}` } : {}),
-          ...(change.change === 'resumed' ? { pausedFor: readableDuration(change.pausedMs) } : {}),
-          left: readableDuration(this.time.left(spec, clock, now) ?? spec.withinMs),
-        },
-      }));
+      return this.time.enterStep(spec, clock, stepId, now, startedBy === undefined ? undefined : Date.parse(startedBy)).map(
+        (change): StepRecord => ({
+          step: stepId,
+          kind: 'clock',
+          at: iso(now),
+          detail: {
+            clock: name,
+            [change.change]: iso(change.at),
+            ...(change.change === 'paused' ? { reason: `waiting at ${stepId}` } : {}),
+            ...(change.change === 'resumed' ? { pausedFor: readableDuration(change.pausedMs) } : {}),
+            left: readableDuration(this.time.left(spec, clock, now) ?? spec.withinMs),
+          },
+        }),
+      );
     });
   }
 

@@ -17,7 +17,9 @@ function lengthAt(context: Record<string, unknown>, path: string): number {
   let values: unknown[] = [context];
   for (const key of path.split('.')) {
     const name = key.endsWith('[]') ? key.slice(0, -2) : key;
-    values = values.map((value) => (value instanceof Map ? value.get(name) : value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined));
+    values = values.map((value) =>
+      value instanceof Map ? value.get(name) : value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined,
+    );
     if (key.endsWith('[]')) values = values.flatMap((value) => (Array.isArray(value) ? value : []));
   }
   return values.reduce((most: number, value) => Math.max(most, lengthOf(value)), 0);
@@ -95,7 +97,10 @@ export class CaseExpressions {
       return parsed(context);
     } catch (error) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
-      throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} failed: ${(error as Error).message.split('\n')[0]}`, FAILURE_TYPES.ExpressionFailed);
+      throw ApplicationFailure.nonRetryable(
+        `expression '${expr.cel.slice(0, 200)}'${where} failed: ${(error as Error).message.split('\n')[0]}`,
+        FAILURE_TYPES.ExpressionFailed,
+      );
     }
   }
 
@@ -104,7 +109,10 @@ export class CaseExpressions {
     const { cost } = costOf(parsed, context);
     if (cost > MAX_EXPRESSION_COST) {
       const where = expr.at ? ` (playbook line ${expr.at.line})` : '';
-      throw ApplicationFailure.nonRetryable(`expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`, FAILURE_TYPES.ExpressionTooCostly);
+      throw ApplicationFailure.nonRetryable(
+        `expression '${expr.cel.slice(0, 200)}'${where} would cost ${cost} evaluation steps; the budget is ${MAX_EXPRESSION_COST}`,
+        FAILURE_TYPES.ExpressionTooCostly,
+      );
     }
     return cost;
   }
@@ -157,7 +165,10 @@ export class CaseExpressions {
 
   /** Fills a text's placeholders with the values as they read in a message. */
   render(text: string, placeholders: Expr[]): string {
-    return fillTemplate(text, placeholders.map((p) => displayValue(this.evaluate(p), this.shared.plan.timezone)));
+    return fillTemplate(
+      text,
+      placeholders.map((p) => displayValue(this.evaluate(p), this.shared.plan.timezone)),
+    );
   }
 
   private context(): Record<string, unknown> {

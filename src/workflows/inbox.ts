@@ -41,13 +41,16 @@ export class Inbox {
     }
     const problems = checkValues(spec.payload, event.payload, '/payload', this.plan.currency);
     if (problems.length > 0) {
-      throw refuse(FAILURE_TYPES.EventInvalid, `invalid payload for '${event.type}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`, [problems]);
+      throw refuse(FAILURE_TYPES.EventInvalid, `invalid payload for '${event.type}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`, [
+        problems,
+      ]);
     }
     const { waitingFor } = position;
-    const expected = waitingFor.includes(event.type)
-      || spec.early
+    const expected =
+      waitingFor.includes(event.type) ||
+      spec.early ||
       // Not waiting for events (busy, or in a delay): an event a later wait takes is kept for it.
-      || (waitingFor.length === 0 && eventsAwaitedFrom(this.plan.steps, this.state.current).has(event.type));
+      (waitingFor.length === 0 && eventsAwaitedFrom(this.plan.steps, this.state.current).has(event.type));
     if (!expected) {
       const now = waitingFor.length > 0 ? `it waits for ${waitingFor.join(', ')}` : 'it is not waiting for any event';
       throw refuse(FAILURE_TYPES.EventRefused, `the case is at step '${this.state.current}' and ${now}; '${event.type}' is not expected now`);

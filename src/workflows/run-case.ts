@@ -5,12 +5,36 @@
  * id, step id and visit.
  */
 import {
-  ActivityFailure, ApplicationFailure, IllegalStateError, LocalActivityDoBackoff, WorkflowError, allHandlersFinished, condition, continueAsNew, isCancellation, patched,
-  proxyActivities, proxyLocalActivities, proxySinks, setHandler, upsertSearchAttributes, workflowInfo,
+  ActivityFailure,
+  ApplicationFailure,
+  IllegalStateError,
+  LocalActivityDoBackoff,
+  WorkflowError,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  proxySinks,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import type {
-  CaseEvent, CaseRepair, CaseInput, CaseResult, CaseState, CaseStatus, CaseView, Deadline, ProgressReport, RunCaseWorkflow, StepRecord,
+  CaseEvent,
+  CaseRepair,
+  CaseInput,
+  CaseResult,
+  CaseState,
+  CaseStatus,
+  CaseView,
+  Deadline,
+  ProgressReport,
+  RunCaseWorkflow,
+  StepRecord,
 } from '../plan/case.js';
 import { caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../case-contract/search-attributes.js';
@@ -67,7 +91,8 @@ const quickEffects = proxyLocalActivities<QuickEffects>({
 });
 type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate' | 'issueRefund'>;
 
-const localFirst = <Request, Result>(local: (request: Request) => Promise<Result>, remote: (request: Request) => Promise<Result>) =>
+const localFirst =
+  <Request, Result>(local: (request: Request) => Promise<Result>, remote: (request: Request) => Promise<Result>) =>
   async (request: Request): Promise<Result> => {
     try {
       return await local(request);
@@ -95,11 +120,13 @@ const localFirstActivities: CaseActivities = {
  * schedule-to-close timeout is the refund's deadline (taken when it starts), so no timer races it.
  */
 const refundsUntil = (deadline: number): Pick<CaseActivities, 'issueRefund'> => ({
-  issueRefund: localFirst(quickEffects.issueRefund, (request) => proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
-    startToCloseTimeout: '30s',
-    scheduleToCloseTimeout: Math.max(1, deadline - Date.now()),
-    retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
-  }).issueRefund(request)),
+  issueRefund: localFirst(quickEffects.issueRefund, (request) =>
+    proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
+      startToCloseTimeout: '30s',
+      scheduleToCloseTimeout: Math.max(1, deadline - Date.now()),
+      retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+    }).issueRefund(request),
+  ),
 });
 
 /** What a replay re-derives (src/stack/replayer.ts): called only while replaying, so a live case pays nothing. */
@@ -163,8 +190,15 @@ class CaseRun implements StepRuntime {
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
-      current: this.plan.start, data: input.data, received: {}, inbox: [], seenEventIds: [], visits: {}, history: [],
-      openedAt: new Date().toISOString(), auditedUpTo: 0,
+      current: this.plan.start,
+      data: input.data,
+      received: {},
+      inbox: [],
+      seenEventIds: [],
+      visits: {},
+      history: [],
+      openedAt: new Date().toISOString(),
+      auditedUpTo: 0,
     };
     this.expressions = new CaseExpressions(shared, this.caseId, input.openedBy ?? '', this.state);
     this.inbox = new Inbox(this.plan, this.state);
@@ -173,14 +207,19 @@ class CaseRun implements StepRuntime {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
     });
     setHandler(caseViewQuery, () => this.view());
-    setHandler(repairCaseUpdate, (repair: CaseRepair) => {
-      this.repair = repair;
-      return { status: this.status };
-    }, {
-      validator: (_repair: CaseRepair) => {
-        if (this.status !== 'failed' || this.repair) throw ApplicationFailure.create({ type: FAILURE_TYPES.NotFailed, message: `the case is ${this.status}, not failed`, nonRetryable: true });
+    setHandler(
+      repairCaseUpdate,
+      (repair: CaseRepair) => {
+        this.repair = repair;
+        return { status: this.status };
       },
-    });
+      {
+        validator: (_repair: CaseRepair) => {
+          if (this.status !== 'failed' || this.repair)
+            throw ApplicationFailure.create({ type: FAILURE_TYPES.NotFailed, message: `the case is ${this.status}, not failed`, nonRetryable: true });
+        },
+      },
+    );
   }
 
   async run(): Promise<CaseResult> {
@@ -208,7 +247,10 @@ class CaseRun implements StepRuntime {
   private carried(): CaseState {
     const { history, auditedUpTo, recordsBefore = 0, seenEventIds } = this.state;
     return {
-      ...this.state, history: history.slice(auditedUpTo), auditedUpTo: 0, recordsBefore: recordsBefore + auditedUpTo,
+      ...this.state,
+      history: history.slice(auditedUpTo),
+      auditedUpTo: 0,
+      recordsBefore: recordsBefore + auditedUpTo,
       seenEventIds: seenEventIds.slice(-MAX_CARRIED_EVENT_IDS),
     };
   }
@@ -236,7 +278,15 @@ class CaseRun implements StepRuntime {
     this.waitingFor = [];
     this.deadlines = [];
     this.state.current = step.id;
-    await this.activities.openEscalation({ key: `${key}/failed`, caseId: this.caseId, stepId: step.id, queue: REPAIR_QUEUE, severity: 'critical', reason: 'case_failed', note: reason });
+    await this.activities.openEscalation({
+      key: `${key}/failed`,
+      caseId: this.caseId,
+      stepId: step.id,
+      queue: REPAIR_QUEUE,
+      severity: 'critical',
+      reason: 'case_failed',
+      note: reason,
+    });
     await this.report();
     await condition(() => this.repair !== undefined);
     const repair = this.repair!;
@@ -355,10 +405,20 @@ class CaseRun implements StepRuntime {
   private async escalateRunOutClocks(stepId: string): Promise<void> {
     for (const { name, spec, at } of this.clocks.breachedBy(Date.now())) {
       const { escalationId } = await this.activities.openEscalation({
-        key: `${this.caseId}/clock/${name}`, caseId: this.caseId, stepId, queue: spec.breach.queue, severity: spec.breach.severity, reason: spec.breach.reason,
+        key: `${this.caseId}/clock/${name}`,
+        caseId: this.caseId,
+        stepId,
+        queue: spec.breach.queue,
+        severity: spec.breach.severity,
+        reason: spec.breach.reason,
         note: `clock ${name} ran out at ${iso(at)}`,
       });
-      this.state.history.push({ step: stepId, kind: 'clock', at: iso(Date.now()), detail: { clock: name, breached: iso(at), escalationId, queue: spec.breach.queue, reason: spec.breach.reason } });
+      this.state.history.push({
+        step: stepId,
+        kind: 'clock',
+        at: iso(Date.now()),
+        detail: { clock: name, breached: iso(at), escalationId, queue: spec.breach.queue, reason: spec.breach.reason },
+      });
     }
   }
 
@@ -373,7 +433,13 @@ class CaseRun implements StepRuntime {
     // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
     const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
     if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
-      const outcome = this.outcomeIndexed && this.outcome ? [{ key: CASE_OUTCOME, value: this.outcome.outcome }, { key: CASE_REASON, value: this.outcome.reason }] : [];
+      const outcome =
+        this.outcomeIndexed && this.outcome
+          ? [
+              { key: CASE_OUTCOME, value: this.outcome.outcome },
+              { key: CASE_REASON, value: this.outcome.reason },
+            ]
+          : [];
       upsertSearchAttributes([{ key: CASE_STATUS, value: searchable }, ...outcome]);
     }
     const upTo = this.state.history.length;
@@ -381,8 +447,15 @@ class CaseRun implements StepRuntime {
     const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: before + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const report: ProgressReport = {
-      caseId: this.caseId, status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(),
-      data: this.state.data, outcome: this.outcome, returnTracking: returnTrackingOf(this.plan, this.state.data), audit,
+      caseId: this.caseId,
+      status: this.status,
+      step: this.position(),
+      waitingFor: this.waitingFor,
+      deadlines: this.currentDeadlines(),
+      data: this.state.data,
+      outcome: this.outcome,
+      returnTracking: returnTrackingOf(this.plan, this.state.data),
+      audit,
     };
     return { report, upTo };
   }
@@ -393,8 +466,15 @@ class CaseRun implements StepRuntime {
 
   private view(): CaseView {
     return {
-      caseId: this.caseId, playbook: this.input.playbook, status: this.status, step: this.position(), waitingFor: this.waitingFor,
-      deadlines: this.currentDeadlines(), data: this.state.data, outcome: this.outcome, steps: this.state.history,
+      caseId: this.caseId,
+      playbook: this.input.playbook,
+      status: this.status,
+      step: this.position(),
+      waitingFor: this.waitingFor,
+      deadlines: this.currentDeadlines(),
+      data: this.state.data,
+      outcome: this.outcome,
+      steps: this.state.history,
     };
   }
 

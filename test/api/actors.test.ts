@@ -26,17 +26,29 @@ const http = useApi(runtime, {
 const ids = {} as Record<'publisher' | 'opener' | 'deliverer' | 'hook', string>;
 
 let api: FastifyInstance;
-const call = (method: 'GET' | 'POST' | 'PUT', url: string, key: string, body?: unknown) => api.inject({
-  method, url, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' }) },
-  ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-});
+const call = (method: 'GET' | 'POST' | 'PUT', url: string, key: string, body?: unknown) =>
+  api.inject({
+    method,
+    url,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' }),
+    },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
 const actor = (who: keyof typeof ids, name: string): Actor => ({ keyId: ids[who], name });
 
 async function caseData(orderId: string) {
   const now = await runtime.env.currentTimeMs();
   return {
-    order_id: orderId, buyer_name: 'Wang', order_total: { amount: 10_000, currency: 'CNY' }, outbound_shipping: { amount: 800, currency: 'CNY' },
-    shipped_free: false, signed_at: new Date(now - DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+    order_id: orderId,
+    buyer_name: 'Wang',
+    order_total: { amount: 10_000, currency: 'CNY' },
+    outbound_shipping: { amount: 800, currency: 'CNY' },
+    shipped_free: false,
+    signed_at: new Date(now - DAY).toISOString(),
+    reason: 'no_reason',
+    shipping_insurance: false,
   };
 }
 
@@ -52,19 +64,32 @@ describe('actors', () => {
     const { rows: publishedRows } = await runtime.db.pool.query(
       `SELECT case_id, seq, actor_key_id, actor_name, detail FROM audit_events WHERE kind = 'published'`,
     );
-    expect(publishedRows).toEqual([{
-      case_id: null, seq: null, actor_key_id: ids.publisher, actor_name: 'Mei, ops lead', detail: { name: 'return', version: 1, hash: published.json().hash },
-    }]);
+    expect(publishedRows).toEqual([
+      {
+        case_id: null,
+        seq: null,
+        actor_key_id: ids.publisher,
+        actor_name: 'Mei, ops lead',
+        detail: { name: 'return', version: 1, hash: published.json().hash },
+      },
+    ]);
     // Published again: the same version, no second row.
     expect((await call('PUT', '/v1/playbooks/return', http.keys.publisher, RETURN_YAML)).statusCode).toBe(200);
     expect((await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE kind = 'published'`)).rows).toEqual([{ n: 1 }]);
 
     const data = await caseData('TB-ACT-1');
     expect((await call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-1', data })).statusCode).toBe(201);
-    const { rows: openedRows } = await runtime.db.pool.query(`SELECT seq, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'act-1' AND kind = 'opened'`);
-    expect(openedRows).toEqual([{
-      seq: null, actor_key_id: ids.opener, actor_name: 'Lei, after-sale', detail: { data, playbook: { name: 'return', version: 1, hash: published.json().hash } },
-    }]);
+    const { rows: openedRows } = await runtime.db.pool.query(
+      `SELECT seq, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'act-1' AND kind = 'opened'`,
+    );
+    expect(openedRows).toEqual([
+      {
+        seq: null,
+        actor_key_id: ids.opener,
+        actor_name: 'Lei, after-sale',
+        detail: { data, playbook: { name: 'return', version: 1, hash: published.json().hash } },
+      },
+    ]);
 
     const event = { type: 'warehouse.received', id: 'wh-act-1', payload: { condition: 'resellable' } };
     expect((await call('POST', '/v1/cases/act-1/events', http.keys.deliverer, event)).statusCode).toBe(202);
@@ -80,16 +105,22 @@ describe('actors', () => {
       expect(step.by, step.step).toEqual(expected);
       if (step.detail.by) expect(step.detail.by).toEqual(actor('deliverer', 'Depot Hangzhou'));
     }
-    expect(history.steps.filter((s: { by: Actor }) => s.by.name === 'casebook').map((s: { step: string }) => s.step))
-      .toEqual(expect.arrayContaining(['check_window', 'approve', 'compute_refund', 'refund_no_reason', 'end_refunded']));
+    expect(history.steps.filter((s: { by: Actor }) => s.by.name === 'casebook').map((s: { step: string }) => s.step)).toEqual(
+      expect.arrayContaining(['check_window', 'approve', 'compute_refund', 'refund_no_reason', 'end_refunded']),
+    );
     expect(await verifyAuditTrail(runtime.db.pool)).toMatchObject({ intact: true, problems: [] });
   });
 
   it('attributes a warehouse webhook’s receipt to the key that called', async () => {
     expect((await call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-2', data: await caseData('TB-ACT-2') })).statusCode).toBe(201);
-    await expect.poll(async () => (await call('GET', '/v1/cases/act-2', http.keys.auditor)).json().waitingFor, { timeout: 10_000 })
+    await expect
+      .poll(async () => (await call('GET', '/v1/cases/act-2', http.keys.auditor)).json().waitingFor, { timeout: 10_000 })
       .toEqual(['buyer.shipped', 'warehouse.received']);
-    const routed = await call('POST', '/v1/webhooks/warehouse', http.keys.hook, { receiptId: 'rcpt-act-2', orderId: 'TB-ACT-2', payload: { condition: 'resellable' } });
+    const routed = await call('POST', '/v1/webhooks/warehouse', http.keys.hook, {
+      receiptId: 'rcpt-act-2',
+      orderId: 'TB-ACT-2',
+      payload: { condition: 'resellable' },
+    });
     expect(routed.json()).toEqual({ status: 'accepted', caseId: 'act-2' });
     await runtime.env.client.workflow.getHandle('case-act-2').result();
     const history = (await call('GET', '/v1/cases/act-2/history', http.keys.auditor)).json();

@@ -35,25 +35,36 @@ const ids = {} as Record<'lei' | 'fang' | 'mei', string>;
 const actor = (who: keyof typeof ids) => ({ keyId: ids[who], name: { lei: 'Lei, after-sale', fang: 'Fang, after-sale', mei: 'Mei, ops lead' }[who] });
 
 let api: FastifyInstance;
-const call = (method: 'GET' | 'POST', url: string, key: string, body?: unknown) => api.inject({
-  method, url, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-  ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-});
+const call = (method: 'GET' | 'POST', url: string, key: string, body?: unknown) =>
+  api.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
 
 /** The open task of a case's step, as the queue lists it, once the case has opened it. */
 async function taskOf(caseId: string, step: string): Promise<{ id: number } & Record<string, unknown>> {
   let found: ({ id: number } & Record<string, unknown>) | undefined;
-  await expect.poll(async () => {
-    const { tasks } = (await call('GET', '/v1/tasks?status=open&limit=100', http.keys.auditor)).json();
-    found = tasks.find((t: { caseId: string; step: string }) => t.caseId === caseId && t.step === step);
-    return found !== undefined;
-  }, { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        const { tasks } = (await call('GET', '/v1/tasks?status=open&limit=100', http.keys.auditor)).json();
+        found = tasks.find((t: { caseId: string; step: string }) => t.caseId === caseId && t.step === step);
+        return found !== undefined;
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
   return found!;
 }
 
 async function escalationOf(caseId: string): Promise<{ id: number } & Record<string, unknown>> {
-  await expect.poll(async () => (await call('GET', '/v1/escalations', http.keys.auditor)).json().escalations
-    .some((e: { caseId: string }) => e.caseId === caseId), { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(async () => (await call('GET', '/v1/escalations', http.keys.auditor)).json().escalations.some((e: { caseId: string }) => e.caseId === caseId), {
+      timeout: 10_000,
+    })
+    .toBe(true);
   return (await call('GET', '/v1/escalations', http.keys.auditor)).json().escalations.find((e: { caseId: string }) => e.caseId === caseId);
 }
 
@@ -68,7 +79,15 @@ describe('the task queue', () => {
     await taskOf('aw-list', 'decide');
     // Overdue and due later: a task past its due time shows negative time left.
     const overdueAt = new Date(Date.now() - 2 * HOUR).toISOString();
-    await openTask(runtime.db.pool, { key: 'aw-overdue/call/1', caseId: 'aw-overdue', stepId: 'call', role: 'after-sale-agent', title: 'Call the buyer', outcomes: ['reached'], dueAt: overdueAt });
+    await openTask(runtime.db.pool, {
+      key: 'aw-overdue/call/1',
+      caseId: 'aw-overdue',
+      stepId: 'call',
+      role: 'after-sale-agent',
+      title: 'Call the buyer',
+      outcomes: ['reached'],
+      dueAt: overdueAt,
+    });
 
     const listed = await call('GET', '/v1/tasks?queue=after-sale-agent&status=open', http.keys.lei);
     expect(listed.statusCode).toBe(200);
@@ -80,9 +99,23 @@ describe('the task queue', () => {
     expect(overdue).toMatchObject({ playbook: null, orderId: null, dueAt: overdueAt, claimed: null, noteCount: 0 });
     expect(overdue.timeLeftMs).toBeLessThanOrEqual(-2 * HOUR);
     expect(decide).toEqual({
-      id: expect.any(Number), caseId: 'aw-list', playbook: 'decide', orderId: 'aw-list', step: 'decide', title: 'Decide on the damaged return',
-      queue: 'after-sale-agent', outcomes: DECIDE_OUTCOMES, status: 'open', outcome: null, dueAt: expect.any(String),
-      timeLeftMs: expect.any(Number), createdAt: expect.any(String), completedAt: null, claimed: null, completedBy: null, noteCount: 0,
+      id: expect.any(Number),
+      caseId: 'aw-list',
+      playbook: 'decide',
+      orderId: 'aw-list',
+      step: 'decide',
+      title: 'Decide on the damaged return',
+      queue: 'after-sale-agent',
+      outcomes: DECIDE_OUTCOMES,
+      status: 'open',
+      outcome: null,
+      dueAt: expect.any(String),
+      timeLeftMs: expect.any(Number),
+      createdAt: expect.any(String),
+      completedAt: null,
+      claimed: null,
+      completedBy: null,
+      noteCount: 0,
     });
     // The SLA is four hours from when the case opened the task.
     expect(decide.timeLeftMs).toBeGreaterThan(3 * HOUR);
@@ -94,7 +127,10 @@ describe('the task queue', () => {
     expect(page.tasks.map((t: { caseId: string }) => t.caseId)).toEqual(['aw-overdue']);
     const next = (await call('GET', `/v1/tasks?queue=after-sale-agent&status=open&limit=1&cursor=${page.nextCursor}`, http.keys.lei)).json();
     expect(next.tasks.map((t: { caseId: string }) => t.caseId)).toEqual(['aw-list']);
-    expect((await call('GET', '/v1/tasks?cursor=bm90LWEtY3Vyc29y', http.keys.lei)).json()).toMatchObject({ type: expect.stringMatching(/invalid-cursor$/), status: 400 });
+    expect((await call('GET', '/v1/tasks?cursor=bm90LWEtY3Vyc29y', http.keys.lei)).json()).toMatchObject({
+      type: expect.stringMatching(/invalid-cursor$/),
+      status: 400,
+    });
   });
 
   it('claims a task for one agent: another gets 409 until the holder or an ops lead releases it', async () => {
@@ -111,8 +147,10 @@ describe('the task queue', () => {
     expect(taken.statusCode).toBe(409);
     expect(taken.json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', claimed: { by: actor('lei') } });
     expect((await call('POST', `/v1/tasks/${id}/release`, http.keys.fang)).statusCode).toBe(409);
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json())
-      .toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', status: 409 });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-claimed',
+      status: 409,
+    });
 
     const mine = (await call('GET', '/v1/tasks?claimed=me&status=open', http.keys.lei)).json().tasks.map((t: { id: number }) => t.id);
     expect(mine).toEqual([id]);
@@ -136,7 +174,8 @@ describe('the task queue', () => {
     const wrong = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'maybe' });
     expect(wrong.statusCode).toBe(422);
     expect(wrong.json()).toMatchObject({
-      type: 'https://casebook.dev/problems/unknown-outcome', errors: [{ pointer: '/outcome', message: `must be one of ${DECIDE_OUTCOMES.join(', ')}` }],
+      type: 'https://casebook.dev/problems/unknown-outcome',
+      errors: [{ pointer: '/outcome', message: `must be one of ${DECIDE_OUTCOMES.join(', ')}` }],
     });
 
     const done = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'approve', note: 'Photos show transit damage' });
@@ -147,10 +186,18 @@ describe('the task queue', () => {
     expect(body.task).toMatchObject({ id, status: 'done', outcome: 'approve', completedBy: actor('lei'), noteCount: 1, timeLeftMs: null });
 
     const history = (await call('GET', '/v1/cases/aw-done/history', http.keys.auditor)).json();
-    expect(history.events).toEqual([expect.objectContaining({
-      id: completionEventId(id), type: 'task.completed', payload: { task: 'decide', outcome: 'approve' }, by: actor('lei'),
-    })]);
-    expect(history.steps.find((s: { step: string }) => s.step === 'decide')).toMatchObject({ by: actor('lei'), detail: { outcome: 'approve', goto: 'confirm', by: actor('lei') } });
+    expect(history.events).toEqual([
+      expect.objectContaining({
+        id: completionEventId(id),
+        type: 'task.completed',
+        payload: { task: 'decide', outcome: 'approve' },
+        by: actor('lei'),
+      }),
+    ]);
+    expect(history.steps.find((s: { step: string }) => s.step === 'decide')).toMatchObject({
+      by: actor('lei'),
+      detail: { outcome: 'approve', goto: 'confirm', by: actor('lei') },
+    });
 
     // Lei's retry of the same completion is a duplicate; another outcome, or another agent, finds the task done.
     const again = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'approve' });
@@ -159,7 +206,9 @@ describe('the task queue', () => {
     const otherOutcome = await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'reject' });
     expect(otherOutcome.statusCode).toBe(409);
     expect(otherOutcome.json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open', taskStatus: 'done', completedBy: actor('lei') });
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open' });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-not-open',
+    });
     expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.fang)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open' });
 
     const confirm = await taskOf('aw-done', 'confirm');
@@ -178,17 +227,32 @@ describe('the task queue', () => {
     const { id } = await taskOf('aw-held', 'decide');
     expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.lei)).statusCode).toBe(200);
 
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json())
-      .toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', status: 409, claimed: { by: actor('lei') } });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.fang, { outcome: 'approve' })).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-claimed',
+      status: 409,
+      claimed: { by: actor('lei') },
+    });
     // Around the task: task.completed sent to the case, whatever the role, or an inbox row of it delivered by another agent.
     const bypass = { type: 'task.completed', id: 'fang-bypass', payload: { task: 'decide', outcome: 'approve' } };
     for (const key of [http.keys.fang, http.keys.root, http.keys.lei]) {
       const refused = await call('POST', '/v1/cases/aw-held/events', key, bypass);
       expect(refused.statusCode).toBe(403);
-      expect(refused.json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', detail: expect.stringContaining('POST /v1/tasks/{id}/complete') });
+      expect(refused.json()).toMatchObject({
+        type: 'https://casebook.dev/problems/forbidden',
+        detail: expect.stringContaining('POST /v1/tasks/{id}/complete'),
+      });
     }
-    const kept = await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: completionEventId(id), type: 'task.completed', payload: bypass.payload, targetCaseId: 'aw-held' });
-    expect((await call('POST', `/v1/inbox/${kept.id}/deliver`, http.keys.fang, {})).json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });
+    const kept = await receiveInboundEvent(runtime.db.pool, {
+      source: 'api',
+      eventId: completionEventId(id),
+      type: 'task.completed',
+      payload: bypass.payload,
+      targetCaseId: 'aw-held',
+    });
+    expect((await call('POST', `/v1/inbox/${kept.id}/deliver`, http.keys.fang, {})).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/forbidden',
+      status: 403,
+    });
     expect(await runtime.service.describe('aw-held')).toMatchObject({ step: 'decide', waitingFor: ['task.completed'] });
     expect((await runtime.db.pool.query(`SELECT event_id FROM case_events WHERE case_id = 'aw-held'`)).rows).toEqual([]);
 
@@ -206,23 +270,42 @@ describe('the task queue', () => {
     expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.lei)).statusCode).toBe(200);
 
     // Leads too complete only what they hold; only leads take over.
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed' });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-claimed',
+    });
     expect((await call('POST', `/v1/tasks/${id}/claim`, http.keys.mei)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed' });
-    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.fang)).json()).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });
+    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.fang)).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/forbidden',
+      status: 403,
+    });
 
     const taken = await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei);
     expect(taken.statusCode).toBe(200);
     expect(taken.json().claimed).toEqual({ by: actor('mei'), at: expect.any(String) });
-    const audit = await runtime.db.pool.query(`SELECT kind, step_id, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'aw-takeover' AND kind = 'task-taken-over'`);
-    expect(audit.rows).toEqual([{ kind: 'task-taken-over', step_id: 'decide', actor_key_id: ids.mei, actor_name: 'Mei, ops lead', detail: { task: id, from: actor('lei') } }]);
+    const audit = await runtime.db.pool.query(
+      `SELECT kind, step_id, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'aw-takeover' AND kind = 'task-taken-over'`,
+    );
+    expect(audit.rows).toEqual([
+      { kind: 'task-taken-over', step_id: 'decide', actor_key_id: ids.mei, actor_name: 'Mei, ops lead', detail: { task: id, from: actor('lei') } },
+    ]);
     // Taking over what one holds already changes nothing and writes nothing.
     expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei)).json().claimed).toEqual(taken.json().claimed);
-    expect((await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE kind = 'task-taken-over' AND case_id = 'aw-takeover'`)).rows).toEqual([{ n: 1 }]);
+    expect(
+      (await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE kind = 'task-taken-over' AND case_id = 'aw-takeover'`)).rows,
+    ).toEqual([{ n: 1 }]);
 
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'reject' })).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-claimed', claimed: { by: actor('mei') } });
-    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json())
-      .toMatchObject({ status: 'accepted', task: { status: 'done', completedBy: actor('mei') } });
-    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei)).json()).toMatchObject({ type: 'https://casebook.dev/problems/task-not-open', status: 409 });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.lei, { outcome: 'reject' })).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-claimed',
+      claimed: { by: actor('mei') },
+    });
+    expect((await call('POST', `/v1/tasks/${id}/complete`, http.keys.mei, { outcome: 'approve' })).json()).toMatchObject({
+      status: 'accepted',
+      task: { status: 'done', completedBy: actor('mei') },
+    });
+    expect((await call('POST', `/v1/tasks/${id}/take-over`, http.keys.mei)).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/task-not-open',
+      status: 409,
+    });
     expect((await call('POST', '/v1/tasks/999999/take-over', http.keys.mei)).statusCode).toBe(404);
   });
 
@@ -236,9 +319,18 @@ describe('the task queue', () => {
 
     const task = (await call('GET', `/v1/tasks/${id}`, http.keys.auditor)).json();
     expect(task.noteCount).toBe(2);
-    expect(task.notes.map((n: { text: string; by: unknown }) => [n.text, n.by])).toEqual([['Buyer sent photos', actor('lei')], ['买家已上传照片', actor('mei')]]);
+    expect(task.notes.map((n: { text: string; by: unknown }) => [n.text, n.by])).toEqual([
+      ['Buyer sent photos', actor('lei')],
+      ['买家已上传照片', actor('mei')],
+    ]);
 
-    for (const [body, pointer] of [[{ text: '' }, '/text'], [{ text: '   ' }, '/text'], [{ text: 'x'.repeat(2001) }, '/text'], [{}, '/text'], [{ text: 'a', by: 'me' }, '/by']] as const) {
+    for (const [body, pointer] of [
+      [{ text: '' }, '/text'],
+      [{ text: '   ' }, '/text'],
+      [{ text: 'x'.repeat(2001) }, '/text'],
+      [{}, '/text'],
+      [{ text: 'a', by: 'me' }, '/by'],
+    ] as const) {
       const refused = await call('POST', `/v1/tasks/${id}/notes`, http.keys.lei, body);
       expect(refused.statusCode, JSON.stringify(body)).toBe(400);
       expect(refused.json().errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
@@ -264,13 +356,26 @@ describe('the escalation queue', () => {
   it('acknowledges, then resolves, with who and when; again is 409', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, DECIDE, 'aw-esc');
     const { id: taskId } = await taskOf('aw-esc', 'decide');
-    expect((await call('POST', `/v1/tasks/${taskId}/complete`, http.keys.fang, { outcome: 'reject' })).json().case)
-      .toMatchObject({ status: 'closed', outcome: { outcome: 'escalated', reason: 'rejected' } });
+    expect((await call('POST', `/v1/tasks/${taskId}/complete`, http.keys.fang, { outcome: 'reject' })).json().case).toMatchObject({
+      status: 'closed',
+      outcome: { outcome: 'escalated', reason: 'rejected' },
+    });
 
     const escalation = await escalationOf('aw-esc');
     expect(escalation).toEqual({
-      id: expect.any(Number), caseId: 'aw-esc', playbook: 'decide', orderId: 'aw-esc', step: 'escalate_rejected', queue: 'after-sale-supervisor',
-      severity: 'high', reason: 'rejected_by_agent', note: 'rejected: aw-esc', status: 'open', createdAt: expect.any(String), acknowledged: null, resolved: null,
+      id: expect.any(Number),
+      caseId: 'aw-esc',
+      playbook: 'decide',
+      orderId: 'aw-esc',
+      step: 'escalate_rejected',
+      queue: 'after-sale-supervisor',
+      severity: 'high',
+      reason: 'rejected_by_agent',
+      note: 'rejected: aw-esc',
+      status: 'open',
+      createdAt: expect.any(String),
+      acknowledged: null,
+      resolved: null,
     });
     const open = (await call('GET', '/v1/escalations?status=open&queue=after-sale-supervisor', http.keys.lei)).json().escalations;
     expect(open.map((e: { id: number }) => e.id)).toContain(escalation.id);
@@ -283,16 +388,23 @@ describe('the escalation queue', () => {
     expect(twice.json()).toMatchObject({ type: 'https://casebook.dev/problems/escalation-handled', escalationStatus: 'acknowledged' });
     expect(twice.json().detail).toContain(`was acknowledged by Mei, ops lead (key ${ids.mei})`);
 
-    const resolved = await call('POST', `/v1/escalations/${escalation.id}/resolve`, http.keys.lei, { resolution: 'Refunded in full after the supervisor’s call' });
+    const resolved = await call('POST', `/v1/escalations/${escalation.id}/resolve`, http.keys.lei, {
+      resolution: 'Refunded in full after the supervisor’s call',
+    });
     expect(resolved.statusCode).toBe(200);
     expect(resolved.json()).toMatchObject({
-      status: 'resolved', acknowledged: acknowledged.json().acknowledged,
+      status: 'resolved',
+      acknowledged: acknowledged.json().acknowledged,
       resolved: { by: actor('lei'), at: expect.any(String), resolution: 'Refunded in full after the supervisor’s call' },
     });
     expect((await call('POST', `/v1/escalations/${escalation.id}/resolve`, http.keys.mei, { resolution: 'again' })).statusCode).toBe(409);
     expect((await call('POST', `/v1/escalations/${escalation.id}/acknowledge`, http.keys.mei)).json()).toMatchObject({ escalationStatus: 'resolved' });
-    expect((await call('GET', '/v1/escalations?status=resolved', http.keys.auditor)).json().escalations.map((e: { id: number }) => e.id)).toEqual([escalation.id]);
-    expect((await call('GET', '/v1/escalations?status=open', http.keys.auditor)).json().escalations.map((e: { id: number }) => e.id)).not.toContain(escalation.id);
+    expect((await call('GET', '/v1/escalations?status=resolved', http.keys.auditor)).json().escalations.map((e: { id: number }) => e.id)).toEqual([
+      escalation.id,
+    ]);
+    expect((await call('GET', '/v1/escalations?status=open', http.keys.auditor)).json().escalations.map((e: { id: number }) => e.id)).not.toContain(
+      escalation.id,
+    );
   });
 
   it('resolves an open escalation directly; refuses an empty resolution and unknown escalations', async () => {
@@ -303,22 +415,37 @@ describe('the escalation queue', () => {
     const empty = await call('POST', `/v1/escalations/${id}/resolve`, http.keys.lei, { resolution: ' ' });
     expect(empty.statusCode).toBe(400);
     expect(empty.json().errors).toEqual([{ pointer: '/resolution', message: expect.any(String) }]);
-    expect((await call('POST', `/v1/escalations/${id}/resolve`, http.keys.lei, { resolution: 'Called the buyer' })).json())
-      .toMatchObject({ status: 'resolved', acknowledged: null, resolved: { by: actor('lei'), resolution: 'Called the buyer' } });
-    expect((await call('POST', '/v1/escalations/999999/acknowledge', http.keys.lei)).json()).toMatchObject({ type: 'https://casebook.dev/problems/unknown-escalation', status: 404 });
+    expect((await call('POST', `/v1/escalations/${id}/resolve`, http.keys.lei, { resolution: 'Called the buyer' })).json()).toMatchObject({
+      status: 'resolved',
+      acknowledged: null,
+      resolved: { by: actor('lei'), resolution: 'Called the buyer' },
+    });
+    expect((await call('POST', '/v1/escalations/999999/acknowledge', http.keys.lei)).json()).toMatchObject({
+      type: 'https://casebook.dev/problems/unknown-escalation',
+      status: 404,
+    });
   });
 });
 
 describe('roles', () => {
   it('lets auditors read, never act; keeps the warehouse out', async () => {
-    const { rows: [task] } = await runtime.db.pool.query(`SELECT id FROM tasks WHERE status = 'open' ORDER BY id LIMIT 1`);
-    const { rows: [escalation] } = await runtime.db.pool.query(`SELECT id FROM escalations ORDER BY id LIMIT 1`);
+    const {
+      rows: [task],
+    } = await runtime.db.pool.query(`SELECT id FROM tasks WHERE status = 'open' ORDER BY id LIMIT 1`);
+    const {
+      rows: [escalation],
+    } = await runtime.db.pool.query(`SELECT id FROM escalations ORDER BY id LIMIT 1`);
     expect((await call('GET', '/v1/tasks', http.keys.auditor)).statusCode).toBe(200);
     expect((await call('GET', `/v1/tasks/${task.id}`, http.keys.auditor)).statusCode).toBe(200);
     expect((await call('GET', '/v1/escalations', http.keys.auditor)).statusCode).toBe(200);
     for (const [path, body] of [
-      [`/v1/tasks/${task.id}/claim`, undefined], [`/v1/tasks/${task.id}/release`, undefined], [`/v1/tasks/${task.id}/take-over`, undefined], [`/v1/tasks/${task.id}/complete`, { outcome: 'approve' }],
-      [`/v1/tasks/${task.id}/notes`, { text: 'x' }], [`/v1/escalations/${escalation.id}/acknowledge`, undefined], [`/v1/escalations/${escalation.id}/resolve`, { resolution: 'x' }],
+      [`/v1/tasks/${task.id}/claim`, undefined],
+      [`/v1/tasks/${task.id}/release`, undefined],
+      [`/v1/tasks/${task.id}/take-over`, undefined],
+      [`/v1/tasks/${task.id}/complete`, { outcome: 'approve' }],
+      [`/v1/tasks/${task.id}/notes`, { text: 'x' }],
+      [`/v1/escalations/${escalation.id}/acknowledge`, undefined],
+      [`/v1/escalations/${escalation.id}/resolve`, { resolution: 'x' }],
     ] as const) {
       expect((await call('POST', path, http.keys.auditor, body)).json(), path).toMatchObject({ type: 'https://casebook.dev/problems/forbidden', status: 403 });
       expect((await call('POST', path, http.keys.depot, body)).statusCode, path).toBe(403);
@@ -336,7 +463,15 @@ describe('migration 311 on rows from before it', () => {
     const old = await createTestDatabase({ migrations: BEFORE_311 });
     try {
       const dueAt = '2026-11-25T10:00:00.000Z';
-      const taskId = await openTask(old.pool, { key: 'm-1/decide/1', caseId: 'm-1', stepId: 'decide', role: 'after-sale-agent', title: 'Decide', outcomes: ['a', 'b'], dueAt });
+      const taskId = await openTask(old.pool, {
+        key: 'm-1/decide/1',
+        caseId: 'm-1',
+        stepId: 'decide',
+        role: 'after-sale-agent',
+        title: 'Decide',
+        outcomes: ['a', 'b'],
+        dueAt,
+      });
       await old.pool.query(
         `INSERT INTO escalations (idempotency_key, case_id, step_id, queue, severity, reason, status, created_at)
          VALUES ('m-1/late/1', 'm-1', 'late', 'supervisors', 'high', 'late', 'closed', '2026-11-01T08:00:00Z'),

@@ -17,18 +17,29 @@ let db: TestDatabase;
 const DATA_DIR = mkdtempSync(join(tmpdir(), 'casebook-audit-cli-'));
 const NO_CHECKPOINT = `no checkpoint in ${join(DATA_DIR, 'audit-checkpoints.jsonl')}: nothing outside the database anchors the head (casebook audit checkpoint writes one)\n`;
 
-const record = (seq: number, kind: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } =>
-  ({ seq, record: { step: `s${seq}`, kind, at: new Date().toISOString(), detail } });
+const record = (seq: number, kind: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } => ({
+  seq,
+  record: { step: `s${seq}`, kind, at: new Date().toISOString(), detail },
+});
 
 beforeAll(async () => {
   db = await createTestDatabase();
   const by = { keyId: 'k1', name: 'Mei' };
   await db.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h1', '', '{}')`);
   await recordPublished(db.pool, { name: 'return', version: 1, hash: 'h1', by });
-  await db.pool.query(`INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, data) VALUES ('r-1', 'case-r-1', 'return', 1, 'h1', 'return', '{}')`);
+  await db.pool.query(
+    `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, data) VALUES ('r-1', 'case-r-1', 'return', 1, 'h1', 'return', '{}')`,
+  );
   await recordOpened(db.pool, { caseId: 'r-1', by, data: {}, playbook: { name: 'return', version: 1, hash: 'h1' } });
   await recordProgress(db.pool, {
-    caseId: 'r-1', status: 'closed', step: null, waitingFor: [], deadlines: [], data: {}, outcome: { outcome: 'refunded', reason: 'ok' }, returnTracking: null,
+    caseId: 'r-1',
+    status: 'closed',
+    step: null,
+    waitingFor: [],
+    deadlines: [],
+    data: {},
+    outcome: { outcome: 'refunded', reason: 'ok' },
+    returnTracking: null,
     audit: [record(1, 'branch'), record(2, 'refund', { amount: 5_000, currency: 'CNY' }), record(3, 'close')],
   });
 });
@@ -38,7 +49,11 @@ afterAll(async () => {
 });
 
 const audit = (args: string[], url = db.url) =>
-  spawnSync(process.execPath, ['bin/casebook.js', 'audit', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: url, CASEBOOK_DATA_DIR: DATA_DIR } });
+  spawnSync(process.execPath, ['bin/casebook.js', 'audit', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: url, CASEBOOK_DATA_DIR: DATA_DIR },
+  });
 
 describe('casebook audit verify', () => {
   it('exits 0 on an intact trail and prints the head; 1 naming the row once one was altered', async () => {
@@ -49,7 +64,9 @@ describe('casebook audit verify', () => {
     const ofCase = audit(['verify', '--case', 'r-1']);
     expect([ofCase.status, ofCase.stdout]).toEqual([0, `audit trail of case r-1 intact: 4 rows, 0 archived histories, head ${rows[0].head}\n`]);
 
-    const { rows: [refund] } = await db.pool.query(`SELECT id::text, position FROM audit_events WHERE idempotency_key = 'r-1/audit/2'`);
+    const {
+      rows: [refund],
+    } = await db.pool.query(`SELECT id::text, position FROM audit_events WHERE idempotency_key = 'r-1/audit/2'`);
     const owner = new pg.Client({ connectionString: db.ownerUrl });
     await owner.connect();
     try {

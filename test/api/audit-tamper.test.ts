@@ -39,8 +39,10 @@ interface Trail {
   pending: number;
 }
 
-const step = (seq: number, kind: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } =>
-  ({ seq, record: { step: `s${seq}`, kind, at: new Date().toISOString(), detail } });
+const step = (seq: number, kind: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } => ({
+  seq,
+  record: { step: `s${seq}`, kind, at: new Date().toISOString(), detail },
+});
 
 async function openCase(db: TestDatabase, caseId: string, orderId: string): Promise<void> {
   await withTransaction(db.pool, async (tx) => {
@@ -57,7 +59,14 @@ async function openCase(db: TestDatabase, caseId: string, orderId: string): Prom
 /** A refund reserved and paid the way the activity does, made two minutes old so that checkpoints digest it. */
 async function refund(trail: { db: TestDatabase }, caseId: string, orderId: string, amount: number, paid: boolean): Promise<number> {
   const request = {
-    key: `${caseId}/refund`, caseId, stepId: 'refund', orderId, amount, currency: 'CNY', reason: 'return', covers: 'payment' as const,
+    key: `${caseId}/refund`,
+    caseId,
+    stepId: 'refund',
+    orderId,
+    amount,
+    currency: 'CNY',
+    reason: 'return',
+    covers: 'payment' as const,
     deadlineAt: new Date(Date.now() + 86_400_000).toISOString(),
   };
   const { id } = await reserveRefund(trail.db.pool, request);
@@ -84,13 +93,27 @@ async function trail(): Promise<Trail> {
   await openCase(db, 'r-1', 'O-1');
   made.paid = await refund(made, 'r-1', 'O-1', 5_000, true);
   await recordProgress(db.pool, {
-    caseId: 'r-1', status: 'closed', step: null, waitingFor: [], deadlines: [], data: {}, outcome: { outcome: 'refunded', reason: 'ok' }, returnTracking: null,
+    caseId: 'r-1',
+    status: 'closed',
+    step: null,
+    waitingFor: [],
+    deadlines: [],
+    data: {},
+    outcome: { outcome: 'refunded', reason: 'ok' },
+    returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'refund', { refundId: made.paid, amount: 5_000, currency: 'CNY', providerReference: 'local-r-1' }), step(3, 'end')],
   });
   expect(audit(made, ['checkpoint']).status).toBe(0);
   await openCase(db, 'r-2', 'O-2');
   await recordProgress(db.pool, {
-    caseId: 'r-2', status: 'waiting', step: 'refund', waitingFor: [], deadlines: [], data: {}, outcome: null, returnTracking: null,
+    caseId: 'r-2',
+    status: 'waiting',
+    step: 'refund',
+    waitingFor: [],
+    deadlines: [],
+    data: {},
+    outcome: null,
+    returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'wait', { event: 'warehouse.received', by: BY }), step(3, 'remark', { remark: 'received in good order' })],
   });
   made.pending = await refund(made, 'r-2', 'O-2', 3_000, false);
@@ -119,7 +142,11 @@ async function row(db: TestDatabase, where: string): Promise<{ id: string; posit
 }
 
 const lastPosition = async (db: TestDatabase) => (await db.pool.query(`SELECT max(position) AS last FROM audit_events`)).rows[0].last as number;
-const checkpointsOf = (t: Trail) => readFileSync(join(t.dir, 'audit-checkpoints.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+const checkpointsOf = (t: Trail) =>
+  readFileSync(join(t.dir, 'audit-checkpoints.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 
 describe('casebook audit checkpoint and verify, against the owner', () => {
   it('verifies an untampered trail clean and prints the latest checkpoint; the key stays in its file', async () => {
@@ -130,8 +157,8 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const verified = audit(t, ['verify']);
     expect(verified.status, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stdout).toBe(
-      `audit trail intact: ${last.position} rows, 0 archived histories, head ${last.hash}\n`
-      + `latest checkpoint 2 (${second.at}) in ${join(t.dir, 'audit-checkpoints.jsonl')}: row ${last.position}, head ${last.hash}, 2 refunds through id ${t.pending}; 0 rows after it\n`,
+      `audit trail intact: ${last.position} rows, 0 archived histories, head ${last.hash}\n` +
+        `latest checkpoint 2 (${second.at}) in ${join(t.dir, 'audit-checkpoints.jsonl')}: row ${last.position}, head ${last.hash}, 2 refunds through id ${t.pending}; 0 rows after it\n`,
     );
     const keyFile = join(t.dir, 'audit-signing-key.pem');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
@@ -163,9 +190,19 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     try {
       await owner.query('BEGIN');
       await owner.query(`INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail) VALUES ('again', 'r-1', now(), 'opened', '{"data": {}}')`);
-      await owner.query(`INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('v9', now(), 'published', '{"name": "return", "version": 9, "hash": "h9"}')`);
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('v9', now(), 'published', '{"name": "return", "version": 9, "hash": "h9"}')`,
+      );
       // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
-      const task = await openTask(owner, { key: 'r-2/review', caseId: 'r-2', stepId: 'review', role: 'agent', title: 'Review', outcomes: ['ok'], dueAt: new Date().toISOString() });
+      const task = await openTask(owner, {
+        key: 'r-2/review',
+        caseId: 'r-2',
+        stepId: 'review',
+        role: 'agent',
+        title: 'Review',
+        outcomes: ['ok'],
+        dueAt: new Date().toISOString(),
+      });
       expect(await claimTask(owner, task, { keyId: 'k2', name: 'Lei' })).toBe(true);
       expect(await takeOverTask(owner, task, BY)).toEqual({ keyId: 'k2', name: 'Lei' });
       await owner.query(
@@ -221,8 +258,8 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${second.position}: its hash ${now.hash} is not the head ${second.head} that checkpoint 2 (${second.at}) signed: `
-      + `the chain was rewritten after row ${first.position} (where checkpoint 1 (${first.at}) still matches)`,
+      `audit trail NOT intact: row ${second.position}: its hash ${now.hash} is not the head ${second.head} that checkpoint 2 (${second.at}) signed: ` +
+        `the chain was rewritten after row ${first.position} (where checkpoint 1 (${first.at}) still matches)`,
     );
     // A checkpoint written after the rewrite signs it; the earlier one still names it.
     expect(audit(t, ['checkpoint']).status).toBe(0);
@@ -255,12 +292,16 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const t = await trail();
     const [first, second] = checkpointsOf(t);
     expect(first.refunds.through).toBe(t.paid); // r-2's refund came after checkpoint 1
-    await asOwner(t.db, ['ALTER TABLE refunds DISABLE TRIGGER USER', `UPDATE refunds SET amount = 1 WHERE id = ${t.pending}`, 'ALTER TABLE refunds ENABLE TRIGGER USER']);
+    await asOwner(t.db, [
+      'ALTER TABLE refunds DISABLE TRIGGER USER',
+      `UPDATE refunds SET amount = 1 WHERE id = ${t.pending}`,
+      'ALTER TABLE refunds ENABLE TRIGGER USER',
+    ]);
     expect(await verifyAuditTrail(t.db.pool)).toMatchObject({ intact: true });
     const result = audit(t, ['verify']);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: the refunds with ids up to ${t.pending} are not those checkpoint 2 (${second.at}) digested: `
-      + `the one with id ${t.pending} was altered, inserted or removed`,
+      `audit trail NOT intact: the refunds with ids up to ${t.pending} are not those checkpoint 2 (${second.at}) digested: ` +
+        `the one with id ${t.pending} was altered, inserted or removed`,
     );
   }, 60_000);
 
@@ -273,16 +314,23 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     writeFileSync(file, `${lines[0]}\n${JSON.stringify(edited)}\n`);
     const result = audit(t, ['verify']);
     expect(result.status).toBe(1);
-    expect(result.stdout.split('\n')[0]).toBe(`audit trail NOT intact: line 2 of ${file}: checkpoint 2 (${edited.at}): its signature does not verify (forged or altered)`);
+    expect(result.stdout.split('\n')[0]).toBe(
+      `audit trail NOT intact: line 2 of ${file}: checkpoint 2 (${edited.at}): its signature does not verify (forged or altered)`,
+    );
 
     writeFileSync(file, `${lines.join('\n')}\n`);
     const other = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
     const another = audit(t, ['verify'], { CASEBOOK_AUDIT_SIGNING_KEY: other });
     expect(another.status).toBe(1);
-    expect(another.stdout).toMatch(/^audit trail NOT intact: line 1 of .*: checkpoint 1 \(.*\) was signed by key [0-9a-f]{16}, not by this key \([0-9a-f]{16}\)\n/);
+    expect(another.stdout).toMatch(
+      /^audit trail NOT intact: line 1 of .*: checkpoint 1 \(.*\) was signed by key [0-9a-f]{16}, not by this key \([0-9a-f]{16}\)\n/,
+    );
     expect(another.stdout + another.stderr).not.toContain(other);
     const bad = audit(t, ['verify'], { CASEBOOK_AUDIT_SIGNING_KEY: 'not-a-key-c2VjcmV0' });
-    expect([bad.status, bad.stderr]).toEqual([2, 'casebook audit: CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM, or its DER in base64)\n']);
+    expect([bad.status, bad.stderr]).toEqual([
+      2,
+      'casebook audit: CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM, or its DER in base64)\n',
+    ]);
   }, 60_000);
 });
 

@@ -133,16 +133,21 @@ describe('GET /v1/me', () => {
 
   it('refuses a missing or unknown key', async () => {
     expect((await get('/v1/me')).statusCode).toBe(401);
-    expect((await get('/v1/me', undefined, { authorization: 'Bearer cb_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).json().type)
-      .toBe('https://casebook.dev/problems/unauthorized');
+    expect((await get('/v1/me', undefined, { authorization: 'Bearer cb_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).json().type).toBe(
+      'https://casebook.dev/problems/unauthorized',
+    );
   });
 
   it('takes its settings from CASEBOOK_SHOP_TIME_ZONE and CASEBOOK_TEMPORAL_UI_URL', () => {
     expect(loadConfig({})).toMatchObject({ shopTimeZone: 'Asia/Shanghai' });
     expect(loadConfig({}).temporalUiUrl).toBeUndefined();
-    expect(loadConfig({ CASEBOOK_SHOP_TIME_ZONE: 'Europe/Berlin', CASEBOOK_TEMPORAL_UI_URL: 'https://temporal.example.com/' }))
-      .toMatchObject({ shopTimeZone: 'Europe/Berlin', temporalUiUrl: 'https://temporal.example.com' });
-    expect(() => loadConfig({ CASEBOOK_SHOP_TIME_ZONE: 'Mars/Olympus' })).toThrow("CASEBOOK_SHOP_TIME_ZONE must be an IANA time zone such as Asia/Shanghai, not 'Mars/Olympus'");
+    expect(loadConfig({ CASEBOOK_SHOP_TIME_ZONE: 'Europe/Berlin', CASEBOOK_TEMPORAL_UI_URL: 'https://temporal.example.com/' })).toMatchObject({
+      shopTimeZone: 'Europe/Berlin',
+      temporalUiUrl: 'https://temporal.example.com',
+    });
+    expect(() => loadConfig({ CASEBOOK_SHOP_TIME_ZONE: 'Mars/Olympus' })).toThrow(
+      "CASEBOOK_SHOP_TIME_ZONE must be an IANA time zone such as Asia/Shanghai, not 'Mars/Olympus'",
+    );
     expect(() => loadConfig({ CASEBOOK_TEMPORAL_UI_URL: 'temporal:8233' })).toThrow("CASEBOOK_TEMPORAL_UI_URL must be an http(s) URL, not 'temporal:8233'");
   });
 });
@@ -160,7 +165,11 @@ describe('GET /v1/cases: the console’s filters', () => {
   });
 
   it('refuses a filter it cannot read, with a pointer to it', async () => {
-    for (const [query, pointer] of [['breached=yes', '/breached'], ['openedFrom=yesterday', '/openedFrom'], ['outcome=%20x', '/outcome']] as const) {
+    for (const [query, pointer] of [
+      ['breached=yes', '/breached'],
+      ['openedFrom=yesterday', '/openedFrom'],
+      ['outcome=%20x', '/outcome'],
+    ] as const) {
       const refused = await get(`/v1/cases?${query}`, 'agent');
       expect(refused.statusCode).toBe(400);
       expect(refused.json().type).toBe('https://casebook.dev/problems/invalid-request');
@@ -176,12 +185,26 @@ describe('GET /v1/cases/{caseId}/activity', () => {
     expect(activity.json()).toEqual({
       tasks: [
         {
-          stepId: 'decide_damaged', role: 'after-sale-agent', title: 'Damaged exchange: decide', outcomes: ['replace', 'refund'], dueAt: '2026-11-20T10:00:00.000Z',
-          status: 'done', outcome: 'replace', createdAt: '2026-11-20T02:00:00.000Z', completedAt: '2026-11-20T03:30:00.000Z',
+          stepId: 'decide_damaged',
+          role: 'after-sale-agent',
+          title: 'Damaged exchange: decide',
+          outcomes: ['replace', 'refund'],
+          dueAt: '2026-11-20T10:00:00.000Z',
+          status: 'done',
+          outcome: 'replace',
+          createdAt: '2026-11-20T02:00:00.000Z',
+          completedAt: '2026-11-20T03:30:00.000Z',
         },
         {
-          stepId: 'decide_damaged', role: 'after-sale-agent', title: 'Damaged exchange: decide', outcomes: ['replace', 'refund'], dueAt: '2026-11-20T12:00:00.000Z',
-          status: 'breached', outcome: null, createdAt: '2026-11-20T04:00:00.000Z', completedAt: '2026-11-20T12:00:00.000Z',
+          stepId: 'decide_damaged',
+          role: 'after-sale-agent',
+          title: 'Damaged exchange: decide',
+          outcomes: ['replace', 'refund'],
+          dueAt: '2026-11-20T12:00:00.000Z',
+          status: 'breached',
+          outcome: null,
+          createdAt: '2026-11-20T04:00:00.000Z',
+          completedAt: '2026-11-20T12:00:00.000Z',
         },
       ],
       remarks: [{ stepId: 'approve', orderId: 'TB-A1', remark: 'Lei · exchange approved', flag: 'purple', at: '2026-11-20T02:00:01.000Z' }],

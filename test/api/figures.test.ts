@@ -15,7 +15,14 @@ import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import {
-  casesPerDay, escalationCounts, refundsAfterReceipt, returnAndExchangeReasons, reviewRecovery, slaBreaches, unpaidOrderReminders, type FigureFilter,
+  casesPerDay,
+  escalationCounts,
+  refundsAfterReceipt,
+  returnAndExchangeReasons,
+  reviewRecovery,
+  slaBreaches,
+  unpaidOrderReminders,
+  type FigureFilter,
 } from '../../src/store/figures.js';
 import type { Queryable } from '../../src/store/transaction.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -45,7 +52,11 @@ class Seed {
   private seq = new Map<string, number>();
 
   async playbook(name: string, shop: string) {
-    await this.db.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3)`, [name, `hash-${name}`, { shop: { name: shop } }]);
+    await this.db.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ($1, 1, $2, '', $3)`, [
+      name,
+      `hash-${name}`,
+      { shop: { name: shop } },
+    ]);
   }
 
   async case(c: SeedCase) {
@@ -53,17 +64,39 @@ class Seed {
     await this.db.query(
       `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, status, outcome, reason, opened_at, closed_at, paid_amount, currency)
        VALUES ($1, 'case-' || $1, $2, 1, 'hash-' || $2, $3, $4, $5, $6, $7, $8, $9, $10, 19900, 'CNY')`,
-      [c.id, c.playbook, c.caseType, orderId, c.data, c.closed ? 'closed' : c.status ?? 'waiting', c.closed?.outcome ?? null, c.closed?.reason ?? null, c.openedAt, c.closed?.at ?? null],
+      [
+        c.id,
+        c.playbook,
+        c.caseType,
+        orderId,
+        c.data,
+        c.closed ? 'closed' : (c.status ?? 'waiting'),
+        c.closed?.outcome ?? null,
+        c.closed?.reason ?? null,
+        c.openedAt,
+        c.closed?.at ?? null,
+      ],
     );
     if (orderId) {
       await this.db.query(`INSERT INTO orders (order_id, currency, paid_amount, recorded_by_case) VALUES ($1, 'CNY', 19900, $2)`, [orderId, c.id]);
-      await this.db.query(`INSERT INTO order_refund_caps (order_id, kind, cap) VALUES ($1, 'return_shipping', 3000), ($1, 'price_difference', 19900)`, [orderId]);
-      await this.db.query(`INSERT INTO order_advances (order_id, kind, amount, currency, evidence, recorded_by) VALUES ($1, 'return_shipping', 3000, 'CNY', 'waybill', 'seed')`, [orderId]);
+      await this.db.query(`INSERT INTO order_refund_caps (order_id, kind, cap) VALUES ($1, 'return_shipping', 3000), ($1, 'price_difference', 19900)`, [
+        orderId,
+      ]);
+      await this.db.query(
+        `INSERT INTO order_advances (order_id, kind, amount, currency, evidence, recorded_by) VALUES ($1, 'return_shipping', 3000, 'CNY', 'waybill', 'seed')`,
+        [orderId],
+      );
     }
   }
 
   async event(caseId: string, type: string, at: Date, payload: Record<string, unknown> = {}) {
-    await this.db.query(`INSERT INTO case_events (case_id, event_id, type, payload, received_at) VALUES ($1, $2, $3, $4, $5)`, [caseId, `${caseId}-${type}`, type, payload, at]);
+    await this.db.query(`INSERT INTO case_events (case_id, event_id, type, payload, received_at) VALUES ($1, $2, $3, $4, $5)`, [
+      caseId,
+      `${caseId}-${type}`,
+      type,
+      payload,
+      at,
+    ]);
   }
 
   async refund(caseId: string, step: string, r: { created: Date; paid: Date | null; amount: number; covers?: string; late?: Date }) {
@@ -121,12 +154,27 @@ async function seedWeek(seed: Seed) {
   // the outlet's return; r1 opens on the first instant of the range, r0 and r11 just outside it.
   const reasons = ['wrong_size', 'wrong_size', 'wrong_size', 'wrong_size', 'quality', 'quality', 'quality', 'changed_mind', 'changed_mind', 'not_as_described'];
   for (const [i, reason] of reasons.entries()) {
-    await seed.case({ id: `r${i + 1}`, playbook: 'return', caseType: 'return', data: returnData(i + 1, reason), openedAt: i === 0 ? sh(16, '00:00') : sh(16 + (i % 4), '09:00') });
+    await seed.case({
+      id: `r${i + 1}`,
+      playbook: 'return',
+      caseType: 'return',
+      data: returnData(i + 1, reason),
+      openedAt: i === 0 ? sh(16, '00:00') : sh(16 + (i % 4), '09:00'),
+    });
   }
   await seed.case({ id: 'r0', playbook: 'return', caseType: 'return', data: returnData(0, 'quality'), openedAt: new Date(sh(16, '00:00').getTime() - 1) });
   await seed.case({ id: 'r11', playbook: 'return', caseType: 'return', data: returnData(11, 'quality'), openedAt: sh(23, '00:00') });
-  const prices = (original: number, wanted: number) => ({ original_price: { amount: original, currency: 'CNY' }, wanted_price: { amount: wanted, currency: 'CNY' } });
-  await seed.case({ id: 'x1', playbook: 'exchange', caseType: 'exchange', data: { order_id: 'TB-X1', exchange_reason: 'wrong_size', ...prices(19900, 17900) }, openedAt: sh(17) });
+  const prices = (original: number, wanted: number) => ({
+    original_price: { amount: original, currency: 'CNY' },
+    wanted_price: { amount: wanted, currency: 'CNY' },
+  });
+  await seed.case({
+    id: 'x1',
+    playbook: 'exchange',
+    caseType: 'exchange',
+    data: { order_id: 'TB-X1', exchange_reason: 'wrong_size', ...prices(19900, 17900) },
+    openedAt: sh(17),
+  });
   await seed.case({ id: 'x2', playbook: 'exchange', caseType: 'exchange', data: { order_id: 'TB-X2', exchange_reason: 'quality' }, openedAt: sh(18) });
   await seed.case({ id: 'o1', playbook: 'return-outlet', caseType: 'return', data: returnData(101, 'other'), openedAt: sh(19) });
 
@@ -139,10 +187,18 @@ async function seedWeek(seed: Seed) {
     const received = sh(17 + (i % 3), '08:00');
     await seed.event(id, 'warehouse.received', received, { condition: 'resellable' });
     await seed.refund(id, i >= 4 && i <= 6 ? 'refund_quality' : 'refund_no_reason', {
-      created: later(received, hours), paid: later(received, hours), amount: 19900, ...(hours > 24 ? { late: later(received, 24) } : {}),
+      created: later(received, hours),
+      paid: later(received, hours),
+      amount: 19900,
+      ...(hours > 24 ? { late: later(received, 24) } : {}),
     });
   }
-  await seed.refund('r5', 'refund_return_shipping', { created: later(sh(18, '08:00'), 1), paid: later(sh(18, '08:00'), 1), amount: 1200, covers: 'return_shipping' });
+  await seed.refund('r5', 'refund_return_shipping', {
+    created: later(sh(18, '08:00'), 1),
+    paid: later(sh(18, '08:00'), 1),
+    amount: 1200,
+    covers: 'return_shipping',
+  });
   await seed.event('r9', 'warehouse.received', sh(20, '08:00'), { condition: 'damaged' });
   await seed.refund('r9', 'refund_partial', { created: sh(20, '09:00'), paid: null, amount: 9950 });
   await seed.event('x1', 'warehouse.received', sh(19, '08:00'), { condition: 'resellable' });
@@ -161,7 +217,12 @@ async function seedWeek(seed: Seed) {
   await unrefunded('x3', 'exchange', { order_id: 'TB-X3', exchange_reason: 'wrong_size', ...prices(19900, 19900) }, later(NOW, -30));
   await unrefunded('r14', 'return', returnData(14, 'no_reason'), sh(21, '08:00'), { at: sh(21, '12:00'), outcome: 'refused', reason: 'returned_damaged' });
   await seed.event('r0', 'warehouse.received', sh(14, '08:00'), { condition: 'resellable' });
-  await seed.refund('r0', 'refund_quality', { created: later(sh(14, '08:00'), 40), paid: later(sh(14, '08:00'), 40), amount: 19900, late: later(sh(14, '08:00'), 24) });
+  await seed.refund('r0', 'refund_quality', {
+    created: later(sh(14, '08:00'), 40),
+    paid: later(sh(14, '08:00'), 40),
+    amount: 19900,
+    late: later(sh(14, '08:00'), 24),
+  });
 
   // Presale: p1 paid before any reminder, p8 too (its address message came after the payment);
   // p2, p3 paid after 1 reminder, p4 after 2, p5 after 3; p6 closed unpaid after 3; p7 still unpaid
@@ -169,10 +230,15 @@ async function seedWeek(seed: Seed) {
   const presale = async (id: string, method: string, reminders: number, paidAfter: boolean | 'closed' | 'waiting') => {
     const opened = sh(18, '11:00');
     await seed.case({
-      id, playbook: 'presale', caseType: 'presale', data: { order_id: `TB-${id}`, payment_method: method }, openedAt: opened,
+      id,
+      playbook: 'presale',
+      caseType: 'presale',
+      data: { order_id: `TB-${id}`, payment_method: method },
+      openedAt: opened,
       ...(paidAfter === 'closed' ? { closed: { at: later(opened, 24), outcome: 'expired', reason: 'unpaid_after_reminders' } } : {}),
     });
-    for (let n = 0; n < reminders; n++) await seed.message(id, n === 0 ? 'remind_pay' : 'wait_payment', n === 0 ? 'pay_now_ships_today' : 'pay_reminder', later(opened, 4 + 2 * n));
+    for (let n = 0; n < reminders; n++)
+      await seed.message(id, n === 0 ? 'remind_pay' : 'wait_payment', n === 0 ? 'pay_now_ships_today' : 'pay_reminder', later(opened, 4 + 2 * n));
     if (paidAfter === true) await seed.event(id, 'order.paid', later(opened, 5 + 2 * reminders));
   };
   await presale('p1', 'online', 0, true);
@@ -204,7 +270,13 @@ async function seedWeek(seed: Seed) {
   await seed.task('r10', 'decide_damaged', { due: sh(21, '16:00'), status: 'open' });
   await seed.task('r0', 'decide_damaged', { due: sh(15, '16:00'), status: 'breached', completed: sh(15, '16:00') });
   await seed.audit('v6', 'wait_reply', 'clock', sh(20, '13:00'), { clock: 'recovery', paused: sh(20, '13:00').toISOString(), left: '20h' });
-  await seed.audit('v6', 'wait_amend', 'clock', sh(22, '10:00'), { clock: 'recovery', breached: sh(22, '10:00').toISOString(), escalationId: 4, queue: 'cs-supervisor', reason: 'review_recovery_overdue' });
+  await seed.audit('v6', 'wait_amend', 'clock', sh(22, '10:00'), {
+    clock: 'recovery',
+    breached: sh(22, '10:00').toISOString(),
+    escalationId: 4,
+    queue: 'cs-supervisor',
+    reason: 'review_recovery_overdue',
+  });
   await seed.escalation('v5', 'escalate_not_contacted', 'cs-supervisor', 'buyer_not_contacted_in_time', sh(18, '14:00'));
   await seed.escalation('v6', 'wait_amend', 'cs-supervisor', 'review_recovery_overdue', sh(22, '10:00'));
   await seed.escalation('r7', 'refund_quality', 'finance', 'refund_sla_breached', later(sh(17, '08:00'), 24));
@@ -255,7 +327,10 @@ describe('the figures of a seeded week', () => {
       ],
     });
     expect((await figures(`${WEEK}&playbook=return`)).reasons.reasons.map((r: { reason: string; share: number }) => [r.reason, r.share])).toEqual([
-      ['wrong_size', 0.4], ['quality', 0.3], ['changed_mind', 0.2], ['not_as_described', 0.1],
+      ['wrong_size', 0.4],
+      ['quality', 0.3],
+      ['changed_mind', 0.2],
+      ['not_as_described', 0.1],
     ]);
     const all = (await figures(WEEK)).reasons;
     expect(all.total).toBe(13);
@@ -269,18 +344,70 @@ describe('the figures of a seeded week', () => {
     // are on time or late. Delays paid: 1, 2, 3, 4, 6, 10, 20, 24, 30, 50 hours: the median between 6
     // and 10, p95 at 8.55 of 0..9.
     expect(refunds).toMatchObject({
-      asOf: NOW.toISOString(), receipts: 13, within24h: 8, latePaid: 2, lateUnpaid: 2, pending: 1, shareWithin24h: 0.6667,
-      refunded: 10, medianDelaySeconds: 8 * 3600, p95DelaySeconds: 41 * 3600,
+      asOf: NOW.toISOString(),
+      receipts: 13,
+      within24h: 8,
+      latePaid: 2,
+      lateUnpaid: 2,
+      pending: 1,
+      shareWithin24h: 0.6667,
+      refunded: 10,
+      medianDelaySeconds: 8 * 3600,
+      p95DelaySeconds: 41 * 3600,
     });
     expect(refunds.late).toEqual([
-      { caseId: 'r9', orderId: 'TB-R9', receivedAt: sh(20, '08:00').toISOString(), status: 'unpaid', paidAt: null, delaySeconds: 60 * 3600, amount: 9950, currency: 'CNY' },
-      { caseId: 'r12', orderId: 'TB-R12', receivedAt: later(NOW, -30).toISOString(), status: 'unpaid', paidAt: null, delaySeconds: 30 * 3600, amount: null, currency: null },
-      { caseId: 'r8', orderId: 'TB-R8', receivedAt: sh(18, '08:00').toISOString(), status: 'paid', paidAt: later(sh(18, '08:00'), 50).toISOString(), delaySeconds: 50 * 3600, amount: 19900, currency: 'CNY' },
-      { caseId: 'r7', orderId: 'TB-R7', receivedAt: sh(17, '08:00').toISOString(), status: 'paid', paidAt: later(sh(17, '08:00'), 30).toISOString(), delaySeconds: 30 * 3600, amount: 19900, currency: 'CNY' },
+      {
+        caseId: 'r9',
+        orderId: 'TB-R9',
+        receivedAt: sh(20, '08:00').toISOString(),
+        status: 'unpaid',
+        paidAt: null,
+        delaySeconds: 60 * 3600,
+        amount: 9950,
+        currency: 'CNY',
+      },
+      {
+        caseId: 'r12',
+        orderId: 'TB-R12',
+        receivedAt: later(NOW, -30).toISOString(),
+        status: 'unpaid',
+        paidAt: null,
+        delaySeconds: 30 * 3600,
+        amount: null,
+        currency: null,
+      },
+      {
+        caseId: 'r8',
+        orderId: 'TB-R8',
+        receivedAt: sh(18, '08:00').toISOString(),
+        status: 'paid',
+        paidAt: later(sh(18, '08:00'), 50).toISOString(),
+        delaySeconds: 50 * 3600,
+        amount: 19900,
+        currency: 'CNY',
+      },
+      {
+        caseId: 'r7',
+        orderId: 'TB-R7',
+        receivedAt: sh(17, '08:00').toISOString(),
+        status: 'paid',
+        paidAt: later(sh(17, '08:00'), 30).toISOString(),
+        delaySeconds: 30 * 3600,
+        amount: 19900,
+        currency: 'CNY',
+      },
     ]);
     // The return playbook alone: r1..r8 paid, r9 and r12 late unpaid, r13 pending: 6 of 10.
     expect((await figures(`${WEEK}&playbook=return`)).refundsAfterReceipt).toMatchObject({
-      receipts: 11, within24h: 6, latePaid: 2, lateUnpaid: 2, pending: 1, shareWithin24h: 0.6, refunded: 8, medianDelaySeconds: 15 * 3600, p95DelaySeconds: 43 * 3600,
+      receipts: 11,
+      within24h: 6,
+      latePaid: 2,
+      lateUnpaid: 2,
+      pending: 1,
+      shareWithin24h: 0.6,
+      refunded: 8,
+      medianDelaySeconds: 15 * 3600,
+      p95DelaySeconds: 43 * 3600,
     });
   });
 
@@ -291,26 +418,62 @@ describe('the figures of a seeded week', () => {
       return { pending, lateUnpaid, unpaid: late.filter((l) => l.status === 'unpaid').map((l) => [l.caseId, l.delaySeconds]) };
     };
     // r13 was received at NOW − 2 h: pending until NOW + 22 h (24 hours is still on time), late after.
-    expect(await at(later(NOW, 22))).toEqual({ pending: 1, lateUnpaid: 2, unpaid: [['r9', 82 * 3600], ['r12', 52 * 3600]] });
-    expect(await at(new Date(later(NOW, 22).getTime() + 1))).toEqual({ pending: 0, lateUnpaid: 3, unpaid: [['r9', 82 * 3600], ['r12', 52 * 3600], ['r13', 24 * 3600]] });
+    expect(await at(later(NOW, 22))).toEqual({
+      pending: 1,
+      lateUnpaid: 2,
+      unpaid: [
+        ['r9', 82 * 3600],
+        ['r12', 52 * 3600],
+      ],
+    });
+    expect(await at(new Date(later(NOW, 22).getTime() + 1))).toEqual({
+      pending: 0,
+      lateUnpaid: 3,
+      unpaid: [
+        ['r9', 82 * 3600],
+        ['r12', 52 * 3600],
+        ['r13', 24 * 3600],
+      ],
+    });
     // At NOW − 6 h, r12 (received at NOW − 30 h) is 24 hours old, pending; r13 has not arrived.
     expect(await at(later(NOW, -6))).toEqual({ pending: 1, lateUnpaid: 1, unpaid: [['r9', 54 * 3600]] });
     // Before r8's payment (50 hours after its receipt on the 18th at 08:00), r8 is late and unpaid.
     const beforeR8Paid = await refundsAfterReceipt(db.pool, week, sh(20, '09:00'));
     expect(beforeR8Paid).toMatchObject({ receipts: 9, within24h: 6, latePaid: 1, lateUnpaid: 1, pending: 1, refunded: 7 });
-    expect(beforeR8Paid.late.map((l) => [l.caseId, l.status, l.delaySeconds])).toEqual([['r8', 'unpaid', 49 * 3600], ['r7', 'paid', 30 * 3600]]);
+    expect(beforeR8Paid.late.map((l) => [l.caseId, l.status, l.delaySeconds])).toEqual([
+      ['r8', 'unpaid', 49 * 3600],
+      ['r7', 'paid', 30 * 3600],
+    ]);
   });
 
   it('unpaid orders recovered by reminders, by how many had gone out before the payment', async () => {
     expect((await figures(WEEK)).unpaidReminders).toEqual({
-      orders: 8, paidBeforeReminder: 2, reminded: 6, recovered: 4, closedUnpaid: 1, stillUnpaid: 1, shareRecovered: 0.6667,
-      byReminder: [{ reminders: 1, recovered: 2, share: 0.3333 }, { reminders: 2, recovered: 1, share: 0.1667 }, { reminders: 3, recovered: 1, share: 0.1667 }],
+      orders: 8,
+      paidBeforeReminder: 2,
+      reminded: 6,
+      recovered: 4,
+      closedUnpaid: 1,
+      stillUnpaid: 1,
+      shareRecovered: 0.6667,
+      byReminder: [
+        { reminders: 1, recovered: 2, share: 0.3333 },
+        { reminders: 2, recovered: 1, share: 0.1667 },
+        { reminders: 3, recovered: 1, share: 0.1667 },
+      ],
     });
   });
 
   it('medium and negative reviews handled and amended', async () => {
     expect((await figures(WEEK)).reviews).toEqual({
-      reviews: 6, medium: 3, negative: 3, open: 1, handled: 4, askedToAmend: 3, amended: 2, amendedShare: 0.6667, escalated: 1,
+      reviews: 6,
+      medium: 3,
+      negative: 3,
+      open: 1,
+      handled: 4,
+      askedToAmend: 3,
+      amended: 2,
+      amendedShare: 0.6667,
+      escalated: 1,
       byOutcome: [
         { outcome: 'resolved', reason: 'review_amended', count: 2 },
         { outcome: 'escalated', reason: 'buyer_not_contacted_in_time', count: 1 },
@@ -353,16 +516,27 @@ describe('the figures of a seeded week', () => {
     });
     // In UTC, v2 (23:59 on the 16th) and v3 (01:30 on the 17th) open on the 16th.
     const utc = (await figures(`${WEEK}&playbook=review-recovery&timeZone=UTC`)).casesPerDay.days;
-    expect(utc.slice(0, 2)).toEqual([{ date: '2026-11-16', opened: 3, closed: {} }, { date: '2026-11-17', opened: 1, closed: { resolved: 1 } }]);
+    expect(utc.slice(0, 2)).toEqual([
+      { date: '2026-11-16', opened: 3, closed: {} },
+      { date: '2026-11-17', opened: 1, closed: { resolved: 1 } },
+    ]);
   });
 
   it('counts days in the shop’s configured time zone when the request names none', async () => {
     const utcShop = await buildApi({
-      pool: db.pool, cases: {} as CaseService, inbox: {} as EventInbox, audit: {} as CaseAudit, temporalReady: async () => true,
+      pool: db.pool,
+      cases: {} as CaseService,
+      inbox: {} as EventInbox,
+      audit: {} as CaseAudit,
+      temporalReady: async () => true,
       console: { timeZone: 'UTC', temporalUiUrl: null, namespace: 'default' },
     });
     try {
-      const response = await utcShop.inject({ method: 'GET', url: `/v1/figures?${WEEK}&playbook=review-recovery`, headers: { authorization: `Bearer ${keys.lead}` } });
+      const response = await utcShop.inject({
+        method: 'GET',
+        url: `/v1/figures?${WEEK}&playbook=review-recovery`,
+        headers: { authorization: `Bearer ${keys.lead}` },
+      });
       expect(response.json().range.timeZone).toBe('UTC');
       expect(response.json().casesPerDay.days[0]).toEqual({ date: '2026-11-16', opened: 3, closed: {} });
     } finally {
@@ -375,8 +549,17 @@ describe('the figures of a seeded week', () => {
     expect(body.range).toEqual({ from: '2026-11-16', to: '2026-11-23', timeZone: 'Asia/Shanghai', playbook: null, shop: 'Nowhere' });
     expect(body.reasons).toEqual({ total: 0, reasons: [] });
     expect(body.refundsAfterReceipt).toEqual({
-      asOf: NOW.toISOString(), receipts: 0, within24h: 0, latePaid: 0, lateUnpaid: 0, pending: 0, shareWithin24h: null,
-      refunded: 0, medianDelaySeconds: null, p95DelaySeconds: null, late: [],
+      asOf: NOW.toISOString(),
+      receipts: 0,
+      within24h: 0,
+      latePaid: 0,
+      lateUnpaid: 0,
+      pending: 0,
+      shareWithin24h: null,
+      refunded: 0,
+      medianDelaySeconds: null,
+      p95DelaySeconds: null,
+      late: [],
     });
     expect(body.unpaidReminders.shareRecovered).toBeNull();
     expect(body.casesPerDay.days).toHaveLength(7);
@@ -391,20 +574,41 @@ describe('CSV', () => {
     expect(response.headers['content-disposition']).toBe('attachment; filename="casebook-figures-2026-11-16-to-2026-11-23-return.csv"');
     const lines = response.body.replace(/^\ufeff/, '').split('\r\n');
     expect(lines.slice(0, 7)).toEqual([
-      'figure,item,measure,value', 'range,,from,2026-11-16', 'range,,to,2026-11-23', 'range,,time_zone,Asia/Shanghai', 'range,,playbook,return', 'range,,shop,',
+      'figure,item,measure,value',
+      'range,,from,2026-11-16',
+      'range,,to,2026-11-23',
+      'range,,time_zone,Asia/Shanghai',
+      'range,,playbook,return',
+      'range,,shop,',
       'reasons,all,cases,10',
     ]);
     expect(lines).toContain('reasons,wrong_size,share,0.4');
     expect(lines).toContain('reasons,wrong_size,top_three,true');
-    expect(lines).toEqual(expect.arrayContaining([
-      'refunds_after_receipt,all,as_of,2026-11-22T12:00:00.000Z', 'refunds_after_receipt,all,receipts,11', 'refunds_after_receipt,all,within_24h,6',
-      'refunds_after_receipt,all,late_paid,2', 'refunds_after_receipt,all,late_unpaid,2', 'refunds_after_receipt,all,pending,1',
-      'refunds_after_receipt,all,share_within_24h,0.6', 'refunds_after_receipt,all,refunded,8',
-      'late_refunds,r8,status,paid', 'late_refunds,r8,delay_seconds,180000', 'late_refunds,r8,amount_minor,19900',
-      'late_refunds,r12,status,unpaid', 'late_refunds,r12,paid_at,', 'late_refunds,r12,delay_seconds,108000', 'late_refunds,r12,amount_minor,', 'late_refunds,r12,currency,',
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'refunds_after_receipt,all,as_of,2026-11-22T12:00:00.000Z',
+        'refunds_after_receipt,all,receipts,11',
+        'refunds_after_receipt,all,within_24h,6',
+        'refunds_after_receipt,all,late_paid,2',
+        'refunds_after_receipt,all,late_unpaid,2',
+        'refunds_after_receipt,all,pending,1',
+        'refunds_after_receipt,all,share_within_24h,0.6',
+        'refunds_after_receipt,all,refunded,8',
+        'late_refunds,r8,status,paid',
+        'late_refunds,r8,delay_seconds,180000',
+        'late_refunds,r8,amount_minor,19900',
+        'late_refunds,r12,status,unpaid',
+        'late_refunds,r12,paid_at,',
+        'late_refunds,r12,delay_seconds,108000',
+        'late_refunds,r12,amount_minor,',
+        'late_refunds,r12,currency,',
+      ]),
+    );
     expect(lines.filter((line) => line.startsWith('late_refunds,') && line.includes(',status,'))).toEqual([
-      'late_refunds,r9,status,unpaid', 'late_refunds,r12,status,unpaid', 'late_refunds,r8,status,paid', 'late_refunds,r7,status,paid',
+      'late_refunds,r9,status,unpaid',
+      'late_refunds,r12,status,unpaid',
+      'late_refunds,r8,status,paid',
+      'late_refunds,r7,status,paid',
     ]);
     expect(lines).toContain('sla_breaches,return/decide_damaged/after-sale-agent,task-sla,2');
     expect(lines).toContain('cases_per_day,2026-11-16,opened,3');
@@ -466,8 +670,13 @@ describe('a year of cases', () => {
   const week: FigureFilter = { from: '2026-06-01', to: '2026-06-08', timeZone: 'Asia/Shanghai', playbook: null, shop: null };
   const asOf = new Date('2026-11-25T00:00:00+08:00');
   const queries = {
-    returnAndExchangeReasons, refundsAfterReceipt: (db: Queryable, filter: FigureFilter) => refundsAfterReceipt(db, filter, asOf),
-    unpaidOrderReminders, reviewRecovery, slaBreaches, escalationCounts, casesPerDay,
+    returnAndExchangeReasons,
+    refundsAfterReceipt: (db: Queryable, filter: FigureFilter) => refundsAfterReceipt(db, filter, asOf),
+    unpaidOrderReminders,
+    reviewRecovery,
+    slaBreaches,
+    escalationCounts,
+    casesPerDay,
   };
 
   /** The plan Postgres chooses for the query a figure sends. */
@@ -482,7 +691,9 @@ describe('a year of cases', () => {
   it.each(Object.entries(queries))('%s reads a week of a year by index, with no scan of a whole table', async (_name, figure) => {
     const plan = await planOf(figure, week);
     expect(plan).not.toMatch(/Seq Scan on (cases|case_events|refunds|outbox_messages|tasks|escalations|audit_events)\b/);
-    expect((await planOf(figure, { ...week, playbook: 'return', shop: 'Casebook Store' }))).not.toMatch(/Seq Scan on (cases|case_events|refunds|tasks|escalations|audit_events)\b/);
+    expect(await planOf(figure, { ...week, playbook: 'return', shop: 'Casebook Store' })).not.toMatch(
+      /Seq Scan on (cases|case_events|refunds|tasks|escalations|audit_events)\b/,
+    );
   });
 
   it('answers a whole year', async () => {

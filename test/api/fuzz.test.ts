@@ -43,7 +43,12 @@ beforeAll(async () => {
   await api.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
   adminKey = (await createApiKey(runtime.db.pool, 'admin', 'fuzzer')).key;
-  const published = await api.inject({ method: 'PUT', url: '/v1/playbooks/return', payload: RETURN_YAML, headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` } });
+  const published = await api.inject({
+    method: 'PUT',
+    url: '/v1/playbooks/return',
+    payload: RETURN_YAML,
+    headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` },
+  });
   expect(published.statusCode).toBe(201);
 });
 afterAll(async () => {
@@ -63,26 +68,39 @@ function schemathesis(args: string[]): Promise<{ code: number; output: string }>
   });
 }
 
-it('Schemathesis finds no failure with all its checks', async () => {
-  expect(existsSync(ST), `${ST} is missing: run scripts/provision.sh`).toBe(true);
-  const started = Date.now();
-  const { code, output } = await schemathesis([
-    '--config-file', `${ROOT}test/api/schemathesis.toml`,
-    'run', `${base}/docs/json`,
-    '--checks', 'all',
-    '--header', `Authorization: Bearer ${adminKey}`,
-    '--max-examples', String(MAX_EXAMPLES),
-    '--seed', '20261125',
-    // One worker: Hypothesis's lambda-source cache is not thread-safe (a spurious 'Runtime Error' with two).
-    '--workers', '1',
-    '--generation-database', 'none',
-    // NUL is refused at the edge (400, docs/api.md), a rule JSON Schema cannot state: generate none.
-    '--generation-allow-x00', 'false',
-    '--no-color',
-  ]);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const generated = /(\d+) generated/.exec(output)?.[1];
-  console.log(`schemathesis: ${generated ?? '?'} test cases in ${seconds} s`);
-  expect(code, output).toBe(0);
-  expect(Number(generated)).toBeGreaterThan(500);
-}, (KILL_AFTER_SECONDS + 10) * 1000);
+it(
+  'Schemathesis finds no failure with all its checks',
+  async () => {
+    expect(existsSync(ST), `${ST} is missing: run scripts/provision.sh`).toBe(true);
+    const started = Date.now();
+    const { code, output } = await schemathesis([
+      '--config-file',
+      `${ROOT}test/api/schemathesis.toml`,
+      'run',
+      `${base}/docs/json`,
+      '--checks',
+      'all',
+      '--header',
+      `Authorization: Bearer ${adminKey}`,
+      '--max-examples',
+      String(MAX_EXAMPLES),
+      '--seed',
+      '20261125',
+      // One worker: Hypothesis's lambda-source cache is not thread-safe (a spurious 'Runtime Error' with two).
+      '--workers',
+      '1',
+      '--generation-database',
+      'none',
+      // NUL is refused at the edge (400, docs/api.md), a rule JSON Schema cannot state: generate none.
+      '--generation-allow-x00',
+      'false',
+      '--no-color',
+    ]);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const generated = /(\d+) generated/.exec(output)?.[1];
+    console.log(`schemathesis: ${generated ?? '?'} test cases in ${seconds} s`);
+    expect(code, output).toBe(0);
+    expect(Number(generated)).toBeGreaterThan(500);
+  },
+  (KILL_AFTER_SECONDS + 10) * 1000,
+);

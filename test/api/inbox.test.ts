@@ -34,7 +34,9 @@ afterAll(async () => {
 
 function call(method: 'GET' | 'POST', url: string, key: string, body?: unknown): Promise<LightMyRequestResponse> {
   return api.inject({
-    method, url, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+    method,
+    url,
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
   });
 }
@@ -50,7 +52,9 @@ async function waitsFor(caseId: string, types: string[]): Promise<void> {
 
 /** The case's outcome once it closed, from the projection (no time skipping while other cases wait). */
 async function closedWith(caseId: string): Promise<unknown> {
-  await expect.poll(async () => (await runtime.db.pool.query(`SELECT status FROM cases WHERE case_id = $1`, [caseId])).rows[0]?.status, { timeout: 20_000 }).toBe('closed');
+  await expect
+    .poll(async () => (await runtime.db.pool.query(`SELECT status FROM cases WHERE case_id = $1`, [caseId])).rows[0]?.status, { timeout: 20_000 })
+    .toBe('closed');
   return (await runtime.db.pool.query(`SELECT outcome, reason FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 }
 
@@ -63,7 +67,8 @@ const inboxRow = async (inboxId: number) =>
 
 /** A review case: it takes a buyer's reply and declares no warehouse event at all. */
 const REVIEW = (() => {
-  const result = validatePlaybook(`playbook: inbox-review
+  const result = validatePlaybook(
+    `playbook: inbox-review
 case_type: review
 currency: CNY
 timezone: UTC
@@ -77,15 +82,18 @@ steps:
     wait: { events: [{ event: buyer.replied }], timeout: 30d, on_timeout: done }
   - id: done
     end: { outcome: resolved, reason: replied }
-`, 'inbox-review.yaml');
+`,
+    'inbox-review.yaml',
+  );
   if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
   return result.plan;
 })();
 
 /** A return that waits for the buyer's tracking number first, then for the receipt (not early), then refunds. */
-const SHIPPED_THEN_RECEIPT = RECEIPT_THEN_REFUND
-  .replace('  warehouse.received: { payload: {} }', '  buyer.shipped: { payload: {} }\n  warehouse.received: { payload: {} }')
-  .replace('steps:\n', 'steps:\n  - id: wait_shipped\n    wait: { events: [{ event: buyer.shipped }], timeout: 30d, on_timeout: late }\n');
+const SHIPPED_THEN_RECEIPT = RECEIPT_THEN_REFUND.replace(
+  '  warehouse.received: { payload: {} }',
+  '  buyer.shipped: { payload: {} }\n  warehouse.received: { payload: {} }',
+).replace('steps:\n', 'steps:\n  - id: wait_shipped\n    wait: { events: [{ event: buyer.shipped }], timeout: 30d, on_timeout: late }\n');
 
 let receiptThenRefund: HashedPlan;
 beforeAll(() => {
@@ -115,11 +123,22 @@ describe('warehouse receipts through the inbox', () => {
     expect(answer(await receipt('wh-100', 'TB-100'))).toEqual([200, { status: 'duplicate', caseId: 'ret-100' }]);
     const listed = (await call('GET', '/v1/inbox?orderId=TB-100', keys.agent)).json();
     expect(listed).toEqual({
-      events: [{
-        id: expect.any(Number), source: 'warehouse', eventId: 'wh-100', type: 'warehouse.received', payload: {}, orderId: 'TB-100',
-        by: { keyId: expect.any(String), name: 'warehouse inbox key' },
-        receivedAt: expect.any(String), status: 'routed', routedCaseId: 'ret-100', reason: null, updatedAt: expect.any(String),
-      }],
+      events: [
+        {
+          id: expect.any(Number),
+          source: 'warehouse',
+          eventId: 'wh-100',
+          type: 'warehouse.received',
+          payload: {},
+          orderId: 'TB-100',
+          by: { keyId: expect.any(String), name: 'warehouse inbox key' },
+          receivedAt: expect.any(String),
+          status: 'routed',
+          routedCaseId: 'ret-100',
+          reason: null,
+          updatedAt: expect.any(String),
+        },
+      ],
       nextCursor: null,
     });
   });
@@ -133,18 +152,30 @@ describe('warehouse receipts through the inbox', () => {
     expect(early.statusCode).toBe(202);
     const { inboxId } = early.json();
     expect(early.json()).toEqual({
-      status: 'unrouted', inboxId: expect.any(Number),
+      status: 'unrouted',
+      inboxId: expect.any(Number),
       reason: 'no open case of order TB-200 waits for warehouse.received: ret-200 (inbox-shipped-first) waits for buyer.shipped',
     });
-    expect(answer(await receipt('wh-nobody', 'TB-NOBODY'))).toEqual([202, { status: 'unrouted', inboxId: expect.any(Number), reason: 'no case has order TB-NOBODY' }]);
+    expect(answer(await receipt('wh-nobody', 'TB-NOBODY'))).toEqual([
+      202,
+      { status: 'unrouted', inboxId: expect.any(Number), reason: 'no case has order TB-NOBODY' },
+    ]);
 
     const unrouted = (await call('GET', '/v1/inbox?status=unrouted', keys.agent)).json();
     expect(unrouted.events.map((e: { eventId: string }) => e.eventId)).toEqual(expect.arrayContaining(['wh-200', 'wh-nobody']));
-    expect(unrouted.events.find((e: { id: number }) => e.id === inboxId)).toMatchObject({ source: 'warehouse', orderId: 'TB-200', status: 'unrouted', routedCaseId: null });
+    expect(unrouted.events.find((e: { id: number }) => e.id === inboxId)).toMatchObject({
+      source: 'warehouse',
+      orderId: 'TB-200',
+      status: 'unrouted',
+      routedCaseId: null,
+    });
 
     // Nobody waits for it yet: delivering it again leaves it where it is.
     expect(answer(await deliver(inboxId))).toEqual([202, { status: 'unrouted', inboxId, reason: expect.stringContaining('waits for buyer.shipped') }]);
-    expect(answer(await call('POST', '/v1/cases/ret-200/events', keys.agent, { type: 'buyer.shipped', id: 'ship-200', payload: {} }))).toEqual([202, { status: 'accepted' }]);
+    expect(answer(await call('POST', '/v1/cases/ret-200/events', keys.agent, { type: 'buyer.shipped', id: 'ship-200', payload: {} }))).toEqual([
+      202,
+      { status: 'accepted' },
+    ]);
     await waitsFor('ret-200', ['warehouse.received']);
 
     expect(answer(await deliver(inboxId))).toEqual([202, { status: 'accepted', caseId: 'ret-200' }]);
@@ -161,11 +192,17 @@ describe('warehouse receipts through the inbox', () => {
   });
 
   it('for a case that declares it early is delivered before the case waits for it', async () => {
-    const early = compileSmallPlaybook('inbox-early', SHIPPED_THEN_RECEIPT.replace('warehouse.received: { payload: {} }', 'warehouse.received: { early: true, payload: {} }'));
+    const early = compileSmallPlaybook(
+      'inbox-early',
+      SHIPPED_THEN_RECEIPT.replace('warehouse.received: { payload: {} }', 'warehouse.received: { early: true, payload: {} }'),
+    );
     await openReturn('ret-250', 'TB-250', early);
     await waitsFor('ret-250', ['buyer.shipped']);
     expect(answer(await receipt('wh-250', 'TB-250'))).toEqual([202, { status: 'accepted', caseId: 'ret-250' }]);
-    expect(answer(await call('POST', '/v1/cases/ret-250/events', keys.agent, { type: 'buyer.shipped', id: 'ship-250', payload: {} }))).toEqual([202, { status: 'accepted' }]);
+    expect(answer(await call('POST', '/v1/cases/ret-250/events', keys.agent, { type: 'buyer.shipped', id: 'ship-250', payload: {} }))).toEqual([
+      202,
+      { status: 'accepted' },
+    ]);
     expect(await closedWith('ret-250')).toEqual({ outcome: 'resolved', reason: 'refunded' });
   });
 
@@ -176,17 +213,31 @@ describe('warehouse receipts through the inbox', () => {
     await waitsFor('ret-301', ['warehouse.received']);
 
     // Crashed after writing the inbox row, before delivering: the replay delivers it.
-    const stuck = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-300', type: 'warehouse.received', payload: {}, orderId: 'TB-300' });
+    const stuck = await receiveInboundEvent(runtime.db.pool, {
+      source: 'warehouse',
+      eventId: 'wh-300',
+      type: 'warehouse.received',
+      payload: {},
+      orderId: 'TB-300',
+    });
     expect(stuck.status).toBe('received');
     expect(answer(await receipt('wh-300', 'TB-300'))).toEqual([202, { status: 'accepted', caseId: 'ret-300' }]);
     expect(answer(await receipt('wh-300', 'TB-300'))).toEqual([200, { status: 'duplicate', caseId: 'ret-300' }]);
     expect(await inboxRow(stuck.id)).toMatchObject({ status: 'routed', routed_case_id: 'ret-300' });
     // The case's event counts from when Casebook took it into the inbox, not from when the case's answer came back.
-    const logged = await runtime.db.pool.query(`SELECT e.received_at = date_trunc('milliseconds', i.received_at) AS same FROM case_events e JOIN event_inbox i ON i.event_id = e.event_id WHERE e.event_id = 'wh-300'`);
+    const logged = await runtime.db.pool.query(
+      `SELECT e.received_at = date_trunc('milliseconds', i.received_at) AS same FROM case_events e JOIN event_inbox i ON i.event_id = e.event_id WHERE e.event_id = 'wh-300'`,
+    );
     expect(logged.rows).toEqual([{ same: true }]);
 
     // Crashed after the case took it, before the row said so: the replay goes to the case it was for, which has it.
-    const taken = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-301', type: 'warehouse.received', payload: {}, orderId: 'TB-301' });
+    const taken = await receiveInboundEvent(runtime.db.pool, {
+      source: 'warehouse',
+      eventId: 'wh-301',
+      type: 'warehouse.received',
+      payload: {},
+      orderId: 'TB-301',
+    });
     await assignInboxEntry(runtime.db.pool, taken.id, 'ret-301');
     const event = { type: 'warehouse.received', id: 'wh-301', payload: {} };
     await runtime.env.client.workflow.getHandle(workflowIdFor('ret-301')).executeUpdate(deliverEventUpdate, { args: [event] });
@@ -204,10 +255,18 @@ describe('warehouse receipts through the inbox', () => {
     await openReturn('ret-310', 'TB-310');
     await waitsFor('ret-310', ['warehouse.received']);
     // The crash came after the case took the receipt, before case_events (or the inbox row) said so.
-    const taken = await receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: 'wh-310', type: 'warehouse.received', payload: {}, orderId: 'TB-310' });
+    const taken = await receiveInboundEvent(runtime.db.pool, {
+      source: 'warehouse',
+      eventId: 'wh-310',
+      type: 'warehouse.received',
+      payload: {},
+      orderId: 'TB-310',
+    });
     await assignInboxEntry(runtime.db.pool, taken.id, 'ret-310');
     const depot = { keyId: 'k-depot', name: 'Depot Hangzhou' };
-    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-310')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-310', payload: {}, by: depot }] });
+    await runtime.env.client.workflow
+      .getHandle(workflowIdFor('ret-310'))
+      .executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-310', payload: {}, by: depot }] });
     expect(await closedWith('ret-310')).toEqual({ outcome: 'resolved', reason: 'refunded' });
     expect(await acceptedEvents('ret-310')).toEqual([]);
 
@@ -227,35 +286,53 @@ describe('warehouse receipts through the inbox', () => {
     await openReturn('ret-311', 'TB-311');
     await waitsFor('ret-311', ['warehouse.received']);
     await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: 'named-311', type: 'warehouse.received', payload: {}, targetCaseId: 'ret-311' });
-    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-311')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'named-311', payload: {}, by: depot }] });
+    await runtime.env.client.workflow
+      .getHandle(workflowIdFor('ret-311'))
+      .executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'named-311', payload: {}, by: depot }] });
     expect(await closedWith('ret-311')).toEqual({ outcome: 'resolved', reason: 'refunded' });
-    expect(answer(await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'named-311', payload: {} }))).toEqual([200, { status: 'duplicate' }]);
+    expect(answer(await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'named-311', payload: {} }))).toEqual([
+      200,
+      { status: 'duplicate' },
+    ]);
     expect(await acceptedEvents('ret-311')).toEqual(['named-311']);
     // An event the closed case never took is still refused as closed.
-    expect((await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'other-311', payload: {} })).json())
-      .toMatchObject({ type: 'https://casebook.dev/problems/case-closed', status: 409 });
+    expect((await call('POST', '/v1/cases/ret-311/events', keys.warehouse, { type: 'warehouse.received', id: 'other-311', payload: {} })).json()).toMatchObject(
+      { type: 'https://casebook.dev/problems/case-closed', status: 409 },
+    );
   });
 
   it('interrupted by a crash are finished by Casebook, as from their sender, without waiting for a resend', async () => {
     for (const n of [320, 321, 322]) await openReturn(`ret-${n}`, `TB-${n}`);
     for (const n of [320, 321, 322]) await waitsFor(`ret-${n}`, ['warehouse.received']);
     const depot = { keyId: 'k-depot', name: 'Depot Hangzhou' };
-    const received = (n: number) => receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: `wh-${n}`, type: 'warehouse.received', payload: {}, orderId: `TB-${n}`, by: depot });
+    const received = (n: number) =>
+      receiveInboundEvent(runtime.db.pool, { source: 'warehouse', eventId: `wh-${n}`, type: 'warehouse.received', payload: {}, orderId: `TB-${n}`, by: depot });
     // The case took it, then the crash: case_events and the row never said so.
     const took = await received(320);
     await assignInboxEntry(runtime.db.pool, took.id, 'ret-320');
-    await runtime.env.client.workflow.getHandle(workflowIdFor('ret-320')).executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-320', payload: {}, by: depot }] });
+    await runtime.env.client.workflow
+      .getHandle(workflowIdFor('ret-320'))
+      .executeUpdate(deliverEventUpdate, { args: [{ type: 'warehouse.received', id: 'wh-320', payload: {}, by: depot }] });
     // The crash came after the case was chosen, before it took the event (or the Update was lost with the server's in-flight work).
     const chosen = await received(321);
     await assignInboxEntry(runtime.db.pool, chosen.id, 'ret-321');
     // The crash came before routing.
     const unrouted = await received(322);
     // Still being delivered, for all anyone knows.
-    const fresh = await receiveInboundEvent(runtime.db.pool, { source: 'api', eventId: 'fresh-321', type: 'warehouse.received', payload: {}, targetCaseId: 'ret-321' });
+    const fresh = await receiveInboundEvent(runtime.db.pool, {
+      source: 'api',
+      eventId: 'fresh-321',
+      type: 'warehouse.received',
+      payload: {},
+      targetCaseId: 'ret-321',
+    });
     expect(await closedWith('ret-320')).toEqual({ outcome: 'resolved', reason: 'refunded' });
 
     for (const { id } of [took, chosen, unrouted]) {
-      await runtime.db.pool.query(`UPDATE event_inbox SET updated_at = now() - $2 * interval '1 millisecond' WHERE id = $1`, [id, INTERRUPTED_AFTER_MS + 1_000]);
+      await runtime.db.pool.query(`UPDATE event_inbox SET updated_at = now() - $2 * interval '1 millisecond' WHERE id = $1`, [
+        id,
+        INTERRUPTED_AFTER_MS + 1_000,
+      ]);
     }
     expect(await runtime.inbox.settleInterrupted()).toEqual({ settled: 3, failed: [] });
     expect(await inboxRow(took.id)).toMatchObject({ status: 'duplicate', routed_case_id: 'ret-320' });
@@ -316,7 +393,10 @@ describe('warehouse receipts through the inbox', () => {
     expect(conflict.headers['content-type']).toContain('application/problem+json');
     const { inboxId } = conflict.json();
     expect(conflict.json()).toMatchObject({
-      type: 'https://casebook.dev/problems/ambiguous-event', status: 409, inboxId: expect.any(Number), candidates: ['ret-400a', 'ret-400b'],
+      type: 'https://casebook.dev/problems/ambiguous-event',
+      status: 409,
+      inboxId: expect.any(Number),
+      candidates: ['ret-400a', 'ret-400b'],
       detail: '2 open cases of order TB-400 wait for warehouse.received: ret-400a, ret-400b; deliver it to one of them',
     });
     expect(await inboxRow(inboxId)).toMatchObject({ status: 'unrouted', routed_case_id: null });
@@ -338,16 +418,33 @@ describe('events for a named case through the inbox', () => {
     const refused = await call('POST', '/v1/cases/ret-500/events', keys.agent, { type: 'buyer.paid', id: 'evt-1', payload: {} });
     expect(refused.statusCode).toBe(409);
     // The same id for two cases is two events; each case takes its own.
-    expect(answer(await call('POST', '/v1/cases/ret-500/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([202, { status: 'accepted' }]);
-    expect(answer(await call('POST', '/v1/cases/ret-501/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([202, { status: 'accepted' }]);
-    expect(answer(await call('POST', '/v1/cases/ret-501/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([200, { status: 'duplicate' }]);
+    expect(answer(await call('POST', '/v1/cases/ret-500/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([
+      202,
+      { status: 'accepted' },
+    ]);
+    expect(answer(await call('POST', '/v1/cases/ret-501/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([
+      202,
+      { status: 'accepted' },
+    ]);
+    expect(answer(await call('POST', '/v1/cases/ret-501/events', keys.warehouse, { type: 'warehouse.received', id: 'same-id', payload: {} }))).toEqual([
+      200,
+      { status: 'duplicate' },
+    ]);
     expect((await call('POST', '/v1/cases/no-such-case/events', keys.agent, { type: 'buyer.shipped', id: 'lost', payload: {} })).statusCode).toBe(404);
 
-    const rows = (await runtime.db.pool.query(
-      `SELECT target_case_id, event_id, status, routed_case_id, reason FROM event_inbox WHERE source = 'api' AND target_case_id IN ('ret-500', 'ret-501', 'no-such-case') ORDER BY id`,
-    )).rows;
+    const rows = (
+      await runtime.db.pool.query(
+        `SELECT target_case_id, event_id, status, routed_case_id, reason FROM event_inbox WHERE source = 'api' AND target_case_id IN ('ret-500', 'ret-501', 'no-such-case') ORDER BY id`,
+      )
+    ).rows;
     expect(rows).toEqual([
-      { target_case_id: 'ret-500', event_id: 'evt-1', status: 'refused', routed_case_id: null, reason: expect.stringContaining("declares no event 'buyer.paid'") },
+      {
+        target_case_id: 'ret-500',
+        event_id: 'evt-1',
+        status: 'refused',
+        routed_case_id: null,
+        reason: expect.stringContaining("declares no event 'buyer.paid'"),
+      },
       { target_case_id: 'ret-500', event_id: 'same-id', status: 'routed', routed_case_id: 'ret-500', reason: null },
       { target_case_id: 'ret-501', event_id: 'same-id', status: 'routed', routed_case_id: 'ret-501', reason: null },
       { target_case_id: 'no-such-case', event_id: 'lost', status: 'refused', routed_case_id: null, reason: 'no case no-such-case' },

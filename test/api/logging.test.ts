@@ -11,7 +11,12 @@ const deps = { temporalReady: async () => true } as unknown as ApiDependencies;
 
 async function linesLogged(requestLogging: boolean, url: string): Promise<string[]> {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const api = await buildApi(deps, { logger: { level: 'info', stream }, requestLogging });
   try {
     await api.inject({ method: 'GET', url });
@@ -57,8 +62,26 @@ describe('what casebook start logs (CASEBOOK_LOG_FORMAT)', () => {
     const lines: string[] = [];
     const logger = apiLogger('text', (line) => lines.push(line)) as { stream: { write(json: string): void } };
     const error = new Error('connection refused');
-    logger.stream.write(JSON.stringify({ level: 40, time, pid: 1, hostname: 'h', reqId: 'r-1', err: { type: 'Error', message: error.message, stack: error.stack }, msg: 'the database cannot be reached' }));
-    logger.stream.write(JSON.stringify({ level: 50, time, reqId: 'r-2', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at route (src/api/x.ts:1:1)' }, msg: 'request failed' }));
+    logger.stream.write(
+      JSON.stringify({
+        level: 40,
+        time,
+        pid: 1,
+        hostname: 'h',
+        reqId: 'r-1',
+        err: { type: 'Error', message: error.message, stack: error.stack },
+        msg: 'the database cannot be reached',
+      }),
+    );
+    logger.stream.write(
+      JSON.stringify({
+        level: 50,
+        time,
+        reqId: 'r-2',
+        err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at route (src/api/x.ts:1:1)' },
+        msg: 'request failed',
+      }),
+    );
     expect(lines).toEqual([
       'casebook: 2026-12-06T10:00:00.000Z WARN the database cannot be reached (reqId=r-1): connection refused',
       'casebook: 2026-12-06T10:00:00.000Z ERROR request failed (reqId=r-2): boom\n    at route (src/api/x.ts:1:1)',
@@ -69,8 +92,16 @@ describe('what casebook start logs (CASEBOOK_LOG_FORMAT)', () => {
     expect(loadConfig({ CASEBOOK_LOG_FORMAT: 'json' }).logFormat).toBe('json');
     expect(apiLogger('json')).toEqual({ level: 'info' });
     expect(JSON.parse(formatNote('json', 'ready'))).toMatchObject({ level: 30, msg: 'ready' });
-    const record = JSON.parse(formatRecord('json', { level: 40, time, msg: 'Activity failed', activityType: 'issueRefund', error: new Error('payment provider unavailable') }));
-    expect(record).toMatchObject({ level: 40, time, msg: 'Activity failed', activityType: 'issueRefund', error: { type: 'Error', message: 'payment provider unavailable' } });
+    const record = JSON.parse(
+      formatRecord('json', { level: 40, time, msg: 'Activity failed', activityType: 'issueRefund', error: new Error('payment provider unavailable') }),
+    );
+    expect(record).toMatchObject({
+      level: 40,
+      time,
+      msg: 'Activity failed',
+      activityType: 'issueRefund',
+      error: { type: 'Error', message: 'payment provider unavailable' },
+    });
     expect(formatNote('text', 'ready')).toBe('casebook: ready');
   });
 

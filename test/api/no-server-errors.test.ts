@@ -65,14 +65,27 @@ function atOffset(ms: number, minutes: number): string {
 async function caseData(overrides: Record<string, unknown> = {}) {
   const now = await runtime.env.currentTimeMs();
   return {
-    order_id: `NS-${Math.random().toString(36).slice(2, 10)}`, buyer_name: 'Wang', order_total: { amount: 10_000, currency: 'CNY' },
-    outbound_shipping: { amount: 800, currency: 'CNY' }, shipped_free: false, signed_at: new Date(now - DAY).toISOString(), reason: 'no_reason',
-    shipping_insurance: false, ...overrides,
+    order_id: `NS-${Math.random().toString(36).slice(2, 10)}`,
+    buyer_name: 'Wang',
+    order_total: { amount: 10_000, currency: 'CNY' },
+    outbound_shipping: { amount: 800, currency: 'CNY' },
+    shipped_free: false,
+    signed_at: new Date(now - DAY).toISOString(),
+    reason: 'no_reason',
+    shipping_insurance: false,
+    ...overrides,
   };
 }
 
 describe('instants in query parameters', () => {
-  const refused = ['2026-11-01T08:00:00+16:00', '2026-11-01T08:00:00-23:59', '0000-01-01', '0000-06-01T12:00:00Z', '2026-11-01T23:59:60Z', '2026-12-31T23:59:60+00:00'];
+  const refused = [
+    '2026-11-01T08:00:00+16:00',
+    '2026-11-01T08:00:00-23:59',
+    '0000-01-01',
+    '0000-06-01T12:00:00Z',
+    '2026-11-01T23:59:60Z',
+    '2026-12-31T23:59:60+00:00',
+  ];
 
   it('refuses on /v1/cases what the database cannot hold, with a pointer to the parameter', async () => {
     for (const text of refused) {
@@ -87,7 +100,10 @@ describe('instants in query parameters', () => {
       expectRefusal(await get('GET', `/v1/audit/export?closedFrom=${encodeURIComponent(text)}&closedTo=2026-12-01`), 400, 'invalid-request', '/closedFrom');
       expectRefusal(await get('GET', `/v1/audit/export?closedFrom=2026-11-01&closedTo=${encodeURIComponent(text)}`), 400, 'invalid-request', '/closedTo');
     }
-    const edge = await get('GET', `/v1/audit/export?closedFrom=${encodeURIComponent('0001-01-01T00:00:00+15:59')}&closedTo=${encodeURIComponent('9999-12-31T23:59:59-15:59')}`);
+    const edge = await get(
+      'GET',
+      `/v1/audit/export?closedFrom=${encodeURIComponent('0001-01-01T00:00:00+15:59')}&closedTo=${encodeURIComponent('9999-12-31T23:59:59-15:59')}`,
+    );
     expect(edge.statusCode, edge.body).toBe(200);
   });
 
@@ -105,26 +121,47 @@ describe('instants in query parameters', () => {
     expect(await ids(q('openedFrom', openedAt + 60_000, 15 * 60))).toEqual([]);
     expect(await ids(q('openedTo', openedAt - 60_000, -15 * 60))).toEqual([]);
     expect(await ids(`openedFrom=0001-01-01&openedTo=9999-12-31`)).toEqual(['ns-instants']);
-    expect(await ids(`openedFrom=${encodeURIComponent('0001-01-01T00:00:00+15:00')}&openedTo=${encodeURIComponent('9999-12-31T23:00:00-15:00')}`)).toEqual(['ns-instants']);
+    expect(await ids(`openedFrom=${encodeURIComponent('0001-01-01T00:00:00+15:00')}&openedTo=${encodeURIComponent('9999-12-31T23:00:00-15:00')}`)).toEqual([
+      'ns-instants',
+    ]);
   });
 });
 
 describe('crafted cursors', () => {
   const craft = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const badInstants = ['2026-13-45 25:61:61+00', '0000-01-01 00:00:00+00', '2026-11-01 08:00:00+99', '2026-11-01 08:00:00+16', '2026-11-01 23:59:60+00', '2026-02-30 00:00:00+00', 'now'];
+  const badInstants = [
+    '2026-13-45 25:61:61+00',
+    '0000-01-01 00:00:00+00',
+    '2026-11-01 08:00:00+99',
+    '2026-11-01 08:00:00+16',
+    '2026-11-01 23:59:60+00',
+    '2026-02-30 00:00:00+00',
+    'now',
+  ];
 
-  for (const [path, key] of [['/v1/cases', 'case-1'], ['/v1/tasks', 1], ['/v1/escalations', 1]] as const) {
+  for (const [path, key] of [
+    ['/v1/cases', 'case-1'],
+    ['/v1/tasks', 1],
+    ['/v1/escalations', 1],
+  ] as const) {
     it(`${path} answers 400 invalid-cursor at /cursor for a cursor it did not issue`, async () => {
       const cursors = [
         ...badInstants.map((at) => craft([at, key])),
         craft(['2026-11-01 08:00:00+00', typeof key === 'string' ? 'a\u0000b' : 2 ** 53]),
         craft(['2026-11-01 08:00:00+00', typeof key === 'string' ? 7 : 'x']),
         craft(['2026-11-01 08:00:00+00', typeof key === 'string' ? '\uD800' : 0]),
-        craft(null), craft(42), craft('text'), 'not-base64-json', craft([]),
+        craft(null),
+        craft(42),
+        craft('text'),
+        'not-base64-json',
+        craft([]),
       ];
       for (const cursor of cursors) expectRefusal(await get('GET', `${path}?cursor=${cursor}`), 400, 'invalid-cursor', '/cursor');
       // A well-formed cursor of a row that does not exist is a page like any other.
-      const wellFormed = await get('GET', `${path}?cursor=${encodeCursor({ at: '2026-11-01 08:00:00.123456+00', key: typeof key === 'string' ? 'zzz' : Number.MAX_SAFE_INTEGER })}`);
+      const wellFormed = await get(
+        'GET',
+        `${path}?cursor=${encodeCursor({ at: '2026-11-01 08:00:00.123456+00', key: typeof key === 'string' ? 'zzz' : Number.MAX_SAFE_INTEGER })}`,
+      );
       expect(wellFormed.statusCode, wellFormed.body).toBe(200);
     });
   }
@@ -138,7 +175,11 @@ describe('money the database cannot hold', () => {
       expectRefusal(response, 422, 'invalid-case-data', `/data/${field}/amount`);
       expect((await get('GET', `/v1/cases/ns-${field}`.replace('_', '-'))).statusCode).toBe(404);
     }
-    const most = await get('POST', '/v1/cases', JSON.stringify({ playbook: 'return', caseId: 'ns-most', data: await caseData({ order_total: { amount: MAX_MONEY_AMOUNT, currency: 'CNY' } }) }));
+    const most = await get(
+      'POST',
+      '/v1/cases',
+      JSON.stringify({ playbook: 'return', caseId: 'ns-most', data: await caseData({ order_total: { amount: MAX_MONEY_AMOUNT, currency: 'CNY' } }) }),
+    );
     expect(most.statusCode, most.body).toBe(201);
   });
 });
@@ -176,7 +217,10 @@ describe('oversized bodies over a real connection', () => {
     return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), body, contentType: /^content-type: (.*)$/im.exec(head)?.[1] ?? '' };
   }
 
-  for (const [path, type] of [['/v1/playbooks/big', 'application/yaml'], ['/v1/cases', 'application/json']] as const) {
+  for (const [path, type] of [
+    ['/v1/playbooks/big', 'application/yaml'],
+    ['/v1/cases', 'application/json'],
+  ] as const) {
     for (const chunked of [false, true]) {
       it(`${path} answers 413 body-too-large to a 20 MiB body (${chunked ? 'chunked' : 'with its length'}), not a reset connection`, async () => {
         for (const bytes of [MAX_BODY_BYTES + 1, 20 * MAX_BODY_BYTES]) {
@@ -229,10 +273,20 @@ describe('a Postgres outage', () => {
     pool = createPool(applicationUrl(ownerUrl));
     const key = (await createApiKey(pool, 'admin', 'outage')).key;
     const client = runtime.env.client;
-    const app = await buildApi({ pool, cases: new CaseService(client, pool), inbox: new EventInbox(client, pool), audit: new CaseAudit(pool, client, new WorkflowReplayer()), temporalReady: async () => true });
-    const receipt = (id: string) => app.inject({
-      method: 'POST', url: '/v1/webhooks/warehouse', headers: { authorization: `Bearer ${key}` }, payload: { receiptId: id, returnTracking: 'SF-OUTAGE', payload: {} },
+    const app = await buildApi({
+      pool,
+      cases: new CaseService(client, pool),
+      inbox: new EventInbox(client, pool),
+      audit: new CaseAudit(pool, client, new WorkflowReplayer()),
+      temporalReady: async () => true,
     });
+    const receipt = (id: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/webhooks/warehouse',
+        headers: { authorization: `Bearer ${key}` },
+        payload: { receiptId: id, returnTracking: 'SF-OUTAGE', payload: {} },
+      });
     try {
       expect((await receipt('before')).statusCode).toBe(202);
       await postgres.stop();

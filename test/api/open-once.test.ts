@@ -35,10 +35,19 @@ const runtime = useRuntime(async ({ db }) => {
 });
 const http = useApi(runtime, { agent: ['agent', 'Lei'], otherAgent: ['agent', 'Mei'] });
 
-const order = (id: string, extra: Record<string, unknown> = {}) => ({ playbook: 'once', data: { order_id: id, paid: { amount: 5_000, currency: 'CNY' } }, ...extra });
+const order = (id: string, extra: Record<string, unknown> = {}) => ({
+  playbook: 'once',
+  data: { order_id: id, paid: { amount: 5_000, currency: 'CNY' } },
+  ...extra,
+});
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}, key = http.keys.agent): Promise<LightMyRequestResponse> {
-  return http.api.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers } });
+  return http.api.inject({
+    method: 'POST',
+    url,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+  });
 }
 
 async function closeCase(caseId: string) {
@@ -47,7 +56,8 @@ async function closeCase(caseId: string) {
   await expect.poll(async () => (await runtime.db.pool.query(`SELECT status FROM cases WHERE case_id = $1`, [caseId])).rows[0].status).toBe('closed');
 }
 
-const casesOfOrder = async (orderId: string) => (await runtime.db.pool.query(`SELECT case_id FROM cases WHERE order_id = $1`, [orderId])).rows.map((r) => r.case_id);
+const casesOfOrder = async (orderId: string) =>
+  (await runtime.db.pool.query(`SELECT case_id FROM cases WHERE order_id = $1`, [orderId])).rows.map((r) => r.case_id);
 
 describe('Idempotency-Key', () => {
   it('a retry with the same key and body gets the first answer, and opens nothing more', async () => {

@@ -31,8 +31,16 @@ beforeAll(async () => {
     keys[role] = key;
     keyIds[role] = apiKey.id;
   }
-  for (const [name, yaml] of [['return', RETURN_YAML], ['parcel-watch', WAIT_FOR_EVER_YAML]]) {
-    const published = await api.inject({ method: 'PUT', url: `/v1/playbooks/${name}`, payload: yaml, headers: { 'content-type': 'text/plain', authorization: `Bearer ${keys['ops-lead']}` } });
+  for (const [name, yaml] of [
+    ['return', RETURN_YAML],
+    ['parcel-watch', WAIT_FOR_EVER_YAML],
+  ]) {
+    const published = await api.inject({
+      method: 'PUT',
+      url: `/v1/playbooks/${name}`,
+      payload: yaml,
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${keys['ops-lead']}` },
+    });
     expect(published.statusCode).toBe(201);
   }
 });
@@ -49,8 +57,18 @@ describe('GET /v1/playbooks/{name}/versions/{version}/graph', () => {
     expect(response.statusCode).toBe(200);
     const graph = response.json();
     expect([graph.name, graph.version, graph.start, graph.nodes.length, graph.edges.length]).toEqual(['return', 1, 'check_window', 35, 50]);
-    expect(graph.nodes.find((node: { id: string }) => node.id === 'wait_receipt')).toEqual({ id: 'wait_receipt', kind: 'wait', shape: 'wait', label: 'wait warehouse.received', line: 153 });
-    expect(graph.nodes.find((node: { id: string }) => node.id === 'end_refunded')).toMatchObject({ kind: 'end', shape: 'end', label: 'end: resolved (refunded)' });
+    expect(graph.nodes.find((node: { id: string }) => node.id === 'wait_receipt')).toEqual({
+      id: 'wait_receipt',
+      kind: 'wait',
+      shape: 'wait',
+      label: 'wait warehouse.received',
+      line: 153,
+    });
+    expect(graph.nodes.find((node: { id: string }) => node.id === 'end_refunded')).toMatchObject({
+      kind: 'end',
+      shape: 'end',
+      label: 'end: resolved (refunded)',
+    });
     expect(graph.edges.filter((edge: { from: string }) => edge.from === 'wait_receipt')).toEqual([
       { from: 'wait_receipt', to: 'compute_refund', label: 'warehouse.received' },
       { from: 'wait_receipt', to: 'escalate_missing_parcel', label: 'timeout 10d' },
@@ -70,14 +88,26 @@ describe('GET /v1/playbooks/{name}/versions/{version}/graph', () => {
   });
 
   it('is read by the roles that read playbooks, and refuses an unknown or malformed version', async () => {
-    const statuses = await Promise.all((['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] as const).map(async (role) => (await get('/v1/playbooks/return/versions/1/graph', role)).statusCode));
+    const statuses = await Promise.all(
+      (['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] as const).map(
+        async (role) => (await get('/v1/playbooks/return/versions/1/graph', role)).statusCode,
+      ),
+    );
     expect(statuses).toEqual([200, 200, 403, 200, 200]);
     const missing = await get('/v1/playbooks/return/versions/7/graph');
-    expect([missing.statusCode, missing.json().type, missing.json().detail]).toEqual([404, 'https://casebook.dev/problems/unknown-playbook-version', 'playbook return has no version 7']);
+    expect([missing.statusCode, missing.json().type, missing.json().detail]).toEqual([
+      404,
+      'https://casebook.dev/problems/unknown-playbook-version',
+      'playbook return has no version 7',
+    ]);
     const unknown = await get('/v1/playbooks/refund/versions/1/graph');
     expect([unknown.statusCode, unknown.json().type]).toEqual([404, 'https://casebook.dev/problems/unknown-playbook-version']);
     const malformed = await get('/v1/playbooks/return/versions/first/graph');
-    expect([malformed.statusCode, malformed.json().type, malformed.json().errors[0].pointer]).toEqual([400, 'https://casebook.dev/problems/invalid-request', '/version']);
+    expect([malformed.statusCode, malformed.json().type, malformed.json().errors[0].pointer]).toEqual([
+      400,
+      'https://casebook.dev/problems/invalid-request',
+      '/version',
+    ]);
   });
 });
 
@@ -85,19 +115,33 @@ describe('the reads an ops lead checks a playbook by', () => {
   it('lists who published each version, and a version with the warnings its YAML has', async () => {
     const by = `ops-lead key (key ${keyIds['ops-lead']})`;
     const list = await get('/v1/playbooks');
-    expect(list.json().playbooks.map((p: { name: string; version: number; publishedBy: string }) => [p.name, p.version, p.publishedBy])).toEqual([['parcel-watch', 1, by], ['return', 1, by]]);
+    expect(list.json().playbooks.map((p: { name: string; version: number; publishedBy: string }) => [p.name, p.version, p.publishedBy])).toEqual([
+      ['parcel-watch', 1, by],
+      ['return', 1, by],
+    ]);
     const versions = await get('/v1/playbooks/parcel-watch');
-    expect(versions.json().versions).toEqual([{ name: 'parcel-watch', version: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/), publishedAt: expect.any(String), publishedBy: by }]);
+    expect(versions.json().versions).toEqual([
+      { name: 'parcel-watch', version: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/), publishedAt: expect.any(String), publishedBy: by },
+    ]);
     const version = await get('/v1/playbooks/parcel-watch/versions/1');
-    expect(version.json().diagnostics).toEqual([{
-      severity: 'warning', code: 'PB123', message: "step 'wait_receipt' waits without a timeout: a case can stay open for ever",
-      line: 11, column: 5, endLine: 11, endColumn: 9, hint: 'add timeout and on_timeout',
-    }]);
+    expect(version.json().diagnostics).toEqual([
+      {
+        severity: 'warning',
+        code: 'PB123',
+        message: "step 'wait_receipt' waits without a timeout: a case can stay open for ever",
+        line: 11,
+        column: 5,
+        endLine: 11,
+        endColumn: 9,
+        hint: 'add timeout and on_timeout',
+      },
+    ]);
     expect((await get('/v1/playbooks/return/versions/1')).json().diagnostics).toEqual([]);
   });
 
   it.each([
-    ['/v1/playbooks', '/v1/playbooks'], ['/v1/playbooks/{name}', '/v1/playbooks/return'],
+    ['/v1/playbooks', '/v1/playbooks'],
+    ['/v1/playbooks/{name}', '/v1/playbooks/return'],
     ['/v1/playbooks/{name}/versions/{version}', '/v1/playbooks/parcel-watch/versions/1'],
     ['/v1/playbooks/{name}/versions/{version}/graph', '/v1/playbooks/return/versions/1/graph'],
   ])('GET %s (%s) matches its declared schema', async (path, url) => {

@@ -34,7 +34,10 @@ describe('problem types', () => {
 
   it('a problem carries its type URL, status and the status title', () => {
     expect(problem('unknown-playbook', 'no playbook named x is published')).toEqual({
-      type: `${PROBLEM_BASE}unknown-playbook`, title: 'Unprocessable content', status: 422, detail: 'no playbook named x is published',
+      type: `${PROBLEM_BASE}unknown-playbook`,
+      title: 'Unprocessable content',
+      status: 422,
+      detail: 'no playbook named x is published',
     });
     expect(problem('unknown-playbook', undefined, {}, 404)).toMatchObject({ title: 'Not found', status: 404 });
   });

@@ -21,7 +21,12 @@ it('PUT /v1/playbooks/{name} records the publishing key in playbook_versions.pub
   try {
     const { key, apiKey } = await createApiKey(db.pool, 'ops-lead', 'Mei, ops lead');
     const yaml = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
-    const published = await api.inject({ method: 'PUT', url: '/v1/playbooks/return', payload: yaml, headers: { 'content-type': 'application/yaml', authorization: `Bearer ${key}` } });
+    const published = await api.inject({
+      method: 'PUT',
+      url: '/v1/playbooks/return',
+      payload: yaml,
+      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${key}` },
+    });
     expect(published.statusCode).toBe(201);
     const { rows } = await db.pool.query(`SELECT published_by FROM playbook_versions WHERE name = 'return'`);
     expect(rows).toEqual([{ published_by: `Mei, ops lead (key ${apiKey.id})` }]);

@@ -11,8 +11,14 @@ const DAY = 86_400_000;
 
 /** A seven-day return: signed for `signedDaysAgo` days ago, of 199.00 with 10.00 outbound shipping. */
 const returnData = (orderId: string, signedDaysAgo: number) => ({
-  order_id: orderId, buyer_name: 'Li Na', order_total: { amount: 19900, currency: 'CNY' }, outbound_shipping: { amount: 1000, currency: 'CNY' },
-  shipped_free: false, signed_at: new Date(Date.now() - signedDaysAgo * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+  order_id: orderId,
+  buyer_name: 'Li Na',
+  order_total: { amount: 19900, currency: 'CNY' },
+  outbound_shipping: { amount: 1000, currency: 'CNY' },
+  shipped_free: false,
+  signed_at: new Date(Date.now() - signedDaysAgo * DAY).toISOString(),
+  reason: 'no_reason',
+  shipping_insurance: false,
 });
 
 async function waitForStatus(caseId: string, status: string): Promise<void> {
@@ -26,12 +32,20 @@ async function waitForStatus(caseId: string, status: string): Promise<void> {
 /** Two returns: one refunded after the warehouse received it, one refused (signed for 8 days ago). */
 async function seed(): Promise<void> {
   await harness.publish('return');
-  for (const [caseId, orderId, days] of [['ret-refunded', 'TB-20261125-001', 2], ['ret-refused', 'TB-20261125-002', 8], ['ret-waiting', 'TB-20261125-003', 1]] as const) {
+  for (const [caseId, orderId, days] of [
+    ['ret-refunded', 'TB-20261125-001', 2],
+    ['ret-refused', 'TB-20261125-002', 8],
+    ['ret-waiting', 'TB-20261125-003', 1],
+  ] as const) {
     const opened = await harness.call('agent', 'POST', '/v1/cases', { playbook: 'return', caseId, data: returnData(orderId, days) });
     expect(opened.status).toBe(201);
   }
   await waitForStatus('ret-refunded', 'waiting');
-  const received = await harness.call('warehouse', 'POST', '/v1/cases/ret-refunded/events', { type: 'warehouse.received', id: 'wh-ret-refunded', payload: { condition: 'resellable' } });
+  const received = await harness.call('warehouse', 'POST', '/v1/cases/ret-refunded/events', {
+    type: 'warehouse.received',
+    id: 'wh-ret-refunded',
+    payload: { condition: 'resellable' },
+  });
   expect(received.status).toBe(202);
   await waitForStatus('ret-refunded', 'closed');
   await waitForStatus('ret-refused', 'closed');
@@ -58,9 +72,22 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   await page.getByRole('button', { name: 'Search' }).click();
   await expect.poll(() => rows.locator('td:first-child').allTextContents()).toEqual(['ret-refunded']);
   const { openedAt } = (await harness.call<{ cases: { openedAt: string }[] }>('agent', 'GET', '/v1/cases?orderId=TB-20261125-001')).body.cases[0]!;
-  const inShanghai = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  const inShanghai = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
   expect(await rows.first().locator('td').allTextContents()).toEqual([
-    'ret-refunded', 'return v1', 'Closed', '—', 'TB-20261125-001', 'resolved', inShanghai.format(new Date(openedAt)),
+    'ret-refunded',
+    'return v1',
+    'Closed',
+    '—',
+    'TB-20261125-001',
+    'resolved',
+    inShanghai.format(new Date(openedAt)),
   ]);
   await page.getByLabel('Outcome').fill('refused');
   await page.getByRole('button', { name: 'Search' }).click();
@@ -86,7 +113,15 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   const steps = page.locator('ol.timeline > li');
   await steps.first().waitFor();
   expect(await steps.evaluateAll((items) => items.map((item) => item.getAttribute('data-step')))).toEqual([
-    'check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'compute_refund', 'refund_no_reason', 'thank_buyer', 'end_refunded',
+    'check_window',
+    'approve',
+    'send_address',
+    'check_insurance',
+    'wait_shipment',
+    'compute_refund',
+    'refund_no_reason',
+    'thank_buyer',
+    'end_refunded',
   ]);
   const checkWindow = steps.nth(0);
   expect(await checkWindow.locator('.why').allTextContents()).toEqual(['went to approve: now - data.signed_at <= policy.return_window was true']);
@@ -99,9 +134,13 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   const refunds = page.locator('section[aria-labelledby="case-refunds"] tbody tr');
   expect(await refunds.locator('td').nth(1).textContent()).toBe('¥189.00');
   expect(await page.locator('section[aria-labelledby="case-messages"] tbody td.mono').allTextContents()).toEqual(['return_address', 'refund_sent']);
-  expect(await page.locator('section[aria-labelledby="case-remarks"] tbody td').nth(2).textContent()).toMatch(/^Lei \(after-sale\) · return approved \(no_reason\) · /);
+  expect(await page.locator('section[aria-labelledby="case-remarks"] tbody td').nth(2).textContent()).toMatch(
+    /^Lei \(after-sale\) · return approved \(no_reason\) · /,
+  );
   const temporalLink = page.getByRole('link', { name: 'Open in the Temporal Web UI' });
-  expect(await temporalLink.getAttribute('href')).toBe(`${harness.temporalUiUrl}/namespaces/default/workflows/${(await harness.call<{ workflowId: string }>('agent', 'GET', '/v1/cases/ret-refunded/history')).body.workflowId}`);
+  expect(await temporalLink.getAttribute('href')).toBe(
+    `${harness.temporalUiUrl}/namespaces/default/workflows/${(await harness.call<{ workflowId: string }>('agent', 'GET', '/v1/cases/ret-refunded/history')).body.workflowId}`,
+  );
   expect(await axe(page)).toEqual([]);
   await screenshot(page, 'case');
 });
@@ -115,7 +154,9 @@ it('the Temporal search behind the list finds closed cases by outcome and reason
       for await (const workflow of client.workflow.list({ query })) ids.push(workflow.workflowId);
       return ids;
     };
-    await expect.poll(() => workflowsOf('Playbook="return" AND CaseOutcome="resolved" AND CaseReason="refunded"'), { timeout: 15_000 }).toEqual(['case-ret-refunded']);
+    await expect
+      .poll(() => workflowsOf('Playbook="return" AND CaseOutcome="resolved" AND CaseReason="refunded"'), { timeout: 15_000 })
+      .toEqual(['case-ret-refunded']);
     await expect.poll(() => workflowsOf('CaseOutcome="refused" AND CaseReason="outside_return_window"'), { timeout: 15_000 }).toEqual(['case-ret-refused']);
   } finally {
     await connection.close();
@@ -129,7 +170,9 @@ it('the Temporal search behind the list finds closed cases by outcome and reason
   await page.getByRole('button', { name: 'Search' }).click();
   const link = page.getByRole('link', { name: 'The same cases in the Temporal Web UI' });
   await expect.poll(() => link.locator('xpath=following-sibling::code').textContent()).toBe('CaseOutcome="resolved" AND CaseReason="refunded"');
-  expect(await link.getAttribute('href')).toBe(`${harness.temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('CaseOutcome="resolved" AND CaseReason="refunded"')}`);
+  expect(await link.getAttribute('href')).toBe(
+    `${harness.temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('CaseOutcome="resolved" AND CaseReason="refunded"')}`,
+  );
 });
 
 it('switches to Simplified Chinese and keeps it', async () => {

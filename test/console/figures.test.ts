@@ -14,7 +14,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { axe, screenshot, useConsole } from '../support/console.js';
 
 const harness = useConsole();
-const RETURNS = [['fig-ret-1', 'wrong_size'], ['fig-ret-2', 'wrong_size'], ['fig-ret-3', 'quality'], ['fig-ret-4', 'changed_mind']] as const;
+const RETURNS = [
+  ['fig-ret-1', 'wrong_size'],
+  ['fig-ret-2', 'wrong_size'],
+  ['fig-ret-3', 'quality'],
+  ['fig-ret-4', 'changed_mind'],
+] as const;
 /** Received damaged: a no-reason return an agent decides on, so no refund yet. */
 const DAMAGED = 'fig-ret-4';
 
@@ -37,24 +42,47 @@ beforeAll(async () => {
   await harness.publish('return');
   for (const [caseId, reason] of RETURNS) {
     const opened = await harness.call('agent', 'POST', '/v1/cases', {
-      playbook: 'return', caseId,
+      playbook: 'return',
+      caseId,
       data: {
-        order_id: `TB-${caseId}`, buyer_name: 'Wang', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 800, currency: 'CNY' },
-        shipped_free: false, signed_at: new Date(Date.now() - 86_400_000).toISOString(), reason, shipping_insurance: false,
+        order_id: `TB-${caseId}`,
+        buyer_name: 'Wang',
+        order_total: { amount: 19_900, currency: 'CNY' },
+        outbound_shipping: { amount: 800, currency: 'CNY' },
+        shipped_free: false,
+        signed_at: new Date(Date.now() - 86_400_000).toISOString(),
+        reason,
+        shipping_insurance: false,
       },
     });
     expect(opened.status).toBe(201);
   }
   for (const [caseId] of RETURNS) {
-    await until(async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`)).body.step, 'wait_shipment', `${caseId} waiting for the parcel`);
+    await until(
+      async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`)).body.step,
+      'wait_shipment',
+      `${caseId} waiting for the parcel`,
+    );
     const condition = caseId === DAMAGED ? 'damaged' : 'resellable';
-    const received = await harness.call('warehouse', 'POST', `/v1/cases/${caseId}/events`, { type: 'warehouse.received', id: `wh-${caseId}`, payload: { condition } });
+    const received = await harness.call('warehouse', 'POST', `/v1/cases/${caseId}/events`, {
+      type: 'warehouse.received',
+      id: `wh-${caseId}`,
+      payload: { condition },
+    });
     expect(received.status).toBe(202);
   }
   for (const [caseId] of RETURNS.filter(([id]) => id !== DAMAGED)) {
-    await until(async () => (await harness.call<{ outcome: { reason: string } | null }>('agent', 'GET', `/v1/cases/${caseId}`)).body.outcome?.reason, 'refunded', `${caseId} refunded`);
+    await until(
+      async () => (await harness.call<{ outcome: { reason: string } | null }>('agent', 'GET', `/v1/cases/${caseId}`)).body.outcome?.reason,
+      'refunded',
+      `${caseId} refunded`,
+    );
   }
-  await until(async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${DAMAGED}`)).body.step, 'decide_damaged', `${DAMAGED} waiting for an agent`);
+  await until(
+    async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${DAMAGED}`)).body.step,
+    'decide_damaged',
+    `${DAMAGED} waiting for an agent`,
+  );
 }, 120_000);
 
 const openFigures = async (page: Page) => {
@@ -105,14 +133,26 @@ describe('as the ops lead', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
     const to = new Date(Date.parse(`${today()}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
     expect(download.suggestedFilename()).toMatch(new RegExp(`^casebook-figures-\\d{4}-\\d\\d-\\d\\d-to-${to}\\.csv$`));
-    const lines = readFileSync((await download.path())!, 'utf8').replace(/^\ufeff/, '').split('\r\n');
+    const lines = readFileSync((await download.path())!, 'utf8')
+      .replace(/^\ufeff/, '')
+      .split('\r\n');
     expect(lines[0]).toBe('figure,item,measure,value');
-    expect(lines).toEqual(expect.arrayContaining([
-      'reasons,all,cases,4', 'reasons,wrong_size,cases,2', 'reasons,wrong_size,share,0.5', 'reasons,wrong_size,top_three,true',
-      'refunds_after_receipt,all,receipts,4', 'refunds_after_receipt,all,within_24h,3', 'refunds_after_receipt,all,pending,1',
-      'refunds_after_receipt,all,late_unpaid,0', 'refunds_after_receipt,all,refunded,3', 'refunds_after_receipt,all,share_within_24h,1',
-      `cases_per_day,${today()},opened,4`, `cases_per_day,${today()},closed_resolved,3`,
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'reasons,all,cases,4',
+        'reasons,wrong_size,cases,2',
+        'reasons,wrong_size,share,0.5',
+        'reasons,wrong_size,top_three,true',
+        'refunds_after_receipt,all,receipts,4',
+        'refunds_after_receipt,all,within_24h,3',
+        'refunds_after_receipt,all,pending,1',
+        'refunds_after_receipt,all,late_unpaid,0',
+        'refunds_after_receipt,all,refunded,3',
+        'refunds_after_receipt,all,share_within_24h,1',
+        `cases_per_day,${today()},opened,4`,
+        `cases_per_day,${today()},closed_resolved,3`,
+      ]),
+    );
   });
 
   it('narrows the figures to a playbook that has no cases', async () => {

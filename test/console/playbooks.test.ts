@@ -19,24 +19,39 @@ const WAIT_FOR_EVER_YAML = waitForEverYaml('Asia/Shanghai');
 /** The steps the case below goes through: approved in the window, the address sent, the buyer ships, it waits for the receipt. */
 const PATH = ['check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'note_tracking', 'wait_receipt'];
 
-const waitForStep = (caseId: string, step: string) => vi.waitFor(async () => {
-  const { body } = await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`);
-  if (body.step !== step) throw new Error(`case ${caseId} is at ${body.step}, not ${step}`);
-}, { timeout: 30_000, interval: 250 });
+const waitForStep = (caseId: string, step: string) =>
+  vi.waitFor(
+    async () => {
+      const { body } = await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`);
+      if (body.step !== step) throw new Error(`case ${caseId} is at ${body.step}, not ${step}`);
+    },
+    { timeout: 30_000, interval: 250 },
+  );
 
 beforeAll(async () => {
   await harness.publish('return');
   expect((await harness.call('ops-lead', 'PUT', '/v1/playbooks/parcel-watch', WAIT_FOR_EVER_YAML)).status).toBe(201);
   const opened = await harness.call('agent', 'POST', '/v1/cases', {
-    playbook: 'return', caseId: 'ret-path-1',
+    playbook: 'return',
+    caseId: 'ret-path-1',
     data: {
-      order_id: 'TB-PATH-1', buyer_name: 'Wang', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 800, currency: 'CNY' },
-      shipped_free: false, signed_at: new Date(Date.now() - 86_400_000).toISOString(), reason: 'no_reason', shipping_insurance: false,
+      order_id: 'TB-PATH-1',
+      buyer_name: 'Wang',
+      order_total: { amount: 19_900, currency: 'CNY' },
+      outbound_shipping: { amount: 800, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date(Date.now() - 86_400_000).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
     },
   });
   expect(opened.status).toBe(201);
   await waitForStep('ret-path-1', 'wait_shipment');
-  const shipped = await harness.call('agent', 'POST', '/v1/cases/ret-path-1/events', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF100200' } });
+  const shipped = await harness.call('agent', 'POST', '/v1/cases/ret-path-1/events', {
+    type: 'buyer.shipped',
+    id: 'ship-1',
+    payload: { tracking_number: 'SF100200' },
+  });
   expect(shipped.status).toBe(202);
   await waitForStep('ret-path-1', 'wait_receipt');
 }, 60_000);
@@ -57,7 +72,13 @@ describe('as the ops lead', () => {
     await page.goto(`${harness.url}/console#/playbooks`);
     const row = page.locator('tr[data-playbook="return"]');
     await row.waitFor();
-    expect(await row.locator('td').allInnerTexts()).toEqual(['return', 'v1', '1', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/), expect.stringContaining(KEY_NAMES['ops-lead'])]);
+    expect(await row.locator('td').allInnerTexts()).toEqual([
+      'return',
+      'v1',
+      '1',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+      expect.stringContaining(KEY_NAMES['ops-lead']),
+    ]);
     expect(await axe(page)).toEqual([]);
     await row.getByRole('link', { name: 'return' }).click();
     await page.locator('svg.flow g.node').first().waitFor();
@@ -80,10 +101,18 @@ describe('as the ops lead', () => {
     expect(await page.locator('svg.flow g.node.last').getAttribute('data-step')).toBe('wait_receipt');
     const from = await attributes(page, 'svg.flow path.edge.on-path', 'data-from');
     const to = await attributes(page, 'svg.flow path.edge.on-path', 'data-to');
-    expect(from.map((step, i) => `${step}→${to[i]}`).sort()).toEqual(PATH.slice(1).map((step, i) => `${PATH[i]}→${step}`).sort());
+    expect(from.map((step, i) => `${step}→${to[i]}`).sort()).toEqual(
+      PATH.slice(1)
+        .map((step, i) => `${PATH[i]}→${step}`)
+        .sort(),
+    );
 
     // The labels of the ways taken: the window's first condition held (not its twin to the same step), no insurance, the buyer's shipment.
-    expect(await page.locator('svg.flow g.edge-label.on-path title').allTextContents()).toEqual(['now - data.signed_at <= policy.return_window', 'otherwise', 'buyer.shipped']);
+    expect(await page.locator('svg.flow g.edge-label.on-path title').allTextContents()).toEqual([
+      'now - data.signed_at <= policy.return_window',
+      'otherwise',
+      'buyer.shipped',
+    ]);
     expect(await page.locator('.yaml li[data-line="153"] code').textContent()).toBe('  - id: wait_receipt');
     expect(await page.getByText('No diagnostics when checked now.').count()).toBe(1);
     expect(await axe(page)).toEqual([]);
@@ -122,7 +151,9 @@ describe('as the ops lead', () => {
 
     await listed.getByRole('button', { name: 'line 158:19' }).click();
     // A string, evaluated in the page: the tests are compiled without the DOM's types.
-    const selection = await page.evaluate<string>(`(() => { const area = document.activeElement; return area.id + ': ' + area.value.slice(area.selectionStart, area.selectionEnd); })()`);
+    const selection = await page.evaluate<string>(
+      `(() => { const area = document.activeElement; return area.id + ': ' + area.value.slice(area.selectionStart, area.selectionEnd); })()`,
+    );
     expect(selection).toBe('playbook-editor: escalate_missing_parcle');
     expect(await axe(page)).toEqual([]);
     const versions = await harness.call<{ versions: unknown[] }>('auditor', 'GET', '/v1/playbooks/return');
@@ -135,7 +166,12 @@ describe('as the ops lead', () => {
     await openPlaybook(page, '/parcel-watch');
     await page.getByText('1 diagnostic(s) when checked now, marked at their lines:').waitFor();
     const editor = page.getByLabel('Playbook YAML');
-    await editor.fill(WAIT_FOR_EVER_YAML.replace('wait: { events: [{ event: warehouse.received }] }', 'wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: done }'));
+    await editor.fill(
+      WAIT_FOR_EVER_YAML.replace(
+        'wait: { events: [{ event: warehouse.received }] }',
+        'wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: done }',
+      ),
+    );
     await page.getByRole('button', { name: 'Validate', exact: true }).click();
     await page.getByText('Valid: it can be published.').waitFor();
     expect(await page.locator('ul.diagnostics li').count()).toBe(0);
@@ -169,8 +205,9 @@ describe('as the auditor', () => {
     const marked = page.locator('.yaml li.warning');
     expect(await marked.count()).toBe(1);
     expect(await marked.getAttribute('data-line')).toBe('11');
-    expect(await marked.locator('p.diagnostic').innerText())
-      .toBe("line 11:5 PB123 step 'wait_receipt' waits without a timeout: a case can stay open for ever (add timeout and on_timeout)");
+    expect(await marked.locator('p.diagnostic').innerText()).toBe(
+      "line 11:5 PB123 step 'wait_receipt' waits without a timeout: a case can stay open for ever (add timeout and on_timeout)",
+    );
     expect(await axe(page)).toEqual([]);
   });
 

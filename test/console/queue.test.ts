@@ -13,29 +13,52 @@ const harness = useConsole();
 
 const DECIDE_YAML = smallPlaybookSource('damaged-decision', DAMAGED_DECISION);
 
-interface QueueTask { id: number; caseId: string; step: string }
-interface QueueEscalation { id: number; caseId: string }
-interface CaseView { step: string | null; status: string; waitingFor: string[] }
+interface QueueTask {
+  id: number;
+  caseId: string;
+  step: string;
+}
+interface QueueEscalation {
+  id: number;
+  caseId: string;
+}
+interface CaseView {
+  step: string | null;
+  status: string;
+  waitingFor: string[];
+}
 
 const openCase = async (caseId: string) => {
-  const opened = await harness.call('agent', 'POST', '/v1/cases', { playbook: 'damaged-decision', caseId, data: { paid: { amount: 19_900, currency: 'CNY' }, order_id: `TB-${caseId}` } });
+  const opened = await harness.call('agent', 'POST', '/v1/cases', {
+    playbook: 'damaged-decision',
+    caseId,
+    data: { paid: { amount: 19_900, currency: 'CNY' }, order_id: `TB-${caseId}` },
+  });
   expect(opened.status).toBe(201);
 };
 
 /** The open task of a case's step, once the case has opened it. */
-const taskOf = (caseId: string, step: string) => vi.waitFor(async () => {
-  const { body } = await harness.call<{ tasks: QueueTask[] }>('auditor', 'GET', '/v1/tasks?status=open&limit=100');
-  const task = body.tasks.find((t) => t.caseId === caseId && t.step === step);
-  if (!task) throw new Error(`no open task ${step} of ${caseId} yet`);
-  return task;
-}, { timeout: 30_000, interval: 250 });
+const taskOf = (caseId: string, step: string) =>
+  vi.waitFor(
+    async () => {
+      const { body } = await harness.call<{ tasks: QueueTask[] }>('auditor', 'GET', '/v1/tasks?status=open&limit=100');
+      const task = body.tasks.find((t) => t.caseId === caseId && t.step === step);
+      if (!task) throw new Error(`no open task ${step} of ${caseId} yet`);
+      return task;
+    },
+    { timeout: 30_000, interval: 250 },
+  );
 
-const escalationOf = (caseId: string) => vi.waitFor(async () => {
-  const { body } = await harness.call<{ escalations: QueueEscalation[] }>('auditor', 'GET', '/v1/escalations');
-  const escalation = body.escalations.find((e) => e.caseId === caseId);
-  if (!escalation) throw new Error(`no escalation of ${caseId} yet`);
-  return escalation;
-}, { timeout: 30_000, interval: 250 });
+const escalationOf = (caseId: string) =>
+  vi.waitFor(
+    async () => {
+      const { body } = await harness.call<{ escalations: QueueEscalation[] }>('auditor', 'GET', '/v1/escalations');
+      const escalation = body.escalations.find((e) => e.caseId === caseId);
+      if (!escalation) throw new Error(`no escalation of ${caseId} yet`);
+      return escalation;
+    },
+    { timeout: 30_000, interval: 250 },
+  );
 
 const openQueue = async (page: Page) => {
   await page.goto(`${harness.url}/console#/queue`);
@@ -68,7 +91,11 @@ describe('as an agent', () => {
     const row = page.locator(`tr[data-task-id="${decide.id}"]`);
     const cells = await row.locator('td').allInnerTexts();
     expect(cells.slice(0, 5)).toEqual([
-      'Decide on the damaged return\ndecide', 'q-1\norder TB-q-1', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/), expect.stringMatching(/^3h \d+m left$/), 'Nobody',
+      'Decide on the damaged return\ndecide',
+      'q-1\norder TB-q-1',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+      expect.stringMatching(/^3h \d+m left$/),
+      'Nobody',
     ]);
     expect(await row.locator('td[data-overdue]').getAttribute('data-overdue')).toBe('false');
     expect(await row.locator('button[data-outcome]').allInnerTexts()).toEqual(['approve', 'reject']);
@@ -108,12 +135,19 @@ describe('as an agent', () => {
     expect(await held.getByRole('button', { name: 'Claim' }).count()).toBe(0);
 
     await row.getByRole('button', { name: 'approve' }).click();
-    await expect.poll(() => page.getByRole('status').first().innerText(), { timeout: 15_000 })
+    await expect
+      .poll(() => page.getByRole('status').first().innerText(), { timeout: 15_000 })
       .toBe(`Task ${decide.id} completed: case q-1 moved on to step confirm.`);
     const moved = await harness.call<CaseView>('auditor', 'GET', '/v1/cases/q-1');
     expect(moved.body).toMatchObject({ status: 'waiting', step: 'confirm', waitingFor: ['task.completed'] });
     const history = await harness.call<{ events: { id: string; payload: unknown; by: { name: string } }[] }>('auditor', 'GET', '/v1/cases/q-1/history');
-    expect(history.body.events).toEqual([expect.objectContaining({ id: `task-${decide.id}-completed`, payload: { task: 'decide', outcome: 'approve' }, by: expect.objectContaining({ name: KEY_NAMES.agent }) })]);
+    expect(history.body.events).toEqual([
+      expect.objectContaining({
+        id: `task-${decide.id}-completed`,
+        payload: { task: 'decide', outcome: 'approve' },
+        by: expect.objectContaining({ name: KEY_NAMES.agent }),
+      }),
+    ]);
     // The completed task left the agents' queue; the next one waits in the supervisors'.
     await expect.poll(() => page.getByRole('heading', { level: 3 }).allInnerTexts()).toEqual(['after-sale-agent (1)', 'after-sale-supervisor (1)']);
     await expect.poll(() => page.locator(`tr[data-task-id="${decide.id}"]`).count()).toBe(0);
@@ -130,7 +164,9 @@ describe('as an agent', () => {
     await row.getByLabel(`Note on task ${confirm.id}`).fill('Buyer sent photos of the box');
     await row.getByRole('button', { name: 'Add note' }).click();
     await row.locator('ul.notes li').first().waitFor();
-    expect(await row.locator('ul.notes li').allInnerTexts()).toEqual([expect.stringMatching(new RegExp(`^Buyer sent photos of the box — ${KEY_NAMES.agent.replace(/[()]/g, '\\$&')}, \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`))]);
+    expect(await row.locator('ul.notes li').allInnerTexts()).toEqual([
+      expect.stringMatching(new RegExp(`^Buyer sent photos of the box — ${KEY_NAMES.agent.replace(/[()]/g, '\\$&')}, \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`)),
+    ]);
     expect(await row.locator('summary').innerText()).toBe('Notes (1)');
     const notes = await harness.call<{ notes: { text: string; by: { name: string } }[] }>('auditor', 'GET', `/v1/tasks/${confirm.id}`);
     expect(notes.body.notes.map((n) => [n.text, n.by.name])).toEqual([['Buyer sent photos of the box', KEY_NAMES.agent]]);
@@ -143,10 +179,19 @@ describe('as an agent', () => {
     const row = page.locator(`tr[data-escalation-id="${escalation.id}"]`);
     await row.waitFor();
     expect((await row.locator('td').allInnerTexts()).slice(0, 8)).toEqual([
-      'q-3\norder TB-q-3', 'after-sale-supervisor', 'High', 'rejected_by_agent\nrejected: TB-q-3', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/), 'Open', '—', '—',
+      'q-3\norder TB-q-3',
+      'after-sale-supervisor',
+      'High',
+      'rejected_by_agent\nrejected: TB-q-3',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
+      'Open',
+      '—',
+      '—',
     ]);
     await row.getByRole('button', { name: 'Acknowledge' }).click();
-    await expect.poll(() => row.locator('td[data-field="acknowledged"]').innerText()).toMatch(new RegExp(`^${KEY_NAMES.agent.replace(/[()]/g, '\\$&')}, \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`));
+    await expect
+      .poll(() => row.locator('td[data-field="acknowledged"]').innerText())
+      .toMatch(new RegExp(`^${KEY_NAMES.agent.replace(/[()]/g, '\\$&')}, \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`));
     expect(await row.locator('td').nth(5).innerText()).toBe('Acknowledged');
     expect(await axe(page)).toEqual([]);
     await screenshot(page, 'queue');
@@ -159,9 +204,12 @@ describe('as an agent', () => {
     const resolved = page.locator(`tr[data-escalation-id="${escalation.id}"]`);
     await resolved.waitFor();
     expect(await resolved.locator('td[data-field="resolved"]').innerText()).toMatch(/, \d{4}-\d\d-\d\d \d\d:\d\d\nCalled the buyer; refunded the shipping$/);
-    const stored = await harness.call<{ escalations: { id: number; acknowledged: { by: { name: string } }; resolved: { by: { name: string }; resolution: string } }[] }>('auditor', 'GET', '/v1/escalations?status=resolved');
+    const stored = await harness.call<{
+      escalations: { id: number; acknowledged: { by: { name: string } }; resolved: { by: { name: string }; resolution: string } }[];
+    }>('auditor', 'GET', '/v1/escalations?status=resolved');
     expect(stored.body.escalations.find((e) => e.id === escalation.id)).toMatchObject({
-      acknowledged: { by: { name: KEY_NAMES.agent } }, resolved: { by: { name: KEY_NAMES.agent }, resolution: 'Called the buyer; refunded the shipping' },
+      acknowledged: { by: { name: KEY_NAMES.agent } },
+      resolved: { by: { name: KEY_NAMES.agent }, resolution: 'Called the buyer; refunded the shipping' },
     });
   });
 });

@@ -5,20 +5,40 @@ import { freePort } from '../../src/stack/free-port.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface Ports { api: number; temporal: number; ui: number; http: number; metrics: number; postgres: number }
+export interface Ports {
+  api: number;
+  temporal: number;
+  ui: number;
+  http: number;
+  metrics: number;
+  postgres: number;
+}
 
 /** Ports free a moment ago. */
 export const pickPorts = async (): Promise<Ports> => ({
-  api: await freePort(), temporal: await freePort(), ui: await freePort(), http: await freePort(), metrics: await freePort(), postgres: await freePort(),
+  api: await freePort(),
+  temporal: await freePort(),
+  ui: await freePort(),
+  http: await freePort(),
+  metrics: await freePort(),
+  postgres: await freePort(),
 });
 
 export const envFor = (dataDir: string, ports: Ports): NodeJS.ProcessEnv => ({
-  CASEBOOK_DATA_DIR: dataDir, PORT: String(ports.api), CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
-  CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui), CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.http),
-  CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics), CASEBOOK_POSTGRES_PORT: String(ports.postgres),
+  CASEBOOK_DATA_DIR: dataDir,
+  PORT: String(ports.api),
+  CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
+  CASEBOOK_TEMPORAL_UI_PORT: String(ports.ui),
+  CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.http),
+  CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.metrics),
+  CASEBOOK_POSTGRES_PORT: String(ports.postgres),
 });
 
-export interface Casebook { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> }
+export interface Casebook {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 /** Spawns `casebook start`; `ready` resolves once it printed that it is ready, and rejects if it exits first. */
 export function spawnCasebook(env: NodeJS.ProcessEnv): Casebook {

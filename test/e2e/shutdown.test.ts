@@ -50,7 +50,10 @@ async function startReady(command: string, args: string[], options: { detached?:
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${command} exited during start:\n${output}`);
     if (Date.now() > deadline) throw new Error(`${command} was not ready within 90 s:\n${output}`);
-    const ready = await fetch(`http://127.0.0.1:${ports.api}/readyz`).then((response) => response.status === 200, () => false);
+    const ready = await fetch(`http://127.0.0.1:${ports.api}/readyz`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
     if (ready && existsSync(join(dataDir, 'temporal/dev-server.pid'))) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -73,13 +76,21 @@ describe('stopping the stack', () => {
     const sent = Date.now();
     npm.child.kill('SIGTERM');
     const took = await allGone([npm.child.pid!, ...Object.values(pids)], sent);
-    expect(Object.entries(pids).filter(([, pid]) => isRunning(pid)), npm.output()).toEqual([]);
+    expect(
+      Object.entries(pids).filter(([, pid]) => isRunning(pid)),
+      npm.output(),
+    ).toEqual([]);
     expect(took).toBeLessThan(BOUND_MS);
     const { code } = await npm.exited;
     expect(code, npm.output()).toBe(0);
     expect(npm.output()).toContain('casebook: SIGTERM received, stopping');
     expect(npm.output()).toContain('casebook: stopped');
-    expect(await fetch(`${api}/readyz`).then(() => 'answered', () => 'refused')).toBe('refused');
+    expect(
+      await fetch(`${api}/readyz`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused');
   }, 180_000);
 
   it('Ctrl-C under `npm start` drains with the servers up, then stops them; none is restarted', async () => {
@@ -90,7 +101,10 @@ describe('stopping the stack', () => {
     const sent = Date.now();
     process.kill(-casebook.child.pid!, 'SIGINT');
     const took = await allGone(Object.values(pids), sent);
-    expect(Object.entries(pids).filter(([, pid]) => isRunning(pid)), casebook.output()).toEqual([]);
+    expect(
+      Object.entries(pids).filter(([, pid]) => isRunning(pid)),
+      casebook.output(),
+    ).toEqual([]);
     expect(took).toBeLessThan(BOUND_MS);
     expect((await casebook.exited).code, casebook.output()).toBe(0);
     expect(casebook.output()).toContain('casebook: stopped');

@@ -20,7 +20,10 @@ afterAll(async () => {
 
 async function readCase(api: string, caseId: string): Promise<{ waitingFor: string[]; outcome: unknown }> {
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  return (await (await fetch(`${api}/v1/cases/${caseId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { waitingFor: string[]; outcome: unknown };
+  return (await (await fetch(`${api}/v1/cases/${caseId}`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+    waitingFor: string[];
+    outcome: unknown;
+  };
 }
 
 describe('casebook start, end to end over HTTP', () => {
@@ -37,25 +40,36 @@ describe('casebook start, end to end over HTTP', () => {
     expect((await fetch(`${api}/v1/cases`)).status).toBe(401);
 
     const published = await fetch(`${api}/v1/playbooks/return`, {
-      method: 'PUT', headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` }, body: readFileSync(join(ROOT, 'playbooks/return.yaml')),
+      method: 'PUT',
+      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` },
+      body: readFileSync(join(ROOT, 'playbooks/return.yaml')),
     });
     expect(published.status).toBe(201);
     expect(await published.json()).toMatchObject({ name: 'return', version: 1 });
 
     const opened = await fetch(`${api}/v1/cases`, {
-      method: 'POST', headers: json,
+      method: 'POST',
+      headers: json,
       body: JSON.stringify({
-        playbook: 'return', caseId: 'e2e-1',
+        playbook: 'return',
+        caseId: 'e2e-1',
         data: {
-          order_id: 'TB-2001', buyer_name: 'Han Meimei', order_total: { amount: 25_900, currency: 'CNY' },
-          outbound_shipping: { amount: 1_200, currency: 'CNY' }, shipped_free: false,
-          signed_at: new Date(Date.now() - 3 * 86_400_000).toISOString(), reason: 'no_reason', shipping_insurance: true,
+          order_id: 'TB-2001',
+          buyer_name: 'Han Meimei',
+          order_total: { amount: 25_900, currency: 'CNY' },
+          outbound_shipping: { amount: 1_200, currency: 'CNY' },
+          shipped_free: false,
+          signed_at: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+          reason: 'no_reason',
+          shipping_insurance: true,
         },
       }),
     });
     expect(opened.status).toBe(201);
     const shipped = await fetch(`${api}/v1/cases/e2e-1/events`, {
-      method: 'POST', headers: json, body: JSON.stringify({ type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'YT9988' } }),
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'YT9988' } }),
     });
     expect(shipped.status).toBe(202);
     await expect.poll(async () => JSON.stringify(await readCase(api, 'e2e-1')), { timeout: 15_000 }).toContain('"waitingFor":["warehouse.received"]');
@@ -70,18 +84,24 @@ describe('casebook start, end to end over HTTP', () => {
     const waiting = await readCase(api, 'e2e-1');
     expect(waiting).toMatchObject({ status: 'waiting', step: 'wait_receipt', waitingFor: ['warehouse.received'] });
     const received = await fetch(`${api}/v1/cases/e2e-1/events`, {
-      method: 'POST', headers: json, body: JSON.stringify({ type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } }),
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } }),
     });
     expect(received.status).toBe(202);
-    await expect.poll(async () => (await readCase(api, 'e2e-1')).outcome, { timeout: 15_000 })
-      .toEqual({ outcome: 'resolved', reason: 'refunded' });
+    await expect.poll(async () => (await readCase(api, 'e2e-1')).outcome, { timeout: 15_000 }).toEqual({ outcome: 'resolved', reason: 'refunded' });
 
     // Findable by its search attributes, registered by Casebook on the dev server at every start.
     const listed = (query: string) => {
-      const cli = spawnSync(join(ROOT, '.tools/temporal'), ['workflow', 'list', '--address', `127.0.0.1:${ports.temporal}`, '--query', query, '--output', 'json'], { encoding: 'utf8' });
+      const cli = spawnSync(
+        join(ROOT, '.tools/temporal'),
+        ['workflow', 'list', '--address', `127.0.0.1:${ports.temporal}`, '--query', query, '--output', 'json'],
+        { encoding: 'utf8' },
+      );
       return (cli.stdout.trim() ? JSON.parse(cli.stdout) : []) as { execution: { workflowId: string } }[];
     };
-    await expect.poll(() => listed(`OrderId = 'TB-2001' AND CaseStatus = 'closed' AND PlaybookVersion = 1`).map((w) => w.execution.workflowId), { timeout: 15_000 })
+    await expect
+      .poll(() => listed(`OrderId = 'TB-2001' AND CaseStatus = 'closed' AND PlaybookVersion = 1`).map((w) => w.execution.workflowId), { timeout: 15_000 })
       .toEqual(['case-e2e-1']);
 
     const db = new pg.Client({ connectionString: `postgres://casebook:casebook@127.0.0.1:${ports.postgres}/casebook` });
@@ -92,8 +112,10 @@ describe('casebook start, end to end over HTTP', () => {
       const templates = (await db.query(`SELECT template FROM outbox_messages WHERE case_id = 'e2e-1' ORDER BY id`)).rows.map((r) => r.template);
       expect(templates).toEqual(['return_address', 'refund_sent']);
       // Casebook talks to its embedded Postgres over the Unix socket (no client address), never loopback TCP.
-      const connections = (await db.query(`SELECT count(*) FILTER (WHERE client_addr IS NULL)::int AS socket, count(*) FILTER (WHERE client_addr IS NOT NULL)::int AS tcp
-        FROM pg_stat_activity WHERE usename = 'casebook_app'`)).rows[0];
+      const connections = (
+        await db.query(`SELECT count(*) FILTER (WHERE client_addr IS NULL)::int AS socket, count(*) FILTER (WHERE client_addr IS NOT NULL)::int AS tcp
+        FROM pg_stat_activity WHERE usename = 'casebook_app'`)
+      ).rows[0];
       expect(connections.socket).toBeGreaterThan(0);
       expect(connections.tcp).toBe(0);
     } finally {
@@ -103,7 +125,9 @@ describe('casebook start, end to end over HTTP', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const walkthrough = /## A return, from playbook to refund, with curl[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
     const run = spawnSync('bash', ['-euo', 'pipefail', '-c', walkthrough], {
-      cwd: ROOT, encoding: 'utf8', env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir, CASEBOOK_POSTGRES_PORT: String(ports.postgres) },
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir, CASEBOOK_POSTGRES_PORT: String(ports.postgres) },
     });
     expect(run.status, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toContain('"name":"return","version":1');
@@ -115,8 +139,17 @@ describe('casebook start, end to end over HTTP', () => {
     // The README's auditing walkthrough, on the case the first one closed.
     const auditing = /## Auditing a case[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
     const audited = spawnSync('bash', ['-euo', 'pipefail', '-c', auditing], {
-      cwd: ROOT, encoding: 'utf8', timeout: 120_000,
-      env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir, CASEBOOK_POSTGRES_PORT: String(ports.postgres), CASEBOOK_TEMPORAL_PORT: String(ports.temporal), TMPDIR: dataDir },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: {
+        ...process.env,
+        API: api,
+        CASEBOOK_DATA_DIR: dataDir,
+        CASEBOOK_POSTGRES_PORT: String(ports.postgres),
+        CASEBOOK_TEMPORAL_PORT: String(ports.temporal),
+        TMPDIR: dataDir,
+      },
     });
     expect(audited.status, audited.stderr + audited.stdout).toBe(0);
     expect(audited.stdout).toContain('"opened":{"at":');
@@ -130,13 +163,19 @@ describe('casebook start, end to end over HTTP', () => {
     // The README's figures, which count the walkthrough's return and the test's own, both refunded on receipt.
     const figuresBlock = /### The figures[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
     const figures = spawnSync('bash', ['-euo', 'pipefail', '-c', figuresBlock], {
-      cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, API: api, CASEBOOK_DATA_DIR: dataDir },
     });
     expect(figures.status, figures.stderr + figures.stdout).toBe(0);
     expect(figures.stdout).toContain('"reasons":{"total":2,"reasons":[{"reason":"no_reason","returns":2,"exchanges":0,"count":2,"share":1,"topThree":true}]}');
     expect(figures.stdout).toMatch(/"receipts":2,"within24h":2,"latePaid":0,"lateUnpaid":0,"pending":0,"shareWithin24h":1,/);
     expect(figures.stdout.trimEnd().split(/\r?\n/).slice(1)).toEqual([
-      '\ufefffigure,item,measure,value', expect.stringMatching(/^range,,from,\d{4}-\d{2}-\d{2}$/), expect.stringMatching(/^range,,to,\d{4}-\d{2}-\d{2}$/), 'range,,time_zone,Asia/Shanghai',
+      '\ufefffigure,item,measure,value',
+      expect.stringMatching(/^range,,from,\d{4}-\d{2}-\d{2}$/),
+      expect.stringMatching(/^range,,to,\d{4}-\d{2}-\d{2}$/),
+      'range,,time_zone,Asia/Shanghai',
     ]);
 
     expect(await stopCasebook(second)).toBe(0);

@@ -16,7 +16,12 @@ describe('what casebook start prints', () => {
     const { casebook } = await startOnFreePorts(dataDir);
     expect(await stopCasebook(casebook)).toBe(0);
     const output = casebook.output();
-    expect(output.trimEnd().split('\n').filter((line) => !line.startsWith('casebook: '))).toEqual([]);
+    expect(
+      output
+        .trimEnd()
+        .split('\n')
+        .filter((line) => !line.startsWith('casebook: ')),
+    ).toEqual([]);
     expect(output).not.toMatch(/Deprecation|FSTDEP|\{"level"/);
     expect(output).toMatch(/^casebook: \S+Z INFO Server listening at http/m);
     expect(output).toContain('casebook: stopped');
@@ -26,7 +31,11 @@ describe('what casebook start prints', () => {
     const casebook = spawnCasebook({ ...envFor(dataDir, await pickPorts()), CASEBOOK_LOG_FORMAT: 'json' });
     await expect.poll(() => casebook.output(), { timeout: 90_000, interval: 250 }).toContain('"msg":"ready; Ctrl-C stops everything"');
     expect(await stopCasebook(casebook)).toBe(0);
-    const records = casebook.output().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = casebook
+      .output()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.filter((r) => typeof r.level !== 'number' || typeof r.time !== 'number' || typeof r.msg !== 'string')).toEqual([]);
     expect(records.map((r) => r.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/^Server listening at http/), 'stopped']));
   });

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  addBusiness, addBusinessDays, addBusinessMs, businessMsBetween, isWorking, nextWorking, subtractBusinessMs, worstCaseSpanMs, type Calendar,
+  addBusiness,
+  addBusinessDays,
+  addBusinessMs,
+  businessMsBetween,
+  isWorking,
+  nextWorking,
+  subtractBusinessMs,
+  worstCaseSpanMs,
+  type Calendar,
 } from '../../src/plan/calendar.js';
 
 const HOUR = 3_600_000;
@@ -34,8 +42,12 @@ const CALENDARS = { shop, newYork, berlin };
 /** Instants around the DST changes of 2026 (US: Mar 8, Nov 1; EU: Mar 29, Oct 25) and the year end. */
 const around = (iso: string, days: number) => fc.integer({ min: Date.parse(iso) - days * 86_400_000, max: Date.parse(iso) + days * 86_400_000 });
 const instant = fc.oneof(
-  around('2026-03-08T07:00:00Z', 5), around('2026-11-01T06:00:00Z', 5), around('2026-03-29T01:00:00Z', 5),
-  around('2026-10-25T01:00:00Z', 5), around('2026-12-31T23:00:00Z', 6), around('2026-11-11T00:00:00Z', 4),
+  around('2026-03-08T07:00:00Z', 5),
+  around('2026-11-01T06:00:00Z', 5),
+  around('2026-03-29T01:00:00Z', 5),
+  around('2026-10-25T01:00:00Z', 5),
+  around('2026-12-31T23:00:00Z', 6),
+  around('2026-11-11T00:00:00Z', 4),
 );
 const calendar = fc.constantFrom(...Object.values(CALENDARS));
 const amount = fc.integer({ min: 1, max: 60 * HOUR });
@@ -45,37 +57,52 @@ const workingOrClosing = (cal: Calendar, t: number) => isWorking(cal, t) || isWo
 
 describe('business minutes and hours', () => {
   it('never land outside working hours', () => {
-    fc.assert(fc.property(calendar, instant, amount, (cal, from, ms) => workingOrClosing(cal, addBusinessMs(cal, from, ms))), { numRuns: 300 });
+    fc.assert(
+      fc.property(calendar, instant, amount, (cal, from, ms) => workingOrClosing(cal, addBusinessMs(cal, from, ms))),
+      { numRuns: 300 },
+    );
   });
 
   it('are monotonic in the start and in the amount', () => {
-    fc.assert(fc.property(calendar, instant, instant, amount, amount, (cal, a, b, x, y) => {
-      const [early, late] = a <= b ? [a, b] : [b, a];
-      const [less, more] = x <= y ? [x, y] : [y, x];
-      expect(addBusinessMs(cal, early, less)).toBeLessThanOrEqual(addBusinessMs(cal, late, less));
-      expect(addBusinessMs(cal, early, less)).toBeLessThanOrEqual(addBusinessMs(cal, early, more));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(calendar, instant, instant, amount, amount, (cal, a, b, x, y) => {
+        const [early, late] = a <= b ? [a, b] : [b, a];
+        const [less, more] = x <= y ? [x, y] : [y, x];
+        expect(addBusinessMs(cal, early, less)).toBeLessThanOrEqual(addBusinessMs(cal, late, less));
+        expect(addBusinessMs(cal, early, less)).toBeLessThanOrEqual(addBusinessMs(cal, early, more));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('adding a then b is adding a + b', () => {
-    fc.assert(fc.property(calendar, instant, amount, amount, (cal, from, a, b) => {
-      expect(addBusinessMs(cal, addBusinessMs(cal, from, a), b)).toBe(addBusinessMs(cal, from, a + b));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(calendar, instant, amount, amount, (cal, from, a, b) => {
+        expect(addBusinessMs(cal, addBusinessMs(cal, from, a), b)).toBe(addBusinessMs(cal, from, a + b));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('the business time between the start and the result is the amount', () => {
-    fc.assert(fc.property(calendar, instant, amount, (cal, from, ms) => {
-      expect(businessMsBetween(cal, from, addBusinessMs(cal, from, ms))).toBe(ms);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(calendar, instant, amount, (cal, from, ms) => {
+        expect(businessMsBetween(cal, from, addBusinessMs(cal, from, ms))).toBe(ms);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('subtracting undoes adding, from the latest possible start', () => {
-    fc.assert(fc.property(calendar, instant, amount, (cal, from, ms) => {
-      const end = addBusinessMs(cal, from, ms);
-      const start = subtractBusinessMs(cal, end, ms);
-      expect(businessMsBetween(cal, start, end)).toBe(ms);
-      expect(start).toBeGreaterThanOrEqual(from);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(calendar, instant, amount, (cal, from, ms) => {
+        const end = addBusinessMs(cal, from, ms);
+        const start = subtractBusinessMs(cal, end, ms);
+        expect(businessMsBetween(cal, start, end)).toBe(ms);
+        expect(start).toBeGreaterThanOrEqual(from);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -112,12 +139,15 @@ describe('the shop calendar (Asia/Shanghai)', () => {
   });
 
   it('business days never land outside working hours and grow with the amount', () => {
-    fc.assert(fc.property(calendar, instant, fc.integer({ min: 1, max: 20 }), (cal, from, days) => {
-      const end = addBusinessDays(cal, from, days);
-      expect(workingOrClosing(cal, end)).toBe(true);
-      expect(end).toBeGreaterThan(from);
-      expect(addBusinessDays(cal, from, days + 1)).toBeGreaterThan(end);
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(calendar, instant, fc.integer({ min: 1, max: 20 }), (cal, from, days) => {
+        const end = addBusinessDays(cal, from, days);
+        expect(workingOrClosing(cal, end)).toBe(true);
+        expect(end).toBeGreaterThan(from);
+        expect(addBusinessDays(cal, from, days + 1)).toBeGreaterThan(end);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
@@ -162,7 +192,10 @@ describe('worstCaseSpanMs', () => {
     const from = Date.parse('2026-11-25T00:00:00Z');
     const duration = { business: 'days', amount: 1 } as const;
     const worst = worstCaseSpanMs(shop, duration, from);
-    fc.assert(fc.property(fc.integer({ min: from, max: from + 120 * 86_400_000 }), (start) => addBusiness(shop, start, duration) - start <= worst), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.integer({ min: from, max: from + 120 * 86_400_000 }), (start) => addBusiness(shop, start, duration) - start <= worst),
+      { numRuns: 200 },
+    );
     // Closing on Wednesday 2026-12-30, closed on the 31st and New Year's Day: the day counts from Saturday's opening.
     expect(worst).toBe(Date.parse('2027-01-04T10:00:00+08:00') - Date.parse('2026-12-30T18:00:00+08:00'));
   });
@@ -171,6 +204,9 @@ describe('worstCaseSpanMs', () => {
     const from = Date.parse('2026-11-25T00:00:00Z');
     const duration = { business: 'hours', amount: 5 } as const;
     const worst = worstCaseSpanMs(shop, duration, from);
-    fc.assert(fc.property(fc.integer({ min: from, max: from + 120 * 86_400_000 }), (start) => addBusiness(shop, start, duration) - start <= worst), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.integer({ min: from, max: from + 120 * 86_400_000 }), (start) => addBusiness(shop, start, duration) - start <= worst),
+      { numRuns: 200 },
+    );
   });
 });

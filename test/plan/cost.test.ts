@@ -12,7 +12,11 @@ const fields: Record<string, FieldSpec> = {
   note: { type: 'string', required: true },
   count: { type: 'integer', required: true },
   tags: { type: 'list', items: { type: 'string' }, required: true },
-  items: { type: 'list', items: { type: 'object', fields: { name: { type: 'string', required: true }, qty: { type: 'integer', required: true } } }, required: true },
+  items: {
+    type: 'list',
+    items: { type: 'object', fields: { name: { type: 'string', required: true }, qty: { type: 'integer', required: true } } },
+    required: true,
+  },
 };
 const env = expressionEnvironment({ fields, events: {}, policy: {} });
 const astOf = (cel: string) => (parseExpression(env, cel) as unknown as { ast: CelNode }).ast;

@@ -75,9 +75,7 @@ special_days:
   - { date: "2026-11-11", hours: ["09:00-12:00"] }
 `;
     const loaded = loadCalendars([{ file: 'calendars/store.yaml', source }]);
-    expect(codes(loaded.diagnostics)).toEqual([
-      '1:11 PB135', '3:11 PB020', '5:24 PB132', '6:9 PB132', '8:13 PB134', '9:34 PB134', '12:13 PB136',
-    ]);
+    expect(codes(loaded.diagnostics)).toEqual(['1:11 PB135', '3:11 PB020', '5:24 PB132', '6:9 PB132', '8:13 PB134', '9:34 PB134', '12:13 PB136']);
     expect(loaded.calendars).toEqual({});
   });
 
@@ -88,14 +86,24 @@ special_days:
 });
 
 describe('calendars closed too long (PB137)', () => {
-  const file = (holidays: string) => loadCalendars([{ file: 'calendars/c.yaml', source: `calendar: c\nversion: 1\ntimezone: UTC\nhours: { mon: ["09:00-18:00"], fri: ["09:00-18:00"] }\nholidays:\n${holidays}` }]).diagnostics;
+  const file = (holidays: string) =>
+    loadCalendars([
+      {
+        file: 'calendars/c.yaml',
+        source: `calendar: c\nversion: 1\ntimezone: UTC\nhours: { mon: ["09:00-18:00"], fri: ["09:00-18:00"] }\nholidays:\n${holidays}`,
+      },
+    ]).diagnostics;
   const found = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
 
   it('a year of holidays with the weekends around it is allowed; three back to back are not', () => {
     expect(file('  - { date: "2027-01-01", until: "2027-12-31" }\n')).toEqual([]);
-    expect(found(file('  - { date: "2027-01-01", until: "2027-12-31" }\n  - { date: "2028-01-01", until: "2028-12-31" }\n  - { date: "2029-01-01", until: "2029-12-31" }\n'))).toEqual([
-      '5:1 PB137 the calendar has no working time from 2026-12-29 to 2030-01-03: 1102 days in a row; it may be closed at most 400 days in a row',
-    ]);
+    expect(
+      found(
+        file(
+          '  - { date: "2027-01-01", until: "2027-12-31" }\n  - { date: "2028-01-01", until: "2028-12-31" }\n  - { date: "2029-01-01", until: "2029-12-31" }\n',
+        ),
+      ),
+    ).toEqual(['5:1 PB137 the calendar has no working time from 2026-12-29 to 2030-01-03: 1102 days in a row; it may be closed at most 400 days in a row']);
   });
 
   it('yearly holidays covering the whole year close it for ever', () => {
@@ -120,7 +128,10 @@ describe('business durations', () => {
   });
 
   it('a policy value holding a business duration needs one too', () => {
-    const result = validatePlaybook(playbook('', WAIT.replace('timeout: 4 business hours', 'timeout: policy.reply_within').replace('every: 30 business minutes', 'every: policy.plain')), 'business.yaml');
+    const result = validatePlaybook(
+      playbook('', WAIT.replace('timeout: 4 business hours', 'timeout: policy.reply_within').replace('every: 30 business minutes', 'every: policy.plain')),
+      'business.yaml',
+    );
     expect(codes(result.diagnostics)).toEqual(['18:16 PB130']);
   });
 
@@ -142,16 +153,27 @@ describe('business durations', () => {
   });
 
   it('compile into tagged business durations next to the plain ones, and the plan embeds the named calendar', () => {
-    const result = validatePlaybook(playbook('calendar: shop\n', `${WAIT.replace('goto: done', 'goto: call_buyer')}  - id: call_buyer
+    const result = validatePlaybook(
+      playbook(
+        'calendar: shop\n',
+        `${WAIT.replace('goto: done', 'goto: call_buyer')}  - id: call_buyer
     task: { role: agent, title: Call, sla: 2 business days, outcomes: { done: pause }, on_sla_breach: late }
   - id: pause
     delay: 1 business hour
     next: done
-`), 'business.yaml', { calendars });
+`,
+      ),
+      'business.yaml',
+      { calendars },
+    );
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const { plan } = result.plan!;
     expect(plan.calendar).toEqual(calendars.shop);
-    expect(plan.steps.wait_reply).toMatchObject({ timeoutMs: null, timeoutBusiness: { business: 'hours', amount: 4 }, remind: { everyBusiness: { business: 'minutes', amount: 30 }, max: 2 } });
+    expect(plan.steps.wait_reply).toMatchObject({
+      timeoutMs: null,
+      timeoutBusiness: { business: 'hours', amount: 4 },
+      remind: { everyBusiness: { business: 'minutes', amount: 30 }, max: 2 },
+    });
     expect(plan.steps.call_buyer).toMatchObject({ slaBusiness: { business: 'days', amount: 2 } });
     expect(plan.steps.call_buyer).not.toHaveProperty('slaMs');
     expect(plan.steps.pause).toMatchObject({ business: { business: 'hours', amount: 1 } });
@@ -167,8 +189,15 @@ describe('business durations', () => {
   });
 
   it('an inline calendar is in the playbook time zone unless it names one', () => {
-    const result = validatePlaybook(playbook('calendar: { hours: { mon: ["09:00-18:00"] }, special_days: [{ date: "2026-11-11", hours: ["08:00-24:00"] }] }\n', WAIT), 'business.yaml');
-    expect(result.plan!.plan.calendar).toMatchObject({ timezone: 'Asia/Shanghai', week: { mon: ['09:00-18:00'], tue: [] }, exceptions: { '2026-11-11': ['08:00-24:00'] } });
+    const result = validatePlaybook(
+      playbook('calendar: { hours: { mon: ["09:00-18:00"] }, special_days: [{ date: "2026-11-11", hours: ["08:00-24:00"] }] }\n', WAIT),
+      'business.yaml',
+    );
+    expect(result.plan!.plan.calendar).toMatchObject({
+      timezone: 'Asia/Shanghai',
+      week: { mon: ['09:00-18:00'], tue: [] },
+      exceptions: { '2026-11-11': ['08:00-24:00'] },
+    });
   });
 
   it('plain durations compile as before', () => {
@@ -185,7 +214,9 @@ describe('business durations', () => {
 });
 
 describe('docs/playbook-language.md, Calendars and business time', () => {
-  const section = readFileSync('docs/playbook-language.md', 'utf8').split(/^## /m).find((part) => part.startsWith('Calendars and business time'))!;
+  const section = readFileSync('docs/playbook-language.md', 'utf8')
+    .split(/^## /m)
+    .find((part) => part.startsWith('Calendars and business time'))!;
   const [example, inline] = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
   it('the example playbook validates clean with calendars/shop.yaml', () => {

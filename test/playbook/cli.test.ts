@@ -13,7 +13,10 @@ const casebook = (...args: string[]) => spawnSync(process.execPath, ['bin/casebo
 describe('casebook validate / compile / diagram', () => {
   const dir = mkdtempSync(join(tmpdir(), 'casebook-cli-'));
   const broken = join(dir, 'broken.yaml');
-  writeFileSync(broken, 'playbook: broken\ncase_type: return\ncurrency: CNY\nfields: {}\nsteps:\n  - id: only\n    end: { outcome: resolved, reason: done }\n  - id: after\n    sned: { to: buyer }\n');
+  writeFileSync(
+    broken,
+    'playbook: broken\ncase_type: return\ncurrency: CNY\nfields: {}\nsteps:\n  - id: only\n    end: { outcome: resolved, reason: done }\n  - id: after\n    sned: { to: buyer }\n',
+  );
 
   it('prints path:line:column: severity code: message per problem and exits 1 on errors', () => {
     const result = casebook('validate', 'playbooks/return.yaml', broken);
@@ -79,7 +82,8 @@ describe('casebook, as a new user meets it', () => {
   it('names the address and the variable that moves it when the database cannot be reached', async () => {
     const port = await freePort();
     const { DATABASE_URL: _unset, ...env } = process.env;
-    const run = (extra: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['bin/casebook.js', 'keys', 'list'], { cwd: ROOT, encoding: 'utf8', env: { ...env, ...extra } });
+    const run = (extra: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['bin/casebook.js', 'keys', 'list'], { cwd: ROOT, encoding: 'utf8', env: { ...env, ...extra } });
     const embedded = run({ CASEBOOK_POSTGRES_PORT: String(port) });
     expect(embedded.status).toBe(1);
     expect(embedded.stderr).toContain(`casebook keys: cannot reach the database at 127.0.0.1:${port}/casebook: connect ECONNREFUSED`);

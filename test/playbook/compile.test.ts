@@ -20,19 +20,31 @@ describe('compiling the return playbook', () => {
     expect(plan.start).toBe('check_window');
     expect(plan.steps.approve).toMatchObject({ kind: 'remark', flag: 'purple', next: 'send_address' });
     expect(plan.steps.wait_receipt).toMatchObject({
-      kind: 'wait', timeoutMs: 10 * 86_400_000, onTimeout: 'escalate_missing_parcel', on: { 'warehouse.received': { next: 'compute_refund' } },
+      kind: 'wait',
+      timeoutMs: 10 * 86_400_000,
+      onTimeout: 'escalate_missing_parcel',
+      on: { 'warehouse.received': { next: 'compute_refund' } },
     });
     expect(plan.steps.wait_shipment).toMatchObject({ remind: { everyMs: 2 * 86_400_000, max: 2, template: 'ship_reminder', channel: 'chat' } });
     expect(plan.steps.refund_no_reason).toMatchObject({
-      kind: 'refund', withinMs: 86_400_000, from: 'warehouse.received', covers: 'payment', currency: 'CNY',
-      onBreach: 'thank_buyer', onDeclined: 'escalate_refund_declined', next: 'thank_buyer',
+      kind: 'refund',
+      withinMs: 86_400_000,
+      from: 'warehouse.received',
+      covers: 'payment',
+      currency: 'CNY',
+      onBreach: 'thank_buyer',
+      onDeclined: 'escalate_refund_declined',
+      next: 'thank_buyer',
     });
   });
 
   it('keeps the source position of every step and expression', () => {
     expect(plan.steps.check_window!.at).toEqual({ line: expect.any(Number), column: 9 });
     const branch = plan.steps.check_window;
-    expect(branch?.kind === 'branch' && branch.cases[0]!.when).toMatchObject({ cel: 'now - data.signed_at <= policy.return_window', at: { line: expect.any(Number) } });
+    expect(branch?.kind === 'branch' && branch.cases[0]!.when).toMatchObject({
+      cel: 'now - data.signed_at <= policy.return_window',
+      at: { line: expect.any(Number) },
+    });
   });
 
   it('records the paid and order id fields used by the ledger and webhooks', () => {
@@ -43,7 +55,13 @@ describe('compiling the return playbook', () => {
 });
 
 describe('durations', () => {
-  it.each([['30m', 1_800_000], ['24h', 86_400_000], ['7d', 604_800_000], ['1d12h', 129_600_000], ['90s', 90_000]])('%s', (text, ms) => {
+  it.each([
+    ['30m', 1_800_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['1d12h', 129_600_000],
+    ['90s', 90_000],
+  ])('%s', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
     expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
@@ -55,10 +73,12 @@ describe('durations', () => {
 describe('templates', () => {
   it('finds placeholders with their offsets and fills them in order', () => {
     const parsed = parseTemplate('Hi {{ data.name }}, order {{data.id}}!');
-    expect(parsed).toEqual({ placeholders: [
-      { cel: 'data.name', offset: 6, start: 3, end: 18 },
-      { cel: 'data.id', offset: 28, start: 26, end: 37 },
-    ] });
+    expect(parsed).toEqual({
+      placeholders: [
+        { cel: 'data.name', offset: 6, start: 3, end: 18 },
+        { cel: 'data.id', offset: 28, start: 26, end: 37 },
+      ],
+    });
     expect(fillTemplate('Hi {{ data.name }}, order {{data.id}}!', ['Li', 'TB-1'])).toBe('Hi Li, order TB-1!');
   });
   it('reports unclosed, stray and empty placeholders', () => {
@@ -73,7 +93,10 @@ describe('diagnostics are all reported at once', () => {
     const broken = returnYaml
       .replace('template: return_address', 'template: return_adress')
       .replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing')
-      .replace('within: policy.refund_sla\n      from: warehouse.received\n      on_breach: thank_buyer', 'within: policy.refund_window\n      from: warehouse.received\n      on_breach: thank_buyer');
+      .replace(
+        'within: policy.refund_sla\n      from: warehouse.received\n      on_breach: thank_buyer',
+        'within: policy.refund_window\n      from: warehouse.received\n      on_breach: thank_buyer',
+      );
     const { diagnostics, plan } = validatePlaybook(broken, 'return.yaml');
     expect(plan).toBeUndefined();
     expect(diagnostics.map((d) => d.code)).toEqual(['PB110', 'PB102', 'PB112']);

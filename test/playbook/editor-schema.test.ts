@@ -75,7 +75,10 @@ class LspClient {
   }
 }
 
-interface Diagnostics { uri: string; diagnostics: { message: string; range: { start: { line: number; character: number } } }[] }
+interface Diagnostics {
+  uri: string;
+  diagnostics: { message: string; range: { start: { line: number; character: number } } }[];
+}
 
 describe('the playbook schema in an editor (yaml-language-server over LSP)', () => {
   const client = new LspClient();
@@ -93,7 +96,11 @@ describe('the playbook schema in an editor (yaml-language-server over LSP)', () 
   ].join('\n');
 
   beforeAll(async () => {
-    await client.request('initialize', { processId: process.pid, rootUri: pathToFileURL(ROOT).href, capabilities: { textDocument: { completion: { completionItem: { snippetSupport: true } } } } });
+    await client.request('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(ROOT).href,
+      capabilities: { textDocument: { completion: { completionItem: { snippetSupport: true } } } },
+    });
     client.notify('initialized', {});
     client.notify('workspace/didChangeConfiguration', { settings: { yaml: { validate: true, completion: true, hover: true, schemas: {} } } });
     client.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
@@ -108,7 +115,8 @@ describe('the playbook schema in an editor (yaml-language-server over LSP)', () 
 
   it('completes top-level properties from the schema, with their descriptions', async () => {
     const completion = await client.request<{ items: { label: string; documentation?: unknown }[] } | { label: string }[]>('textDocument/completion', {
-      textDocument: { uri }, position: { line: 8, character: 0 },
+      textDocument: { uri },
+      position: { line: 8, character: 0 },
     });
     const items = Array.isArray(completion) ? completion : completion.items;
     const labels = items.map((i) => i.label);

@@ -3,28 +3,61 @@ import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { eventConditionEnvironment, expressionEnvironment, toCelPolicy, toCelRecord } from '../../src/plan/cel.js';
 import type { CelNode } from '../../src/plan/cost.js';
-import {
-  boundedJson, comparisonOperands, evidenceTerms, evidenceText, isoInZone, memberPaths, printCel, readableDuration,
-} from '../../src/plan/evidence.js';
+import { boundedJson, comparisonOperands, evidenceTerms, evidenceText, isoInZone, memberPaths, printCel, readableDuration } from '../../src/plan/evidence.js';
 import type { Expr, Plan } from '../../src/plan/plan.js';
 import { compileStandardPlaybook } from '../support/playbooks.js';
 
 const astOf = (parsed: unknown) => (parsed as { ast: CelNode }).ast;
 
 const env = new Environment()
-  .registerVariable('data', 'map').registerVariable('x', 'int').registerVariable('y', 'int').registerVariable('z', 'int')
-  .registerVariable('a', 'bool').registerVariable('b', 'bool').registerVariable('c', 'bool').registerVariable('s', 'string');
+  .registerVariable('data', 'map')
+  .registerVariable('x', 'int')
+  .registerVariable('y', 'int')
+  .registerVariable('z', 'int')
+  .registerVariable('a', 'bool')
+  .registerVariable('b', 'bool')
+  .registerVariable('c', 'bool')
+  .registerVariable('s', 'string');
 const context = { data: { l: [1n, 5n, 9n], m: { k: 'v' }, min: 4n, name: 'Li' }, x: 7n, y: 3n, z: 2n, a: true, b: false, c: true, s: 'say "hi"\n' };
 const print = (cel: string) => printCel(astOf(env.parse(cel)));
 
 describe('the CEL printer', () => {
   const expressions = [
-    'x + y * z', '(x + y) * z', 'x - (y - z)', 'x - y - z', '(x + 1) * 2 > 3', 'x / (y * z)', 'x % y == 1',
-    '!(a && b)', '!a && b', 'a || b && c', '(a || b) && c', 'a ? x : y', '(a ? b : c) ? x : y', 'a ? x : b ? y : z', 'a == (b == c)',
-    '-x < -(y + z)', '-(-x)', '1.0 + 2.5 > 0.5', '7u > 3u', 'b"ab" == b"ab"', 's == "say \\"hi\\"\\n"', 's.size() > 2',
-    '[1, 2, 3][1] == 2', '{"k": 1}["k"] == 1', 'data.m.k == "v"', 'data.l.exists(i, i > data.min)', 'data.l.map(i, i * 2)[2] == 18',
-    'data.l.filter(i, i < x).size() == 2', 'has(data.m.k) && !has(data.m.q)', '"Li" in [string(data.name), "Wang"]', 'size(data.l) >= 3',
-    'int("12") + 1 == 13', 'string(x) + "!" == "7!"', 'null == null', 'x in [1, 7]',
+    'x + y * z',
+    '(x + y) * z',
+    'x - (y - z)',
+    'x - y - z',
+    '(x + 1) * 2 > 3',
+    'x / (y * z)',
+    'x % y == 1',
+    '!(a && b)',
+    '!a && b',
+    'a || b && c',
+    '(a || b) && c',
+    'a ? x : y',
+    '(a ? b : c) ? x : y',
+    'a ? x : b ? y : z',
+    'a == (b == c)',
+    '-x < -(y + z)',
+    '-(-x)',
+    '1.0 + 2.5 > 0.5',
+    '7u > 3u',
+    'b"ab" == b"ab"',
+    's == "say \\"hi\\"\\n"',
+    's.size() > 2',
+    '[1, 2, 3][1] == 2',
+    '{"k": 1}["k"] == 1',
+    'data.m.k == "v"',
+    'data.l.exists(i, i > data.min)',
+    'data.l.map(i, i * 2)[2] == 18',
+    'data.l.filter(i, i < x).size() == 2',
+    'has(data.m.k) && !has(data.m.q)',
+    '"Li" in [string(data.name), "Wang"]',
+    'size(data.l) >= 3',
+    'int("12") + 1 == 13',
+    'string(x) + "!" == "7!"',
+    'null == null',
+    'x in [1, 7]',
   ];
 
   it.each(expressions)('%s prints back to CEL that parses to the same text and value', (cel) => {
@@ -110,13 +143,19 @@ describe('what the standard playbooks’ decisions read', () => {
   it('return: a reason among a list, a field that may be absent, an amount', () => {
     expect(termsOf('return', 'data.reason in ["quality", "not_as_described", "damaged_in_transit", "wrong_item"]').terms).toEqual(['data.reason']);
     expect(termsOf('return', 'has(data.window_override)')).toEqual({ operands: [], paths: ['data.window_override'], terms: ['data.window_override'] });
-    expect(termsOf('return', 'data.shipped_free ? data.order_total.amount : data.order_total.amount - data.outbound_shipping.amount').terms)
-      .toEqual(['data.shipped_free', 'data.order_total.amount', 'data.outbound_shipping.amount']);
+    expect(termsOf('return', 'data.shipped_free ? data.order_total.amount : data.order_total.amount - data.outbound_shipping.amount').terms).toEqual([
+      'data.shipped_free',
+      'data.order_total.amount',
+      'data.outbound_shipping.amount',
+    ]);
     expect(termsOf('return', 'events.warehouse.received.condition != "resellable"').terms).toEqual(['events.warehouse.received.condition']);
   });
 
   it('exchange: the price comparison; review-recovery: a wait condition on the event', () => {
-    expect(termsOf('exchange', 'data.wanted_price.amount < data.original_price.amount').terms).toEqual(['data.wanted_price.amount', 'data.original_price.amount']);
+    expect(termsOf('exchange', 'data.wanted_price.amount < data.original_price.amount').terms).toEqual([
+      'data.wanted_price.amount',
+      'data.original_price.amount',
+    ]);
     expect(termsOf('review-recovery', 'event.new_rating == "positive"').terms).toEqual(['event.new_rating']);
   });
 

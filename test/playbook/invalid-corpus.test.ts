@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { validatePlaybook } from '../../src/playbook/index.js';
 
 const DIR = fileURLToPath(new URL('./invalid/', import.meta.url));
-const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('invalid playbooks corpus', () => {
   it('has at least 40 cases', () => {

@@ -20,7 +20,13 @@ const taobao = (): MarketplacePacks => {
 };
 
 /** A refund counted from the case's opening, bound to the 48-hour rule, and a return window. */
-const playbook = ({ within = '3d', window = '5d', binding = '[refund_now]', name = 'taobao', rule = 'refund-before-shipping' } = {}) => `playbook: cancel-before-shipping
+const playbook = ({
+  within = '3d',
+  window = '5d',
+  binding = '[refund_now]',
+  name = 'taobao',
+  rule = 'refund-before-shipping',
+} = {}) => `playbook: cancel-before-shipping
 case_type: presale
 currency: CNY
 marketplace:
@@ -54,10 +60,10 @@ describe('marketplace rules checked at publish time', () => {
   it("flags a refund within 3d against the platform's 48 h auto-refund, at the refund's within, with the rule's severity", () => {
     const result = validate(playbook({ window: '7d' }));
     expect(result.plan).toBeUndefined();
-    expect(result.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'error', code: 'PB150', line: 21, column: 15, endLine: 21, endColumn: 17 }),
-    ]);
-    expect(result.diagnostics[0]!.message).toContain("the refund deadline of step 'refund_now' can last 3d, but taobao waits at most 48h from the buyer's refund request");
+    expect(result.diagnostics).toEqual([expect.objectContaining({ severity: 'error', code: 'PB150', line: 21, column: 15, endLine: 21, endColumn: 17 })]);
+    expect(result.diagnostics[0]!.message).toContain(
+      "the refund deadline of step 'refund_now' can last 3d, but taobao waits at most 48h from the buyer's refund request",
+    );
     expect(validate(playbook({ within: '48h', window: '7d' })).diagnostics).toEqual([]);
   });
 
@@ -80,7 +86,10 @@ describe('marketplace rules checked at publish time', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the playbook's own placeholder, removed as written
       .replace('    ${rule}', '')
       .replace('refund-before-shipping: [refund_now]', 'unpaid-order-close: [[wait_payment, refund_now]]')
-      .replace('steps:\n', 'events:\n  order.paid: { payload: {} }\nsteps:\n  - id: wait_payment\n    wait:\n      events: [{ event: order.paid }]\n      timeout: 1h\n      on_timeout: done\n');
+      .replace(
+        'steps:\n',
+        'events:\n  order.paid: { payload: {} }\nsteps:\n  - id: wait_payment\n    wait:\n      events: [{ event: order.paid }]\n      timeout: 1h\n      on_timeout: done\n',
+      );
     const result = validate(source);
     expect(result.diagnostics).toEqual([expect.objectContaining({ severity: 'warning', code: 'PB150' })]);
     expect(result.diagnostics[0]!.message).toContain('the flow wait_payment → refund_now can last 1d1h');
@@ -91,17 +100,29 @@ describe('marketplace rules checked at publish time', () => {
   });
 
   it('takes the worst case of a business duration over the calendar: 3 business days can last more than 48h', () => {
-    const source = playbook({ within: '3 business days', window: '7d' })
-      .replace('currency: CNY\n', 'currency: CNY\ntimezone: Asia/Shanghai\ncalendar: { hours: { mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"], thu: ["09:00-18:00"], fri: ["09:00-18:00"] } }\n');
+    const source = playbook({ within: '3 business days', window: '7d' }).replace(
+      'currency: CNY\n',
+      'currency: CNY\ntimezone: Asia/Shanghai\ncalendar: { hours: { mon: ["09:00-18:00"], tue: ["09:00-18:00"], wed: ["09:00-18:00"], thu: ["09:00-18:00"], fri: ["09:00-18:00"] } }\n',
+    );
     const checkedAt = Date.parse('2026-11-02T00:00:00Z');
     const result = validateWithMarketplace(source, 'cancel.yaml', { marketplaces: taobao(), checkedAt });
     expect(result.diagnostics).toEqual([expect.objectContaining({ severity: 'error', code: 'PB150', line: 23, column: 15 })]);
     expect(result.diagnostics[0]!.message).toContain("the refund deadline of step 'refund_now' can last 5d15h, but taobao waits at most 48h");
     const hours = validateWithMarketplace(source.replace('3 business days', '4 business hours'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
     expect(hours.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('can last 2d19h, but taobao waits at most 48h')]);
-    const weekdays = validateWithMarketplace(source.replace('3 business days', '3 business hours').replace(/fri: \["09:00-18:00"\] \}/, 'fri: ["09:00-18:00"], sat: ["09:00-18:00"], sun: ["09:00-18:00"] }'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    const weekdays = validateWithMarketplace(
+      source
+        .replace('3 business days', '3 business hours')
+        .replace(/fri: \["09:00-18:00"\] \}/, 'fri: ["09:00-18:00"], sat: ["09:00-18:00"], sun: ["09:00-18:00"] }'),
+      'cancel.yaml',
+      { marketplaces: taobao(), checkedAt },
+    );
     expect(weekdays.diagnostics).toEqual([]);
-    const businessWindow = validateWithMarketplace(source.replace('return_window: 7d', 'return_window: 7 business days').replace('3 business days', '24h'), 'cancel.yaml', { marketplaces: taobao(), checkedAt });
+    const businessWindow = validateWithMarketplace(
+      source.replace('return_window: 7d', 'return_window: 7 business days').replace('3 business days', '24h'),
+      'cancel.yaml',
+      { marketplaces: taobao(), checkedAt },
+    );
     expect(businessWindow.diagnostics).toEqual([expect.objectContaining({ severity: 'error', code: 'PB154', line: 17, column: 18 })]);
     expect(businessWindow.diagnostics[0]!.message).toContain('policy.return_window is business time, which can be shorter than it reads');
   });
@@ -110,8 +131,9 @@ describe('marketplace rules checked at publish time', () => {
     const unknown = validate(playbook({ name: 'taobaoo' }));
     expect(unknown.diagnostics).toEqual([expect.objectContaining({ code: 'PB152', line: 5, column: 9, hint: "did you mean 'taobao'?" })]);
     expect(unknown.plan).toBeUndefined();
-    expect(validate(playbook({ rule: 'refund-before-shiping', window: '7d' })).diagnostics)
-      .toEqual([expect.objectContaining({ code: 'PB153', line: 7, column: 5, hint: "did you mean 'refund-before-shipping'?" })]);
+    expect(validate(playbook({ rule: 'refund-before-shiping', window: '7d' })).diagnostics).toEqual([
+      expect.objectContaining({ code: 'PB153', line: 7, column: 5, hint: "did you mean 'refund-before-shipping'?" }),
+    ]);
     expect(validate(playbook({ binding: '[done, refund_later]', window: '7d' })).diagnostics).toEqual([
       expect.objectContaining({ code: 'PB154', line: 7, column: 30, message: "step 'done' is a end step, which has no deadline" }),
       expect.objectContaining({ code: 'PB154', line: 7, column: 36, message: "no step has the id 'refund_later'" }),
@@ -120,9 +142,15 @@ describe('marketplace rules checked at publish time', () => {
 
   it('checks a pack like a playbook: schema errors and unknown sources at their line and column', () => {
     const pack = readFileSync(join(ROOT, TAOBAO_FILE), 'utf8');
-    const misspelt = readMarketplacePack(pack.replace('    limit: 48h\n', '    limit: 48 hours\n').replace('severity: warning', 'severity: notice'), 'bad.yaml');
+    const misspelt = readMarketplacePack(
+      pack.replace('    limit: 48h\n', '    limit: 48 hours\n').replace('severity: warning', 'severity: notice'),
+      'bad.yaml',
+    );
     expect(misspelt.pack).toBeUndefined();
-    expect(misspelt.diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([['SCHEMA005', 23, 12], ['SCHEMA004', 42, 15]]);
+    expect(misspelt.diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([
+      ['SCHEMA005', 23, 12],
+      ['SCHEMA004', 42, 15],
+    ]);
     const unsourced = readMarketplacePack(pack.replace('    source: seven-day-return\n', '    source: seven-day\n'), 'bad.yaml');
     expect(unsourced.diagnostics).toEqual([expect.objectContaining({ code: 'PB156', line: 59, column: 13, hint: 'sources: timeouts, seven-day-return' })]);
     const packs = readMarketplacePacks([{ file: 'bad.yaml', text: pack.replace('version: 1', 'version: first') }]);
@@ -133,7 +161,9 @@ describe('marketplace rules checked at publish time', () => {
 
   it('validates the standard playbooks clean against the Taobao pack', () => {
     const dir = join(ROOT, 'playbooks');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+      .sort();
     const found = files.flatMap((file) => {
       const result = validateWithMarketplace(readFileSync(join(dir, file)), `playbooks/${file}`, { marketplaces: taobao(), calendars: STANDARD_CALENDARS });
       if (['exchange.yaml', 'presale.yaml', 'return.yaml', 'review-recovery.yaml'].includes(file)) expect(result.plan?.plan.marketplace).toBe('taobao');
@@ -166,7 +196,11 @@ describe("the API's validate and publish routes", () => {
     const refused = await send('PUT', '/v1/playbooks/cancel-before-shipping', playbook({ window: '7d' }));
     expect(refused.statusCode).toBe(422);
     expect(refused.json()).toMatchObject({ type: expect.stringContaining('invalid-playbook'), diagnostics: [{ code: 'PB150', line: 21, column: 15 }] });
-    const warned = await send('PUT', '/v1/playbooks/cancel-before-shipping', playbook({ window: '7d', binding: '{ deadlines: [refund_now], severity: warning }' }));
+    const warned = await send(
+      'PUT',
+      '/v1/playbooks/cancel-before-shipping',
+      playbook({ window: '7d', binding: '{ deadlines: [refund_now], severity: warning }' }),
+    );
     expect(warned.statusCode).toBe(201);
     expect(warned.json()).toMatchObject({ version: 1, diagnostics: [{ severity: 'warning', code: 'PB150' }] });
   });

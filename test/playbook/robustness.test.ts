@@ -16,7 +16,10 @@ const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => d.code);
 describe('hostile playbooks', () => {
   it('an alias bomb is refused without expanding it', () => {
     let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 1; i < 12; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 12; i++)
+      bomb += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     const { diagnostics, ms } = timed(bomb);
     expect(codes(diagnostics)).toContain('YAML004');
     expect(ms).toBeLessThan(2_000);
@@ -74,7 +77,33 @@ describe('random mutations of the standard playbooks never crash the validator',
   const files = ['return', 'exchange', 'presale', 'review-recovery'].map((name) =>
     readFileSync(fileURLToPath(new URL(`../../playbooks/${name}.yaml`, import.meta.url)), 'utf8'),
   );
-  const fragments = ['', ' ', ':', '- ', '{', '}', '[', ']', '"', "'", '#', '&a ', '*a', '!tag ', '\t', '\n', 'policy.', 'data.', '{{', '}}', '0', '-1', '1.5', 'null', '999999999999999999999d'];
+  const fragments = [
+    '',
+    ' ',
+    ':',
+    '- ',
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    "'",
+    '#',
+    '&a ',
+    '*a',
+    '!tag ',
+    '\t',
+    '\n',
+    'policy.',
+    'data.',
+    '{{',
+    '}}',
+    '0',
+    '-1',
+    '1.5',
+    'null',
+    '999999999999999999999d',
+  ];
 
   it('survives character-level mutations', () => {
     fc.assert(
@@ -103,16 +132,20 @@ describe('random mutations of the standard playbooks never crash the validator',
 
   it('survives line-level shuffles (moved, dropped and duplicated lines)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: files.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { minLength: 1, maxLength: 4 }), (index, moves) => {
-        const lines = files[index]!.split('\n');
-        for (const [from, to, duplicate] of moves) {
-          const line = lines[from % lines.length]!;
-          if (!duplicate) lines.splice(from % lines.length, 1);
-          lines.splice(to % (lines.length + 1), 0, line);
-        }
-        const result = validatePlaybook(lines.join('\n'), 'mutant.yaml');
-        expect(result.diagnostics.every((d) => d.line >= 1)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: files.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { minLength: 1, maxLength: 4 }),
+        (index, moves) => {
+          const lines = files[index]!.split('\n');
+          for (const [from, to, duplicate] of moves) {
+            const line = lines[from % lines.length]!;
+            if (!duplicate) lines.splice(from % lines.length, 1);
+            lines.splice(to % (lines.length + 1), 0, line);
+          }
+          const result = validatePlaybook(lines.join('\n'), 'mutant.yaml');
+          expect(result.diagnostics.every((d) => d.line >= 1)).toBe(true);
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
   });

@@ -6,7 +6,9 @@ import { canonicalJson, hashPlan, validatePlaybook } from '../../src/playbook/in
 
 const DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 const { calendars } = readCalendarFolder(fileURLToPath(new URL('../../calendars/', import.meta.url)));
-const playbooks = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml')).sort();
+const playbooks = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+  .sort();
 
 describe('standard playbooks', () => {
   it.each(playbooks)('%s validates with no error and starts with the schema line', (file) => {

@@ -44,9 +44,15 @@ const replayer = new WorkflowReplayer();
 beforeAll(async () => {
   [server, db] = await Promise.all([
     startTemporalDevServer({
-      dataDir, host: '127.0.0.1', namespace: 'default',
-      port: await freePort(), uiPort: await freePort(), httpPort: await freePort(), metricsPort: await freePort(),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 }, retentionDays: 45,
+      dataDir,
+      host: '127.0.0.1',
+      namespace: 'default',
+      port: await freePort(),
+      uiPort: await freePort(),
+      httpPort: await freePort(),
+      metricsPort: await freePort(),
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
+      retentionDays: 45,
     }),
     createTestDatabase(),
   ]);
@@ -92,7 +98,7 @@ async function auditTrail(caseId: string) {
 describe('archive and replay on the Temporal dev server', () => {
   const caseId = 'audit-ret-1';
 
-  it("the dev server keeps closed histories as long as configured (its own default is a day)", async () => {
+  it('the dev server keeps closed histories as long as configured (its own default is a day)', async () => {
     const { config } = await connection.workflowService.describeNamespace({ namespace: 'default' });
     expect(Number(config?.workflowExecutionRetentionTtl?.seconds)).toBe(45 * 86_400);
   });
@@ -101,10 +107,18 @@ describe('archive and replay on the Temporal dev server', () => {
     const playbook = await publishStandardPlaybook(db.pool, 'return');
     await withWorker(async (service, inbox) => {
       await openCase(service, {
-        caseId, playbook: playbook.name, version: playbook.version,
+        caseId,
+        playbook: playbook.name,
+        version: playbook.version,
         data: {
-          order_id: 'TB-9001', buyer_name: 'Han Meimei', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-          shipped_free: false, signed_at: new Date(Date.now() - 2 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+          order_id: 'TB-9001',
+          buyer_name: 'Han Meimei',
+          order_total: { amount: 19_900, currency: 'CNY' },
+          outbound_shipping: { amount: 1_000, currency: 'CNY' },
+          shipped_free: false,
+          signed_at: new Date(Date.now() - 2 * DAY).toISOString(),
+          reason: 'no_reason',
+          shipping_insurance: false,
         },
       });
       await expect.poll(async () => (await service.describe(caseId))?.waitingFor, { timeout: 15_000 }).toContain('buyer.shipped');
@@ -112,13 +126,18 @@ describe('archive and replay on the Temporal dev server', () => {
       await expect.poll(async () => (await service.describe(caseId))?.waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
 
       await inbox.deliverEvent(caseId, { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } });
-      expect(await client.workflow.getHandle(workflowIdFor(caseId)).result() as CaseResult).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+      expect((await client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
     });
     expect((await db.pool.query(`SELECT amount, status FROM refunds WHERE case_id = $1`, [caseId])).rows).toEqual([{ amount: 18_900, status: 'issued' }]);
 
     expect(await archiver.archivePending()).toBe(1);
     expect(await archiver.archivePending()).toBe(0);
-    const archived = (await db.pool.query(`SELECT run_status, event_count, length(history) > 1000 AS sizeable, encode(sha256, 'hex') AS digest FROM case_histories WHERE case_id = $1`, [caseId])).rows;
+    const archived = (
+      await db.pool.query(
+        `SELECT run_status, event_count, length(history) > 1000 AS sizeable, encode(sha256, 'hex') AS digest FROM case_histories WHERE case_id = $1`,
+        [caseId],
+      )
+    ).rows;
     expect(archived).toEqual([{ run_status: 'completed', event_count: expect.any(Number), sizeable: true, digest: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     const chained = (await db.pool.query(`SELECT detail FROM audit_events WHERE case_id = $1 AND kind = 'archived'`, [caseId])).rows;
     expect(chained).toEqual([{ detail: expect.objectContaining({ sha256: archived[0].digest, events: archived[0].event_count }) }]);
@@ -142,7 +161,11 @@ describe('archive and replay on the Temporal dev server', () => {
     const answer = await cli([caseId]);
     expect(answer.stderr).toBe('');
     expect(answer.code).toBe(0);
-    expect(answer.stdout).toMatch(new RegExp(`^case ${caseId} \\(workflow ${workflowId}, plan [0-9a-f]{12}\\): deterministic\\n  run \\S+ from the archive: \\d+ events, replayed in \\d+ ms\\n`));
+    expect(answer.stdout).toMatch(
+      new RegExp(
+        `^case ${caseId} \\(workflow ${workflowId}, plan [0-9a-f]{12}\\): deterministic\\n  run \\S+ from the archive: \\d+ events, replayed in \\d+ ms\\n`,
+      ),
+    );
     expect(answer.stdout).toContain('refund_no_reason');
 
     const json = JSON.parse((await cli([caseId, '--json'])).stdout);
@@ -167,7 +190,9 @@ describe('archive and replay on the Temporal dev server', () => {
       expect(code).toBe(1);
       const printed = out.mock.calls.map((c) => String(c[0])).join('');
       expect(printed).toContain(`DIVERGES`);
-      expect(printed).toContain(`at history event ${eventId}, in step 'send_address' (visit 1):\n  recorded: MarkerRecorded local activity sendMessage\n  the code now: did not run this local activity at this point`);
+      expect(printed).toContain(
+        `at history event ${eventId}, in step 'send_address' (visit 1):\n  recorded: MarkerRecorded local activity sendMessage\n  the code now: did not run this local activity at this point`,
+      );
     } finally {
       out.mockRestore();
     }
@@ -175,8 +200,11 @@ describe('archive and replay on the Temporal dev server', () => {
 
   it('the API replays and exports for auditors, ops leads and admins only; the CLI exports to a file', async () => {
     const api = await buildApi({
-      pool: db.pool, cases: new CaseService(client, db.pool, TASK_QUEUE), inbox: new EventInbox(client, db.pool),
-      audit: new CaseAudit(db.pool, client, replayer), temporalReady: async () => true,
+      pool: db.pool,
+      cases: new CaseService(client, db.pool, TASK_QUEUE),
+      inbox: new EventInbox(client, db.pool),
+      audit: new CaseAudit(db.pool, client, replayer),
+      temporalReady: async () => true,
     });
     try {
       const auditor = (await createApiKey(db.pool, 'auditor', 'Wang, finance audit')).key;
@@ -185,7 +213,14 @@ describe('archive and replay on the Temporal dev server', () => {
 
       const replayed = await get(`/v1/cases/${caseId}/replay`);
       expect(replayed.statusCode).toBe(200);
-      expect(replayed.json()).toMatchObject({ kind: 'replayed', caseId, deterministic: true, source: 'archive', divergence: null, runs: [{ source: 'archive' }] });
+      expect(replayed.json()).toMatchObject({
+        kind: 'replayed',
+        caseId,
+        deterministic: true,
+        source: 'archive',
+        divergence: null,
+        runs: [{ source: 'archive' }],
+      });
       expect((await get(`/v1/cases/${caseId}/replay`, agent)).statusCode).toBe(403);
       const unknown = await get('/v1/cases/no-such-case/replay');
       expect(unknown.statusCode).toBe(404);
@@ -194,7 +229,10 @@ describe('archive and replay on the Temporal dev server', () => {
       const exported = await get(`/v1/cases/${caseId}/export`);
       expect(exported.statusCode).toBe(200);
       expect(exported.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
-      const lines = exported.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const lines = exported.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const types = lines.map((l) => l.type);
       expect(types[0]).toBe('case');
       expect(types[1]).toBe('plan');
@@ -203,7 +241,11 @@ describe('archive and replay on the Temporal dev server', () => {
       expect(lines[1].plan).toMatchObject({ name: 'return' });
       const audit = lines.filter((l) => l.type === 'audit');
       expect(audit.map((l) => l.kind)).toEqual(expect.arrayContaining(['opened', 'refund', 'archived']));
-      expect(audit.find((l) => l.kind === 'refund')).toMatchObject({ actor: { keyId: null, name: 'casebook' }, detail: { amount: 18_900 }, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(audit.find((l) => l.kind === 'refund')).toMatchObject({
+        actor: { keyId: null, name: 'casebook' },
+        detail: { amount: 18_900 },
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
       const [history] = lines.filter((l) => l.type === 'history');
       const digest = (await db.pool.query(`SELECT encode(sha256, 'hex') AS d FROM case_histories WHERE case_id = $1`, [caseId])).rows[0].d;
       expect(history).toMatchObject({ source: 'archive', runStatus: 'completed', sha256: digest });
@@ -215,7 +257,12 @@ describe('archive and replay on the Temporal dev server', () => {
       const range = (from: string, to: string) => get(`/v1/audit/export?closedFrom=${encodeURIComponent(from)}&closedTo=${encodeURIComponent(to)}`);
       const inRange = await range(new Date(Date.now() - day).toISOString(), new Date(Date.now() + day).toISOString());
       expect(inRange.statusCode).toBe(200);
-      const cases = inRange.body.trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'case').map((l) => l.caseId);
+      const cases = inRange.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.type === 'case')
+        .map((l) => l.caseId);
       expect(cases).toContain(caseId);
       expect((await range('2020-01-01', '2020-02-01')).body).toBe('');
       expect((await range('2026-12-01', '2026-11-01')).body).toBe('');
@@ -234,7 +281,10 @@ describe('archive and replay on the Temporal dev server', () => {
     } finally {
       err.mockRestore();
     }
-    const written = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const written = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(written.map((l) => l.type)).toEqual(expect.arrayContaining(['case', 'plan', 'audit', 'history', 'verification']));
   }, 120_000);
 
@@ -253,10 +303,16 @@ describe('archive and replay on the Temporal dev server', () => {
         await inbox.deliverEvent('ticks-1', { type: 'tick', id: `tick-${i}`, payload: { n: 1 } });
       }
       // Still open: the runs that continued as new are archived now, from Temporal's visibility.
-      await expect.poll(async () => {
-        await archiver.archivePending();
-        return (await db.pool.query(`SELECT count(*)::int AS n FROM case_histories WHERE case_id = 'ticks-1' AND run_status = 'continued-as-new'`)).rows[0].n;
-      }, { timeout: 20_000, interval: 1_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(
+          async () => {
+            await archiver.archivePending();
+            return (await db.pool.query(`SELECT count(*)::int AS n FROM case_histories WHERE case_id = 'ticks-1' AND run_status = 'continued-as-new'`)).rows[0]
+              .n;
+          },
+          { timeout: 20_000, interval: 1_000 },
+        )
+        .toBeGreaterThan(0);
       for (let i = 12; i < 24; i++) {
         await expect.poll(async () => (await service.describe('ticks-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
         await inbox.deliverEvent('ticks-1', { type: 'tick', id: `tick-${i}`, payload: { n: 1 } });
@@ -297,7 +353,8 @@ describe('archive and replay on the Temporal dev server', () => {
     let seq: number;
     try {
       const edited = await owner.query(
-        `UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '1890') WHERE case_id = $1 AND kind = 'refund' RETURNING seq`, [caseId],
+        `UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '1890') WHERE case_id = $1 AND kind = 'refund' RETURNING seq`,
+        [caseId],
       );
       seq = edited.rows[0].seq;
     } finally {
@@ -305,7 +362,9 @@ describe('archive and replay on the Temporal dev server', () => {
     }
     const answer = await cli([caseId]);
     expect(answer.code).toBe(0);
-    expect(answer.stdout).toContain(`audit trail DIFFERS from the replay at seq ${seq} (step refund_no_reason): the trail records amount = 1890; the replay derives 18900`);
+    expect(answer.stdout).toContain(
+      `audit trail DIFFERS from the replay at seq ${seq} (step refund_no_reason): the trail records amount = 1890; the replay derives 18900`,
+    );
   });
 
   it('an archived history edited by the database owner: the export says so in its verification and exits 1', async () => {
@@ -324,12 +383,18 @@ describe('archive and replay on the Temporal dev server', () => {
     } finally {
       err.mockRestore();
     }
-    const verification = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)).at(-1);
+    const verification = readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .at(-1);
     // The refund row the test before edited (its amount no longer the ledger's either), and now the archive.
     expect(verification).toMatchObject({
-      type: 'verification', intact: false,
+      type: 'verification',
+      intact: false,
       problems: [
-        expect.objectContaining({ problem: 'altered', kind: 'refund', caseId }), expect.objectContaining({ problem: 'refund-altered', kind: 'refund', caseId }),
+        expect.objectContaining({ problem: 'altered', kind: 'refund', caseId }),
+        expect.objectContaining({ problem: 'refund-altered', kind: 'refund', caseId }),
         expect.objectContaining({ problem: 'archive-altered', caseId }),
       ],
     });

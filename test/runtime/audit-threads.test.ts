@@ -27,10 +27,18 @@ beforeAll(async () => {
   const playbook = await publishStandardPlaybook(runtime.db.pool, 'return');
   for (const caseId of ['iso-1', 'iso-2', 'iso-3', 'spin-1', 'regex-1', 'hog-1']) {
     await openCase(runtime.service, {
-      caseId, playbook: playbook.name, version: playbook.version,
+      caseId,
+      playbook: playbook.name,
+      version: playbook.version,
       data: {
-        order_id: `TB-${caseId}`, buyer_name: 'Han Meimei', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-        shipped_free: false, signed_at: new Date(Date.now() - 2 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+        order_id: `TB-${caseId}`,
+        buyer_name: 'Han Meimei',
+        order_total: { amount: 19_900, currency: 'CNY' },
+        outbound_shipping: { amount: 1_000, currency: 'CNY' },
+        shipped_free: false,
+        signed_at: new Date(Date.now() - 2 * DAY).toISOString(),
+        reason: 'no_reason',
+        shipping_insurance: false,
       },
     });
   }
@@ -52,7 +60,10 @@ async function apiWith(settings: Partial<AuditThreadSettings>, interceptorModule
     { ...AUDIT_THREAD_DEFAULTS, ...settings },
   );
   const api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: threads, temporalReady: async () => true });
-  closing.push(() => threads.close(), () => api.close());
+  closing.push(
+    () => threads.close(),
+    () => api.close(),
+  );
   return { api, threads };
 }
 
@@ -73,7 +84,9 @@ describe('replays and exports in audit threads', () => {
 
     const reads = async (until: Promise<unknown>) => {
       let done = false;
-      void until.finally(() => { done = true; });
+      void until.finally(() => {
+        done = true;
+      });
       const ms: number[] = [];
       while (!done) {
         const { ms: took, answer } = await timed(() => get(`/v1/cases/iso-${1 + (ms.length % 3)}`));
@@ -90,7 +103,8 @@ describe('replays and exports in audit threads', () => {
     expect(answers.map((a) => a.statusCode)).toEqual(Array(10).fill(200));
     expect(answers.map((a) => a.json().deterministic)).toEqual(Array(10).fill(true));
     expect(threads.load()).toEqual({ running: 0, queued: 0, threads: 2 });
-    const figure = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} reads)`;
+    const figure = (sorted: number[]) =>
+      `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${sorted.length} reads)`;
     console.log(`case reads alone: ${figure(quiet)}; with ten replays in 2 audit threads: ${figure(busy)}`);
     expect(busy.length).toBeGreaterThan(10);
     // Generous for a shared test machine; bench/replay-isolation.bench.ts measures it on its own.
@@ -99,7 +113,10 @@ describe('replays and exports in audit threads', () => {
     // An export goes through the threads too, in chunks.
     const exported = await get('/v1/cases/iso-2/export');
     expect(exported.statusCode).toBe(200);
-    const lines = exported.body.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const lines = exported.body
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.map((l) => l.type)).toEqual(['case', 'plan', ...lines.slice(2, -2).map(() => 'audit'), 'history', 'verification']);
     expect(lines.at(-2)).toMatchObject({ source: 'temporal', runStatus: 'running' });
     expect((await get('/v1/cases/no-such-case/export')).statusCode).toBe(404);
@@ -135,7 +152,10 @@ describe('replays and exports in audit threads', () => {
     const { ms, answer } = await spinning;
     expect(answer.statusCode).toBe(503);
     expect(answer.json()).toMatchObject({
-      type: 'https://casebook.dev/problems/audit-over-limit', status: 503, limit: 'time', detail: 'the replay ran over its time limit of 4 s and was stopped',
+      type: 'https://casebook.dev/problems/audit-over-limit',
+      status: 503,
+      limit: 'time',
+      detail: 'the replay ran over its time limit of 4 s and was stopped',
     });
     expect(ms).toBeGreaterThanOrEqual(limitMs - 50);
     expect(ms).toBeLessThan(limitMs + 1_500);
@@ -161,14 +181,26 @@ describe('replays and exports in audit threads', () => {
     const ids = Array.from({ length: 30 }, (_, i) => `closed-${i}`);
     for (const caseId of ids) {
       await openCase(runtime.service, {
-        caseId, playbook: playbook.name, version: playbook.version,
+        caseId,
+        playbook: playbook.name,
+        version: playbook.version,
         data: {
-          order_id: `TB-${caseId}`, buyer_name: 'Li Lei', order_total: { amount: 19_900, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-          shipped_free: false, signed_at: new Date(Date.now() - 30 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+          order_id: `TB-${caseId}`,
+          buyer_name: 'Li Lei',
+          order_total: { amount: 19_900, currency: 'CNY' },
+          outbound_shipping: { amount: 1_000, currency: 'CNY' },
+          shipped_free: false,
+          signed_at: new Date(Date.now() - 30 * DAY).toISOString(),
+          reason: 'no_reason',
+          shipping_insurance: false,
         },
       });
     }
-    for (let tries = 0; (await runtime.db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'closed-%' AND status = 'closed'`)).rows[0].n < ids.length; tries++) {
+    for (
+      let tries = 0;
+      (await runtime.db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'closed-%' AND status = 'closed'`)).rows[0].n < ids.length;
+      tries++
+    ) {
       if (tries === 300) throw new Error('the cases did not close');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -199,7 +231,9 @@ describe('replays and exports in audit threads', () => {
     const hog = await get('/v1/cases/hog-1/replay');
     expect(hog.statusCode).toBe(503);
     expect(hog.json()).toMatchObject({
-      type: 'https://casebook.dev/problems/audit-over-limit', limit: 'memory', detail: 'the replay needed more than its memory limit of 256 MiB and was stopped',
+      type: 'https://casebook.dev/problems/audit-over-limit',
+      limit: 'memory',
+      detail: 'the replay needed more than its memory limit of 256 MiB and was stopped',
     });
     const next = await get('/v1/cases/iso-3/replay');
     expect(next.statusCode).toBe(200);

@@ -56,9 +56,15 @@ const check = async (caseId: string) =>
   expect(await runtime.inbox.deliverEvent(caseId, { type: 'agent.checked', id: `${caseId}-check`, payload: {} })).toEqual({ status: 'accepted' });
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step FROM cases WHERE case_id = $1`, [caseId])).rows[0];
-const escalations = async (caseId: string) => (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+const escalations = async (caseId: string) =>
+  (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
 const repair = (caseId: string, action: 'retry' | 'close') =>
-  http.api.inject({ method: 'POST', url: `/v1/cases/${caseId}/repair`, payload: { action, reason: `${action} by test` }, headers: { authorization: `Bearer ${http.keys.admin}` } });
+  http.api.inject({
+    method: 'POST',
+    url: `/v1/cases/${caseId}/repair`,
+    payload: { action, reason: `${action} by test` },
+    headers: { authorization: `Bearer ${http.keys.admin}` },
+  });
 
 /** Waits until the case is failed at `step` with one escalation to the repair queue whose note matches `reason`; within `ms`. */
 async function failsVisibly(caseId: string, step: string, reason: RegExp, ms = 10_000) {
@@ -66,9 +72,9 @@ async function failsVisibly(caseId: string, step: string, reason: RegExp, ms = 1
   await expect.poll(async () => (await projection(caseId))?.status, { timeout: ms, interval: 100 }).toBe('failed');
   const took = performance.now() - started;
   expect(await projection(caseId)).toEqual({ status: 'failed', current_step: step });
-  await expect.poll(() => escalations(caseId), { timeout: 5_000 }).toEqual([
-    expect.objectContaining({ queue: 'casebook-admin', reason: 'case_failed', note: expect.stringMatching(reason) }),
-  ]);
+  await expect
+    .poll(() => escalations(caseId), { timeout: 5_000 })
+    .toEqual([expect.objectContaining({ queue: 'casebook-admin', reason: 'case_failed', note: expect.stringMatching(reason) })]);
   return took;
 }
 
@@ -88,7 +94,11 @@ describe('regular expressions', () => {
     const outcomes = await Promise.all(others.map(result));
     expect(outcomes.map((o) => o.reason)).toEqual(others.map((caseId) => (i(caseId) % 2 ? 'matched' : 'other')));
     const evidence = (await result('redos-1')).steps.find((s) => s.step === 'check')!.detail!;
-    expect(evidence).toMatchObject({ otherwise: 'other', notTaken: ['data.buyer_name.matches("^(a+)+$")'], values: { 'data.buyer_name': `${'a'.repeat(30)}!` } });
+    expect(evidence).toMatchObject({
+      otherwise: 'other',
+      notTaken: ['data.buyer_name.matches("^(a+)+$")'],
+      values: { 'data.buyer_name': `${'a'.repeat(30)}!` },
+    });
   });
 
   it('a string function over a long text is counted by the run-time budget: the case fails alone, escalated', async () => {
@@ -183,14 +193,17 @@ steps:
   });
 
   it('a wait condition that cannot be evaluated when its event arrives fails the case at the wait, not the workflow task', async () => {
-    const compiled = compileSmallPlaybook('divides-in-wait', `events:
+    const compiled = compileSmallPlaybook(
+      'divides-in-wait',
+      `events:
   counted: { payload: { n: { type: integer } } }
 steps:
   - id: wait_count
     wait: { events: [{ event: counted, where: 10 / event.n > 1, goto: done }], timeout: 1d, on_timeout: done }
   - id: done
     end: { outcome: resolved, reason: counted }
-`);
+`,
+    );
     await openSmallCase(runtime.service, runtime.db.pool, compiled, 'zero-1');
     await expect.poll(async () => (await projection('zero-1'))?.status, { timeout: 10_000 }).toBe('waiting');
     expect(await runtime.inbox.deliverEvent('zero-1', { type: 'counted', id: 'zero', payload: { n: 0 } })).toEqual({ status: 'accepted' });

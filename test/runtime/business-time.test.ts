@@ -14,7 +14,8 @@ const HOUR = 3_600_000;
 const SHANGHAI = 8 * HOUR;
 
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
-const messages = async (caseId: string) => (await runtime.db.pool.query('SELECT channel, status FROM outbox_messages WHERE case_id = $1 ORDER BY id', [caseId])).rows;
+const messages = async (caseId: string) =>
+  (await runtime.db.pool.query('SELECT channel, status FROM outbox_messages WHERE case_id = $1 ORDER BY id', [caseId])).rows;
 
 /** Sleeps the server's clock to the next `hhmm` in `zone` falling on `weekday` (0 Sunday … 6 Saturday, as seen in the zone). */
 async function sleepUntil(hhmm: string, zone: string, offsetMs: number, weekday?: number): Promise<number> {
@@ -63,7 +64,9 @@ describe('business time in the workflow', () => {
 
   it('a business delay and a task SLA count in working hours: Friday 17:30 + 1 business hour is Monday 09:30, + 2 more is 11:30', async () => {
     const friday = await sleepUntil('17:30', 'Asia/Shanghai', SHANGHAI, 5);
-    const compiled = compileSmallPlaybook('business-delay-task', `steps:
+    const compiled = compileSmallPlaybook(
+      'business-delay-task',
+      `steps:
   - id: pause
     delay: 1 business hour
   - id: call_buyer
@@ -72,7 +75,9 @@ describe('business time in the workflow', () => {
     end: { outcome: resolved, reason: called }
   - id: late
     end: { outcome: expired, reason: not_called }
-`, WEEKDAYS_IN_SHANGHAI);
+`,
+      WEEKDAYS_IN_SHANGHAI,
+    );
     await openSmallCase(runtime.service, runtime.db.pool, compiled, 'business-delay-1');
     const outcome = await result('business-delay-1');
     expect(outcome).toMatchObject({ outcome: 'expired', reason: 'not_called' });
@@ -87,7 +92,11 @@ describe('business time in the workflow', () => {
 
   it('an SMS reminder falling due in quiet hours goes out when they end; the record keeps when it was due', async () => {
     const opened = await sleepUntil('21:30', 'UTC', 0);
-    const compiled = compileSmallPlaybook('held-reminder', waitWith('12h', ', remind: { every: 1h, times: 1, template: nudge }'), 'quiet_hours: { start: "22:00", end: "08:00" }\n');
+    const compiled = compileSmallPlaybook(
+      'held-reminder',
+      waitWith('12h', ', remind: { every: 1h, times: 1, template: nudge }'),
+      'quiet_hours: { start: "22:00", end: "08:00" }\n',
+    );
     await openSmallCase(runtime.service, runtime.db.pool, compiled, 'held-reminder-1');
     const outcome = await result('held-reminder-1');
     const reminder = outcome.steps.find((s) => s.kind === 'reminder')!;
@@ -100,7 +109,7 @@ describe('business time in the workflow', () => {
     expect(outcome).toMatchObject({ outcome: 'expired', reason: 'no_reply' });
   });
 
-  it('with a calendar, an SMS reminder due on Saturday waits for Monday\'s opening, and so does the timeout', async () => {
+  it("with a calendar, an SMS reminder due on Saturday waits for Monday's opening, and so does the timeout", async () => {
     const saturday = await sleepUntil('10:00', 'Asia/Shanghai', SHANGHAI, 6);
     const compiled = compileSmallPlaybook('calendar-reminder', waitWith('4 business hours', REMIND), WEEKDAYS_IN_SHANGHAI);
     await openSmallCase(runtime.service, runtime.db.pool, compiled, 'calendar-reminder-1');
@@ -114,7 +123,11 @@ describe('business time in the workflow', () => {
 
   it('a chat reminder is not held: it goes out when due, even on a closed day', async () => {
     const saturday = await sleepUntil('10:00', 'Asia/Shanghai', SHANGHAI, 6);
-    const compiled = compileSmallPlaybook('chat-reminder', waitWith('4 business hours', REMIND.replace('template: nudge', 'template: nudge, channel: chat')), WEEKDAYS_IN_SHANGHAI);
+    const compiled = compileSmallPlaybook(
+      'chat-reminder',
+      waitWith('4 business hours', REMIND.replace('template: nudge', 'template: nudge, channel: chat')),
+      WEEKDAYS_IN_SHANGHAI,
+    );
     await openSmallCase(runtime.service, runtime.db.pool, compiled, 'chat-reminder-1');
     const outcome = await result('chat-reminder-1');
     const direct = outcome.steps.find((s) => s.kind === 'reminder')!;

@@ -11,7 +11,10 @@ const runtime = useRuntime();
 const HOUR = 3_600_000;
 
 /** A 4-hour handling clock, paused while waiting for the buyer, over `steps` (which end at `done`). */
-const withHandlingClock = (name: string, steps: string) => compileSmallPlaybook(name, `events:
+const withHandlingClock = (name: string, steps: string) =>
+  compileSmallPlaybook(
+    name,
+    `events:
   buyer.replied: { payload: {} }
 clocks:
   handling:
@@ -22,9 +25,12 @@ clocks:
 steps:
 ${steps}  - id: done
     end: { outcome: resolved, reason: handled }
-`);
+`,
+  );
 
-const HANDLING = withHandlingClock('handling', `  - id: look_into_it
+const HANDLING = withHandlingClock(
+  'handling',
+  `  - id: look_into_it
     delay: 1h
   - id: wait_buyer
     wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }
@@ -32,9 +38,11 @@ const HANDLING = withHandlingClock('handling', `  - id: look_into_it
     delay: 2h
   - id: follow_up
     delay: 2h
-`);
+`,
+);
 
-const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step, deadlines FROM cases WHERE case_id = $1`, [caseId])).rows[0];
+const projection = async (caseId: string) =>
+  (await runtime.db.pool.query(`SELECT status, current_step, deadlines FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 const clockRecords = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT step_id, detail FROM audit_events WHERE case_id = $1 AND kind = 'clock' ORDER BY seq`, [caseId])).rows;
 
@@ -48,7 +56,9 @@ describe('a clock that pauses while the case waits for the buyer', () => {
     // Paused one hour in: three hours left, shown in the case view.
     const paused = await projection('clock-1');
     // (Three hours less the milliseconds between the workflow's start and its first step.)
-    expect(paused.deadlines).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m 59s)$/) })]));
+    expect(paused.deadlines).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m 59s)$/) })]),
+    );
 
     await runtime.env.sleep(2 * 24 * HOUR);
     await runtime.inbox.deliverEvent('clock-1', { type: 'buyer.replied', id: 'reply-1', payload: {} });
@@ -57,7 +67,11 @@ describe('a clock that pauses while the case waits for the buyer', () => {
 
     const records = await clockRecords('clock-1');
     expect(records.map((r) => [r.step_id, Object.keys(r.detail).find((k) => ['started', 'paused', 'resumed', 'breached', 'stopped'].includes(k))])).toEqual([
-      ['look_into_it', 'started'], ['wait_buyer', 'paused'], ['fix_it', 'resumed'], ['follow_up', 'breached'], ['done', 'stopped'],
+      ['look_into_it', 'started'],
+      ['wait_buyer', 'paused'],
+      ['fix_it', 'resumed'],
+      ['follow_up', 'breached'],
+      ['done', 'stopped'],
     ]);
     const [started, pausedAt, resumed, breached, stopped] = records.map((r) => r.detail);
     // Done after the breach: how late it was done shows as the time left, none.
@@ -76,19 +90,22 @@ describe('a clock that pauses while the case waits for the buyer', () => {
   }, 60_000);
 
   it('stops for good at its last step: a case handled in time is never escalated', async () => {
-    const quick = withHandlingClock('quick-handling', `  - id: wait_buyer
+    const quick = withHandlingClock(
+      'quick-handling',
+      `  - id: wait_buyer
     wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }
   - id: fix_it
     delay: 3h
-`);
+`,
+    );
     await openSmallCase(runtime.service, runtime.db.pool, quick, 'clock-2');
     await expect.poll(async () => (await projection('clock-2'))?.current_step, { timeout: 20_000 }).toBe('wait_buyer');
     await runtime.env.sleep(5 * 24 * HOUR);
     await runtime.inbox.deliverEvent('clock-2', { type: 'buyer.replied', id: 'reply-2', payload: {} });
     await runtime.env.client.workflow.getHandle(workflowIdFor('clock-2')).result();
-    expect((await clockRecords('clock-2')).map((r) => Object.keys(r.detail).filter((k) => ['started', 'paused', 'resumed', 'stopped', 'breached'].includes(k)))).toEqual([
-      ['started'], ['paused'], ['resumed'], ['stopped'],
-    ]);
+    expect(
+      (await clockRecords('clock-2')).map((r) => Object.keys(r.detail).filter((k) => ['started', 'paused', 'resumed', 'stopped', 'breached'].includes(k))),
+    ).toEqual([['started'], ['paused'], ['resumed'], ['stopped']]);
     expect((await runtime.db.pool.query(`SELECT count(*)::int AS n FROM escalations WHERE case_id = 'clock-2'`)).rows[0].n).toBe(0);
   }, 60_000);
 });

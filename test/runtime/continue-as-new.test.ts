@@ -23,9 +23,12 @@ const loop = (extra: number) => `events:
 steps:
   - id: tick
     delay: { for: 1s, unless: { stop: done } }
-${Array.from({ length: extra }, (_, i) => `  - id: step_${i}
+${Array.from(
+  { length: extra },
+  (_, i) => `  - id: step_${i}
     branch: { cases: [{ when: data.count + ${i} >= 0 && data.order_id.startsWith("loop"), goto: ${i === extra - 1 ? 'count' : `step_${i + 1}`} }], otherwise: done }
-`).join('')}  - id: count
+`,
+).join('')}  - id: count
     set: { count: data.count + 1 }
   - id: again
     branch: { cases: [{ when: data.count >= 0, goto: tick }], otherwise: done }
@@ -56,28 +59,39 @@ async function stop(caseId: string) {
 }
 
 describe('a looping case continues as new with its state only', () => {
-  it(`a 1-second loop for ${SIMULATED_MINUTES} simulated minutes carries the same few kilobytes into every run`, async () => {
-    await openSmallCase(runtime.service, runtime.db.pool, compileSmallPlaybook('loop', loop(0)), 'loop-1', { count: 0 });
-    const started = performance.now();
-    await runtime.env.sleep(SIMULATED_MINUTES * 60_000);
-    const runs = await runsOf('loop-1');
-    const carried = runs.slice(0, -1).map((run) => run.inputBytes);
-    const rounds = (await runtime.db.pool.query(`SELECT (data->>'count')::int AS count FROM cases WHERE case_id = 'loop-1'`)).rows[0].count;
-    console.log(`1-second loop, ${SIMULATED_MINUTES} simulated minutes in ${Math.round((performance.now() - started) / 1000)} s: ${rounds} rounds, ${runs.length} runs, carried input (newest first) ${carried.join(', ')} bytes; the first run's input ${runs.at(-1)!.inputBytes}`);
-    expect(runs.length).toBeGreaterThanOrEqual(3);
-    for (const bytes of carried) expect(bytes).toBeLessThan(CARRIED_LIMIT);
-    // Bounded, not growing with time: the latest run carries what the first continued one did, give or take a few fields' digits.
-    expect(Math.abs(carried[0]! - carried.at(-1)!)).toBeLessThan(200);
-    await stop('loop-1');
-    const seqs = await auditSeqs('loop-1');
-    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-  }, 1_800_000 + SIMULATED_MINUTES * 60 * 50);
+  it(
+    `a 1-second loop for ${SIMULATED_MINUTES} simulated minutes carries the same few kilobytes into every run`,
+    async () => {
+      await openSmallCase(runtime.service, runtime.db.pool, compileSmallPlaybook('loop', loop(0)), 'loop-1', { count: 0 });
+      const started = performance.now();
+      await runtime.env.sleep(SIMULATED_MINUTES * 60_000);
+      const runs = await runsOf('loop-1');
+      const carried = runs.slice(0, -1).map((run) => run.inputBytes);
+      const rounds = (await runtime.db.pool.query(`SELECT (data->>'count')::int AS count FROM cases WHERE case_id = 'loop-1'`)).rows[0].count;
+      console.log(
+        `1-second loop, ${SIMULATED_MINUTES} simulated minutes in ${Math.round((performance.now() - started) / 1000)} s: ${rounds} rounds, ${runs.length} runs, carried input (newest first) ${carried.join(', ')} bytes; the first run's input ${runs.at(-1)!.inputBytes}`,
+      );
+      expect(runs.length).toBeGreaterThanOrEqual(3);
+      for (const bytes of carried) expect(bytes).toBeLessThan(CARRIED_LIMIT);
+      // Bounded, not growing with time: the latest run carries what the first continued one did, give or take a few fields' digits.
+      expect(Math.abs(carried[0]! - carried.at(-1)!)).toBeLessThan(200);
+      await stop('loop-1');
+      const seqs = await auditSeqs('loop-1');
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    },
+    1_800_000 + SIMULATED_MINUTES * 60 * 50,
+  );
 
   it('a loop of 41 steps passes its first continue-as-new and goes on', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, compileSmallPlaybook('loop-41', loop(38)), 'loop-41', { count: 0 });
     await runtime.env.sleep(15 * 60_000);
     const runs = await runsOf('loop-41');
-    console.log(`41-step loop, 15 simulated minutes: ${runs.length} runs, carried input ${runs.slice(0, -1).map((r) => r.inputBytes).join(', ')} bytes`);
+    console.log(
+      `41-step loop, 15 simulated minutes: ${runs.length} runs, carried input ${runs
+        .slice(0, -1)
+        .map((r) => r.inputBytes)
+        .join(', ')} bytes`,
+    );
     expect(runs.length).toBeGreaterThanOrEqual(2);
     for (const run of runs.slice(0, -1)) expect(run.inputBytes).toBeLessThan(CARRIED_LIMIT);
     const count = (await runtime.db.pool.query(`SELECT (data->>'count')::int AS count FROM cases WHERE case_id = 'loop-41'`)).rows[0].count;

@@ -27,8 +27,13 @@ let db: TestDatabase;
 
 beforeAll(async () => {
   options = {
-    dataDir, host: '127.0.0.1', namespace: 'default',
-    port: await freePort(), uiPort: await freePort(), httpPort: await freePort(), metricsPort: await freePort(),
+    dataDir,
+    host: '127.0.0.1',
+    namespace: 'default',
+    port: await freePort(),
+    uiPort: await freePort(),
+    httpPort: await freePort(),
+    metricsPort: await freePort(),
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
   };
   [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
@@ -79,7 +84,9 @@ describe('on the Temporal dev server', () => {
     const audited = (await db.pool.query(`SELECT seq, step_id FROM audit_events WHERE case_id = 'ticker-1' AND seq IS NOT NULL ORDER BY seq`)).rows;
     expect(audited.filter((row) => row.step_id === 'count')).toHaveLength(30);
     expect(audited.map((row) => row.seq)).toEqual(audited.map((_, i) => i + 1));
-    expect((await db.pool.query(`SELECT data->>'count' AS count, status FROM cases WHERE case_id = 'ticker-1'`)).rows).toEqual([{ count: '60', status: 'closed' }]);
+    expect((await db.pool.query(`SELECT data->>'count' AS count, status FROM cases WHERE case_id = 'ticker-1'`)).rows).toEqual([
+      { count: '60', status: 'closed' },
+    ]);
   }, 120_000);
 
   it('50 waiting cases all complete after the dev server restarts on its data file', async () => {
@@ -87,7 +94,11 @@ describe('on the Temporal dev server', () => {
     const ids = Array.from({ length: 50 }, (_, i) => `restart-${i}`);
     await withStack('dev-restart', async (service) => {
       for (const id of ids) await openSmallCase(service, db.pool, compiled, id);
-      await expect.poll(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE playbook = 'receipts' AND status = 'waiting'`)).rows[0].n, { timeout: 30_000 }).toBe(50);
+      await expect
+        .poll(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE playbook = 'receipts' AND status = 'waiting'`)).rows[0].n, {
+          timeout: 30_000,
+        })
+        .toBe(50);
     });
     const started = performance.now();
     await server.stop();
@@ -99,14 +110,22 @@ describe('on the Temporal dev server', () => {
       const results = await Promise.all(ids.map((id) => client.workflow.getHandle(workflowIdFor(id)).result() as Promise<CaseResult>));
       expect(results.every((r) => r.outcome === 'resolved')).toBe(true);
     });
-    const refunds = (await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT case_id)::int AS cases, sum(amount)::int AS total FROM refunds WHERE case_id LIKE 'restart-%'`)).rows[0];
+    const refunds = (
+      await db.pool.query(
+        `SELECT count(*)::int AS n, count(DISTINCT case_id)::int AS cases, sum(amount)::int AS total FROM refunds WHERE case_id LIKE 'restart-%'`,
+      )
+    ).rows[0];
     expect(refunds).toEqual({ n: 50, cases: 50, total: 50_000 });
   }, 180_000);
 
   it('a worker killed (SIGKILL) during a refund: another worker finishes the case, the buyer is refunded once', async () => {
     const compiled = compileSmallPlaybook('crash', RECEIPT_THEN_REFUND);
     const taskQueue = 'dev-crash';
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url)), server.address, taskQueue, db.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../support/crashing-worker.ts', import.meta.url)), server.address, taskQueue, db.url],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await expect.poll(() => output, { timeout: 30_000 }).toContain('ready');
@@ -124,7 +143,9 @@ describe('on the Temporal dev server', () => {
       await killed;
       const started = performance.now();
       const result = await withStack(taskQueue, async () => (await client.workflow.getHandle(workflowIdFor('crash-1')).result()) as CaseResult);
-      console.log(`worker SIGKILLed mid-refund: case completed by a new worker ${Math.round((performance.now() - started) / 1000)} s later (the activity's 30 s timeout)`);
+      console.log(
+        `worker SIGKILLed mid-refund: case completed by a new worker ${Math.round((performance.now() - started) / 1000)} s later (the activity's 30 s timeout)`,
+      );
       expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
     } finally {
       await connection.close();

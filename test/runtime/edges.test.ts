@@ -84,7 +84,9 @@ describe('refund deadlines and refusals', () => {
 
 describe('events and time', () => {
   it('concurrent early events are all kept and taken in the order the playbook waits for them', async () => {
-    const compiled = compileSmallPlaybook('sequence', `events:
+    const compiled = compileSmallPlaybook(
+      'sequence',
+      `events:
   step.one: { early: true, payload: { n: { type: integer } } }
   step.two: { early: true, payload: { n: { type: integer } } }
   step.three: { early: true, payload: { n: { type: integer } } }
@@ -103,31 +105,41 @@ steps:
     end: { outcome: resolved, reason: all_events }
   - id: lost
     end: { outcome: expired, reason: event_lost }
-`);
+`,
+    );
     await run(compiled, 'seq-1');
-    const statuses = await Promise.all(['three', 'one', 'two'].map((name, i) =>
-      runtime.inbox.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })));
+    const statuses = await Promise.all(
+      ['three', 'one', 'two'].map((name, i) => runtime.inbox.deliverEvent('seq-1', { type: `step.${name}`, id: `e-${name}`, payload: { n: i } })),
+    );
     expect(statuses.map((s) => s.status)).toEqual(['accepted', 'accepted', 'accepted']);
     const outcome = await result('seq-1');
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'all_events' });
     expect(outcome.steps.filter((s) => s.kind === 'wait').map((s) => s.detail!.event)).toEqual(['step.one', 'step.two', 'step.three']);
     // Each payload reached its own wait: three was sent first (n 0), then one (n 1), then two (n 2).
     expect((await rows('outbox_messages', 'seq-1')).map((m) => [m.recipient_kind, m.body])).toEqual([['agent', '1 2 0']]);
-    expect((await runtime.db.pool.query(`SELECT event_id FROM case_events WHERE case_id = 'seq-1' ORDER BY event_id`)).rows.map((e) => e.event_id)).toEqual(['e-one', 'e-three', 'e-two']);
+    expect((await runtime.db.pool.query(`SELECT event_id FROM case_events WHERE case_id = 'seq-1' ORDER BY event_id`)).rows.map((e) => e.event_id)).toEqual([
+      'e-one',
+      'e-three',
+      'e-two',
+    ]);
   });
 
   it('an SMS to the buyer during quiet hours is held until they end', async () => {
     const start = new Date(await runtime.env.currentTimeMs());
     const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
     const quiet = `quiet_hours: { start: "${hh(start.getUTCHours())}", end: "${hh(start.getUTCHours() + 2)}" }\n`;
-    const compiled = compileSmallPlaybook('quiet', `templates:
+    const compiled = compileSmallPlaybook(
+      'quiet',
+      `templates:
   note: { text: "Order {{ data.order_id }}" }
 steps:
   - id: tell
     send: { to: buyer, template: note, channel: sms }
   - id: done
     end: { outcome: resolved, reason: told }
-`, quiet);
+`,
+      quiet,
+    );
     await run(compiled, 'quiet-1');
     const outcome = await result('quiet-1');
     const sent = outcome.steps.find((s) => s.step === 'tell')!;

@@ -68,7 +68,13 @@ function compile() {
   return result.plan;
 }
 
-interface AuditRow { seq: number; at: Date; kind: string; step_id: string; detail: Record<string, unknown> }
+interface AuditRow {
+  seq: number;
+  at: Date;
+  kind: string;
+  step_id: string;
+  detail: Record<string, unknown>;
+}
 
 const audit = async (caseId: string): Promise<AuditRow[]> =>
   (await runtime.db.pool.query(`SELECT seq, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY seq`, [caseId])).rows;
@@ -83,23 +89,42 @@ async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
 }
 
 /** ISO text of an instant in Shanghai (UTC+8, no daylight saving), written out independently of the code under test. */
-const shanghai = (ms: number) => new Date(ms + 8 * HOUR).toISOString().replace(/\.000Z$/, 'Z').replace(/Z$/, '+08:00');
+const shanghai = (ms: number) =>
+  new Date(ms + 8 * HOUR)
+    .toISOString()
+    .replace(/\.000Z$/, 'Z')
+    .replace(/Z$/, '+08:00');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('evidence in the audit trail', () => {
   it('an event, a task, a window branch and a refund on time: each row carries what it was decided on', async () => {
     const signedAt = Math.floor((await runtime.env.currentTimeMs()) / HOUR) * HOUR - 2 * DAY;
     await openSmallCase(runtime.service, runtime.db.pool, compile(), 'ev-1', { paid: { amount: 10_000, currency: 'CNY' }, signed_at: iso(signedAt) });
-    await deliverWhenAwaited('ev-1', { type: 'warehouse.received', id: 'w1', payload: { condition: 'resellable' }, by: { keyId: 'k-wh', name: 'warehouse-bot' } });
-    await deliverWhenAwaited('ev-1', { type: 'task.completed', id: 't1', payload: { task: 'review', outcome: 'approve' }, by: { keyId: 'k-mei', name: 'Mei' } });
+    await deliverWhenAwaited('ev-1', {
+      type: 'warehouse.received',
+      id: 'w1',
+      payload: { condition: 'resellable' },
+      by: { keyId: 'k-wh', name: 'warehouse-bot' },
+    });
+    await deliverWhenAwaited('ev-1', {
+      type: 'task.completed',
+      id: 't1',
+      payload: { task: 'review', outcome: 'approve' },
+      by: { keyId: 'k-mei', name: 'Mei' },
+    });
     expect(await result('ev-1')).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
     const rows = await audit('ev-1');
 
     const [wait] = rowOf(rows, 'wait_receipt');
     const arrived = Date.parse(wait!.detail.arrived as string);
     expect(wait!.detail).toEqual({
-      since: wait!.detail.since, event: 'warehouse.received', eventId: 'w1', goto: 'review', arrived: iso(arrived),
-      payload: { condition: 'resellable' }, by: { keyId: 'k-wh', name: 'warehouse-bot' },
+      since: wait!.detail.since,
+      event: 'warehouse.received',
+      eventId: 'w1',
+      goto: 'review',
+      arrived: iso(arrived),
+      payload: { condition: 'resellable' },
+      by: { keyId: 'k-wh', name: 'warehouse-bot' },
       waited: readableDuration(wait!.at.getTime() - Date.parse(wait!.detail.since as string)),
     });
 
@@ -107,15 +132,23 @@ describe('evidence in the audit trail', () => {
     const [task] = rowOf(rows, 'review');
     const slaDue = wait!.at.getTime() + 4 * HOUR;
     expect(task!.detail).toEqual({
-      outcome: 'approve', eventId: 't1', goto: 'check_window', by: { keyId: 'k-mei', name: 'Mei' }, role: 'after-sale-agent',
-      slaDue: iso(slaDue), sla: 'met', margin: readableDuration(slaDue - task!.at.getTime()),
+      outcome: 'approve',
+      eventId: 't1',
+      goto: 'check_window',
+      by: { keyId: 'k-mei', name: 'Mei' },
+      role: 'after-sale-agent',
+      slaDue: iso(slaDue),
+      sla: 'met',
+      margin: readableDuration(slaDue - task!.at.getTime()),
     });
     expect(task!.detail.margin).toMatch(/^3h 59m/);
 
     const [branch] = rowOf(rows, 'check_window');
     const decidedAt = branch!.at.getTime();
     expect(branch!.detail).toEqual({
-      case: 0, when: 'now - data.signed_at <= policy.window && events.warehouse.received.condition == "resellable"', goto: 'refund',
+      case: 0,
+      when: 'now - data.signed_at <= policy.window && events.warehouse.received.condition == "resellable"',
+      goto: 'refund',
       values: {
         'now - data.signed_at': readableDuration(decidedAt - signedAt),
         'policy.window': '7d',
@@ -131,9 +164,16 @@ describe('evidence in the audit trail', () => {
     const deadline = arrived + 24 * HOUR;
     expect(refund!.detail).toEqual({
       amountFrom: { 'data.paid.amount': '10000', 'policy.restocking_fee.amount': '500' },
-      money: '95.00 CNY', currency: 'CNY', amount: 9_500, deadline: iso(deadline), deadlineFrom: 'warehouse.received', within: '1d',
-      met: true, margin: readableDuration(deadline - refund!.at.getTime()),
-      refundId: expect.any(Number), providerReference: expect.any(String),
+      money: '95.00 CNY',
+      currency: 'CNY',
+      amount: 9_500,
+      deadline: iso(deadline),
+      deadlineFrom: 'warehouse.received',
+      within: '1d',
+      met: true,
+      margin: readableDuration(deadline - refund!.at.getTime()),
+      refundId: expect.any(Number),
+      providerReference: expect.any(String),
     });
     expect(refund!.detail.margin).toMatch(/^23h 59m/);
   });
@@ -150,7 +190,8 @@ describe('evidence in the audit trail', () => {
     const [branch] = rowOf(rows, 'timed_out');
     const decidedAt = branch!.at.getTime();
     expect(branch!.detail).toEqual({
-      otherwise: 'late_refund', notTaken: ['has(data.signed_at) && now - data.signed_at > duration("720h")'],
+      otherwise: 'late_refund',
+      notTaken: ['has(data.signed_at) && now - data.signed_at > duration("720h")'],
       // An operand that cannot be evaluated shows why; a field path that is not set shows 'absent'.
       values: { 'now - data.signed_at': 'error: No such key: signed_at', 'duration("720h")': '30d', 'data.signed_at': 'absent', now: shanghai(decidedAt) },
     });
@@ -158,13 +199,31 @@ describe('evidence in the audit trail', () => {
     // The case opened when the wait began: the refund was due an hour later, and paid an hour after that.
     const [breach, paid] = rowOf(rows, 'late_refund');
     const deadline = since + HOUR;
-    const evidence = { amountFrom: { 'data.paid.amount': '10000' }, money: '100.00 CNY', currency: 'CNY', deadline: iso(deadline), deadlineFrom: 'case.opened', within: '1h', met: false };
+    const evidence = {
+      amountFrom: { 'data.paid.amount': '10000' },
+      money: '100.00 CNY',
+      currency: 'CNY',
+      deadline: iso(deadline),
+      deadlineFrom: 'case.opened',
+      within: '1h',
+      met: false,
+    };
     expect(breach!.detail).toEqual({
-      ...evidence, lateBy: readableDuration(breach!.at.getTime() - deadline), breach: iso(deadline), amount: 10_000, escalationId: expect.any(Number), late: true,
+      ...evidence,
+      lateBy: readableDuration(breach!.at.getTime() - deadline),
+      breach: iso(deadline),
+      amount: 10_000,
+      escalationId: expect.any(Number),
+      late: true,
     });
     expect(paid!.detail).toEqual({
-      ...evidence, lateBy: readableDuration(paid!.at.getTime() - deadline), amount: 10_000, refundId: expect.any(Number), providerReference: expect.any(String),
-      late: true, goto: 'paid_late',
+      ...evidence,
+      lateBy: readableDuration(paid!.at.getTime() - deadline),
+      amount: 10_000,
+      refundId: expect.any(Number),
+      providerReference: expect.any(String),
+      late: true,
+      goto: 'paid_late',
     });
     expect(paid!.detail.lateBy).toMatch(/^1h/);
   });

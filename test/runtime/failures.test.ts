@@ -57,16 +57,25 @@ async function open(playbookName: string, caseId: string, divisor = 1) {
   await check(caseId);
 }
 
-const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step, outcome, reason FROM cases WHERE case_id = $1`, [caseId])).rows[0];
-const escalations = async (caseId: string) => (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+const projection = async (caseId: string) =>
+  (await runtime.db.pool.query(`SELECT status, current_step, outcome, reason FROM cases WHERE case_id = $1`, [caseId])).rows[0];
+const escalations = async (caseId: string) =>
+  (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 const repair = (caseId: string, action: 'retry' | 'close', key = http.keys.admin) =>
-  http.api.inject({ method: 'POST', url: `/v1/cases/${caseId}/repair`, payload: { action, reason: `${action} by test` }, headers: { authorization: `Bearer ${key}` } });
+  http.api.inject({
+    method: 'POST',
+    url: `/v1/cases/${caseId}/repair`,
+    payload: { action, reason: `${action} by test` },
+    headers: { authorization: `Bearer ${key}` },
+  });
 
 describe('expression bombs', () => {
   it('are refused at publish time with a code and a position', async () => {
     const response = await http.api.inject({
-      method: 'PUT', url: '/v1/playbooks/bomb', payload: playbook('bomb', BOMB),
+      method: 'PUT',
+      url: '/v1/playbooks/bomb',
+      payload: playbook('bomb', BOMB),
       headers: { authorization: `Bearer ${http.keys.opsLead}`, 'content-type': 'application/yaml' },
     });
     expect(response.statusCode).toBe(422);
@@ -84,7 +93,11 @@ describe('expression bombs', () => {
     for (const caseId of fine) expect(await result(caseId)).toMatchObject({ outcome: 'resolved' });
     expect(await projection('bomb-1')).toMatchObject({ status: 'failed', current_step: 'check' });
     expect(await escalations('bomb-1')).toEqual([
-      expect.objectContaining({ queue: 'casebook-admin', reason: 'case_failed', note: expect.stringMatching(/would cost \d+ evaluation steps; the budget is 100000/) }),
+      expect.objectContaining({
+        queue: 'casebook-admin',
+        reason: 'case_failed',
+        note: expect.stringMatching(/would cost \d+ evaluation steps; the budget is 100000/),
+      }),
     ]);
     const described = await runtime.service.describe('bomb-1');
     expect(described).toMatchObject({ status: 'failed', step: 'check' });

@@ -82,9 +82,19 @@ describe('faults', () => {
       process.kill(postmaster, 'SIGKILL');
       const killed = performance.now();
       expect(await Promise.all(receipts)).toEqual(ids.map(() => ({ status: 'accepted' })));
-      await expect.poll(() => pool.query('SELECT 1').then(() => true, () => false), { timeout: 30_000, interval: 200 }).toBe(true);
+      await expect
+        .poll(
+          () =>
+            pool.query('SELECT 1').then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 30_000, interval: 200 },
+        )
+        .toBe(true);
       // Waited for in real time (no time skipping): the activities retry with their backoff.
-      const closed = async () => (await pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'killed-%' AND status = 'closed' AND outcome = 'resolved'`)).rows[0].n;
+      const closed = async () =>
+        (await pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'killed-%' AND status = 'closed' AND outcome = 'resolved'`)).rows[0].n;
       await expect.poll(closed, { timeout: 60_000, interval: 500 }).toBe(20);
       console.log(`Postgres killed under 20 cases: all complete ${Math.round((performance.now() - killed) / 1000)} s later`);
     });
@@ -97,7 +107,9 @@ describe('faults', () => {
   }, 120_000);
 
   it('an integration that keeps failing takes the playbook on_error path after its retries', async () => {
-    const compiled = compileSmallPlaybook('flaky', `integrations:
+    const compiled = compileSmallPlaybook(
+      'flaky',
+      `integrations:
   warehouse: { operations: [ship_replacement] }
 steps:
   - id: ship
@@ -108,9 +120,18 @@ steps:
     escalate: { queue: warehouse-lead, severity: high, reason: replacement_not_shipped }
   - id: end_escalated
     end: { outcome: escalated, reason: replacement_not_shipped }
-`);
+`,
+    );
     let attempts = 0;
-    const wrap = (local: Adapters): Adapters => ({ ...local, integrations: { call: async () => { attempts += 1; throw new Error('warehouse system unavailable'); } } });
+    const wrap = (local: Adapters): Adapters => ({
+      ...local,
+      integrations: {
+        call: async () => {
+          attempts += 1;
+          throw new Error('warehouse system unavailable');
+        },
+      },
+    });
     const service = new CaseService(env.client, pool, 'faults-flaky');
     const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', wrap });
     const result = await worker.runUntil(async () => {
@@ -125,7 +146,9 @@ steps:
 });
 
 /** The attempt a local activity's marker records (progress reports are local activities), else 0. */
-function localActivityAttempt(event: { markerRecordedEventAttributes?: { markerName?: string | null; details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null } | null }): number {
+function localActivityAttempt(event: {
+  markerRecordedEventAttributes?: { markerName?: string | null; details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null } | null;
+}): number {
   const marker = event.markerRecordedEventAttributes;
   const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
   return data ? (JSON.parse(Buffer.from(data).toString()) as { attempt: number }).attempt : 0;

@@ -67,7 +67,13 @@ async function open(name: string, compiled: ReturnType<typeof playbook>, caseId:
 }
 
 /** Opens the case, records what its buyer advanced (when given), then the warehouse receives the item. */
-async function openAndReceive(name: string, compiled: ReturnType<typeof playbook>, caseId: string, data: Record<string, unknown>, advance?: { amount: number; evidence: string }) {
+async function openAndReceive(
+  name: string,
+  compiled: ReturnType<typeof playbook>,
+  caseId: string,
+  data: Record<string, unknown>,
+  advance?: { amount: number; evidence: string },
+) {
   expect(await open(name, compiled, caseId, data)).toMatchObject({ kind: 'opened', created: true });
   if (advance) await recordAdvance(runtime.db.pool, data.order_id as string, advance.amount, advance.evidence);
   expect(await runtime.inbox.deliverEvent(caseId, { type: 'warehouse.received', id: `${caseId}-receipt`, payload: {} })).toEqual({ status: 'accepted' });
@@ -93,13 +99,21 @@ describe('one ledger per order', () => {
     const within = playbook('shipping-within', 1_500, 'return_shipping');
     const claimed = { amount: 40_000, currency: 'CNY' };
     const waybill = { amount: 1_500, evidence: 'waybill SF2' };
-    expect(await openAndReceive('shipping-over', over, 'ship-over', { paid: PAID, order_id: 'ORDER-2', advanced: claimed }, waybill)).toMatchObject({ reason: 'refund_declined' });
-    expect(await openAndReceive('shipping-within', within, 'ship-within', { paid: PAID, order_id: 'ORDER-2', advanced: claimed })).toMatchObject({ reason: 'refunded' });
+    expect(await openAndReceive('shipping-over', over, 'ship-over', { paid: PAID, order_id: 'ORDER-2', advanced: claimed }, waybill)).toMatchObject({
+      reason: 'refund_declined',
+    });
+    expect(await openAndReceive('shipping-within', within, 'ship-within', { paid: PAID, order_id: 'ORDER-2', advanced: claimed })).toMatchObject({
+      reason: 'refunded',
+    });
     const overPolicy = playbook('shipping-policy', 3_500, 'return_shipping');
-    expect(await openAndReceive('shipping-policy', overPolicy, 'ship-policy', { paid: PAID, order_id: 'ORDER-3' }, { amount: 5_000, evidence: 'waybill SF3' })).toMatchObject({ reason: 'refund_declined' });
+    expect(
+      await openAndReceive('shipping-policy', overPolicy, 'ship-policy', { paid: PAID, order_id: 'ORDER-3' }, { amount: 5_000, evidence: 'waybill SF3' }),
+    ).toMatchObject({ reason: 'refund_declined' });
     expect(await refunds('ship-policy')).toMatchObject([{ amount: 3_500, covers: 'return_shipping', status: 'declined' }]);
     const unrecorded = playbook('shipping-unrecorded', 100, 'return_shipping');
-    expect(await openAndReceive('shipping-unrecorded', unrecorded, 'ship-unrecorded', { paid: PAID, order_id: 'ORDER-4', advanced: claimed })).toMatchObject({ reason: 'refund_declined' });
+    expect(await openAndReceive('shipping-unrecorded', unrecorded, 'ship-unrecorded', { paid: PAID, order_id: 'ORDER-4', advanced: claimed })).toMatchObject({
+      reason: 'refund_declined',
+    });
   });
 
   it('the order’s ledger shows what was paid and every refund of its cases, by kind', async () => {
@@ -109,13 +123,23 @@ describe('one ledger per order', () => {
       const response = await api.inject({ method: 'GET', url: '/v1/orders/ORDER-1/ledger', headers: { authorization: `Bearer ${key}` } });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toMatchObject({
-        orderId: 'ORDER-1', currency: 'CNY', paid: 19_900, advanced: 0, canOwe: 19_900, givenBack: 15_000, advances: [],
+        orderId: 'ORDER-1',
+        currency: 'CNY',
+        paid: 19_900,
+        advanced: 0,
+        canOwe: 19_900,
+        givenBack: 15_000,
+        advances: [],
         kinds: [
           { kind: 'payment', cap: 19_900, policyCap: null, refunded: 15_000, requested: 0 },
           { kind: 'return_shipping', cap: 0, policyCap: 3_000, refunded: 0 },
-          { kind: 'price_difference', cap: 0 }, { kind: 'goodwill', cap: 0 },
+          { kind: 'price_difference', cap: 0 },
+          { kind: 'goodwill', cap: 0 },
         ],
-        refunds: [{ caseId: 'order-1-a', amount: 15_000, status: 'issued' }, { caseId: 'order-1-b', amount: 10_000, status: 'declined' }],
+        refunds: [
+          { caseId: 'order-1-a', amount: 15_000, status: 'issued' },
+          { caseId: 'order-1-b', amount: 10_000, status: 'declined' },
+        ],
       });
       const unknown = await api.inject({ method: 'GET', url: '/v1/orders/NOPE/ledger', headers: { authorization: `Bearer ${key}` } });
       expect(unknown.statusCode).toBe(404);
@@ -134,7 +158,12 @@ describe('one ledger per order', () => {
       const advance = { kind: 'return_shipping', amount: 1_200, currency: 'CNY', evidence: 'waybill SF1 (freight prepaid)' };
       const first = await post(warehouse, 'ORDER-1', advance);
       expect(first.statusCode).toBe(201);
-      expect(first.json()).toMatchObject({ paid: 19_900, advanced: 1_200, canOwe: 21_100, advances: [{ amount: 1_200, evidence: advance.evidence, recordedBy: expect.stringMatching(/^Wu, warehouse \(key /) }] });
+      expect(first.json()).toMatchObject({
+        paid: 19_900,
+        advanced: 1_200,
+        canOwe: 21_100,
+        advances: [{ amount: 1_200, evidence: advance.evidence, recordedBy: expect.stringMatching(/^Wu, warehouse \(key /) }],
+      });
       const again = await post(warehouse, 'ORDER-1', advance);
       expect(again.statusCode).toBe(200);
       expect(again.json()).toMatchObject({ advanced: 1_200 });
@@ -152,10 +181,12 @@ describe('one ledger per order', () => {
   });
 
   it('the database refuses a refund past its cap, whoever writes it', async () => {
-    const insert = (key: string, amount: number) => runtime.db.pool.query(
-      `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
-       VALUES ($1, 'order-1-a', 'manual', 'ORDER-1', $2, 'CNY', 'by hand', 'payment', 'issued')`, [key, amount],
-    );
+    const insert = (key: string, amount: number) =>
+      runtime.db.pool.query(
+        `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
+       VALUES ($1, 'order-1-a', 'manual', 'ORDER-1', $2, 'CNY', 'by hand', 'payment', 'issued')`,
+        [key, amount],
+      );
     await expect(insert('by-hand-1', 4_901)).rejects.toThrow(/would total 19901 > cap 19900/);
     await expect(insert('by-hand-2', 4_900)).resolves.toBeDefined();
   });
@@ -199,10 +230,15 @@ describe('strict values at case opening', () => {
     expect(answer).toMatchObject({ kind: 'invalid-data', problems: [{ pointer: '/data/paid/currency' }] });
   });
 
-  it.each(['2026-02-30T10:00:00Z', '2026-11-24T24:00:00Z', '0000-01-01T00:00:00Z', '2026-13-01T00:00:00Z', '2026-11-24T10:00:00+25:00', '2026-11-24T10:60:00Z'])(
-    'refuses the impossible timestamp %s', async (timestamp) => {
-      const answer = await open('strict', strict(), 'strict-2', { ...data, signed_at: timestamp });
-      expect(answer).toMatchObject({ kind: 'invalid-data', problems: [{ pointer: '/data/signed_at' }] });
-    },
-  );
+  it.each([
+    '2026-02-30T10:00:00Z',
+    '2026-11-24T24:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-11-24T10:00:00+25:00',
+    '2026-11-24T10:60:00Z',
+  ])('refuses the impossible timestamp %s', async (timestamp) => {
+    const answer = await open('strict', strict(), 'strict-2', { ...data, signed_at: timestamp });
+    expect(answer).toMatchObject({ kind: 'invalid-data', problems: [{ pointer: '/data/signed_at' }] });
+  });
 });

@@ -28,9 +28,18 @@ const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflo
 /** A no-reason return of an item shipped free: the whole payment is refunded once the warehouse has it. */
 async function receiveReturn(caseId: string, orderId: string): Promise<void> {
   await openCase(runtime.service, {
-    caseId, playbook: 'return', version: 1, data: {
-      order_id: orderId, buyer_name: 'Li', order_total: PAID, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: true, signed_at: await signedDaysAgo(2), reason: 'no_reason', shipping_insurance: false,
+    caseId,
+    playbook: 'return',
+    version: 1,
+    data: {
+      order_id: orderId,
+      buyer_name: 'Li',
+      order_total: PAID,
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: true,
+      signed_at: await signedDaysAgo(2),
+      reason: 'no_reason',
+      shipping_insurance: false,
     },
   });
   await deliverWhenAwaited(caseId, { type: 'warehouse.received', id: `${caseId}-rcv`, payload: { condition: 'resellable' } });
@@ -44,9 +53,19 @@ async function returnCase(caseId: string, orderId: string): Promise<CaseResult> 
 /** An exchange whose agent typed the wanted item's price as 0.00: the whole price comes back as a difference once the warehouse has the item. */
 async function receiveExchange(caseId: string, orderId: string): Promise<void> {
   await openCase(runtime.service, {
-    caseId, playbook: 'exchange', version: 1, data: {
-      order_id: orderId, buyer_name: 'Sun', order_total: PAID, signed_at: await signedDaysAgo(2), exchange_type: 'non_quality',
-      exchange_reason: 'wrong_size', wanted_item: 'Jacket L', original_price: PAID, wanted_price: { amount: 0, currency: 'CNY' },
+    caseId,
+    playbook: 'exchange',
+    version: 1,
+    data: {
+      order_id: orderId,
+      buyer_name: 'Sun',
+      order_total: PAID,
+      signed_at: await signedDaysAgo(2),
+      exchange_type: 'non_quality',
+      exchange_reason: 'wrong_size',
+      wanted_item: 'Jacket L',
+      original_price: PAID,
+      wanted_price: { amount: 0, currency: 'CNY' },
     },
   });
   await deliverWhenAwaited(caseId, { type: 'agent.checked_resale', id: `${caseId}-chk`, payload: { resellable: true } });
@@ -57,10 +76,15 @@ async function receiveExchange(caseId: string, orderId: string): Promise<void> {
 /** The exchange to its end: declined and escalated, or the replacement received. */
 async function exchangeCase(caseId: string, orderId: string): Promise<CaseResult> {
   await receiveExchange(caseId, orderId);
-  await expect.poll(async () => {
-    const described = await runtime.service.describe(caseId);
-    return described?.status !== 'open' || (described.waitingFor ?? []).includes('buyer.received_replacement');
-  }, { timeout: 20_000 }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        const described = await runtime.service.describe(caseId);
+        return described?.status !== 'open' || (described.waitingFor ?? []).includes('buyer.received_replacement');
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(true);
   if ((await runtime.service.describe(caseId))?.status === 'open') {
     expect(await runtime.inbox.deliverEvent(caseId, { type: 'buyer.received_replacement', id: `${caseId}-got`, payload: {} })).toEqual({ status: 'accepted' });
   }
@@ -69,7 +93,8 @@ async function exchangeCase(caseId: string, orderId: string): Promise<CaseResult
 
 async function givenBack(orderId: string) {
   const { rows } = await runtime.db.pool.query<{ status: string; total: number; count: number }>(
-    `SELECT status, sum(amount)::bigint AS total, count(*)::int AS count FROM refunds WHERE order_id = $1 GROUP BY status ORDER BY status`, [orderId],
+    `SELECT status, sum(amount)::bigint AS total, count(*)::int AS count FROM refunds WHERE order_id = $1 GROUP BY status ORDER BY status`,
+    [orderId],
   );
   return Object.fromEntries(rows.map((r) => [r.status, { total: r.total, count: r.count }]));
 }
@@ -92,27 +117,43 @@ describe('what an order can owe', () => {
   });
 
   it('20 cases of one order across both playbooks at once give back what was paid, once', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? receiveExchange(`owe-many-ex-${i}`, 'OWE-20') : receiveReturn(`owe-many-ret-${i}`, 'OWE-20'))));
-    await expect.poll(async () => {
-      const { rows } = await runtime.db.pool.query(`SELECT count(*)::int AS settled FROM refunds WHERE order_id = 'OWE-20' AND status <> 'requested'`);
-      return rows[0].settled;
-    }, { timeout: 30_000 }).toBe(20);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? receiveExchange(`owe-many-ex-${i}`, 'OWE-20') : receiveReturn(`owe-many-ret-${i}`, 'OWE-20'))),
+    );
+    await expect
+      .poll(
+        async () => {
+          const { rows } = await runtime.db.pool.query(`SELECT count(*)::int AS settled FROM refunds WHERE order_id = 'OWE-20' AND status <> 'requested'`);
+          return rows[0].settled;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(20);
     expect(await givenBack('OWE-20')).toEqual({ issued: { total: 19_900, count: 1 }, declined: { total: 19 * 19_900, count: 19 } });
     expect(await orderLedger(runtime.db.pool, 'OWE-20')).toMatchObject({ paid: 19_900, advanced: 0, canOwe: 19_900, givenBack: 19_900 });
-    await expect.poll(async () => {
-      const { rows } = await runtime.db.pool.query(`SELECT count(*)::int AS declined FROM escalations WHERE case_id LIKE 'owe-many-%' AND reason = 'refund_declined'`);
-      return rows[0].declined;
-    }, { timeout: 30_000 }).toBe(19);
+    await expect
+      .poll(
+        async () => {
+          const { rows } = await runtime.db.pool.query(
+            `SELECT count(*)::int AS declined FROM escalations WHERE case_id LIKE 'owe-many-%' AND reason = 'refund_declined'`,
+          );
+          return rows[0].declined;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(19);
   }, 120_000);
 
   it('what the buyer advanced, recorded with its evidence, is owed on top of the payment, and no more', async () => {
     expect(await returnCase('owe-ret-3', 'OWE-3')).toMatchObject({ reason: 'refunded' });
     await recordAdvance(runtime.db.pool, 'OWE-3', 1_200, 'waybill SF3');
     await recordAdvance(runtime.db.pool, 'OWE-3', 1_200, 'waybill SF3');
-    const insert = (key: string, covers: string, amount: number) => runtime.db.pool.query(
-      `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
-       VALUES ($1, 'owe-ret-3', 'by-hand', 'OWE-3', $2, 'CNY', 'by hand', $3, 'requested')`, [key, amount, covers],
-    );
+    const insert = (key: string, covers: string, amount: number) =>
+      runtime.db.pool.query(
+        `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
+       VALUES ($1, 'owe-ret-3', 'by-hand', 'OWE-3', $2, 'CNY', 'by hand', $3, 'requested')`,
+        [key, amount, covers],
+      );
     await expect(insert('owe-3-goodwill', 'goodwill', 1)).rejects.toThrow(/goodwill refunds on order OWE-3 would total 1 > cap 0/);
     await expect(insert('owe-3-shipping-over', 'return_shipping', 1_201)).rejects.toThrow(/return_shipping refunds on order OWE-3 would total 1201 > cap 1200/);
     await expect(insert('owe-3-shipping', 'return_shipping', 1_200)).resolves.toBeDefined();
@@ -122,10 +163,12 @@ describe('what an order can owe', () => {
   it('the application’s role cannot insert a refund past what the order can owe, nor edit or delete an advance', async () => {
     const role = await runtime.db.pool.query(`SELECT current_user AS name`);
     expect(role.rows[0].name).toBe('casebook_app');
-    await expect(runtime.db.pool.query(
-      `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
+    await expect(
+      runtime.db.pool.query(
+        `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status)
        VALUES ('owe-2-raw', 'owe-ret-2', 'raw', 'OWE-2', 100, 'CNY', 'raw insert', 'price_difference', 'issued')`,
-    )).rejects.toThrow(/would total 20000 > 19900 it can owe/);
+      ),
+    ).rejects.toThrow(/would total 20000 > 19900 it can owe/);
     await expect(runtime.db.pool.query(`UPDATE order_advances SET amount = 99999 WHERE order_id = 'OWE-3'`)).rejects.toThrow(/permission denied/);
     await expect(runtime.db.pool.query(`DELETE FROM order_advances WHERE order_id = 'OWE-3'`)).rejects.toThrow(/permission denied/);
   });

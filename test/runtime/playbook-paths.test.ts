@@ -60,22 +60,41 @@ const now = () => runtime.env.currentTimeMs();
 describe('standard playbooks, main paths', () => {
   it('return: uninsured quality return received before the tracking number: order total and advanced shipping refunded', async () => {
     await open('path-return-quality', 'return', {
-      order_id: 'R-1', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: true, signed_at: new Date((await now()) - 6 * DAY).toISOString(), reason: 'quality',
-      advanced_return_shipping: { amount: 1_500, currency: 'CNY' }, shipping_insurance: false,
+      order_id: 'R-1',
+      buyer_name: 'Li',
+      order_total: { amount: 30_000, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: true,
+      signed_at: new Date((await now()) - 6 * DAY).toISOString(),
+      reason: 'quality',
+      advanced_return_shipping: { amount: 1_500, currency: 'CNY' },
+      shipping_insurance: false,
     });
     await recordAdvance(runtime.db.pool, 'R-1', 1_500);
     await deliverWhenAwaited('path-return-quality', { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } });
     const result = await finish('path-return-quality', 'return-quality');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
-    expect((await rows('refunds', 'path-return-quality')).map((r) => [r.amount, r.covers])).toEqual([[30_000, 'payment'], [1_500, 'return_shipping']]);
-    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({ order_id: 'R-1', flag: 'purple', remark: expect.stringMatching(/^Lei, after-sale · return approved \(quality\) · /) });
+    expect((await rows('refunds', 'path-return-quality')).map((r) => [r.amount, r.covers])).toEqual([
+      [30_000, 'payment'],
+      [1_500, 'return_shipping'],
+    ]);
+    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({
+      order_id: 'R-1',
+      flag: 'purple',
+      remark: expect.stringMatching(/^Lei, after-sale · return approved \(quality\) · /),
+    });
   });
 
   it('return: outside the seven-day window: refused with a message, no refund', async () => {
     await open('path-return-late', 'return', {
-      order_id: 'R-2', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: false, signed_at: new Date((await now()) - 8 * DAY).toISOString(), reason: 'no_reason', shipping_insurance: false,
+      order_id: 'R-2',
+      buyer_name: 'Li',
+      order_total: { amount: 30_000, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date((await now()) - 8 * DAY).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
     });
     const result = await finish('path-return-late', 'return-outside-window');
     expect(result).toMatchObject({ outcome: 'refused', reason: 'outside_return_window' });
@@ -85,8 +104,14 @@ describe('standard playbooks, main paths', () => {
 
   it('return: buyer never ships: two reminders two days apart, then closed after seven days', async () => {
     await open('path-return-silent', 'return', {
-      order_id: 'R-3', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: false, signed_at: new Date(await now()).toISOString(), reason: 'no_reason', shipping_insurance: false,
+      order_id: 'R-3',
+      buyer_name: 'Li',
+      order_total: { amount: 30_000, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date(await now()).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
     });
     const result = await finish('path-return-silent', 'return-not-shipped');
     expect(result).toMatchObject({ outcome: 'expired', reason: 'buyer_did_not_ship' });
@@ -99,7 +124,11 @@ describe('standard playbooks, main paths', () => {
   it('presale: an order placed at 10:00 and never paid is reminded at 15:00 before the cut-off, then logged and closed 24 hours after it was placed', async () => {
     const openedAt = await moveTo('Wed 10:00');
     await open('path-presale-unpaid', 'presale', {
-      order_id: 'P-1', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'online', address: 'Hangzhou',
+      order_id: 'P-1',
+      buyer_name: 'Zhao',
+      order_total: { amount: 8_800, currency: 'CNY' },
+      payment_method: 'online',
+      address: 'Hangzhou',
     });
     const result = await finish('path-presale-unpaid', 'presale-unpaid');
     expect(result).toMatchObject({ outcome: 'expired', reason: 'unpaid_after_reminders' });
@@ -116,7 +145,11 @@ describe('standard playbooks, main paths', () => {
 
   it('presale: cash on delivery agreed, address confirmed without a courier: default courier noted', async () => {
     await open('path-presale-cod', 'presale', {
-      order_id: 'P-2', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'cash_on_delivery', address: 'Suzhou',
+      order_id: 'P-2',
+      buyer_name: 'Zhao',
+      order_total: { amount: 8_800, currency: 'CNY' },
+      payment_method: 'cash_on_delivery',
+      address: 'Suzhou',
     });
     await deliverWhenAwaited('path-presale-cod', { type: 'buyer.agreed_cod', id: 'cod-1', payload: {} });
     await deliverWhenAwaited('path-presale-cod', { type: 'buyer.confirmed_address', id: 'addr-1', payload: {} });
@@ -127,8 +160,15 @@ describe('standard playbooks, main paths', () => {
 
   it('exchange: non-quality, resellable, cheaper item: replacement shipped and the difference refunded', async () => {
     await open('path-exchange', 'exchange', {
-      order_id: 'E-1', buyer_name: 'Sun', order_total: { amount: 25_000, currency: 'CNY' }, signed_at: new Date((await now()) - 3 * DAY).toISOString(),
-      exchange_type: 'non_quality', exchange_reason: 'wrong_size', wanted_item: 'Jacket L', original_price: { amount: 25_000, currency: 'CNY' }, wanted_price: { amount: 22_000, currency: 'CNY' },
+      order_id: 'E-1',
+      buyer_name: 'Sun',
+      order_total: { amount: 25_000, currency: 'CNY' },
+      signed_at: new Date((await now()) - 3 * DAY).toISOString(),
+      exchange_type: 'non_quality',
+      exchange_reason: 'wrong_size',
+      wanted_item: 'Jacket L',
+      original_price: { amount: 25_000, currency: 'CNY' },
+      wanted_price: { amount: 22_000, currency: 'CNY' },
     });
     await deliverWhenAwaited('path-exchange', { type: 'agent.checked_resale', id: 'chk', payload: { resellable: true } });
     await deliverWhenAwaited('path-exchange', { type: 'buyer.shipped', id: 'ship', payload: { tracking_number: 'ZT1' } });
@@ -138,14 +178,19 @@ describe('standard playbooks, main paths', () => {
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'exchanged' });
     expect((await rows('refunds', 'path-exchange')).map((r) => [r.amount, r.reason])).toEqual([[3_000, 'exchange_price_difference']]);
     expect((await rows('integration_calls', 'path-exchange')).map((c) => [c.operation, c.input])).toEqual([
-      ['extend_receipt_deadline', { order_id: 'E-1' }], ['ship_replacement', { order_id: 'E-1', item: 'Jacket L' }],
+      ['extend_receipt_deadline', { order_id: 'E-1' }],
+      ['ship_replacement', { order_id: 'E-1', item: 'Jacket L' }],
     ]);
     expect((await rows('order_notes', 'path-exchange')).map((n) => n.flag)).toEqual(['blue', 'blue']);
   });
 
   it('review recovery: an agent solves it within the SLA and the buyer amends the review', async () => {
     await open('path-review', 'review-recovery', {
-      order_id: 'V-1', buyer_name: 'Qian', rating: 'negative', review_text: 'late', suspected_extortion: false,
+      order_id: 'V-1',
+      buyer_name: 'Qian',
+      rating: 'negative',
+      review_text: 'late',
+      suspected_extortion: false,
     });
     await deliverWhenAwaited('path-review', { type: 'task.completed', id: 't1', payload: { task: 'contact_buyer', outcome: 'solved' } });
     await deliverWhenAwaited('path-review', { type: 'review.amended', id: 'a1', payload: { new_rating: 'positive' } });
@@ -157,7 +202,11 @@ describe('standard playbooks, main paths', () => {
   it('review recovery: a review on Friday at 17:00 that nobody contacts is escalated Monday at 10:00, two business hours on', async () => {
     const openedAt = await moveTo('Fri 17:00');
     await open('path-review-sla', 'review-recovery', {
-      order_id: 'V-2', buyer_name: 'Qian', rating: 'medium', review_text: 'meh', suspected_extortion: false,
+      order_id: 'V-2',
+      buyer_name: 'Qian',
+      rating: 'medium',
+      review_text: 'meh',
+      suspected_extortion: false,
     });
     const result = await finish('path-review-sla', 'review-sla-breached');
     expect(result).toMatchObject({ outcome: 'escalated', reason: 'buyer_not_contacted_in_time' });
@@ -186,10 +235,16 @@ describe('standard playbooks, business time and events that end a delay', () => 
   it('presale: paid before the afternoon reminder: the delay ends on the payment and nobody is reminded', async () => {
     await moveTo('Wed 10:00');
     await open('path-presale-paid', 'presale', {
-      order_id: 'P-3', buyer_name: 'Zhao', order_total: { amount: 8_800, currency: 'CNY' }, payment_method: 'online', address: 'Hangzhou',
+      order_id: 'P-3',
+      buyer_name: 'Zhao',
+      order_total: { amount: 8_800, currency: 'CNY' },
+      payment_method: 'online',
+      address: 'Hangzhou',
     });
     await runtime.env.sleep(2 * HOUR);
-    expect(await runtime.inbox.deliverEvent('path-presale-paid', { type: 'order.paid', id: 'paid', payload: { paid_at: new Date(await now()).toISOString() } })).toEqual({ status: 'accepted' });
+    expect(
+      await runtime.inbox.deliverEvent('path-presale-paid', { type: 'order.paid', id: 'paid', payload: { paid_at: new Date(await now()).toISOString() } }),
+    ).toEqual({ status: 'accepted' });
     await deliverWhenAwaited('path-presale-paid', { type: 'buyer.confirmed_address', id: 'addr', payload: {} });
     const result = await finish('path-presale-paid', 'presale-paid-before-reminder');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'ready_to_ship' });
@@ -200,7 +255,11 @@ describe('standard playbooks, business time and events that end a delay', () => 
   it('review recovery: the recovery clock pauses while the buyer takes two days to answer', async () => {
     await moveTo('Mon 09:00');
     await open('path-review-clock', 'review-recovery', {
-      order_id: 'V-3', buyer_name: 'Qian', rating: 'negative', review_text: 'broken', suspected_extortion: false,
+      order_id: 'V-3',
+      buyer_name: 'Qian',
+      rating: 'negative',
+      review_text: 'broken',
+      suspected_extortion: false,
     });
     await deliverWhenAwaited('path-review-clock', { type: 'task.completed', id: 't', payload: { task: 'contact_buyer', outcome: 'unreachable' } });
     await runtime.env.sleep(2 * DAY);
@@ -208,7 +267,9 @@ describe('standard playbooks, business time and events that end a delay', () => 
     await deliverWhenAwaited('path-review-clock', { type: 'review.amended', id: 'a', payload: { new_rating: 'positive' } });
     const result = await finish('path-review-clock', 'review-clock-paused');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'review_amended' });
-    expect(result.steps.filter((s) => s.kind === 'clock').map((s) => Object.keys(s.detail!).find((k) => ['started', 'paused', 'resumed', 'stopped'].includes(k)))).toEqual(['started', 'paused', 'resumed', 'stopped']);
+    expect(
+      result.steps.filter((s) => s.kind === 'clock').map((s) => Object.keys(s.detail!).find((k) => ['started', 'paused', 'resumed', 'stopped'].includes(k))),
+    ).toEqual(['started', 'paused', 'resumed', 'stopped']);
     expect(await rows('escalations', 'path-review-clock')).toEqual([]);
   });
 });
@@ -220,14 +281,18 @@ describe('determinism guard', () => {
     expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-business-time/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-effects-in-task/')).length).toBeGreaterThanOrEqual(12);
-    const histories = files.map((file) => ({ workflowId: file.replace(/\.history$/, ''), history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)) }));
+    const histories = files.map((file) => ({
+      workflowId: file.replace(/\.history$/, ''),
+      history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)),
+    }));
     // The histories at the top are of the shape new cases record: the guard covers the code they take.
     const shapeOf = (history: temporal.api.history.v1.IHistory) => {
       const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
       return (JSON.parse(new TextDecoder().decode(input.data!)) as { historyShape?: number }).historyShape;
     };
-    expect(histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, shapeOf(h.history)]))
-      .toEqual(histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, HISTORY_SHAPE]));
+    expect(histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, shapeOf(h.history)])).toEqual(
+      histories.filter((h) => !h.workflowId.includes('/')).map((h) => [h.workflowId, HISTORY_SHAPE]),
+    );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);

@@ -22,7 +22,9 @@ const runtime = useRuntime(async () => {}, {
   }),
 });
 
-const NOTIFY = compileSmallPlaybook('notify', `templates:
+const NOTIFY = compileSmallPlaybook(
+  'notify',
+  `templates:
   hello: { channel: chat, text: "Hello {{ data.order_id }}" }
 steps:
   - id: note
@@ -31,7 +33,8 @@ steps:
     send: { to: buyer, template: hello }
   - id: done
     end: { outcome: resolved, reason: notified }
-`);
+`,
+);
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -41,7 +44,9 @@ async function closedHistory(caseId: string) {
   const { events } = await handle.fetchHistory();
   return {
     markers: events!.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED).length,
-    activities: events!.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name),
+    activities: events!
+      .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+      .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name),
   };
 }
 

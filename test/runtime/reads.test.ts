@@ -15,7 +15,8 @@ describe('reading a case', () => {
   it('answers from the projection when no worker polls its task queue', async () => {
     const unattended = new CaseService(runtime.env.client, runtime.db.pool, 'nobody-polls-this-queue');
     const opened = await unattended.open({
-      playbook: 'review-recovery', caseId: 'unattended-1',
+      playbook: 'review-recovery',
+      caseId: 'unattended-1',
       data: { order_id: 'RV-1', buyer_name: 'Zhou', rating: 'negative', review_text: 'slow delivery', suspected_extortion: false },
     });
     expect(opened).toMatchObject({ kind: 'opened' });
@@ -25,17 +26,29 @@ describe('reading a case', () => {
 
   it('shows the wait an accepted event led to as soon as the event is answered', async () => {
     await runtime.service.open({
-      playbook: 'return', caseId: 'fresh-1',
+      playbook: 'return',
+      caseId: 'fresh-1',
       data: {
-        order_id: 'RF-1', buyer_name: 'Li', order_total: { amount: 30_000, currency: 'CNY' }, outbound_shipping: { amount: 1_000, currency: 'CNY' },
-        shipped_free: true, signed_at: new Date((await runtime.env.currentTimeMs()) - DAY).toISOString(), reason: 'quality', shipping_insurance: false,
+        order_id: 'RF-1',
+        buyer_name: 'Li',
+        order_total: { amount: 30_000, currency: 'CNY' },
+        outbound_shipping: { amount: 1_000, currency: 'CNY' },
+        shipped_free: true,
+        signed_at: new Date((await runtime.env.currentTimeMs()) - DAY).toISOString(),
+        reason: 'quality',
+        shipping_insurance: false,
       },
     });
     await expect.poll(async () => (await runtime.service.describe('fresh-1'))?.step, { timeout: 10_000 }).toBe('wait_shipment');
-    expect(await runtime.inbox.deliverEvent('fresh-1', { type: 'buyer.shipped', id: 's1', payload: { tracking_number: 'SF-1' } })).toEqual({ status: 'accepted' });
+    expect(await runtime.inbox.deliverEvent('fresh-1', { type: 'buyer.shipped', id: 's1', payload: { tracking_number: 'SF-1' } })).toEqual({
+      status: 'accepted',
+    });
     // Read once, right after the answer: no polling.
     expect(await runtime.service.describe('fresh-1')).toMatchObject({
-      status: 'waiting', step: 'wait_receipt', waitingFor: ['warehouse.received'], data: expect.objectContaining({ return_tracking: 'SF-1' }),
+      status: 'waiting',
+      step: 'wait_receipt',
+      waitingFor: ['warehouse.received'],
+      data: expect.objectContaining({ return_tracking: 'SF-1' }),
     });
   });
 });

@@ -69,7 +69,9 @@ describe('return case on the time-skipping server', () => {
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-a', playbook: playbook.name, version: playbook.version, data: await returnData() });
       expect(await inbox.deliverEvent('ret-a', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF123' } })).toEqual({ status: 'accepted' });
-      expect(await inbox.deliverEvent('ret-a', { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } })).toEqual({ status: 'accepted' });
+      expect(await inbox.deliverEvent('ret-a', { type: 'warehouse.received', id: 'wh-1', payload: { condition: 'resellable' } })).toEqual({
+        status: 'accepted',
+      });
       return result('ret-a');
     })();
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
@@ -108,7 +110,12 @@ describe('return case on the time-skipping server', () => {
 
   it('(c) the same warehouse.received delivered twice: exactly one refund', async () => {
     const outcome = await (async () => {
-      await openCase(service, { caseId: 'ret-c', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1003', reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }) });
+      await openCase(service, {
+        caseId: 'ret-c',
+        playbook: playbook.name,
+        version: playbook.version,
+        data: await returnData({ order_id: 'TB-1003', reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }),
+      });
       await recordAdvance(db.pool, 'TB-1003', 1_200);
       await inbox.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
       const receipt = { type: 'warehouse.received', id: 'wh-c', payload: { condition: 'damaged' } };

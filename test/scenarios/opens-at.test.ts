@@ -26,13 +26,15 @@ describe('when a scenario case opens', () => {
     expect(at('2027-02-06 09:00')).toBe('2027-02-06T01:00:00.000Z');
   });
 
-  it('in the playbook\'s zone, across a daylight-saving change', () => {
+  it("in the playbook's zone, across a daylight-saving change", () => {
     // New York springs forward on 14 March 2027: 09:00 that Sunday is EDT (UTC-4).
     expect(at('Sun 09:00', 'America/New_York', Date.parse('2027-03-10T12:00:00Z'))).toBe('2027-03-14T13:00:00.000Z');
   });
 
   it('refuses a date the forward-only clock has passed, and a malformed spec', () => {
-    expect(at('2026-11-06 23:30')).toBe("opens_at 2026-11-06 23:30 (Asia/Shanghai) has passed: the test server's clock is at 2026-11-25 15:00 (Asia/Shanghai) and only moves forward; use a later date, or 'MM-DD HH:MM' for the next one");
+    expect(at('2026-11-06 23:30')).toBe(
+      "opens_at 2026-11-06 23:30 (Asia/Shanghai) has passed: the test server's clock is at 2026-11-25 15:00 (Asia/Shanghai) and only moves forward; use a later date, or 'MM-DD HH:MM' for the next one",
+    );
     expect(at('2026-11-25 14:00')).toMatch(/has passed/);
     expect(at('Friday 23:30')).toMatch(/is not HH:MM/);
   });
@@ -41,7 +43,7 @@ describe('when a scenario case opens', () => {
 describe('a weekday opening in an ordinary week', () => {
   it('skips a Friday with a holiday or special day within a week of it', () => {
     // National Day 2027 (1-7 October) and Double 11: the Fridays near them are passed over.
-    const unusual = (date: string) => date.slice(5) >= '10-01' && date.slice(5) <= '10-07' || date.slice(5) === '11-11';
+    const unusual = (date: string) => (date.slice(5) >= '10-01' && date.slice(5) <= '10-07') || date.slice(5) === '11-11';
     const now = Date.parse('2027-09-20T00:00:00Z');
     const answer = opensAtInstant('Fri 23:30', now, 'Asia/Shanghai', unusual);
     // Fridays 24 Sep, 1 Oct, 8 Oct and 12 Nov... are within a week of those days: 15 Oct is the first clear one.

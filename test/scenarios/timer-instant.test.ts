@@ -23,7 +23,9 @@ const runtime = useRuntime(async () => {}, {
   }),
 });
 
-const PARCEL = compileSmallPlaybook('parcel-reminded', `events:
+const PARCEL = compileSmallPlaybook(
+  'parcel-reminded',
+  `events:
   parcel.received: { payload: {} }
   parcel.inspected: { payload: {} }
 templates:
@@ -46,17 +48,21 @@ steps:
     end: { outcome: resolved, reason: received }
   - id: expired
     end: { outcome: expired, reason: not_received }
-`);
+`,
+);
 
 const scenarioAt = (at: string) => {
-  const { scenarioFile, diagnostics } = readScenarioFile(`playbook: parcel-reminded.yaml
+  const { scenarioFile, diagnostics } = readScenarioFile(
+    `playbook: parcel-reminded.yaml
 scenarios:
   - name: the parcel arrives on the instant the first reminder is due
     data: { paid: { amount: 1000, currency: CNY }, order_id: P-1 }
     timeline:
       - { at: ${at}, event: parcel.received, payload: {} }
     expect: { outcome: resolved, reason: received, messages: [thanks] }
-`, 'parcel-reminded.test.yaml');
+`,
+    'parcel-reminded.test.yaml',
+  );
   expect(diagnostics).toEqual([]);
   return scenarioFile!.scenarios[0]!;
 };

@@ -12,18 +12,29 @@ describe('worker and pool settings', () => {
 
   it('are read from their variables', () => {
     const config = loadConfig({
-      CASEBOOK_MAX_CACHED_WORKFLOWS: '500', CASEBOOK_WORKFLOW_TASK_SLOTS: '20', CASEBOOK_ACTIVITY_TASK_SLOTS: '50',
-      CASEBOOK_LOCAL_ACTIVITY_SLOTS: '30', CASEBOOK_WORKFLOW_POLLERS: '4', CASEBOOK_ACTIVITY_POLLERS: '3', CASEBOOK_DATABASE_POOL: '25',
+      CASEBOOK_MAX_CACHED_WORKFLOWS: '500',
+      CASEBOOK_WORKFLOW_TASK_SLOTS: '20',
+      CASEBOOK_ACTIVITY_TASK_SLOTS: '50',
+      CASEBOOK_LOCAL_ACTIVITY_SLOTS: '30',
+      CASEBOOK_WORKFLOW_POLLERS: '4',
+      CASEBOOK_ACTIVITY_POLLERS: '3',
+      CASEBOOK_DATABASE_POOL: '25',
     });
     expect(config.worker).toEqual({
-      maxCachedWorkflows: 500, maxConcurrentWorkflowTaskExecutions: 20, maxConcurrentActivityTaskExecutions: 50,
-      maxConcurrentLocalActivityExecutions: 30, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentActivityTaskPolls: 3,
+      maxCachedWorkflows: 500,
+      maxConcurrentWorkflowTaskExecutions: 20,
+      maxConcurrentActivityTaskExecutions: 50,
+      maxConcurrentLocalActivityExecutions: 30,
+      maxConcurrentWorkflowTaskPolls: 4,
+      maxConcurrentActivityTaskPolls: 3,
     });
     expect(config.databasePoolSize).toBe(25);
   });
 
   it.each(['0', '-3', '2.5', 'many', '1e9'])('refuse %s, naming the variable', (raw) => {
-    expect(() => loadConfig({ CASEBOOK_WORKFLOW_TASK_SLOTS: raw })).toThrow(`CASEBOOK_WORKFLOW_TASK_SLOTS must be a whole number from 1 to 1000000, not '${raw}'`);
+    expect(() => loadConfig({ CASEBOOK_WORKFLOW_TASK_SLOTS: raw })).toThrow(
+      `CASEBOOK_WORKFLOW_TASK_SLOTS must be a whole number from 1 to 1000000, not '${raw}'`,
+    );
   });
 });
 
@@ -36,9 +47,16 @@ describe('history retention and archiving', () => {
   });
 
   it('are read from their variables, within bounds', () => {
-    expect(loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '90', CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '60' })).toMatchObject({ temporalRetentionDays: 90, archiveIntervalMs: 60_000 });
-    expect(() => loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '0' })).toThrow("CASEBOOK_TEMPORAL_RETENTION_DAYS must be a whole number from 1 to 3650, not '0'");
-    expect(() => loadConfig({ CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '1d' })).toThrow("CASEBOOK_ARCHIVE_INTERVAL_SECONDS must be a whole number from 1 to 86400, not '1d'");
+    expect(loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '90', CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '60' })).toMatchObject({
+      temporalRetentionDays: 90,
+      archiveIntervalMs: 60_000,
+    });
+    expect(() => loadConfig({ CASEBOOK_TEMPORAL_RETENTION_DAYS: '0' })).toThrow(
+      "CASEBOOK_TEMPORAL_RETENTION_DAYS must be a whole number from 1 to 3650, not '0'",
+    );
+    expect(() => loadConfig({ CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '1d' })).toThrow(
+      "CASEBOOK_ARCHIVE_INTERVAL_SECONDS must be a whole number from 1 to 86400, not '1d'",
+    );
   });
 });
 
@@ -52,13 +70,19 @@ describe('audit checkpoints', () => {
     const key = generateKeyPairSync('ed25519').privateKey;
     const pem = key.export({ format: 'pem', type: 'pkcs8' }) as string;
     const der = key.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-    const config = loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: pem, CASEBOOK_AUDIT_CHECKPOINT_URL: 'https://audit.example.com/in?token=t0k', CASEBOOK_AUDIT_CHECKPOINT_SECONDS: '30' });
+    const config = loadConfig({
+      CASEBOOK_AUDIT_SIGNING_KEY: pem,
+      CASEBOOK_AUDIT_CHECKPOINT_URL: 'https://audit.example.com/in?token=t0k',
+      CASEBOOK_AUDIT_CHECKPOINT_SECONDS: '30',
+    });
     expect(config.auditCheckpoints).toMatchObject({ url: 'https://audit.example.com/in?token=t0k', intervalMs: 30_000 });
     expect(config.auditCheckpoints.key!.equals(key)).toBe(true);
     expect(loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: der }).auditCheckpoints.key!.equals(key)).toBe(true);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     for (const raw of ['c2VjcmV0LXZhbHVl', rsa]) {
-      expect(() => loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: raw })).toThrow(/^CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key \(PKCS#8 PEM, or its DER in base64\)$/);
+      expect(() => loadConfig({ CASEBOOK_AUDIT_SIGNING_KEY: raw })).toThrow(
+        /^CASEBOOK_AUDIT_SIGNING_KEY must be an Ed25519 private key \(PKCS#8 PEM, or its DER in base64\)$/,
+      );
     }
     expect(() => loadConfig({ CASEBOOK_AUDIT_CHECKPOINT_URL: 'ftp://x?token=t0k' })).toThrow(/^CASEBOOK_AUDIT_CHECKPOINT_URL must be an http\(s\) URL$/);
   });

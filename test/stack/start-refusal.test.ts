@@ -10,9 +10,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const parent = mkdtempSync(join(tmpdir(), 'casebook-refusal-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
-const start = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['bin/casebook.js', 'start', ...args], {
-  cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CASEBOOK_DATA_DIR: join(parent, 'data'), ...env },
-});
+const start = (args: string[], env: Record<string, string>) =>
+  spawnSync(process.execPath, ['bin/casebook.js', 'start', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, CASEBOOK_DATA_DIR: join(parent, 'data'), ...env },
+  });
 
 describe('casebook start refuses', () => {
   it('an adapter name it does not know, naming the variable and the names there are', () => {

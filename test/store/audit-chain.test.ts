@@ -14,14 +14,29 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
 let owner: Pool;
-const HISTORY = JSON.stringify({ events: [{ eventId: '1', eventType: 'WORKFLOW_EXECUTION_STARTED' }, { eventId: '2', eventType: 'WORKFLOW_EXECUTION_COMPLETED' }] });
+const HISTORY = JSON.stringify({
+  events: [
+    { eventId: '1', eventType: 'WORKFLOW_EXECUTION_STARTED' },
+    { eventId: '2', eventType: 'WORKFLOW_EXECUTION_COMPLETED' },
+  ],
+});
 const ROOT = { keyId: 'abcdefabcdef', name: 'Root' };
 
 const report = (caseId: string, records: { seq: number; record: StepRecord }[]): ProgressReport => ({
-  caseId, status: 'waiting', step: 'wait', waitingFor: [], deadlines: [], data: {}, outcome: null, returnTracking: null, audit: records,
+  caseId,
+  status: 'waiting',
+  step: 'wait',
+  waitingFor: [],
+  deadlines: [],
+  data: {},
+  outcome: null,
+  returnTracking: null,
+  audit: records,
 });
-const step = (seq: number, kind: string, detail: Record<string, unknown> = {}) =>
-  ({ seq, record: { step: `s${seq}`, kind, at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq, 123)).toISOString(), detail } });
+const step = (seq: number, kind: string, detail: Record<string, unknown> = {}) => ({
+  seq,
+  record: { step: `s${seq}`, kind, at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq, 123)).toISOString(), detail },
+});
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -77,13 +92,21 @@ describe('the audit chain', () => {
   it('is intact as written, names every actor, and records the retried report once', async () => {
     const verified = await verifyAuditTrail(db.pool);
     expect(verified).toMatchObject({ intact: true, rows: 10, archives: 1, problems: [] });
-    const { rows } = await db.pool.query(`SELECT kind, case_id, seq, actor_key_id, actor_name, encode(hash, 'hex') AS hash FROM audit_events ORDER BY position`);
+    const { rows } = await db.pool.query(
+      `SELECT kind, case_id, seq, actor_key_id, actor_name, encode(hash, 'hex') AS hash FROM audit_events ORDER BY position`,
+    );
     expect(verified.head).toBe(rows.at(-1).hash);
     expect(rows.map((r) => [r.kind, r.case_id, r.seq, r.actor_name])).toEqual([
-      ['published', null, null, 'Root'], ['opened', 'c1', null, 'Root'], ['opened', 'c2', null, 'Root'],
-      ['branch', 'c1', 1, 'casebook'], ['wait', 'c1', 2, 'Lei'],
-      ['branch', 'c2', 1, 'casebook'], ['refund', 'c2', 2, 'casebook'], ['message', 'c2', 3, 'casebook'],
-      ['close', 'c1', 3, 'casebook'], ['archived', 'c1', null, 'casebook'],
+      ['published', null, null, 'Root'],
+      ['opened', 'c1', null, 'Root'],
+      ['opened', 'c2', null, 'Root'],
+      ['branch', 'c1', 1, 'casebook'],
+      ['wait', 'c1', 2, 'Lei'],
+      ['branch', 'c2', 1, 'casebook'],
+      ['refund', 'c2', 2, 'casebook'],
+      ['message', 'c2', 3, 'casebook'],
+      ['close', 'c1', 3, 'casebook'],
+      ['archived', 'c1', null, 'casebook'],
     ]);
     expect(rows[4].actor_key_id).toBe('k2');
   });
@@ -91,23 +114,28 @@ describe('the audit chain', () => {
   it('stays one chain when many connections insert at once', async () => {
     const many = createPool(db.url, 16);
     try {
-      await Promise.all(Array.from({ length: 16 }, (_, writer) => withTransaction(many, async (tx) => {
-        for (let i = 0; i < 5; i++) {
-          await tx.query(
-            `INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind, detail) VALUES ($1, $2, $3, clock_timestamp(), 'note', $4)`,
-            [`busy/${writer}/${i}`, `busy-notes-${writer}`, i + 1, JSON.stringify({ writer, i })],
-          );
-          await tx.query('SELECT pg_sleep(0.001)');
-        }
-      })));
-      await Promise.all(Array.from({ length: 16 }, (_, writer) =>
-        recordProgress(many, report(`busy-${writer}`, [step(1, 'branch'), step(2, 'wait'), step(3, 'close')]))));
+      await Promise.all(
+        Array.from({ length: 16 }, (_, writer) =>
+          withTransaction(many, async (tx) => {
+            for (let i = 0; i < 5; i++) {
+              await tx.query(`INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind, detail) VALUES ($1, $2, $3, clock_timestamp(), 'note', $4)`, [
+                `busy/${writer}/${i}`,
+                `busy-notes-${writer}`,
+                i + 1,
+                JSON.stringify({ writer, i }),
+              ]);
+              await tx.query('SELECT pg_sleep(0.001)');
+            }
+          }),
+        ),
+      );
+      await Promise.all(
+        Array.from({ length: 16 }, (_, writer) => recordProgress(many, report(`busy-${writer}`, [step(1, 'branch'), step(2, 'wait'), step(3, 'close')]))),
+      );
     } finally {
       await many.end();
     }
-    const { rows } = await db.pool.query(
-      `SELECT position, encode(prev_hash, 'hex') AS prev, encode(hash, 'hex') AS hash FROM audit_events ORDER BY position`,
-    );
+    const { rows } = await db.pool.query(`SELECT position, encode(prev_hash, 'hex') AS prev, encode(hash, 'hex') AS hash FROM audit_events ORDER BY position`);
     expect(rows.map((r) => r.position)).toEqual(rows.map((_, i) => i + 1));
     rows.slice(1).forEach((row, i) => {
       expect(row.prev, `row ${row.position}`).toBe(rows[i].hash);
@@ -120,13 +148,18 @@ describe('the audit chain', () => {
     const refund = await rowOf('c2/audit/2');
     const verified = await verifiedAfter([`UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '50000') WHERE idempotency_key = 'c2/audit/2'`]);
     expect(verified.intact).toBe(false);
-    expect(verified.problems).toEqual([expect.objectContaining({ problem: 'altered', position: refund.position, id: refund.id, caseId: 'c2', kind: 'refund' })]);
+    expect(verified.problems).toEqual([
+      expect.objectContaining({ problem: 'altered', position: refund.position, id: refund.id, caseId: 'c2', kind: 'refund' }),
+    ]);
     expect(verified.problems[0]!.message).toBe(`row ${refund.position} (id ${refund.id}, case c2, kind refund): its content does not match its hash (altered)`);
     // Its own case does not verify; another case does.
-    expect((await verifiedAfter([`UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '50000') WHERE idempotency_key = 'c2/audit/2'`], { caseId: 'c2' })).problems)
-      .toEqual([expect.objectContaining({ problem: 'altered', id: refund.id })]);
-    expect(await verifiedAfter([`UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '50000') WHERE idempotency_key = 'c2/audit/2'`], { caseId: 'c1' }))
-      .toMatchObject({ intact: true, rows: 5, archives: 1 });
+    expect(
+      (await verifiedAfter([`UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '50000') WHERE idempotency_key = 'c2/audit/2'`], { caseId: 'c2' }))
+        .problems,
+    ).toEqual([expect.objectContaining({ problem: 'altered', id: refund.id })]);
+    expect(
+      await verifiedAfter([`UPDATE audit_events SET detail = jsonb_set(detail, '{amount}', '50000') WHERE idempotency_key = 'c2/audit/2'`], { caseId: 'c1' }),
+    ).toMatchObject({ intact: true, rows: 5, archives: 1 });
   });
 
   it('names an altered actor', async () => {
@@ -178,7 +211,9 @@ describe('the audit chain', () => {
       `UPDATE case_histories SET sha256 = sha256(convert_to(history, 'UTF8')) WHERE run_id = 'run-1'`,
     ]);
     expect(rewritten.problems).toEqual([expect.objectContaining({ problem: 'archive-altered', caseId: 'c1', runId: 'run-1', id: archived.id })]);
-    expect(rewritten.problems[0]!.message).toBe(`case c1 run run-1: the archived history's sha256 is not the digest row ${archived.position} (id ${archived.id}) recorded (altered)`);
+    expect(rewritten.problems[0]!.message).toBe(
+      `case c1 run run-1: the archived history's sha256 is not the digest row ${archived.position} (id ${archived.id}) recorded (altered)`,
+    );
     const removed = await verifiedAfter([`DELETE FROM case_histories WHERE run_id = 'run-1'`]);
     expect(removed.problems).toEqual([expect.objectContaining({ problem: 'archive-missing', caseId: 'c1', runId: 'run-1' })]);
     const unrecorded = await verifiedAfter([
@@ -186,9 +221,14 @@ describe('the audit chain', () => {
        SELECT 'run-2', case_id, workflow_id, plan_hash, run_status, started_at, closed_at, event_count, history, sha256 FROM case_histories WHERE run_id = 'run-1'`,
     ]);
     expect(unrecorded.problems).toEqual([expect.objectContaining({ problem: 'archive-unrecorded', caseId: 'c1', runId: 'run-2' })]);
-    expect(await verifiedAfter([`UPDATE case_histories SET history = history || ' ' WHERE run_id = 'run-1'`], { caseId: 'c1' }))
-      .toMatchObject({ intact: false, problems: [expect.objectContaining({ problem: 'archive-altered', runId: 'run-1' })] });
-    expect(await verifiedAfter([`UPDATE case_histories SET history = history || ' ' WHERE run_id = 'run-1'`], { caseId: 'c2' })).toMatchObject({ intact: true, archives: 0 });
+    expect(await verifiedAfter([`UPDATE case_histories SET history = history || ' ' WHERE run_id = 'run-1'`], { caseId: 'c1' })).toMatchObject({
+      intact: false,
+      problems: [expect.objectContaining({ problem: 'archive-altered', runId: 'run-1' })],
+    });
+    expect(await verifiedAfter([`UPDATE case_histories SET history = history || ' ' WHERE run_id = 'run-1'`], { caseId: 'c2' })).toMatchObject({
+      intact: true,
+      archives: 0,
+    });
   });
 
   it('records an archive once per run', async () => {

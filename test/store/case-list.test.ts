@@ -11,7 +11,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{}'), ('presale', 1, 'h2', '', '{}')`);
+  await db.pool.query(
+    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{}'), ('presale', 1, 'h2', '', '{}')`,
+  );
   await db.pool.query(
     `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, status, opened_at)
      SELECT 'c' || i, 'case-c' || i, CASE WHEN i % 3 = 0 THEN 'return' ELSE 'presale' END, 1, CASE WHEN i % 3 = 0 THEN 'h' ELSE 'h2' END, 'return',

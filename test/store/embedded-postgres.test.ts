@@ -22,7 +22,10 @@ describe('a checkout under a 0700 directory', () => {
     mkdirSync(join(home, 'casebook'), { recursive: true });
     const port = await freePort();
     if (process.getuid?.() === 0) {
-      const refused = await startEmbeddedPostgres({ dataDir, port, persistent: false }).then(() => 'started', (error: Error) => error.message);
+      const refused = await startEmbeddedPostgres({ dataDir, port, persistent: false }).then(
+        () => 'started',
+        (error: Error) => error.message,
+      );
       expect(refused).toContain(`cannot pass through ${home} (mode 0700) to reach ${dataDir}`);
       expect(refused).toContain(`chmod o+x ${home}`);
       expect(refused).toContain(`setfacl -m u:postgres:x ${home}`);

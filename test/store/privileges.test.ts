@@ -13,7 +13,15 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await recordOrderPayment(db.pool, { orderId: 'O-1', currency: 'CNY', amount: 10_000 }, 'c1');
   await reserveRefund(db.pool, {
-    key: 'c1/refund/1', caseId: 'c1', stepId: 'refund', orderId: 'O-1', amount: 5_000, currency: 'CNY', reason: 'test', covers: 'payment', deadlineAt: new Date().toISOString(),
+    key: 'c1/refund/1',
+    caseId: 'c1',
+    stepId: 'refund',
+    orderId: 'O-1',
+    amount: 5_000,
+    currency: 'CNY',
+    reason: 'test',
+    covers: 'payment',
+    deadlineAt: new Date().toISOString(),
   });
   await db.pool.query(`INSERT INTO audit_events (idempotency_key, case_id, seq, at, kind) VALUES ('c1/audit/1', 'c1', 1, now(), 'branch')`);
 });
@@ -27,10 +35,10 @@ describe('the application role', () => {
 
   it.each([
     ['UPDATE refunds SET amount = 1', /permission denied/],
-    ['UPDATE refunds SET idempotency_key = \'other\'', /permission denied/],
+    ["UPDATE refunds SET idempotency_key = 'other'", /permission denied/],
     ['DELETE FROM refunds', /permission denied/],
     ['DELETE FROM audit_events', /permission denied/],
-    ['UPDATE audit_events SET kind = \'timer\'', /permission denied/],
+    ["UPDATE audit_events SET kind = 'timer'", /permission denied/],
     ['UPDATE provider_refunds SET amount = 1', /permission denied/],
     ['UPDATE orders SET paid_amount = 1000000', /permission denied/],
     ['ALTER TABLE refunds DISABLE TRIGGER ALL', /must be owner/],
@@ -42,7 +50,7 @@ describe('the application role', () => {
     ['UPDATE audit_events SET hash = prev_hash', /permission denied/],
     ['ALTER TABLE audit_events DISABLE TRIGGER audit_events_chain', /must be owner/],
     ['DROP FUNCTION audit_event_content(text, integer, timestamptz, text, text, text, text, jsonb) CASCADE', /must be owner/],
-    ['UPDATE case_histories SET history = \'\'', /permission denied/],
+    ["UPDATE case_histories SET history = ''", /permission denied/],
     ['DELETE FROM case_histories', /permission denied/],
     ['TRUNCATE case_histories', /permission denied/],
     ['ALTER TABLE cases ADD COLUMN x int', /must be owner/],
@@ -57,7 +65,12 @@ describe('the application role', () => {
     await settleRefund(db.pool, 'c1/refund/1', { providerReference: 'P-1' });
     await settleRefund(db.pool, 'c1/refund/1', { declineReason: 'too late' });
     await markRefundLate(db.pool, 'c1/refund/1');
-    expect(await findRefund(db.pool, 'c1/refund/1')).toMatchObject({ status: 'issued', providerReference: 'P-1', declineReason: null, lateAt: expect.any(String) });
+    expect(await findRefund(db.pool, 'c1/refund/1')).toMatchObject({
+      status: 'issued',
+      providerReference: 'P-1',
+      declineReason: null,
+      lateAt: expect.any(String),
+    });
     for (const sql of [
       `UPDATE refunds SET status = 'declined', decline_reason = 'changed my mind'`,
       `UPDATE refunds SET provider_reference = 'P-2'`,
@@ -70,7 +83,15 @@ describe('the application role', () => {
 
   it('stays within the ledger caps, which it cannot switch off', async () => {
     const over = await reserveRefund(db.pool, {
-      key: 'c1/refund/2', caseId: 'c1', stepId: 'refund', orderId: 'O-1', amount: 6_000, currency: 'CNY', reason: 'test', covers: 'payment', deadlineAt: new Date().toISOString(),
+      key: 'c1/refund/2',
+      caseId: 'c1',
+      stepId: 'refund',
+      orderId: 'O-1',
+      amount: 6_000,
+      currency: 'CNY',
+      reason: 'test',
+      covers: 'payment',
+      deadlineAt: new Date().toISOString(),
     });
     expect(over.status).toBe('declined');
   });

@@ -17,7 +17,11 @@ export const SCREENSHOT_DIR = join(ROOT, 'docs/console');
 
 /** The name each role's key is made with: what the console shows as who is signed in. */
 export const KEY_NAMES: Record<Role, string> = {
-  'ops-lead': 'Mei (ops lead)', agent: 'Lei (after-sale)', warehouse: 'Depot Hangzhou', auditor: 'Chen (auditor)', admin: 'Root',
+  'ops-lead': 'Mei (ops lead)',
+  agent: 'Lei (after-sale)',
+  warehouse: 'Depot Hangzhou',
+  auditor: 'Chen (auditor)',
+  admin: 'Root',
 };
 
 export interface ConsoleHarness {
@@ -52,7 +56,9 @@ export function useConsole(): ConsoleHarness {
     context.onTestFailed(async () => {
       for (const [i, { page, seen }] of pagesOfTest.entries()) {
         const shown = await page.evaluate<string>('document.body.innerText').catch((error: Error) => `(unreadable: ${error.message})`);
-        console.error(`page ${i + 1} of the failed test at ${page.url()}\n${seen.join('\n') || '(no browser error, no failed request)'}\nit shows:\n${shown.slice(0, 3_000)}`);
+        console.error(
+          `page ${i + 1} of the failed test at ${page.url()}\n${seen.join('\n') || '(no browser error, no failed request)'}\nit shows:\n${shown.slice(0, 3_000)}`,
+        );
       }
       console.error(`the stack's last output:\n${casebook?.output().slice(-3_000) ?? '(not started)'}`);
     });
@@ -68,7 +74,7 @@ export function useConsole(): ConsoleHarness {
     harness.temporalAddress = `127.0.0.1:${started.ports.temporal}`;
     const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
 
-    harness.call = async <T,>(role: Role, method: string, path: string, body?: unknown) => {
+    harness.call = async <T>(role: Role, method: string, path: string, body?: unknown) => {
       const key = role === 'admin' && !harness.keys ? adminKey : harness.keys[role];
       const yaml = typeof body === 'string';
       const response = await fetch(`${harness.url}${path}`, {
@@ -89,7 +95,8 @@ export function useConsole(): ConsoleHarness {
 
     harness.publish = async (name) => {
       const published = await harness.call('ops-lead', 'PUT', `/v1/playbooks/${name}`, readFileSync(join(ROOT, `playbooks/${name}.yaml`), 'utf8'));
-      if (published.status !== 201 && published.status !== 200) throw new Error(`could not publish ${name}: ${published.status} ${JSON.stringify(published.body)}`);
+      if (published.status !== 201 && published.status !== 200)
+        throw new Error(`could not publish ${name}: ${published.status} ${JSON.stringify(published.body)}`);
     };
 
     harness.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
@@ -100,10 +107,14 @@ export function useConsole(): ConsoleHarness {
       const page = await context.newPage();
       const seen: string[] = [];
       const at = () => new Date().toISOString().slice(11, 23);
-      page.on('console', (message) => { if (message.type() === 'error') seen.push(`${at()} console: ${message.text()}`); });
+      page.on('console', (message) => {
+        if (message.type() === 'error') seen.push(`${at()} console: ${message.text()}`);
+      });
       page.on('pageerror', (error) => seen.push(`${at()} page error: ${error.message}`));
       page.on('requestfailed', (request) => seen.push(`${at()} ${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`));
-      page.on('response', (response) => { if (response.status() >= 400) seen.push(`${at()} ${response.request().method()} ${response.url()} answered ${response.status()}`); });
+      page.on('response', (response) => {
+        if (response.status() >= 400) seen.push(`${at()} ${response.request().method()} ${response.url()} answered ${response.status()}`);
+      });
       pagesOfTest.push({ page, seen });
       return page;
     };
@@ -125,7 +136,12 @@ export function useConsole(): ConsoleHarness {
   return harness;
 }
 
-export interface AxeViolation { id: string; impact: string; help: string; targets: string[] }
+export interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  targets: string[];
+}
 
 const AXE_SOURCE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 

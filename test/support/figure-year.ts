@@ -8,7 +8,9 @@ import type { Queryable } from '../../src/store/transaction.js';
 
 /** Seeds through `pool` (the application's role suffices) and analyzes as the owner at `ownerUrl`, as autovacuum would. */
 export async function seedYearOfCases(pool: Queryable, ownerUrl: string): Promise<void> {
-  await pool.query(`INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{"shop":{"name":"Casebook Store"}}'), ('presale', 1, 'h2', '', '{}')`);
+  await pool.query(
+    `INSERT INTO playbook_versions (name, version, hash, source_yaml, plan) VALUES ('return', 1, 'h', '', '{"shop":{"name":"Casebook Store"}}'), ('presale', 1, 'h2', '', '{}')`,
+  );
   // 20,000 cases over 365 days, a third of them returns, each received, refunded, messaged, tasked and escalated.
   await pool.query(
     `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, status, outcome, opened_at, closed_at, paid_amount, currency)

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /** One source file, named by its path from the repository root ('src/workflows/run-case.ts'). */
-export interface SourceFile { path: string; text: string }
+export interface SourceFile {
+  path: string;
+  text: string;
+}
 
 export interface Import {
   specifier: string;
@@ -39,7 +42,10 @@ export function importsOf(file: SourceFile): Import[] {
       add(node.moduleSpecifier, node.isTypeOnly || allTypes(node.exportClause));
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
       add(node.moduleReference.expression, node.isTypeOnly);
-    } else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+    } else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+    ) {
       add(node.arguments[0], false);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
       add(node.argument.literal, true);
@@ -52,8 +58,12 @@ export function importsOf(file: SourceFile): Import[] {
 
 /** `{ type A, type B }`: every named binding is a type. */
 function allTypes(bindings: ts.NamedImportBindings | ts.NamedExportBindings | undefined): boolean {
-  return !!bindings && (ts.isNamedImports(bindings) || ts.isNamedExports(bindings))
-    && bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+  return (
+    !!bindings &&
+    (ts.isNamedImports(bindings) || ts.isNamedExports(bindings)) &&
+    bindings.elements.length > 0 &&
+    bindings.elements.every((element) => element.isTypeOnly)
+  );
 }
 
 /** Sources name .ts files by their .js output: './x.js' → 'x.ts'; other files ('.json') keep their name. */
@@ -84,7 +94,8 @@ export function folderGraph(files: SourceFile[]): FolderGraph {
 
 /** For people: one line per folder with the folders it imports, e.g. 'workflows → plan'. */
 export function describeFolderGraph(graph: FolderGraph): string {
-  return [...graph].sort(([a], [b]) => a.localeCompare(b))
+  return [...graph]
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([folder, edges]) => `${folder} → ${[...edges.keys()].sort().join(', ') || '(nothing)'}`)
     .join('\n');
 }
@@ -113,7 +124,7 @@ function shortestCycle(graph: FolderGraph, start: string): string[] | undefined 
   const cameFrom = new Map<string, string>();
   const queue = [start];
   for (const folder of queue) {
-    for (const next of [...graph.get(folder)?.keys() ?? []].sort()) {
+    for (const next of [...(graph.get(folder)?.keys() ?? [])].sort()) {
       if (next === start) {
         const path = [folder];
         while (path[0] !== start) path.unshift(cameFrom.get(path[0]!)!);

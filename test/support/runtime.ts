@@ -46,7 +46,8 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
 }
 
 /** The local adapters, with every message going through `deliver` first, which hands it on to the real channel with `next`. */
-export const channelThrough = (deliver: (message: Parameters<ChannelAdapter['deliver']>[0], next: ChannelAdapter['deliver']) => Promise<void>) =>
+export const channelThrough =
+  (deliver: (message: Parameters<ChannelAdapter['deliver']>[0], next: ChannelAdapter['deliver']) => Promise<void>) =>
   (adapters: Adapters): Adapters => {
     return { ...adapters, channel: { deliver: (message) => deliver(message, (m) => adapters.channel.deliver(m)) } };
   };

@@ -22,12 +22,12 @@ export function compileSmallPlaybook(name: string, body: string, header = ''): H
 }
 
 /** Publishes the playbook (once; the same content again is the same version) and opens a case on it; `order_id` is the case id. */
-export async function openSmallCase(
-  service: CaseService, pool: Pool, compiled: HashedPlan, caseId: string, data: Record<string, unknown> = {},
-): Promise<void> {
+export async function openSmallCase(service: CaseService, pool: Pool, compiled: HashedPlan, caseId: string, data: Record<string, unknown> = {}): Promise<void> {
   const { version } = await publishPlaybook(pool, '', compiled, 'test');
   await openCase(service, {
-    caseId, playbook: version.name, version: version.version,
+    caseId,
+    playbook: version.name,
+    version: version.version,
     data: { paid: { amount: 1_000, currency: 'CNY' }, order_id: caseId, ...data },
   });
 }

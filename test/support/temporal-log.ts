@@ -14,4 +14,8 @@ import { temporalTestLogger } from './logs.js';
 const current = globalThis as { casebookTestFile?: string };
 current.casebookTestFile = relative(process.cwd(), expect.getState().testPath ?? '');
 
-if (Runtime.instantiator === undefined) installTemporalLogging(temporalTestLogger(() => current.casebookTestFile ?? ''), 'INFO');
+if (Runtime.instantiator === undefined)
+  installTemporalLogging(
+    temporalTestLogger(() => current.casebookTestFile ?? ''),
+    'INFO',
+  );

@@ -10,27 +10,36 @@ import { CASE_ID } from '../params.js';
  * An admin repairs a failed case: runs the failed step again, or closes the case with a reason. The
  * workflow records `by`, the admin's key, which its audit row's actor reads.
  */
-export const caseRepairRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  app.post<{ Params: { caseId: string }; Body: Pick<CaseRepair, 'action' | 'reason'> }>('/:caseId/repair', {
-    config: { roles: ['admin'] },
-    schema: {
-      tags: ['cases'], summary: 'Retry the failed step of a failed case, or close it (admin)',
-      params: { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } },
-      body: {
-        type: 'object', additionalProperties: false, required: ['action', 'reason'],
-        properties: { action: { enum: ['retry', 'close'] }, reason: { type: 'string', minLength: 1, maxLength: 500 } },
+export const caseRepairRoutes =
+  (deps: ApiDependencies): FastifyPluginAsync =>
+  async (app) => {
+    app.post<{ Params: { caseId: string }; Body: Pick<CaseRepair, 'action' | 'reason'> }>(
+      '/:caseId/repair',
+      {
+        config: { roles: ['admin'] },
+        schema: {
+          tags: ['cases'],
+          summary: 'Retry the failed step of a failed case, or close it (admin)',
+          params: { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } },
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['action', 'reason'],
+            properties: { action: { enum: ['retry', 'close'] }, reason: { type: 'string', minLength: 1, maxLength: 500 } },
+          },
+          response: responses({ 200: BODIES.repaired }, [...WITH_BODY, 'unknown-case', 'case-not-failed']),
+        },
       },
-      response: responses({ 200: BODIES.repaired }, [...WITH_BODY, 'unknown-case', 'case-not-failed']),
-    },
-  }, async (request, reply) => {
-    const result = await deps.cases.repair(request.params.caseId, { ...request.body, by: actorOf(request) });
-    switch (result.kind) {
-      case 'unknown-case':
-        return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-      case 'not-failed':
-        return sendProblem(reply, problem('case-not-failed', result.message));
-      case 'repaired':
-        return { status: result.status };
-    }
-  });
-};
+      async (request, reply) => {
+        const result = await deps.cases.repair(request.params.caseId, { ...request.body, by: actorOf(request) });
+        switch (result.kind) {
+          case 'unknown-case':
+            return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
+          case 'not-failed':
+            return sendProblem(reply, problem('case-not-failed', result.message));
+          case 'repaired':
+            return { status: result.status };
+        }
+      },
+    );
+  };

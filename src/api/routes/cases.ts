@@ -19,46 +19,67 @@ const TAGS = ['cases'];
 const CODE = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
-export const caseRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  openCaseRoute(app, deps);
-  listCasesRoute(app, deps);
-  readCaseRoutes(app, deps);
-  deliverEventRoute(app, deps);
-};
+export const caseRoutes =
+  (deps: ApiDependencies): FastifyPluginAsync =>
+  async (app) => {
+    openCaseRoute(app, deps);
+    listCasesRoute(app, deps);
+    readCaseRoutes(app, deps);
+    deliverEventRoute(app, deps);
+  };
 
 function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.post<{ Body: Omit<OpenCaseRequest, 'openedBy' | 'by'> }>('', {
-    config: { roles: ['agent', 'admin'] },
-    schema: {
-      tags: TAGS, summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
-      headers: {
-        type: 'object',
-        properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY, description: 'Retries with this key and the same body get the first answer (see docs/api.md)' } },
-      },
-      body: {
-        type: 'object', additionalProperties: false, required: ['playbook', 'data'],
-        properties: {
-          playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-          version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
-          caseId: { type: 'string', pattern: CASE_ID },
-          data: { type: 'object' },
+  app.post<{ Body: Omit<OpenCaseRequest, 'openedBy' | 'by'> }>(
+    '',
+    {
+      config: { roles: ['agent', 'admin'] },
+      schema: {
+        tags: TAGS,
+        summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
+        headers: {
+          type: 'object',
+          properties: {
+            'idempotency-key': {
+              type: 'string',
+              pattern: IDEMPOTENCY_KEY,
+              description: 'Retries with this key and the same body get the first answer (see docs/api.md)',
+            },
+          },
         },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['playbook', 'data'],
+          properties: {
+            playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
+            version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+            caseId: { type: 'string', pattern: CASE_ID },
+            data: { type: 'object' },
+          },
+        },
+        response: responses({ 200: BODIES.opened, 201: BODIES.opened }, [
+          ...WITH_BODY,
+          'unknown-playbook',
+          'invalid-case-data',
+          'case-closed',
+          'duplicate-case',
+          'idempotency-key-in-use',
+          'idempotency-key-reused',
+        ]),
       },
-      response: responses({ 200: BODIES.opened, 201: BODIES.opened }, [
-        ...WITH_BODY, 'unknown-playbook', 'invalid-case-data', 'case-closed', 'duplicate-case', 'idempotency-key-in-use', 'idempotency-key-reused',
-      ]),
     },
-  }, async (request, reply) => {
-    const apiKey = request.apiKey!;
-    const key = idempotencyKeyOf(request);
-    if (typeof key === 'object') return sendProblem(reply, key);
-    const open = async (): Promise<Answer> => {
-      const caseId = request.body.caseId ?? (key ? idFromIdempotencyKey(apiKey.id, key) : undefined);
-      return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name, by: actorOf(request) }), reply);
-    };
-    if (key === undefined) return sendAnswer(reply, await open());
-    return idempotently(deps.pool, reply, apiKey.id, key, request.body, open);
-  });
+    async (request, reply) => {
+      const apiKey = request.apiKey!;
+      const key = idempotencyKeyOf(request);
+      if (typeof key === 'object') return sendProblem(reply, key);
+      const open = async (): Promise<Answer> => {
+        const caseId = request.body.caseId ?? (key ? idFromIdempotencyKey(apiKey.id, key) : undefined);
+        return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name, by: actorOf(request) }), reply);
+      };
+      if (key === undefined) return sendAnswer(reply, await open());
+      return idempotently(deps.pool, reply, apiKey.id, key, request.body, open);
+    },
+  );
 }
 
 /** What opening a case answers: 201 opened, 200 already open with this id, or the problem. */
@@ -81,73 +102,119 @@ function openAnswer(opened: OpenCaseResult, reply: FastifyReply): Answer {
 }
 
 function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.get<{ Querystring: CaseListFilter }>('', {
-    config: { roles: READERS },
-    schema: {
-      tags: TAGS, summary: 'Cases, newest first, filtered (playbook, status, order, outcome, reason, opening dates, breached) and paginated by cursor',
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: {
-          playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-          status: { enum: ['open', 'waiting', 'failed', 'closed'] },
-          orderId: { type: 'string', maxLength: 100 },
-          outcome: { type: 'string', pattern: CODE },
-          reason: { type: 'string', pattern: CODE },
-          openedFrom: { ...INSTANT_QUERY, description: 'Opened at or after: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)' },
-          openedTo: { ...INSTANT_QUERY, description: 'Opened before: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)' },
-          breached: { enum: ['true', 'false'], description: 'Whether a task passed its SLA, a refund its deadline, or a clock ran out' },
-          ...PAGE_QUERY,
+  app.get<{ Querystring: CaseListFilter }>(
+    '',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: TAGS,
+        summary: 'Cases, newest first, filtered (playbook, status, order, outcome, reason, opening dates, breached) and paginated by cursor',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
+            status: { enum: ['open', 'waiting', 'failed', 'closed'] },
+            orderId: { type: 'string', maxLength: 100 },
+            outcome: { type: 'string', pattern: CODE },
+            reason: { type: 'string', pattern: CODE },
+            openedFrom: {
+              ...INSTANT_QUERY,
+              description: 'Opened at or after: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)',
+            },
+            openedTo: {
+              ...INSTANT_QUERY,
+              description: 'Opened before: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)',
+            },
+            breached: { enum: ['true', 'false'], description: 'Whether a task passed its SLA, a refund its deadline, or a clock ran out' },
+            ...PAGE_QUERY,
+          },
         },
+        response: responses({ 200: BODIES.cases }, ['invalid-cursor']),
       },
-      response: responses({ 200: BODIES.cases }, ['invalid-cursor']),
     },
-  }, async (request, reply) => {
-    const read = readQueryInstants(request.query, ['openedFrom', 'openedTo']);
-    if ('problem' in read) return sendProblem(reply, read.problem);
-    const { openedFrom, openedTo } = read.instants;
-    return pageOrInvalidCursor(reply, await listCases(deps.pool, { ...request.query, openedFrom: openedFrom?.text, openedTo: openedTo?.text }));
-  });
+    async (request, reply) => {
+      const read = readQueryInstants(request.query, ['openedFrom', 'openedTo']);
+      if ('problem' in read) return sendProblem(reply, read.problem);
+      const { openedFrom, openedTo } = read.instants;
+      return pageOrInvalidCursor(reply, await listCases(deps.pool, { ...request.query, openedFrom: openedFrom?.text, openedTo: openedTo?.text }));
+    },
+  );
 }
 
 function readCaseRoutes(app: FastifyInstance, deps: ApiDependencies): void {
-  app.get<{ Params: { caseId: string } }>('/:caseId', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'A case: where it is, what it waits for, its deadlines, data and outcome', params: caseParams, response: responses({ 200: BODIES.case }, ['unknown-case']) } }, async (request, reply) => {
-    const description = await deps.cases.describe(request.params.caseId);
-    if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-    return description satisfies CaseView;
-  });
+  app.get<{ Params: { caseId: string } }>(
+    '/:caseId',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: TAGS,
+        summary: 'A case: where it is, what it waits for, its deadlines, data and outcome',
+        params: caseParams,
+        response: responses({ 200: BODIES.case }, ['unknown-case']),
+      },
+    },
+    async (request, reply) => {
+      const description = await deps.cases.describe(request.params.caseId);
+      if (!description) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
+      return description satisfies CaseView;
+    },
+  );
 
-  app.get<{ Params: { caseId: string } }>('/:caseId/history', {
-    config: { roles: READERS },
-    schema: { tags: TAGS, summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version', params: caseParams, response: responses({ 200: BODIES.history }, ['unknown-case']) },
-  }, async (request, reply) => {
-    const history = await caseHistory(deps.pool, request.params.caseId);
-    if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
-    return history satisfies CaseHistory;
-  });
+  app.get<{ Params: { caseId: string } }>(
+    '/:caseId/history',
+    {
+      config: { roles: READERS },
+      schema: {
+        tags: TAGS,
+        summary: 'What happened to a case and why: every step, event, refund and escalation, under which playbook version',
+        params: caseParams,
+        response: responses({ 200: BODIES.history }, ['unknown-case']),
+      },
+    },
+    async (request, reply) => {
+      const history = await caseHistory(deps.pool, request.params.caseId);
+      if (!history) return sendProblem(reply, problem('unknown-case', `no case ${request.params.caseId}`));
+      return history satisfies CaseHistory;
+    },
+  );
 }
 
 function deliverEventRoute(app: FastifyInstance, deps: ApiDependencies): void {
-  app.post<{ Params: { caseId: string }; Body: Omit<CaseEvent, 'by'> }>('/:caseId/events', {
-    config: { roles: ['agent', 'warehouse', 'admin'] },
-    schema: {
-      tags: TAGS, summary: 'Deliver an event to a case, through the event inbox: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
-      params: caseParams,
-      body: {
-        type: 'object', additionalProperties: false, required: ['type', 'id', 'payload'],
-        properties: {
-          type: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', maxLength: 100 },
-          id: { type: 'string', minLength: 1, maxLength: 200 },
-          payload: { type: 'object' },
+  app.post<{ Params: { caseId: string }; Body: Omit<CaseEvent, 'by'> }>(
+    '/:caseId/events',
+    {
+      config: { roles: ['agent', 'warehouse', 'admin'] },
+      schema: {
+        tags: TAGS,
+        summary: 'Deliver an event to a case, through the event inbox: 202 accepted, 200 duplicate, 409 not expected, 422 invalid',
+        params: caseParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'id', 'payload'],
+          properties: {
+            type: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$', maxLength: 100 },
+            id: { type: 'string', minLength: 1, maxLength: 200 },
+            payload: { type: 'object' },
+          },
         },
+        response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [
+          ...WITH_BODY,
+          'unknown-case',
+          'event-not-expected',
+          'case-closed',
+          'invalid-event',
+        ]),
       },
-      response: responses({ 200: BODIES.delivery, 202: BODIES.delivery }, [...WITH_BODY, 'unknown-case', 'event-not-expected', 'case-closed', 'invalid-event']),
     },
-  }, async (request, reply) => {
-    if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
-      return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
-    }
-    const reserved = reservedEventReason(request.body.type);
-    if (reserved) return sendProblem(reply, problem('forbidden', reserved));
-    return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, { ...request.body, by: actorOf(request) }));
-  });
+    async (request, reply) => {
+      if (request.apiKey?.role === 'warehouse' && !request.body.type.startsWith('warehouse.')) {
+        return sendProblem(reply, problem('forbidden', `the warehouse role may deliver warehouse.* events only, not ${request.body.type}`));
+      }
+      const reserved = reservedEventReason(request.body.type);
+      if (reserved) return sendProblem(reply, problem('forbidden', reserved));
+      return sendDelivery(reply, request.params.caseId, await deps.inbox.deliverEvent(request.params.caseId, { ...request.body, by: actorOf(request) }));
+    },
+  );
 }

@@ -10,19 +10,29 @@ import { problem, sendProblem } from '../problems.js';
 const ASSET = { hide: true, security: [] };
 const ASSET_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{0,63}$' } as const;
 /** Only the console's own files; the Temporal Web UI is a link away, never fetched. */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 export const consoleRoutes = (): FastifyPluginAsync => async (app) => {
-  app.get('', {
-    schema: { ...ASSET, summary: 'The web console (sign in with an API key)' },
-  }, (request, reply) => sendAsset(request, reply, 'index.html'));
-
-  app.get<{ Params: { asset: string } }>('/:asset', {
-    schema: {
-      ...ASSET, summary: "The console's script and style sheet: app.js, app.css",
-      params: { type: 'object', required: ['asset'], properties: { asset: ASSET_NAME } },
+  app.get(
+    '',
+    {
+      schema: { ...ASSET, summary: 'The web console (sign in with an API key)' },
     },
-  }, (request, reply) => (request.params.asset === 'index.html' ? notFound(reply, 'index.html') : sendAsset(request, reply, request.params.asset)));
+    (request, reply) => sendAsset(request, reply, 'index.html'),
+  );
+
+  app.get<{ Params: { asset: string } }>(
+    '/:asset',
+    {
+      schema: {
+        ...ASSET,
+        summary: "The console's script and style sheet: app.js, app.css",
+        params: { type: 'object', required: ['asset'], properties: { asset: ASSET_NAME } },
+      },
+    },
+    (request, reply) => (request.params.asset === 'index.html' ? notFound(reply, 'index.html') : sendAsset(request, reply, request.params.asset)),
+  );
 };
 
 async function sendAsset(request: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply> {

@@ -23,82 +23,154 @@ const AUTHORS = { roles: ['ops-lead', 'admin'] as const };
 const TAGS = ['playbooks'];
 
 const publicDiagnostic = (d: Diagnostic) => ({
-  severity: d.severity, code: d.code, message: d.message, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, ...(d.hint ? { hint: d.hint } : {}),
+  severity: d.severity,
+  code: d.code,
+  message: d.message,
+  line: d.line,
+  column: d.column,
+  endLine: d.endLine,
+  endColumn: d.endColumn,
+  ...(d.hint ? { hint: d.hint } : {}),
 });
 
-export const playbookRoutes = (deps: ApiDependencies): FastifyPluginAsync => async (app) => {
-  // The rule packs (`marketplaces/*.yaml`) and shared calendars (`calendars/*.yaml`) of the server's working directory, read at start.
-  const marketplaces = readMarketplaceFolder();
-  for (const d of marketplaces.diagnostics) app.log.error(`marketplace rule pack: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
-  const loaded = readCalendarFolder();
-  for (const d of loaded.diagnostics) app.log.error(`calendar: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
-  const { calendars } = loaded;
-  app.post('/validate', {
-    config: AUTHORS,
-    schema: { tags: TAGS, summary: 'Check a playbook (YAML body) and list its diagnostics', consumes: YAML_TYPES, body: yamlBody, response: responses({ 200: BODIES.validation }, WITH_BODY) },
-  }, async (request) => {
-    const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces, calendars });
-    return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Validation;
-  });
+export const playbookRoutes =
+  (deps: ApiDependencies): FastifyPluginAsync =>
+  async (app) => {
+    // The rule packs (`marketplaces/*.yaml`) and shared calendars (`calendars/*.yaml`) of the server's working directory, read at start.
+    const marketplaces = readMarketplaceFolder();
+    for (const d of marketplaces.diagnostics) app.log.error(`marketplace rule pack: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
+    const loaded = readCalendarFolder();
+    for (const d of loaded.diagnostics) app.log.error(`calendar: ${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`);
+    const { calendars } = loaded;
+    app.post(
+      '/validate',
+      {
+        config: AUTHORS,
+        schema: {
+          tags: TAGS,
+          summary: 'Check a playbook (YAML body) and list its diagnostics',
+          consumes: YAML_TYPES,
+          body: yamlBody,
+          response: responses({ 200: BODIES.validation }, WITH_BODY),
+        },
+      },
+      async (request) => {
+        const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces, calendars });
+        return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Validation;
+      },
+    );
 
-  app.put<{ Params: { name: string } }>('/:name', {
-    config: AUTHORS,
-    schema: {
-      tags: TAGS, summary: 'Publish a playbook version (YAML body); the same content again returns its version', consumes: YAML_TYPES, body: yamlBody, params: nameParam,
-      response: responses({ 200: BODIES.published, 201: BODIES.published }, [...WITH_BODY, 'invalid-playbook', 'name-mismatch']),
-    },
-  }, async (request, reply) => {
-    const source = request.body as unknown as string;
-    const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces, calendars });
-    if (!result.plan) {
-      return sendProblem(reply, problem('invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, { diagnostics: result.diagnostics.map(publicDiagnostic) }));
-    }
-    if (result.plan.plan.name !== request.params.name) {
-      return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
-    }
-    const { version, created } = await publishPlaybook(deps.pool, source, result.plan, keyNamed(request.apiKey!), actorOf(request));
-    return reply.code(created ? 201 : 200).send({ name: version.name, version: version.version, hash: version.hash, created, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Published);
-  });
+    app.put<{ Params: { name: string } }>(
+      '/:name',
+      {
+        config: AUTHORS,
+        schema: {
+          tags: TAGS,
+          summary: 'Publish a playbook version (YAML body); the same content again returns its version',
+          consumes: YAML_TYPES,
+          body: yamlBody,
+          params: nameParam,
+          response: responses({ 200: BODIES.published, 201: BODIES.published }, [...WITH_BODY, 'invalid-playbook', 'name-mismatch']),
+        },
+      },
+      async (request, reply) => {
+        const source = request.body as unknown as string;
+        const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces, calendars });
+        if (!result.plan) {
+          return sendProblem(
+            reply,
+            problem('invalid-playbook', `the playbook has ${result.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, {
+              diagnostics: result.diagnostics.map(publicDiagnostic),
+            }),
+          );
+        }
+        if (result.plan.plan.name !== request.params.name) {
+          return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
+        }
+        const { version, created } = await publishPlaybook(deps.pool, source, result.plan, keyNamed(request.apiKey!), actorOf(request));
+        return reply.code(created ? 201 : 200).send({
+          name: version.name,
+          version: version.version,
+          hash: version.hash,
+          created,
+          diagnostics: result.diagnostics.map(publicDiagnostic),
+        } satisfies Published);
+      },
+    );
 
-  app.get('', { config: { roles: READERS }, schema: { tags: TAGS, summary: 'Published playbooks and their latest versions', response: responses({ 200: BODIES.playbooks }, []) } }, async () => ({ playbooks: await listPlaybooks(deps.pool) }));
+    app.get(
+      '',
+      {
+        config: { roles: READERS },
+        schema: { tags: TAGS, summary: 'Published playbooks and their latest versions', response: responses({ 200: BODIES.playbooks }, []) },
+      },
+      async () => ({ playbooks: await listPlaybooks(deps.pool) }),
+    );
 
-  app.get<{ Params: { name: string } }>('/:name', {
-    config: { roles: READERS },
-    schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam, response: responses({ 200: BODIES.versions }, ['unknown-playbook']) },
-  }, async (request, reply) => {
-    const versions = await listVersions(deps.pool, request.params.name);
-    if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
-    return { name: request.params.name, versions } satisfies PlaybookVersions;
-  });
+    app.get<{ Params: { name: string } }>(
+      '/:name',
+      {
+        config: { roles: READERS },
+        schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam, response: responses({ 200: BODIES.versions }, ['unknown-playbook']) },
+      },
+      async (request, reply) => {
+        const versions = await listVersions(deps.pool, request.params.name);
+        if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
+        return { name: request.params.name, versions } satisfies PlaybookVersions;
+      },
+    );
 
-  const versionParams = { type: 'object', required: ['name', 'version'], properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } } as const;
+    const versionParams = {
+      type: 'object',
+      required: ['name', 'version'],
+      properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+    } as const;
 
-  app.get<{ Params: { name: string; version: string } }>('/:name/versions/:version', {
-    config: { roles: READERS },
-    schema: {
-      tags: TAGS, summary: 'One version: its YAML, its plan, and the warnings the playbook has when checked now', params: versionParams,
-      response: responses({ 200: BODIES.version }, ['unknown-playbook-version']),
-    },
-  }, async (request, reply) => {
-    const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
-    if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
-    // A version published by `casebook test` has no source: nothing to check.
-    const diagnostics = stored.sourceYaml === '' ? [] : validateWithMarketplace(stored.sourceYaml, `${stored.name}.yaml`, { marketplaces, calendars }).diagnostics;
-    return {
-      name: stored.name, version: stored.version, hash: stored.hash, publishedAt: stored.publishedAt, publishedBy: stored.publishedBy,
-      yaml: stored.sourceYaml, plan: stored.plan, diagnostics: diagnostics.map(publicDiagnostic),
-    };
-  });
+    app.get<{ Params: { name: string; version: string } }>(
+      '/:name/versions/:version',
+      {
+        config: { roles: READERS },
+        schema: {
+          tags: TAGS,
+          summary: 'One version: its YAML, its plan, and the warnings the playbook has when checked now',
+          params: versionParams,
+          response: responses({ 200: BODIES.version }, ['unknown-playbook-version']),
+        },
+      },
+      async (request, reply) => {
+        const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
+        if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
+        // A version published by `casebook test` has no source: nothing to check.
+        const diagnostics =
+          stored.sourceYaml === '' ? [] : validateWithMarketplace(stored.sourceYaml, `${stored.name}.yaml`, { marketplaces, calendars }).diagnostics;
+        return {
+          name: stored.name,
+          version: stored.version,
+          hash: stored.hash,
+          publishedAt: stored.publishedAt,
+          publishedBy: stored.publishedBy,
+          yaml: stored.sourceYaml,
+          plan: stored.plan,
+          diagnostics: diagnostics.map(publicDiagnostic),
+        };
+      },
+    );
 
-  app.get<{ Params: { name: string; version: string } }>('/:name/versions/:version/graph', {
-    config: { roles: READERS },
-    schema: {
-      tags: TAGS, summary: 'One version\'s plan as a graph: its steps (the diagram\'s nodes) and the ways out of each (its edges)', params: versionParams,
-      response: responses({ 200: BODIES.graph }, ['unknown-playbook-version']),
-    },
-  }, async (request, reply) => {
-    const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
-    if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
-    return { name: stored.name, version: stored.version, ...planGraph(stored.plan) } satisfies FlowGraph;
-  });
-};
+    app.get<{ Params: { name: string; version: string } }>(
+      '/:name/versions/:version/graph',
+      {
+        config: { roles: READERS },
+        schema: {
+          tags: TAGS,
+          summary: "One version's plan as a graph: its steps (the diagram's nodes) and the ways out of each (its edges)",
+          params: versionParams,
+          response: responses({ 200: BODIES.graph }, ['unknown-playbook-version']),
+        },
+      },
+      async (request, reply) => {
+        const stored = await getPlaybook(deps.pool, request.params.name, Number(request.params.version));
+        if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
+        return { name: stored.name, version: stored.version, ...planGraph(stored.plan) } satisfies FlowGraph;
+      },
+    );
+  };

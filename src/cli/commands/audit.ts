@@ -48,7 +48,9 @@ export async function run(args: string[]): Promise<number> {
     }
     return action === 'checkpoint' ? await checkpoint(pool, settings) : await verifyTrail(pool, settings, options);
   } catch (error) {
-    process.stderr.write(`casebook audit: cannot ${action === 'checkpoint' ? 'write a checkpoint of' : 'verify'} the audit trail at ${where(url)}: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `casebook audit: cannot ${action === 'checkpoint' ? 'write a checkpoint of' : 'verify'} the audit trail at ${where(url)}: ${(error as Error).message}\n`,
+    );
     return 2;
   } finally {
     await pool.end().catch(() => {});
@@ -69,8 +71,9 @@ function optionsOf(rest: string[]): { caseId?: string; checkpoints?: string } | 
 
 async function checkpoint(pool: Pool, settings: AuditCheckpointSettings): Promise<number> {
   const key = signingKey(settings, { create: true })!;
-  const written = (await new AuditCheckpointer(pool, { file: settings.file, url: settings.url, key }, (line) => process.stderr.write(`${line}\n`))
-    .checkpoint({ always: true }))!;
+  const written = (await new AuditCheckpointer(pool, { file: settings.file, url: settings.url, key }, (line) => process.stderr.write(`${line}\n`)).checkpoint({
+    always: true,
+  }))!;
   process.stdout.write(`checkpoint ${written.checkpoint} written to ${settings.file}: ${anchorText(written)}\n`);
   return 0;
 }
@@ -90,9 +93,12 @@ async function verifyTrail(pool: Pool, settings: AuditCheckpointSettings, option
   const result = await verifyAuditTrail(pool, { ...(caseId === undefined ? {} : { caseId }), ...(reading ? { anchors: reading.anchors } : {}) });
   const problems = [...result.problems, ...(reading?.problems ?? [])];
   const scope = caseId === undefined ? 'audit trail' : `audit trail of case ${caseId}`;
-  const anchored = caseId !== undefined ? '' : reading?.latest
-    ? `latest checkpoint ${reading.latest.checkpoint} (${reading.latest.at}) in ${file}: ${anchorText(reading.latest)}${after(result.rows - reading.latest.position)}\n`
-    : `no checkpoint in ${file}: nothing outside the database anchors the head (casebook audit checkpoint writes one)\n`;
+  const anchored =
+    caseId !== undefined
+      ? ''
+      : reading?.latest
+        ? `latest checkpoint ${reading.latest.checkpoint} (${reading.latest.at}) in ${file}: ${anchorText(reading.latest)}${after(result.rows - reading.latest.position)}\n`
+        : `no checkpoint in ${file}: nothing outside the database anchors the head (casebook audit checkpoint writes one)\n`;
   if (problems.length === 0) {
     process.stdout.write(`${scope} intact: ${result.rows} rows, ${result.archives} archived histories, head ${result.head ?? 'none (empty)'}\n${anchored}`);
     return 0;

@@ -14,11 +14,12 @@ export const USAGE = `usage:
   casebook export --closed-from <date> --closed-to <date> [--out <file>]
 `;
 
-
 function parse(args: string[]) {
   try {
     const { values, positionals } = parseArgs({
-      args, allowPositionals: true, strict: true,
+      args,
+      allowPositionals: true,
+      strict: true,
       options: { out: { type: 'string' }, 'closed-from': { type: 'string' }, 'closed-to': { type: 'string' } },
     });
     const range = values['closed-from'] !== undefined || values['closed-to'] !== undefined;
@@ -69,7 +70,9 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
       }
     }
     if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    process.stderr.write(`casebook export: ${cases} case${cases === 1 ? '' : 's'}${request.out ? ` to ${request.out}` : ''}${altered ? `; ${altered} with an altered record (see their verification lines)` : ''}\n`);
+    process.stderr.write(
+      `casebook export: ${cases} case${cases === 1 ? '' : 's'}${request.out ? ` to ${request.out}` : ''}${altered ? `; ${altered} with an altered record (see their verification lines)` : ''}\n`,
+    );
     return altered > 0 ? 1 : 0;
   } catch (error) {
     process.stderr.write(databaseFailure('export', error, deps.databaseUrl));

@@ -24,7 +24,10 @@ const short = (value: unknown, width: number) => {
 export function formatReplay(replay: Extract<CaseReplay, { kind: 'replayed' }>): string {
   const lines = [
     `case ${replay.caseId} (workflow ${replay.workflowId}, plan ${replay.planHash.slice(0, 12)}): ${replay.deterministic ? 'deterministic' : 'DIVERGES'}`,
-    ...replay.runs.map((run) => `  run ${run.runId} from ${run.source === 'archive' ? 'the archive' : 'Temporal'}: ${run.events} events, replayed in ${run.ms} ms${run.deterministic ? '' : ': diverges'}`),
+    ...replay.runs.map(
+      (run) =>
+        `  run ${run.runId} from ${run.source === 'archive' ? 'the archive' : 'Temporal'}: ${run.events} events, replayed in ${run.ms} ms${run.deterministic ? '' : ': diverges'}`,
+    ),
   ];
   const d = replay.divergence;
   if (d) {
@@ -35,9 +38,11 @@ export function formatReplay(replay: Extract<CaseReplay, { kind: 'replayed' }>):
     );
   }
   const trail = replay.auditTrail;
-  lines.push(trail.matches
-    ? `audit trail: its ${trail.rows} workflow rows are what the replay derives`
-    : `audit trail DIFFERS from the replay at seq ${trail.mismatch!.seq} (step ${trail.mismatch!.step}): ${trail.mismatch!.problem}`);
+  lines.push(
+    trail.matches
+      ? `audit trail: its ${trail.rows} workflow rows are what the replay derives`
+      : `audit trail DIFFERS from the replay at seq ${trail.mismatch!.seq} (step ${trail.mismatch!.step}): ${trail.mismatch!.problem}`,
+  );
   lines.push(`timeline re-derived by the replay (${replay.timeline.length} entries${d ? ', up to the divergence' : ''}):`);
   for (const { seq, record } of replay.timeline) {
     lines.push(`  ${String(seq).padStart(3)}  ${record.at}  ${record.step.padEnd(22)} ${record.kind.padEnd(9)} ${short(record.detail ?? {}, 140)}`);

@@ -72,13 +72,17 @@ function takeOverSignals(config: Config): Promise<void> {
   for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const) process.removeAllListeners(event);
   let firstSignalAt: number | undefined;
   let requestStop = () => {};
-  const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
   const stopAtOnce = (why: string) => {
     say(`${why}: stopping everything at once`);
-    void killChildren(config).catch(() => undefined).finally(() => {
-      releaseDataDir(config);
-      process.exit(1);
-    });
+    void killChildren(config)
+      .catch(() => undefined)
+      .finally(() => {
+        releaseDataDir(config);
+        process.exit(1);
+      });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     // Under `npm start` a Ctrl-C arrives twice at once (from the terminal, and forwarded by npm): a

@@ -24,7 +24,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const files = args.map((file) => ({ file, read: readScenarioFile(readFileSync(file), file) }));
   let problems = 0;
-  for (const { read } of files) for (const d of read.diagnostics) (problems += 1, process.stdout.write(formatDiagnostic(d) + '\n'));
+  for (const { read } of files) for (const d of read.diagnostics) (problems += 1), process.stdout.write(formatDiagnostic(d) + '\n');
   if (problems > 0) return 1;
   let adapters: AdapterChoice;
   try {

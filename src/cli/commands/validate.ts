@@ -37,12 +37,23 @@ export async function run(args: string[]): Promise<number> {
     try {
       source = readFileSync(file);
     } catch (error) {
-      diagnostics.push({ severity: 'error', code: 'IO001', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, file, line: 1, column: 1, endLine: 1, endColumn: 1 });
+      diagnostics.push({
+        severity: 'error',
+        code: 'IO001',
+        message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        file,
+        line: 1,
+        column: 1,
+        endLine: 1,
+        endColumn: 1,
+      });
       continue;
     }
-    diagnostics.push(...(isScenarioFile(file)
-      ? readScenarioFile(source, file).diagnostics
-      : validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics));
+    diagnostics.push(
+      ...(isScenarioFile(file)
+        ? readScenarioFile(source, file).diagnostics
+        : validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics),
+    );
   }
   if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');
   else for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');

@@ -9,38 +9,188 @@ import type { Session } from '../session.js';
 import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 type Key =
-  | 'back' | 'loading' | 'notFound' | 'playbook' | 'status' | 'step' | 'outcome' | 'opened' | 'openedBy' | 'temporal' | 'summary'
-  | 'waitsFor' | 'nothing' | 'deadlines' | 'kind' | 'at' | 'left' | 'paused' | 'data' | 'timeline' | 'timelineEmpty' | 'evidence'
-  | 'record' | 'by' | 'took' | 'otherwise' | 'received' | 'ended' | 'timedOut' | 'slaMet' | 'slaBreached' | 'refunds' | 'amount'
-  | 'covers' | 'reason' | 'deadline' | 'messages' | 'template' | 'channel' | 'recipient' | 'body' | 'remarks' | 'flag' | 'tasks' | 'title'
-  | 'role' | 'due' | 'deliveredBy' | 'payload' | 'events' | 'eventType' | 'escalations' | 'queue' | 'severity' | 'none' | 'timesIn' | 'goesTo' | 'waitedFor' | 'when';
+  | 'back'
+  | 'loading'
+  | 'notFound'
+  | 'playbook'
+  | 'status'
+  | 'step'
+  | 'outcome'
+  | 'opened'
+  | 'openedBy'
+  | 'temporal'
+  | 'summary'
+  | 'waitsFor'
+  | 'nothing'
+  | 'deadlines'
+  | 'kind'
+  | 'at'
+  | 'left'
+  | 'paused'
+  | 'data'
+  | 'timeline'
+  | 'timelineEmpty'
+  | 'evidence'
+  | 'record'
+  | 'by'
+  | 'took'
+  | 'otherwise'
+  | 'received'
+  | 'ended'
+  | 'timedOut'
+  | 'slaMet'
+  | 'slaBreached'
+  | 'refunds'
+  | 'amount'
+  | 'covers'
+  | 'reason'
+  | 'deadline'
+  | 'messages'
+  | 'template'
+  | 'channel'
+  | 'recipient'
+  | 'body'
+  | 'remarks'
+  | 'flag'
+  | 'tasks'
+  | 'title'
+  | 'role'
+  | 'due'
+  | 'deliveredBy'
+  | 'payload'
+  | 'events'
+  | 'eventType'
+  | 'escalations'
+  | 'queue'
+  | 'severity'
+  | 'none'
+  | 'timesIn'
+  | 'goesTo'
+  | 'waitedFor'
+  | 'when';
 
 const MESSAGES: Messages<Key> = {
   en: {
-    back: 'All cases', loading: 'Loading…', notFound: 'There is no case {caseId}.', playbook: 'Playbook', status: 'Status', step: 'Step',
-    outcome: 'Outcome', opened: 'Opened', openedBy: 'Opened by', temporal: 'Open in the Temporal Web UI', summary: 'Summary',
-    waitsFor: 'Waits for', nothing: 'Nothing', deadlines: 'Deadlines', kind: 'Kind', at: 'At', left: 'Time left', paused: 'paused',
-    data: 'Case data', timeline: 'Timeline', timelineEmpty: 'Nothing happened yet.', evidence: 'Evidence', record: 'Full record', by: 'by {name}',
-    took: 'went to {goto}: {when} was true', otherwise: 'went to {goto}: none of {conditions} was true', received: 'took the event {event}',
-    ended: 'ended: {outcome} ({reason})', timedOut: 'timed out at {at}, went to {goto}', slaMet: 'within its SLA ({margin} to spare)',
-    slaBreached: 'SLA breached (late by {lateBy})', refunds: 'Refunds', amount: 'Amount', covers: 'Covers', reason: 'Reason',
-    deadline: 'Deadline', messages: 'Messages', template: 'Template', channel: 'Channel', recipient: 'To', body: 'Text',
-    remarks: 'Order remarks', flag: 'Flag', tasks: 'Tasks', title: 'Task', role: 'Queue', due: 'Due', deliveredBy: 'Delivered by', payload: 'Payload', events: 'Events received',
-    eventType: 'Event', escalations: 'Escalations', queue: 'Queue', severity: 'Severity', none: 'None.',
-    timesIn: 'Times in the shop’s time zone ({zone}).', goesTo: 'went to {goto}', waitedFor: 'waited {waited}', when: 'When',
+    back: 'All cases',
+    loading: 'Loading…',
+    notFound: 'There is no case {caseId}.',
+    playbook: 'Playbook',
+    status: 'Status',
+    step: 'Step',
+    outcome: 'Outcome',
+    opened: 'Opened',
+    openedBy: 'Opened by',
+    temporal: 'Open in the Temporal Web UI',
+    summary: 'Summary',
+    waitsFor: 'Waits for',
+    nothing: 'Nothing',
+    deadlines: 'Deadlines',
+    kind: 'Kind',
+    at: 'At',
+    left: 'Time left',
+    paused: 'paused',
+    data: 'Case data',
+    timeline: 'Timeline',
+    timelineEmpty: 'Nothing happened yet.',
+    evidence: 'Evidence',
+    record: 'Full record',
+    by: 'by {name}',
+    took: 'went to {goto}: {when} was true',
+    otherwise: 'went to {goto}: none of {conditions} was true',
+    received: 'took the event {event}',
+    ended: 'ended: {outcome} ({reason})',
+    timedOut: 'timed out at {at}, went to {goto}',
+    slaMet: 'within its SLA ({margin} to spare)',
+    slaBreached: 'SLA breached (late by {lateBy})',
+    refunds: 'Refunds',
+    amount: 'Amount',
+    covers: 'Covers',
+    reason: 'Reason',
+    deadline: 'Deadline',
+    messages: 'Messages',
+    template: 'Template',
+    channel: 'Channel',
+    recipient: 'To',
+    body: 'Text',
+    remarks: 'Order remarks',
+    flag: 'Flag',
+    tasks: 'Tasks',
+    title: 'Task',
+    role: 'Queue',
+    due: 'Due',
+    deliveredBy: 'Delivered by',
+    payload: 'Payload',
+    events: 'Events received',
+    eventType: 'Event',
+    escalations: 'Escalations',
+    queue: 'Queue',
+    severity: 'Severity',
+    none: 'None.',
+    timesIn: 'Times in the shop’s time zone ({zone}).',
+    goesTo: 'went to {goto}',
+    waitedFor: 'waited {waited}',
+    when: 'When',
   },
   zh: {
-    back: '全部工单', loading: '加载中…', notFound: '没有工单 {caseId}。', playbook: '剧本', status: '状态', step: '步骤',
-    outcome: '结果', opened: '创建时间', openedBy: '创建人', temporal: '在 Temporal Web UI 中打开', summary: '概况',
-    waitsFor: '等待', nothing: '无', deadlines: '截止时间', kind: '类型', at: '时间', left: '剩余时间', paused: '已暂停',
-    data: '工单数据', timeline: '时间线', timelineEmpty: '尚无记录。', evidence: '依据', record: '完整记录', by: '操作人：{name}',
-    took: '转到 {goto}：{when} 为真', otherwise: '转到 {goto}：{conditions} 均不成立', received: '收到事件 {event}',
-    ended: '结束：{outcome}（{reason}）', timedOut: '于 {at} 超时，转到 {goto}', slaMet: '在时限内完成（余 {margin}）',
-    slaBreached: '超出时限（晚了 {lateBy}）', refunds: '退款', amount: '金额', covers: '类别', reason: '原因',
-    deadline: '截止', messages: '消息', template: '模板', channel: '渠道', recipient: '收件人', body: '内容',
-    remarks: '订单备注', flag: '旗标', tasks: '任务', title: '任务', role: '队列', due: '截止', deliveredBy: '发送方', payload: '内容', events: '收到的事件',
-    eventType: '事件', escalations: '升级', queue: '队列', severity: '严重程度', none: '无。',
-    timesIn: '时间为店铺所在时区（{zone}）。', goesTo: '转到 {goto}', waitedFor: '等待了 {waited}', when: '时间',
+    back: '全部工单',
+    loading: '加载中…',
+    notFound: '没有工单 {caseId}。',
+    playbook: '剧本',
+    status: '状态',
+    step: '步骤',
+    outcome: '结果',
+    opened: '创建时间',
+    openedBy: '创建人',
+    temporal: '在 Temporal Web UI 中打开',
+    summary: '概况',
+    waitsFor: '等待',
+    nothing: '无',
+    deadlines: '截止时间',
+    kind: '类型',
+    at: '时间',
+    left: '剩余时间',
+    paused: '已暂停',
+    data: '工单数据',
+    timeline: '时间线',
+    timelineEmpty: '尚无记录。',
+    evidence: '依据',
+    record: '完整记录',
+    by: '操作人：{name}',
+    took: '转到 {goto}：{when} 为真',
+    otherwise: '转到 {goto}：{conditions} 均不成立',
+    received: '收到事件 {event}',
+    ended: '结束：{outcome}（{reason}）',
+    timedOut: '于 {at} 超时，转到 {goto}',
+    slaMet: '在时限内完成（余 {margin}）',
+    slaBreached: '超出时限（晚了 {lateBy}）',
+    refunds: '退款',
+    amount: '金额',
+    covers: '类别',
+    reason: '原因',
+    deadline: '截止',
+    messages: '消息',
+    template: '模板',
+    channel: '渠道',
+    recipient: '收件人',
+    body: '内容',
+    remarks: '订单备注',
+    flag: '旗标',
+    tasks: '任务',
+    title: '任务',
+    role: '队列',
+    due: '截止',
+    deliveredBy: '发送方',
+    payload: '内容',
+    events: '收到的事件',
+    eventType: '事件',
+    escalations: '升级',
+    queue: '队列',
+    severity: '严重程度',
+    none: '无。',
+    timesIn: '时间为店铺所在时区（{zone}）。',
+    goesTo: '转到 {goto}',
+    waitedFor: '等待了 {waited}',
+    when: '时间',
   },
 };
 
@@ -65,7 +215,9 @@ function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Sess
 
 /** The terms a decision read and their values: `{ "data.days_since_delivery": "3" }`. */
 const evidenceOf = (detail: Record<string, unknown>): [string, string][] =>
-  detail.values && typeof detail.values === 'object' ? Object.entries(detail.values as Record<string, unknown>).map(([term, value]) => [term, text(value)]) : [];
+  detail.values && typeof detail.values === 'object'
+    ? Object.entries(detail.values as Record<string, unknown>).map(([term, value]) => [term, text(value)])
+    : [];
 
 export function CasePage({ session, caseId }: { session: Session; caseId: string }) {
   const t = useT(MESSAGES);
@@ -79,16 +231,44 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
     setView(null);
     setError(null);
     const path = `/v1/cases/${encodeURIComponent(caseId)}`;
-    Promise.all([api<CaseView>(session, 'GET', path), api<CaseHistory>(session, 'GET', `${path}/history`), api<CaseActivity>(session, 'GET', `${path}/activity`)])
+    Promise.all([
+      api<CaseView>(session, 'GET', path),
+      api<CaseHistory>(session, 'GET', `${path}/history`),
+      api<CaseActivity>(session, 'GET', `${path}/activity`),
+    ])
       .then(([c, history, activity]) => setView({ case: c, history, activity }))
-      .catch((failure: unknown) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('notFound', { caseId }) : failure instanceof Error ? failure.message : String(failure)));
+      .catch((failure: unknown) =>
+        setError(
+          failure instanceof ApiProblem && failure.status === 404 ? t('notFound', { caseId }) : failure instanceof Error ? failure.message : String(failure),
+        ),
+      );
     const timer = setInterval(() => setNow(Date.now()), 30_000);
     return () => clearInterval(timer);
   }, [caseId, session]);
 
-  const back = <p><a href="#/cases">← {t('back')}</a></p>;
-  if (error) return <section aria-labelledby="case-title">{back}<h1 id="case-title">{caseId}</h1><p class="error" role="alert">{error}</p></section>;
-  if (!view) return <section aria-labelledby="case-title">{back}<h1 id="case-title">{caseId}</h1><p role="status">{t('loading')}</p></section>;
+  const back = (
+    <p>
+      <a href="#/cases">← {t('back')}</a>
+    </p>
+  );
+  if (error)
+    return (
+      <section aria-labelledby="case-title">
+        {back}
+        <h1 id="case-title">{caseId}</h1>
+        <p class="error" role="alert">
+          {error}
+        </p>
+      </section>
+    );
+  if (!view)
+    return (
+      <section aria-labelledby="case-title">
+        {back}
+        <h1 id="case-title">{caseId}</h1>
+        <p role="status">{t('loading')}</p>
+      </section>
+    );
   const { case: c, history, activity } = view;
   const ui = session.settings.temporalUiUrl;
   const time = (iso: string | null) => formatTime(iso, session);
@@ -99,31 +279,64 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
       <div class="case-head">
         <h1 id="case-title">{c.caseId}</h1>
         <span class={`status ${c.status}`}>{isCaseStatus(c.status) ? tStatus(c.status) : c.status}</span>
-        {ui && <a href={`${ui}/namespaces/${encodeURIComponent(session.settings.namespace)}/workflows/${encodeURIComponent(history.workflowId)}`} target="_blank" rel="noopener noreferrer">{t('temporal')}</a>}
+        {ui && (
+          <a
+            href={`${ui}/namespaces/${encodeURIComponent(session.settings.namespace)}/workflows/${encodeURIComponent(history.workflowId)}`}
+            target="_blank"
+            rel="noopener noreferrer"
+          >
+            {t('temporal')}
+          </a>
+        )}
       </div>
       <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
       <div class="grid-2">
         <section aria-labelledby="case-summary">
           <h2 id="case-summary">{t('summary')}</h2>
           <dl class="facts">
-            <dt>{t('playbook')}</dt><dd>{c.playbook} v{c.version}</dd>
-            <dt>{t('step')}</dt><dd class="mono">{c.step ?? '—'}</dd>
-            <dt>{t('waitsFor')}</dt><dd>{c.waitingFor.length > 0 ? c.waitingFor.join(', ') : t('nothing')}</dd>
-            <dt>{t('outcome')}</dt><dd>{c.outcome ? `${c.outcome.outcome} (${c.outcome.reason})` : '—'}</dd>
-            <dt>{t('opened')}</dt><dd>{time(history.opened?.at ?? null)}</dd>
-            {history.opened && <><dt>{t('openedBy')}</dt><dd>{history.opened.by.name}</dd></>}
+            <dt>{t('playbook')}</dt>
+            <dd>
+              {c.playbook} v{c.version}
+            </dd>
+            <dt>{t('step')}</dt>
+            <dd class="mono">{c.step ?? '—'}</dd>
+            <dt>{t('waitsFor')}</dt>
+            <dd>{c.waitingFor.length > 0 ? c.waitingFor.join(', ') : t('nothing')}</dd>
+            <dt>{t('outcome')}</dt>
+            <dd>{c.outcome ? `${c.outcome.outcome} (${c.outcome.reason})` : '—'}</dd>
+            <dt>{t('opened')}</dt>
+            <dd>{time(history.opened?.at ?? null)}</dd>
+            {history.opened && (
+              <>
+                <dt>{t('openedBy')}</dt>
+                <dd>{history.opened.by.name}</dd>
+              </>
+            )}
           </dl>
         </section>
         <section aria-labelledby="case-deadlines">
           <h2 id="case-deadlines">{t('deadlines')}</h2>
-          {c.deadlines.length === 0 ? <p>{t('none')}</p> : (
+          {c.deadlines.length === 0 ? (
+            <p>{t('none')}</p>
+          ) : (
             <table>
-              <thead><tr><th scope="col">{t('kind')}</th><th scope="col">{t('step')}</th><th scope="col">{t('at')}</th><th scope="col">{t('left')}</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">{t('kind')}</th>
+                  <th scope="col">{t('step')}</th>
+                  <th scope="col">{t('at')}</th>
+                  <th scope="col">{t('left')}</th>
+                </tr>
+              </thead>
               <tbody>
                 {c.deadlines.map((d) => (
                   <tr key={`${d.kind}/${d.step}`}>
-                    <td>{d.kind}</td><td class="mono">{d.step}</td><td>{time(d.at)}</td>
-                    <td class={Date.parse(d.at) < now ? 'overdue' : undefined}>{d.paused ? `${t('paused')} (${d.left ?? ''})` : formatLeft(d.at, now, tLeft)}</td>
+                    <td>{d.kind}</td>
+                    <td class="mono">{d.step}</td>
+                    <td>{time(d.at)}</td>
+                    <td class={Date.parse(d.at) < now ? 'overdue' : undefined}>
+                      {d.paused ? `${t('paused')} (${d.left ?? ''})` : formatLeft(d.at, now, tLeft)}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -134,20 +347,37 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-timeline">
         <h2 id="case-timeline">{t('timeline')}</h2>
-        {history.steps.length === 0 ? <p>{t('timelineEmpty')}</p> : (
+        {history.steps.length === 0 ? (
+          <p>{t('timelineEmpty')}</p>
+        ) : (
           <ol class="timeline">
             {history.steps.map((s) => {
               const evidence = evidenceOf(s.detail);
               return (
                 <li key={s.seq} data-step={s.step ?? ''}>
-                  <span class="when">{time(s.at)}</span> <strong class="mono">{s.step ?? s.kind}</strong> <span class="muted">{s.kind} · {t('by', { name: s.by.name })}</span>
-                  {whyOf(s.detail, t, session).map((line) => <p class="why" key={line}>{line}</p>)}
+                  <span class="when">{time(s.at)}</span> <strong class="mono">{s.step ?? s.kind}</strong>{' '}
+                  <span class="muted">
+                    {s.kind} · {t('by', { name: s.by.name })}
+                  </span>
+                  {whyOf(s.detail, t, session).map((line) => (
+                    <p class="why" key={line}>
+                      {line}
+                    </p>
+                  ))}
                   {evidence.length > 0 && (
                     <dl class="facts evidence" aria-label={t('evidence')}>
-                      {evidence.map(([term, value]) => <Fragment key={term}><dt class="mono">{term}</dt><dd class="mono">{value}</dd></Fragment>)}
+                      {evidence.map(([term, value]) => (
+                        <Fragment key={term}>
+                          <dt class="mono">{term}</dt>
+                          <dd class="mono">{value}</dd>
+                        </Fragment>
+                      ))}
                     </dl>
                   )}
-                  <details><summary>{t('record')}</summary><pre>{JSON.stringify(s.detail, null, 2)}</pre></details>
+                  <details>
+                    <summary>{t('record')}</summary>
+                    <pre>{JSON.stringify(s.detail, null, 2)}</pre>
+                  </details>
                 </li>
               );
             })}
@@ -157,14 +387,31 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-refunds">
         <h2 id="case-refunds">{t('refunds')}</h2>
-        {history.refunds.length === 0 ? <p>{t('none')}</p> : (
+        {history.refunds.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col" class="num">{t('amount')}</th><th scope="col">{t('covers')}</th><th scope="col">{t('reason')}</th><th scope="col">{t('status')}</th><th scope="col">{t('deadline')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col" class="num">
+                  {t('amount')}
+                </th>
+                <th scope="col">{t('covers')}</th>
+                <th scope="col">{t('reason')}</th>
+                <th scope="col">{t('status')}</th>
+                <th scope="col">{t('deadline')}</th>
+              </tr>
+            </thead>
             <tbody>
               {history.refunds.map((r) => (
                 <tr key={`${r.at}/${r.amount}`}>
-                  <td>{time(r.at)}</td><td class="num">{formatMoney(r.amount, r.currency)}</td><td>{r.covers}</td><td>{r.reason}</td>
-                  <td class={r.lateAt ? 'late' : undefined}>{r.status}</td><td>{time(r.deadlineAt)}</td>
+                  <td>{time(r.at)}</td>
+                  <td class="num">{formatMoney(r.amount, r.currency)}</td>
+                  <td>{r.covers}</td>
+                  <td>{r.reason}</td>
+                  <td class={r.lateAt ? 'late' : undefined}>{r.status}</td>
+                  <td>{time(r.deadlineAt)}</td>
                 </tr>
               ))}
             </tbody>
@@ -174,15 +421,35 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-tasks">
         <h2 id="case-tasks">{t('tasks')}</h2>
-        {activity.tasks.length === 0 ? <p>{t('none')}</p> : (
+        {activity.tasks.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('title')}</th><th scope="col">{t('role')}</th><th scope="col">{t('due')}</th><th scope="col">{t('status')}</th><th scope="col">{t('outcome')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('title')}</th>
+                <th scope="col">{t('role')}</th>
+                <th scope="col">{t('due')}</th>
+                <th scope="col">{t('status')}</th>
+                <th scope="col">{t('outcome')}</th>
+              </tr>
+            </thead>
             <tbody>
               {activity.tasks.map((task) => (
                 <tr key={`${task.stepId}/${task.createdAt}`}>
-                  <td>{task.title}</td><td>{task.role}</td>
-                  <td>{time(task.dueAt)}{task.status === 'open' && <> · <span class={Date.parse(task.dueAt) < now ? 'overdue' : undefined}>{formatLeft(task.dueAt, now, tLeft)}</span></>}</td>
-                  <td class={task.status === 'breached' ? 'late' : undefined}>{task.status}</td><td>{task.outcome ?? '—'}</td>
+                  <td>{task.title}</td>
+                  <td>{task.role}</td>
+                  <td>
+                    {time(task.dueAt)}
+                    {task.status === 'open' && (
+                      <>
+                        {' '}
+                        · <span class={Date.parse(task.dueAt) < now ? 'overdue' : undefined}>{formatLeft(task.dueAt, now, tLeft)}</span>
+                      </>
+                    )}
+                  </td>
+                  <td class={task.status === 'breached' ? 'late' : undefined}>{task.status}</td>
+                  <td>{task.outcome ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
@@ -192,12 +459,30 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-messages">
         <h2 id="case-messages">{t('messages')}</h2>
-        {history.messages.length === 0 ? <p>{t('none')}</p> : (
+        {history.messages.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('template')}</th><th scope="col">{t('channel')}</th><th scope="col">{t('recipient')}</th><th scope="col">{t('body')}</th><th scope="col">{t('status')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col">{t('template')}</th>
+                <th scope="col">{t('channel')}</th>
+                <th scope="col">{t('recipient')}</th>
+                <th scope="col">{t('body')}</th>
+                <th scope="col">{t('status')}</th>
+              </tr>
+            </thead>
             <tbody>
               {history.messages.map((m) => (
-                <tr key={`${m.at}/${m.template}`}><td>{time(m.at)}</td><td class="mono">{m.template}</td><td>{m.channel}</td><td>{m.recipient}</td><td>{m.body}</td><td>{m.status}</td></tr>
+                <tr key={`${m.at}/${m.template}`}>
+                  <td>{time(m.at)}</td>
+                  <td class="mono">{m.template}</td>
+                  <td>{m.channel}</td>
+                  <td>{m.recipient}</td>
+                  <td>{m.body}</td>
+                  <td>{m.status}</td>
+                </tr>
               ))}
             </tbody>
           </table>
@@ -206,11 +491,27 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-remarks">
         <h2 id="case-remarks">{t('remarks')}</h2>
-        {activity.remarks.length === 0 ? <p>{t('none')}</p> : (
+        {activity.remarks.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('step')}</th><th scope="col">{t('remarks')}</th><th scope="col">{t('flag')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col">{t('step')}</th>
+                <th scope="col">{t('remarks')}</th>
+                <th scope="col">{t('flag')}</th>
+              </tr>
+            </thead>
             <tbody>
-              {activity.remarks.map((r) => <tr key={`${r.at}/${r.stepId}`}><td>{time(r.at)}</td><td class="mono">{r.stepId}</td><td>{r.remark ?? '—'}</td><td>{r.flag ?? '—'}</td></tr>)}
+              {activity.remarks.map((r) => (
+                <tr key={`${r.at}/${r.stepId}`}>
+                  <td>{time(r.at)}</td>
+                  <td class="mono">{r.stepId}</td>
+                  <td>{r.remark ?? '—'}</td>
+                  <td>{r.flag ?? '—'}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         )}
@@ -218,11 +519,27 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-events">
         <h2 id="case-events">{t('events')}</h2>
-        {history.events.length === 0 ? <p>{t('none')}</p> : (
+        {history.events.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('eventType')}</th><th scope="col">{t('deliveredBy')}</th><th scope="col">{t('payload')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col">{t('eventType')}</th>
+                <th scope="col">{t('deliveredBy')}</th>
+                <th scope="col">{t('payload')}</th>
+              </tr>
+            </thead>
             <tbody>
-              {history.events.map((e) => <tr key={e.id}><td>{time(e.receivedAt)}</td><td class="mono">{e.type}</td><td>{e.by?.name ?? '—'}</td><td class="mono">{JSON.stringify(e.payload)}</td></tr>)}
+              {history.events.map((e) => (
+                <tr key={e.id}>
+                  <td>{time(e.receivedAt)}</td>
+                  <td class="mono">{e.type}</td>
+                  <td>{e.by?.name ?? '—'}</td>
+                  <td class="mono">{JSON.stringify(e.payload)}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         )}
@@ -230,11 +547,27 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-escalations">
         <h2 id="case-escalations">{t('escalations')}</h2>
-        {history.escalations.length === 0 ? <p>{t('none')}</p> : (
+        {history.escalations.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
           <table>
-            <thead><tr><th scope="col">{t('when')}</th><th scope="col">{t('queue')}</th><th scope="col">{t('severity')}</th><th scope="col">{t('reason')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col">{t('queue')}</th>
+                <th scope="col">{t('severity')}</th>
+                <th scope="col">{t('reason')}</th>
+              </tr>
+            </thead>
             <tbody>
-              {history.escalations.map((e) => <tr key={`${e.at}/${e.queue}`}><td>{time(e.at)}</td><td>{e.queue}</td><td>{e.severity}</td><td>{e.reason}</td></tr>)}
+              {history.escalations.map((e) => (
+                <tr key={`${e.at}/${e.queue}`}>
+                  <td>{time(e.at)}</td>
+                  <td>{e.queue}</td>
+                  <td>{e.severity}</td>
+                  <td>{e.reason}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         )}

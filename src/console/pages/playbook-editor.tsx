@@ -17,25 +17,68 @@ type Outcome =
   | { kind: 'failed'; detail: string };
 
 type Key =
-  | 'title' | 'help' | 'editor' | 'validate' | 'publish' | 'checking' | 'publishing' | 'valid' | 'invalid' | 'refused' | 'created' | 'same'
-  | 'failed' | 'lineColumn' | 'error' | 'warning' | 'diagnostics' | 'jump' | 'showVersion';
+  | 'title'
+  | 'help'
+  | 'editor'
+  | 'validate'
+  | 'publish'
+  | 'checking'
+  | 'publishing'
+  | 'valid'
+  | 'invalid'
+  | 'refused'
+  | 'created'
+  | 'same'
+  | 'failed'
+  | 'lineColumn'
+  | 'error'
+  | 'warning'
+  | 'diagnostics'
+  | 'jump'
+  | 'showVersion';
 
 const MESSAGES: Messages<Key> = {
   en: {
-    title: 'Validate and publish', help: 'Edit the YAML, check it against the same rules the server publishes by, then publish it as a new version of {name}.',
-    editor: 'Playbook YAML', validate: 'Validate', publish: 'Publish', checking: 'Checking…', publishing: 'Publishing…',
-    valid: 'Valid: it can be published.', invalid: 'Not valid: {errors} error(s) to fix before publishing.',
-    refused: 'Not published: {errors} error(s).', created: 'Published as version {version}.', same: 'Same content as version {version}: nothing new published.',
-    failed: 'The server refused it: {detail}', lineColumn: 'line {line}:{column}', error: 'error', warning: 'warning',
-    diagnostics: 'Diagnostics', jump: 'Go to line {line}, column {column}', showVersion: 'Show version {version}',
+    title: 'Validate and publish',
+    help: 'Edit the YAML, check it against the same rules the server publishes by, then publish it as a new version of {name}.',
+    editor: 'Playbook YAML',
+    validate: 'Validate',
+    publish: 'Publish',
+    checking: 'Checking…',
+    publishing: 'Publishing…',
+    valid: 'Valid: it can be published.',
+    invalid: 'Not valid: {errors} error(s) to fix before publishing.',
+    refused: 'Not published: {errors} error(s).',
+    created: 'Published as version {version}.',
+    same: 'Same content as version {version}: nothing new published.',
+    failed: 'The server refused it: {detail}',
+    lineColumn: 'line {line}:{column}',
+    error: 'error',
+    warning: 'warning',
+    diagnostics: 'Diagnostics',
+    jump: 'Go to line {line}, column {column}',
+    showVersion: 'Show version {version}',
   },
   zh: {
-    title: '校验与发布', help: '编辑 YAML，先按服务器发布时的同一套规则校验，再作为 {name} 的新版本发布。',
-    editor: '剧本 YAML', validate: '校验', publish: '发布', checking: '正在校验…', publishing: '正在发布…',
-    valid: '校验通过，可以发布。', invalid: '校验未通过：发布前需修正 {errors} 个错误。',
-    refused: '未发布：有 {errors} 个错误。', created: '已发布为第 {version} 版。', same: '内容与第 {version} 版相同，未发布新版本。',
-    failed: '服务器拒绝：{detail}', lineColumn: '第 {line} 行第 {column} 列', error: '错误', warning: '警告',
-    diagnostics: '诊断', jump: '跳到第 {line} 行第 {column} 列', showVersion: '查看第 {version} 版',
+    title: '校验与发布',
+    help: '编辑 YAML，先按服务器发布时的同一套规则校验，再作为 {name} 的新版本发布。',
+    editor: '剧本 YAML',
+    validate: '校验',
+    publish: '发布',
+    checking: '正在校验…',
+    publishing: '正在发布…',
+    valid: '校验通过，可以发布。',
+    invalid: '校验未通过：发布前需修正 {errors} 个错误。',
+    refused: '未发布：有 {errors} 个错误。',
+    created: '已发布为第 {version} 版。',
+    same: '内容与第 {version} 版相同，未发布新版本。',
+    failed: '服务器拒绝：{detail}',
+    lineColumn: '第 {line} 行第 {column} 列',
+    error: '错误',
+    warning: '警告',
+    diagnostics: '诊断',
+    jump: '跳到第 {line} 行第 {column} 列',
+    showVersion: '查看第 {version} 版',
   },
 };
 
@@ -53,8 +96,16 @@ function offsetOf(text: string, line: number, column: number): number {
   return Math.min(offset + Math.max(column - 1, 0), end < 0 ? text.length : end);
 }
 
-export function PlaybookEditor({ session, name, initial, onPublished }: {
-  session: Session; name: string; initial: string; onPublished: (version: number) => void;
+export function PlaybookEditor({
+  session,
+  name,
+  initial,
+  onPublished,
+}: {
+  session: Session;
+  name: string;
+  initial: string;
+  onPublished: (version: number) => void;
 }) {
   const t = useT(MESSAGES);
   const [text, setText] = useState(initial);
@@ -69,8 +120,8 @@ export function PlaybookEditor({ session, name, initial, onPublished }: {
     setOutcome((last) => (last?.kind === 'published' ? last : null));
   }, [initial]);
 
-  const diagnostics = outcome?.kind === 'checked' || outcome?.kind === 'refused' ? outcome.diagnostics
-    : outcome?.kind === 'published' ? outcome.published.diagnostics : [];
+  const diagnostics =
+    outcome?.kind === 'checked' || outcome?.kind === 'refused' ? outcome.diagnostics : outcome?.kind === 'published' ? outcome.published.diagnostics : [];
   const marks = new Map<number, Diagnostic[]>();
   for (const d of diagnostics) marks.set(d.line, [...(marks.get(d.line) ?? []), d]);
   const lineCount = text.split('\n').length;
@@ -118,7 +169,9 @@ export function PlaybookEditor({ session, name, initial, onPublished }: {
   return (
     <section class="validate-box" aria-labelledby="validate-title">
       <h2 id="validate-title">{t('title')}</h2>
-      <p class="hint" id="editor-help">{t('help', { name })}</p>
+      <p class="hint" id="editor-help">
+        {t('help', { name })}
+      </p>
       <label for="playbook-editor">{t('editor')}</label>
       <div class="editor">
         <div class="gutter" ref={gutter} aria-hidden="true">
@@ -127,22 +180,42 @@ export function PlaybookEditor({ session, name, initial, onPublished }: {
             const worst = here?.some((d) => d.severity === 'error') ? 'error' : here ? 'warning' : '';
             return (
               <div key={index} data-line={index + 1} class={worst} title={here?.map((d) => `${d.code}: ${d.message}`).join('\n')}>
-                {here && <><span class="codes">{here.map((d) => d.code).join(' ')}</span>{' '}</>}
+                {here && (
+                  <>
+                    <span class="codes">{here.map((d) => d.code).join(' ')}</span>{' '}
+                  </>
+                )}
                 <span class="n">{index + 1}</span>
               </div>
             );
           })}
         </div>
-        <textarea id="playbook-editor" ref={area} value={text} rows={24} wrap="off" spellcheck={false} aria-describedby="editor-help"
+        <textarea
+          id="playbook-editor"
+          ref={area}
+          value={text}
+          rows={24}
+          wrap="off"
+          spellcheck={false}
+          aria-describedby="editor-help"
           onInput={(event) => setText(event.currentTarget.value)}
-          onScroll={(event) => { if (gutter.current) gutter.current.scrollTop = event.currentTarget.scrollTop; }} />
+          onScroll={(event) => {
+            if (gutter.current) gutter.current.scrollTop = event.currentTarget.scrollTop;
+          }}
+        />
       </div>
       <div class="actions">
-        <button type="button" onClick={validate} disabled={busy !== null}>{busy === 'checking' ? t('checking') : t('validate')}</button>
-        <button type="button" class="secondary" onClick={publish} disabled={busy !== null}>{busy === 'publishing' ? t('publishing') : t('publish')}</button>
+        <button type="button" onClick={validate} disabled={busy !== null}>
+          {busy === 'checking' ? t('checking') : t('validate')}
+        </button>
+        <button type="button" class="secondary" onClick={publish} disabled={busy !== null}>
+          {busy === 'publishing' ? t('publishing') : t('publish')}
+        </button>
       </div>
       <div role="status" class="validate-outcome">
-        {outcome?.kind === 'checked' && <p class={outcome.valid ? 'ok' : 'error'}>{outcome.valid ? t('valid') : t('invalid', { errors: errorsIn(outcome.diagnostics) })}</p>}
+        {outcome?.kind === 'checked' && (
+          <p class={outcome.valid ? 'ok' : 'error'}>{outcome.valid ? t('valid') : t('invalid', { errors: errorsIn(outcome.diagnostics) })}</p>
+        )}
         {outcome?.kind === 'refused' && <p class="error">{t('refused', { errors: errorsIn(outcome.diagnostics) })}</p>}
         {outcome?.kind === 'published' && (
           <p class="ok">

@@ -6,7 +6,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { CaseHistory, CaseView } from '../../api-contract/cases.js';
 import type {
-  Diagnostic, FlowGraph, PlaybookSummary, PlaybookVersion, PlaybookVersionDetail, PlaybookVersions, PublishedPlaybooks,
+  Diagnostic,
+  FlowGraph,
+  PlaybookSummary,
+  PlaybookVersion,
+  PlaybookVersionDetail,
+  PlaybookVersions,
+  PublishedPlaybooks,
 } from '../../api-contract/playbooks.js';
 import { api, ApiProblem } from '../api.js';
 import { formatTime } from '../format.js';
@@ -25,37 +31,110 @@ interface CasePath {
 }
 
 type Key =
-  | 'title' | 'caption' | 'name' | 'latest' | 'versions' | 'publishedAt' | 'publishedBy' | 'unknownPublisher' | 'none' | 'loading' | 'version'
-  | 'noPlaybook' | 'failed' | 'allPlaybooks' | 'versionsCaption' | 'selected' | 'flow' | 'flowTitle' | 'flowHelp' | 'caseLabel' | 'showPath'
-  | 'clearPath' | 'pathOf' | 'pathOtherVersion' | 'noCase' | 'otherPlaybook' | 'yaml' | 'yamlRegion' | 'warnings' | 'noWarnings' | 'lineColumn'
-  | 'flowRegion' | 'versionsTitle';
+  | 'title'
+  | 'caption'
+  | 'name'
+  | 'latest'
+  | 'versions'
+  | 'publishedAt'
+  | 'publishedBy'
+  | 'unknownPublisher'
+  | 'none'
+  | 'loading'
+  | 'version'
+  | 'noPlaybook'
+  | 'failed'
+  | 'allPlaybooks'
+  | 'versionsCaption'
+  | 'selected'
+  | 'flow'
+  | 'flowTitle'
+  | 'flowHelp'
+  | 'caseLabel'
+  | 'showPath'
+  | 'clearPath'
+  | 'pathOf'
+  | 'pathOtherVersion'
+  | 'noCase'
+  | 'otherPlaybook'
+  | 'yaml'
+  | 'yamlRegion'
+  | 'warnings'
+  | 'noWarnings'
+  | 'lineColumn'
+  | 'flowRegion'
+  | 'versionsTitle';
 
 export const PLAYBOOKS_MESSAGES: Messages<Key> = {
   en: {
-    title: 'Playbooks', caption: 'Published playbooks and their latest versions; times in the shop’s time zone.', name: 'Playbook',
-    latest: 'Latest version', versions: 'Versions', publishedAt: 'Published', publishedBy: 'Published by', unknownPublisher: 'not recorded',
-    none: 'No playbook is published yet.', loading: 'Loading…', version: 'v{version}', noPlaybook: 'No playbook named {name} is published.',
-    failed: 'Could not load: {detail}', allPlaybooks: 'All playbooks', versionsCaption: 'The versions of {name}, oldest first',
-    selected: '(shown)', flow: 'Flow', flowTitle: 'The flow of {name} version {version}: {steps} steps', flowRegion: 'Flow graph, scrollable',
+    title: 'Playbooks',
+    caption: 'Published playbooks and their latest versions; times in the shop’s time zone.',
+    name: 'Playbook',
+    latest: 'Latest version',
+    versions: 'Versions',
+    publishedAt: 'Published',
+    publishedBy: 'Published by',
+    unknownPublisher: 'not recorded',
+    none: 'No playbook is published yet.',
+    loading: 'Loading…',
+    version: 'v{version}',
+    noPlaybook: 'No playbook named {name} is published.',
+    failed: 'Could not load: {detail}',
+    allPlaybooks: 'All playbooks',
+    versionsCaption: 'The versions of {name}, oldest first',
+    selected: '(shown)',
+    flow: 'Flow',
+    flowTitle: 'The flow of {name} version {version}: {steps} steps',
+    flowRegion: 'Flow graph, scrollable',
     flowHelp: 'Boxes act, hexagons decide, slanted boxes wait, rounded ends close the case. Enter a case id to mark the path it took.',
-    caseLabel: 'Case id', showPath: 'Show its path', clearPath: 'Clear', pathOf: 'Case {caseId} went: {path}',
-    pathOtherVersion: 'Case {caseId} runs version {version}: showing that version.', noCase: 'No case {caseId}.',
-    otherPlaybook: 'Case {caseId} runs playbook {playbook}, not {name}.', yaml: 'YAML', yamlRegion: 'The YAML of version {version}, scrollable',
-    warnings: '{count} diagnostic(s) when checked now, marked at their lines:', noWarnings: 'No diagnostics when checked now.',
-    lineColumn: 'line {line}:{column}', versionsTitle: 'Versions',
+    caseLabel: 'Case id',
+    showPath: 'Show its path',
+    clearPath: 'Clear',
+    pathOf: 'Case {caseId} went: {path}',
+    pathOtherVersion: 'Case {caseId} runs version {version}: showing that version.',
+    noCase: 'No case {caseId}.',
+    otherPlaybook: 'Case {caseId} runs playbook {playbook}, not {name}.',
+    yaml: 'YAML',
+    yamlRegion: 'The YAML of version {version}, scrollable',
+    warnings: '{count} diagnostic(s) when checked now, marked at their lines:',
+    noWarnings: 'No diagnostics when checked now.',
+    lineColumn: 'line {line}:{column}',
+    versionsTitle: 'Versions',
   },
   zh: {
-    title: '剧本', caption: '已发布的剧本及其最新版本；时间为店铺所在时区。', name: '剧本',
-    latest: '最新版本', versions: '版本数', publishedAt: '发布时间', publishedBy: '发布人', unknownPublisher: '未记录',
-    none: '尚未发布任何剧本。', loading: '加载中…', version: '第 {version} 版', noPlaybook: '没有已发布的剧本 {name}。',
-    failed: '加载失败：{detail}', allPlaybooks: '全部剧本', versionsCaption: '{name} 的各个版本（按发布先后）',
-    selected: '（当前显示）', flow: '流程', flowTitle: '{name} 第 {version} 版的流程：共 {steps} 个步骤', flowRegion: '流程图（可滚动）',
+    title: '剧本',
+    caption: '已发布的剧本及其最新版本；时间为店铺所在时区。',
+    name: '剧本',
+    latest: '最新版本',
+    versions: '版本数',
+    publishedAt: '发布时间',
+    publishedBy: '发布人',
+    unknownPublisher: '未记录',
+    none: '尚未发布任何剧本。',
+    loading: '加载中…',
+    version: '第 {version} 版',
+    noPlaybook: '没有已发布的剧本 {name}。',
+    failed: '加载失败：{detail}',
+    allPlaybooks: '全部剧本',
+    versionsCaption: '{name} 的各个版本（按发布先后）',
+    selected: '（当前显示）',
+    flow: '流程',
+    flowTitle: '{name} 第 {version} 版的流程：共 {steps} 个步骤',
+    flowRegion: '流程图（可滚动）',
     flowHelp: '方框为动作，六边形为判断，斜框为等待，圆角框为结束。输入工单号可标出该工单走过的路径。',
-    caseLabel: '工单号', showPath: '显示路径', clearPath: '清除', pathOf: '工单 {caseId} 的路径：{path}',
-    pathOtherVersion: '工单 {caseId} 运行的是第 {version} 版，已切换到该版本。', noCase: '没有工单 {caseId}。',
-    otherPlaybook: '工单 {caseId} 运行的是剧本 {playbook}，不是 {name}。', yaml: 'YAML', yamlRegion: '第 {version} 版的 YAML（可滚动）',
-    warnings: '按当前规则检查有 {count} 条诊断，已标在对应行：', noWarnings: '按当前规则检查没有诊断。',
-    lineColumn: '第 {line} 行第 {column} 列', versionsTitle: '版本',
+    caseLabel: '工单号',
+    showPath: '显示路径',
+    clearPath: '清除',
+    pathOf: '工单 {caseId} 的路径：{path}',
+    pathOtherVersion: '工单 {caseId} 运行的是第 {version} 版，已切换到该版本。',
+    noCase: '没有工单 {caseId}。',
+    otherPlaybook: '工单 {caseId} 运行的是剧本 {playbook}，不是 {name}。',
+    yaml: 'YAML',
+    yamlRegion: '第 {version} 版的 YAML（可滚动）',
+    warnings: '按当前规则检查有 {count} 条诊断，已标在对应行：',
+    noWarnings: '按当前规则检查没有诊断。',
+    lineColumn: '第 {line} 行第 {column} 列',
+    versionsTitle: '版本',
   },
 };
 
@@ -75,36 +154,51 @@ function PlaybookList({ session }: { session: Session }) {
   const [playbooks, setPlaybooks] = useState<PlaybookSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api<PublishedPlaybooks>(session, 'GET', '/v1/playbooks').then((body) => setPlaybooks(body.playbooks), (failure) => setError(detailOf(failure)));
+    api<PublishedPlaybooks>(session, 'GET', '/v1/playbooks').then(
+      (body) => setPlaybooks(body.playbooks),
+      (failure) => setError(detailOf(failure)),
+    );
   }, [session]);
   return (
     <section aria-labelledby="playbooks-title">
       <h1 id="playbooks-title">{t('title')}</h1>
-      {error ? <p class="error" role="alert">{t('failed', { detail: error })}</p>
-        : !playbooks ? <p role="status">{t('loading')}</p>
-        : playbooks.length === 0 ? <p>{t('none')}</p>
-        : (
-          <table class="playbooks">
-            <caption>{t('caption')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('name')}</th><th scope="col">{t('latest')}</th><th scope="col" class="num">{t('versions')}</th>
-                <th scope="col">{t('publishedAt')}</th><th scope="col">{t('publishedBy')}</th>
+      {error ? (
+        <p class="error" role="alert">
+          {t('failed', { detail: error })}
+        </p>
+      ) : !playbooks ? (
+        <p role="status">{t('loading')}</p>
+      ) : playbooks.length === 0 ? (
+        <p>{t('none')}</p>
+      ) : (
+        <table class="playbooks">
+          <caption>{t('caption')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('name')}</th>
+              <th scope="col">{t('latest')}</th>
+              <th scope="col" class="num">
+                {t('versions')}
+              </th>
+              <th scope="col">{t('publishedAt')}</th>
+              <th scope="col">{t('publishedBy')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {playbooks.map((playbook) => (
+              <tr key={playbook.name} data-playbook={playbook.name}>
+                <td>
+                  <a href={`#/playbooks/${encodeURIComponent(playbook.name)}`}>{playbook.name}</a>
+                </td>
+                <td>{t('version', { version: playbook.version })}</td>
+                <td class="num">{playbook.versions}</td>
+                <td>{formatTime(playbook.publishedAt, session)}</td>
+                <td>{playbook.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
               </tr>
-            </thead>
-            <tbody>
-              {playbooks.map((playbook) => (
-                <tr key={playbook.name} data-playbook={playbook.name}>
-                  <td><a href={`#/playbooks/${encodeURIComponent(playbook.name)}`}>{playbook.name}</a></td>
-                  <td>{t('version', { version: playbook.version })}</td>
-                  <td class="num">{playbook.versions}</td>
-                  <td>{formatTime(playbook.publishedAt, session)}</td>
-                  <td>{playbook.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+            ))}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
@@ -140,20 +234,34 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
 
   return (
     <article aria-labelledby="playbook-title">
-      <p><a href="#/playbooks">{t('allPlaybooks')}</a></p>
+      <p>
+        <a href="#/playbooks">{t('allPlaybooks')}</a>
+      </p>
       <h1 id="playbook-title">{name}</h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {versions && (
         <section aria-labelledby="versions-title">
           <h2 id="versions-title">{t('versionsTitle')}</h2>
           <table class="versions">
             <caption>{t('versionsCaption', { name })}</caption>
-            <thead><tr><th scope="col">{t('name')}</th><th scope="col">{t('publishedAt')}</th><th scope="col">{t('publishedBy')}</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">{t('name')}</th>
+                <th scope="col">{t('publishedAt')}</th>
+                <th scope="col">{t('publishedBy')}</th>
+              </tr>
+            </thead>
             <tbody>
               {versions.map((v) => (
                 <tr key={v.version} data-version={v.version} class={v.version === selected ? 'selected' : undefined}>
                   <td>
-                    <a href={`#/playbooks/${encodeURIComponent(name)}/${v.version}`} aria-current={v.version === selected ? 'true' : undefined}>{t('version', { version: v.version })}</a>
+                    <a href={`#/playbooks/${encodeURIComponent(name)}/${v.version}`} aria-current={v.version === selected ? 'true' : undefined}>
+                      {t('version', { version: v.version })}
+                    </a>
                     {v.version === selected && <span class="muted"> {t('selected')}</span>}
                   </td>
                   <td>{formatTime(v.publishedAt, session)}</td>
@@ -168,23 +276,35 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
       {shown && (
         <>
           <section aria-labelledby="flow-title">
-            <h2 id="flow-title">{t('flow')} · {t('version', { version: shown.detail.version })}</h2>
+            <h2 id="flow-title">
+              {t('flow')} · {t('version', { version: shown.detail.version })}
+            </h2>
             <p class="hint">{t('flowHelp')}</p>
             <CasePathForm session={session} name={name} shown={shown.graph} t={t} path={path} onPath={setPath} />
-            <FlowDiagram graph={shown.graph} path={path && path.version === shown.detail.version ? path.steps : NO_PATH} regionLabel={t('flowRegion')}
-              title={t('flowTitle', { name, version: shown.detail.version, steps: shown.graph.nodes.length })} />
+            <FlowDiagram
+              graph={shown.graph}
+              path={path && path.version === shown.detail.version ? path.steps : NO_PATH}
+              regionLabel={t('flowRegion')}
+              title={t('flowTitle', { name, version: shown.detail.version, steps: shown.graph.nodes.length })}
+            />
           </section>
           <section aria-labelledby="yaml-title">
-            <h2 id="yaml-title">{t('yaml')} · {t('version', { version: shown.detail.version })}</h2>
+            <h2 id="yaml-title">
+              {t('yaml')} · {t('version', { version: shown.detail.version })}
+            </h2>
             <p>{shown.detail.diagnostics.length === 0 ? t('noWarnings') : t('warnings', { count: shown.detail.diagnostics.length })}</p>
             <YamlListing yaml={shown.detail.yaml} diagnostics={shown.detail.diagnostics} label={t('yamlRegion', { version: shown.detail.version })} t={t} />
           </section>
           {mayPublish && (
-            <PlaybookEditor session={session} name={name} initial={shown.detail.yaml}
+            <PlaybookEditor
+              session={session}
+              name={name}
+              initial={shown.detail.yaml}
               onPublished={(newVersion) => {
                 setPublished((n) => n + 1);
                 location.hash = `#/playbooks/${encodeURIComponent(name)}/${newVersion}`;
-              }} />
+              }}
+            />
           )}
         </>
       )}
@@ -197,7 +317,9 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
  * twice in a row (a clock's breach there) counted once, with its first record.
  */
 function stepsTaken(history: CaseHistory, current: string | null, known: Set<string>): PathStep[] {
-  const recorded: PathStep[] = [...history.steps].sort((a, b) => a.seq - b.seq).flatMap((entry) => (entry.step === null ? [] : [{ step: entry.step, detail: entry.detail }]));
+  const recorded: PathStep[] = [...history.steps]
+    .sort((a, b) => a.seq - b.seq)
+    .flatMap((entry) => (entry.step === null ? [] : [{ step: entry.step, detail: entry.detail }]));
   const steps: PathStep[] = [];
   for (const entry of current === null ? recorded : [...recorded, { step: current }]) {
     if (known.has(entry.step) && steps[steps.length - 1]?.step !== entry.step) steps.push(entry);
@@ -205,8 +327,20 @@ function stepsTaken(history: CaseHistory, current: string | null, known: Set<str
   return steps;
 }
 
-function CasePathForm({ session, name, shown, t, path, onPath }: {
-  session: Session; name: string; shown: FlowGraph; t: Translate<Key>; path: CasePath | null; onPath: (path: CasePath | null) => void;
+function CasePathForm({
+  session,
+  name,
+  shown,
+  t,
+  path,
+  onPath,
+}: {
+  session: Session;
+  name: string;
+  shown: FlowGraph;
+  t: Translate<Key>;
+  path: CasePath | null;
+  onPath: (path: CasePath | null) => void;
 }) {
   const [caseId, setCaseId] = useState('');
   const [message, setMessage] = useState<string | null>(null);
@@ -227,7 +361,8 @@ function CasePathForm({ session, name, shown, t, path, onPath }: {
         return;
       }
       const { version } = history.playbook;
-      const graph = version === shown.version ? shown : await api<FlowGraph>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}/versions/${version}/graph`);
+      const graph =
+        version === shown.version ? shown : await api<FlowGraph>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}/versions/${version}/graph`);
       const current = view.status === 'closed' ? null : view.step;
       onPath({ caseId: id, version, steps: stepsTaken(history, current, new Set(graph.nodes.map((node) => node.id))) });
       if (version !== shown.version) {
@@ -245,11 +380,26 @@ function CasePathForm({ session, name, shown, t, path, onPath }: {
         <label for="path-case">{t('caseLabel')}</label>
         <input id="path-case" name="case" value={caseId} onInput={(event) => setCaseId(event.currentTarget.value)} spellcheck={false} />
         <button type="submit">{t('showPath')}</button>
-        {path && <button type="button" class="secondary" onClick={() => { onPath(null); setMessage(null); }}>{t('clearPath')}</button>}
+        {path && (
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              onPath(null);
+              setMessage(null);
+            }}
+          >
+            {t('clearPath')}
+          </button>
+        )}
       </form>
       <div role="status" class="path-status">
         {message && <p>{message}</p>}
-        {path && <p class="path" data-case={path.caseId}>{t('pathOf', { caseId: path.caseId, path: path.steps.map((entry) => entry.step).join(' → ') })}</p>}
+        {path && (
+          <p class="path" data-case={path.caseId}>
+            {t('pathOf', { caseId: path.caseId, path: path.steps.map((entry) => entry.step).join(' → ') })}
+          </p>
+        )}
       </div>
     </>
   );
@@ -271,7 +421,9 @@ function YamlListing({ yaml, diagnostics, label, t }: { yaml: string; diagnostic
           const worst = marks?.some((d) => d.severity === 'error') ? 'error' : marks ? 'warning' : '';
           return (
             <li key={index} data-line={index + 1} class={worst}>
-              <span class="ln" aria-hidden="true">{index + 1}</span>
+              <span class="ln" aria-hidden="true">
+                {index + 1}
+              </span>
               <code>{text || ' '}</code>
               {marks?.map((d) => (
                 <p key={`${d.code}:${d.column}`} class={`diagnostic ${d.severity}`} data-code={d.code}>

@@ -28,14 +28,25 @@ export const call: StepKind<CallStep, RawCall> = {
   compile(raw, c) {
     const { integrations, fields } = c.declarations;
     const integration = integrations[raw.integration];
-    if (!integration) c.error('PB114', `integration '${raw.integration}' is not declared`, [...c.path, 'integration'], { hint: c.hint(raw.integration, Object.keys(integrations), 'declare it under integrations') });
-    else if (!integration.operations.includes(raw.operation)) c.error('PB115', `integration '${raw.integration}' has no operation '${raw.operation}'`, [...c.path, 'operation'], { hint: c.hint(raw.operation, integration.operations, `its operations: ${integration.operations.join(', ')}`) });
+    if (!integration)
+      c.error('PB114', `integration '${raw.integration}' is not declared`, [...c.path, 'integration'], {
+        hint: c.hint(raw.integration, Object.keys(integrations), 'declare it under integrations'),
+      });
+    else if (!integration.operations.includes(raw.operation))
+      c.error('PB115', `integration '${raw.integration}' has no operation '${raw.operation}'`, [...c.path, 'operation'], {
+        hint: c.hint(raw.operation, integration.operations, `its operations: ${integration.operations.join(', ')}`),
+      });
     if (raw.result_field !== undefined && !fields[raw.result_field]) {
-      c.error('PB116', `'${raw.result_field}' is not a declared case field`, [...c.path, 'result_field'], { hint: c.hint(raw.result_field, Object.keys(fields), 'declare it under fields') });
+      c.error('PB116', `'${raw.result_field}' is not a declared case field`, [...c.path, 'result_field'], {
+        hint: c.hint(raw.result_field, Object.keys(fields), 'declare it under fields'),
+      });
     }
     const input = Object.fromEntries(Object.entries(raw.input ?? {}).map(([name, cel]) => [name, c.expression(cel, [...c.path, 'input', name], 'any')]));
     return {
-      kind: 'call', integration: raw.integration, operation: raw.operation, input,
+      kind: 'call',
+      integration: raw.integration,
+      operation: raw.operation,
+      input,
       ...(raw.result_field !== undefined ? { resultField: raw.result_field } : {}),
       ...(raw.on_error !== undefined ? { onError: c.ref(raw.on_error, [...c.path, 'on_error']) } : {}),
       next: c.next(),
@@ -44,4 +55,3 @@ export const call: StepKind<CallStep, RawCall> = {
   edges: (step) => [{ to: step.next }, ...(step.onError ? [{ to: step.onError, label: 'error' }] : [])],
   describe: (step) => `call ${step.integration}.${step.operation}`,
 };
-

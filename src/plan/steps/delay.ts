@@ -9,16 +9,22 @@ type DelayEnd =
   | { untilLocalTime: string; timezone: string; after?: Expr } // HH:MM: the next one after now, or after `after`
   | { instant: Expr }; // a timestamp expression, e.g. data.signed_at + policy.call_after
 
-export type DelayStep = StepBase & { kind: 'delay'; next: string; /** Events that end the delay early, and where each leads. */ unless?: Record<string, string> } & DelayEnd;
-
-export type RawDelay = string | {
-  for?: string;
-  until?: string;
-  timezone?: string;
-  after?: string;
-  at?: string;
+export type DelayStep = StepBase & {
+  kind: 'delay';
+  next: string /** Events that end the delay early, and where each leads. */;
   unless?: Record<string, string>;
-};
+} & DelayEnd;
+
+export type RawDelay =
+  | string
+  | {
+      for?: string;
+      until?: string;
+      timezone?: string;
+      after?: string;
+      at?: string;
+      unless?: Record<string, string>;
+    };
 
 /** The longest a delay until a time of day can last: from just after that time to the next day's. */
 const LONGEST_TIME_OF_DAY_DELAY_MS = 86_400_000;
@@ -37,26 +43,35 @@ export const delay: StepKind<DelayStep, RawDelay> = {
     const unless: Record<string, string> = {};
     for (const [event, goto] of Object.entries(raw.unless ?? {})) {
       if (!c.declarations.events[event]) {
-        c.error('PB111', `event '${event}' is not declared`, [...c.path, 'unless', event], { key: true, hint: c.hint(event, Object.keys(c.declarations.events), 'declare it under events') });
+        c.error('PB111', `event '${event}' is not declared`, [...c.path, 'unless', event], {
+          key: true,
+          hint: c.hint(event, Object.keys(c.declarations.events), 'declare it under events'),
+        });
       }
       unless[event] = c.ref(goto, [...c.path, 'unless', event]);
     }
-    const end: DelayEnd = raw.at !== undefined
-      ? { instant: c.expression(raw.at, [...c.path, 'at'], TIMESTAMP) }
-      : raw.for !== undefined
-        ? spanEnd(raw.for, [...c.path, 'for'])
-        : {
-            untilLocalTime: raw.until!, timezone: c.timezone(raw.timezone ?? c.declarations.timezone, [...c.path, 'timezone']),
-            ...(raw.after !== undefined ? { after: c.expression(raw.after, [...c.path, 'after'], TIMESTAMP) } : {}),
-          };
+    const end: DelayEnd =
+      raw.at !== undefined
+        ? { instant: c.expression(raw.at, [...c.path, 'at'], TIMESTAMP) }
+        : raw.for !== undefined
+          ? spanEnd(raw.for, [...c.path, 'for'])
+          : {
+              untilLocalTime: raw.until!,
+              timezone: c.timezone(raw.timezone ?? c.declarations.timezone, [...c.path, 'timezone']),
+              ...(raw.after !== undefined ? { after: c.expression(raw.after, [...c.path, 'after'], TIMESTAMP) } : {}),
+            };
     return { kind: 'delay', ...end, ...(Object.keys(unless).length > 0 ? { unless } : {}), next: c.next() };
   },
   edges: (step) => [{ to: step.next }, ...Object.entries(step.unless ?? {}).map(([event, to]) => ({ to, label: event }))],
   describe: (step) => {
-    const end = 'ms' in step ? `delay ${formatDuration(step.ms)}`
-      : 'business' in step ? `delay ${formatBusinessDuration(step.business)}`
-        : 'instant' in step ? `until ${step.instant.cel}`
-          : `until ${step.untilLocalTime} ${step.timezone}${step.after ? ` after ${step.after.cel}` : ''}`;
+    const end =
+      'ms' in step
+        ? `delay ${formatDuration(step.ms)}`
+        : 'business' in step
+          ? `delay ${formatBusinessDuration(step.business)}`
+          : 'instant' in step
+            ? `until ${step.instant.cel}`
+            : `until ${step.untilLocalTime} ${step.timezone}${step.after ? ` after ${step.after.cel}` : ''}`;
     return step.unless ? `${end} unless ${Object.keys(step.unless).join(' / ')}` : end;
   },
   awaits: (step) => Object.keys(step.unless ?? {}),
@@ -68,4 +83,3 @@ export const delay: StepKind<DelayStep, RawDelay> = {
     return deadline({ span: 'business' in step ? step.business : step.ms });
   },
 };
-

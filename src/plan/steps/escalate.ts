@@ -24,7 +24,10 @@ export const escalate: StepKind<EscalateStep, RawEscalate> = {
   shape: 'box',
   compile(raw, c) {
     return {
-      kind: 'escalate', queue: raw.queue, severity: raw.severity, reason: raw.reason,
+      kind: 'escalate',
+      queue: raw.queue,
+      severity: raw.severity,
+      reason: raw.reason,
       ...(raw.note !== undefined ? { note: c.expression(raw.note, [...c.path, 'note'], 'string') } : {}),
       next: c.next(),
     };

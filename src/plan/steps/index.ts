@@ -36,7 +36,17 @@ export interface RawActions {
 }
 
 export const STEP_KINDS: { [K in StepKindName]: StepKind<StepOfKind<K>, RawActions[K]> } = {
-  send, wait, delay, branch, refund, escalate, task, set, remark, call, end,
+  send,
+  wait,
+  delay,
+  branch,
+  refund,
+  escalate,
+  task,
+  set,
+  remark,
+  call,
+  end,
 };
 
 /** The descriptor of a kind by its name, as a history records it; undefined for records of no step kind (a reminder). */

@@ -48,13 +48,26 @@ export const refund: StepKind<RefundStep, RawRefund> = {
   shape: 'box',
   compile(raw, c) {
     const { events, paidField, orderIdField, refundCaps, currency } = c.declarations;
-    if (!paidField) c.error('PB117', 'a refund needs paid_field: the money field with what the buyer paid, the ceiling for refunds', c.path, { key: true, hint: 'add paid_field: <money field> at the top of the playbook' });
-    if (!orderIdField) c.error('PB119', 'a refund needs order_id_field: refunds are counted per order, across all its cases', c.path, { key: true, hint: 'add order_id_field: <string field> at the top of the playbook' });
+    if (!paidField)
+      c.error('PB117', 'a refund needs paid_field: the money field with what the buyer paid, the ceiling for refunds', c.path, {
+        key: true,
+        hint: 'add paid_field: <money field> at the top of the playbook',
+      });
+    if (!orderIdField)
+      c.error('PB119', 'a refund needs order_id_field: refunds are counted per order, across all its cases', c.path, {
+        key: true,
+        hint: 'add order_id_field: <string field> at the top of the playbook',
+      });
     const covers = raw.covers ?? 'payment';
     if (covers !== 'payment' && !refundCaps?.[covers]) {
-      c.error('PB125', `a ${covers} refund needs a cap: declare refund_caps.${covers}`, [...c.path, 'covers'], { hint: 'e.g. refund_caps: { return_shipping: [order.advanced_return_shipping, policy.max_return_shipping] }' });
+      c.error('PB125', `a ${covers} refund needs a cap: declare refund_caps.${covers}`, [...c.path, 'covers'], {
+        hint: 'e.g. refund_caps: { return_shipping: [order.advanced_return_shipping, policy.max_return_shipping] }',
+      });
     }
-    if (raw.from !== CASE_OPENED && !events[raw.from]) c.error('PB118', `the deadline counts from '${raw.from}', which is neither a declared event nor ${CASE_OPENED}`, [...c.path, 'from'], { hint: c.hint(raw.from, Object.keys(events), 'name the event whose arrival starts the clock') });
+    if (raw.from !== CASE_OPENED && !events[raw.from])
+      c.error('PB118', `the deadline counts from '${raw.from}', which is neither a declared event nor ${CASE_OPENED}`, [...c.path, 'from'], {
+        hint: c.hint(raw.from, Object.keys(events), 'name the event whose arrival starts the clock'),
+      });
     return {
       kind: 'refund',
       amount: c.expression(raw.amount, [...c.path, 'amount'], 'int'),
@@ -69,7 +82,11 @@ export const refund: StepKind<RefundStep, RawRefund> = {
       next: c.next(),
     };
   },
-  edges: (step) => [{ to: step.next, label: 'refunded' }, { to: step.onBreach, label: 'refunded late' }, { to: step.onDeclined, label: 'declined' }],
+  edges: (step) => [
+    { to: step.next, label: 'refunded' },
+    { to: step.onBreach, label: 'refunded late' },
+    { to: step.onDeclined, label: 'declined' },
+  ],
   describe: (step) => `refund within ${formatSpan(refundWithin(step))}`,
   deadline: (step) => ({ what: 'the refund deadline', key: ['refund', 'within'], lasts: { span: refundWithin(step) } }),
 };

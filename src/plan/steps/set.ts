@@ -20,7 +20,10 @@ export const set: StepKind<SetStep, RawSet> = {
     for (const [name, cel] of Object.entries(raw)) {
       const field = fields[name];
       if (!field) {
-        c.error('PB116', `'${name}' is not a declared case field`, [...c.path, name], { key: true, hint: c.hint(name, Object.keys(fields), 'declare it under fields') });
+        c.error('PB116', `'${name}' is not a declared case field`, [...c.path, name], {
+          key: true,
+          hint: c.hint(name, Object.keys(fields), 'declare it under fields'),
+        });
         continue;
       }
       assigned[name] = c.expression(cel, [...c.path, name], { field });

@@ -44,7 +44,11 @@ export const task: StepKind<TaskStep, RawTask> = {
   compile(raw, c) {
     const outcomes = Object.fromEntries(Object.entries(raw.outcomes).map(([outcome, target]) => [outcome, c.ref(target, [...c.path, 'outcomes', outcome])]));
     return {
-      kind: 'task', role: raw.role, title: raw.title, ...slaOf(c.span(raw.sla, [...c.path, 'sla']) ?? 0), outcomes,
+      kind: 'task',
+      role: raw.role,
+      title: raw.title,
+      ...slaOf(c.span(raw.sla, [...c.path, 'sla']) ?? 0),
+      outcomes,
       onSlaBreach: c.ref(raw.on_sla_breach, [...c.path, 'on_sla_breach']),
     };
   },
@@ -64,4 +68,3 @@ const slaOf = (span: Span) => (typeof span === 'number' ? { slaMs: span } : { sl
 
 /** The task's SLA as written: milliseconds or business time. */
 export const taskSla = (step: TaskStep): Span => spanOf(step.slaMs, step.slaBusiness) ?? 0;
-

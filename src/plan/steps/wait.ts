@@ -36,22 +36,31 @@ export const wait: StepKind<WaitStep, RawWait> = {
     raw.events.forEach((awaited, i) => {
       const path = [...c.path, 'events', i];
       const spec = events[awaited.event];
-      if (!spec) c.error('PB111', `event '${awaited.event}' is not declared`, [...path, 'event'], { hint: c.hint(awaited.event, Object.keys(events), 'declare it under events') });
+      if (!spec)
+        c.error('PB111', `event '${awaited.event}' is not declared`, [...path, 'event'], {
+          hint: c.hint(awaited.event, Object.keys(events), 'declare it under events'),
+        });
       if (on[awaited.event]) c.error('PB122', `the wait lists event '${awaited.event}' twice`, [...path, 'event']);
       const where = awaited.where !== undefined && spec ? c.expression(awaited.where, [...path, 'where'], 'bool', spec) : undefined;
       on[awaited.event] = { next: c.next(awaited.goto, [...path, 'goto']), ...(where ? { where } : {}) };
     });
     // 0 when the timeout is refused, so its edge still counts for the flow checks (the plan is not produced).
-    const timeout = raw.timeout !== undefined ? c.span(raw.timeout, [...c.path, 'timeout']) ?? 0 : undefined;
+    const timeout = raw.timeout !== undefined ? (c.span(raw.timeout, [...c.path, 'timeout']) ?? 0) : undefined;
     const timeoutAt = raw.timeout_at !== undefined ? c.expression(raw.timeout_at, [...c.path, 'timeout_at'], TIMESTAMP) : undefined;
     const timed = raw.timeout !== undefined || raw.timeout_at !== undefined;
-    if (raw.timeout !== undefined && raw.timeout_at !== undefined) c.error('PB144', 'a wait has either a timeout or a timeout_at, not both', [...c.path, 'timeout_at'], { key: true });
+    if (raw.timeout !== undefined && raw.timeout_at !== undefined)
+      c.error('PB144', 'a wait has either a timeout or a timeout_at, not both', [...c.path, 'timeout_at'], { key: true });
     const timeoutKey = raw.timeout_at !== undefined ? 'timeout_at' : 'timeout';
-    if (timed && raw.on_timeout === undefined) c.error('PB120', 'a wait with a timeout needs on_timeout: the step to take when it passes', [...c.path, timeoutKey], { key: true });
-    if (!timed && raw.on_timeout !== undefined) c.error('PB121', 'on_timeout without a timeout is never taken', [...c.path, 'on_timeout'], { key: true, hint: 'add timeout: <duration>' });
+    if (timed && raw.on_timeout === undefined)
+      c.error('PB120', 'a wait with a timeout needs on_timeout: the step to take when it passes', [...c.path, timeoutKey], { key: true });
+    if (!timed && raw.on_timeout !== undefined)
+      c.error('PB121', 'on_timeout without a timeout is never taken', [...c.path, 'on_timeout'], { key: true, hint: 'add timeout: <duration>' });
     if (!timed) c.warning('PB123', `step '${c.stepId}' waits without a timeout: a case can stay open for ever`, c.path, 'add timeout and on_timeout');
     return {
-      kind: 'wait', on, timeoutMs: typeof timeout === 'number' ? timeout : null, ...(typeof timeout === 'object' ? { timeoutBusiness: timeout } : {}),
+      kind: 'wait',
+      on,
+      timeoutMs: typeof timeout === 'number' ? timeout : null,
+      ...(typeof timeout === 'object' ? { timeoutBusiness: timeout } : {}),
       ...(timeoutAt ? { timeoutAt } : {}),
       ...(raw.on_timeout !== undefined ? { onTimeout: c.ref(raw.on_timeout, [...c.path, 'on_timeout']) } : {}),
       ...(raw.remind ? { remind: compileReminder(raw.remind, c) } : {}),
@@ -66,7 +75,7 @@ export const wait: StepKind<WaitStep, RawWait> = {
   awaits: (step) => Object.keys(step.on),
   deadline(step, plan) {
     const timeout = waitTimeout(step);
-    const lasts = step.timeoutAt ? { ms: sinceOpening(step.timeoutAt, plan) } : timeout === undefined ? 'unbounded' as const : { span: timeout };
+    const lasts = step.timeoutAt ? { ms: sinceOpening(step.timeoutAt, plan) } : timeout === undefined ? ('unbounded' as const) : { span: timeout };
     return { what: 'the wait', key: ['wait', 'timeout'], lasts };
   },
 };
@@ -76,7 +85,13 @@ function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<type
   const template = c.template(raw.template, [...path, 'template']);
   const every = c.span(raw.every, [...path, 'every']) ?? 0;
   const max = c.count(raw.times, [...path, 'times']);
-  return { ...(typeof every === 'number' ? { everyMs: every } : { everyBusiness: every }), max: max ?? 0, template: raw.template, channel: raw.channel ?? template?.channel ?? 'chat', to: c.recipient(raw.to ?? 'buyer') };
+  return {
+    ...(typeof every === 'number' ? { everyMs: every } : { everyBusiness: every }),
+    max: max ?? 0,
+    template: raw.template,
+    channel: raw.channel ?? template?.channel ?? 'chat',
+    to: c.recipient(raw.to ?? 'buyer'),
+  };
 }
 
 /**

@@ -14,14 +14,28 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
   const input = Object.fromEntries(Object.entries(step.input).map(([name, expr]) => [name, jsonValue(rt.evaluate(expr))]));
   try {
     const result = await rt.integrations.callIntegration({
-      key, caseId: rt.caseId, stepId: step.id, integration: step.integration, operation: step.operation, input,
+      key,
+      caseId: rt.caseId,
+      stepId: step.id,
+      integration: step.integration,
+      operation: step.operation,
+      input,
     });
     if (step.resultField) {
       const problems = checkValue(rt.plan.fields[step.resultField]!, result, `/${step.resultField}`, rt.plan.currency);
-      if (problems.length > 0) throw ApplicationFailure.nonRetryable(`integration result does not fit ${step.resultField}: ${problems[0]!.message}`, FAILURE_TYPES.BadIntegrationResult);
+      if (problems.length > 0)
+        throw ApplicationFailure.nonRetryable(
+          `integration result does not fit ${step.resultField}: ${problems[0]!.message}`,
+          FAILURE_TYPES.BadIntegrationResult,
+        );
       rt.state.data = { ...rt.state.data, [step.resultField]: result };
     }
-    rt.record(step, { integration: step.integration, operation: step.operation, result: boundedJson(result), ...(step.resultField ? { resultField: step.resultField } : {}) });
+    rt.record(step, {
+      integration: step.integration,
+      operation: step.operation,
+      result: boundedJson(result),
+      ...(step.resultField ? { resultField: step.resultField } : {}),
+    });
     return step.next;
   } catch (error) {
     if (!step.onError || isCancellation(error)) throw error;

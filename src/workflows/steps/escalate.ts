@@ -6,7 +6,13 @@ export const escalate: StepInterpreter<EscalateStep> = {
   async run(step, rt, key) {
     const note = step.note ? String(rt.evaluate(step.note)) : undefined;
     const { escalationId } = await rt.activities.openEscalation({
-      key, caseId: rt.caseId, stepId: step.id, queue: step.queue, severity: step.severity, reason: step.reason, ...(note !== undefined ? { note } : {}),
+      key,
+      caseId: rt.caseId,
+      stepId: step.id,
+      queue: step.queue,
+      severity: step.severity,
+      reason: step.reason,
+      ...(note !== undefined ? { note } : {}),
     });
     rt.record(step, { escalationId, queue: step.queue, reason: step.reason });
     return step.next;

@@ -17,7 +17,17 @@ import { task } from './task.js';
 import { wait } from './wait.js';
 
 export const INTERPRETERS: { [K in StepKindName]: StepInterpreter<StepOfKind<K>> } = {
-  send, wait, delay, branch, refund, escalate, task, set, remark, call, end,
+  send,
+  wait,
+  delay,
+  branch,
+  refund,
+  escalate,
+  task,
+  set,
+  remark,
+  call,
+  end,
 };
 
 /** The interpreter of a step's kind, typed for that step. */

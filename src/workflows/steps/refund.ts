@@ -28,7 +28,15 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
   }
   const orderId = orderIdOf(rt.plan, rt.state.data);
   const request: RefundRequest = {
-    key, caseId: rt.caseId, stepId: step.id, orderId, amount, currency: step.currency, reason: step.reason, covers: step.covers, deadlineAt: iso(deadline),
+    key,
+    caseId: rt.caseId,
+    stepId: step.id,
+    orderId,
+    amount,
+    currency: step.currency,
+    reason: step.reason,
+    covers: step.covers,
+    deadlineAt: iso(deadline),
   };
   if (Date.now() >= deadline) {
     if (!patched(LATE_REFUNDS_KEEP_GOING)) {
@@ -44,14 +52,24 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
 }
 
 /** Issues the refund with a timer running to its deadline; the first to end decides. */
-async function raceTheDeadline(step: RefundStep, rt: StepRuntime, request: RefundRequest, deadline: number, amount: number, evidence: () => Record<string, unknown>): Promise<string> {
+async function raceTheDeadline(
+  step: RefundStep,
+  rt: StepRuntime,
+  request: RefundRequest,
+  deadline: number,
+  amount: number,
+  evidence: () => Record<string, unknown>,
+): Promise<string> {
   const refundScope = new CancellationScope();
   const timerScope = new CancellationScope();
   const issued = refundScope.run(() => rt.refunds.issueRefund(request));
   const timer = timerScope.run(() => sleep(deadline - Date.now()));
   const outcome = await Promise.race([
     answerOf(issued),
-    timer.then(() => ({ breach: true as const }), () => ({ breach: false as const })),
+    timer.then(
+      () => ({ breach: true as const }),
+      () => ({ breach: false as const }),
+    ),
   ]);
   if ('breach' in outcome) {
     if (!patched(LATE_REFUNDS_KEEP_GOING)) {
@@ -74,7 +92,13 @@ async function raceTheDeadline(step: RefundStep, rt: StepRuntime, request: Refun
  * (and the refund goes on under the same key), as on the shapes before.
  */
 async function refundBeforeDeadline(
-  step: RefundStep, rt: StepRuntime, request: RefundRequest, issuer: Pick<CaseActivities, 'issueRefund'>, deadline: number, amount: number, evidence: () => Record<string, unknown>,
+  step: RefundStep,
+  rt: StepRuntime,
+  request: RefundRequest,
+  issuer: Pick<CaseActivities, 'issueRefund'>,
+  deadline: number,
+  amount: number,
+  evidence: () => Record<string, unknown>,
 ): Promise<string> {
   const progress = rt.progressWith([{ kind: 'refund', step: step.id, at: request.deadlineAt }]);
   const answer = await answerOf(issuer.issueRefund({ ...request, progress: progress.report }));
@@ -91,7 +115,8 @@ async function refundBeforeDeadline(
 
 /** The refund's time ran out: its schedule-to-close timeout fired, or no retry fits before it. */
 const ranOutOfTime = (error: unknown): boolean =>
-  error instanceof ActivityFailure && (error.retryState === 'TIMEOUT' || (error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE'));
+  error instanceof ActivityFailure &&
+  (error.retryState === 'TIMEOUT' || (error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE'));
 
 /**
  * What a refund's records carry as evidence: the amount expression's inputs, the amount as money, the
@@ -99,18 +124,30 @@ const ranOutOfTime = (error: unknown): boolean =>
  */
 function refundEvidence(step: RefundStep, rt: StepRuntime, amount: number, deadline: number): () => Record<string, unknown> {
   const fixed = {
-    amountFrom: rt.evidence(step.amount), money: evidenceText({ amount, currency: step.currency }, rt.plan.timezone), currency: step.currency,
-    deadline: iso(deadline), deadlineFrom: step.from, within: step.withinBusiness ? formatSpan(step.withinBusiness) : readableDuration(step.withinMs ?? 0),
+    amountFrom: rt.evidence(step.amount),
+    money: evidenceText({ amount, currency: step.currency }, rt.plan.timezone),
+    currency: step.currency,
+    deadline: iso(deadline),
+    deadlineFrom: step.from,
+    within: step.withinBusiness ? formatSpan(step.withinBusiness) : readableDuration(step.withinMs ?? 0),
   };
   return () => {
     const now = Date.now();
-    return { ...fixed, ...(now <= deadline ? { met: true, margin: readableDuration(deadline - now) } : { met: false, lateBy: readableDuration(now - deadline) }) };
+    return {
+      ...fixed,
+      ...(now <= deadline ? { met: true, margin: readableDuration(deadline - now) } : { met: false, lateBy: readableDuration(now - deadline) }),
+    };
   };
 }
 
 /** Past the deadline: the breach is escalated first, then the refund's answer settles the step on its `on_breach` path. */
 async function settleLate(
-  step: RefundStep, rt: StepRuntime, request: RefundRequest, amount: number, evidence: () => Record<string, unknown>, answer: () => Promise<RefundAnswer>,
+  step: RefundStep,
+  rt: StepRuntime,
+  request: RefundRequest,
+  amount: number,
+  evidence: () => Record<string, unknown>,
+  answer: () => Promise<RefundAnswer>,
 ): Promise<string> {
   await escalateBreach(step, rt, request, evidence);
   return settle(step, rt, amount, await answer(), step.onBreach, evidence);
@@ -120,8 +157,13 @@ async function settleLate(
 async function escalateBreach(step: RefundStep, rt: StepRuntime, request: RefundRequest, evidence: () => Record<string, unknown>): Promise<void> {
   await rt.activities.markRefundLate(request);
   const { escalationId } = await rt.activities.openEscalation({
-    key: `${request.key}/late`, caseId: rt.caseId, stepId: step.id, queue: step.breachQueue ?? DEFAULT_BREACH_QUEUE, severity: 'critical',
-    reason: 'refund_sla_breached', note: `refund ${request.key} of ${request.amount} ${request.currency} was due ${request.deadlineAt}; it is still being paid`,
+    key: `${request.key}/late`,
+    caseId: rt.caseId,
+    stepId: step.id,
+    queue: step.breachQueue ?? DEFAULT_BREACH_QUEUE,
+    severity: 'critical',
+    reason: 'refund_sla_breached',
+    note: `refund ${request.key} of ${request.amount} ${request.currency} was due ${request.deadlineAt}; it is still being paid`,
   });
   rt.record(step, { ...evidence(), breach: request.deadlineAt, amount: request.amount, escalationId, late: true });
   await rt.working([]);
@@ -130,13 +172,20 @@ async function escalateBreach(step: RefundStep, rt: StepRuntime, request: Refund
 type RefundAnswer = { receipt: { refundId: number; providerReference: string } } | { error: unknown };
 
 const answerOf = (issued: Promise<{ refundId: number; providerReference: string }>): Promise<RefundAnswer> =>
-  issued.then((receipt) => ({ receipt }), (error: unknown) => ({ error }));
+  issued.then(
+    (receipt) => ({ receipt }),
+    (error: unknown) => ({ error }),
+  );
 
 /** Where the refund's answer leads: `next` (or the late path) when paid, `on_declined` when refused. */
 function settle(step: RefundStep, rt: StepRuntime, amount: number, outcome: RefundAnswer, paid: string, evidence: () => Record<string, unknown>): string {
   if ('receipt' in outcome) {
     rt.record(step, {
-      ...evidence(), refundId: outcome.receipt.refundId, amount, currency: step.currency, providerReference: outcome.receipt.providerReference,
+      ...evidence(),
+      refundId: outcome.receipt.refundId,
+      amount,
+      currency: step.currency,
+      providerReference: outcome.receipt.providerReference,
       ...(paid === step.next ? {} : { late: true, goto: paid }),
     });
     return paid;

@@ -6,7 +6,13 @@ import type { StepInterpreter } from './runtime.js';
 export const remark: StepInterpreter<RemarkStep> = {
   async run(step, rt, key) {
     const text = rt.render(step.text, step.placeholders);
-    await rt.activities.writeOrderNote({ key, caseId: rt.caseId, orderId: orderIdOf(rt.plan, rt.state.data), remark: text, ...(step.flag ? { flag: step.flag } : {}) });
+    await rt.activities.writeOrderNote({
+      key,
+      caseId: rt.caseId,
+      orderId: orderIdOf(rt.plan, rt.state.data),
+      remark: text,
+      ...(step.flag ? { flag: step.flag } : {}),
+    });
     rt.record(step, { remark: text, ...(step.flag ? { flag: step.flag } : {}) });
     return step.next;
   },

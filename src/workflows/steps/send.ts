@@ -13,7 +13,12 @@ export const send: StepInterpreter<SendStep> = {
     }
     const template = rt.plan.templates[step.template]!;
     const { messageId } = await rt.activities.sendMessage({
-      key, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(step.to), channel: step.channel, template: step.template,
+      key,
+      caseId: rt.caseId,
+      stepId: step.id,
+      recipient: rt.recipient(step.to),
+      channel: step.channel,
+      template: step.template,
       body: rt.render(template.text, template.placeholders),
     });
     rt.record(step, { messageId, template: step.template });

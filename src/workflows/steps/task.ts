@@ -9,7 +9,13 @@ export const task: StepInterpreter<TaskStep> = { run: runTask };
 async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<string> {
   const dueAt = rt.after(Date.now(), taskSla(step));
   await rt.activities.openTask({
-    key, caseId: rt.caseId, stepId: step.id, role: step.role, title: step.title, outcomes: Object.keys(step.outcomes), dueAt: iso(dueAt),
+    key,
+    caseId: rt.caseId,
+    stepId: step.id,
+    role: step.role,
+    title: step.title,
+    outcomes: Object.keys(step.outcomes),
+    dueAt: iso(dueAt),
   });
   const takes = taskCompletes(step);
   for (;;) {
@@ -19,14 +25,26 @@ async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<st
       await rt.activities.closeTask({ key, outcome, breached: false });
       const now = Date.now();
       rt.record(step, {
-        outcome, eventId: match.id, goto: step.outcomes[outcome], by: match.by ?? null, role: step.role, slaDue: iso(dueAt),
+        outcome,
+        eventId: match.id,
+        goto: step.outcomes[outcome],
+        by: match.by ?? null,
+        role: step.role,
+        slaDue: iso(dueAt),
         ...(now <= dueAt ? { sla: 'met', margin: readableDuration(dueAt - now) } : { sla: 'breached', lateBy: readableDuration(now - dueAt) }),
       });
       return step.outcomes[outcome]!;
     }
     if (Date.now() >= dueAt) {
       await rt.activities.closeTask({ key, outcome: null, breached: true });
-      rt.record(step, { slaBreached: iso(dueAt), goto: step.onSlaBreach, role: step.role, slaDue: iso(dueAt), sla: 'breached', lateBy: readableDuration(Date.now() - dueAt) });
+      rt.record(step, {
+        slaBreached: iso(dueAt),
+        goto: step.onSlaBreach,
+        role: step.role,
+        slaDue: iso(dueAt),
+        sla: 'breached',
+        lateBy: readableDuration(Date.now() - dueAt),
+      });
       return step.onSlaBreach;
     }
     await rt.waitFor(step.id, [TASK_COMPLETED], [{ kind: 'task-sla', step: step.id, at: iso(dueAt) }], dueAt, () => rt.has([TASK_COMPLETED], takes));

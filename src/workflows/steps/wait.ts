@@ -28,8 +28,14 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
     const match = rt.take(events, takes);
     if (match) {
       rt.record(step, {
-        since: iso(started), event: match.type, eventId: match.id, goto: step.on[match.type]!.next,
-        arrived: match.at, payload: boundedJson(match.payload), by: match.by ?? null, waited: readableDuration(Date.now() - started),
+        since: iso(started),
+        event: match.type,
+        eventId: match.id,
+        goto: step.on[match.type]!.next,
+        arrived: match.at,
+        payload: boundedJson(match.payload),
+        by: match.by ?? null,
+        waited: readableDuration(Date.now() - started),
       });
       return step.on[match.type]!.next;
     }
@@ -47,12 +53,26 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
       reminders += 1;
       const template = rt.plan.templates[remind.template]!;
       await rt.activities.sendMessage({
-        key: `${key}/reminder-${reminders}`, caseId: rt.caseId, stepId: step.id, recipient: rt.recipient(remind.to),
-        channel: remind.channel, template: remind.template, body: rt.render(template.text, template.placeholders),
+        key: `${key}/reminder-${reminders}`,
+        caseId: rt.caseId,
+        stepId: step.id,
+        recipient: rt.recipient(remind.to),
+        channel: remind.channel,
+        template: remind.template,
+        body: rt.render(template.text, template.placeholders),
       });
-      rt.record(step, {
-        reminder: reminders, due: iso(nextReminderAt), of: remind.max, template: remind.template, since: iso(started), ...(holding ? { sent: iso(now) } : {}),
-      }, 'reminder');
+      rt.record(
+        step,
+        {
+          reminder: reminders,
+          due: iso(nextReminderAt),
+          of: remind.max,
+          template: remind.template,
+          since: iso(started),
+          ...(holding ? { sent: iso(now) } : {}),
+        },
+        'reminder',
+      );
       if (holding) {
         anchor = now;
         sentBeforeAnchor = reminders;
