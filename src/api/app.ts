@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isDatabaseUnavailable, refusedValue } from '../store/database-errors.js';
+import { isTemporalUnavailable } from '../cases/live-view.js';
 import { registerAuth } from './auth.js';
 import { refuseUncleanInput } from './clean-input.js';
 import { keyRoutes } from './routes/keys.js';
@@ -172,6 +173,11 @@ function registerProblemHandlers(app: FastifyInstance): void {
         request.log.warn({ err: error }, 'the database cannot be reached');
         reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
         return sendProblem(reply, problem('service-unavailable', `the database cannot be reached; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`));
+      }
+      if (isTemporalUnavailable(error)) {
+        request.log.warn({ err: error }, 'Temporal cannot be reached');
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+        return sendProblem(reply, problem('service-unavailable', `Temporal cannot be reached; retry after ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`));
       }
       const refused = refusedValue(error);
       if (refused) {

@@ -20,7 +20,7 @@ export async function liveCaseView(client: Client, caseId: string): Promise<Case
 }
 
 /** gRPC statuses the case use cases tell apart. */
-export const GRPC = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNIMPLEMENTED: 12 } as const;
+export const GRPC = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNIMPLEMENTED: 12, UNAVAILABLE: 14 } as const;
 
 type ChainedError = { code?: unknown; cause?: unknown };
 
@@ -45,3 +45,7 @@ export function isWorkflowGone(error: unknown): boolean {
     (error instanceof Error && /already completed|workflow execution already finished|not found/i.test(error.message))
   );
 }
+
+/** Whether a call failed because the Temporal server cannot be reached (down, restarting, refused). */
+export const isTemporalUnavailable = (error: unknown): boolean =>
+  inChain(error, (e) => e.code === GRPC.UNAVAILABLE || (e instanceof Error && /failed to connect|connection refused|transport error/i.test(e.message)));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, MAX_BODY_BYTES, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/api/app.js';
+import { Client, Connection } from '@temporalio/client';
 import { CaseAudit } from '../../src/cases/audit.js';
 import { EventInbox } from '../../src/cases/inbox.js';
 import { CaseService } from '../../src/cases/service.js';
@@ -322,4 +323,44 @@ describe('a Postgres outage', () => {
       await dead.end();
     }
   });
+});
+
+describe('a Temporal outage', () => {
+  it('answers 503 service-unavailable with Retry-After; the case opens once Temporal is back', async () => {
+    const connection = await Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const dead = new Client({ connection });
+    const app = await buildApi({
+      pool: runtime.db.pool,
+      cases: new CaseService(dead, runtime.db.pool),
+      inbox: new EventInbox(dead, runtime.db.pool),
+      audit: runtime.audit,
+      temporalReady: async () => false,
+    });
+    const body = {
+      playbook: 'return',
+      caseId: 'temporal-outage-1',
+      data: {
+        order_id: 'TB-OUTAGE',
+        buyer_name: 'Li',
+        order_total: { amount: 19_900, currency: 'CNY' },
+        outbound_shipping: { amount: 1_000, currency: 'CNY' },
+        shipped_free: true,
+        signed_at: new Date((await runtime.env.currentTimeMs()) - DAY).toISOString(),
+        reason: 'no_reason',
+        shipping_insurance: false,
+      },
+    };
+    try {
+      const during = await app.inject({ method: 'POST', url: '/v1/cases', headers: { authorization: `Bearer ${admin}` }, payload: body });
+      expect(during.statusCode, during.body).toBe(503);
+      expect(during.headers['retry-after']).toBe(String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      expect(during.json()).toMatchObject({ type: `${PROBLEMS}service-unavailable`, detail: expect.stringMatching(/^Temporal cannot be reached/) });
+      const after = await api.inject({ method: 'POST', url: '/v1/cases', headers: { authorization: `Bearer ${admin}` }, payload: body });
+      expect(after.statusCode, after.body).toBe(200);
+      expect(after.json()).toMatchObject({ caseId: 'temporal-outage-1' });
+    } finally {
+      await app.close();
+      await connection.close();
+    }
+  }, 60_000);
 });
