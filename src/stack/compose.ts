@@ -4,19 +4,23 @@
  * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
  * tests build their workers through here. A new implementation is one factory in ADAPTERS.
  */
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters } from '../activities/adapters.js';
+import { type Auditor, CaseAudit } from '../cases/audit.js';
 import { EventInbox } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
 import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { startPostgresProcess } from '../store/postgres-process.js';
+import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
 import { freePort } from './free-port.js';
+import { WorkflowReplayer } from './replayer.js';
 import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
 
@@ -81,6 +85,42 @@ export function composeWorker({ adapters = DEFAULT_ADAPTERS, wrap = (chosen) => 
   return createCaseWorker({ ...options, adapters: wrap(composeAdapters(adapters, options.pool)) });
 }
 
+export interface ServiceParts {
+  client: Client;
+  pool: Pool;
+  /** Where cases' workflows run; unset: Casebook's queue. */
+  taskQueue?: string;
+  /** Whether the namespace has Casebook's search attributes (see ensureSearchAttributes). */
+  indexed?: boolean;
+  /**
+   * Replays and exports in worker threads of their own, bounded (what `casebook start` runs); unset: in
+   * this thread, unbounded (tests, benches).
+   */
+  auditThreads?: { databaseUrl: string; temporal: { address: string; namespace: string }; settings: AuditThreadSettings };
+}
+
+/** Casebook's use cases: what the API and the CLI act through. */
+export interface Services {
+  cases: CaseService;
+  /** Inbound events: written to the event inbox, then routed to their case. */
+  inbox: EventInbox;
+  audit: Auditor;
+  /** Stops the audit threads (an export still being downloaded ends with them). */
+  close(): Promise<void>;
+}
+
+export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads }: ServiceParts): Services {
+  const threads = auditThreads
+    ? new AuditThreads({ databaseUrl: auditThreads.databaseUrl, temporal: auditThreads.temporal }, auditThreads.settings)
+    : undefined;
+  return {
+    cases: new CaseService(client, pool, taskQueue, indexed),
+    inbox: new EventInbox(client, pool),
+    audit: threads ?? new CaseAudit(pool, client, new WorkflowReplayer()),
+    close: async () => threads?.close(),
+  };
+}
+
 export interface ScenarioStack {
   env: TestWorkflowEnvironment;
   pool: Pool;
@@ -103,12 +143,13 @@ export async function composeScenarioStack(adapters: AdapterChoice, wrap: (adapt
   await migrate(databaseUrl);
   const pool = createPool(databaseUrl);
   const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap });
+  const services = composeServices({ client: env.client, pool });
   return {
     env,
     pool,
     worker,
-    service: new CaseService(env.client, pool),
-    inbox: new EventInbox(env.client, pool),
+    service: services.cases,
+    inbox: services.inbox,
     close: async () => {
       await pool.end();
       await env.teardown();

@@ -6,20 +6,18 @@ import { join } from 'node:path';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
 import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
-import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
-import { CaseService } from '../cases/service.js';
+import { SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { composeWorker } from './compose.js';
+import { composeServices, composeWorker } from './compose.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
-import { AuditThreads } from './audit-threads.js';
 import { apiLogger } from './logging.js';
 
 export interface RunningStack {
@@ -216,8 +214,6 @@ async function startApi(
   const checkpoints = config.auditCheckpoints;
   const key = signingKey(checkpoints, { create: true })!;
   stops.push(new AuditCheckpointer(pool, { file: checkpoints.file, url: checkpoints.url, key }, log).start(checkpoints.intervalMs));
-  const inbox = new EventInbox(client, pool);
-  stops.push(inbox.startSettling(SETTLE_INTERVAL_MS, log));
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
     () => true,
@@ -226,15 +222,21 @@ async function startApi(
       return false;
     },
   );
+  const services = composeServices({
+    client,
+    pool,
+    indexed,
+    auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
+  });
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.
-  const audit = new AuditThreads({ databaseUrl, temporal: { address: temporal.address, namespace: config.namespace } }, config.auditThreads);
-  stops.push(() => audit.close());
+  stops.push(() => services.close());
+  stops.push(services.inbox.startSettling(SETTLE_INTERVAL_MS, log));
   const api: FastifyInstance = await buildApi(
     {
       pool,
-      cases: new CaseService(client, pool, undefined, indexed),
-      inbox,
-      audit,
+      cases: services.cases,
+      inbox: services.inbox,
+      audit: services.audit,
       // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {
         await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));

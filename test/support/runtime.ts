@@ -2,11 +2,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import type { Adapters, ChannelAdapter } from '../../src/activities/adapters.js';
-import { CaseAudit } from '../../src/cases/audit.js';
-import { EventInbox } from '../../src/cases/inbox.js';
-import { CaseService } from '../../src/cases/service.js';
-import { WorkflowReplayer } from '../../src/stack/replayer.js';
-import { composeWorker } from '../../src/stack/compose.js';
+import type { Auditor } from '../../src/cases/audit.js';
+import type { EventInbox } from '../../src/cases/inbox.js';
+import type { CaseService } from '../../src/cases/service.js';
+import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTimeSkippingServer } from './temporal.js';
 
@@ -16,7 +15,7 @@ export interface Runtime {
   service: CaseService;
   inbox: EventInbox;
   /** Replays and exports; the workflow code is bundled for replay on first use only. */
-  audit: CaseAudit;
+  audit: Auditor;
 }
 
 /**
@@ -32,9 +31,10 @@ export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async ()
     await setup(runtime);
     worker = await composeWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool, ...(options.wrap ? { wrap: options.wrap } : {}) });
     running = worker.run();
-    runtime.service = new CaseService(runtime.env.client, runtime.db.pool);
-    runtime.inbox = new EventInbox(runtime.env.client, runtime.db.pool);
-    runtime.audit = new CaseAudit(runtime.db.pool, runtime.env.client, new WorkflowReplayer());
+    const services = composeServices({ client: runtime.env.client, pool: runtime.db.pool });
+    runtime.service = services.cases;
+    runtime.inbox = services.inbox;
+    runtime.audit = services.audit;
   });
   afterAll(async () => {
     worker?.shutdown();
