@@ -10,11 +10,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../src/activities/index.js';
-import { CaseService } from '../src/cases/service.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { workflowBundlerOptions } from '../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../src/stack/worker.js';
-import { composeAdapters, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
+import { composeAdapters, composeServices, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
 import { HANDWRITTEN_TASK_QUEUE, VARIANTS, type ReturnData } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook } from './support/casebook.js';
@@ -87,7 +86,7 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
   const cached = { maxCachedWorkflows: options.warmup + options.cases + 100, debugMode: true } as const;
   try {
     if (name === 'casebook') {
-      const service = new CaseService(client, pool, CASEBOOK_QUEUE);
+      const service = composeServices({ client, pool, taskQueue: CASEBOOK_QUEUE }).cases;
       return await measure(
         {
           worker: await Worker.create({
