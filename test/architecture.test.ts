@@ -165,7 +165,43 @@ const routeViolations = (files: SourceFile[]) =>
         .map((imp) => `${file.path} imports '${imp.specifier}'`),
     );
 
+/**
+ * The composition root (src/stack/compose.ts) is the one place that chooses implementations: the case
+ * services and the adapters are constructed there, and an audit thread builds its own auditor.
+ */
+const CONSTRUCTED_IN_THE_ROOT = /\bnew (CaseService|EventInbox|CaseAudit|AuditThreads|Local[A-Z]\w*)\(/g;
+const MAY_CONSTRUCT = ['src/stack/compose.ts', 'src/stack/audit-thread.ts'];
+const constructionsOutsideTheRoot = (files: SourceFile[]) =>
+  files
+    .filter((file) => !MAY_CONSTRUCT.includes(file.path))
+    .flatMap((file) =>
+      [...file.text.matchAll(CONSTRUCTED_IN_THE_ROOT)].map((match) => `${file.path} constructs ${match[1]}; build it through src/stack/compose.ts`),
+    );
+
+/** The benches build Casebook as `casebook start` does, so they are held to the same rule as src/. */
+const benchSources = (): SourceFile[] =>
+  readdirSync(`${repoRoot}bench`, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => `bench/${name.split(sep).join('/')}`)
+    .map((path) => ({ path, text: readFileSync(`${repoRoot}${path}`, 'utf8') }));
+
 describe('architecture', () => {
+  it('only the composition root constructs the case services and the adapters', () => {
+    expect(constructionsOutsideTheRoot([...sources, ...benchSources()])).toEqual([]);
+  });
+
+  it('the composition rule reports a service or an adapter constructed elsewhere', () => {
+    const bad = {
+      path: 'src/stack/stack.ts',
+      text: `const cases = new CaseService(client, pool);\nconst inbox = new EventInbox(client, pool);\nconst channel = new LocalOutboxChannel(pool);\nconst services = composeServices({ client, pool });`,
+    };
+    expect(constructionsOutsideTheRoot([bad, { path: 'src/stack/compose.ts', text: bad.text }])).toEqual([
+      'src/stack/stack.ts constructs CaseService; build it through src/stack/compose.ts',
+      'src/stack/stack.ts constructs EventInbox; build it through src/stack/compose.ts',
+      'src/stack/stack.ts constructs LocalOutboxChannel; build it through src/stack/compose.ts',
+    ]);
+  });
+
   it('routes import neither the store nor another route', () => {
     expect(routeViolations(sources)).toEqual([]);
   });
