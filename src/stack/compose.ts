@@ -4,22 +4,28 @@
  * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
  * tests build their workers through here. A new implementation is one factory in ADAPTERS.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters } from '../activities/adapters.js';
+import { buildApi } from '../api/app.js';
+import { HistoryArchiver } from '../cases/archive.js';
 import { type Auditor, CaseAudit } from '../cases/audit.js';
-import { EventInbox } from '../cases/inbox.js';
+import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
+import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
 import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { startPostgresProcess } from '../store/postgres-process.js';
 import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
+import type { Config } from './config.js';
 import { freePort } from './free-port.js';
+import { apiLogger } from './logging.js';
 import { WorkflowReplayer } from './replayer.js';
 import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
@@ -119,6 +125,50 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
     audit: threads ?? new CaseAudit(pool, client, new WorkflowReplayer()),
     close: async () => threads?.close(),
   };
+}
+
+export interface ApiParts {
+  config: Config;
+  services: Services;
+  pool: Pool;
+  /** The API's Temporal connection, asked by /readyz. */
+  connection: Connection;
+  /** The Web UI of the dev server Casebook started, when it did. */
+  temporalUiUrl?: string | undefined;
+  logger?: boolean;
+}
+
+/** The HTTP API on the case services, not yet listening. */
+export function composeApi({ config, services, pool, connection, temporalUiUrl, logger }: ApiParts): Promise<FastifyInstance> {
+  return buildApi(
+    {
+      pool,
+      cases: services.cases,
+      inbox: services.inbox,
+      audit: services.audit,
+      // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
+      temporalReady: async () => {
+        await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
+        return true;
+      },
+      console: { timeZone: config.shopTimeZone, temporalUiUrl: config.temporalUiUrl ?? temporalUiUrl ?? null, namespace: config.namespace },
+    },
+    { logger: logger ? apiLogger(config.logFormat) : false, requestLogging: config.requestLogging },
+  );
+}
+
+/**
+ * What runs beside the API: the archiver of case histories, the audit checkpoints and the settling of
+ * the event inbox. Returns their stops, in the order they were started.
+ */
+export function startHousekeeping(config: Config, client: Client, pool: Pool, inbox: EventInbox, log: (line: string) => void): (() => Promise<void>)[] {
+  const checkpoints = config.auditCheckpoints;
+  const key = signingKey(checkpoints, { create: true })!;
+  return [
+    new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs),
+    new AuditCheckpointer(pool, { file: checkpoints.file, url: checkpoints.url, key }, log).start(checkpoints.intervalMs),
+    inbox.startSettling(SETTLE_INTERVAL_MS, log),
+  ];
 }
 
 export interface ScenarioStack {

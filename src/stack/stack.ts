@@ -1,24 +1,18 @@
 /** Everything Casebook runs, started in order and stopped in reverse: Temporal, Postgres, worker, API. */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
-import { buildApi } from '../api/app.js';
-import { HistoryArchiver } from '../cases/archive.js';
-import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
-import { SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { composeServices, composeWorker } from './compose.js';
+import { composeApi, composeServices, composeWorker, startHousekeeping } from './compose.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
-import { apiLogger } from './logging.js';
 
 export interface RunningStack {
   apiUrl: string;
@@ -210,10 +204,6 @@ async function startApi(
   const connection = await Connection.connect({ address: temporal.address });
   stops.push(() => connection.close());
   const client = new Client({ connection, namespace: config.namespace });
-  stops.push(new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs));
-  const checkpoints = config.auditCheckpoints;
-  const key = signingKey(checkpoints, { create: true })!;
-  stops.push(new AuditCheckpointer(pool, { file: checkpoints.file, url: checkpoints.url, key }, log).start(checkpoints.intervalMs));
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
     () => true,
@@ -228,24 +218,10 @@ async function startApi(
     indexed,
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
   });
+  stops.push(...startHousekeeping(config, client, pool, services.inbox, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.
   stops.push(() => services.close());
-  stops.push(services.inbox.startSettling(SETTLE_INTERVAL_MS, log));
-  const api: FastifyInstance = await buildApi(
-    {
-      pool,
-      cases: services.cases,
-      inbox: services.inbox,
-      audit: services.audit,
-      // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
-      temporalReady: async () => {
-        await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
-        return true;
-      },
-      console: { timeZone: config.shopTimeZone, temporalUiUrl: config.temporalUiUrl ?? temporal.uiUrl ?? null, namespace: config.namespace },
-    },
-    { logger: options.logger ? apiLogger(config.logFormat) : false, requestLogging: config.requestLogging },
-  );
+  const api = await composeApi({ config, services, pool, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false });
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());
   const bound = api.server.address();
