@@ -5,9 +5,9 @@ import type { CaseService } from '../cases/service.js';
 import { orderIdOf, type HashedPlan, type Plan } from '../plan/plan.js';
 import { kindNamed, type ScenarioList } from '../plan/steps/index.js';
 import type { Span } from '../playbook/source.js';
-import { caseHistory, caseSideEffects } from '../store/case-history.js';
-import { recordOrderAdvance } from '../store/orders.js';
-import { publishPlaybook } from '../store/playbooks.js';
+import { caseHistory, caseSideEffects } from '../cases/reads.js';
+import { recordAdvance } from '../services/orders.js';
+import { publishPlaybook } from '../services/playbooks.js';
 import type { Pool } from '../store/pool.js';
 import { workflowIdFor, type CaseResult, type RunCaseWorkflow } from '../plan/case.js';
 import type { FaultScript } from './faults.js';
@@ -148,7 +148,7 @@ async function recordAdvances(pool: Pool, plan: Plan, data: Record<string, unkno
   const orderId = orderIdOf(plan, data);
   if (orderId === null) throw new Error('the scenario records advances, but its case names no order (order_id_field)');
   for (const { amount, evidence } of advances) {
-    const recorded = await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: plan.currency, evidence }, 'scenario warehouse');
+    const recorded = await recordAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: plan.currency, evidence }, 'scenario warehouse');
     if (recorded.kind !== 'recorded')
       throw new Error(`the advance "${evidence}" was not recorded: ${recorded.kind === 'refused' ? recorded.message : 'no order'}`);
   }
