@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../playbook/canonical.js';
-import { claimIdempotencyKey, recordIdempotentAnswer, releaseIdempotencyKey } from '../store/idempotency.js';
+import { claimIdempotencyKey, recordIdempotentAnswer, releaseIdempotencyKey } from '../services/idempotency.js';
 import type { Pool } from '../store/pool.js';
 import { problem, type Problem } from './problems.js';
 
