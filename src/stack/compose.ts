@@ -4,9 +4,9 @@
  * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
  * tests build their workers through here. A new implementation is one factory in ADAPTERS.
  */
-import type { Client, Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,22 @@ export function composeAdapters(choice: AdapterChoice, pool: Pool): Adapters {
     return factory(pool);
   };
   return { channel: build('channel'), payments: build('payments'), orders: build('orders'), integrations: build('integrations') };
+}
+
+/** The pool the services, the activities and the API share; `size` from the configuration (CASEBOOK_DATABASE_POOL). */
+export function composePool(databaseUrl: string, size?: number): Pool {
+  return createPool(databaseUrl, size);
+}
+
+/** Temporal as the API and the services reach it: a client on a connection of its own (close the connection to release it). */
+export async function connectClient(address: string, namespace: string): Promise<{ connection: Connection; client: Client }> {
+  const connection = await Connection.connect({ address });
+  return { connection, client: new Client({ connection, namespace }) };
+}
+
+/** Temporal as the case worker reaches it. */
+export function connectWorker(address: string): Promise<NativeConnection> {
+  return NativeConnection.connect({ address });
 }
 
 export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
@@ -191,7 +207,7 @@ export async function composeScenarioStack(adapters: AdapterChoice, wrap: (adapt
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
   const databaseUrl = await ensureDatabase(postgres.adminUrl, 'casebook');
   await migrate(databaseUrl);
-  const pool = createPool(databaseUrl);
+  const pool = composePool(databaseUrl);
   const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap });
   const services = composeServices({ client: env.client, pool });
   return {

@@ -1,14 +1,12 @@
 /** Everything Casebook runs, started in order and stopped in reverse: Temporal, Postgres, worker, API. */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
-import { createPool, type Pool } from '../store/pool.js';
+import type { Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { composeApi, composeServices, composeWorker, startHousekeeping } from './compose.js';
+import { composeApi, composePool, composeServices, composeWorker, connectClient, connectWorker, startHousekeeping } from './compose.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
@@ -73,7 +71,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     servers.push(async () => release());
     const { temporal, postgres } = await startServers(config, servers, unsupervise, log);
     await migrate(postgres.ownerUrl);
-    const pool = createPool(postgres.url, config.databasePoolSize);
+    const pool = composePool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
     const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
     await startWorker(config, temporal.address, pool, drains, log);
@@ -142,7 +140,7 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
  * 10 s to finish, then are cancelled; the worker is shut down by force after 25 s).
  */
 async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void): Promise<void> {
-  const connection = await NativeConnection.connect({ address });
+  const connection = await connectWorker(address);
   stops.push(() => connection.close());
   const create = () =>
     composeWorker({
@@ -201,9 +199,8 @@ async function startApi(
   stops: Stop[],
   log: (line: string) => void,
 ): Promise<string> {
-  const connection = await Connection.connect({ address: temporal.address });
+  const { connection, client } = await connectClient(temporal.address, config.namespace);
   stops.push(() => connection.close());
-  const client = new Client({ connection, namespace: config.namespace });
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
     () => true,
