@@ -144,24 +144,24 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
 }
 
 export interface ApiParts {
-  config: Config;
-  services: Services;
+  services: Pick<Services, 'cases' | 'inbox' | 'audit'>;
   pool: Pool;
-  /** The API's Temporal connection, asked by /readyz. */
-  connection: Connection;
-  /** The Web UI of the dev server Casebook started, when it did. */
-  temporalUiUrl?: string | undefined;
-  logger?: boolean;
+  /**
+   * What `casebook start` serves with: its configuration (console settings, logging), the Temporal
+   * connection /readyz asks, the Web UI of the dev server it started. Unset (the tests): Temporal is
+   * taken as ready, the console has its defaults, nothing is logged.
+   */
+  running?: { config: Config; connection: Connection; temporalUiUrl?: string | undefined; logger?: boolean };
 }
 
 /** The HTTP API on the case services, not yet listening. */
-export function composeApi({ config, services, pool, connection, temporalUiUrl, logger }: ApiParts): Promise<FastifyInstance> {
+export function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
+  const dependencies = { pool, cases: services.cases, inbox: services.inbox, audit: services.audit, temporalReady: async () => true };
+  if (!running) return buildApi(dependencies);
+  const { config, connection, temporalUiUrl, logger } = running;
   return buildApi(
     {
-      pool,
-      cases: services.cases,
-      inbox: services.inbox,
-      audit: services.audit,
+      ...dependencies,
       // Bounded: the client retries an unavailable server, and readiness must answer, not wait.
       temporalReady: async () => {
         await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));

@@ -218,7 +218,7 @@ async function startApi(
   stops.push(...startHousekeeping(config, client, pool, services.inbox, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.
   stops.push(() => services.close());
-  const api = await composeApi({ config, services, pool, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false });
+  const api = await composeApi({ services, pool, running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false } });
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());
   const bound = api.server.address();

@@ -1,7 +1,7 @@
 /** The HTTP API over a test runtime, with API keys made for the test: built before the tests, closed after. */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { buildApi } from '../../src/api/app.js';
+import { composeApi } from '../../src/stack/compose.js';
 import { createApiKey, type Role } from '../../src/store/api-keys.js';
 import type { Runtime } from './runtime.js';
 
@@ -15,7 +15,7 @@ export interface TestApi<K extends string> {
 export function useApi<K extends string>(runtime: Runtime, people: Record<K, [Role, string]>): TestApi<K> {
   const holder = { keys: {} } as TestApi<K>;
   beforeAll(async () => {
-    holder.api = await buildApi({ pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true });
+    holder.api = await composeApi({ services: { cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit }, pool: runtime.db.pool });
     for (const [name, [role, label]] of Object.entries(people) as [K, [Role, string]][]) {
       holder.keys[name] = (await createApiKey(runtime.db.pool, role, label)).key;
     }
