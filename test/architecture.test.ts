@@ -167,15 +167,15 @@ const routeViolations = (files: SourceFile[]) =>
 
 /**
  * The composition root (src/stack/compose.ts) is the one place that chooses implementations: the case
- * services and the adapters are constructed there, and an audit thread builds its own auditor.
+ * services, the adapters, the API and the case worker are built there, and an audit thread builds its own auditor.
  */
-const CONSTRUCTED_IN_THE_ROOT = /\bnew (CaseService|EventInbox|CaseAudit|AuditThreads|Local[A-Z]\w*)\(/g;
+const CONSTRUCTED_IN_THE_ROOT = /\bnew (CaseService|EventInbox|CaseAudit|AuditThreads|Local[A-Z]\w*)\(|(?<!function )\b(buildApi|createCaseWorker)\(/g;
 const MAY_CONSTRUCT = ['src/stack/compose.ts', 'src/stack/audit-thread.ts'];
 const constructionsOutsideTheRoot = (files: SourceFile[]) =>
   files
     .filter((file) => !MAY_CONSTRUCT.includes(file.path))
     .flatMap((file) =>
-      [...file.text.matchAll(CONSTRUCTED_IN_THE_ROOT)].map((match) => `${file.path} constructs ${match[1]}; build it through src/stack/compose.ts`),
+      [...file.text.matchAll(CONSTRUCTED_IN_THE_ROOT)].map((match) => `${file.path} constructs ${match[1] ?? match[2]}; build it through src/stack/compose.ts`),
     );
 
 /** The benches build Casebook as `casebook start` does, so they are held to the same rule as src/. */
@@ -186,19 +186,20 @@ const benchSources = (): SourceFile[] =>
     .map((path) => ({ path, text: readFileSync(`${repoRoot}${path}`, 'utf8') }));
 
 describe('architecture', () => {
-  it('only the composition root constructs the case services and the adapters', () => {
+  it('only the composition root builds the case services, the adapters, the API and the case worker', () => {
     expect(constructionsOutsideTheRoot([...sources, ...benchSources()])).toEqual([]);
   });
 
-  it('the composition rule reports a service or an adapter constructed elsewhere', () => {
+  it('the composition rule reports a service, an adapter or the API built elsewhere', () => {
     const bad = {
       path: 'src/stack/stack.ts',
-      text: `const cases = new CaseService(client, pool);\nconst inbox = new EventInbox(client, pool);\nconst channel = new LocalOutboxChannel(pool);\nconst services = composeServices({ client, pool });`,
+      text: `const cases = new CaseService(client, pool);\nconst inbox = new EventInbox(client, pool);\nconst channel = new LocalOutboxChannel(pool);\nconst api = await buildApi(deps);\nexport function buildApi(deps) {}\nconst services = composeServices({ client, pool });`,
     };
     expect(constructionsOutsideTheRoot([bad, { path: 'src/stack/compose.ts', text: bad.text }])).toEqual([
       'src/stack/stack.ts constructs CaseService; build it through src/stack/compose.ts',
       'src/stack/stack.ts constructs EventInbox; build it through src/stack/compose.ts',
       'src/stack/stack.ts constructs LocalOutboxChannel; build it through src/stack/compose.ts',
+      'src/stack/stack.ts constructs buildApi; build it through src/stack/compose.ts',
     ]);
   });
 
