@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseService } from '../../src/cases/service.js';
 import { ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
 import { applicationUrl } from '../../src/store/postgres-roles.js';
@@ -15,7 +14,7 @@ import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/stack/free-port.js';
 import type { Adapters } from '../../src/activities/adapters.js';
-import { composeWorker } from '../../src/stack/compose.js';
+import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
@@ -43,7 +42,7 @@ afterAll(async () => {
 describe('faults', () => {
   it('Postgres unavailable for a while: activities retry and the case completes, refunding once', async () => {
     const compiled = compileSmallPlaybook('outage', RECEIPT_THEN_REFUND);
-    const service = new CaseService(env.client, pool, 'faults-outage');
+    const service = composeServices({ client: env.client, pool, taskQueue: 'faults-outage' }).cases;
     const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
     await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'outage-1', { paid: { amount: 5_000, currency: 'CNY' } });
@@ -69,7 +68,7 @@ describe('faults', () => {
 
   it('Postgres killed (SIGKILL) under 20 cases in flight: it is started again, every case completes, one refund each', async () => {
     const compiled = compileSmallPlaybook('killed', RECEIPT_THEN_REFUND);
-    const service = new CaseService(env.client, pool, 'faults-killed');
+    const service = composeServices({ client: env.client, pool, taskQueue: 'faults-killed' }).cases;
     const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
     const ids = Array.from({ length: 20 }, (_, i) => `killed-${i + 1}`);
     await worker.runUntil(async () => {
@@ -132,7 +131,7 @@ steps:
         },
       },
     });
-    const service = new CaseService(env.client, pool, 'faults-flaky');
+    const service = composeServices({ client: env.client, pool, taskQueue: 'faults-flaky' }).cases;
     const worker = await composeWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', wrap });
     const result = await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'flaky-1');

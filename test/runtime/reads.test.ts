@@ -1,6 +1,6 @@
 /** Reading a case never asks its workflow: the projection answers, kept current by the case itself. */
 import { describe, expect, it } from 'vitest';
-import { CaseService } from '../../src/cases/service.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { publishStandardPlaybook } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 
 describe('reading a case', () => {
   it('answers from the projection when no worker polls its task queue', async () => {
-    const unattended = new CaseService(runtime.env.client, runtime.db.pool, 'nobody-polls-this-queue');
+    const unattended = composeServices({ client: runtime.env.client, pool: runtime.db.pool, taskQueue: 'nobody-polls-this-queue' }).cases;
     const opened = await unattended.open({
       playbook: 'review-recovery',
       caseId: 'unattended-1',

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { EventInbox } from '../../src/cases/inbox.js';
-import { CaseService } from '../../src/cases/service.js';
-import { composeWorker } from '../../src/stack/compose.js';
+import type { EventInbox } from '../../src/cases/inbox.js';
+import type { CaseService } from '../../src/cases/service.js';
+import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -22,8 +22,7 @@ let running: Promise<void>;
 beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   playbook = await publishStandardPlaybook(db.pool, 'return');
-  service = new CaseService(env.client, db.pool);
-  inbox = new EventInbox(env.client, db.pool);
+  ({ cases: service, inbox } = composeServices({ client: env.client, pool: db.pool }));
   worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool });
   running = worker.run();
 });
@@ -135,7 +134,7 @@ describe('return case on the time-skipping server', () => {
 
   it('(d) a new worker picks up a waiting case after the first one shut down', async () => {
     const queue = 'casebook-restart';
-    const restartService = new CaseService(env.client, db.pool, queue);
+    const restartService = composeServices({ client: env.client, pool: db.pool, taskQueue: queue }).cases;
     await withWorker(queue, async () => {
       await openCase(restartService, { caseId: 'ret-d', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1004' }) });
       await expect.poll(async () => (await restartService.describe('ret-d'))?.waitingFor, { timeout: 10_000 }).toEqual(['buyer.shipped', 'warehouse.received']);
