@@ -12,10 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, MAX_BODY_BYTES, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/api/app.js';
 import { Client, Connection } from '@temporalio/client';
-import { CaseAudit } from '../../src/cases/audit.js';
-import { EventInbox } from '../../src/cases/inbox.js';
-import { CaseService } from '../../src/cases/service.js';
-import { WorkflowReplayer } from '../../src/stack/replayer.js';
+import { composeApi, composeServices } from '../../src/stack/compose.js';
 import { freePort } from '../../src/stack/free-port.js';
 import { MAX_MONEY_AMOUNT } from '../../src/plan/values.js';
 import { createApiKey } from '../../src/store/api-keys.js';
@@ -274,13 +271,7 @@ describe('a Postgres outage', () => {
     pool = createPool(applicationUrl(ownerUrl));
     const key = (await createApiKey(pool, 'admin', 'outage')).key;
     const client = runtime.env.client;
-    const app = await buildApi({
-      pool,
-      cases: new CaseService(client, pool),
-      inbox: new EventInbox(client, pool),
-      audit: new CaseAudit(pool, client, new WorkflowReplayer()),
-      temporalReady: async () => true,
-    });
+    const app = await composeApi({ services: composeServices({ client, pool }), pool });
     const receipt = (id: string) =>
       app.inject({
         method: 'POST',
@@ -329,10 +320,11 @@ describe('a Temporal outage', () => {
   it('answers 503 service-unavailable with Retry-After; the case opens once Temporal is back', async () => {
     const connection = await Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
     const dead = new Client({ connection });
+    const services = composeServices({ client: dead, pool: runtime.db.pool });
     const app = await buildApi({
       pool: runtime.db.pool,
-      cases: new CaseService(dead, runtime.db.pool),
-      inbox: new EventInbox(dead, runtime.db.pool),
+      cases: services.cases,
+      inbox: services.inbox,
       audit: runtime.audit,
       temporalReady: async () => false,
     });
