@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventInbox } from '../../src/cases/inbox.js';
-import { CaseService } from '../../src/cases/service.js';
+import type { EventInbox } from '../../src/cases/inbox.js';
+import type { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/stack/free-port.js';
-import { composeWorker } from '../../src/stack/compose.js';
+import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordHistory } from '../support/histories.js';
@@ -50,7 +50,8 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
   const client = new Client({ connection });
   const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue });
   try {
-    return await worker.runUntil(() => fn(new CaseService(client, db.pool, taskQueue), client, new EventInbox(client, db.pool)));
+    const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue });
+    return await worker.runUntil(() => fn(cases, client, inbox));
   } finally {
     await connection.close();
     await workerConnection.close();
@@ -131,8 +132,7 @@ describe('on the Temporal dev server', () => {
     await expect.poll(() => output, { timeout: 30_000 }).toContain('ready');
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const service = new CaseService(client, db.pool, taskQueue);
-    const inbox = new EventInbox(client, db.pool);
+    const { cases: service, inbox } = composeServices({ client, pool: db.pool, taskQueue });
     try {
       await openSmallCase(service, db.pool, compiled, 'crash-1');
       await expect.poll(async () => (await service.describe('crash-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
