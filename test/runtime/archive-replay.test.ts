@@ -13,19 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApi } from '../../src/api/app.js';
 import { HistoryArchiver, runsInTemporal } from '../../src/cases/archive.js';
 import { CaseAudit } from '../../src/cases/audit.js';
-import { EventInbox } from '../../src/cases/inbox.js';
+import type { EventInbox } from '../../src/cases/inbox.js';
 import { replayCase } from '../../src/cases/replay.js';
-import { CaseService } from '../../src/cases/service.js';
+import type { CaseService } from '../../src/cases/service.js';
 import { run as exportCommand } from '../../src/cli/commands/export.js';
 import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { freePort } from '../../src/stack/free-port.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
-import { composeWorker } from '../../src/stack/compose.js';
+import { composeApi, composeServices, composeWorker } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
@@ -71,7 +70,8 @@ async function withWorker<T>(fn: (service: CaseService, inbox: EventInbox) => Pr
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
-    return await worker.runUntil(() => fn(new CaseService(client, db.pool, TASK_QUEUE), new EventInbox(client, db.pool)));
+    const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: TASK_QUEUE });
+    return await worker.runUntil(() => fn(cases, inbox));
   } finally {
     await workerConnection.close();
   }
@@ -199,13 +199,9 @@ describe('archive and replay on the Temporal dev server', () => {
   }, 120_000);
 
   it('the API replays and exports for auditors, ops leads and admins only; the CLI exports to a file', async () => {
-    const api = await buildApi({
-      pool: db.pool,
-      cases: new CaseService(client, db.pool, TASK_QUEUE),
-      inbox: new EventInbox(client, db.pool),
-      audit: new CaseAudit(db.pool, client, replayer),
-      temporalReady: async () => true,
-    });
+    // The file's replayer (its workflow code bundled once) audits, not one of its own.
+    const services = { ...composeServices({ client, pool: db.pool, taskQueue: TASK_QUEUE }), audit: new CaseAudit(db.pool, client, replayer) };
+    const api = await composeApi({ services, pool: db.pool });
     try {
       const auditor = (await createApiKey(db.pool, 'auditor', 'Wang, finance audit')).key;
       const agent = (await createApiKey(db.pool, 'agent', 'Lei, after-sale')).key;
