@@ -4,6 +4,7 @@
  * the hash-chained audit trail, so a case can be replayed and checked after Temporal's retention.
  */
 import type { Client } from '@temporalio/client';
+import { repeatEvery } from './repeat.js';
 import proto from '@temporalio/proto';
 import { createHash } from 'node:crypto';
 import { RUN_CASE_WORKFLOW } from '../plan/case.js';
@@ -175,22 +176,9 @@ export class HistoryArchiver {
 
   /** Runs passes every `intervalMs` until stopped; a failing pass is logged and retried at the next. */
   start(intervalMs: number): () => Promise<void> {
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    let pass: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      pass = this.archivePending()
-        .catch((error: Error) => this.log(`casebook: archiving case histories failed (${error.message}); trying again`))
-        .finally(() => {
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        });
-    };
-    timer = setTimeout(tick, intervalMs);
-    return async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await pass;
-    };
+    return repeatEvery(intervalMs, async () => {
+      await this.archivePending().catch((error: Error) => this.log(`casebook: archiving case histories failed (${error.message}); trying again`));
+    });
   }
 
   private async store(identity: { caseId: string; workflowId: string; planHash: string }, run: TemporalRun, runStatus: RunStatus): Promise<boolean> {

@@ -8,6 +8,7 @@
  * first use (mode 0600); it is never written anywhere else, logged or put in a message.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { repeatEvery } from './repeat.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { chainAnchor, type Anchor, type AuditProblem, type ChainAnchor } from '../store/audit-chain.js';
@@ -299,19 +300,15 @@ export class AuditCheckpointer {
 
   /** A checkpoint now when the chain changed, then every `intervalMs`, and one more when stopped. */
   start(intervalMs: number): () => Promise<void> {
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const tick = () => {
-      this.checkpoint()
-        .catch((error: Error) => this.log(`casebook: writing an audit checkpoint failed (${error.message}); trying again`))
-        .finally(() => {
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        });
-    };
-    tick();
+    const stop = repeatEvery(
+      intervalMs,
+      async () => {
+        await this.checkpoint().catch((error: Error) => this.log(`casebook: writing an audit checkpoint failed (${error.message}); trying again`));
+      },
+      { now: true },
+    );
     return async () => {
-      stopped = true;
-      clearTimeout(timer);
+      await stop();
       await this.checkpoint().catch((error: Error) => this.log(`casebook: writing the last audit checkpoint failed (${error.message})`));
     };
   }

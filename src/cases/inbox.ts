@@ -5,6 +5,7 @@
  * the inbox as unrouted, with the reason, for an agent (or a replay) to deliver later.
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { repeatEvery } from './repeat.js';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { deliverEventUpdate } from '../case-contract/messages.js';
 import { CASEBOOK_ACTOR, workflowIdFor, type Actor, type CaseEvent, type CaseStatus } from '../plan/case.js';
@@ -264,26 +265,15 @@ export class EventInbox {
 
   /** Settles interrupted deliveries every `intervalMs` until stopped; a failing pass is logged and tried again at the next. */
   startSettling(intervalMs: number, log: (line: string) => void = () => {}): () => Promise<void> {
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    let pass: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      pass = this.settleInterrupted()
-        .then(({ settled, failed }) => {
-          if (settled > 0) log(`casebook: finished ${settled} interrupted deliveries from the event inbox`);
-          if (failed.length > 0) log(`casebook: could not finish interrupted deliveries ${failed.join(', ')}; trying again`);
-        })
-        .catch((error: Error) => log(`casebook: settling interrupted deliveries failed (${error.message}); trying again`))
-        .finally(() => {
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        });
-    };
-    timer = setTimeout(tick, intervalMs);
-    return async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await pass;
-    };
+    return repeatEvery(intervalMs, async () => {
+      try {
+        const { settled, failed } = await this.settleInterrupted();
+        if (settled > 0) log(`casebook: finished ${settled} interrupted deliveries from the event inbox`);
+        if (failed.length > 0) log(`casebook: could not finish interrupted deliveries ${failed.join(', ')}; trying again`);
+      } catch (error) {
+        log(`casebook: settling interrupted deliveries failed (${(error as Error).message}); trying again`);
+      }
+    });
   }
 }
 

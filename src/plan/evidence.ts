@@ -10,6 +10,7 @@
 import { celDurationToMs, jsonValue } from './cel.js';
 import type { CelNode } from './cost.js';
 import { formatDuration } from './duration.js';
+import { localParts } from './local-time.js';
 import { displayValue } from './template.js';
 
 /** The most terms one decision records. */
@@ -241,25 +242,14 @@ export function readableDuration(ms: number): string {
 
 /** ISO 8601 text of an instant in a time zone, with its offset: `2026-11-20T09:00:00+08:00`. */
 export function isoInZone(ms: number, timeZone: string): string {
-  const formatter = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  const parts: Record<string, number> = {};
-  for (const part of formatter.formatToParts(new Date(ms))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  const parts = localParts(ms, timeZone);
   const seconds = Math.floor(ms / 1000) * 1000;
-  const offset = Math.round((Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - seconds) / 60_000);
+  const offset = Math.round((Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - seconds) / 60_000);
   const two = (n: number) => String(n).padStart(2, '0');
   const millis = ms - seconds;
   const zone = offset === 0 ? 'Z' : `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
   return (
-    `${String(parts.year).padStart(4, '0')}-${two(parts.month!)}-${two(parts.day!)}T${two(parts.hour!)}:${two(parts.minute!)}:${two(parts.second!)}` +
+    `${String(parts.year).padStart(4, '0')}-${two(parts.month)}-${two(parts.day)}T${two(parts.hour)}:${two(parts.minute)}:${two(parts.second)}` +
     `${millis ? `.${String(millis).padStart(3, '0')}` : ''}${zone}`
   );
 }

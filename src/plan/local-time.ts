@@ -1,6 +1,6 @@
 /** Local-time arithmetic with Intl only: deterministic given the instant, safe in workflow code. */
 
-interface LocalParts {
+export interface LocalParts {
   year: number;
   month: number;
   day: number;
@@ -11,7 +11,8 @@ interface LocalParts {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function localParts(instant: number, timeZone: string): LocalParts {
+/** The wall-clock fields of `instant` in `timeZone` (24-hour), with one formatter per zone. */
+export function localParts(instant: number, timeZone: string): LocalParts {
   let formatter = formatters.get(timeZone);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat('en-US', {
