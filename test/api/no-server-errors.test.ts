@@ -22,6 +22,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { applicationUrl, ensureApplicationRole } from '../../src/store/postgres-roles.js';
+import { returnCaseData } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const RETURN_YAML = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
@@ -331,16 +332,7 @@ describe('a Temporal outage', () => {
     const body = {
       playbook: 'return',
       caseId: 'temporal-outage-1',
-      data: {
-        order_id: 'TB-OUTAGE',
-        buyer_name: 'Li',
-        order_total: { amount: 19_900, currency: 'CNY' },
-        outbound_shipping: { amount: 1_000, currency: 'CNY' },
-        shipped_free: true,
-        signed_at: new Date((await runtime.env.currentTimeMs()) - DAY).toISOString(),
-        reason: 'no_reason',
-        shipping_insurance: false,
-      },
+      data: returnCaseData('TB-OUTAGE', (await runtime.env.currentTimeMs()) - DAY, { shipped_free: true }),
     };
     try {
       const during = await app.inject({ method: 'POST', url: '/v1/cases', headers: { authorization: `Bearer ${admin}` }, payload: body });

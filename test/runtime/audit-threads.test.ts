@@ -13,7 +13,7 @@ import { buildApi } from '../../src/api/app.js';
 import { AUDIT_THREAD_DEFAULTS } from '../../src/stack/config.js';
 import { AuditThreads, type AuditThreadSettings } from '../../src/stack/audit-threads.js';
 import { createApiKey } from '../../src/store/api-keys.js';
-import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook, returnCaseData } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const DAY = 86_400_000;
@@ -30,16 +30,7 @@ beforeAll(async () => {
       caseId,
       playbook: playbook.name,
       version: playbook.version,
-      data: {
-        order_id: `TB-${caseId}`,
-        buyer_name: 'Han Meimei',
-        order_total: { amount: 19_900, currency: 'CNY' },
-        outbound_shipping: { amount: 1_000, currency: 'CNY' },
-        shipped_free: false,
-        signed_at: new Date(Date.now() - 2 * DAY).toISOString(),
-        reason: 'no_reason',
-        shipping_insurance: false,
-      },
+      data: returnCaseData(`TB-${caseId}`, Date.now() - 2 * DAY),
     });
   }
   // Each case sends the buyer the return address, then waits for the parcel: a history of some twenty events.
@@ -184,16 +175,7 @@ describe('replays and exports in audit threads', () => {
         caseId,
         playbook: playbook.name,
         version: playbook.version,
-        data: {
-          order_id: `TB-${caseId}`,
-          buyer_name: 'Li Lei',
-          order_total: { amount: 19_900, currency: 'CNY' },
-          outbound_shipping: { amount: 1_000, currency: 'CNY' },
-          shipped_free: false,
-          signed_at: new Date(Date.now() - 30 * DAY).toISOString(),
-          reason: 'no_reason',
-          shipping_insurance: false,
-        },
+        data: returnCaseData(`TB-${caseId}`, Date.now() - 30 * DAY),
       });
     }
     for (

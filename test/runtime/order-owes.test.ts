@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../../src/plan/case.js';
 import { orderLedger } from '../../src/store/orders.js';
-import { openCase, publishStandardPlaybook, recordAdvance } from '../support/playbooks.js';
+import { openCase, publishStandardPlaybook, recordAdvance, returnCaseData } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const DAY = 86_400_000;
@@ -31,16 +31,7 @@ async function receiveReturn(caseId: string, orderId: string): Promise<void> {
     caseId,
     playbook: 'return',
     version: 1,
-    data: {
-      order_id: orderId,
-      buyer_name: 'Li',
-      order_total: PAID,
-      outbound_shipping: { amount: 1_000, currency: 'CNY' },
-      shipped_free: true,
-      signed_at: await signedDaysAgo(2),
-      reason: 'no_reason',
-      shipping_insurance: false,
-    },
+    data: returnCaseData(orderId, (await runtime.env.currentTimeMs()) - 2 * DAY, { shipped_free: true }),
   });
   await deliverWhenAwaited(caseId, { type: 'warehouse.received', id: `${caseId}-rcv`, payload: { condition: 'resellable' } });
 }

@@ -40,3 +40,21 @@ export async function recordAdvance(pool: Pool, orderId: string, amount: number,
   const recorded = await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', amount, currency: 'CNY', evidence }, 'test warehouse');
   if (recorded.kind !== 'recorded') throw new Error(`advance on ${orderId} not recorded: ${recorded.kind}`);
 }
+
+/**
+ * Case data for a standard no-reason return of an order of 199.00 with 10.00 outbound shipping, not
+ * shipped free, uninsured, signed for at `signedAtMs`; `overrides` replace or add fields.
+ */
+export function returnCaseData(orderId: string, signedAtMs: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    order_id: orderId,
+    buyer_name: 'Li Lei',
+    order_total: { amount: 19_900, currency: 'CNY' },
+    outbound_shipping: { amount: 1_000, currency: 'CNY' },
+    shipped_free: false,
+    signed_at: new Date(signedAtMs).toISOString(),
+    reason: 'no_reason',
+    shipping_insurance: false,
+    ...overrides,
+  };
+}
