@@ -68,16 +68,11 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     ms: performance.now() - started,
     failures: [{ span: scenario.spans.name!, message: `the case did not open: ${message}` }],
   });
+  const data = resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>;
   try {
-    const opened = await runtime.service.open({
-      caseId,
-      playbook: version.name,
-      version: version.version,
-      openedBy: scenario.openedBy,
-      data: resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>,
-    });
+    const opened = await runtime.service.open({ caseId, playbook: version.name, version: version.version, openedBy: scenario.openedBy, data });
     if (opened.kind !== 'opened') return notOpened(opened.message);
-    await recordAdvances(runtime.pool, tuned.plan.plan, resolveRelativeTimes(scenario.data, openedAt) as Record<string, unknown>, scenario.advances);
+    await recordAdvances(runtime.pool, tuned.plan.plan, data, scenario.advances);
   } catch (error) {
     return notOpened((error as Error).message);
   }
