@@ -178,6 +178,15 @@ const constructionsOutsideTheRoot = (files: SourceFile[]) =>
       [...file.text.matchAll(CONSTRUCTED_IN_THE_ROOT)].map((match) => `${file.path} constructs ${match[1] ?? match[2]}; build it through src/stack/compose.ts`),
     );
 
+/** A change of history shape is asked one way, `versions.has(name)`: only its table calls `patched()` or reads the input's shape. */
+const HISTORY_FORK = /\b(patched|deprecatePatch)\(|\.historyShape\b|\bhistoryShape\s*[:}]/g;
+const versionForksOutsideTheTable = (files: SourceFile[]) =>
+  files
+    .filter((file) => isWorkflowCode(file.path) && file.path !== 'src/workflows/history-versions.ts')
+    .flatMap((file) =>
+      [...file.text.matchAll(HISTORY_FORK)].map((match) => `${file.path} forks on ${match[0]}; add an entry to HISTORY_CHANGES and ask versions.has()`),
+    );
+
 /** The benches build Casebook as `casebook start` does, so they are held to the same rule as src/. */
 const benchSources = (): SourceFile[] =>
   readdirSync(`${repoRoot}bench`, { recursive: true, encoding: 'utf8' })
@@ -216,6 +225,16 @@ describe('architecture', () => {
       `src/api/routes/bad.ts imports '../../store/tasks.js'`,
       `src/api/routes/bad.ts imports '../../store/api-keys.js'`,
       `src/api/routes/bad.ts imports './cases.js'`,
+    ]);
+  });
+
+  it('workflow code asks history changes only through HISTORY_CHANGES', () => {
+    expect(versionForksOutsideTheTable(sources)).toEqual([]);
+    const bad = { path: 'src/workflows/steps/bad.ts', text: `if (patched('x')) {}\nconst { historyShape } = input;\nif (input.historyShape >= 4) {}` };
+    expect(versionForksOutsideTheTable([bad])).toEqual([
+      'src/workflows/steps/bad.ts forks on patched(; add an entry to HISTORY_CHANGES and ask versions.has()',
+      'src/workflows/steps/bad.ts forks on historyShape }; add an entry to HISTORY_CHANGES and ask versions.has()',
+      'src/workflows/steps/bad.ts forks on .historyShape; add an entry to HISTORY_CHANGES and ask versions.has()',
     ]);
   });
 

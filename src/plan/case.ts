@@ -45,8 +45,8 @@ export interface CaseEvent {
  * also indexes a closed case's outcome and reason (CaseOutcome, CaseReason) in the upsert that sets its
  * CaseStatus; 4 runs the quick side effects (messages, order notes, tasks, escalations) as local
  * activities, and gives a refund its deadline as schedule-to-close timeout and its progress report as
- * input, instead of a marker and a racing timer. Versioned by input rather than by `patched()`, which
- * would add two events to every case.
+ * input, instead of a marker and a racing timer. Each number is an entry `{ since: n }` of
+ * HISTORY_CHANGES (src/workflows/history-versions.ts), where the workflow asks it.
  */
 export const HISTORY_SHAPE = 4;
 

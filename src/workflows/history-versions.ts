@@ -1,50 +1,53 @@
 /**
- * Every version of the case's history shape that the workflow code still replays, in one place
- * (docs/determinism.md; docs/decisions/0011-history-shapes-two-ways.md says why there are two ways):
- * - the history shape in the case's input (`historyShape`, HISTORY_SHAPE in src/plan/case.ts): a
- *   change every new case records, for the case's whole life; cases already running keep theirs;
- * - a patch id asked with `patched()` only on a rare path: a change that must reach the cases already
- *   running, at the next point they pass it.
+ * Every change of the case's history shape that the workflow code still replays, in one table, asked
+ * one way: `versions.has(change)` (docs/determinism.md; decision record 0011). A change says how far it
+ * reaches, and that alone decides how it is recorded:
+ * - `since: n`, new cases only: the case's input carries the shape it started with (`historyShape`,
+ *   HISTORY_SHAPE in src/plan/case.ts), at no event; cases already running keep theirs for life;
+ * - `running: true`, cases already running too, at the next point they pass it: a `patched()` marker,
+ *   asked only on the path that changes, so other histories are untouched.
  */
+import { patched } from '@temporalio/workflow';
 import type { CaseInput } from '../plan/case.js';
 
-/** What the case records, by the history shape it started with (absent: 1). */
-export interface HistoryShape {
-  /** Shape 2: progress reports are local activities, one marker each, and none at the start. */
-  localProgress: boolean;
-  /** Shape 3: the closing upsert also sets CaseOutcome and CaseReason. */
-  outcomeIndexed: boolean;
-  /** Shape 4: quick side effects are local activities; a refund carries its progress report and deadline. */
-  effectsInTask: boolean;
+const HISTORY_CHANGES = {
+  /** Progress reports are local activities, one marker each, and none at the start. */
+  'progress-as-local-activities': { since: 2 },
+  /** The closing upsert also sets CaseOutcome and CaseReason. */
+  'outcome-indexed': { since: 3 },
+  /** Quick side effects are local activities; a refund carries its progress report and deadline. */
+  'effects-in-task': { since: 4 },
+  /**
+   * A late refund keeps going (it used to be cancelled at its deadline, and finance paying by hand
+   * could pay twice).
+   */
+  'late-refunds-keep-going': { running: true },
+  /**
+   * A reminder due in quiet hours (or, with a calendar, outside working hours) to the buyer by SMS,
+   * e-mail or phone is held, as sends are; asked only when a reminder would be held.
+   */
+  'reminders-respect-quiet-hours': { running: true },
+  /** A failing case stays `failed` and escalated, waiting for an admin, instead of failing its workflow. */
+  'failed-cases-wait-for-repair': { running: true },
+  /**
+   * A looping case carries its state across continue-as-new without its step records (they grew its
+   * input by every step it ever ran, until the server refused it).
+   */
+  'continue-as-new-carries-state': { running: true },
+} as const satisfies Record<string, { since: number } | { running: true }>;
+
+export type HistoryChange = keyof typeof HISTORY_CHANGES;
+
+/** Which history changes one case's run takes. Deterministic: the input's shape, or a marker in its history. */
+export class HistoryVersions {
+  private readonly shape: number;
+
+  constructor(input: Pick<CaseInput, 'historyShape'>) {
+    this.shape = input.historyShape ?? 1;
+  }
+
+  has(change: HistoryChange): boolean {
+    const reach: { since: number } | { running: true } = HISTORY_CHANGES[change];
+    return 'since' in reach ? this.shape >= reach.since : patched(change);
+  }
 }
-
-export function historyShapeOf(input: Pick<CaseInput, 'historyShape'>): HistoryShape {
-  const shape = input.historyShape ?? 1;
-  return { localProgress: shape >= 2, outcomeIndexed: shape >= 3, effectsInTask: shape >= 4 };
-}
-
-/**
- * The history change that keeps a late refund going (it used to be cancelled at its deadline, and
- * finance paying by hand could pay twice). Cases started before it take the old path on replay.
- */
-export const LATE_REFUNDS_KEEP_GOING = 'late-refunds-keep-going';
-
-/**
- * The history change that holds a reminder due in quiet hours (or, with a calendar, outside working
- * hours) when it goes to the buyer by SMS, e-mail or phone, as sends are held; cases started before it
- * sent such reminders at once. Asked only when a reminder would be held, so other histories are unchanged.
- */
-export const REMINDERS_RESPECT_QUIET_HOURS = 'reminders-respect-quiet-hours';
-
-/**
- * The history change that leaves a failing case `failed` and escalated, waiting for an admin, instead of
- * failing its workflow. Cases started before it replay as they ran.
- */
-export const FAILED_CASES_WAIT_FOR_REPAIR = 'failed-cases-wait-for-repair';
-
-/**
- * The history change that carries a looping case's state across continue-as-new without its step
- * records (they grew its input by every step it ever ran, until the server refused it). Runs that
- * continued as new before it replay carrying everything.
- */
-export const CONTINUE_AS_NEW_CARRIES_STATE = 'continue-as-new-carries-state';

@@ -14,7 +14,6 @@ import {
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   proxySinks,
@@ -45,7 +44,7 @@ import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase }
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
-import { CONTINUE_AS_NEW_CARRIES_STATE, FAILED_CASES_WAIT_FOR_REPAIR, historyShapeOf } from './history-versions.js';
+import { HistoryVersions } from './history-versions.js';
 import { Inbox } from './inbox.js';
 import { sharedPlan } from './shared-plans.js';
 import { interpreterOf, type StepRuntime } from './steps/index.js';
@@ -172,21 +171,13 @@ class CaseRun implements StepRuntime {
 
   /** The input without its plan: the plan is the one copy shared by the plan's cases. */
   private readonly input: Omit<CaseInput, 'plan'>;
-  /** History shape 2 (see HISTORY_SHAPE): progress reports are local activities. */
-  private readonly localProgress: boolean;
-  /** History shape 3: the closing upsert also sets CaseOutcome and CaseReason. */
-  private readonly outcomeIndexed: boolean;
-  /** History shape 4: quick side effects are local activities; a refund carries its progress report and deadline. */
-  private readonly effectsInTask: boolean;
+  readonly versions: HistoryVersions;
 
   constructor({ plan, ...input }: CaseInput) {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
-    const shape = historyShapeOf(input);
-    this.localProgress = shape.localProgress;
-    this.outcomeIndexed = shape.outcomeIndexed;
-    this.effectsInTask = shape.effectsInTask;
-    this.activities = this.effectsInTask ? localFirstActivities : activities;
+    this.versions = new HistoryVersions(input);
+    this.activities = this.versions.has('effects-in-task') ? localFirstActivities : activities;
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
@@ -223,8 +214,8 @@ class CaseRun implements StepRuntime {
   }
 
   async run(): Promise<CaseResult> {
-    // Shape 2: opening the case wrote this state.
-    if (!this.localProgress) await this.report();
+    // Opening the case wrote this state.
+    if (!this.versions.has('progress-as-local-activities')) await this.report();
     for (;;) {
       const next = await this.runStep(this.state.current);
       if (next === undefined) return { ...this.outcome!, steps: this.state.history };
@@ -233,7 +224,7 @@ class CaseRun implements StepRuntime {
         await this.report();
         await condition(allHandlersFinished);
         this.state.seenEventIds = this.inbox.seenIds();
-        const resume = patched(CONTINUE_AS_NEW_CARRIES_STATE) ? this.carried() : this.state;
+        const resume = this.versions.has('continue-as-new-carries-state') ? this.carried() : this.state;
         await continueAsNew<RunCaseWorkflow>({ ...this.input, plan: this.plan, resume });
       }
     }
@@ -266,7 +257,7 @@ class CaseRun implements StepRuntime {
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
       return await interpreterOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
     } catch (error) {
-      if (!isCaseFailure(error) || !patched(FAILED_CASES_WAIT_FOR_REPAIR)) throw error;
+      if (!isCaseFailure(error) || !this.versions.has('failed-cases-wait-for-repair')) throw error;
       return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error).slice(0, 1000));
     }
   }
@@ -381,7 +372,7 @@ class CaseRun implements StepRuntime {
   }
 
   refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined {
-    return this.effectsInTask ? refundsUntil(deadline) : undefined;
+    return this.versions.has('effects-in-task') ? refundsUntil(deadline) : undefined;
   }
 
   progressWith(deadlines: Deadline[]) {
@@ -424,17 +415,17 @@ class CaseRun implements StepRuntime {
 
   private async report() {
     const { report, upTo } = this.progress();
-    await (this.localProgress ? reports : this.activities).recordProgress(report);
+    await (this.versions.has('progress-as-local-activities') ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = upTo;
   }
 
   /** What the outside is told next: the projection, and the audit rows since the last report (up to `upTo`). */
   private progress(): { report: ProgressReport; upTo: number } {
     // Shape 2: Temporal's CaseStatus tells open, failed and closed cases apart; waiting is the projection's detail.
-    const searchable = this.localProgress && this.status === 'waiting' ? 'open' : this.status;
+    const searchable = this.versions.has('progress-as-local-activities') && this.status === 'waiting' ? 'open' : this.status;
     if (this.input.indexed && workflowInfo().typedSearchAttributes.get(CASE_STATUS) !== searchable) {
       const outcome =
-        this.outcomeIndexed && this.outcome
+        this.versions.has('outcome-indexed') && this.outcome
           ? [
               { key: CASE_OUTCOME, value: this.outcome.outcome },
               { key: CASE_REASON, value: this.outcome.reason },

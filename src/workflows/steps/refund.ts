@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, sleep } from '@temporalio/workflow';
 import type { CaseActivities, RefundRequest } from '../../plan/activities.js';
 import { toSafeNumber } from '../../plan/cel.js';
 import { formatSpan } from '../../plan/duration.js';
@@ -7,7 +7,6 @@ import { FAILURE_TYPES } from '../../plan/failures.js';
 import { orderIdOf } from '../../plan/plan.js';
 import { CASE_OPENED, DEFAULT_BREACH_QUEUE, refundWithin, type RefundStep } from '../../plan/steps/refund.js';
 import { ownFailure } from '../failures.js';
-import { LATE_REFUNDS_KEEP_GOING } from '../history-versions.js';
 import { iso } from '../time.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
 
@@ -39,7 +38,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     deadlineAt: iso(deadline),
   };
   if (Date.now() >= deadline) {
-    if (!patched(LATE_REFUNDS_KEEP_GOING)) {
+    if (!rt.versions.has('late-refunds-keep-going')) {
       rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });
       return step.onBreach;
     }
@@ -72,7 +71,7 @@ async function raceTheDeadline(
     ),
   ]);
   if ('breach' in outcome) {
-    if (!patched(LATE_REFUNDS_KEEP_GOING)) {
+    if (!rt.versions.has('late-refunds-keep-going')) {
       refundScope.cancel();
       await issued.catch(() => undefined);
       rt.record(step, { breach: iso(deadline), amount, goto: step.onBreach, ...evidence() });

@@ -6,6 +6,7 @@ import type { CaseActivities, MessageRecipient } from '../../plan/activities.js'
 import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../../plan/case.js';
 import type { Span } from '../../plan/duration.js';
 import type { Expr, Plan, Recipient, StepBase } from '../../plan/plan.js';
+import type { HistoryVersions } from '../history-versions.js';
 
 /** An event taken from the inbox, with the time it arrived. */
 export type ReceivedCaseEvent = CaseEvent & { at: string };
@@ -15,6 +16,8 @@ export interface StepRuntime {
   readonly caseId: string;
   readonly plan: Plan;
   readonly state: CaseState;
+  /** Which history changes this case's run takes (src/workflows/history-versions.ts). */
+  readonly versions: HistoryVersions;
   /** Activities with the default timeout and retries; refunds declined by the provider are not retried. */
   readonly activities: CaseActivities;
   /** Refunds: retried with the same key until the provider answers, backing off to every ten minutes. */

@@ -1,9 +1,7 @@
-import { patched } from '@temporalio/workflow';
 import type { CaseEvent, Deadline } from '../../plan/case.js';
 import { multiplySpan } from '../../plan/duration.js';
 import { boundedJson, readableDuration } from '../../plan/evidence.js';
 import { reminderAllowedAt, reminderEvery, waitTimeout, type WaitStep } from '../../plan/steps/wait.js';
-import { REMINDERS_RESPECT_QUIET_HOURS } from '../history-versions.js';
 import { instantOf, iso } from '../time.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
 
@@ -47,7 +45,7 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
     const remind = step.remind && reminders < step.remind.max ? step.remind : undefined;
     const nextReminderAt = remind ? rt.after(anchor, multiplySpan(reminderEvery(remind), reminders + 1 - sentBeforeAnchor)) : null;
     const heldUntil = remind && nextReminderAt !== null && now >= nextReminderAt ? reminderAllowedAt(rt.plan, remind, now) : null;
-    const held = heldUntil !== null && heldUntil > now && patched(REMINDERS_RESPECT_QUIET_HOURS);
+    const held = heldUntil !== null && heldUntil > now && rt.versions.has('reminders-respect-quiet-hours');
     if (held) holding = true;
     if (remind && nextReminderAt !== null && now >= nextReminderAt && !held) {
       reminders += 1;
