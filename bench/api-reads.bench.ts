@@ -10,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createPool } from '../src/store/pool.js';
+import { composePool } from '../src/stack/compose.js';
 import { keysNeededFor, openReturnCases, waitForCases } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs } from './support/proc.js';
@@ -71,7 +71,7 @@ async function fillCasebook(casebook: CasebookUnderTest): Promise<void> {
 
 /** Until the archiver has stored every closed case's history: reads are measured in the steady state, not while it catches up on 1,000 new closed cases. */
 async function waitForArchive(casebook: CasebookUnderTest): Promise<void> {
-  const pool = createPool(casebook.databaseUrl, 1);
+  const pool = composePool(casebook.databaseUrl, 1);
   try {
     const unarchived = async () =>
       (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status = 'closed' AND history_archive IS NULL`)).rows[0]!.n;

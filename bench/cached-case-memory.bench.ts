@@ -10,10 +10,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../src/activities/index.js';
-import { createPool, type Pool } from '../src/store/pool.js';
+import type { Pool } from '../src/store/pool.js';
 import { workflowBundlerOptions } from '../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../src/stack/worker.js';
-import { composeAdapters, composeServices, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
+import { composeAdapters, composePool, composeServices, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
 import { HANDWRITTEN_TASK_QUEUE, VARIANTS, type ReturnData } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook } from './support/casebook.js';
@@ -82,7 +82,7 @@ async function count(pool: Pool, sql: string): Promise<number> {
 async function measureVariant(name: VariantName, temporalAddress: string, databaseUrl: string) {
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
-  const pool = createPool(databaseUrl, 20);
+  const pool = composePool(databaseUrl, 20);
   const cached = { maxCachedWorkflows: options.warmup + options.cases + 100, debugMode: true } as const;
   try {
     if (name === 'casebook') {

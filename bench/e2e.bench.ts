@@ -6,7 +6,8 @@
  * Run: npx tsx bench/e2e.bench.ts [--cases 300] [--rounds 2] [--concurrency 30]. Writes bench/results/e2e.json.
  */
 import type { Client } from '@temporalio/client';
-import { createPool, type Pool } from '../src/store/pool.js';
+import type { Pool } from '../src/store/pool.js';
+import { composePool } from '../src/stack/compose.js';
 import { workflowIdFor } from '../src/plan/case.js';
 import { connectClient, handwrittenWorkflowId, openHandwrittenCase, sendHandwrittenEvent, startHandwrittenWorker } from './handwritten/process.js';
 import type { ReturnData, Variant } from './handwritten/contract.js';
@@ -107,7 +108,7 @@ let cleanup: () => Promise<void> = () => casebook.stop();
 try {
   await casebook.publishPlaybook('return');
   const worker = await startHandwrittenWorker(casebook);
-  const pool = createPool(casebook.databaseUrl);
+  const pool = composePool(casebook.databaseUrl);
   const client = await connectClient(casebook);
   const cases = casePoller(pool);
   cleanup = async () => {

@@ -6,7 +6,7 @@
  * Run: npx tsx bench/event-refund.bench.ts [--cases 200] [--rate 20] [--concurrency 20] [--sequential 30].
  * Writes bench/results/event-refund.json.
  */
-import { createPool } from '../src/store/pool.js';
+import { composePool } from '../src/stack/compose.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { keysNeededFor } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
@@ -120,7 +120,7 @@ const casebook = await startCasebook('event-refund', PORTS);
 let cleanup: () => Promise<void> = () => casebook.stop();
 try {
   await casebook.publishPlaybook('return');
-  const pool = createPool(casebook.databaseUrl);
+  const pool = composePool(casebook.databaseUrl);
   const cases = casePoller(pool);
   const refunds = refundPoller(pool);
   cleanup = async () => {

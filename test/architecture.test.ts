@@ -155,6 +155,20 @@ const consoleValueImports = (files: SourceFile[]) =>
       .map((imp) => `${file.path} imports '${imp.specifier}' as a value`),
   );
 
+/**
+ * Only the use cases run SQL: the edges (the API, the CLI, the scenario runner) take from src/store/ its
+ * types and two pure readings of what the database holds (instants, its errors), never a query.
+ */
+const EDGE_MAY_TAKE_FROM_STORE = ['src/store/instants.ts', 'src/store/database-errors.ts'];
+const edgeQueries = (files: SourceFile[]) =>
+  files
+    .filter((file) => ['src/api/', 'src/cli/', 'src/scenarios/'].some((edge) => file.path.startsWith(edge)))
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((imp) => imp.resolved?.startsWith('src/store/') && !imp.typeOnly && !EDGE_MAY_TAKE_FROM_STORE.includes(imp.resolved))
+        .map((imp) => `${file.path} imports '${imp.specifier}' as a value; call a service`),
+    );
+
 /** Routes are thin: they reach the database through the use cases (src/cases/, src/services/), and share nothing with each other but through src/api/. */
 const routeViolations = (files: SourceFile[]) =>
   files
@@ -169,8 +183,10 @@ const routeViolations = (files: SourceFile[]) =>
  * The composition root (src/stack/compose.ts) is the one place that chooses implementations: the case
  * services, the adapters, the API and the case worker are built there, and an audit thread builds its own auditor.
  */
-const CONSTRUCTED_IN_THE_ROOT = /\bnew (CaseService|EventInbox|CaseAudit|AuditThreads|Local[A-Z]\w*)\(|(?<!function )\b(buildApi|createCaseWorker)\(/g;
-const MAY_CONSTRUCT = ['src/stack/compose.ts', 'src/stack/audit-thread.ts'];
+const CONSTRUCTED_IN_THE_ROOT =
+  /\bnew (CaseService|EventInbox|CaseAudit|AuditThreads|AuditCheckpointer|WorkflowReplayer|Local[A-Z]\w*)\(|(?<!function )\b(buildApi|createCaseWorker|createPool)\(/g;
+/** The root, an audit thread (which builds its own auditor), the pool's own module, and the hand-written baseline the benches compare against (not Casebook). */
+const MAY_CONSTRUCT = ['src/stack/compose.ts', 'src/stack/audit-thread.ts', 'src/store/pool.ts', 'bench/handwritten/worker.ts'];
 const constructionsOutsideTheRoot = (files: SourceFile[]) =>
   files
     .filter((file) => !MAY_CONSTRUCT.includes(file.path))
@@ -202,14 +218,25 @@ describe('architecture', () => {
   it('the composition rule reports a service, an adapter or the API built elsewhere', () => {
     const bad = {
       path: 'src/stack/stack.ts',
-      text: `const cases = new CaseService(client, pool);\nconst inbox = new EventInbox(client, pool);\nconst channel = new LocalOutboxChannel(pool);\nconst api = await buildApi(deps);\nexport function buildApi(deps) {}\nconst services = composeServices({ client, pool });`,
+      text: `const cases = new CaseService(client, pool);\nconst inbox = new EventInbox(client, pool);\nconst channel = new LocalOutboxChannel(pool);\nconst pool = createPool(url, 1);\nconst replayer = new WorkflowReplayer();\nconst api = await buildApi(deps);\nexport function buildApi(deps) {}\nconst services = composeServices({ client, pool });`,
     };
     expect(constructionsOutsideTheRoot([bad, { path: 'src/stack/compose.ts', text: bad.text }])).toEqual([
       'src/stack/stack.ts constructs CaseService; build it through src/stack/compose.ts',
       'src/stack/stack.ts constructs EventInbox; build it through src/stack/compose.ts',
       'src/stack/stack.ts constructs LocalOutboxChannel; build it through src/stack/compose.ts',
+      'src/stack/stack.ts constructs createPool; build it through src/stack/compose.ts',
+      'src/stack/stack.ts constructs WorkflowReplayer; build it through src/stack/compose.ts',
       'src/stack/stack.ts constructs buildApi; build it through src/stack/compose.ts',
     ]);
+  });
+
+  it('the edges reach the store only through the use cases', () => {
+    expect(edgeQueries(sources)).toEqual([]);
+    const bad = {
+      path: 'src/cli/commands/bad.ts',
+      text: `import { listApiKeys } from '../../store/api-keys.js';\nimport type { Pool } from '../../store/pool.js';\nimport { readInstant } from '../../store/instants.js';`,
+    };
+    expect(edgeQueries([bad])).toEqual([`src/cli/commands/bad.ts imports '../../store/api-keys.js' as a value; call a service`]);
   });
 
   it('routes import neither the store nor another route', () => {

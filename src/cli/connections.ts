@@ -2,9 +2,7 @@
  * Where subcommands find Casebook's database and Temporal ($DATABASE_URL, $TEMPORAL_ADDRESS, or the
  * embedded ones `casebook start` runs), and how they say they could not use the database.
  */
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../stack/config.js';
-import { createPool, type Pool } from '../store/pool.js';
 
 export function databaseUrlOf(env: NodeJS.ProcessEnv = process.env): string {
   const config = loadConfig(env);
@@ -52,21 +50,4 @@ export function cannotReachDatabase(command: string, url: string, error: unknown
 export function databaseFailure(command: string, error: unknown, url: string): string {
   const code = codeOf(error);
   return code !== undefined && UNREACHABLE.has(code) ? cannotReachDatabase(command, url, error) : `casebook ${command}: ${(error as Error).message}\n`;
-}
-
-/**
- * The database, and a Temporal client when Temporal answers within 2 s (it may be gone: stopped, or the
- * case past its retention; the archive then answers for closed cases). `close` releases both.
- */
-export async function openStores(c: CommandConnections): Promise<{ pool: Pool; client: Client | undefined; close(): Promise<void> }> {
-  const pool = createPool(c.databaseUrl, 2);
-  const connection = await Connection.connect({ address: c.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
-  return {
-    pool,
-    client: connection && new Client({ connection, namespace: c.namespace }),
-    close: async () => {
-      await connection?.close();
-      await pool.end();
-    },
-  };
 }

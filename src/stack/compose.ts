@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { startPostgresProcess } from '../store/postgres-process.js';
 import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
-import type { Config } from './config.js';
+import type { AuditCheckpointSettings, Config } from './config.js';
 import { freePort } from './free-port.js';
 import { apiLogger } from './logging.js';
 import { WorkflowReplayer } from './replayer.js';
@@ -84,6 +85,38 @@ export function composePool(databaseUrl: string, size?: number): Pool {
   return createPool(databaseUrl, size);
 }
 
+/**
+ * What a CLI command reads (replay, export): the database, and a Temporal client when Temporal answers
+ * within 2 s (it may be gone: stopped, or the case past its retention; the archive then answers for
+ * closed cases). `close` releases both.
+ */
+export async function composeCommandStores(c: { databaseUrl: string; temporalAddress: string; namespace: string }): Promise<{
+  pool: Pool;
+  client: Client | undefined;
+  close(): Promise<void>;
+}> {
+  const pool = createPool(c.databaseUrl, 2);
+  const connection = await Connection.connect({ address: c.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
+  return {
+    pool,
+    client: connection && new Client({ connection, namespace: c.namespace }),
+    close: async () => {
+      await connection?.close();
+      await pool.end();
+    },
+  };
+}
+
+/** What re-executes a case's recorded history against this build's workflow code. */
+export function composeReplayer(): WorkflowReplayer {
+  return new WorkflowReplayer();
+}
+
+/** What signs and publishes audit checkpoints, in the background beside the API or once from the CLI. */
+export function composeCheckpointer(settings: AuditCheckpointSettings, pool: Pool, key: KeyObject, log: (line: string) => void): AuditCheckpointer {
+  return new AuditCheckpointer(pool, { file: settings.file, url: settings.url, key }, log);
+}
+
 /** Temporal as the API and the services reach it: a client on a connection of its own (close the connection to release it). */
 export async function connectClient(address: string, namespace: string): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address });
@@ -138,7 +171,7 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
   return {
     cases: new CaseService(client, pool, taskQueue, indexed),
     inbox: new EventInbox(client, pool),
-    audit: threads ?? new CaseAudit(pool, client, new WorkflowReplayer()),
+    audit: threads ?? new CaseAudit(pool, client, composeReplayer()),
     close: async () => threads?.close(),
   };
 }
@@ -182,7 +215,7 @@ export function startHousekeeping(config: Config, client: Client, pool: Pool, in
   const key = signingKey(checkpoints, { create: true })!;
   return [
     new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs),
-    new AuditCheckpointer(pool, { file: checkpoints.file, url: checkpoints.url, key }, log).start(checkpoints.intervalMs),
+    composeCheckpointer(checkpoints, pool, key, log).start(checkpoints.intervalMs),
     inbox.startSettling(SETTLE_INTERVAL_MS, log),
   ];
 }

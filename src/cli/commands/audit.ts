@@ -7,9 +7,10 @@
  * cannot be read.
  */
 import { readFileSync } from 'node:fs';
-import { AuditCheckpointer, readCheckpoints, signingKey, verifyAuditTrail, type CheckpointReading } from '../../cases/audit-checkpoint.js';
-import { createPool, type Pool } from '../../store/pool.js';
+import { readCheckpoints, signingKey, verifyAuditTrail, type CheckpointReading } from '../../cases/audit-checkpoint.js';
+import type { Pool } from '../../store/pool.js';
 import { loadConfig, type AuditCheckpointSettings } from '../../stack/config.js';
+import { composePool, composeCheckpointer } from '../../stack/compose.js';
 import { cannotReachDatabase, databaseUrlOf } from '../connections.js';
 
 export const USAGE = `usage:
@@ -38,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const url = databaseUrlOf();
-  const pool = createPool(url, 1);
+  const pool = composePool(url, 1);
   try {
     try {
       await pool.query('SELECT 1');
@@ -71,7 +72,7 @@ function optionsOf(rest: string[]): { caseId?: string; checkpoints?: string } | 
 
 async function checkpoint(pool: Pool, settings: AuditCheckpointSettings): Promise<number> {
   const key = signingKey(settings, { create: true })!;
-  const written = (await new AuditCheckpointer(pool, { file: settings.file, url: settings.url, key }, (line) => process.stderr.write(`${line}\n`)).checkpoint({
+  const written = (await composeCheckpointer(settings, pool, key, (line) => process.stderr.write(`${line}\n`)).checkpoint({
     always: true,
   }))!;
   process.stdout.write(`checkpoint ${written.checkpoint} written to ${settings.file}: ${anchorText(written)}\n`);

@@ -7,7 +7,8 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { exportCase, exportClosedCases } from '../../cases/export.js';
-import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
+import { composeCommandStores } from '../../stack/compose.js';
+import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 export const USAGE = `usage:
   casebook export <case id> [--out <file>]
@@ -52,7 +53,7 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     process.stderr.write(`casebook export: ${(error as Error).message}\n`);
     return 2;
   }
-  const { pool, client, close } = await openStores(deps);
+  const { pool, client, close } = await composeCommandStores(deps);
   try {
     const lines = request.kind === 'case' ? await exportCase(pool, client, request.caseId) : exportClosedCases(pool, client, request.from, request.to);
     if (!lines) {

@@ -3,7 +3,7 @@
  * database `casebook start` uses ($DATABASE_URL, or the embedded one while it runs).
  */
 import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../services/keys.js';
-import { createPool } from '../../store/pool.js';
+import { composePool } from '../../stack/compose.js';
 import { databaseFailure, databaseUrlOf } from '../connections.js';
 
 export const USAGE = `usage:
@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const url = databaseUrlOf();
-  const pool = createPool(url, 1);
+  const pool = composePool(url, 1);
   try {
     if (action === 'create') {
       const role = option('role') as Role;

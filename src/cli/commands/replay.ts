@@ -6,8 +6,8 @@
 import { DefaultLogger } from '@temporalio/worker';
 import { replayCase, type CaseReplay, type HistoryReplayer } from '../../cases/replay.js';
 import { installTemporalLogging } from '../../stack/logging.js';
-import { WorkflowReplayer } from '../../stack/replayer.js';
-import { connectionsOf, databaseFailure, openStores, type CommandConnections } from '../connections.js';
+import { composeCommandStores, composeReplayer } from '../../stack/compose.js';
+import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 export const USAGE = 'usage: casebook replay <case id> [--json]\n';
 
@@ -60,7 +60,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   const caseId = positional[0]!;
   let deps: ReplayCommandDependencies;
   try {
-    deps = { ...connectionsOf(), replayer: new WorkflowReplayer(), ...dependencies };
+    deps = { ...connectionsOf(), replayer: composeReplayer(), ...dependencies };
   } catch (error) {
     process.stderr.write(`casebook replay: ${(error as Error).message}\n`);
     return 2;
@@ -70,7 +70,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   } catch {
     // Installed already (run in-process by a test): keep that one.
   }
-  const { pool, client, close } = await openStores(deps);
+  const { pool, client, close } = await composeCommandStores(deps);
   try {
     const replay = await replayCase(pool, client, deps.replayer, caseId);
     if (replay.kind !== 'replayed') {
