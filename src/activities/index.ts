@@ -1,7 +1,7 @@
 /** Activity implementations: every write is keyed by an idempotency key and safe to repeat. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from '../store/pool.js';
-import type { Adapters } from './adapters.js';
+import type { Adapters } from '../connectors/ports.js';
 import type { CaseActivities } from '../plan/activities.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { openEscalation } from '../store/escalations.js';

@@ -3,7 +3,7 @@
  * operations that keep failing. They wrap the real local adapters and apply to the cases named.
  */
 import { Context } from '@temporalio/activity';
-import type { Adapters } from '../activities/adapters.js';
+import type { Adapters } from '../connectors/ports.js';
 
 export interface ScenarioFaults {
   /**

@@ -12,7 +12,8 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, type Adapters } from '../activities/adapters.js';
+import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments } from '../connectors/local.js';
+import type { Adapters } from '../connectors/ports.js';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
 import { type Auditor, CaseAudit } from '../cases/audit.js';
@@ -52,7 +53,7 @@ export const ADAPTER_VARIABLES: AdapterChoice = {
   integrations: 'CASEBOOK_INTEGRATIONS',
 };
 
-/** The local implementations: Postgres tables a person can inspect (src/activities/adapters.ts). */
+/** The local implementations: Postgres tables a person can inspect (src/connectors/local.ts). */
 export const DEFAULT_ADAPTERS: AdapterChoice = { channel: 'local', payments: 'local', orders: 'local', integrations: 'local' };
 
 const PORTS = Object.keys(ADAPTER_VARIABLES) as (keyof Adapters)[];

@@ -1,7 +1,7 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
-import type { Adapters } from '../activities/adapters.js';
+import type { Adapters } from '../connectors/ports.js';
 import type { Pool } from '../store/pool.js';
 import type { WorkerSettings } from './config.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';

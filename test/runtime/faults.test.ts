@@ -13,7 +13,7 @@ import { applicationUrl } from '../../src/store/postgres-roles.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/stack/free-port.js';
-import type { Adapters } from '../../src/activities/adapters.js';
+import type { Adapters } from '../../src/connectors/ports.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';

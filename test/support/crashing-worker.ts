@@ -4,7 +4,7 @@
  * Args: <temporal address> <task queue> <database url>
  */
 import { NativeConnection } from '@temporalio/worker';
-import type { Adapters } from '../../src/activities/adapters.js';
+import type { Adapters } from '../../src/connectors/ports.js';
 import { createPool } from '../../src/store/pool.js';
 import { composeWorker } from '../../src/stack/compose.js';
 import { installTemporalLogging } from '../../src/stack/logging.js';

@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
-import type { Adapters, ChannelAdapter } from '../../src/activities/adapters.js';
+import type { Adapters, ChannelAdapter } from '../../src/connectors/ports.js';
 import type { Auditor } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';

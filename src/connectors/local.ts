@@ -1,49 +1,15 @@
 /**
- * The outside world, behind small interfaces. The local implementations are real: they keep their
- * state in Postgres tables a person can inspect (outbox_messages, provider_refunds, order_notes,
- * integration_calls). A shop replaces them with its chat/SMS gateway, payment provider, order system:
- * an implementation here, registered under a name in ADAPTERS (src/stack/compose.ts), chosen by its
- * variable (CASEBOOK_PAYMENTS=<name>, ...).
+ * The local connectors, Casebook's embedded default: each keeps what it did in a Postgres table a
+ * person can inspect (outbox_messages, provider_refunds, order_notes, integration_calls).
  */
 import { createHash } from 'node:crypto';
-import type { Pool } from '../store/pool.js';
 import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from '../plan/activities.js';
-import { writeOrderNote } from '../store/order-notes.js';
 import { logIntegrationCall } from '../store/integration-calls.js';
+import { writeOrderNote } from '../store/order-notes.js';
 import { markMessageSent } from '../store/outbox.js';
+import type { Pool } from '../store/pool.js';
 import { recordProviderRefund } from '../store/refunds.js';
-
-export interface ChannelAdapter {
-  /** Delivers one outbox message; called again after a crash, so delivery must tolerate repeats. */
-  deliver(message: MessageRequest & { messageId: number }): Promise<void>;
-}
-
-/** A provider's answer: paid, with its reference, or why it declined. */
-export type RefundOutcome = { issued: true; providerReference: string } | { issued: false; declineReason: string };
-
-export interface PaymentProvider {
-  /**
-   * Refunds once per `key`: asking again with the same key returns the first outcome. Casebook asks
-   * again with the same key after any failure whose outcome it did not hear (this is how an unknown
-   * outcome is reconciled); it never asks under a new key.
-   */
-  refund(request: RefundRequest): Promise<RefundOutcome>;
-}
-
-export interface OrderSystem {
-  writeNote(request: OrderNoteRequest): Promise<void>;
-}
-
-export interface IntegrationGateway {
-  call(request: IntegrationRequest): Promise<unknown>;
-}
-
-export interface Adapters {
-  channel: ChannelAdapter;
-  payments: PaymentProvider;
-  orders: OrderSystem;
-  integrations: IntegrationGateway;
-}
+import type { ChannelAdapter, IntegrationGateway, OrderSystem, PaymentProvider, RefundOutcome } from './ports.js';
 
 /** Marks the outbox row sent: the local "channel" is the outbox itself, read by agents and tests. */
 export class LocalOutboxChannel implements ChannelAdapter {
