@@ -13,7 +13,8 @@ import { createActivities } from '../src/activities/index.js';
 import type { Pool } from '../src/store/pool.js';
 import { workflowBundlerOptions } from '../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../src/stack/worker.js';
-import { composeAdapters, composePool, composeServices, DEFAULT_ADAPTERS } from '../src/stack/compose.js';
+import { LOCAL_CONNECTORS } from '../src/connectors/config.js';
+import { composeAdapters, composePool, composeServices } from '../src/stack/compose.js';
 import { HANDWRITTEN_TASK_QUEUE, VARIANTS, type ReturnData } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook } from './support/casebook.js';
@@ -94,7 +95,7 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
             taskQueue: CASEBOOK_QUEUE,
             workflowsPath: WORKFLOWS_PATH,
             bundlerOptions: workflowBundlerOptions,
-            activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)),
+            activities: createActivities(pool, composeAdapters(LOCAL_CONNECTORS, pool)),
             ...cached,
           }),
           open: async (caseId) => {
@@ -113,7 +114,7 @@ async function measureVariant(name: VariantName, temporalAddress: string, databa
           taskQueue: HANDWRITTEN_TASK_QUEUE,
           workflowsPath: HANDWRITTEN_WORKFLOWS,
           bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook },
-          activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)),
+          activities: createActivities(pool, composeAdapters(LOCAL_CONNECTORS, pool)),
           ...cached,
         }),
         open: async (caseId) => {

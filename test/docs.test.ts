@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import schema from '../schemas/playbook.schema.json' with { type: 'json' };
 import { DIAGNOSTIC_CODES } from '../src/plan/diagnostic-codes.js';
+import { CONFIG_CODES } from '../src/stack/config-codes.js';
 import { STEP_KINDS } from '../src/plan/steps/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -20,6 +21,12 @@ function tableKeys(markdown: string, title: string): string[] {
 describe('diagnostic codes', () => {
   it('are exactly those docs/playbook-language.md lists', () => {
     expect(tableKeys(read('docs/playbook-language.md'), 'Diagnostic codes').sort()).toEqual(Object.keys(DIAGNOSTIC_CODES).sort());
+  });
+});
+
+describe('configuration codes', () => {
+  it('are exactly those docs/configuration.md lists', () => {
+    expect(tableKeys(read('docs/configuration.md'), 'Configuration codes').sort()).toEqual(Object.keys(CONFIG_CODES).sort());
   });
 });
 

@@ -6,7 +6,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../../src/activities/index.js';
-import { composeAdapters, DEFAULT_ADAPTERS } from '../../src/stack/compose.js';
+import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
+import { composeAdapters } from '../../src/stack/compose.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { createPool } from '../../src/store/pool.js';
 import { HANDWRITTEN_TASK_QUEUE } from './contract.js';
@@ -23,7 +24,7 @@ const worker = await Worker.create({
   taskQueue: HANDWRITTEN_TASK_QUEUE,
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
   workflowThreadPoolSize: 2,
-  activities: createActivities(pool, composeAdapters(DEFAULT_ADAPTERS, pool)),
+  activities: createActivities(pool, composeAdapters(LOCAL_CONNECTORS, pool)),
   bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());

@@ -13,19 +13,19 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, 
 const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>).step;
 const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description'].includes(k));
 
-/** A checker of YAML documents against a JSON Schema, reporting at the documents' positions. */
-export function shapeChecker(schema: Record<string, unknown>): (source: PlaybookSource) => Diagnostic[] {
+/** A checker of YAML documents against a JSON Schema, reporting at the documents' positions; `root` names the whole document. */
+export function shapeChecker(schema: Record<string, unknown>, root = 'the playbook'): (source: PlaybookSource) => Diagnostic[] {
   const validate = ajv.compile(schema);
-  return (source) => (validate(source.value) ? [] : toDiagnostics(validate.errors ?? [], source));
+  return (source) => (validate(source.value) ? [] : toDiagnostics(validate.errors ?? [], source, root));
 }
 
 export const checkShape = shapeChecker(playbookSchema);
 
-function toDiagnostics(errors: ErrorObject[], source: PlaybookSource): Diagnostic[] {
+function toDiagnostics(errors: ErrorObject[], source: PlaybookSource, root: string): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
-    const diagnostic = toDiagnostic(error, source);
+    const diagnostic = toDiagnostic(error, source, root);
     if (!diagnostic) continue;
     const key = `${diagnostic.line}:${diagnostic.column}:${diagnostic.message}`;
     if (seen.has(key)) continue;
@@ -44,9 +44,9 @@ function pathOf(pointer: string): JsonPath {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function describePath(path: JsonPath): string {
+function describePath(path: JsonPath, root: string): string {
   return path.length === 0
-    ? 'the playbook'
+    ? root
     : path
         .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
         .join('')
@@ -54,11 +54,11 @@ function describePath(path: JsonPath): string {
         .replace(/^\[/, '[');
 }
 
-function toDiagnostic(error: ErrorObject, source: PlaybookSource): Diagnostic | undefined {
+function toDiagnostic(error: ErrorObject, source: PlaybookSource, root: string): Diagnostic | undefined {
   const path = pathOf(error.instancePath);
   const at = (p: JsonPath, key = false) => source.locate(p, { key });
   const make = (code: DiagnosticCode, message: string, span = at(path), hint?: string): Diagnostic => diagnosticAt(source.file, span, code, message, hint);
-  const where = describePath(path);
+  const where = describePath(path, root);
   const inStepOneOf = /#\/\$defs\/step\/oneOf/.test(error.schemaPath);
   if (inStepOneOf) {
     if (error.keyword !== 'oneOf') return undefined;

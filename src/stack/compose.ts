@@ -1,8 +1,8 @@
 /**
- * The composition root: the one module that chooses Casebook's implementations. Adapters are chosen by
- * name from the configuration (CASEBOOK_CHANNEL, CASEBOOK_PAYMENTS, CASEBOOK_ORDER_SYSTEM,
- * CASEBOOK_INTEGRATIONS; `local` by default); `casebook start`, `casebook test`, the benches and the
- * tests build their workers through here. A new implementation is one factory in ADAPTERS.
+ * The composition root: the one module that chooses Casebook's implementations. Connectors are chosen
+ * by the deployment configuration (CASEBOOK_CONFIG, src/stack/deployment.ts; all local without it), each
+ * binding naming a kind of connector in CONNECTORS; `casebook start`, `casebook test`, the benches and
+ * the tests build their workers through here. A new kind of connector is one entry in CONNECTORS.
  */
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,8 +12,12 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments } from '../connectors/local.js';
-import type { Adapters } from '../connectors/ports.js';
+import type { ConnectorBinding, ConnectorConfig } from '../connectors/config.js';
+import { LOCAL_CONNECTORS } from '../connectors/config.js';
+import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, LocalQueueNotifications } from '../connectors/local.js';
+import type { Adapters, ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider } from '../connectors/ports.js';
+import { ChannelRouter, IntegrationRouter } from '../connectors/routers.js';
+import type { Channel } from '../plan/plan.js';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
 import { type Auditor, CaseAudit } from '../cases/audit.js';
@@ -32,53 +36,82 @@ import { WorkflowReplayer } from './replayer.js';
 import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
 
-type AdapterFactories = { [Port in keyof Adapters]: Record<string, (pool: Pool) => Adapters[Port]> };
-
-/** Every implementation of every adapter, by the name the configuration gives it. */
-export const ADAPTERS: AdapterFactories = {
-  channel: { local: (pool) => new LocalOutboxChannel(pool) },
-  payments: { local: (pool) => new LocalPayments(pool) },
-  orders: { local: (pool) => new LocalOrderNotes(pool) },
-  integrations: { local: (pool) => new LocalIntegrationLog(pool) },
-};
-
-/** Which implementation of each adapter runs, by name. */
-export type AdapterChoice = { [Port in keyof Adapters]: string };
-
-/** The variable that names each adapter's implementation. */
-export const ADAPTER_VARIABLES: AdapterChoice = {
-  channel: 'CASEBOOK_CHANNEL',
-  payments: 'CASEBOOK_PAYMENTS',
-  orders: 'CASEBOOK_ORDER_SYSTEM',
-  integrations: 'CASEBOOK_INTEGRATIONS',
-};
-
-/** The local implementations: Postgres tables a person can inspect (src/connectors/local.ts). */
-export const DEFAULT_ADAPTERS: AdapterChoice = { channel: 'local', payments: 'local', orders: 'local', integrations: 'local' };
-
-const PORTS = Object.keys(ADAPTER_VARIABLES) as (keyof Adapters)[];
-
-/** The choice the environment makes; an unknown name is refused with the names there are. */
-export function adapterChoice(env: NodeJS.ProcessEnv): AdapterChoice {
-  const choice = { ...DEFAULT_ADAPTERS };
-  for (const port of PORTS) {
-    const variable = ADAPTER_VARIABLES[port];
-    const raw = env[variable];
-    if (raw === undefined || raw === '') continue;
-    const known = Object.keys(ADAPTERS[port]);
-    if (!known.includes(raw)) throw new Error(`${variable} must name an implementation of the ${port} adapter (${known.join(', ')}), not '${raw}'`);
-    choice[port] = raw;
-  }
-  return choice;
+/** What a connector kind builds its side of a port with. */
+export interface ConnectorContext {
+  pool: Pool;
+  connectors: ConnectorConfig;
+  /**
+   * One object per key for the whole composition: what the ports bound to the same place share (a
+   * destination's sender, with its circuit breaker and its bound on requests in flight).
+   */
+  shared<T>(key: string, make: () => T): T;
 }
 
-export function composeAdapters(choice: AdapterChoice, pool: Pool): Adapters {
-  const build = <Port extends keyof Adapters>(port: Port): Adapters[Port] => {
-    const factory = ADAPTERS[port][choice[port]];
-    if (!factory) throw new Error(`no ${port} adapter named '${choice[port]}' (there are: ${Object.keys(ADAPTERS[port]).join(', ')})`);
-    return factory(pool);
+const LOCAL: ConnectorBinding = { connector: 'local' };
+
+type Build<B, Port> = (binding: B, context: ConnectorContext) => Port;
+
+/** A kind of connector: how it builds each port it can carry. */
+export interface ConnectorKind<B extends ConnectorBinding = ConnectorBinding> {
+  channel?: Build<B, ChannelAdapter>;
+  payments?: Build<B, PaymentProvider>;
+  orders?: Build<B, OrderSystem>;
+  integrations?: Build<B, IntegrationGateway>;
+  notifications?: Build<B, Notifier>;
+}
+
+type ConnectorKinds = { [Name in ConnectorBinding['connector']]?: ConnectorKind<Extract<ConnectorBinding, { connector: Name }>> };
+
+/** Every kind of connector, by the name a binding of the configuration (`connector:`) gives it. */
+export const CONNECTORS: ConnectorKinds = {
+  local: {
+    channel: (_binding, { pool, shared }) => shared('local:channel', () => new LocalOutboxChannel(pool)),
+    payments: (_binding, { pool }) => new LocalPayments(pool),
+    orders: (_binding, { pool }) => new LocalOrderNotes(pool),
+    integrations: (_binding, { pool, shared }) => shared('local:integrations', () => new LocalIntegrationLog(pool)),
+    notifications: () => new LocalQueueNotifications(),
+  },
+};
+
+/**
+ * The ports as the configuration binds them: each channel and each integration to its connector
+ * (through a router), the payment provider, the order system and the notifications. A binding whose
+ * connector cannot carry its port is refused, naming both.
+ */
+export function composeAdapters(connectors: ConnectorConfig, pool: Pool): Adapters {
+  const objects = new Map<string, unknown>();
+  const context: ConnectorContext = {
+    pool,
+    connectors,
+    shared: <T>(key: string, make: () => T): T => {
+      if (!objects.has(key)) objects.set(key, make());
+      return objects.get(key) as T;
+    },
   };
-  return { channel: build('channel'), payments: build('payments'), orders: build('orders'), integrations: build('integrations') };
+  const build = <Port extends keyof ConnectorKind>(
+    port: Port,
+    binding: ConnectorBinding,
+    what: string,
+  ): NonNullable<ReturnType<NonNullable<ConnectorKind[Port]>>> => {
+    const factory = (CONNECTORS[binding.connector] as ConnectorKind | undefined)?.[port];
+    if (!factory) {
+      const able = Object.entries(CONNECTORS).flatMap(([name, kind]) => (kind && port in kind ? [name] : []));
+      throw new Error(`the ${binding.connector} connector cannot carry ${what} (connectors that can: ${able.join(', ')})`);
+    }
+    return factory(binding, context) as NonNullable<ReturnType<NonNullable<ConnectorKind[Port]>>>;
+  };
+  const channels = Object.fromEntries(
+    Object.entries(connectors.channels).map(([channel, binding]) => [channel, build('channel', binding, `the ${channel} channel`)]),
+  ) as Record<Channel, ChannelAdapter>;
+  const { default: fallback = LOCAL, ...named } = connectors.integrations;
+  const integrations = Object.fromEntries(Object.entries(named).map(([name, binding]) => [name, build('integrations', binding, `the integration ${name}`)]));
+  return {
+    channel: new ChannelRouter(channels),
+    payments: build('payments', connectors.payments, 'payments'),
+    orders: build('orders', connectors.orderSystem, 'the order system'),
+    integrations: new IntegrationRouter(integrations, build('integrations', fallback, 'the default integration')),
+    notifications: build('notifications', connectors.notifications ?? LOCAL, 'notifications'),
+  };
 }
 
 /** The pool the services, the activities and the API share; `size` from the configuration (CASEBOOK_DATABASE_POOL). */
@@ -131,14 +164,14 @@ export function connectWorker(address: string): Promise<NativeConnection> {
 
 export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
   /** Unset: the local ones. */
-  adapters?: AdapterChoice;
+  connectors?: ConnectorConfig;
   /** Wraps the chosen adapters: how scenarios script faults and tests watch a channel. */
   wrap?: (adapters: Adapters) => Adapters;
 }
 
-/** A case worker whose activities act through the adapters the configuration chose. */
-export function composeWorker({ adapters = DEFAULT_ADAPTERS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
-  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(adapters, options.pool)) });
+/** A case worker whose activities act through the connectors the configuration chose. */
+export function composeWorker({ connectors = LOCAL_CONNECTORS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
+  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(connectors, options.pool)) });
 }
 
 export interface ServiceParts {
@@ -233,16 +266,16 @@ export interface ScenarioStack {
 
 /**
  * What `casebook test` runs scenarios on: a throw-away Postgres, migrated; Temporal's time-skipping
- * server; a case worker whose chosen adapters `wrap` scripts faults into; the case services.
+ * server; a case worker whose chosen connectors `wrap` scripts faults into; the case services.
  */
-export async function composeScenarioStack(adapters: AdapterChoice, wrap: (adapters: Adapters) => Adapters): Promise<ScenarioStack> {
+export async function composeScenarioStack(connectors: ConnectorConfig, wrap: (adapters: Adapters) => Adapters): Promise<ScenarioStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
   const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
   const databaseUrl = await ensureDatabase(postgres.adminUrl, 'casebook');
   await migrate(databaseUrl);
   const pool = composePool(databaseUrl);
-  const worker = await composeWorker({ connection: env.nativeConnection, pool, adapters, wrap });
+  const worker = await composeWorker({ connection: env.nativeConnection, pool, connectors, wrap });
   const services = composeServices({ client: env.client, pool });
   return {
     env,

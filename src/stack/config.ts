@@ -2,7 +2,8 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
-import { adapterChoice, type AdapterChoice } from './compose.js';
+import type { ConnectorConfig } from '../connectors/config.js';
+import { connectorsFromEnv } from './deployment.js';
 
 /** How `casebook start` logs (src/stack/logging.ts). */
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -45,8 +46,8 @@ export interface Config {
   auditCheckpoints: AuditCheckpointSettings;
   /** How replays and exports are bounded, in their threads (docs/operations.md). */
   auditThreads: AuditThreadSettings;
-  /** The implementation of each adapter, by name (src/stack/compose.ts); `local` unless given. */
-  adapters: AdapterChoice;
+  /** Which connector carries each side effect (CASEBOOK_CONFIG, src/stack/deployment.ts); all local without it. */
+  connectors: ConnectorConfig;
 }
 
 export interface AuditCheckpointSettings {
@@ -211,6 +212,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
     auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),
     auditThreads: auditThreads(env),
-    adapters: adapterChoice(env),
+    connectors: connectorsFromEnv(env),
   };
 }

@@ -147,7 +147,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
       connection,
       pool,
       namespace: config.namespace,
-      adapters: config.adapters,
+      connectors: config.connectors,
       tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
     });
   let worker = await create();

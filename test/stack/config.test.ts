@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ADAPTER_VARIABLES, ADAPTERS, DEFAULT_ADAPTERS } from '../../src/stack/compose.js';
+import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_TEMPORAL_RETENTION_DAYS, loadConfig } from '../../src/stack/config.js';
 
 describe('worker and pool settings', () => {
@@ -88,23 +88,16 @@ describe('audit checkpoints', () => {
   });
 });
 
-describe('adapters', () => {
-  it('are the local ones unless given', () => {
-    expect(loadConfig({}).adapters).toEqual({ channel: 'local', payments: 'local', orders: 'local', integrations: 'local' });
-    expect(loadConfig({ CASEBOOK_PAYMENTS: 'local', CASEBOOK_CHANNEL: '' }).adapters).toEqual(DEFAULT_ADAPTERS);
+describe('connectors', () => {
+  it('are all local without CASEBOOK_CONFIG', () => {
+    expect(loadConfig({}).connectors).toBe(LOCAL_CONNECTORS);
+    expect(loadConfig({ CASEBOOK_CONFIG: '' }).connectors).toBe(LOCAL_CONNECTORS);
   });
 
-  it('are each chosen by name from the registry, and every name there builds', () => {
-    expect(Object.keys(ADAPTERS)).toEqual(Object.keys(ADAPTER_VARIABLES));
-    for (const [port, factories] of Object.entries(ADAPTERS)) expect(Object.keys(factories), port).toContain('local');
-  });
-
-  it.each([
-    ['CASEBOOK_PAYMENTS', 'payments', 'stripe'],
-    ['CASEBOOK_CHANNEL', 'channel', 'sms'],
-    ['CASEBOOK_ORDER_SYSTEM', 'orders', 'Local'],
-    ['CASEBOOK_INTEGRATIONS', 'integrations', 'http'],
-  ])('refuse an unknown %s, naming the variable and the names there are', (variable, port, raw) => {
-    expect(() => loadConfig({ [variable]: raw })).toThrow(`${variable} must name an implementation of the ${port} adapter (local), not '${raw}'`);
+  it('come from the file CASEBOOK_CONFIG names, refused with every problem at its line', () => {
+    expect(loadConfig({ CASEBOOK_CONFIG: 'config/casebook.example.yaml' }).connectors.file).toBe('config/casebook.example.yaml');
+    expect(() => loadConfig({ CASEBOOK_CONFIG: 'config/no-such.yaml' })).toThrow(
+      'the configuration config/no-such.yaml (CASEBOOK_CONFIG) has 1 problem:\nconfig/no-such.yaml:1:1: error CFG001: there is no such file',
+    );
   });
 });

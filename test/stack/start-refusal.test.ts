@@ -1,6 +1,6 @@
 /** `casebook start` refuses a configuration it cannot run before anything starts, with exit code 2. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,18 @@ const start = (args: string[], env: Record<string, string>) =>
   });
 
 describe('casebook start refuses', () => {
-  it('an adapter name it does not know, naming the variable and the names there are', () => {
-    const run = start([], { CASEBOOK_PAYMENTS: 'stripe' });
-    expect(run.stderr).toBe("casebook: CASEBOOK_PAYMENTS must name an implementation of the payments adapter (local), not 'stripe'\n");
+  it('a deployment configuration with problems, one line per problem at its place', () => {
+    const file = join(parent, 'casebook.yaml');
+    writeFileSync(file, 'channels:\n  emial: { connector: local }\npayments: { connector: stripe }\n');
+    const run = start([], { CASEBOOK_CONFIG: file });
+    expect(run.stderr).toBe(
+      [
+        `casebook: the configuration ${file} (CASEBOOK_CONFIG) has 2 problems:`,
+        `${file}:2:3: error CFG020: unknown channel 'emial' (hint: did you mean 'email'?)`,
+        `${file}:3:24: error CFG013: payments.connector must be one of: local, webhook, smtp`,
+        '',
+      ].join('\n'),
+    );
     expect(run.status).toBe(2);
     expect(existsSync(join(parent, 'data'))).toBe(false);
   });

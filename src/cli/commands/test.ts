@@ -12,7 +12,9 @@ import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
-import { adapterChoice, composeScenarioStack, type AdapterChoice } from '../../stack/compose.js';
+import type { ConnectorConfig } from '../../connectors/config.js';
+import { composeScenarioStack } from '../../stack/compose.js';
+import { connectorsFromEnv } from '../../stack/deployment.js';
 import { installTemporalLogging } from '../../stack/logging.js';
 
 export const USAGE = 'usage: casebook test <playbook.test.yaml>...\n';
@@ -26,9 +28,9 @@ export async function run(args: string[]): Promise<number> {
   let problems = 0;
   for (const { read } of files) for (const d of read.diagnostics) (problems += 1), process.stdout.write(formatDiagnostic(d) + '\n');
   if (problems > 0) return 1;
-  let adapters: AdapterChoice;
+  let connectors: ConnectorConfig;
   try {
-    adapters = adapterChoice(process.env);
+    connectors = connectorsFromEnv(process.env);
   } catch (error) {
     process.stderr.write(`casebook: ${(error as Error).message}\n`);
     return 2;
@@ -37,7 +39,7 @@ export async function run(args: string[]): Promise<number> {
   // The core's errors only: its warning that the test server lacks a capability of Temporal 1.16 says nothing here.
   installTemporalLogging(new DefaultLogger('ERROR'), 'ERROR');
   const faults = new FaultScript();
-  const stack = await composeScenarioStack(adapters, (chosen) => faults.wrap(chosen));
+  const stack = await composeScenarioStack(connectors, (chosen) => faults.wrap(chosen));
   const { env, pool, worker, service, inbox } = stack;
   const marketplaces = readMarketplaceFolder();
   const calendars = readCalendarFolder();
