@@ -13,6 +13,7 @@ import { keyRoutes } from './routes/keys.js';
 import { taskRoutes } from './routes/tasks.js';
 import { escalationRoutes } from './routes/escalations.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { inboundRoutes } from './routes/inbound.js';
 import type { ApiDependencies } from './dependencies.js';
 import { clientError, problem, sendProblem } from './problems.js';
 import { caseRoutes } from './routes/cases.js';
@@ -103,6 +104,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(caseActivityRoutes(deps), { prefix: '/v1/cases' });
   await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
+  await app.register(inboundRoutes(deps), { prefix: '/v1/inbound' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
   await app.register(taskRoutes(deps), { prefix: '/v1/tasks' });
   await app.register(escalationRoutes(deps), { prefix: '/v1/escalations' });

@@ -1,9 +1,12 @@
-/** How a delivered event reads over HTTP, the same for the events route, the warehouse webhook and the inbox. */
+/** How a delivered event reads over HTTP, the same for the events route, the warehouse webhook, the inbox and signed inbound events. */
 import type { FastifyReply } from 'fastify';
 import type { DeliveryResult, InboxOutcome } from '../cases/inbox.js';
 import { problem, sendProblem, type Problem } from './problems.js';
 
 export type RefusedDelivery = Extract<DeliveryResult, { reason: string }>;
+
+/** An answer before it is sent: a success body with its status, or a problem. */
+export type HttpAnswer = { status: number; body: Record<string, unknown> } | { problem: Problem };
 
 export function deliveryProblem(result: RefusedDelivery, extensions: Record<string, unknown> = {}): Problem {
   switch (result.status) {
@@ -17,16 +20,16 @@ export function deliveryProblem(result: RefusedDelivery, extensions: Record<stri
 }
 
 /** A case's answer: 202 accepted, 200 duplicate, or its problem; `extensions` go into the body either way. */
-export function sendDelivery(reply: FastifyReply, caseId: string, result: DeliveryResult, extensions: Record<string, unknown> = {}): FastifyReply {
+export function deliveryAnswer(caseId: string, result: DeliveryResult, extensions: Record<string, unknown> = {}): HttpAnswer {
   switch (result.status) {
     case 'accepted':
-      return reply.code(202).send({ status: 'accepted', ...extensions });
+      return { status: 202, body: { status: 'accepted', ...extensions } };
     case 'duplicate':
-      return reply.code(200).send({ status: 'duplicate', ...extensions });
+      return { status: 200, body: { status: 'duplicate', ...extensions } };
     case 'unknown-case':
-      return sendProblem(reply, problem('unknown-case', `no case ${caseId}`, extensions));
+      return { problem: problem('unknown-case', `no case ${caseId}`, extensions) };
     default:
-      return sendProblem(reply, deliveryProblem(result, extensions));
+      return { problem: deliveryProblem(result, extensions) };
   }
 }
 
@@ -34,13 +37,22 @@ export function sendDelivery(reply: FastifyReply, caseId: string, result: Delive
  * Where an event routed through the inbox went: the case's answer (naming the case), 202 unrouted
  * (kept in the inbox, with the reason), or 409 when several cases wait for it (naming them).
  */
-export function sendInboxOutcome(reply: FastifyReply, outcome: InboxOutcome): FastifyReply {
+export function inboxAnswer(outcome: InboxOutcome): HttpAnswer {
   switch (outcome.status) {
     case 'delivered':
-      return sendDelivery(reply, outcome.caseId, outcome.result, { caseId: outcome.caseId });
+      return deliveryAnswer(outcome.caseId, outcome.result, { caseId: outcome.caseId });
     case 'unrouted':
-      return reply.code(202).send({ status: 'unrouted', inboxId: outcome.inboxId, reason: outcome.reason });
+      return { status: 202, body: { status: 'unrouted', inboxId: outcome.inboxId, reason: outcome.reason } };
     case 'ambiguous':
-      return sendProblem(reply, problem('ambiguous-event', outcome.reason, { inboxId: outcome.inboxId, candidates: outcome.candidates }));
+      return { problem: problem('ambiguous-event', outcome.reason, { inboxId: outcome.inboxId, candidates: outcome.candidates }) };
   }
 }
+
+export function sendHttpAnswer(reply: FastifyReply, answer: HttpAnswer): FastifyReply {
+  return 'problem' in answer ? sendProblem(reply, answer.problem) : reply.code(answer.status).send(answer.body);
+}
+
+export const sendDelivery = (reply: FastifyReply, caseId: string, result: DeliveryResult, extensions: Record<string, unknown> = {}): FastifyReply =>
+  sendHttpAnswer(reply, deliveryAnswer(caseId, result, extensions));
+
+export const sendInboxOutcome = (reply: FastifyReply, outcome: InboxOutcome): FastifyReply => sendHttpAnswer(reply, inboxAnswer(outcome));

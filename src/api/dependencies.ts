@@ -1,6 +1,7 @@
 /** What the API needs from the rest of Casebook; `buildApi` hands it to every route. */
 import type { Auditor } from '../cases/audit.js';
 import type { EventInbox } from '../cases/inbox.js';
+import type { InboundEvents } from '../cases/inbound.js';
 import type { CaseService } from '../cases/service.js';
 import type { Pool } from '../store/pool.js';
 
@@ -9,6 +10,8 @@ export interface ApiDependencies {
   cases: CaseService;
   /** Inbound events: written to the event inbox, then routed to their case. */
   inbox: EventInbox;
+  /** Signed events from the configured sources (POST /v1/inbound/{source}); absent: every source is unknown. */
+  inbound?: InboundEvents;
   /** Replays and exports for auditors (in the stack: in worker threads, bounded; src/stack/audit-threads.ts). */
   audit: Auditor;
   /** Whether the Temporal side is reachable, for /readyz. */

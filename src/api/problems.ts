@@ -30,6 +30,7 @@ export const PROBLEM_TYPES = {
   'invalid-cursor': { status: [400] },
   'bad-request': { status: [400] },
   unauthorized: { status: [401] },
+  'invalid-signature': { status: [401] },
   forbidden: { status: [403] },
   'not-found': { status: [404] },
   'method-not-allowed': { status: [405] },

@@ -22,6 +22,7 @@ import {
   interruptedInboxEntries,
   markInboxEntry,
   receiveInboundEvent,
+  type InboundEvent,
   type InboxEntry,
   type ReceiptCase,
 } from '../store/inbox.js';
@@ -110,6 +111,15 @@ export class EventInbox {
       ...(receipt.returnTracking !== undefined ? { returnTracking: receipt.returnTracking } : {}),
     });
     return this.route(entry, by);
+  }
+
+  /**
+   * A signed event from a configured source (POST /v1/inbound/{source}): recorded, then delivered to the
+   * case it names, else to the one open case of its order or return tracking number that takes it,
+   * as delivered `by` its source.
+   */
+  async deliverInbound(event: InboundEvent, by: Actor): Promise<InboxOutcome> {
+    return this.route(await receiveInboundEvent(this.pool, { ...event, by }), by);
   }
 
   /**

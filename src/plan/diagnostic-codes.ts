@@ -78,6 +78,8 @@ export const DIAGNOSTIC_CODES = {
   PB154: 'a bound deadline that is none: no such step, a step without a deadline, a policy value that is not a duration',
   PB155: "the marketplace's rule pack has errors",
   PB156: 'rule pack: a rule naming an unknown source or with no usable limit, or a second pack for one marketplace',
+  PB170: '`opens_on.data` setting a field the playbook does not declare',
+  PB171: '`opens_on.data` leaving a required case field without a value',
   PB201: 'syntax or type error in an expression (position inside the expression)',
   PB202: 'expression of the wrong result type for its place',
   PB203: 'expression that may cost more than the limit to evaluate (nested comprehensions over long lists)',

@@ -10,6 +10,7 @@ import type { ClockSpec } from './clocks.js';
 import type { RefundKind } from './activities.js';
 import type { Calendar } from './calendar.js';
 import type { Step } from './steps/index.js';
+import type { OpensOn } from './opening.js';
 
 export const PLAN_VERSION = 1 as const;
 
@@ -121,6 +122,8 @@ export interface Plan {
   steps: Record<string, Step>;
   /** SLAs over several steps that pause (src/plan/clocks.ts); absent in plans without. */
   clocks?: Record<string, ClockSpec>;
+  /** The signed inbound event that opens a case of this playbook by itself (src/plan/opening.ts); absent in plans without. */
+  opensOn?: OpensOn;
 }
 
 export type CappedRefundKind = Exclude<RefundKind, 'payment'>;

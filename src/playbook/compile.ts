@@ -18,6 +18,7 @@ import type { RawPlaybook } from './raw.js';
 import type { CompileOptions } from './index.js';
 import type { PlaybookSource } from './source.js';
 import { compileSteps } from './steps.js';
+import { compileOpensOn } from './opens-on.js';
 
 export function compilePlaybook(source: PlaybookSource, options: CompileOptions = {}): { diagnostics: Diagnostic[]; plan?: Plan } {
   const raw = source.value as RawPlaybook;
@@ -29,6 +30,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
   checkSpecialFields(raw, fields, report);
   const refundCaps = compileRefundCaps(raw, fields, policy, report);
   const oneOpenCasePer = compileOneOpenCasePer(raw, fields, report);
+  const opensOn = compileOpensOn(raw.opens_on, fields, source, report, options.maxExpressionCost ?? MAX_EXPRESSION_COST);
   const calendar = resolveCalendar(raw.calendar, timezone, options.calendars, report);
   for (const kind of Object.values(STEP_KINDS)) {
     if (!kind.declares || !raw.steps.some((step) => step[kind.kind])) continue;
@@ -92,6 +94,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     start: raw.steps[0]!.id,
     steps,
     ...(clocks ? { clocks } : {}),
+    ...(opensOn ? { opensOn } : {}),
   };
   const failed = report.diagnostics.some((d) => d.severity === 'error');
   return failed ? { diagnostics: report.diagnostics } : { diagnostics: report.diagnostics, plan };

@@ -4,6 +4,7 @@ import type { Channel } from '../plan/plan.js';
 import type { RawActions } from '../plan/steps/index.js';
 import type { RawCalendar } from './calendars.js';
 import type { RawMarketplace } from './marketplace.js';
+import type { RawOpensOn } from './opens-on.js';
 
 export interface RawField {
   type: 'string' | 'integer' | 'boolean' | 'money' | 'timestamp' | 'duration' | 'enum' | 'list' | 'object';
@@ -40,4 +41,6 @@ export interface RawPlaybook {
   marketplace?: RawMarketplace;
   steps: RawStep[];
   clocks?: Record<string, RawClock>;
+  /** The signed inbound event that opens a case by itself. */
+  opens_on?: RawOpensOn;
 }

@@ -23,6 +23,8 @@ import { HistoryArchiver } from '../cases/archive.js';
 import { type Auditor, CaseAudit } from '../cases/audit.js';
 import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
+import { InboundEvents } from '../cases/inbound.js';
+import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
 import { migrate } from '../store/migrate.js';
@@ -186,6 +188,8 @@ export interface ServiceParts {
    * this thread, unbounded (tests, benches).
    */
   auditThreads?: { databaseUrl: string; temporal: { address: string; namespace: string }; settings: AuditThreadSettings };
+  /** The sources that post signed events (the configuration's `inbound`); unset: none. */
+  inbound?: Record<string, InboundSource>;
 }
 
 /** Casebook's use cases: what the API and the CLI act through. */
@@ -194,24 +198,31 @@ export interface Services {
   /** Inbound events: written to the event inbox, then routed to their case. */
   inbox: EventInbox;
   audit: Auditor;
+  /** Signed events from the configured sources: verified, kept once, then opening cases or delivered through the inbox. */
+  inbound: InboundEvents;
   /** Stops the audit threads (an export still being downloaded ends with them). */
   close(): Promise<void>;
 }
 
-export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads }: ServiceParts): Services {
+export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {} }: ServiceParts): Services {
   const threads = auditThreads
     ? new AuditThreads({ databaseUrl: auditThreads.databaseUrl, temporal: auditThreads.temporal }, auditThreads.settings)
     : undefined;
+  const cases = new CaseService(client, pool, taskQueue, indexed);
+  const inbox = new EventInbox(client, pool);
+  // Secrets read at each event, so a restart with a new variable rotates them.
+  const secrets = (source: string) => (Object.hasOwn(inbound, source) ? secretsOf(inbound[source]!.secretVariables) : undefined);
   return {
-    cases: new CaseService(client, pool, taskQueue, indexed),
-    inbox: new EventInbox(client, pool),
+    cases,
+    inbox,
+    inbound: new InboundEvents(pool, cases, inbox, secrets),
     audit: threads ?? new CaseAudit(pool, client, composeReplayer()),
     close: async () => threads?.close(),
   };
 }
 
 export interface ApiParts {
-  services: Pick<Services, 'cases' | 'inbox' | 'audit'>;
+  services: Pick<Services, 'cases' | 'inbox' | 'audit'> & Partial<Pick<Services, 'inbound'>>;
   pool: Pool;
   /**
    * What `casebook start` serves with: its configuration (console settings, logging), the Temporal
@@ -223,7 +234,14 @@ export interface ApiParts {
 
 /** The HTTP API on the case services, not yet listening. */
 export function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
-  const dependencies = { pool, cases: services.cases, inbox: services.inbox, audit: services.audit, temporalReady: async () => true };
+  const dependencies = {
+    pool,
+    cases: services.cases,
+    inbox: services.inbox,
+    audit: services.audit,
+    ...(services.inbound ? { inbound: services.inbound } : {}),
+    temporalReady: async () => true,
+  };
   if (!running) return buildApi(dependencies);
   const { config, connection, temporalUiUrl, logger } = running;
   return buildApi(

@@ -214,6 +214,7 @@ async function startApi(
     pool,
     indexed,
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
+    inbound: config.connectors.inbound,
   });
   stops.push(...startHousekeeping(config, client, pool, services.inbox, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.

@@ -3,7 +3,8 @@ import type { Actor, CaseStatus } from '../plan/case.js';
 import type { Plan } from '../plan/plan.js';
 import type { Queryable } from './transaction.js';
 
-export type InboxSource = 'api' | 'warehouse';
+/** `inbound:<source>`: a signed event from a configured source (POST /v1/inbound/{source}). */
+export type InboxSource = 'api' | 'warehouse' | `inbound:${string}`;
 export type InboxStatus = 'received' | 'routed' | 'duplicate' | 'unrouted' | 'refused';
 export const INBOX_STATUSES: readonly InboxStatus[] = ['received', 'routed', 'duplicate', 'unrouted', 'refused'];
 
