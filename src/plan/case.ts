@@ -104,6 +104,8 @@ export interface CaseState {
   recordsBefore?: number;
   /** The playbook's clocks (src/plan/clocks.ts), by name; absent when it has none. */
   clocks?: Record<string, ClockState>;
+  /** The checked answer of each call step whose operation declares a response, by step id (the latest visit's); absent until one answers. */
+  results?: Record<string, unknown>;
 }
 
 export interface CaseView {

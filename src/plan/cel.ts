@@ -10,6 +10,7 @@
  *   now       the workflow's current time (a Temporal-deterministic timestamp)
  *   opened_at when the case was opened
  *   case_id   the case id
+ *   steps     the answers of `call` steps whose operation declares a response: `steps.<id>.result.<property>`
  * In a wait's `where` condition, `event` is the arriving event's payload.
  *
  * Pure code: no I/O, no clock. Safe to import from workflow code.
@@ -47,6 +48,8 @@ export interface ExpressionDeclarations {
   timezone?: string;
   /** The shop's profile: names, addresses, phone numbers templates quote. */
   shop?: Record<string, string>;
+  /** The response declared for each `call` step's operation, by step id: what `steps.<id>.result` reads. */
+  results?: Record<string, Record<string, FieldSpec>>;
 }
 
 /** Longest span `end_of_day` accepts, in days either way: a playbook counts days, not centuries. */
@@ -128,6 +131,8 @@ export function expressionEnvironment(decls: ExpressionDeclarations): Environmen
   env = addObjectVariable(env, 'policy', policySchema(decls.policy));
   env = addObjectVariable(env, 'events', eventsSchema(decls.events));
   env = addObjectVariable(env, 'shop', Object.fromEntries(Object.keys(decls.shop ?? {}).map((key) => [key, 'string'])));
+  const results = Object.entries(decls.results ?? {});
+  if (results.length > 0) env = addObjectVariable(env, 'steps', Object.fromEntries(results.map(([id, fields]) => [id, { result: fieldsSchema(fields) }])));
   const timezone = decls.timezone ?? 'UTC';
   return env
     .registerVariable('now', TIMESTAMP)
@@ -264,6 +269,16 @@ export function toCelEvents(events: Record<string, EventSpec>, received: Record<
     node[path[path.length - 1]!] = { ...toCelRecord(spec.payload, event.payload), at: new Date(event.at) };
   }
   return root;
+}
+
+/** The answers the case's `call` steps received (`results`, by step id), as `steps.<id>.result`. */
+export function toCelResults(declared: Record<string, Record<string, FieldSpec>>, received: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [id, value] of Object.entries(received)) {
+    const fields = declared[id];
+    if (fields && value && typeof value === 'object') out[id] = { result: toCelRecord(fields, value as Record<string, unknown>) };
+  }
+  return out;
 }
 
 /** Converts a CEL result back into JSON for a declared type (BigInt → number, Date → ISO...). */

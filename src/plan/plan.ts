@@ -68,6 +68,11 @@ export interface TemplateSpec {
 export interface IntegrationSpec {
   description?: string;
   operations: string[];
+  /**
+   * The answer each operation returns, by operation, for those that declare one (`call` checks the body
+   * against it and later steps read it as `steps.<id>.result`); absent when none does.
+   */
+  responses?: Record<string, Record<string, FieldSpec>>;
 }
 
 /** A window of local time during which buyers are not messaged; sends wait until `end`. */

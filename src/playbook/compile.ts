@@ -5,9 +5,18 @@
 import { expressionEnvironment } from '../plan/cel.js';
 import { MAX_EXPRESSION_COST } from '../plan/cost.js';
 import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
-import { STEP_KINDS } from '../plan/steps/index.js';
+import { declaredResults, STEP_KINDS } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
-import { checkSpecialFields, checkTimeZone, compileEvents, compileFields, compileOneOpenCasePer, compilePolicy, compileRefundCaps } from './declarations.js';
+import {
+  checkSpecialFields,
+  checkTimeZone,
+  compileEvents,
+  compileFields,
+  compileIntegrations,
+  compileOneOpenCasePer,
+  compilePolicy,
+  compileRefundCaps,
+} from './declarations.js';
 import { resolveCalendar } from './calendars.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
@@ -37,17 +46,17 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     for (const [name, spec] of Object.entries(kind.declares)) events[name] ??= spec;
   }
 
+  const integrations = compileIntegrations(raw, report);
+  const results = declaredResults(raw.steps, integrations);
   const shop = raw.shop;
-  const env = expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}) });
-  const expressions = new ExpressionChecker(source, report, env, options.maxExpressionCost ?? MAX_EXPRESSION_COST);
+  const env = expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}), results });
+  const calls = Object.fromEntries(raw.steps.flatMap((step) => (step.call ? [[step.id, `${step.call.integration}.${step.call.operation}`]] : [])));
+  const expressions = new ExpressionChecker(source, report, env, options.maxExpressionCost ?? MAX_EXPRESSION_COST, { results, calls });
   const templates: Record<string, TemplateSpec> = {};
   for (const [name, template] of Object.entries(raw.templates ?? {})) {
     const placeholders = expressions.placeholders(template.text, ['templates', name, 'text']);
     templates[name] = { ...(template.channel ? { channel: template.channel } : {}), text: template.text, placeholders };
   }
-  const integrations = Object.fromEntries(
-    Object.entries(raw.integrations ?? {}).map(([name, i]) => [name, { ...(i.description ? { description: i.description } : {}), operations: i.operations }]),
-  );
   const declarations: Declarations = {
     fields,
     events,

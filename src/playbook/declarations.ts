@@ -6,6 +6,7 @@ import {
   type EventSpec,
   type FieldSpec,
   type FieldType,
+  type IntegrationSpec,
   type Plan,
   type PolicyValue,
   type RefundCapSources,
@@ -101,6 +102,30 @@ export function compileEvents(raw: RawPlaybook, report: Reporter): Record<string
         { key: true, hint: 'rename the field' },
       );
     out[name] = { ...(event.description ? { description: event.description } : {}), early: event.early ?? false, payload };
+  }
+  return out;
+}
+
+/**
+ * The integrations: each operation's name, and the response of those that declare one. Operations are a
+ * list of names, or a map by name whose entries may declare a `response`; `responses` is left out when
+ * none does, so a playbook without responses compiles to the plan (and hash) it always did.
+ */
+export function compileIntegrations(raw: RawPlaybook, report: Reporter): Record<string, IntegrationSpec> {
+  const out: Record<string, IntegrationSpec> = {};
+  for (const [name, integration] of Object.entries(raw.integrations ?? {})) {
+    const written = integration.operations;
+    const responses: Record<string, Record<string, FieldSpec>> = {};
+    if (!Array.isArray(written)) {
+      for (const [operation, spec] of Object.entries(written)) {
+        if (spec.response) responses[operation] = compileFields(spec.response, ['integrations', name, 'operations', operation, 'response'], report);
+      }
+    }
+    out[name] = {
+      ...(integration.description ? { description: integration.description } : {}),
+      operations: Array.isArray(written) ? written : Object.keys(written),
+      ...(Object.keys(responses).length > 0 ? { responses } : {}),
+    };
   }
   return out;
 }

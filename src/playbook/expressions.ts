@@ -1,11 +1,19 @@
 /** Checking CEL expressions at publish time: syntax, names and result type, reported inside the expression. */
 import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, parseExpression, regularExpression, type CelEnvironment } from '../plan/cel.js';
 import { estimateCost, LINEAR_MATCHES, MAX_LIST_ITEMS, type CelNode } from '../plan/cost.js';
-import type { EventSpec, Expr } from '../plan/plan.js';
+import type { EventSpec, Expr, FieldSpec, FieldType } from '../plan/plan.js';
 import type { ExpectedType, JsonPath } from '../plan/steps/kind.js';
 import { parseTemplate } from '../plan/template.js';
 import type { Reporter } from './diagnostics.js';
+import { hintFor } from './hints.js';
 import type { PlaybookSource } from './source.js';
+
+/** What `steps.<id>.result` may read: each call step's declared response, and every call step's operation. */
+export interface CallAnswers {
+  results: Record<string, Record<string, FieldSpec>>;
+  /** `integration.operation` by call step id. */
+  calls: Record<string, string>;
+}
 
 export class ExpressionChecker {
   constructor(
@@ -13,6 +21,7 @@ export class ExpressionChecker {
     private readonly report: Reporter,
     private readonly env: CelEnvironment,
     private readonly maxCost: number,
+    private readonly answers: CallAnswers = { results: {}, calls: {} },
   ) {}
 
   /** The expression at `path` (at `offset` inside its scalar), checked to have the `expected` type. */
@@ -24,6 +33,7 @@ export class ExpressionChecker {
       return expr;
     }
     const env = event ? eventConditionEnvironment(this.env, event) : this.env;
+    if (this.checkAnswerReads(env, cel, path, offset)) return expr;
     let result: ReturnType<typeof env.check>;
     try {
       result = env.check(cel);
@@ -55,6 +65,80 @@ export class ExpressionChecker {
       });
     }
     return expr;
+  }
+
+  /**
+   * Each `steps.<id>.result.<property>` read, against the response the step's operation declares: PB145
+   * at the first name that is not declared (CEL alone would only say "No such key"). True when reported.
+   */
+  private checkAnswerReads(env: CelEnvironment, cel: string, path: JsonPath, offset: number): boolean {
+    let ast: CelNode;
+    try {
+      ast = (env.parse(cel) as unknown as { ast: CelNode }).ast;
+    } catch {
+      return false; // the syntax error is reported by the check
+    }
+    let reported = false;
+    const visit = (node: CelNode): void => {
+      const chain = stepsChain(node);
+      if (chain) {
+        const problem = this.answerProblem(chain);
+        if (problem) {
+          const segment = chain[problem.at]!;
+          this.report.error('PB145', problem.message, path, {
+            span: this.source.locateInScalar(path, offset + segment.start, offset + segment.end),
+            hint: problem.hint,
+          });
+          reported = true;
+        }
+        return;
+      }
+      const args = Array.isArray(node.args) ? (node.args as unknown[]) : [];
+      for (const child of args.flat()) if (child && typeof child === 'object' && 'op' in child) visit(child as CelNode);
+    };
+    visit(ast);
+    return reported;
+  }
+
+  private answerProblem(chain: Segment[]): { at: number; message: string; hint: string } | undefined {
+    const { results, calls } = this.answers;
+    const withAnswers = Object.keys(results);
+    const id = chain[1];
+    if (!id) return { at: 0, message: '`steps` is read by step id: steps.<id>.result', hint: `steps with an answer: ${withAnswers.join(', ') || 'none'}` };
+    const fields = results[id.name];
+    if (!fields) {
+      const call = calls[id.name];
+      return {
+        at: 1,
+        message: call
+          ? `step '${id.name}' calls ${call}, which declares no response to read`
+          : `'${id.name}' is not a call step whose operation declares a response`,
+        hint: call
+          ? `declare it: integrations: { ${call.split('.')[0]}: { operations: { ${call.split('.')[1]}: { response: { <property>: { type: string } } } } } }`
+          : hintFor(id.name, withAnswers, `steps with an answer: ${withAnswers.join(', ') || 'none'}`),
+      };
+    }
+    const result = chain[2];
+    if (!result) return undefined;
+    if (result.name !== 'result') return { at: 2, message: `steps.${id.name} has only 'result'`, hint: `write steps.${id.name}.result.<property>` };
+    let declared: Record<string, FieldType> | undefined = fields;
+    for (let i = 3; i < chain.length && declared; i++) {
+      const segment = chain[i]!;
+      const field: FieldType | undefined = declared[segment.name];
+      if (!field) {
+        const names = Object.keys(declared);
+        return {
+          at: i,
+          message: `the answer of step '${id.name}' (${calls[id.name]}) declares no property '${chain
+            .slice(3, i + 1)
+            .map((s) => s.name)
+            .join('.')}'`,
+          hint: hintFor(segment.name, names, `its response declares: ${names.join(', ')}`),
+        };
+      }
+      declared = field.type === 'object' ? field.fields : undefined;
+    }
+    return undefined;
   }
 
   /** The regular expressions written as literals in `matches(...)`, each compiled by RE2 as it will be at run time. */
@@ -90,6 +174,26 @@ export class ExpressionChecker {
     }
     return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', undefined, p.offset));
   }
+}
+
+interface Segment {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** The names of a member chain rooted at the variable `steps` (`steps.extend.result.ticket`), with their positions. */
+function stepsChain(node: CelNode): Segment[] | undefined {
+  const names: Segment[] = [];
+  let current = node;
+  while (current.op === '.' && Array.isArray(current.args) && typeof current.args[1] === 'string') {
+    const at = (current as { pos?: number }).pos ?? current.start ?? 0;
+    names.unshift({ name: current.args[1], start: at, end: current.end ?? at });
+    current = current.args[0] as CelNode;
+  }
+  if (current.op !== 'id' || current.args !== 'steps') return undefined;
+  names.unshift({ name: 'steps', start: current.start ?? 0, end: current.end ?? 0 });
+  return names;
 }
 
 const CEL_TYPE_OF_FIELD: Record<string, string> = {

@@ -15,6 +15,12 @@ export interface RawField {
   fields?: Record<string, RawField>;
 }
 
+/** An integration: its operations as a list of names, or by name with the answer each returns. */
+export interface RawIntegration {
+  description?: string;
+  operations: string[] | Record<string, { description?: string; response?: Record<string, RawField> }>;
+}
+
 /** A step: its id, how it goes on, and exactly one action (the schema guarantees one). */
 export type RawStep = { id: string; next?: string; description?: string } & Partial<RawActions>;
 
@@ -37,7 +43,7 @@ export interface RawPlaybook {
   policy?: Record<string, string | number | boolean | { amount: number; currency: string }>;
   shop?: Record<string, string>;
   templates?: Record<string, { channel?: Channel; text: string }>;
-  integrations?: Record<string, { description?: string; operations: string[] }>;
+  integrations?: Record<string, RawIntegration>;
   marketplace?: RawMarketplace;
   steps: RawStep[];
   clocks?: Record<string, RawClock>;

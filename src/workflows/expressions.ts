@@ -1,6 +1,6 @@
 /** Evaluating a plan's CEL expressions against a case: its data, policy, events and Temporal's clock. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { toCelEvents, toCelPolicy, toCelRecord } from '../plan/cel.js';
+import { toCelEvents, toCelPolicy, toCelRecord, toCelResults } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, MAX_TASK_COST, type CelNode } from '../plan/cost.js';
 import { clipText, errorText, evidenceTerms, evidenceText, MAX_EVIDENCE_ENTRIES } from '../plan/evidence.js';
@@ -182,6 +182,7 @@ export class CaseExpressions {
       case_id: this.caseId,
       opened_by: this.openedBy,
       shop: this.shared.plan.shop ?? {},
+      steps: toCelResults(this.shared.results, state.results ?? {}),
     };
   }
 }

@@ -6,7 +6,8 @@
  * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
 import { eventConditionEnvironment, expressionEnvironment, parseExpression, type CelEnvironment, type ParsedExpression } from '../plan/cel.js';
-import type { Plan } from '../plan/plan.js';
+import type { FieldSpec, Plan } from '../plan/plan.js';
+import { resultsOf } from '../plan/steps/index.js';
 
 export type { ParsedExpression };
 
@@ -19,10 +20,13 @@ export class SharedPlan {
   private readonly parsed = new Map<string, ParsedExpression>();
 
   readonly plan: Plan;
+  /** The response each call step's operation declares, by step id (`steps.<id>.result`). */
+  readonly results: Record<string, Record<string, FieldSpec>>;
 
   constructor(plan: Plan) {
     this.plan = deepFreeze(plan);
-    this.env = expressionEnvironment(plan);
+    this.results = resultsOf(plan);
+    this.env = expressionEnvironment({ ...plan, results: this.results });
   }
 
   /** An expression over the case (data, policy, events, now...), parsed once per plan. */

@@ -1,4 +1,4 @@
-import type { Expr, StepBase } from '../plan.js';
+import type { Expr, FieldSpec, Plan, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
 
 export interface CallStep extends StepBase {
@@ -55,3 +55,21 @@ export const call: StepKind<CallStep, RawCall> = {
   edges: (step) => [{ to: step.next }, ...(step.onError ? [{ to: step.onError, label: 'error' }] : [])],
   describe: (step) => `call ${step.integration}.${step.operation}`,
 };
+
+/** The response each call step's operation declares, by step id: what `steps.<id>.result` reads. */
+export function declaredResults(steps: Iterable<{ id: string; call?: Pick<RawCall, 'integration' | 'operation'> }>, integrations: Plan['integrations']) {
+  const results: Record<string, Record<string, FieldSpec>> = {};
+  for (const { id, call } of steps) {
+    const response = call && integrations[call.integration]?.responses?.[call.operation];
+    if (response) results[id] = response;
+  }
+  return results;
+}
+
+/** The plan's declared results (see declaredResults). */
+export function resultsOf(plan: Pick<Plan, 'steps' | 'integrations'>): Record<string, Record<string, FieldSpec>> {
+  return declaredResults(
+    Object.values(plan.steps).map((step) => (step.kind === 'call' ? { id: step.id, call: step } : { id: step.id })),
+    plan.integrations,
+  );
+}

@@ -16,6 +16,8 @@ import { set, type RawSet, type SetStep } from './set.js';
 import { task, type RawTask, type TaskStep } from './task.js';
 import { wait, type RawWait, type WaitStep } from './wait.js';
 
+export { declaredResults, resultsOf } from './call.js';
+
 export type Step = SendStep | WaitStep | DelayStep | BranchStep | RefundStep | EscalateStep | TaskStep | SetStep | RemarkStep | CallStep | EndStep;
 export type StepKindName = Step['kind'];
 export type StepOfKind<K extends StepKindName> = Extract<Step, { kind: K }>;
