@@ -1,6 +1,7 @@
 /**
- * Scripted failures of the outside world for scenarios: a payment provider that is down, integration
- * operations that keep failing. They wrap the real local adapters and apply to the cases named.
+ * The outside world as scenarios script it: a payment provider that is down, integration operations
+ * that keep failing, what integration operations answer. They wrap the real local adapters (each call
+ * is still logged) and apply to the cases named.
  */
 import { Context } from '@temporalio/activity';
 import type { Adapters } from '../connectors/ports.js';
@@ -17,9 +18,12 @@ export interface ScenarioFaults {
 
 export class FaultScript {
   private readonly byCase = new Map<string, ScenarioFaults>();
+  private readonly answersByCase = new Map<string, Record<string, unknown>>();
 
-  set(caseId: string, faults: ScenarioFaults): void {
+  /** The case's faults, and what integration operations answer it, by `integration.operation`. */
+  set(caseId: string, faults: ScenarioFaults, answers: Record<string, unknown> = {}): void {
     this.byCase.set(caseId, faults);
+    this.answersByCase.set(caseId, answers);
   }
 
   wrap(adapters: Adapters): Adapters {
@@ -39,7 +43,10 @@ export class FaultScript {
           if (this.byCase.get(request.caseId)?.integrations?.includes(`${request.integration}.${request.operation}`)) {
             throw new Error(`${request.integration}.${request.operation} failed (scripted)`);
           }
-          return adapters.integrations.call(request);
+          const result = await adapters.integrations.call(request);
+          const answers = this.answersByCase.get(request.caseId) ?? {};
+          const operation = `${request.integration}.${request.operation}`;
+          return Object.hasOwn(answers, operation) ? answers[operation] : result;
         },
       },
     };

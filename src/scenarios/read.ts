@@ -43,6 +43,8 @@ export interface Scenario {
   timeline: TimelineEntry[];
   expect: Expectations;
   faults: ScenarioFaults;
+  /** What integration operations answer, by `integration.operation` (relative times not yet resolved). */
+  answers: Record<string, unknown>;
   /** Who opens the case (an API key's name): the playbook reads it as `opened_by`. */
   openedBy: string;
   /** When the case opens, in the playbook's time zone (src/scenarios/opens-at.ts has the forms), if given. */
@@ -66,6 +68,7 @@ interface RawScenario {
   timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
   expect: Expectations;
   faults?: ScenarioFaults;
+  answers?: Record<string, unknown>;
   opened_by?: string;
   opens_at?: string;
   policy?: Record<string, unknown>;
@@ -101,6 +104,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
       })),
       expect: scenario.expect,
       faults: scenario.faults ?? {},
+      answers: scenario.answers ?? {},
       openedBy: scenario.opened_by ?? DEFAULT_OPENED_BY,
       ...(scenario.opens_at ? { opensAt: scenario.opens_at } : {}),
       policy: scenario.policy ?? {},
@@ -112,7 +116,7 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
 
 const RELATIVE_TIME = /^now(?:([+-])((?:[0-9]+[dhms])+))?$/;
 
-/** Replaces `now`, `now-2d`, `now+1h` strings in case data by timestamps relative to `openedAt`. */
+/** Replaces `now`, `now-2d`, `now+1h` strings in case data (or integration answers) by timestamps relative to `openedAt`. */
 export function resolveRelativeTimes(value: unknown, openedAt: number): unknown {
   if (typeof value === 'string') {
     const match = RELATIVE_TIME.exec(value);

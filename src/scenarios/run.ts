@@ -62,7 +62,7 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     await runtime.env.sleep(opensAt.at - current);
   }
   const openedAt = await runtime.env.currentTimeMs();
-  runtime.faults.set(caseId, scenario.faults);
+  runtime.faults.set(caseId, scenario.faults, resolveRelativeTimes(scenario.answers, openedAt) as Record<string, unknown>);
   const notOpened = (message: string): ScenarioResult => ({
     name: scenario.name,
     ms: performance.now() - started,
