@@ -9,7 +9,7 @@ import { writeOrderNote } from '../store/order-notes.js';
 import { markMessageSent } from '../store/outbox.js';
 import type { Pool } from '../store/pool.js';
 import { recordProviderRefund } from '../store/refunds.js';
-import type { ChannelAdapter, IntegrationGateway, OrderSystem, PaymentProvider, RefundOutcome } from './ports.js';
+import type { ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider, RefundOutcome } from './ports.js';
 
 /** Marks the outbox row sent: the local "channel" is the outbox itself, read by agents and tests. */
 export class LocalOutboxChannel implements ChannelAdapter {
@@ -46,4 +46,13 @@ export class LocalIntegrationLog implements IntegrationGateway {
     await logIntegrationCall(this.pool, request);
     return null;
   }
+}
+
+/**
+ * Local notifications are the queues themselves: the `tasks` or `escalations` row the activity wrote
+ * before calling this is what agents and admins are shown (GET /v1/tasks, GET /v1/escalations, the
+ * console), so there is nothing further to write or send.
+ */
+export class LocalQueueNotifications implements Notifier {
+  async notify(): Promise<void> {}
 }

@@ -22,6 +22,12 @@ export const FAILURE_TYPES = {
   ExpressionTooCostly: 'ExpressionTooCostly',
   /** A repair asked of a case that is not failed. */
   NotFailed: 'NotFailed',
+  /**
+   * A connector could not deliver a side effect (a webhook answered 5xx, timed out, was refused...):
+   * retried on the connector's schedule; non-retryable when refused for good, out of attempts or past
+   * the step's deadline, and the playbook's failure path is taken.
+   */
+  DeliveryFailed: 'DeliveryFailed',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];

@@ -17,6 +17,8 @@ import { LOCAL_CONNECTORS } from '../connectors/config.js';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, LocalQueueNotifications } from '../connectors/local.js';
 import type { Adapters, ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider } from '../connectors/ports.js';
 import { ChannelRouter, IntegrationRouter } from '../connectors/routers.js';
+import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookOrderSystem, WebhookPayments } from '../connectors/webhooks/connectors.js';
+import { WebhookSender } from '../connectors/webhooks/sender.js';
 import type { Channel } from '../plan/plan.js';
 import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
@@ -73,7 +75,23 @@ export const CONNECTORS: ConnectorKinds = {
     integrations: (_binding, { pool, shared }) => shared('local:integrations', () => new LocalIntegrationLog(pool)),
     notifications: () => new LocalQueueNotifications(),
   },
+  webhook: {
+    channel: (binding, context) => new WebhookChannel(webhookSender(binding.destination, context)),
+    payments: (binding, context) => new WebhookPayments(webhookSender(binding.destination, context)),
+    orders: (binding, context) => new WebhookOrderSystem(webhookSender(binding.destination, context)),
+    integrations: (binding, context) => new WebhookIntegrations(webhookSender(binding.destination, context)),
+    notifications: (binding, context) => new WebhookNotifications(webhookSender(binding.destination, context)),
+  },
 };
+
+/** A destination's one sender, shared by every port bound to it: one circuit breaker, one bound on requests in flight. */
+function webhookSender(name: string, { pool, connectors, shared }: ConnectorContext): WebhookSender {
+  return shared(`webhook:${name}`, () => {
+    const destination = connectors.destinations[name];
+    if (!destination) throw new Error(`no destination named '${name}' (there are: ${Object.keys(connectors.destinations).join(', ') || 'none'})`);
+    return new WebhookSender(destination, pool);
+  });
+}
 
 /**
  * The ports as the configuration binds them: each channel and each integration to its connector

@@ -86,7 +86,14 @@ const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
  */
 const quickEffects = proxyLocalActivities<QuickEffects>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
+  // A connector's DeliveryFailed is not retried in the task: a remote receiver may be slow, so the
+  // activity carries it on at once, on the connector's schedule (src/connectors/webhooks/).
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined, FAILURE_TYPES.DeliveryFailed],
+  },
 });
 type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate' | 'issueRefund'>;
 
