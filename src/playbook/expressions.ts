@@ -94,7 +94,10 @@ export class ExpressionChecker {
         return;
       }
       const args = Array.isArray(node.args) ? (node.args as unknown[]) : [];
-      for (const child of args.flat()) if (child && typeof child === 'object' && 'op' in child) visit(child as CelNode);
+      // A comprehension whose variable is named `steps` (`data.items.all(steps, ...)`) hides the answers in its body.
+      const bound = node.op === 'rcall' && COMPREHENSIONS.has(args[0] as string) ? (args[2] as CelNode[] | undefined)?.[0] : undefined;
+      const children = bound?.op === 'id' && bound.args === 'steps' ? [args[1]] : args.flat();
+      for (const child of children) if (child && typeof child === 'object' && 'op' in child) visit(child as CelNode);
     };
     visit(ast);
     return reported;
@@ -175,6 +178,9 @@ export class ExpressionChecker {
     return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', undefined, p.offset));
   }
 }
+
+/** The macros that bind a variable over their body. */
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 
 interface Segment {
   name: string;

@@ -91,6 +91,13 @@ describe('declaring what an integration answers', () => {
     expect(found[2]!.message).toContain("'tell' is not a call step whose operation declares a response");
   });
 
+  it('a comprehension variable named steps is not the answers', () => {
+    const source = withCall(`  - id: check
+    branch: { cases: [{ when: "[1, 2].all(steps, steps > 0) && steps.extend.result.ticket != ''", goto: done }] }
+`);
+    expect(errors(source)).toEqual([]);
+  });
+
   it('a declared property of the wrong type for its place is a type error', () => {
     const wrongPlace = errors(
       withCall(`  - id: count
