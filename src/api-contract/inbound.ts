@@ -7,14 +7,17 @@ export type CaseOpenedByEvent = Static<typeof CaseOpenedByEvent>;
 
 /**
  * The event's first answer: `opened` (the cases it opened), what the event inbox answered (`accepted`,
- * `duplicate`, `unrouted`, as the warehouse webhook does), or `ignored` with the reason.
+ * `duplicate`, `unrouted`, as the warehouse webhook does), a refund `settled` (or `unchanged`: settled before), or
+ * `ignored` with the reason.
  */
 export const InboundAnswer = exact({
-  status: oneOf('opened', 'accepted', 'duplicate', 'unrouted', 'ignored'),
+  status: oneOf('opened', 'accepted', 'duplicate', 'unrouted', 'ignored', 'settled', 'unchanged'),
   cases: optional(list(CaseOpenedByEvent)),
   caseId: optional(string),
   inboxId: optional(integer),
   reason: optional(string),
+  /** `refund.settled`: the refund's key. */
+  key: optional(string),
 });
 export type InboundAnswer = Static<typeof InboundAnswer>;
 

@@ -27,6 +27,15 @@ import type { CaseService } from './service.js';
  */
 export type SourceSecrets = (source: string) => string[] | undefined;
 
+/** The payment provider settling a refund it answered `pending`: `key` is the `webhook-id` of its `refund.request`. */
+export type RefundSettlement = { key: string; status: 'issued'; reference: string } | { key: string; status: 'declined'; reason: string };
+/** Records a settlement in the ledger: `settled`, `unchanged` (settled before: the first answer stands) or `unknown` (no refund has the key). */
+export type RefundSettler = (settlement: RefundSettlement) => Promise<{ result: 'settled' | 'unchanged' | 'unknown' }>;
+
+/** The source whose `refund.settled` events settle refunds, and the event. */
+export const PAYMENTS_SOURCE = 'payments';
+export const REFUND_SETTLED = 'refund.settled';
+
 /** Longest `webhook-id` kept. */
 export const MAX_WEBHOOK_ID = 200;
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
@@ -75,6 +84,8 @@ export type InboundAnswer =
       opened: OpenedByEvent[];
     }
   | { kind: 'delivered'; outcome: InboxOutcome }
+  | { kind: 'settled'; key: string; result: 'settled' | 'unchanged' }
+  | { kind: 'invalid-event'; message: string; errors: ValueProblem[] }
   | { kind: 'refused'; reason: string }
   | { kind: 'ignored'; reason: string };
 
@@ -86,6 +97,8 @@ export class InboundEvents {
     private readonly cases: CaseService,
     private readonly inbox: EventInbox,
     private readonly secretsOf: SourceSecrets,
+    /** Absent: `refund.settled` is an event like any other. */
+    private readonly settle?: RefundSettler,
   ) {}
 
   /** Checks the Standard Webhooks headers and signature of `body` (the bytes as received) with the source's secrets. */
@@ -146,6 +159,7 @@ export class InboundEvents {
   private async handle(row: InboundEventRow): Promise<InboundAnswer> {
     const reserved = reservedEventReason(row.type);
     if (reserved) return { kind: 'refused', reason: reserved };
+    if (row.source === PAYMENTS_SOURCE && row.type === REFUND_SETTLED && this.settle) return this.settleRefund(row.data, this.settle);
     const openers = await playbooksOpeningOn(this.pool, row.source, row.type);
     if (openers.length > 0) return this.open(row, openers);
     const data = row.data;
@@ -168,6 +182,18 @@ export class InboundEvents {
       sourceActor(row.source),
     );
     return { kind: 'delivered', outcome };
+  }
+
+  /** `{ "key": ..., "status": "issued", "reference": ... }` or `{ "key": ..., "status": "declined", "reason": ... }`, recorded in the ledger. */
+  private async settleRefund(data: Record<string, unknown>, settle: RefundSettler): Promise<InboundAnswer> {
+    const settlement = settlementOf(data);
+    if ('pointer' in settlement) return { kind: 'invalid-event', message: settlement.message, errors: [settlement] };
+    const { result } = await settle(settlement);
+    if (result === 'unknown') {
+      const problem = { pointer: '/data/key', message: `no refund has the key ${settlement.key}: it is the webhook-id of the refund.request it settles` };
+      return { kind: 'invalid-event', message: problem.message, errors: [problem] };
+    }
+    return { kind: 'settled', key: settlement.key, result };
   }
 
   /** Opens a case of each playbook whose condition holds; the first one refused stops and answers. */
@@ -227,6 +253,23 @@ export const sourceActor = (source: string): Actor => ({ keyId: null, name: `inb
 export function caseIdFor(source: string, webhookId: string, playbook: string): string {
   const digest = createHash('sha256').update(`${source}\n${webhookId}\n${playbook}`).digest('base64url').slice(0, 22);
   return `${source}-${digest}`;
+}
+
+function settlementOf(data: Record<string, unknown>): RefundSettlement | ValueProblem {
+  const text = (key: string, max: number) => {
+    const value = data[key];
+    return typeof value === 'string' && value.length > 0 && value.length <= max ? value : undefined;
+  };
+  const key = text('key', 500);
+  if (key === undefined) return { pointer: '/data/key', message: 'key must be the webhook-id of the refund.request it settles (1 to 500 characters)' };
+  if (data.status === 'issued') {
+    const reference = text('reference', 200);
+    return reference === undefined
+      ? { pointer: '/data/reference', message: "an issued refund's reference (1 to 200 characters) is missing" }
+      : { key, status: 'issued', reference };
+  }
+  if (data.status === 'declined') return { key, status: 'declined', reason: text('reason', 500) ?? 'declined' };
+  return { pointer: '/data/status', message: 'status must be issued or declined' };
 }
 
 function unverifiedReason(failures: string[]): string {

@@ -26,6 +26,7 @@ import { type Auditor, CaseAudit } from '../cases/audit.js';
 import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { InboundEvents } from '../cases/inbound.js';
+import { settleProviderRefund } from '../services/refund-settlements.js';
 import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
@@ -233,7 +234,7 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
   return {
     cases,
     inbox,
-    inbound: new InboundEvents(pool, cases, inbox, secrets),
+    inbound: new InboundEvents(pool, cases, inbox, secrets, (settlement) => settleProviderRefund(pool, settlement)),
     audit: threads ?? new CaseAudit(pool, client, composeReplayer()),
     close: async () => threads?.close(),
   };

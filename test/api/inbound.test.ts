@@ -12,16 +12,18 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
+import { findRefund, reserveRefund } from '../../src/store/refunds.js';
 import { composeApi, composeServices } from '../../src/stack/compose.js';
 import { playbookPath, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
 const secret = () => `whsec_${randomBytes(24).toString('base64')}`;
-const SECRETS = { marketplace: secret(), marketplaceNext: secret(), warehouse: secret() };
+const SECRETS = { marketplace: secret(), marketplaceNext: secret(), warehouse: secret(), payments: secret() };
 const VARIABLES = {
   CB_TEST_MARKETPLACE_SECRET: SECRETS.marketplace,
   CB_TEST_MARKETPLACE_SECRET_NEXT: SECRETS.marketplaceNext,
   CB_TEST_WAREHOUSE_SECRET: SECRETS.warehouse,
+  CB_TEST_PAYMENTS_SECRET: SECRETS.payments,
 };
 
 /** The standard return playbook, opened by the marketplace's refund request unless the parcel never arrived. */
@@ -61,6 +63,7 @@ beforeAll(async () => {
     inbound: {
       marketplace: { name: 'marketplace', secretVariables: ['CB_TEST_MARKETPLACE_SECRET', 'CB_TEST_MARKETPLACE_SECRET_NEXT'] },
       warehouse: { name: 'warehouse', secretVariables: ['CB_TEST_WAREHOUSE_SECRET'] },
+      payments: { name: 'payments', secretVariables: ['CB_TEST_PAYMENTS_SECRET'] },
     },
   });
   api = await composeApi({ services, pool: runtime.db.pool });
@@ -288,5 +291,62 @@ describe('a signed warehouse event', () => {
     const response = await post('warehouse', { type: 'warehouse.stocktake', data: { sku: 'A-1' } }, { id: 'wh_7202', secret: SECRETS.warehouse });
     expect([response.statusCode, response.json().status]).toEqual([202, 'ignored']);
     expect(await count(`SELECT count(*) FROM inbound_events WHERE webhook_id = 'wh_7202'`)).toBe(1);
+  });
+});
+
+describe("the payment provider's refund.settled", () => {
+  it('settles a pending refund once: a replay, or a later contrary event, changes nothing', async () => {
+    const opened = await post('marketplace', refundRequest('TB-7301'), { id: 'msg_7301' });
+    const caseId = opened.json().cases[0].caseId as string;
+    const key = `${caseId}/refund_no_reason/1`;
+    // As the refund activity reserves it before asking the provider, which answered pending.
+    await reserveRefund(runtime.db.pool, {
+      key,
+      caseId,
+      stepId: 'refund_no_reason',
+      orderId: 'TB-7301',
+      amount: 18_900,
+      currency: 'CNY',
+      reason: 'no_reason',
+      covers: 'payment',
+      deadlineAt: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    const settled = { type: 'refund.settled', data: { key, status: 'issued', reference: 'PAY-7301' } };
+    const first = await post('payments', settled, { id: 'pay_7301', secret: SECRETS.payments });
+    expect([first.statusCode, first.json()]).toEqual([200, { status: 'settled', key }]);
+    expect(await findRefund(runtime.db.pool, key)).toMatchObject({ status: 'issued', providerReference: 'PAY-7301' });
+
+    const replay = await post('payments', settled, { id: 'pay_7301', secret: SECRETS.payments });
+    expect([replay.statusCode, replay.json()]).toEqual([
+      200,
+      { status: 'duplicate', webhookId: 'pay_7301', first: { status: 200, body: { status: 'settled', key } } },
+    ]);
+    const contrary = await post(
+      'payments',
+      { type: 'refund.settled', data: { key, status: 'declined', reason: 'late' } },
+      { id: 'pay_7302', secret: SECRETS.payments },
+    );
+    expect([contrary.statusCode, contrary.json()]).toEqual([200, { status: 'unchanged', key }]);
+    expect(await findRefund(runtime.db.pool, key)).toMatchObject({ status: 'issued', providerReference: 'PAY-7301' });
+  });
+
+  it('naming no refund, or without a reference, is 422 with the pointer', async () => {
+    const unknown = await post(
+      'payments',
+      { type: 'refund.settled', data: { key: 'nope/1', status: 'issued', reference: 'X' } },
+      { id: 'pay_7303', secret: SECRETS.payments },
+    );
+    expect([unknown.statusCode, unknown.json().errors[0].pointer]).toEqual([422, '/data/key']);
+    const noReference = await post(
+      'payments',
+      { type: 'refund.settled', data: { key: 'nope/1', status: 'issued' } },
+      { id: 'pay_7304', secret: SECRETS.payments },
+    );
+    expect([noReference.statusCode, noReference.json().errors[0].pointer]).toEqual([422, '/data/reference']);
+  });
+
+  it('from another source is not a settlement', async () => {
+    const response = await post('marketplace', { type: 'refund.settled', data: { key: 'x', status: 'issued', reference: 'X' } }, { id: 'msg_7305' });
+    expect([response.statusCode, response.json().status]).toEqual([202, 'ignored']);
   });
 });

@@ -108,6 +108,10 @@ function httpAnswer(answer: Answered): HttpAnswer {
     }
     case 'delivered':
       return inboxAnswer(answer.outcome);
+    case 'settled':
+      return { status: 200, body: { status: answer.result, key: answer.key } };
+    case 'invalid-event':
+      return { problem: problem('invalid-event', answer.message, { errors: answer.errors }) };
     case 'refused':
       return { problem: problem('forbidden', answer.reason) };
     case 'ignored':
