@@ -11,6 +11,7 @@ const commands: Record<string, Command> = {
   audit: { summary: 'verify the hash-chained audit trail against signed checkpoints; write a checkpoint', load: () => import('./commands/audit.js') },
   diagram: { summary: 'print a Mermaid flowchart of a playbook', load: () => import('./commands/diagram.js') },
   export: { summary: 'download cases as JSON Lines: plan, audit rows, histories, verification', load: () => import('./commands/export.js') },
+  config: { summary: 'check a deployment configuration (CASEBOOK_CONFIG) and try each destination once', load: () => import('./commands/config.js') },
   replay: { summary: "re-execute a case's recorded history against the current code (Temporal or the archive)", load: () => import('./commands/replay.js') },
 };
 

@@ -17,6 +17,7 @@ import { LOCAL_CONNECTORS } from '../connectors/config.js';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, LocalQueueNotifications } from '../connectors/local.js';
 import type { Adapters, ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider } from '../connectors/ports.js';
 import { ChannelRouter, IntegrationRouter } from '../connectors/routers.js';
+import { verifyMailServer } from '../connectors/mail-check.js';
 import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookOrderSystem, WebhookPayments } from '../connectors/webhooks/connectors.js';
 import { WebhookSender } from '../connectors/webhooks/sender.js';
 import type { Channel } from '../plan/plan.js';
@@ -132,6 +133,41 @@ export function composeAdapters(connectors: ConnectorConfig, pool: Pool): Adapte
     orders: build('orders', connectors.orderSystem, 'the order system'),
     integrations: new IntegrationRouter(integrations, build('integrations', fallback, 'the default integration')),
     notifications: build('notifications', connectors.notifications ?? LOCAL, 'notifications'),
+  };
+}
+
+/** One try of a destination or a mail server, for `casebook config check`. */
+export interface ConnectionCheck {
+  kind: 'webhook' | 'smtp';
+  name: string;
+  /** The URL, or host:port. */
+  target: string;
+  run(): Promise<{ ok: boolean; latencyMs: number; status?: number | null; problem?: string }>;
+}
+
+/**
+ * A try of every destination (one signed `casebook.ping` through its sender) and every mail server (a
+ * login, sending nothing). The senders' pool keeps delivery attempts; a ping records none, so it never
+ * connects. `close` releases both.
+ */
+export function composeConnectionChecks(connectors: ConnectorConfig, databaseUrl: string): { checks: ConnectionCheck[]; close(): Promise<void> } {
+  const pool = createPool(databaseUrl, 1);
+  const senders = Object.values(connectors.destinations).map((destination) => new WebhookSender(destination, pool));
+  const checks: ConnectionCheck[] = [
+    ...senders.map((sender) => ({ kind: 'webhook' as const, name: sender.destination.name, target: sender.destination.url, run: () => sender.ping() })),
+    ...Object.values(connectors.mailServers).map((server) => ({
+      kind: 'smtp' as const,
+      name: server.name,
+      target: `${server.host}:${server.port}`,
+      run: () => verifyMailServer(server),
+    })),
+  ];
+  return {
+    checks,
+    close: async () => {
+      for (const sender of senders) sender.close();
+      await pool.end();
+    },
   };
 }
 
