@@ -1,28 +1,60 @@
 /**
- * Integrations that answer, on the time-skipping server and Postgres: the answer of a `call` is checked
- * against the response its operation declares and read by later steps; one that does not fit takes
- * `on_error` with the JSON pointer of the problem, or without `on_error` fails the case for an admin.
- * The integration is the real local one (it logs each call in `integration_calls`), wrapped to answer
- * what each case's test scripts, as scenarios script faults.
+ * Integrations that answer, on the time-skipping server and Postgres, through the `webhook` connector
+ * to a real HTTP receiver that verifies every signature: the answer of a `call` is checked against the
+ * response its operation declares and read by later steps; one that does not fit takes `on_error`
+ * with the JSON pointer of the problem, or without `on_error` fails the case for an admin.
  */
-import { describe, expect, it } from 'vitest';
-import type { Adapters } from '../../src/connectors/ports.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaseService } from '../../src/cases/service.js';
+import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { useRuntime } from '../support/runtime.js';
+import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { newSecret, startReceiver, type Receiver } from '../connectors/webhook-receiver.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
 
+const SECRET_VARIABLE = 'INTEGRATION_ANSWERS_TEST_SECRET';
+const TASK_QUEUE = 'integration-answers';
+
+/** What the warehouse answers each case, by case id. */
 const answers = new Map<string, unknown>();
-const answering = (adapters: Adapters): Adapters => ({
-  ...adapters,
-  integrations: {
-    call: async (request) => {
-      await adapters.integrations.call(request);
-      return answers.get(request.caseId);
-    },
-  },
-});
+let db: TestDatabase;
+let env: TestWorkflowEnvironment;
+let receiver: Receiver;
+let worker: Worker;
+let running: Promise<void>;
+let service: CaseService;
 
-const runtime = useRuntime(undefined, { wrap: answering });
+beforeAll(async () => {
+  const secret = newSecret();
+  process.env[SECRET_VARIABLE] = secret;
+  [db, env, receiver] = await Promise.all([
+    createTestDatabase(),
+    startTimeSkippingServer(),
+    startReceiver([secret], (received) => ({ status: 200, body: answers.get(String(received.data.caseId)) ?? null })),
+  ]);
+  const connectors = {
+    ...LOCAL_CONNECTORS,
+    destinations: {
+      shop: { name: 'shop', url: receiver.url, secretVariables: [SECRET_VARIABLE], timeoutMs: 5_000, maxResponseBytes: 65_536, allowPrivateAddress: true },
+    },
+    integrations: { warehouse: { connector: 'webhook' as const, destination: 'shop' }, default: { connector: 'local' as const } },
+  };
+  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
+  running = worker.run();
+  service = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE }).cases;
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await receiver?.close();
+  await env?.teardown();
+  await db?.drop();
+  delete process.env[SECRET_VARIABLE];
+});
 
 const playbook = (onError: boolean) =>
   compileSmallPlaybook(
@@ -55,21 +87,24 @@ steps:
 
 async function run(caseId: string, answer: unknown, onError = true): Promise<CaseResult> {
   answers.set(caseId, answer);
-  await openSmallCase(runtime.service, runtime.db.pool, playbook(onError), caseId);
-  return (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+  await openSmallCase(service, db.pool, playbook(onError), caseId);
+  return (await env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
 }
 
 const recordOf = (result: CaseResult, step: string) => result.steps.find((s) => s.step === step)?.detail;
 
 describe('integrations that answer', () => {
-  it('a valid answer is kept and read by later steps', async () => {
+  it('a valid answer of the receiver is kept and read by later steps', async () => {
     const result = await run('answer-ok', { new_deadline: '2031-01-15T10:00:00Z', ticket: 'T-42', parcels: [{ weight: 1200 }] });
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'extended' });
     expect(recordOf(result, 'extend')).toMatchObject({ integration: 'warehouse', operation: 'extend_receipt', result: { ticket: 'T-42' } });
-    const remarks = (await runtime.db.pool.query(`SELECT remark FROM order_notes WHERE case_id = 'answer-ok'`)).rows;
+    const remarks = (await db.pool.query(`SELECT remark FROM order_notes WHERE case_id = 'answer-ok'`)).rows;
     expect(remarks).toEqual([{ remark: expect.stringMatching(/^receipt deadline extended to 2031-01-15.*10:00.*, ticket T-42$/) }]);
-    const calls = (await runtime.db.pool.query(`SELECT integration, operation FROM integration_calls WHERE case_id = 'answer-ok'`)).rows;
-    expect(calls).toEqual([{ integration: 'warehouse', operation: 'extend_receipt' }]);
+    const calls = receiver.received.filter((r) => r.data.caseId === 'answer-ok');
+    expect(calls).toMatchObject([
+      { id: 'answer-ok/extend/1', type: 'integration.call', data: { integration: 'warehouse', operation: 'extend_receipt', input: { order_id: 'answer-ok' } } },
+    ]);
+    expect(receiver.badSignatures).toBe(0);
   }, 60_000);
 
   it.each([
@@ -91,6 +126,7 @@ describe('integrations that answer', () => {
       const record = recordOf(result, 'extend')!;
       expect(record).toMatchObject({ pointer, goto: 'not_extended' });
       expect(record.failed).toContain('does not fit its declared response at');
+      expect(receiver.received.filter((r) => r.data.caseId === caseId)).toHaveLength(1);
     },
     60_000,
   );
@@ -98,10 +134,10 @@ describe('integrations that answer', () => {
   it('without on_error, an answer that does not fit fails the case for an admin, the pointer in its reason', async () => {
     const caseId = 'answer-bad-no-exit';
     answers.set(caseId, { new_deadline: 'soon', ticket: 'T-9' });
-    await openSmallCase(runtime.service, runtime.db.pool, playbook(false), caseId);
-    await expect.poll(async () => (await runtime.service.describe(caseId))?.status, { timeout: 20_000 }).toBe('failed');
-    expect(await runtime.service.describe(caseId)).toMatchObject({ status: 'failed', step: 'extend' });
-    expect((await runtime.db.pool.query(`SELECT reason, note FROM escalations WHERE case_id = $1`, [caseId])).rows).toEqual([
+    await openSmallCase(service, db.pool, playbook(false), caseId);
+    await expect.poll(async () => (await service.describe(caseId))?.status, { timeout: 20_000 }).toBe('failed');
+    expect(await service.describe(caseId)).toMatchObject({ status: 'failed', step: 'extend' });
+    expect((await db.pool.query(`SELECT reason, note FROM escalations WHERE case_id = $1`, [caseId])).rows).toEqual([
       { reason: 'case_failed', note: expect.stringContaining('does not fit its declared response at /new_deadline: must be an RFC 3339 timestamp') },
     ]);
   }, 60_000);
