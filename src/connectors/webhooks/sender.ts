@@ -31,6 +31,9 @@ export const RETRY_SCHEDULE_MS: readonly number[] = [0, 5_000, 5 * 60_000, 30 * 
  */
 export const IN_TASK_TIMEOUT_MS = 3_000;
 
+/** The longest any attempt may take, whatever the destination's timeout: within the activity's 30 s start-to-close timeout. */
+export const MAX_ATTEMPT_MS = 25_000;
+
 /** One side effect to deliver. */
 export interface Outbound {
   type: Exclude<WebhookType, 'casebook.ping'>;
@@ -119,7 +122,7 @@ export class WebhookSender {
     let classified: Classified = { outcome: 'failed', healthy: false, errorKind: 'connection', message: 'no answer' };
     let result: { value: T } | undefined;
     try {
-      const timeoutMs = attempt?.inWorkflowTask ? Math.min(this.destination.timeoutMs, IN_TASK_TIMEOUT_MS) : this.destination.timeoutMs;
+      const timeoutMs = Math.min(this.destination.timeoutMs, attempt?.inWorkflowTask ? IN_TASK_TIMEOUT_MS : MAX_ATTEMPT_MS);
       answer = await this.post(outbound.type, outbound.webhookId, outbound.data, secrets, timeoutMs);
       classified = classify(answer.status);
       if (classified.outcome === 'delivered') {
