@@ -137,9 +137,10 @@ export class InboundEvents {
     }
     const parsed = parseEvent(body);
     if ('reason' in parsed) return { verified: false, kind: 'malformed', ...parsed };
+    // Read as the library read it when it checked the signature (digits first: `1765000000x` is 1765000000).
     return {
       verified: true,
-      event: { source, webhookId, sentAt: new Date(Number(signed['webhook-timestamp']) * 1000).toISOString(), ...parsed },
+      event: { source, webhookId, sentAt: new Date(Number.parseInt(signed['webhook-timestamp']!, 10) * 1000).toISOString(), ...parsed },
     };
   }
 

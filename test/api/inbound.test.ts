@@ -174,6 +174,16 @@ describe('a signed marketplace refund request', () => {
     expect(twoSignatures.statusCode, twoSignatures.body).toBe(201);
   });
 
+  it('reads a webhook-timestamp with trailing text as the library verified it, not as a 500', async () => {
+    const at = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify(refundRequest('TB-7008'));
+    const signature = new Webhook(SECRETS.marketplace).sign('msg_7008', new Date(at * 1000), body);
+    const response = await post('marketplace', body, { id: 'msg_7008', headers: { 'webhook-timestamp': `${at}x`, 'webhook-signature': signature } });
+    expect(response.statusCode, response.body).toBe(201);
+    const sentAt = (await runtime.db.pool.query(`SELECT sent_at FROM inbound_events WHERE webhook_id = 'msg_7008'`)).rows[0].sent_at as Date;
+    expect(sentAt.getTime()).toBe(at * 1000);
+  });
+
   it('opens nothing when the condition does not hold', async () => {
     const response = await post('marketplace', refundRequest('TB-7005', { reason: 'not_received' }), { id: 'msg_7005' });
     expect(response.statusCode).toBe(202);
