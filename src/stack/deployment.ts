@@ -113,7 +113,16 @@ export function readDeployment(input: string | Uint8Array, file: string): { conf
   // Where a secret or a variable name is written, the schema's message could repeat the value: only ours is kept.
   const shape = checkShape(read.source).filter((d) => !checker.guarded(d));
   const problems = sortProblems(dedupe([...shape.map(fromShared), ...checker.problems]));
-  return problems.length === 0 && config ? { config, problems: [] } : { problems };
+  return problems.length === 0 && config ? { config: deepFreeze(config), problems: [] } : { problems };
+}
+
+/** Checked once, then frozen: nothing changes the configuration while Casebook runs. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

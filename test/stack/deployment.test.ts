@@ -60,6 +60,13 @@ describe('the example configuration', () => {
     });
   });
 
+  it('is frozen once checked', () => {
+    const config = loadDeployment(EXAMPLE);
+    expect(Object.isFrozen(config.destinations.shop)).toBe(true);
+    expect(Object.isFrozen(config.channels)).toBe(true);
+    expect(Object.isFrozen(config.destinations.shop!.secretVariables)).toBe(true);
+  });
+
   it('has every section of the schema', () => {
     const schema = JSON.parse(readFileSync('schemas/deployment.schema.json', 'utf8')) as { properties: Record<string, unknown> };
     const text = readFileSync(EXAMPLE, 'utf8');
