@@ -33,7 +33,7 @@ export const inboundRoutes =
           params: {
             type: 'object',
             required: ['source'],
-            properties: { source: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$', description: 'The source, as the configuration names it' } },
+            properties: { source: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,63}$', description: 'The source, as the configuration names it' } },
           },
           headers: {
             type: 'object',
