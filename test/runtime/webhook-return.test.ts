@@ -30,7 +30,7 @@ let plan: HashedPlan;
  * What the shop's receiver does: a refund is paid once per webhook-id; `down`: its payment and
  * notification endpoints answer 503 (the case has sent its message and made its call by then).
  */
-const behaviour = { down: false, failuresLeft: 0 };
+const behaviour = { down: false, failuresLeft: 0, callsFail: false, messagesRefused: false };
 const references = new Map<string, string>();
 
 beforeAll(async () => {
@@ -46,7 +46,8 @@ beforeAll(async () => {
       if (!references.has(got.id)) references.set(got.id, `PSP-${references.size + 1}`);
       return { status: 200, body: { status: 'issued', reference: references.get(got.id) } };
     }
-    if (got.type === 'integration.call') return { status: 200, body: { returnable: true } };
+    if (got.type === 'integration.call') return behaviour.callsFail ? { status: 500 } : { status: 200, body: { returnable: true } };
+    if (got.type === 'message.send' && behaviour.messagesRefused) return { status: 422, body: { error: 'unknown buyer' } };
     return { status: 204 };
   });
   const shopBinding: ConnectorBinding = { connector: 'webhook', destination: 'shop' };
@@ -183,4 +184,65 @@ describe('a return case over outbound webhooks', () => {
     );
     expect(announced.rows).toEqual([{ outcome: 'delivered' }]);
   }, 120_000);
+
+  it('a call the receiver keeps failing takes on_error after its attempts, on the schedule', async () => {
+    behaviour.callsFail = true;
+    try {
+      const closed = await (async () => {
+        await openSmallCase(service, db.pool, plan, 'wh-ret-4');
+        return result('wh-ret-4');
+      })();
+      expect(closed).toMatchObject({ outcome: 'escalated', reason: 'warehouse_unreachable' });
+      expect(closed.steps.find((s) => s.step === 'check')?.detail).toMatchObject({ goto: 'broken' });
+    } finally {
+      behaviour.callsFail = false;
+    }
+    const attempts = (await db.pool.query(`SELECT attempt, outcome FROM webhook_attempts WHERE webhook_id = 'wh-ret-4/check/1' ORDER BY attempt`)).rows;
+    // The call step's five attempts: at once, 5 s, 5 min, 30 min, 2 h.
+    expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+    const { startTime, closeTime } = await env.client.workflow.getHandle(workflowIdFor('wh-ret-4')).describe();
+    expect(closeTime!.getTime() - startTime.getTime()).toBeGreaterThanOrEqual(2.5 * 3_600_000);
+    expect(await refundsOf('wh-ret-4')).toEqual([]);
+  });
+
+  it('a message the receiver refuses for good (a 4xx) fails the case, escalated for repair', async () => {
+    behaviour.messagesRefused = true;
+    try {
+      await openSmallCase(service, db.pool, plan, 'wh-ret-5');
+      const status = async () => (await db.pool.query(`SELECT status FROM cases WHERE case_id = 'wh-ret-5'`)).rows[0]?.status;
+      await expect.poll(status, { timeout: 30_000, interval: 200 }).toBe('failed');
+    } finally {
+      behaviour.messagesRefused = false;
+    }
+    const escalations = (await db.pool.query(`SELECT reason, queue, note FROM escalations WHERE case_id = 'wh-ret-5'`)).rows;
+    expect(escalations).toMatchObject([{ reason: 'case_failed', queue: 'casebook-admin' }]);
+    expect(escalations[0].note).toContain('HTTP 422');
+    // Refused once, never asked again (an attempt before it may have met the circuit the failed calls above opened).
+    const attempts = (await db.pool.query(`SELECT outcome, error_kind FROM webhook_attempts WHERE webhook_id = 'wh-ret-5/tell/1' ORDER BY attempt`)).rows;
+    expect(attempts.at(-1)).toEqual({ outcome: 'refused', error_kind: 'status' });
+    expect(attempts.slice(0, -1).every((a) => a.error_kind === 'circuit_open')).toBe(true);
+    expect(receivedFor('wh-ret-5', 'message.send')).toHaveLength(1);
+    // The escalation reached the shop as a notification.
+    await expect.poll(() => receivedFor('wh-ret-5', 'notification').map((r) => r.data.event)).toEqual(['escalation.opened']);
+  });
+
+  it('tells the shop of a task opened, with the task', async () => {
+    const tasks = compileSmallPlaybook(
+      'webhook-task',
+      `steps:
+  - id: review
+    task: { role: after-sale-agent, title: Check the parcel, sla: 4h, outcomes: { ok: done }, on_sla_breach: done }
+  - id: done
+    end: { outcome: resolved, reason: reviewed }
+`,
+    );
+    await openSmallCase(service, db.pool, tasks, 'wh-task-1');
+    await expect.poll(() => receivedFor('wh-task-1', 'notification').length, { timeout: 30_000 }).toBe(1);
+    const [notice] = receivedFor('wh-task-1', 'notification');
+    const [task] = (await db.pool.query(`SELECT id FROM tasks WHERE case_id = 'wh-task-1'`)).rows;
+    expect(notice).toMatchObject({
+      id: 'wh-task-1/review/1/notified',
+      data: { event: 'task.opened', taskId: task.id, role: 'after-sale-agent', title: 'Check the parcel', outcomes: ['ok'] },
+    });
+  });
 });
