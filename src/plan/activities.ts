@@ -1,6 +1,6 @@
 /** The side effects a case can cause. Each is idempotent by `key`, derived from case id and step. */
 import type { ProgressReport } from './case.js';
-import type { Channel, FlagColor, Severity } from './plan.js';
+import type { Channel, FlagColor, Language, Severity } from './plan.js';
 
 /** Who a message goes to: the buyer, the case's agent (by name when known) or a group. */
 export interface MessageRecipient {
@@ -15,7 +15,15 @@ export interface MessageRequest {
   recipient: MessageRecipient;
   channel: Channel;
   template: string;
+  /** The message's text (an e-mail's plain-text body). */
   body: string;
+  /** From templates that give them: an e-mail's subject and HTML body. */
+  subject?: string;
+  html?: string;
+  /** The language the message is in, when its template is written per language. */
+  language?: Language;
+  /** An e-mail to the buyer: the address the case's `buyer_email` field holds (absent when it holds none). */
+  address?: string;
 }
 
 /**

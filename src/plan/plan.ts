@@ -58,11 +58,34 @@ export type PolicyValue =
 
 export type Channel = 'chat' | 'inbox' | 'sms' | 'email' | 'phone';
 
-export interface TemplateSpec {
-  channel?: Channel;
-  /** Text with `{{ expression }}` placeholders; each placeholder is a CEL expression. */
+/** The languages templates are written in; a case's is its `language` field, else the playbook's `language`. */
+export const LANGUAGES = ['zh', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+/** A playbook's language when it names none. */
+export const DEFAULT_LANGUAGE: Language = 'zh';
+
+/** A text with `{{ expression }}` placeholders; each placeholder is a CEL expression. */
+export interface TemplateText {
   text: string;
   placeholders: Expr[];
+}
+
+/** The parts of a template a language can give. */
+export type MessagePart = 'text' | 'subject' | 'html';
+
+export interface TemplateSpec {
+  channel?: Channel;
+  /** Text with `{{ expression }}` placeholders; in the playbook's language when written per language. */
+  text: string;
+  placeholders: Expr[];
+  /** An e-mail's subject and HTML body (the HTML's placeholder values HTML-escaped); in the playbook's language when written per language. */
+  subject?: TemplateText;
+  html?: TemplateText;
+  /**
+   * Present when a part is written per language: what the other languages give (a part a language does
+   * not give, or gives as one string for all, is the playbook language's).
+   */
+  languages?: Partial<Record<Language, Partial<Record<MessagePart, TemplateText>>>>;
 }
 
 export interface IntegrationSpec {
@@ -101,6 +124,8 @@ export interface Plan {
   caseType: string;
   currency: string;
   timezone: string;
+  /** The language templates written per language default to (`DEFAULT_LANGUAGE` when absent). */
+  language?: Language;
   quietHours?: QuietHours;
   /** The working calendar business durations count in, resolved and embedded (a shared file's content at compile time). */
   calendar?: Calendar;

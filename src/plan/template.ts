@@ -1,6 +1,7 @@
 /** `{{ expression }}` placeholders in message templates and remarks. Pure; used by compiler and workflow. */
 import { jsonValue } from './cel.js';
 import { formatLocal } from './local-time.js';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language, type Plan, type MessagePart, type TemplateSpec, type TemplateText } from './plan.js';
 
 export interface TemplatePart {
   cel: string;
@@ -58,4 +59,37 @@ export function displayValue(value: unknown, timeZone: string): string {
   }
   if (value && typeof value === 'object' && 'seconds' in value) return `${String((value as { seconds: bigint }).seconds)}s`;
   return typeof value === 'string' ? value : JSON.stringify(jsonValue(value));
+}
+
+/** What a message of a template says in a case: its language (when the template is written per language) and each part. */
+export interface LocalizedTemplate {
+  language?: Language;
+  text: TemplateText;
+  subject?: TemplateText;
+  html?: TemplateText;
+}
+
+/**
+ * The template's parts in the case's language: the case field `language` when the playbook declares it
+ * and the template gives that language, else the playbook's `language`.
+ */
+export function localize(plan: Plan, template: TemplateSpec, data: Record<string, unknown>): LocalizedTemplate {
+  const base: LocalizedTemplate = {
+    text: { text: template.text, placeholders: template.placeholders },
+    ...(template.subject ? { subject: template.subject } : {}),
+    ...(template.html ? { html: template.html } : {}),
+  };
+  if (!template.languages) return base;
+  const wanted = plan.fields.language ? data.language : undefined;
+  const language = LANGUAGES.find((l) => l === wanted && template.languages?.[l]) ?? plan.language ?? DEFAULT_LANGUAGE;
+  const own = template.languages[language] ?? {};
+  const part = (name: MessagePart) => own[name] ?? base[name];
+  return { language, text: part('text')!, ...(part('subject') ? { subject: part('subject')! } : {}), ...(part('html') ? { html: part('html')! } : {}) };
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** A value as it may stand in HTML: what the case's data says never becomes markup. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }

@@ -4,7 +4,7 @@
  */
 import { expressionEnvironment } from '../plan/cel.js';
 import { MAX_EXPRESSION_COST } from '../plan/cost.js';
-import { PLAN_VERSION, type Plan, type TemplateSpec } from '../plan/plan.js';
+import { PLAN_VERSION, type Plan } from '../plan/plan.js';
 import { declaredResults, STEP_KINDS } from '../plan/steps/index.js';
 import type { Declarations } from '../plan/steps/kind.js';
 import {
@@ -27,6 +27,7 @@ import type { RawPlaybook } from './raw.js';
 import type { CompileOptions } from './index.js';
 import type { PlaybookSource } from './source.js';
 import { compileSteps } from './steps.js';
+import { compileTemplates } from './templates.js';
 import { compileOpensOn } from './opens-on.js';
 
 export function compilePlaybook(source: PlaybookSource, options: CompileOptions = {}): { diagnostics: Diagnostic[]; plan?: Plan } {
@@ -52,11 +53,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
   const env = expressionEnvironment({ fields, events, policy, timezone, ...(shop ? { shop } : {}), results });
   const calls = Object.fromEntries(raw.steps.flatMap((step) => (step.call ? [[step.id, `${step.call.integration}.${step.call.operation}`]] : [])));
   const expressions = new ExpressionChecker(source, report, env, options.maxExpressionCost ?? MAX_EXPRESSION_COST, { results, calls });
-  const templates: Record<string, TemplateSpec> = {};
-  for (const [name, template] of Object.entries(raw.templates ?? {})) {
-    const placeholders = expressions.placeholders(template.text, ['templates', name, 'text']);
-    templates[name] = { ...(template.channel ? { channel: template.channel } : {}), text: template.text, placeholders };
-  }
+  const templates = compileTemplates(raw.templates, raw.language, expressions, report);
   const declarations: Declarations = {
     fields,
     events,
@@ -86,6 +83,7 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     caseType: raw.case_type,
     currency: raw.currency,
     timezone,
+    ...(raw.language ? { language: raw.language } : {}),
     ...(raw.quiet_hours ? { quietHours: { start: raw.quiet_hours.start, end: raw.quiet_hours.end, timezone } } : {}),
     ...(calendar ? { calendar } : {}),
     fields,

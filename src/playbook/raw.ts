@@ -1,6 +1,6 @@
 /** The playbook as written, once it passed the JSON Schema (see schemas/playbook.schema.json). */
 import type { RawClock } from './clocks.js';
-import type { Channel } from '../plan/plan.js';
+import type { Channel, Language } from '../plan/plan.js';
 import type { RawActions } from '../plan/steps/index.js';
 import type { RawCalendar } from './calendars.js';
 import type { RawMarketplace } from './marketplace.js';
@@ -21,6 +21,16 @@ export interface RawIntegration {
   operations: string[] | Record<string, { description?: string; response?: Record<string, RawField> }>;
 }
 
+/** A template's part: one text for every language, or one per language. */
+export type RawLocalized = string | Partial<Record<Language, string>>;
+
+export interface RawTemplate {
+  channel?: Channel;
+  text: RawLocalized;
+  subject?: RawLocalized;
+  html?: RawLocalized;
+}
+
 /** A step: its id, how it goes on, and exactly one action (the schema guarantees one). */
 export type RawStep = { id: string; next?: string; description?: string } & Partial<RawActions>;
 
@@ -30,6 +40,7 @@ export interface RawPlaybook {
   case_type: string;
   currency: string;
   timezone?: string;
+  language?: Language;
   quiet_hours?: { start: string; end: string };
   /** A calendar file's name, or the calendar itself. */
   calendar?: string | RawCalendar;
@@ -42,7 +53,7 @@ export interface RawPlaybook {
   events?: Record<string, { description?: string; early?: boolean; payload?: Record<string, RawField> }>;
   policy?: Record<string, string | number | boolean | { amount: number; currency: string }>;
   shop?: Record<string, string>;
-  templates?: Record<string, { channel?: Channel; text: string }>;
+  templates?: Record<string, RawTemplate>;
   integrations?: Record<string, RawIntegration>;
   marketplace?: RawMarketplace;
   steps: RawStep[];

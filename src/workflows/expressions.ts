@@ -163,11 +163,11 @@ export class CaseExpressions {
     }
   }
 
-  /** Fills a text's placeholders with the values as they read in a message. */
-  render(text: string, placeholders: Expr[]): string {
+  /** Fills a text's placeholders with the values as they read in a message, each passed through `html` (an escaper) when given. */
+  render(text: string, placeholders: Expr[], html: (value: string) => string = (value) => value): string {
     return fillTemplate(
       text,
-      placeholders.map((p) => displayValue(this.evaluate(p), this.shared.plan.timezone)),
+      placeholders.map((p) => html(displayValue(this.evaluate(p), this.shared.plan.timezone))),
     );
   }
 

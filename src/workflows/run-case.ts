@@ -316,8 +316,8 @@ class CaseRun implements StepRuntime {
     return this.expressions.matches(where, event);
   }
 
-  render(text: string, placeholders: Expr[]): string {
-    return this.expressions.render(text, placeholders);
+  render(text: string, placeholders: Expr[], html?: (value: string) => string): string {
+    return this.expressions.render(text, placeholders, html);
   }
 
   recipient(to: Recipient): MessageRecipient {

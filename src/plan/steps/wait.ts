@@ -3,6 +3,7 @@ import { formatSpan, spanOf, type BusinessDuration, type Span } from '../duratio
 import { endOfQuietHours } from '../local-time.js';
 import type { Channel, Expr, Plan, Recipient, StepBase } from '../plan.js';
 import { TIMESTAMP, type RawRecipient, type StepKind } from './kind.js';
+import { checkMessage } from './send.js';
 
 export interface WaitStep extends StepBase {
   kind: 'wait';
@@ -85,12 +86,15 @@ function compileReminder(raw: NonNullable<RawWait['remind']>, c: Parameters<type
   const template = c.template(raw.template, [...path, 'template']);
   const every = c.span(raw.every, [...path, 'every']) ?? 0;
   const max = c.count(raw.times, [...path, 'times']);
+  const channel = raw.channel ?? template?.channel ?? 'chat';
+  const to = c.recipient(raw.to ?? 'buyer');
+  checkMessage(c, raw.template, template, channel, to, path);
   return {
     ...(typeof every === 'number' ? { everyMs: every } : { everyBusiness: every }),
     max: max ?? 0,
     template: raw.template,
-    channel: raw.channel ?? template?.channel ?? 'chat',
-    to: c.recipient(raw.to ?? 'buyer'),
+    channel,
+    to,
   };
 }
 

@@ -31,7 +31,8 @@ export interface StepRuntime {
   evidence(expr: Expr): Record<string, string>;
   /** Whether a wait's `where` condition holds for an event. */
   matches(where: Expr, event: CaseEvent): boolean;
-  render(text: string, placeholders: Expr[]): string;
+  /** A text with its placeholders filled, each value passed through `html` (an escaper) when given. */
+  render(text: string, placeholders: Expr[], html?: (value: string) => string): string;
   recipient(to: Recipient): MessageRecipient;
   /** Writes why the step went where it went into the case's history (kind: the step's, unless given). */
   record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void;

@@ -3,6 +3,7 @@ import { multiplySpan } from '../../plan/duration.js';
 import { boundedJson, readableDuration } from '../../plan/evidence.js';
 import { reminderAllowedAt, reminderEvery, waitTimeout, type WaitStep } from '../../plan/steps/wait.js';
 import { instantOf, iso } from '../time.js';
+import { message } from './send.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
 
 export const wait: StepInterpreter<WaitStep> = { run: runWait };
@@ -49,16 +50,7 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
     if (held) holding = true;
     if (remind && nextReminderAt !== null && now >= nextReminderAt && !held) {
       reminders += 1;
-      const template = rt.plan.templates[remind.template]!;
-      await rt.activities.sendMessage({
-        key: `${key}/reminder-${reminders}`,
-        caseId: rt.caseId,
-        stepId: step.id,
-        recipient: rt.recipient(remind.to),
-        channel: remind.channel,
-        template: remind.template,
-        body: rt.render(template.text, template.placeholders),
-      });
+      await rt.activities.sendMessage(message(rt, `${key}/reminder-${reminders}`, step.id, remind.template, remind.channel, remind.to));
       rt.record(
         step,
         {
