@@ -12,11 +12,12 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectorBinding, ConnectorConfig } from '../connectors/config.js';
+import type { ConnectorBinding, ConnectorConfig, MailServer } from '../connectors/config.js';
 import { LOCAL_CONNECTORS } from '../connectors/config.js';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, LocalQueueNotifications } from '../connectors/local.js';
 import type { Adapters, ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider } from '../connectors/ports.js';
 import { ChannelRouter, IntegrationRouter } from '../connectors/routers.js';
+import { SmtpChannel } from '../connectors/smtp.js';
 import { verifyMailServer } from '../connectors/mail-check.js';
 import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookOrderSystem, WebhookPayments } from '../connectors/webhooks/connectors.js';
 import { WebhookSender } from '../connectors/webhooks/sender.js';
@@ -84,7 +85,16 @@ export const CONNECTORS: ConnectorKinds = {
     integrations: (binding, context) => new WebhookIntegrations(webhookSender(binding.destination, context)),
     notifications: (binding, context) => new WebhookNotifications(webhookSender(binding.destination, context)),
   },
+  smtp: {
+    channel: (binding, { connectors }) => new SmtpChannel(mailServerOf(connectors, binding.server)),
+  },
 };
+
+function mailServerOf(connectors: ConnectorConfig, name: string): MailServer {
+  const server = connectors.mailServers[name];
+  if (!server) throw new Error(`no mail server named '${name}' under mail_servers (there are: ${Object.keys(connectors.mailServers).join(', ') || 'none'})`);
+  return server;
+}
 
 /** A destination's one sender, shared by every port bound to it: one circuit breaker, one bound on requests in flight. */
 function webhookSender(name: string, { pool, connectors, shared }: ConnectorContext): WebhookSender {

@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
+import type { ConnectorConfig } from '../../src/connectors/config.js';
 import type { Adapters, ChannelAdapter } from '../../src/connectors/ports.js';
 import type { Auditor } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
@@ -22,14 +23,23 @@ export interface Runtime {
  * For a test file: its own database, Temporal's time-skipping server and a case worker, started
  * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
  */
-export function useRuntime(setup: (runtime: Runtime) => Promise<void> = async () => {}, options: { wrap?: (adapters: Adapters) => Adapters } = {}): Runtime {
+export function useRuntime(
+  setup: (runtime: Runtime) => Promise<void> = async () => {},
+  /** `connectors` is read once `setup` has run. */
+  options: { wrap?: (adapters: Adapters) => Adapters; connectors?: ConnectorConfig } = {},
+): Runtime {
   const runtime = {} as Runtime;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
     await setup(runtime);
-    worker = await composeWorker({ connection: runtime.env.nativeConnection, pool: runtime.db.pool, ...(options.wrap ? { wrap: options.wrap } : {}) });
+    worker = await composeWorker({
+      connection: runtime.env.nativeConnection,
+      pool: runtime.db.pool,
+      ...(options.wrap ? { wrap: options.wrap } : {}),
+      ...(options.connectors ? { connectors: options.connectors } : {}),
+    });
     running = worker.run();
     const services = composeServices({ client: runtime.env.client, pool: runtime.db.pool });
     runtime.service = services.cases;

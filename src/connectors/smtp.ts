@@ -1,0 +1,98 @@
+/**
+ * E-mail over SMTP (nodemailer): each message is one mail through the configured server to the buyer's
+ * address (the case's `buyer_email`), with the subject, text and HTML the template gave in the case's
+ * language. Its Message-ID comes from the idempotency key, so a mail sent again after a crash is the same
+ * mail to anyone who looks (and to mail servers that drop duplicates).
+ */
+import { createHash } from 'node:crypto';
+import { createTransport } from 'nodemailer';
+import type { MessageRequest } from '../plan/activities.js';
+import { type MailServer, secretsOf } from './config.js';
+import { type ChannelAdapter, DeliveryFailure } from './ports.js';
+
+/** Per mail: connecting, the server's greeting, and silence on the socket. A hanging server delays only its own mails. */
+export const SMTP_TIMEOUT_MS = 10_000;
+
+/** The header carrying the idempotency key (case, step, visit), so a resend is recognisable by it too. */
+export const KEY_HEADER = 'X-Casebook-Key';
+
+export class SmtpChannel implements ChannelAdapter {
+  constructor(
+    private readonly server: MailServer,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  async deliver(message: MessageRequest & { messageId: number }): Promise<void> {
+    if (message.recipient.kind !== 'buyer') throw new DeliveryFailure(`e-mail reaches the buyer only, not the ${message.recipient.kind}`, undefined);
+    if (!message.address) throw new DeliveryFailure('the case has no e-mail address for the buyer (its buyer_email field is empty)', undefined);
+    const transport = createTransport({
+      host: this.server.host,
+      port: this.server.port,
+      secure: this.server.secure,
+      ...this.auth(),
+      connectionTimeout: SMTP_TIMEOUT_MS,
+      greetingTimeout: SMTP_TIMEOUT_MS,
+      socketTimeout: SMTP_TIMEOUT_MS,
+      // The content is text the workflow rendered: never a file or a URL for nodemailer to read.
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+    try {
+      await transport.sendMail({
+        from: this.server.from,
+        to: message.address,
+        subject: message.subject ?? '',
+        text: message.body,
+        ...(message.html !== undefined ? { html: message.html } : {}),
+        messageId: messageIdOf(message.key, this.server.from),
+        headers: {
+          [KEY_HEADER]: message.key,
+          ...(message.language ? { 'Content-Language': message.language } : {}),
+        },
+      });
+    } catch (error) {
+      throw failureOf(error, this.server.name);
+    } finally {
+      transport.close();
+    }
+  }
+
+  /** Credentials read at each mail, so a restart with new variables rotates them. */
+  private auth(): { auth?: { user: string; pass: string } } {
+    const { userVariable, passwordVariable } = this.server;
+    if (!userVariable || !passwordVariable) return {};
+    const [user, pass] = secretsOf([userVariable, passwordVariable], this.env);
+    return { auth: { user: user!, pass: pass! } };
+  }
+}
+
+/** `<hash of the key@the sender's domain>`: the same key, the same Message-ID. */
+export function messageIdOf(key: string, from: string): string {
+  const domain = /@([^\s<>@]+)>?\s*$/.exec(from)?.[1] ?? 'casebook.invalid';
+  return `<${createHash('sha256').update(key).digest('hex').slice(0, 40)}.casebook@${domain}>`;
+}
+
+interface SmtpError {
+  code?: string;
+  command?: string;
+  responseCode?: number;
+}
+
+/**
+ * A recipient or a message the server refuses (5xx to RCPT TO or DATA), or an address that is not one,
+ * fails for good: the send's `on_error`, else the case's failure path. Anything else (4xx, no
+ * connection, a timeout, a missing credential) is tried again. The server's reply is kept, never a secret.
+ */
+function failureOf(error: unknown, server: string): Error {
+  const { code, command, responseCode } = error as SmtpError;
+  const reply = firstLine((error as Error).message ?? String(error));
+  const refused =
+    (responseCode !== undefined && responseCode >= 500 && (command === 'RCPT TO' || command === 'DATA')) || (code === 'EENVELOPE' && command === 'API');
+  if (refused) return new DeliveryFailure(`mail server ${server} refused the mail: ${reply}`, undefined);
+  if ((error as Error).name === 'MissingSecretError') return error as Error;
+  return new Error(`mail server ${server} did not take the mail: ${reply}`);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300);
+}
