@@ -72,6 +72,7 @@ export const DIAGNOSTIC_CODES = {
   PB143: 'clock counting business days (it counts business minutes or hours)',
   PB144: 'wait with both `timeout` and `timeout_at`',
   PB145: "expression reading a call step's answer that its operation does not declare (`steps.<id>.result.<property>`)",
+  PB146: "(warning) a step reading a call's answer that a path reaches on which the call has not answered",
   PB150: 'a playbook deadline bound to a marketplace rule that can end after the platform acts (severity set by the rule)',
   PB151: 'a window bound to a marketplace rule that is shorter than the platform guarantees the buyer (severity set by the rule)',
   PB152: '`marketplace` naming no rule pack',

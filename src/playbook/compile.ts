@@ -21,6 +21,7 @@ import { resolveCalendar } from './calendars.js';
 import { Reporter, type Diagnostic } from './diagnostics.js';
 import { ExpressionChecker } from './expressions.js';
 import { compileClocks } from './clocks.js';
+import { checkAnswersAnswered } from './answers.js';
 import { checkFlow } from './flow.js';
 import { marketplaceName } from './marketplace.js';
 import type { RawPlaybook } from './raw.js';
@@ -74,7 +75,10 @@ export function compilePlaybook(source: PlaybookSource, options: CompileOptions 
     declarations,
     report,
   );
-  if (!report.reported(['PB101', 'PB102', 'PB106'])) checkFlow(steps, raw.steps, report);
+  if (!report.reported(['PB101', 'PB102', 'PB106'])) {
+    checkFlow(steps, raw.steps, report);
+    checkAnswersAnswered(steps, templates, expressions.answerReads, raw.steps, report);
+  }
 
   const plan: Plan = {
     planVersion: PLAN_VERSION,

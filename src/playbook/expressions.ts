@@ -24,6 +24,9 @@ export class ExpressionChecker {
     private readonly answers: CallAnswers = { results: {}, calls: {} },
   ) {}
 
+  /** The call steps whose answer each expression checked reads (`steps.<id>`), by its text. */
+  readonly answerReads = new Map<string, Set<string>>();
+
   /** The expression at `path` (at `offset` inside its scalar), checked to have the `expected` type. */
   check(cel: string, path: JsonPath, expected: ExpectedType, event?: EventSpec, offset = 0): Expr {
     const span = this.source.locate(path);
@@ -82,6 +85,7 @@ export class ExpressionChecker {
     const visit = (node: CelNode): void => {
       const chain = stepsChain(node);
       if (chain) {
+        if (chain[1]) this.answerReads.set(cel, (this.answerReads.get(cel) ?? new Set()).add(chain[1].name));
         const problem = this.answerProblem(chain);
         if (problem) {
           const segment = chain[problem.at]!;

@@ -98,6 +98,27 @@ describe('declaring what an integration answers', () => {
     expect(errors(source)).toEqual([]);
   });
 
+  it('a step reached without the call having answered is warned (PB146), one reached only after its answer is not', () => {
+    const answered = (source: string) => validatePlaybook(source, 'answers.yaml');
+    const afterOnError = answered(
+      withCall(`  - id: tell
+    send: { to: buyer, template: told_ticket }
+`)
+        .replace('input: { order_id: data.order_id } }', 'input: { order_id: data.order_id }, on_error: tell }')
+        .replace('told: { text: "x" }', 'told: { text: "x" }\n  told_ticket: { text: "ticket {{ steps.extend.result.ticket }}" }'),
+    );
+    expect(afterOnError.plan).toBeDefined();
+    expect(afterOnError.diagnostics).toMatchObject([
+      { code: 'PB146', severity: 'warning', message: expect.stringContaining("step 'tell' reads steps.extend.result") },
+    ]);
+    const onlyAfter = answered(
+      withCall(`  - id: tell
+    remark: { text: "ticket {{ steps.extend.result.ticket }}" }
+`).replace('input: { order_id: data.order_id } }', 'input: { order_id: data.order_id }, on_error: done }'),
+    );
+    expect(onlyAfter.diagnostics).toEqual([]);
+  });
+
   it('a declared property of the wrong type for its place is a type error', () => {
     const wrongPlace = errors(
       withCall(`  - id: count
