@@ -19,7 +19,7 @@ export interface AttemptStart {
 export interface AttemptEnd {
   latencyMs: number;
   httpStatus: number | null;
-  /** Why no usable answer came: timeout, connection, private_address, too_large, redirect, circuit_open, busy... */
+  /** Why no usable answer came: timeout, connection, dns, tls, private_address, too_large, status, redirect, unreadable, circuit_open, busy, secret, internal. */
   errorKind: string | null;
   responseExcerpt: string | null;
   outcome: AttemptOutcome;

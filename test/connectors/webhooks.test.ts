@@ -16,7 +16,7 @@ import { newSecret, type Receiver, startReceiver } from './webhook-receiver.js';
 
 let db: TestDatabase;
 const secrets = [newSecret(), newSecret()];
-const env = { SHOP_SECRET: secrets[0], SHOP_SECRET_NEXT: secrets[1] };
+const env: NodeJS.ProcessEnv = { SHOP_SECRET: secrets[0], SHOP_SECRET_NEXT: secrets[1] };
 const receivers: Receiver[] = [];
 const senders: WebhookSender[] = [];
 
@@ -325,6 +325,18 @@ describe('outbound webhooks to a real receiver', () => {
     expect(shop.received[0]).toMatchObject({ type: 'casebook.ping', data: {} });
     const unset = await sender(shop.url, { secretVariables: ['SHOP_SECRET', 'UNSET_SECRET'] }).ping();
     expect(unset).toMatchObject({ ok: false, problem: 'the environment variable UNSET_SECRET is not set' });
+  });
+
+  it('a secret variable that holds no Standard Webhooks secret fails the attempt, naming the variable only', async () => {
+    const shop = await receiver();
+    env.SHOP_SECRET_BAD = 'hunter2 is not base64!';
+    const sent = message('wh-bad-secret');
+    const failed = await failure(new WebhookChannel(sender(shop.url, { secretVariables: ['SHOP_SECRET_BAD'] })).deliver(sent, activityAttempt()));
+    expect(failed.message).toContain('SHOP_SECRET_BAD does not hold a Standard Webhooks secret');
+    expect(failed.message).not.toContain('hunter2');
+    expect(failed.retryInMs).toBe(RETRY_SCHEDULE_MS[1]);
+    expect(await attemptsOf(db.pool, sent.key)).toMatchObject([{ errorKind: 'secret', outcome: 'failed' }]);
+    expect(shop.received).toHaveLength(0);
   });
 });
 

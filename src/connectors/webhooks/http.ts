@@ -69,12 +69,18 @@ export function postOnce(url: URL, headers: Record<string, string>, body: string
       reject(error);
       request.destroy();
     };
-    const request = client.request(url, {
-      method: 'POST',
-      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      ...(limits.allowPrivateAddress ? {} : { lookup: publicOnlyLookup }),
-      ...(agent ? { agent } : {}),
-    });
+    let request: http.ClientRequest;
+    try {
+      request = client.request(url, {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        ...(limits.allowPrivateAddress ? {} : { lookup: publicOnlyLookup }),
+        ...(agent ? { agent } : {}),
+      });
+    } catch (error) {
+      reject(error);
+      return;
+    }
     const timer = setTimeout(() => fail(new AttemptError('timeout', `no whole answer within ${limits.timeoutMs} ms`)), limits.timeoutMs);
     request.on('error', (error) => fail(error instanceof AttemptError ? error : transportError(error)));
     request.on('response', (response) => {

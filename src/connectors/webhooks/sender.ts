@@ -69,6 +69,9 @@ export interface PingResult {
   problem?: string;
 }
 
+/** A signing secret unset, or not a Standard Webhooks secret: names the variable, never the value. */
+class SecretError extends Error {}
+
 type Classified = { outcome: AttemptOutcome; healthy: boolean; errorKind: string | null; message: string };
 
 export class WebhookSender {
@@ -100,13 +103,13 @@ export class WebhookSender {
     if (attempt && !attempt.inWorkflowTask && attempt.activityAttempt === 1 && latest && latest.outcome !== 'delivered')
       throw this.retryLater(outbound, attempt, made, `${outbound.type} ${outbound.webhookId} waits for its next attempt`);
 
-    let secrets: string[];
+    let signers: Webhook[];
     try {
-      secrets = secretsOf(this.destination.secretVariables, this.env);
+      signers = this.signers();
     } catch (error) {
-      if (!(error instanceof MissingSecretError)) throw error;
+      if (!(error instanceof SecretError)) throw error;
       const missing = await beginAttempt(this.pool, this.started(outbound));
-      await finishAttempt(this.pool, missing.id, { latencyMs: 0, httpStatus: null, errorKind: 'missing_secret', responseExcerpt: null, outcome: 'failed' });
+      await finishAttempt(this.pool, missing.id, { latencyMs: 0, httpStatus: null, errorKind: 'secret', responseExcerpt: null, outcome: 'failed' });
       throw this.retryLater(outbound, attempt, missing.attempt, `${this.destination.name}: ${error.message}`);
     }
 
@@ -121,9 +124,10 @@ export class WebhookSender {
     let answer: HttpAnswer | undefined;
     let classified: Classified = { outcome: 'failed', healthy: false, errorKind: 'connection', message: 'no answer' };
     let result: { value: T } | undefined;
+    let unexpected: { error: unknown } | undefined;
     try {
       const timeoutMs = Math.min(this.destination.timeoutMs, attempt?.inWorkflowTask ? IN_TASK_TIMEOUT_MS : MAX_ATTEMPT_MS);
-      answer = await this.post(outbound.type, outbound.webhookId, outbound.data, secrets, timeoutMs);
+      answer = await this.post(outbound.type, outbound.webhookId, outbound.data, signers, timeoutMs);
       classified = classify(answer.status);
       if (classified.outcome === 'delivered') {
         const reading = read(answer);
@@ -132,9 +136,14 @@ export class WebhookSender {
         else classified = { outcome: 'failed', healthy: true, errorKind: 'unreadable', message: reading.unreadable };
       }
     } catch (error) {
-      if (!(error instanceof AttemptError)) throw error;
-      classified = { outcome: 'failed', healthy: false, errorKind: error.kind, message: error.message };
-      if (error.status !== null) answer = { status: error.status, headers: {}, body: Buffer.alloc(0) };
+      if (error instanceof AttemptError) {
+        classified = { outcome: 'failed', healthy: false, errorKind: error.kind, message: error.message };
+        if (error.status !== null) answer = { status: error.status, headers: {}, body: Buffer.alloc(0) };
+      } else {
+        // Not the receiver's doing (the request could not be made): the attempt is closed, the error goes on.
+        classified = { outcome: 'failed', healthy: true, errorKind: 'internal', message: 'the request could not be made' };
+        unexpected = { error };
+      }
     } finally {
       this.gate.release(admission, classified.healthy, now + (performance.now() - begun));
     }
@@ -145,6 +154,7 @@ export class WebhookSender {
       responseExcerpt: answer ? excerpt(answer.body) : null,
       outcome: classified.outcome,
     });
+    if (unexpected) throw unexpected.error;
     if (result) return result.value;
     const what = `${this.destination.name}: ${outbound.type} attempt ${started.attempt}: ${classified.message}`;
     if (classified.outcome === 'refused') throw new DeliveryRefused(what, answer!.status);
@@ -156,13 +166,11 @@ export class WebhookSender {
     const begun = performance.now();
     const latency = () => Math.round(performance.now() - begun);
     try {
-      const secrets = secretsOf(this.destination.secretVariables, this.env);
-      const answer = await this.post('casebook.ping', `ping_${randomUUID()}`, {}, secrets, this.destination.timeoutMs);
+      const answer = await this.post('casebook.ping', `ping_${randomUUID()}`, {}, this.signers(), this.destination.timeoutMs);
       const ok = answer.status >= 200 && answer.status < 300;
       return { ok, status: answer.status, latencyMs: latency(), ...(ok ? {} : { problem: `answered HTTP ${answer.status}` }) };
     } catch (error) {
-      if (error instanceof AttemptError || error instanceof MissingSecretError)
-        return { ok: false, status: null, latencyMs: latency(), problem: error.message };
+      if (error instanceof AttemptError || error instanceof SecretError) return { ok: false, status: null, latencyMs: latency(), problem: error.message };
       throw error;
     }
   }
@@ -172,10 +180,29 @@ export class WebhookSender {
     this.agent.destroy();
   }
 
-  private post(type: WebhookType, webhookId: string, data: Record<string, unknown>, secrets: string[], timeoutMs: number): Promise<HttpAnswer> {
+  /** One signer per configured secret, read from the environment now (a restart with new values rotates them). */
+  private signers(): Webhook[] {
+    const { secretVariables } = this.destination;
+    let values: string[];
+    try {
+      values = secretsOf(secretVariables, this.env);
+    } catch (error) {
+      if (error instanceof MissingSecretError) throw new SecretError(error.message);
+      throw error;
+    }
+    return values.map((value, i) => {
+      try {
+        return new Webhook(value);
+      } catch {
+        throw new SecretError(`the environment variable ${secretVariables[i]} does not hold a Standard Webhooks secret (whsec_ and base64)`);
+      }
+    });
+  }
+
+  private post(type: WebhookType, webhookId: string, data: Record<string, unknown>, signers: Webhook[], timeoutMs: number): Promise<HttpAnswer> {
     const now = new Date();
     const body = JSON.stringify({ type, timestamp: now.toISOString(), data });
-    const signature = secrets.map((secret) => new Webhook(secret).sign(webhookId, now, body)).join(' ');
+    const signature = signers.map((signer) => signer.sign(webhookId, now, body)).join(' ');
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Casebook-Webhooks/1',
