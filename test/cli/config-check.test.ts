@@ -59,6 +59,7 @@ const ENV = {
   SMTP_USER: 'casebook',
   SMTP_PASSWORD: 'mail-password',
   WRONG_PASSWORD: 'not-the-password',
+  MARKETPLACE_SIGNING_SECRET: `whsec_${Buffer.from('the marketplace signs with this').toString('base64')}`,
 };
 
 function check(text: string, env: Record<string, string> = ENV): Promise<{ status: number | null; stdout: string; stderr: string; file: string }> {
@@ -113,14 +114,14 @@ describe('casebook config check', () => {
     expect(run.stdout).toMatch(/order system +local\n/);
     expect(run.stdout).toMatch(/integration warehouse +webhook +→ receiver/);
     expect(run.stdout).toMatch(/integration \(default\) +local\n/);
-    expect(run.stdout).toMatch(/marketplace +secrets in MARKETPLACE_SIGNING_SECRET/);
+    expect(run.stdout).toMatch(/marketplace +secrets in MARKETPLACE_SIGNING_SECRET {2}set\n/);
     expect(run.stdout).toMatch(new RegExp(`webhook receiver +${url.replace(/[/.]/g, '\\$&')} +ok \\(HTTP 204, \\d+ ms\\)`));
     expect(run.stdout).toMatch(new RegExp(`smtp +outbound +127\\.0\\.0\\.1:${mail.port} +ok \\(\\d+ ms\\)`));
     expect(run.stdout).toContain('all 2 answered\n');
     expect(run.status).toBe(0);
     expect(received.at(-1)).toMatchObject({ type: 'casebook.ping', verified: true });
     expect(mail.received).toEqual([]); // a login, nothing sent
-    for (const secret of [OLD_SECRET, NEW_SECRET, 'mail-password']) expect(run.stdout).not.toContain(secret);
+    for (const secret of [OLD_SECRET, NEW_SECRET, 'mail-password', ENV.MARKETPLACE_SIGNING_SECRET]) expect(run.stdout).not.toContain(secret);
   }, 60_000);
 
   it('names each destination that fails, without a secret, exit 1', async () => {
@@ -136,6 +137,11 @@ describe('casebook config check', () => {
     expect(run.stdout).not.toContain('not-the-password');
     expect(run.status).toBe(1);
     expect(received.length).toBe(before); // nothing sent without every secret
+
+    const inbound = await check(good(), { ...ENV, MARKETPLACE_SIGNING_SECRET: '' });
+    expect(inbound.stdout).toMatch(/marketplace +secrets in MARKETPLACE_SIGNING_SECRET {2}FAILED: MARKETPLACE_SIGNING_SECRET not set\n/);
+    expect(inbound.stdout).toContain('all 2 answered\n1 inbound source has a secret not set\n');
+    expect(inbound.status).toBe(1);
 
     const unsigned = await check(good(), { ...ENV, RECEIVER_SECRET_NEXT: OLD_SECRET });
     expect(unsigned.stdout).toMatch(/webhook receiver .* FAILED: answered HTTP 401\n/);

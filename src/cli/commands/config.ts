@@ -11,8 +11,9 @@ import { databaseUrlOf } from '../connections.js';
 export const USAGE = `usage: casebook config check [file]
 Checks a deployment configuration (default: the file $CASEBOOK_CONFIG names): one line per problem,
 file:line:column, exit 2. Then prints each binding and the connector that carries it, and tries each
-destination once (a signed casebook.ping POST) and each mail server (a login, sending nothing):
-exit 1 if one fails, 0 when all answer. See docs/configuration.md.
+destination once (a signed casebook.ping POST) and each mail server (a login, sending nothing), and
+whether each inbound source's secrets are set: exit 1 if one fails, 0 when all answer.
+See docs/configuration.md.
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -38,15 +39,22 @@ export async function run(args: string[]): Promise<number> {
   }
   say('');
   for (const line of bindings(connectors)) say(line);
+  // An inbound source cannot be tried from here: its secrets must at least be set where Casebook runs.
+  let unset = 0;
   if (Object.keys(connectors.inbound).length > 0) {
     say('');
     say('inbound sources (POST /v1/inbound/<source>):');
-    for (const source of Object.values(connectors.inbound)) say(`  ${source.name.padEnd(20)} secrets in ${source.secretVariables.join(', ')}`);
+    for (const source of Object.values(connectors.inbound)) {
+      const missing = source.secretVariables.filter((variable) => !process.env[variable]);
+      unset += missing.length > 0 ? 1 : 0;
+      const state = missing.length === 0 ? 'set' : `FAILED: ${missing.join(', ')} not set`;
+      say(`  ${source.name.padEnd(20)}secrets in ${source.secretVariables.join(', ')}  ${state}`);
+    }
   }
   const { checks, close } = composeConnectionChecks(connectors, databaseUrlOf({ ...process.env, CASEBOOK_CONFIG: file ?? '' }));
   if (checks.length === 0) {
     await close();
-    return 0;
+    return unset === 0 ? 0 : 1;
   }
   say('');
   say('trying each destination once:');
@@ -65,7 +73,8 @@ export async function run(args: string[]): Promise<number> {
   }
   say('');
   say(failed === 0 ? `all ${checks.length} answered` : `${failed} of ${checks.length} failed`);
-  return failed === 0 ? 0 : 1;
+  if (unset > 0) say(`${unset} inbound source${unset === 1 ? ' has' : 's have'} a secret not set`);
+  return failed === 0 && unset === 0 ? 0 : 1;
 }
 
 function say(line: string): void {
