@@ -79,7 +79,7 @@ export const CONNECTORS: ConnectorKinds = {
     notifications: () => new LocalQueueNotifications(),
   },
   webhook: {
-    channel: (binding, context) => new WebhookChannel(webhookSender(binding.destination, context)),
+    channel: (binding, context) => new WebhookChannel(webhookSender(binding.destination, context), context.pool),
     payments: (binding, context) => new WebhookPayments(webhookSender(binding.destination, context)),
     orders: (binding, context) => new WebhookOrderSystem(webhookSender(binding.destination, context)),
     integrations: (binding, context) => new WebhookIntegrations(webhookSender(binding.destination, context)),

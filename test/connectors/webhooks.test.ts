@@ -82,7 +82,7 @@ describe('outbound webhooks to a real receiver', () => {
   it('signs with every configured secret, sends the envelope under the effect key and records the attempt', async () => {
     const shop = await receiver();
     const sent = message('wh-signed');
-    await new WebhookChannel(sender(shop.url)).deliver(sent, activityAttempt());
+    await new WebhookChannel(sender(shop.url), db.pool).deliver(sent, activityAttempt());
     expect(shop.badSignatures).toBe(0);
     expect(shop.received).toHaveLength(1);
     const [got] = shop.received;
@@ -92,7 +92,7 @@ describe('outbound webhooks to a real receiver', () => {
     expect(String(got!.headers['webhook-signature']).split(' ')).toHaveLength(2);
     // A receiver holding only the next secret (after the rotation) verifies it too.
     const rotated = await receiver(undefined, [secrets[1]!]);
-    await new WebhookChannel(sender(rotated.url)).deliver(message('wh-signed'), activityAttempt());
+    await new WebhookChannel(sender(rotated.url), db.pool).deliver(message('wh-signed'), activityAttempt());
     expect([rotated.badSignatures, rotated.received.length]).toEqual([0, 1]);
     expect(await attemptsOf(db.pool, sent.key)).toMatchObject([
       {
@@ -184,7 +184,7 @@ describe('outbound webhooks to a real receiver', () => {
     const elsewhere = await receiver();
     const redirecting = await receiver(() => ({ status: 307, headers: { location: elsewhere.url } }));
     const sent = message('wh-redirect');
-    expect((await failure(new WebhookChannel(sender(redirecting.url)).deliver(sent, activityAttempt()))).retryInMs).toBe(RETRY_SCHEDULE_MS[1]);
+    expect((await failure(new WebhookChannel(sender(redirecting.url), db.pool).deliver(sent, activityAttempt()))).retryInMs).toBe(RETRY_SCHEDULE_MS[1]);
     expect(elsewhere.received).toHaveLength(0);
     expect(await attemptsOf(db.pool, sent.key)).toMatchObject([{ httpStatus: 307, errorKind: 'redirect', outcome: 'failed' }]);
   });
@@ -194,7 +194,7 @@ describe('outbound webhooks to a real receiver', () => {
     const port = new URL(shop.url).port;
     for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]']) {
       const sent = message('wh-private');
-      await failure(new WebhookChannel(sender(`http://${host}:${port}/hook`, { allowPrivateAddress: false })).deliver(sent, activityAttempt()));
+      await failure(new WebhookChannel(sender(`http://${host}:${port}/hook`, { allowPrivateAddress: false }), db.pool).deliver(sent, activityAttempt()));
       expect(await attemptsOf(db.pool, sent.key)).toMatchObject([{ httpStatus: null, errorKind: 'private_address', outcome: 'failed' }]);
     }
     expect(shop.received).toHaveLength(0);
@@ -212,7 +212,7 @@ describe('outbound webhooks to a real receiver', () => {
     });
     const huge = message('wh-huge');
     const began = performance.now();
-    await failure(new WebhookChannel(sender(endless.url, { maxResponseBytes: 65_536 })).deliver(huge, activityAttempt()));
+    await failure(new WebhookChannel(sender(endless.url, { maxResponseBytes: 65_536 }), db.pool).deliver(huge, activityAttempt()));
     expect(performance.now() - began).toBeLessThan(1_500);
     expect(await attemptsOf(db.pool, huge.key)).toMatchObject([{ httpStatus: 200, errorKind: 'too_large', outcome: 'failed' }]);
     await expect.poll(() => endless.cutAnswers, { timeout: 2_000 }).toBe(1);
@@ -223,7 +223,7 @@ describe('outbound webhooks to a real receiver', () => {
     });
     const slow = message('wh-trickle');
     const started = performance.now();
-    await failure(new WebhookChannel(sender(trickling.url, { timeoutMs: 500 })).deliver(slow, activityAttempt()));
+    await failure(new WebhookChannel(sender(trickling.url, { timeoutMs: 500 }), db.pool).deliver(slow, activityAttempt()));
     expect(performance.now() - started).toBeLessThan(1_500);
     expect(await attemptsOf(db.pool, slow.key)).toMatchObject([{ errorKind: 'timeout', outcome: 'failed' }]);
   });
@@ -231,7 +231,7 @@ describe('outbound webhooks to a real receiver', () => {
   it('a 4xx is refused for good; 408, 409 and 429 are retried', async () => {
     const statuses = [400, 408, 409, 429, 404];
     const shop = await receiver(() => ({ status: statuses.shift()! }));
-    const channel = new WebhookChannel(sender(shop.url));
+    const channel = new WebhookChannel(sender(shop.url), db.pool);
     const retried = [];
     for (let i = 0; i < 5; i++) retried.push((await failure(channel.deliver(message('wh-4xx'), activityAttempt()))).retryInMs !== undefined);
     expect(retried).toEqual([false, true, true, true, false]);
@@ -240,7 +240,7 @@ describe('outbound webhooks to a real receiver', () => {
   it('opens the circuit after failures in a row and lets one trial through when it half-opens', async () => {
     let healthy = false;
     const shop = await receiver(() => ({ status: healthy ? 200 : 503 }));
-    const channel = new WebhookChannel(sender(shop.url, {}, { failuresToOpen: 3, openMs: 300 }));
+    const channel = new WebhookChannel(sender(shop.url, {}, { failuresToOpen: 3, openMs: 300 }), db.pool);
     for (let i = 0; i < 4; i++) await failure(channel.deliver(message('wh-breaker'), activityAttempt()));
     expect(shop.received).toHaveLength(3);
     const refused = (await db.pool.query(`SELECT error_kind FROM webhook_attempts WHERE case_id = 'wh-breaker' ORDER BY id`)).rows.map((r) => r.error_kind);
@@ -256,13 +256,13 @@ describe('outbound webhooks to a real receiver', () => {
     const releases: (() => void)[] = [];
     const hanging = await receiver(() => (response) => releases.push(() => response.writeHead(200).end()));
     const healthy = await receiver();
-    const stuck = new WebhookChannel(sender(hanging.url, { timeoutMs: 5_000 }, { maxInFlight: 2 }));
+    const stuck = new WebhookChannel(sender(hanging.url, { timeoutMs: 5_000 }, { maxInFlight: 2 }), db.pool);
     const held = [stuck.deliver(message('wh-hang'), activityAttempt()), stuck.deliver(message('wh-hang'), activityAttempt())];
     await expect.poll(() => hanging.received.length).toBe(2);
     const began = performance.now();
     const busy = await failure(stuck.deliver(message('wh-hang'), activityAttempt()));
     expect(busy.message).toContain('in flight');
-    await new WebhookChannel(sender(healthy.url)).deliver(message('wh-other'), activityAttempt());
+    await new WebhookChannel(sender(healthy.url), db.pool).deliver(message('wh-other'), activityAttempt());
     expect(performance.now() - began).toBeLessThan(500);
     for (const release of releases) release();
     await Promise.all(held);
@@ -270,7 +270,7 @@ describe('outbound webhooks to a real receiver', () => {
 
   it('is out of attempts after the eighth, and never retries past the deadline', async () => {
     const down = await receiver(() => ({ status: 502 }));
-    const channel = new WebhookChannel(sender(down.url, {}, { failuresToOpen: 100 }));
+    const channel = new WebhookChannel(sender(down.url, {}, { failuresToOpen: 100 }), db.pool);
     const sent = message('wh-exhausted');
     const delays = [];
     for (let i = 0; i < 8; i++) delays.push((await failure(channel.deliver(sent, activityAttempt(i + 2)))).retryInMs);
@@ -307,7 +307,7 @@ describe('outbound webhooks to a real receiver', () => {
       await new Promise((resolve) => setTimeout(resolve, IN_TASK_TIMEOUT_MS + 1_000));
       return { status: 200 };
     });
-    const channel = new WebhookChannel(sender(slow.url, { timeoutMs: 10_000 }));
+    const channel = new WebhookChannel(sender(slow.url, { timeoutMs: 10_000 }), db.pool);
     const sent = message('wh-in-task');
     const began = performance.now();
     const inTask = await failure(channel.deliver(sent, { inWorkflowTask: true, activityAttempt: 1, scheduledAt: Date.now() }));
@@ -331,7 +331,7 @@ describe('outbound webhooks to a real receiver', () => {
     const shop = await receiver();
     env.SHOP_SECRET_BAD = 'hunter2 is not base64!';
     const sent = message('wh-bad-secret');
-    const failed = await failure(new WebhookChannel(sender(shop.url, { secretVariables: ['SHOP_SECRET_BAD'] })).deliver(sent, activityAttempt()));
+    const failed = await failure(new WebhookChannel(sender(shop.url, { secretVariables: ['SHOP_SECRET_BAD'] }), db.pool).deliver(sent, activityAttempt()));
     expect(failed.message).toContain('SHOP_SECRET_BAD does not hold a Standard Webhooks secret');
     expect(failed.message).not.toContain('hunter2');
     expect(failed.retryInMs).toBe(RETRY_SCHEDULE_MS[1]);

@@ -123,6 +123,7 @@ describe('a return case over outbound webhooks', () => {
       { id: 'wh-ret-1/check/1', data: { integration: 'warehouse', operation: 'check_return' } },
     ]);
     expect(receivedFor('wh-ret-1', 'refund.request')).toMatchObject([{ id: 'wh-ret-1/refund/1', data: { amount: 1_000, currency: 'CNY', order: 'wh-ret-1' } }]);
+    expect((await db.pool.query(`SELECT status FROM outbox_messages WHERE case_id = 'wh-ret-1'`)).rows).toEqual([{ status: 'sent' }]);
     const reference = references.get('wh-ret-1/refund/1');
     expect(closed.steps.find((s) => s.step === 'refund')?.detail).toMatchObject({ providerReference: reference });
     expect(await refundsOf('wh-ret-1')).toMatchObject([{ status: 'issued', provider_reference: reference }]);

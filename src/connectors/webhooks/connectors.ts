@@ -3,6 +3,8 @@
  * each sends (`data` of the envelope) and what it expects back is in docs/connectors.md.
  */
 import type { IntegrationRequest, MessageRequest, OrderNoteRequest, RefundRequest } from '../../plan/activities.js';
+import { markMessageSent } from '../../store/outbox.js';
+import type { Pool } from '../../store/pool.js';
 import type { ChannelAdapter, EffectAttempt, IntegrationGateway, Notice, Notifier, OrderSystem, PaymentProvider, RefundOutcome } from '../ports.js';
 import type { HttpAnswer } from './http.js';
 import { DeliveryRefused, type Reading, type WebhookSender } from './sender.js';
@@ -20,8 +22,12 @@ function json(answer: HttpAnswer): { value: unknown } | undefined {
   }
 }
 
+/** Messages on a channel: the outbox row is marked sent once the receiver took it (a 2xx). */
 export class WebhookChannel implements ChannelAdapter {
-  constructor(private readonly sender: WebhookSender) {}
+  constructor(
+    private readonly sender: WebhookSender,
+    private readonly pool: Pool,
+  ) {}
 
   async deliver(message: MessageRequest & { messageId: number }, attempt?: EffectAttempt): Promise<void> {
     await this.sender.deliver(
@@ -42,6 +48,7 @@ export class WebhookChannel implements ChannelAdapter {
       attempt,
       delivered,
     );
+    await markMessageSent(this.pool, message.messageId);
   }
 }
 
