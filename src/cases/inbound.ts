@@ -68,12 +68,15 @@ export interface OpenedByEvent {
   created: boolean;
 }
 
+/** Why a playbook opening on an event did not open its case. */
+export type Refusal = 'invalid-event' | 'invalid-case-data' | 'duplicate-case';
+
 /** What a signed event came to; kept with it, so that a replay is answered the same. */
 export type InboundAnswer =
   | { kind: 'opened'; cases: OpenedByEvent[] }
   | {
       kind: 'not-opened';
-      problem: 'invalid-event' | 'invalid-case-data' | 'duplicate-case';
+      problem: Refusal;
       playbook: string;
       version: number;
       message: string;
@@ -197,53 +200,74 @@ export class InboundEvents {
     return { kind: 'settled', key: settlement.key, result };
   }
 
-  /** Opens a case of each playbook whose condition holds; the first one refused stops and answers. */
+  /**
+   * Opens a case of each playbook whose condition holds, each on its own: one refusing the event does
+   * not stop the others. The first refusal answers (with the cases the others opened).
+   */
   private async open(row: InboundEventRow, openers: OpeningPlaybook[]): Promise<InboundAnswer> {
     const opened: OpenedByEvent[] = [];
     const skipped: string[] = [];
-    for (const { name, version, plan } of openers) {
-      const opensOn = plan.opensOn!;
-      const refuse = (problem: 'invalid-event' | 'invalid-case-data' | 'duplicate-case', errors: ValueProblem[], message: string, caseId?: string) =>
-        ({ kind: 'not-opened', problem, playbook: name, version, message, errors, ...(caseId ? { caseId } : {}), opened }) as const;
-      const read = Object.fromEntries(Object.entries(row.data).filter(([key]) => Object.hasOwn(opensOn.payload, key)));
-      const invalid = checkValues(opensOn.payload, read, '/data', plan.currency);
-      if (invalid.length > 0) return refuse('invalid-event', invalid, `playbook ${name} cannot read the event: ${summary(invalid)}`);
-      const opening = evaluateOpening(opensOn, plan.fields, { source: row.source, type: row.type, id: row.webhookId, at: row.sentAt, data: read }, new Date());
-      if ('failed' in opening) {
-        const errors = [{ pointer: opening.pointer, message: opening.message }];
-        return refuse('invalid-case-data', errors, `playbook ${name}: ${opening.message}`);
-      }
-      if (!opening.opens) {
-        skipped.push(`${name} (${opensOn.when!.cel})`);
-        continue;
-      }
-      const result = await this.cases.open({
-        playbook: name,
-        version,
-        caseId: caseIdFor(row.source, row.webhookId, name),
-        data: opening.data,
-        openedBy: sourceActor(row.source).name,
-        by: sourceActor(row.source),
-      });
-      switch (result.kind) {
-        case 'opened':
-          opened.push({ caseId: result.caseId, playbook: name, version: result.version, created: result.created });
-          break;
-        case 'closed-case':
-          // This event's own case, opened by an earlier delivery and closed since.
-          opened.push({ caseId: result.caseId, playbook: name, version, created: false });
-          break;
-        case 'invalid-data':
-          return refuse('invalid-case-data', result.problems, `playbook ${name} maps the event to case data its fields refuse: ${result.message}`);
-        case 'duplicate-case':
-          return refuse('duplicate-case', [], result.message, result.caseId);
-        case 'unknown-playbook':
-          skipped.push(`${name} (${result.message})`);
-          break;
-      }
+    let refusal: Extract<InboundAnswer, { kind: 'not-opened' }> | undefined;
+    for (const opener of openers) {
+      const outcome = await this.openOne(row, opener);
+      if (outcome.kind === 'opened') opened.push(outcome.opened);
+      else if (outcome.kind === 'skipped') skipped.push(outcome.reason);
+      else refusal ??= { ...outcome, kind: 'not-opened', playbook: opener.name, version: opener.version, opened };
     }
+    if (refusal) return refusal;
     if (opened.length > 0) return { kind: 'opened', cases: opened };
     return { kind: 'ignored', reason: `no condition held: ${skipped.join('; ')}` };
+  }
+
+  private async openOne(
+    row: InboundEventRow,
+    { name, version, plan }: OpeningPlaybook,
+  ): Promise<
+    | { kind: 'opened'; opened: OpenedByEvent }
+    | { kind: 'skipped'; reason: string }
+    | { kind: 'refused'; problem: Refusal; message: string; errors: ValueProblem[]; caseId?: string }
+  > {
+    const opensOn = plan.opensOn!;
+    const read = Object.fromEntries(Object.entries(row.data).filter(([key]) => Object.hasOwn(opensOn.payload, key)));
+    const invalid = checkValues(opensOn.payload, read, '/data', plan.currency);
+    if (invalid.length > 0)
+      return { kind: 'refused', problem: 'invalid-event', message: `playbook ${name} cannot read the event: ${summary(invalid)}`, errors: invalid };
+    const opening = evaluateOpening(opensOn, plan.fields, { source: row.source, type: row.type, id: row.webhookId, at: row.sentAt, data: read }, new Date());
+    if ('failed' in opening) {
+      return {
+        kind: 'refused',
+        problem: 'invalid-case-data',
+        message: `playbook ${name}: ${opening.message}`,
+        errors: [{ pointer: opening.pointer, message: opening.message }],
+      };
+    }
+    if (!opening.opens) return { kind: 'skipped', reason: `${name} (${opensOn.when!.cel})` };
+    const result = await this.cases.open({
+      playbook: name,
+      version,
+      caseId: caseIdFor(row.source, row.webhookId, name),
+      data: opening.data,
+      openedBy: sourceActor(row.source).name,
+      by: sourceActor(row.source),
+    });
+    switch (result.kind) {
+      case 'opened':
+        return { kind: 'opened', opened: { caseId: result.caseId, playbook: name, version: result.version, created: result.created } };
+      case 'closed-case':
+        // This event's own case, opened by an earlier delivery and closed since.
+        return { kind: 'opened', opened: { caseId: result.caseId, playbook: name, version, created: false } };
+      case 'invalid-data':
+        return {
+          kind: 'refused',
+          problem: 'invalid-case-data',
+          message: `playbook ${name} maps the event to case data its fields refuse: ${result.message}`,
+          errors: result.problems,
+        };
+      case 'duplicate-case':
+        return { kind: 'refused', problem: 'duplicate-case', message: result.message, errors: [], caseId: result.caseId };
+      case 'unknown-playbook':
+        return { kind: 'skipped', reason: `${name} (${result.message})` };
+    }
   }
 }
 

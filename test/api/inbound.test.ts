@@ -52,6 +52,32 @@ opens_on:
     shipping_insurance: 'has(event.data.insured) ? event.data.insured : false'
 `;
 
+/** A second playbook on the same event: quality complaints also open a review of the product, one open per order. */
+const QUALITY_WATCH = `playbook: quality-watch
+case_type: review
+currency: CNY
+fields:
+  order_id: { type: string }
+order_id_field: order_id
+one_open_case_per: [order_id]
+opens_on:
+  source: marketplace
+  event: refund.requested
+  payload:
+    order_id: { type: string }
+    reason: { type: string }
+  when: event.data.reason == "quality"
+  data:
+    order_id: event.data.order_id
+events:
+  product.reviewed: { payload: {} }
+steps:
+  - id: wait_review
+    wait: { events: [{ event: product.reviewed }], timeout: 30d, on_timeout: done }
+  - id: done
+    end: { outcome: resolved, reason: reviewed }
+`;
+
 const runtime = useRuntime();
 let api: FastifyInstance;
 
@@ -71,6 +97,9 @@ beforeAll(async () => {
   const result = validatePlaybook(source, 'return.yaml', { calendars: STANDARD_CALENDARS });
   if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
   await publishPlaybook(runtime.db.pool, source, result.plan, 'test');
+  const watch = validatePlaybook(QUALITY_WATCH, 'quality-watch.yaml');
+  if (!watch.plan) throw new Error(JSON.stringify(watch.diagnostics));
+  await publishPlaybook(runtime.db.pool, QUALITY_WATCH, watch.plan, 'test');
 });
 afterAll(async () => {
   await api?.close();
@@ -209,6 +238,27 @@ describe('a signed marketplace refund request', () => {
   });
 });
 
+describe('several playbooks opening on one event', () => {
+  it('each opens its case when its condition holds, each on its own: one refusing does not stop the others', async () => {
+    const first = await post('marketplace', refundRequest('TB-7401', { reason: 'quality' }), { id: 'msg_7401' });
+    expect(first.statusCode, first.body).toBe(201);
+    const cases = first.json().cases as { caseId: string; playbook: string }[];
+    expect(cases.map((c) => c.playbook)).toEqual(['quality-watch', 'return']);
+    expect(await casesOf('TB-7401')).toBe(2);
+
+    const second = await post('marketplace', refundRequest('TB-7401', { reason: 'quality' }), { id: 'msg_7402' });
+    expect(second.statusCode, second.body).toBe(409);
+    // quality-watch keeps one open case per order; the return playbook has no such rule and opens a second return.
+    expect(second.json()).toMatchObject({
+      type: 'https://casebook.dev/problems/duplicate-case',
+      playbook: 'quality-watch',
+      caseId: cases[0]!.caseId,
+      opened: [{ playbook: 'return', created: true }],
+    });
+    expect(await casesOf('TB-7401')).toBe(3);
+  });
+});
+
 describe('an event that is not signed by the source', () => {
   const refusals: [string, () => Promise<LightMyRequestResponse>, string][] = [
     ['a bad signature', () => post('marketplace', refundRequest('TB-7101'), { id: 'msg_7101', secret: secret() }), 'no webhook-signature matches'],
@@ -295,6 +345,17 @@ describe('a signed warehouse event', () => {
     ]);
     const events = (await runtime.db.pool.query(`SELECT event_id, type FROM case_events WHERE case_id = $1`, [caseId])).rows;
     expect(events).toEqual([{ event_id: 'wh_7201', type: 'warehouse.received' }]);
+  });
+
+  it('naming its case reaches that case; naming a case that does not exist is 404 unknown-case', async () => {
+    const opened = await post('marketplace', refundRequest('TB-7203'), { id: 'msg_7203' });
+    const caseId = opened.json().cases[0].caseId as string;
+    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.shipped');
+    const shipped = { type: 'buyer.shipped', data: { caseId, payload: { tracking_number: 'SF-7203' } } };
+    const delivered = await post('marketplace', shipped, { id: 'msg_7204' });
+    expect([delivered.statusCode, delivered.json()]).toEqual([202, { status: 'accepted', caseId }]);
+    const nobody = await post('marketplace', { type: 'buyer.shipped', data: { caseId: 'no-such-case', payload: {} } }, { id: 'msg_7205' });
+    expect([nobody.statusCode, nobody.json().type]).toEqual([404, 'https://casebook.dev/problems/unknown-case']);
   });
 
   it('naming no case, order or tracking number, and opening none, is kept and answered ignored', async () => {
