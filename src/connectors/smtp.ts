@@ -7,11 +7,18 @@
 import { createHash } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import type { MessageRequest } from '../plan/activities.js';
+import { markMessageSent } from '../store/outbox.js';
+import type { Pool } from '../store/pool.js';
 import { type MailServer, secretsOf } from './config.js';
-import { type ChannelAdapter, DeliveryFailure } from './ports.js';
+import { type ChannelAdapter, DeliveryFailure, type EffectAttempt } from './ports.js';
 
 /** Per mail: connecting, the server's greeting, and silence on the socket. A hanging server delays only its own mails. */
 export const SMTP_TIMEOUT_MS = 10_000;
+/**
+ * The same within the case's workflow task: a slow server is left to the activity, which sends the mail
+ * again under the same Message-ID, so the task is never held for long.
+ */
+export const IN_TASK_SMTP_TIMEOUT_MS = 3_000;
 
 /** The header carrying the idempotency key (case, step, visit), so a resend is recognisable by it too. */
 export const KEY_HEADER = 'X-Casebook-Key';
@@ -19,20 +26,23 @@ export const KEY_HEADER = 'X-Casebook-Key';
 export class SmtpChannel implements ChannelAdapter {
   constructor(
     private readonly server: MailServer,
+    private readonly pool: Pool,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  async deliver(message: MessageRequest & { messageId: number }): Promise<void> {
+  /** Sends the mail, then marks the message's outbox row sent, as the local channel does. */
+  async deliver(message: MessageRequest & { messageId: number }, attempt?: EffectAttempt): Promise<void> {
     if (message.recipient.kind !== 'buyer') throw new DeliveryFailure(`e-mail reaches the buyer only, not the ${message.recipient.kind}`, undefined);
     if (!message.address) throw new DeliveryFailure('the case has no e-mail address for the buyer (its buyer_email field is empty)', undefined);
+    const timeout = attempt?.inWorkflowTask ? IN_TASK_SMTP_TIMEOUT_MS : SMTP_TIMEOUT_MS;
     const transport = createTransport({
       host: this.server.host,
       port: this.server.port,
       secure: this.server.secure,
       ...this.auth(),
-      connectionTimeout: SMTP_TIMEOUT_MS,
-      greetingTimeout: SMTP_TIMEOUT_MS,
-      socketTimeout: SMTP_TIMEOUT_MS,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
       // The content is text the workflow rendered: never a file or a URL for nodemailer to read.
       disableFileAccess: true,
       disableUrlAccess: true,
@@ -55,14 +65,19 @@ export class SmtpChannel implements ChannelAdapter {
     } finally {
       transport.close();
     }
+    await markMessageSent(this.pool, message.messageId);
   }
 
-  /** Credentials read at each mail, so a restart with new variables rotates them. */
+  /** Credentials read at each mail, so a restart with new variables rotates them; one unset is tried again (it names the variable). */
   private auth(): { auth?: { user: string; pass: string } } {
     const { userVariable, passwordVariable } = this.server;
     if (!userVariable || !passwordVariable) return {};
-    const [user, pass] = secretsOf([userVariable, passwordVariable], this.env);
-    return { auth: { user: user!, pass: pass! } };
+    try {
+      const [user, pass] = secretsOf([userVariable, passwordVariable], this.env);
+      return { auth: { user: user!, pass: pass! } };
+    } catch (error) {
+      throw new DeliveryFailure((error as Error).message, 0);
+    }
   }
 }
 
@@ -81,7 +96,8 @@ interface SmtpError {
 /**
  * A recipient or a message the server refuses (5xx to RCPT TO or DATA), or an address that is not one,
  * fails for good: the send's `on_error`, else the case's failure path. Anything else (4xx, no
- * connection, a timeout, a missing credential) is tried again. The server's reply is kept, never a secret.
+ * connection, a timeout, a login refused) is tried again: by the activity at once (not again within the
+ * workflow task), then on its retry policy. The server's reply is kept, never a secret.
  */
 function failureOf(error: unknown, server: string): Error {
   const { code, command, responseCode } = error as SmtpError;
@@ -89,8 +105,7 @@ function failureOf(error: unknown, server: string): Error {
   const refused =
     (responseCode !== undefined && responseCode >= 500 && (command === 'RCPT TO' || command === 'DATA')) || (code === 'EENVELOPE' && command === 'API');
   if (refused) return new DeliveryFailure(`mail server ${server} refused the mail: ${reply}`, undefined);
-  if ((error as Error).name === 'MissingSecretError') return error as Error;
-  return new Error(`mail server ${server} did not take the mail: ${reply}`);
+  return new DeliveryFailure(`mail server ${server} did not take the mail: ${reply}`, 0);
 }
 
 function firstLine(text: string): string {

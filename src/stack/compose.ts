@@ -86,7 +86,7 @@ export const CONNECTORS: ConnectorKinds = {
     notifications: (binding, context) => new WebhookNotifications(webhookSender(binding.destination, context)),
   },
   smtp: {
-    channel: (binding, { connectors }) => new SmtpChannel(mailServerOf(connectors, binding.server)),
+    channel: (binding, { connectors, pool }) => new SmtpChannel(mailServerOf(connectors, binding.server), pool),
   },
 };
 

@@ -108,6 +108,19 @@ const TELL_OR_FAIL = compile(`${head('tell-or-fail')}steps:
     end: { outcome: resolved, reason: told }
 `);
 
+/** Waits for the buyer to ship, reminding once by e-mail after an hour. */
+const REMIND = compile(`${head('remind-by-mail')}events:
+  buyer.shipped: { payload: {} }
+steps:
+  - id: wait_ship
+    wait: { events: [{ event: buyer.shipped }], timeout: 90m, on_timeout: done, remind: { every: 1h, times: 1, template: approved } }
+  - id: done
+    end: { outcome: resolved, reason: waited }
+`);
+
+const outbox = async (caseId: string) =>
+  (await runtime.db.pool.query(`SELECT idempotency_key, channel, status FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 const mailsTo = (address: string) => mail.received.filter((m) => m.to.includes(address));
 
@@ -139,6 +152,17 @@ describe('e-mail over SMTP', () => {
       [KEY_HEADER.toLowerCase()]: `${caseId}/tell/1`,
       'content-language': language,
     });
+    expect(await outbox(caseId)).toEqual([{ idempotency_key: `${caseId}/tell/1`, channel: 'email', status: 'sent' }]);
+  });
+
+  it("sends a reminder by e-mail the same way, under the reminder's key", async () => {
+    const address = 'reminded@shop-buyers.example';
+    await openSmallCase(runtime.service, runtime.db.pool, REMIND, 'mail-remind', { buyer_name: 'Wang', buyer_email: address, language: 'en' });
+    expect(await result('mail-remind')).toMatchObject({ outcome: 'resolved', reason: 'waited' });
+    const [reminder, ...more] = mailsTo(address);
+    expect(more).toEqual([]);
+    expect(reminder).toMatchObject({ subject: 'Return of order mail-remind approved', text: 'Dear Wang, the return of order mail-remind is approved.' });
+    expect(reminder!.headers[KEY_HEADER.toLowerCase()]).toBe('mail-remind/wait_ship/1/reminder-1');
   });
 
   it("reads the playbook's language when the case gives none", async () => {
@@ -159,6 +183,7 @@ describe('e-mail over SMTP', () => {
     });
     expect(mail.asked.filter((a) => a.address === address)).toEqual([{ address, code: 550 }]);
     expect(mailsTo(address)).toEqual([]);
+    expect(await outbox('mail-refused')).toEqual([{ idempotency_key: 'mail-refused/tell/1', channel: 'email', status: 'pending' }]);
   });
 
   it("takes the case's failure path when the send has no on_error", async () => {
