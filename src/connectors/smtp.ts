@@ -20,6 +20,9 @@ export const SMTP_TIMEOUT_MS = 10_000;
  */
 export const IN_TASK_SMTP_TIMEOUT_MS = 3_000;
 
+/** One plain address, `local@domain`: never a list or a display name that would reach someone else too. */
+const ONE_ADDRESS = /^[^\s@,;:<>()"[\]\\]+@[^\s@,;:<>()"[\]\\]+$/;
+
 /** The header carrying the idempotency key (case, step, visit), so a resend is recognisable by it too. */
 export const KEY_HEADER = 'X-Casebook-Key';
 
@@ -34,6 +37,7 @@ export class SmtpChannel implements ChannelAdapter {
   async deliver(message: MessageRequest & { messageId: number }, attempt?: EffectAttempt): Promise<void> {
     if (message.recipient.kind !== 'buyer') throw new DeliveryFailure(`e-mail reaches the buyer only, not the ${message.recipient.kind}`, undefined);
     if (!message.address) throw new DeliveryFailure('the case has no e-mail address for the buyer (its buyer_email field is empty)', undefined);
+    if (!ONE_ADDRESS.test(message.address)) throw new DeliveryFailure("the buyer's e-mail address (buyer_email) is not one address", undefined);
     const timeout = attempt?.inWorkflowTask ? IN_TASK_SMTP_TIMEOUT_MS : SMTP_TIMEOUT_MS;
     const transport = createTransport({
       host: this.server.host,
@@ -50,7 +54,7 @@ export class SmtpChannel implements ChannelAdapter {
     try {
       await transport.sendMail({
         from: this.server.from,
-        to: message.address,
+        to: { name: '', address: message.address },
         subject: message.subject ?? '',
         text: message.body,
         ...(message.html !== undefined ? { html: message.html } : {}),

@@ -186,6 +186,15 @@ describe('e-mail over SMTP', () => {
     expect(await outbox('mail-refused')).toEqual([{ idempotency_key: 'mail-refused/tell/1', channel: 'email', status: 'pending' }]);
   });
 
+  it('takes on_error for a buyer_email that is not one address, asking the server nothing', async () => {
+    const address = 'buyer@shop-buyers.example, someone@else.example';
+    await openSmallCase(runtime.service, runtime.db.pool, TELL, 'mail-two-addresses', { buyer_name: 'Wang', buyer_email: address });
+    const outcome = await result('mail-two-addresses');
+    expect(outcome).toMatchObject({ outcome: 'escalated', reason: 'buyer_unreachable' });
+    expect(outcome.steps.find((s) => s.step === 'tell')?.detail).toMatchObject({ failed: expect.stringContaining('is not one address') });
+    expect(mail.asked.filter((a) => address.includes(a.address))).toEqual([]);
+  });
+
   it("takes the case's failure path when the send has no on_error", async () => {
     await openSmallCase(runtime.service, runtime.db.pool, TELL_OR_FAIL, 'mail-refused-fails', { buyer_name: 'Wang', buyer_email: 'left@refused.example' });
     await expect
