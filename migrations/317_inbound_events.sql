@@ -20,6 +20,8 @@ CREATE TABLE inbound_events (
   UNIQUE (source, webhook_id)
 );
 CREATE INDEX inbound_events_received ON inbound_events (received_at DESC);
+-- What a crash left unanswered, for Casebook to finish by itself.
+CREATE INDEX inbound_events_unanswered ON inbound_events (id) WHERE answer IS NULL;
 -- Kept for good: the application records an answer, never deletes an event.
 REVOKE DELETE, TRUNCATE ON inbound_events FROM casebook_app;
 

@@ -15,10 +15,18 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { evaluateOpening } from '../plan/opening.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Actor } from '../plan/case.js';
-import { answerSignedEvent, playbooksOpeningOn, receiveSignedEvent, type InboundEventRow, type OpeningPlaybook } from '../store/inbound-events.js';
+import {
+  answerSignedEvent,
+  playbooksOpeningOn,
+  receiveSignedEvent,
+  unansweredSignedEvents,
+  type InboundEventRow,
+  type OpeningPlaybook,
+} from '../store/inbound-events.js';
 import type { Pool } from '../store/pool.js';
 import { reservedEventReason } from './agent-work.js';
-import type { EventInbox, InboxOutcome } from './inbox.js';
+import { INTERRUPTED_AFTER_MS, type EventInbox, type InboxOutcome } from './inbox.js';
+import { repeatEvery } from './repeat.js';
 import type { CaseService } from './service.js';
 
 /**
@@ -158,6 +166,37 @@ export class InboundEvents {
     if (!created && row.answer !== null) return { duplicate: true, answer: row.answer as InboundAnswer };
     const answer = await this.handle(row);
     return { duplicate: !created, answer: (await answerSignedEvent(this.pool, row.id, answer)) as InboundAnswer };
+  }
+
+  /**
+   * Finishes events a crash left unanswered (written, then the process died while they were handled):
+   * handled again as on arrival, without waiting for the sender to send them again, which opens and
+   * delivers nothing twice. One that fails (Temporal down) is tried again at the next pass.
+   */
+  async settleUnanswered(batch = 100): Promise<{ settled: number; failed: string[] }> {
+    const outcome = { settled: 0, failed: [] as string[] };
+    for (const row of await unansweredSignedEvents(this.pool, INTERRUPTED_AFTER_MS, batch)) {
+      try {
+        await answerSignedEvent(this.pool, row.id, await this.handle(row));
+        outcome.settled += 1;
+      } catch (error) {
+        outcome.failed.push(`${row.source} ${row.webhookId} (${(error as Error).message})`);
+      }
+    }
+    return outcome;
+  }
+
+  /** Settles unanswered events every `intervalMs` until stopped; a failing pass is logged and tried again at the next. */
+  startSettling(intervalMs: number, log: (line: string) => void = () => {}): () => Promise<void> {
+    return repeatEvery(intervalMs, async () => {
+      try {
+        const { settled, failed } = await this.settleUnanswered();
+        if (settled > 0) log(`casebook: finished ${settled} interrupted signed inbound events`);
+        if (failed.length > 0) log(`casebook: could not finish signed inbound events ${failed.join(', ')}; trying again`);
+      } catch (error) {
+        log(`casebook: settling signed inbound events failed (${(error as Error).message}); trying again`);
+      }
+    });
   }
 
   private async handle(row: InboundEventRow): Promise<InboundAnswer> {

@@ -324,16 +324,24 @@ export function composeApi({ services, pool, running }: ApiParts): Promise<Fasti
 }
 
 /**
- * What runs beside the API: the archiver of case histories, the audit checkpoints and the settling of
- * the event inbox. Returns their stops, in the order they were started.
+ * What runs beside the API: the archiver of case histories, the audit checkpoints, the settling of
+ * the event inbox and of signed inbound events a crash left unanswered. Returns their stops, in the
+ * order they were started.
  */
-export function startHousekeeping(config: Config, client: Client, pool: Pool, inbox: EventInbox, log: (line: string) => void): (() => Promise<void>)[] {
+export function startHousekeeping(
+  config: Config,
+  client: Client,
+  pool: Pool,
+  { inbox, inbound }: Pick<Services, 'inbox' | 'inbound'>,
+  log: (line: string) => void,
+): (() => Promise<void>)[] {
   const checkpoints = config.auditCheckpoints;
   const key = signingKey(checkpoints, { create: true })!;
   return [
     new HistoryArchiver(client, pool, log).start(config.archiveIntervalMs),
     composeCheckpointer(checkpoints, pool, key, log).start(checkpoints.intervalMs),
     inbox.startSettling(SETTLE_INTERVAL_MS, log),
+    inbound.startSettling(SETTLE_INTERVAL_MS, log),
   ];
 }
 

@@ -216,7 +216,7 @@ async function startApi(
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
     inbound: config.connectors.inbound,
   });
-  stops.push(...startHousekeeping(config, client, pool, services.inbox, log));
+  stops.push(...startHousekeeping(config, client, pool, services, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.
   stops.push(() => services.close());
   const api = await composeApi({ services, pool, running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false } });

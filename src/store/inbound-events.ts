@@ -70,6 +70,15 @@ export async function answerSignedEvent(db: Queryable, id: number, answer: unkno
   return existing[0]!.answer;
 }
 
+/** Events still unanswered `olderThanMs` after they arrived (a crash while they were handled), oldest first. */
+export async function unansweredSignedEvents(db: Queryable, olderThanMs: number, limit: number): Promise<InboundEventRow[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM inbound_events WHERE answer IS NULL AND received_at < now() - $1 * interval '1 millisecond' ORDER BY id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map(rowOf);
+}
+
 /** A published playbook's current version whose plan opens a case on the event. */
 export interface OpeningPlaybook {
   name: string;

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { findRefund, reserveRefund } from '../../src/store/refunds.js';
-import { composeApi, composeServices } from '../../src/stack/compose.js';
+import { receiveSignedEvent } from '../../src/store/inbound-events.js';
+import { composeApi, composeServices, type Services } from '../../src/stack/compose.js';
 import { playbookPath, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
 
@@ -80,10 +81,11 @@ steps:
 
 const runtime = useRuntime();
 let api: FastifyInstance;
+let services: Services;
 
 beforeAll(async () => {
   Object.assign(process.env, VARIABLES);
-  const services = composeServices({
+  services = composeServices({
     client: runtime.env.client,
     pool: runtime.db.pool,
     inbound: {
@@ -419,5 +421,28 @@ describe("the payment provider's refund.settled", () => {
   it('from another source is not a settlement', async () => {
     const response = await post('marketplace', { type: 'refund.settled', data: { key: 'x', status: 'issued', reference: 'X' } }, { id: 'msg_7305' });
     expect([response.statusCode, response.json().status]).toEqual([202, 'ignored']);
+  });
+});
+
+describe('an event a crash left unanswered', () => {
+  it("is finished by Casebook itself, and the sender's retry then gets that answer", async () => {
+    // Written, then the process died before the event was handled (as the route writes it).
+    const body = refundRequest('TB-7501');
+    await receiveSignedEvent(runtime.db.pool, {
+      source: 'marketplace',
+      webhookId: 'msg_7501',
+      type: body.type,
+      data: body.data,
+      sentAt: new Date().toISOString(),
+    });
+    expect(await services.inbound.settleUnanswered()).toEqual({ settled: 0, failed: [] });
+    await runtime.db.pool.query(`UPDATE inbound_events SET received_at = now() - interval '1 minute' WHERE webhook_id = 'msg_7501'`);
+
+    expect(await services.inbound.settleUnanswered()).toEqual({ settled: 1, failed: [] });
+    expect(await casesOf('TB-7501')).toBe(1);
+    const retry = await post('marketplace', body, { id: 'msg_7501' });
+    expect([retry.statusCode, retry.json().first.status, retry.json().first.body.status]).toEqual([200, 201, 'opened']);
+    expect(await services.inbound.settleUnanswered()).toEqual({ settled: 0, failed: [] });
+    expect(await casesOf('TB-7501')).toBe(1);
   });
 });
