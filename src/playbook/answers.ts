@@ -38,7 +38,10 @@ function readsOf(step: Step, templates: Record<string, TemplateSpec>, answerRead
   const calls = new Set<string>();
   const visit = (value: unknown, depth: number): void => {
     if (depth > 16 || !value || typeof value !== 'object') return;
-    if (Array.isArray(value)) return value.forEach((item) => visit(item, depth + 1));
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1);
+      return;
+    }
     for (const [key, child] of Object.entries(value)) {
       if (key === 'cel' && typeof child === 'string') for (const call of answerReads.get(child) ?? []) calls.add(call);
       else if (key === 'template' && typeof child === 'string' && templates[child]) visit(templates[child], depth + 1);

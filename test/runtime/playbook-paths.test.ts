@@ -184,7 +184,11 @@ describe('standard playbooks, main paths', () => {
     expect((await rows('order_notes', 'path-exchange')).map((n) => n.flag)).toEqual(['blue', 'blue']);
     // The local marketplace integration answers nothing: the buyer is not told the deadline was extended, an agent is asked to.
     expect((await rows('escalations', 'path-exchange')).map((e) => e.reason)).toEqual(['receipt_deadline_not_extended']);
-    expect((await rows('outbox_messages', 'path-exchange')).map((m) => m.template)).toEqual(['return_instructions_unextended', 'replacement_shipped', 'thanks']);
+    expect((await rows('outbox_messages', 'path-exchange')).map((m) => m.template)).toEqual([
+      'return_instructions_unextended',
+      'replacement_shipped',
+      'thanks',
+    ]);
   });
 
   it('review recovery: an agent solves it within the SLA and the buyer amends the review', async () => {
