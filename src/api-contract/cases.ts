@@ -71,7 +71,18 @@ export const CaseHistory = open({
     }),
   ),
   escalations: list(open({ queue: string, severity: string, reason: string, at: string })),
-  messages: list(open({ template: string, channel: string, recipient: string, body: string, status: string, at: string })),
+  messages: list(
+    open({
+      template: string,
+      channel: string,
+      recipient: string,
+      body: string,
+      subject: optional(string),
+      language: optional(string),
+      status: string,
+      at: string,
+    }),
+  ),
 });
 export type CaseHistory = Static<typeof CaseHistory>;
 

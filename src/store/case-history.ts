@@ -30,7 +30,8 @@ export interface CaseHistory {
     at: string;
   }[];
   escalations: { queue: string; severity: string; reason: string; at: string }[];
-  messages: { template: string; channel: string; recipient: string; body: string; status: string; at: string }[];
+  /** `subject` and `language` when the message had them (an e-mail from a template that gives them). */
+  messages: { template: string; channel: string; recipient: string; body: string; subject?: string; language?: string; status: string; at: string }[];
 }
 
 /** The audit view of one case, from the projection tables; undefined when there is no such case. */
@@ -91,6 +92,8 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
       channel: r.channel,
       recipient: r.recipient ?? r.recipient_kind,
       body: r.body,
+      ...(r.subject !== null ? { subject: r.subject } : {}),
+      ...(r.language !== null ? { language: r.language } : {}),
       status: r.status,
       at: r.created_at.toISOString(),
     })),

@@ -7,9 +7,20 @@ import type { Queryable } from './transaction.js';
 export async function insertOutboxMessage(db: Queryable, message: MessageRequest): Promise<number> {
   return insertReturningId(
     db,
-    `INSERT INTO outbox_messages (idempotency_key, case_id, step_id, recipient_kind, recipient, channel, template, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [message.key, message.caseId, message.stepId, message.recipient.kind, message.recipient.name ?? null, message.channel, message.template, message.body],
+    `INSERT INTO outbox_messages (idempotency_key, case_id, step_id, recipient_kind, recipient, channel, template, body, subject, language)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      message.key,
+      message.caseId,
+      message.stepId,
+      message.recipient.kind,
+      message.recipient.name ?? null,
+      message.channel,
+      message.template,
+      message.body,
+      message.subject ?? null,
+      message.language ?? null,
+    ],
   );
 }
 

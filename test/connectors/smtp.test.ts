@@ -10,6 +10,7 @@ import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { KEY_HEADER, messageIdOf } from '../../src/connectors/smtp.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
+import { caseHistory } from '../../src/store/case-history.js';
 import { startMailServer, type TestMailServer } from '../support/mail-server.js';
 import { useRuntime } from '../support/runtime.js';
 import { openSmallCase } from '../support/small-playbooks.js';
@@ -119,7 +120,8 @@ steps:
 `);
 
 const outbox = async (caseId: string) =>
-  (await runtime.db.pool.query(`SELECT idempotency_key, channel, status FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
+  (await runtime.db.pool.query(`SELECT idempotency_key, channel, status, subject, language FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]))
+    .rows;
 
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 const mailsTo = (address: string) => mail.received.filter((m) => m.to.includes(address));
@@ -152,7 +154,10 @@ describe('e-mail over SMTP', () => {
       [KEY_HEADER.toLowerCase()]: `${caseId}/tell/1`,
       'content-language': language,
     });
-    expect(await outbox(caseId)).toEqual([{ idempotency_key: `${caseId}/tell/1`, channel: 'email', status: 'sent' }]);
+    expect(await outbox(caseId)).toEqual([{ idempotency_key: `${caseId}/tell/1`, channel: 'email', status: 'sent', subject, language }]);
+    expect((await caseHistory(runtime.db.pool, caseId))?.messages).toEqual([
+      expect.objectContaining({ template: 'approved', channel: 'email', body: text, subject, language, status: 'sent' }),
+    ]);
   });
 
   it("sends a reminder by e-mail the same way, under the reminder's key", async () => {
@@ -183,7 +188,9 @@ describe('e-mail over SMTP', () => {
     });
     expect(mail.asked.filter((a) => a.address === address)).toEqual([{ address, code: 550 }]);
     expect(mailsTo(address)).toEqual([]);
-    expect(await outbox('mail-refused')).toEqual([{ idempotency_key: 'mail-refused/tell/1', channel: 'email', status: 'pending' }]);
+    expect(await outbox('mail-refused')).toEqual([
+      { idempotency_key: 'mail-refused/tell/1', channel: 'email', status: 'pending', subject: 'Return of order mail-refused approved', language: 'en' },
+    ]);
   });
 
   it('takes on_error for a buyer_email that is not one address, asking the server nothing', async () => {
