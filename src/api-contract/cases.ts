@@ -95,7 +95,7 @@ export const Delivery = exact({
 });
 export type Delivery = Static<typeof Delivery>;
 
-/** The tasks a case opened and the remarks it left on its order. */
+/** The tasks a case opened, the remarks it left on its order and its attempts to deliver to webhooks. */
 export const CaseActivity = exact({
   tasks: list(
     exact({
@@ -111,6 +111,21 @@ export const CaseActivity = exact({
     }),
   ),
   remarks: list(exact({ stepId: string, orderId: nullableString, remark: nullableString, flag: nullableString, at: string })),
+  deliveries: list(
+    exact({
+      type: string,
+      webhookId: string,
+      stepId: nullableString,
+      destination: string,
+      attempt: integer,
+      startedAt: string,
+      latencyMs: nullable(integer),
+      httpStatus: nullable(integer),
+      errorKind: nullableString,
+      outcome: nullableString,
+      responseExcerpt: nullableString,
+    }),
+  ),
 });
 export type CaseActivity = Static<typeof CaseActivity>;
 

@@ -1,4 +1,4 @@
-/** What people did or are asked to do on one case: its tasks and its order remarks, oldest first. */
+/** What people did or are asked to do on one case: its tasks, its order remarks and its webhook deliveries, oldest first. */
 import type { Queryable } from './transaction.js';
 
 export interface CaseActivity {
@@ -14,7 +14,25 @@ export interface CaseActivity {
     completedAt: string | null;
   }[];
   remarks: { stepId: string; orderId: string | null; remark: string | null; flag: string | null; at: string }[];
+  /** Every attempt to deliver one of its side effects to a webhook destination (the latest DELIVERIES_SHOWN). */
+  deliveries: {
+    type: string;
+    webhookId: string;
+    stepId: string | null;
+    destination: string;
+    attempt: number;
+    startedAt: string;
+    latencyMs: number | null;
+    httpStatus: number | null;
+    errorKind: string | null;
+    /** Null while in flight, or when a crash cut the attempt short. */
+    outcome: string | null;
+    responseExcerpt: string | null;
+  }[];
 }
+
+/** The most delivery attempts a case's activity lists (the latest): a refund asked for days has dozens. */
+export const DELIVERIES_SHOWN = 200;
 
 /** Undefined when there is no such case. */
 export async function caseActivity(db: Queryable, caseId: string): Promise<CaseActivity | undefined> {
@@ -25,9 +43,14 @@ export async function caseActivity(db: Queryable, caseId: string): Promise<CaseA
           'createdAt', created_at, 'completedAt', completed_at) ORDER BY id), '[]') FROM tasks WHERE case_id = c.case_id) AS tasks,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
           'stepId', split_part(idempotency_key, '/', 2), 'orderId', order_id, 'remark', remark, 'flag', flag, 'at', created_at) ORDER BY id), '[]')
-        FROM order_notes WHERE case_id = c.case_id) AS remarks
+        FROM order_notes WHERE case_id = c.case_id) AS remarks,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+          'type', type, 'webhookId', webhook_id, 'stepId', step_id, 'destination', destination, 'attempt', attempt,
+          'startedAt', started_at, 'latencyMs', latency_ms, 'httpStatus', http_status, 'errorKind', error_kind, 'outcome', outcome,
+          'responseExcerpt', response_excerpt) ORDER BY id), '[]')
+        FROM (SELECT * FROM webhook_attempts WHERE case_id = c.case_id ORDER BY id DESC LIMIT $2) latest) AS deliveries
      FROM cases c WHERE c.case_id = $1`,
-    [caseId],
+    [caseId, DELIVERIES_SHOWN],
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -40,5 +63,6 @@ export async function caseActivity(db: Queryable, caseId: string): Promise<CaseA
       completedAt: instant(task.completedAt),
     })),
     remarks: (row.remarks as CaseActivity['remarks']).map((remark) => ({ ...remark, at: instant(remark.at)! })),
+    deliveries: (row.deliveries as CaseActivity['deliveries']).map((delivery) => ({ ...delivery, startedAt: instant(delivery.startedAt)! })),
   };
 }

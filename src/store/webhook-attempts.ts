@@ -103,12 +103,6 @@ const attemptOf = (row: Row): WebhookAttempt => ({
   outcome: row.outcome,
 });
 
-/** A case's attempts, oldest first (at most `limit`). */
-export async function caseAttempts(db: Queryable, caseId: string, limit = 500): Promise<WebhookAttempt[]> {
-  const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM webhook_attempts WHERE case_id = $1 ORDER BY id LIMIT $2`, [caseId, limit]);
-  return rows.map(attemptOf);
-}
-
 /** One webhook id's attempts, in order. */
 export async function attemptsOf(db: Queryable, webhookId: string): Promise<WebhookAttempt[]> {
   const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM webhook_attempts WHERE webhook_id = $1 ORDER BY attempt`, [webhookId]);

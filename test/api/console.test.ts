@@ -43,6 +43,11 @@ beforeAll(async () => {
     `INSERT INTO order_notes (idempotency_key, case_id, order_id, remark, flag, created_at) VALUES
        ('a1/approve/1', 'a1', 'TB-A1', 'Lei · exchange approved', 'purple', '2026-11-20T02:00:01Z')`,
   );
+  await db.pool.query(
+    `INSERT INTO webhook_attempts (destination, webhook_id, case_id, step_id, type, attempt, started_at, latency_ms, http_status, error_kind, response_excerpt, outcome) VALUES
+       ('shop', 'a1/approve/1', 'a1', NULL, 'order.note', 1, '2026-11-20T02:00:01Z', 10000, NULL, 'timeout', NULL, 'failed'),
+       ('shop', 'a1/approve/1', 'a1', NULL, 'order.note', 2, '2026-11-20T02:00:16Z', 42, 204, NULL, NULL, 'delivered')`,
+  );
 });
 afterAll(async () => {
   await api?.close();
@@ -179,7 +184,7 @@ describe('GET /v1/cases: the console’s filters', () => {
 });
 
 describe('GET /v1/cases/{caseId}/activity', () => {
-  it("a case's tasks and remarks, oldest first", async () => {
+  it("a case's tasks, remarks and webhook deliveries, oldest first", async () => {
     const activity = await get('/v1/cases/a1/activity', 'ops-lead');
     expect(activity.statusCode).toBe(200);
     expect(activity.json()).toEqual({
@@ -208,8 +213,36 @@ describe('GET /v1/cases/{caseId}/activity', () => {
         },
       ],
       remarks: [{ stepId: 'approve', orderId: 'TB-A1', remark: 'Lei · exchange approved', flag: 'purple', at: '2026-11-20T02:00:01.000Z' }],
+      deliveries: [
+        {
+          type: 'order.note',
+          webhookId: 'a1/approve/1',
+          stepId: null,
+          destination: 'shop',
+          attempt: 1,
+          startedAt: '2026-11-20T02:00:01.000Z',
+          latencyMs: 10_000,
+          httpStatus: null,
+          errorKind: 'timeout',
+          outcome: 'failed',
+          responseExcerpt: null,
+        },
+        {
+          type: 'order.note',
+          webhookId: 'a1/approve/1',
+          stepId: null,
+          destination: 'shop',
+          attempt: 2,
+          startedAt: '2026-11-20T02:00:16.000Z',
+          latencyMs: 42,
+          httpStatus: 204,
+          errorKind: null,
+          outcome: 'delivered',
+          responseExcerpt: null,
+        },
+      ],
     });
-    expect((await get('/v1/cases/a2/activity', 'agent')).json()).toEqual({ tasks: [], remarks: [] });
+    expect((await get('/v1/cases/a2/activity', 'agent')).json()).toEqual({ tasks: [], remarks: [], deliveries: [] });
   });
 
   it('404 for no such case; the warehouse may not read it', async () => {

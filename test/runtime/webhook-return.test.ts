@@ -6,6 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseActivity } from '../../src/cases/reads.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
@@ -127,7 +128,8 @@ describe('a return case over outbound webhooks', () => {
     const reference = references.get('wh-ret-1/refund/1');
     expect(closed.steps.find((s) => s.step === 'refund')?.detail).toMatchObject({ providerReference: reference });
     expect(await refundsOf('wh-ret-1')).toMatchObject([{ status: 'issued', provider_reference: reference }]);
-    const attempts = (await db.pool.query(`SELECT type, outcome FROM webhook_attempts WHERE case_id = 'wh-ret-1' ORDER BY id`)).rows;
+    // What the case's page shows (GET /v1/cases/{caseId}/activity).
+    const attempts = (await caseActivity(db.pool, 'wh-ret-1'))!.deliveries.map(({ type, outcome }) => ({ type, outcome }));
     expect(attempts).toEqual([
       { type: 'message.send', outcome: 'delivered' },
       { type: 'integration.call', outcome: 'delivered' },

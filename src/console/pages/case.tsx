@@ -67,7 +67,14 @@ type Key =
   | 'timesIn'
   | 'goesTo'
   | 'waitedFor'
-  | 'when';
+  | 'when'
+  | 'deliveries'
+  | 'deliveryType'
+  | 'destination'
+  | 'attempt'
+  | 'latency'
+  | 'answer'
+  | 'inFlight';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -130,6 +137,13 @@ const MESSAGES: Messages<Key> = {
     goesTo: 'went to {goto}',
     waitedFor: 'waited {waited}',
     when: 'When',
+    deliveries: 'Webhook deliveries',
+    deliveryType: 'Sent',
+    destination: 'Destination',
+    attempt: 'Attempt',
+    latency: 'Took',
+    answer: 'Answer',
+    inFlight: 'in flight, or cut short',
   },
   zh: {
     back: '全部工单',
@@ -191,6 +205,13 @@ const MESSAGES: Messages<Key> = {
     goesTo: '转到 {goto}',
     waitedFor: '等待了 {waited}',
     when: '时间',
+    deliveries: 'Webhook 投递',
+    deliveryType: '发送内容',
+    destination: '目的地',
+    attempt: '第几次',
+    latency: '耗时',
+    answer: '回复',
+    inFlight: '进行中，或被中断',
   },
 };
 
@@ -510,6 +531,46 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                   <td class="mono">{r.stepId}</td>
                   <td>{r.remark ?? '—'}</td>
                   <td>{r.flag ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section aria-labelledby="case-deliveries">
+        <h2 id="case-deliveries">{t('deliveries')}</h2>
+        {activity.deliveries.length === 0 ? (
+          <p>{t('none')}</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('when')}</th>
+                <th scope="col">{t('step')}</th>
+                <th scope="col">{t('deliveryType')}</th>
+                <th scope="col">{t('destination')}</th>
+                <th scope="col">{t('attempt')}</th>
+                <th scope="col">{t('outcome')}</th>
+                <th scope="col">{t('latency')}</th>
+                <th scope="col">{t('answer')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {activity.deliveries.map((d) => (
+                <tr key={`${d.webhookId}/${d.attempt}`}>
+                  <td>{time(d.startedAt)}</td>
+                  <td class="mono">{d.stepId ?? '—'}</td>
+                  <td class="mono">{d.type}</td>
+                  <td>{d.destination}</td>
+                  <td>{d.attempt}</td>
+                  <td>
+                    {d.outcome === null
+                      ? t('inFlight')
+                      : [d.outcome, d.httpStatus === null ? null : `HTTP ${d.httpStatus}`, d.errorKind].filter(Boolean).join(' · ')}
+                  </td>
+                  <td>{d.latencyMs === null ? '—' : `${d.latencyMs} ms`}</td>
+                  <td class="mono">{d.responseExcerpt ?? '—'}</td>
                 </tr>
               ))}
             </tbody>
