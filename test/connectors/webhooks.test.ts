@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { type Destination, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { DeliveryFailure, type EffectAttempt } from '../../src/connectors/ports.js';
-import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookPayments } from '../../src/connectors/webhooks/connectors.js';
+import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookOrderSystem, WebhookPayments } from '../../src/connectors/webhooks/connectors.js';
 import { GATE_DEFAULTS, type GateSettings } from '../../src/connectors/webhooks/gate.js';
 import { IN_TASK_TIMEOUT_MS, RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/sender.js';
 import type { RefundRequest } from '../../src/plan/activities.js';
@@ -170,6 +170,16 @@ describe('outbound webhooks to a real receiver', () => {
     expect(await activities.issueRefund(request)).toMatchObject({ providerReference: 'PSP-77' });
     expect(provider.received).toHaveLength(1);
     expect(await settleProviderRefund(db.pool, { key: 'no-such-refund', status: 'issued', reference: 'X' })).toEqual({ result: 'unknown' });
+  });
+
+  it('writes an order note with its flag', async () => {
+    const orders = await receiver();
+    const note = { key: 'wh-note/approve/1', caseId: 'wh-note', orderId: 'TB-9', remark: 'exchange approved', flag: 'purple' as const };
+    await new WebhookOrderSystem(sender(orders.url)).writeNote(note, activityAttempt());
+    expect(orders.received).toMatchObject([
+      { id: 'wh-note/approve/1', type: 'order.note', data: { caseId: 'wh-note', order: 'TB-9', remark: 'exchange approved', flag: 'purple' } },
+    ]);
+    expect(await attemptsOf(db.pool, note.key)).toMatchObject([{ stepId: 'approve', type: 'order.note', outcome: 'delivered' }]);
   });
 
   it('an integration call answers the parsed JSON body', async () => {

@@ -111,7 +111,8 @@ export class WebhookOrderSystem implements OrderSystem {
         type: 'order.note',
         webhookId: request.key,
         caseId: request.caseId,
-        stepId: null,
+        // A remark's key is its step's (case/step/visit); the request names no step of its own.
+        stepId: request.key.split('/')[1] ?? null,
         data: { caseId: request.caseId, order: request.orderId, remark: request.remark, flag: request.flag ?? null },
       },
       attempt,
