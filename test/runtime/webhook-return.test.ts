@@ -11,6 +11,7 @@ import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
+import { IN_TASK_TIMEOUT_MS } from '../../src/connectors/webhooks/sender.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -31,7 +32,7 @@ let plan: HashedPlan;
  * What the shop's receiver does: a refund is paid once per webhook-id; `down`: its payment and
  * notification endpoints answer 503 (the case has sent its message and made its call by then).
  */
-const behaviour = { down: false, failuresLeft: 0, callsFail: false, messagesRefused: false };
+const behaviour = { down: false, failuresLeft: 0, callsFail: false, messagesRefused: false, messagesHang: false };
 const references = new Map<string, string>();
 
 beforeAll(async () => {
@@ -48,6 +49,7 @@ beforeAll(async () => {
       return { status: 200, body: { status: 'issued', reference: references.get(got.id) } };
     }
     if (got.type === 'integration.call') return behaviour.callsFail ? { status: 500 } : { status: 200, body: { returnable: true } };
+    if (got.type === 'message.send' && behaviour.messagesHang) return () => {};
     if (got.type === 'message.send' && behaviour.messagesRefused) return { status: 422, body: { error: 'unknown buyer' } };
     return { status: 204 };
   });
@@ -59,7 +61,7 @@ beforeAll(async () => {
         name: 'shop',
         url: shop.url,
         secretVariables: ['CASEBOOK_TEST_SHOP_SECRET'],
-        timeoutMs: 2_000,
+        timeoutMs: 10_000,
         maxResponseBytes: 65_536,
         allowPrivateAddress: true,
       },
@@ -247,5 +249,25 @@ describe('a return case over outbound webhooks', () => {
       id: 'wh-task-1/review/1/notified',
       data: { event: 'task.opened', taskId: task.id, role: 'after-sale-agent', title: 'Check the parcel', outcomes: ['ok'] },
     });
+  });
+
+  it("a receiver that hangs holds the case's workflow task for 3 s at most, then the activity carries the message", async () => {
+    behaviour.messagesHang = true;
+    try {
+      const began = performance.now();
+      await openSmallCase(service, db.pool, plan, 'wh-hang-1');
+      const handle = env.client.workflow.getHandle(workflowIdFor('wh-hang-1'));
+      const scheduled = async () =>
+        (await handle.fetchHistory()).events?.some((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'sendMessage') ?? false;
+      await expect.poll(scheduled, { timeout: 15_000, interval: 100 }).toBe(true);
+      // One try in the task, cut at 3 s (not the destination's 10 s timeout, nor three tries).
+      expect(performance.now() - began).toBeLessThan(IN_TASK_TIMEOUT_MS + 2_500);
+      const [first] = (await db.pool.query(`SELECT attempt, error_kind, latency_ms FROM webhook_attempts WHERE webhook_id = 'wh-hang-1/tell/1'`)).rows;
+      expect(first).toMatchObject({ attempt: 1, error_kind: 'timeout' });
+      expect(first.latency_ms).toBeGreaterThanOrEqual(IN_TASK_TIMEOUT_MS - 50);
+      expect(first.latency_ms).toBeLessThan(IN_TASK_TIMEOUT_MS + 1_000);
+    } finally {
+      behaviour.messagesHang = false;
+    }
   });
 });
