@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Documen
 import type { DiagnosticCode } from '../plan/diagnostic-codes.js';
 import type { JsonPath } from '../plan/steps/kind.js';
 import { diagnosticAt, type Diagnostic } from './diagnostics.js';
+import { explainYamlErrors } from './yaml-mistakes.js';
 
 export const MAX_PLAYBOOK_BYTES = 1024 * 1024;
 export const MAX_NESTING_DEPTH = 64;
@@ -109,12 +110,7 @@ function parse(text: string, file: string): { doc: Document.Parsed; spanOf: Span
     add('YAML006', 'a playbook file holds exactly one YAML document; found more', spanOf(multiple.pos[0], multiple.pos[0] + 3), 'remove the `---` separators');
     return { doc, spanOf, diagnostics };
   }
-  for (const error of doc.errors) {
-    const [start, end] = error.pos;
-    const code = error.code === 'DUPLICATE_KEY' ? 'YAML002' : error.code === 'TAG_RESOLVE_FAILED' ? 'YAML003' : 'YAML001';
-    const message = error.code === 'DUPLICATE_KEY' ? 'duplicate key: a key may appear only once in a mapping' : firstLine(error.message);
-    add(code, message, spanOf(start, end), code === 'YAML002' ? 'remove or rename one of the two keys' : undefined);
-  }
+  for (const mistake of explainYamlErrors(text, doc.errors, doc)) add(mistake.code, mistake.message, spanOf(mistake.start, mistake.end), mistake.hint);
   for (const warning of doc.warnings) {
     const [start, end] = warning.pos;
     add('YAML003', firstLine(warning.message), spanOf(start, end), 'playbooks use plain YAML: no custom tags');

@@ -150,7 +150,7 @@ describe('a configuration is refused at the line of each problem', () => {
     ['not a duration', destination('https://hooks.example.com/x', '    timeout: soon\n'), ['CFG050 5:14']],
     ['a duration out of range', destination('https://hooks.example.com/x', '    timeout: 1h\n'), ['CFG050 5:14']],
     ['a password variable without a user', 'mail_servers:\n  out: { host: m.example.com, from: a@example.com, password_env: P }\n', ['CFG051 2:52']],
-    ['broken YAML', 'channels: { chat: [\n', ['CFG002 2:1', 'CFG002 2:1']],
+    ['broken YAML, at the bracket never closed', 'channels: { chat: [\n', ['CFG002 1:19']],
     ['a duplicate key', 'payments: { connector: local }\npayments: { connector: local }\n', ['CFG002 2:1']],
     ['an empty file', '# nothing\n', ['CFG003 1:1']],
   ])('%s', (_what, text, expected) => {
