@@ -266,16 +266,22 @@ describe('outbound webhooks to a real receiver', () => {
     const releases: (() => void)[] = [];
     const hanging = await receiver(() => (response) => releases.push(() => response.writeHead(200).end()));
     const healthy = await receiver();
-    const stuck = new WebhookChannel(sender(hanging.url, { timeoutMs: 5_000 }, { maxInFlight: 2 }), db.pool);
+    const stuck = new WebhookChannel(sender(hanging.url, { timeoutMs: 5_000 }, { maxInFlight: 2, slotWaitMs: 200 }), db.pool);
     const held = [stuck.deliver(message('wh-hang'), activityAttempt()), stuck.deliver(message('wh-hang'), activityAttempt())];
     await expect.poll(() => hanging.received.length).toBe(2);
     const began = performance.now();
     const busy = await failure(stuck.deliver(message('wh-hang'), activityAttempt()));
     expect(busy.message).toContain('in flight');
+    expect(performance.now() - began).toBeGreaterThanOrEqual(190);
     await new WebhookChannel(sender(healthy.url), db.pool).deliver(message('wh-other'), activityAttempt());
-    expect(performance.now() - began).toBeLessThan(500);
+    expect(performance.now() - began).toBeLessThan(700);
+    // A request that finds the slots taken gets the first one freed within its wait.
+    const waiter = stuck.deliver(message('wh-hang'), activityAttempt());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    releases.shift()!();
+    await expect.poll(() => hanging.received.length).toBe(3);
     for (const release of releases) release();
-    await Promise.all(held);
+    await Promise.all([...held, waiter]);
   });
 
   it('is out of attempts after the eighth, and never retries past the deadline', async () => {

@@ -115,7 +115,7 @@ export class WebhookSender {
 
     const started = await beginAttempt(this.pool, this.started(outbound));
     const now = attempt?.scheduledAt ?? Date.now();
-    const admission = this.gate.admit(now);
+    const admission = await this.gate.admit(now, attempt?.inWorkflowTask ? 0 : undefined);
     if (!admission.admitted) {
       await finishAttempt(this.pool, started.id, { latencyMs: 0, httpStatus: null, errorKind: admission.kind, responseExcerpt: null, outcome: 'failed' });
       throw this.retryLater(outbound, attempt, started.attempt, `${this.destination.name}: ${admission.message}`);
