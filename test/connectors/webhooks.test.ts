@@ -273,6 +273,11 @@ describe('outbound webhooks to a real receiver', () => {
     const busy = await failure(stuck.deliver(message('wh-hang'), activityAttempt()));
     expect(busy.message).toContain('in flight');
     expect(performance.now() - began).toBeGreaterThanOrEqual(190);
+    // Inside a workflow task it does not wait, and no attempt is counted: the activity makes it at once.
+    const inTask = message('wh-hang');
+    const deferred = await failure(stuck.deliver(inTask, { inWorkflowTask: true, activityAttempt: 1, scheduledAt: Date.now() }));
+    expect(deferred.retryInMs).toBe(0);
+    expect(await attemptsOf(db.pool, inTask.key)).toEqual([]);
     await new WebhookChannel(sender(healthy.url), db.pool).deliver(message('wh-other'), activityAttempt());
     expect(performance.now() - began).toBeLessThan(700);
     // A request that finds the slots taken gets the first one freed within its wait.

@@ -59,6 +59,12 @@ export class DestinationGate {
     if (this.failuresInARow >= this.settings.failuresToOpen) this.openUntil = now + this.settings.openMs;
   }
 
+  /** Gives back an admission whose request never left (its attempt could not be recorded): nothing learnt of the receiver. */
+  cancel(admission: { trial: boolean }): void {
+    this.freeSlot();
+    if (admission.trial) this.trialInFlight = false;
+  }
+
   private breakerRefuses(now: number): Admission | undefined {
     if (this.failuresInARow < this.settings.failuresToOpen) return undefined;
     if (this.openUntil > now || this.trialInFlight)

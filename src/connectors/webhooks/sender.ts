@@ -113,9 +113,18 @@ export class WebhookSender {
       throw this.retryLater(outbound, attempt, missing.attempt, `${this.destination.name}: ${error.message}`);
     }
 
-    const started = await beginAttempt(this.pool, this.started(outbound));
     const now = attempt?.scheduledAt ?? Date.now();
     const admission = await this.gate.admit(now, attempt?.inWorkflowTask ? 0 : undefined);
+    // Every request in flight taken inside the workflow task: no attempt was made; the activity makes
+    // it at once, waiting for a slot there.
+    if (!admission.admitted && admission.kind === 'busy' && attempt?.inWorkflowTask) throw new DeliveryFailure(admission.message, 0);
+    let started: { id: number; attempt: number };
+    try {
+      started = await beginAttempt(this.pool, this.started(outbound));
+    } catch (error) {
+      if (admission.admitted) this.gate.cancel(admission);
+      throw error;
+    }
     if (!admission.admitted) {
       await finishAttempt(this.pool, started.id, { latencyMs: 0, httpStatus: null, errorKind: admission.kind, responseExcerpt: null, outcome: 'failed' });
       throw this.retryLater(outbound, attempt, started.attempt, `${this.destination.name}: ${admission.message}`);
