@@ -10,7 +10,8 @@ import { composePool } from '../src/stack/compose.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { keysNeededFor } from './support/capacity-cases.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
-import { AgentKeys, openReturnCase, received, sendEvent, shipped } from './support/return-cases.js';
+import { failAfter, openLoop } from './support/open-loop.js';
+import { AgentKeys, received, returnWaitingForReceipt, sendEvent } from './support/return-cases.js';
 import { writeResult } from './support/results.js';
 import { casePoller, refundPoller, type CaseRow, type RowPoller } from './support/row-poller.js';
 import { distribution, roundTo } from './support/stats.js';
@@ -29,21 +30,6 @@ interface Setup {
 }
 
 type Delivery = { httpMs: number; refundMs: number } | { error: string };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Opens a quality return and ships it back, so that it waits for the warehouse at `wait_receipt`. */
-async function prepareCase(setup: Setup, caseId: string): Promise<void> {
-  const { casebook, keys, cases } = setup;
-  await openReturnCase(casebook, keys, caseId, `ORD-${caseId}`);
-  await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
-  await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
-  await cases.until(caseId, (row) => row.current_step === 'wait_receipt');
-}
-
-function failAfter(ms: number, message: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
-}
 
 /** Sends the receipt; answers the ms to the HTTP answer and to the first refund row seen, both from the send. */
 async function deliverReceipt(setup: Setup, caseId: string): Promise<Delivery> {
@@ -77,43 +63,9 @@ async function runSequential(setup: Setup, caseIds: string[]) {
   return summarize(deliveries);
 }
 
-/**
- * Open loop: delivery i starts at start + i / rate, whether or not earlier ones are done; a delivery
- * is in flight until its refund row is seen (or it failed). Only when `concurrency` are in flight does
- * a send wait for a slot, and then it starts late: the cap was hit.
- */
 async function runFixedRate(setup: Setup, caseIds: string[]) {
-  const intervalMs = 1_000 / options.rate;
-  const inFlight = new Set<Promise<Delivery>>();
-  const deliveries: Promise<Delivery>[] = [];
-  const startLagsMs: number[] = [];
-  let capHits = 0;
-  let maxInFlight = 0;
-  const start = performance.now();
-  for (const [index, caseId] of caseIds.entries()) {
-    const scheduledAt = start + index * intervalMs;
-    await sleep(scheduledAt - performance.now());
-    if (inFlight.size >= options.concurrency) capHits++;
-    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
-    startLagsMs.push(performance.now() - scheduledAt);
-    const delivery = deliverReceipt(setup, caseId);
-    inFlight.add(delivery);
-    void delivery.then(() => inFlight.delete(delivery));
-    maxInFlight = Math.max(maxInFlight, inFlight.size);
-    deliveries.push(delivery);
-  }
-  const sendingSeconds = (performance.now() - start) / 1000;
-  return {
-    offeredPerSecond: options.rate,
-    // Sends over the time from the first to the last, which the schedule puts (n - 1) / rate apart.
-    achievedPerSecond: roundTo((caseIds.length - 1) / sendingSeconds, 2),
-    concurrencyCap: options.concurrency,
-    capHit: capHits > 0,
-    sendsDelayedByCap: capHits,
-    maxInFlight,
-    startLagMs: distribution(startLagsMs),
-    ...summarize(await Promise.all(deliveries)),
-  };
+  const { figures, results } = await openLoop(caseIds, options, (caseId) => deliverReceipt(setup, caseId));
+  return { ...figures, ...summarize(results) };
 }
 
 const casebook = await startCasebook('event-refund', PORTS);
@@ -136,7 +88,7 @@ try {
   const sequentialIds = caseIds.slice(0, Math.min(options.sequential, options.cases));
   const fixedRateIds = caseIds.slice(sequentialIds.length);
   const preparing = performance.now();
-  await inParallel(caseIds, SETUP_CONCURRENCY, (caseId) => prepareCase(setup, caseId));
+  await inParallel(caseIds, SETUP_CONCURRENCY, (caseId) => returnWaitingForReceipt(casebook, keys, cases, caseId));
   console.log(`${caseIds.length} cases waiting at wait_receipt after ${roundTo((performance.now() - preparing) / 1000, 1)} s`);
 
   const sequential = await runSequential(setup, sequentialIds);

@@ -53,8 +53,8 @@ export interface CasebookUnderTest {
   ): Promise<{ status: number; body: T }>;
   /** A new API key of this role. */
   createKey(role: 'admin' | 'ops-lead' | 'agent' | 'warehouse' | 'auditor', name: string): Promise<string>;
-  /** Publishes playbooks/<name>.yaml (200 or 201). */
-  publishPlaybook(name: string): Promise<void>;
+  /** Publishes playbooks/<name>.yaml, or the YAML file `file` under the name (200 or 201). */
+  publishPlaybook(name: string, file?: string): Promise<void>;
   /** SIGTERM: Casebook drains and stops its servers; then waits for all three to be gone. */
   stop(): Promise<void>;
 }
@@ -76,8 +76,15 @@ function readPid(file: string): number {
   return pid;
 }
 
-/** Starts Casebook on bench/.data/<name> (deleted first) and waits until it is ready (at most 3 minutes). */
-export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT_BENCH_PORTS): Promise<CasebookUnderTest> {
+/**
+ * Starts Casebook on bench/.data/<name> (deleted first) and waits until it is ready (at most 3 minutes).
+ * `env` is added to the child's environment (a deployment configuration, CASEBOOK_CONFIG, and its secrets).
+ */
+export async function startCasebook(
+  name: string,
+  ports: CasebookPorts = DEFAULT_BENCH_PORTS,
+  options: { env?: Record<string, string> } = {},
+): Promise<CasebookUnderTest> {
   const dataDir = join(DATA_ROOT, name);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -96,6 +103,7 @@ export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT
       CASEBOOK_TEMPORAL_HTTP_PORT: String(ports.temporalHttp),
       CASEBOOK_TEMPORAL_METRICS_PORT: String(ports.temporalMetrics),
       CASEBOOK_POSTGRES_PORT: String(ports.postgres),
+      ...options.env,
     },
   });
   const temporalPidFile = join(dataDir, 'temporal', 'dev-server.pid');
@@ -144,8 +152,8 @@ export async function startCasebook(name: string, ports: CasebookPorts = DEFAULT
       databaseUrl: database('casebook_app'),
       ownerDatabaseUrl: database('casebook'),
       createKey: async (role, keyName) => (await request<{ key: string }>('POST', '/v1/keys', { body: { role, name: keyName } })).body.key,
-      publishPlaybook: async (playbook) => {
-        await request('PUT', `/v1/playbooks/${playbook}`, { yaml: readFileSync(join(REPOSITORY, 'playbooks', `${playbook}.yaml`), 'utf8') });
+      publishPlaybook: async (playbook, file = join(REPOSITORY, 'playbooks', `${playbook}.yaml`)) => {
+        await request('PUT', `/v1/playbooks/${playbook}`, { yaml: readFileSync(file, 'utf8') });
       },
       stop: async () => {
         unregister();

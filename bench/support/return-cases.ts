@@ -1,5 +1,6 @@
 /** Standard return cases for benchmarks: quality returns within the window, driven through the API. */
 import type { CasebookUnderTest } from './casebook.js';
+import type { CaseRow, RowPoller } from './row-poller.js';
 
 /**
  * A quality return of an order signed for two days ago, with return shipping the buyer advanced: on
@@ -65,3 +66,11 @@ export async function sendEvent(
 
 export const shipped = (caseId: string) => ({ type: 'buyer.shipped', id: `ship-${caseId}`, payload: { tracking_number: `SF-${caseId}` } });
 export const received = (caseId: string) => ({ type: 'warehouse.received', id: `receipt-${caseId}`, payload: { condition: 'resellable' } });
+
+/** Opens a quality return and ships it back, so that it waits for the warehouse at `wait_receipt`. */
+export async function returnWaitingForReceipt(casebook: CasebookUnderTest, keys: AgentKeys, cases: RowPoller<CaseRow>, caseId: string): Promise<void> {
+  await openReturnCase(casebook, keys, caseId, `ORD-${caseId}`);
+  await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
+  await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
+  await cases.until(caseId, (row) => row.current_step === 'wait_receipt');
+}

@@ -66,3 +66,7 @@ export const casePoller = (pool: Pool, intervalMs = 10) =>
 /** Which cases have a refund row (requested or issued). */
 export const refundPoller = (pool: Pool, intervalMs = 5) =>
   new RowPoller<{ case_id: string }>(pool, `SELECT DISTINCT case_id FROM refunds WHERE case_id = ANY($1)`, intervalMs);
+
+/** Which cases have a refund the payment provider issued (its answer is in the ledger). */
+export const issuedRefundPoller = (pool: Pool, intervalMs = 5) =>
+  new RowPoller<{ case_id: string }>(pool, `SELECT DISTINCT case_id FROM refunds WHERE case_id = ANY($1) AND status = 'issued'`, intervalMs);
