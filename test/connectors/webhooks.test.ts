@@ -4,7 +4,7 @@ import { type Destination, LOCAL_CONNECTORS } from '../../src/connectors/config.
 import { DeliveryFailure, type EffectAttempt } from '../../src/connectors/ports.js';
 import { WebhookChannel, WebhookIntegrations, WebhookNotifications, WebhookOrderSystem, WebhookPayments } from '../../src/connectors/webhooks/connectors.js';
 import { GATE_DEFAULTS, type GateSettings } from '../../src/connectors/webhooks/gate.js';
-import { IN_TASK_TIMEOUT_MS, RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/sender.js';
+import { IN_TASK_TIMEOUT_MS, PENDING_ASK_MS, RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/sender.js';
 import type { RefundRequest } from '../../src/plan/activities.js';
 import { FAILURE_TYPES } from '../../src/plan/failures.js';
 import { settleProviderRefund } from '../../src/services/refund-settlements.js';
@@ -149,6 +149,17 @@ describe('outbound webhooks to a real receiver', () => {
     const pending = refundRequest('wh-pending');
     expect((await failure(payments.refund(pending, activityAttempt()))).retryInMs).toBe(RETRY_SCHEDULE_MS[1]);
     expect((await attemptsOf(db.pool, pending.key)).map((a) => a.outcome)).toEqual(['pending']);
+  });
+
+  it('a refund still pending is asked again every 5 minutes at most, not on the schedule of a failing receiver', async () => {
+    const provider = await receiver(() => ({ status: 200, body: { status: 'pending' } }));
+    const payments = new WebhookPayments(sender(provider.url));
+    const request = refundRequest('wh-pending-long');
+    const delays: (number | undefined)[] = [];
+    for (let i = 0; i < 5; i++) delays.push((await failure(payments.refund(request, activityAttempt(i + 2)))).retryInMs);
+    expect(delays).toEqual([RETRY_SCHEDULE_MS[1], PENDING_ASK_MS, PENDING_ASK_MS, PENDING_ASK_MS, PENDING_ASK_MS]);
+    expect(PENDING_ASK_MS).toBeLessThan(RETRY_SCHEDULE_MS[3]!);
+    expect(new Set(provider.received.map((r) => r.id))).toEqual(new Set([request.key]));
   });
 
   it('a pending refund settled by the provider is found settled on the next ask, which asks no more', async () => {

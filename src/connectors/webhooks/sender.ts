@@ -25,6 +25,13 @@ export type WebhookType = 'message.send' | 'refund.request' | 'order.note' | 'no
 export const RETRY_SCHEDULE_MS: readonly number[] = [0, 5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000];
 
 /**
+ * How often a refund the provider answered `pending` is asked again at most: the receiver is up, and a
+ * settlement it posts (`refund.settled`) is found at the next ask, so the case notices within minutes
+ * instead of at the schedule's next step (up to 10 hours).
+ */
+export const PENDING_ASK_MS = 5 * 60_000;
+
+/**
  * The longest an attempt made inside a case's workflow task may take: one that takes longer is
  * abandoned there and made again by the activity (same `webhook-id`), so a slow receiver never holds
  * the case's workflow task for the destination's whole timeout.
@@ -167,7 +174,7 @@ export class WebhookSender {
     if (result) return result.value;
     const what = `${this.destination.name}: ${outbound.type} attempt ${started.attempt}: ${classified.message}`;
     if (classified.outcome === 'refused') throw new DeliveryRefused(what, answer!.status);
-    throw this.retryLater(outbound, attempt, started.attempt, what);
+    throw this.retryLater(outbound, attempt, started.attempt, what, classified.outcome === 'pending');
   }
 
   /** One signed `casebook.ping`, recorded nowhere: whether the destination answers 2xx (`config check`). */
@@ -231,10 +238,11 @@ export class WebhookSender {
    * The failure that asks for the next attempt of the schedule after `made` attempts: at once inside the
    * workflow task (the activity makes it, after its own turn), never past the deadline or the schedule.
    */
-  private retryLater(outbound: Outbound, attempt: EffectAttempt | undefined, made: number, message: string): DeliveryFailure {
+  private retryLater(outbound: Outbound, attempt: EffectAttempt | undefined, made: number, message: string, pending = false): DeliveryFailure {
     if (attempt?.inWorkflowTask) return new DeliveryFailure(message, 0);
     if (!outbound.endless && made >= RETRY_SCHEDULE_MS.length) return this.outOfAttempts(outbound, made, message);
-    const delay = RETRY_SCHEDULE_MS[made] ?? RETRY_SCHEDULE_MS.at(-1)!;
+    const scheduled = RETRY_SCHEDULE_MS[made] ?? RETRY_SCHEDULE_MS.at(-1)!;
+    const delay = pending ? Math.min(scheduled, PENDING_ASK_MS) : scheduled;
     const now = attempt?.scheduledAt ?? Date.now();
     if (outbound.deadline !== undefined && now + delay > outbound.deadline)
       return new DeliveryFailure(`${message}; the next attempt would start after the step's deadline ${new Date(outbound.deadline).toISOString()}`, undefined);
