@@ -26,10 +26,12 @@ import type { DiagnosticCode } from '../plan/diagnostic-codes.js';
 import { parseDuration } from '../plan/duration.js';
 import type { Channel } from '../plan/plan.js';
 import type { ConfigCode } from './config-codes.js';
+import { MAX_ATTEMPT_MS } from '../connectors/webhooks/sender.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 65_536;
-const TIMEOUT_RANGE_MS = [100, 600_000] as const;
+/** An attempt is made within its activity's 30 s start-to-close timeout (src/connectors/webhooks/sender.ts). */
+const TIMEOUT_RANGE_MS = [100, MAX_ATTEMPT_MS] as const;
 
 export interface ConfigProblem extends Span {
   file: string;

@@ -82,10 +82,10 @@ describe('a configuration', () => {
 
   it('reads defaults and durations', () => {
     const config = readDeployment(
-      `${destination('https://hooks.example.com/x', '    timeout: 2 minutes\n')}mail_servers:\n  tls: { host: mail.example.com, port: 465, from: a@example.com }\n`,
+      `${destination('https://hooks.example.com/x', '    timeout: 20 seconds\n')}mail_servers:\n  tls: { host: mail.example.com, port: 465, from: a@example.com }\n`,
       'c.yaml',
     ).config!;
-    expect(config.destinations.shop).toMatchObject({ timeoutMs: 120_000, maxResponseBytes: 65_536, allowPrivateAddress: false });
+    expect(config.destinations.shop).toMatchObject({ timeoutMs: 20_000, maxResponseBytes: 65_536, allowPrivateAddress: false });
     expect(config.mailServers.tls).toEqual({ name: 'tls', host: 'mail.example.com', port: 465, secure: true, from: 'a@example.com' });
     expect([
       parseTimeout('500ms'),
@@ -149,6 +149,7 @@ describe('a configuration is refused at the line of each problem', () => {
     ['three secrets', 'inbound:\n  shop: { secrets: [A, B, C] }\n', ['CFG015 2:20']],
     ['not a duration', destination('https://hooks.example.com/x', '    timeout: soon\n'), ['CFG050 5:14']],
     ['a duration out of range', destination('https://hooks.example.com/x', '    timeout: 1h\n'), ['CFG050 5:14']],
+    ['a timeout longer than an attempt may take', destination('https://hooks.example.com/x', '    timeout: 30s\n'), ['CFG050 5:14']],
     ['a password variable without a user', 'mail_servers:\n  out: { host: m.example.com, from: a@example.com, password_env: P }\n', ['CFG051 2:52']],
     ['broken YAML, at the bracket never closed', 'channels: { chat: [\n', ['CFG002 1:19']],
     ['a duplicate key', 'payments: { connector: local }\npayments: { connector: local }\n', ['CFG002 2:1']],
