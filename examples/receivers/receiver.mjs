@@ -5,6 +5,7 @@ import { Webhook } from 'standardwebhooks';
 
 const webhook = new Webhook(process.env.RECEIVER_SECRET);
 const answers = new Map(); // webhook-id → the first answer: a repeat is answered the same
+let paid = 0;
 
 createServer(async (request, response) => {
   let body = '';
@@ -23,6 +24,6 @@ createServer(async (request, response) => {
 }).listen(Number(process.env.PORT ?? 4000), '127.0.0.1');
 
 function answer(event) {
-  if (event.type === 'refund.request') return { status: 'issued', reference: `R-${answers.size + 1}` };
+  if (event.type === 'refund.request') return { status: 'issued', reference: `R-${++paid}` };
   return {};
 }

@@ -6,6 +6,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 webhook = Webhook(os.environ["RECEIVER_SECRET"])
 answers = {}  # webhook-id -> the first answer: a repeat is answered the same
+paid = 0
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -19,8 +20,7 @@ class Receiver(BaseHTTPRequestHandler):
             return
         id = self.headers["webhook-id"]
         if id not in answers:
-            issued = {"status": "issued", "reference": f"R-{len(answers) + 1}"}
-            answers[id] = issued if event["type"] == "refund.request" else {}
+            answers[id] = self.answer(event)
         print(event["type"], id, flush=True)
         reply = json.dumps(answers[id]).encode()
         self.send_response(200)
@@ -28,6 +28,13 @@ class Receiver(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
+
+    def answer(self, event):
+        global paid
+        if event["type"] != "refund.request":
+            return {}
+        paid += 1
+        return {"status": "issued", "reference": f"R-{paid}"}
 
     def log_message(self, *args):
         pass
