@@ -230,41 +230,122 @@ const BLOCK_SCALAR = /^[|>][1-9+-]{0,2}\s*(#.*)?$/;
  * The lines whose indentation matches no block open above them, read from the lines alone (lines inside
  * block scalars, quotes and brackets spread over lines are skipped); each is then read as if indented
  * like its siblings. The reading stops where the file uses what it does not follow (tabs, `?` keys).
+ * Two cases are judged by the lines below: a block's first line indented unlike the rest of the block,
+ * and a line that leaves the key above it empty while the lines after it are indented for that key.
  */
 function misindentedLines(lines: Lines): Misindented[] {
   const found: Misindented[] = [];
   const stack: Level[] = [];
-  let opener: { indent: number; kind: 'key' | 'seq' } | undefined;
-  for (const line of lines.structural()) {
+  const all = [...lines.structural()];
+  let opener: { indent: number; kind: 'key' | 'seq'; line: number } | undefined;
+  let leftEmpty: { opener: number; indent: number; next: StructuralLine } | undefined;
+  let dedent: { line: StructuralLine; restore: Level[] } | undefined;
+  for (let i = 0; i < all.length && found.length < MAX_EXPLAINED; i++) {
+    const line = all[i]!;
     const { index, indent, content } = line;
     if (/^\t/.test(lines.leading(index)) || content.startsWith('? ')) return found;
-    const kind: Kind = /^-(\s|$)/.test(content) ? 'seq' : KEY.test(content) ? 'map' : 'scalar';
+    const kind = kindOf(content);
     const open = opener;
+    const closedBy = dedent;
     opener = undefined;
+    dedent = undefined;
     const top = stack.at(-1);
-    if (stack.length === 0 || (open && indent > open.indent) || (open?.kind === 'key' && indent === open.indent && kind === 'seq')) {
+    const compact = open?.kind === 'key' && indent === open.indent && kind === 'seq';
+    if (stack.length === 0 || (open && indent > open.indent) || compact) {
       if (kind === 'scalar') continue;
-      stack.push({ indent, kind, line: index });
-      opener = inner(stack, line);
+      const odd = open && !compact ? oddFirstLine(all, i, open.indent) : undefined;
+      if (odd) found.push({ line: index, indent, sibling: odd });
+      const at = odd ? odd.indent : indent;
+      stack.push({ indent: at, kind, line: index });
+      opener = inner(stack, { index, indent: at, content });
       continue;
     }
+    if (open?.kind === 'key') leftEmpty = { opener: open.line, indent: open.indent, next: line };
     if (kind === 'scalar' && top && indent > top.indent) continue; // a plain text spread over lines
     const want = kind === 'scalar' ? 'map' : kind;
     const before = [...stack];
     if (continuesBlock(stack, indent, want, index)) {
       opener = inner(stack, line);
+      if (stack.length < before.length && !opener) dedent = { line, restore: before };
       continue;
     }
-    const sibling = before
-      .filter((l) => l.kind === want)
-      .reduce<Level | undefined>((best, l) => (!best || Math.abs(l.indent - indent) <= Math.abs(best.indent - indent) ? l : best), undefined);
-    if (!sibling) return found;
-    found.push({ line: index, indent, sibling: { indent: sibling.indent, line: sibling.line, ...(sibling.key ? { key: sibling.key } : {}) } });
+    const here = { indent, line: index, ...keyOf(content) };
+    // The line just above closed the block this line continues: that line is the one out of place.
+    if (
+      closedBy &&
+      all[i - 1] === closedBy.line &&
+      kindOf(closedBy.line.content) === kind &&
+      closedBy.restore.some((l) => l.indent === indent && l.kind === want)
+    ) {
+      found.push({ line: closedBy.line.index, indent: closedBy.line.indent, sibling: here });
+      stack.splice(0, stack.length, ...closedBy.restore);
+      if (!continuesBlock(stack, indent, want, index)) return found;
+      opener = inner(stack, line);
+      continue;
+    }
+    const next = leftEmpty?.next;
+    if (
+      leftEmpty &&
+      next &&
+      indent > leftEmpty.indent &&
+      next.indent < indent &&
+      kindOf(next.content) === kind &&
+      all.slice(all.indexOf(next) + 1, i).every((l) => l.indent > next.indent)
+    ) {
+      found.push({ line: next.index, indent: next.indent, sibling: here });
+    } else {
+      const sibling = before
+        .filter((l) => l.kind === want)
+        .reduce<Level | undefined>((best, l) => (!best || Math.abs(l.indent - indent) <= Math.abs(best.indent - indent) ? l : best), undefined);
+      if (!sibling) return found;
+      found.push({ line: index, indent, sibling: { indent: sibling.indent, line: sibling.line, ...(sibling.key ? { key: sibling.key } : {}) } });
+    }
+    leftEmpty = undefined;
+    const sibling = found.at(-1)!.line === index ? found.at(-1)!.sibling.indent : indent;
     stack.splice(0, stack.length, ...before);
-    if (!continuesBlock(stack, sibling.indent, want, index)) return found;
-    opener = inner(stack, { index, indent: sibling.indent, content });
+    if (sibling === indent || !continuesBlock(stack, sibling, want, index)) return found;
+    opener = inner(stack, { index, indent: sibling, content });
   }
   return found;
+}
+
+const kindOf = (content: string): Kind => (/^-(\s|$)/.test(content) ? 'seq' : KEY.test(content) ? 'map' : 'scalar');
+
+/** `key:` with nothing after it but a comment: what follows, indented deeper, is its value. */
+const opensBlock = (content: string): boolean => /^\s*(#.*)?$/.test(content.slice(KEY.exec(content)?.[0].length ?? content.length));
+
+/** The key a line starts with; none for a list item, named by its line. */
+function keyOf(content: string): { key?: string } {
+  const key = kindOf(content) === 'map' ? KEY.exec(content) : null;
+  return key ? { key: key[1]!.replace(/^["']|["']$/g, '') } : {};
+}
+
+/**
+ * The first line of a block (the line at `first`, under an opener indented `parent`) is the odd one when
+ * no later line of its kind in the block shares its indentation and at least two share another one:
+ * shallower than the first, deeper than a key holding its value on its line, or, for list items,
+ * between the first's dash and its content.
+ */
+function oddFirstLine(all: StructuralLine[], first: number, parent: number): Misindented['sibling'] | undefined {
+  const { indent, content } = all[first]!;
+  const kind = kindOf(content);
+  const contentColumn = kind === 'seq' ? indent + /^-\s*/.exec(content)![0].length : indent;
+  // A key with its value on its line has nothing under it: a deeper key after it is beside it.
+  const valued = kind === 'map' && !opensBlock(content);
+  // Read until a line beside the first or a key that opens a block (the lines after it may be its own).
+  const others: StructuralLine[] = [];
+  for (let j = first + 1; j < all.length && all[j]!.indent > parent; j++) {
+    const later = all[j]!;
+    if (kindOf(later.content) !== kind) continue;
+    if (later.indent === indent) break;
+    if (later.indent < indent || (kind === 'seq' && later.indent < contentColumn) || (kind === 'map' && valued && later.indent > indent)) {
+      others.push(later);
+      if (kind === 'map' && opensBlock(later.content)) break;
+    }
+  }
+  const sibling = others[0];
+  if (!sibling || others.filter((l) => l.indent === sibling.indent).length < 2) return undefined;
+  return { indent: sibling.indent, line: sibling.index, ...keyOf(sibling.content) };
 }
 
 /** Closes the blocks deeper than `indent`; true when the line then continues the block left open. */
@@ -279,7 +360,7 @@ function continuesBlock(stack: Level[], indent: number, want: 'map' | 'seq', ind
 }
 
 /** The levels a line opens inside itself (`- key: value` opens a mapping), and what it opens below. */
-function inner(stack: Level[], line: StructuralLine): { indent: number; kind: 'key' | 'seq' } | undefined {
+function inner(stack: Level[], line: StructuralLine): { indent: number; kind: 'key' | 'seq'; line: number } | undefined {
   let rest = line.content;
   let column = line.indent;
   for (;;) {
@@ -287,7 +368,7 @@ function inner(stack: Level[], line: StructuralLine): { indent: number; kind: 'k
     if (top.kind === 'seq' && column === top.indent) {
       const dash = /^-(\s+|$)/.exec(rest);
       if (!dash) return undefined;
-      if (rest.length === dash[0].length || rest.slice(dash[0].length).startsWith('#')) return { indent: column, kind: 'seq' };
+      if (rest.length === dash[0].length || rest.slice(dash[0].length).startsWith('#')) return { indent: column, kind: 'seq', line: line.index };
       column += dash[0].length;
       rest = rest.slice(dash[0].length);
       const nested = /^-(\s|$)/.test(rest) ? 'seq' : KEY.test(rest) ? 'map' : undefined;
@@ -299,7 +380,7 @@ function inner(stack: Level[], line: StructuralLine): { indent: number; kind: 'k
     if (!key) return undefined;
     top.key = key[1]!.replace(/^["']|["']$/g, '');
     const value = rest.slice(key[0].length);
-    if (value === '' || value.startsWith('#')) return { indent: column, kind: 'key' };
+    if (value === '' || value.startsWith('#')) return { indent: column, kind: 'key', line: line.index };
     return undefined;
   }
 }
@@ -423,7 +504,9 @@ class Lines {
         if ((c === '"' || c === "'") && afterIndicator) quote = c;
         else if ((c === '[' || c === '{') && (afterIndicator || depth > 0)) depth++;
         else if ((c === ']' || c === '}') && depth > 0) depth--;
-        const indicator = ((c === ':' || c === '-' || c === '?') && /\s|^$/.test(content[i + 1] ?? '')) || (depth > 0 && (c === ',' || c === '[' || c === '{'));
+        const spaced = /\s|^$/.test(content[i + 1] ?? '');
+        const indicator: boolean =
+          (c === ':' && spaced) || ((c === '-' || c === '?') && spaced && afterIndicator) || (depth > 0 && (c === ',' || c === '[' || c === '{'));
         if (indicator && (c === ':' || c === '-') && depth === 0) valueStart = i + 1;
         afterIndicator = indicator;
       }

@@ -110,6 +110,28 @@ describe('each kind of mistake, where it starts', () => {
     ]);
   });
 
+  it('the first item of a list indented unlike the items after it', () => {
+    const threeItems = withLine(22, '          goto: escalate\n        - when: data.total.amount > 20000\n          goto: escalate');
+    const text = withLine(19, '       - when: data.quality_issue', threeItems);
+    expect(yamlDiagnostics(text)).toEqual([
+      expect.objectContaining({ code: 'YAML021', at: '19:8', message: 'this line is indented 7 spaces, its siblings 8 spaces (the item on line 21)' }),
+    ]);
+  });
+
+  it('a key pulled out to the left edge, leaving the key above it empty', () => {
+    const text = withLine(18, 'cases:');
+    expect(yamlDiagnostics(text)).toEqual([
+      expect.objectContaining({ code: 'YAML021', at: '18:1', message: 'this line is indented 0 spaces, its siblings 6 spaces (`otherwise` on line 23)' }),
+    ]);
+  });
+
+  it('a key pulled out of its block, with its siblings after it', () => {
+    const text = withLine(6, 'order_id: { type: string }');
+    expect(yamlDiagnostics(text)).toEqual([
+      expect.objectContaining({ code: 'YAML021', at: '6:1', message: 'this line is indented 0 spaces, its siblings 2 spaces (`total` on line 7)' }),
+    ]);
+  });
+
   it('a single-quoted string never closed', () => {
     const text = withLine(3, "currency: 'CNY");
     expect(yamlDiagnostics(text)).toEqual([
@@ -179,6 +201,17 @@ describe('each kind of mistake, where it starts', () => {
   it('two mistakes in different blocks are two diagnostics; follow-ons in one block fold', () => {
     const text = withLine(20, '        goto: escalate', withLine(7, '   total: { type: money }'));
     expect(yamlDiagnostics(text).map((d) => `${d.code} ${d.at}`)).toEqual(['YAML021 7:4', 'YAML021 20:9']);
+  });
+});
+
+describe('hostile files', () => {
+  it('thousands of mistakes are read in bounded time, the first ones explained', () => {
+    const text = `playbook: big\nfields:\n${'  a: 1\n   b: 2\n'.repeat(40_000)}`;
+    const started = performance.now();
+    const { diagnostics } = validatePlaybook(text, 'big.yaml');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(diagnostics[0]).toMatchObject({ code: 'YAML021', line: 4, column: 4 });
+    expect(diagnostics.length).toBeLessThan(100);
   });
 });
 
