@@ -1,6 +1,6 @@
 /** One case (#/cases/<id>): where it is, what it waits for and until when, and what happened and why. */
 import { Fragment } from 'preact';
-import type { CaseActivity, CaseHistory, CaseView } from '../../api-contract/cases.js';
+import type { CaseActivity, CaseHistory, CaseView, DeliveryAttempt } from '../../api-contract/cases.js';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
@@ -74,7 +74,14 @@ type Key =
   | 'attempt'
   | 'latency'
   | 'answer'
-  | 'inFlight';
+  | 'inFlight'
+  | 'deliverAgain'
+  | 'deliverAgainLabel'
+  | 'redelivering'
+  | 'redelivered'
+  | 'redeliveryFailed'
+  | 'redeliveryRefused'
+  | 'requestedBy';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -144,6 +151,13 @@ const MESSAGES: Messages<Key> = {
     latency: 'Took',
     answer: 'Answer',
     inFlight: 'in flight, or cut short',
+    deliverAgain: 'Deliver again',
+    deliverAgainLabel: 'Deliver again: {webhookId}',
+    redelivering: 'Delivering {webhookId} again…',
+    redelivered: '{webhookId} delivered (attempt {attempt}, {status}).',
+    redeliveryFailed: '{webhookId} failed again (attempt {attempt}: {why}).',
+    redeliveryRefused: '{webhookId} was not delivered again: {why}',
+    requestedBy: 'asked by {name}',
   },
   zh: {
     back: '全部工单',
@@ -212,10 +226,35 @@ const MESSAGES: Messages<Key> = {
     latency: '耗时',
     answer: '回复',
     inFlight: '进行中，或被中断',
+    deliverAgain: '重新投递',
+    deliverAgainLabel: '重新投递：{webhookId}',
+    redelivering: '正在重新投递 {webhookId}…',
+    redelivered: '{webhookId} 已投递（第 {attempt} 次，{status}）。',
+    redeliveryFailed: '{webhookId} 再次失败（第 {attempt} 次：{why}）。',
+    redeliveryRefused: '{webhookId} 未重新投递：{why}',
+    requestedBy: '由 {name} 发起',
   },
 };
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * The row (index) of each failed delivery's latest attempt, where an admin may deliver it again: not
+ * delivered by any attempt, its latest refused or failed, and not a refund (never redelivered by hand).
+ */
+function lastFailedAttempts(deliveries: CaseActivity['deliveries']): Map<string, number> {
+  const latest = new Map<string, number>();
+  const delivered = new Set<string>();
+  deliveries.forEach((d, i) => {
+    latest.set(d.webhookId, i);
+    if (d.outcome === 'delivered') delivered.add(d.webhookId);
+  });
+  for (const [webhookId, i] of latest) {
+    const d = deliveries[i]!;
+    if (delivered.has(webhookId) || d.type === 'refund.request' || (d.outcome !== 'failed' && d.outcome !== 'refused')) latest.delete(webhookId);
+  }
+  return latest;
+}
 
 /** Why a record went its way, in words: the branch condition, the event taken, the timeout, the SLA, the end. */
 function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Session): string[] {
@@ -247,6 +286,8 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
   const [view, setView] = useState<{ case: CaseView; history: CaseHistory; activity: CaseActivity } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
+  const [redelivery, setRedelivery] = useState<{ text: string; failed: boolean } | null>(null);
+  const [redelivering, setRedelivering] = useState(false);
 
   useEffect(() => {
     setView(null);
@@ -293,6 +334,28 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
   const { case: c, history, activity } = view;
   const ui = session.settings.temporalUiUrl;
   const time = (iso: string | null) => formatTime(iso, session);
+  const lastRow = lastFailedAttempts(activity.deliveries);
+  const mayRedeliver = session.role === 'admin';
+
+  const deliverAgain = async (webhookId: string) => {
+    setRedelivering(true);
+    setRedelivery({ text: t('redelivering', { webhookId }), failed: false });
+    try {
+      const attempt = await api<DeliveryAttempt>(session, 'POST', `/v1/deliveries/${encodeURIComponent(webhookId)}/redeliver`);
+      const status = attempt.httpStatus === null ? '—' : `HTTP ${attempt.httpStatus}`;
+      const why = [status, attempt.errorKind, attempt.responseExcerpt].filter(Boolean).join(' · ');
+      setRedelivery(
+        attempt.outcome === 'delivered'
+          ? { text: t('redelivered', { webhookId, attempt: attempt.attempt, status }), failed: false }
+          : { text: t('redeliveryFailed', { webhookId, attempt: attempt.attempt, why }), failed: true },
+      );
+    } catch (failure) {
+      setRedelivery({ text: t('redeliveryRefused', { webhookId, why: failure instanceof Error ? failure.message : String(failure) }), failed: true });
+    }
+    const fresh = await api<CaseActivity>(session, 'GET', `/v1/cases/${encodeURIComponent(caseId)}/activity`).catch(() => null);
+    if (fresh) setView((shown) => (shown ? { ...shown, activity: fresh } : shown));
+    setRedelivering(false);
+  };
 
   return (
     <article aria-labelledby="case-title">
@@ -540,6 +603,11 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
 
       <section aria-labelledby="case-deliveries">
         <h2 id="case-deliveries">{t('deliveries')}</h2>
+        {redelivery && (
+          <p class={redelivery.failed ? 'error' : undefined} role="status">
+            {redelivery.text}
+          </p>
+        )}
         {activity.deliveries.length === 0 ? (
           <p>{t('none')}</p>
         ) : (
@@ -554,16 +622,20 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                 <th scope="col">{t('outcome')}</th>
                 <th scope="col">{t('latency')}</th>
                 <th scope="col">{t('answer')}</th>
+                {mayRedeliver && <th scope="col" aria-label={t('deliverAgain')} />}
               </tr>
             </thead>
             <tbody>
-              {activity.deliveries.map((d) => (
+              {activity.deliveries.map((d, i) => (
                 <tr key={`${d.webhookId}/${d.attempt}`}>
                   <td>{time(d.startedAt)}</td>
                   <td class="mono">{d.stepId ?? '—'}</td>
                   <td class="mono">{d.type}</td>
                   <td>{d.destination}</td>
-                  <td>{d.attempt}</td>
+                  <td>
+                    {d.attempt}
+                    {d.requestedBy !== null && <span class="muted"> · {t('requestedBy', { name: d.requestedBy })}</span>}
+                  </td>
                   <td>
                     {d.outcome === null
                       ? t('inFlight')
@@ -571,6 +643,21 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                   </td>
                   <td>{d.latencyMs === null ? '—' : `${d.latencyMs} ms`}</td>
                   <td class="mono">{d.responseExcerpt ?? '—'}</td>
+                  {mayRedeliver && (
+                    <td>
+                      {lastRow.get(d.webhookId) === i && (
+                        <button
+                          type="button"
+                          class="secondary"
+                          aria-label={t('deliverAgainLabel', { webhookId: d.webhookId })}
+                          disabled={redelivering}
+                          onClick={() => void deliverAgain(d.webhookId)}
+                        >
+                          {t('deliverAgain')}
+                        </button>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
