@@ -1,12 +1,14 @@
 /** YAML mistakes reported where they start, in people's words, one diagnostic per mistake (issue 24, point 7). */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { loadCalendars } from '../../src/playbook/calendars.js';
 import { formatDiagnostic, validatePlaybook } from '../../src/playbook/index.js';
+import { readMarketplacePack } from '../../src/playbook/marketplace-packs.js';
 import { readScenarioFile } from '../../src/scenarios/read.js';
 import { readDeployment } from '../../src/stack/deployment.js';
 
@@ -227,6 +229,14 @@ scenarios:
     expect(diagnostics.map(formatDiagnostic)).toEqual([
       'mini.test.yaml:5:6: error YAML021: this line is indented 5 spaces, its siblings 4 spaces (`data` on line 4) (hint: indent it 4 spaces like `data` on line 4; in YAML the indentation says what belongs to what)',
     ]);
+  });
+
+  it('a calendar with an unclosed quote, a marketplace pack with a tab', () => {
+    const calendar = readFileSync(join(ROOT, 'calendars/shop.yaml'), 'utf8').replace('mon: ["09:00-18:00"]', 'mon: ["09:00-18:00]');
+    const { diagnostics } = loadCalendars([{ file: 'shop.yaml', source: calendar }]);
+    expect(diagnostics.map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(['YAML020 9:9']);
+    const pack = readFileSync(join(ROOT, 'marketplaces/taobao.yaml'), 'utf8').replace('\ntitle: Taobao', '\n\ttitle: Taobao');
+    expect(readMarketplacePack(pack, 'taobao.yaml').diagnostics.map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(['YAML022 5:1']);
   });
 
   it('the deployment configuration keeps the explanation under its own code', () => {
