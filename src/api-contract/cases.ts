@@ -95,6 +95,26 @@ export const Delivery = exact({
 });
 export type Delivery = Static<typeof Delivery>;
 
+/**
+ * One attempt to deliver a side effect to a webhook destination; `requestedBy`: the admin who asked for
+ * it (`POST /v1/deliveries/{webhookId}/redeliver`), null for the retry schedule's own.
+ */
+export const DeliveryAttempt = exact({
+  type: string,
+  webhookId: string,
+  stepId: nullableString,
+  destination: string,
+  attempt: integer,
+  startedAt: string,
+  latencyMs: nullable(integer),
+  httpStatus: nullable(integer),
+  errorKind: nullableString,
+  outcome: nullableString,
+  responseExcerpt: nullableString,
+  requestedBy: nullableString,
+});
+export type DeliveryAttempt = Static<typeof DeliveryAttempt>;
+
 /** The tasks a case opened, the remarks it left on its order and its attempts to deliver to webhooks. */
 export const CaseActivity = exact({
   tasks: list(
@@ -111,21 +131,7 @@ export const CaseActivity = exact({
     }),
   ),
   remarks: list(exact({ stepId: string, orderId: nullableString, remark: nullableString, flag: nullableString, at: string })),
-  deliveries: list(
-    exact({
-      type: string,
-      webhookId: string,
-      stepId: nullableString,
-      destination: string,
-      attempt: integer,
-      startedAt: string,
-      latencyMs: nullable(integer),
-      httpStatus: nullable(integer),
-      errorKind: nullableString,
-      outcome: nullableString,
-      responseExcerpt: nullableString,
-    }),
-  ),
+  deliveries: list(DeliveryAttempt),
 });
 export type CaseActivity = Static<typeof CaseActivity>;
 

@@ -27,6 +27,7 @@ import { figureRoutes } from './routes/figures.js';
 import { consoleRoutes } from './routes/console.js';
 import { meRoutes } from './routes/me.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** What an oversized body is read to its end for, so that its sender gets the 413 (see discardBody). */
@@ -105,6 +106,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });
   await app.register(webhookRoutes(deps), { prefix: '/v1/webhooks' });
   await app.register(inboundRoutes(deps), { prefix: '/v1/inbound' });
+  await app.register(deliveryRoutes(deps), { prefix: '/v1/deliveries' });
   await app.register(inboxRoutes(deps), { prefix: '/v1/inbox' });
   await app.register(taskRoutes(deps), { prefix: '/v1/tasks' });
   await app.register(escalationRoutes(deps), { prefix: '/v1/escalations' });

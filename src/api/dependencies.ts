@@ -3,6 +3,7 @@ import type { Auditor } from '../cases/audit.js';
 import type { EventInbox } from '../cases/inbox.js';
 import type { InboundEvents } from '../cases/inbound.js';
 import type { CaseService } from '../cases/service.js';
+import type { Redeliverers } from '../services/deliveries.js';
 import type { Pool } from '../store/pool.js';
 
 export interface ApiDependencies {
@@ -12,6 +13,8 @@ export interface ApiDependencies {
   inbox: EventInbox;
   /** Signed events from the configured sources (POST /v1/inbound/{source}); absent: every source is unknown. */
   inbound?: InboundEvents;
+  /** Each configured webhook destination's sender, for an admin's redelivery; absent: no destination is configured. */
+  redeliverers?: Redeliverers;
   /** Replays and exports for auditors (in the stack: in worker threads, bounded; src/stack/audit-threads.ts). */
   audit: Auditor;
   /** Whether the Temporal side is reachable, for /readyz. */

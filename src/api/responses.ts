@@ -5,7 +5,7 @@
  * a body: `buildApi` serializes with JSON.stringify, so nothing is dropped.
  */
 import { Replay } from '../api-contract/audit.js';
-import { CaseActivity, CaseHistory, CaseList, CaseView, Delivery, OpenedCase, Repaired } from '../api-contract/cases.js';
+import { CaseActivity, CaseHistory, CaseList, CaseView, Delivery, DeliveryAttempt, OpenedCase, Repaired } from '../api-contract/cases.js';
 import { InboxPage } from '../api-contract/inbox.js';
 import { Ledger } from '../api-contract/orders.js';
 import { FlowGraph, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
@@ -68,6 +68,7 @@ export const BODIES = {
   ledger: Ledger,
   inbox: InboxPage,
   activity: CaseActivity,
+  deliveryAttempt: DeliveryAttempt,
   me: Me,
   keys: ApiKeyList,
   createdKey: CreatedApiKey,

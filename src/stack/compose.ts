@@ -12,7 +12,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectorBinding, ConnectorConfig, MailServer } from '../connectors/config.js';
+import type { ConnectorBinding, ConnectorConfig, Destination, MailServer } from '../connectors/config.js';
 import { LOCAL_CONNECTORS } from '../connectors/config.js';
 import { LocalIntegrationLog, LocalOrderNotes, LocalOutboxChannel, LocalPayments, LocalQueueNotifications } from '../connectors/local.js';
 import type { Adapters, ChannelAdapter, IntegrationGateway, Notifier, OrderSystem, PaymentProvider } from '../connectors/ports.js';
@@ -29,6 +29,7 @@ import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { InboundEvents } from '../cases/inbound.js';
 import { settleProviderRefund } from '../services/refund-settlements.js';
+import type { Redeliverers } from '../services/deliveries.js';
 import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
 import { ensureDatabase } from '../store/databases.js';
@@ -255,6 +256,8 @@ export interface ServiceParts {
   auditThreads?: { databaseUrl: string; temporal: { address: string; namespace: string }; settings: AuditThreadSettings };
   /** The sources that post signed events (the configuration's `inbound`); unset: none. */
   inbound?: Record<string, InboundSource>;
+  /** The configured webhook destinations, which an admin's redelivery sends to; unset: none. */
+  destinations?: Record<string, Destination>;
 }
 
 /** Casebook's use cases: what the API and the CLI act through. */
@@ -265,11 +268,13 @@ export interface Services {
   audit: Auditor;
   /** Signed events from the configured sources: verified, kept once, then opening cases or delivered through the inbox. */
   inbound: InboundEvents;
+  /** Each configured destination's sender of an admin's redelivery (its own, apart from the worker's: the breaker is not its concern). */
+  redeliverers: Redeliverers;
   /** Stops the audit threads (an export still being downloaded ends with them). */
   close(): Promise<void>;
 }
 
-export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {} }: ServiceParts): Services {
+export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {}, destinations = {} }: ServiceParts): Services {
   const threads = auditThreads
     ? new AuditThreads({ databaseUrl: auditThreads.databaseUrl, temporal: auditThreads.temporal }, auditThreads.settings)
     : undefined;
@@ -277,17 +282,22 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
   const inbox = new EventInbox(client, pool);
   // Secrets read at each event, so a restart with a new variable rotates them.
   const secrets = (source: string) => (Object.hasOwn(inbound, source) ? secretsOf(inbound[source]!.secretVariables) : undefined);
+  const senders = new Map(Object.values(destinations).map((destination) => [destination.name, new WebhookSender(destination, pool)]));
   return {
     cases,
     inbox,
     inbound: new InboundEvents(pool, cases, inbox, secrets, (settlement) => settleProviderRefund(pool, settlement)),
     audit: threads ?? new CaseAudit(pool, client, composeReplayer()),
-    close: async () => threads?.close(),
+    redeliverers: (destination) => senders.get(destination),
+    close: async () => {
+      for (const sender of senders.values()) sender.close();
+      await threads?.close();
+    },
   };
 }
 
 export interface ApiParts {
-  services: Pick<Services, 'cases' | 'inbox' | 'audit'> & Partial<Pick<Services, 'inbound'>>;
+  services: Pick<Services, 'cases' | 'inbox' | 'audit'> & Partial<Pick<Services, 'inbound' | 'redeliverers'>>;
   pool: Pool;
   /**
    * What `casebook start` serves with: its configuration (console settings, logging), the Temporal
@@ -305,6 +315,7 @@ export function composeApi({ services, pool, running }: ApiParts): Promise<Fasti
     inbox: services.inbox,
     audit: services.audit,
     ...(services.inbound ? { inbound: services.inbound } : {}),
+    ...(services.redeliverers ? { redeliverers: services.redeliverers } : {}),
     temporalReady: async () => true,
   };
   if (!running) return buildApi(dependencies);

@@ -215,6 +215,7 @@ async function startApi(
     indexed,
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
     inbound: config.connectors.inbound,
+    destinations: config.connectors.destinations,
   });
   stops.push(...startHousekeeping(config, client, pool, services, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.

@@ -140,7 +140,7 @@ export interface Anchor extends ChainAnchor {
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
-export const UNNUMBERED_KINDS = ['opened', 'published', 'archived', 'task-taken-over'] as const;
+export const UNNUMBERED_KINDS = ['opened', 'published', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
 
 interface ChainRow {
   id: string;
@@ -236,7 +236,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'no-redelivery' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -255,6 +255,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
              AND o.detail->>'version' = a.detail->>'version' AND o.position < a.position) THEN 'again'
          WHEN a.kind = 'task-taken-over' AND NOT EXISTS (
            SELECT 1 FROM tasks t WHERE t.id::text = a.detail->>'task' AND t.case_id = a.case_id AND t.step_id = a.step_id) THEN 'no-task'
+         WHEN a.kind = 'delivery-redelivered' AND NOT EXISTS (
+           SELECT 1 FROM webhook_attempts w WHERE w.webhook_id = a.detail->>'webhookId' AND w.attempt::text = a.detail->>'attempt'
+             AND w.case_id IS NOT DISTINCT FROM a.case_id AND w.requested_by_name = a.actor_name) THEN 'no-redelivery'
          WHEN a.kind = 'archived' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'archived' AND o.case_id = a.case_id AND o.detail->>'runId' = a.detail->>'runId'
              AND o.position < a.position) THEN 'again'
@@ -446,6 +449,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   'no-case': 'there is no such case',
   'no-version': 'no such playbook version was published',
   'no-task': 'its case has no such task at that step',
+  'no-redelivery': 'no attempt of that delivery was asked for by that admin',
   again: 'it was already recorded by an earlier row',
 };
 

@@ -28,6 +28,8 @@ export interface CaseActivity {
     /** Null while in flight, or when a crash cut the attempt short. */
     outcome: string | null;
     responseExcerpt: string | null;
+    /** The admin who asked for this attempt (a redelivery); null for the schedule's own. */
+    requestedBy: string | null;
   }[];
 }
 
@@ -47,7 +49,7 @@ export async function caseActivity(db: Queryable, caseId: string): Promise<CaseA
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
           'type', type, 'webhookId', webhook_id, 'stepId', step_id, 'destination', destination, 'attempt', attempt,
           'startedAt', started_at, 'latencyMs', latency_ms, 'httpStatus', http_status, 'errorKind', error_kind, 'outcome', outcome,
-          'responseExcerpt', response_excerpt) ORDER BY id), '[]')
+          'responseExcerpt', response_excerpt, 'requestedBy', requested_by_name) ORDER BY id), '[]')
         FROM (SELECT * FROM webhook_attempts WHERE case_id = c.case_id ORDER BY id DESC LIMIT $2) latest) AS deliveries
      FROM cases c WHERE c.case_id = $1`,
     [caseId, DELIVERIES_SHOWN],

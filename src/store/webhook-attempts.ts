@@ -14,6 +14,8 @@ export interface AttemptStart {
   caseId: string | null;
   stepId: string | null;
   type: string;
+  /** Who asked for the attempt: undefined for the schedule's own, the admin for a redelivery. */
+  requestedBy?: { keyId: string | null; name: string };
 }
 
 export interface AttemptEnd {
@@ -25,8 +27,10 @@ export interface AttemptEnd {
   outcome: AttemptOutcome;
 }
 
-export interface WebhookAttempt extends AttemptStart, Omit<AttemptEnd, 'outcome' | 'latencyMs'> {
+export interface WebhookAttempt extends Omit<AttemptStart, 'requestedBy'>, Omit<AttemptEnd, 'outcome' | 'latencyMs'> {
   id: number;
+  /** The admin who asked for this attempt (a redelivery); null for the schedule's. */
+  requestedBy: string | null;
   attempt: number;
   startedAt: string;
   latencyMs: number | null;
@@ -41,11 +45,11 @@ export const EXCERPT_BYTES = 2048;
 export async function beginAttempt(db: Queryable, start: AttemptStart): Promise<{ id: number; attempt: number }> {
   for (;;) {
     const { rows } = await db.query<{ id: number; attempt: number }>(
-      `INSERT INTO webhook_attempts (destination, webhook_id, case_id, step_id, type, attempt)
-       SELECT $1, $2, $3, $4, $5, coalesce(max(attempt), 0) + 1 FROM webhook_attempts WHERE webhook_id = $2
+      `INSERT INTO webhook_attempts (destination, webhook_id, case_id, step_id, type, attempt, requested_by_key_id, requested_by_name)
+       SELECT $1, $2, $3, $4, $5, coalesce(max(attempt), 0) + 1, $6, $7 FROM webhook_attempts WHERE webhook_id = $2
        ON CONFLICT (webhook_id, attempt) DO NOTHING
        RETURNING id, attempt`,
-      [start.destination, start.webhookId, start.caseId, start.stepId, start.type],
+      [start.destination, start.webhookId, start.caseId, start.stepId, start.type, start.requestedBy?.keyId ?? null, start.requestedBy?.name ?? null],
     );
     if (rows[0]) return rows[0];
   }
@@ -60,10 +64,14 @@ export async function finishAttempt(db: Queryable, id: number, end: AttemptEnd):
   );
 }
 
-/** A webhook id's latest attempt (its number counts them all), or undefined before the first. */
+/**
+ * A webhook id's latest attempt: how many the schedule made (an admin's redelivery is not one of them,
+ * so it never uses up the schedule) and how the latest of all ended; undefined before the first.
+ */
 export async function latestAttempt(db: Queryable, webhookId: string): Promise<{ attempt: number; outcome: AttemptOutcome | null } | undefined> {
   const { rows } = await db.query<{ attempt: number; outcome: AttemptOutcome | null }>(
-    `SELECT attempt, outcome FROM webhook_attempts WHERE webhook_id = $1 ORDER BY attempt DESC LIMIT 1`,
+    `SELECT count(*) FILTER (WHERE requested_by_name IS NULL)::int AS attempt, (array_agg(outcome ORDER BY attempt DESC))[1] AS outcome
+     FROM webhook_attempts WHERE webhook_id = $1 HAVING count(*) > 0`,
     [webhookId],
   );
   return rows[0];
@@ -83,9 +91,10 @@ type Row = {
   error_kind: string | null;
   response_excerpt: string | null;
   outcome: AttemptOutcome | null;
+  requested_by_name: string | null;
 };
 
-const COLUMNS = `id, destination, webhook_id, case_id, step_id, type, attempt, started_at, latency_ms, http_status, error_kind, response_excerpt, outcome`;
+const COLUMNS = `id, destination, webhook_id, case_id, step_id, type, attempt, started_at, latency_ms, http_status, error_kind, response_excerpt, outcome, requested_by_name`;
 
 const attemptOf = (row: Row): WebhookAttempt => ({
   id: row.id,
@@ -101,6 +110,7 @@ const attemptOf = (row: Row): WebhookAttempt => ({
   errorKind: row.error_kind,
   responseExcerpt: row.response_excerpt,
   outcome: row.outcome,
+  requestedBy: row.requested_by_name,
 });
 
 /** One webhook id's attempts, in order. */

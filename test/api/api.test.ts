@@ -262,6 +262,7 @@ describe('roles', () => {
       call: { method: 'POST', url: '/v1/escalations/999999/resolve', body: { resolution: 'refunded' } },
       allowed: ['ops-lead', 'agent', 'admin'],
     },
+    { name: 'redeliver a webhook', call: { method: 'POST', url: '/v1/deliveries/no-case%2Fstep%2F1/redeliver' }, allowed: ['admin'] },
     { name: 'list keys', call: { method: 'GET', url: '/v1/keys' }, allowed: ['admin'] },
     { name: 'create key', call: { method: 'POST', url: '/v1/keys', body: { role: 'auditor', name: 'matrix' } }, allowed: ['admin'] },
     { name: 'revoke key', call: { method: 'DELETE', url: '/v1/keys/000000000000' }, allowed: ['admin'] },

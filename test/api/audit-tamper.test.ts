@@ -181,7 +181,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over, delivery-redelivered (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published.
@@ -211,7 +211,11 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       );
       const verified = await verifyAuditTrail(owner);
       expect(verified.problems.map((p) => [p.problem, p.kind, p.message.replace(/^row \d+ \(id \d+, /, '')])).toEqual([
-        ['unnumbered', 'refund', 'case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over (forged)'],
+        [
+          'unnumbered',
+          'refund',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over, delivery-redelivered (forged)',
+        ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
         ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],

@@ -10,7 +10,17 @@ import http from 'node:http';
 import https from 'node:https';
 import { Webhook } from 'standardwebhooks';
 import type { Pool } from '../../store/pool.js';
-import { type AttemptOutcome, beginAttempt, EXCERPT_BYTES, finishAttempt, latestAttempt } from '../../store/webhook-attempts.js';
+import type { Actor } from '../../plan/case.js';
+import {
+  type AttemptOutcome,
+  attemptsOf,
+  beginAttempt,
+  EXCERPT_BYTES,
+  finishAttempt,
+  latestAttempt,
+  type WebhookAttempt,
+} from '../../store/webhook-attempts.js';
+import { beginRedelivery, type KeptRequest, keepRequest } from '../../store/webhook-requests.js';
 import { type Destination, MissingSecretError, secretsOf } from '../config.js';
 import { DeliveryFailure, type EffectAttempt } from '../ports.js';
 import { DestinationGate, GATE_DEFAULTS, type GateSettings } from './gate.js';
@@ -109,6 +119,8 @@ export class WebhookSender {
     if (!outbound.endless && made >= RETRY_SCHEDULE_MS.length) throw this.outOfAttempts(outbound, made);
     if (attempt && !attempt.inWorkflowTask && attempt.activityAttempt === 1 && latest && latest.outcome !== 'delivered')
       throw this.retryLater(outbound, attempt, made, `${outbound.type} ${outbound.webhookId} waits for its next attempt`);
+    // What every attempt sends, kept before the first: what an admin's redelivery sends again.
+    if (!latest) await keepRequest(this.pool, { ...this.started(outbound), data: JSON.stringify(outbound.data) });
 
     let signers: Webhook[];
     try {
@@ -175,6 +187,55 @@ export class WebhookSender {
     const what = `${this.destination.name}: ${outbound.type} attempt ${started.attempt}: ${classified.message}`;
     if (classified.outcome === 'refused') throw new DeliveryRefused(what, answer!.status);
     throw this.retryLater(outbound, attempt, started.attempt, what, classified.outcome === 'pending');
+  }
+
+  /**
+   * An admin's redelivery: one attempt now of the request kept for its webhook id, with the same id,
+   * type and data (signed now, with the secrets configured now), recorded with who asked and in the
+   * audit trail. It skips the schedule and the circuit breaker (one request a person asked for, most
+   * often because the receiver is back; the breaker guards cases' deliveries from a dead endpoint, and
+   * this answer does not feed it), never the safety of the request: the configured URL, no redirect,
+   * the address checked at connect time, the answer's size and the destination's timeout (at most
+   * MAX_ATTEMPT_MS). Answers the attempt as recorded.
+   */
+  async redeliver(request: KeptRequest, by: Actor): Promise<WebhookAttempt> {
+    const started = await beginRedelivery(this.pool, request, by);
+    const begun = performance.now();
+    let answer: HttpAnswer | undefined;
+    let classified: Classified;
+    try {
+      answer = await this.post(
+        request.type as WebhookType,
+        request.webhookId,
+        JSON.parse(request.data) as Record<string, unknown>,
+        this.signers(),
+        Math.min(this.destination.timeoutMs, MAX_ATTEMPT_MS),
+      );
+      classified = classify(answer.status);
+    } catch (error) {
+      if (error instanceof AttemptError) {
+        classified = { outcome: 'failed', healthy: false, errorKind: error.kind, message: error.message };
+        if (error.status !== null) answer = { status: error.status, headers: {}, body: Buffer.alloc(0) };
+      } else if (error instanceof SecretError) classified = { outcome: 'failed', healthy: true, errorKind: 'secret', message: error.message };
+      else {
+        await this.finish(started.id, begun, undefined, { outcome: 'failed', healthy: true, errorKind: 'internal', message: 'the request could not be made' });
+        throw error;
+      }
+    }
+    await this.finish(started.id, begun, answer, classified);
+    const recorded = (await attemptsOf(this.pool, request.webhookId)).find((a) => a.attempt === started.attempt);
+    if (!recorded) throw new Error(`attempt ${started.attempt} of ${request.webhookId} is not recorded`);
+    return recorded;
+  }
+
+  private finish(id: number, begun: number, answer: HttpAnswer | undefined, classified: Classified): Promise<void> {
+    return finishAttempt(this.pool, id, {
+      latencyMs: performance.now() - begun,
+      httpStatus: answer?.status ?? null,
+      errorKind: classified.errorKind,
+      responseExcerpt: answer ? excerpt(answer.body) : null,
+      outcome: classified.outcome,
+    });
   }
 
   /** One signed `casebook.ping`, recorded nowhere: whether the destination answers 2xx (`config check`). */
