@@ -9,9 +9,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
-import { RETRY_SCHEDULE_MS } from '../../src/connectors/webhooks/sender.js';
+import { RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/sender.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
+import { redeliverWebhook } from '../../src/services/deliveries.js';
 import { composeApi, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
@@ -34,13 +35,14 @@ let plan: HashedPlan;
 const keys = { admin: '', agent: '' };
 let adminKeyId = '';
 
-/** `down`: the shop answers 503 to every message; `refundsRefused`: 422 to every refund. */
-const behaviour = { down: false, refundsRefused: false };
+/** `down`: the shop answers 503 to every message; `hang`: it never answers one; `refundsRefused`: 422 to every refund. */
+const behaviour = { down: false, hang: false, refundsRefused: false };
 
 beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   process.env.CASEBOOK_TEST_REDELIVERY_SECRET = secret;
   shop = await startReceiver([secret], (got) => {
+    if (got.type === 'message.send' && behaviour.hang) return () => {};
     if (got.type === 'message.send' && behaviour.down) return { status: 503, body: { error: 'down for maintenance' } };
     if (got.type === 'refund.request' && behaviour.refundsRefused) return { status: 422, body: { error: 'unknown order' } };
     if (got.type === 'refund.request') return { status: 200, body: { status: 'issued', reference: 'PSP-1' } };
@@ -195,4 +197,49 @@ describe('an admin delivers a webhook again', () => {
     expect(answer.json().detail).toContain('refund');
     expect(shop.received.filter((r) => r.type === 'refund.request' && r.data.caseId === 'rd-2')).toHaveLength(1);
   }, 60_000);
+
+  it('keeps the safety rules of a call: a private address not allowed is refused, a hanging receiver cut at the timeout', async () => {
+    behaviour.down = true;
+    try {
+      await openSmallCase(service, db.pool, plan, 'rd-3');
+      expect(await result('rd-3')).toMatchObject({ outcome: 'escalated', reason: 'buyer_unreachable' });
+    } finally {
+      behaviour.down = false;
+    }
+    const webhookId = 'rd-3/tell/1';
+    const before = shop.received.length;
+    const destination = {
+      name: 'shop',
+      url: shop.url,
+      secretVariables: ['CASEBOOK_TEST_REDELIVERY_SECRET'],
+      timeoutMs: 500,
+      maxResponseBytes: 65_536,
+      allowPrivateAddress: false,
+    };
+    const strict = new WebhookSender(destination, db.pool);
+    const slow = new WebhookSender({ ...destination, allowPrivateAddress: true }, db.pool);
+    const by = { keyId: adminKeyId, name: 'Root' };
+    try {
+      const refused = await redeliverWebhook(db.pool, () => strict, webhookId, by);
+      expect(refused).toMatchObject({
+        kind: 'redelivered',
+        attempt: { outcome: 'failed', errorKind: 'private_address', httpStatus: null, requestedBy: 'Root' },
+      });
+      expect(shop.received).toHaveLength(before);
+      behaviour.hang = true;
+      const begun = Date.now();
+      const cut = await redeliverWebhook(db.pool, () => slow, webhookId, by);
+      expect(cut).toMatchObject({ kind: 'redelivered', attempt: { outcome: 'failed', errorKind: 'timeout' } });
+      expect(Date.now() - begun).toBeLessThan(5_000);
+    } finally {
+      behaviour.hang = false;
+      strict.close();
+      slow.close();
+    }
+    // Failed redeliveries leave it redeliverable; the next one, through the API, reaches the receiver.
+    const answer = await redeliver(webhookId, keys.admin);
+    expect(answer.json()).toMatchObject({ outcome: 'delivered', attempt: RETRY_SCHEDULE_MS.length + 3 });
+    expect((await verifyAuditTrail(db.pool, { caseId: 'rd-3' })).problems).toEqual([]);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE case_id = 'rd-3' AND kind = 'delivery-redelivered'`)).rows[0].n).toBe(3);
+  }, 120_000);
 });
