@@ -76,25 +76,30 @@ steps:
   expect(await agentRows.first().textContent()).toContain('refused · HTTP 422');
   expect(await agentPage.getByRole('button', { name: /^Deliver again/ }).count()).toBe(0);
 
-  back = true;
   const page = await harness.newPage();
   await harness.signIn(page, 'admin');
   await page.goto(`${harness.url}/console#/cases/rd-console`);
   const rows = page.locator('section[aria-labelledby="case-deliveries"] tbody tr');
+  const status = page.locator('section[aria-labelledby="case-deliveries"] [role="status"]');
   await rows.first().waitFor();
   expect(await axe(page)).toEqual([]);
+  // Still refused: the page says so, and the new attempt is listed with its button.
   await page.getByRole('button', { name: 'Deliver again: rd-console/tell/1' }).click();
-  await expect
-    .poll(() => page.locator('section[aria-labelledby="case-deliveries"] [role="status"]').textContent())
-    .toBe('rd-console/tell/1 delivered (attempt 2, HTTP 204).');
+  await expect.poll(() => status.textContent()).toBe('rd-console/tell/1 failed again (attempt 2: HTTP 422 · status · {"error":"unknown buyer"}).');
   await expect.poll(() => rows.count()).toBe(2);
   expect(await rows.nth(1).textContent()).toContain('asked by Root');
-  expect(await rows.nth(1).textContent()).toContain('delivered · HTTP 204');
+
+  back = true;
+  await page.getByRole('button', { name: 'Deliver again: rd-console/tell/1' }).click();
+  await expect.poll(() => status.textContent()).toBe('rd-console/tell/1 delivered (attempt 3, HTTP 204).');
+  await expect.poll(() => rows.count()).toBe(3);
+  expect(await rows.nth(2).textContent()).toContain('asked by Root');
+  expect(await rows.nth(2).textContent()).toContain('delivered · HTTP 204');
   // Delivered now: no button any more.
   expect(await page.getByRole('button', { name: /^Deliver again/ }).count()).toBe(0);
   expect(shop.badSignatures).toBe(0);
-  expect(shop.received.map((r) => r.id)).toEqual(['rd-console/tell/1', 'rd-console/tell/1']);
-  expect(shop.received[1]!.data).toEqual(shop.received[0]!.data);
+  expect(shop.received.map((r) => r.id)).toEqual(['rd-console/tell/1', 'rd-console/tell/1', 'rd-console/tell/1']);
+  expect(shop.received[2]!.data).toEqual(shop.received[0]!.data);
   // The case kept the path it took.
   expect((await harness.call<{ outcome: unknown }>('auditor', 'GET', '/v1/cases/rd-console')).body.outcome).toMatchObject({ reason: 'buyer_unreachable' });
 
@@ -103,6 +108,6 @@ steps:
   await harness.signIn(zh, 'admin');
   await zh.goto(`${harness.url}/console#/cases/rd-console`);
   const zhRows = zh.locator('section[aria-labelledby="case-deliveries"] tbody tr');
-  await expect.poll(() => zhRows.count()).toBe(2);
-  expect(await zhRows.nth(1).textContent()).toContain('由 Root 发起');
+  await expect.poll(() => zhRows.count()).toBe(3);
+  expect(await zhRows.nth(2).textContent()).toContain('由 Root 发起');
 }, 180_000);

@@ -16,6 +16,8 @@ import { redeliverWebhook } from '../../src/services/deliveries.js';
 import { composeApi, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
+import { beginAttempt, finishAttempt } from '../../src/store/webhook-attempts.js';
+import { keepRequest } from '../../src/store/webhook-requests.js';
 import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
@@ -242,4 +244,31 @@ describe('an admin delivers a webhook again', () => {
     expect((await verifyAuditTrail(db.pool, { caseId: 'rd-3' })).problems).toEqual([]);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE case_id = 'rd-3' AND kind = 'delivery-redelivered'`)).rows[0].n).toBe(3);
   }, 120_000);
+
+  it('is refused, sending nothing, for a request not kept or an attempt in flight; verify names a forged redelivery row', async () => {
+    const start = { destination: 'shop', caseId: 'rd-1', stepId: 'tell', type: 'message.send' };
+    // First attempted before migration 319 kept requests: nothing to send again.
+    const old = await beginAttempt(db.pool, { ...start, webhookId: 'rd-old/tell/1' });
+    await finishAttempt(db.pool, old.id, { latencyMs: 3, httpStatus: 503, errorKind: 'status', responseExcerpt: null, outcome: 'failed' });
+    const notKept = await redeliver('rd-old/tell/1', keys.admin);
+    expect([notKept.statusCode, notKept.json().type]).toEqual([409, 'https://casebook.dev/problems/delivery-not-redeliverable']);
+    expect(notKept.json().detail).toContain('not kept');
+    // An attempt begun a moment ago and not finished is in flight.
+    await keepRequest(db.pool, { ...start, webhookId: 'rd-flying/tell/1', data: '{}' });
+    await beginAttempt(db.pool, { ...start, webhookId: 'rd-flying/tell/1' });
+    const before = shop.received.length;
+    const flying = await redeliver('rd-flying/tell/1', keys.admin);
+    expect([flying.statusCode, flying.json().detail]).toEqual([409, 'attempt 1 of rd-flying/tell/1 is still in flight']);
+    expect(shop.received).toHaveLength(before);
+
+    await db.pool.query(
+      `INSERT INTO audit_events (idempotency_key, case_id, at, kind, step_id, detail, actor_key_id, actor_name)
+       VALUES ('forged-redelivery', 'rd-1', now(), 'delivery-redelivered', 'tell', $1, $2, 'Root')`,
+      [JSON.stringify({ webhookId: 'rd-1/tell/1', attempt: 1, type: 'message.send', destination: 'shop' }), adminKeyId],
+    );
+    const verified = await verifyAuditTrail(db.pool, { caseId: 'rd-1' });
+    expect(verified.problems.map((p) => p.message)).toEqual([
+      expect.stringContaining('kind delivery-redelivered): no attempt of that delivery was asked for by that admin (forged)'),
+    ]);
+  });
 });
