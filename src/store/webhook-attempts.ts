@@ -41,14 +41,19 @@ export interface WebhookAttempt extends Omit<AttemptStart, 'requestedBy'>, Omit<
 /** The most bytes of an answer kept (the column's check allows 4096). */
 export const EXCERPT_BYTES = 2048;
 
-/** Numbers and records the attempt; answers its id and number. Two racing attempts of one key get distinct numbers. */
-export async function beginAttempt(db: Queryable, start: AttemptStart): Promise<{ id: number; attempt: number }> {
+/**
+ * Numbers and records the attempt; answers its id, its number and how many of the schedule's attempts
+ * there are with it (`scheduled`: an admin's redelivery is none of them). Two racing attempts of one
+ * key get distinct numbers.
+ */
+export async function beginAttempt(db: Queryable, start: AttemptStart): Promise<{ id: number; attempt: number; scheduled: number }> {
   for (;;) {
-    const { rows } = await db.query<{ id: number; attempt: number }>(
+    const { rows } = await db.query<{ id: number; attempt: number; scheduled: number }>(
       `INSERT INTO webhook_attempts (destination, webhook_id, case_id, step_id, type, attempt, requested_by_key_id, requested_by_name)
        SELECT $1, $2, $3, $4, $5, coalesce(max(attempt), 0) + 1, $6, $7 FROM webhook_attempts WHERE webhook_id = $2
        ON CONFLICT (webhook_id, attempt) DO NOTHING
-       RETURNING id, attempt`,
+       RETURNING id, attempt,
+         (SELECT count(*) FROM webhook_attempts WHERE webhook_id = $2 AND requested_by_name IS NULL)::int + (CASE WHEN $7::text IS NULL THEN 1 ELSE 0 END) AS scheduled`,
       [start.destination, start.webhookId, start.caseId, start.stepId, start.type, start.requestedBy?.keyId ?? null, start.requestedBy?.name ?? null],
     );
     if (rows[0]) return rows[0];

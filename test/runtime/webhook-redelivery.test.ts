@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
+import { DeliveryFailure } from '../../src/connectors/ports.js';
+import { WebhookChannel } from '../../src/connectors/webhooks/connectors.js';
 import { RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/sender.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
@@ -270,5 +272,49 @@ describe('an admin delivers a webhook again', () => {
     expect(verified.problems.map((p) => p.message)).toEqual([
       expect.stringContaining('kind delivery-redelivered): no attempt of that delivery was asked for by that admin (forged)'),
     ]);
+  });
+
+  it("is not one of the schedule's attempts: a delivery still on its schedule keeps its place in it", async () => {
+    const sender = new WebhookSender(
+      {
+        name: 'shop',
+        url: shop.url,
+        secretVariables: ['CASEBOOK_TEST_REDELIVERY_SECRET'],
+        timeoutMs: 2_000,
+        maxResponseBytes: 65_536,
+        allowPrivateAddress: true,
+      },
+      db.pool,
+    );
+    const channel = new WebhookChannel(sender, db.pool);
+    const message = {
+      key: 'rd-4/tell/1',
+      caseId: 'rd-4',
+      stepId: 'tell',
+      recipient: { kind: 'buyer' as const },
+      channel: 'chat' as const,
+      template: 'hello',
+      body: 'Hello',
+      messageId: 0,
+    };
+    const next = async () => {
+      const error = await channel.deliver(message, { inWorkflowTask: false, activityAttempt: 2, scheduledAt: Date.now() }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(DeliveryFailure);
+      return (error as DeliveryFailure).retryInMs;
+    };
+    behaviour.down = true;
+    try {
+      expect(await next()).toBe(RETRY_SCHEDULE_MS[1]);
+      const redelivered = await redeliverWebhook(db.pool, () => sender, 'rd-4/tell/1', { keyId: adminKeyId, name: 'Root' });
+      expect(redelivered).toMatchObject({ kind: 'redelivered', attempt: { attempt: 2, outcome: 'failed', httpStatus: 503 } });
+      // The schedule's second attempt (the third made) waits as a second does.
+      expect(await next()).toBe(RETRY_SCHEDULE_MS[2]);
+    } finally {
+      behaviour.down = false;
+      sender.close();
+    }
   });
 });

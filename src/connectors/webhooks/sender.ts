@@ -129,7 +129,7 @@ export class WebhookSender {
       if (!(error instanceof SecretError)) throw error;
       const missing = await beginAttempt(this.pool, this.started(outbound));
       await finishAttempt(this.pool, missing.id, { latencyMs: 0, httpStatus: null, errorKind: 'secret', responseExcerpt: null, outcome: 'failed' });
-      throw this.retryLater(outbound, attempt, missing.attempt, `${this.destination.name}: ${error.message}`);
+      throw this.retryLater(outbound, attempt, missing.scheduled, `${this.destination.name}: ${error.message}`);
     }
 
     const now = attempt?.scheduledAt ?? Date.now();
@@ -137,7 +137,7 @@ export class WebhookSender {
     // Every request in flight taken inside the workflow task: no attempt was made; the activity makes
     // it at once, waiting for a slot there.
     if (!admission.admitted && admission.kind === 'busy' && attempt?.inWorkflowTask) throw new DeliveryFailure(admission.message, 0);
-    let started: { id: number; attempt: number };
+    let started: { id: number; attempt: number; scheduled: number };
     try {
       started = await beginAttempt(this.pool, this.started(outbound));
     } catch (error) {
@@ -146,7 +146,7 @@ export class WebhookSender {
     }
     if (!admission.admitted) {
       await finishAttempt(this.pool, started.id, { latencyMs: 0, httpStatus: null, errorKind: admission.kind, responseExcerpt: null, outcome: 'failed' });
-      throw this.retryLater(outbound, attempt, started.attempt, `${this.destination.name}: ${admission.message}`);
+      throw this.retryLater(outbound, attempt, started.scheduled, `${this.destination.name}: ${admission.message}`);
     }
     const begun = performance.now();
     let answer: HttpAnswer | undefined;
@@ -186,7 +186,7 @@ export class WebhookSender {
     if (result) return result.value;
     const what = `${this.destination.name}: ${outbound.type} attempt ${started.attempt}: ${classified.message}`;
     if (classified.outcome === 'refused') throw new DeliveryRefused(what, answer!.status);
-    throw this.retryLater(outbound, attempt, started.attempt, what, classified.outcome === 'pending');
+    throw this.retryLater(outbound, attempt, started.scheduled, what, classified.outcome === 'pending');
   }
 
   /**
