@@ -226,6 +226,7 @@ describe('GET /v1/cases/{caseId}/activity', () => {
           errorKind: 'timeout',
           outcome: 'failed',
           responseExcerpt: null,
+          requestedBy: null,
         },
         {
           type: 'order.note',
@@ -239,6 +240,7 @@ describe('GET /v1/cases/{caseId}/activity', () => {
           errorKind: null,
           outcome: 'delivered',
           responseExcerpt: null,
+          requestedBy: null,
         },
       ],
     });
