@@ -158,7 +158,7 @@ describe('standard playbooks, main paths', () => {
     expect((await rows('order_notes', 'path-presale-cod'))[0].remark).toMatch(/^Lei, after-sale · ship with SF Express · /);
   });
 
-  it('exchange: non-quality, resellable, cheaper item: replacement shipped and the difference refunded', async () => {
+  it('exchange: non-quality, resellable, cheaper item: replacement shipped with its tracking number noted, the difference refunded', async () => {
     await open('path-exchange', 'exchange', {
       order_id: 'E-1',
       buyer_name: 'Sun',
@@ -173,6 +173,7 @@ describe('standard playbooks, main paths', () => {
     await deliverWhenAwaited('path-exchange', { type: 'agent.checked_resale', id: 'chk', payload: { resellable: true } });
     await deliverWhenAwaited('path-exchange', { type: 'buyer.shipped', id: 'ship', payload: { tracking_number: 'ZT1' } });
     await deliverWhenAwaited('path-exchange', { type: 'warehouse.received', id: 'rcv', payload: { condition: 'resellable' } });
+    await deliverWhenAwaited('path-exchange', { type: 'warehouse.shipped_replacement', id: 'out', payload: { tracking_number: 'YT1' } });
     await deliverWhenAwaited('path-exchange', { type: 'buyer.received_replacement', id: 'got', payload: {} });
     const result = await finish('path-exchange', 'exchange-non-quality');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'exchanged' });
@@ -181,12 +182,18 @@ describe('standard playbooks, main paths', () => {
       ['extend_receipt_deadline', { order_id: 'E-1' }],
       ['ship_replacement', { order_id: 'E-1', item: 'Jacket L' }],
     ]);
-    expect((await rows('order_notes', 'path-exchange')).map((n) => n.flag)).toEqual(['blue', 'blue']);
+    const notes = await rows('order_notes', 'path-exchange');
+    expect(notes.map((n) => n.flag)).toEqual(['blue', 'blue', 'blue']);
+    expect(notes.map((n) => n.remark)).toEqual([
+      expect.stringMatching(/^Lei, after-sale · exchange for Jacket L \(wrong_size\) · return shipping paid by the buyer · /),
+      expect.stringMatching(/^Lei, after-sale · return tracking ZT1 · /),
+      expect.stringMatching(/^Lei, after-sale · replacement Jacket L shipped, tracking YT1 · /),
+    ]);
     // The local marketplace integration answers nothing: the buyer is not told the deadline was extended, an agent is asked to.
     expect((await rows('escalations', 'path-exchange')).map((e) => e.reason)).toEqual(['receipt_deadline_not_extended']);
     expect((await rows('outbox_messages', 'path-exchange')).map((m) => m.template)).toEqual([
       'return_instructions_unextended',
-      'replacement_shipped',
+      'replacement_shipped_tracked',
       'thanks',
     ]);
   });
