@@ -68,6 +68,7 @@ describe('standard playbooks, main paths', () => {
       signed_at: new Date((await now()) - 6 * DAY).toISOString(),
       reason: 'quality',
       advanced_return_shipping: { amount: 1_500, currency: 'CNY' },
+      refund_account: 'alipay 138-0000-0001',
       shipping_insurance: false,
     });
     await recordAdvance(runtime.db.pool, 'R-1', 1_500);
@@ -78,11 +79,18 @@ describe('standard playbooks, main paths', () => {
       [30_000, 'payment'],
       [1_500, 'return_shipping'],
     ]);
-    expect((await rows('order_notes', 'path-return-quality'))[0]).toMatchObject({
+    const notes = await rows('order_notes', 'path-return-quality');
+    expect(notes[0]).toMatchObject({
       order_id: 'R-1',
       flag: 'purple',
       remark: expect.stringMatching(/^Lei, after-sale · return approved \(quality\) · /),
     });
+    // The advanced shipping goes to the buyer's payment account, noted on the order.
+    expect(notes[1]).toMatchObject({
+      flag: 'purple',
+      remark: expect.stringMatching(/^Lei, after-sale · advanced return shipping 15.00 CNY to refund to alipay 138-0000-0001 · /),
+    });
+    expect(notes).toHaveLength(2);
   });
 
   it('return: outside the seven-day window: refused with a message, no refund', async () => {

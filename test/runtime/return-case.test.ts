@@ -113,7 +113,12 @@ describe('return case on the time-skipping server', () => {
         caseId: 'ret-c',
         playbook: playbook.name,
         version: playbook.version,
-        data: await returnData({ order_id: 'TB-1003', reason: 'quality', advanced_return_shipping: { amount: 1_200, currency: 'CNY' } }),
+        data: await returnData({
+          order_id: 'TB-1003',
+          reason: 'quality',
+          advanced_return_shipping: { amount: 1_200, currency: 'CNY' },
+          refund_account: 'alipay li@example.com',
+        }),
       });
       await recordAdvance(db.pool, 'TB-1003', 1_200);
       await inbox.deliverEvent('ret-c', { type: 'buyer.shipped', id: 'ship-c', payload: { tracking_number: 'SF789' } });
