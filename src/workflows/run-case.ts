@@ -41,6 +41,7 @@ import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
+import { callRetry, type StepRetry } from '../plan/steps/retry.js';
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
@@ -70,10 +71,15 @@ const refunds = proxyActivities<Pick<CaseActivities, 'issueRefund'>>({
   startToCloseTimeout: '30s',
   retry: { ...RETRY, maximumInterval: '10m', nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined] },
 });
-const integrations = proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
-  startToCloseTimeout: '1m',
-  retry: { ...RETRY, maximumAttempts: 5 },
-});
+/** Integration calls: a step's `retry` states its attempts, timeout and backoff; CALL_RETRY fills in the rest. */
+const integrationsWith = (stated: StepRetry | undefined): Pick<CaseActivities, 'callIntegration'> => {
+  const retry = callRetry(stated);
+  return proxyActivities<Pick<CaseActivities, 'callIntegration'>>({
+    startToCloseTimeout: retry.timeoutMs,
+    retry: { initialInterval: retry.backoffMs, backoffCoefficient: 2, maximumInterval: retry.maxBackoffMs, maximumAttempts: retry.attempts },
+  });
+};
+const integrations = integrationsWith(undefined);
 /** Progress reports run in the worker within the workflow task: one marker event each, no round trip. */
 const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
   startToCloseTimeout: '10s',
@@ -166,7 +172,6 @@ class CaseRun implements StepRuntime {
   readonly state: CaseState;
   readonly activities: CaseActivities;
   readonly refunds = refunds;
-  readonly integrations = integrations;
   private readonly expressions: CaseExpressions;
   private readonly inbox: Inbox;
   private readonly clocks: CaseClocks;
@@ -299,6 +304,10 @@ class CaseRun implements StepRuntime {
   }
 
   // ---- StepRuntime ----
+
+  integrationsFor(retry: StepRetry | undefined): Pick<CaseActivities, 'callIntegration'> {
+    return retry ? integrationsWith(retry) : integrations;
+  }
 
   evaluate(expr: Expr): unknown {
     return this.expressions.evaluate(expr);

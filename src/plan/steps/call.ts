@@ -1,5 +1,6 @@
 import type { Expr, FieldSpec, Plan, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
+import { compileRetry, type RawRetry, type StepRetry } from './retry.js';
 
 export interface CallStep extends StepBase {
   kind: 'call';
@@ -9,6 +10,8 @@ export interface CallStep extends StepBase {
   /** Case field that receives the integration's result, if any. */
   resultField?: string;
   onError?: string;
+  /** Attempts, timeout and backoff the step states; absent: five attempts of a minute (src/plan/steps/retry.ts). */
+  retry?: StepRetry;
   next: string;
 }
 
@@ -18,6 +21,7 @@ export interface RawCall {
   input?: Record<string, string>;
   result_field?: string;
   on_error?: string;
+  retry?: RawRetry;
 }
 
 export const call: StepKind<CallStep, RawCall> = {
@@ -41,6 +45,7 @@ export const call: StepKind<CallStep, RawCall> = {
         hint: c.hint(raw.result_field, Object.keys(fields), 'declare it under fields'),
       });
     }
+    const retry = compileRetry(raw.retry, c);
     const input = Object.fromEntries(Object.entries(raw.input ?? {}).map(([name, cel]) => [name, c.expression(cel, [...c.path, 'input', name], 'any')]));
     return {
       kind: 'call',
@@ -49,6 +54,7 @@ export const call: StepKind<CallStep, RawCall> = {
       input,
       ...(raw.result_field !== undefined ? { resultField: raw.result_field } : {}),
       ...(raw.on_error !== undefined ? { onError: c.ref(raw.on_error, [...c.path, 'on_error']) } : {}),
+      ...(retry ? { retry } : {}),
       next: c.next(),
     };
   },

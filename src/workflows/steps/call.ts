@@ -1,10 +1,12 @@
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, TimeoutFailure, isCancellation } from '@temporalio/workflow';
 import { jsonValue } from '../../plan/cel.js';
 import { boundedJson } from '../../plan/evidence.js';
 import { FAILURE_TYPES } from '../../plan/failures.js';
 import type { CallStep } from '../../plan/steps/index.js';
 import { checkValue, checkValues } from '../../plan/values.js';
-import { failureMessage } from '../failures.js';
+import { formatDuration } from '../../plan/duration.js';
+import { callRetry } from '../../plan/steps/retry.js';
+import { failureMessage, ownFailure } from '../failures.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
 
 export const call: StepInterpreter<CallStep> = { run: runCall };
@@ -18,7 +20,7 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
   const input = Object.fromEntries(Object.entries(step.input).map(([name, expr]) => [name, jsonValue(rt.evaluate(expr))]));
   const response = rt.plan.integrations[step.integration]?.responses?.[step.operation];
   try {
-    const result = await rt.integrations.callIntegration({
+    const result = await rt.integrationsFor(step.retry).callIntegration({
       key,
       caseId: rt.caseId,
       stepId: step.id,
@@ -61,7 +63,15 @@ async function runCall(step: CallStep, rt: StepRuntime, key: string): Promise<st
     return step.next;
   } catch (error) {
     if (!step.onError || isCancellation(error)) throw error;
-    rt.record(step, { integration: step.integration, operation: step.operation, failed: failureMessage(error), goto: step.onError });
+    rt.record(step, { integration: step.integration, operation: step.operation, failed: callFailure(step, error), goto: step.onError });
     return step.onError;
   }
+}
+
+/** Why the call failed, in words: a timeout carries no message of its own, so it is said with the step's timeout. */
+function callFailure(step: CallStep, error: unknown): string {
+  const failure = ownFailure(error);
+  if (!(failure instanceof TimeoutFailure)) return failureMessage(error);
+  const { attempts, timeoutMs } = callRetry(step.retry);
+  return `the last of ${attempts} attempts took longer than its timeout of ${formatDuration(timeoutMs)} (${failure.timeoutType})`;
 }

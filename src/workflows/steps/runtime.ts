@@ -6,6 +6,7 @@ import type { CaseActivities, MessageRecipient } from '../../plan/activities.js'
 import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../../plan/case.js';
 import type { Span } from '../../plan/duration.js';
 import type { Expr, Plan, Recipient, StepBase } from '../../plan/plan.js';
+import type { StepRetry } from '../../plan/steps/retry.js';
 import type { HistoryVersions } from '../history-versions.js';
 
 /** An event taken from the inbox, with the time it arrived. */
@@ -22,8 +23,11 @@ export interface StepRuntime {
   readonly activities: CaseActivities;
   /** Refunds: retried with the same key until the provider answers, backing off to every ten minutes. */
   readonly refunds: Pick<CaseActivities, 'issueRefund'>;
-  /** Integration calls: a longer timeout and at most five attempts, so `on_error` can be taken. */
-  readonly integrations: Pick<CaseActivities, 'callIntegration'>;
+  /**
+   * Integration calls with the step's retries: attempts, timeout and backoff it states, today's values
+   * (five attempts of a minute) for the rest, so `on_error` can be taken.
+   */
+  integrationsFor(retry: StepRetry | undefined): Pick<CaseActivities, 'callIntegration'>;
   evaluate(expr: Expr): unknown;
   /** The instant a span started at `startMs` ends: plain milliseconds, or business time in the plan's calendar. */
   after(startMs: number, span: Span): number;
