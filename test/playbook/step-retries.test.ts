@@ -1,6 +1,7 @@
 /** A call's `retry`: bounded at publish, compiled only when written, so plans without it keep their hash. */
 import { describe, expect, it } from 'vitest';
 import { validatePlaybook, type Diagnostic } from '../../src/playbook/index.js';
+import { kindOf } from '../../src/plan/steps/index.js';
 import type { CallStep } from '../../src/plan/steps/index.js';
 import { smallPlaybookSource } from '../support/small-playbooks.js';
 
@@ -38,6 +39,16 @@ describe("a call's retry", () => {
     expect(shipOf('      retry: { attempts: 3, timeout: 30s, backoff: 10s }\n').retry).toEqual({ attempts: 3, timeoutMs: 30_000, backoffMs: 10_000 });
     expect(shipOf('      retry: { timeout: policy.warehouse_answers_within }\n').retry).toEqual({ timeoutMs: 45_000 });
     expect(shipOf('      retry:\n        attempts: 2\n').retry).toEqual({ attempts: 2 });
+  });
+
+  it('is drawn in the diagram line of the step, when written', () => {
+    const line = (extra: string) => {
+      const step = shipOf(extra);
+      return kindOf(step).describe(step);
+    };
+    expect(line('')).toBe('call warehouse.ship_replacement');
+    expect(line('      retry: { attempts: 3, timeout: 30s, backoff: 10s }\n')).toBe('call warehouse.ship_replacement, 3 attempts, 30s each, backoff 10s');
+    expect(line('      retry: { attempts: 1 }\n')).toBe('call warehouse.ship_replacement, 1 attempt');
   });
 
   it('leaves a call without retry as it was: no retry in the plan, the same hash as before retries existed', () => {

@@ -1,6 +1,6 @@
 import type { Expr, FieldSpec, Plan, StepBase } from '../plan.js';
 import type { StepKind } from './kind.js';
-import { compileRetry, type RawRetry, type StepRetry } from './retry.js';
+import { compileRetry, retryText, type RawRetry, type StepRetry } from './retry.js';
 
 export interface CallStep extends StepBase {
   kind: 'call';
@@ -59,7 +59,7 @@ export const call: StepKind<CallStep, RawCall> = {
     };
   },
   edges: (step) => [{ to: step.next }, ...(step.onError ? [{ to: step.onError, label: 'error' }] : [])],
-  describe: (step) => `call ${step.integration}.${step.operation}`,
+  describe: (step) => `call ${step.integration}.${step.operation}${step.retry ? `, ${retryText(step.retry)}` : ''}`,
 };
 
 /** The response each call step's operation declares, by step id: what `steps.<id>.result` reads. */

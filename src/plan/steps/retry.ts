@@ -3,6 +3,7 @@
  * bounded at publish. Only what is written goes into the plan: a call without `retry` compiles to the
  * plan (and hash) it always had, and the interpreter fills in today's values for what is left out.
  */
+import { formatDuration } from '../duration.js';
 import type { JsonPath, StepCompiler } from './kind.js';
 
 /** The retries a call step states; each property only when written. */
@@ -66,4 +67,15 @@ export function callRetry(retry: StepRetry | undefined): { attempts: number; tim
     backoffMs,
     maxBackoffMs: Math.max(backoffMs, CALL_RETRY.maxBackoffMs),
   };
+}
+
+/** What a step states, for diagrams: `2 attempts, 30s each, backoff 10s`. */
+export function retryText(retry: StepRetry): string {
+  return [
+    retry.attempts !== undefined ? `${retry.attempts} attempt${retry.attempts === 1 ? '' : 's'}` : undefined,
+    retry.timeoutMs !== undefined ? `${formatDuration(retry.timeoutMs)} each` : undefined,
+    retry.backoffMs !== undefined ? `backoff ${formatDuration(retry.backoffMs)}` : undefined,
+  ]
+    .filter((part) => part !== undefined)
+    .join(', ');
 }
