@@ -130,7 +130,9 @@ describe('replays and exports in audit threads', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     console.log(`/healthz while a replay spins: max ${Math.max(...health).toFixed(1)} ms`);
-    expect(Math.max(...health)).toBeLessThan(100);
+    // A replay on the API's event loop would hold /healthz for the whole 4 s limit; a loaded test
+    // machine can delay an answer by a tenth of that (bench/replay-isolation.bench.ts measures it).
+    expect(Math.max(...health)).toBeLessThan(1_000);
 
     const queued = get('/v1/cases/iso-2/replay');
     await expect.poll(() => threads.load().queued).toBe(1);
@@ -160,7 +162,7 @@ describe('replays and exports in audit threads', () => {
     const regex = timed(() => get('/v1/cases/regex-1/replay'));
     await expect.poll(() => threads.load().running, { interval: 20 }).toBe(1);
     const { ms: healthMs } = await timed(() => get('/healthz', null));
-    expect(healthMs).toBeLessThan(100);
+    expect(healthMs).toBeLessThan(1_000);
     const stopped = await regex;
     expect(stopped.answer.json()).toMatchObject({ type: 'https://casebook.dev/problems/audit-over-limit', limit: 'time' });
     expect(stopped.ms).toBeLessThan(limitMs + 1_500);
