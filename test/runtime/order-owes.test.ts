@@ -64,20 +64,24 @@ async function receiveExchange(caseId: string, orderId: string): Promise<void> {
   await deliverWhenAwaited(caseId, { type: 'warehouse.received', id: `${caseId}-rcv`, payload: { condition: 'resellable' } });
 }
 
-/** The exchange to its end: declined and escalated, or the replacement received. */
+/** The exchange to its end: declined and escalated, or the replacement shipped with its tracking number and received. */
 async function exchangeCase(caseId: string, orderId: string): Promise<CaseResult> {
   await receiveExchange(caseId, orderId);
-  await expect
-    .poll(
-      async () => {
-        const described = await runtime.service.describe(caseId);
-        return described?.status !== 'open' || (described.waitingFor ?? []).includes('buyer.received_replacement');
-      },
-      { timeout: 20_000 },
-    )
-    .toBe(true);
-  if ((await runtime.service.describe(caseId))?.status === 'open') {
-    expect(await runtime.inbox.deliverEvent(caseId, { type: 'buyer.received_replacement', id: `${caseId}-got`, payload: {} })).toEqual({ status: 'accepted' });
+  const then = [
+    { type: 'warehouse.shipped_replacement', id: `${caseId}-out`, payload: { tracking_number: 'YT1' } },
+    { type: 'buyer.received_replacement', id: `${caseId}-got`, payload: {} },
+  ];
+  for (const event of then) {
+    await expect
+      .poll(
+        async () => {
+          const described = await runtime.service.describe(caseId);
+          return described?.status !== 'open' || (described.waitingFor ?? []).includes(event.type);
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    if ((await runtime.service.describe(caseId))?.status === 'open') expect(await runtime.inbox.deliverEvent(caseId, event)).toEqual({ status: 'accepted' });
   }
   return result(caseId);
 }
