@@ -13,7 +13,7 @@ import { waitForEverYaml } from '../support/small-playbooks.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
-/** The return playbook with a goto to a step that does not exist: PB102 on line 158, column 19. */
+/** The return playbook with a goto to a step that does not exist: PB102 on line 177, column 19. */
 const BROKEN_YAML = RETURN_YAML.replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing_parcle');
 const WAIT_FOR_EVER_YAML = waitForEverYaml('Asia/Shanghai');
 /** The steps the case below goes through: approved in the window, the address sent, the buyer ships, it waits for the receipt. */
@@ -89,9 +89,9 @@ describe('as the ops lead', () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'ops-lead');
     await openPlaybook(page, '/return');
-    expect(await page.locator('svg.flow g.node').count()).toBe(35);
-    expect(await page.locator('svg.flow path.edge').count()).toBe(50);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 35 steps');
+    expect(await page.locator('svg.flow g.node').count()).toBe(41);
+    expect(await page.locator('svg.flow path.edge').count()).toBe(57);
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 41 steps');
     expect(await page.locator('svg.flow g.node[data-step="wait_receipt"] text.label').textContent()).toBe('wait warehouse.received');
 
     await page.getByLabel('Case id').fill('ret-path-1');
@@ -113,7 +113,7 @@ describe('as the ops lead', () => {
       'otherwise',
       'buyer.shipped',
     ]);
-    expect(await page.locator('.yaml li[data-line="153"] code').textContent()).toBe('  - id: wait_receipt');
+    expect(await page.locator('.yaml li[data-line="172"] code').textContent()).toBe('  - id: wait_receipt');
     expect(await page.getByText('No diagnostics when checked now.').count()).toBe(1);
     expect(await axe(page)).toEqual([]);
     await screenshot(page, 'playbook');
@@ -144,12 +144,12 @@ describe('as the ops lead', () => {
     const listed = page.locator('ul.diagnostics li');
     expect(await listed.count()).toBe(1);
     expect(await listed.getAttribute('data-code')).toBe('PB102');
-    expect(await listed.innerText()).toBe("line 158:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
-    // Next to line 158 in the editor's margin: the code, and only there.
-    expect(await page.locator('.editor .gutter div[data-line="158"]').innerText()).toBe('PB102 158');
+    expect(await listed.innerText()).toBe("line 177:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
+    // Next to line 177 in the editor's margin: the code, and only there.
+    expect(await page.locator('.editor .gutter div[data-line="177"]').innerText()).toBe('PB102 177');
     expect(await page.locator('.editor .gutter div.error').count()).toBe(1);
 
-    await listed.getByRole('button', { name: 'line 158:19' }).click();
+    await listed.getByRole('button', { name: 'line 177:19' }).click();
     // A string, evaluated in the page: the tests are compiled without the DOM's types.
     const selection = await page.evaluate<string>(
       `(() => { const area = document.activeElement; return area.id + ': ' + area.value.slice(area.selectionStart, area.selectionEnd); })()`,
@@ -216,6 +216,6 @@ describe('as the auditor', () => {
     await harness.signIn(page, 'auditor');
     await openPlaybook(page, '/return');
     expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['版本', '流程 · 第 1 版', 'YAML · 第 1 版']);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 35 个步骤');
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 41 个步骤');
   });
 });
