@@ -5,11 +5,11 @@
  * mail to anyone who looks (and to mail servers that drop duplicates).
  */
 import { createHash } from 'node:crypto';
-import { createTransport } from 'nodemailer';
+import { createTransport, type Transporter } from 'nodemailer';
 import type { MessageRequest } from '../plan/activities.js';
 import { markMessageSent } from '../store/outbox.js';
 import type { Pool } from '../store/pool.js';
-import { type MailServer, secretsOf } from './config.js';
+import { type MailServer, MissingSecretError, secretsOf } from './config.js';
 import { type ChannelAdapter, DeliveryFailure, type EffectAttempt } from './ports.js';
 
 /** Per mail: connecting, the server's greeting, and silence on the socket. A hanging server delays only its own mails. */
@@ -39,18 +39,13 @@ export class SmtpChannel implements ChannelAdapter {
     if (!message.address) throw new DeliveryFailure('the case has no e-mail address for the buyer (its buyer_email field is empty)', undefined);
     if (!ONE_ADDRESS.test(message.address)) throw new DeliveryFailure("the buyer's e-mail address (buyer_email) is not one address", undefined);
     const timeout = attempt?.inWorkflowTask ? IN_TASK_SMTP_TIMEOUT_MS : SMTP_TIMEOUT_MS;
-    const transport = createTransport({
-      host: this.server.host,
-      port: this.server.port,
-      secure: this.server.secure,
-      ...this.auth(),
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      // The content is text the workflow rendered: never a file or a URL for nodemailer to read.
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    });
+    let transport: Transporter;
+    try {
+      transport = transportTo(this.server, timeout, this.env);
+    } catch (error) {
+      // A login variable unset: tried again, naming the variable.
+      throw new DeliveryFailure((error as Error).message, 0);
+    }
     try {
       await transport.sendMail({
         from: this.server.from,
@@ -71,17 +66,60 @@ export class SmtpChannel implements ChannelAdapter {
     }
     await markMessageSent(this.pool, message.messageId);
   }
+}
 
-  /** Credentials read at each mail, so a restart with new variables rotates them; one unset is tried again (it names the variable). */
-  private auth(): { auth?: { user: string; pass: string } } {
-    const { userVariable, passwordVariable } = this.server;
-    if (!userVariable || !passwordVariable) return {};
-    try {
-      const [user, pass] = secretsOf([userVariable, passwordVariable], this.env);
-      return { auth: { user: user!, pass: pass! } };
-    } catch (error) {
-      throw new DeliveryFailure((error as Error).message, 0);
-    }
+/**
+ * A connection to the mail server with the login read from its variables now, so a restart with new
+ * values rotates it (a MissingSecretError names a variable that is unset); `timeoutMs` for connecting,
+ * the greeting and silence on the socket.
+ */
+function transportTo(server: MailServer, timeoutMs: number, env: NodeJS.ProcessEnv): Transporter {
+  const { userVariable, passwordVariable } = server;
+  const [user, pass] = userVariable && passwordVariable ? secretsOf([userVariable, passwordVariable], env) : [];
+  return createTransport({
+    host: server.host,
+    port: server.port,
+    secure: server.secure,
+    ...(user !== undefined && pass !== undefined ? { auth: { user, pass } } : {}),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    // The content is text the workflow rendered: never a file or a URL for nodemailer to read.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+}
+
+export interface CheckResult {
+  ok: boolean;
+  latencyMs: number;
+  /** Why not ok; never a secret. */
+  problem?: string;
+}
+
+/**
+ * Whether a configured mail server takes Casebook's login, for `casebook config check`: nodemailer's
+ * `verify()` (connect, greeting, STARTTLS or TLS, and the login when the server has one configured),
+ * sending nothing.
+ */
+export async function verifyMailServer(server: MailServer, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
+  const begun = performance.now();
+  const latencyMs = () => Math.round(performance.now() - begun);
+  let transport: Transporter;
+  try {
+    transport = transportTo(server, SMTP_TIMEOUT_MS, env);
+  } catch (error) {
+    if (error instanceof MissingSecretError) return { ok: false, latencyMs: latencyMs(), problem: error.message };
+    throw error;
+  }
+  try {
+    await transport.verify();
+    return { ok: true, latencyMs: latencyMs() };
+  } catch (error) {
+    // nodemailer's messages name the server's answer (e.g. `535 authentication failed`), never the password.
+    return { ok: false, latencyMs: latencyMs(), problem: (error as Error).message.split('\n')[0] || 'no answer' };
+  } finally {
+    transport.close();
   }
 }
 
