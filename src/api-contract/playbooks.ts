@@ -38,7 +38,7 @@ export const PlaybookVersionDetail = exact({ ...VERSION, yaml: string, plan: fre
 export type PlaybookVersionDetail = Static<typeof PlaybookVersionDetail>;
 
 /** How `casebook diagram` and the console draw a kind of step. */
-export const NodeShape = oneOf('box', 'decision', 'wait', 'end');
+export const NodeShape = oneOf('box', 'decision', 'wait', 'end', 'fork', 'loop');
 export type NodeShape = Static<typeof NodeShape>;
 
 export const FlowNode = exact({ id: string, kind: string, shape: NodeShape, label: string, line: nullable(integer) });

@@ -57,7 +57,7 @@ function layout(graph: FlowGraph, walked: Set<number>): { nodes: Placed[]; edges
   g.setGraph({ rankdir: 'TB', nodesep: 28, ranksep: 44, edgesep: 12, marginx: 8, marginy: 8 });
   for (const node of graph.nodes) {
     const chars = Math.max(node.id.length, shorten(node.label, LABEL_CHARS).length);
-    const extra = node.shape === 'decision' || node.shape === 'wait' ? 36 : 20;
+    const extra = node.shape === 'decision' || node.shape === 'wait' || node.shape === 'loop' ? 36 : 20;
     g.setNode(node.id, { width: Math.ceil(chars * CHAR_WIDTH) + extra, height: NODE_HEIGHT });
   }
   graph.edges.forEach((edge, index) => {
@@ -94,6 +94,23 @@ function outline(shape: NodeShape, width: number): JSX.Element {
       return <rect class="shape" x={-w} y={-h} width={width} height={NODE_HEIGHT} rx={h} ry={h} />;
     case 'box':
       return <rect class="shape" x={-w} y={-h} width={width} height={NODE_HEIGHT} rx={3} ry={3} />;
+    case 'fork':
+      // A fork/join bar: a box with thick top and bottom edges, its branches drawn below it.
+      return (
+        <g>
+          <rect class="shape" x={-w} y={-h} width={width} height={NODE_HEIGHT} rx={3} ry={3} />
+          <line class="shape bar" x1={-w} y1={-h + 3} x2={w} y2={-h + 3} />
+          <line class="shape bar" x1={-w} y1={h - 3} x2={w} y2={h - 3} />
+        </g>
+      );
+    case 'loop':
+      // A loop: a box with a return arrow on its right, its body drawn below it.
+      return (
+        <g>
+          <rect class="shape" x={-w} y={-h} width={width} height={NODE_HEIGHT} rx={10} ry={10} />
+          <path class="shape loop-mark" d={`M${w - 14},${h - 6} a6,6 0 1,0 0,-12`} />
+        </g>
+      );
   }
 }
 

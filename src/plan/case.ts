@@ -4,6 +4,7 @@
  * sink declared with them are Temporal's, in src/case-contract/messages.ts.
  */
 import type { ReceivedEvent } from './cel.js';
+import type { CompletedStep } from './cancellation.js';
 import type { ClockState } from './clocks.js';
 import type { Plan } from './plan.js';
 
@@ -64,6 +65,12 @@ export interface CaseInput {
   resume?: CaseState;
   /** The history shape the case records (see HISTORY_SHAPE); absent: 1. */
   historyShape?: number;
+  /**
+   * A child case, run by a `playbook` step of its parent's workflow as a child workflow: the parent
+   * case and step. A step of a child case that fails ends it `failed` (the parent takes its
+   * `on_error`) instead of waiting for an admin's repair.
+   */
+  parent?: { caseId: string; step: string };
 }
 
 /** `failed`: a step failed at run time; the case waits for an admin to retry the step or close it. */
@@ -106,6 +113,10 @@ export interface CaseState {
   clocks?: Record<string, ClockState>;
   /** The checked answer of each call step whose operation declares a response, by step id (the latest visit's); absent until one answers. */
   results?: Record<string, unknown>;
+  /** What each collecting loop (`for_each` with `collect`) gathered, one value per item in the items' order (the latest visit's); absent until one ends. */
+  collected?: Record<string, unknown[]>;
+  /** Completed steps a cancel compensates or escalates (src/plan/cancellation.ts), in order; absent until one completes. */
+  completed?: CompletedStep[];
 }
 
 export interface CaseView {

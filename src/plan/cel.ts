@@ -50,6 +50,8 @@ export interface ExpressionDeclarations {
   shop?: Record<string, string>;
   /** The response declared for each `call` step's operation, by step id: what `steps.<id>.result` reads. */
   results?: Record<string, Record<string, FieldSpec>>;
+  /** The loops that collect a value per item, by step id: `steps.<id>.results`, a list. */
+  collected?: string[];
 }
 
 /** Longest span `end_of_day` accepts, in days either way: a playbook counts days, not centuries. */
@@ -132,7 +134,12 @@ export function expressionEnvironment(decls: ExpressionDeclarations): Environmen
   env = addObjectVariable(env, 'events', eventsSchema(decls.events));
   env = addObjectVariable(env, 'shop', Object.fromEntries(Object.keys(decls.shop ?? {}).map((key) => [key, 'string'])));
   const results = Object.entries(decls.results ?? {});
-  if (results.length > 0) env = addObjectVariable(env, 'steps', Object.fromEntries(results.map(([id, fields]) => [id, { result: fieldsSchema(fields) }])));
+  const collected = decls.collected ?? [];
+  if (results.length + collected.length > 0)
+    env = addObjectVariable(env, 'steps', {
+      ...Object.fromEntries(results.map(([id, fields]) => [id, { result: fieldsSchema(fields) }])),
+      ...Object.fromEntries(collected.map((id) => [id, { results: 'list<dyn>' }])),
+    });
   const timezone = decls.timezone ?? 'UTC';
   return env
     .registerVariable('now', TIMESTAMP)
@@ -187,6 +194,24 @@ export function regularExpression(pattern: string): RE2JS {
 /** Compiled patterns, a pure function of their text (a pattern read from a case's data is compiled once per evaluation at worst). */
 const compiledPatterns = new Map<string, RE2JS>();
 const MAX_COMPILED_PATTERNS = 256;
+
+/** The environment of a loop's body: adds each enclosing loop's item, typed from its list (`dyn` when unknown). */
+export function itemEnvironment(base: Environment, items: { name: string; type?: FieldType | undefined }[]): Environment {
+  let env = base.clone();
+  for (const { name, type } of items) {
+    const typeName = type ? fieldTypeName(type) : 'dyn';
+    env = typeof typeName === 'string' ? env.registerVariable(name, typeName) : addObjectVariable(env, name, typeName);
+  }
+  return env;
+}
+
+/** A loop item or collected value kept as JSON, as an expression reads it: whole numbers as CEL integers. */
+export function toCelDyn(value: unknown): unknown {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (Array.isArray(value)) return value.map(toCelDyn);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCelDyn(v)]));
+  return value;
+}
 
 /** The environment for a wait's `where` condition on `eventName`: adds `event`, its payload. */
 export function eventConditionEnvironment(base: Environment, event: EventSpec): Environment {
@@ -271,9 +296,14 @@ export function toCelEvents(events: Record<string, EventSpec>, received: Record<
   return root;
 }
 
-/** The answers the case's `call` steps received (`results`, by step id), as `steps.<id>.result`. */
-export function toCelResults(declared: Record<string, Record<string, FieldSpec>>, received: Record<string, unknown>): Record<string, unknown> {
+/** The answers the case's `call` steps received (`results`, by step id), as `steps.<id>.result`; loops' collected lists as `steps.<id>.results`. */
+export function toCelResults(
+  declared: Record<string, Record<string, FieldSpec>>,
+  received: Record<string, unknown>,
+  collected: Record<string, unknown[]> = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  for (const [id, values] of Object.entries(collected)) out[id] = { results: toCelDyn(values) };
   for (const [id, value] of Object.entries(received)) {
     const fields = declared[id];
     if (fields && value && typeof value === 'object') out[id] = { result: toCelRecord(fields, value as Record<string, unknown>) };

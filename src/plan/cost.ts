@@ -8,6 +8,8 @@
  * reads each character once per pattern instruction), plus two units per pattern character to compile it. An expression within the budget therefore runs
  * in milliseconds whatever the case holds.
  */
+import type { Plan } from './plan.js';
+import type { ForEachStep } from './steps/for-each.js';
 
 /** A cel-js AST node: an operator and its arguments (nodes, names or literal values), with its checked type. */
 export interface CelNode {
@@ -216,4 +218,24 @@ function childNodes(node: CelNode): CelNode[] {
   };
   collect(node.args);
   return found;
+}
+
+/**
+ * How many steps a loop may run in one visit: its body's steps times its `max`, a nested loop counting
+ * its own, a parallel block its branches' and cleanups'. What the history of a case grows by, bounded
+ * at publish (MAX_LOOP_STEPS in src/plan/steps/for-each.ts).
+ */
+export function loopSteps(steps: Plan['steps'], loop: ForEachStep): number {
+  return loop.max * bodySteps(steps, loop.body.steps, 0);
+}
+
+function bodySteps(steps: Plan['steps'], ids: string[], depth: number): number {
+  if (depth > 32) return Infinity;
+  return ids.reduce((sum, id) => {
+    const step = steps[id];
+    if (step?.kind === 'for_each') return sum + 1 + step.max * bodySteps(steps, step.body.steps, depth + 1);
+    if (step?.kind === 'parallel')
+      return sum + 1 + step.branches.reduce((n, b) => n + bodySteps(steps, [...b.body.steps, ...(b.cleanup?.steps ?? [])], depth + 1), 0);
+    return sum + 1;
+  }, 0);
 }

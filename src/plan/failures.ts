@@ -28,6 +28,13 @@ export const FAILURE_TYPES = {
    * the step's deadline, and the playbook's failure path is taken.
    */
   DeliveryFailed: 'DeliveryFailed',
+  /**
+   * A sub-playbook's child case could not be opened (its data does not fit the child's fields, its
+   * order's ledger or one-open-case rule refuses it) or failed: never retried; the step's `on_error` decides.
+   */
+  ChildCaseFailed: 'ChildCaseFailed',
+  /** A `for_each` list longer than the loop's `max`: its `on_error` is taken, else the case fails for repair. */
+  LoopTooLong: 'LoopTooLong',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];

@@ -1,11 +1,22 @@
 /** The plan as a graph: which steps follow which, from each kind's edges. Pure; used by the compiler and the workflow. */
 import type { Plan } from './plan.js';
-import { kindOf, type Step } from './steps/index.js';
+import { kindOf, type Body, type Step } from './steps/index.js';
 
+/** The steps a step goes to: its ways out, and the first step of each body it runs (a body's end, BODY_END, is none). */
 export function successors(step: Step): string[] {
+  return [...exits(step), ...bodiesOf(step).map(({ body }) => body.start)];
+}
+
+/** Where a step goes when it is done: its ways out, without its bodies. */
+export function exits(step: Step): string[] {
   return kindOf(step)
     .edges(step)
     .map((edge) => edge.to);
+}
+
+/** The bodies a step runs (parallel branches and cleanups, a loop's iteration), labelled. */
+export function bodiesOf(step: Step): { label: string; body: Body }[] {
+  return kindOf(step).bodies?.(step) ?? [];
 }
 
 /** Every step reachable from `from`, itself included. */

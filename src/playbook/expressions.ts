@@ -1,5 +1,5 @@
 /** Checking CEL expressions at publish time: syntax, names and result type, reported inside the expression. */
-import { eventConditionEnvironment, MAX_EXPRESSION_LENGTH, parseExpression, regularExpression, type CelEnvironment } from '../plan/cel.js';
+import { eventConditionEnvironment, itemEnvironment, MAX_EXPRESSION_LENGTH, parseExpression, regularExpression, type CelEnvironment } from '../plan/cel.js';
 import { estimateCost, LINEAR_MATCHES, MAX_LIST_ITEMS, type CelNode } from '../plan/cost.js';
 import type { EventSpec, Expr, FieldSpec, FieldType } from '../plan/plan.js';
 import type { ExpectedType, JsonPath } from '../plan/steps/kind.js';
@@ -13,6 +13,8 @@ export interface CallAnswers {
   results: Record<string, Record<string, FieldSpec>>;
   /** `integration.operation` by call step id. */
   calls: Record<string, string>;
+  /** The loops that collect (`steps.<id>.results`), by step id. */
+  collected?: string[];
 }
 
 export class ExpressionChecker {
@@ -22,10 +24,14 @@ export class ExpressionChecker {
     private readonly env: CelEnvironment,
     private readonly maxCost: number,
     private readonly answers: CallAnswers = { results: {}, calls: {} },
+    /** The call steps whose answer each expression checked reads (`steps.<id>`), by its text. */
+    readonly answerReads = new Map<string, Set<string>>(),
   ) {}
 
-  /** The call steps whose answer each expression checked reads (`steps.<id>`), by its text. */
-  readonly answerReads = new Map<string, Set<string>>();
+  /** The checker of a loop's body: its expressions also see the loops' items. */
+  scoped(...items: { name: string; type: FieldType | undefined }[]): ExpressionChecker {
+    return new ExpressionChecker(this.source, this.report, itemEnvironment(this.env, items), this.maxCost, this.answers, this.answerReads);
+  }
 
   /** The expression at `path` (at `offset` inside its scalar), checked to have the `expected` type. */
   check(cel: string, path: JsonPath, expected: ExpectedType, event?: EventSpec, offset = 0): Expr {
@@ -113,6 +119,10 @@ export class ExpressionChecker {
     const id = chain[1];
     if (!id) return { at: 0, message: '`steps` is read by step id: steps.<id>.result', hint: `steps with an answer: ${withAnswers.join(', ') || 'none'}` };
     const fields = results[id.name];
+    if (this.answers.collected?.includes(id.name)) {
+      const read = chain[2];
+      return read && read.name !== 'results' ? { at: 2, message: `steps.${id.name} has only 'results'`, hint: `write steps.${id.name}.results` } : undefined;
+    }
     if (!fields) {
       const call = calls[id.name];
       return {
@@ -169,8 +179,8 @@ export class ExpressionChecker {
     for (const child of args.flat()) if (child && typeof child === 'object' && 'op' in child) this.checkPatterns(child as CelNode, path, offset);
   }
 
-  /** The `{{ expression }}` placeholders of the text at `path`, each checked. */
-  placeholders(text: string, path: JsonPath): Expr[] {
+  /** The `{{ expression }}` placeholders of the text at `path`, each checked (reading `event`, its payload, when given). */
+  placeholders(text: string, path: JsonPath, event?: EventSpec): Expr[] {
     const parsed = parseTemplate(text);
     if ('error' in parsed) {
       this.report.error('PB210', parsed.error, path, {
@@ -179,7 +189,7 @@ export class ExpressionChecker {
       });
       return [];
     }
-    return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', undefined, p.offset));
+    return parsed.placeholders.map((p) => this.check(p.cel, path, 'any', event, p.offset));
   }
 }
 

@@ -1,6 +1,6 @@
 /** Evaluating a plan's CEL expressions against a case: its data, policy, events and Temporal's clock. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { toCelEvents, toCelPolicy, toCelRecord, toCelResults } from '../plan/cel.js';
+import { toCelDyn, toCelEvents, toCelPolicy, toCelRecord, toCelResults, toCelValue } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, MAX_TASK_COST, type CelNode } from '../plan/cost.js';
 import { clipText, errorText, evidenceTerms, evidenceText, MAX_EVIDENCE_ENTRIES } from '../plan/evidence.js';
@@ -8,6 +8,7 @@ import { FAILURE_TYPES } from '../plan/failures.js';
 import type { Expr } from '../plan/plan.js';
 import { displayValue, fillTemplate } from '../plan/template.js';
 import type { ParsedExpression, SharedPlan } from './shared-plans.js';
+import type { ItemValue } from './strands.js';
 
 /**
  * The length of the string or list at a member path of the evaluation context (`data.items[].name`: the
@@ -56,9 +57,9 @@ export class CaseExpressions {
    * Evaluates an expression within the run-time budget (its cost with the case's real list sizes); a
    * failure (division by zero, overflow, over budget) fails the case with the expression's line.
    */
-  evaluate(expr: Expr): unknown {
-    const parsed = this.shared.expression(expr.cel);
-    const context = this.context();
+  evaluate(expr: Expr, items: readonly ItemValue[] = []): unknown {
+    const parsed = this.shared.expression(expr.cel, items);
+    const context = this.context(items);
     const cost = this.withinBudget(expr, parsed, context);
     const spent = this.spentNow();
     if (spent.cost + cost > MAX_TASK_COST) {
@@ -84,10 +85,10 @@ export class CaseExpressions {
   }
 
   /** Whether a wait's `where` condition holds for an arriving event (`event` is its payload). */
-  matches(where: Expr, event: CaseEvent): boolean {
+  matches(where: Expr, event: CaseEvent, items: readonly ItemValue[] = []): boolean {
     const spec = this.shared.plan.events[event.type]!;
-    const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
-    const parsed = this.shared.condition(event.type, where.cel);
+    const context = { ...this.context(items), event: toCelRecord(spec.payload, event.payload) };
+    const parsed = this.shared.condition(event.type, where.cel, items);
     this.withinBudget(where, parsed, context);
     return this.run(where, parsed, context) === true;
   }
@@ -122,15 +123,15 @@ export class CaseExpressions {
    * its text, with its value as people read it (src/plan/evidence.ts). Never fails: a term that cannot
    * be evaluated shows its error. Pure evaluation, no commands: the history is the same with or without it.
    */
-  evidence(expr: Expr): Record<string, string> {
+  evidence(expr: Expr, items: readonly ItemValue[] = []): Record<string, string> {
     const out: Record<string, string> = {};
     try {
-      const terms = evidenceTerms(astOf(this.shared.expression(expr.cel)));
-      const context = this.context();
+      const terms = evidenceTerms(astOf(this.shared.expression(expr.cel, items)));
+      const context = this.context(items);
       for (const term of terms) {
         if (Object.keys(out).length >= MAX_EVIDENCE_ENTRIES) break;
         const key = clipText(term);
-        if (!(key in out)) out[key] = this.termValue(term, context);
+        if (!(key in out)) out[key] = this.termValue(term, context, items);
       }
     } catch (error) {
       out[clipText(expr.cel)] = errorText(error);
@@ -139,9 +140,9 @@ export class CaseExpressions {
   }
 
   /** One term's value as evidence text, within the expression budget. */
-  private termValue(term: string, context: Record<string, unknown>): string {
+  private termValue(term: string, context: Record<string, unknown>, items: readonly ItemValue[]): string {
     try {
-      const parsed = this.shared.expression(term);
+      const parsed = this.shared.expression(term, items);
       const { cost } = costOf(parsed, context);
       if (cost > MAX_EXPRESSION_COST) return `not evaluated: it would cost ${cost} evaluation steps`;
       const spent = this.spentNow();
@@ -149,31 +150,45 @@ export class CaseExpressions {
       spent.cost += cost;
       return evidenceText(parsed(context), this.shared.plan.timezone);
     } catch (error) {
-      return this.absent(term, context) ? 'absent' : errorText(error);
+      return this.absent(term, context, items) ? 'absent' : errorText(error);
     }
   }
 
   /** Whether `term` is a field path (`data.a.b`) whose last field is not set. */
-  private absent(term: string, context: Record<string, unknown>): boolean {
+  private absent(term: string, context: Record<string, unknown>, items: readonly ItemValue[]): boolean {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(term)) return false;
     try {
-      return this.shared.expression(`has(${term})`)(context) === false;
+      return this.shared.expression(`has(${term})`, items)(context) === false;
     } catch {
       return false;
     }
   }
 
   /** Fills a text's placeholders with the values as they read in a message, each passed through `html` (an escaper) when given. */
-  render(text: string, placeholders: Expr[], html: (value: string) => string = (value) => value): string {
+  render(text: string, placeholders: Expr[], html: (value: string) => string = (value) => value, items: readonly ItemValue[] = []): string {
     return fillTemplate(
       text,
-      placeholders.map((p) => html(displayValue(this.evaluate(p), this.shared.plan.timezone))),
+      placeholders.map((p) => html(displayValue(this.evaluate(p, items), this.shared.plan.timezone))),
     );
   }
 
-  private context(): Record<string, unknown> {
+  /** A text whose placeholders may read an event (`event` is its payload), as a `cancel_on` handler's reason. */
+  renderFor(event: CaseEvent, text: string, placeholders: Expr[]): string {
+    const spec = this.shared.plan.events[event.type]!;
+    const context = { ...this.context(), event: toCelRecord(spec.payload, event.payload) };
+    const values = placeholders.map((p) => {
+      const parsed = this.shared.condition(event.type, p.cel);
+      this.withinBudget(p, parsed, context);
+      return displayValue(this.run(p, parsed, context), this.shared.plan.timezone);
+    });
+    return fillTemplate(text, values);
+  }
+
+  private context(items: readonly ItemValue[] = []): Record<string, unknown> {
     const state = this.state;
     return {
+      // A loop's items, as its body's expressions name them (src/workflows/strands.ts).
+      ...Object.fromEntries(items.map((item) => [item.name, item.type ? toCelValue(item.type, item.value) : toCelDyn(item.value)])),
       data: toCelRecord(this.shared.plan.fields, state.data),
       policy: toCelPolicy(this.shared.plan.policy),
       events: toCelEvents(this.shared.plan.events, state.received),
@@ -182,7 +197,7 @@ export class CaseExpressions {
       case_id: this.caseId,
       opened_by: this.openedBy,
       shop: this.shared.plan.shop ?? {},
-      steps: toCelResults(this.shared.results, state.results ?? {}),
+      steps: toCelResults(this.shared.results, state.results ?? {}, state.collected ?? {}),
     };
   }
 }

@@ -35,20 +35,22 @@ import type {
   RunCaseWorkflow,
   StepRecord,
 } from '../plan/case.js';
-import { caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
+import { cancelCaseUpdate, caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../case-contract/search-attributes.js';
 import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { callRetry, type StepRetry } from '../plan/steps/retry.js';
+import { Cancellation } from './cancellation.js';
 import { CaseClocks } from './clocks.js';
 import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
 import { HistoryVersions } from './history-versions.js';
 import { Inbox } from './inbox.js';
+import { Strand, type ItemValue, type StrandHost, type StrandPosition } from './strands.js';
 import { sharedPlan } from './shared-plans.js';
-import { interpreterOf, type StepRuntime } from './steps/index.js';
+import { interpreterOf, type BodyEnd, type BodyRun, type StepRuntime } from './steps/index.js';
 import { iso } from './time.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
@@ -125,6 +127,7 @@ const localFirstActivities: CaseActivities = {
   issueRefund: activities.issueRefund,
   callIntegration: activities.callIntegration,
   recordProgress: reports.recordProgress,
+  openChildCase: activities.openChildCase,
 };
 
 /**
@@ -166,7 +169,7 @@ function isCaseFailure(error: unknown): boolean {
   return error instanceof Error && !(error instanceof WorkflowError || error instanceof LocalActivityDoBackoff || error instanceof IllegalStateError);
 }
 
-class CaseRun implements StepRuntime {
+class CaseRun implements StepRuntime, StrandHost {
   readonly caseId: string;
   readonly plan: Plan;
   readonly state: CaseState;
@@ -180,6 +183,11 @@ class CaseRun implements StepRuntime {
   private deadlines: Deadline[] = [];
   private outcome: { outcome: string; reason: string } | null = null;
   private repair: CaseRepair | undefined;
+  /** Strands failed and waiting for an admin: the case shows `failed` while any does. */
+  private failing = 0;
+  /** Where the strands of the block running now are (src/workflows/strands.ts); empty outside blocks. */
+  private readonly strands = new Set<StrandPosition>();
+  private readonly cancellation: Cancellation;
 
   /** The input without its plan: the plan is the one copy shared by the plan's cases. */
   private readonly input: Omit<CaseInput, 'plan'>;
@@ -206,7 +214,21 @@ class CaseRun implements StepRuntime {
     this.expressions = new CaseExpressions(shared, this.caseId, input.openedBy ?? '', this.state);
     this.inbox = new Inbox(this.plan, this.state);
     this.clocks = new CaseClocks(this.plan, this.state);
-    setHandler(deliverEventUpdate, (event) => this.inbox.accept(event, iso(Date.now())), {
+    this.cancellation = new Cancellation(this, {
+      closed: () => this.status === 'closed',
+      settle: () => {
+        this.status = 'open';
+        this.waitingFor = [];
+        this.deadlines = [];
+      },
+      reasonFor: (event, text, placeholders) => this.expressions.renderFor(event, text, placeholders),
+      indexed: this.input.indexed === true,
+      repairQueue: REPAIR_QUEUE,
+      versions: this.versions,
+      result: () => ({ ...this.outcome!, steps: this.state.history }),
+    });
+    setHandler(cancelCaseUpdate, (cancel) => this.cancellation.requested(cancel), { validator: (_cancel) => this.cancellation.validate() });
+    setHandler(deliverEventUpdate, (event) => this.cancellation.heard(event, this.inbox.accept(event, iso(Date.now()))), {
       validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
     });
     setHandler(caseViewQuery, () => this.view());
@@ -225,7 +247,12 @@ class CaseRun implements StepRuntime {
     );
   }
 
-  async run(): Promise<CaseResult> {
+  /** The step loop runs in the cancellation's scope: a cancel stops it, compensates and ends the case. */
+  run(): Promise<CaseResult> {
+    return this.cancellation.guard(() => this.steps());
+  }
+
+  private async steps(): Promise<CaseResult> {
     // Opening the case wrote this state.
     if (!this.versions.has('progress-as-local-activities')) await this.report();
     for (;;) {
@@ -258,29 +285,42 @@ class CaseRun implements StepRuntime {
     };
   }
 
-  /** Runs one step; a failure of the step leaves the case failed until an admin retries or closes it. */
-  private async runStep(stepId: string): Promise<string | undefined> {
+  /**
+   * Runs one step (in `rt`, a strand's runtime for a step in a body; `iteration` is its loop's items,
+   * `@<index>` each, in its visits and keys); a failure of the step leaves the case failed until an admin
+   * retries or closes it, or with `failures: 'throw'` ends the strand.
+   */
+  async runStep(stepId: string, rt: StepRuntime = this, iteration = '', failures: BodyRun['failures'] = 'repair'): Promise<string | undefined> {
     const step = this.plan.steps[stepId];
-    const visit = (this.state.visits[stepId] = (this.state.visits[stepId] ?? 0) + 1);
+    const visit = (this.state.visits[stepId + iteration] = (this.state.visits[stepId + iteration] ?? 0) + 1);
+    const key = `${this.caseId}/${stepId}${iteration}/${visit}`;
     if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
     try {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
-      return await interpreterOf(step).run(step, this, `${this.caseId}/${stepId}/${visit}`);
+      const next = await interpreterOf(step).run(step, rt, key);
+      this.cancellation.completed(step, key);
+      return next;
     } catch (error) {
-      if (!isCaseFailure(error) || !this.versions.has('failed-cases-wait-for-repair')) throw error;
-      return this.failed(step ?? { id: stepId, kind: 'missing' }, `${this.caseId}/${stepId}/${visit}`, failureMessage(error).slice(0, 1000));
+      if (!isCaseFailure(error) || failures === 'throw' || !this.versions.has('failed-cases-wait-for-repair')) throw error;
+      return this.failed(step ?? { id: stepId, kind: 'missing' }, key, failureMessage(error).slice(0, 1000), rt);
     }
   }
 
   /** Records and escalates the failure, then waits for an admin: retry the step (its id) or close (undefined). */
-  private async failed(step: StepBase & { kind: string }, key: string, reason: string): Promise<string | undefined> {
-    this.record(step, { failed: reason }, 'failed');
+  private async failed(step: StepBase & { kind: string }, key: string, reason: string, rt: StepRuntime = this): Promise<string | undefined> {
+    rt.record(step, { failed: reason }, 'failed');
+    // A child case (a sub-playbook) ends failed at once: its parent's step takes its on_error.
+    if (this.input.parent) {
+      await rt.finish('failed', reason);
+      return undefined;
+    }
     this.status = 'failed';
     this.waitingFor = [];
     this.deadlines = [];
-    this.state.current = step.id;
+    // A step of a body fails in its strand: the case stays at its block, where continue-as-new may resume it.
+    if (rt === this) this.state.current = step.id;
     await this.activities.openEscalation({
       key: `${key}/failed`,
       caseId: this.caseId,
@@ -291,15 +331,21 @@ class CaseRun implements StepRuntime {
       note: reason,
     });
     await this.report();
-    await condition(() => this.repair !== undefined);
+    this.failing += 1;
+    try {
+      await condition(() => this.repair !== undefined);
+    } finally {
+      this.failing -= 1;
+    }
     const repair = this.repair!;
     this.repair = undefined;
-    this.record(step, { repair: repair.action, by: repair.by, reason: repair.reason }, 'repair');
+    rt.record(step, { repair: repair.action, by: repair.by, reason: repair.reason }, 'repair');
     if (repair.action === 'close') {
-      await this.finish('failed', repair.reason);
+      await rt.finish('failed', repair.reason);
       return undefined;
     }
     this.status = 'open';
+    this.settle();
     return step.id;
   }
 
@@ -309,24 +355,55 @@ class CaseRun implements StepRuntime {
     return retry ? integrationsWith(retry) : integrations;
   }
 
-  evaluate(expr: Expr): unknown {
-    return this.expressions.evaluate(expr);
+  evaluate(expr: Expr, items: readonly ItemValue[] = []): unknown {
+    return this.expressions.evaluate(expr, items);
   }
 
   after(startMs: number, span: Span): number {
     return instantAfter(this.plan.calendar, startMs, span);
   }
 
-  evidence(expr: Expr): Record<string, string> {
-    return this.expressions.evidence(expr);
+  evidence(expr: Expr, items: readonly ItemValue[] = []): Record<string, string> {
+    return this.expressions.evidence(expr, items);
   }
 
-  matches(where: Expr, event: CaseEvent): boolean {
-    return this.expressions.matches(where, event);
+  matches(where: Expr, event: CaseEvent, items: readonly ItemValue[] = []): boolean {
+    return this.expressions.matches(where, event, items);
   }
 
-  render(text: string, placeholders: Expr[], html?: (value: string) => string): string {
-    return this.expressions.render(text, placeholders, html);
+  render(text: string, placeholders: Expr[], html?: (value: string) => string, items: readonly ItemValue[] = []): string {
+    return this.expressions.render(text, placeholders, html, items);
+  }
+
+  runBody(body: BodyRun): Promise<BodyEnd> {
+    const items = body.item ? [{ name: body.item.name, type: body.item.type, value: body.item.value }] : [];
+    return new Strand(this, this, items, body.item ? `@${body.item.index}` : '', body).run();
+  }
+
+  // ---- StrandHost ----
+
+  enter(strand: StrandPosition): void {
+    this.strands.add(strand);
+    this.settle();
+  }
+
+  leave(strand: StrandPosition): void {
+    this.strands.delete(strand);
+    if (this.strands.size > 0) this.settle();
+    else if (this.status === 'waiting' || this.status === 'open') {
+      this.status = 'open';
+      this.waitingFor = [];
+      this.deadlines = [];
+    }
+  }
+
+  /** While strands run, the case shows their union: waiting only when every strand waits; failed while one waits for repair. */
+  private settle(): void {
+    if (this.strands.size === 0 || this.status === 'closed') return;
+    const strands = [...this.strands];
+    if (this.failing === 0) this.status = strands.every((strand) => strand.waitingFor !== undefined) ? 'waiting' : 'open';
+    this.waitingFor = [...new Set(strands.flatMap((strand) => strand.waitingFor ?? []))];
+    this.deadlines = strands.flatMap((strand) => strand.deadlines);
   }
 
   recipient(to: Recipient): MessageRecipient {
@@ -348,11 +425,22 @@ class CaseRun implements StepRuntime {
     return this.inbox.has(types, accepts);
   }
 
-  async waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready: () => boolean = () => false) {
-    this.status = 'waiting';
-    this.waitingFor = events;
-    this.deadlines = deadlines;
-    this.state.current = stepId;
+  async waitFor(
+    stepId: string,
+    events: string[],
+    deadlines: Deadline[],
+    wakeAt: number | undefined,
+    ready: () => boolean = () => false,
+    strand?: StrandPosition,
+  ) {
+    if (strand) Object.assign(strand, { step: stepId, waitingFor: events, deadlines });
+    else {
+      this.status = 'waiting';
+      this.waitingFor = events;
+      this.deadlines = deadlines;
+      this.state.current = stepId;
+    }
+    this.settle();
     await this.report();
     // The SDK asks `ready` outside the step: what it throws (a condition that cannot be evaluated) wakes
     // the step, which throws it where its failure is handled.
@@ -377,13 +465,19 @@ class CaseRun implements StepRuntime {
       await this.escalateRunOutClocks(stepId);
       await this.report();
     }
-    this.status = 'open';
-    this.waitingFor = [];
-    this.deadlines = [];
+    if (strand) Object.assign(strand, { waitingFor: undefined, deadlines: [] });
+    else {
+      this.status = 'open';
+      this.waitingFor = [];
+      this.deadlines = [];
+    }
+    this.settle();
   }
 
-  async working(deadlines: Deadline[]): Promise<void> {
-    this.deadlines = deadlines;
+  async working(deadlines: Deadline[], strand?: StrandPosition): Promise<void> {
+    if (strand) strand.deadlines = deadlines;
+    else this.deadlines = deadlines;
+    this.settle();
     await this.report();
   }
 
@@ -391,8 +485,10 @@ class CaseRun implements StepRuntime {
     return this.versions.has('effects-in-task') ? refundsUntil(deadline) : undefined;
   }
 
-  progressWith(deadlines: Deadline[]) {
-    this.deadlines = deadlines;
+  progressWith(deadlines: Deadline[], strand?: StrandPosition) {
+    if (strand) strand.deadlines = deadlines;
+    else this.deadlines = deadlines;
+    this.settle();
     const { report, upTo } = this.progress();
     return { report, written: () => void (this.state.auditedUpTo = upTo) };
   }

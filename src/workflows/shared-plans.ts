@@ -5,8 +5,8 @@
  * workflows of the thread instead of being built again in each; a cached waiting case then holds its
  * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
-import { eventConditionEnvironment, expressionEnvironment, parseExpression, type CelEnvironment, type ParsedExpression } from '../plan/cel.js';
-import type { FieldSpec, Plan } from '../plan/plan.js';
+import { eventConditionEnvironment, expressionEnvironment, itemEnvironment, parseExpression, type CelEnvironment, type ParsedExpression } from '../plan/cel.js';
+import type { FieldSpec, FieldType, Plan } from '../plan/plan.js';
 import { resultsOf } from '../plan/steps/index.js';
 
 export type { ParsedExpression };
@@ -17,6 +17,7 @@ const MAX_PLANS = 64;
 export class SharedPlan {
   private readonly env: CelEnvironment;
   private readonly eventEnvs = new Map<string, CelEnvironment>();
+  private readonly itemEnvs = new Map<string, CelEnvironment>();
   private readonly parsed = new Map<string, ParsedExpression>();
 
   readonly plan: Plan;
@@ -26,22 +27,33 @@ export class SharedPlan {
   constructor(plan: Plan) {
     this.plan = deepFreeze(plan);
     this.results = resultsOf(plan);
-    this.env = expressionEnvironment({ ...plan, results: this.results });
+    const collected = Object.values(plan.steps).flatMap((step) => (step.kind === 'for_each' && step.collect ? [step.id] : []));
+    this.env = expressionEnvironment({ ...plan, results: this.results, collected });
   }
 
-  /** An expression over the case (data, policy, events, now...), parsed once per plan. */
-  expression(cel: string): ParsedExpression {
-    return this.parse(cel, () => this.env, cel);
+  /** An expression over the case (data, policy, events, now...), parsed once per plan; in a loop's body, `items` are its loops' items. */
+  expression(cel: string, items: readonly ScopeItem[] = []): ParsedExpression {
+    if (items.length === 0) return this.parse(cel, () => this.env, cel);
+    const scope = scopeKey(items);
+    return this.parse(`${scope}\u0000${cel}`, () => this.itemEnv(scope, items), cel);
   }
 
   /** A wait's `where` condition on an event of type `eventType` (`event` is its payload). */
-  condition(eventType: string, cel: string): ParsedExpression {
-    return this.parse(`${eventType}\u0000${cel}`, () => this.eventEnv(eventType), cel);
+  condition(eventType: string, cel: string, items: readonly ScopeItem[] = []): ParsedExpression {
+    if (items.length === 0) return this.parse(`${eventType}\u0000${cel}`, () => this.eventEnv(eventType), cel);
+    const scope = scopeKey(items);
+    return this.parse(`${eventType}\u0000${scope}\u0000${cel}`, () => eventConditionEnvironment(this.itemEnv(scope, items), this.plan.events[eventType]!), cel);
   }
 
   private eventEnv(eventType: string): CelEnvironment {
     let env = this.eventEnvs.get(eventType);
     if (!env) this.eventEnvs.set(eventType, (env = eventConditionEnvironment(this.env, this.plan.events[eventType]!)));
+    return env;
+  }
+
+  private itemEnv(scope: string, items: readonly ScopeItem[]): CelEnvironment {
+    let env = this.itemEnvs.get(scope);
+    if (!env) this.itemEnvs.set(scope, (env = itemEnvironment(this.env, [...items])));
     return env;
   }
 
@@ -51,6 +63,15 @@ export class SharedPlan {
     return parsed;
   }
 }
+
+/** A loop's item as its body's expressions are checked: its name and type (undefined: `dyn`). */
+interface ScopeItem {
+  name: string;
+  type: FieldType | undefined;
+}
+
+/** The items' names and types: the environment an expression of a body is parsed in. */
+const scopeKey = (items: readonly ScopeItem[]): string => JSON.stringify(items.map((item) => [item.name, item.type ?? null]));
 
 const plans = new Map<string, SharedPlan>();
 

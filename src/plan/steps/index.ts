@@ -8,17 +8,34 @@ import { call, type CallStep, type RawCall } from './call.js';
 import { delay, type DelayStep, type RawDelay } from './delay.js';
 import { end, type EndStep, type RawEnd } from './end.js';
 import { escalate, type EscalateStep, type RawEscalate } from './escalate.js';
+import { forEach, type ForEachStep, type RawForEach } from './for-each.js';
 import type { StepKind } from './kind.js';
+import { parallel, type ParallelStep, type RawParallel } from './parallel.js';
 import { refund, type RawRefund, type RefundStep } from './refund.js';
 import { remark, type RawRemark, type RemarkStep } from './remark.js';
 import { send, type RawSend, type SendStep } from './send.js';
 import { set, type RawSet, type SetStep } from './set.js';
+import { playbook, type PlaybookStep, type RawPlaybook } from './playbook.js';
 import { task, type RawTask, type TaskStep } from './task.js';
 import { wait, type RawWait, type WaitStep } from './wait.js';
 
 export { declaredResults, resultsOf } from './call.js';
 
-export type Step = SendStep | WaitStep | DelayStep | BranchStep | RefundStep | EscalateStep | TaskStep | SetStep | RemarkStep | CallStep | EndStep;
+export type Step =
+  | SendStep
+  | WaitStep
+  | DelayStep
+  | BranchStep
+  | RefundStep
+  | EscalateStep
+  | TaskStep
+  | SetStep
+  | RemarkStep
+  | CallStep
+  | PlaybookStep
+  | EndStep
+  | ParallelStep
+  | ForEachStep;
 export type StepKindName = Step['kind'];
 export type StepOfKind<K extends StepKindName> = Extract<Step, { kind: K }>;
 
@@ -34,7 +51,10 @@ export interface RawActions {
   set: RawSet;
   remark: RawRemark;
   call: RawCall;
+  playbook: RawPlaybook;
   end: RawEnd;
+  parallel: RawParallel;
+  for_each: RawForEach;
 }
 
 export const STEP_KINDS: { [K in StepKindName]: StepKind<StepOfKind<K>, RawActions[K]> } = {
@@ -48,7 +68,10 @@ export const STEP_KINDS: { [K in StepKindName]: StepKind<StepOfKind<K>, RawActio
   set,
   remark,
   call,
+  playbook,
   end,
+  parallel,
+  for_each: forEach,
 };
 
 /** The descriptor of a kind by its name, as a history records it; undefined for records of no step kind (a reminder). */
@@ -61,7 +84,9 @@ export function kindOf<S extends Step>(step: S): StepKind<S, unknown> {
   return STEP_KINDS[step.kind] as unknown as StepKind<S, unknown>;
 }
 
-export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
-export type { Edge, ScenarioList, StepCompiler, StepDeadline, StepKind } from './kind.js';
+export type { ForEachStep, ParallelStep };
+export type { BranchStep, CallStep, DelayStep, EndStep, EscalateStep, PlaybookStep, RefundStep, RemarkStep, SendStep, SetStep, TaskStep, WaitStep };
+export type { Body, BodyItem, Edge, ScenarioList, StepCompiler, StepDeadline, StepKind } from './kind.js';
 export { CASE_OPENED } from './refund.js';
+export { BODY_END } from './kind.js';
 export { TASK_COMPLETED } from './task.js';

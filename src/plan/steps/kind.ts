@@ -9,6 +9,7 @@ import type { Calendar } from '../calendar.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import type { Span } from '../duration.js';
 import type { EventSpec, Expr, FieldSpec, FieldType, Plan, PolicyValue, Recipient, StepBase, TemplateSpec } from '../plan.js';
+import type { PublishedPlaybook } from './playbook.js';
 
 /** A place in the playbook document: keys and list indexes from its root. */
 export type JsonPath = (string | number)[];
@@ -17,6 +18,24 @@ export type JsonPath = (string | number)[];
 export interface Edge {
   to: string;
   label?: string;
+}
+
+/**
+ * A nested body (a parallel branch, a loop's iteration): its steps, in the order written, and the first.
+ * Its steps go only to steps of the same body; a step that would go past the last one goes to BODY_END.
+ */
+export interface Body {
+  start: string;
+  steps: string[];
+}
+
+/** Where a body's last step goes: the body is done (never a step id: ids start with a letter). */
+export const BODY_END = '$end';
+
+/** A loop's item as a body's expressions name it, typed from its list (undefined: not known, `dyn`). */
+export interface BodyItem {
+  name: string;
+  type: FieldType | undefined;
 }
 
 /** The type an expression must have where it is written. */
@@ -39,9 +58,16 @@ export interface Declarations {
   timezone: string;
   paidField?: string;
   orderIdField?: string;
+  /** The fields with the order's lines and the lines the case concerns (src/plan/order-lines.ts). */
+  orderLinesField?: string;
+  concernedLinesField?: string;
   refundCaps?: Plan['refundCaps'];
   /** The playbook's working calendar, which business durations count in. */
   calendar?: Calendar;
+  /** The playbook's own name: a sub-playbook may not run it again (cycles). */
+  playbook?: string;
+  /** The published playbooks a `playbook` step may run, as the caller looked them up; absent: none can be looked up. */
+  playbooks?: readonly PublishedPlaybook[];
 }
 
 /** What the compiler offers a step kind while it compiles one step: checks that report where they fail. */
@@ -73,9 +99,18 @@ export interface StepCompiler {
   warning(code: DiagnosticCode, message: string, path: JsonPath, hint?: string): void;
   /** "did you mean 'x'?" when `name` is close to a candidate, else `otherwise`. */
   hint(name: string, candidates: string[], otherwise: string): string;
+  /** Compiles a nested body written at `path` (its steps' expressions also see `item`); undefined when it has no step. */
+  body(raw: unknown[], path: JsonPath, item?: BodyItem): Body | undefined;
+  /** An expression evaluated in a loop's iteration: it also sees `item`. */
+  scopedExpression(cel: string, path: JsonPath, expected: ExpectedType, item: BodyItem): Expr;
+  /** The loop items in scope here (enclosing loops' `as`), innermost last. */
+  readonly items: readonly BodyItem[];
+  /** The type of the items of the list a CEL expression names, when it is a declared list field (`data.lines`). */
+  itemTypeOf(cel: string): FieldType | undefined;
 }
 
-export type DiagramShape = 'box' | 'decision' | 'wait' | 'end';
+/** `fork`: a parallel block (its branches drawn inside it); `loop`: a for_each (its body drawn inside it). */
+export type DiagramShape = 'box' | 'decision' | 'wait' | 'end' | 'fork' | 'loop';
 
 /** A step's deadline, as the marketplace lint bounds it: what it is, where it is written, how long it can last. */
 export interface StepDeadline {
@@ -99,6 +134,8 @@ export interface StepKind<S extends StepBase & { kind: string }, Raw> {
   /** The step's plan form, without id and position; undefined when it cannot be compiled. */
   compile(raw: Raw, compiler: StepCompiler): Omit<S, 'id' | 'at'> | undefined;
   edges(step: S): Edge[];
+  /** The bodies the step runs (parallel branches and cleanups, a loop's iteration); absent for plain steps. */
+  bodies?(step: S): { label: string; body: Body }[];
   /** One line for diagrams. */
   describe(step: S): string;
   /** Events a playbook with a step of this kind declares without writing them (unless it writes them itself). */

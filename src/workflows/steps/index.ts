@@ -8,8 +8,11 @@ import { call } from './call.js';
 import { delay } from './delay.js';
 import { end } from './end.js';
 import { escalate } from './escalate.js';
+import { forEach } from './for-each.js';
+import { playbook } from './playbook.js';
 import { refund } from './refund.js';
 import { remark } from './remark.js';
+import { parallel } from './parallel.js';
 import type { StepInterpreter } from './runtime.js';
 import { send } from './send.js';
 import { set } from './set.js';
@@ -27,7 +30,10 @@ export const INTERPRETERS: { [K in StepKindName]: StepInterpreter<StepOfKind<K>>
   set,
   remark,
   call,
+  playbook,
   end,
+  parallel,
+  for_each: forEach,
 };
 
 /** The interpreter of a step's kind, typed for that step. */
@@ -35,4 +41,4 @@ export function interpreterOf<S extends Step>(step: S): StepInterpreter<S> {
   return INTERPRETERS[step.kind] as unknown as StepInterpreter<S>;
 }
 
-export type { ReceivedCaseEvent, StepInterpreter, StepRuntime } from './runtime.js';
+export type { BodyEnd, BodyRun, ReceivedCaseEvent, StepInterpreter, StepRuntime } from './runtime.js';

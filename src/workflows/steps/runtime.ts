@@ -5,9 +5,26 @@
 import type { CaseActivities, MessageRecipient } from '../../plan/activities.js';
 import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../../plan/case.js';
 import type { Span } from '../../plan/duration.js';
-import type { Expr, Plan, Recipient, StepBase } from '../../plan/plan.js';
+import type { Expr, FieldType, Plan, Recipient, StepBase } from '../../plan/plan.js';
 import type { StepRetry } from '../../plan/steps/retry.js';
 import type { HistoryVersions } from '../history-versions.js';
+
+/** A body to run as a strand: where it starts, the loop item it sees, what it collects, and what a failing step does. */
+export interface BodyRun {
+  start: string;
+  /** A loop's item: its name, type (undefined: `dyn`), JSON value and index in the list. */
+  item?: { name: string; type: FieldType | undefined; value: unknown; index: number };
+  /** Evaluated when the body is done, in its scope. */
+  collect?: Expr;
+  /**
+   * `repair`: a step failing for good waits for an admin in its strand (retry runs it again there);
+   * `throw`: it ends the strand with the failure (the branch of an `any` or `first` race).
+   */
+  failures: 'repair' | 'throw';
+}
+
+/** How a body ended: done (with what it collected), or the case ended in it (an end step; a repair closing it). */
+export type BodyEnd = { done: true; collected?: unknown } | { done: false; outcome: string; reason: string };
 
 /** An event taken from the inbox, with the time it arrived. */
 export type ReceivedCaseEvent = CaseEvent & { at: string };
@@ -57,6 +74,11 @@ export interface StepRuntime {
   has(types: string[], accepts: (event: CaseEvent) => boolean): boolean;
   /** Ends the case with an outcome; the case closes once every event handler is done. */
   finish(outcome: string, reason: string): Promise<void>;
+  /**
+   * Runs a body (a parallel branch, a loop's item) as a strand of the case (src/workflows/strands.ts),
+   * in the caller's cancellation scope: cancelling it cancels the body's waits, timers and activities.
+   */
+  runBody(body: BodyRun): Promise<BodyEnd>;
 }
 
 /** How a step kind runs, in workflow code. */
