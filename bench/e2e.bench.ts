@@ -40,7 +40,7 @@ async function driveCase(setup: Setup, variant: VariantKey, caseId: string): Pro
   if (variant === 'A') {
     const { casebook, keys, cases } = setup;
     await openReturnCase(casebook, keys, caseId, data.order_id as string);
-    // buyer.shipped is only taken at wait_shipment; warehouse.received is `early`, so it may follow at once.
+    // The path measured: buyer.shipped taken at wait_shipment, warehouse.received (`early`) following at once.
     await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
     await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
     await sendEvent(casebook, keys.take(), caseId, received(caseId));

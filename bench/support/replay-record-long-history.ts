@@ -52,6 +52,7 @@ async function record(casebook: CasebookUnderTest): Promise<number> {
       },
     },
   });
+  await deliver('buyer.kept_return', 'kept', {});
   await waitUntilWaitingFor(casebook, agent, 'wait_tracking');
   await deliver('warehouse.received', 'receipt-0', { condition: 'resellable' });
   await waitUntilWaitingFor(casebook, agent, 'chase_tracking');

@@ -43,10 +43,14 @@ export class AgentKeys {
   }
 }
 
-/** Opens the quality return, then the warehouse records the return shipping its buyer advanced, which the order then owes. */
+/**
+ * Opens the quality return, whose buyer declines the exchange offered first, then the warehouse records
+ * the return shipping its buyer advanced, which the order then owes.
+ */
 export async function openReturnCase(casebook: CasebookUnderTest, keys: AgentKeys, caseId: string, orderId: string): Promise<void> {
   const data = qualityReturnData(orderId);
   await casebook.request('POST', '/v1/cases', { key: keys.take(), body: { playbook: 'return', caseId, data }, expected: [201] });
+  await sendEvent(casebook, keys.take(), caseId, { type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
   const advanced = data.advanced_return_shipping as { amount: number; currency: string };
   await casebook.request('POST', `/v1/orders/${encodeURIComponent(orderId)}/advances`, {
     key: keys.warehouse,

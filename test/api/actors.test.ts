@@ -115,7 +115,7 @@ describe('actors', () => {
     expect((await call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-2', data: await caseData('TB-ACT-2') })).statusCode).toBe(201);
     await expect
       .poll(async () => (await call('GET', '/v1/cases/act-2', http.keys.auditor)).json().waitingFor, { timeout: 10_000 })
-      .toEqual(['buyer.shipped', 'warehouse.received']);
+      .toEqual(['buyer.kept_return', 'buyer.chose_exchange']);
     const routed = await call('POST', '/v1/webhooks/warehouse', http.keys.hook, {
       receiptId: 'rcpt-act-2',
       orderId: 'TB-ACT-2',

@@ -134,8 +134,11 @@ describe('cases and events', () => {
       events: [{ id: 'wh-api-1', type: 'warehouse.received' }],
       refunds: [{ amount: 9_200, currency: 'CNY', covers: 'payment', status: 'issued', key: 'api-1/refund_no_reason/1' }],
     });
+    // Nobody answered the exchange offered first: after its four hours the return went ahead.
     expect(history.steps.map((s: { step: string }) => s.step)).toEqual([
       'check_window',
+      'offer_exchange',
+      'wait_exchange_answer',
       'approve',
       'send_address',
       'check_insurance',
@@ -145,7 +148,7 @@ describe('cases and events', () => {
       'thank_buyer',
       'end_refunded',
     ]);
-    expect(history.steps[0].detail).toMatchObject({ when: 'now - data.signed_at <= policy.return_window', goto: 'approve' });
+    expect(history.steps[0].detail).toMatchObject({ when: 'now - data.signed_at <= policy.return_window', goto: 'offer_exchange' });
   });
 
   it('refuses events the case does not wait for, and invalid payloads, with reasons', async () => {
@@ -157,7 +160,20 @@ describe('cases and events', () => {
     });
     await expect
       .poll(async () => (await call({ method: 'GET', url: '/v1/cases/api-2' })).json().waitingFor, { timeout: 10_000 })
+      .toEqual(['buyer.kept_return', 'buyer.chose_exchange']);
+    const kept = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.kept_return', id: 'k1', payload: {} }, key: keys.agent });
+    expect(kept.statusCode).toBe(202);
+    await expect
+      .poll(async () => (await call({ method: 'GET', url: '/v1/cases/api-2' })).json().waitingFor, { timeout: 10_000 })
       .toEqual(['buyer.shipped', 'warehouse.received']);
+    const offerOver = await call({
+      method: 'POST',
+      url: '/v1/cases/api-2/events',
+      body: { type: 'buyer.chose_exchange', id: 'x1', payload: { wanted_item: 'size 40' } },
+      key: keys.agent,
+    });
+    expect(offerOver.statusCode).toBe(409);
+    expect(offerOver.json().detail).toContain("'buyer.chose_exchange' is not expected now");
     const unknownType = await call({ method: 'POST', url: '/v1/cases/api-2/events', body: { type: 'buyer.paid', id: 'e1', payload: {} }, key: keys.agent });
     expect(unknownType.statusCode).toBe(409);
     expect(unknownType.json().detail).toContain("declares no event 'buyer.paid'");

@@ -178,7 +178,7 @@ describe('a signed marketplace refund request', () => {
     expect(row.data).toMatchObject({ order_id: 'TB-7001', buyer_name: 'Li Lei', order_total: { amount: 19_900, currency: 'CNY' }, shipping_insurance: false });
     const opened = (await runtime.db.pool.query(`SELECT actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened'`, [caseId])).rows;
     expect(opened).toEqual([{ actor_key_id: null, actor_name: 'inbound:marketplace' }]);
-    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.shipped');
+    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.kept_return');
   });
 
   it('sent five times at once, opens one case', async () => {
@@ -322,7 +322,7 @@ describe('a signed warehouse event', () => {
   it('reaches the case of its order through the event inbox, once', async () => {
     const opened = await post('marketplace', refundRequest('TB-7201'), { id: 'msg_7201' });
     const caseId = opened.json().cases[0].caseId as string;
-    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.shipped');
+    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.kept_return');
 
     const receipt = { type: 'warehouse.received', data: { orderId: 'TB-7201', payload: { condition: 'resellable' } } };
     const delivered = await post('warehouse', receipt, { id: 'wh_7201', secret: SECRETS.warehouse });
@@ -352,7 +352,7 @@ describe('a signed warehouse event', () => {
   it('naming its case reaches that case; naming a case that does not exist is 404 unknown-case', async () => {
     const opened = await post('marketplace', refundRequest('TB-7203'), { id: 'msg_7203' });
     const caseId = opened.json().cases[0].caseId as string;
-    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.shipped');
+    await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.kept_return');
     const shipped = { type: 'buyer.shipped', data: { caseId, payload: { tracking_number: 'SF-7203' } } };
     const delivered = await post('marketplace', shipped, { id: 'msg_7204' });
     expect([delivered.statusCode, delivered.json()]).toEqual([202, { status: 'accepted', caseId }]);

@@ -40,7 +40,12 @@ async function seed(): Promise<void> {
     const opened = await harness.call('agent', 'POST', '/v1/cases', { playbook: 'return', caseId, data: returnData(orderId, days) });
     expect(opened.status).toBe(201);
   }
-  await waitForStatus('ret-refunded', 'waiting');
+  // Both buyers in the window decline the exchange offered first.
+  for (const caseId of ['ret-refunded', 'ret-waiting']) {
+    await waitForStatus(caseId, 'waiting');
+    const kept = await harness.call('agent', 'POST', `/v1/cases/${caseId}/events`, { type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
+    expect(kept.status).toBe(202);
+  }
   const received = await harness.call('warehouse', 'POST', '/v1/cases/ret-refunded/events', {
     type: 'warehouse.received',
     id: 'wh-ret-refunded',
@@ -49,7 +54,10 @@ async function seed(): Promise<void> {
   expect(received.status).toBe(202);
   await waitForStatus('ret-refunded', 'closed');
   await waitForStatus('ret-refused', 'closed');
-  await waitForStatus('ret-waiting', 'waiting');
+  for (let i = 0; (await harness.call<{ step: string }>('auditor', 'GET', '/v1/cases/ret-waiting')).body.step !== 'wait_shipment'; i += 1) {
+    if (i === 100) throw new Error('ret-waiting does not wait for the parcel');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 it('an agent signs in, finds a case by its order id and reads why each decision went its way', async () => {
@@ -114,6 +122,8 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
   await steps.first().waitFor();
   expect(await steps.evaluateAll((items) => items.map((item) => item.getAttribute('data-step')))).toEqual([
     'check_window',
+    'offer_exchange',
+    'wait_exchange_answer',
     'approve',
     'send_address',
     'check_insurance',
@@ -124,16 +134,21 @@ it('an agent signs in, finds a case by its order id and reads why each decision 
     'end_refunded',
   ]);
   const checkWindow = steps.nth(0);
-  expect(await checkWindow.locator('.why').allTextContents()).toEqual(['went to approve: now - data.signed_at <= policy.return_window was true']);
+  expect(await checkWindow.locator('.why').allTextContents()).toEqual(['went to offer_exchange: now - data.signed_at <= policy.return_window was true']);
   expect(await checkWindow.locator('dl.evidence dt').allTextContents()).toContain('policy.return_window');
-  expect(await steps.nth(4).locator('.why').allTextContents()).toEqual(['took the event warehouse.received', expect.stringMatching(/^waited \d+s$/)]);
-  expect(await steps.nth(4).textContent()).toContain('by Depot Hangzhou');
-  expect(await steps.nth(5).locator('.why').first().textContent()).toMatch(/^went to refund_no_reason: none of .* was true$/);
-  expect(await steps.nth(8).locator('.why').allTextContents()).toEqual(['ended: resolved (refunded)']);
+  expect(await steps.nth(2).locator('.why').allTextContents()).toEqual(['took the event buyer.kept_return', expect.stringMatching(/^waited \d+s$/)]);
+  expect(await steps.nth(6).locator('.why').allTextContents()).toEqual(['took the event warehouse.received', expect.stringMatching(/^waited \d+s$/)]);
+  expect(await steps.nth(6).textContent()).toContain('by Depot Hangzhou');
+  expect(await steps.nth(7).locator('.why').first().textContent()).toMatch(/^went to refund_no_reason: none of .* was true$/);
+  expect(await steps.nth(10).locator('.why').allTextContents()).toEqual(['ended: resolved (refunded)']);
 
   const refunds = page.locator('section[aria-labelledby="case-refunds"] tbody tr');
   expect(await refunds.locator('td').nth(1).textContent()).toBe('¥189.00');
-  expect(await page.locator('section[aria-labelledby="case-messages"] tbody td.mono').allTextContents()).toEqual(['return_address', 'refund_sent']);
+  expect(await page.locator('section[aria-labelledby="case-messages"] tbody td.mono').allTextContents()).toEqual([
+    'offer_exchange',
+    'return_address',
+    'refund_sent',
+  ]);
   expect(await page.locator('section[aria-labelledby="case-remarks"] tbody td').nth(2).textContent()).toMatch(
     /^Lei \(after-sale\) · return approved \(no_reason\) · /,
   );

@@ -58,6 +58,14 @@ beforeAll(async () => {
     expect(opened.status).toBe(201);
   }
   for (const [caseId] of RETURNS) {
+    // Each buyer declines the exchange offered first.
+    await until(
+      async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`)).body.step,
+      'wait_exchange_answer',
+      `${caseId} waiting for the answer to the exchange offer`,
+    );
+    const kept = await harness.call('agent', 'POST', `/v1/cases/${caseId}/events`, { type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
+    expect(kept.status).toBe(202);
     await until(
       async () => (await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`)).body.step,
       'wait_shipment',

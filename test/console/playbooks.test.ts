@@ -13,11 +13,21 @@ import { waitForEverYaml } from '../support/small-playbooks.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
-/** The return playbook with a goto to a step that does not exist: PB102 on line 177, column 19. */
+/** The return playbook with a goto to a step that does not exist: PB102 on line 212, column 19. */
 const BROKEN_YAML = RETURN_YAML.replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing_parcle');
 const WAIT_FOR_EVER_YAML = waitForEverYaml('Asia/Shanghai');
-/** The steps the case below goes through: approved in the window, the address sent, the buyer ships, it waits for the receipt. */
-const PATH = ['check_window', 'approve', 'send_address', 'check_insurance', 'wait_shipment', 'note_tracking', 'wait_receipt'];
+/** The steps the case below goes through: in the window, an exchange offered and declined, approved, the address sent, the buyer ships, it waits for the receipt. */
+const PATH = [
+  'check_window',
+  'offer_exchange',
+  'wait_exchange_answer',
+  'approve',
+  'send_address',
+  'check_insurance',
+  'wait_shipment',
+  'note_tracking',
+  'wait_receipt',
+];
 
 const waitForStep = (caseId: string, step: string) =>
   vi.waitFor(
@@ -46,6 +56,9 @@ beforeAll(async () => {
     },
   });
   expect(opened.status).toBe(201);
+  await waitForStep('ret-path-1', 'wait_exchange_answer');
+  const kept = await harness.call('agent', 'POST', '/v1/cases/ret-path-1/events', { type: 'buyer.kept_return', id: 'kept-1', payload: {} });
+  expect(kept.status).toBe(202);
   await waitForStep('ret-path-1', 'wait_shipment');
   const shipped = await harness.call('agent', 'POST', '/v1/cases/ret-path-1/events', {
     type: 'buyer.shipped',
@@ -89,9 +102,9 @@ describe('as the ops lead', () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'ops-lead');
     await openPlaybook(page, '/return');
-    expect(await page.locator('svg.flow g.node').count()).toBe(41);
-    expect(await page.locator('svg.flow path.edge').count()).toBe(57);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 41 steps');
+    expect(await page.locator('svg.flow g.node').count()).toBe(46);
+    expect(await page.locator('svg.flow path.edge').count()).toBe(63);
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 46 steps');
     expect(await page.locator('svg.flow g.node[data-step="wait_receipt"] text.label').textContent()).toBe('wait warehouse.received');
 
     await page.getByLabel('Case id').fill('ret-path-1');
@@ -107,13 +120,15 @@ describe('as the ops lead', () => {
         .sort(),
     );
 
-    // The labels of the ways taken: the window's first condition held (not its twin to the same step), no insurance, the buyer's shipment.
+    // The labels of the ways taken: the window's first condition held (not its twin to the same step), the
+    // exchange declined (not the offer's timeout to the same step), no insurance, the buyer's shipment.
     expect(await page.locator('svg.flow g.edge-label.on-path title').allTextContents()).toEqual([
       'now - data.signed_at <= policy.return_window',
+      'buyer.kept_return',
       'otherwise',
       'buyer.shipped',
     ]);
-    expect(await page.locator('.yaml li[data-line="172"] code').textContent()).toBe('  - id: wait_receipt');
+    expect(await page.locator('.yaml li[data-line="207"] code').textContent()).toBe('  - id: wait_receipt');
     expect(await page.getByText('No diagnostics when checked now.').count()).toBe(1);
     expect(await axe(page)).toEqual([]);
     await screenshot(page, 'playbook');
@@ -144,12 +159,12 @@ describe('as the ops lead', () => {
     const listed = page.locator('ul.diagnostics li');
     expect(await listed.count()).toBe(1);
     expect(await listed.getAttribute('data-code')).toBe('PB102');
-    expect(await listed.innerText()).toBe("line 177:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
-    // Next to line 177 in the editor's margin: the code, and only there.
-    expect(await page.locator('.editor .gutter div[data-line="177"]').innerText()).toBe('PB102 177');
+    expect(await listed.innerText()).toBe("line 212:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
+    // Next to line 212 in the editor's margin: the code, and only there.
+    expect(await page.locator('.editor .gutter div[data-line="212"]').innerText()).toBe('PB102 212');
     expect(await page.locator('.editor .gutter div.error').count()).toBe(1);
 
-    await listed.getByRole('button', { name: 'line 177:19' }).click();
+    await listed.getByRole('button', { name: 'line 212:19' }).click();
     // A string, evaluated in the page: the tests are compiled without the DOM's types.
     const selection = await page.evaluate<string>(
       `(() => { const area = document.activeElement; return area.id + ': ' + area.value.slice(area.selectionStart, area.selectionEnd); })()`,
@@ -216,6 +231,6 @@ describe('as the auditor', () => {
     await harness.signIn(page, 'auditor');
     await openPlaybook(page, '/return');
     expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['版本', '流程 · 第 1 版', 'YAML · 第 1 版']);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 41 个步骤');
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 46 个步骤');
   });
 });

@@ -66,6 +66,13 @@ describe('casebook start, end to end over HTTP', () => {
       }),
     });
     expect(opened.status).toBe(201);
+    // The exchange offered first: the buyer keeps to the return.
+    const kept = await fetch(`${api}/v1/cases/e2e-1/events`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ type: 'buyer.kept_return', id: 'kept-1', payload: {} }),
+    });
+    expect(kept.status).toBe(202);
     const shipped = await fetch(`${api}/v1/cases/e2e-1/events`, {
       method: 'POST',
       headers: json,
@@ -110,7 +117,7 @@ describe('casebook start, end to end over HTTP', () => {
       const refunds = (await db.query(`SELECT amount, currency, status FROM refunds WHERE case_id = 'e2e-1'`)).rows;
       expect(refunds).toEqual([{ amount: '24700', currency: 'CNY', status: 'issued' }]);
       const templates = (await db.query(`SELECT template FROM outbox_messages WHERE case_id = 'e2e-1' ORDER BY id`)).rows.map((r) => r.template);
-      expect(templates).toEqual(['return_address', 'refund_sent']);
+      expect(templates).toEqual(['offer_exchange', 'return_address', 'refund_sent']);
       // Casebook talks to its embedded Postgres over the Unix socket (no client address), never loopback TCP.
       const connections = (
         await db.query(`SELECT count(*) FILTER (WHERE client_addr IS NULL)::int AS socket, count(*) FILTER (WHERE client_addr IS NOT NULL)::int AS tcp

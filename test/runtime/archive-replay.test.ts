@@ -121,6 +121,8 @@ describe('archive and replay on the Temporal dev server', () => {
           shipping_insurance: false,
         },
       });
+      await expect.poll(async () => (await service.describe(caseId))?.waitingFor, { timeout: 15_000 }).toContain('buyer.kept_return');
+      await inbox.deliverEvent(caseId, { type: 'buyer.kept_return', id: 'kept-1', payload: {} });
       await expect.poll(async () => (await service.describe(caseId))?.waitingFor, { timeout: 15_000 }).toContain('buyer.shipped');
       await inbox.deliverEvent(caseId, { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF1001' } });
       await expect.poll(async () => (await service.describe(caseId))?.waitingFor, { timeout: 15_000 }).toEqual(['warehouse.received']);
@@ -180,9 +182,9 @@ describe('archive and replay on the Temporal dev server', () => {
     if (replay.kind !== 'replayed') return;
     // The first message of the case is where the code now starts a timer the history does not have.
     const eventId = replay.divergence!.eventId!;
-    expect(replay.divergence).toMatchObject({ step: 'send_address', visit: 1, recorded: 'MarkerRecorded local activity sendMessage' });
+    expect(replay.divergence).toMatchObject({ step: 'offer_exchange', visit: 1, recorded: 'MarkerRecorded local activity sendMessage' });
     expect(replay.divergence!.now).toMatch(/^did not run this local activity at this point \(Missing associated machine for LocalActivity\(\d+\)/);
-    expect(replay.timeline.map(({ record }) => record.step)).not.toContain('send_address');
+    expect(replay.timeline.map(({ record }) => record.step)).not.toContain('offer_exchange');
 
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
@@ -191,7 +193,7 @@ describe('archive and replay on the Temporal dev server', () => {
       const printed = out.mock.calls.map((c) => String(c[0])).join('');
       expect(printed).toContain(`DIVERGES`);
       expect(printed).toContain(
-        `at history event ${eventId}, in step 'send_address' (visit 1):\n  recorded: MarkerRecorded local activity sendMessage\n  the code now: did not run this local activity at this point`,
+        `at history event ${eventId}, in step 'offer_exchange' (visit 1):\n  recorded: MarkerRecorded local activity sendMessage\n  the code now: did not run this local activity at this point`,
       );
     } finally {
       out.mockRestore();

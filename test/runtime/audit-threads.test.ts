@@ -33,12 +33,18 @@ beforeAll(async () => {
       data: returnCaseData(`TB-${caseId}`, Date.now() - 2 * DAY),
     });
   }
-  // Each case sends the buyer the return address, then waits for the parcel: a history of some twenty events.
-  for (const caseId of ['iso-1', 'iso-2', 'iso-3', 'spin-1', 'hog-1']) {
-    for (let tries = 0; !(await runtime.service.describe(caseId))?.waitingFor?.includes('buyer.shipped'); tries++) {
-      if (tries === 200) throw new Error(`case ${caseId} does not wait for the parcel`);
+  // Each case offers an exchange, which the buyer declines, sends the return address, then waits for the
+  // parcel: a history of some thirty events.
+  const waitFor = async (caseId: string, event: string) => {
+    for (let tries = 0; !(await runtime.service.describe(caseId))?.waitingFor?.includes(event); tries++) {
+      if (tries === 200) throw new Error(`case ${caseId} does not wait for ${event}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  };
+  for (const caseId of ['iso-1', 'iso-2', 'iso-3', 'spin-1', 'hog-1']) {
+    await waitFor(caseId, 'buyer.kept_return');
+    await runtime.inbox.deliverEvent(caseId, { type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
+    await waitFor(caseId, 'buyer.shipped');
   }
 }, 120_000);
 afterAll(async () => {

@@ -25,7 +25,7 @@ async function deliverWhenAwaited(caseId: string, event: CaseEvent) {
 
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 
-/** A no-reason return of an item shipped free: the whole payment is refunded once the warehouse has it. */
+/** A no-reason return of an item shipped free, the exchange offered declined: the whole payment is refunded once the warehouse has it. */
 async function receiveReturn(caseId: string, orderId: string): Promise<void> {
   await openCase(runtime.service, {
     caseId,
@@ -33,6 +33,7 @@ async function receiveReturn(caseId: string, orderId: string): Promise<void> {
     version: 1,
     data: returnCaseData(orderId, (await runtime.env.currentTimeMs()) - 2 * DAY, { shipped_free: true }),
   });
+  await deliverWhenAwaited(caseId, { type: 'buyer.kept_return', id: `${caseId}-kept`, payload: {} });
   await deliverWhenAwaited(caseId, { type: 'warehouse.received', id: `${caseId}-rcv`, payload: { condition: 'resellable' } });
 }
 

@@ -58,7 +58,7 @@ const rows = async (table: string, caseId: string) => (await runtime.db.pool.que
 const now = () => runtime.env.currentTimeMs();
 
 describe('standard playbooks, main paths', () => {
-  it('return: uninsured quality return received before the tracking number: order total and advanced shipping refunded', async () => {
+  it('return: uninsured quality return, the exchange offered declined, received before the tracking number: order total and advanced shipping refunded', async () => {
     await open('path-return-quality', 'return', {
       order_id: 'R-1',
       buyer_name: 'Li',
@@ -72,6 +72,8 @@ describe('standard playbooks, main paths', () => {
       shipping_insurance: false,
     });
     await recordAdvance(runtime.db.pool, 'R-1', 1_500);
+    // The exchange offered first is declined.
+    await deliverWhenAwaited('path-return-quality', { type: 'buyer.kept_return', id: 'k1', payload: {} });
     await deliverWhenAwaited('path-return-quality', { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } });
     const result = await finish('path-return-quality', 'return-quality');
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
@@ -110,7 +112,28 @@ describe('standard playbooks, main paths', () => {
     expect(await rows('refunds', 'path-return-late')).toEqual([]);
   });
 
-  it('return: buyer never ships: two reminders two days apart, then closed after seven days', async () => {
+  it('return: the buyer takes the exchange offered: the order is flagged for an exchange with the reason, nothing refunded', async () => {
+    await open('path-return-exchange', 'return', {
+      order_id: 'R-4',
+      buyer_name: 'Li',
+      order_total: { amount: 30_000, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date((await now()) - 2 * DAY).toISOString(),
+      reason: 'wrong_size',
+      shipping_insurance: false,
+    });
+    await deliverWhenAwaited('path-return-exchange', { type: 'buyer.chose_exchange', id: 'x1', payload: { wanted_item: 'size 40' } });
+    const result = await finish('path-return-exchange', 'return-exchange-instead');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'exchanged_instead' });
+    expect((await rows('outbox_messages', 'path-return-exchange')).map((m) => m.template)).toEqual(['offer_exchange', 'exchange_instead']);
+    expect(await rows('refunds', 'path-return-exchange')).toEqual([]);
+    expect((await rows('order_notes', 'path-return-exchange')).map((n) => [n.flag, n.remark])).toEqual([
+      ['blue', expect.stringMatching(/^Lei, after-sale · return turned into an exchange for size 40 \(wrong_size\) · /)],
+    ]);
+  });
+
+  it('return: buyer never answers the exchange offer and never ships: the return goes ahead, two reminders two days apart, then closed after seven days', async () => {
     await open('path-return-silent', 'return', {
       order_id: 'R-3',
       buyer_name: 'Li',

@@ -39,7 +39,13 @@ describe('reading a case', () => {
         shipping_insurance: false,
       },
     });
-    await expect.poll(async () => (await runtime.service.describe('fresh-1'))?.step, { timeout: 10_000 }).toBe('wait_shipment');
+    await expect.poll(async () => (await runtime.service.describe('fresh-1'))?.step, { timeout: 10_000 }).toBe('wait_exchange_answer');
+    expect(await runtime.inbox.deliverEvent('fresh-1', { type: 'buyer.kept_return', id: 'k1', payload: {} })).toEqual({ status: 'accepted' });
+    expect(await runtime.service.describe('fresh-1')).toMatchObject({
+      status: 'waiting',
+      step: 'wait_shipment',
+      waitingFor: ['buyer.shipped', 'warehouse.received'],
+    });
     expect(await runtime.inbox.deliverEvent('fresh-1', { type: 'buyer.shipped', id: 's1', payload: { tracking_number: 'SF-1' } })).toEqual({
       status: 'accepted',
     });

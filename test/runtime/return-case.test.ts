@@ -64,7 +64,7 @@ async function rows(table: string, caseId: string) {
 }
 
 describe('return case on the time-skipping server', () => {
-  it('(a) happy path: return address sent, exact refund issued once, case resolved', async () => {
+  it('(a) happy path: exchange offered, return address sent, exact refund issued once, case resolved', async () => {
     const outcome = await (async () => {
       await openCase(service, { caseId: 'ret-a', playbook: playbook.name, version: playbook.version, data: await returnData() });
       expect(await inbox.deliverEvent('ret-a', { type: 'buyer.shipped', id: 'ship-1', payload: { tracking_number: 'SF123' } })).toEqual({ status: 'accepted' });
@@ -78,8 +78,8 @@ describe('return case on the time-skipping server', () => {
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ amount: 18_900, currency: 'CNY', status: 'issued', idempotency_key: 'ret-a/refund_no_reason/1' });
     const messages = await rows('outbox_messages', 'ret-a');
-    expect(messages.map((m) => m.template)).toEqual(['return_address', 'refund_sent']);
-    expect(messages[0].body).toContain('TB-1001');
+    expect(messages.map((m) => m.template)).toEqual(['offer_exchange', 'return_address', 'refund_sent']);
+    expect(messages[1].body).toContain('TB-1001');
     const projection = (await db.pool.query(`SELECT status, outcome, return_tracking FROM cases WHERE case_id = 'ret-a'`)).rows[0];
     expect(projection).toEqual({ status: 'closed', outcome: 'resolved', return_tracking: 'SF123' });
   });
@@ -142,7 +142,9 @@ describe('return case on the time-skipping server', () => {
     const restartService = composeServices({ client: env.client, pool: db.pool, taskQueue: queue }).cases;
     await withWorker(queue, async () => {
       await openCase(restartService, { caseId: 'ret-d', playbook: playbook.name, version: playbook.version, data: await returnData({ order_id: 'TB-1004' }) });
-      await expect.poll(async () => (await restartService.describe('ret-d'))?.waitingFor, { timeout: 10_000 }).toEqual(['buyer.shipped', 'warehouse.received']);
+      await expect
+        .poll(async () => (await restartService.describe('ret-d'))?.waitingFor, { timeout: 10_000 })
+        .toEqual(['buyer.kept_return', 'buyer.chose_exchange']);
     });
     expect((await db.pool.query(`SELECT status FROM cases WHERE case_id = 'ret-d'`)).rows[0].status).toBe('waiting');
     const outcome = await withWorker(queue, async () => {
