@@ -11,11 +11,16 @@ export const Ledger = open({
   givenBack: integer,
   kinds: list(open({ kind: string, cap: integer, policyCap: nullable(integer), refunded: integer, requested: integer })),
   advances: list(exact({ kind: string, amount: integer, evidence: string, recordedBy: string, recordedAt: string })),
+  /** The order's lines (empty when no case stated them): paid, given back by payment refunds naming the line, left, and the cases concerning it. */
+  lines: list(
+    exact({ lineId: string, item: string, quantity: integer, paid: integer, refunded: integer, requested: integer, left: integer, cases: list(string) }),
+  ),
   refunds: list(
     open({
       caseId: string,
       stepId: string,
       covers: string,
+      lineId: nullableString,
       amount: integer,
       reason: string,
       status: string,

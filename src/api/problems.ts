@@ -46,6 +46,7 @@ export const PROBLEM_TYPES = {
   'event-not-expected': { status: [409] },
   'case-closed': { status: [409] },
   'duplicate-case': { status: [409] },
+  'order-lines-conflict': { status: [409] },
   'case-not-failed': { status: [409] },
   'idempotency-key-in-use': { status: [409] },
   'idempotency-key-reused': { status: [422] },

@@ -77,7 +77,7 @@ export interface OpenedByEvent {
 }
 
 /** Why a playbook opening on an event did not open its case. */
-export type Refusal = 'invalid-event' | 'invalid-case-data' | 'duplicate-case';
+export type Refusal = 'invalid-event' | 'invalid-case-data' | 'duplicate-case' | 'order-lines-conflict';
 
 /** What a signed event came to; kept with it, so that a replay is answered the same. */
 export type InboundAnswer =
@@ -304,6 +304,8 @@ export class InboundEvents {
         };
       case 'duplicate-case':
         return { kind: 'refused', problem: 'duplicate-case', message: result.message, errors: [], caseId: result.caseId };
+      case 'order-lines-conflict':
+        return { kind: 'refused', problem: 'order-lines-conflict', message: result.message, errors: result.problems };
       case 'unknown-playbook':
         return { kind: 'skipped', reason: `${name} (${result.message})` };
     }

@@ -23,7 +23,9 @@ import { recordOpened } from '../store/audit-chain.js';
 import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
 import { isWorkflowGone } from './live-view.js';
-import { raiseRefundCap, recordOrderPayment, type OrderPayment } from '../store/orders.js';
+import { OrderLinesConflict, orderLines, raiseRefundCap, recordCaseLines, recordOrderLines, recordOrderPayment, type OrderPayment } from '../store/orders.js';
+import { checkOrderLines, concernedLinesOf, orderLinesOf, paidByLines } from '../plan/order-lines.js';
+import { escapePointerToken } from '../plan/values.js';
 import { withTransaction, type Queryable } from '../store/transaction.js';
 import { refundCaps } from '../plan/steps/refund.js';
 
@@ -57,6 +59,7 @@ export type OpenCaseResult =
   | { kind: 'unknown-playbook'; message: string; pointer: '/playbook' | '/version' }
   | { kind: 'invalid-data'; message: string; problems: ValueProblem[] }
   | { kind: 'closed-case'; caseId: string; message: string }
+  | { kind: 'order-lines-conflict'; orderId: string; message: string; problems: ValueProblem[] }
   | { kind: 'duplicate-case'; caseId: string; message: string };
 
 /** The API's view of a case: where it is as its workflow last reported, with the playbook as name and version. */
@@ -85,6 +88,8 @@ export class CaseService {
     }
     const problems = checkValues(stored.plan.fields, request.data, '/data', stored.plan.currency);
     if (problems.length > 0) return invalidData(problems);
+    const lineProblems = checkOrderLines(stored.plan, request.data);
+    if (lineProblems.length > 0) return invalidData(lineProblems);
     const caseId = request.caseId ?? randomUUID();
     const existing = await findCase(this.pool, caseId);
     if (existing?.status === 'closed') {
@@ -107,7 +112,11 @@ export class CaseService {
       );
       return { kind: 'opened', ...opened };
     } catch (error) {
-      if (error instanceof OrderPaymentMismatch) return invalidData([{ pointer: `/data/${stored.plan.paidField}`, message: error.message }]);
+      if (error instanceof OrderPaymentMismatch) {
+        const field = stored.plan.paidField && request.data[stored.plan.paidField] !== undefined ? stored.plan.paidField : stored.plan.orderLinesField;
+        return invalidData([{ pointer: `/data/${escapePointerToken(field ?? '')}`, message: error.message }]);
+      }
+      if (error instanceof OrderLinesConflict) return linesConflict(error, stored.plan.orderLinesField!);
       if (error instanceof OpenKeyTaken) {
         const open = await openCaseWithKey(this.pool, error.openKey);
         const fields = stored.plan.oneOpenCasePer!.join(', ');
@@ -127,7 +136,10 @@ export class CaseService {
    */
   private async start(input: CaseInput, by: Actor): Promise<OpenedCase> {
     const { caseId, playbook, plan } = input;
-    const paid = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
+    const lines = orderLinesOf(plan, input.data);
+    const stated = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
+    // With lines, what the order was paid is their sum (checkOrderLines has it equal to the paid field, when given).
+    const paid = stated ?? (lines ? paidByLines(lines, plan.currency) : undefined);
     const orderId = orderIdOf(plan, input.data);
     const workflowId = workflowIdFor(caseId);
     const created = await withTransaction(this.pool, async (db) => {
@@ -217,21 +229,42 @@ function invalidData(problems: ValueProblem[]): OpenCaseResult {
   return { kind: 'invalid-data', message: problems.map((p) => `${p.pointer} ${p.message}`).join('; '), problems };
 }
 
+/** The case's order lines disagree with those recorded for its order: 409, pointing at the stated lines. */
+function linesConflict(error: OrderLinesConflict, field: string): OpenCaseResult {
+  const at = `/data/${escapePointerToken(field)}`;
+  const problems = error.disagreements.map((d) => ({
+    pointer: d.index === undefined ? at : `${at}/${d.index}${d.member ? `/${d.member}` : ''}`,
+    message: d.message,
+  }));
+  return { kind: 'order-lines-conflict', orderId: error.orderId, message: error.message, problems };
+}
+
 /** A case saying an order was paid otherwise than the order's ledger recorded. */
 class OrderPaymentMismatch extends Error {}
 
 /**
- * Records the order's payment in its ledger (the first case of an order does) and raises the caps of
- * the kinds of refund the playbook caps. A case that disagrees with the recorded payment is refused.
+ * Records the order's payment in its ledger (the first case of an order does), its lines (the first
+ * case that states them does) and the lines the case concerns, and raises the caps of the kinds of
+ * refund the playbook caps. A case that disagrees with the recorded payment or lines is refused.
  */
 async function recordOrderLedger(db: Queryable, input: CaseInput, payment: OrderPayment): Promise<void> {
   const recorded = await recordOrderPayment(db, payment, input.caseId);
+  const lines = orderLinesOf(input.plan, input.data);
+  const recordedLines = lines ? await orderLines(db, payment.orderId) : [];
+  // Lines the order has recorded are compared line by line (a differing amount shows at its line).
+  if (recordedLines.length === 0) checkPayment(payment, recorded);
+  if (lines) await recordOrderLines(db, payment.orderId, lines, input.caseId, recordedLines);
+  for (const { kind, cap } of refundCaps(input.plan)) await raiseRefundCap(db, payment.orderId, kind, cap);
+  const concerned = concernedLinesOf(input.plan, input.data);
+  if (concerned) await recordCaseLines(db, input.caseId, payment.orderId, concerned);
+}
+
+function checkPayment(payment: OrderPayment, recorded: OrderPayment): void {
   if (recorded.amount !== payment.amount || recorded.currency !== payment.currency) {
     throw new OrderPaymentMismatch(
       `order ${payment.orderId} was recorded as paid ${recorded.amount} ${recorded.currency}; this case says ${payment.amount} ${payment.currency}`,
     );
   }
-  for (const { kind, cap } of refundCaps(input.plan)) await raiseRefundCap(db, payment.orderId, kind, cap);
 }
 
 /** The case's key among open cases of its type, from the fields its playbook names (`one_open_case_per`). */

@@ -44,6 +44,8 @@ export interface RefundRequest {
   currency: string;
   reason: string;
   covers: RefundKind;
+  /** The order line the refund gives back for (one its case concerns); absent: the order as a whole. */
+  lineId?: string;
   deadlineAt: string;
   /** History shape 4: the case's progress report (the refund's deadline in it), written before the refund is reserved. */
   progress?: ProgressReport;

@@ -136,6 +136,10 @@ export interface Plan {
   orderIdField?: string;
   /** The string field holding the return parcel's tracking number, also used to route warehouse receipts. */
   returnTrackingField?: string;
+  /** The list field holding the order's lines (id, item, quantity, paid per line): the ledger records them once per order. */
+  orderLinesField?: string;
+  /** The list of line ids the case concerns: a refund may name only one of them. */
+  concernedLinesField?: string;
   /** Fields whose values identify an open case of this case type: no second open case with the same values. */
   oneOpenCasePer?: string[];
   /** Where each capped kind of refund gets its cap per order: the shop's policy amounts and the order's facts. */

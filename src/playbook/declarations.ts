@@ -12,6 +12,7 @@ import {
   type RefundCapSources,
 } from '../plan/plan.js';
 import type { JsonPath } from '../plan/steps/kind.js';
+import { concernedFieldProblem, lineShape, linesFieldProblem } from '../plan/order-lines.js';
 import type { Reporter } from './diagnostics.js';
 import { hintFor } from './hints.js';
 import type { RawField, RawPlaybook } from './raw.js';
@@ -252,4 +253,56 @@ export function compileOneOpenCasePer(raw: RawPlaybook, fields: Record<string, F
     }
   });
   return names;
+}
+
+/**
+ * `order_lines_field` names a list of lines (id, item, quantity, paid), `concerned_lines_field` a list of
+ * line ids; lines are recorded per order, so they need `order_id_field`, and the concerned lines need
+ * the lines they are taken from.
+ */
+export function checkLineFields(raw: RawPlaybook, fields: Record<string, FieldSpec>, report: Reporter): void {
+  const linesName = raw.order_lines_field;
+  if (linesName !== undefined) {
+    const field = fields[linesName];
+    if (!field) {
+      report.error('PB300', `order_lines_field names '${linesName}', which is not a declared field`, ['order_lines_field'], {
+        hint: hintFor(linesName, Object.keys(fields), `declare it under fields as a list of objects with ${lineShape()}`),
+      });
+    } else {
+      const problem = linesFieldProblem(field);
+      if (problem) {
+        const members = ['fields', linesName, 'items', 'fields'];
+        const path = !problem.member
+          ? ['fields', linesName, 'type']
+          : raw.fields[linesName]?.items?.fields?.[problem.member]
+            ? [...members, problem.member]
+            : members;
+        report.error('PB301', `order_lines_field '${linesName}' ${problem.message}`, path, {
+          key: problem.member !== undefined,
+          hint: `declare ${linesName} as { type: list, items: { type: object, fields: { id: { type: string }, item: { type: string }, quantity: { type: integer }, paid: { type: money } } } }`,
+        });
+      }
+    }
+    if (raw.order_id_field === undefined)
+      report.error('PB304', "order_lines_field needs order_id_field: an order's lines are recorded once per order, for all its cases", ['order_lines_field'], {
+        key: true,
+        hint: 'add order_id_field: <string field> at the top of the playbook',
+      });
+  }
+  const concernedName = raw.concerned_lines_field;
+  if (concernedName === undefined) return;
+  const concerned = fields[concernedName];
+  if (!concerned) {
+    report.error('PB302', `concerned_lines_field names '${concernedName}', which is not a declared field`, ['concerned_lines_field'], {
+      hint: hintFor(concernedName, Object.keys(fields), 'declare it under fields as { type: list, items: { type: string } }'),
+    });
+  } else {
+    const problem = concernedFieldProblem(concerned);
+    if (problem) report.error('PB302', `concerned_lines_field '${concernedName}' ${problem}`, ['fields', concernedName, 'type']);
+  }
+  if (linesName === undefined)
+    report.error('PB303', 'concerned_lines_field names lines of the order, but the playbook has no order_lines_field', ['concerned_lines_field'], {
+      key: true,
+      hint: "add order_lines_field: <list field with the order's lines>",
+    });
 }

@@ -48,6 +48,8 @@ export interface RawPlaybook {
   paid_field?: string;
   order_id_field?: string;
   return_tracking_field?: string;
+  order_lines_field?: string;
+  concerned_lines_field?: string;
   one_open_case_per?: string[];
   refund_caps?: Partial<Record<'return_shipping' | 'price_difference' | 'goodwill', string | string[]>>;
   events?: Record<string, { description?: string; early?: boolean; payload?: Record<string, RawField> }>;

@@ -1,5 +1,9 @@
-/** `orders` and `order_refund_caps`: one ledger per order, what was paid and the cap of each kind of refund. */
+/**
+ * `orders`, `order_lines`, `case_lines` and `order_refund_caps`: one ledger per order, what was paid (in
+ * all and per line), the lines each case concerns, and the cap of each kind of refund.
+ */
 import type { RefundKind } from '../plan/activities.js';
+import type { OrderLine } from '../plan/order-lines.js';
 import type { Queryable } from './transaction.js';
 
 export interface OrderPayment {
@@ -21,6 +25,95 @@ export async function recordOrderPayment(db: Queryable, payment: OrderPayment, c
   ]);
   const { rows } = await db.query<{ currency: string; paid_amount: number }>(`SELECT currency, paid_amount FROM orders WHERE order_id = $1`, [payment.orderId]);
   return { orderId: payment.orderId, currency: rows[0]!.currency, amount: rows[0]!.paid_amount };
+}
+
+/** A line of an order as the ledger recorded it. */
+export interface RecordedLine {
+  lineId: string;
+  item: string;
+  quantity: number;
+  paid: number;
+  position: number;
+}
+
+/** Where a case's stated lines disagree with those recorded for its order: the stated line's index (absent: the list), member and why. */
+export interface LineDisagreement {
+  index?: number;
+  member?: 'id' | 'item' | 'quantity' | 'paid';
+  message: string;
+}
+
+/** The order's lines disagree with what the case states: nothing of the case is recorded. */
+export class OrderLinesConflict extends Error {
+  constructor(
+    readonly orderId: string,
+    readonly disagreements: LineDisagreement[],
+  ) {
+    super(`the lines of order ${orderId} were recorded otherwise: ${disagreements.map((d) => d.message).join('; ')}`);
+  }
+}
+
+/** The lines recorded for an order, in the order they were stated; empty when none are. */
+export async function orderLines(db: Queryable, orderId: string): Promise<RecordedLine[]> {
+  const { rows } = await db.query<{ line_id: string; item: string; quantity: number; paid_amount: number; position: number }>(
+    `SELECT line_id, item, quantity, paid_amount, position FROM order_lines WHERE order_id = $1 ORDER BY position, line_id`,
+    [orderId],
+  );
+  return rows.map((row) => ({ lineId: row.line_id, item: row.item, quantity: row.quantity, paid: row.paid_amount, position: row.position }));
+}
+
+/**
+ * Records an order's lines, once: the first case that states them does, when none are recorded (their
+ * sum must be what the order was paid: the database checks it). A case stating lines of an order that
+ * has them (`recorded`, as orderLines answered) must state the same lines; else OrderLinesConflict.
+ */
+export async function recordOrderLines(db: Queryable, orderId: string, lines: OrderLine[], caseId: string, recorded: RecordedLine[]): Promise<void> {
+  if (recorded.length > 0) {
+    const disagreements = linesDisagreements(recorded, lines);
+    if (disagreements.length > 0) throw new OrderLinesConflict(orderId, disagreements);
+    return;
+  }
+  try {
+    await db.query(
+      `INSERT INTO order_lines (order_id, line_id, item, quantity, paid_amount, position, recorded_by_case)
+       SELECT $1, line_id, item, quantity, paid_amount, position - 1, $6
+       FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) WITH ORDINALITY AS l(line_id, item, quantity, paid_amount, position)`,
+      [orderId, lines.map((l) => l.id), lines.map((l) => l.item), lines.map((l) => l.quantity), lines.map((l) => l.paid.amount), caseId],
+    );
+    // The sum is checked at commit; here, so that a disagreement is this case's answer and not the commit's.
+    await db.query(`SET CONSTRAINTS order_lines_sum_to_paid IMMEDIATE`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23514') throw error;
+    throw new OrderLinesConflict(orderId, [{ message: (error as Error).message }]);
+  }
+}
+
+/** How stated lines differ from the recorded ones, by stated line and member. */
+function linesDisagreements(recorded: RecordedLine[], stated: OrderLine[]): LineDisagreement[] {
+  const byId = new Map(recorded.map((line) => [line.lineId, line]));
+  const out: LineDisagreement[] = [];
+  stated.forEach((line, index) => {
+    const known = byId.get(line.id);
+    if (!known) {
+      out.push({ index, member: 'id', message: `the order has no line '${line.id}'; its lines are ${recorded.map((l) => l.lineId).join(', ')}` });
+      return;
+    }
+    if (known.item !== line.item) out.push({ index, member: 'item', message: `line '${line.id}' was recorded as item '${known.item}', not '${line.item}'` });
+    if (known.quantity !== line.quantity)
+      out.push({ index, member: 'quantity', message: `line '${line.id}' was recorded with quantity ${known.quantity}, not ${line.quantity}` });
+    if (known.paid !== line.paid.amount)
+      out.push({ index, member: 'paid', message: `line '${line.id}' was recorded as paid ${known.paid}, not ${line.paid.amount}` });
+  });
+  const statedIds = new Set(stated.map((line) => line.id));
+  const missing = recorded.filter((line) => !statedIds.has(line.lineId)).map((line) => line.lineId);
+  if (missing.length > 0) out.push({ message: `the order also has line${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which this case leaves out` });
+  return out;
+}
+
+/** Records the lines a case concerns (lines of its own order, recorded already). */
+export async function recordCaseLines(db: Queryable, caseId: string, orderId: string, lineIds: string[]): Promise<void> {
+  if (lineIds.length === 0) return;
+  await db.query(`INSERT INTO case_lines (case_id, order_id, line_id) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, [caseId, orderId, lineIds]);
 }
 
 /**
@@ -106,6 +199,53 @@ export interface OrderLedger {
    */
   kinds: { kind: RefundKind; cap: number; policyCap: number | null; refunded: number; requested: number }[];
   advances: OrderAdvance[];
+  /**
+   * The order's lines, when a case stated them: what each was paid, what payment refunds naming it
+   * gave back (issued) and hold (requested), what is left to refund of it, and the cases concerning it.
+   */
+  lines: LedgerLine[];
+}
+
+export interface LedgerLine {
+  lineId: string;
+  item: string;
+  quantity: number;
+  paid: number;
+  refunded: number;
+  requested: number;
+  left: number;
+  cases: string[];
+}
+
+async function ledgerLines(db: Queryable, orderId: string): Promise<LedgerLine[]> {
+  const { rows } = await db.query<{
+    line_id: string;
+    item: string;
+    quantity: number;
+    paid_amount: number;
+    refunded: number;
+    requested: number;
+    cases: string[];
+  }>(
+    `SELECT l.line_id, l.item, l.quantity, l.paid_amount,
+            (SELECT COALESCE(sum(r.amount) FILTER (WHERE r.status = 'issued'), 0) FROM refunds r
+              WHERE r.order_id = l.order_id AND r.line_id = l.line_id AND r.covers = 'payment')::bigint AS refunded,
+            (SELECT COALESCE(sum(r.amount) FILTER (WHERE r.status = 'requested'), 0) FROM refunds r
+              WHERE r.order_id = l.order_id AND r.line_id = l.line_id AND r.covers = 'payment')::bigint AS requested,
+            ARRAY(SELECT c.case_id FROM case_lines c WHERE c.order_id = l.order_id AND c.line_id = l.line_id ORDER BY c.recorded_at, c.case_id) AS cases
+     FROM order_lines l WHERE l.order_id = $1 ORDER BY l.position, l.line_id`,
+    [orderId],
+  );
+  return rows.map((row) => ({
+    lineId: row.line_id,
+    item: row.item,
+    quantity: row.quantity,
+    paid: row.paid_amount,
+    refunded: row.refunded,
+    requested: row.requested,
+    left: row.paid_amount - row.refunded - row.requested,
+    cases: row.cases,
+  }));
 }
 
 /** What was paid for an order and advanced by its buyer, and what each kind of refund has taken of its cap. */
@@ -147,6 +287,7 @@ export async function orderLedger(db: Queryable, orderId: string): Promise<Order
     givenBack: rows.reduce((sum, row) => sum + row.refunded + row.requested, 0),
     kinds: rows.map((row) => ({ kind: row.kind, cap: row.cap, policyCap: row.policy_cap, refunded: row.refunded, requested: row.requested })),
     advances,
+    lines: await ledgerLines(db, orderId),
   };
 }
 
@@ -154,6 +295,8 @@ export interface OrderRefund {
   caseId: string;
   stepId: string;
   covers: RefundKind;
+  /** The order line it gives back for; null: the order as a whole. */
+  lineId: string | null;
   amount: number;
   reason: string;
   status: 'requested' | 'late' | 'issued' | 'declined';
@@ -165,13 +308,14 @@ export interface OrderRefund {
 /** Every refund of an order, from all its cases, in the order they were asked for. */
 export async function orderRefunds(db: Queryable, orderId: string): Promise<OrderRefund[]> {
   const { rows } = await db.query(
-    `SELECT case_id, step_id, covers, amount, reason, status, late_at, deadline_at, answered_at, idempotency_key FROM refunds WHERE order_id = $1 ORDER BY id`,
+    `SELECT case_id, step_id, covers, line_id, amount, reason, status, late_at, deadline_at, answered_at, idempotency_key FROM refunds WHERE order_id = $1 ORDER BY id`,
     [orderId],
   );
   return rows.map((r) => ({
     caseId: r.case_id,
     stepId: r.step_id,
     covers: r.covers,
+    lineId: r.line_id,
     amount: r.amount,
     reason: r.reason,
     status: r.status === 'requested' && r.late_at ? 'late' : r.status,

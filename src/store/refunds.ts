@@ -1,7 +1,7 @@
 /**
  * `refunds`: Casebook's ledger of refunds, counted per order. A refund is reserved (`requested`) before
- * the payment provider is asked, then settled `issued` or `declined`; a trigger keeps the requested and
- * issued refunds of each kind within the order's cap. `provider_refunds` is the local provider's record.
+ * the payment provider is asked, then settled `issued` or `declined`; triggers keep the requested and
+ * issued refunds of each kind within the order's cap, and those naming a line within the line's. `provider_refunds` is the local provider's record.
  */
 import type { RefundRequest } from '../plan/activities.js';
 import type { Queryable } from './transaction.js';
@@ -53,8 +53,8 @@ export async function reserveRefund(db: Queryable, request: RefundRequest): Prom
 
 async function insertRefund(db: Queryable, request: RefundRequest, status: RefundStatus, declineReason: string | null): Promise<void> {
   await db.query(
-    `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status, decline_reason, deadline_at, answered_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $9 = 'declined' THEN now() END)
+    `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status, decline_reason, deadline_at, line_id, answered_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $9 = 'declined' THEN now() END)
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
       request.key,
@@ -68,6 +68,7 @@ async function insertRefund(db: Queryable, request: RefundRequest, status: Refun
       status,
       declineReason,
       request.deadlineAt,
+      request.lineId ?? null,
     ],
   );
 }

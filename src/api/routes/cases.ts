@@ -63,6 +63,7 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
           'invalid-case-data',
           'case-closed',
           'duplicate-case',
+          'order-lines-conflict',
           'idempotency-key-in-use',
           'idempotency-key-reused',
         ]),
@@ -93,6 +94,15 @@ function openAnswer(opened: OpenCaseResult, reply: FastifyReply): Answer {
       return answerOf(problem('case-closed', opened.message, { caseId: opened.caseId, case: `/v1/cases/${opened.caseId}` }), reply);
     case 'duplicate-case':
       return answerOf(problem('duplicate-case', opened.message, { caseId: opened.caseId, case: `/v1/cases/${opened.caseId}` }), reply);
+    case 'order-lines-conflict':
+      return answerOf(
+        problem('order-lines-conflict', opened.message, {
+          orderId: opened.orderId,
+          errors: opened.problems,
+          ledger: `/v1/orders/${encodeURIComponent(opened.orderId)}/ledger`,
+        }),
+        reply,
+      );
     case 'opened':
       return {
         status: opened.created ? 201 : 200,

@@ -52,6 +52,7 @@ export const inboundRoutes =
               'invalid-event',
               'invalid-case-data',
               'duplicate-case',
+              'order-lines-conflict',
               'unknown-case',
               'event-not-expected',
               'case-closed',

@@ -11,6 +11,8 @@ export interface RefundStep extends StepBase {
   reason: string;
   /** The kind of refund: each kind is capped per order (`payment` by what was paid). */
   covers: RefundKind;
+  /** CEL string expression: the order line the refund gives back for, one the case concerns; absent: the order as a whole. */
+  line?: Expr;
   /** The deadline: `withinMs` (or business time `withinBusiness`) after the moment `from` (an event name, or `case.opened`). */
   withinMs?: number;
   withinBusiness?: BusinessDuration;
@@ -28,6 +30,7 @@ export interface RawRefund {
   amount: string;
   reason: string;
   covers?: RefundKind;
+  line?: string;
   escalate_breach_to?: string;
   within: string;
   from: string;
@@ -47,12 +50,22 @@ export const refund: StepKind<RefundStep, RawRefund> = {
   waits: false,
   shape: 'box',
   compile(raw, c) {
-    const { events, paidField, orderIdField, refundCaps, currency } = c.declarations;
-    if (!paidField)
-      c.error('PB117', 'a refund needs paid_field: the money field with what the buyer paid, the ceiling for refunds', c.path, {
+    const { events, paidField, orderIdField, orderLinesField, concernedLinesField, refundCaps, currency } = c.declarations;
+    if (!paidField && !orderLinesField)
+      c.error('PB117', 'a refund needs paid_field (or order_lines_field): what the buyer paid is the ceiling for refunds', c.path, {
         key: true,
         hint: 'add paid_field: <money field> at the top of the playbook',
       });
+    if (raw.line !== undefined && (!orderLinesField || !concernedLinesField))
+      c.error(
+        'PB305',
+        'a refund naming a line needs order_lines_field and concerned_lines_field: it may name only a line its case concerns',
+        [...c.path, 'line'],
+        {
+          key: true,
+          hint: 'add order_lines_field: <the order lines> and concerned_lines_field: <the ids of the lines the case is about>',
+        },
+      );
     if (!orderIdField)
       c.error('PB119', 'a refund needs order_id_field: refunds are counted per order, across all its cases', c.path, {
         key: true,
@@ -74,6 +87,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
       currency,
       reason: raw.reason,
       covers,
+      ...(raw.line !== undefined ? { line: c.expression(raw.line, [...c.path, 'line'], 'string') } : {}),
       ...withinOf(c.span(raw.within, [...c.path, 'within']) ?? 0),
       from: raw.from,
       onBreach: c.ref(raw.on_breach, [...c.path, 'on_breach']),
@@ -87,7 +101,7 @@ export const refund: StepKind<RefundStep, RawRefund> = {
     { to: step.onBreach, label: 'refunded late' },
     { to: step.onDeclined, label: 'declined' },
   ],
-  describe: (step) => `refund within ${formatSpan(refundWithin(step))}`,
+  describe: (step) => `refund${step.line ? ' a line' : ''} within ${formatSpan(refundWithin(step))}`,
   deadline: (step) => ({ what: 'the refund deadline', key: ['refund', 'within'], lasts: { span: refundWithin(step) } }),
 };
 

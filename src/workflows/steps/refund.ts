@@ -26,6 +26,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     return step.onDeclined;
   }
   const orderId = orderIdOf(rt.plan, rt.state.data);
+  const lineId = step.line ? String(rt.evaluate(step.line)) : undefined;
   const request: RefundRequest = {
     key,
     caseId: rt.caseId,
@@ -35,6 +36,7 @@ async function runRefund(step: RefundStep, rt: StepRuntime, key: string): Promis
     currency: step.currency,
     reason: step.reason,
     covers: step.covers,
+    ...(lineId !== undefined ? { lineId } : {}),
     deadlineAt: iso(deadline),
   };
   if (Date.now() >= deadline) {
@@ -126,6 +128,7 @@ function refundEvidence(step: RefundStep, rt: StepRuntime, amount: number, deadl
     amountFrom: rt.evidence(step.amount),
     money: evidenceText({ amount, currency: step.currency }, rt.plan.timezone),
     currency: step.currency,
+    ...(step.line ? { line: String(rt.evaluate(step.line)), lineFrom: rt.evidence(step.line) } : {}),
     deadline: iso(deadline),
     deadlineFrom: step.from,
     within: step.withinBusiness ? formatSpan(step.withinBusiness) : readableDuration(step.withinMs ?? 0),
