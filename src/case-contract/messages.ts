@@ -1,15 +1,18 @@
 /**
  * The messages between the case workflow and its clients, declared with Temporal's SDK where workflow
  * code (src/workflows/) and client code (src/cases/, src/stack/) meet: the update that delivers an
- * event, the repair, the view query, and the sink a replayed case reports through. The shapes they
+ * event, the repair, the cancel, the view query, and the sink a replayed case reports through. The shapes they
  * carry are the contract's (src/plan/case.ts).
  */
 import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
+import type { CancelResult, CaseCancel } from '../plan/cancellation.js';
 import type { CaseEvent, CaseRepair, CaseStatus, CaseView, EventResult, ProgressReport } from '../plan/case.js';
 
 export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
 export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
 export const caseViewQuery = defineQuery<CaseView>('caseView');
+/** A person cancels the case (src/workflows/cancellation.ts); its validator refuses a closed case. */
+export const cancelCaseUpdate = defineUpdate<CancelResult, [CaseCancel]>('cancelCase');
 
 /** The sink through which a replayed case tells the replayer what it re-derives. */
 export const REPLAY_SINK = 'casebookReplay';

@@ -10,4 +10,7 @@ export const ORDER_ID = defineSearchAttributeKey('OrderId', SearchAttributeType.
 export const CASE_OUTCOME = defineSearchAttributeKey('CaseOutcome', SearchAttributeType.KEYWORD);
 export const CASE_REASON = defineSearchAttributeKey('CaseReason', SearchAttributeType.KEYWORD);
 
-export const CASE_SEARCH_ATTRIBUTES = [CASE_TYPE, PLAYBOOK, PLAYBOOK_VERSION, CASE_STATUS, ORDER_ID, CASE_OUTCOME, CASE_REASON];
+/** Set when the case is cancelled: who cancelled it (an API key's name, or `casebook` for an event without a sender). */
+export const CASE_CANCELLED_BY = defineSearchAttributeKey('CaseCancelledBy', SearchAttributeType.KEYWORD);
+
+export const CASE_SEARCH_ATTRIBUTES = [CASE_TYPE, PLAYBOOK, PLAYBOOK_VERSION, CASE_STATUS, ORDER_ID, CASE_OUTCOME, CASE_REASON, CASE_CANCELLED_BY];

@@ -11,6 +11,7 @@ import type { RefundKind } from './activities.js';
 import type { Calendar } from './calendar.js';
 import type { Step } from './steps/index.js';
 import type { OpensOn } from './opening.js';
+import type { CancelHandler } from './cancellation.js';
 
 export const PLAN_VERSION = 1 as const;
 
@@ -111,6 +112,8 @@ export type Recipient = { kind: 'buyer' } | { kind: 'agent'; id?: Expr } | { kin
 export interface StepBase {
   id: string;
   at?: SourcePosition;
+  /** The step of `compensations` that undoes this one when the case is cancelled after it completed (src/plan/cancellation.ts). */
+  compensate?: string;
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -158,6 +161,10 @@ export interface Plan {
   clocks?: Record<string, ClockSpec>;
   /** The signed inbound event that opens a case of this playbook by itself (src/plan/opening.ts); absent in plans without. */
   opensOn?: OpensOn;
+  /** Events that cancel the case at any step, by type (src/plan/cancellation.ts); absent in plans without. */
+  cancelOn?: Record<string, CancelHandler>;
+  /** The steps that undo completed steps of a cancelled case, by id; absent in plans without. */
+  compensations?: Record<string, Step>;
 }
 
 export type CappedRefundKind = Exclude<RefundKind, 'payment'>;

@@ -32,7 +32,7 @@ export interface RawTemplate {
 }
 
 /** A step: its id, how it goes on, and exactly one action (the schema guarantees one). */
-export type RawStep = { id: string; next?: string; description?: string } & Partial<RawActions>;
+export type RawStep = { id: string; next?: string; description?: string; compensate?: string } & Partial<RawActions>;
 
 export interface RawPlaybook {
   playbook: string;
@@ -62,4 +62,8 @@ export interface RawPlaybook {
   clocks?: Record<string, RawClock>;
   /** The signed inbound event that opens a case by itself. */
   opens_on?: RawOpensOn;
+  /** Events that cancel the case at any step (src/playbook/cancellation.ts). */
+  cancel_on?: Record<string, { where?: string; reason?: string }>;
+  /** Steps that undo completed ones when the case is cancelled, named by a step's `compensate`. */
+  compensations?: RawStep[];
 }

@@ -34,6 +34,12 @@ const HISTORY_CHANGES = {
    * input by every step it ever ran, until the server refused it).
    */
   'continue-as-new-carries-state': { running: true },
+  /**
+   * A case whose workflow is cancelled in Temporal (its parent case was cancelled, or an operator
+   * cancelled it) is cancelled as a person's cancel is: compensated, refunds escalated, ended
+   * `cancelled` (it used to end at once, nothing undone); asked only when such a cancel arrives.
+   */
+  'workflow-cancel-compensates': { running: true },
 } as const satisfies Record<string, { since: number } | { running: true }>;
 
 export type HistoryChange = keyof typeof HISTORY_CHANGES;

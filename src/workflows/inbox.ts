@@ -45,6 +45,8 @@ export class Inbox {
         problems,
       ]);
     }
+    // A `cancel_on` handler takes its event at any step (src/workflows/cancellation.ts).
+    if (this.plan.cancelOn?.[event.type]) return;
     const { waitingFor } = position;
     const expected =
       waitingFor.includes(event.type) ||
