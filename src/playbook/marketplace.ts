@@ -7,6 +7,8 @@ import { worstCaseSpanMs } from '../plan/calendar.js';
 import { formatDuration, parseBusinessDuration, type Span } from '../plan/duration.js';
 import type { Plan } from '../plan/plan.js';
 import { kindOf, STEP_KINDS, type Step } from '../plan/steps/index.js';
+import type { RawStep } from './raw.js';
+import { writtenSteps } from './steps.js';
 import { diagnosticAt, Reporter, type Diagnostic, type Severity } from './diagnostics.js';
 import { hintFor } from './hints.js';
 import type { MarketplacePack, MarketplacePacks, MarketplaceRule } from './marketplace-packs.js';
@@ -166,15 +168,16 @@ function stepDeadline(stepId: string, path: JsonPath, context: Context): Deadlin
     });
     return undefined;
   }
-  const index = (source.value as { steps: { id: string }[] }).steps.findIndex((s) => s.id === stepId);
-  const writtenAt: JsonPath = ['steps', index, ...found.key];
+  // Where the step is written, in a body (a parallel branch, a loop's steps) too.
+  const at = writtenSteps((source.value as { steps: RawStep[] }).steps).find((written) => written.raw.id === stepId)?.path ?? ['steps'];
+  const writtenAt: JsonPath = [...at, ...found.key];
   const written = valueAt(source.value, writtenAt);
   const viaPolicy = typeof written === 'string' && written.startsWith('policy.') ? ` (${written})` : '';
   return {
     label: `${found.what} of step '${stepId}'${viaPolicy}`,
     worstMs: found.worstMs,
     inBusinessTime: found.inBusinessTime,
-    ...(written === undefined ? { path: ['steps', index, step.kind], atKey: true } : { path: writtenAt }),
+    ...(written === undefined ? { path: [...at, step.kind], atKey: true } : { path: writtenAt }),
   };
 }
 

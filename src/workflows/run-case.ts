@@ -316,23 +316,24 @@ class CaseRun implements StepRuntime, StrandHost {
       await rt.finish('failed', reason);
       return undefined;
     }
-    this.status = 'failed';
-    this.waitingFor = [];
-    this.deadlines = [];
-    // A step of a body fails in its strand: the case stays at its block, where continue-as-new may resume it.
-    if (rt === this) this.state.current = step.id;
-    await this.activities.openEscalation({
-      key: `${key}/failed`,
-      caseId: this.caseId,
-      stepId: step.id,
-      queue: REPAIR_QUEUE,
-      severity: 'critical',
-      reason: 'case_failed',
-      note: reason,
-    });
-    await this.report();
     this.failing += 1;
     try {
+      this.status = 'failed';
+      this.waitingFor = [];
+      this.deadlines = [];
+      // A step of a body fails in its strand: the case stays at its block, where continue-as-new may resume it.
+      if (rt === this) this.state.current = step.id;
+      this.settle();
+      await this.activities.openEscalation({
+        key: `${key}/failed`,
+        caseId: this.caseId,
+        stepId: step.id,
+        queue: REPAIR_QUEUE,
+        severity: 'critical',
+        reason: 'case_failed',
+        note: reason,
+      });
+      await this.report();
       await condition(() => this.repair !== undefined);
     } finally {
       this.failing -= 1;
@@ -401,7 +402,7 @@ class CaseRun implements StepRuntime, StrandHost {
   private settle(): void {
     if (this.strands.size === 0 || this.status === 'closed') return;
     const strands = [...this.strands];
-    if (this.failing === 0) this.status = strands.every((strand) => strand.waitingFor !== undefined) ? 'waiting' : 'open';
+    this.status = this.failing > 0 ? 'failed' : strands.every((strand) => strand.waitingFor !== undefined) ? 'waiting' : 'open';
     this.waitingFor = [...new Set(strands.flatMap((strand) => strand.waitingFor ?? []))];
     this.deadlines = strands.flatMap((strand) => strand.deadlines);
   }

@@ -1,6 +1,9 @@
 /** parallel and for_each at publish: nested bodies compiled with their flow checks, positioned diagnostics, diagrams. */
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { mermaidDiagram, planGraph } from '../../src/playbook/diagram.js';
+import { readMarketplacePacks, validateWithMarketplace } from '../../src/playbook/marketplace-packs.js';
 import { validatePlaybook, type Diagnostic } from '../../src/playbook/index.js';
 import type { ForEachStep, ParallelStep } from '../../src/plan/steps/index.js';
 import { smallPlaybookSource } from '../support/small-playbooks.js';
@@ -196,5 +199,41 @@ describe('parallel and for_each compile', () => {
     expect(mermaid).toContain('s_both[["both<br/>parallel (all): ship / collect"]]');
     expect(mermaid).toContain('subgraph s_both_0["branch ship"]');
     expect(mermaid).toContain('s_each_line{{"each_line<br/>for each line in data.lines (at most 20)"}}');
+  });
+
+  it("checks a refund in a loop against the marketplace's deadline, pointing into the loop's body", () => {
+    const file = 'marketplaces/taobao.yaml';
+    const packs = readMarketplacePacks([{ file, text: readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url))) }]);
+    const playbook = `playbook: refund-lines
+case_type: presale
+currency: CNY
+marketplace:
+  name: taobao
+  rules:
+    refund-before-shipping: [refund_line]
+fields:
+  order_id: { type: string }
+  order_total: { type: money }
+  lines: { type: list, items: { type: object, fields: { id: { type: string }, paid: { type: money } } } }
+paid_field: order_total
+order_id_field: order_id
+steps:
+  - id: each_line
+    for_each:
+      in: data.lines
+      as: line
+      max: 10
+      steps:
+        - id: refund_line
+          refund: { amount: line.paid.amount, reason: cancelled_before_shipping, within: 3d, from: case.opened, on_breach: noted, on_declined: noted }
+        - id: noted
+          remark: { text: "{{ line.id }}" }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+`;
+    const result = validateWithMarketplace(playbook, 'refund-lines.yaml', { marketplaces: packs });
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({ code: 'PB150', line: 22, message: expect.stringContaining("step 'refund_line' can last 3d") }),
+    ]);
   });
 });

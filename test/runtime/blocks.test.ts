@@ -8,11 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { workflowIdFor, type CaseResult, type StepRecord } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
+import { useApi } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
 
 const runtime = useRuntime();
+const http = useApi(runtime, { admin: ['admin', 'Root'] });
+const repair = (caseId: string, action: 'retry' | 'close') =>
+  http.api.inject({
+    method: 'POST',
+    url: `/v1/cases/${caseId}/repair`,
+    payload: { action, reason: `${action} by test` },
+    headers: { authorization: `Bearer ${http.keys.admin}` },
+  });
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -269,4 +278,29 @@ describe('for_each', () => {
     expect(count).toBeLessThan(10_240);
     expect(bytes).toBeLessThan(10 * 1024 * 1024);
   }, 300_000);
+
+  it('a failing step in an item waits for repair in its strand while the other items go on; a retry runs it again there, a close ends the case', async () => {
+    const body = `- id: check_line
+          branch: { cases: [{ when: "100 / line.paid.amount > 0", goto: line_ok }], otherwise: line_ok }
+        - id: line_ok
+          remark: { text: "{{ line.id }} ok" }`;
+    const plan = compile('loop-fails', LOOP.replace('MAX', '10').replace('CONCURRENCY', '2').replace('BODY', body));
+    const data = { lines: [...lines(1), { id: 'L2', paid: { amount: 0, currency: 'CNY' } }, ...lines(3).slice(2)] };
+    await openSmallCase(runtime.service, runtime.db.pool, plan, 'loop-4', data);
+    const notes = async () => (await rows('order_notes', 'loop-4')).map((n) => n.remark as string);
+    await expect.poll(notes, { timeout: 10_000 }).toEqual([expect.stringContaining('L1 ok'), expect.stringContaining('L3 ok')]);
+    await expect.poll(async () => (await runtime.service.describe('loop-4'))?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await runtime.service.describe('loop-4'))?.step).toBe('each_line');
+    expect((await rows('escalations', 'loop-4'))[0]).toMatchObject({ reason: 'case_failed', note: expect.stringContaining("'100 / line.paid.amount > 0'") });
+    expect((await repair('loop-4', 'retry')).statusCode).toBe(200);
+    await expect.poll(async () => (await rows('escalations', 'loop-4')).length, { timeout: 10_000 }).toBe(2);
+    expect((await repair('loop-4', 'close')).statusCode).toBe(200);
+    const outcome = await result('loop-4');
+    expect(outcome).toMatchObject({ outcome: 'failed', reason: 'close by test' });
+    expect(records(outcome, 'failed').map((r) => [r.step, r.detail?.iteration])).toEqual([
+      ['check_line', '1'],
+      ['check_line', '1'],
+    ]);
+    expect(records(outcome, 'repair').map((r) => r.detail?.repair)).toEqual(['retry', 'close']);
+  });
 });
