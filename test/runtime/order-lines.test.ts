@@ -49,6 +49,7 @@ const LINES_FIELDS = `fields:
         quantity: { type: integer }
         paid: { type: money }
   returned: { type: list, items: { type: string } }
+  last_line: { type: string, required: false }
 order_id_field: order_id
 order_lines_field: lines
 concerned_lines_field: returned
@@ -120,6 +121,31 @@ ${LINES_FIELDS}steps:
   - id: declined
     end: { outcome: escalated, reason: refund_declined }
 `;
+
+/** Refunds each line id of the list \`in\` names, one after another, in a for_each: the amount looked up in the order's lines. */
+const FOR_EACH = (list: string) => `playbook: lines-for-each
+case_type: return
+currency: CNY
+${LINES_FIELDS}steps:
+  - id: wait_receipt
+    wait: { events: [{ event: warehouse.received }], timeout: 10d, on_timeout: declined }
+  - id: refund_lines
+    for_each:
+      in: "${list}"
+      as: line_id
+      max: 50
+      collect: line_id
+      steps:
+        - id: refund_line
+          refund: { line: line_id, amount: "data.lines.filter(l, l.id == line_id)[0].paid.amount", reason: returned, within: 24h, from: warehouse.received, on_breach: line_done, on_declined: line_done }
+        - id: line_done
+          set: { last_line: line_id }
+  - id: done
+    end: { outcome: resolved, reason: refunded }
+  - id: declined
+    end: { outcome: escalated, reason: refund_declined }
+`;
+const RETURNED = 'data.returned';
 
 const money = (amount: number) => ({ amount, currency: 'CNY' });
 /** A three-line order: a coat, two shirts, a scarf. */
@@ -219,6 +245,25 @@ describe('order lines', () => {
       { line_id: 'L3', amount: 5_000, status: 'declined' },
     ]);
     expect(await paidOut('ORDER-L3')).toEqual({ L3: 5_000 });
+  });
+
+  it('a for_each over the returned lines refunds exactly those lines, each under its item key', async () => {
+    expect(await run(FOR_EACH(RETURNED), 'lines-8', data('ORDER-L8', ['L3', 'L1']))).toMatchObject({ reason: 'refunded' });
+    const { rows } = await runtime.db.pool.query(`SELECT idempotency_key, line_id, amount, status FROM refunds WHERE order_id = 'ORDER-L8' ORDER BY id`);
+    expect(rows).toEqual([
+      { idempotency_key: 'lines-8/refund_line@0/1', line_id: 'L3', amount: 5_000, status: 'issued' },
+      { idempotency_key: 'lines-8/refund_line@1/1', line_id: 'L1', amount: 30_000, status: 'issued' },
+    ]);
+    expect(await paidOut('ORDER-L8')).toEqual({ L1: 30_000, L3: 5_000 });
+  });
+
+  it('a for_each naming a line twice refunds it once', async () => {
+    expect(await run(FOR_EACH(`${RETURNED} + ${RETURNED}`), 'lines-9', data('ORDER-L9', ['L2']))).toMatchObject({ reason: 'refunded' });
+    expect(await refundsOf('ORDER-L9')).toMatchObject([
+      { line_id: 'L2', amount: 12_000, status: 'issued' },
+      { line_id: 'L2', amount: 12_000, status: 'declined', decline_reason: expect.stringMatching(/would total 24000 > 12000/) },
+    ]);
+    expect(await paidOut('ORDER-L9')).toEqual({ L2: 12_000 });
   });
 
   it('an activity retried after the provider paid pays the line once', async () => {
