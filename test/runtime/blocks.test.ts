@@ -171,6 +171,37 @@ describe('parallel', () => {
   });
 });
 
+describe('parallel, cancelled with its case', () => {
+  it('a cancel while both branches wait cancels them with their timers, runs both cleanups, then ends the case cancelled', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, compile('race-cancel', RACE.replace('JOIN', 'all')), 'race-5');
+    await expect.poll(async () => (await runtime.service.describe('race-5'))?.waitingFor ?? [], { timeout: 10_000 }).toHaveLength(2);
+    const cancelled = await http.api.inject({
+      method: 'POST',
+      url: '/v1/cases/race-5/cancel',
+      payload: { reason: 'buyer withdrew' },
+      headers: { authorization: `Bearer ${http.keys.admin}` },
+    });
+    expect(cancelled.statusCode).toBeLessThan(300);
+    const outcome = await result('race-5');
+    expect(outcome).toMatchObject({ outcome: 'cancelled', reason: 'buyer withdrew' });
+    expect(records(outcome, 'branch').map((r) => r.detail)).toEqual([
+      { branch: 'ship', cancelled: true },
+      { branch: 'pay', cancelled: true },
+    ]);
+    expect(records(outcome, 'cleanup').map((r) => r.detail)).toEqual([
+      { branch: 'ship', cleanup: 'done' },
+      { branch: 'pay', cleanup: 'done' },
+    ]);
+    expect((await rows('order_notes', 'race-5')).map((n) => n.remark)).toEqual([
+      expect.stringContaining('shipping cancelled'),
+      expect.stringContaining('payment cancelled'),
+    ]);
+    const history = await events('race-5');
+    expect(history.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(2);
+    expect(history.filter((e) => e.timerFiredEventAttributes)).toHaveLength(0);
+  });
+});
+
 const LOOP = `templates:
   line_note: { text: "line {{ line.id }} refunded {{ line.paid.amount }}" }
 steps:
