@@ -137,3 +137,7 @@ export type CaseActivity = Static<typeof CaseActivity>;
 
 export const Repaired = exact({ status: string });
 export type Repaired = Static<typeof Repaired>;
+
+/** A cancel's answer: `accepted` (the case is being cancelled) or `duplicate` (it already was). */
+export const Cancelled = exact({ status: oneOf('accepted', 'duplicate') });
+export type Cancelled = Static<typeof Cancelled>;

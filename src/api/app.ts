@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { orderRoutes } from './routes/orders.js';
 import { caseRepairRoutes } from './routes/case-repair.js';
+import { caseCancelRoutes } from './routes/case-cancel.js';
 import { auditExportRoutes, caseAuditRoutes } from './routes/audit.js';
 import { playbookRoutes } from './routes/playbooks.js';
 import { figureRoutes } from './routes/figures.js';
@@ -101,6 +102,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseRepairRoutes(deps), { prefix: '/v1/cases' });
+  await app.register(caseCancelRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseAuditRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseActivityRoutes(deps), { prefix: '/v1/cases' });
   await app.register(auditExportRoutes(deps), { prefix: '/v1/audit' });

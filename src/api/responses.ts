@@ -5,7 +5,7 @@
  * a body: `buildApi` serializes with JSON.stringify, so nothing is dropped.
  */
 import { Replay } from '../api-contract/audit.js';
-import { CaseActivity, CaseHistory, CaseList, CaseView, Delivery, DeliveryAttempt, OpenedCase, Repaired } from '../api-contract/cases.js';
+import { CaseActivity, CaseHistory, CaseList, CaseView, Cancelled, Delivery, DeliveryAttempt, OpenedCase, Repaired } from '../api-contract/cases.js';
 import { InboxPage } from '../api-contract/inbox.js';
 import { Ledger } from '../api-contract/orders.js';
 import { FlowGraph, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
@@ -73,6 +73,7 @@ export const BODIES = {
   keys: ApiKeyList,
   createdKey: CreatedApiKey,
   repaired: Repaired,
+  cancelled: Cancelled,
   replay: Replay,
   jsonLines: {
     description: 'JSON Lines: one JSON object per line (docs/auditing.md, "Exporting cases")',

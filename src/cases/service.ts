@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { orderIdOf, returnTrackingOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
-import { repairCaseUpdate } from '../case-contract/messages.js';
+import { cancelCaseUpdate, repairCaseUpdate } from '../case-contract/messages.js';
+import type { CaseCancel } from '../plan/cancellation.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../case-contract/search-attributes.js';
 import {
   CASEBOOK_ACTOR,
@@ -193,6 +194,23 @@ export class CaseService {
     }
   }
 
+  /** A person's cancel, delivered to the case's workflow (which refuses it once the case has closed). */
+  async cancel(caseId: string, cancel: CaseCancel): Promise<CancelCaseResult> {
+    const stored = await findCase(this.pool, caseId);
+    if (!stored) return { kind: 'unknown-case' };
+    try {
+      const { status } = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(cancelCaseUpdate, { args: [cancel] });
+      return { kind: status };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError || isWorkflowGone(error)) {
+        const message =
+          error instanceof WorkflowUpdateFailedError && error.cause ? error.cause.message : `the case is closed (${stored.outcome?.outcome ?? 'ended'})`;
+        return { kind: 'closed', message };
+      }
+      throw error;
+    }
+  }
+
   /**
    * The case as its workflow last reported it: the projection, written in the workflow task that
    * changed it (see the workflow's progress reports), so a read never asks the workflow.
@@ -274,3 +292,6 @@ function openKeyOf(plan: Plan, data: Record<string, unknown>): string | null {
 }
 
 export type RepairResult = { kind: 'repaired'; status: CaseStatus } | { kind: 'unknown-case' } | { kind: 'not-failed'; message: string };
+
+/** A cancel: `accepted` (the case is being cancelled), `duplicate` (it already was), or why it cannot be. */
+export type CancelCaseResult = { kind: 'accepted' | 'duplicate' } | { kind: 'unknown-case' } | { kind: 'closed'; message: string };
