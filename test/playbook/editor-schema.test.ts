@@ -122,4 +122,38 @@ describe('the playbook schema in an editor (yaml-language-server over LSP)', () 
     const labels = items.map((i) => i.label);
     expect(labels).toEqual(expect.arrayContaining(['policy', 'templates', 'events', 'quiet_hours']));
   }, 30_000);
+
+  it("completes inside a loop: the loop's own keys, and a nested body step's actions", async () => {
+    const loops = pathToFileURL(`${ROOT}playbooks/loops.yaml`).href;
+    const lines = [
+      '# yaml-language-server: $schema=../schemas/playbook.schema.json',
+      'playbook: loops',
+      'case_type: return',
+      'currency: CNY',
+      'fields: {}',
+      'steps:',
+      '  - id: each',
+      '    for_each:',
+      '      in: data.lines',
+      '      as: line',
+      '      max: 5',
+      '      ',
+      '      steps:',
+      '        - id: inner',
+      '          ',
+      '  - id: done',
+      '    end: { outcome: resolved, reason: done }',
+      '',
+    ];
+    client.notify('textDocument/didOpen', { textDocument: { uri: loops, languageId: 'yaml', version: 1, text: lines.join('\n') } });
+    const labelsAt = async (line: number, character: number) => {
+      const completion = await client.request<{ items: { label: string }[] } | { label: string }[]>('textDocument/completion', {
+        textDocument: { uri: loops },
+        position: { line, character },
+      });
+      return (Array.isArray(completion) ? completion : completion.items).map((i) => i.label);
+    };
+    expect(await labelsAt(11, 6)).toEqual(expect.arrayContaining(['concurrency', 'collect', 'on_error']));
+    expect(await labelsAt(14, 10)).toEqual(expect.arrayContaining(['refund', 'send', 'parallel', 'for_each']));
+  }, 30_000);
 });
