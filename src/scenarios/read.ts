@@ -10,7 +10,10 @@ const checkScenarioShape = shapeChecker(scenarioSchema);
 
 export interface TimelineEntry {
   atMs: number;
+  /** The event's type; `cancel` for a cancel. */
   event: string;
+  /** A person's cancel with this reason, instead of an event. */
+  cancel?: string;
   id: string;
   payload: Record<string, unknown>;
   expect: 'accepted' | 'duplicate' | 'refused' | 'invalid' | 'closed';
@@ -65,7 +68,7 @@ interface RawScenario {
   name: string;
   data: Record<string, unknown>;
   advances?: ScenarioAdvance[];
-  timeline?: { at: string; event: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
+  timeline?: { at: string; event?: string; cancel?: string; id?: string; payload?: Record<string, unknown>; expect?: TimelineEntry['expect'] }[];
   expect: Expectations;
   faults?: ScenarioFaults;
   answers?: Record<string, unknown>;
@@ -96,11 +99,12 @@ export function readScenarioFile(input: string | Uint8Array, file: string): { sc
       advances: scenario.advances ?? [],
       timeline: (scenario.timeline ?? []).map((entry, i) => ({
         atMs: parseDuration(entry.at)!,
-        event: entry.event,
-        id: entry.id ?? `${entry.event}#${i + 1}`,
+        event: entry.event ?? 'cancel',
+        ...(entry.cancel !== undefined ? { cancel: entry.cancel } : {}),
+        id: entry.id ?? `${entry.event ?? 'cancel'}#${i + 1}`,
         payload: entry.payload ?? {},
         expect: entry.expect ?? 'accepted',
-        span: source.locate([...base, 'timeline', i, 'event']),
+        span: source.locate([...base, 'timeline', i, entry.cancel !== undefined ? 'cancel' : 'event']),
       })),
       expect: scenario.expect,
       faults: scenario.faults ?? {},

@@ -85,7 +85,10 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
       return { name: scenario.name, ms: performance.now() - started, failures };
     }
     const payload = resolveRelativeTimes(entry.payload, await runtime.env.currentTimeMs()) as Record<string, unknown>;
-    const answer = await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
+    const answer =
+      entry.cancel !== undefined
+        ? await cancelled(runtime.service, caseId, entry.cancel, scenario.openedBy)
+        : await runtime.inbox.deliverEvent(caseId, { type: entry.event, id: entry.id, payload });
     if (answer.status !== entry.expect) {
       const why = 'reason' in answer ? `: ${answer.reason}` : '';
       failures.push({
@@ -135,6 +138,14 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
     compare('tasks', listed('tasks'));
   }
   return { name: scenario.name, ms: performance.now() - started, failures };
+}
+
+/** A timeline's cancel, made as the scenario's agent (who opened the case), answered as an event is. */
+async function cancelled(service: CaseService, caseId: string, reason: string, by: string): Promise<{ status: string; reason?: string }> {
+  const result = await service.cancel(caseId, { by: { keyId: null, name: by }, reason });
+  if (result.kind === 'closed') return { status: 'closed', reason: result.message };
+  if (result.kind === 'unknown-case') return { status: 'closed', reason: 'the case is unknown' };
+  return { status: result.kind };
 }
 
 /** Records the scenario's advances on the case's order, as the warehouse would. */
