@@ -4,7 +4,8 @@
  * own position, waits and deadlines; the case shows their union (waiting only when every strand
  * waits). Everything else (data, inbox, history, clocks, activities) is the case's, shared.
  * Deterministic: strands start in the order written, the SDK wakes their conditions in creation order,
- * so the first waiting strand whose wait takes an event gets it, on every replay alike.
+ * so of the strands whose wait takes an event, the one that began waiting first gets it, on every
+ * replay alike.
  */
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../plan/case.js';

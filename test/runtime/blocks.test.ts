@@ -334,4 +334,47 @@ describe('for_each', () => {
     ]);
     expect(records(outcome, 'repair').map((r) => r.detail?.repair)).toEqual(['retry', 'close']);
   });
+
+  it('items waiting at once: an event goes to the first waiting item whose wait takes it, a `where` reading the item picks its own', async () => {
+    const plan = compile(
+      'loop-waits',
+      `events:
+  line.checked: { payload: { line: { type: string } } }
+  any.checked: { payload: {} }
+${LOOP.replace('MAX', '10')
+  .replace('CONCURRENCY', '3')
+  .replace(
+    'BODY',
+    `- id: wait_check
+          wait: { events: [{ event: line.checked, where: event.line == line.id }], timeout: 1d, on_timeout: unchecked }
+        - id: wait_any
+          wait: { events: [{ event: any.checked }], timeout: 1d, on_timeout: unchecked }
+        - id: checked
+          remark: { text: "{{ line.id }} checked" }
+          next: line_done
+        - id: unchecked
+          remark: { text: "{{ line.id }} unchecked" }
+        - id: line_done
+          remark: { text: "{{ line.id }} done" }`,
+  )}`,
+    );
+    await openSmallCase(runtime.service, runtime.db.pool, plan, 'loop-5', { lines: lines(3) });
+    const view = () => runtime.service.describe('loop-5');
+    await expect.poll(async () => (await view())?.status, { timeout: 10_000 }).toBe('waiting');
+    expect((await view())?.waitingFor).toEqual(['line.checked']);
+    for (const line of ['L3', 'L1', 'L2']) await runtime.inbox.deliverEvent('loop-5', { type: 'line.checked', id: `c-${line}`, payload: { line } });
+    await expect.poll(async () => (await view())?.waitingFor, { timeout: 10_000 }).toEqual(['any.checked']);
+    // Three events of one type, no condition: each goes to the item that began waiting first (item 2 was checked first).
+    for (const n of [1, 2, 3]) await runtime.inbox.deliverEvent('loop-5', { type: 'any.checked', id: `a-${n}`, payload: {} });
+    const outcome = await result('loop-5');
+    const taken = outcome.steps.filter((s) => s.kind === 'wait').map((s) => [s.step, s.detail?.iteration, s.detail?.eventId]);
+    expect(taken).toEqual([
+      ['wait_check', '2', 'c-L3'],
+      ['wait_check', '0', 'c-L1'],
+      ['wait_check', '1', 'c-L2'],
+      ['wait_any', '2', 'a-1'],
+      ['wait_any', '0', 'a-2'],
+      ['wait_any', '1', 'a-3'],
+    ]);
+  });
 });
