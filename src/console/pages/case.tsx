@@ -6,6 +6,7 @@ import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { Session } from '../session.js';
+import { CancelCase, MAY_CANCEL } from './case-cancel.js';
 import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 type Key =
@@ -288,6 +289,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
   const [now, setNow] = useState(Date.now());
   const [redelivery, setRedelivery] = useState<{ text: string; failed: boolean } | null>(null);
   const [redelivering, setRedelivering] = useState(false);
+  const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
     setView(null);
@@ -306,7 +308,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
       );
     const timer = setInterval(() => setNow(Date.now()), 30_000);
     return () => clearInterval(timer);
-  }, [caseId, session]);
+  }, [caseId, session, reloads]);
 
   const back = (
     <p>
@@ -371,6 +373,9 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
           >
             {t('temporal')}
           </a>
+        )}
+        {c.status !== 'closed' && MAY_CANCEL.includes(session.role) && (
+          <CancelCase session={session} caseId={c.caseId} onCancelled={() => setReloads((n) => n + 1)} />
         )}
       </div>
       <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
