@@ -9,6 +9,15 @@ import { insertOutboxMessage } from '../store/outbox.js';
 import { recordProgress } from '../store/progress.js';
 import { markRefundLate, reserveRefund, settleRefund } from '../store/refunds.js';
 import { closeTask, openTask } from '../store/tasks.js';
+import { createHash } from 'node:crypto';
+import { OrderPaymentMismatch, recordCase } from '../cases/service.js';
+import { CASEBOOK_ACTOR, HISTORY_SHAPE, workflowIdFor, type CaseInput } from '../plan/case.js';
+import { orderIdOf } from '../plan/plan.js';
+import { checkValues } from '../plan/values.js';
+import { OpenKeyTaken, openerOf } from '../store/cases.js';
+import { getPlaybook } from '../store/playbooks.js';
+import { checkOrderLines } from '../plan/order-lines.js';
+import { OrderLinesConflict } from '../store/orders.js';
 
 export function createActivities(pool: Pool, adapters: Adapters): CaseActivities {
   return {
@@ -62,7 +71,51 @@ export function createActivities(pool: Pool, adapters: Adapters): CaseActivities
     callIntegration: (request) => carried(() => adapters.integrations.call(request, effectAttempt())),
 
     recordProgress: (report) => recordProgress(pool, report),
+
+    async openChildCase(request) {
+      const { name, version, hash } = request.playbook;
+      const stored = await getPlaybook(pool, name, version);
+      if (stored?.hash !== hash) throw childRefused(`playbook ${name} v${version} is not published with the plan the step pinned (${hash})`);
+      const typed = checkValues(stored.plan.fields, request.data, '', stored.plan.currency);
+      const problems = typed.length > 0 ? typed : checkOrderLines(stored.plan, request.data, '');
+      if (problems.length > 0)
+        throw childRefused(`the input does not fit playbook ${name} v${version}: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`);
+      const caseId = childCaseId(request.key);
+      // Opened on behalf of whoever opened the parent: the child's remarks sign with the same name.
+      const opener = (await openerOf(pool, request.caseId)) ?? CASEBOOK_ACTOR;
+      const input: CaseInput = {
+        caseId,
+        playbook: request.playbook,
+        plan: stored.plan,
+        data: request.data,
+        openedBy: opener.name,
+        parent: { caseId: request.caseId, step: request.stepId },
+        // The shape of a case opened now, as the case service gives every new case.
+        historyShape: HISTORY_SHAPE,
+      };
+      try {
+        await recordCase(pool, input, opener, { caseId: request.caseId, step: request.stepId, key: request.key });
+      } catch (error) {
+        if (error instanceof OrderPaymentMismatch || error instanceof OrderLinesConflict || error instanceof OpenKeyTaken) throw childRefused(error.message);
+        throw error;
+      }
+      return { caseId, workflowId: workflowIdFor(caseId), input, caseType: stored.plan.caseType, orderId: orderIdOf(stored.plan, request.data) };
+    },
   };
+}
+
+/**
+ * A child case's id, from the key of the step visit that opens it (`<case>/<step>/<visit>`, an
+ * iteration's `@<index>` in it): readable when it fits a case id, else a digest of the key.
+ */
+export function childCaseId(key: string): string {
+  const readable = key.replaceAll('/', '.').replaceAll('@', '-');
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(readable) ? readable : `child-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+/** A child case that cannot be opened: not retried; the step's `on_error` decides. */
+function childRefused(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FAILURE_TYPES.ChildCaseFailed, message, nonRetryable: true });
 }
 
 /** A refund the ledger or the provider refused: not retried; the playbook's `on_declined` decides. */

@@ -34,7 +34,11 @@ export type CaseList = Static<typeof CaseList>;
 export const Deadline = open({ kind: string, step: string, at: string, paused: optional(boolean), left: optional(string) });
 export type Deadline = Static<typeof Deadline>;
 
-/** A case: where it is, what it waits for, its deadlines, data and outcome. */
+/** A child case a `playbook` step opened: the step, the child's playbook, where it is, how it ended. */
+export const ChildCaseLink = exact({ caseId: string, step: string, playbook: string, version: integer, status: string, outcome: nullableString });
+export type ChildCaseLink = Static<typeof ChildCaseLink>;
+
+/** A case: where it is, what it waits for, its deadlines, data and outcome; the case and step that opened it (a child case), and the cases its `playbook` steps opened. */
 export const CaseView = open({
   caseId: string,
   playbook: string,
@@ -45,6 +49,8 @@ export const CaseView = open({
   deadlines: list(Deadline),
   data: freeObject,
   outcome: CaseOutcome,
+  parent: nullable(exact({ caseId: string, step: string })),
+  children: list(ChildCaseLink),
 });
 export type CaseView = Static<typeof CaseView>;
 

@@ -21,7 +21,7 @@ import {
   type RunCaseWorkflow,
 } from '../plan/case.js';
 import { recordOpened } from '../store/audit-chain.js';
-import { findCase, insertCase, openCaseWithKey, OpenKeyTaken } from '../store/cases.js';
+import { caseLinks, findCase, insertCase, openCaseWithKey, OpenKeyTaken, type CaseLinks, type CaseParent } from '../store/cases.js';
 import { getPlaybook } from '../store/playbooks.js';
 import { isWorkflowGone } from './live-view.js';
 import { OrderLinesConflict, orderLines, raiseRefundCap, recordCaseLines, recordOrderLines, recordOrderPayment, type OrderPayment } from '../store/orders.js';
@@ -64,7 +64,7 @@ export type OpenCaseResult =
   | { kind: 'duplicate-case'; caseId: string; message: string };
 
 /** The API's view of a case: where it is as its workflow last reported, with the playbook as name and version. */
-export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number };
+export type CaseDescription = Omit<CaseView, 'playbook' | 'steps'> & { playbook: string; version: number } & CaseLinks;
 
 export class CaseService {
   constructor(
@@ -137,32 +137,9 @@ export class CaseService {
    */
   private async start(input: CaseInput, by: Actor): Promise<OpenedCase> {
     const { caseId, playbook, plan } = input;
-    const lines = orderLinesOf(plan, input.data);
-    const stated = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
-    // With lines, what the order was paid is their sum (checkOrderLines has it equal to the paid field, when given).
-    const paid = stated ?? (lines ? paidByLines(lines, plan.currency) : undefined);
     const orderId = orderIdOf(plan, input.data);
     const workflowId = workflowIdFor(caseId);
-    const created = await withTransaction(this.pool, async (db) => {
-      const inserted = await insertCase(db, {
-        caseId,
-        workflowId,
-        playbook: playbook.name,
-        version: playbook.version,
-        planHash: playbook.hash,
-        caseType: plan.caseType,
-        orderId,
-        data: input.data,
-        paid: paid ?? null,
-        openKey: openKeyOf(plan, input.data),
-        step: plan.start,
-        returnTracking: returnTrackingOf(plan, input.data),
-      });
-      if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
-      // Last in the transaction: the audit chain's lock is held from here to the commit.
-      if (inserted) await recordOpened(db, { caseId, by, data: input.data, playbook });
-      return inserted;
-    });
+    const created = await recordCase(this.pool, input, by);
     const row = (await findCase(this.pool, caseId))!;
     // Started even when the row existed: a crash between the insert and the start must not lose the case.
     // A workflow that already ran is never run again (REJECT_DUPLICATE), whatever the projection says.
@@ -228,8 +205,45 @@ export class CaseService {
       deadlines: stored.deadlines,
       data: stored.data,
       outcome: stored.outcome,
+      ...(await caseLinks(this.pool, caseId)),
     };
   }
+}
+
+/**
+ * Records the case once, with its `opened` audit row and its order's payment, in one transaction;
+ * false when the case id was already taken. A child case (`parent`) names the case and step that opened
+ * it. Throws OrderPaymentMismatch, OrderLinesConflict and OpenKeyTaken.
+ */
+export async function recordCase(pool: Pool, input: CaseInput, by: Actor, parent?: CaseParent): Promise<boolean> {
+  const { caseId, playbook, plan } = input;
+  const lines = orderLinesOf(plan, input.data);
+  const stated = plan.paidField ? (input.data[plan.paidField] as { amount: number; currency: string } | undefined) : undefined;
+  // With lines, what the order was paid is their sum (checkOrderLines has it equal to the paid field, when given).
+  const paid = stated ?? (lines ? paidByLines(lines, plan.currency) : undefined);
+  const orderId = orderIdOf(plan, input.data);
+  return withTransaction(pool, async (db) => {
+    const inserted = await insertCase(db, {
+      caseId,
+      workflowId: workflowIdFor(caseId),
+      playbook: playbook.name,
+      version: playbook.version,
+      planHash: playbook.hash,
+      caseType: plan.caseType,
+      orderId,
+      data: input.data,
+      paid: paid ?? null,
+      openKey: openKeyOf(plan, input.data),
+      step: plan.start,
+      returnTracking: returnTrackingOf(plan, input.data),
+      ...(parent ? { parent } : {}),
+    });
+    if (inserted && paid && orderId !== null) await recordOrderLedger(db, input, { orderId, ...paid });
+    // Last in the transaction: the audit chain's lock is held from here to the commit.
+    if (inserted)
+      await recordOpened(db, { caseId, by, data: input.data, playbook, ...(parent ? { parent: { caseId: parent.caseId, step: parent.step } } : {}) });
+    return inserted;
+  });
 }
 
 /** The search attributes a case starts with (CaseStatus then follows it; see the workflow's report). */
@@ -258,7 +272,7 @@ function linesConflict(error: OrderLinesConflict, field: string): OpenCaseResult
 }
 
 /** A case saying an order was paid otherwise than the order's ledger recorded. */
-class OrderPaymentMismatch extends Error {}
+export class OrderPaymentMismatch extends Error {}
 
 /**
  * Records the order's payment in its ledger (the first case of an order does), its lines (the first

@@ -1,5 +1,5 @@
 /** The side effects a case can cause. Each is idempotent by `key`, derived from case id and step. */
-import type { ProgressReport } from './case.js';
+import type { CaseInput, PlaybookRef, ProgressReport } from './case.js';
 import type { Channel, FlagColor, Language, Severity } from './plan.js';
 
 /** Who a message goes to: the buyer, the case's agent (by name when known) or a group. */
@@ -99,6 +99,27 @@ export interface IntegrationRequest {
   input: Record<string, unknown>;
 }
 
+/** A `playbook` step's child case, opened once per step visit (`key`) and run as the parent's child workflow. */
+export interface ChildCaseRequest {
+  key: string;
+  /** The parent case and its step. */
+  caseId: string;
+  stepId: string;
+  /** The child playbook version pinned at publish. */
+  playbook: PlaybookRef;
+  data: Record<string, unknown>;
+}
+
+export interface ChildCase {
+  caseId: string;
+  workflowId: string;
+  /** The child workflow's input: its plan pinned, the history shape of a case opened now. */
+  input: CaseInput;
+  /** For the child's search attributes. */
+  caseType: string;
+  orderId: string | null;
+}
+
 export interface CaseActivities {
   sendMessage(request: MessageRequest): Promise<{ messageId: number }>;
   /** Reserves the refund in the order's ledger, then asks the provider, with the same key on every retry. */
@@ -111,4 +132,6 @@ export interface CaseActivities {
   writeOrderNote(request: OrderNoteRequest): Promise<void>;
   callIntegration(request: IntegrationRequest): Promise<unknown>;
   recordProgress(report: ProgressReport): Promise<void>;
+  /** Records the child case (its row names the parent, its `opened` audit row too); the same key again answers the same case. */
+  openChildCase(request: ChildCaseRequest): Promise<ChildCase>;
 }

@@ -4,6 +4,7 @@ import { compilePlaybook } from './compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import type { Calendar } from '../plan/calendar.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
+import type { PublishedPlaybook } from '../plan/steps/playbook.js';
 import { checkShape } from './schema-check.js';
 import { readPlaybook } from './source.js';
 
@@ -23,6 +24,8 @@ export interface CompileOptions {
   maxExpressionCost?: number;
   /** The shared calendars a playbook may name (`calendar: shop`), read by the caller (see loadCalendars). */
   calendars?: Record<string, Calendar>;
+  /** The published playbooks a `playbook` step may run (src/plan/steps/playbook.ts), looked up by the caller. */
+  playbooks?: readonly PublishedPlaybook[];
 }
 
 export function validatePlaybook(source: string | Uint8Array, file: string, options: CompileOptions = {}): ValidationResult {
@@ -38,4 +41,25 @@ export function validatePlaybook(source: string | Uint8Array, file: string, opti
 
 export function hashPlan(plan: Plan): string {
   return sha256Hex(canonicalJson(plan));
+}
+
+/**
+ * The names of the playbooks a playbook's `playbook` steps run, as written (nested bodies too), so the
+ * caller can look up their published versions before compiling; none when it does not read.
+ */
+export function subPlaybookNames(source: string | Uint8Array, file: string): string[] {
+  const read = readPlaybook(source, file);
+  const names = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'playbook' && inner !== null && typeof inner === 'object' && typeof (inner as { name?: unknown }).name === 'string')
+          names.add((inner as { name: string }).name);
+        walk(inner);
+      }
+    }
+  };
+  walk((read.source?.value as { steps?: unknown } | undefined)?.steps);
+  return [...names];
 }

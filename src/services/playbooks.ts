@@ -2,12 +2,32 @@
  * Playbooks: the folders of shared calendars and marketplace rule packs they are checked against (one
  * loader for the API and the CLI), and their published versions.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadCalendars, type LoadedCalendars } from '../playbook/index.js';
-import { readMarketplacePacks } from '../playbook/marketplace-packs.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadCalendars, subPlaybookNames, type CompileOptions, type LoadedCalendars } from '../playbook/index.js';
+import { readMarketplacePacks, validateWithMarketplace, type MarketplacePacks } from '../playbook/marketplace-packs.js';
+import { childrenOf, type PublishedPlaybook } from '../plan/steps/playbook.js';
+import type { Pool } from '../store/pool.js';
+import { publishedVersionsOf, publishPlaybook } from '../store/playbooks.js';
 
 export { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../store/playbooks.js';
+
+/**
+ * The published playbooks a playbook's `playbook` steps may run, and those theirs run, down to the
+ * end (so the compiler can pin a version, check input and outcomes, and refuse a cycle).
+ */
+export async function subPlaybooksOf(pool: Pool, source: string | Uint8Array, file = 'playbook.yaml'): Promise<PublishedPlaybook[]> {
+  const found: PublishedPlaybook[] = [];
+  const asked = new Set<string>();
+  let names = subPlaybookNames(source, file);
+  while (names.length > 0) {
+    for (const name of names) asked.add(name);
+    const versions = await publishedVersionsOf(pool, names);
+    found.push(...versions);
+    names = [...new Set(versions.flatMap((p) => childrenOf(p.plan).map((child) => child.name)))].filter((name) => !asked.has(name));
+  }
+  return found;
+}
 
 /**
  * The `*.yaml` files of a folder (of the current directory, unless absolute); none when there is no
@@ -33,4 +53,48 @@ export function readMarketplaceFolder(dir = 'marketplaces'): ReturnType<typeof r
 /** The shared calendars in `calendars/*.yaml` of the current directory, checked (none when it has no such folder). */
 export function readCalendarFolder(dir = 'calendars'): LoadedCalendars {
   return loadCalendars(yamlFiles(dir).map(({ file, text }) => ({ file, source: text })));
+}
+
+type FolderOptions = CompileOptions & { marketplaces: MarketplacePacks };
+
+/**
+ * Offline (`casebook validate`, `compile`, `diagram`): the sub-playbooks a playbook file runs, read
+ * from its folder (`<name>.yaml` beside it) and compiled, each as if published once (version 1).
+ * One that is missing or has errors is left out, so the step naming it reports PB330.
+ */
+export function subPlaybooksInFolder(file: string, source: string | Uint8Array, options: FolderOptions, visiting = new Set<string>()): PublishedPlaybook[] {
+  const found: PublishedPlaybook[] = [];
+  for (const name of subPlaybookNames(source, file)) {
+    const childFile = join(dirname(file), `${name}.yaml`);
+    if (visiting.has(name) || found.some((p) => p.name === name) || !existsSync(childFile)) continue;
+    const childSource = readFileSync(childFile);
+    const below = subPlaybooksInFolder(childFile, childSource, options, new Set([...visiting, name]));
+    const compiled = validateWithMarketplace(childSource, childFile, { ...options, playbooks: below });
+    for (const p of below) if (!found.some((f) => f.name === p.name)) found.push(p);
+    if (compiled.plan) found.push({ name, version: 1, hash: compiled.plan.hash, plan: compiled.plan.plan });
+  }
+  return found;
+}
+
+/**
+ * `casebook test`: publishes the sub-playbooks a playbook file runs from its folder (theirs first), so
+ * the playbook compiles against them and its scenarios run them as child cases. Answers the published
+ * versions the playbook may run.
+ */
+export async function publishSubPlaybooksFromFolder(
+  pool: Pool,
+  file: string,
+  options: FolderOptions,
+  visiting = new Set<string>(),
+): Promise<PublishedPlaybook[]> {
+  for (const name of subPlaybookNames(readFileSync(file), file)) {
+    const childFile = join(dirname(file), `${name}.yaml`);
+    if (visiting.has(name) || !existsSync(childFile)) continue;
+    visiting.add(name);
+    await publishSubPlaybooksFromFolder(pool, childFile, options, visiting);
+    const childSource = readFileSync(childFile);
+    const compiled = validateWithMarketplace(childSource, childFile, { ...options, playbooks: await subPlaybooksOf(pool, childSource, childFile) });
+    if (compiled.plan) await publishPlaybook(pool, childSource.toString('utf8'), compiled.plan, 'casebook test');
+  }
+  return subPlaybooksOf(pool, readFileSync(file), file);
 }

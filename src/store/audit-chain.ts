@@ -39,13 +39,25 @@ export function actorOfColumns(keyId: string | null, name: string | null): Actor
 /** The `opened` row of a case, in the transaction that inserts the case: who opened it and with what. */
 export async function recordOpened(
   db: Queryable,
-  opened: { caseId: string; by: Actor; data: Record<string, unknown>; playbook: { name: string; version: number; hash: string } },
+  opened: {
+    caseId: string;
+    by: Actor;
+    data: Record<string, unknown>;
+    playbook: { name: string; version: number; hash: string };
+    /** A child case: the case and step that opened it. */
+    parent?: { caseId: string; step: string };
+  },
 ): Promise<void> {
   await db.query(
     `INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail, actor_key_id, actor_name)
      VALUES ($1 || '/opened', $1, now(), 'opened', $2, $3, $4)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [opened.caseId, JSON.stringify({ data: opened.data, playbook: opened.playbook }), opened.by.keyId, opened.by.name],
+    [
+      opened.caseId,
+      JSON.stringify({ data: opened.data, playbook: opened.playbook, ...(opened.parent ? { parent: opened.parent } : {}) }),
+      opened.by.keyId,
+      opened.by.name,
+    ],
   );
 }
 

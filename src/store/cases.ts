@@ -19,6 +19,15 @@ export interface NewCase {
   /** The plan's first step: where the case is until its workflow reports otherwise. */
   step: string;
   returnTracking: string | null;
+  /** The case and step that opened it, for a child case (a `playbook` step's). */
+  parent?: CaseParent;
+}
+
+/** Where a child case comes from: its parent case, the `playbook` step, and that step's visit key. */
+export interface CaseParent {
+  caseId: string;
+  step: string;
+  key: string;
 }
 
 /** Inserting a case whose open key an open case already holds. */
@@ -38,8 +47,9 @@ export type StoredCase = Omit<CaseView, 'playbook' | 'steps'> & { workflowId: st
 export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> {
   try {
     const inserted = await db.query(
-      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency, open_key, current_step, return_tracking)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+      `INSERT INTO cases (case_id, workflow_id, playbook, version, plan_hash, case_type, order_id, data, paid_amount, currency, open_key, current_step, return_tracking,
+                          parent_case_id, parent_step, parent_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (case_id) DO NOTHING`,
       [
         row.caseId,
@@ -55,6 +65,9 @@ export async function insertCase(db: Queryable, row: NewCase): Promise<boolean> 
         row.openKey,
         row.step,
         row.returnTracking,
+        row.parent?.caseId ?? null,
+        row.parent?.step ?? null,
+        row.parent?.key ?? null,
       ],
     );
     return inserted.rowCount === 1;
@@ -91,4 +104,42 @@ export async function findCase(db: Queryable, caseId: string): Promise<StoredCas
     data: row.data,
     outcome: row.outcome ? { outcome: row.outcome, reason: row.reason ?? '' } : null,
   };
+}
+
+/** A case's links to other cases: the case and step that opened it (a child case), and the cases its `playbook` steps opened. */
+export interface CaseLinks {
+  parent: { caseId: string; step: string } | null;
+  children: { caseId: string; step: string; playbook: string; version: number; status: string; outcome: string | null }[];
+}
+
+export async function caseLinks(db: Queryable, caseId: string): Promise<CaseLinks> {
+  const { rows } = await db.query<{
+    case_id: string;
+    parent_case_id: string | null;
+    parent_step: string | null;
+    playbook: string;
+    version: number;
+    status: string;
+    outcome: string | null;
+  }>(
+    `SELECT case_id, parent_case_id, parent_step, playbook, version, status, outcome FROM cases
+     WHERE case_id = $1 OR parent_case_id = $1 ORDER BY opened_at, case_id`,
+    [caseId],
+  );
+  const own = rows.find((row) => row.case_id === caseId);
+  return {
+    parent: own?.parent_case_id ? { caseId: own.parent_case_id, step: own.parent_step! } : null,
+    children: rows
+      .filter((row) => row.parent_case_id === caseId)
+      .map((row) => ({ caseId: row.case_id, step: row.parent_step!, playbook: row.playbook, version: row.version, status: row.status, outcome: row.outcome })),
+  };
+}
+
+/** Who opened a case: the actor of its `opened` audit row (a child case is opened on their behalf). */
+export async function openerOf(db: Queryable, caseId: string): Promise<{ keyId: string | null; name: string } | undefined> {
+  const { rows } = await db.query<{ actor_key_id: string | null; actor_name: string }>(
+    `SELECT actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened'`,
+    [caseId],
+  );
+  return rows[0] ? { keyId: rows[0].actor_key_id, name: rows[0].actor_name } : undefined;
 }

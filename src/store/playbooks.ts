@@ -98,3 +98,13 @@ export async function getPlaybook(db: Queryable, name: string, version?: number)
   const row = rows[0];
   return row ? { ...toVersion(row), sourceYaml: row.source_yaml!, plan: row.plan! } : undefined;
 }
+
+/** Every published version of the named playbooks, with its plan: what a parent's `playbook` steps may run. */
+export async function publishedVersionsOf(db: Queryable, names: readonly string[]): Promise<{ name: string; version: number; hash: string; plan: Plan }[]> {
+  if (names.length === 0) return [];
+  const { rows } = await db.query<{ name: string; version: number; hash: string; plan: Plan }>(
+    `SELECT name, version, hash, plan FROM playbook_versions WHERE name = ANY($1::text[]) ORDER BY name, version`,
+    [names],
+  );
+  return rows;
+}

@@ -3,7 +3,15 @@ import type { FlowGraph, PlaybookVersions, Published, Validation } from '../../a
 import type { Diagnostic } from '../../playbook/index.js';
 import { planGraph } from '../../playbook/diagram.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { getPlaybook, listPlaybooks, listVersions, publishPlaybook, readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
+import {
+  getPlaybook,
+  listPlaybooks,
+  listVersions,
+  publishPlaybook,
+  readCalendarFolder,
+  readMarketplaceFolder,
+  subPlaybooksOf,
+} from '../../services/playbooks.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, keyNamed, READERS } from '../auth.js';
 import { problem, sendProblem } from '../problems.js';
@@ -55,7 +63,8 @@ export const playbookRoutes =
         },
       },
       async (request) => {
-        const result = validateWithMarketplace(request.body as string, 'playbook.yaml', { marketplaces, calendars });
+        const source = request.body as string;
+        const result = validateWithMarketplace(source, 'playbook.yaml', { marketplaces, calendars, playbooks: await subPlaybooksOf(deps.pool, source) });
         return { valid: result.plan !== undefined, diagnostics: result.diagnostics.map(publicDiagnostic) } satisfies Validation;
       },
     );
@@ -75,7 +84,11 @@ export const playbookRoutes =
       },
       async (request, reply) => {
         const source = request.body as unknown as string;
-        const result = validateWithMarketplace(source, `${request.params.name}.yaml`, { marketplaces, calendars });
+        const result = validateWithMarketplace(source, `${request.params.name}.yaml`, {
+          marketplaces,
+          calendars,
+          playbooks: await subPlaybooksOf(deps.pool, source),
+        });
         if (!result.plan) {
           return sendProblem(
             reply,
@@ -142,7 +155,13 @@ export const playbookRoutes =
         if (!stored) return sendProblem(reply, problem('unknown-playbook-version', `playbook ${request.params.name} has no version ${request.params.version}`));
         // A version published by `casebook test` has no source: nothing to check.
         const diagnostics =
-          stored.sourceYaml === '' ? [] : validateWithMarketplace(stored.sourceYaml, `${stored.name}.yaml`, { marketplaces, calendars }).diagnostics;
+          stored.sourceYaml === ''
+            ? []
+            : validateWithMarketplace(stored.sourceYaml, `${stored.name}.yaml`, {
+                marketplaces,
+                calendars,
+                playbooks: await subPlaybooksOf(deps.pool, stored.sourceYaml),
+              }).diagnostics;
         return {
           name: stored.name,
           version: stored.version,

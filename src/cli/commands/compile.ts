@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
+import { readCalendarFolder, readMarketplaceFolder, subPlaybooksInFolder } from '../../services/playbooks.js';
 import type { HashedPlan } from '../../plan/plan.js';
 
 export const USAGE = 'usage: casebook compile <playbook.yaml>\n';
@@ -23,7 +23,8 @@ export function compileFile(file: string | undefined, command: string): HashedPl
   for (const d of marketplaces.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   const calendars = readCalendarFolder();
   for (const d of calendars.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-  const result = validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars });
+  const options = { marketplaces, calendars: calendars.calendars };
+  const result = validateWithMarketplace(source, file, { ...options, playbooks: subPlaybooksInFolder(file, source, options) });
   for (const d of result.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   return result.plan;
 }

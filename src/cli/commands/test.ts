@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { FaultScript } from '../../scenarios/faults.js';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
-import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
+import { publishSubPlaybooksFromFolder, readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
 import { readScenarioFile } from '../../scenarios/read.js';
 import { runScenario } from '../../scenarios/run.js';
 import type { ConnectorConfig } from '../../connectors/config.js';
@@ -51,7 +51,9 @@ export async function run(args: string[]): Promise<number> {
       for (const { file, read } of files) {
         const scenarioFile = read.scenarioFile!;
         const playbookFile = resolve(dirname(file), scenarioFile.playbook);
-        const compiled = validateWithMarketplace(readFileSync(playbookFile), playbookFile, { marketplaces, calendars: calendars.calendars });
+        const options = { marketplaces, calendars: calendars.calendars };
+        const playbooks = await publishSubPlaybooksFromFolder(pool, playbookFile, options);
+        const compiled = validateWithMarketplace(readFileSync(playbookFile), playbookFile, { ...options, playbooks });
         process.stdout.write(`${file} (${scenarioFile.playbook})\n`);
         if (!compiled.plan) {
           for (const d of compiled.diagnostics) process.stdout.write(`  ${formatDiagnostic(d)}\n`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostic, type Diagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import { readScenarioFile } from '../../scenarios/read.js';
-import { readCalendarFolder, readMarketplaceFolder } from '../../services/playbooks.js';
+import { readCalendarFolder, readMarketplaceFolder, subPlaybooksInFolder } from '../../services/playbooks.js';
 
 export const USAGE = 'usage: casebook validate [--format text|json] <playbook.yaml | scenario.test.yaml>...\n';
 
@@ -52,7 +52,11 @@ export async function run(args: string[]): Promise<number> {
     diagnostics.push(
       ...(isScenarioFile(file)
         ? readScenarioFile(source, file).diagnostics
-        : validateWithMarketplace(source, file, { marketplaces, calendars: calendars.calendars }).diagnostics),
+        : validateWithMarketplace(source, file, {
+            marketplaces,
+            calendars: calendars.calendars,
+            playbooks: subPlaybooksInFolder(file, source, { marketplaces, calendars: calendars.calendars }),
+          }).diagnostics),
     );
   }
   if (format === 'json') process.stdout.write(JSON.stringify(diagnostics, null, 2) + '\n');

@@ -6,7 +6,6 @@ import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { Session } from '../session.js';
-import { CancelCase, MAY_CANCEL } from './case-cancel.js';
 import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 type Key =
@@ -19,6 +18,9 @@ type Key =
   | 'outcome'
   | 'opened'
   | 'openedBy'
+  | 'parentCase'
+  | 'childCases'
+  | 'atStep'
   | 'temporal'
   | 'summary'
   | 'waitsFor'
@@ -95,6 +97,9 @@ const MESSAGES: Messages<Key> = {
     outcome: 'Outcome',
     opened: 'Opened',
     openedBy: 'Opened by',
+    parentCase: 'Opened by the case',
+    childCases: 'Sub-playbook cases',
+    atStep: 'at step {step}',
     temporal: 'Open in the Temporal Web UI',
     summary: 'Summary',
     waitsFor: 'Waits for',
@@ -170,6 +175,9 @@ const MESSAGES: Messages<Key> = {
     outcome: '结果',
     opened: '创建时间',
     openedBy: '创建人',
+    parentCase: '由工单创建',
+    childCases: '子剧本工单',
+    atStep: '于步骤 {step}',
     temporal: '在 Temporal Web UI 中打开',
     summary: '概况',
     waitsFor: '等待',
@@ -289,7 +297,6 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
   const [now, setNow] = useState(Date.now());
   const [redelivery, setRedelivery] = useState<{ text: string; failed: boolean } | null>(null);
   const [redelivering, setRedelivering] = useState(false);
-  const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
     setView(null);
@@ -308,7 +315,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
       );
     const timer = setInterval(() => setNow(Date.now()), 30_000);
     return () => clearInterval(timer);
-  }, [caseId, session, reloads]);
+  }, [caseId, session]);
 
   const back = (
     <p>
@@ -374,9 +381,6 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
             {t('temporal')}
           </a>
         )}
-        {c.status !== 'closed' && MAY_CANCEL.includes(session.role) && (
-          <CancelCase session={session} caseId={c.caseId} onCancelled={() => setReloads((n) => n + 1)} />
-        )}
       </div>
       <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
       <div class="grid-2">
@@ -399,6 +403,29 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
               <>
                 <dt>{t('openedBy')}</dt>
                 <dd>{history.opened.by.name}</dd>
+              </>
+            )}
+            {c.parent && (
+              <>
+                <dt>{t('parentCase')}</dt>
+                <dd>
+                  <a href={`#/cases/${encodeURIComponent(c.parent.caseId)}`}>{c.parent.caseId}</a> {t('atStep', { step: c.parent.step })}
+                </dd>
+              </>
+            )}
+            {c.children.length > 0 && (
+              <>
+                <dt>{t('childCases')}</dt>
+                <dd>
+                  <ul>
+                    {c.children.map((child) => (
+                      <li key={child.caseId}>
+                        <a href={`#/cases/${encodeURIComponent(child.caseId)}`}>{child.caseId}</a> · {child.playbook} v{child.version} ·{' '}
+                        {child.outcome ?? child.status} · {t('atStep', { step: child.step })}
+                      </li>
+                    ))}
+                  </ul>
+                </dd>
               </>
             )}
           </dl>

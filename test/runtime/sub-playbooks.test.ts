@@ -1,0 +1,192 @@
+/**
+ * Sub-playbooks (`playbook` steps) on the real stack: a child case of its own run as a child workflow
+ * of the parent's, linked both ways; its end routes the parent, its failure takes the parent's
+ * on_error; both histories replay. Publish-time checks (cycles, input types) through the publish path.
+ */
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import { subPlaybooksOf } from '../../src/services/playbooks.js';
+import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
+import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
+import { publishPlaybook } from '../../src/store/playbooks.js';
+import { recordHistory } from '../support/histories.js';
+import { openCase } from '../support/playbooks.js';
+import { useRuntime } from '../support/runtime.js';
+
+const head = (name: string) => `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n`;
+
+/** Refunds `amount` of the order, then ends `refunded`; `fail: true` divides by zero first. */
+const CHILD = `${head('pay-back')}fields:
+  order_id: { type: string }
+  paid: { type: money }
+  amount: { type: integer }
+  divisor: { type: integer, required: false }
+  note: { type: enum, values: [goodwill, refund], required: false }
+paid_field: paid
+order_id_field: order_id
+steps:
+  - id: check
+    branch: { cases: [{ when: has(data.divisor) && 10 / data.divisor > 0, goto: refund }] }
+  - id: refund
+    refund: { amount: data.amount, reason: goodwill_test, within: 24h, from: case.opened, on_breach: declined, on_declined: declined }
+  - id: refunded
+    end: { outcome: resolved, reason: refunded }
+  - id: declined
+    end: { outcome: refused, reason: refund_declined }
+`;
+
+const PARENT = `${head('parent-case')}fields:
+  order_id: { type: string }
+  paid: { type: money }
+  divisor: { type: integer, required: false }
+  note: { type: string, required: false }
+paid_field: paid
+order_id_field: order_id
+steps:
+  - id: pay_back
+    playbook:
+      name: pay-back
+      input: { order_id: data.order_id, paid: data.paid, amount: data.paid.amount / 2, divisor: "has(data.divisor) ? data.divisor : 1", note: "has(data.note) ? data.note : 'refund'" }
+      outcomes: { refunded: thanked, refund_declined: declined }
+      on_error: child_failed
+  - id: thanked
+    end: { outcome: resolved, reason: half_refunded }
+  - id: declined
+    end: { outcome: refused, reason: declined }
+  - id: child_failed
+    end: { outcome: escalated, reason: child_failed }
+`;
+
+const runtime = useRuntime();
+
+/** Publishes a playbook through the publish path's lookup of the playbooks it runs. */
+async function publish(source: string) {
+  const result = validatePlaybook(source, 'p.yaml', { playbooks: await subPlaybooksOf(runtime.db.pool, source) });
+  if (!result.plan) throw new Error(JSON.stringify(result.diagnostics));
+  return (await publishPlaybook(runtime.db.pool, source, result.plan, 'test')).version;
+}
+
+async function diagnosticsOf(source: string) {
+  return validatePlaybook(source, 'p.yaml', { playbooks: await subPlaybooksOf(runtime.db.pool, source) }).diagnostics.map((d) => ({
+    code: d.code,
+    line: d.line,
+    column: d.column,
+    message: d.message,
+  }));
+}
+
+async function run(caseId: string, data: Record<string, unknown>): Promise<CaseResult> {
+  await publish(CHILD);
+  const version = await publish(PARENT);
+  await openCase(runtime.service, { caseId, playbook: 'parent-case', version: version.version, data, openedBy: 'Lei', by: { keyId: null, name: 'Lei' } });
+  return (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+}
+
+describe('sub-playbooks', () => {
+  it('publishes the child first, pinning its version and plan hash in the parent', async () => {
+    const child = await publish(CHILD);
+    const parent = validatePlaybook(PARENT, 'p.yaml', { playbooks: await subPlaybooksOf(runtime.db.pool, PARENT) });
+    expect(parent.plan?.plan.steps.pay_back).toMatchObject({ kind: 'playbook', playbook: { name: 'pay-back', version: child.version, hash: child.hash } });
+  });
+
+  it('runs the child as a case of its own, linked both ways, and goes on by how it ended', async () => {
+    const result = await run('sub-ok', { order_id: 'SUB-1', paid: { amount: 10_000, currency: 'CNY' } });
+    expect(result, JSON.stringify(result.steps)).toMatchObject({ outcome: 'resolved', reason: 'half_refunded' });
+    const childId = 'sub-ok.pay_back.1';
+    const record = result.steps.find((s) => s.step === 'pay_back' && s.kind === 'playbook');
+    expect(record?.detail).toMatchObject({ child: childId, playbook: 'pay-back', outcome: 'resolved', reason: 'refunded', goto: 'thanked' });
+    expect(result.steps.find((s) => s.kind === 'child-opened')?.detail).toMatchObject({ child: childId });
+    // The child: its own case row, history and refund, naming its parent.
+    const child = await runtime.service.describe(childId);
+    expect(child).toMatchObject({ status: 'closed', outcome: { outcome: 'resolved', reason: 'refunded' }, parent: { caseId: 'sub-ok', step: 'pay_back' } });
+    const parent = await runtime.service.describe('sub-ok');
+    expect(parent).toMatchObject({
+      parent: null,
+      children: [{ caseId: childId, step: 'pay_back', playbook: 'pay-back', status: 'closed', outcome: 'resolved' }],
+    });
+    const refunds = await runtime.db.pool.query('SELECT case_id, amount FROM refunds WHERE order_id = $1', ['SUB-1']);
+    expect(refunds.rows).toEqual([{ case_id: childId, amount: '5000' }].map((r) => ({ ...r, amount: expect.anything() })));
+    const opened = await runtime.db.pool.query(`SELECT actor_name, detail FROM audit_events WHERE case_id = $1 AND kind = 'opened'`, [childId]);
+    expect(opened.rows[0]).toMatchObject({ actor_name: 'Lei', detail: { parent: { caseId: 'sub-ok', step: 'pay_back' } } });
+    const childResult = (await runtime.env.client.workflow.getHandle(workflowIdFor(childId)).result()) as CaseResult;
+    expect(childResult).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    await recordHistory(runtime.env.client.workflow.getHandle(workflowIdFor('sub-ok')), 'sub-playbook-parent');
+    await recordHistory(runtime.env.client.workflow.getHandle(workflowIdFor(childId)), 'sub-playbook-child');
+  });
+
+  it("takes the parent's on_error when the child fails: the child ends failed at once, not waiting for repair", async () => {
+    const result = await run('sub-fail', { order_id: 'SUB-2', paid: { amount: 10_000, currency: 'CNY' }, divisor: 0 });
+    expect(result).toMatchObject({ outcome: 'escalated', reason: 'child_failed' });
+    const record = result.steps.find((s) => s.step === 'pay_back' && s.kind === 'playbook');
+    expect(record?.detail).toMatchObject({ child: 'sub-fail.pay_back.1', goto: 'child_failed' });
+    expect(String(record?.detail?.failed)).toContain('failed');
+    const child = await runtime.service.describe('sub-fail.pay_back.1');
+    expect(child).toMatchObject({ status: 'closed', outcome: { outcome: 'failed' } });
+    const escalations = await runtime.db.pool.query('SELECT count(*)::int AS n FROM escalations WHERE case_id = $1', ['sub-fail.pay_back.1']);
+    expect(escalations.rows[0].n).toBe(0);
+  });
+
+  it('takes on_error without opening a child whose input does not fit it at run time', async () => {
+    const result = await run('sub-bad-input', { order_id: 'SUB-3', paid: { amount: 10_000, currency: 'CNY' }, note: 'other' });
+    expect(result).toMatchObject({ outcome: 'escalated', reason: 'child_failed' });
+    const record = result.steps.find((s) => s.step === 'pay_back' && s.kind === 'playbook');
+    expect(String(record?.detail?.failed)).toMatch(/does not fit playbook pay-back/);
+    expect(await runtime.service.describe('sub-bad-input.pay_back.1')).toBeNull();
+    expect((await runtime.service.describe('sub-bad-input'))?.children).toEqual([]);
+  });
+
+  it('replays the parent and the child from their histories', async () => {
+    for (const caseId of ['sub-ok', 'sub-ok.pay_back.1', 'sub-fail', 'sub-fail.pay_back.1']) {
+      const history = await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).fetchHistory();
+      await Worker.runReplayHistory(
+        { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions },
+        temporal.api.history.v1.History.fromObject(history),
+        workflowIdFor(caseId),
+      );
+    }
+  }, 120_000);
+
+  it('refuses a cycle, with the chain, and a playbook running itself', async () => {
+    await publish(`${head('loop-b')}fields:\n  order_id: { type: string }\nsteps:\n  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+    const a = `${head('loop-a')}fields:\n  order_id: { type: string }\nsteps:\n  - id: run_b\n    playbook: { name: loop-b, input: { order_id: data.order_id } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`;
+    await publish(a);
+    // loop-b v2 runs loop-a, which runs loop-b: refused.
+    const b2 = `${head('loop-b')}fields:\n  order_id: { type: string }\nsteps:\n  - id: run_a\n    playbook: { name: loop-a, input: { order_id: data.order_id } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`;
+    expect(await diagnosticsOf(b2)).toEqual([
+      { code: 'PB332', line: 9, column: 23, message: 'running loop-a would run loop-b again: loop-b → loop-a → loop-b' },
+    ]);
+    const self = `${head('loop-c')}fields:\n  order_id: { type: string }\nsteps:\n  - id: again\n    playbook: { name: loop-c }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`;
+    expect((await diagnosticsOf(self)).map((d) => [d.code, d.line, d.column])).toEqual([['PB332', 9, 23]]);
+  });
+
+  it('refuses input of the wrong type, unknown or missing fields, unknown outcomes and children, at their positions', async () => {
+    await publish(CHILD);
+    const bad = `${head('bad-parent')}fields:
+  order_id: { type: string }
+  paid: { type: money }
+steps:
+  - id: pay_back
+    playbook:
+      name: pay-back
+      input: { order_id: data.paid, paid: data.paid, amout: "1" }
+      outcomes: { refundd: done }
+  - id: other
+    playbook: { name: pay-bak, version: 2 }
+  - id: old
+    playbook: { name: pay-back, version: 99, input: { order_id: data.order_id, paid: data.paid, amount: "1" } }
+  - id: done
+    end: { outcome: resolved, reason: done }
+`;
+    expect((await diagnosticsOf(bad)).map((d) => [d.code, d.line, d.column])).toEqual([
+      ['PB334', 12, 7],
+      ['PB202', 12, 26],
+      ['PB333', 12, 54],
+      ['PB335', 13, 19],
+      ['PB330', 15, 23],
+      ['PB331', 17, 42],
+    ]);
+  });
+});
