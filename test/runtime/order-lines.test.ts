@@ -12,7 +12,7 @@ import { createApiKey } from '../../src/store/api-keys.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
-import { orderLedger } from '../../src/store/orders.js';
+import { orderLedger, orderLines } from '../../src/store/orders.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 
@@ -352,6 +352,31 @@ describe('order lines', () => {
     expect(extra).toMatchObject({ kind: 'order-lines-conflict', problems: [{ pointer: '/data/lines/3/id' }] });
     expect((await runtime.db.pool.query(`SELECT 1 FROM cases WHERE case_id = 'lines-7'`)).rowCount).toBe(0);
     expect((await runtime.db.pool.query(`SELECT 1 FROM order_lines WHERE order_id = 'ORDER-L1'`)).rowCount).toBe(3);
+  });
+
+  it('cases of a new order opened at once record its lines once; one stating other amounts at the same moment is refused', async () => {
+    await publish(RETURN_LINES);
+    const version = published.get('lines-return')!;
+    const openAt = (caseId: string, lines: unknown[]) =>
+      runtime.service.open({ caseId, playbook: 'lines-return', version, data: data('ORDER-L10', ['L2'], lines) });
+    const other = [LINES[0], { ...LINES[1], paid: money(13_000) }, LINES[2]];
+    const answers = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => openAt(`lines-10-${i}`, LINES)),
+      openAt('lines-10-other', other),
+      ...Array.from({ length: 6 }, (_, i) => openAt(`lines-10-${i + 6}`, LINES)),
+    ]);
+    const kinds = answers.map((answer) => answer.kind);
+    const recorded = (await orderLines(runtime.db.pool, 'ORDER-L10')).map((line) => line.paid);
+    if (kinds[6] === 'opened') {
+      // The other amounts came first: every case stating the first lines is refused.
+      expect(recorded).toEqual([30_000, 13_000, 5_000]);
+      expect(kinds.filter((kind) => kind === 'order-lines-conflict')).toHaveLength(12);
+    } else {
+      expect(recorded).toEqual([30_000, 12_000, 5_000]);
+      expect(kinds).toEqual([...Array(6).fill('opened'), 'order-lines-conflict', ...Array(6).fill('opened')]);
+    }
+    const concerning = await runtime.db.pool.query(`SELECT count(*)::int AS n FROM case_lines WHERE order_id = 'ORDER-L10' AND line_id = 'L2'`);
+    expect(concerning.rows[0].n).toBe(kinds.filter((kind) => kind === 'opened').length);
   });
 
   it('the API answers 422 and 409 with pointers, never 500, and the ledger shows each line', async () => {
