@@ -118,7 +118,8 @@ export async function runScenario(runtime: ScenarioRuntime, compiled: HashedPlan
   };
   compare('outcome', result.outcome);
   compare('reason', result.reason);
-  const effects = await caseSideEffects(runtime.pool, caseId);
+  // A sub-playbook's child cases act for the case: their messages, refunds... count as its own.
+  const effects = await caseSideEffects(runtime.pool, caseId, { children: true });
   for (const key of ['messages', 'refunds', 'escalations', 'calls'] as const) compare(key, effects[key]);
   if (expect.remarks !== undefined || expect.tasks !== undefined) {
     const steps = (await caseHistory(runtime.pool, caseId))?.steps ?? [];

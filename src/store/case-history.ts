@@ -112,13 +112,20 @@ export interface CaseSideEffects {
   calls: string[];
 }
 
-export async function caseSideEffects(db: Queryable, caseId: string): Promise<CaseSideEffects> {
+/**
+ * What the case did; with `children`, what the child cases its `playbook` steps opened did too (and
+ * theirs), all in the order it happened.
+ */
+export async function caseSideEffects(db: Queryable, caseId: string, options: { children?: boolean } = {}): Promise<CaseSideEffects> {
+  const cases = options.children
+    ? `(WITH RECURSIVE family(case_id) AS (SELECT $1::text UNION SELECT c.case_id FROM cases c JOIN family f ON c.parent_case_id = f.case_id) SELECT case_id FROM family)`
+    : '($1)';
   const column = async <T>(sql: string) => (await db.query<{ value: T }>(sql, [caseId])).rows.map((row) => row.value);
   const [messages, refunds, escalations, calls] = await Promise.all([
-    column<string>(`SELECT template AS value FROM outbox_messages WHERE case_id = $1 ORDER BY id`),
-    column<number>(`SELECT amount AS value FROM refunds WHERE case_id = $1 AND status = 'issued' ORDER BY id`),
-    column<string>(`SELECT reason AS value FROM escalations WHERE case_id = $1 ORDER BY id`),
-    column<string>(`SELECT integration || '.' || operation AS value FROM integration_calls WHERE case_id = $1 ORDER BY id`),
+    column<string>(`SELECT template AS value FROM outbox_messages WHERE case_id IN ${cases} ORDER BY id`),
+    column<number>(`SELECT amount AS value FROM refunds WHERE case_id IN ${cases} AND status = 'issued' ORDER BY id`),
+    column<string>(`SELECT reason AS value FROM escalations WHERE case_id IN ${cases} ORDER BY id`),
+    column<string>(`SELECT integration || '.' || operation AS value FROM integration_calls WHERE case_id IN ${cases} ORDER BY id`),
   ]);
   return { messages, refunds, escalations, calls };
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/playbook/index.js';
 import { readMarketplacePack, readMarketplacePacks, validateWithMarketplace, type MarketplacePacks } from '../../src/playbook/marketplace-packs.js';
+import { subPlaybooksInFolder } from '../../src/services/playbooks.js';
 import { STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
@@ -165,7 +166,9 @@ describe('marketplace rules checked at publish time', () => {
       .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
       .sort();
     const found = files.flatMap((file) => {
-      const result = validateWithMarketplace(readFileSync(join(dir, file)), `playbooks/${file}`, { marketplaces: taobao(), calendars: STANDARD_CALENDARS });
+      const source = readFileSync(join(dir, file));
+      const options = { marketplaces: taobao(), calendars: STANDARD_CALENDARS };
+      const result = validateWithMarketplace(source, `playbooks/${file}`, { ...options, playbooks: subPlaybooksInFolder(join(dir, file), source, options) });
       if (['exchange.yaml', 'presale.yaml', 'return.yaml', 'review-recovery.yaml'].includes(file)) expect(result.plan?.plan.marketplace).toBe('taobao');
       return result.diagnostics.filter((d) => /^PB15/.test(d.code)).map((d) => `${d.file} ${d.severity} ${d.code}`);
     });

@@ -21,7 +21,7 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
 const runtime = useRuntime(async ({ db }) => {
-  for (const name of ['return', 'exchange', 'presale', 'review-recovery', 'after-delivery']) await publishStandardPlaybook(db.pool, name);
+  for (const name of ['return', 'exchange', 'presale', 'refund-and-notify', 'review-recovery', 'after-delivery']) await publishStandardPlaybook(db.pool, name);
 });
 
 /** Moves the test server's clock on to the next `spec` (`Mon 10:00`...) in Shanghai, in an ordinary week of the shop's calendar. */

@@ -32,12 +32,13 @@ function casebookTest(...files: string[]) {
 
 describe('casebook test', () => {
   it(
-    'runs every scenario of the five standard playbooks green',
+    'runs every scenario of the standard playbooks green',
     () => {
       const run = casebookTest(
         'playbooks/after-delivery.test.yaml',
         'playbooks/exchange.test.yaml',
         'playbooks/presale.test.yaml',
+        'playbooks/refund-and-notify.test.yaml',
         'playbooks/return.test.yaml',
         'playbooks/review-recovery.test.yaml',
       );

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CaseService, OpenCaseRequest, OpenedCase } from '../../src/cases/service.js';
-import { readCalendarFolder } from '../../src/services/playbooks.js';
+import { readCalendarFolder, subPlaybooksInFolder } from '../../src/services/playbooks.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
-import { validatePlaybook } from '../../src/playbook/index.js';
+import { subPlaybookNames, validatePlaybook } from '../../src/playbook/index.js';
+import { NO_MARKETPLACE_PACKS } from '../../src/playbook/marketplace-packs.js';
 import { recordOrderAdvance } from '../../src/store/orders.js';
 import { publishPlaybook, type PlaybookVersion } from '../../src/store/playbooks.js';
 import type { Pool } from '../../src/store/pool.js';
@@ -13,17 +14,19 @@ export const playbookPath = (name: string): string => fileURLToPath(new URL(`../
 /** The shared calendars the standard playbooks name (calendars/*.yaml). */
 export const STANDARD_CALENDARS = readCalendarFolder(fileURLToPath(new URL('../../calendars/', import.meta.url))).calendars;
 
-/** Compiles a standard playbook with the shared calendars, as `casebook validate` does. */
+/** Compiles a standard playbook with the shared calendars and the sub-playbooks beside it (each as version 1), as `casebook validate` does. */
 export function compileStandardPlaybook(name: string): { source: string; plan: HashedPlan } {
   const file = playbookPath(name);
   const source = readFileSync(file, 'utf8');
-  const result = validatePlaybook(source, file, { calendars: STANDARD_CALENDARS });
+  const playbooks = subPlaybooksInFolder(file, source, { calendars: STANDARD_CALENDARS, marketplaces: NO_MARKETPLACE_PACKS });
+  const result = validatePlaybook(source, file, { calendars: STANDARD_CALENDARS, playbooks });
   if (!result.plan) throw new Error(`playbook ${name} does not compile: ${JSON.stringify(result.diagnostics)}`);
   return { source, plan: result.plan };
 }
 
-/** Compiles a standard playbook and publishes it (version 1 in a fresh database), as the API would. */
+/** Compiles a standard playbook and publishes it (version 1 in a fresh database), as the API would; the sub-playbooks it runs first. */
 export async function publishStandardPlaybook(pool: Pool, name: string): Promise<PlaybookVersion> {
+  for (const child of subPlaybookNames(readFileSync(playbookPath(name)), name)) await publishStandardPlaybook(pool, child);
   const { source, plan } = compileStandardPlaybook(name);
   return (await publishPlaybook(pool, source, plan, 'test')).version;
 }
