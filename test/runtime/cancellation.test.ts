@@ -206,6 +206,42 @@ describe('POST /v1/cases/{id}/cancel', () => {
     expect(closed.json()).toMatchObject({ type: 'https://casebook.dev/problems/case-closed', caseId: 'cancel-api' });
   }, 120_000);
 
+  it('a second cancel while the compensations run answers 200 duplicate; the case ends once, cancelled by the first', async () => {
+    // The compensation texts the buyer, held until quiet hours end two hours on: the cancel is under way meanwhile.
+    const start = new Date(await runtime.env.currentTimeMs());
+    const hh = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
+    const QUIET = compileSmallPlaybook(
+      'cancel-quiet',
+      `events:
+  warehouse.received: { payload: {} }
+templates:
+  sorry: { text: "Your return is cancelled." }
+steps:
+  - id: flag_order
+    remark: { text: flagged, flag: red }
+    compensate: text_buyer
+  - id: wait_warehouse
+    wait: { events: [{ event: warehouse.received }], timeout: 7d, on_timeout: done }
+  - id: done
+    end: { outcome: resolved, reason: received }
+compensations:
+  - id: text_buyer
+    send: { to: buyer, template: sorry, channel: sms }
+`,
+      `quiet_hours: { start: "${hh(start.getUTCHours())}", end: "${hh(start.getUTCHours() + 2)}" }\n`,
+    );
+    await openSmallCase(runtime.service, runtime.db.pool, QUIET, 'cancel-twice');
+    await waitingFor('cancel-twice', 'warehouse.received');
+    expect((await cancel('cancel-twice', http.keys.agent, { reason: 'first' })).statusCode).toBe(202);
+    await expect.poll(async () => (await runtime.service.describe('cancel-twice'))?.waitingFor, { timeout: 15_000 }).toEqual([]);
+    const second = await cancel('cancel-twice', http.keys.opsLead, { reason: 'second' });
+    expect([second.statusCode, second.json()]).toEqual([200, { status: 'duplicate' }]);
+    const result = (await handle('cancel-twice').result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'first' });
+    expect(result.steps.filter((s) => s.kind === 'cancelled')).toHaveLength(1);
+    expect(await rows(`SELECT channel, status FROM outbox_messages WHERE case_id = $1`, 'cancel-twice')).toEqual([{ channel: 'sms', status: 'sent' }]);
+  }, 120_000);
+
   it('refuses bad input with a JSON pointer, other roles, unknown cases', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'cancel-bad');
     await waitingFor('cancel-bad', 'warehouse.received');
