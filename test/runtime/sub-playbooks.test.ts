@@ -14,6 +14,7 @@ import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { recordHistory } from '../support/histories.js';
 import { openCase } from '../support/playbooks.js';
+import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 
 const head = (name: string) => `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n`;
@@ -61,6 +62,7 @@ steps:
 `;
 
 const runtime = useRuntime();
+const http = useApi(runtime, { agent: ['agent', 'Lei'] });
 
 /** Publishes a playbook through the publish path's lookup of the playbooks it runs. */
 async function publish(source: string) {
@@ -138,8 +140,35 @@ describe('sub-playbooks', () => {
     expect((await runtime.service.describe('sub-bad-input'))?.children).toEqual([]);
   });
 
+  it('shows the links both ways in the API case view', async () => {
+    const get = async (caseId: string) =>
+      (await http.api.inject({ method: 'GET', url: `/v1/cases/${caseId}`, headers: { authorization: `Bearer ${http.keys.agent}` } })).json();
+    expect(await get('sub-ok')).toMatchObject({
+      parent: null,
+      children: [{ caseId: 'sub-ok.pay_back.1', step: 'pay_back', playbook: 'pay-back', version: 1, status: 'closed', outcome: 'resolved' }],
+    });
+    expect(await get('sub-ok.pay_back.1')).toMatchObject({ playbook: 'pay-back', parent: { caseId: 'sub-ok', step: 'pay_back' }, children: [] });
+  });
+
+  it('cancels the child it waits for when the parent case is cancelled', async () => {
+    const waiting = `${head('wait-child')}fields:\n  order_id: { type: string }\nevents:\n  buyer.replied: { payload: {} }\nsteps:\n  - id: wait_reply\n    wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }\n  - id: done\n    end: { outcome: resolved, reason: replied }\n`;
+    await publish(waiting);
+    const parent = await publish(
+      `${head('wait-parent')}fields:\n  order_id: { type: string }\nsteps:\n  - id: ask\n    playbook: { name: wait-child, input: { order_id: data.order_id } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`,
+    );
+    await openCase(runtime.service, { caseId: 'sub-cancel', playbook: 'wait-parent', version: parent.version, data: { order_id: 'SUB-4' } });
+    const child = 'sub-cancel.ask.1';
+    await expect.poll(async () => (await runtime.service.describe(child))?.waitingFor ?? [], { timeout: 10_000 }).toContain('buyer.replied');
+    expect(await runtime.service.cancel('sub-cancel', { by: { keyId: null, name: 'Lei' }, reason: 'opened by mistake' })).toEqual({ kind: 'accepted' });
+    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor('sub-cancel')).result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'cancelled' });
+    const childResult = (await runtime.env.client.workflow.getHandle(workflowIdFor(child)).result()) as CaseResult;
+    expect(childResult).toMatchObject({ outcome: 'cancelled' });
+    expect(await runtime.service.describe(child)).toMatchObject({ status: 'closed', outcome: { outcome: 'cancelled' } });
+  });
+
   it('replays the parent and the child from their histories', async () => {
-    for (const caseId of ['sub-ok', 'sub-ok.pay_back.1', 'sub-fail', 'sub-fail.pay_back.1']) {
+    for (const caseId of ['sub-ok', 'sub-ok.pay_back.1', 'sub-fail', 'sub-fail.pay_back.1', 'sub-cancel', 'sub-cancel.ask.1']) {
       const history = await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).fetchHistory();
       await Worker.runReplayHistory(
         { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions },
