@@ -187,6 +187,8 @@ class CaseRun implements StepRuntime, StrandHost {
   private failing = 0;
   /** Where the strands of the block running now are (src/workflows/strands.ts); empty outside blocks. */
   private readonly strands = new Set<StrandPosition>();
+  /** The strands' last report in flight (see report()). */
+  private reporting: Promise<void> = Promise.resolve();
   private readonly cancellation: Cancellation;
 
   /** The input without its plan: the plan is the one copy shared by the plan's cases. */
@@ -526,7 +528,18 @@ class CaseRun implements StepRuntime, StrandHost {
     }
   }
 
-  private async report() {
+  /**
+   * Strands report concurrently: one report at a time then, each computed when its turn comes, so
+   * the projection's last write is the latest position (outside blocks a report goes at once, as ever).
+   */
+  private report(): Promise<void> {
+    if (this.strands.size === 0) return this.reportNow();
+    const turn = this.reporting.then(() => this.reportNow());
+    this.reporting = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async reportNow() {
     const { report, upTo } = this.progress();
     await (this.versions.has('progress-as-local-activities') ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = upTo;

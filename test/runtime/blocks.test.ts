@@ -92,7 +92,7 @@ describe('parallel', () => {
     const started = await runtime.env.currentTimeMs();
     const outcome = await result('race-1');
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'joined' });
-    const branches = records(outcome, 'branch').map((r) => r.detail);
+    const branches = records(outcome, 'branch-end').map((r) => r.detail);
     expect(branches).toEqual([
       { branch: 'pay', done: true },
       { branch: 'ship', cancelled: true },
@@ -127,7 +127,7 @@ describe('parallel', () => {
     expect((await runtime.service.describe('race-2'))?.status).toBe('waiting');
     expect(await runtime.inbox.deliverEvent('race-2', { type: 'parcel.shipped', id: 's1', payload: {} })).toEqual({ status: 'accepted' });
     const outcome = await result('race-2');
-    expect(records(outcome, 'branch').map((r) => r.detail)).toEqual([
+    expect(records(outcome, 'branch-end').map((r) => r.detail)).toEqual([
       { branch: 'ship', done: true },
       { branch: 'pay', cancelled: true },
     ]);
@@ -145,7 +145,7 @@ describe('parallel', () => {
     await expect.poll(async () => (await runtime.service.describe('race-3'))?.waitingFor ?? [], { timeout: 10_000 }).toEqual(['parcel.shipped']);
     await runtime.inbox.deliverEvent('race-3', { type: 'parcel.shipped', id: 's1', payload: {} });
     const outcome = await result('race-3');
-    expect(records(outcome, 'branch').map((r) => r.detail)).toEqual([
+    expect(records(outcome, 'branch-end').map((r) => r.detail)).toEqual([
       { branch: 'pay', done: true },
       { branch: 'ship', done: true },
     ]);
@@ -163,7 +163,7 @@ describe('parallel', () => {
     await runtime.inbox.deliverEvent('race-4', { type: 'payment.received', id: 'p1', payload: {} });
     const outcome = await result('race-4');
     expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'paid_first' });
-    expect(records(outcome, 'branch').map((r) => r.detail)).toEqual([
+    expect(records(outcome, 'branch-end').map((r) => r.detail)).toEqual([
       { branch: 'pay', ended: 'resolved' },
       { branch: 'ship', cancelled: true },
     ]);
@@ -184,7 +184,7 @@ describe('parallel, cancelled with its case', () => {
     expect(cancelled.statusCode).toBeLessThan(300);
     const outcome = await result('race-5');
     expect(outcome).toMatchObject({ outcome: 'cancelled', reason: 'buyer withdrew' });
-    expect(records(outcome, 'branch').map((r) => r.detail)).toEqual([
+    expect(records(outcome, 'branch-end').map((r) => r.detail)).toEqual([
       { branch: 'ship', cancelled: true },
       { branch: 'pay', cancelled: true },
     ]);
@@ -376,5 +376,47 @@ ${LOOP.replace('MAX', '10')
       ['wait_any', '0', 'a-2'],
       ['wait_any', '1', 'a-3'],
     ]);
+  });
+
+  it('nests a race in each item (its branch steps keyed by the item) and an end in an item ends the case, the rest never run', async () => {
+    const body = `- id: race_line
+          parallel:
+            join: any
+            branches:
+              - id: checked
+                steps:
+                  - id: wait_line
+                    wait: { events: [{ event: line.checked, where: event.line == line.id }], timeout: 1d, on_timeout: not_checked }
+                  - id: not_checked
+                    remark: { text: "{{ line.id }} wait over" }
+              - id: timer
+                steps:
+                  - id: pause_line
+                    delay: 1h
+        - id: stop_at_two
+          branch: { cases: [{ when: line.id == "L2", goto: stop }], otherwise: line_done }
+        - id: stop
+          end: { outcome: resolved, reason: stopped_at_two }
+        - id: line_done
+          remark: { text: "{{ line.id }} done" }`;
+    const plan = compile(
+      'loop-nested',
+      `events:\n  line.checked: { payload: { line: { type: string } } }\n${LOOP.replace('MAX', '10').replace('CONCURRENCY', '1').replace('BODY', body)}`,
+    );
+    await openSmallCase(runtime.service, runtime.db.pool, plan, 'loop-6', { lines: lines(3) });
+    const outcome = await result('loop-6');
+    expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'stopped_at_two' });
+    expect(records(outcome, 'iteration').map((r) => r.detail?.index)).toEqual([0, 1]);
+    expect(records(outcome, 'branch-end').map((r) => [r.detail?.branch, r.detail?.done ?? r.detail?.cancelled, r.detail?.iteration])).toEqual([
+      ['timer', true, '0'],
+      ['checked', true, '0'],
+      ['timer', true, '1'],
+      ['checked', true, '1'],
+    ]);
+    expect(outcome.steps.filter((s) => s.step === 'pause_line').map((s) => s.detail?.iteration)).toEqual(['0', '1']);
+    expect((await rows('order_notes', 'loop-6')).map((n) => n.remark)).toEqual([expect.stringContaining('L1 done')]);
+    const history = await events('loop-6');
+    // Each item's one-day wait is cancelled when its hour is up.
+    expect(history.filter((e) => e.timerCanceledEventAttributes)).toHaveLength(2);
   });
 });

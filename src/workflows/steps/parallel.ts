@@ -39,17 +39,17 @@ export const parallel: StepInterpreter<ParallelStep> = {
           decided = { failure: settled.error };
           break;
         }
-        rt.record(step, { branch: branch.id, failed: failureMessage(settled.error).slice(0, 500) }, 'branch');
+        rt.record(step, { branch: branch.id, failed: failureMessage(settled.error).slice(0, 500) }, 'branch-end');
         failed.push(settled);
         if (step.join === 'first' || pending.size === 0) decided = { failure: settled.error };
         continue;
       }
       if (!settled.end.done) {
-        rt.record(step, { branch: branch.id, ended: settled.end.outcome }, 'branch');
+        rt.record(step, { branch: branch.id, ended: settled.end.outcome }, 'branch-end');
         decided = { ended: { outcome: settled.end.outcome, reason: settled.end.reason } };
         break;
       }
-      rt.record(step, { branch: branch.id, done: true }, 'branch');
+      rt.record(step, { branch: branch.id, done: true }, 'branch-end');
       done.push(settled.index);
       if (step.join !== 'all') decided = { winner: settled.index };
       // The case's position is the union of the branches still running: tell the outside it changed.
@@ -83,7 +83,7 @@ async function cancelLosers(step: ParallelStep, rt: StepRuntime, scopes: Cancell
       const branch = step.branches[settled.index]!;
       // A branch may have finished in the same task as the winner: it is done, not cancelled.
       const finished = 'end' in settled;
-      rt.record(step, finished ? { branch: branch.id, done: true, late: true } : { branch: branch.id, cancelled: true }, 'branch');
+      rt.record(step, finished ? { branch: branch.id, done: true, late: true } : { branch: branch.id, cancelled: true }, 'branch-end');
       if (finished || !branch.cleanup) continue;
       try {
         const end = await rt.runBody({ start: branch.cleanup.start, failures: 'throw' });
