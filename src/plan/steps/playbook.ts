@@ -138,7 +138,8 @@ export const playbook: StepKind<PlaybookStep, RawPlaybook> = {
   },
   edges: (step) => [
     ...Object.entries(step.outcomes).map(([end, to]) => ({ to, label: end })),
-    { to: step.next },
+    // Another end of the child; drawn once when an outcome already leads there.
+    ...(Object.values(step.outcomes).includes(step.next) ? [] : [{ to: step.next, ...(Object.keys(step.outcomes).length > 0 ? { label: 'other end' } : {}) }]),
     ...(step.onError ? [{ to: step.onError, label: 'failed' }] : []),
   ],
   describe: (step) => `playbook ${step.playbook.name} v${step.playbook.version}`,
