@@ -52,17 +52,17 @@ afterAll(async () => {
 const get = (url: string, role: Role = 'auditor') => api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${keys[role]}` } });
 
 describe('GET /v1/playbooks/{name}/versions/{version}/graph', () => {
-  it("gives the return playbook's 46 steps and 63 ways out, as the Mermaid diagram draws them", async () => {
+  it("gives the return playbook's 58 steps and 82 ways out, as the Mermaid diagram draws them", async () => {
     const response = await get('/v1/playbooks/return/versions/1/graph');
     expect(response.statusCode).toBe(200);
     const graph = response.json();
-    expect([graph.name, graph.version, graph.start, graph.nodes.length, graph.edges.length]).toEqual(['return', 1, 'check_window', 46, 63]);
+    expect([graph.name, graph.version, graph.start, graph.nodes.length, graph.edges.length]).toEqual(['return', 1, 'check_window', 58, 82]);
     expect(graph.nodes.find((node: { id: string }) => node.id === 'wait_receipt')).toEqual({
       id: 'wait_receipt',
       kind: 'wait',
       shape: 'wait',
       label: 'wait warehouse.received',
-      line: 207,
+      line: 238,
     });
     expect(graph.nodes.find((node: { id: string }) => node.id === 'end_refunded')).toMatchObject({
       kind: 'end',
@@ -81,8 +81,9 @@ describe('GET /v1/playbooks/{name}/versions/{version}/graph', () => {
     const byEnds = (a: GraphEdge, b: GraphEdge) => `${a.from} ${a.to} ${a.label}`.localeCompare(`${b.from} ${b.to} ${b.label}`);
     expect([graph.start, graph.nodes, [...graph.edges].sort(byEnds)]).toEqual([fresh.start, fresh.nodes, [...fresh.edges].sort(byEnds)]);
     const diagram = mermaidDiagram(plan).trimEnd().split('\n');
-    expect(diagram.filter((line) => / s_\w+ -->/.test(line))).toHaveLength(63);
-    expect(diagram).toHaveLength(1 + 46 + 63);
+    expect(diagram.filter((line) => / s_\w+ -->/.test(line))).toHaveLength(82);
+    // Each loop's body is a box of its own: two lines more for each of the two loops.
+    expect(diagram).toHaveLength(1 + 58 + 82 + 2 * 2);
     expect(diagram).toContain('  s_wait_receipt[/"wait_receipt<br/>wait warehouse.received"/]');
     expect(diagram).toContain('  s_wait_receipt -->|"timeout 10d"| s_escalate_missing_parcel');
   });

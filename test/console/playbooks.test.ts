@@ -13,7 +13,7 @@ import { waitForEverYaml } from '../support/small-playbooks.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
-/** The return playbook with a goto to a step that does not exist: PB102 on line 212, column 19. */
+/** The return playbook with a goto to a step that does not exist: PB102 on line 243, column 19. */
 const BROKEN_YAML = RETURN_YAML.replace('on_timeout: escalate_missing_parcel', 'on_timeout: escalate_missing_parcle');
 const WAIT_FOR_EVER_YAML = waitForEverYaml('Asia/Shanghai');
 /** The steps the case below goes through: in the window, an exchange offered and declined, approved, the address sent, the buyer ships, it waits for the receipt. */
@@ -102,9 +102,9 @@ describe('as the ops lead', () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'ops-lead');
     await openPlaybook(page, '/return');
-    expect(await page.locator('svg.flow g.node').count()).toBe(46);
-    expect(await page.locator('svg.flow path.edge').count()).toBe(63);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 46 steps');
+    expect(await page.locator('svg.flow g.node').count()).toBe(58);
+    expect(await page.locator('svg.flow path.edge').count()).toBe(82);
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('The flow of return version 1: 58 steps');
     expect(await page.locator('svg.flow g.node[data-step="wait_receipt"] text.label').textContent()).toBe('wait warehouse.received');
 
     await page.getByLabel('Case id').fill('ret-path-1');
@@ -128,7 +128,7 @@ describe('as the ops lead', () => {
       'otherwise',
       'buyer.shipped',
     ]);
-    expect(await page.locator('.yaml li[data-line="207"] code').textContent()).toBe('  - id: wait_receipt');
+    expect(await page.locator('.yaml li[data-line="238"] code').textContent()).toBe('  - id: wait_receipt');
     expect(await page.getByText('No diagnostics when checked now.').count()).toBe(1);
     expect(await axe(page)).toEqual([]);
     await screenshot(page, 'playbook');
@@ -159,12 +159,12 @@ describe('as the ops lead', () => {
     const listed = page.locator('ul.diagnostics li');
     expect(await listed.count()).toBe(1);
     expect(await listed.getAttribute('data-code')).toBe('PB102');
-    expect(await listed.innerText()).toBe("line 212:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
-    // Next to line 212 in the editor's margin: the code, and only there.
-    expect(await page.locator('.editor .gutter div[data-line="212"]').innerText()).toBe('PB102 212');
+    expect(await listed.innerText()).toBe("line 243:19 error PB102 no step has the id 'escalate_missing_parcle' (did you mean 'escalate_missing_parcel'?)");
+    // Next to line 243 in the editor's margin: the code, and only there.
+    expect(await page.locator('.editor .gutter div[data-line="243"]').innerText()).toBe('PB102 243');
     expect(await page.locator('.editor .gutter div.error').count()).toBe(1);
 
-    await listed.getByRole('button', { name: 'line 212:19' }).click();
+    await listed.getByRole('button', { name: 'line 243:19' }).click();
     // A string, evaluated in the page: the tests are compiled without the DOM's types.
     const selection = await page.evaluate<string>(
       `(() => { const area = document.activeElement; return area.id + ': ' + area.value.slice(area.selectionStart, area.selectionEnd); })()`,
@@ -231,6 +231,6 @@ describe('as the auditor', () => {
     await harness.signIn(page, 'auditor');
     await openPlaybook(page, '/return');
     expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['版本', '流程 · 第 1 版', 'YAML · 第 1 版']);
-    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 46 个步骤');
+    expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 58 个步骤');
   });
 });
