@@ -69,6 +69,8 @@ export const CaseHistory = open({
       amount: integer,
       currency: string,
       covers: string,
+      /** The order line the refund gives back for; null: the order as a whole. */
+      lineId: nullableString,
       reason: string,
       status: string,
       deadlineAt: nullableString,

@@ -20,6 +20,8 @@ export interface CaseHistory {
     amount: number;
     currency: string;
     covers: string;
+    /** The order line it gives back for; null: the order as a whole. */
+    lineId: string | null;
     reason: string;
     status: string;
     orderId: string | null;
@@ -77,6 +79,7 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
       amount: r.amount,
       currency: r.currency,
       covers: r.covers,
+      lineId: r.line_id,
       reason: r.reason,
       status: r.status === 'requested' && r.late_at ? 'late' : r.status,
       orderId: r.order_id,

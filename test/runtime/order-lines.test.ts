@@ -418,6 +418,11 @@ describe('order lines', () => {
         ],
         refunds: [{ caseId: 'lines-2a', lineId: 'L2' }, { lineId: 'L3' }, { lineId: 'L2', status: 'declined' }],
       });
+      const history = await api.inject({ method: 'GET', url: '/v1/cases/lines-1/history', headers: { authorization: `Bearer ${auditor}` } });
+      expect(history.json().refunds).toMatchObject([
+        { lineId: 'L1', amount: 30_000 },
+        { lineId: 'L3', amount: 5_000 },
+      ]);
     } finally {
       await api.close();
     }

@@ -46,6 +46,7 @@ type Key =
   | 'refunds'
   | 'amount'
   | 'covers'
+  | 'orderLine'
   | 'reason'
   | 'deadline'
   | 'messages'
@@ -125,6 +126,7 @@ const MESSAGES: Messages<Key> = {
     refunds: 'Refunds',
     amount: 'Amount',
     covers: 'Covers',
+    orderLine: 'Order line',
     reason: 'Reason',
     deadline: 'Deadline',
     messages: 'Messages',
@@ -203,6 +205,7 @@ const MESSAGES: Messages<Key> = {
     refunds: '退款',
     amount: '金额',
     covers: '类别',
+    orderLine: '订单行',
     reason: '原因',
     deadline: '截止',
     messages: '消息',
@@ -514,6 +517,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                   {t('amount')}
                 </th>
                 <th scope="col">{t('covers')}</th>
+                <th scope="col">{t('orderLine')}</th>
                 <th scope="col">{t('reason')}</th>
                 <th scope="col">{t('status')}</th>
                 <th scope="col">{t('deadline')}</th>
@@ -525,6 +529,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                   <td>{time(r.at)}</td>
                   <td class="num">{formatMoney(r.amount, r.currency)}</td>
                   <td>{r.covers}</td>
+                  <td>{r.lineId ?? '—'}</td>
                   <td>{r.reason}</td>
                   <td class={r.lateAt ? 'late' : undefined}>{r.status}</td>
                   <td>{time(r.deadlineAt)}</td>
