@@ -117,6 +117,13 @@ describe('order lines at publish', () => {
       { pointer: '/data/lines/1/quantity', message: expect.stringMatching(/at least 1/) },
       { pointer: '/data/returned/0', message: expect.stringMatching(/'C' is not a line of the order/) },
     ]);
+    const withPaid = validatePlaybook(source(`  paid: { type: money, required: false }\n${LINES}`, `${TOP}paid_field: paid\n`), 'lines.yaml').plan!.plan;
+    const lines = [line('A', 100), line('B', 250)];
+    expect(checkOrderLines(withPaid, { order_id: 'O', lines, returned: [], paid: { amount: 350, currency: 'CNY' } })).toEqual([]);
+    expect(checkOrderLines(withPaid, { order_id: 'O', lines, returned: [] })).toEqual([]);
+    expect(checkOrderLines(withPaid, { order_id: 'O', lines, returned: [], paid: { amount: 300, currency: 'CNY' } })).toEqual([
+      { pointer: '/data/paid/amount', message: "says 300 was paid, but the order's lines add up to 350: what was paid is the sum of its lines" },
+    ]);
     expect(checkOrderLines(plan, { order_id: 'O', lines: [line('A', Number.MAX_SAFE_INTEGER - 1), line('B', 5)], returned: [] })).toEqual([
       { pointer: '/data/lines', message: expect.stringMatching(/more than the .* minor units the ledger holds/) },
     ]);
