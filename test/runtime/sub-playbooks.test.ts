@@ -221,6 +221,10 @@ steps:
         workflowIdFor(caseId),
       );
     }
+    // The auditor's replay (GET /v1/cases/{id}/replay): the records re-derived match the audit trail, for parent and child alike.
+    for (const caseId of ['sub-ok', 'sub-ok.pay_back.1', 'sub-fail.pay_back.1']) {
+      expect(await runtime.audit.replay(caseId)).toMatchObject({ kind: 'replayed', caseId, deterministic: true, divergence: null });
+    }
   }, 120_000);
 
   it('refuses a cycle, with the chain, and a playbook running itself', async () => {
@@ -262,5 +266,7 @@ steps:
       ['PB330', 15, 23],
       ['PB331', 17, 42],
     ]);
+    const dollars = `playbook: usd-parent\ncase_type: return\ncurrency: USD\ntimezone: UTC\nfields:\n  order_id: { type: string }\n  paid: { type: money }\nsteps:\n  - id: pay_back\n    playbook: { name: pay-back, input: { order_id: data.order_id, paid: data.paid, amount: "1" } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`;
+    expect((await diagnosticsOf(dollars)).map((d) => [d.code, d.line, d.column])).toEqual([['PB336', 10, 73]]);
   });
 });
