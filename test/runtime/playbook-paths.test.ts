@@ -133,6 +133,55 @@ describe('standard playbooks, main paths', () => {
     ]);
   });
 
+  it('return: two lines of a three-line order come back: each refunded what it was paid, under a key of its own', async () => {
+    const line = (id: string, item: string, amount: number) => ({ id, item, quantity: 1, paid: { amount, currency: 'CNY' } });
+    await open('path-return-lines', 'return', {
+      order_id: 'R-5',
+      buyer_name: 'Li',
+      order_total: { amount: 29_900, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date((await now()) - 2 * DAY).toISOString(),
+      reason: 'changed_mind',
+      shipping_insurance: false,
+      order_lines: [line('L1', 'Shirt S', 9_900), line('L2', 'Jeans 32', 10_000), line('L3', 'Belt', 10_000)],
+      returned_lines: ['L1', 'L3'],
+    });
+    await deliverWhenAwaited('path-return-lines', { type: 'buyer.kept_return', id: 'k1', payload: {} });
+    await deliverWhenAwaited('path-return-lines', { type: 'warehouse.received', id: 'w1', payload: { condition: 'resellable' } });
+    const result = await finish('path-return-lines', 'return-lines');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    expect((await rows('refunds', 'path-return-lines')).map((r) => [r.line_id, r.amount, r.idempotency_key])).toEqual([
+      ['L1', 9_900, 'path-return-lines/refund_line@0/1'],
+      ['L3', 10_000, 'path-return-lines/refund_line@1/1'],
+    ]);
+  });
+
+  it('return: the buyer withdraws while the case waits for the parcel: told nothing needs to come back, the flag lifted', async () => {
+    await open('path-return-withdrawn', 'return', {
+      order_id: 'R-6',
+      buyer_name: 'Li',
+      order_total: { amount: 30_000, currency: 'CNY' },
+      outbound_shipping: { amount: 1_000, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date((await now()) - 2 * DAY).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
+    });
+    await deliverWhenAwaited('path-return-withdrawn', { type: 'buyer.kept_return', id: 'k1', payload: {} });
+    // cancel_on: taken at any step, here while the case waits for the parcel.
+    await expect.poll(async () => (await runtime.service.describe('path-return-withdrawn'))?.waitingFor ?? [], { timeout: 10_000 }).toContain('buyer.shipped');
+    expect(await runtime.inbox.deliverEvent('path-return-withdrawn', { type: 'buyer.cancelled', id: 'c1', payload: { reason: 'decided to keep it' } })).toEqual(
+      {
+        status: 'accepted',
+      },
+    );
+    const result = await finish('path-return-withdrawn', 'return-withdrawn');
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer withdrew the return: decided to keep it' });
+    expect((await rows('outbox_messages', 'path-return-withdrawn')).map((m) => m.template)).toEqual(['offer_exchange', 'return_address', 'return_withdrawn']);
+    expect((await rows('order_notes', 'path-return-withdrawn')).map((n) => n.flag)).toEqual(['purple', 'grey']);
+  });
+
   it('return: buyer never answers the exchange offer and never ships: the return goes ahead, two reminders two days apart, then closed after seven days', async () => {
     await open('path-return-silent', 'return', {
       order_id: 'R-3',
