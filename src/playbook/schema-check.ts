@@ -11,7 +11,7 @@ export const playbookSchema: Record<string, unknown> = schema;
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
 
 const stepSchema = (playbookSchema.$defs as Record<string, { properties: Record<string, unknown> }>).step;
-const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description'].includes(k));
+const STEP_ACTIONS = Object.keys(stepSchema?.properties ?? {}).filter((k) => !['id', 'next', 'description', 'compensate'].includes(k));
 
 /** A checker of YAML documents against a JSON Schema, reporting at the documents' positions; `root` names the whole document. */
 export function shapeChecker(schema: Record<string, unknown>, root = 'the playbook'): (source: PlaybookSource) => Diagnostic[] {
@@ -20,6 +20,12 @@ export function shapeChecker(schema: Record<string, unknown>, root = 'the playbo
 }
 
 export const checkShape = shapeChecker(playbookSchema);
+
+/** Whether an error at a compiled schema's root `oneOf` is the step's "exactly one action": the oneOf itself, or a branch requiring an action. */
+function isStepOneOf(error: ErrorObject): boolean {
+  const parent = error.parentSchema as { title?: string; required?: string[] } | undefined;
+  return error.keyword === 'oneOf' ? parent?.title === 'Step' : (STEP_ACTIONS as readonly string[]).includes(parent?.required?.[0] ?? '');
+}
 
 function toDiagnostics(errors: ErrorObject[], source: PlaybookSource, root: string): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
@@ -59,7 +65,8 @@ function toDiagnostic(error: ErrorObject, source: PlaybookSource, root: string):
   const at = (p: JsonPath, key = false) => source.locate(p, { key });
   const make = (code: DiagnosticCode, message: string, span = at(path), hint?: string): Diagnostic => diagnosticAt(source.file, span, code, message, hint);
   const where = describePath(path, root);
-  const inStepOneOf = /#\/\$defs\/step\/oneOf/.test(error.schemaPath);
+  // A step schema that is referenced recursively (bodies of steps) is compiled on its own: its paths start at `#/oneOf`.
+  const inStepOneOf = /#\/\$defs\/step\/oneOf/.test(error.schemaPath) || (/^#\/oneOf(\/|$)/.test(error.schemaPath) && isStepOneOf(error));
   if (inStepOneOf) {
     if (error.keyword !== 'oneOf') return undefined;
     const step = valueAt(source.value, path) as Record<string, unknown>;
