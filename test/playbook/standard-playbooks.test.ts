@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readCalendarFolder } from '../../src/services/playbooks.js';
+import { readCalendarFolder, subPlaybooksInFolder } from '../../src/services/playbooks.js';
+import { NO_MARKETPLACE_PACKS } from '../../src/playbook/marketplace-packs.js';
 import { canonicalJson, hashPlan, validatePlaybook } from '../../src/playbook/index.js';
 
 const DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
@@ -14,7 +15,9 @@ describe('standard playbooks', () => {
   it.each(playbooks)('%s validates with no error and starts with the schema line', (file) => {
     const source = readFileSync(DIR + file, 'utf8');
     expect(source.split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/playbook.schema.json');
-    const result = validatePlaybook(source, file, { calendars });
+    // The sub-playbooks it runs (refund-and-notify) beside it, as `casebook validate` reads them.
+    const playbooks = subPlaybooksInFolder(DIR + file, source, { calendars, marketplaces: NO_MARKETPLACE_PACKS });
+    const result = validatePlaybook(source, file, { calendars, playbooks });
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(result.plan?.plan.planVersion).toBe(1);
     expect(result.plan?.hash).toMatch(/^[0-9a-f]{64}$/);
