@@ -23,7 +23,7 @@ describe('casebook validate / compile / diagram', () => {
     expect(result.status).toBe(1);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toEqual([
-      `${broken}:8:5: error SCHEMA006: step steps[1] has no action (hint: add one of: send, wait, delay, branch, refund, escalate, task, set, remark, call, end)`,
+      `${broken}:8:5: error SCHEMA006: step steps[1] has no action (hint: add one of: send, wait, delay, branch, refund, escalate, task, set, remark, call, playbook, end, parallel, for_each)`,
       `${broken}:9:5: error SCHEMA001: unknown property 'sned' in steps[1] (hint: did you mean 'send'?)`,
     ]);
   });
