@@ -293,6 +293,25 @@ describe('standard playbooks, main paths', () => {
     expect((await rows('tasks', 'path-review'))[0]).toMatchObject({ role: 'after-sale-agent', status: 'done', outcome: 'solved' });
   });
 
+  it('review recovery: a goodwill refund by the shared refund-and-notify sub-playbook, as a child case', async () => {
+    await open('path-review-goodwill', 'review-recovery', {
+      order_id: 'V-4',
+      buyer_name: 'Qian',
+      rating: 'negative',
+      review_text: 'late',
+      suspected_extortion: false,
+      order_total: { amount: 19_900, currency: 'CNY' },
+    });
+    await deliverWhenAwaited('path-review-goodwill', { type: 'task.completed', id: 't1', payload: { task: 'contact_buyer', outcome: 'goodwill' } });
+    await deliverWhenAwaited('path-review-goodwill', { type: 'review.amended', id: 'a1', payload: { new_rating: 'positive' } });
+    const result = await finish('path-review-goodwill', 'review-goodwill');
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'review_amended' });
+    const child = 'path-review-goodwill.goodwill_refund.1';
+    expect(await finish(child, 'review-goodwill-child')).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    expect((await rows('refunds', child)).map((r) => [Number(r.amount), r.covers, r.order_id])).toEqual([[1_000, 'goodwill', 'V-4']]);
+    expect((await rows('outbox_messages', child)).map((m) => m.template)).toEqual(['refunded']);
+  });
+
   it('review recovery: a review on Friday at 17:00 that nobody contacts is escalated Monday at 10:00, two business hours on', async () => {
     const openedAt = await moveTo('Fri 17:00');
     await open('path-review-sla', 'review-recovery', {
