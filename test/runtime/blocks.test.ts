@@ -171,6 +171,52 @@ describe('parallel', () => {
   });
 });
 
+describe('parallel races with a failing branch', () => {
+  const FAILING = `steps:
+  - id: race
+    parallel:
+      join: JOIN
+      branches:
+        - id: broken
+          steps:
+            - id: divide
+              branch: { cases: [{ when: "1 / (data.paid.amount - data.paid.amount) > 0", goto: broken_done }], otherwise: broken_done }
+            - id: broken_done
+              remark: { text: broken done }
+        - id: slow
+          steps:
+            - id: pause
+              delay: 1h
+            - id: slow_done
+              remark: { text: slow done }
+  - id: done
+    end: { outcome: resolved, reason: joined }
+`;
+
+  it('any: a branch whose step fails is out of the race, the other wins', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, compile('race-fail-any', FAILING.replace('JOIN', 'any')), 'race-6');
+    const outcome = await result('race-6');
+    expect(outcome).toMatchObject({ outcome: 'resolved', reason: 'joined' });
+    expect(records(outcome, 'branch-end').map((r) => [r.detail?.branch, r.detail?.done ?? r.detail?.failed])).toEqual([
+      ['broken', expect.stringContaining('division by zero')],
+      ['slow', true],
+    ]);
+    expect(outcome.steps.find((s) => s.detail?.joined)?.detail).toMatchObject({ joined: 'any', winner: 'slow', failed: ['broken'] });
+  });
+
+  it('first: a branch whose step fails finishes the race first: the other is cancelled and the step fails for repair', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, compile('race-fail-first', FAILING.replace('JOIN', 'first')), 'race-7');
+    await expect.poll(async () => (await runtime.service.describe('race-7'))?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await runtime.service.describe('race-7'))?.step).toBe('race');
+    expect((await rows('escalations', 'race-7'))[0]).toMatchObject({ reason: 'case_failed', note: expect.stringContaining('division by zero') });
+    const view = await runtime.env.client.workflow.getHandle(workflowIdFor('race-7')).query<{ steps: StepRecord[] }>('caseView');
+    expect(view.steps.filter((s) => s.kind === 'branch-end').map((r) => [r.detail?.branch, r.detail?.cancelled ?? 'failed'])).toEqual([
+      ['broken', 'failed'],
+      ['slow', true],
+    ]);
+  });
+});
+
 describe('parallel, cancelled with its case', () => {
   it('a cancel while both branches wait cancels them with their timers, runs both cleanups, then ends the case cancelled', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, compile('race-cancel', RACE.replace('JOIN', 'all')), 'race-5');
