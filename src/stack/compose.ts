@@ -208,6 +208,11 @@ export async function composeCommandStores(c: { databaseUrl: string; temporalAdd
   };
 }
 
+/** The case use cases alone, for a command that acts on one case (`casebook cancel`). */
+export function composeCaseService(client: Client, pool: Pool): CaseService {
+  return new CaseService(client, pool);
+}
+
 /** What re-executes a case's recorded history against this build's workflow code. */
 export function composeReplayer(): WorkflowReplayer {
   return new WorkflowReplayer();

@@ -7,6 +7,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { run as cancelCommand } from '../../src/cli/commands/cancel.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
@@ -185,6 +186,22 @@ describe('a workflow cancelled in Temporal (a parent case cancels its children s
       await handle('cancel-temporal').fetchHistory(),
       workflowIdFor('cancel-temporal'),
     );
+  }, 120_000);
+});
+
+describe('casebook cancel', () => {
+  it('cancels a case from a shell as the named person; 1 once closed, 2 for an unknown case or no reason', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'cancel-cli');
+    await waitingFor('cancel-cli', 'warehouse.received');
+    const where = { databaseUrl: runtime.db.url, temporalAddress: runtime.env.address, namespace: 'default' };
+    expect(await cancelCommand(['cancel-cli'], where)).toBe(2);
+    expect(await cancelCommand(['cancel-cli', '--reason', '   '], where)).toBe(2);
+    expect(await cancelCommand(['no-such-case', '--reason', 'x'], where)).toBe(2);
+    expect(await cancelCommand(['cancel-cli', '--reason', 'duplicate of cancel-1', '--by', 'Mei on call'], where)).toBe(0);
+    const result = (await handle('cancel-cli').result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'duplicate of cancel-1' });
+    expect(result.steps.find((s) => s.kind === 'cancelled')!.detail).toMatchObject({ by: { keyId: null, name: 'Mei on call' } });
+    expect(await cancelCommand(['cancel-cli', '--reason', 'again'], where)).toBe(1);
   }, 120_000);
 });
 
