@@ -131,6 +131,35 @@ describe('sub-playbooks', () => {
     expect(escalations.rows[0].n).toBe(0);
   });
 
+  it('without on_error, a failed child fails the parent for repair; a retry opens a new child', async () => {
+    await publish(CHILD);
+    const strict = await publish(
+      PARENT.replace('parent-case', 'strict-parent')
+        .replace('      on_error: child_failed\n', '')
+        .replace('  - id: child_failed\n    end: { outcome: escalated, reason: child_failed }\n', ''),
+    );
+    await openCase(runtime.service, {
+      caseId: 'sub-strict',
+      playbook: 'strict-parent',
+      version: strict.version,
+      data: { order_id: 'SUB-6', paid: { amount: 10_000, currency: 'CNY' }, divisor: 0 },
+    });
+    await expect.poll(async () => (await runtime.service.describe('sub-strict'))?.status, { timeout: 10_000 }).toBe('failed');
+    const escalated = await runtime.db.pool.query('SELECT queue, reason FROM escalations WHERE case_id = $1', ['sub-strict']);
+    expect(escalated.rows).toEqual([{ queue: 'casebook-admin', reason: 'case_failed' }]);
+    expect(await runtime.service.repair('sub-strict', { action: 'retry', by: { keyId: null, name: 'Root' }, reason: 'try again' })).toMatchObject({
+      kind: 'repaired',
+    });
+    // The retry is the step's next visit: a new child, which fails the same way.
+    await expect
+      .poll(async () => (await runtime.service.describe('sub-strict'))?.children.map((c) => c.caseId), { timeout: 10_000 })
+      .toEqual(['sub-strict.pay_back.1', 'sub-strict.pay_back.2']);
+    await expect.poll(async () => (await runtime.service.describe('sub-strict'))?.status, { timeout: 10_000 }).toBe('failed');
+    await runtime.service.repair('sub-strict', { action: 'close', by: { keyId: null, name: 'Root' }, reason: 'refunded by hand' });
+    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor('sub-strict')).result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'failed', reason: 'refunded by hand' });
+  });
+
   it('takes on_error without opening a child whose input does not fit it at run time', async () => {
     const result = await run('sub-bad-input', { order_id: 'SUB-3', paid: { amount: 10_000, currency: 'CNY' }, note: 'other' });
     expect(result).toMatchObject({ outcome: 'escalated', reason: 'child_failed' });
