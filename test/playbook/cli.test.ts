@@ -28,6 +28,25 @@ describe('casebook validate / compile / diagram', () => {
     ]);
   });
 
+  it('reads a sub-playbook from the folder of the playbook that runs it, and names one it does not hold', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'casebook-sub-'));
+    const head = (name: string) => `playbook: ${name}\ncase_type: return\ncurrency: CNY\nfields:\n  order_id: { type: string }\nsteps:\n`;
+    writeFileSync(join(folder, 'child.yaml'), `${head('child')}  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+    const parent = join(folder, 'parent.yaml');
+    writeFileSync(
+      parent,
+      `${head('parent')}  - id: run\n    playbook: { name: child, input: { order_id: data.order_id }, outcomes: { done: done } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`,
+    );
+    expect([casebook('validate', parent).status, casebook('validate', parent).stdout]).toEqual([0, '']);
+    expect(casebook('diagram', parent).stdout).toContain('playbook child v1');
+    // A playbook the folder does not hold.
+    const orphan = join(folder, 'orphan.yaml');
+    writeFileSync(orphan, `${head('orphan')}  - id: run\n    playbook: { name: chlid }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+    expect(casebook('validate', orphan).stdout).toBe(
+      `${orphan}:8:23: error PB330: no playbook named chlid is published (hint: publish chlid before the playbooks that run it (casebook validate and test read chlid.yaml beside this playbook))\n`,
+    );
+  });
+
   it('exits 0 with no output for valid playbooks, and prints JSON on request', () => {
     const ok = casebook('validate', 'playbooks/return.yaml', 'playbooks/exchange.yaml');
     expect([ok.status, ok.stdout]).toEqual([0, '']);

@@ -156,7 +156,11 @@ function findChild(raw: RawPlaybook, c: StepCompiler, playbooks: Declarations['p
   if (!latest) {
     const names = [...new Set(playbooks.map((p) => p.name))];
     c.error('PB330', `no playbook named ${raw.name} is published`, [...c.path, 'name'], {
-      hint: c.hint(raw.name, names, `publish ${raw.name} before the playbooks that run it`),
+      hint: c.hint(
+        raw.name,
+        names,
+        `publish ${raw.name} before the playbooks that run it (casebook validate and test read ${raw.name}.yaml beside this playbook)`,
+      ),
     });
     return undefined;
   }
