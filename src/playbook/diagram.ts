@@ -83,7 +83,7 @@ export function mermaidDiagram(plan: Plan): string {
     const step = plan.steps[nodeId];
     // A block's bodies are drawn as boxes of their own, after the block.
     (step ? bodiesOf(step) : []).forEach(({ label, body }, i) => {
-      lines.push(`${indent}subgraph ${id(nodeId)}_${i}[${text(label)}]`);
+      lines.push(`${indent}subgraph ${id(nodeId)}_${i} [${text(label)}]`);
       for (const inner of body.steps) draw(inner, `${indent}  `);
       lines.push(`${indent}end`);
     });

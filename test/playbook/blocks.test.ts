@@ -197,7 +197,7 @@ describe('parallel and for_each compile', () => {
     expect(graph.edges).toContainEqual({ from: 'each_line', to: 'tell_line', label: 'each line (2 at once)' });
     const mermaid = mermaidDiagram(plan);
     expect(mermaid).toContain('s_both[["both<br/>parallel (all): ship / collect"]]');
-    expect(mermaid).toContain('subgraph s_both_0["branch ship"]');
+    expect(mermaid).toContain('subgraph s_both_0 ["branch ship"]');
     expect(mermaid).toContain('s_each_line{{"each_line<br/>for each line in data.lines (at most 20)"}}');
   });
 
