@@ -44,6 +44,9 @@ export interface CancellationHost {
 
 type Request = CaseCancel & { event?: { type: string; id: string } };
 
+/** A step's key without its visit: `<case>/<step>[@<index>...]`. */
+const withoutVisit = (key: string) => key.slice(0, key.lastIndexOf('/'));
+
 /** The reason a case records when its workflow was cancelled in Temporal rather than through Casebook. */
 const WORKFLOW_CANCELLED = 'the workflow was cancelled in Temporal (its parent case was cancelled, or an operator cancelled it)';
 
@@ -97,12 +100,19 @@ export class Cancellation {
     }
   }
 
-  /** Notes a step that completed: what a cancel has to answer for (a compensation, a paid refund). */
+  /**
+   * Notes a step that completed: what a cancel has to answer for (a compensation, a paid refund). A step
+   * visited again (a loop) is compensated once, for its latest visit, so a looping case carries one
+   * entry per step, not one per round; each item of a `for_each` (`@<index>` in its key) counts apart,
+   * and every paid refund is kept.
+   */
   completed(step: Step, key: string): void {
     const refund = step.kind === 'refund' ? this.paidRefund(step.id) : undefined;
     if (!step.compensate && !refund) return;
     const done: CompletedStep = { step: step.id, key, ...(step.compensate ? { compensation: step.compensate } : {}), ...(refund ? { refund } : {}) };
-    this.rt.state.completed = [...(this.rt.state.completed ?? []), done];
+    const place = withoutVisit(key);
+    const kept = (this.rt.state.completed ?? []).filter((earlier) => earlier.refund || withoutVisit(earlier.key) !== place);
+    this.rt.state.completed = [...kept, done];
   }
 
   /** Runs the step loop in a scope a cancel cancels; a cancelled loop ends the case `cancelled`. */

@@ -9,12 +9,13 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { run as cancelCommand } from '../../src/cli/commands/cancel.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
+import { validatePlaybook } from '../../src/playbook/index.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { useApi } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
-import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { compileSmallPlaybook, openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
 
 const runtime = useRuntime();
 const http = useApi(runtime, {
@@ -151,6 +152,7 @@ steps:
     delay: 1s
   - id: count
     set: { count: data.count + 1 }
+    compensate: note_rounds
   - id: again
     branch: { cases: [{ when: data.count >= 0, goto: tick }], otherwise: done }
   - id: done
@@ -158,6 +160,8 @@ steps:
 compensations:
   - id: unflag_order
     remark: { text: "unflagged", flag: grey }
+  - id: note_rounds
+    remark: { text: "stopped after {{ data.count }} rounds" }
 `,
     );
     await openSmallCase(runtime.service, runtime.db.pool, LOOP, 'cancel-loop', { count: 0 });
@@ -167,9 +171,66 @@ compensations:
     expect(await runtime.inbox.deliverEvent('cancel-loop', { type: 'buyer.cancelled', id: 'c-loop', payload: {} })).toEqual({ status: 'accepted' });
     const result = (await handle('cancel-loop').result()) as CaseResult;
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer.cancelled received' });
-    expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.step)).toEqual(['unflag_order']);
-    expect(await rows(`SELECT flag FROM order_notes WHERE case_id = $1 ORDER BY id`, 'cancel-loop')).toEqual([{ flag: 'red' }, { flag: 'grey' }]);
+    // The looped step is compensated once, for its latest round, before the step that completed first.
+    expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.step)).toEqual(['note_rounds', 'unflag_order']);
+    const notes = await rows(`SELECT remark, flag FROM order_notes WHERE case_id = $1 ORDER BY id`, 'cancel-loop');
+    expect(notes.map((n) => n.flag)).toEqual(['red', null, 'grey']);
+    expect(notes[1].remark).toMatch(/^stopped after [1-9]\d* rounds$/);
+    // What the next run carries does not grow with the rounds: one entry per step.
+    const input = await handle('cancel-loop').fetchHistory();
+    const carried = JSON.parse(new TextDecoder().decode(input.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!));
+    expect(carried.resume.completed.map((c: { step: string }) => c.step)).toEqual(['flag_order', 'count']);
   }, 300_000);
+});
+
+describe('compensations of steps in a for_each', () => {
+  it("each item's completed step is compensated, the last item first", async () => {
+    const source = smallPlaybookSource(
+      'cancel-items',
+      `events:
+  warehouse.received: { payload: {} }
+steps:
+  - id: notify_lines
+    for_each:
+      in: data.lines
+      as: line
+      max: 10
+      steps:
+        - id: note_line
+          remark: { text: "line {{ line.id }} returned" }
+          compensate: unnote_line
+  - id: wait_warehouse
+    wait: { events: [{ event: warehouse.received }], timeout: 7d, on_timeout: done }
+  - id: done
+    end: { outcome: resolved, reason: received }
+compensations:
+  - id: unnote_line
+    remark: { text: "a line's return withdrawn" }
+`,
+    ).replace(
+      '  count: { type: integer, required: false }\n',
+      '  count: { type: integer, required: false }\n  lines: { type: list, required: false, items: { type: object, fields: { id: { type: string } } } }\n',
+    );
+    const compiled = validatePlaybook(source, 'cancel-items.yaml');
+    expect(compiled.diagnostics).toEqual([]);
+    await openSmallCase(runtime.service, runtime.db.pool, compiled.plan!, 'cancel-items', { lines: [{ id: 'L1' }, { id: 'L2' }, { id: 'L3' }] });
+    await waitingFor('cancel-items', 'warehouse.received');
+    expect((await cancel('cancel-items', http.keys.agent, { reason: 'wrong order' })).statusCode).toBe(202);
+    const result = (await handle('cancel-items').result()) as CaseResult;
+    expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.detail!.key)).toEqual([
+      'cancel-items/note_line@2/1/compensate',
+      'cancel-items/note_line@1/1/compensate',
+      'cancel-items/note_line@0/1/compensate',
+    ]);
+    expect((await rows(`SELECT remark FROM order_notes WHERE case_id = $1 ORDER BY id`, 'cancel-items')).map((r) => r.remark)).toEqual([
+      'line L1 returned',
+      'line L2 returned',
+      'line L3 returned',
+      "a line's return withdrawn",
+      "a line's return withdrawn",
+      "a line's return withdrawn",
+    ]);
+  }, 120_000);
 });
 
 describe('a workflow cancelled in Temporal (a parent case cancels its children so)', () => {
