@@ -127,8 +127,17 @@ export class Cancellation {
       // No cancel of ours: the workflow itself was cancelled in Temporal (a parent case's cancel reaches its children so).
       if (!this.request && this.host.versions.has('workflow-cancel-compensates')) this.request = { by: CASEBOOK_ACTOR, reason: WORKFLOW_CANCELLED };
       if (!this.request) throw error;
-      return CancellationScope.nonCancellable(() => this.cancel(this.request!));
+      const request = this.request;
+      return CancellationScope.nonCancellable(() => (this.host.closed() ? this.endedFirst(request) : this.cancel(request)));
     }
+  }
+
+  /** The case reached its end as the cancel came: its outcome stands; the cancel is recorded, and the closing report made again. */
+  private async endedFirst(request: Request): Promise<CaseResult> {
+    const { outcome, reason } = this.host.result();
+    this.rt.record({ id: this.rt.state.current, kind: 'cancelled' }, { by: request.by, reason: request.reason, ignored: `the case had ended ${outcome}` });
+    await this.rt.finish(outcome, reason);
+    return this.host.result();
   }
 
   private async cancel(request: Request): Promise<CaseResult> {
