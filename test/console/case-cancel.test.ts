@@ -58,6 +58,9 @@ compensations:
   await expect.poll(() => page.locator('.case-head .status').textContent(), { timeout: 30_000 }).toBe('Closed');
   await expect.poll(() => page.getByText('cancelled (opened by mistake)').count()).toBe(1);
   expect(await page.getByRole('button', { name: 'Cancel case' }).count()).toBe(0);
+  // The timeline says why, and what the compensation undid.
+  await expect.poll(() => page.locator('ol.timeline li[data-step="wait_warehouse"] p.why').allTextContents()).toContain('cancelled: opened by mistake');
+  expect(await page.locator('ol.timeline li[data-step="unflag_order"] p.why').allTextContents()).toContain('undoes flag_order');
 
   const history = await harness.call<{ steps: { kind: string; step: string | null; by: { name: string } | null }[] }>(
     'auditor',

@@ -6,6 +6,7 @@ import { api, ApiProblem } from '../api.js';
 import { formatLeft, formatMoney, formatTime, TIME_LEFT_MESSAGES, zoneLabel } from '../format.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { Session } from '../session.js';
+import { CancelCase, MAY_CANCEL } from './case-cancel.js';
 import { isCaseStatus, STATUS_MESSAGES } from './case-status.js';
 
 type Key =
@@ -85,7 +86,9 @@ type Key =
   | 'redelivered'
   | 'redeliveryFailed'
   | 'redeliveryRefused'
-  | 'requestedBy';
+  | 'requestedBy'
+  | 'cancelledWhy'
+  | 'compensates';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -166,6 +169,8 @@ const MESSAGES: Messages<Key> = {
     redeliveryFailed: '{webhookId} failed again (attempt {attempt}: {why}).',
     redeliveryRefused: '{webhookId} was not delivered again: {why}',
     requestedBy: 'asked by {name}',
+    cancelledWhy: 'cancelled: {reason}',
+    compensates: 'undoes {step}',
   },
   zh: {
     back: '全部工单',
@@ -245,6 +250,8 @@ const MESSAGES: Messages<Key> = {
     redeliveryFailed: '{webhookId} 再次失败（第 {attempt} 次：{why}）。',
     redeliveryRefused: '{webhookId} 未重新投递：{why}',
     requestedBy: '由 {name} 发起',
+    cancelledWhy: '已取消：{reason}',
+    compensates: '撤销 {step}',
   },
 };
 
@@ -281,6 +288,11 @@ function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Sess
   if (detail.sla === 'met' && typeof detail.margin === 'string') why.push(t('slaMet', { margin: detail.margin }));
   if (detail.sla === 'breached' && typeof detail.lateBy === 'string') why.push(t('slaBreached', { lateBy: detail.lateBy }));
   if (typeof detail.waited === 'string') why.push(t('waitedFor', { waited: detail.waited }));
+  // A cancel (who is the row's actor) and the compensations it ran.
+  if (detail.by && typeof detail.reason === 'string' && detail.repair === undefined && detail.outcome === undefined) {
+    why.push(t('cancelledWhy', { reason: detail.reason }));
+  }
+  if (typeof detail.compensates === 'string') why.push(t('compensates', { step: detail.compensates }));
   if (goto && why.length === 0) why.push(t('goesTo', { goto }));
   return why;
 }
@@ -300,6 +312,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
   const [now, setNow] = useState(Date.now());
   const [redelivery, setRedelivery] = useState<{ text: string; failed: boolean } | null>(null);
   const [redelivering, setRedelivering] = useState(false);
+  const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
     setView(null);
@@ -318,7 +331,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
       );
     const timer = setInterval(() => setNow(Date.now()), 30_000);
     return () => clearInterval(timer);
-  }, [caseId, session]);
+  }, [caseId, session, reloads]);
 
   const back = (
     <p>
@@ -383,6 +396,9 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
           >
             {t('temporal')}
           </a>
+        )}
+        {c.status !== 'closed' && MAY_CANCEL.includes(session.role) && (
+          <CancelCase session={session} caseId={c.caseId} onCancelled={() => setReloads((n) => n + 1)} />
         )}
       </div>
       <p class="muted">{t('timesIn', { zone: zoneLabel(session) })}</p>
