@@ -61,6 +61,9 @@ steps:
     end: { outcome: escalated, reason: child_failed }
 `;
 
+/** Waits for the buyer's reply, for ten days. */
+const WAITING = `${head('wait-child')}fields:\n  order_id: { type: string }\nevents:\n  buyer.replied: { payload: {} }\nsteps:\n  - id: wait_reply\n    wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }\n  - id: done\n    end: { outcome: resolved, reason: replied }\n`;
+
 const runtime = useRuntime();
 const http = useApi(runtime, { agent: ['agent', 'Lei'] });
 
@@ -154,8 +157,13 @@ describe('sub-playbooks', () => {
     await expect
       .poll(async () => (await runtime.service.describe('sub-strict'))?.children.map((c) => c.caseId), { timeout: 10_000 })
       .toEqual(['sub-strict.pay_back.1', 'sub-strict.pay_back.2']);
+    // Failed again: escalated again, under the second visit's key.
+    const failures = async () => (await runtime.db.pool.query('SELECT count(*)::int AS n FROM escalations WHERE case_id = $1', ['sub-strict'])).rows[0].n;
+    await expect.poll(failures, { timeout: 10_000 }).toBe(2);
     await expect.poll(async () => (await runtime.service.describe('sub-strict'))?.status, { timeout: 10_000 }).toBe('failed');
-    await runtime.service.repair('sub-strict', { action: 'close', by: { keyId: null, name: 'Root' }, reason: 'refunded by hand' });
+    expect(await runtime.service.repair('sub-strict', { action: 'close', by: { keyId: null, name: 'Root' }, reason: 'refunded by hand' })).toMatchObject({
+      kind: 'repaired',
+    });
     const result = (await runtime.env.client.workflow.getHandle(workflowIdFor('sub-strict')).result()) as CaseResult;
     expect(result).toMatchObject({ outcome: 'failed', reason: 'refunded by hand' });
   });
@@ -180,8 +188,7 @@ describe('sub-playbooks', () => {
   });
 
   it('cancels the child it waits for when the parent case is cancelled', async () => {
-    const waiting = `${head('wait-child')}fields:\n  order_id: { type: string }\nevents:\n  buyer.replied: { payload: {} }\nsteps:\n  - id: wait_reply\n    wait: { events: [{ event: buyer.replied }], timeout: 10d, on_timeout: done }\n  - id: done\n    end: { outcome: resolved, reason: replied }\n`;
-    await publish(waiting);
+    await publish(WAITING);
     const parent = await publish(
       `${head('wait-parent')}fields:\n  order_id: { type: string }\nsteps:\n  - id: ask\n    playbook: { name: wait-child, input: { order_id: data.order_id } }\n  - id: done\n    end: { outcome: resolved, reason: done }\n`,
     );
@@ -194,6 +201,36 @@ describe('sub-playbooks', () => {
     const childResult = (await runtime.env.client.workflow.getHandle(workflowIdFor(child)).result()) as CaseResult;
     expect(childResult).toMatchObject({ outcome: 'cancelled' });
     expect(await runtime.service.describe(child)).toMatchObject({ status: 'closed', outcome: { outcome: 'cancelled' } });
+  });
+
+  it('a child cancelled by a person: the parent goes where outcomes.cancelled says, else takes on_error', async () => {
+    await publish(WAITING);
+    const parentOf = (name: string, routes: string, other: string) =>
+      `${head(name)}fields:\n  order_id: { type: string }\nsteps:\n  - id: ask\n    playbook: { name: wait-child, input: { order_id: data.order_id }, ${routes} }\n  - id: done\n    end: { outcome: resolved, reason: done }\n  - id: ${other}\n`;
+    const routed = await publish(
+      parentOf('routes-cancel', 'outcomes: { cancelled: withdrawn }', 'withdrawn\n    end: { outcome: cancelled, reason: child_withdrawn }'),
+    );
+    const unrouted = await publish(
+      parentOf('fails-cancel', 'outcomes: { replied: done }, on_error: broken', 'broken\n    end: { outcome: escalated, reason: child_broken }'),
+    );
+    for (const [caseId, version] of [
+      ['sub-withdrawn', routed],
+      ['sub-broken', unrouted],
+    ] as const) {
+      await openCase(runtime.service, { caseId, playbook: version.name, version: version.version, data: { order_id: caseId } });
+      const child = `${caseId}.ask.1`;
+      await expect.poll(async () => (await runtime.service.describe(child))?.waitingFor ?? [], { timeout: 10_000 }).toContain('buyer.replied');
+      expect(await runtime.service.cancel(child, { by: { keyId: null, name: 'Lei' }, reason: 'buyer withdrew' })).toEqual({ kind: 'accepted' });
+    }
+    const resultOf = async (caseId: string) => (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+    expect(await resultOf('sub-withdrawn')).toMatchObject({ outcome: 'cancelled', reason: 'child_withdrawn' });
+    const broken = await resultOf('sub-broken');
+    expect(broken).toMatchObject({ outcome: 'escalated', reason: 'child_broken' });
+    expect(broken.steps.find((r) => r.step === 'ask' && r.kind === 'playbook')?.detail).toMatchObject({
+      child: 'sub-broken.ask.1',
+      failed: 'child case sub-broken.ask.1 was cancelled: buyer withdrew',
+      goto: 'broken',
+    });
   });
 
   it('runs a child per item of a for_each, each under its item key', async () => {

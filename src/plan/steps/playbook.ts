@@ -30,7 +30,7 @@ export interface PlaybookStep extends StepBase {
   input: Record<string, Expr>;
   /** The child's declaration of each field given, to turn the values into case data. */
   inputFields: Record<string, FieldSpec>;
-  /** How the child ended (its end `reason`, else its `outcome`) → the parent's next step; others go to `next`. */
+  /** How the child ended (its end `reason`, else its `outcome`) → the parent's next step; others go to `next` (a cancelled child not routed: `onError`). */
   outcomes: Record<string, string>;
   /** The child failed (its run failed, or a step of it failed: a child case never waits for repair). */
   onError?: string;
@@ -48,16 +48,22 @@ export interface RawPlaybook {
 /** The outcome a child case that failed ends with (as a case closed by an admin's repair does). */
 export const CHILD_FAILED = 'failed';
 
+/** The outcome of a cancelled case: any child may end so (a person cancels it), whatever its end steps. */
+export const CHILD_CANCELLED = 'cancelled';
+
 /** The ends a plan can reach, as `outcome` and `reason`. */
 export function endsOf(plan: Plan): { outcome: string; reason: string }[] {
   return Object.values(plan.steps).flatMap((step) => (step.kind === 'end' ? [{ outcome: step.outcome, reason: step.reason }] : []));
 }
 
-/** The step a child's end leads to: its reason, else its outcome, else the step's `next`. */
-export function afterChild(step: PlaybookStep, end: { outcome: string; reason: string }): string {
+/**
+ * The step a child's end leads to: its reason, else its outcome, else the step's `next`; undefined for
+ * a cancelled child the step routes nowhere (it did not finish its procedure: the step's failure path).
+ */
+export function afterChild(step: PlaybookStep, end: { outcome: string; reason: string }): string | undefined {
   if (Object.hasOwn(step.outcomes, end.reason)) return step.outcomes[end.reason]!;
   if (Object.hasOwn(step.outcomes, end.outcome)) return step.outcomes[end.outcome]!;
-  return step.next;
+  return end.outcome === CHILD_CANCELLED ? undefined : step.next;
 }
 
 /** The published version a step names: the given one, or the latest. */
@@ -205,7 +211,7 @@ function compileInput(raw: RawPlaybook, c: StepCompiler, child: PublishedPlayboo
 /** Each outcome routed must be one the child can end with (a reason or an outcome of its end steps). */
 function checkOutcomes(raw: RawPlaybook, c: StepCompiler, child: PublishedPlaybook): void {
   const ends = endsOf(child.plan);
-  const names = [...new Set(ends.flatMap((end) => [end.reason, end.outcome]))];
+  const names = [...new Set([...ends.flatMap((end) => [end.reason, end.outcome]), CHILD_CANCELLED])];
   for (const name of Object.keys(raw.outcomes ?? {})) {
     if (names.includes(name)) continue;
     c.error('PB335', `playbook ${child.name} v${child.version} never ends with '${name}'`, [...c.path, 'outcomes', name], {

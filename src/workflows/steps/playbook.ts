@@ -63,6 +63,7 @@ async function runPlaybook(step: PlaybookStep, rt: StepRuntime, key: string): Pr
   const { outcome, reason } = done.result;
   if (outcome === CHILD_FAILED) return failedChild(step, rt, child.caseId, `child case ${child.caseId} failed: ${reason}`);
   const goto = afterChild(step, { outcome, reason });
+  if (goto === undefined) return failedChild(step, rt, child.caseId, `child case ${child.caseId} was cancelled: ${reason}`);
   rt.record(step, { child: child.caseId, playbook: name, version, outcome, reason, goto });
   return goto;
 }
