@@ -295,11 +295,11 @@ function whereItIs(position: Position): string {
 }
 
 /**
- * Whether a case at `position` takes an event of `type` now: it waits for it, or its plan declares
- * the event `early` and a step still ahead waits for it.
+ * Whether a case at `position` takes an event of `type` now: it waits for it, its plan's `cancel_on`
+ * names it (taken at any step), or its plan declares the event `early` and a step still ahead waits for it.
  */
 export function takesNow(plan: Plan, position: Position, type: string): boolean {
   if (position.status === 'closed') return false;
-  if (position.waitingFor.includes(type)) return true;
+  if (position.waitingFor.includes(type) || plan.cancelOn?.[type]) return true;
   return Boolean(plan.events[type]?.early) && position.step !== null && eventsAwaitedFrom(plan.steps, position.step).has(type);
 }

@@ -137,6 +137,17 @@ describe('a buyer cancels a return while it waits for the warehouse', () => {
     });
   }, 120_000);
 
+  it("a buyer's cancel sent for the order (not the case) is routed to the case its cancel_on names", async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'cancel-routed');
+    await waitingFor('cancel-routed', 'warehouse.received');
+    const routed = await runtime.inbox.deliverInbound(
+      { source: 'inbound:marketplace', eventId: 'mk-cancel-1', type: 'buyer.cancelled', payload: { reason: 'bought elsewhere' }, orderId: 'cancel-routed' },
+      { keyId: null, name: 'marketplace' },
+    );
+    expect(routed).toMatchObject({ status: 'delivered', caseId: 'cancel-routed', result: { status: 'accepted' } });
+    expect(await handle('cancel-routed').result()).toMatchObject({ outcome: 'cancelled', reason: 'buyer withdrew: bought elsewhere' });
+  }, 120_000);
+
   it('continue-as-new carries what a cancel must answer for', async () => {
     const LOOP = compileSmallPlaybook(
       'cancel-after-loop',
