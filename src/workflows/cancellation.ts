@@ -44,6 +44,9 @@ export interface CancellationHost {
 
 type Request = CaseCancel & { event?: { type: string; id: string } };
 
+/** The step a key names: `<case>/<step>[@<index>...]/<visit>`. */
+const stepOfKey = (key: string) => key.split('/').at(-2)!.split('@')[0]!;
+
 /** A step's key without its visit: `<case>/<step>[@<index>...]`. */
 const withoutVisit = (key: string) => key.slice(0, key.lastIndexOf('/'));
 
@@ -53,6 +56,8 @@ const WORKFLOW_CANCELLED = 'the workflow was cancelled in Temporal (its parent c
 export class Cancellation {
   private request: Request | undefined;
   private scope: CancellationScope | undefined;
+  /** The keys of refunds being paid (`<case>/<step>[@<index>]/<visit>`). */
+  private readonly refundsInFlight = new Set<string>();
 
   constructor(
     private readonly rt: StepRuntime,
@@ -101,12 +106,35 @@ export class Cancellation {
   }
 
   /**
+   * Runs a step, noting what a cancel will have to answer for: the step once it completed, and a refund
+   * while it is being paid (one the cancel cuts short may have been paid: it stays noted, for finance).
+   */
+  async running(step: Step, key: string, run: () => Promise<string | undefined>): Promise<string | undefined> {
+    if (step.kind !== 'refund') {
+      const next = await run();
+      this.completed(step, key);
+      return next;
+    }
+    this.refundsInFlight.add(key);
+    try {
+      const next = await run();
+      this.refundsInFlight.delete(key);
+      this.completed(step, key);
+      return next;
+    } catch (error) {
+      // Kept only when the case's cancel cut it short (a race's losing branch cleans up after itself).
+      if (!isCancellation(error) || !this.request) this.refundsInFlight.delete(key);
+      throw error;
+    }
+  }
+
+  /**
    * Notes a step that completed: what a cancel has to answer for (a compensation, a paid refund). A step
    * visited again (a loop) is compensated once, for its latest visit, so a looping case carries one
    * entry per step, not one per round; each item of a `for_each` (`@<index>` in its key) counts apart,
    * and every paid refund is kept.
    */
-  completed(step: Step, key: string): void {
+  private completed(step: Step, key: string): void {
     const refund = step.kind === 'refund' ? this.paidRefund(step.id) : undefined;
     if (!step.compensate && !refund) return;
     const done: CompletedStep = { step: step.id, key, ...(step.compensate ? { compensation: step.compensate } : {}), ...(refund ? { refund } : {}) };
@@ -145,10 +173,8 @@ export class Cancellation {
     this.host.settle();
     this.rt.record({ id: current, kind: 'cancelled' }, { by: request.by, reason: request.reason, ...(request.event ? { event: request.event } : {}) });
     await this.rt.working([]);
-    const inFlight = this.rt.plan.steps[current];
-    const inFlightKey = `${this.rt.caseId}/${current}/${this.rt.state.visits[current] ?? 0}`;
     const completed = this.rt.state.completed ?? [];
-    if (inFlight?.kind === 'refund' && !completed.some((done) => done.key === inFlightKey)) await this.escalateRefundInFlight(current, inFlightKey);
+    for (const key of this.refundsInFlight) await this.escalateRefundInFlight(stepOfKey(key), key);
     for (const done of [...completed].reverse()) {
       if (done.refund) await this.escalateRefund(done);
       if (done.compensation) await this.compensate(done);

@@ -301,9 +301,7 @@ class CaseRun implements StepRuntime, StrandHost {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
-      const next = await interpreterOf(step).run(step, rt, key);
-      this.cancellation.completed(step, key);
-      return next;
+      return await this.cancellation.running(step, key, () => interpreterOf(step).run(step, rt, key));
     } catch (error) {
       if (!isCaseFailure(error) || failures === 'throw' || !this.versions.has('failed-cases-wait-for-repair')) throw error;
       return this.failed(step ?? { id: stepId, kind: 'missing' }, key, failureMessage(error).slice(0, 1000), rt);

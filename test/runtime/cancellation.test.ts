@@ -17,7 +17,16 @@ import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
 
-const runtime = useRuntime();
+/** The payment provider is down for the cases whose id starts with `down-`: their refunds stay in flight. */
+const runtime = useRuntime(async () => {}, {
+  wrap: (adapters) => ({
+    ...adapters,
+    payments: {
+      refund: (request, attempt) =>
+        request.key.startsWith('down-') ? Promise.reject(new Error('provider unreachable')) : adapters.payments.refund(request, attempt),
+    },
+  }),
+});
 const http = useApi(runtime, {
   agent: ['agent', 'Lei'],
   opsLead: ['ops-lead', 'Mei'],
@@ -192,6 +201,27 @@ compensations:
     const carried = JSON.parse(new TextDecoder().decode(input.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!));
     expect(carried.resume.completed.map((c: { step: string }) => c.step)).toEqual(['flag_order', 'count']);
   }, 300_000);
+});
+
+describe('a refund being paid when the cancel comes', () => {
+  it('is escalated to finance as possibly paid; the steps before it are compensated, those after it never ran', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'down-1');
+    await expect.poll(async () => (await runtime.service.describe('down-1'))?.step, { timeout: 15_000 }).toBe('refund_shipping');
+    expect((await cancel('down-1', http.keys.agent, { reason: 'buyer called' })).statusCode).toBe(202);
+    const result = (await handle('down-1').result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer called' });
+    const after = result.steps.slice(result.steps.findIndex((s) => s.kind === 'cancelled'));
+    expect(after.map((s) => [s.step, s.kind])).toEqual([
+      ['refund_shipping', 'cancelled'],
+      ['refund_shipping', 'refund_paid_before_cancel'],
+      ['unflag_order', 'compensation'],
+      ['unflag_order', 'remark'],
+    ]);
+    expect(after[1]!.detail).toMatchObject({ key: 'down-1/refund_shipping/1', inFlight: true });
+    expect(await rows(`SELECT queue, reason, note FROM escalations WHERE case_id = $1`, 'down-1')).toEqual([
+      { queue: 'finance', reason: 'refund_paid_before_cancel', note: expect.stringContaining('was being paid when the case was cancelled') },
+    ]);
+  }, 120_000);
 });
 
 describe('compensations of steps in a for_each', () => {
