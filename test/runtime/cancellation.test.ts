@@ -17,13 +17,17 @@ import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
 
-/** The payment provider is down for the cases whose id starts with `down-`: their refunds stay in flight. */
+/** The payment provider and the integrations are down for the cases whose id starts with `down-`: their refunds stay in flight, their calls fail. */
 const runtime = useRuntime(async () => {}, {
   wrap: (adapters) => ({
     ...adapters,
     payments: {
       refund: (request, attempt) =>
         request.key.startsWith('down-') ? Promise.reject(new Error('provider unreachable')) : adapters.payments.refund(request, attempt),
+    },
+    integrations: {
+      call: (request, attempt) =>
+        request.caseId.startsWith('down-') ? Promise.reject(new Error('warehouse unreachable')) : adapters.integrations.call(request, attempt),
     },
   }),
 });
@@ -220,6 +224,52 @@ describe('a refund being paid when the cancel comes', () => {
     expect(after[1]!.detail).toMatchObject({ key: 'down-1/refund_shipping/1', inFlight: true });
     expect(await rows(`SELECT queue, reason, note FROM escalations WHERE case_id = $1`, 'down-1')).toEqual([
       { queue: 'finance', reason: 'refund_paid_before_cancel', note: expect.stringContaining('was being paid when the case was cancelled') },
+    ]);
+  }, 120_000);
+});
+
+describe('a compensation that fails', () => {
+  it('is recorded and escalated to the admins; the other compensations still run and the case ends cancelled', async () => {
+    const FAILING = compileSmallPlaybook(
+      'cancel-failing-compensation',
+      `events:
+  warehouse.received: { payload: {} }
+integrations:
+  warehouse: { operations: [hold_parcel, release_parcel] }
+steps:
+  - id: flag_order
+    remark: { text: flagged, flag: red }
+    compensate: unflag_order
+  - id: hold_parcel
+    remark: { text: "parcel held" }
+    compensate: release_parcel
+  - id: wait_warehouse
+    wait: { events: [{ event: warehouse.received }], timeout: 7d, on_timeout: done }
+  - id: done
+    end: { outcome: resolved, reason: received }
+compensations:
+  - id: unflag_order
+    remark: { text: unflagged, flag: grey }
+  - id: release_parcel
+    call: { integration: warehouse, operation: release_parcel, retry: { attempts: 1 } }
+`,
+    );
+    await openSmallCase(runtime.service, runtime.db.pool, FAILING, 'down-comp');
+    await waitingFor('down-comp', 'warehouse.received');
+    expect((await cancel('down-comp', http.keys.agent, { reason: 'opened twice' })).statusCode).toBe(202);
+    const result = (await handle('down-comp').result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'opened twice' });
+    const after = result.steps.slice(result.steps.findIndex((s) => s.kind === 'cancelled'));
+    expect(after.map((s) => [s.step, s.kind])).toEqual([
+      ['wait_warehouse', 'cancelled'],
+      ['release_parcel', 'compensation'],
+      ['release_parcel', 'compensation_failed'],
+      ['unflag_order', 'compensation'],
+      ['unflag_order', 'remark'],
+    ]);
+    expect(after[2]!.detail).toMatchObject({ compensates: 'hold_parcel', failed: expect.stringContaining('warehouse unreachable') });
+    expect(await rows(`SELECT queue, reason, step_id FROM escalations WHERE case_id = $1`, 'down-comp')).toEqual([
+      { queue: 'casebook-admin', reason: 'compensation_failed', step_id: 'release_parcel' },
     ]);
   }, 120_000);
 });
