@@ -153,7 +153,7 @@ export async function startCasebook(
       ownerDatabaseUrl: database('casebook'),
       createKey: async (role, keyName) => (await request<{ key: string }>('POST', '/v1/keys', { body: { role, name: keyName } })).body.key,
       publishPlaybook: async (playbook, file = join(REPOSITORY, 'playbooks', `${playbook}.yaml`)) => {
-        await request('PUT', `/v1/playbooks/${playbook}`, { yaml: readFileSync(file, 'utf8') });
+        await request('PUT', `/v1/playbooks/${playbook}?make_current=true`, { yaml: readFileSync(file, 'utf8') });
       },
       stop: async () => {
         unregister();

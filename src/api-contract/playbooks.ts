@@ -16,7 +16,16 @@ export type Diagnostic = Static<typeof Diagnostic>;
 export const Validation = exact({ valid: boolean, diagnostics: list(Diagnostic) });
 export type Validation = Static<typeof Validation>;
 
-export const Published = exact({ name: string, version: integer, hash: string, created: boolean, diagnostics: list(Diagnostic) });
+/** `current`: the version new cases take after this publish; `madeCurrent`: whether this publish made the version current. */
+export const Published = exact({
+  name: string,
+  version: integer,
+  hash: string,
+  created: boolean,
+  current: integer,
+  madeCurrent: boolean,
+  diagnostics: list(Diagnostic),
+});
 export type Published = Static<typeof Published>;
 
 const VERSION = { name: string, version: integer, hash: string, publishedAt: string, publishedBy: nullableString };
@@ -24,15 +33,31 @@ const VERSION = { name: string, version: integer, hash: string, publishedAt: str
 export const PlaybookVersion = exact(VERSION);
 export type PlaybookVersion = Static<typeof PlaybookVersion>;
 
-/** A playbook with its latest version and how many it has. */
-export const PlaybookSummary = exact({ ...VERSION, versions: integer });
+/** A playbook with its latest version, how many it has, and the one new cases take (`current`). */
+export const PlaybookSummary = exact({ ...VERSION, versions: integer, current: integer });
 export type PlaybookSummary = Static<typeof PlaybookSummary>;
 
 export const PublishedPlaybooks = exact({ playbooks: list(PlaybookSummary) });
 export type PublishedPlaybooks = Static<typeof PublishedPlaybooks>;
 
-export const PlaybookVersions = exact({ name: string, versions: list(PlaybookVersion) });
+/** A change of the version new cases take: from which (null for the first) to which, when, by whom and why. */
+export const CurrentChange = exact({
+  id: string,
+  from: nullable(integer),
+  to: integer,
+  reason: string,
+  at: string,
+  by: exact({ keyId: nullableString, name: string }),
+});
+export type CurrentChange = Static<typeof CurrentChange>;
+
+/** A playbook's versions, the current one, and the changes of the current one (the latest first). */
+export const PlaybookVersions = exact({ name: string, current: integer, versions: list(PlaybookVersion), changes: list(CurrentChange) });
 export type PlaybookVersions = Static<typeof PlaybookVersions>;
+
+/** What making a version current came to: `changed` false when it already was (no change is recorded). */
+export const MadeCurrent = exact({ name: string, current: integer, changed: boolean, change: nullable(CurrentChange) });
+export type MadeCurrent = Static<typeof MadeCurrent>;
 
 export const PlaybookVersionDetail = exact({ ...VERSION, yaml: string, plan: freeObject, diagnostics: list(Diagnostic) });
 export type PlaybookVersionDetail = Static<typeof PlaybookVersionDetail>;

@@ -57,6 +57,7 @@ export const PROBLEM_TYPES = {
   'escalation-handled': { status: [409] },
   'delivery-delivered': { status: [409] },
   'delivery-not-redeliverable': { status: [409] },
+  'version-cannot-be-current': { status: [409] },
   'body-too-large': { status: [413] },
   'unsupported-media-type': { status: [415] },
   'invalid-playbook': { status: [422] },

@@ -8,7 +8,7 @@ import { Replay } from '../api-contract/audit.js';
 import { CaseActivity, CaseHistory, CaseList, CaseView, Cancelled, Delivery, DeliveryAttempt, OpenedCase, Repaired } from '../api-contract/cases.js';
 import { InboxPage } from '../api-contract/inbox.js';
 import { Ledger } from '../api-contract/orders.js';
-import { FlowGraph, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
+import { FlowGraph, MadeCurrent, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
 import { Problem } from '../api-contract/problems.js';
 import { ApiKeyList, CreatedApiKey, Health, Me, Readiness } from '../api-contract/service.js';
 import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from './problems.js';
@@ -56,6 +56,7 @@ export const BODIES = {
   ready: Readiness,
   validation: Validation,
   published: Published,
+  madeCurrent: MadeCurrent,
   playbooks: PublishedPlaybooks,
   versions: PlaybookVersions,
   version: PlaybookVersionDetail,

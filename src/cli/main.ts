@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   diagram: { summary: 'print a Mermaid flowchart of a playbook', load: () => import('./commands/diagram.js') },
   export: { summary: 'download cases as JSON Lines: plan, audit rows, histories, verification', load: () => import('./commands/export.js') },
   config: { summary: 'check a deployment configuration (CASEBOOK_CONFIG) and try each destination once', load: () => import('./commands/config.js') },
+  playbooks: { summary: 'show which version of a playbook new cases take; make another current, with a reason', load: () => import('./commands/playbooks.js') },
   cancel: { summary: 'cancel a case with a reason: its compensations run, it ends cancelled', load: () => import('./commands/cancel.js') },
   replay: { summary: "re-execute a case's recorded history against the current code (Temporal or the archive)", load: () => import('./commands/replay.js') },
 };

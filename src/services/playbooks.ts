@@ -8,9 +8,38 @@ import { loadCalendars, subPlaybookNames, type CompileOptions, type LoadedCalend
 import { readMarketplacePacks, validateWithMarketplace, type MarketplacePacks } from '../playbook/marketplace-packs.js';
 import { childrenOf, type PublishedPlaybook } from '../plan/steps/playbook.js';
 import type { Pool } from '../store/pool.js';
-import { publishedVersionsOf, publishPlaybook } from '../store/playbooks.js';
+import type { Actor } from '../plan/case.js';
+import { currentChanges, currentVersion, listVersions, makeCurrent, publishedVersionsOf, publishPlaybook, type CurrentChange } from '../store/playbooks.js';
 
-export { getPlaybook, listPlaybooks, listVersions, publishPlaybook } from '../store/playbooks.js';
+export { getPlaybook, listPlaybooks, listVersions, publishPlaybook, type CurrentChange } from '../store/playbooks.js';
+
+/** A playbook's versions, the one new cases take, and how that came to be (the latest change first); undefined when none is published. */
+export async function playbookVersions(pool: Pool, name: string) {
+  const versions = await listVersions(pool, name);
+  if (versions.length === 0) return undefined;
+  const [current, changes] = await Promise.all([currentVersion(pool, name), currentChanges(pool, name)]);
+  return { name, current: current!, versions, changes };
+}
+
+export type ChangeCurrentResult =
+  | { kind: 'unknown-playbook'; message: string }
+  | { kind: 'unknown-version'; message: string }
+  | { kind: 'changed'; current: number; change: CurrentChange }
+  | { kind: 'unchanged'; current: number };
+
+/**
+ * Makes a published version of a playbook the one new cases take, a later or an earlier one: an
+ * explicit act, recorded with who, when, from which version and why (and in the audit trail). Cases
+ * already open keep the version they run; a sub-playbook step keeps the version it pinned.
+ */
+export async function changeCurrentVersion(pool: Pool, request: { name: string; version: number; reason: string; by: Actor }): Promise<ChangeCurrentResult> {
+  const made = await makeCurrent(pool, request);
+  if (made.kind === 'made-current') return { kind: 'changed', current: made.change.to, change: made.change };
+  if (made.kind === 'unchanged') return made;
+  return (await currentVersion(pool, request.name)) === undefined
+    ? { kind: 'unknown-playbook', message: `no playbook named ${request.name} is published` }
+    : { kind: 'unknown-version', message: `playbook ${request.name} has no version ${request.version}: publish it first` };
+}
 
 /**
  * The published playbooks a playbook's `playbook` steps may run, and those theirs run, down to the

@@ -78,6 +78,28 @@ export async function recordPublished(db: Queryable, published: { name: string; 
 }
 
 /**
+ * The `made-current` row of a change of a playbook's current version (no case): who made which
+ * version current instead of which, and why; `change` is its `playbook_current_changes` id.
+ */
+export async function recordMadeCurrent(
+  db: Queryable,
+  made: { change: string; name: string; from: number | null; to: number; reason: string; by: Actor },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
+     VALUES ('playbook/' || $1 || '/current/' || $2, now(), 'made-current', $3, $4, $5)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      made.name,
+      made.change,
+      JSON.stringify({ name: made.name, change: made.change, from: made.from, to: made.to, reason: made.reason }),
+      made.by.keyId,
+      made.by.name,
+    ],
+  );
+}
+
+/**
  * The `archived` row of a closed run's history (written by the archiver with the `case_histories`
  * row): the digest of the history (hex), which `verifyAuditTrail` compares with the archive. Once per run.
  */
@@ -152,7 +174,7 @@ export interface Anchor extends ChainAnchor {
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
-export const UNNUMBERED_KINDS = ['opened', 'published', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
+export const UNNUMBERED_KINDS = ['opened', 'published', 'made-current', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
 
 interface ChainRow {
   id: string;
@@ -248,7 +270,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-task' | 'no-redelivery' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-task' | 'no-redelivery' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -265,6 +287,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'published' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'published' AND o.seq IS NULL AND o.detail->>'name' = a.detail->>'name'
              AND o.detail->>'version' = a.detail->>'version' AND o.position < a.position) THEN 'again'
+         WHEN a.kind = 'made-current' AND (a.case_id IS NOT NULL OR NOT EXISTS (
+           SELECT 1 FROM playbook_current_changes c WHERE c.id::text = a.detail->>'change' AND c.name = a.detail->>'name'
+             AND c.to_version::text = a.detail->>'to')) THEN 'no-change'
          WHEN a.kind = 'task-taken-over' AND NOT EXISTS (
            SELECT 1 FROM tasks t WHERE t.id::text = a.detail->>'task' AND t.case_id = a.case_id AND t.step_id = a.step_id) THEN 'no-task'
          WHEN a.kind = 'delivery-redelivered' AND NOT EXISTS (
@@ -460,6 +485,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   kind: `a row without a workflow seq can only be ${UNNUMBERED_KINDS.join(', ')}`,
   'no-case': 'there is no such case',
   'no-version': 'no such playbook version was published',
+  'no-change': 'no such change of the current playbook version was made',
   'no-task': 'its case has no such task at that step',
   'no-redelivery': 'no attempt of that delivery was asked for by that admin',
   again: 'it was already recorded by an earlier row',

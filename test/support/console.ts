@@ -39,7 +39,7 @@ export interface ConsoleHarness {
   signIn(page: Page, role: Role): Promise<void>;
   /** An API call with the role's key: status and parsed body. */
   call<T = Record<string, unknown>>(role: Role, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
-  /** Publishes playbooks/<name>.yaml as the ops lead. */
+  /** Publishes playbooks/<name>.yaml as the ops lead and makes it current: new cases take it. */
   publish(name: string): Promise<void>;
 }
 
@@ -94,7 +94,12 @@ export function useConsole(): ConsoleHarness {
     harness.keys = keys;
 
     harness.publish = async (name) => {
-      const published = await harness.call('ops-lead', 'PUT', `/v1/playbooks/${name}`, readFileSync(join(ROOT, `playbooks/${name}.yaml`), 'utf8'));
+      const published = await harness.call(
+        'ops-lead',
+        'PUT',
+        `/v1/playbooks/${name}?make_current=true`,
+        readFileSync(join(ROOT, `playbooks/${name}.yaml`), 'utf8'),
+      );
       if (published.status !== 201 && published.status !== 200)
         throw new Error(`could not publish ${name}: ${published.status} ${JSON.stringify(published.body)}`);
     };

@@ -35,7 +35,7 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
       config: { roles: ['agent', 'admin'] },
       schema: {
         tags: TAGS,
-        summary: 'Open a case on a published playbook (the latest version unless `version` is given), at most once',
+        summary: 'Open a case on a published playbook (its current version unless `version` is given), at most once',
         headers: {
           type: 'object',
           properties: {

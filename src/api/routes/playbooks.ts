@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { FlowGraph, PlaybookVersions, Published, Validation } from '../../api-contract/playbooks.js';
+import type { FlowGraph, MadeCurrent, PlaybookVersions, Published, Validation } from '../../api-contract/playbooks.js';
 import type { Diagnostic } from '../../playbook/index.js';
 import { planGraph } from '../../playbook/diagram.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import {
+  changeCurrentVersion,
   getPlaybook,
   listPlaybooks,
-  listVersions,
+  playbookVersions,
   publishPlaybook,
   readCalendarFolder,
   readMarketplaceFolder,
@@ -69,16 +70,22 @@ export const playbookRoutes =
       },
     );
 
-    app.put<{ Params: { name: string } }>(
+    app.put<{ Params: { name: string }; Querystring: { make_current?: 'true' | 'false'; reason?: string } }>(
       '/:name',
       {
         config: AUTHORS,
         schema: {
           tags: TAGS,
-          summary: 'Publish a playbook version (YAML body); the same content again returns its version',
+          summary:
+            'Publish a playbook version (YAML body); the same content again returns its version. The first version becomes current; ?make_current=true makes this one current too (audited)',
           consumes: YAML_TYPES,
           body: yamlBody,
           params: nameParam,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { make_current: { type: 'string', enum: ['true', 'false'] }, reason: { type: 'string', minLength: 1, maxLength: 500 } },
+          },
           response: responses({ 200: BODIES.published, 201: BODIES.published }, [...WITH_BODY, 'invalid-playbook', 'name-mismatch']),
         },
       },
@@ -100,12 +107,22 @@ export const playbookRoutes =
         if (result.plan.plan.name !== request.params.name) {
           return sendProblem(reply, problem('name-mismatch', `the document says playbook: ${result.plan.plan.name}, the URL says ${request.params.name}`));
         }
-        const { version, created } = await publishPlaybook(deps.pool, source, result.plan, keyNamed(request.apiKey!), actorOf(request));
+        const { make_current: makeCurrent, reason } = request.query;
+        const { version, created, current, madeCurrent } = await publishPlaybook(
+          deps.pool,
+          source,
+          result.plan,
+          keyNamed(request.apiKey!),
+          actorOf(request),
+          makeCurrent === 'true' ? { ...(reason ? { reason } : {}) } : undefined,
+        );
         return reply.code(created ? 201 : 200).send({
           name: version.name,
           version: version.version,
           hash: version.hash,
           created,
+          current,
+          madeCurrent: madeCurrent !== undefined,
           diagnostics: result.diagnostics.map(publicDiagnostic),
         } satisfies Published);
       },
@@ -115,7 +132,11 @@ export const playbookRoutes =
       '',
       {
         config: { roles: READERS },
-        schema: { tags: TAGS, summary: 'Published playbooks and their latest versions', response: responses({ 200: BODIES.playbooks }, []) },
+        schema: {
+          tags: TAGS,
+          summary: 'Published playbooks: the latest version of each, how many it has, and the current one',
+          response: responses({ 200: BODIES.playbooks }, []),
+        },
       },
       async () => ({ playbooks: await listPlaybooks(deps.pool) }),
     );
@@ -124,12 +145,53 @@ export const playbookRoutes =
       '/:name',
       {
         config: { roles: READERS },
-        schema: { tags: TAGS, summary: 'The versions of a playbook', params: nameParam, response: responses({ 200: BODIES.versions }, ['unknown-playbook']) },
+        schema: {
+          tags: TAGS,
+          summary: 'The versions of a playbook, the current one (what new cases take) and the changes of the current one, the latest first',
+          params: nameParam,
+          response: responses({ 200: BODIES.versions }, ['unknown-playbook']),
+        },
       },
       async (request, reply) => {
-        const versions = await listVersions(deps.pool, request.params.name);
-        if (versions.length === 0) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
-        return { name: request.params.name, versions } satisfies PlaybookVersions;
+        const found = await playbookVersions(deps.pool, request.params.name);
+        if (!found) return sendProblem(reply, problem('unknown-playbook', `no playbook named ${request.params.name} is published`, {}, 404));
+        return found satisfies PlaybookVersions;
+      },
+    );
+
+    app.post<{ Params: { name: string }; Body: { version: number; reason: string } }>(
+      '/:name/current',
+      {
+        config: AUTHORS,
+        schema: {
+          tags: TAGS,
+          summary: 'Make a published version the one new cases take (a later or an earlier one), with a reason; recorded and audited',
+          params: nameParam,
+          body: {
+            type: 'object',
+            required: ['version', 'reason'],
+            additionalProperties: false,
+            properties: {
+              version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+              reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' },
+            },
+          },
+          response: responses({ 200: BODIES.madeCurrent }, [...WITH_BODY, 'unknown-playbook', 'version-cannot-be-current']),
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const result = await changeCurrentVersion(deps.pool, { name, version: request.body.version, reason: request.body.reason.trim(), by: actorOf(request) });
+        switch (result.kind) {
+          case 'unknown-playbook':
+            return sendProblem(reply, problem('unknown-playbook', result.message, {}, 404));
+          case 'unknown-version':
+            return sendProblem(reply, problem('version-cannot-be-current', result.message, { errors: [{ pointer: '/version', message: result.message }] }));
+          case 'changed':
+            return { name, current: result.current, changed: true, change: result.change } satisfies MadeCurrent;
+          case 'unchanged':
+            return { name, current: result.current, changed: false, change: null } satisfies MadeCurrent;
+        }
       },
     );
 
