@@ -29,6 +29,7 @@ import { consoleRoutes } from './routes/console.js';
 import { meRoutes } from './routes/me.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { bulkRoutes } from './routes/bulk.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** What an oversized body is read to its end for, so that its sender gets the 413 (see discardBody). */
@@ -116,6 +117,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   await app.register(figureRoutes(deps), { prefix: '/v1/figures' });
   await app.register(meRoutes(deps), { prefix: '/v1/me' });
+  if (deps.bulk) await app.register(bulkRoutes(deps.bulk), { prefix: '/v1/bulk-operations' });
   await app.register(consoleRoutes(), { prefix: '/console' });
   return app;
 }

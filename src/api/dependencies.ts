@@ -1,5 +1,6 @@
 /** What the API needs from the rest of Casebook; `buildApi` hands it to every route. */
 import type { Auditor } from '../cases/audit.js';
+import type { BulkOperations } from '../cases/bulk.js';
 import type { EventInbox } from '../cases/inbox.js';
 import type { InboundEvents } from '../cases/inbound.js';
 import type { CaseService } from '../cases/service.js';
@@ -17,6 +18,8 @@ export interface ApiDependencies {
   redeliverers?: Redeliverers;
   /** Replays and exports for auditors (in the stack: in worker threads, bounded; src/stack/audit-threads.ts). */
   audit: Auditor;
+  /** Operations on many cases at once (`/v1/bulk-operations`); absent: those routes are not served. */
+  bulk?: BulkOperations;
   /** Whether the Temporal side is reachable, for /readyz. */
   temporalReady: () => Promise<boolean>;
   /** What the console shows times and links with (`GET /v1/me`); CONSOLE_DEFAULTS when absent. */

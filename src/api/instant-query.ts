@@ -24,6 +24,8 @@ export interface QueryInstant {
 export function readQueryInstants<Name extends string>(
   query: Partial<Record<Name, string>>,
   names: readonly Name[],
+  /** Where the parameters are in the request: their pointers start with it (`/selection` in a body). */
+  at = '',
 ): { instants: Partial<Record<Name, QueryInstant>> } | { problem: Problem } {
   const instants: Partial<Record<Name, QueryInstant>> = {};
   for (const name of names) {
@@ -31,7 +33,7 @@ export function readQueryInstants<Name extends string>(
     if (text === undefined) continue;
     const reading = readInstant(text);
     if ('problem' in reading) {
-      const pointer = `/${name}`;
+      const pointer = `${at}/${name}`;
       return { problem: problem('invalid-request', `${pointer} ${reading.problem}`, { errors: [{ pointer, message: reading.problem }] }) };
     }
     instants[name] = reading;

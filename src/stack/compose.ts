@@ -25,6 +25,7 @@ import { buildApi } from '../api/app.js';
 import { HistoryArchiver } from '../cases/archive.js';
 import { type Auditor, CaseAudit } from '../cases/audit.js';
 import { AuditCheckpointer, signingKey } from '../cases/audit-checkpoint.js';
+import { BulkOperations } from '../cases/bulk.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { InboundEvents } from '../cases/inbound.js';
 import { settleProviderRefund } from '../services/refund-settlements.js';
@@ -311,10 +312,22 @@ export interface ApiParts {
   running?: { config: Config; connection: Connection; temporalUiUrl?: string | undefined; logger?: boolean };
 }
 
-/** The HTTP API on the case services, not yet listening. */
-export function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
+/**
+ * The HTTP API on the case services, not yet listening. Its bulk jobs run in its process: closing the
+ * API stops them after their current case; `casebook start` (with `running`) resumes those left running.
+ */
+export async function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
+  const bulk = new BulkOperations(pool, services.cases);
+  const api = await buildApiOn(bulk, { services, pool, ...(running ? { running } : {}) });
+  api.addHook('onClose', () => bulk.close());
+  if (running) await bulk.resume();
+  return api;
+}
+
+function buildApiOn(bulk: BulkOperations, { services, pool, running }: ApiParts): Promise<FastifyInstance> {
   const dependencies = {
     pool,
+    bulk,
     cases: services.cases,
     inbox: services.inbox,
     audit: services.audit,

@@ -7,7 +7,8 @@ import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
 import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
-import { INSTANT_QUERY, readQueryInstants } from '../instant-query.js';
+import { readQueryInstants } from '../instant-query.js';
+import { CASE_FILTERS } from '../case-filters.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
 import { problem, sendProblem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
@@ -15,8 +16,6 @@ import { caseHistory, listCases, type CaseListFilter } from '../../cases/reads.j
 import { CASE_ID } from '../params.js';
 
 const TAGS = ['cases'];
-/** An outcome or reason code, as playbooks write them (`refunded`, `outside_return_window`). */
-const CODE = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$';
 const caseParams = { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } } as const;
 
 export const caseRoutes =
@@ -123,20 +122,7 @@ function listCasesRoute(app: FastifyInstance, deps: ApiDependencies): void {
           type: 'object',
           additionalProperties: false,
           properties: {
-            playbook: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' },
-            status: { enum: ['open', 'waiting', 'failed', 'closed'] },
-            orderId: { type: 'string', maxLength: 100 },
-            outcome: { type: 'string', pattern: CODE },
-            reason: { type: 'string', pattern: CODE },
-            openedFrom: {
-              ...INSTANT_QUERY,
-              description: 'Opened at or after: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)',
-            },
-            openedTo: {
-              ...INSTANT_QUERY,
-              description: 'Opened before: a date (from its start, UTC) or an instant (years 0001-9999, offsets within ±15:59, no leap second)',
-            },
-            breached: { enum: ['true', 'false'], description: 'Whether a task passed its SLA, a refund its deadline, or a clock ran out' },
+            ...CASE_FILTERS,
             ...PAGE_QUERY,
           },
         },

@@ -1,0 +1,223 @@
+/**
+ * Operations on many cases at once (docs/bulk-operations.md): a dry run counts the cases a selection
+ * matches and answers a confirmation; the job runs with it, in the background, at a bounded rate; its
+ * progress and its report per case are read while it runs. Ops leads and admins.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { BulkDryRun, BulkJob as BulkJobBody, BulkJobList, BulkReport } from '../../api-contract/bulk.js';
+import { DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkCaseState, type BulkOperations, type BulkRequest, type CaseSelection } from '../../cases/bulk.js';
+import { readQueryInstants } from '../instant-query.js';
+import { actorOf } from '../auth.js';
+import { IDEMPOTENCY_KEY, idempotencyKeyOf } from '../idempotency.js';
+import { problem, sendProblem, type Problem } from '../problems.js';
+import { responses, WITH_BODY } from '../responses.js';
+import { CASE_FILTERS } from '../case-filters.js';
+
+const TAGS = ['bulk operations'];
+const ROLES = ['ops-lead', 'admin'] as const;
+const JOB_ID = '^[1-9][0-9]{0,17}$';
+
+/** The cases a job acts on: the case list's filters, a playbook version and a current step; at least one. */
+const SELECTION = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    ...CASE_FILTERS,
+    version: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+    step: { type: 'string', minLength: 1, maxLength: 100 },
+  },
+} as const;
+
+const OPERATION_PROPERTIES = {
+  operation: { enum: ['cancel', 'retry', 'escalate'] },
+  selection: SELECTION,
+  reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S', description: 'The cancel’s, the repair’s or the escalation’s reason' },
+  queue: { type: 'string', minLength: 1, maxLength: 100, description: 'escalate: the queue (required)' },
+  severity: { enum: ['low', 'medium', 'high', 'critical'], description: 'escalate: the severity (medium when absent)' },
+} as const;
+
+/** escalate needs a queue; the others take none. */
+const QUEUE_RULES = {
+  if: { properties: { operation: { const: 'escalate' } } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
+  then: { required: ['queue'] },
+  else: { not: { anyOf: [{ required: ['queue'] }, { required: ['severity'] }] } },
+};
+
+interface OperationBody {
+  operation: BulkRequest['operation'];
+  selection: CaseSelection;
+  reason: string;
+  queue?: string;
+  severity?: 'low' | 'medium' | 'high' | 'critical';
+}
+
+export const bulkRoutes =
+  (bulk: BulkOperations): FastifyPluginAsync =>
+  async (app) => {
+    dryRunRoute(app, bulk);
+    submitRoute(app, bulk);
+    readRoutes(app, bulk);
+  };
+
+/** The request as the use case takes it, or the problem with an instant of the selection the database cannot hold. */
+function requestOf(body: OperationBody): BulkRequest | { problem: Problem } {
+  const read = readQueryInstants(body.selection, ['openedFrom', 'openedTo'], '/selection');
+  if ('problem' in read) return read;
+  const { openedFrom, openedTo } = read.instants;
+  if (openedFrom) body.selection.openedFrom = openedFrom.text;
+  if (openedTo) body.selection.openedTo = openedTo.text;
+  const { operation, selection, reason, queue, severity } = body;
+  return { operation, selection, params: { reason: reason.trim(), ...(queue ? { queue } : {}), ...(severity ? { severity } : {}) } };
+}
+
+function dryRunRoute(app: FastifyInstance, bulk: BulkOperations): void {
+  app.post<{ Body: OperationBody }>(
+    '/dry-run',
+    {
+      config: { roles: ROLES },
+      schema: {
+        tags: TAGS,
+        summary: 'Count the cases a selection matches, show a sample, and answer the confirmation that runs the operation on them',
+        body: { type: 'object', additionalProperties: false, required: ['operation', 'selection', 'reason'], properties: OPERATION_PROPERTIES, ...QUEUE_RULES },
+        response: responses({ 200: BulkDryRun }, [...WITH_BODY]),
+      },
+    },
+    async (request, reply) => {
+      const read = requestOf(request.body);
+      if ('problem' in read) return sendProblem(reply, read.problem);
+      return (await bulk.dryRun(read)) satisfies BulkDryRun;
+    },
+  );
+}
+
+function submitRoute(app: FastifyInstance, bulk: BulkOperations): void {
+  app.post<{ Body: OperationBody & { confirmation: string; ratePerSecond?: number } }>(
+    '',
+    {
+      config: { roles: ROLES },
+      schema: {
+        tags: TAGS,
+        summary: 'Run an operation on the cases a selection matches, in the background: 202 the job; 200 the job already made with this Idempotency-Key',
+        headers: {
+          type: 'object',
+          properties: {
+            'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY, description: 'The same key (and API key) again answers the same job' },
+          },
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['operation', 'selection', 'reason', 'confirmation'],
+          properties: {
+            ...OPERATION_PROPERTIES,
+            confirmation: { type: 'string', minLength: 1, maxLength: 100, description: 'The dry run’s `confirmation` for the same operation and selection' },
+            ratePerSecond: { type: 'integer', minimum: 1, maximum: MAX_BULK_RATE, description: `Cases per second (${DEFAULT_BULK_RATE} when absent)` },
+          },
+          ...QUEUE_RULES,
+        },
+        response: responses({ 200: BulkJobBody, 202: BulkJobBody }, [...WITH_BODY, 'bulk-unconfirmed', 'bulk-selection-too-large', 'idempotency-key-reused']),
+      },
+    },
+    async (request, reply) => {
+      const key = idempotencyKeyOf(request);
+      if (typeof key === 'object') return sendProblem(reply, key);
+      const read = requestOf(request.body);
+      if ('problem' in read) return sendProblem(reply, read.problem);
+      const result = await bulk.submit({
+        ...read,
+        confirmation: request.body.confirmation,
+        ratePerSecond: request.body.ratePerSecond ?? DEFAULT_BULK_RATE,
+        by: actorOf(request),
+        ...(key ? { idempotencyKey: key } : {}),
+      });
+      switch (result.kind) {
+        case 'unconfirmed':
+          return sendProblem(
+            reply,
+            problem('bulk-unconfirmed', 'the confirmation is not the dry run’s for this operation and selection: run the dry run and send its confirmation', {
+              errors: [{ pointer: '/confirmation', message: 'not the dry run’s confirmation for this request' }],
+            }),
+          );
+        case 'too-many':
+          return sendProblem(
+            reply,
+            problem('bulk-selection-too-large', `the selection matches ${result.count} cases, more than ${result.limit} a job takes: narrow it`, {
+              count: result.count,
+              errors: [{ pointer: '/selection', message: `matches ${result.count} cases (at most ${result.limit})` }],
+            }),
+          );
+        case 'key-reused':
+          return sendProblem(
+            reply,
+            problem('idempotency-key-reused', `Idempotency-Key ${key} already made job ${result.jobId} with another request`, {
+              errors: [{ pointer: '/headers/idempotency-key', message: 'already used with another request' }],
+            }),
+          );
+        case 'started':
+        case 'existing':
+          reply.header('location', `/v1/bulk-operations/${result.job.id}`);
+          return reply.code(result.kind === 'started' ? 202 : 200).send(result.job satisfies BulkJobBody);
+      }
+    },
+  );
+}
+
+function readRoutes(app: FastifyInstance, bulk: BulkOperations): void {
+  app.get(
+    '',
+    {
+      config: { roles: ROLES },
+      schema: { tags: TAGS, summary: 'The 50 newest bulk jobs, with their progress', response: responses({ 200: BulkJobList }, []) },
+    },
+    async () => ({ jobs: await bulk.jobs(50) }) satisfies BulkJobList,
+  );
+
+  const params = { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string', pattern: JOB_ID } } } as const;
+  app.get<{ Params: { jobId: string } }>(
+    '/:jobId',
+    {
+      config: { roles: ROLES },
+      schema: { tags: TAGS, summary: 'A bulk job and its progress', params, response: responses({ 200: BulkJobBody }, ['unknown-bulk-job']) },
+    },
+    async (request, reply) => {
+      const job = await bulk.job(request.params.jobId);
+      if (!job) return sendProblem(reply, problem('unknown-bulk-job', `no bulk job ${request.params.jobId}`));
+      return job satisfies BulkJobBody;
+    },
+  );
+
+  app.get<{ Params: { jobId: string }; Querystring: { state?: BulkCaseState; after?: string; limit?: string } }>(
+    '/:jobId/cases',
+    {
+      config: { roles: ROLES },
+      schema: {
+        tags: TAGS,
+        summary: 'A bulk job’s report: each case in order, done, skipped or failed and why (or still pending)',
+        params,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { enum: ['pending', 'done', 'skipped', 'failed'] },
+            after: { type: 'string', pattern: '^(0|[1-9][0-9]{0,8})$', description: 'The `nextAfter` of the previous page' },
+            limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000 (100 when absent)' },
+          },
+        },
+        response: responses({ 200: BulkReport }, ['unknown-bulk-job']),
+      },
+    },
+    async (request, reply) => {
+      const { jobId } = request.params;
+      if (!(await bulk.job(jobId))) return sendProblem(reply, problem('unknown-bulk-job', `no bulk job ${jobId}`));
+      const limit = request.query.limit ? Number(request.query.limit) : 100;
+      const cases = await bulk.report(jobId, {
+        limit,
+        after: Number(request.query.after ?? 0),
+        ...(request.query.state ? { state: request.query.state } : {}),
+      });
+      return { cases, nextAfter: cases.length === limit ? cases[cases.length - 1]!.position : null } satisfies BulkReport;
+    },
+  );
+}
