@@ -143,7 +143,8 @@ export const CaseActivity = exact({
 });
 export type CaseActivity = Static<typeof CaseActivity>;
 
-export const Repaired = exact({ status: string });
+/** A repair's answer: the case's status, and the failed step (and loop iteration) it went to. */
+export const Repaired = exact({ status: string, step: string, iteration: optional(string) });
 export type Repaired = Static<typeof Repaired>;
 
 /** A cancel's answer: `accepted` (the case is being cancelled) or `duplicate` (it already was). */

@@ -49,6 +49,7 @@ export const PROBLEM_TYPES = {
   'duplicate-case': { status: [409] },
   'order-lines-conflict': { status: [409] },
   'case-not-failed': { status: [409] },
+  'repair-target-unclear': { status: [409] },
   'idempotency-key-in-use': { status: [409] },
   'idempotency-key-reused': { status: [422] },
   'ambiguous-event': { status: [409] },

@@ -6,10 +6,11 @@
  */
 import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { CancelResult, CaseCancel } from '../plan/cancellation.js';
-import type { CaseEvent, CaseRepair, CaseStatus, CaseView, EventResult, ProgressReport } from '../plan/case.js';
+import type { CaseEvent, CaseRepair, CaseView, EventResult, ProgressReport, RepairedStep } from '../plan/case.js';
 
 export const deliverEventUpdate = defineUpdate<EventResult, [CaseEvent]>('deliverEvent');
-export const repairCaseUpdate = defineUpdate<{ status: CaseStatus }, [CaseRepair]>('repairCase');
+/** Repairs answered `{ status }` alone before they named the step they went to. */
+export const repairCaseUpdate = defineUpdate<RepairedStep, [CaseRepair]>('repairCase');
 export const caseViewQuery = defineQuery<CaseView>('caseView');
 /** A person cancels the case (src/workflows/cancellation.ts); its validator refuses a closed case. */
 export const cancelCaseUpdate = defineUpdate<CancelResult, [CaseCancel]>('cancelCase');

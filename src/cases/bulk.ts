@@ -144,6 +144,11 @@ export class BulkOperations {
     for (const id of await runningBulkJobs(this.pool)) this.start(id);
   }
 
+  /** Resolves when the job has run its cases (or was stopped by `close`); at once when it is not running here. */
+  async wait(id: string): Promise<void> {
+    await this.running.get(id);
+  }
+
   /** Stops every job after the case it is at; they stay `running` in the database and resume at the next start. */
   async close(): Promise<void> {
     this.stopping.abort();

@@ -1,6 +1,8 @@
 /** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { FAILURE_TYPES } from '../plan/failures.js';
 import { orderIdOf, returnTrackingOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
@@ -31,7 +33,7 @@ import { withTransaction, type Queryable } from '../store/transaction.js';
 import { refundCaps } from '../plan/steps/refund.js';
 
 export interface OpenCaseRequest {
-  /** A published playbook's name: the case runs on its current version (POST /v1/playbooks/{name}/current) unless `version` is given. */
+  /** A published playbook's name: the case runs on its latest version unless `version` is given. */
   playbook: string;
   version?: number;
   /** The case's id; a new UUID when absent. The same id again finds the case already opened. */
@@ -161,9 +163,13 @@ export class CaseService {
   async repair(caseId: string, repair: CaseRepair): Promise<RepairResult> {
     if (!(await findCase(this.pool, caseId))) return { kind: 'unknown-case' };
     try {
-      const { status } = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(repairCaseUpdate, { args: [repair] });
-      return { kind: 'repaired', status };
+      const { status, step, iteration } = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(repairCaseUpdate, { args: [repair] });
+      return { kind: 'repaired', status, step, ...(iteration !== undefined ? { iteration } : {}) };
     } catch (error) {
+      const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.RepairTargetUnclear) {
+        return { kind: 'target-unclear', message: cause.message, failed: (cause.details?.[0] ?? []) as FailedStep[] };
+      }
       if (error instanceof WorkflowUpdateFailedError || isWorkflowGone(error)) {
         return { kind: 'not-failed', message: error instanceof WorkflowUpdateFailedError && error.cause ? error.cause.message : 'the case is not running' };
       }
@@ -305,7 +311,18 @@ function openKeyOf(plan: Plan, data: Record<string, unknown>): string | null {
   return `${plan.caseType}:${JSON.stringify(plan.oneOpenCasePer.map((field) => data[field]))}`;
 }
 
-export type RepairResult = { kind: 'repaired'; status: CaseStatus } | { kind: 'unknown-case' } | { kind: 'not-failed'; message: string };
+/** A failed step waiting for repair: its step and, in a loop, its iteration. */
+export interface FailedStep {
+  step: string;
+  iteration?: string;
+}
+
+export type RepairResult =
+  | ({ kind: 'repaired'; status: CaseStatus } & FailedStep)
+  | { kind: 'unknown-case' }
+  | { kind: 'not-failed'; message: string }
+  /** Several steps failed and the repair named none of them, or one that has not failed: the ones that did. */
+  | { kind: 'target-unclear'; message: string; failed: FailedStep[] };
 
 /** A cancel: `accepted` (the case is being cancelled), `duplicate` (it already was), or why it cannot be. */
 export type CancelCaseResult = { kind: 'accepted' | 'duplicate' } | { kind: 'unknown-case' } | { kind: 'closed'; message: string };

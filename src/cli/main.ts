@@ -14,6 +14,7 @@ const commands: Record<string, Command> = {
   config: { summary: 'check a deployment configuration (CASEBOOK_CONFIG) and try each destination once', load: () => import('./commands/config.js') },
   playbooks: { summary: 'show which version of a playbook new cases take; make another current, with a reason', load: () => import('./commands/playbooks.js') },
   cancel: { summary: 'cancel a case with a reason: its compensations run, it ends cancelled', load: () => import('./commands/cancel.js') },
+  bulk: { summary: 'cancel, retry or escalate many cases chosen by a query: a dry run, then the job', load: () => import('./commands/bulk.js') },
   replay: { summary: "re-execute a case's recorded history against the current code (Temporal or the archive)", load: () => import('./commands/replay.js') },
 };
 

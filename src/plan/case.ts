@@ -155,4 +155,15 @@ export interface CaseRepair {
   /** Who decided: the admin's key (a name alone in repairs recorded before actors were). */
   by: Actor | string;
   reason: string;
+  /** The failed step it repairs; needed when several failed at once (strands). Absent: the only one. */
+  step?: string;
+  /** With `step` in a loop: the iteration as its records name it (`1`, `1@0` nested). */
+  iteration?: string;
+}
+
+/** Which failed step a repair went to. */
+export interface RepairedStep {
+  status: CaseStatus;
+  step: string;
+  iteration?: string;
 }

@@ -22,6 +22,8 @@ export const FAILURE_TYPES = {
   ExpressionTooCostly: 'ExpressionTooCostly',
   /** A repair asked of a case that is not failed. */
   NotFailed: 'NotFailed',
+  /** A repair of a case where several steps failed at once that names none of them, or names one that has not failed. */
+  RepairTargetUnclear: 'RepairTargetUnclear',
   /**
    * A connector could not deliver a side effect (a webhook answered 5xx, timed out, was refused...):
    * retried on the connector's schedule; non-retryable when refused for good, out of attempts or past

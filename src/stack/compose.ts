@@ -214,6 +214,11 @@ export function composeCaseService(client: Client, pool: Pool): CaseService {
   return new CaseService(client, pool);
 }
 
+/** Bulk operations on the case service, for `casebook bulk` (the API builds its own in composeApi). */
+export function composeBulkOperations(client: Client, pool: Pool): BulkOperations {
+  return new BulkOperations(pool, new CaseService(client, pool));
+}
+
 /** What re-executes a case's recorded history against this build's workflow code. */
 export function composeReplayer(): WorkflowReplayer {
   return new WorkflowReplayer();

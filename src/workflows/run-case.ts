@@ -169,6 +169,17 @@ function isCaseFailure(error: unknown): boolean {
   return error instanceof Error && !(error instanceof WorkflowError || error instanceof LocalActivityDoBackoff || error instanceof IllegalStateError);
 }
 
+/** A step failed and waiting for an admin: its step and (in a loop) iteration, as its records name them. */
+interface PendingFailure {
+  step: string;
+  iteration?: string;
+  repair?: CaseRepair;
+}
+
+/** Whether a repair names this failure (a repair naming no step names any). */
+const targets = (repair: CaseRepair, failure: PendingFailure): boolean =>
+  (repair.step === undefined || repair.step === failure.step) && (repair.iteration === undefined || repair.iteration === failure.iteration);
+
 class CaseRun implements StepRuntime, StrandHost {
   readonly caseId: string;
   readonly plan: Plan;
@@ -182,9 +193,8 @@ class CaseRun implements StepRuntime, StrandHost {
   private waitingFor: string[] = [];
   private deadlines: Deadline[] = [];
   private outcome: { outcome: string; reason: string } | null = null;
-  private repair: CaseRepair | undefined;
-  /** Strands failed and waiting for an admin: the case shows `failed` while any does. */
-  private failing = 0;
+  /** Steps failed and waiting for an admin, in the order they failed: the case shows `failed` while any does. */
+  private readonly failures: PendingFailure[] = [];
   /** Where the strands of the block running now are (src/workflows/strands.ts); empty outside blocks. */
   private readonly strands = new Set<StrandPosition>();
   /** The strands' last report in flight (see report()). */
@@ -237,15 +247,12 @@ class CaseRun implements StepRuntime, StrandHost {
     setHandler(
       repairCaseUpdate,
       (repair: CaseRepair) => {
-        this.repair = repair;
-        return { status: this.status };
+        // Replays of repairs recorded before they named a target take the first failure, as then.
+        const target = this.unrepaired().find((failure) => targets(repair, failure))!;
+        target.repair = repair;
+        return { status: this.status, step: target.step, ...(target.iteration !== undefined ? { iteration: target.iteration } : {}) };
       },
-      {
-        validator: (_repair: CaseRepair) => {
-          if (this.status !== 'failed' || this.repair)
-            throw ApplicationFailure.create({ type: FAILURE_TYPES.NotFailed, message: `the case is ${this.status}, not failed`, nonRetryable: true });
-        },
-      },
+      { validator: (repair: CaseRepair) => this.validateRepair(repair) },
     );
   }
 
@@ -304,19 +311,43 @@ class CaseRun implements StepRuntime, StrandHost {
       return await this.cancellation.running(step, key, () => interpreterOf(step).run(step, rt, key));
     } catch (error) {
       if (!isCaseFailure(error) || failures === 'throw' || !this.versions.has('failed-cases-wait-for-repair')) throw error;
-      return this.failed(step ?? { id: stepId, kind: 'missing' }, key, failureMessage(error).slice(0, 1000), rt);
+      return this.failed(step ?? { id: stepId, kind: 'missing' }, key, failureMessage(error).slice(0, 1000), rt, iteration);
     }
   }
 
+  private unrepaired(): PendingFailure[] {
+    return this.failures.filter((failure) => failure.repair === undefined);
+  }
+
+  /**
+   * A repair goes to one failed step: the one it names (its step, and its iteration in a loop), or the
+   * only one. Several failed at once (strands), a repair naming none is refused with their list.
+   */
+  private validateRepair(repair: CaseRepair): void {
+    const open = this.unrepaired();
+    if (this.status !== 'failed' || open.length === 0)
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.NotFailed, message: `the case is ${this.status}, not failed`, nonRetryable: true });
+    const matching = open.filter((failure) => targets(repair, failure));
+    if (matching.length === 1) return;
+    const failed = open.map(({ step, iteration }) => ({ step, ...(iteration !== undefined ? { iteration } : {}) }));
+    const named = failed.map(({ step, iteration }) => (iteration === undefined ? `'${step}'` : `'${step}' (iteration ${iteration})`)).join(', ');
+    const message =
+      matching.length === 0
+        ? `no failed step ${repair.iteration === undefined ? `'${repair.step}'` : `'${repair.step}' (iteration ${repair.iteration})`} waits for repair; failed: ${named}`
+        : `${matching.length} failed steps wait for repair (${named}): name the one to repair by its step and iteration`;
+    throw ApplicationFailure.create({ type: FAILURE_TYPES.RepairTargetUnclear, message, details: [failed], nonRetryable: true });
+  }
+
   /** Records and escalates the failure, then waits for an admin: retry the step (its id) or close (undefined). */
-  private async failed(step: StepBase & { kind: string }, key: string, reason: string, rt: StepRuntime = this): Promise<string | undefined> {
+  private async failed(step: StepBase & { kind: string }, key: string, reason: string, rt: StepRuntime, iteration: string): Promise<string | undefined> {
     rt.record(step, { failed: reason }, 'failed');
     // A child case (a sub-playbook) ends failed at once: its parent's step takes its on_error.
     if (this.input.parent) {
       await rt.finish('failed', reason);
       return undefined;
     }
-    this.failing += 1;
+    const failure: PendingFailure = { step: step.id, ...(iteration ? { iteration: iteration.slice(1) } : {}) };
+    this.failures.push(failure);
     try {
       this.status = 'failed';
       this.waitingFor = [];
@@ -334,12 +365,11 @@ class CaseRun implements StepRuntime, StrandHost {
         note: reason,
       });
       await this.report();
-      await condition(() => this.repair !== undefined);
+      await condition(() => failure.repair !== undefined);
     } finally {
-      this.failing -= 1;
+      this.failures.splice(this.failures.indexOf(failure), 1);
     }
-    const repair = this.repair!;
-    this.repair = undefined;
+    const repair = failure.repair!;
     rt.record(step, { repair: repair.action, by: repair.by, reason: repair.reason }, 'repair');
     if (repair.action === 'close') {
       await rt.finish('failed', repair.reason);
@@ -402,7 +432,7 @@ class CaseRun implements StepRuntime, StrandHost {
   private settle(): void {
     if (this.strands.size === 0 || this.status === 'closed') return;
     const strands = [...this.strands];
-    this.status = this.failing > 0 ? 'failed' : strands.every((strand) => strand.waitingFor !== undefined) ? 'waiting' : 'open';
+    this.status = this.failures.length > 0 ? 'failed' : strands.every((strand) => strand.waitingFor !== undefined) ? 'waiting' : 'open';
     this.waitingFor = [...new Set(strands.flatMap((strand) => strand.waitingFor ?? []))];
     this.deadlines = strands.flatMap((strand) => strand.deadlines);
   }

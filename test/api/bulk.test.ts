@@ -4,7 +4,8 @@
  * Idempotency-Key is the same job; bad selections and confirmations are 4xx with a pointer.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { run as bulkCommand } from '../../src/cli/commands/bulk.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
@@ -158,4 +159,44 @@ describe('bad requests', () => {
     expect((await get('/v1/bulk-operations/999999')).json().type).toBe('https://casebook.dev/problems/unknown-bulk-job');
     expect((await get('/v1/bulk-operations/abc')).statusCode).toBe(400);
   });
+});
+
+describe('casebook bulk', () => {
+  it('a dry run prints the count and the confirmation; with it the job cancels the cases and prints the report', async () => {
+    const CLI = compileSmallPlaybook(
+      'bulk-cli',
+      `events:\n  warehouse.received: { payload: {} }\nsteps:\n  - id: wait_cli\n    wait: { events: [{ event: warehouse.received }], timeout: 7d, on_timeout: done }\n  - id: done\n    end: { outcome: resolved, reason: received }\n`,
+    );
+    for (const id of ['cli-1', 'cli-2', 'cli-3']) await openSmallCase(runtime.service, runtime.db.pool, CLI, id);
+    await expect.poll(async () => (await runtime.service.describe('cli-3'))?.status, { timeout: 30_000 }).toBe('waiting');
+    const where = { databaseUrl: runtime.db.url, temporalAddress: runtime.env.address, namespace: 'default' };
+    const args = ['cancel', '--playbook', 'bulk-cli', '--reason', 'test orders', '--by', 'Mei on call', '--rate', '50'];
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await bulkCommand(['cancel', '--playbook', 'bulk-cli', '--dry-run'], where)).toBe(2);
+      expect(await bulkCommand(['cancel', '--status', 'asleep', '--reason', 'x', '--dry-run'], where)).toBe(2);
+      expect(await bulkCommand([...args, '--confirm', 'not-it'], where)).toBe(2);
+      expect(await bulkCommand([...args, '--dry-run'], where)).toBe(0);
+      const printed = out.mock.calls.map(([chunk]) => String(chunk)).join('');
+      expect(printed).toContain('3 cases match');
+      const token = /confirmation: (\S+)/.exec(printed)![1]!;
+      out.mockClear();
+      expect(await bulkCommand([...args, '--confirm', token], where)).toBe(0);
+      expect(out.mock.calls.map(([chunk]) => String(chunk)).join('')).toMatch(/job \d+: 3 done, 0 skipped, 0 failed/);
+      out.mockClear();
+      expect(await bulkCommand([...args, '--confirm', token], where)).toBe(0);
+      expect(out.mock.calls.map(([chunk]) => String(chunk)).join('')).toMatch(
+        /cli-1 {2}skipped {2}(already cancelled|already being cancelled)[\s\S]*0 done, 3 skipped/,
+      );
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    await expect
+      .poll(async () => (await runtime.service.describe('cli-1'))?.outcome, { timeout: 30_000 })
+      .toEqual({ outcome: 'cancelled', reason: 'test orders' });
+    const by = await runtime.db.pool.query(`SELECT actor_name FROM audit_events WHERE kind = 'cancelled' AND case_id = 'cli-2'`);
+    expect(by.rows).toEqual([{ actor_name: 'Mei on call' }]);
+  }, 60_000);
 });

@@ -15,11 +15,11 @@ import { openSmallCase, smallPlaybookSource } from '../support/small-playbooks.j
 
 const runtime = useRuntime();
 const http = useApi(runtime, { admin: ['admin', 'Root'] });
-const repair = (caseId: string, action: 'retry' | 'close') =>
+const repair = (caseId: string, action: 'retry' | 'close', target: { step?: string; iteration?: string } = {}) =>
   http.api.inject({
     method: 'POST',
     url: `/v1/cases/${caseId}/repair`,
-    payload: { action, reason: `${action} by test` },
+    payload: { action, reason: `${action} by test`, ...target },
     headers: { authorization: `Bearer ${http.keys.admin}` },
   });
 const HOUR = 3_600_000;
@@ -379,6 +379,45 @@ describe('for_each', () => {
       ['check_line', '1'],
     ]);
     expect(records(outcome, 'repair').map((r) => r.detail?.repair)).toEqual(['retry', 'close']);
+  });
+
+  it('two items failed at once: a repair names the one it repairs (step and iteration), one naming none is refused with the list', async () => {
+    const body = `- id: check_line
+          branch: { cases: [{ when: "100 / line.paid.amount > 0", goto: line_ok }], otherwise: line_ok }
+        - id: line_ok
+          remark: { text: "{{ line.id }} ok" }`;
+    const plan = compile('loop-fails-two', LOOP.replace('MAX', '10').replace('CONCURRENCY', '2').replace('BODY', body));
+    const free = { amount: 0, currency: 'CNY' };
+    await openSmallCase(runtime.service, runtime.db.pool, plan, 'loop-7', {
+      lines: [
+        { id: 'L1', paid: free },
+        { id: 'L2', paid: free },
+      ],
+    });
+    const escalations = async () => (await rows('escalations', 'loop-7')).length;
+    await expect.poll(escalations, { timeout: 10_000 }).toBe(2);
+    const unclear = await repair('loop-7', 'retry');
+    expect(unclear.statusCode).toBe(409);
+    expect(unclear.json()).toMatchObject({
+      type: 'https://casebook.dev/problems/repair-target-unclear',
+      failed: [
+        { step: 'check_line', iteration: '0' },
+        { step: 'check_line', iteration: '1' },
+      ],
+    });
+    expect((await repair('loop-7', 'retry', { step: 'line_ok' })).statusCode).toBe(409);
+    expect((await repair('loop-7', 'retry', { iteration: '1' })).json()).toMatchObject({ errors: [{ pointer: '/iteration' }] });
+    // The retry goes to item 1, whatever failed first; item 1 fails again and waits beside item 0.
+    const retried = await repair('loop-7', 'retry', { step: 'check_line', iteration: '1' });
+    expect(retried.json()).toEqual({ status: 'failed', step: 'check_line', iteration: '1' });
+    await expect.poll(escalations, { timeout: 10_000 }).toBe(3);
+    expect((await repair('loop-7', 'close', { step: 'check_line', iteration: '0' })).json()).toEqual({ status: 'failed', step: 'check_line', iteration: '0' });
+    const outcome = await result('loop-7');
+    expect(outcome).toMatchObject({ outcome: 'failed', reason: 'close by test' });
+    expect(records(outcome, 'repair').map((r) => [r.detail?.repair, r.detail?.iteration])).toEqual([
+      ['retry', '1'],
+      ['close', '0'],
+    ]);
   });
 
   it('items waiting at once: an event goes to the first waiting item whose wait takes it, a `where` reading the item picks its own', async () => {
