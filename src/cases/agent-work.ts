@@ -9,7 +9,7 @@
  * around the claim.
  */
 import type { Actor } from '../plan/case.js';
-import { TASK_COMPLETED } from '../plan/steps/task.js';
+import { completionEventId, TASK_COMPLETED } from '../plan/steps/task.js';
 import type { Pool } from '../store/pool.js';
 import { addTaskNote, findTask, markTaskCompleter, unmarkTaskCompleter, type Task } from '../store/tasks.js';
 import type { DeliveryResult, EventInbox } from './inbox.js';
@@ -42,8 +42,8 @@ export function reservedEventReason(type: string): string | undefined {
   return type === TASK_COMPLETED ? `${TASK_COMPLETED} is delivered by completing the task: POST /v1/tasks/{id}/complete, by the key that holds it` : undefined;
 }
 
-/** The id of the `task.completed` event a task's completion is delivered as. */
-export const completionEventId = (taskId: number): string => `task-${taskId}-completed`;
+/** The id of the `task.completed` event a task's completion is delivered as: the case's task step reads it. */
+export { completionEventId };
 
 export async function completeTask(deps: { pool: Pool; inbox: EventInbox; cases: CaseService }, request: TaskCompletionRequest): Promise<TaskCompletion> {
   const task = await findTask(deps.pool, request.taskId);

@@ -5,6 +5,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { completeTask } from '../../src/cases/agent-work.js';
 import { workflowIdFor, type CaseResult, type StepRecord } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
@@ -417,6 +418,40 @@ describe('for_each', () => {
     expect(records(outcome, 'repair').map((r) => [r.detail?.repair, r.detail?.iteration])).toEqual([
       ['retry', '1'],
       ['close', '0'],
+    ]);
+  });
+
+  it("a task in items open at once: completing one item's task moves that item, not the one that began waiting first", async () => {
+    const body = `- id: check_line
+          task: { role: agent, title: Check the line, sla: 1d, outcomes: { ok: line_ok, bad: line_bad }, on_sla_breach: line_bad }
+        - id: line_ok
+          remark: { text: "{{ line.id }} ok" }
+          next: line_done
+        - id: line_bad
+          remark: { text: "{{ line.id }} bad" }
+        - id: line_done
+          remark: { text: "{{ line.id }} done" }`;
+    const plan = compile('loop-tasks', LOOP.replace('MAX', '10').replace('CONCURRENCY', '2').replace('BODY', body));
+    await openSmallCase(runtime.service, runtime.db.pool, plan, 'loop-8', { lines: lines(2) });
+    const tasks = async () => rows('tasks', 'loop-8');
+    await expect.poll(async () => (await tasks()).length, { timeout: 10_000 }).toBe(2);
+    const second = (await tasks()).find((t) => String(t.idempotency_key).includes('@1/'))!;
+    const first = (await tasks()).find((t) => String(t.idempotency_key).includes('@0/'))!;
+    const by = { keyId: 'testkey00001', name: 'Agent in test' };
+    const deps = { pool: runtime.db.pool, inbox: runtime.inbox, cases: runtime.service };
+    expect(await completeTask(deps, { taskId: Number(second.id), outcome: 'bad', by })).toMatchObject({ kind: 'completed', status: 'accepted' });
+    await expect
+      .poll(async () => (await rows('order_notes', 'loop-8')).map((n) => n.remark as string), { timeout: 10_000 })
+      .toEqual([expect.stringContaining('L2 bad'), expect.stringContaining('L2 done')]);
+    expect((await tasks()).map((t) => [t.idempotency_key, t.status, t.outcome])).toEqual([
+      [first.idempotency_key, 'open', null],
+      [second.idempotency_key, 'done', 'bad'],
+    ]);
+    expect(await completeTask(deps, { taskId: Number(first.id), outcome: 'ok', by })).toMatchObject({ kind: 'completed', status: 'accepted' });
+    const outcome = await result('loop-8');
+    expect(outcome.steps.filter((s) => s.step === 'check_line').map((s) => [s.detail?.iteration, s.detail?.outcome, s.detail?.eventId])).toEqual([
+      ['1', 'bad', `task-${second.id}-completed`],
+      ['0', 'ok', `task-${first.id}-completed`],
     ]);
   });
 

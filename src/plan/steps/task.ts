@@ -32,9 +32,21 @@ export const TASK_COMPLETED_EVENT: EventSpec = {
   payload: { task: { type: 'string', required: true }, outcome: { type: 'string', required: true } },
 };
 
-/** Whether an event completes the task: it names the task and one of its outcomes. */
-export const taskCompletes = (step: TaskStep) => (event: CaseEvent) =>
-  event.payload.task === step.id && typeof event.payload.outcome === 'string' && event.payload.outcome in step.outcomes;
+/** The id of the `task.completed` event a task's completion is delivered as (src/cases/agent-work.ts). */
+export const completionEventId = (taskId: number): string => `task-${taskId}-completed`;
+
+/**
+ * Whether an event completes the task: it names the task's step and one of its outcomes, and, when it
+ * was delivered by completing a task row (its id says which, `completionEventId`), that row is this
+ * one (`taskId`): two tasks of one step open at once (loop items) each take their own completion.
+ */
+export const taskCompletes =
+  (step: TaskStep, taskId?: number) =>
+  (event: CaseEvent): boolean =>
+    event.payload.task === step.id &&
+    typeof event.payload.outcome === 'string' &&
+    event.payload.outcome in step.outcomes &&
+    (taskId === undefined || !/^task-\d+-completed$/.test(event.id) || event.id === completionEventId(taskId));
 
 export const task: StepKind<TaskStep, RawTask> = {
   kind: 'task',

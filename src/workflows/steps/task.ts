@@ -8,7 +8,7 @@ export const task: StepInterpreter<TaskStep> = { run: runTask };
 /** Opens the task for a person and waits for its completion or the end of its SLA. */
 async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<string> {
   const dueAt = rt.after(Date.now(), taskSla(step));
-  await rt.activities.openTask({
+  const { taskId } = await rt.activities.openTask({
     key,
     caseId: rt.caseId,
     stepId: step.id,
@@ -17,7 +17,7 @@ async function runTask(step: TaskStep, rt: StepRuntime, key: string): Promise<st
     outcomes: Object.keys(step.outcomes),
     dueAt: iso(dueAt),
   });
-  const takes = taskCompletes(step);
+  const takes = taskCompletes(step, taskId);
   for (;;) {
     const match = rt.take([TASK_COMPLETED], takes);
     if (match) {
