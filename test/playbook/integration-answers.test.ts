@@ -119,6 +119,52 @@ describe('declaring what an integration answers', () => {
     expect(onlyAfter.diagnostics).toEqual([]);
   });
 
+  it('PB146 looks inside blocks: a branch reading a call of another branch is warned, a read after a join-all or later in the body is not', () => {
+    /** The PB146 warnings: each message's start, and the line it points at. */
+    const warned = (steps: string) => {
+      const source = smallPlaybookSource('answers', `${INTEGRATIONS}steps:\n${steps}  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+      return validatePlaybook(source, 'answers.yaml')
+        .diagnostics.filter((d) => d.code === 'PB146')
+        .map((d) => [d.message.slice(0, d.message.indexOf(',')), source.split('\n')[d.line - 1]!.trim()]);
+    };
+    const call = 'call: { integration: warehouse, operation: extend_receipt, input: { order_id: data.order_id } }';
+    const race = (join: string) => `  - id: both
+    parallel:
+      join: ${join}
+      branches:
+        - id: asks
+          steps:
+            - id: extend
+              ${call}
+        - id: reads
+          steps:
+            - id: pause
+              delay: 1h
+            - id: tell
+              remark: { text: "ticket {{ steps.extend.result.ticket }}" }
+  - id: after
+    remark: { text: "ticket {{ steps.extend.result.ticket }}" }
+`;
+    expect(warned(race('all'))).toEqual([["step 'tell' reads steps.extend.result", '- id: tell']]);
+    expect(warned(race('any'))).toEqual([
+      ["step 'tell' reads steps.extend.result", '- id: tell'],
+      ["step 'after' reads steps.extend.result", '- id: after'],
+    ]);
+    const loop = (onError: string) => `  - id: each
+    for_each:
+      in: "[1, 2]"
+      as: n
+      max: 5
+      steps:
+        - id: extend
+          ${call.replace(' }', ` }${onError}`)}
+        - id: tell
+          remark: { text: "ticket {{ steps.extend.result.ticket }}" }
+`;
+    expect(warned(loop(''))).toEqual([]);
+    expect(warned(loop(', on_error: tell'))).toEqual([["step 'tell' reads steps.extend.result", '- id: tell']]);
+  });
+
   it('a declared property of the wrong type for its place is a type error', () => {
     const wrongPlace = errors(
       withCall(`  - id: count
