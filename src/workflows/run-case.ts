@@ -41,6 +41,7 @@ import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
+import { isChildWait } from '../plan/steps/playbook.js';
 import { callRetry, type StepRetry } from '../plan/steps/retry.js';
 import { Cancellation } from './cancellation.js';
 import { CaseClocks } from './clocks.js';
@@ -241,7 +242,12 @@ class CaseRun implements StepRuntime, StrandHost {
     });
     setHandler(cancelCaseUpdate, (cancel) => this.cancellation.requested(cancel), { validator: (_cancel) => this.cancellation.validate() });
     setHandler(deliverEventUpdate, (event) => this.cancellation.heard(event, this.inbox.accept(event, iso(Date.now()))), {
-      validator: (event) => this.inbox.validate(event, { closed: this.status === 'closed', outcome: this.outcome?.outcome, waitingFor: this.waitingFor }),
+      validator: (event) =>
+        this.inbox.validate(event, {
+          closed: this.status === 'closed',
+          outcome: this.outcome?.outcome,
+          waitingFor: this.waitingFor.filter((w) => !isChildWait(w)),
+        }),
     });
     setHandler(caseViewQuery, () => this.view());
     setHandler(

@@ -45,6 +45,14 @@ export interface RawPlaybook {
   on_error?: string;
 }
 
+/**
+ * What a case running a child case shows it waits for (`waitingFor`): `case <id>`. No event type has a
+ * space, so no event is taken for it; the inbox leaves these entries out when it decides what the case
+ * takes now.
+ */
+export const waitingForChild = (caseId: string): string => `case ${caseId}`;
+export const isChildWait = (entry: string): boolean => entry.startsWith('case ');
+
 /** The outcome a child case that failed ends with (as a case closed by an admin's repair does). */
 export const CHILD_FAILED = 'failed';
 

@@ -3,7 +3,7 @@ import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '..
 import { fromCelValue } from '../../plan/cel.js';
 import { RUN_CASE_WORKFLOW, type CaseResult, type RunCaseWorkflow } from '../../plan/case.js';
 import { FAILURE_TYPES } from '../../plan/failures.js';
-import { afterChild, CHILD_FAILED, type PlaybookStep } from '../../plan/steps/playbook.js';
+import { afterChild, CHILD_FAILED, waitingForChild, type PlaybookStep } from '../../plan/steps/playbook.js';
 import { failureMessage } from '../failures.js';
 import type { StepInterpreter, StepRuntime } from './runtime.js';
 
@@ -12,7 +12,8 @@ export const playbook: StepInterpreter<PlaybookStep> = { run: runPlaybook };
 /**
  * Runs the pinned child playbook as a case of its own: an activity records the child case once per
  * visit (its id from the step's key, its row naming this case and step), then the case workflow runs it
- * as a child workflow on the same task queue. While it runs, this case waits at the step. The child's
+ * as a child workflow on the same task queue. While it runs, this case waits at the step, for the child
+ * case (`waitingFor`: `case <id>`). The child's
  * end picks the next step (`outcomes`, else `next`); a child that failed (a failing step ends a child
  * case `failed`, or its workflow failed or was terminated) takes `onError`, or fails this case.
  *
@@ -54,7 +55,7 @@ async function runPlaybook(step: PlaybookStep, rt: StepRuntime, key: string): Pr
     (result) => void (settled = { result }),
     (error: unknown) => void (settled = { error }),
   );
-  await rt.waitFor(step.id, [], [], undefined, () => settled !== undefined);
+  await rt.waitFor(step.id, [waitingForChild(child.caseId)], [], undefined, () => settled !== undefined);
   const done = settled!;
   if ('error' in done) {
     if (isCancellation(done.error) && !(done.error instanceof ChildWorkflowFailure)) throw done.error;
