@@ -10,6 +10,7 @@ import type { Session } from './session.js';
 import { QueuePage } from './pages/queue.js';
 import { CasesPage } from './pages/cases.js';
 import { PlaybooksPage } from './pages/playbooks.js';
+import { BulkPage } from './pages/bulk.js';
 
 export interface PageProps {
   session: Session;
@@ -29,4 +30,5 @@ export const PAGES: Page[] = [
   { path: 'playbooks', title: { en: 'Playbooks', zh: '剧本' }, roles: ['ops-lead', 'agent', 'auditor', 'admin'], render: PlaybooksPage },
   { path: 'figures', title: { en: 'Figures', zh: '数据' }, roles: ['ops-lead', 'auditor', 'admin'], render: FiguresPage },
   { path: 'queue', title: { en: 'Queue', zh: '待办队列' }, roles: ['agent', 'ops-lead', 'admin'], render: QueuePage },
+  { path: 'bulk', title: { en: 'Bulk operations', zh: '批量操作' }, roles: ['ops-lead', 'admin'], render: BulkPage },
 ];
