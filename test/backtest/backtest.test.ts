@@ -7,10 +7,11 @@
  * BACKTEST_CASES=50 measures a bigger archive by hand (the default keeps the test quick).
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keptBacktest, keptBacktestNamed, runBacktest, type BacktestReport } from '../../src/backtest/run.js';
 import { recordedCase } from '../../src/backtest/recorded.js';
 import { HistoryArchiver } from '../../src/cases/archive.js';
+import { formatReport, parseBacktestArgs, run as backtestCommand } from '../../src/cli/commands/backtest.js';
 import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { workflowIdFor } from '../../src/plan/case.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
@@ -158,6 +159,41 @@ describe('backtest', () => {
       moneyDifference: -18900 * late.length,
       refusedEvents: 2 * late.length,
     });
+    const money = (minor: number) => (minor / 100).toFixed(2);
+    expect(formatReport(report, 'x')).toContain(
+      `refunds: ${CASES} → ${CASES - late.length}, refunded ${money(CASES * 18900)} → ${money((CASES - late.length) * 18900)} CNY (-${money(late.length * 18900)} CNY)`,
+    );
     expect(await liveCounts()).toEqual(before);
   }, 300_000);
+
+  it('casebook backtest re-runs the archive on its own scratch stack, with a progress line, and keeps the report', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => err.push(String(chunk)) > 0);
+    let code: number;
+    try {
+      code = await backtestCommand([playbookPath('return'), '--limit', '3', '--json'], { DATABASE_URL: live.db.url });
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(err.join('')).toContain('backtest: 3/3 cases re-run, 0 would change');
+    expect(code).toBe(0);
+    const report = JSON.parse(out.join('')) as BacktestReport & { id: string };
+    expect(report.cases.map((c) => c.caseId)).toEqual(['bt-0', 'bt-1', 'bt-2']);
+    expect(report.totals).toMatchObject({ cases: 3, changed: 0, refundedBefore: 3 * 18900, moneyDifference: 0 });
+    expect(await keptBacktestNamed(live.db.pool, report.id)).toMatchObject({ status: 'done', done: 3, total: 3 });
+  }, 300_000);
+
+  it('casebook backtest says what is wrong with its arguments', () => {
+    expect(parseBacktestArgs(['return.yaml', '--since', '2026-11-01', '--limit', '50'])).toEqual({
+      file: 'return.yaml',
+      options: { limit: 50, since: '2026-11-01' },
+      json: false,
+    });
+    expect(parseBacktestArgs(['return.yaml', '--limit', '0'])).toEqual({ problem: '--limit takes a whole number of cases, 1 to 10000' });
+    expect(parseBacktestArgs(['return.yaml', '--until', '11/11'])).toEqual({ problem: '--until takes a date, YYYY-MM-DD (or an ISO instant)' });
+    expect(parseBacktestArgs([])).toEqual({ problem: 'name the playbook file to backtest' });
+  });
 });
