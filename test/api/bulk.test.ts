@@ -6,6 +6,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { run as bulkCommand } from '../../src/cli/commands/bulk.js';
+import { composeApi, composeBulkOperations } from '../../src/stack/compose.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
@@ -198,5 +199,40 @@ describe('casebook bulk', () => {
       .toEqual({ outcome: 'cancelled', reason: 'test orders' });
     const by = await runtime.db.pool.query(`SELECT actor_name FROM audit_events WHERE kind = 'cancelled' AND case_id = 'cli-2'`);
     expect(by.rows).toEqual([{ actor_name: 'Mei on call' }]);
+  }, 60_000);
+});
+
+describe('a job cut short by a restart', () => {
+  it('stays running with its pending cases, and resumes at the first of them', async () => {
+    const RESUMED = compileSmallPlaybook(
+      'bulk-resumed',
+      `events:\n  warehouse.received: { payload: {} }\nsteps:\n  - id: wait_r\n    wait: { events: [{ event: warehouse.received }], timeout: 7d, on_timeout: done }\n  - id: done\n    end: { outcome: resolved, reason: received }\n`,
+    );
+    for (const id of ['res-1', 'res-2', 'res-3', 'res-4']) await openSmallCase(runtime.service, runtime.db.pool, RESUMED, id);
+    await expect.poll(async () => (await runtime.service.describe('res-4'))?.status, { timeout: 30_000 }).toBe('waiting');
+    const first = await composeApi({ services: { cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit }, pool: runtime.db.pool });
+    const call = (method: 'GET' | 'POST', url: string, body?: unknown) =>
+      first.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${http.keys.admin}`, 'content-type': 'application/json' },
+        ...(body ? { payload: JSON.stringify(body) } : {}),
+      });
+    const request = { operation: 'cancel', selection: { playbook: 'bulk-resumed' }, reason: 'restart test' };
+    const { confirmation } = (await call('POST', '/v1/bulk-operations/dry-run', request)).json();
+    const id = (await call('POST', '/v1/bulk-operations', { ...request, confirmation, ratePerSecond: 1 })).json().id;
+    await expect.poll(async () => (await call('GET', `/v1/bulk-operations/${id}`)).json().progress.done, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    await first.close();
+    const stopped = (
+      await http.api.inject({ method: 'GET', url: `/v1/bulk-operations/${id}`, headers: { authorization: `Bearer ${http.keys.admin}` } })
+    ).json();
+    expect(stopped.status).toBe('running');
+    expect(stopped.progress.pending).toBeGreaterThan(0);
+
+    const bulk = composeBulkOperations(runtime.env.client, runtime.db.pool);
+    await bulk.resume();
+    await bulk.wait(id);
+    await bulk.close();
+    expect((await bulk.job(id))!).toMatchObject({ status: 'finished', progress: { total: 4, done: 4, pending: 0 } });
   }, 60_000);
 });
