@@ -82,4 +82,59 @@ describe('a playbook with blocks', () => {
     );
     expect(await axe(page)).toEqual([]);
   }, 60_000);
+
+  it('a case whose items failed at once: the timeline says which item failed and which one each repair went to', async () => {
+    const source = `playbook: loop-fails
+case_type: exchange
+currency: CNY
+fields:
+  order_id: { type: string }
+  lines: { type: list, items: { type: object, fields: { id: { type: string }, qty: { type: integer } } } }
+steps:
+  - id: each_line
+    for_each:
+      in: data.lines
+      as: line
+      max: 5
+      concurrency: 2
+      steps:
+        - id: check_line
+          branch: { cases: [{ when: "10 / line.qty > 0", goto: line_ok }], otherwise: line_ok }
+        - id: line_ok
+          remark: { text: "{{ line.id }} ok" }
+  - id: done
+    end: { outcome: resolved, reason: done }
+`;
+    expect((await harness.call('ops-lead', 'PUT', '/v1/playbooks/loop-fails', source)).status).toBe(201);
+    const lines = [
+      { id: 'L1', qty: 0 },
+      { id: 'L2', qty: 0 },
+    ];
+    expect((await harness.call('agent', 'POST', '/v1/cases', { playbook: 'loop-fails', caseId: 'lf-1', data: { order_id: 'LF-1', lines } })).status).toBe(201);
+    const failed = async () =>
+      (await harness.call<{ steps: { kind: string }[] }>('auditor', 'GET', '/v1/cases/lf-1/history')).body.steps.filter((s) => s.kind === 'failed').length;
+    await expect.poll(failed, { timeout: 30_000 }).toBe(2);
+    const repaired = await harness.call('admin', 'POST', '/v1/cases/lf-1/repair', {
+      action: 'close',
+      step: 'check_line',
+      iteration: '1',
+      reason: 'line 2 is void',
+    });
+    expect(repaired.body).toEqual({ status: 'failed', step: 'check_line', iteration: '1' });
+    await expect.poll(async () => (await harness.call<{ status: string }>('auditor', 'GET', '/v1/cases/lf-1')).body.status, { timeout: 30_000 }).toBe('closed');
+
+    const page = await harness.newPage();
+    await harness.signIn(page, 'auditor');
+    await page.goto(`${harness.url}/console#/cases/lf-1`);
+    await page.getByRole('heading', { name: 'lf-1' }).waitFor();
+    const entries = page.locator('ol.timeline li[data-step="check_line"]');
+    await entries.first().waitFor();
+    const texts = (await entries.allTextContents()).map((text) => text.replace(/\s+/g, ' '));
+    expect(texts).toEqual([
+      expect.stringMatching(/check_line item 0 · failed/),
+      expect.stringMatching(/check_line item 1 · failed/),
+      expect.stringMatching(/check_line item 1 · repair .*repair: close \(line 2 is void\)/),
+    ]);
+    expect(await axe(page)).toEqual([]);
+  }, 90_000);
 });

@@ -88,7 +88,9 @@ type Key =
   | 'redeliveryRefused'
   | 'requestedBy'
   | 'cancelledWhy'
-  | 'compensates';
+  | 'compensates'
+  | 'loopItem'
+  | 'repairedWhy';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -171,6 +173,8 @@ const MESSAGES: Messages<Key> = {
     requestedBy: 'asked by {name}',
     cancelledWhy: 'cancelled: {reason}',
     compensates: 'undoes {step}',
+    loopItem: 'item {iteration}',
+    repairedWhy: 'repair: {action} ({reason})',
   },
   zh: {
     back: '全部工单',
@@ -252,6 +256,8 @@ const MESSAGES: Messages<Key> = {
     requestedBy: '由 {name} 发起',
     cancelledWhy: '已取消：{reason}',
     compensates: '撤销 {step}',
+    loopItem: '第 {iteration} 项',
+    repairedWhy: '修复：{action}（{reason}）',
   },
 };
 
@@ -293,6 +299,7 @@ function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Sess
     why.push(t('cancelledWhy', { reason: detail.reason }));
   }
   if (typeof detail.compensates === 'string') why.push(t('compensates', { step: detail.compensates }));
+  if (typeof detail.repair === 'string' && typeof detail.reason === 'string') why.push(t('repairedWhy', { action: detail.repair, reason: detail.reason }));
   if (goto && why.length === 0) why.push(t('goesTo', { goto }));
   return why;
 }
@@ -491,6 +498,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
               return (
                 <li key={s.seq} data-step={s.step ?? ''}>
                   <span class="when">{time(s.at)}</span> <strong class="mono">{s.step ?? s.kind}</strong>{' '}
+                  {typeof s.detail.iteration === 'string' && <span class="muted">{t('loopItem', { iteration: s.detail.iteration })} · </span>}
                   <span class="muted">
                     {s.kind} · {t('by', { name: s.by.name })}
                   </span>
