@@ -1,7 +1,8 @@
 /**
  * The Playbooks pages in Chromium against the real stack: the list, a playbook's flow graph with the
  * path of a case marked on it, its YAML, and the validate box that refuses a broken playbook with the
- * diagnostic at its line; an auditor reads but has no validate box.
+ * diagnostic at its line; the ops lead makes another version current and goes back, with reasons; an
+ * auditor reads but has no validate box and cannot make a version current.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +80,7 @@ const openPlaybook = async (page: Page, hash: string) => {
 };
 
 describe('as the ops lead', () => {
-  it('lists the playbooks with their latest version and who published it', async () => {
+  it('lists the playbooks with their latest and current versions and who published it', async () => {
     const page = await harness.newPage();
     await harness.signIn(page, 'ops-lead');
     await page.goto(`${harness.url}/console#/playbooks`);
@@ -87,6 +88,7 @@ describe('as the ops lead', () => {
     await row.waitFor();
     expect(await row.locator('td').allInnerTexts()).toEqual([
       'return',
+      'v1',
       'v1',
       '1',
       expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d$/),
@@ -197,6 +199,37 @@ describe('as the ops lead', () => {
     expect(await attributes(page, 'table.versions tbody tr', 'data-version')).toEqual(['1', '2']);
     expect(await page.locator('svg.flow g.node').count()).toBe(2);
     expect(await page.locator('svg.flow path.edge').count()).toBe(2);
+    // Published, not current: new cases still take version 1.
+    expect(await page.locator('[data-current]').getAttribute('data-current')).toBe('1');
+    expect(await page.locator('table.versions tr[data-version="1"] .current-mark').count()).toBe(1);
+  });
+
+  it('makes the version shown current with a reason, then goes back, each change listed', async () => {
+    const page = await harness.newPage();
+    await harness.signIn(page, 'ops-lead');
+    await openPlaybook(page, '/parcel-watch/2');
+    await page.getByLabel('Why make version 2 current').fill('a ten-day receipt timeout');
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Make v2 current' }).click();
+    await page.getByText('Version 2 is now current.').waitFor();
+    await page.locator('[data-current="2"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Make v2 current' }).count()).toBe(0);
+    expect((await harness.call<{ current: number }>('agent', 'GET', '/v1/playbooks/parcel-watch')).body.current).toBe(2);
+
+    await openPlaybook(page, '/parcel-watch/1');
+    await page.getByLabel('Why make version 1 current').fill('the timeout closes cases too early');
+    await page.getByRole('button', { name: 'Make v1 current' }).click();
+    await page.locator('[data-current="1"]').waitFor();
+    await page.locator('table.current-changes tbody tr').nth(2).waitFor();
+    const rows = await page
+      .locator('table.current-changes tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1).map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['v2 → v1', KEY_NAMES['ops-lead'], 'the timeout closes cases too early'],
+      ['v1 → v2', KEY_NAMES['ops-lead'], 'a ten-day receipt timeout'],
+      ['none → v1', KEY_NAMES['ops-lead'], 'the first version published'],
+    ]);
+    expect(await axe(page)).toEqual([]);
   });
 });
 
@@ -209,6 +242,8 @@ describe('as the auditor', () => {
     expect(await page.getByRole('heading', { name: 'Validate and publish' }).count()).toBe(0);
     expect(await page.locator('textarea').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Publish' }).count()).toBe(0);
+    await page.locator('[data-current="1"]').waitFor();
+    expect(await page.locator('form.make-current').count()).toBe(0);
     expect(await axe(page)).toEqual([]);
   });
 
@@ -230,7 +265,8 @@ describe('as the auditor', () => {
     const page = await harness.newPage('zh-CN');
     await harness.signIn(page, 'auditor');
     await openPlaybook(page, '/return');
-    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['版本', '流程 · 第 1 版', 'YAML · 第 1 版']);
+    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['版本', '当前版本', '流程 · 第 1 版', 'YAML · 第 1 版']);
+    expect(await page.locator('[data-current]').innerText()).toBe('当前版本为第 1 版：新工单使用此版本，已开启的工单保持原版本。');
     expect(await page.locator('svg.flow').getAttribute('aria-label')).toBe('return 第 1 版的流程：共 58 个步骤');
   });
 });

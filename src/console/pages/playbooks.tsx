@@ -1,12 +1,16 @@
 /**
  * Playbooks: the published playbooks (#/playbooks), and one playbook (#/playbooks/<name>[/<version>]):
- * its versions, the version's YAML with its warnings at their lines, its flow graph with the path a case
- * took, and for ops leads and admins the box that validates edited YAML and publishes it.
+ * its versions and which is current (what new cases take) with the changes that made it so, the
+ * version's YAML with its warnings at their lines, its flow graph with the path a case took, and for
+ * ops leads and admins the box that validates edited YAML and publishes it, and the form that makes
+ * the version shown current.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { CaseHistory, CaseView } from '../../api-contract/cases.js';
 import type {
+  CurrentChange,
   Diagnostic,
+  MadeCurrent,
   FlowGraph,
   PlaybookSummary,
   PlaybookVersion,
@@ -35,6 +39,19 @@ type Key =
   | 'caption'
   | 'name'
   | 'latest'
+  | 'current'
+  | 'currentMark'
+  | 'currentTitle'
+  | 'currentIs'
+  | 'changesCaption'
+  | 'changedAt'
+  | 'change'
+  | 'changedBy'
+  | 'why'
+  | 'noVersion'
+  | 'reasonLabel'
+  | 'makeCurrent'
+  | 'madeCurrent'
   | 'versions'
   | 'publishedAt'
   | 'publishedBy'
@@ -71,6 +88,19 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     caption: 'Published playbooks and their latest versions; times in the shop’s time zone.',
     name: 'Playbook',
     latest: 'Latest version',
+    current: 'Current version',
+    currentMark: 'current',
+    currentTitle: 'Current version',
+    currentIs: 'Version {version} is current: new cases take it. Cases already open keep their version.',
+    changesCaption: 'Changes of the current version of {name}, latest first',
+    changedAt: 'When',
+    change: 'Change',
+    changedBy: 'By',
+    why: 'Reason',
+    noVersion: 'none',
+    reasonLabel: 'Why make version {version} current',
+    makeCurrent: 'Make v{version} current',
+    madeCurrent: 'Version {version} is now current.',
     versions: 'Versions',
     publishedAt: 'Published',
     publishedBy: 'Published by',
@@ -106,6 +136,19 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     caption: '已发布的剧本及其最新版本；时间为店铺所在时区。',
     name: '剧本',
     latest: '最新版本',
+    current: '当前版本',
+    currentMark: '当前',
+    currentTitle: '当前版本',
+    currentIs: '当前版本为第 {version} 版：新工单使用此版本，已开启的工单保持原版本。',
+    changesCaption: '{name} 当前版本的变更记录（最新在前）',
+    changedAt: '时间',
+    change: '变更',
+    changedBy: '操作人',
+    why: '原因',
+    noVersion: '无',
+    reasonLabel: '将第 {version} 版设为当前版本的原因',
+    makeCurrent: '将第 {version} 版设为当前版本',
+    madeCurrent: '第 {version} 版已成为当前版本。',
     versions: '版本数',
     publishedAt: '发布时间',
     publishedBy: '发布人',
@@ -177,6 +220,7 @@ function PlaybookList({ session }: { session: Session }) {
             <tr>
               <th scope="col">{t('name')}</th>
               <th scope="col">{t('latest')}</th>
+              <th scope="col">{t('current')}</th>
               <th scope="col" class="num">
                 {t('versions')}
               </th>
@@ -191,6 +235,7 @@ function PlaybookList({ session }: { session: Session }) {
                   <a href={`#/playbooks/${encodeURIComponent(playbook.name)}`}>{playbook.name}</a>
                 </td>
                 <td>{t('version', { version: playbook.version })}</td>
+                <td>{t('version', { version: playbook.current })}</td>
                 <td class="num">{playbook.versions}</td>
                 <td>{formatTime(playbook.publishedAt, session)}</td>
                 <td>{playbook.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
@@ -206,17 +251,21 @@ function PlaybookList({ session }: { session: Session }) {
 function PlaybookDetail({ session, name, version }: { session: Session; name: string; version: number | undefined }) {
   const t = useT(PLAYBOOKS_MESSAGES);
   const [versions, setVersions] = useState<PlaybookVersion[] | null>(null);
+  const [currency, setCurrency] = useState<{ current: number; changes: CurrentChange[] } | null>(null);
   const [shown, setShown] = useState<{ detail: PlaybookVersionDetail; graph: FlowGraph } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [path, setPath] = useState<CasePath | null>(null);
-  // Publishing a version reloads the list of versions.
+  // Publishing a version, or making one current, reloads the list of versions.
   const [published, setPublished] = useState(0);
   const mayPublish = session.role === 'ops-lead' || session.role === 'admin';
 
   useEffect(() => {
     setError(null);
     api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
-      (body) => setVersions(body.versions),
+      (body) => {
+        setVersions(body.versions);
+        setCurrency({ current: body.current, changes: body.changes });
+      },
       (failure) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) })),
     );
   }, [session, name, published]);
@@ -253,6 +302,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
                 <th scope="col">{t('name')}</th>
                 <th scope="col">{t('publishedAt')}</th>
                 <th scope="col">{t('publishedBy')}</th>
+                <th scope="col">{t('current')}</th>
               </tr>
             </thead>
             <tbody>
@@ -266,11 +316,23 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
                   </td>
                   <td>{formatTime(v.publishedAt, session)}</td>
                   <td>{v.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
+                  <td>{v.version === currency?.current && <strong class="current-mark">{t('currentMark')}</strong>}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
+      )}
+      {currency && (
+        <CurrentVersion
+          session={session}
+          name={name}
+          current={currency.current}
+          changes={currency.changes}
+          selected={mayPublish ? selected : undefined}
+          onChanged={() => setPublished((n) => n + 1)}
+          t={t}
+        />
       )}
       {(!shown || shown.detail.version !== selected) && !error && <p role="status">{t('loading')}</p>}
       {shown && (
@@ -309,6 +371,81 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
         </>
       )}
     </article>
+  );
+}
+
+/**
+ * Which version is current and the changes that made it so; for ops leads and admins (`selected` set),
+ * a form that makes the version shown current, with a reason.
+ */
+function CurrentVersion({
+  session,
+  name,
+  current,
+  changes,
+  selected,
+  onChanged,
+  t,
+}: {
+  session: Session;
+  name: string;
+  current: number;
+  changes: CurrentChange[];
+  selected: number | undefined;
+  onChanged: () => void;
+  t: Translate<Key>;
+}) {
+  const [reason, setReason] = useState('');
+  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const makeCurrent = async (event: Event) => {
+    event.preventDefault();
+    if (selected === undefined || !reason.trim()) return;
+    try {
+      const made = await api<MadeCurrent>(session, 'POST', `/v1/playbooks/${encodeURIComponent(name)}/current`, { version: selected, reason: reason.trim() });
+      setReason('');
+      setMessage({ text: t('madeCurrent', { version: made.current }), error: false });
+      onChanged();
+    } catch (failure) {
+      setMessage({ text: t('failed', { detail: detailOf(failure) }), error: true });
+    }
+  };
+  const versionOrNone = (version: number | null) => (version === null ? t('noVersion') : t('version', { version }));
+  return (
+    <section aria-labelledby="current-title">
+      <h2 id="current-title">{t('currentTitle')}</h2>
+      <p data-current={current}>{t('currentIs', { version: current })}</p>
+      {selected !== undefined && selected !== current && (
+        <form class="make-current" onSubmit={makeCurrent}>
+          <label for="current-reason">{t('reasonLabel', { version: selected })}</label>
+          <input id="current-reason" name="reason" value={reason} maxLength={500} required onInput={(event) => setReason(event.currentTarget.value)} />
+          <button type="submit">{t('makeCurrent', { version: selected })}</button>
+        </form>
+      )}
+      <div role="status">{message && <p class={message.error ? 'error' : undefined}>{message.text}</p>}</div>
+      <table class="current-changes">
+        <caption>{t('changesCaption', { name })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('changedAt')}</th>
+            <th scope="col">{t('change')}</th>
+            <th scope="col">{t('changedBy')}</th>
+            <th scope="col">{t('why')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {changes.map((change) => (
+            <tr key={change.id} data-change={change.id}>
+              <td>{formatTime(change.at, session)}</td>
+              <td>
+                {versionOrNone(change.from)} → {t('version', { version: change.to })}
+              </td>
+              <td>{change.by.name}</td>
+              <td>{change.reason}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
 
