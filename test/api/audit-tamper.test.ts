@@ -181,10 +181,10 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over, delivery-redelivered (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, archived, task-taken-over, delivery-redelivered (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
-    // Unnumbered kinds are checked against what they record: a second `opened`, a version never published.
+    // Unnumbered kinds are checked against what they record: a second `opened`, a version never published, a change never made.
     const ownerPool = createPool(t.db.ownerUrl, 1);
     const owner = await ownerPool.connect();
     try {
@@ -192,6 +192,10 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       await owner.query(`INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail) VALUES ('again', 'r-1', now(), 'opened', '{"data": {}}')`);
       await owner.query(
         `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('v9', now(), 'published', '{"name": "return", "version": 9, "hash": "h9"}')`,
+      );
+      // A current version no change made: version 9 was never made current (none exists).
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('c9', now(), 'made-current', '{"name": "return", "change": "999", "from": 1, "to": 9, "reason": "x"}')`,
       );
       // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
       const task = await openTask(owner, {
@@ -214,10 +218,11 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
         [
           'unnumbered',
           'refund',
-          'case r-2, kind refund): a row without a workflow seq can only be opened, published, archived, task-taken-over, delivery-redelivered (forged)',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, archived, task-taken-over, delivery-redelivered (forged)',
         ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
+        ['unnumbered', 'made-current', 'no case, kind made-current): no such change of the current playbook version was made (forged)'],
         ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],
       ]);
     } finally {
