@@ -368,7 +368,8 @@ class CaseRun implements StepRuntime, StrandHost {
         queue: REPAIR_QUEUE,
         severity: 'critical',
         reason: 'case_failed',
-        note: reason,
+        // Strands may fail at once: the note says which item, as a repair names it.
+        note: failure.iteration === undefined ? reason : `iteration ${failure.iteration}: ${reason}`,
       });
       await this.report();
       await condition(() => failure.repair !== undefined);
