@@ -194,6 +194,7 @@ describe('as the ops lead', () => {
     expect(await page.locator('ul.diagnostics li').count()).toBe(0);
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Published as version 2.').waitFor();
+    await page.getByText('New cases still take version 1 until version 2 is made current.').waitFor();
     await page.getByText('No diagnostics when checked now.').waitFor();
     expect(page.url()).toMatch(/#\/playbooks\/parcel-watch\/2$/);
     expect(await attributes(page, 'table.versions tbody tr', 'data-version')).toEqual(['1', '2']);

@@ -29,6 +29,7 @@ type Key =
   | 'refused'
   | 'created'
   | 'same'
+  | 'notCurrent'
   | 'failed'
   | 'lineColumn'
   | 'error'
@@ -51,6 +52,7 @@ const MESSAGES: Messages<Key> = {
     refused: 'Not published: {errors} error(s).',
     created: 'Published as version {version}.',
     same: 'Same content as version {version}: nothing new published.',
+    notCurrent: 'New cases still take version {current} until version {version} is made current.',
     failed: 'The server refused it: {detail}',
     lineColumn: 'line {line}:{column}',
     error: 'error',
@@ -72,6 +74,7 @@ const MESSAGES: Messages<Key> = {
     refused: '未发布：有 {errors} 个错误。',
     created: '已发布为第 {version} 版。',
     same: '内容与第 {version} 版相同，未发布新版本。',
+    notCurrent: '在第 {version} 版被设为当前版本之前，新工单仍使用第 {current} 版。',
     failed: '服务器拒绝：{detail}',
     lineColumn: '第 {line} 行第 {column} 列',
     error: '错误',
@@ -220,6 +223,8 @@ export function PlaybookEditor({
         {outcome?.kind === 'published' && (
           <p class="ok">
             {outcome.published.created ? t('created', { version: outcome.published.version }) : t('same', { version: outcome.published.version })}{' '}
+            {outcome.published.current !== outcome.published.version &&
+              t('notCurrent', { version: outcome.published.version, current: outcome.published.current })}{' '}
             <a href={`#/playbooks/${encodeURIComponent(name)}/${outcome.published.version}`}>{t('showVersion', { version: outcome.published.version })}</a>
           </p>
         )}
