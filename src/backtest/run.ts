@@ -71,6 +71,12 @@ export interface CaseBacktest {
   before?: RunSummary;
   after?: RunSummary;
   refusedEvents: RefusedEvent[];
+  /**
+   * Whether the re-run with the version the case ran ended as the case did (outcome and reason): when
+   * not, the archive's data or events did not bring the case back (an advance on the live order, a
+   * holiday that moved), and its comparison says less.
+   */
+  reproduced?: boolean;
   /** What would change, one sentence each; [] when nothing. */
   changes: string[];
 }
@@ -79,6 +85,8 @@ export interface BacktestTotals {
   cases: number;
   rerun: number;
   skipped: number;
+  /** Re-run cases whose re-run with their own version did not end as they did. */
+  notReproduced: number;
   changed: number;
   outcomesChanged: number;
   refundsBefore: number;
@@ -211,6 +219,7 @@ async function backtestCase(
     before: before.summary,
     after: after.summary,
     refusedEvents,
+    reproduced: before.summary.outcome === stored.outcome && before.summary.reason === stored.reason,
     changes: changesOf(before.summary, after.summary, refusedEvents, stored.plan.currency),
   };
 }
@@ -375,6 +384,7 @@ function totalsOf(cases: readonly CaseBacktest[]): BacktestTotals {
     cases: cases.length,
     rerun: rerun.length,
     skipped: cases.length - rerun.length,
+    notReproduced: rerun.filter((c) => !c.reproduced).length,
     changed: cases.filter((c) => c.changes.length > 0).length,
     outcomesChanged: rerun.filter((c) => c.before!.outcome !== c.after!.outcome || c.before!.reason !== c.after!.reason).length,
     refundsBefore: sum((c) => c.before!.refunds.length),

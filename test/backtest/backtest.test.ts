@@ -109,7 +109,16 @@ describe('backtest', () => {
     const progress: string[] = [];
     const { plan } = compileStandardPlaybook('return');
     const { id, report } = await keptBacktest(live.db.pool, scratch, plan, { limit: CASES }, 'test', (done, total) => progress.push(`${done}/${total}`));
-    expect(report.totals).toMatchObject({ cases: CASES, rerun: CASES, skipped: 0, changed: 0, outcomesChanged: 0, moneyDifference: 0, refusedEvents: 0 });
+    expect(report.totals).toMatchObject({
+      cases: CASES,
+      rerun: CASES,
+      skipped: 0,
+      notReproduced: 0,
+      changed: 0,
+      outcomesChanged: 0,
+      moneyDifference: 0,
+      refusedEvents: 0,
+    });
     expect(report.totals.refundsBefore).toBe(CASES);
     expect(report.totals.refundedBefore).toBe(CASES * 18900);
     for (const c of report.cases) {
@@ -152,6 +161,7 @@ describe('backtest', () => {
       expect(c.changes[0]).toBe('outcome resolved (refunded) becomes refused (outside_return_window)');
     }
     expect(report.totals).toMatchObject({
+      notReproduced: 0,
       changed: late.length,
       outcomesChanged: late.length,
       refundsBefore: CASES,

@@ -59,6 +59,7 @@ export function formatReport(report: BacktestReport, id: string): string {
   lines.push(
     '',
     `${t.changed} of ${t.rerun} cases would change (${t.skipped} skipped); outcomes changed: ${t.outcomesChanged}`,
+    ...(t.notReproduced > 0 ? [`${t.notReproduced} re-runs with the case's own version did not end as the case did (reproduced: false in --json)`] : []),
     `refunds: ${t.refundsBefore} → ${t.refundsAfter}, refunded ${(t.refundedBefore / 100).toFixed(2)} → ${(t.refundedAfter / 100).toFixed(2)} ${report.currency} (${money(t.moneyDifference, report.currency)})`,
     `escalations: ${t.escalationsBefore} → ${t.escalationsAfter}; messages sent: ${t.messagesBefore} → ${t.messagesAfter}; events the new version no longer takes: ${t.refusedEvents}`,
   );
