@@ -30,6 +30,7 @@ import { meRoutes } from './routes/me.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { backtestRoutes } from './routes/backtests.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** What an oversized body is read to its end for, so that its sender gets the 413 (see discardBody). */
@@ -117,6 +118,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   await app.register(keyRoutes(deps), { prefix: '/v1/keys' });
   await app.register(figureRoutes(deps), { prefix: '/v1/figures' });
   await app.register(meRoutes(deps), { prefix: '/v1/me' });
+  await app.register(backtestRoutes(deps), { prefix: '/v1/backtests' });
   if (deps.bulk) await app.register(bulkRoutes(deps.bulk), { prefix: '/v1/bulk-operations' });
   await app.register(consoleRoutes(), { prefix: '/console' });
   return app;
@@ -228,11 +230,16 @@ function discardBody(raw: IncomingMessage): Promise<void> {
  * The methods a path has, for `Allow`: those of the most specific routes matching it (fewest
  * parameters, as the router prefers `/v1/playbooks/validate` to `/v1/playbooks/:name`).
  */
+const paramPattern = (part: string): string => /^:\w+\(\^?(.+?)\$?\)$/.exec(part)?.[1] ?? '[^/]+';
+
 function methodsByPath(app: FastifyInstance): (url: string) => string[] {
   const routes: { pattern: RegExp; params: number; methods: string[] }[] = [];
   app.addHook('onRoute', (route) => {
     const parts = route.url.replace(/\/+$/, '').split('/');
-    const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+    // A parameter with a pattern (`:jobId(^\d+)`) matches only what the pattern does.
+    const source = parts
+      .map((part) => (part.startsWith(':') ? paramPattern(part) : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
     routes.push({ pattern: new RegExp(`^${source}/?$`), params: parts.filter((p) => p.startsWith(':') || p === '*').length, methods: [route.method].flat() });
   });
   return (url) => {

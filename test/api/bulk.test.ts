@@ -158,7 +158,9 @@ describe('bad requests', () => {
     expect((await post('/v1/bulk-operations/dry-run', CANCEL, http.keys.agent)).statusCode).toBe(403);
     expect((await post('/v1/bulk-operations/dry-run', CANCEL, http.keys.admin)).statusCode).toBe(200);
     expect((await get('/v1/bulk-operations/999999')).json().type).toBe('https://casebook.dev/problems/unknown-bulk-job');
-    expect((await get('/v1/bulk-operations/abc')).statusCode).toBe(400);
+    expect((await get('/v1/bulk-operations/abc')).statusCode).toBe(404);
+    expect((await get('/v1/bulk-operations/dry-run')).statusCode).toBe(405);
+    expect((await get('/v1/bulk-operations/0')).statusCode).toBe(400);
   });
 });
 

@@ -176,10 +176,10 @@ function readRoutes(app: FastifyInstance, bulk: BulkOperations): void {
 
   const params = { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string', pattern: JOB_ID } } } as const;
   app.get<{ Params: { jobId: string } }>(
-    '/:jobId',
+    '/:jobId(^\\d+)',
     {
       config: { roles: ROLES },
-      schema: { tags: TAGS, summary: 'A bulk job and its progress', params, response: responses({ 200: BulkJobBody }, ['unknown-bulk-job']) },
+      schema: { tags: TAGS, summary: 'A bulk job and its progress', params, response: responses({ 200: BulkJobBody }, ['unknown-bulk-job', 'not-found']) },
     },
     async (request, reply) => {
       const job = await bulk.job(request.params.jobId);
@@ -189,7 +189,7 @@ function readRoutes(app: FastifyInstance, bulk: BulkOperations): void {
   );
 
   app.get<{ Params: { jobId: string }; Querystring: { state?: BulkCaseState; after?: string; limit?: string } }>(
-    '/:jobId/cases',
+    '/:jobId(^\\d+)/cases',
     {
       config: { roles: ROLES },
       schema: {
@@ -205,7 +205,7 @@ function readRoutes(app: FastifyInstance, bulk: BulkOperations): void {
             limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000 (100 when absent)' },
           },
         },
-        response: responses({ 200: BulkReport }, ['unknown-bulk-job']),
+        response: responses({ 200: BulkReport }, ['unknown-bulk-job', 'not-found']),
       },
     },
     async (request, reply) => {
