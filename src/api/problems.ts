@@ -44,6 +44,7 @@ export const PROBLEM_TYPES = {
   'unknown-escalation': { status: [404] },
   'unknown-delivery': { status: [404] },
   'unknown-bulk-job': { status: [404] },
+  'unknown-backtest': { status: [404] },
   'event-not-expected': { status: [409] },
   'case-closed': { status: [409] },
   'duplicate-case': { status: [409] },

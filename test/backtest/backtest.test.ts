@@ -6,6 +6,7 @@
  * database's cases and side effects are untouched, only the kept report is added.
  * BACKTEST_CASES=50 measures a bigger archive by hand (the default keeps the test quick).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keptBacktest, keptBacktestNamed, runBacktest, type BacktestReport } from '../../src/backtest/run.js';
@@ -19,6 +20,7 @@ import { untilDeliveryInstant } from '../../src/scenarios/timer-guard.js';
 import { composeScenarioStack, type ScenarioStack } from '../../src/stack/compose.js';
 import { archivedRuns } from '../../src/store/case-archive.js';
 import { compileStandardPlaybook, openCase, playbookPath, publishStandardPlaybook, STANDARD_CALENDARS } from '../support/playbooks.js';
+import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 
 const HOUR = 3_600_000;
@@ -31,6 +33,7 @@ const late = [...Array(CASES).keys()].filter((i) => signedDaysBefore(i) === 4).m
 const live = useRuntime(async ({ db }) => {
   await publishStandardPlaybook(db.pool, 'return');
 });
+const http = useApi(live, { lead: ['ops-lead', 'Zhao, ops lead'], agent: ['agent', 'Lei, after-sale'] });
 let scratch: ScenarioStack;
 let running: Promise<void> | undefined;
 
@@ -136,6 +139,14 @@ describe('backtest', () => {
     const kept = await keptBacktestNamed(live.db.pool, id);
     expect(kept).toMatchObject({ status: 'done', done: CASES, total: CASES, playbook: 'return', planHash: plan.hash });
     expect((kept!.report as BacktestReport).totals.changed).toBe(0);
+    const read = await http.api.inject({ url: `/v1/backtests/${id}`, headers: { authorization: `Bearer ${http.keys.lead}` } });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({ id, status: 'done', done: CASES, total: CASES, report: { totals: { changed: 0, cases: CASES } } });
+    const agent = await http.api.inject({ url: `/v1/backtests/${id}`, headers: { authorization: `Bearer ${http.keys.agent}` } });
+    expect(agent.statusCode).toBe(403);
+    const unknown = await http.api.inject({ url: `/v1/backtests/${randomUUID()}`, headers: { authorization: `Bearer ${http.keys.lead}` } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().type).toBe('https://casebook.dev/problems/unknown-backtest');
   }, 300_000);
 
   it('a 2-day window refuses exactly the returns signed for 4 days before, and says the refunds that would not go out', async () => {
