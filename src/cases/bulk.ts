@@ -29,7 +29,7 @@ import { selectCases, type CaseSelection } from '../store/case-list.js';
 import { findCase } from '../store/cases.js';
 import { openEscalation } from '../store/escalations.js';
 import type { Pool } from '../store/pool.js';
-import type { CaseService } from './service.js';
+import type { CaseService, FailedStep } from './service.js';
 
 export type { BulkCaseResult, BulkCaseState, BulkJob, BulkOperation, BulkParams } from '../store/bulk-jobs.js';
 export type { CaseSelection } from '../store/case-list.js';
@@ -186,6 +186,22 @@ export class BulkOperations {
     }
   }
 
+  /** Several steps of the case failed at once (branches, loop items): each is retried, as its own repair. */
+  private async retryEach(
+    caseId: string,
+    failed: FailedStep[],
+    reason: string,
+    by: Actor,
+    unclear: string,
+  ): Promise<[Exclude<BulkCaseState, 'pending'>, string]> {
+    const retried: string[] = [];
+    for (const { step, iteration } of failed) {
+      const result = await this.cases.repair(caseId, { action: 'retry', reason, by, step, ...(iteration !== undefined ? { iteration } : {}) });
+      if (result.kind === 'repaired') retried.push(iteration !== undefined ? `${step} (${iteration})` : step);
+    }
+    return retried.length > 0 ? ['done', `retried ${retried.join(', ')}`] : ['skipped', unclear];
+  }
+
   /** What became of one case: done, skipped (and why: nothing to do) or failed (and why). */
   private async apply(job: BulkJob, caseId: string): Promise<[Exclude<BulkCaseState, 'pending'>, string]> {
     const stored = await findCase(this.pool, caseId);
@@ -206,7 +222,8 @@ export class BulkOperations {
       case 'retry': {
         if (stored.status !== 'failed') return ['skipped', `not failed (${stored.status})`];
         const result = await this.cases.repair(caseId, { action: 'retry', reason, by });
-        if (result.kind === 'repaired') return ['done', `retried: ${result.status}`];
+        if (result.kind === 'repaired') return ['done', `retried ${result.step}: ${result.status}`];
+        if (result.kind === 'target-unclear') return this.retryEach(caseId, result.failed, reason, by, result.message);
         return result.kind === 'not-failed' ? ['skipped', result.message] : ['failed', 'no such case'];
       }
       case 'escalate': {

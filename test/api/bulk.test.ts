@@ -238,3 +238,28 @@ describe('a job cut short by a restart', () => {
     expect((await bulk.job(id))!).toMatchObject({ status: 'finished', progress: { total: 4, done: 4, pending: 0 } });
   }, 60_000);
 });
+
+describe('a bulk retry', () => {
+  it('retries the failed step of each failed case, and skips the others', async () => {
+    const FAILS = compileSmallPlaybook(
+      'bulk-fails',
+      `steps:
+  - id: check
+    branch: { cases: [{ when: "1 / data.count > 0", goto: done }], otherwise: done }
+  - id: done
+    end: { outcome: resolved, reason: checked }
+`,
+    );
+    await openSmallCase(runtime.service, runtime.db.pool, FAILS, 'fails-1', { count: 0 });
+    await openSmallCase(runtime.service, runtime.db.pool, FAILS, 'fails-2', { count: 0 });
+    await expect.poll(async () => (await runtime.service.describe('fails-2'))?.status, { timeout: 30_000 }).toBe('failed');
+    await expect.poll(async () => (await runtime.service.describe('fails-1'))?.status, { timeout: 30_000 }).toBe('failed');
+    const { report } = await runToEnd({ operation: 'retry', selection: { playbook: 'bulk-fails', status: 'failed' }, reason: 'divisor fixed' });
+    expect(report.map((c) => [c.caseId, c.state, c.detail.split(':')[0]])).toEqual([
+      ['fails-1', 'done', 'retried check'],
+      ['fails-2', 'done', 'retried check'],
+    ]);
+    const repairs = await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE case_id LIKE 'fails-%' AND actor_name = 'Mei'`);
+    expect(repairs.rows[0].n).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
