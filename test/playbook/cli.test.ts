@@ -74,6 +74,7 @@ describe('casebook validate / compile / diagram', () => {
 });
 
 describe('casebook, as a new user meets it', () => {
+  // One process per subcommand, each loading its module: a few seconds each on a busy machine.
   it('answers --help with the usage of every subcommand', () => {
     const names = [...casebook('--help').stdout.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!);
     expect(names).toEqual(expect.arrayContaining(['start', 'validate', 'compile', 'test', 'keys', 'audit', 'diagram', 'export', 'replay']));
@@ -83,7 +84,7 @@ describe('casebook, as a new user meets it', () => {
       expect(help.stdout).toMatch(new RegExp(`^usage:[\\s\\S]*casebook ${name}\\b`));
     }
     expect(casebook('validate', '-h').stdout).toContain('usage: casebook validate');
-  });
+  }, 240_000);
 
   it('validates what docs/playbook-language.md says to, scenario files included, as scenarios', () => {
     const doc = readFileSync(join(ROOT, 'docs/playbook-language.md'), 'utf8');

@@ -55,9 +55,9 @@ describe('a clock that pauses while the case waits for the buyer', () => {
     await expect.poll(async () => (await projection('clock-1'))?.current_step, { timeout: 20_000 }).toBe('wait_buyer');
     // Paused one hour in: three hours left, shown in the case view.
     const paused = await projection('clock-1');
-    // (Three hours less the milliseconds between the workflow's start and its first step.)
+    // (Three hours less the time between the workflow's start and its first step: a few seconds on a busy machine.)
     expect(paused.deadlines).toEqual(
-      expect.arrayContaining([expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m 59s)$/) })]),
+      expect.arrayContaining([expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m [0-5]?\ds)$/) })]),
     );
 
     await runtime.env.sleep(2 * 24 * HOUR);
@@ -77,7 +77,7 @@ describe('a clock that pauses while the case waits for the buyer', () => {
     // Done after the breach: how late it was done shows as the time left, none.
     expect(stopped).toMatchObject({ clock: 'handling', left: '0s' });
     expect(started).toMatchObject({ clock: 'handling', left: '4h' });
-    expect(pausedAt).toMatchObject({ clock: 'handling', reason: 'waiting at wait_buyer', left: expect.stringMatching(/^(3h|2h 59m 59s)$/) });
+    expect(pausedAt).toMatchObject({ clock: 'handling', reason: 'waiting at wait_buyer', left: expect.stringMatching(/^(3h|2h 59m [0-5]?\ds)$/) });
     expect(resumed).toMatchObject({ clock: 'handling', left: pausedAt.left });
     expect(resumed.pausedFor).toMatch(/^2d/);
     // Counting again for 2 hours (fix_it) and 1 more hour (into follow_up): out at 4 counted hours.

@@ -129,7 +129,8 @@ describe('on the Temporal dev server', () => {
     );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await expect.poll(() => output, { timeout: 30_000 }).toContain('ready');
+    // The worker compiles its workflow bundle before it says ready: slow on a busy machine.
+    await expect.poll(() => output, { timeout: 90_000 }).toContain('ready');
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
     const { cases: service, inbox } = composeServices({ client, pool: db.pool, taskQueue });
@@ -153,5 +154,5 @@ describe('on the Temporal dev server', () => {
     }
     const refunds = (await db.pool.query(`SELECT amount, status, idempotency_key FROM refunds WHERE case_id = 'crash-1'`)).rows;
     expect(refunds).toEqual([{ amount: 1_000, status: 'issued', idempotency_key: 'crash-1/refund/1' }]);
-  }, 120_000);
+  }, 180_000);
 });
