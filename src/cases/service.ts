@@ -33,7 +33,7 @@ import { withTransaction, type Queryable } from '../store/transaction.js';
 import { refundCaps } from '../plan/steps/refund.js';
 
 export interface OpenCaseRequest {
-  /** A published playbook's name: the case runs on its latest version unless `version` is given. */
+  /** A published playbook's name: the case runs on its current version (POST /v1/playbooks/{name}/current) unless `version` is given. */
   playbook: string;
   version?: number;
   /** The case's id; a new UUID when absent. The same id again finds the case already opened. */
