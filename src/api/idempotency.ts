@@ -19,6 +19,11 @@ export interface Answer {
 export const IDEMPOTENCY_KEY = '^[\\x21-\\x7e]{1,200}$';
 const KEY = new RegExp(IDEMPOTENCY_KEY);
 
+/** The headers schema of a route taking an Idempotency-Key; `description` says what a retry under it gets. */
+export function idempotencyHeaders(description = 'Retries with this key and the same body get the first answer (see docs/api.md)') {
+  return { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY, description } } } as const;
+}
+
 export function answerOf(p: Problem, reply: FastifyReply): Answer {
   return { status: p.status, body: { ...p, instance: reply.request.url, requestId: reply.request.id } };
 }

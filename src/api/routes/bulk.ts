@@ -8,7 +8,7 @@ import { BulkDryRun, BulkJob as BulkJobBody, BulkJobList, BulkReport } from '../
 import { DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkCaseState, type BulkOperations, type BulkRequest, type CaseSelection } from '../../cases/bulk.js';
 import { readQueryInstants } from '../instant-query.js';
 import { actorOf } from '../auth.js';
-import { IDEMPOTENCY_KEY, idempotencyKeyOf } from '../idempotency.js';
+import { idempotencyHeaders, idempotencyKeyOf } from '../idempotency.js';
 import { problem, sendProblem, type Problem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
 import { CASE_FILTERS } from '../case-filters.js';
@@ -100,12 +100,7 @@ function submitRoute(app: FastifyInstance, bulk: BulkOperations): void {
       schema: {
         tags: TAGS,
         summary: 'Run an operation on the cases a selection matches, in the background: 202 the job; 200 the job already made with this Idempotency-Key',
-        headers: {
-          type: 'object',
-          properties: {
-            'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY, description: 'The same key (and API key) again answers the same job' },
-          },
-        },
+        headers: idempotencyHeaders('The same key (and API key) again answers the same job'),
         body: {
           type: 'object',
           additionalProperties: false,

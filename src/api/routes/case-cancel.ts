@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf } from '../auth.js';
-import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, sendAnswer, type Answer } from '../idempotency.js';
+import { answerOf, idempotencyHeaders, idempotently, idempotencyKeyOf, sendAnswer, type Answer } from '../idempotency.js';
 import { problem } from '../problems.js';
 import { BODIES, responses, WITH_BODY } from '../responses.js';
 import { CASE_ID } from '../params.js';
@@ -23,16 +23,7 @@ export const caseCancelRoutes =
           tags: ['cases'],
           summary: 'Cancel a case with a reason: compensations run, paid refunds escalate, the case ends cancelled',
           params: { type: 'object', required: ['caseId'], properties: { caseId: { type: 'string', pattern: CASE_ID } } },
-          headers: {
-            type: 'object',
-            properties: {
-              'idempotency-key': {
-                type: 'string',
-                pattern: IDEMPOTENCY_KEY,
-                description: 'Retries with this key and the same body get the first answer (see docs/api.md)',
-              },
-            },
-          },
+          headers: idempotencyHeaders(),
           body: {
             type: 'object',
             additionalProperties: false,

@@ -6,7 +6,7 @@ import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
-import { answerOf, IDEMPOTENCY_KEY, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
+import { answerOf, idempotencyHeaders, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
 import { readQueryInstants } from '../instant-query.js';
 import { CASE_FILTERS } from '../case-filters.js';
 import { PAGE_QUERY, pageOrInvalidCursor } from '../pagination.js';
@@ -35,16 +35,7 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
       schema: {
         tags: TAGS,
         summary: 'Open a case on a published playbook (its current version unless `version` is given), at most once',
-        headers: {
-          type: 'object',
-          properties: {
-            'idempotency-key': {
-              type: 'string',
-              pattern: IDEMPOTENCY_KEY,
-              description: 'Retries with this key and the same body get the first answer (see docs/api.md)',
-            },
-          },
-        },
+        headers: idempotencyHeaders(),
         body: {
           type: 'object',
           additionalProperties: false,
