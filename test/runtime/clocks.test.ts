@@ -57,7 +57,9 @@ describe('a clock that pauses while the case waits for the buyer', () => {
     const paused = await projection('clock-1');
     // (Three hours less the time between the workflow's start and its first step: a few seconds on a busy machine.)
     expect(paused.deadlines).toEqual(
-      expect.arrayContaining([expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m [0-5]?\ds)$/) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'clock', step: 'handling', paused: true, left: expect.stringMatching(/^(3h|2h 59m [0-5]?\ds)$/) }),
+      ]),
     );
 
     await runtime.env.sleep(2 * 24 * HOUR);
