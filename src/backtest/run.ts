@@ -125,13 +125,25 @@ export async function keptBacktest(
   id: string = randomUUID(),
 ): Promise<{ id: string; report: BacktestReport }> {
   await insertBacktest(archive, { id, playbook: candidate.plan.name, planHash: candidate.hash, startedBy });
+  return { id, report: await runKeptBacktest(archive, stack, candidate, options, id, progress) };
+}
+
+/** Runs a backtest already kept as `running` (insertBacktest) and keeps its progress, then its report or why it failed. */
+export async function runKeptBacktest(
+  archive: Pool,
+  stack: BacktestStack,
+  candidate: HashedPlan,
+  options: BacktestOptions,
+  id: string,
+  progress: (done: number, total: number, changed: number) => void = () => {},
+): Promise<BacktestReport> {
   try {
     const report = await runBacktest(archive, stack, candidate, options, (done, total, changed) => {
       progress(done, total, changed);
       void recordBacktestProgress(archive, id, done, total).catch(() => {});
     });
     await finishBacktest(archive, id, { report });
-    return { id, report };
+    return report;
   } catch (error) {
     await finishBacktest(archive, id, { problem: (error as Error).message });
     throw error;

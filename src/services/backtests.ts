@@ -1,8 +1,25 @@
-/** The backtests kept in the database (`casebook backtest` writes them: src/backtest/run.ts), for the API. */
-import { type BacktestRow, getBacktest } from '../store/backtests.js';
+/** The backtests kept in the database (src/backtest/run.ts keeps them), and the runner the API starts them with. */
+import type { HashedPlan } from '../plan/plan.js';
+import { type BacktestRow, getBacktest, recentBacktests } from '../store/backtests.js';
 import type { Pool } from '../store/pool.js';
 
 /** A kept backtest with its progress and report; undefined when there is none with this id. */
 export function keptBacktest(pool: Pool, id: string): Promise<BacktestRow | undefined> {
   return getBacktest(pool, id);
+}
+
+/** The most recently started backtests, newest first, their reports left out. */
+export function recentKeptBacktests(pool: Pool, limit: number): Promise<BacktestRow[]> {
+  return recentBacktests(pool, limit);
+}
+
+/** What the API starts a backtest with (the composition root builds it: src/stack/compose.ts). */
+export interface BacktestRunner {
+  /**
+   * Keeps a `running` backtest and returns its id at once; the re-runs go on in the background on a
+   * scratch stack of their own, their progress and then their report (or why they failed) kept.
+   */
+  start(candidate: HashedPlan, options: { since?: string | undefined; until?: string | undefined; limit: number }, startedBy: string): Promise<string>;
+  /** Waits for the backtests under way (the API closing). */
+  close(): Promise<void>;
 }

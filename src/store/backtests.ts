@@ -81,8 +81,21 @@ export async function finishBacktest(db: Queryable, id: string, end: { report: u
 
 export async function getBacktest(db: Queryable, id: string): Promise<BacktestRow | undefined> {
   const { rows } = await db.query(`SELECT * FROM backtests WHERE id = $1`, [id]);
-  const r = rows[0];
-  if (!r) return undefined;
+  return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+/** The most recently started backtests, newest first, without their reports. */
+export async function recentBacktests(db: Queryable, limit: number): Promise<BacktestRow[]> {
+  const { rows } = await db.query(
+    `SELECT id, playbook, plan_hash, started_by, status, total, done, NULL AS report, problem, started_at, finished_at
+     FROM backtests ORDER BY started_at DESC, id LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toRow);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a row of `backtests` as pg returns it
+function toRow(r: any): BacktestRow {
   return {
     id: r.id,
     playbook: r.playbook,
