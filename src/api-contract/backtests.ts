@@ -1,5 +1,6 @@
 /** What the backtest route answers (`/v1/backtests/{id}`): a kept backtest, its progress and its report. */
-import { exact, freeObject, integer, nullable, nullableString, oneOf, string, type Static } from './schema.js';
+import { Type } from '@sinclair/typebox';
+import { exact, freeObject, integer, list, nullable, nullableString, oneOf, optional, string, type Static } from './schema.js';
 
 export const KeptBacktest = exact({
   id: string,
@@ -18,3 +19,29 @@ export const KeptBacktest = exact({
   finishedAt: nullableString,
 });
 export type KeptBacktest = Static<typeof KeptBacktest>;
+
+const DAY = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+
+/** What `POST /v1/backtests` takes: the candidate as YAML, or a published version by name and version. */
+export const StartBacktest = Type.Object(
+  {
+    /** The candidate playbook's YAML source; or `name` and `version` of a published one. */
+    playbook: optional(Type.String({ minLength: 1 })),
+    name: optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' })),
+    version: optional(Type.Integer({ minimum: 1 })),
+    /** The closed cases opened in [since, until) (YYYY-MM-DD, UTC), at most `limit` (100 by default). */
+    since: optional(Type.String({ pattern: DAY })),
+    until: optional(Type.String({ pattern: DAY })),
+    limit: optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type StartBacktest = Static<typeof StartBacktest>;
+
+/** `POST /v1/backtests` answers 202 with the id to read it by (`GET /v1/backtests/{id}`). */
+export const StartedBacktest = exact({ id: string, status: oneOf('running') });
+export type StartedBacktest = Static<typeof StartedBacktest>;
+
+/** `GET /v1/backtests`: the most recent backtests, newest first, each without its report. */
+export const BacktestList = exact({ backtests: list(Type.Omit(KeptBacktest, ['report'])) });
+export type BacktestList = Static<typeof BacktestList>;

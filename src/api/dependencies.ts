@@ -4,6 +4,7 @@ import type { BulkOperations } from '../cases/bulk.js';
 import type { EventInbox } from '../cases/inbox.js';
 import type { InboundEvents } from '../cases/inbound.js';
 import type { CaseService } from '../cases/service.js';
+import type { BacktestRunner } from '../services/backtests.js';
 import type { Redeliverers } from '../services/deliveries.js';
 import type { Pool } from '../store/pool.js';
 
@@ -20,6 +21,8 @@ export interface ApiDependencies {
   audit: Auditor;
   /** Operations on many cases at once (`/v1/bulk-operations`); absent: those routes are not served. */
   bulk?: BulkOperations;
+  /** Backtests started from the API (`POST /v1/backtests`); absent: that route is not served. */
+  backtests?: BacktestRunner;
   /** Whether the Temporal side is reachable, for /readyz. */
   temporalReady: () => Promise<boolean>;
   /** What the console shows times and links with (`GET /v1/me`); CONSOLE_DEFAULTS when absent. */

@@ -29,6 +29,10 @@ import { BulkOperations } from '../cases/bulk.js';
 import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { InboundEvents } from '../cases/inbound.js';
 import { settleProviderRefund } from '../services/refund-settlements.js';
+import type { BacktestRunner } from '../services/backtests.js';
+import { runKeptBacktest } from '../backtest/run.js';
+import { finishBacktest, insertBacktest } from '../store/backtests.js';
+import { randomUUID } from 'node:crypto';
 import type { Redeliverers } from '../services/deliveries.js';
 import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
@@ -219,6 +223,34 @@ export function composeBulkOperations(client: Client, pool: Pool): BulkOperation
   return new BulkOperations(pool, new CaseService(client, pool));
 }
 
+/**
+ * Backtests the API starts (`POST /v1/backtests`), run in its process one after another, each on a
+ * scratch stack of its own with the local connectors (composeScenarioStack), closed when it ends.
+ */
+export function composeBacktestRunner(archive: Pool): BacktestRunner {
+  let queue: Promise<void> = Promise.resolve();
+  return {
+    async start(candidate, options, startedBy) {
+      const id = randomUUID();
+      await insertBacktest(archive, { id, playbook: candidate.plan.name, planHash: candidate.hash, startedBy });
+      queue = queue.then(async () => {
+        let stack: ScenarioStack | undefined;
+        try {
+          stack = await composeScenarioStack(LOCAL_CONNECTORS, (chosen) => chosen);
+          await stack.worker.runUntil(runKeptBacktest(archive, stack, candidate, options, id));
+        } catch (error) {
+          // Also a scratch stack or worker that would not start: the backtest is never left running.
+          await finishBacktest(archive, id, { problem: (error as Error).message }).catch(() => {});
+        } finally {
+          await stack?.close().catch(() => {});
+        }
+      });
+      return id;
+    },
+    close: () => queue,
+  };
+}
+
 /** What re-executes a case's recorded history against this build's workflow code. */
 export function composeReplayer(): WorkflowReplayer {
   return new WorkflowReplayer();
@@ -323,16 +355,19 @@ export interface ApiParts {
  */
 export async function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
   const bulk = new BulkOperations(pool, services.cases);
-  const api = await buildApiOn(bulk, { services, pool, ...(running ? { running } : {}) });
+  const backtests = composeBacktestRunner(pool);
+  const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}) });
   api.addHook('onClose', () => bulk.close());
+  api.addHook('onClose', () => backtests.close());
   if (running) await bulk.resume();
   return api;
 }
 
-function buildApiOn(bulk: BulkOperations, { services, pool, running }: ApiParts): Promise<FastifyInstance> {
+function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services, pool, running }: ApiParts): Promise<FastifyInstance> {
   const dependencies = {
     pool,
     bulk,
+    backtests,
     cases: services.cases,
     inbox: services.inbox,
     audit: services.audit,
