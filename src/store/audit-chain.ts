@@ -100,6 +100,25 @@ export async function recordMadeCurrent(
 }
 
 /**
+ * The `version-approved` row of an approval of a playbook version (no case): who approved which
+ * version and why; `approval` is its `playbook_version_approvals` id.
+ */
+export async function recordApproved(db: Queryable, approved: { approval: string; name: string; version: number; reason: string; by: Actor }): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
+     VALUES ('playbook/' || $1 || '/approval/' || $2, now(), 'version-approved', $3, $4, $5)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      approved.name,
+      approved.approval,
+      JSON.stringify({ name: approved.name, approval: approved.approval, version: approved.version, reason: approved.reason }),
+      approved.by.keyId,
+      approved.by.name,
+    ],
+  );
+}
+
+/**
  * The `archived` row of a closed run's history (written by the archiver with the `case_histories`
  * row): the digest of the history (hex), which `verifyAuditTrail` compares with the archive. Once per run.
  */
@@ -174,7 +193,7 @@ export interface Anchor extends ChainAnchor {
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
-export const UNNUMBERED_KINDS = ['opened', 'published', 'made-current', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
+export const UNNUMBERED_KINDS = ['opened', 'published', 'made-current', 'version-approved', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
 
 interface ChainRow {
   id: string;
@@ -270,7 +289,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-task' | 'no-redelivery' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-task' | 'no-redelivery' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -290,6 +309,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'made-current' AND (a.case_id IS NOT NULL OR NOT EXISTS (
            SELECT 1 FROM playbook_current_changes c WHERE c.id::text = a.detail->>'change' AND c.name = a.detail->>'name'
              AND c.to_version::text = a.detail->>'to')) THEN 'no-change'
+         WHEN a.kind = 'version-approved' AND (a.case_id IS NOT NULL OR NOT EXISTS (
+           SELECT 1 FROM playbook_version_approvals v WHERE v.id::text = a.detail->>'approval' AND v.name = a.detail->>'name'
+             AND v.version::text = a.detail->>'version' AND v.approved_by_key_id IS NOT DISTINCT FROM a.actor_key_id)) THEN 'no-approval'
          WHEN a.kind = 'task-taken-over' AND NOT EXISTS (
            SELECT 1 FROM tasks t WHERE t.id::text = a.detail->>'task' AND t.case_id = a.case_id AND t.step_id = a.step_id) THEN 'no-task'
          WHEN a.kind = 'delivery-redelivered' AND NOT EXISTS (
@@ -486,6 +508,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   'no-case': 'there is no such case',
   'no-version': 'no such playbook version was published',
   'no-change': 'no such change of the current playbook version was made',
+  'no-approval': 'no such approval of a playbook version was given',
   'no-task': 'its case has no such task at that step',
   'no-redelivery': 'no attempt of that delivery was asked for by that admin',
   again: 'it was already recorded by an earlier row',

@@ -4,7 +4,7 @@
  */
 import type { Actor } from '../plan/case.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
-import { recordMadeCurrent, recordPublished } from './audit-chain.js';
+import { recordApproved, recordMadeCurrent, recordPublished } from './audit-chain.js';
 import type { Pool } from './pool.js';
 import { withTransaction, type Queryable } from './transaction.js';
 
@@ -93,7 +93,9 @@ export async function publishPlaybook(
       version = toVersion(inserted.rows[0]!);
     }
     const current = await currentVersion(client, name);
-    const reason = current === undefined ? FIRST_VERSION_REASON : makeCurrent ? (makeCurrent.reason ?? PUBLISHED_CURRENT_REASON) : undefined;
+    // A playbook that requires approval takes a later version only once it is approved (POST .../current).
+    const allowed = current === undefined || !(await approvalRequired(client, name)) || (await approvals(client, name, version.version)).length > 0;
+    const reason = current === undefined ? FIRST_VERSION_REASON : makeCurrent && allowed ? (makeCurrent.reason ?? PUBLISHED_CURRENT_REASON) : undefined;
     const madeCurrent =
       reason !== undefined && current !== version.version ? await insertChange(client, name, current ?? null, version.version, reason, by) : undefined;
     // Last in the transaction: the audit chain's lock is held from here to the commit.
@@ -148,7 +150,11 @@ export async function currentChanges(db: Queryable, name: string): Promise<Curre
   return rows.map(toChange);
 }
 
-export type MakeCurrentResult = { kind: 'unknown-version' } | { kind: 'unchanged'; current: number } | { kind: 'made-current'; change: CurrentChange };
+export type MakeCurrentResult =
+  | { kind: 'unknown-version' }
+  | { kind: 'unapproved' }
+  | { kind: 'unchanged'; current: number }
+  | { kind: 'made-current'; change: CurrentChange };
 
 /**
  * Makes a published version the one new cases take (a later or an earlier one alike), with its
@@ -162,6 +168,7 @@ export async function makeCurrent(pool: Pool, request: { name: string; version: 
     if (exists.rowCount === 0) return { kind: 'unknown-version' };
     const current = await currentVersion(client, name);
     if (current === version) return { kind: 'unchanged', current };
+    if ((await approvalRequired(client, name)) && (await approvals(client, name, version)).length === 0) return { kind: 'unapproved' };
     const change = await insertChange(client, name, current ?? null, version, reason, by);
     await recordMadeCurrent(client, { change: change.id, name, from: change.from, to: version, reason, by });
     return { kind: 'made-current', change };
@@ -207,4 +214,96 @@ export async function publishedVersionsOf(db: Queryable, names: readonly string[
     [names],
   );
   return rows;
+}
+
+/** Whether a playbook's versions need an approval before they become current: its last setting, none by default. */
+export async function approvalRequired(db: Queryable, name: string): Promise<boolean> {
+  const { rows } = await db.query<{ approval_required: boolean }>(`SELECT approval_required FROM playbook_settings WHERE name = $1 ORDER BY id DESC LIMIT 1`, [
+    name,
+  ]);
+  return rows[0]?.approval_required ?? false;
+}
+
+/** Sets whether a playbook's versions need an approval (a new settings row, with who and why). */
+export async function setApprovalRequired(db: Queryable, request: { name: string; required: boolean; reason: string; by: Actor }): Promise<void> {
+  await db.query(`INSERT INTO playbook_settings (name, approval_required, reason, changed_by_key_id, changed_by_name) VALUES ($1, $2, $3, $4, $5)`, [
+    request.name,
+    request.required,
+    request.reason,
+    request.by.keyId,
+    request.by.name,
+  ]);
+}
+
+/** An approval of a playbook version by an ops lead or admin. */
+export interface Approval {
+  id: string;
+  version: number;
+  reason: string;
+  at: string;
+  by: Actor;
+}
+
+interface ApprovalRow {
+  id: string;
+  version: number;
+  reason: string;
+  approved_at: Date;
+  approved_by_key_id: string;
+  approved_by_name: string;
+}
+
+const APPROVAL_COLUMNS = 'id::text, version, reason, approved_at, approved_by_key_id, approved_by_name';
+
+const toApproval = (row: ApprovalRow): Approval => ({
+  id: row.id,
+  version: row.version,
+  reason: row.reason,
+  at: row.approved_at.toISOString(),
+  by: { keyId: row.approved_by_key_id, name: row.approved_by_name },
+});
+
+/** The approvals of a playbook's versions (of one version when given), the earliest first. */
+export async function approvals(db: Queryable, name: string, version?: number): Promise<Approval[]> {
+  const { rows } = await db.query<ApprovalRow>(
+    `SELECT ${APPROVAL_COLUMNS} FROM playbook_version_approvals WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY id`,
+    [name, version ?? null],
+  );
+  return rows.map(toApproval);
+}
+
+export type ApproveResult = { kind: 'unknown-version' } | { kind: 'own-version' } | { kind: 'approved'; approval: Approval; created: boolean };
+
+/**
+ * Approves a published version, with its `version-approved` audit row in the same transaction. The
+ * key that published it (its `published` audit row's key) cannot; the same key again changes nothing.
+ */
+export async function approveVersion(
+  pool: Pool,
+  request: { name: string; version: number; reason: string; by: Actor & { keyId: string } },
+): Promise<ApproveResult> {
+  const { name, version, reason, by } = request;
+  return withTransaction(pool, async (client) => {
+    await lockPlaybook(client, name);
+    const exists = await client.query(`SELECT 1 FROM playbook_versions WHERE name = $1 AND version = $2`, [name, version]);
+    if (exists.rowCount === 0) return { kind: 'unknown-version' };
+    const publisher = await client.query<{ actor_key_id: string | null }>(
+      `SELECT actor_key_id FROM audit_events WHERE kind = 'published' AND seq IS NULL AND detail->>'name' = $1 AND detail->>'version' = $2::text`,
+      [name, version],
+    );
+    if (publisher.rows.some((row) => row.actor_key_id === by.keyId)) return { kind: 'own-version' };
+    const given = await client.query<ApprovalRow>(
+      `SELECT ${APPROVAL_COLUMNS} FROM playbook_version_approvals WHERE name = $1 AND version = $2 AND approved_by_key_id = $3`,
+      [name, version, by.keyId],
+    );
+    if (given.rows[0]) return { kind: 'approved', approval: toApproval(given.rows[0]), created: false };
+    const { rows } = await client.query<ApprovalRow>(
+      `INSERT INTO playbook_version_approvals (name, version, reason, approved_by_key_id, approved_by_name) VALUES ($1, $2, $3, $4, $5)
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [name, version, reason, by.keyId, by.name],
+    );
+    const approval = toApproval(rows[0]!);
+    await recordApproved(client, { approval: approval.id, name, version, reason, by });
+    return { kind: 'approved', approval, created: true };
+  });
 }

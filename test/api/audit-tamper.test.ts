@@ -181,7 +181,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, archived, task-taken-over, delivery-redelivered (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, archived, task-taken-over, delivery-redelivered (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published, a change never made.
@@ -196,6 +196,10 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       // A current version no change made: version 9 was never made current (none exists).
       await owner.query(
         `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('c9', now(), 'made-current', '{"name": "return", "change": "999", "from": 1, "to": 9, "reason": "x"}')`,
+      );
+      // An approval no one gave: there is no approval 999.
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('a9', now(), 'version-approved', '{"name": "return", "approval": "999", "version": 1, "reason": "x"}')`,
       );
       // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
       const task = await openTask(owner, {
@@ -218,11 +222,12 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
         [
           'unnumbered',
           'refund',
-          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, archived, task-taken-over, delivery-redelivered (forged)',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, archived, task-taken-over, delivery-redelivered (forged)',
         ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
         ['unnumbered', 'made-current', 'no case, kind made-current): no such change of the current playbook version was made (forged)'],
+        ['unnumbered', 'version-approved', 'no case, kind version-approved): no such approval of a playbook version was given (forged)'],
         ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],
       ]);
     } finally {
