@@ -51,13 +51,35 @@ export const CurrentChange = exact({
 });
 export type CurrentChange = Static<typeof CurrentChange>;
 
-/** A playbook's versions, the current one, and the changes of the current one (the latest first). */
-export const PlaybookVersions = exact({ name: string, current: integer, versions: list(PlaybookVersion), changes: list(CurrentChange) });
+/** An ops lead's or admin's approval of a version (never its publisher's): what lets it become current where approval is required. */
+export const Approval = exact({ id: string, version: integer, reason: string, at: string, by: exact({ keyId: nullableString, name: string }) });
+export type Approval = Static<typeof Approval>;
+
+/**
+ * A playbook's versions, the current one, the changes of the current one (the latest first), whether a
+ * version needs an approval before it becomes current, and the approvals given (the earliest first).
+ */
+export const PlaybookVersions = exact({
+  name: string,
+  current: integer,
+  versions: list(PlaybookVersion),
+  changes: list(CurrentChange),
+  approvalRequired: boolean,
+  approvals: list(Approval),
+});
 export type PlaybookVersions = Static<typeof PlaybookVersions>;
 
 /** What making a version current came to: `changed` false when it already was (no change is recorded). */
 export const MadeCurrent = exact({ name: string, current: integer, changed: boolean, change: nullable(CurrentChange) });
 export type MadeCurrent = Static<typeof MadeCurrent>;
+
+/** A version's approval: `created` false when this key had already approved it (nothing new is recorded). */
+export const Approved = exact({ name: string, created: boolean, approval: Approval });
+export type Approved = Static<typeof Approved>;
+
+/** A playbook's settings: whether a version needs a second ops lead's approval before it becomes current. */
+export const PlaybookSettings = exact({ name: string, approvalRequired: boolean });
+export type PlaybookSettings = Static<typeof PlaybookSettings>;
 
 export const PlaybookVersionDetail = exact({ ...VERSION, yaml: string, plan: freeObject, diagnostics: list(Diagnostic) });
 export type PlaybookVersionDetail = Static<typeof PlaybookVersionDetail>;

@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = {
   unauthorized: { status: [401] },
   'invalid-signature': { status: [401] },
   forbidden: { status: [403] },
+  'own-version-approval': { status: [403] },
   'not-found': { status: [404] },
   'method-not-allowed': { status: [405] },
   'unknown-case': { status: [404] },

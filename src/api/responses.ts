@@ -8,7 +8,17 @@ import { Replay } from '../api-contract/audit.js';
 import { CaseActivity, CaseHistory, CaseList, CaseView, Cancelled, Delivery, DeliveryAttempt, OpenedCase, Repaired } from '../api-contract/cases.js';
 import { InboxPage } from '../api-contract/inbox.js';
 import { Ledger } from '../api-contract/orders.js';
-import { FlowGraph, MadeCurrent, PublishedPlaybooks, PlaybookVersionDetail, PlaybookVersions, Published, Validation } from '../api-contract/playbooks.js';
+import {
+  Approved,
+  FlowGraph,
+  MadeCurrent,
+  PlaybookSettings,
+  PublishedPlaybooks,
+  PlaybookVersionDetail,
+  PlaybookVersions,
+  Published,
+  Validation,
+} from '../api-contract/playbooks.js';
 import { Problem } from '../api-contract/problems.js';
 import { ApiKeyList, CreatedApiKey, Health, Me, Readiness } from '../api-contract/service.js';
 import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from './problems.js';
@@ -57,6 +67,8 @@ export const BODIES = {
   validation: Validation,
   published: Published,
   madeCurrent: MadeCurrent,
+  approved: Approved,
+  playbookSettings: PlaybookSettings,
   playbooks: PublishedPlaybooks,
   versions: PlaybookVersions,
   version: PlaybookVersionDetail,

@@ -9,21 +9,40 @@ import { readMarketplacePacks, validateWithMarketplace, type MarketplacePacks } 
 import { childrenOf, type PublishedPlaybook } from '../plan/steps/playbook.js';
 import type { Pool } from '../store/pool.js';
 import type { Actor } from '../plan/case.js';
-import { currentChanges, currentVersion, listVersions, makeCurrent, publishedVersionsOf, publishPlaybook, type CurrentChange } from '../store/playbooks.js';
+import {
+  approvalRequired,
+  approvals,
+  approveVersion,
+  currentChanges,
+  currentVersion,
+  listVersions,
+  makeCurrent,
+  publishedVersionsOf,
+  publishPlaybook,
+  setApprovalRequired,
+  type Approval,
+  type CurrentChange,
+} from '../store/playbooks.js';
 
-export { getPlaybook, listPlaybooks, listVersions, publishPlaybook, type CurrentChange } from '../store/playbooks.js';
+export { getPlaybook, listPlaybooks, listVersions, publishPlaybook, type Approval, type CurrentChange } from '../store/playbooks.js';
 
 /** A playbook's versions, the one new cases take, and how that came to be (the latest change first); undefined when none is published. */
 export async function playbookVersions(pool: Pool, name: string) {
   const versions = await listVersions(pool, name);
   if (versions.length === 0) return undefined;
-  const [current, changes] = await Promise.all([currentVersion(pool, name), currentChanges(pool, name)]);
-  return { name, current: current!, versions, changes };
+  const [current, changes, required, given] = await Promise.all([
+    currentVersion(pool, name),
+    currentChanges(pool, name),
+    approvalRequired(pool, name),
+    approvals(pool, name),
+  ]);
+  return { name, current: current!, versions, changes, approvalRequired: required, approvals: given };
 }
 
 export type ChangeCurrentResult =
   | { kind: 'unknown-playbook'; message: string }
   | { kind: 'unknown-version'; message: string }
+  | { kind: 'unapproved'; message: string }
   | { kind: 'changed'; current: number; change: CurrentChange }
   | { kind: 'unchanged'; current: number };
 
@@ -36,9 +55,44 @@ export async function changeCurrentVersion(pool: Pool, request: { name: string; 
   const made = await makeCurrent(pool, request);
   if (made.kind === 'made-current') return { kind: 'changed', current: made.change.to, change: made.change };
   if (made.kind === 'unchanged') return made;
+  if (made.kind === 'unapproved')
+    return {
+      kind: 'unapproved',
+      message: `playbook ${request.name} requires an approval before a version becomes current, and version ${request.version} has none: an ops lead or admin other than its publisher approves it with POST /v1/playbooks/${request.name}/versions/${request.version}/approve`,
+    };
   return (await currentVersion(pool, request.name)) === undefined
     ? { kind: 'unknown-playbook', message: `no playbook named ${request.name} is published` }
     : { kind: 'unknown-version', message: `playbook ${request.name} has no version ${request.version}: publish it first` };
+}
+
+/**
+ * Sets whether a playbook's versions need a second ops lead's approval before they become current
+ * (the version current now stays current). Answers false when no playbook of that name is published.
+ */
+export async function changeApprovalSetting(pool: Pool, request: { name: string; required: boolean; reason: string; by: Actor }): Promise<boolean> {
+  if ((await currentVersion(pool, request.name)) === undefined) return false;
+  await setApprovalRequired(pool, request);
+  return true;
+}
+
+export type ApproveVersionResult =
+  | { kind: 'unknown-version'; message: string }
+  | { kind: 'own-version'; message: string }
+  | { kind: 'approved'; approval: Approval; created: boolean };
+
+/**
+ * An ops lead's or admin's approval of a published version, so it may become current where the
+ * playbook requires one; never by the key that published it. Recorded with who, when and why, and audited.
+ */
+export async function approvePlaybookVersion(
+  pool: Pool,
+  request: { name: string; version: number; reason: string; by: Actor & { keyId: string } },
+): Promise<ApproveVersionResult> {
+  const result = await approveVersion(pool, request);
+  if (result.kind === 'unknown-version') return { ...result, message: `playbook ${request.name} has no version ${request.version}` };
+  if (result.kind === 'own-version')
+    return { ...result, message: `version ${request.version} of ${request.name} was published by this key: another ops lead or admin approves it` };
+  return result;
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { FlowGraph, MadeCurrent, PlaybookVersions, Published, Validation } from '../../api-contract/playbooks.js';
+import type { Approved, FlowGraph, MadeCurrent, PlaybookSettings, PlaybookVersions, Published, Validation } from '../../api-contract/playbooks.js';
 import type { Diagnostic } from '../../playbook/index.js';
 import { planGraph } from '../../playbook/diagram.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
 import {
+  approvePlaybookVersion,
+  changeApprovalSetting,
   changeCurrentVersion,
   getPlaybook,
   listPlaybooks,
@@ -186,6 +188,7 @@ export const playbookRoutes =
           case 'unknown-playbook':
             return sendProblem(reply, problem('unknown-playbook', result.message, {}, 404));
           case 'unknown-version':
+          case 'unapproved':
             return sendProblem(reply, problem('version-cannot-be-current', result.message, { errors: [{ pointer: '/version', message: result.message }] }));
           case 'changed':
             return { name, current: result.current, changed: true, change: result.change } satisfies MadeCurrent;
@@ -200,6 +203,66 @@ export const playbookRoutes =
       required: ['name', 'version'],
       properties: { name: nameParam.properties.name, version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
     } as const;
+
+    const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;
+
+    app.put<{ Params: { name: string }; Body: { approvalRequired: boolean; reason: string } }>(
+      '/:name/settings',
+      {
+        config: AUTHORS,
+        schema: {
+          tags: TAGS,
+          summary: "Set whether a version needs a second ops lead's approval before it becomes current, with a reason; recorded",
+          params: nameParam,
+          body: {
+            type: 'object',
+            required: ['approvalRequired', 'reason'],
+            additionalProperties: false,
+            properties: { approvalRequired: { type: 'boolean' }, reason: reasonSchema },
+          },
+          response: responses({ 200: BODIES.playbookSettings }, [...WITH_BODY, 'unknown-playbook']),
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const { approvalRequired, reason } = request.body;
+        if (!(await changeApprovalSetting(deps.pool, { name, required: approvalRequired, reason: reason.trim(), by: actorOf(request) })))
+          return sendProblem(reply, problem('unknown-playbook', `no playbook named ${name} is published`, {}, 404));
+        return { name, approvalRequired } satisfies PlaybookSettings;
+      },
+    );
+
+    app.post<{ Params: { name: string; version: string }; Body: { reason: string } }>(
+      '/:name/versions/:version/approve',
+      {
+        config: AUTHORS,
+        schema: {
+          tags: TAGS,
+          summary: 'Approve a published version so it may become current where the playbook requires approval; never by its publisher',
+          params: versionParams,
+          body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: reasonSchema } },
+          response: responses({ 200: BODIES.approved, 201: BODIES.approved }, [...WITH_BODY, 'unknown-playbook-version', 'own-version-approval']),
+        },
+      },
+      async (request, reply) => {
+        const { name } = request.params;
+        const by = actorOf(request);
+        const result = await approvePlaybookVersion(deps.pool, {
+          name,
+          version: Number(request.params.version),
+          reason: request.body.reason.trim(),
+          by: { keyId: by.keyId!, name: by.name },
+        });
+        switch (result.kind) {
+          case 'unknown-version':
+            return sendProblem(reply, problem('unknown-playbook-version', result.message));
+          case 'own-version':
+            return sendProblem(reply, problem('own-version-approval', result.message));
+          case 'approved':
+            return reply.code(result.created ? 201 : 200).send({ name, created: result.created, approval: result.approval } satisfies Approved);
+        }
+      },
+    );
 
     app.get<{ Params: { name: string; version: string } }>(
       '/:name/versions/:version',

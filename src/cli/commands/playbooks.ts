@@ -49,6 +49,8 @@ export async function run(args: string[], databaseUrl = databaseUrlOf()): Promis
       }
       process.stdout.write(`${found.name}: version ${found.current} is current (of ${found.versions.length})\n`);
       for (const c of found.changes) process.stdout.write(`  ${c.at}  ${c.from === null ? '-' : `v${c.from}`} -> v${c.to}  by ${c.by.name}: ${c.reason}\n`);
+      if (found.approvalRequired) process.stdout.write('  a version needs an approval by a second ops lead before it becomes current\n');
+      for (const a of found.approvals) process.stdout.write(`  ${a.at}  v${a.version} approved by ${a.by.name}: ${a.reason}\n`);
       return 0;
     }
     const result = await changeCurrentVersion(pool, {
@@ -60,6 +62,7 @@ export async function run(args: string[], databaseUrl = databaseUrlOf()): Promis
     switch (result.kind) {
       case 'unknown-playbook':
       case 'unknown-version':
+      case 'unapproved':
         process.stderr.write(`casebook playbooks: ${result.message}\n`);
         return 1;
       case 'unchanged':
