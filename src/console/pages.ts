@@ -11,6 +11,7 @@ import { QueuePage } from './pages/queue.js';
 import { CasesPage } from './pages/cases.js';
 import { PlaybooksPage } from './pages/playbooks.js';
 import { BulkPage } from './pages/bulk.js';
+import { BacktestsPage } from './pages/backtests.js';
 
 export interface PageProps {
   session: Session;
@@ -31,4 +32,5 @@ export const PAGES: Page[] = [
   { path: 'figures', title: { en: 'Figures', zh: '数据' }, roles: ['ops-lead', 'auditor', 'admin'], render: FiguresPage },
   { path: 'queue', title: { en: 'Queue', zh: '待办队列' }, roles: ['agent', 'ops-lead', 'admin'], render: QueuePage },
   { path: 'bulk', title: { en: 'Bulk operations', zh: '批量操作' }, roles: ['ops-lead', 'admin'], render: BulkPage },
+  { path: 'backtests', title: { en: 'Backtests', zh: '回测' }, roles: ['ops-lead', 'admin'], render: BacktestsPage },
 ];
