@@ -234,6 +234,29 @@ describe('as the ops lead', () => {
   });
 });
 
+describe('as an admin, where the playbook requires approval', () => {
+  it('approves the version shown with a reason, listed, and then it can be made current', async () => {
+    const setting = { approvalRequired: true, reason: 'four eyes' };
+    expect((await harness.call('admin', 'PUT', '/v1/playbooks/parcel-watch/settings', setting)).status).toBe(200);
+    try {
+      const page = await harness.newPage();
+      await harness.signIn(page, 'admin');
+      await openPlaybook(page, '/parcel-watch/2');
+      await page.getByLabel('Why approve version 2').fill('checked the timeout');
+      expect(await axe(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Approve v2' }).click();
+      await page.getByText('Version 2 is approved.').waitFor();
+      await page.locator('[data-approval="2"]').waitFor();
+      expect(await page.locator('[data-approval="2"]').innerText()).toBe(`v2 approved by ${KEY_NAMES.admin}: checked the timeout`);
+      expect(await page.getByRole('button', { name: 'Approve v2' }).count()).toBe(0);
+      const made = await harness.call<{ current: number }>('ops-lead', 'POST', '/v1/playbooks/parcel-watch/current', { version: 2, reason: 'approved' });
+      expect([made.status, made.body.current]).toEqual([200, 2]);
+    } finally {
+      await harness.call('admin', 'PUT', '/v1/playbooks/parcel-watch/settings', { approvalRequired: false, reason: 'test done' });
+    }
+  });
+});
+
 describe('as the auditor', () => {
   it('reads the playbook without the validate box', async () => {
     const page = await harness.newPage();

@@ -8,6 +8,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { CaseHistory, CaseView } from '../../api-contract/cases.js';
 import type {
+  Approval,
+  Approved,
   CurrentChange,
   Diagnostic,
   MadeCurrent,
@@ -41,6 +43,11 @@ type Key =
   | 'latest'
   | 'current'
   | 'currentMark'
+  | 'approvalRequired'
+  | 'approveLabel'
+  | 'approve'
+  | 'approved'
+  | 'approvedBy'
   | 'currentTitle'
   | 'currentIs'
   | 'changesCaption'
@@ -101,6 +108,11 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     reasonLabel: 'Why make version {version} current',
     makeCurrent: 'Make v{version} current',
     madeCurrent: 'Version {version} is now current.',
+    approvalRequired: 'A version becomes current only once an ops lead other than its publisher approved it.',
+    approveLabel: 'Why approve version {version}',
+    approve: 'Approve v{version}',
+    approved: 'Version {version} is approved.',
+    approvedBy: 'v{version} approved by {name}: {reason}',
     versions: 'Versions',
     publishedAt: 'Published',
     publishedBy: 'Published by',
@@ -149,6 +161,11 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     reasonLabel: '将第 {version} 版设为当前版本的原因',
     makeCurrent: '将第 {version} 版设为当前版本',
     madeCurrent: '第 {version} 版已成为当前版本。',
+    approvalRequired: '版本须经发布人以外的运营主管批准后才能成为当前版本。',
+    approveLabel: '批准第 {version} 版的理由',
+    approve: '批准第 {version} 版',
+    approved: '第 {version} 版已批准。',
+    approvedBy: '第 {version} 版由 {name} 批准：{reason}',
     versions: '版本数',
     publishedAt: '发布时间',
     publishedBy: '发布人',
@@ -251,7 +268,7 @@ function PlaybookList({ session }: { session: Session }) {
 function PlaybookDetail({ session, name, version }: { session: Session; name: string; version: number | undefined }) {
   const t = useT(PLAYBOOKS_MESSAGES);
   const [versions, setVersions] = useState<PlaybookVersion[] | null>(null);
-  const [currency, setCurrency] = useState<{ current: number; changes: CurrentChange[] } | null>(null);
+  const [currency, setCurrency] = useState<Pick<PlaybookVersions, 'current' | 'changes' | 'approvalRequired' | 'approvals'> | null>(null);
   const [shown, setShown] = useState<{ detail: PlaybookVersionDetail; graph: FlowGraph } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [path, setPath] = useState<CasePath | null>(null);
@@ -264,7 +281,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
     api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
       (body) => {
         setVersions(body.versions);
-        setCurrency({ current: body.current, changes: body.changes });
+        setCurrency({ current: body.current, changes: body.changes, approvalRequired: body.approvalRequired, approvals: body.approvals });
       },
       (failure) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) })),
     );
@@ -329,6 +346,8 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
           name={name}
           current={currency.current}
           changes={currency.changes}
+          approvalRequired={currency.approvalRequired}
+          approvals={currency.approvals}
           selected={mayPublish ? selected : undefined}
           onChanged={() => setPublished((n) => n + 1)}
           t={t}
@@ -383,6 +402,8 @@ function CurrentVersion({
   name,
   current,
   changes,
+  approvalRequired,
+  approvals,
   selected,
   onChanged,
   t,
@@ -391,6 +412,8 @@ function CurrentVersion({
   name: string;
   current: number;
   changes: CurrentChange[];
+  approvalRequired: boolean;
+  approvals: Approval[];
   selected: number | undefined;
   onChanged: () => void;
   t: Translate<Key>;
@@ -409,11 +432,48 @@ function CurrentVersion({
       setMessage({ text: t('failed', { detail: detailOf(failure) }), error: true });
     }
   };
+  const [approveReason, setApproveReason] = useState('');
+  const approve = async (event: Event) => {
+    event.preventDefault();
+    if (selected === undefined || !approveReason.trim()) return;
+    try {
+      await api<Approved>(session, 'POST', `/v1/playbooks/${encodeURIComponent(name)}/versions/${selected}/approve`, { reason: approveReason.trim() });
+      setApproveReason('');
+      setMessage({ text: t('approved', { version: selected }), error: false });
+      onChanged();
+    } catch (failure) {
+      setMessage({ text: t('failed', { detail: detailOf(failure) }), error: true });
+    }
+  };
   const versionOrNone = (version: number | null) => (version === null ? t('noVersion') : t('version', { version }));
   return (
     <section aria-labelledby="current-title">
       <h2 id="current-title">{t('currentTitle')}</h2>
       <p data-current={current}>{t('currentIs', { version: current })}</p>
+      {approvalRequired && <p>{t('approvalRequired')}</p>}
+      {approvals.length > 0 && (
+        <ul class="approvals">
+          {approvals.map((a) => (
+            <li key={a.id} data-approval={a.version}>
+              {t('approvedBy', { version: a.version, name: a.by.name, reason: a.reason })}
+            </li>
+          ))}
+        </ul>
+      )}
+      {approvalRequired && selected !== undefined && selected !== current && !approvals.some((a) => a.version === selected) && (
+        <form class="make-current" onSubmit={approve}>
+          <label for="approve-reason">{t('approveLabel', { version: selected })}</label>
+          <input
+            id="approve-reason"
+            name="reason"
+            value={approveReason}
+            maxLength={500}
+            required
+            onInput={(event) => setApproveReason(event.currentTarget.value)}
+          />
+          <button type="submit">{t('approve', { version: selected })}</button>
+        </form>
+      )}
       {selected !== undefined && selected !== current && (
         <form class="make-current" onSubmit={makeCurrent}>
           <label for="current-reason">{t('reasonLabel', { version: selected })}</label>
