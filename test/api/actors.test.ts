@@ -3,13 +3,12 @@
  * event, a fourth a warehouse receipt; the audit trail and the case's history name each of them, and
  * what Casebook did on its own says `casebook`.
  */
-import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CASEBOOK_ACTOR, type Actor } from '../../src/plan/case.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
-import { useApi } from '../support/api.js';
+import { keyIdOf, useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 
 const RETURN_YAML = readFileSync(fileURLToPath(new URL('../../playbooks/return.yaml', import.meta.url)), 'utf8');
@@ -25,17 +24,6 @@ const http = useApi(runtime, {
 });
 const ids = {} as Record<'publisher' | 'opener' | 'deliverer' | 'hook', string>;
 
-let api: FastifyInstance;
-const call = (method: 'GET' | 'POST' | 'PUT', url: string, key: string, body?: unknown) =>
-  api.inject({
-    method,
-    url,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
 const actor = (who: keyof typeof ids, name: string): Actor => ({ keyId: ids[who], name });
 
 async function caseData(orderId: string) {
@@ -53,13 +41,12 @@ async function caseData(orderId: string) {
 }
 
 beforeAll(async () => {
-  api = http.api;
-  for (const who of ['publisher', 'opener', 'deliverer', 'hook'] as const) ids[who] = /^cb_([a-z0-9]{12})_/.exec(http.keys[who])![1]!;
+  for (const who of ['publisher', 'opener', 'deliverer', 'hook'] as const) ids[who] = keyIdOf(http.keys[who]);
 });
 
 describe('actors', () => {
   it('names who published, who opened and who delivered; Casebook’s own steps say casebook', async () => {
-    const published = await call('PUT', '/v1/playbooks/return', http.keys.publisher, RETURN_YAML);
+    const published = await http.call('PUT', '/v1/playbooks/return', http.keys.publisher, RETURN_YAML);
     expect(published.statusCode).toBe(201);
     const { rows: publishedRows } = await runtime.db.pool.query(
       `SELECT case_id, seq, actor_key_id, actor_name, detail FROM audit_events WHERE kind = 'published'`,
@@ -74,11 +61,11 @@ describe('actors', () => {
       },
     ]);
     // Published again: the same version, no second row.
-    expect((await call('PUT', '/v1/playbooks/return', http.keys.publisher, RETURN_YAML)).statusCode).toBe(200);
+    expect((await http.call('PUT', '/v1/playbooks/return', http.keys.publisher, RETURN_YAML)).statusCode).toBe(200);
     expect((await runtime.db.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE kind = 'published'`)).rows).toEqual([{ n: 1 }]);
 
     const data = await caseData('TB-ACT-1');
-    expect((await call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-1', data })).statusCode).toBe(201);
+    expect((await http.call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-1', data })).statusCode).toBe(201);
     const { rows: openedRows } = await runtime.db.pool.query(
       `SELECT seq, actor_key_id, actor_name, detail FROM audit_events WHERE case_id = 'act-1' AND kind = 'opened'`,
     );
@@ -92,10 +79,10 @@ describe('actors', () => {
     ]);
 
     const event = { type: 'warehouse.received', id: 'wh-act-1', payload: { condition: 'resellable' } };
-    expect((await call('POST', '/v1/cases/act-1/events', http.keys.deliverer, event)).statusCode).toBe(202);
+    expect((await http.call('POST', '/v1/cases/act-1/events', http.keys.deliverer, event)).statusCode).toBe(202);
     await runtime.env.client.workflow.getHandle('case-act-1').result();
 
-    const history = (await call('GET', '/v1/cases/act-1/history', http.keys.auditor)).json();
+    const history = (await http.call('GET', '/v1/cases/act-1/history', http.keys.auditor)).json();
     expect(history.opened).toEqual({ at: expect.any(String), by: actor('opener', 'Lei, after-sale') });
     expect(history.events).toEqual([expect.objectContaining({ id: 'wh-act-1', by: actor('deliverer', 'Depot Hangzhou') })]);
     expect(history.steps.length).toBeGreaterThan(3);
@@ -112,18 +99,20 @@ describe('actors', () => {
   });
 
   it('attributes a warehouse webhook’s receipt to the key that called', async () => {
-    expect((await call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-2', data: await caseData('TB-ACT-2') })).statusCode).toBe(201);
+    expect((await http.call('POST', '/v1/cases', http.keys.opener, { playbook: 'return', caseId: 'act-2', data: await caseData('TB-ACT-2') })).statusCode).toBe(
+      201,
+    );
     await expect
-      .poll(async () => (await call('GET', '/v1/cases/act-2', http.keys.auditor)).json().waitingFor, { timeout: 10_000 })
+      .poll(async () => (await http.call('GET', '/v1/cases/act-2', http.keys.auditor)).json().waitingFor, { timeout: 10_000 })
       .toEqual(['buyer.kept_return', 'buyer.chose_exchange']);
-    const routed = await call('POST', '/v1/webhooks/warehouse', http.keys.hook, {
+    const routed = await http.call('POST', '/v1/webhooks/warehouse', http.keys.hook, {
       receiptId: 'rcpt-act-2',
       orderId: 'TB-ACT-2',
       payload: { condition: 'resellable' },
     });
     expect(routed.json()).toEqual({ status: 'accepted', caseId: 'act-2' });
     await runtime.env.client.workflow.getHandle('case-act-2').result();
-    const history = (await call('GET', '/v1/cases/act-2/history', http.keys.auditor)).json();
+    const history = (await http.call('GET', '/v1/cases/act-2/history', http.keys.auditor)).json();
     expect(history.events).toEqual([expect.objectContaining({ id: 'rcpt-act-2', by: actor('hook', 'Depot webhook') })]);
     const { rows } = await runtime.db.pool.query(`SELECT actor_key_id, actor_name FROM case_events WHERE case_id = 'act-2'`);
     expect(rows).toEqual([{ actor_key_id: ids.hook, actor_name: 'Depot webhook' }]);
