@@ -63,18 +63,11 @@ export async function recordOpened(
 
 /** The `published` row of a playbook version (no case): who published which content. */
 export async function recordPublished(db: Queryable, published: { name: string; version: number; hash: string; by: Actor }): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
-     VALUES ('playbook/' || $1 || '/' || $2 || '/published', now(), 'published', $3, $4, $5)
-     ON CONFLICT (idempotency_key) DO NOTHING`,
-    [
-      published.name,
-      published.version,
-      JSON.stringify({ name: published.name, version: published.version, hash: published.hash }),
-      published.by.keyId,
-      published.by.name,
-    ],
-  );
+  await recordPlaybookRow(db, `playbook/${published.name}/${published.version}/published`, 'published', published.by, {
+    name: published.name,
+    version: published.version,
+    hash: published.hash,
+  });
 }
 
 /**
@@ -85,18 +78,13 @@ export async function recordMadeCurrent(
   db: Queryable,
   made: { change: string; name: string; from: number | null; to: number; reason: string; by: Actor },
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
-     VALUES ('playbook/' || $1 || '/current/' || $2, now(), 'made-current', $3, $4, $5)
-     ON CONFLICT (idempotency_key) DO NOTHING`,
-    [
-      made.name,
-      made.change,
-      JSON.stringify({ name: made.name, change: made.change, from: made.from, to: made.to, reason: made.reason }),
-      made.by.keyId,
-      made.by.name,
-    ],
-  );
+  await recordPlaybookRow(db, `playbook/${made.name}/current/${made.change}`, 'made-current', made.by, {
+    name: made.name,
+    change: made.change,
+    from: made.from,
+    to: made.to,
+    reason: made.reason,
+  });
 }
 
 /**
@@ -104,17 +92,21 @@ export async function recordMadeCurrent(
  * version and why; `approval` is its `playbook_version_approvals` id.
  */
 export async function recordApproved(db: Queryable, approved: { approval: string; name: string; version: number; reason: string; by: Actor }): Promise<void> {
+  await recordPlaybookRow(db, `playbook/${approved.name}/approval/${approved.approval}`, 'version-approved', approved.by, {
+    name: approved.name,
+    approval: approved.approval,
+    version: approved.version,
+    reason: approved.reason,
+  });
+}
+
+/** A playbook's audit row (no case), once per idempotency key. */
+async function recordPlaybookRow(db: Queryable, key: string, kind: string, by: Actor, detail: Record<string, unknown>): Promise<void> {
   await db.query(
     `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_key_id, actor_name)
-     VALUES ('playbook/' || $1 || '/approval/' || $2, now(), 'version-approved', $3, $4, $5)
+     VALUES ($1, now(), $2, $3, $4, $5)
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [
-      approved.name,
-      approved.approval,
-      JSON.stringify({ name: approved.name, approval: approved.approval, version: approved.version, reason: approved.reason }),
-      approved.by.keyId,
-      approved.by.name,
-    ],
+    [key, kind, JSON.stringify(detail), by.keyId, by.name],
   );
 }
 
