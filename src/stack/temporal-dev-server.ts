@@ -77,7 +77,17 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   let child = spawnServer();
   const address = `${options.host}:${options.port}`;
   try {
-    await waitUntilServing(address, child, () => stderr);
+    try {
+      await waitUntilServing(address, child, () => stderr);
+    } catch (error) {
+      // Once more when it exited at once (a port it picks for itself taken in between, a data file the
+      // server stopped a moment ago still closing): the second failure is reported as it is.
+      if (!(error instanceof ExitedDuringStartUp)) throw error;
+      options.onRestart?.(`${error.message}; starting it once more`);
+      stderr = '';
+      child = spawnServer();
+      await waitUntilServing(address, child, () => stderr);
+    }
     if (options.retentionDays !== undefined) await setRetention(address, options.namespace, options.retentionDays);
   } catch (error) {
     child.kill('SIGKILL');
@@ -125,14 +135,17 @@ export async function setRetention(address: string, namespace: string, days: num
   }
 }
 
+class ExitedDuringStartUp extends Error {}
+
 async function waitUntilServing(address: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
+  let exited: string | undefined;
+  // 'close', not 'exit': by then the server's last words on stderr have been read.
+  child.once('close', (code, signal) => {
+    exited = signal ? `signal ${signal}` : `code ${code}`;
   });
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`the Temporal dev server exited during start-up: ${stderr().trim()}`);
+    if (exited) throw new ExitedDuringStartUp(`the Temporal dev server exited during start-up (${exited}): ${stderr().trim() || 'it said nothing'}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -155,4 +156,30 @@ describe('on the Temporal dev server', () => {
     const refunds = (await db.pool.query(`SELECT amount, status, idempotency_key FROM refunds WHERE case_id = 'crash-1'`)).rows;
     expect(refunds).toEqual([{ amount: 1_000, status: 'issued', idempotency_key: 'crash-1/refund/1' }]);
   }, 180_000);
+});
+
+describe('a dev server that exits during start-up', () => {
+  it('is started once more, then reported with its exit code and its own words', async () => {
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const heldPort = (held.address() as AddressInfo).port;
+    const said: string[] = [];
+    const scratch = mkdtempSync(join(tmpdir(), 'casebook-devserver-taken-'));
+    try {
+      const start = startTemporalDevServer({
+        ...options,
+        dataDir: scratch,
+        port: heldPort,
+        uiPort: await freePort(),
+        httpPort: await freePort(),
+        metricsPort: await freePort(),
+        onRestart: (message) => said.push(message),
+      });
+      await expect(start).rejects.toThrow(/exited during start-up \(code [1-9]\d*\): .*address already in use/s);
+      expect(said).toEqual([expect.stringMatching(/exited during start-up .*; starting it once more$/s)]);
+    } finally {
+      held.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

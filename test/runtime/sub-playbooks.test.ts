@@ -196,7 +196,9 @@ describe('sub-playbooks', () => {
     const child = 'sub-cancel.ask.1';
     await expect.poll(async () => (await runtime.service.describe(child))?.waitingFor ?? [], { timeout: 10_000 }).toContain('buyer.replied');
     // While the child runs, the parent says it waits for it, and takes no event for that.
-    expect(await runtime.service.describe('sub-cancel')).toMatchObject({ status: 'waiting', step: 'ask', waitingFor: [`case ${child}`] });
+    await expect
+      .poll(() => runtime.service.describe('sub-cancel'), { timeout: 10_000 })
+      .toMatchObject({ status: 'waiting', step: 'ask', waitingFor: [`case ${child}`] });
     expect(await runtime.inbox.deliverEvent('sub-cancel', { type: `case ${child}`, id: 'not-an-event', payload: {} })).toMatchObject({ status: 'refused' });
     expect(await runtime.service.cancel('sub-cancel', { by: { keyId: null, name: 'Lei' }, reason: 'opened by mistake' })).toEqual({ kind: 'accepted' });
     const result = (await runtime.env.client.workflow.getHandle(workflowIdFor('sub-cancel')).result()) as CaseResult;
