@@ -45,6 +45,8 @@ export interface ApiOptions {
   rateLimitPerMinute?: number;
   /** Failed authentications per minute per client address before 429 (valid keys are never held back). */
   authFailuresPerMinute?: number;
+  /** How long an authenticated key is taken without asking Postgres again (KEY_CACHE_MS by default; 0: every request). */
+  keyCacheMs?: number;
   /** Log every request and response (off by default: under load that is gigabytes; failures are logged either way). */
   requestLogging?: boolean;
 }
@@ -98,7 +100,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     },
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} per minute exceeded` }),
   });
-  registerAuth(app, deps.pool, { failuresPerMinute: options.authFailuresPerMinute ?? 20 });
+  registerAuth(app, deps.pool, { failuresPerMinute: options.authFailuresPerMinute ?? 20, keyCacheMs: options.keyCacheMs });
 
   await app.register(healthRoutes(deps));
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });

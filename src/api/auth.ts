@@ -1,4 +1,5 @@
 /** Bearer API keys and roles: who may call which route. */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../plan/case.js';
 import type { Pool } from '../store/pool.js';
@@ -13,7 +14,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     apiKey?: ApiKey;
   }
+  interface FastifyInstance {
+    /** Drops a key revoked through this API from the keys recently authenticated, so it stops working at once. */
+    forgetApiKey(id: string): void;
+  }
 }
+
+/** How long a key, once authenticated, is taken without asking Postgres again: what a revocation elsewhere waits at most. */
+export const KEY_CACHE_MS = 10_000;
 
 export const READERS: readonly Role[] = ['ops-lead', 'agent', 'auditor', 'admin'];
 /** Who works the task and escalation queues; auditors read them. */
@@ -34,13 +42,19 @@ export function actorOf(request: FastifyRequest): Actor {
  * client address: past `failuresPerMinute` in a minute, they answer 429 with Retry-After instead of 401.
  * A valid key is checked first and never counted or held back, whoever else shares its address.
  */
-export function registerAuth(app: FastifyInstance, pool: Pool, { failuresPerMinute }: { failuresPerMinute: number }): void {
+export function registerAuth(
+  app: FastifyInstance,
+  pool: Pool,
+  { failuresPerMinute, keyCacheMs = KEY_CACHE_MS }: { failuresPerMinute: number; keyCacheMs?: number },
+): void {
   const failures = new FailureCounter(failuresPerMinute, 60_000);
+  const recent = new RecentKeys(keyCacheMs);
   app.decorateRequest('apiKey', undefined);
+  app.decorate('forgetApiKey', (id: string) => recent.forget(id));
   app.addHook('onRequest', async (request, reply) => {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
-    const apiKey = await keyOf(request, pool);
+    const apiKey = await keyOf(request, pool, recent);
     if (!apiKey) {
       const retryAfter = failures.fail(request.ip, Date.now());
       if (retryAfter !== undefined) {
@@ -60,12 +74,42 @@ export function registerAuth(app: FastifyInstance, pool: Pool, { failuresPerMinu
   });
 }
 
-async function keyOf(request: FastifyRequest, pool: Pool): Promise<ApiKey | undefined> {
+async function keyOf(request: FastifyRequest, pool: Pool, recent: RecentKeys): Promise<ApiKey | undefined> {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer ([^\s]{1,200})$/.exec(header);
-  return match ? authenticate(pool, match[1]!) : undefined;
+  return match ? recent.authenticate(match[1]!, (token) => authenticate(pool, token), Date.now()) : undefined;
 }
+
+/**
+ * Keys authenticated in the last `ttlMs`, by their token's digest: a busy client's key is not looked up
+ * on every request. Only keys that authenticated are kept (a wrong token is asked about every time, and
+ * counted as a failure), at most MAX_RECENT_KEYS of them.
+ */
+class RecentKeys {
+  private readonly keys = new Map<string, { apiKey: ApiKey; until: number }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  async authenticate(token: string, lookUp: (token: string) => Promise<ApiKey | undefined>, now: number): Promise<ApiKey | undefined> {
+    const digest = createHash('sha256').update(token).digest('base64url');
+    const known = this.keys.get(digest);
+    if (known && known.until > now) return known.apiKey;
+    this.keys.delete(digest);
+    const apiKey = await lookUp(token);
+    if (apiKey && this.ttlMs > 0) {
+      if (this.keys.size >= MAX_RECENT_KEYS) this.keys.delete(this.keys.keys().next().value!);
+      this.keys.set(digest, { apiKey, until: now + this.ttlMs });
+    }
+    return apiKey;
+  }
+
+  forget(id: string): void {
+    for (const [digest, { apiKey }] of this.keys) if (apiKey.id === id) this.keys.delete(digest);
+  }
+}
+
+const MAX_RECENT_KEYS = 10_000;
 
 /** Failures per address in fixed windows; `fail` answers the seconds to wait once an address is over the limit. */
 class FailureCounter {

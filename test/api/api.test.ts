@@ -480,6 +480,30 @@ describe('API contract edges', () => {
     expect((await call({ method: 'DELETE', url: '/v1/playbooks/validate' })).headers.allow).toBe('POST');
   });
 
+  it('takes a key it authenticated for keyCacheMs; one revoked through the API stops at once, elsewhere within it', async () => {
+    const cached = await otherApi({ keyCacheMs: 60_000 });
+    const brief = await otherApi({ keyCacheMs: 300 });
+    const read = (api: typeof cached, token: string) =>
+      api.inject({ method: 'GET', url: '/v1/playbooks', headers: { authorization: `Bearer ${token}` } }).then((r) => r.statusCode);
+    try {
+      const byCli = await createApiKey(runtime.db.pool, 'auditor', 'revoked by the CLI');
+      expect([await read(cached, byCli.key), await read(brief, byCli.key)]).toEqual([200, 200]);
+      // `casebook keys revoke` writes the row in another process: each API finds out when its entry ends.
+      await revokeApiKey(runtime.db.pool, byCli.apiKey.id);
+      expect(await read(cached, byCli.key)).toBe(200);
+      await expect.poll(() => read(brief, byCli.key), { timeout: 5_000, interval: 100 }).toBe(401);
+
+      const byApi = await createApiKey(runtime.db.pool, 'auditor', 'revoked by the API');
+      expect(await read(cached, byApi.key)).toBe(200);
+      const revoke = await cached.inject({ method: 'DELETE', url: `/v1/keys/${byApi.apiKey.id}`, headers: { authorization: `Bearer ${keys.admin}` } });
+      expect(revoke.statusCode).toBe(204);
+      expect(await read(cached, byApi.key)).toBe(401);
+    } finally {
+      await cached.close();
+      await brief.close();
+    }
+  });
+
   it('limits failed authentications per address with 429 and Retry-After, never a valid key', async () => {
     const limited = await otherApi({ authFailuresPerMinute: 3 });
     try {

@@ -56,6 +56,7 @@ export const keyRoutes =
           case 'last-admin':
             return sendProblem(reply, problem('last-admin-key', `key ${id} is the last active admin key; create another admin key before revoking it`));
           case 'revoked':
+            app.forgetApiKey(id);
             return reply.code(204).send();
         }
       },
