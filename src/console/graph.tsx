@@ -6,7 +6,7 @@
 import dagre from '@dagrejs/dagre';
 import type { FlowEdge, FlowGraph, FlowNode, NodeShape } from '../api-contract/playbooks.js';
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { useEffect, useId, useMemo, useRef } from 'preact/hooks';
 
 const CHAR_WIDTH = 7.2;
 const NODE_HEIGHT = 46;
@@ -125,9 +125,13 @@ export interface FlowDiagramProps {
   title: string;
   /** The accessible name of the scrolling region around it. */
   regionLabel: string;
+  /** Steps to mark as another version's diff sees them (class `diff-added`, `diff-removed` or `diff-changed`). */
+  marks?: ReadonlyMap<string, 'added' | 'removed' | 'changed'>;
 }
 
-export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProps) {
+export function FlowDiagram({ graph, path, title, regionLabel, marks }: FlowDiagramProps) {
+  // Two diagrams on one page (a diff) each need their own arrowhead ids.
+  const arrow = `flow-arrow-${useId()}`;
   const walked = useMemo(() => walkedEdges(graph, path), [graph, path]);
   const visited = useMemo(() => new Set(path.map((entry) => entry.step)), [path]);
   const drawn = useMemo(() => layout(graph, walked), [graph, walked]);
@@ -152,10 +156,10 @@ export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProp
         xmlns="http://www.w3.org/2000/svg"
       >
         <defs>
-          <marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id={arrow} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow" />
           </marker>
-          <marker id="flow-arrow-path" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id={`${arrow}-path`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow on-path" />
           </marker>
         </defs>
@@ -166,7 +170,7 @@ export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProp
             d={pointsOf(points)}
             data-from={edge.from}
             data-to={edge.to}
-            marker-end={onPath ? 'url(#flow-arrow-path)' : 'url(#flow-arrow)'}
+            marker-end={onPath ? `url(#${arrow}-path)` : `url(#${arrow})`}
           />
         ))}
         {drawn.edges.map(
@@ -184,7 +188,7 @@ export function FlowDiagram({ graph, path, title, regionLabel }: FlowDiagramProp
         {drawn.nodes.map(({ node, x, y, width }) => (
           <g
             key={node.id}
-            class={`node ${node.shape}${visited.has(node.id) ? ' on-path' : ''}${node.id === last ? ' last' : ''}${node.id === graph.start ? ' start' : ''}`}
+            class={`node ${node.shape}${visited.has(node.id) ? ' on-path' : ''}${node.id === last ? ' last' : ''}${node.id === graph.start ? ' start' : ''}${marks?.has(node.id) ? ` diff-${marks.get(node.id)}` : ''}`}
             data-step={node.id}
             transform={`translate(${x.toFixed(1)},${y.toFixed(1)})`}
           >

@@ -1,14 +1,18 @@
 /**
  * Backtests (#/backtests, ops leads and admins): the recent backtests and their progress, and one's
- * report (#/backtests/<id>): the totals and what would change for each case (docs/backtest.md).
+ * report (#/backtests/<id>): the totals and what would change for each case (docs/backtest.md), next
+ * to the diff of the tested version against its baseline (the version it was compared with, or the
+ * playbook's current one when the backtest does not name it).
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { BacktestList, KeptBacktest } from '../../api-contract/backtests.js';
+import type { PlaybookVersions } from '../../api-contract/playbooks.js';
 import { api } from '../api.js';
 import { formatTime } from '../format.js';
 import { useT, type Messages } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
+import { VersionDiff } from './playbook-diff.js';
 
 type Key =
   | 'title'
@@ -26,7 +30,11 @@ type Key =
   | 'noChange'
   | 'skipped'
   | 'problem'
-  | 'of';
+  | 'of'
+  | 'diffTitle'
+  | 'fullDiff'
+  | 'notPublished'
+  | 'isBaseline';
 
 const MESSAGES: Messages<Key> = {
   en: {
@@ -46,6 +54,10 @@ const MESSAGES: Messages<Key> = {
     skipped: 'skipped: {why}',
     problem: 'Failed: {problem}',
     of: '{done} of {total}',
+    diffTitle: 'What changed: v{version} against v{base}',
+    fullDiff: 'Open the diff on its own page',
+    notPublished: 'The tested text is not a published version of {name} (plan {hash}): publish it to see its diff against v{base}.',
+    isBaseline: 'The tested text is v{version}, the version it was compared with: nothing to diff.',
   },
   zh: {
     title: '回测',
@@ -64,6 +76,10 @@ const MESSAGES: Messages<Key> = {
     skipped: '已跳过：{why}',
     problem: '失败：{problem}',
     of: '{done} / {total}',
+    diffTitle: '改动：第 {version} 版对比第 {base} 版',
+    fullDiff: '在单独页面打开对比',
+    notPublished: '回测的文本不是 {name} 已发布的版本（计划 {hash}）：发布后才能查看它与第 {base} 版的对比。',
+    isBaseline: '回测的文本就是作为比较基准的第 {version} 版：没有差异。',
   },
 };
 
@@ -217,6 +233,43 @@ function BacktestView({ session, id }: { session: Session; id: string }) {
               </tbody>
             </table>
           )}
+        </>
+      )}
+      {kept && <BacktestDiff session={session} kept={kept} />}
+    </section>
+  );
+}
+
+/** The baseline a backtest names (`baseline.version`), if it names one. */
+const baselineOf = (kept: KeptBacktest): number | undefined => {
+  const baseline = (kept as KeptBacktest & { baseline?: { version?: unknown } | null }).baseline;
+  return typeof baseline?.version === 'number' ? baseline.version : undefined;
+};
+
+/** The tested version (the published one with the tested plan's hash) against the baseline. */
+function BacktestDiff({ session, kept }: { session: Session; kept: KeptBacktest }) {
+  const t = useT(MESSAGES);
+  const [versions, setVersions] = useState<PlaybookVersions | null>(null);
+  useEffect(() => {
+    // No diff when the playbook cannot be read: the report stands on its own.
+    api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(kept.playbook)}`).then(setVersions, () => setVersions(null));
+  }, [session, kept.playbook]);
+  if (!versions) return null;
+  const base = baselineOf(kept) ?? versions.current;
+  const tested = versions.versions.find((v) => v.hash === kept.planHash)?.version;
+  return (
+    <section class="backtest-diff" aria-labelledby="backtest-diff-title">
+      <h2 id="backtest-diff-title">{tested === undefined ? t('diffTitle', { version: '?', base }) : t('diffTitle', { version: tested, base })}</h2>
+      {tested === undefined ? (
+        <p data-diff="unpublished">{t('notPublished', { name: kept.playbook, hash: kept.planHash.slice(0, 12), base })}</p>
+      ) : tested === base ? (
+        <p data-diff="baseline">{t('isBaseline', { version: tested })}</p>
+      ) : (
+        <>
+          <p>
+            <a href={`#/playbooks/${encodeURIComponent(kept.playbook)}/${tested}/diff/${base}`}>{t('fullDiff')}</a>
+          </p>
+          <VersionDiff session={session} name={kept.playbook} base={base} version={tested} currentVersion={versions.current} headingLevel={3} />
         </>
       )}
     </section>

@@ -26,6 +26,7 @@ import { FlowDiagram, type PathStep } from '../graph.js';
 import { useT, type Messages, type Translate } from '../i18n.js';
 import type { PageProps } from '../pages.js';
 import type { Session } from '../session.js';
+import { PlaybookDiffPage } from './playbook-diff.js';
 import { PlaybookEditor } from './playbook-editor.js';
 import './playbooks.css';
 
@@ -87,7 +88,9 @@ type Key =
   | 'noWarnings'
   | 'lineColumn'
   | 'flowRegion'
-  | 'versionsTitle';
+  | 'versionsTitle'
+  | 'compare'
+  | 'diffAgainst';
 
 export const PLAYBOOKS_MESSAGES: Messages<Key> = {
   en: {
@@ -142,6 +145,8 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     noWarnings: 'No diagnostics when checked now.',
     lineColumn: 'line {line}:{column}',
     versionsTitle: 'Versions',
+    compare: 'Compare',
+    diffAgainst: 'Diff against v{version}',
   },
   zh: {
     title: '剧本',
@@ -195,6 +200,8 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     noWarnings: '按当前规则检查没有诊断。',
     lineColumn: '第 {line} 行第 {column} 列',
     versionsTitle: '版本',
+    compare: '对比',
+    diffAgainst: '与第 {version} 版对比',
   },
 };
 
@@ -204,7 +211,10 @@ const detailOf = (failure: unknown): string => (failure instanceof Error ? failu
 
 export function PlaybooksPage({ session, route }: PageProps) {
   if (!route[1]) return <PlaybookList session={session} />;
-  const version = route[2] && /^[1-9][0-9]{0,8}$/.test(route[2]) ? Number(route[2]) : undefined;
+  const versionIn = (part: string | undefined) => (part && /^[1-9][0-9]{0,8}$/.test(part) ? Number(part) : undefined);
+  const version = versionIn(route[2]);
+  if (version !== undefined && route[3] === 'diff')
+    return <PlaybookDiffPage key={route[1]} session={session} name={route[1]} version={version} base={versionIn(route[4])} />;
   // Another playbook is another page: nothing of the one before (its versions, a case's path) carries over.
   return <PlaybookDetail key={route[1]} session={session} name={route[1]} version={version} />;
 }
@@ -320,6 +330,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
                 <th scope="col">{t('publishedAt')}</th>
                 <th scope="col">{t('publishedBy')}</th>
                 <th scope="col">{t('current')}</th>
+                <th scope="col">{t('compare')}</th>
               </tr>
             </thead>
             <tbody>
@@ -334,6 +345,13 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
                   <td>{formatTime(v.publishedAt, session)}</td>
                   <td>{v.publishedBy ?? <span class="muted">{t('unknownPublisher')}</span>}</td>
                   <td>{v.version === currency?.current && <strong class="current-mark">{t('currentMark')}</strong>}</td>
+                  <td>
+                    {currency && v.version !== currency.current && (
+                      <a href={`#/playbooks/${encodeURIComponent(name)}/${v.version}/diff`} data-diff={v.version}>
+                        {t('diffAgainst', { version: currency.current })}
+                      </a>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,0 +1,114 @@
+/**
+ * Changing a playbook safely, walked in Chromium against the real stack: the ops lead publishes v2 of
+ * the return playbook with a longer receipt timeout (not current), opens its diff against the current
+ * v1 (the changed wait marked in both flows, the YAML line side by side), backtests v2 and reads the
+ * report next to the same diff, and cancels open cases in bulk with a dry run and progress.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, it, vi } from 'vitest';
+import { ROOT } from '../e2e/casebook-process.js';
+import { axe, useConsole } from '../support/console.js';
+
+const harness = useConsole();
+const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
+const LONGER_RECEIPT_YAML = RETURN_YAML.replace('receipt_timeout: 10d', 'receipt_timeout: 14d');
+
+const waitForStep = (caseId: string, step: string) =>
+  vi.waitFor(
+    async () => {
+      const { body } = await harness.call<{ step: string }>('agent', 'GET', `/v1/cases/${caseId}`);
+      if (body.step !== step) throw new Error(`case ${caseId} is at ${body.step}, not ${step}`);
+    },
+    { timeout: 30_000, interval: 250 },
+  );
+
+const event = async (caseId: string, type: string, payload: Record<string, unknown>) =>
+  expect((await harness.call('agent', 'POST', `/v1/cases/${caseId}/events`, { type, id: `${caseId}-${type}`, payload })).status).toBe(202);
+
+/** A return case opened on v1, taken to the wait for the parcel (`wait_receipt`) unless `stopAtAnswer`. */
+async function openReturn(caseId: string, stopAtAnswer = false) {
+  const opened = await harness.call('agent', 'POST', '/v1/cases', {
+    playbook: 'return',
+    caseId,
+    data: {
+      order_id: `TB-${caseId}`,
+      buyer_name: 'Wang',
+      order_total: { amount: 19_900, currency: 'CNY' },
+      outbound_shipping: { amount: 800, currency: 'CNY' },
+      shipped_free: false,
+      signed_at: new Date(Date.now() - 86_400_000).toISOString(),
+      reason: 'no_reason',
+      shipping_insurance: false,
+    },
+  });
+  expect(opened.status).toBe(201);
+  await waitForStep(caseId, 'wait_exchange_answer');
+  if (stopAtAnswer) return;
+  await event(caseId, 'buyer.kept_return', {});
+  await waitForStep(caseId, 'wait_shipment');
+  await event(caseId, 'buyer.shipped', { tracking_number: `SF-${caseId}` });
+  await waitForStep(caseId, 'wait_receipt');
+}
+
+/** The data-step attributes of the nodes the selector finds, sorted. */
+const steps = async (page: Page, selector: string) =>
+  (await Promise.all((await page.locator(selector).all()).map((node) => node.getAttribute('data-step')))).sort();
+
+beforeAll(async () => {
+  await harness.publish('return');
+  const v2 = await harness.call<{ version: number; current: number }>('ops-lead', 'PUT', '/v1/playbooks/return', LONGER_RECEIPT_YAML);
+  expect(v2.status).toBe(201);
+  expect(v2.body).toMatchObject({ version: 2, current: 1 });
+  await Promise.all([openReturn('walk-1'), openReturn('walk-2'), openReturn('walk-3', true)]);
+}, 120_000);
+
+it('walks the diff of v2 against the current v1, the backtest report next to it, and a bulk cancel', async () => {
+  const page = await harness.newPage();
+  await harness.signIn(page, 'ops-lead');
+
+  // The diff, from the playbook's versions.
+  await page.goto(`${harness.url}/console#/playbooks/return`);
+  await page.locator('tr[data-version="2"] a[data-diff="2"]').click();
+  await page.getByRole('heading', { name: 'return: v2 against v1' }).waitFor();
+  await page.locator('.diff-side[data-side="after"] svg.flow g.node').first().waitFor();
+  expect(await page.locator('[data-step-change]').evaluateAll((items) => items.map((item) => item.getAttribute('data-step-change')))).toEqual(['changed']);
+  expect(await page.locator('[data-step-change="changed"] dd').textContent()).toBe('wait_receipt');
+  expect(await steps(page, '.diff-side[data-side="before"] g.node.diff-changed')).toEqual(['wait_receipt']);
+  expect(await steps(page, '.diff-side[data-side="after"] g.node.diff-changed')).toEqual(['wait_receipt']);
+  expect(await page.locator('svg.flow g.node.diff-added, svg.flow g.node.diff-removed').count()).toBe(0);
+  expect(await page.locator('[data-line-counts]').textContent()).toBe('Lines: 1 added, 1 removed.');
+  expect(await page.locator('.yaml-diff td.removed code').allTextContents()).toEqual(['  receipt_timeout: 10d']);
+  expect(await page.locator('.yaml-diff td.added code').allTextContents()).toEqual(['  receipt_timeout: 14d']);
+  expect(await page.locator('.yaml-diff tr.fold').count()).toBe(2);
+  expect(await axe(page)).toEqual([]);
+
+  // The backtest of v2: its report, and next to it the same diff (against v1, the current version it was compared with).
+  const started = await harness.call<{ id: string }>('ops-lead', 'POST', '/v1/backtests', { name: 'return', version: 2 });
+  expect(started.status).toBe(202);
+  await page.getByRole('link', { name: 'Backtests' }).click();
+  await page.locator(`tr[data-backtest="${started.body.id}"] a`).click();
+  await page.locator('[data-backtest-status="done"]').waitFor({ timeout: 60_000 });
+  expect(await page.locator('[data-totals="summary"]').textContent()).toBe('0 of 0 cases would change (0 skipped); outcomes changed: 0');
+  await page.getByRole('heading', { name: 'What changed: v2 against v1' }).waitFor();
+  await page.locator('.backtest-diff .diff-side[data-side="after"] svg.flow g.node').first().waitFor();
+  expect(await steps(page, '.backtest-diff .diff-side[data-side="after"] g.node.diff-changed')).toEqual(['wait_receipt']);
+  expect(await page.locator('.backtest-diff .yaml-diff td.added code').allTextContents()).toEqual(['  receipt_timeout: 14d']);
+  expect(await axe(page)).toEqual([]);
+  await page.getByRole('link', { name: 'Open the diff on its own page' }).click();
+  await page.getByRole('heading', { name: 'return: v2 against v1' }).waitFor();
+
+  // A bulk cancel of the open return cases: the dry run's count, then the job to its end.
+  await page.getByRole('link', { name: 'Bulk operations' }).click();
+  await page.getByLabel('Playbook').fill('return');
+  await page.getByLabel('Reason (recorded with your name)').fill('walk over');
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.getByText('3 cases match.').waitFor();
+  await page.getByRole('button', { name: 'Run on 3 cases' }).click();
+  await expect.poll(() => page.locator('.bulk-counts').textContent(), { timeout: 30_000 }).toBe('Finished: 3 of 3 reached: 3 done, 0 skipped, 0 failed');
+  await expect
+    .poll(async () => (await harness.call<{ outcome: unknown }>('auditor', 'GET', '/v1/cases/walk-3')).body.outcome, { timeout: 30_000 })
+    .toEqual({ outcome: 'cancelled', reason: 'walk over' });
+  expect(await axe(page)).toEqual([]);
+}, 240_000);
