@@ -13,9 +13,11 @@ import {
   archivedRunIds,
   caseRunIdentity,
   closedCasesToArchive,
-  insertArchivedRun,
+  insertArchivedRuns,
   lastArchivedCloseTime,
-  markHistoryArchive,
+  markHistoryArchives,
+  type ArchivedRun,
+  type CaseRunIdentity,
   type RunStatus,
 } from '../store/case-archive.js';
 import type { Pool } from '../store/pool.js';
@@ -117,31 +119,41 @@ export class HistoryArchiver {
   async archiveCase(caseId: string): Promise<number> {
     const identity = await caseRunIdentity(this.pool, { caseId });
     if (!identity) throw new Error(`no case ${caseId}`);
-    const runs = await runsInTemporal(this.client, identity.workflowId);
-    const stored = await archivedRunIds(
-      this.pool,
-      runs.map((run) => run.runId),
-    );
-    let archived = 0;
-    for (const run of runs) {
-      if (run.closed && !stored.has(run.runId) && (await this.store(identity, run, run.closed))) archived += 1;
-    }
-    const finished = runs.length > 0 && runs[runs.length - 1]!.closed !== null && runs[runs.length - 1]!.closed !== 'continued-as-new';
-    if (identity.status === 'closed' && identity.historyArchive === null) {
-      if (finished) await markHistoryArchive(this.pool, caseId, 'archived');
-      else if (runs.length === 0) {
-        await markHistoryArchive(this.pool, caseId, 'lost');
-        this.log(`casebook: case ${caseId} closed before its history could be archived, and Temporal no longer has it`);
-      }
-    }
-    return archived;
+    return this.archiveCases([identity]);
   }
 
-  /** One pass: closed cases not archived yet, and runs that continued as new since the last pass. */
+  /** One pass: closed cases not archived yet, CASES_PER_WRITE at a time, and runs that continued as new since the last pass. */
   async archivePending(batch = 100): Promise<number> {
+    const identities = await closedCasesToArchive(this.pool, batch);
     let archived = 0;
-    for (const caseId of await closedCasesToArchive(this.pool, batch)) archived += await this.archiveCase(caseId);
+    for (let i = 0; i < identities.length; i += CASES_PER_WRITE) archived += await this.archiveCases(identities.slice(i, i + CASES_PER_WRITE));
     return archived + (await this.archiveContinuedRuns());
+  }
+
+  /** Fetches the cases' runs from Temporal (a few at a time) and writes what is new in one transaction. */
+  private async archiveCases(identities: CaseRunIdentity[]): Promise<number> {
+    const fetched = await mapLimited(identities, FETCHES_AT_ONCE, async (identity) => ({
+      identity,
+      runs: await runsInTemporal(this.client, identity.workflowId),
+    }));
+    const stored = await archivedRunIds(
+      this.pool,
+      fetched.flatMap(({ runs }) => runs.map((run) => run.runId)),
+    );
+    const toStore = fetched.flatMap(({ identity, runs }) =>
+      runs.filter((run) => run.closed !== null && !stored.has(run.runId)).map((run) => archivedRun(identity, run, run.closed!)),
+    );
+    const marks: { caseId: string; state: 'archived' | 'lost' }[] = [];
+    for (const { identity, runs } of fetched) {
+      if (identity.status !== 'closed' || identity.historyArchive !== null) continue;
+      const last = runs[runs.length - 1];
+      if (last && last.closed !== null && last.closed !== 'continued-as-new') marks.push({ caseId: identity.caseId, state: 'archived' });
+      else if (runs.length === 0) marks.push({ caseId: identity.caseId, state: 'lost' });
+    }
+    const archived = await this.store(toStore, marks);
+    for (const { caseId } of marks.filter((mark) => mark.state === 'lost'))
+      this.log(`casebook: case ${caseId} closed before its history could be archived, and Temporal no longer has it`);
+    return archived;
   }
 
   /**
@@ -164,14 +176,14 @@ export class HistoryArchiver {
       this.pool,
       candidates.map((run) => run.runId),
     );
-    let archived = 0;
+    const toStore: ArchivedRun[] = [];
     for (const { workflowId, runId } of candidates.filter((run) => !stored.has(run.runId))) {
       const identity = await caseRunIdentity(this.pool, { workflowId });
       if (!identity) continue;
       const history = await this.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      if (await this.store(identity, { runId, history, closed: 'continued-as-new' }, 'continued-as-new')) archived += 1;
+      toStore.push(archivedRun(identity, { runId, history, closed: 'continued-as-new' }, 'continued-as-new'));
     }
-    return archived;
+    return this.store(toStore, []);
   }
 
   /** Runs passes every `intervalMs` until stopped; a failing pass is logged and retried at the next. */
@@ -181,23 +193,55 @@ export class HistoryArchiver {
     });
   }
 
-  private async store(identity: { caseId: string; workflowId: string; planHash: string }, run: TemporalRun, runStatus: RunStatus): Promise<boolean> {
-    const record = historyRecord(run.history);
+  /**
+   * Writes the runs, their `archived` audit rows and the cases' archive marks in one transaction; the
+   * audit rows last, so the audit chain's lock is held only for them and the commit.
+   */
+  private async store(runs: ArchivedRun[], marks: { caseId: string; state: 'archived' | 'lost' }[]): Promise<number> {
+    if (runs.length === 0 && marks.length === 0) return 0;
     return withTransaction(this.pool, async (tx) => {
-      const inserted = await insertArchivedRun(tx, {
-        runId: run.runId,
-        caseId: identity.caseId,
-        workflowId: identity.workflowId,
-        planHash: identity.planHash,
-        runStatus,
-        startedAt: record.startedAt,
-        closedAt: record.closedAt,
-        eventCount: record.events,
-        history: record.json,
-        sha256: record.sha256,
-      });
-      if (inserted) await recordArchived(tx, { caseId: identity.caseId, runId: run.runId, sha256Hex: record.sha256.toString('hex'), events: record.events });
-      return inserted;
+      const inserted = await insertArchivedRuns(tx, runs);
+      await markHistoryArchives(tx, marks);
+      const audited = runs
+        .filter((run) => inserted.has(run.runId))
+        .map((run) => ({ caseId: run.caseId, runId: run.runId, sha256Hex: run.sha256.toString('hex'), events: run.eventCount }));
+      await recordArchived(tx, ...audited);
+      return inserted.size;
     });
   }
+}
+
+/** Cases whose new runs are written in one transaction: bounds the histories held in memory at once. */
+const CASES_PER_WRITE = 20;
+/** Histories fetched from Temporal at once. */
+const FETCHES_AT_ONCE = 4;
+
+function archivedRun(identity: CaseRunIdentity, run: TemporalRun, runStatus: RunStatus): ArchivedRun {
+  const record = historyRecord(run.history);
+  return {
+    runId: run.runId,
+    caseId: identity.caseId,
+    workflowId: identity.workflowId,
+    planHash: identity.planHash,
+    runStatus,
+    startedAt: record.startedAt,
+    closedAt: record.closedAt,
+    eventCount: record.events,
+    history: record.json,
+    sha256: record.sha256,
+  };
+}
+
+/** `fn` over the items, at most `limit` at a time; the results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }

@@ -111,15 +111,22 @@ async function recordPlaybookRow(db: Queryable, key: string, kind: string, by: A
 }
 
 /**
- * The `archived` row of a closed run's history (written by the archiver with the `case_histories`
- * row): the digest of the history (hex), which `verifyAuditTrail` compares with the archive. Once per run.
+ * The `archived` rows of closed runs' histories (written by the archiver with their `case_histories`
+ * rows), in the order given, in one statement: the digest of each history (hex), which
+ * `verifyAuditTrail` compares with the archive. Once per run.
  */
-export async function recordArchived(db: Queryable, archived: { caseId: string; runId: string; sha256Hex: string; events: number }): Promise<void> {
+export async function recordArchived(db: Queryable, ...archived: { caseId: string; runId: string; sha256Hex: string; events: number }[]): Promise<void> {
+  if (archived.length === 0) return;
   await db.query(
     `INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail)
-     VALUES ($1 || '/archived/' || $2, $1, now(), 'archived', $3)
+     SELECT r.case_id || '/archived/' || r.run_id, r.case_id, now(), 'archived', r.detail
+     FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS r (case_id, run_id, detail, n) ORDER BY r.n
      ON CONFLICT (idempotency_key) DO NOTHING`,
-    [archived.caseId, archived.runId, JSON.stringify({ runId: archived.runId, sha256: archived.sha256Hex, events: archived.events })],
+    [
+      archived.map((run) => run.caseId),
+      archived.map((run) => run.runId),
+      archived.map((run) => JSON.stringify({ runId: run.runId, sha256: run.sha256Hex, events: run.events })),
+    ],
   );
 }
 

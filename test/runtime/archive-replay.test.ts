@@ -26,6 +26,7 @@ import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { composeApi, composeServices, composeWorker } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
+import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -330,6 +331,29 @@ describe('archive and replay on the Temporal dev server', () => {
     expect(replay.timeline.filter(({ record }) => record.step === 'count')).toHaveLength(24);
     expect(replay.timeline.map(({ seq }) => seq)).toEqual(replay.timeline.map((_, i) => i + 1));
   }, 180_000);
+
+  it('archives 45 closed cases in one pass (written 20 at a time), each with its digest and audit row, in closing order', async () => {
+    const quick = compileSmallPlaybook('archive-batch', 'steps:\n  - id: done\n    end: { outcome: resolved, reason: nothing_to_do }\n');
+    const ids = Array.from({ length: 45 }, (_, i) => `batch-${String(i).padStart(2, '0')}`);
+    await withWorker(async (service) => {
+      for (const id of ids) await openSmallCase(service, db.pool, quick, id);
+      for (const id of ids) await client.workflow.getHandle(workflowIdFor(id)).result();
+    });
+    await expect
+      .poll(async () => (await db.pool.query(`SELECT count(*)::int AS n FROM cases WHERE case_id LIKE 'batch-%' AND status = 'closed'`)).rows[0].n)
+      .toBe(45);
+    expect(await archiver.archivePending()).toBe(45);
+    const { rows } = await db.pool.query(
+      `SELECT a.case_id, a.detail->>'sha256' = encode(h.sha256, 'hex') AS digest_matches, c.history_archive
+       FROM audit_events a JOIN case_histories h ON h.case_id = a.case_id AND h.run_id = a.detail->>'runId' JOIN cases c ON c.case_id = a.case_id
+       WHERE a.kind = 'archived' AND a.case_id LIKE 'batch-%' ORDER BY a.position`,
+    );
+    const closingOrder = (await db.pool.query(`SELECT case_id FROM cases WHERE case_id LIKE 'batch-%' ORDER BY closed_at, case_id`)).rows.map((r) => r.case_id);
+    expect(rows.map((r) => r.case_id)).toEqual(closingOrder);
+    expect(rows.every((r) => r.digest_matches && r.history_archive === 'archived')).toBe(true);
+    expect((await verifyAuditTrail(db.pool)).problems).toEqual([]);
+    expect(await archiver.archivePending()).toBe(0);
+  }, 120_000);
 
   it('with Temporal stopped, a closed case replays from its archive; an open one exits 2 saying why', async () => {
     await withWorker(async (service) => {
