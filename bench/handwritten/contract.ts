@@ -4,8 +4,11 @@ import type { CaseEvent, EventResult } from '../../src/plan/case.js';
 
 export const HANDWRITTEN_TASK_QUEUE = 'bench-handwritten';
 
-/** `same-steps` also records progress where Casebook does; `lean` only does the business side effects. */
-export const VARIANTS = { 'same-steps': 'sameStepsReturn', lean: 'leanReturn' } as const;
+/**
+ * `same-steps` also records progress where Casebook does; `lean` only does the business side effects;
+ * `expert` is lean with its side effects as local activities (see ./workflows.ts).
+ */
+export const VARIANTS = { 'same-steps': 'sameStepsReturn', lean: 'leanReturn', expert: 'expertReturn' } as const;
 export type Variant = keyof typeof VARIANTS;
 
 export interface Money {
@@ -25,6 +28,7 @@ export interface ReturnData {
   advanced_return_shipping?: Money;
   shipping_insurance: boolean;
   return_tracking?: string;
+  refund_account?: string;
 }
 
 export interface ReturnInput {

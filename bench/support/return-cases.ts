@@ -3,8 +3,8 @@ import type { CasebookUnderTest } from './casebook.js';
 import type { CaseRow, RowPoller } from './row-poller.js';
 
 /**
- * A quality return of an order signed for two days ago, with return shipping the buyer advanced: on
- * receipt it is refunded twice (the order total, then the shipping), like the golden history.
+ * A quality return of an order signed for two days ago, with return shipping the buyer advanced and the
+ * account to refund it to: on receipt it is refunded twice (the order total, then the shipping).
  */
 export function qualityReturnData(orderId: string): Record<string, unknown> {
   return {
@@ -16,6 +16,7 @@ export function qualityReturnData(orderId: string): Record<string, unknown> {
     signed_at: new Date(Date.now() - 2 * 86_400_000).toISOString(),
     reason: 'quality',
     advanced_return_shipping: { amount: 1200, currency: 'CNY' },
+    refund_account: 'alipay:li.lei@example.com',
     shipping_insurance: false,
   };
 }
@@ -50,7 +51,7 @@ export class AgentKeys {
 export async function openReturnCase(casebook: CasebookUnderTest, keys: AgentKeys, caseId: string, orderId: string): Promise<void> {
   const data = qualityReturnData(orderId);
   await casebook.request('POST', '/v1/cases', { key: keys.take(), body: { playbook: 'return', caseId, data }, expected: [201] });
-  await sendEvent(casebook, keys.take(), caseId, { type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
+  await sendEvent(casebook, keys.take(), caseId, keptReturn(caseId));
   const advanced = data.advanced_return_shipping as { amount: number; currency: string };
   await casebook.request('POST', `/v1/orders/${encodeURIComponent(orderId)}/advances`, {
     key: keys.warehouse,
@@ -68,6 +69,7 @@ export async function sendEvent(
   await casebook.request('POST', `/v1/cases/${encodeURIComponent(caseId)}/events`, { key, body: event, expected: [202] });
 }
 
+export const keptReturn = (caseId: string) => ({ type: 'buyer.kept_return', id: `kept-${caseId}`, payload: {} });
 export const shipped = (caseId: string) => ({ type: 'buyer.shipped', id: `ship-${caseId}`, payload: { tracking_number: `SF-${caseId}` } });
 export const received = (caseId: string) => ({ type: 'warehouse.received', id: `receipt-${caseId}`, payload: { condition: 'resellable' } });
 
