@@ -1,28 +1,46 @@
 /**
- * End-to-end throughput of standard return cases (quality reason: open, shipped, received, two refunds,
- * closed): A through Casebook's HTTP API, against the same business steps written by hand as plain
- * Temporal workflows, B `same-steps` (also recording progress where Casebook does) and C `lean`
- * (business side effects only), interleaved A/B/C per round on the same servers.
- * Run: npx tsx bench/e2e.bench.ts [--cases 300] [--rounds 2] [--concurrency 30]. Writes bench/results/e2e.json.
+ * End-to-end throughput and cost of standard quality returns (open, exchange declined, shipped, received,
+ * two refunds, closed), five variants interleaved per round on the same servers: Casebook over its HTTP
+ * API, Casebook driven in-process (its worker and case services composed in this process), and the same
+ * business steps written by hand as plain Temporal workflows: `same-steps`, `lean` and `expert` (lean
+ * with its side effects as local activities), the anchor every ratio is taken against.
+ * Run: npx tsx bench/e2e.bench.ts [--cases 300] [--rounds 2] [--concurrency 30] [--warmup 20] [--sample 20].
+ * Writes bench/results/e2e.json.
  */
 import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { Pool } from '../src/store/pool.js';
-import { composePool } from '../src/stack/compose.js';
-import { workflowIdFor } from '../src/plan/case.js';
+import { composePool, composeServices, composeWorker, connectClient as connectCasebookClient, connectWorker, type Services } from '../src/stack/compose.js';
+import { recordOrderAdvance } from '../src/store/orders.js';
+import { workflowIdFor, type CaseEvent, type CaseResult } from '../src/plan/case.js';
 import { connectClient, handwrittenWorkflowId, openHandwrittenCase, sendHandwrittenEvent, startHandwrittenWorker } from './handwritten/process.js';
-import type { ReturnData, Variant } from './handwritten/contract.js';
+import type { ReturnData, Variant as HandwrittenVariant } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs, treeCpuMs } from './support/proc.js';
-import { AgentKeys, openReturnCase, qualityReturnData, received, sendEvent, shipped } from './support/return-cases.js';
+import { AgentKeys, keptReturn, openReturnCase, qualityReturnData, received, sendEvent, shipped } from './support/return-cases.js';
 import { writeResult } from './support/results.js';
 import { casePoller, type RowPoller, type CaseRow } from './support/row-poller.js';
 import { distribution, roundTo } from './support/stats.js';
 import { meanHistoryCost, spreadSample } from './support/temporal-history.js';
 
 const options = numberOptions({ cases: 300, rounds: 2, concurrency: 30, warmup: 20, sample: 20 });
-const VARIANT_NAMES = { A: 'casebook', B: 'same-steps', C: 'lean' } as const;
-type VariantKey = keyof typeof VARIANT_NAMES;
+const VARIANTS = ['casebook', 'casebook-inprocess', 'same-steps', 'lean', 'expert'] as const;
+type VariantName = (typeof VARIANTS)[number];
+const ANCHOR: VariantName = 'expert';
+const INPROCESS_TASK_QUEUE = 'bench-inprocess';
+/** Casebook's archiver passes every second instead of 10, so that a round's archiving ends soon after its cases. */
+const ARCHIVE_INTERVAL_SECONDS = '1';
+const ARCHIVE_WAIT_MS = 300_000;
+
+/** The variants whose cases have a row in `cases`, which Casebook's archiver archives once closed. */
+const ARCHIVED: ReadonlySet<VariantName> = new Set(['casebook', 'casebook-inprocess', 'same-steps']);
+
+interface InProcess {
+  services: Services;
+  client: Client;
+  pool: Pool;
+}
 
 interface Setup {
   casebook: CasebookUnderTest;
@@ -31,121 +49,224 @@ interface Setup {
   pool: Pool;
   cases: RowPoller<CaseRow>;
   workerPid: number;
+  inProcess: InProcess;
 }
 
-/** Drives one case from open to closed; answers its latency in ms. */
-async function driveCase(setup: Setup, variant: VariantKey, caseId: string): Promise<number> {
+const EVENTS_AT_ONCE = [keptReturn, shipped, received];
+
+/** Drives one case from open to closed, every event sent as soon as the one before is answered; answers its latency in ms. */
+async function driveCase(setup: Setup, variant: VariantName, caseId: string): Promise<number> {
   const started = performance.now();
   const data = qualityReturnData(`order-${caseId}`);
-  if (variant === 'A') {
+  if (variant === 'casebook') {
     const { casebook, keys, cases } = setup;
+    // Open, buyer.kept_return, the warehouse's advance; then the two events, which the playbook keeps
+    // (`early`) until wait_shipment takes buyer.shipped and wait_receipt the receipt.
     await openReturnCase(casebook, keys, caseId, data.order_id as string);
-    // The path measured: buyer.shipped taken at wait_shipment, warehouse.received (`early`) following at once.
-    await cases.until(caseId, (row) => row.current_step === 'wait_shipment');
     await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
     await sendEvent(casebook, keys.take(), caseId, received(caseId));
     return (await cases.until(caseId, (row) => row.status === 'closed')) - started;
   }
-  const handwritten = VARIANT_NAMES[variant] as Variant;
-  const { result } = await openHandwrittenCase(setup.pool, setup.client, handwritten, caseId, data as unknown as ReturnData);
-  await sendHandwrittenEvent(setup.client, handwritten, caseId, shipped(caseId));
-  await sendHandwrittenEvent(setup.client, handwritten, caseId, received(caseId));
-  const { outcome } = await result;
-  if (outcome !== 'resolved') throw new Error(`${caseId} ended ${outcome}`);
+  if (variant === 'casebook-inprocess') {
+    const { services, client, pool } = setup.inProcess;
+    const opened = await services.cases.open({ playbook: 'return', caseId, data, openedBy: 'bench' });
+    if (opened.kind !== 'opened') throw new Error(`${caseId} not opened: ${JSON.stringify(opened)}`);
+    const advanced = data.advanced_return_shipping as { amount: number; currency: string };
+    await recordOrderAdvance(pool, data.order_id as string, { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
+    for (const event of EVENTS_AT_ONCE) {
+      const delivery = await services.inbox.deliverEvent(caseId, event(caseId) as CaseEvent);
+      if (delivery.status !== 'accepted') throw new Error(`${caseId}: ${event(caseId).type} ${JSON.stringify(delivery)}`);
+    }
+    const result = (await client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+    if (result.outcome !== 'resolved') throw new Error(`${caseId} ended ${result.outcome} (${result.reason})`);
+    return performance.now() - started;
+  }
+  const { result } = await openHandwrittenCase(setup.pool, setup.client, variant, caseId, data as unknown as ReturnData);
+  for (const event of EVENTS_AT_ONCE) await sendHandwrittenEvent(setup.client, variant, caseId, event(caseId));
+  const { outcome, reason } = await result;
+  if (outcome !== 'resolved' || reason !== 'refunded') throw new Error(`${caseId} ended ${outcome} (${reason})`);
   return performance.now() - started;
 }
 
+const workflowIdOf = (variant: VariantName, caseId: string) =>
+  variant === 'casebook' || variant === 'casebook-inprocess' ? workflowIdFor(caseId) : handwrittenWorkflowId(variant as HandwrittenVariant, caseId);
+
+const benchProcessCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
 function cpuNow(setup: Setup) {
   const { pids } = setup.casebook;
-  return { temporal: treeCpuMs(pids.temporal), postgres: treeCpuMs(pids.postgres), casebook: cpuMs(pids.casebook), handwrittenWorker: cpuMs(setup.workerPid) };
+  return {
+    temporal: treeCpuMs(pids.temporal),
+    postgres: treeCpuMs(pids.postgres),
+    casebook: cpuMs(pids.casebook),
+    handwrittenWorker: cpuMs(setup.workerPid),
+    bench: benchProcessCpuMs(),
+  };
 }
 
-async function runRound(setup: Setup, variant: VariantKey, round: string, count: number) {
+/** Waits until Casebook's archiver has archived every one of the cases (their `history_archive` set). */
+async function untilArchived(pool: Pool, caseIds: readonly string[]): Promise<void> {
+  const deadline = Date.now() + ARCHIVE_WAIT_MS;
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE case_id = ANY($1) AND history_archive IS NOT NULL`, [caseIds]);
+    if (rows[0]!.n === caseIds.length) return;
+    if (Date.now() > deadline) throw new Error(`${caseIds.length - rows[0]!.n} of ${caseIds.length} cases not archived within ${ARCHIVE_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function runRound(setup: Setup, variant: VariantName, round: string, count: number) {
   const caseIds = Array.from({ length: count }, (_, i) => `${round}-${variant}-${i}`);
   const cpuBefore = cpuNow(setup);
   const started = performance.now();
   const latencies = await inParallel(caseIds, options.concurrency, (caseId) => driveCase(setup, variant, caseId));
   const seconds = (performance.now() - started) / 1000;
+  // The archiver's work lands in the round of the cases it archives: the CPU window closes after it.
+  if (ARCHIVED.has(variant)) await untilArchived(setup.pool, caseIds);
+  const archiveWaitSeconds = (performance.now() - started) / 1000 - seconds;
   const cpuAfter = cpuNow(setup);
   const perCase = (name: keyof typeof cpuBefore) => roundTo((cpuAfter[name] - cpuBefore[name]) / count, 2);
-  const workflowIds = spreadSample(caseIds, options.sample).map((id) =>
-    variant === 'A' ? workflowIdFor(id) : handwrittenWorkflowId(VARIANT_NAMES[variant] as Variant, id),
+  const cpu = {
+    temporalServer: perCase('temporal'),
+    postgres: perCase('postgres'),
+    casebookProcess: perCase('casebook'),
+    handwrittenWorker: perCase('handwrittenWorker'),
+    benchProcess: perCase('bench'),
+  };
+  // The processes that worked for the variant: its worker, and Casebook's process where its archiver archived the variant's cases.
+  const worker = variant === 'casebook' ? cpu.casebookProcess : variant === 'casebook-inprocess' ? cpu.benchProcess : cpu.handwrittenWorker;
+  const archiver = ARCHIVED.has(variant) && variant !== 'casebook' ? cpu.casebookProcess : 0;
+  const history = await meanHistoryCost(
+    setup.client,
+    spreadSample(caseIds, options.sample).map((id) => workflowIdOf(variant, id)),
   );
-  const history = await meanHistoryCost(setup.client, workflowIds);
   return {
     casesPerSecond: roundTo(count / seconds, 2),
+    archiveWaitSeconds: roundTo(archiveWaitSeconds, 1),
     latencyMs: distribution(latencies),
     historyPerCase: history,
-    cpuMsPerCase: {
-      temporalServer: perCase('temporal'),
-      postgres: perCase('postgres'),
-      worker: perCase(variant === 'A' ? 'casebook' : 'handwrittenWorker'),
-      // For B and C: Casebook's idle process (its worker polling), next to the hand-written worker.
-      casebookProcess: perCase('casebook'),
-    },
+    cpuMsPerCase: { ...cpu, worker, allProcesses: roundTo(cpu.temporalServer + cpu.postgres + worker + archiver, 2) },
   };
 }
 
 type RoundFigures = Awaited<ReturnType<typeof runRound>>;
 
-function ratios(a: RoundFigures[], other: RoundFigures[]) {
+/** A variant's figures over the anchor's, from the rounds given (sums, so each round weighs alike). */
+function ratios(variant: RoundFigures[], anchor: RoundFigures[]) {
   const total = (figures: RoundFigures[], pick: (f: RoundFigures) => number) => figures.reduce((sum, f) => sum + pick(f), 0);
-  const ratio = (pick: (f: RoundFigures) => number) => roundTo(total(a, pick) / total(other, pick), 2);
+  const ratio = (pick: (f: RoundFigures) => number) => roundTo(total(variant, pick) / total(anchor, pick), 2);
   return {
     throughput: ratio((f) => f.casesPerSecond),
     latencyP50: ratio((f) => f.latencyMs.p50),
-    historyEvents: ratio((f) => f.historyPerCase.events),
-    workflowTasks: ratio((f) => f.historyPerCase.workflowTasks),
+    cpuAllProcesses: ratio((f) => f.cpuMsPerCase.allProcesses),
     cpuTemporalServer: ratio((f) => f.cpuMsPerCase.temporalServer),
     cpuWorker: ratio((f) => f.cpuMsPerCase.worker),
     cpuPostgres: ratio((f) => f.cpuMsPerCase.postgres),
-    cpuAll: ratio((f) => f.cpuMsPerCase.temporalServer + f.cpuMsPerCase.worker + f.cpuMsPerCase.postgres),
+    historyBytes: ratio((f) => f.historyPerCase.bytes),
+    historyEvents: ratio((f) => f.historyPerCase.events),
+    workflowTasks: ratio((f) => f.historyPerCase.workflowTasks),
+    localActivities: ratio((f) => f.historyPerCase.localActivities),
   };
 }
 
-const casebook = await startCasebook('e2e');
-let cleanup: () => Promise<void> = () => casebook.stop();
+/** Each variant against the anchor: per round (the anchor's figures of the same round) and over all rounds. */
+function ratiosToAnchor(rounds: Record<VariantName, RoundFigures[]>) {
+  return Object.fromEntries(
+    VARIANTS.filter((v) => v !== ANCHOR).map((v) => [
+      v,
+      {
+        ...Object.fromEntries(rounds[v].map((figures, i) => [`round${i + 1}`, ratios([figures], [rounds[ANCHOR][i]!])])),
+        allRounds: ratios(rounds[v], rounds[ANCHOR]),
+      },
+    ]),
+  );
+}
+
+/** Casebook's worker and case services in this process, on its own task queue, the same Temporal and Postgres. */
+async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess: InProcess; stop(): Promise<void> }> {
+  const pool = composePool(casebook.databaseUrl);
+  const workerConnection = await connectWorker(casebook.temporalAddress);
+  const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default');
+  let worker: Worker;
+  try {
+    worker = await composeWorker({ connection: workerConnection, pool, taskQueue: INPROCESS_TASK_QUEUE });
+  } catch (error) {
+    await Promise.allSettled([connection.close(), workerConnection.close(), pool.end()]);
+    throw error;
+  }
+  const running = worker.run();
+  const services = composeServices({ client, pool, taskQueue: INPROCESS_TASK_QUEUE });
+  return {
+    inProcess: { services, client, pool },
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await services.close();
+      await connection.close();
+      await workerConnection.close();
+      await pool.end();
+    },
+  };
+}
+
+const casebook = await startCasebook('e2e', undefined, { env: { CASEBOOK_ARCHIVE_INTERVAL_SECONDS: ARCHIVE_INTERVAL_SECONDS } });
+const stops: (() => Promise<void>)[] = [() => casebook.stop()];
 try {
   await casebook.publishPlaybook('return');
-  const worker = await startHandwrittenWorker(casebook);
+  const handwrittenWorker = await startHandwrittenWorker(casebook);
+  stops.unshift(() => handwrittenWorker.stop(30_000));
+  const inProcess = await startInProcess(casebook);
+  stops.unshift(inProcess.stop);
   const pool = composePool(casebook.databaseUrl);
   const client = await connectClient(casebook);
   const cases = casePoller(pool);
-  cleanup = async () => {
+  stops.unshift(async () => {
     cases.stop();
     await client.connection.close();
     await pool.end();
-    await worker.stop(30_000);
-    await casebook.stop();
+  });
+  const setup: Setup = {
+    casebook,
+    keys: await AgentKeys.create(casebook, 8),
+    client,
+    pool,
+    cases,
+    workerPid: handwrittenWorker.pid,
+    inProcess: inProcess.inProcess,
   };
-  const setup: Setup = { casebook, keys: await AgentKeys.create(casebook, 8), client, pool, cases, workerPid: worker.pid };
 
-  const variants = Object.keys(VARIANT_NAMES) as VariantKey[];
-  for (const variant of variants) await runRound(setup, variant, 'warmup', options.warmup);
-  const rounds: Record<VariantKey, RoundFigures[]> = { A: [], B: [], C: [] };
+  for (const variant of VARIANTS) await runRound(setup, variant, 'warmup', options.warmup);
+  const rounds = Object.fromEntries(VARIANTS.map((v) => [v, [] as RoundFigures[]])) as Record<VariantName, RoundFigures[]>;
   for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of variants) {
+    // Interleaved, each round starting at another variant, so that none always runs first or after the same one.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]!);
+    for (const variant of order) {
       const figures = await runRound(setup, variant, `r${round}`, options.cases);
       rounds[variant].push(figures);
+      const { historyPerCase: h, cpuMsPerCase: c } = figures;
       console.log(
-        `round ${round} ${variant} (${VARIANT_NAMES[variant]}): ${figures.casesPerSecond} cases/s, p50 ${figures.latencyMs.p50} ms, ${figures.historyPerCase.events} events, CPU ms/case temporal ${figures.cpuMsPerCase.temporalServer} worker ${figures.cpuMsPerCase.worker} postgres ${figures.cpuMsPerCase.postgres}`,
+        `round ${round} ${variant}: ${figures.casesPerSecond} cases/s, p50 ${figures.latencyMs.p50} ms, history ${h.bytes} B ${h.events} events ${h.workflowTasks} tasks ${h.localActivities} local, CPU ms/case all ${c.allProcesses} (temporal ${c.temporalServer} worker ${c.worker} postgres ${c.postgres}), archive wait ${figures.archiveWaitSeconds} s`,
       );
     }
   }
   writeResult(
     'e2e',
-    'End-to-end return cases: Casebook over HTTP (A) vs hand-written Temporal workflows, same-steps (B) and lean (C)',
+    'End-to-end return cases: Casebook over HTTP and in-process vs hand-written Temporal workflows (same-steps, lean, expert), ratios to expert',
     {
       ...options,
-      variants: VARIANT_NAMES,
-      path: 'quality return: open, buyer.shipped, warehouse.received, refund + return-shipping refund, message, closed',
+      variants: VARIANTS,
+      anchor: ANCHOR,
+      archiveIntervalSeconds: Number(ARCHIVE_INTERVAL_SECONDS),
+      path: 'quality return: open, exchange offered and declined, remark, address, buyer.shipped, warehouse.received, refund, account remark, return-shipping refund, message, closed',
     },
     {
-      byVariant: Object.fromEntries(variants.map((v) => [`${v}-${VARIANT_NAMES[v]}`, Object.fromEntries(rounds[v].map((f, i) => [`round${i + 1}`, f]))])),
-      ratioAtoB: ratios(rounds.A, rounds.B),
-      ratioAtoC: ratios(rounds.A, rounds.C),
+      byVariant: Object.fromEntries(VARIANTS.map((v) => [v, Object.fromEntries(rounds[v].map((f, i) => [`round${i + 1}`, f]))])),
+      ratioToExpert: ratiosToAnchor(rounds),
     },
   );
 } finally {
-  await cleanup();
+  for (const stop of stops) await stop().catch((error: Error) => console.error(`stopping: ${error.message}`));
 }
