@@ -1,8 +1,8 @@
 /** What the bulk operation routes answer (`/v1/bulk-operations`): a dry run, a job with its progress, its report. */
-import { exact, freeObject, integer, list, nullable, nullableString, oneOf, optional, string, type Static } from './schema.js';
+import { exact, freeObject, integer, list, nullable, nullableString, oneOf, optional, recordOf, string, type Static } from './schema.js';
 import { Actor } from './cases.js';
 
-export const BulkOperation = oneOf('cancel', 'retry', 'escalate');
+export const BulkOperation = oneOf('cancel', 'retry', 'escalate', 'migrate');
 export const BulkCaseState = oneOf('pending', 'done', 'skipped', 'failed');
 
 export const BulkDryRun = exact({
@@ -18,7 +18,14 @@ export const BulkJob = exact({
   id: string,
   operation: BulkOperation,
   selection: freeObject,
-  params: exact({ reason: string, queue: optional(string), severity: optional(oneOf('low', 'medium', 'high', 'critical')) }),
+  params: exact({
+    reason: string,
+    queue: optional(string),
+    severity: optional(oneOf('low', 'medium', 'high', 'critical')),
+    /** migrate: the version the cases move to, and the step mapping (old id → new id). */
+    toVersion: optional(integer),
+    mapping: optional(recordOf(string)),
+  }),
   ratePerSecond: integer,
   createdBy: Actor,
   status: oneOf('running', 'finished'),

@@ -30,6 +30,7 @@ import { meRoutes } from './routes/me.js';
 import { caseActivityRoutes } from './routes/case-activity.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { migrationRoutes } from './routes/migrations.js';
 import { backtestRoutes } from './routes/backtests.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -104,6 +105,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
 
   await app.register(healthRoutes(deps));
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
+  await app.register(migrationRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseRepairRoutes(deps), { prefix: '/v1/cases' });
   await app.register(caseCancelRoutes(deps), { prefix: '/v1/cases' });

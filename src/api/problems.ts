@@ -72,6 +72,7 @@ export const PROBLEM_TYPES = {
   'invalid-event': { status: [422] },
   'unknown-outcome': { status: [422] },
   'bulk-selection-too-large': { status: [422] },
+  'invalid-migration-mapping': { status: [422] },
   'rate-limited': { status: [429] },
   'audit-busy': { status: [429] },
   internal: { status: [500] },

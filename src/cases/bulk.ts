@@ -3,7 +3,7 @@
  * how many and a sample (a dry run, which answers a confirmation bound to the selection and the
  * operation), then run the operation on each, at a bounded rate, in the background. The job and each
  * case's result are kept (migration 323), so a restart resumes the job where it stopped; the
- * operations are the single-case ones (cancel, repair's retry) and an escalation, each idempotent per
+ * operations are the single-case ones (cancel, repair's retry, a migration to another playbook version) and an escalation, each idempotent per
  * case, so a second run skips what the first did. docs/decisions/0016-bulk-operations-without-temporal-batch.md
  * says why this is not Temporal's batch operations.
  */
@@ -29,6 +29,7 @@ import { selectCases, type CaseSelection } from '../store/case-list.js';
 import { findCase } from '../store/cases.js';
 import { openEscalation } from '../store/escalations.js';
 import type { Pool } from '../store/pool.js';
+import { migrateCase } from './migration.js';
 import type { CaseService, FailedStep } from './service.js';
 
 export type { BulkCaseResult, BulkCaseState, BulkJob, BulkOperation, BulkParams } from '../store/bulk-jobs.js';
@@ -78,8 +79,10 @@ export type SubmitResult =
  * The confirmation of a request: a digest of its operation, parameters and selection (keys sorted),
  * so a dry run's confirmation runs exactly what the dry run counted, and nothing else.
  */
-export function confirmationOf(request: BulkRequest): string {
-  const canonical = JSON.stringify([request.operation, sorted(request.params), sorted(request.selection)]);
+export function confirmationOf(request: Pick<BulkRequest, 'operation' | 'params' | 'selection'>): string {
+  // A migration's preview is asked without a reason: what it binds is the version and the mapping.
+  const params = request.operation === 'migrate' ? { toVersion: request.params.toVersion, mapping: sorted(request.params.mapping ?? {}) } : request.params;
+  const canonical = JSON.stringify([request.operation, sorted(params), sorted(request.selection)]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 
@@ -245,6 +248,17 @@ export class BulkOperations {
           note: `bulk job ${job.id} by ${by.name}`,
         });
         return ['done', `escalation ${escalationId}`];
+      }
+      case 'migrate': {
+        const { toVersion, mapping = {} } = job.params;
+        const moved = await migrateCase(this.pool, this.cases, caseId, {
+          ...(job.selection.playbook ? { playbook: job.selection.playbook } : {}),
+          toVersion: toVersion!,
+          mapping,
+          by,
+          reason,
+        });
+        return [moved.kind === 'migrated' ? 'done' : moved.kind, moved.detail];
       }
     }
   }

@@ -6,7 +6,7 @@ import { FAILURE_TYPES } from '../plan/failures.js';
 import { orderIdOf, returnTrackingOf, type Plan } from '../plan/plan.js';
 import { checkValues, type ValueProblem } from '../plan/values.js';
 import type { Pool } from '../store/pool.js';
-import { cancelCaseUpdate, repairCaseUpdate } from '../case-contract/messages.js';
+import { cancelCaseUpdate, migrateCaseUpdate, migrationPreviewQuery, repairCaseUpdate } from '../case-contract/messages.js';
 import type { CaseCancel } from '../plan/cancellation.js';
 import { CASE_STATUS, CASE_TYPE, ORDER_ID, PLAYBOOK, PLAYBOOK_VERSION } from '../case-contract/search-attributes.js';
 import {
@@ -17,9 +17,12 @@ import {
   workflowIdFor,
   type Actor,
   type CaseInput,
+  type CaseMigration,
   type CaseRepair,
   type CaseStatus,
   type CaseView,
+  type MigrationPreview,
+  type MigrationTarget,
   type RunCaseWorkflow,
 } from '../plan/case.js';
 import { recordOpened } from '../store/audit-chain.js';
@@ -89,10 +92,8 @@ export class CaseService {
         ? { kind: 'unknown-playbook', message: `no playbook named ${request.playbook} is published`, pointer: '/playbook' }
         : { kind: 'unknown-playbook', message: `playbook ${request.playbook} has no version ${request.version}`, pointer: '/version' };
     }
-    const problems = checkValues(stored.plan.fields, request.data, '/data', stored.plan.currency);
+    const problems = caseDataProblems(stored.plan, request.data);
     if (problems.length > 0) return invalidData(problems);
-    const lineProblems = checkOrderLines(stored.plan, request.data);
-    if (lineProblems.length > 0) return invalidData(lineProblems);
     const caseId = request.caseId ?? randomUUID();
     const existing = await findCase(this.pool, caseId);
     if (existing?.status === 'closed') {
@@ -194,6 +195,31 @@ export class CaseService {
     }
   }
 
+  /** What moving the case to `target` would do, as its workflow answers (the `migrationPreview` query); why not when it is not running. */
+  async previewMigration(caseId: string, target: MigrationTarget): Promise<MigrationPreview | { kind: 'not-running'; message: string }> {
+    try {
+      return await this.client.workflow.getHandle(workflowIdFor(caseId)).query(migrationPreviewQuery, target);
+    } catch (error) {
+      if (isWorkflowGone(error)) return { kind: 'not-running', message: 'the case’s workflow is not running' };
+      throw error;
+    }
+  }
+
+  /** Moves the case to another version through its workflow (the `migrateCase` update); its validator's reasons when it refuses. */
+  async migrate(caseId: string, migration: CaseMigration): Promise<{ kind: 'migrated'; preview: MigrationPreview } | { kind: 'refused'; reasons: string[] }> {
+    try {
+      const preview = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(migrateCaseUpdate, { args: [migration] });
+      return { kind: 'migrated', preview };
+    } catch (error) {
+      const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.NotMigratable)
+        return { kind: 'refused', reasons: (cause.details?.[0] ?? [cause.message]) as string[] };
+      if (error instanceof WorkflowUpdateFailedError) return { kind: 'refused', reasons: [error.cause?.message ?? error.message] };
+      if (isWorkflowGone(error)) return { kind: 'refused', reasons: ['the case’s workflow is not running'] };
+      throw error;
+    }
+  }
+
   /**
    * The case as its workflow last reported it: the projection, written in the workflow task that
    * changed it (see the workflow's progress reports), so a read never asks the workflow.
@@ -261,6 +287,12 @@ function searchAttributes(plan: Plan, playbook: string, version: number, orderId
     { key: CASE_STATUS, value: 'open' },
     ...(orderId !== null ? [{ key: ORDER_ID, value: orderId }] : []),
   ];
+}
+
+/** What is wrong with case data under a plan's field declarations and order lines: what opening a case checks, and moving one to another version. */
+export function caseDataProblems(plan: Plan, data: Record<string, unknown>): ValueProblem[] {
+  const problems = checkValues(plan.fields, data, '/data', plan.currency);
+  return problems.length > 0 ? problems : checkOrderLines(plan, data);
 }
 
 function invalidData(problems: ValueProblem[]): OpenCaseResult {

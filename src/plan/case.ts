@@ -167,3 +167,36 @@ export interface RepairedStep {
   step: string;
   iteration?: string;
 }
+
+/**
+ * Moving a waiting case to another version of its playbook (the `migrateCase` update and the
+ * `migrationPreview` query): the new version's plan travels in the arguments, so a replay re-applies
+ * the same swap without any I/O; `mapping` renames steps, old id → new id.
+ */
+export interface MigrationTarget {
+  plan: Plan;
+  playbook: PlaybookRef;
+  mapping: Record<string, string>;
+}
+
+export interface CaseMigration extends MigrationTarget {
+  by: Actor;
+  reason: string;
+}
+
+/** What moving changes for the case: a deadline of the step it waits at, from and to (null: none). */
+export interface MigrationChange {
+  kind: 'deadline';
+  step: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** Whether the case can move, why not, where it waits now (`step`) and will (`toStep`), and what changes. */
+export interface MigrationPreview {
+  movable: boolean;
+  reasons: string[];
+  step: string | null;
+  toStep: string | null;
+  changes: MigrationChange[];
+}

@@ -37,6 +37,8 @@ export const FAILURE_TYPES = {
   ChildCaseFailed: 'ChildCaseFailed',
   /** A `for_each` list longer than the loop's `max`: its `on_error` is taken, else the case fails for repair. */
   LoopTooLong: 'LoopTooLong',
+  /** A migration to another playbook version the case cannot take now (its details list the reasons). */
+  NotMigratable: 'NotMigratable',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];

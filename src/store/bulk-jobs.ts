@@ -5,14 +5,17 @@ import type { CaseSelection } from './case-list.js';
 import type { Pool } from './pool.js';
 import { withTransaction, type Queryable } from './transaction.js';
 
-export type BulkOperation = 'cancel' | 'retry' | 'escalate';
+export type BulkOperation = 'cancel' | 'retry' | 'escalate' | 'migrate';
 export type BulkCaseState = 'pending' | 'done' | 'skipped' | 'failed';
 
-/** What the operation needs besides the case: the cancel's or the repair's reason, the escalation's queue and severity. */
+/** What the operation needs besides the case: the cancel's or the repair's reason, the escalation's queue and severity, the migration's version and mapping. */
 export interface BulkParams {
   reason: string;
   queue?: string;
   severity?: Severity;
+  toVersion?: number;
+  /** Old step id → new step id. */
+  mapping?: Record<string, string>;
 }
 
 export interface BulkJobRequest {

@@ -16,7 +16,11 @@ export class CaseClocks {
   ) {
     this.specs = Object.entries(plan.clocks ?? {});
     this.time = new ClockTime(plan.calendar);
-    if (this.specs.length > 0) state.clocks ??= Object.fromEntries(this.specs.map(([name]) => [name, newClock()]));
+    // Each clock of the plan has its state; a version a case moved to may declare clocks its old one had not.
+    if (this.specs.length > 0) {
+      state.clocks ??= {};
+      for (const [name] of this.specs) state.clocks[name] ??= newClock();
+    }
   }
 
   /** What entering `stepId` at `now` did to each clock, as history records. */

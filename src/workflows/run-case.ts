@@ -24,6 +24,7 @@ import {
 import type { CaseActivities, MessageRecipient } from '../plan/activities.js';
 import type {
   CaseEvent,
+  CaseMigration,
   CaseRepair,
   CaseInput,
   CaseResult,
@@ -31,17 +32,29 @@ import type {
   CaseStatus,
   CaseView,
   Deadline,
+  MigrationPreview,
+  MigrationTarget,
   ProgressReport,
   RunCaseWorkflow,
   StepRecord,
 } from '../plan/case.js';
-import { cancelCaseUpdate, caseViewQuery, deliverEventUpdate, repairCaseUpdate, REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
-import { CASE_OUTCOME, CASE_REASON, CASE_STATUS } from '../case-contract/search-attributes.js';
+import {
+  cancelCaseUpdate,
+  caseViewQuery,
+  deliverEventUpdate,
+  migrateCaseUpdate,
+  migrationPreviewQuery,
+  repairCaseUpdate,
+  REPLAY_SINK,
+  type CaseSinks,
+} from '../case-contract/messages.js';
+import { CASE_OUTCOME, CASE_REASON, CASE_STATUS, PLAYBOOK_VERSION } from '../case-contract/search-attributes.js';
 import { instantAfter } from '../plan/calendar.js';
 import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { isChildWait } from '../plan/steps/playbook.js';
+import type { WaitStep } from '../plan/steps/wait.js';
 import { callRetry, type StepRetry } from '../plan/steps/retry.js';
 import { Cancellation } from './cancellation.js';
 import { CaseClocks } from './clocks.js';
@@ -49,9 +62,11 @@ import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
 import { HistoryVersions } from './history-versions.js';
 import { Inbox } from './inbox.js';
+import { carryVisits, checkMigration } from './migration.js';
 import { Strand, type ItemValue, type StrandHost, type StrandPosition } from './strands.js';
 import { sharedPlan } from './shared-plans.js';
-import { interpreterOf, type BodyEnd, type BodyRun, type StepRuntime } from './steps/index.js';
+import { interpreterOf, type BodyEnd, type BodyRun, type StepRuntime, type Woken } from './steps/index.js';
+import { waitTimeoutAt } from './steps/wait.js';
 import { iso } from './time.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
@@ -183,13 +198,18 @@ const targets = (repair: CaseRepair, failure: PendingFailure): boolean =>
 
 class CaseRun implements StepRuntime, StrandHost {
   readonly caseId: string;
-  readonly plan: Plan;
+  /** The plan the case runs on: the one it opened with, until a migration swaps it (see migrate()). */
+  plan: Plan;
   readonly state: CaseState;
   readonly activities: CaseActivities;
   readonly refunds = refunds;
-  private readonly expressions: CaseExpressions;
-  private readonly inbox: Inbox;
-  private readonly clocks: CaseClocks;
+  private expressions: CaseExpressions;
+  private inbox: Inbox;
+  private clocks: CaseClocks;
+  /** When the top-level step running now started: where a migration recomputes a wait's timeout from. */
+  private stepStarted: number | undefined;
+  /** Migrations taken so far: a wait woken by one reads its step again. */
+  private migrations = 0;
   private status: CaseStatus = 'open';
   private waitingFor: string[] = [];
   private deadlines: Deadline[] = [];
@@ -202,8 +222,8 @@ class CaseRun implements StepRuntime, StrandHost {
   private reporting: Promise<void> = Promise.resolve();
   private readonly cancellation: Cancellation;
 
-  /** The input without its plan: the plan is the one copy shared by the plan's cases. */
-  private readonly input: Omit<CaseInput, 'plan'>;
+  /** The input without its plan: the plan is the one copy shared by the plan's cases. A migration replaces its playbook. */
+  private input: Omit<CaseInput, 'plan'>;
   readonly versions: HistoryVersions;
 
   constructor({ plan, ...input }: CaseInput) {
@@ -250,6 +270,14 @@ class CaseRun implements StepRuntime, StrandHost {
         }),
     });
     setHandler(caseViewQuery, () => this.view());
+    setHandler(migrationPreviewQuery, (target: MigrationTarget) => this.checkMigration(target));
+    setHandler(migrateCaseUpdate, (migration: CaseMigration) => this.migrate(migration), {
+      validator: (migration: CaseMigration) => {
+        const { movable, reasons } = this.checkMigration(migration);
+        if (!movable)
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.NotMigratable, message: reasons.join('; '), details: [reasons], nonRetryable: true });
+      },
+    });
     setHandler(
       repairCaseUpdate,
       (repair: CaseRepair) => {
@@ -310,6 +338,7 @@ class CaseRun implements StepRuntime, StrandHost {
     const visit = (this.state.visits[stepId + iteration] = (this.state.visits[stepId + iteration] ?? 0) + 1);
     const key = `${this.caseId}/${stepId}${iteration}/${visit}`;
     if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
+    if (rt === this) this.stepStarted = Date.now();
     try {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
@@ -319,6 +348,56 @@ class CaseRun implements StepRuntime, StrandHost {
       if (!isCaseFailure(error) || failures === 'throw' || !this.versions.has('failed-cases-wait-for-repair')) throw error;
       return this.failed(step ?? { id: stepId, kind: 'missing' }, key, failureMessage(error).slice(0, 1000), rt, iteration);
     }
+  }
+
+  /** Whether the case can move to `target` and what changes for it (the preview query; the update's validator). */
+  private checkMigration(target: MigrationTarget): MigrationPreview {
+    const position = {
+      status: this.status,
+      inBlock: this.strands.size > 0,
+      current: this.state.current,
+      playbook: this.input.playbook,
+      plan: this.plan,
+      since: this.status === 'waiting' && this.strands.size === 0 ? this.stepStarted : undefined,
+    };
+    return checkMigration(position, target, (plan, hash, step: WaitStep, since) => {
+      // Its own expressions: a query must not count in what the step code spends of the task's budget.
+      const expressions = new CaseExpressions(sharedPlan(hash, plan), this.caseId, this.input.openedBy ?? '', this.state);
+      return waitTimeoutAt(step, { evaluate: (expr) => expressions.evaluate(expr), after: (start, span) => instantAfter(plan.calendar, start, span) }, since);
+    });
+  }
+
+  /**
+   * Swaps the plan the case runs on (its expressions, inbox, clocks, the playbook continue-as-new carries),
+   * records `migrated` and wakes the wait, which reads its step again from the new plan.
+   */
+  private migrate(migration: CaseMigration): MigrationPreview {
+    const preview = this.checkMigration(migration);
+    const from = this.input.playbook;
+    const shared = sharedPlan(migration.playbook.hash, migration.plan);
+    this.plan = shared.plan;
+    this.input = { ...this.input, playbook: migration.playbook };
+    this.expressions = new CaseExpressions(shared, this.caseId, this.input.openedBy ?? '', this.state);
+    this.state.seenEventIds = this.inbox.seenIds();
+    this.inbox = new Inbox(this.plan, this.state);
+    this.clocks = new CaseClocks(this.plan, this.state);
+    carryVisits(this.state.visits, migration.mapping);
+    this.state.current = preview.toStep!;
+    this.record(
+      { id: preview.toStep!, kind: 'migrated' },
+      {
+        from: { version: from.version, hash: from.hash },
+        to: { version: migration.playbook.version, hash: migration.playbook.hash },
+        ...(preview.step !== preview.toStep ? { fromStep: preview.step } : {}),
+        mapping: migration.mapping,
+        changes: preview.changes,
+        by: migration.by,
+        reason: migration.reason,
+      },
+    );
+    if (this.input.indexed) upsertSearchAttributes([{ key: PLAYBOOK_VERSION, value: migration.playbook.version }]);
+    this.migrations += 1;
+    return preview;
   }
 
   private unrepaired(): PendingFailure[] {
@@ -470,7 +549,9 @@ class CaseRun implements StepRuntime, StrandHost {
     wakeAt: number | undefined,
     ready: () => boolean = () => false,
     strand?: StrandPosition,
-  ) {
+  ): Promise<Woken> {
+    const migrations = this.migrations;
+    let woken: Woken;
     if (strand) Object.assign(strand, { step: stepId, waitingFor: events, deadlines });
     else {
       this.status = 'waiting';
@@ -485,7 +566,7 @@ class CaseRun implements StepRuntime, StrandHost {
     let unready: unknown;
     const settled = () => {
       try {
-        return unready !== undefined || ready();
+        return unready !== undefined || this.migrations !== migrations || ready();
       } catch (error) {
         unready = error;
         return true;
@@ -499,6 +580,10 @@ class CaseRun implements StepRuntime, StrandHost {
       if (until === undefined) await condition(settled);
       else if (until > Date.now()) await condition(settled, until - Date.now());
       if (unready !== undefined) throw unready;
+      if (this.migrations !== migrations) {
+        woken = 'migrated';
+        break;
+      }
       if (runOut === undefined || ready() || (wakeAt !== undefined && Date.now() >= wakeAt)) break;
       await this.escalateRunOutClocks(stepId);
       await this.report();
@@ -510,6 +595,7 @@ class CaseRun implements StepRuntime, StrandHost {
       this.deadlines = [];
     }
     this.settle();
+    return woken;
   }
 
   async working(deadlines: Deadline[], strand?: StrandPosition): Promise<void> {

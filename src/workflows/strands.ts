@@ -14,7 +14,7 @@ import type { Expr, FieldType, Plan, Recipient, StepBase } from '../plan/plan.js
 import { BODY_END } from '../plan/steps/index.js';
 import type { StepRetry } from '../plan/steps/retry.js';
 import type { HistoryVersions } from './history-versions.js';
-import type { BodyEnd, BodyRun, ReceivedCaseEvent, StepRuntime } from './steps/runtime.js';
+import type { BodyEnd, BodyRun, ReceivedCaseEvent, StepRuntime, Woken } from './steps/runtime.js';
 
 /** A loop's item as a strand's expressions see it: its name, its type (undefined: `dyn`) and its JSON value. */
 export interface ItemValue {
@@ -45,7 +45,7 @@ export interface StrandHost {
     wakeAt: number | undefined,
     ready: (() => boolean) | undefined,
     strand: StrandPosition,
-  ): Promise<void>;
+  ): Promise<Woken>;
   working(deadlines: Deadline[], strand: StrandPosition): Promise<void>;
   progressWith(deadlines: Deadline[], strand: StrandPosition): { report: ProgressReport; written(): void };
   /** A strand starts or stops counting in the case's position. */
@@ -130,7 +130,7 @@ export class Strand implements StepRuntime {
   record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void {
     this.root.record(step, this.iteration ? { ...detail, iteration: this.iteration.slice(1) } : detail, kind);
   }
-  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<void> {
+  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<Woken> {
     return this.host.waitFor(stepId, events, deadlines, wakeAt, ready, this.position);
   }
   working(deadlines: Deadline[]): Promise<void> {

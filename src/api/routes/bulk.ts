@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { BulkDryRun, BulkJob as BulkJobBody, BulkJobList, BulkReport } from '../../api-contract/bulk.js';
+import { StepMapping as MAPPING } from '../../api-contract/migrations.js';
 import { DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkCaseState, type BulkOperations, type BulkRequest, type CaseSelection } from '../../cases/bulk.js';
 import { readQueryInstants } from '../instant-query.js';
 import { actorOf } from '../auth.js';
@@ -12,6 +13,7 @@ import { idempotencyHeaders, idempotencyKeyOf } from '../idempotency.js';
 import { problem, sendProblem, type Problem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
 import { CASE_FILTERS } from '../case-filters.js';
+import { orderedMapping } from '../../cases/migration.js';
 
 const TAGS = ['bulk operations'];
 const ROLES = ['ops-lead', 'admin'] as const;
@@ -30,19 +32,31 @@ const SELECTION = {
 } as const;
 
 const OPERATION_PROPERTIES = {
-  operation: { enum: ['cancel', 'retry', 'escalate'] },
+  operation: { enum: ['cancel', 'retry', 'escalate', 'migrate'] },
   selection: SELECTION,
   reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S', description: 'The cancel’s, the repair’s or the escalation’s reason' },
   queue: { type: 'string', minLength: 1, maxLength: 100, description: 'escalate: the queue (required)' },
   severity: { enum: ['low', 'medium', 'high', 'critical'], description: 'escalate: the severity (medium when absent)' },
+  toVersion: { type: 'integer', minimum: 1, maximum: 2_147_483_647, description: 'migrate: the version of the selected playbook the cases move to (required)' },
+  mapping: MAPPING,
 } as const;
 
-/** escalate needs a queue; the others take none. */
+/** escalate needs a queue, migrate a version and a selection naming the playbook; the others take neither. */
 const QUEUE_RULES = {
-  if: { properties: { operation: { const: 'escalate' } } },
-  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
-  then: { required: ['queue'] },
-  else: { not: { anyOf: [{ required: ['queue'] }, { required: ['severity'] }] } },
+  allOf: [
+    {
+      if: { properties: { operation: { const: 'escalate' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
+      then: { required: ['queue'] },
+      else: { not: { anyOf: [{ required: ['queue'] }, { required: ['severity'] }] } },
+    },
+    {
+      if: { properties: { operation: { const: 'migrate' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
+      then: { required: ['toVersion'], properties: { selection: { type: 'object', required: ['playbook'] } } },
+      else: { not: { anyOf: [{ required: ['toVersion'] }, { required: ['mapping'] }] } },
+    },
+  ],
 };
 
 interface OperationBody {
@@ -51,6 +65,8 @@ interface OperationBody {
   reason: string;
   queue?: string;
   severity?: 'low' | 'medium' | 'high' | 'critical';
+  toVersion?: number;
+  mapping?: Record<string, string>;
 }
 
 export const bulkRoutes =
@@ -68,8 +84,9 @@ function requestOf(body: OperationBody): BulkRequest | { problem: Problem } {
   const { openedFrom, openedTo } = read.instants;
   if (openedFrom) body.selection.openedFrom = openedFrom.text;
   if (openedTo) body.selection.openedTo = openedTo.text;
-  const { operation, selection, reason, queue, severity } = body;
-  return { operation, selection, params: { reason: reason.trim(), ...(queue ? { queue } : {}), ...(severity ? { severity } : {}) } };
+  const { operation, selection, reason, queue, severity, toVersion, mapping } = body;
+  const migration = toVersion !== undefined ? { toVersion, mapping: orderedMapping(mapping) } : {};
+  return { operation, selection, params: { reason: reason.trim(), ...(queue ? { queue } : {}), ...(severity ? { severity } : {}), ...migration } };
 }
 
 function dryRunRoute(app: FastifyInstance, bulk: BulkOperations): void {

@@ -41,4 +41,4 @@ export function interpreterOf<S extends Step>(step: S): StepInterpreter<S> {
   return INTERPRETERS[step.kind] as unknown as StepInterpreter<S>;
 }
 
-export type { BodyEnd, BodyRun, ReceivedCaseEvent, StepInterpreter, StepRuntime } from './runtime.js';
+export type { BodyEnd, BodyRun, ReceivedCaseEvent, StepInterpreter, StepRuntime, Woken } from './runtime.js';

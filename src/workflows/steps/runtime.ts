@@ -26,6 +26,9 @@ export interface BodyRun {
 /** How a body ended: done (with what it collected), or the case ended in it (an end step; a repair closing it). */
 export type BodyEnd = { done: true; collected?: unknown } | { done: false; outcome: string; reason: string };
 
+/** Why a wait ended: its event, its time, or (`migrated`) the case moved to another version. */
+export type Woken = 'migrated' | undefined;
+
 /** An event taken from the inbox, with the time it arrived. */
 export type ReceivedCaseEvent = CaseEvent & { at: string };
 
@@ -57,8 +60,11 @@ export interface StepRuntime {
   recipient(to: Recipient): MessageRecipient;
   /** Writes why the step went where it went into the case's history (kind: the step's, unless given). */
   record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void;
-  /** Publishes what the case waits for, then sleeps until `ready()` or the instant `wakeAt`. */
-  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<void>;
+  /**
+   * Publishes what the case waits for, then sleeps until `ready()` or the instant `wakeAt`; answers
+   * `migrated` when the case was moved to another version meanwhile (its step is to be read again).
+   */
+  waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<Woken>;
   /** Publishes deadlines while the step works (a refund racing its deadline). */
   working(deadlines: Deadline[]): Promise<void>;
   /**

@@ -8,12 +8,22 @@ import type { StepInterpreter, StepRuntime } from './runtime.js';
 
 export const wait: StepInterpreter<WaitStep> = { run: runWait };
 
-/** Waits for the first listed event whose condition holds, sending reminders on the way, until the timeout. */
-async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<string> {
-  const started = Date.now();
+/** When a wait that started at `started` times out (null: never), in the plan `rt` evaluates with. */
+export function waitTimeoutAt(step: WaitStep, rt: Pick<StepRuntime, 'evaluate' | 'after'>, started: number): number | null {
   const timeout = waitTimeout(step);
-  const timeoutAt = step.timeoutAt ? instantOf(rt.evaluate(step.timeoutAt), step.timeoutAt) : timeout === undefined ? null : rt.after(started, timeout);
-  const events = Object.keys(step.on);
+  return step.timeoutAt ? instantOf(rt.evaluate(step.timeoutAt), step.timeoutAt) : timeout === undefined ? null : rt.after(started, timeout);
+}
+
+/**
+ * Waits for the first listed event whose condition holds, sending reminders on the way, until the timeout.
+ * A case moved to another version while it waits (src/workflows/migration.ts) reads its step again from
+ * the new plan: the timeout from the same start, the reminders sent so far counted, the new events.
+ */
+async function runWait(first: WaitStep, rt: StepRuntime, key: string): Promise<string> {
+  const started = Date.now();
+  let step = first;
+  let timeoutAt = waitTimeoutAt(step, rt, started);
+  let events = Object.keys(step.on);
   const takes = (event: CaseEvent) => {
     const where = step.on[event.type]!.where;
     return !where || rt.matches(where, event);
@@ -76,6 +86,11 @@ async function runWait(step: WaitStep, rt: StepRuntime, key: string): Promise<st
       ...(timeoutAt !== null ? [{ kind: 'timeout' as const, step: step.id, at: iso(timeoutAt) }] : []),
       ...(reminderAt !== null ? [{ kind: 'reminder' as const, step: step.id, at: iso(reminderAt) }] : []),
     ];
-    await rt.waitFor(step.id, events, deadlines, wakeAt === Infinity ? undefined : wakeAt, () => rt.has(events, takes));
+    const woke = await rt.waitFor(step.id, events, deadlines, wakeAt === Infinity ? undefined : wakeAt, () => rt.has(events, takes));
+    if (woke === 'migrated') {
+      step = rt.plan.steps[rt.state.current] as WaitStep;
+      timeoutAt = waitTimeoutAt(step, rt, started);
+      events = Object.keys(step.on);
+    }
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * Moving a running case to another version of its playbook (issue 25 point 2), in place: the
+ * `migrateCase` update swaps the plan the case runs on, and the `migrationPreview` query answers what
+ * the update would do, with the same code (`checkMigration`). Only a case waiting at a top-level `wait`
+ * moves: the wait reads its step again from the new plan (src/workflows/steps/wait.ts). Pure: the new
+ * plan travels in the arguments, so a replay re-applies the same swap.
+ */
+import type { CaseStatus, MigrationChange, MigrationPreview, MigrationTarget, PlaybookRef } from '../plan/case.js';
+import type { Plan } from '../plan/plan.js';
+import type { WaitStep } from '../plan/steps/wait.js';
+import { iso } from './time.js';
+
+/** Where the case is, as the migration sees it. */
+export interface MigrationPosition {
+  status: CaseStatus;
+  /** Whether strands run (a `parallel` or `for_each` block): the case waits inside a block. */
+  inBlock: boolean;
+  current: string;
+  playbook: PlaybookRef;
+  plan: Plan;
+  /** When the step the case waits at started; undefined when it does not wait at a top-level step. */
+  since: number | undefined;
+}
+
+/** When a wait of `plan` that started at `since` times out (null: never); throws what its expression throws. */
+export type TimeoutIn = (plan: Plan, hash: string, step: WaitStep, since: number) => number | null;
+
+/** Why the case can or cannot move to `target`, and what changes for it: what the query answers and the update's validator checks. */
+export function checkMigration(position: MigrationPosition, target: MigrationTarget, timeoutIn: TimeoutIn): MigrationPreview {
+  const reasons: string[] = [];
+  const { plan, playbook, mapping } = target;
+  const step = position.status === 'closed' ? null : position.current;
+  const toStep = step === null ? null : (mapping[step] ?? step);
+  if (playbook.name !== position.playbook.name) reasons.push(`the case runs playbook ${position.playbook.name}, not ${playbook.name}`);
+  else if (playbook.hash === position.playbook.hash) reasons.push(`the case already runs this plan (version ${position.playbook.version})`);
+  for (const [from, to] of Object.entries(mapping)) {
+    if (!position.plan.steps[from]) reasons.push(`the mapping names step '${from}', which version ${position.playbook.version} does not have`);
+    if (!plan.steps[to]) reasons.push(`the mapping maps '${from}' to step '${to}', which version ${playbook.version} does not have`);
+  }
+  if (position.status !== 'waiting') reasons.push(`the case is ${position.status}, not waiting at a step`);
+  else if (position.inBlock) reasons.push(`the case waits inside a block (parallel or for_each) at '${step}': only a case waiting at a top-level step moves`);
+  const now = step === null ? undefined : position.plan.steps[step];
+  const next = toStep === null ? undefined : plan.steps[toStep];
+  if (position.status === 'waiting' && !position.inBlock && now) {
+    if (now.kind !== 'wait')
+      reasons.push(`the case waits at a ${now.kind} step ('${step}'): only a case at a wait step moves (its step is read again from the new version)`);
+    else if (!next)
+      reasons.push(
+        `version ${playbook.version} has no step '${toStep}'${toStep === step ? ' (removed or renamed: map it to its new id)' : ''}: the case would have nowhere to wait`,
+      );
+    else if (next.kind !== now.kind) reasons.push(`step '${toStep}' is a ${next.kind} step in version ${playbook.version}, not a wait`);
+  }
+  const changes: MigrationChange[] = [];
+  if (reasons.length === 0 && now?.kind === 'wait' && next?.kind === 'wait' && position.since !== undefined) {
+    try {
+      const from = timeoutIn(position.plan, position.playbook.hash, now, position.since);
+      const to = timeoutIn(plan, playbook.hash, next, position.since);
+      if (from !== to) changes.push({ kind: 'deadline', step: toStep!, from: from === null ? null : iso(from), to: to === null ? null : iso(to) });
+    } catch (error) {
+      reasons.push(`the wait's timeout cannot be computed in version ${playbook.version}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { movable: reasons.length === 0, reasons, step, toStep, changes };
+}
+
+/** A step's visits carried to the id the mapping gives it, so keys made under the new id never repeat an old one. */
+export function carryVisits(visits: Record<string, number>, mapping: Record<string, string>): void {
+  for (const [from, to] of Object.entries(mapping)) {
+    if (from !== to && visits[from] !== undefined) visits[to] = Math.max(visits[to] ?? 0, visits[from]);
+  }
+}

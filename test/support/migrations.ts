@@ -1,0 +1,51 @@
+/** Return cases waiting for the parcel, and versions of the standard return playbook to move them to (issue 25 point 2). */
+import { expect } from 'vitest';
+import { validatePlaybook } from '../../src/playbook/index.js';
+import { publishPlaybook, type PlaybookVersion } from '../../src/store/playbooks.js';
+import type { Pool } from '../../src/store/pool.js';
+import { compileStandardPlaybook, openCase, playbookPath, returnCaseData, STANDARD_CALENDARS } from './playbooks.js';
+import type { Runtime } from './runtime.js';
+
+const DAY = 86_400_000;
+
+/** Publishes the standard return playbook with `edit` applied to its text (each call a new version). */
+export async function publishReturnVersion(pool: Pool, edit: (source: string) => string = (source) => source): Promise<PlaybookVersion> {
+  const source = edit(compileStandardPlaybook('return').source);
+  const result = validatePlaybook(source, playbookPath('return'), { calendars: STANDARD_CALENDARS });
+  if (!result.plan) throw new Error(`the edited return playbook does not compile: ${JSON.stringify(result.diagnostics)}`);
+  return (await publishPlaybook(pool, source, result.plan, 'test')).version;
+}
+
+/** The return playbook with a longer wait for the warehouse: 11 days instead of 10. */
+export const LONGER_RECEIPT = (source: string): string => replaced(source, 'receipt_timeout: 10d', 'receipt_timeout: 11d');
+
+/** The return playbook whose wait for the warehouse is called `wait_parcel` (and waits 11 days). */
+export const RENAMED_RECEIPT = (source: string): string => replaced(LONGER_RECEIPT(source), '  - id: wait_receipt\n', '  - id: wait_parcel\n');
+
+function replaced(source: string, from: string, to: string): string {
+  if (!source.includes(from)) throw new Error(`the return playbook has no '${from.trim()}' any more`);
+  return source.replace(from, to);
+}
+
+/** Opens a no-reason return on `version` and brings it to `wait_receipt`: the buyer keeps the return and ships the parcel. */
+export async function openReturnAtReceipt(runtime: Runtime, caseId: string, version: PlaybookVersion): Promise<void> {
+  const now = await runtime.env.currentTimeMs();
+  await openCase(runtime.service, { caseId, playbook: version.name, version: version.version, data: returnCaseData(`TB-${caseId}`, now - 2 * DAY) });
+  await atStep(runtime, caseId, 'wait_exchange_answer');
+  await runtime.inbox.deliverEvent(caseId, { type: 'buyer.kept_return', id: `${caseId}-kept`, payload: {} });
+  await runtime.inbox.deliverEvent(caseId, { type: 'buyer.shipped', id: `${caseId}-shipped`, payload: { tracking_number: `SF-${caseId}` } });
+  await atStep(runtime, caseId, 'wait_receipt');
+}
+
+/** Waits until the case's projection says it waits at `step`. */
+export async function atStep(runtime: Runtime, caseId: string, step: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const seen = await runtime.service.describe(caseId);
+        return seen?.status === 'waiting' ? seen.step : null;
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(step);
+}
