@@ -5,7 +5,17 @@ import { exact, freeObject, integer, list, nullable, nullableString, oneOf, opti
 export const KeptBacktest = exact({
   id: string,
   playbook: string,
+  /** The candidate's plan hash (also `candidateHash`). */
   planHash: string,
+  candidateHash: string,
+  /** The published version the candidate is; null when its text is not published. */
+  candidateVersion: nullable(integer),
+  /**
+   * The playbook's current version when the backtest started, which the candidate is compared with
+   * (the console shows their diff beside the report); null when none was, or for a backtest kept
+   * before it was recorded.
+   */
+  baseline: nullable(exact({ version: integer, hash: string })),
   startedBy: string,
   status: oneOf('running', 'done', 'failed'),
   /** Cases re-run so far, of `total`. */
@@ -22,6 +32,18 @@ export type KeptBacktest = Static<typeof KeptBacktest>;
 
 const DAY = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 
+/** The closed cases a backtest takes, beside its playbook (`cases` of `POST /v1/backtests`). */
+export const BacktestCases = exact({
+  orderId: optional(string),
+  outcome: optional(string),
+  reason: optional(string),
+  openedFrom: optional(string),
+  openedTo: optional(string),
+  breached: optional(oneOf('true', 'false')),
+  version: optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+});
+export type BacktestCases = Static<typeof BacktestCases>;
+
 /** What `POST /v1/backtests` takes: the candidate as YAML, or a published version by name and version. */
 export const StartBacktest = Type.Object(
   {
@@ -33,6 +55,11 @@ export const StartBacktest = Type.Object(
     since: optional(Type.String({ pattern: DAY })),
     until: optional(Type.String({ pattern: DAY })),
     limit: optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    /**
+     * Which of those closed cases: the case list's filters (`GET /v1/cases`) but the playbook and the
+     * status, and a version; the route's schema checks each as the case list does.
+     */
+    cases: optional(BacktestCases),
   },
   { additionalProperties: false },
 );

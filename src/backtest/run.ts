@@ -4,21 +4,40 @@
  * connectors, and what would change. Each run opens at the case's own weekday and time of day (a whole
  * number of weeks later, the server's clock only moving forward), with every instant of its data and
  * events moved by as much, and takes the case's recorded events and cancels at their recorded offsets.
+ * A kept backtest keeps the cases it selected and each one's result as it goes, so one stopped by a
+ * restart resumes with the cases not yet re-run.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import proto from '@temporalio/proto';
+import { randomUUID } from 'node:crypto';
 import type { EventInbox } from '../cases/inbox.js';
 import { caseSideEffects } from '../cases/reads.js';
 import type { CaseService } from '../cases/service.js';
 import { workflowIdFor, type CaseResult } from '../plan/case.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
 import { pendingTimersDue, untilDeliveryInstant, untilSettled } from '../scenarios/timer-guard.js';
-import { publishPlaybook } from '../services/playbooks.js';
-import { closedCasesOf, finishBacktest, getBacktest, insertBacktest, recordBacktestProgress, type ArchivedCase, type BacktestRow } from '../store/backtests.js';
-import { randomUUID } from 'node:crypto';
+import { getPlaybook, listVersions, publishPlaybook } from '../services/playbooks.js';
+import {
+  archivedCase,
+  backtestCaseResults,
+  backtestStart,
+  closedCaseIds,
+  deadlinesMissed,
+  finishBacktest,
+  getBacktest,
+  insertBacktest,
+  keepBacktestCases,
+  pendingBacktestCases,
+  recordBacktestCase,
+  type ArchivedCase,
+  type BacktestRow,
+  type BacktestSelection,
+} from '../store/backtests.js';
 import type { Pool } from '../store/pool.js';
 import { recordedCase, shifted, type RecordedCase } from './recorded.js';
+
+export type { BacktestCaseQuery } from '../store/backtests.js';
 
 const { EventType } = proto.temporal.api.enums.v1;
 const WEEK_MS = 7 * 86_400_000;
@@ -32,11 +51,8 @@ export interface BacktestStack {
   inbox: EventInbox;
 }
 
-export interface BacktestOptions {
-  since?: string | undefined;
-  until?: string | undefined;
-  limit: number;
-}
+/** Which closed cases: opened in [since, until), matching `cases` (the case list's filters), at most `limit`. */
+export type BacktestOptions = BacktestSelection;
 
 /** What one run of a case came to. */
 export interface RunSummary {
@@ -47,7 +63,14 @@ export interface RunSummary {
   refunds: number[];
   refunded: number;
   escalations: string[];
+  /** The templates of the messages sent, in order. */
   messages: string[];
+  /**
+   * The deadlines the run missed, in order: `timeout <step>` (a wait's timeout taken), `clock <name>`
+   * (a clock ran out), `task-sla <step>` (a task done after its SLA), `refund-late <step>` (a refund
+   * paid after its deadline).
+   */
+  deadlinesMissed: string[];
 }
 
 /** A recorded event (or cancel) the candidate does not take as the case's version did. */
@@ -99,16 +122,47 @@ export interface BacktestTotals {
   escalationsAfter: number;
   messagesBefore: number;
   messagesAfter: number;
+  /** Messages sent by template, before and after (the templates either side sent). */
+  messagesByTemplate: Record<string, { before: number; after: number }>;
+  deadlinesMissedBefore: number;
+  deadlinesMissedAfter: number;
   refusedEvents: number;
 }
 
 export interface BacktestReport {
   playbook: string;
+  /** The candidate's plan hash. */
   planHash: string;
   currency: string;
   options: BacktestOptions;
+  /** The playbook's current version when the backtest started, which the console shows the candidate's diff against; null when none was published. */
+  baseline: { version: number; hash: string } | null;
+  /** The published version the candidate is; null when it is not published. */
+  candidateVersion: number | null;
   totals: BacktestTotals;
   cases: CaseBacktest[];
+}
+
+/** The playbook's current version, and the published version the candidate is (if any). */
+async function versionsOf(archive: Pool, candidate: HashedPlan): Promise<Pick<BacktestReport, 'baseline' | 'candidateVersion'>> {
+  const current = await getPlaybook(archive, candidate.plan.name);
+  const same = (await listVersions(archive, candidate.plan.name)).find((v) => v.hash === candidate.hash);
+  return { baseline: current ? { version: current.version, hash: current.hash } : null, candidateVersion: same?.version ?? null };
+}
+
+/**
+ * Keeps a new backtest as `running`, with what it compares (the candidate, the cases to take, the
+ * current version as its baseline); `resumable`: picked up again at `casebook start` if left running.
+ */
+export async function startKeptBacktest(
+  archive: Pool,
+  candidate: HashedPlan,
+  options: BacktestOptions,
+  startedBy: string,
+  { resumable, id = randomUUID() }: { resumable: boolean; id?: string },
+): Promise<string> {
+  await insertBacktest(archive, { id, candidate, selection: options, startedBy, resumable, ...(await versionsOf(archive, candidate)) });
+  return id;
 }
 
 /**
@@ -122,26 +176,46 @@ export async function keptBacktest(
   options: BacktestOptions,
   startedBy: string,
   progress: (done: number, total: number, changed: number) => void = () => {},
-  id: string = randomUUID(),
 ): Promise<{ id: string; report: BacktestReport }> {
-  await insertBacktest(archive, { id, playbook: candidate.plan.name, planHash: candidate.hash, startedBy });
-  return { id, report: await runKeptBacktest(archive, stack, candidate, options, id, progress) };
+  const id = await startKeptBacktest(archive, candidate, options, startedBy, { resumable: false });
+  return { id, report: (await runKeptBacktest(archive, stack, id, { progress }))! };
 }
 
-/** Runs a backtest already kept as `running` (insertBacktest) and keeps its progress, then its report or why it failed. */
+/**
+ * Runs a kept backtest (startKeptBacktest) from its first case without a result: selects its cases
+ * first if it has not yet, keeps each case's result and the progress, then its report (or why it
+ * failed). When `signal` aborts, stops after the case it is at and answers undefined: the backtest
+ * stays `running`, to resume.
+ */
 export async function runKeptBacktest(
   archive: Pool,
   stack: BacktestStack,
-  candidate: HashedPlan,
-  options: BacktestOptions,
   id: string,
-  progress: (done: number, total: number, changed: number) => void = () => {},
-): Promise<BacktestReport> {
+  { progress = () => {}, signal }: { progress?: (done: number, total: number, changed: number) => void; signal?: AbortSignal } = {},
+): Promise<BacktestReport | undefined> {
   try {
-    const report = await runBacktest(archive, stack, candidate, options, (done, total, changed) => {
+    const start = await backtestStart(archive, id);
+    if (!start) throw new Error(`backtest ${id} does not keep what it compares (kept before migration 327): it cannot run`);
+    const { candidate, selection } = start;
+    await keepBacktestCases(archive, id, () => closedCaseIds(archive, candidate.plan.name, selection));
+    const kept = await backtestCaseResults(archive, id);
+    const total = kept.length;
+    let done = kept.filter((c) => c.result !== null).length;
+    let changed = kept.filter((c) => (c.result as CaseBacktest | null)?.changes.length).length;
+    const rerun = new Reruns(stack, candidate);
+    for (const caseId of await pendingBacktestCases(archive, id)) {
+      if (signal?.aborted) return undefined;
+      const stored = await archivedCase(archive, caseId);
+      const result = stored
+        ? await rerun.compare(stored)
+        : { caseId, version: 0, openedAt: '', skipped: 'it is no longer in the database', refusedEvents: [], changes: [] };
+      await recordBacktestCase(archive, id, caseId, result);
+      done += 1;
+      if (result.changes.length > 0) changed += 1;
       progress(done, total, changed);
-      void recordBacktestProgress(archive, id, done, total).catch(() => {});
-    });
+    }
+    const cases = (await backtestCaseResults(archive, id)).map((c) => c.result as CaseBacktest);
+    const report = reportOf(candidate, selection, { baseline: start.baseline, candidateVersion: start.candidateVersion }, cases);
     await finishBacktest(archive, id, { report });
     return report;
   } catch (error) {
@@ -153,6 +227,15 @@ export async function runKeptBacktest(
 /** A kept backtest: its progress, and its report once done. */
 export function keptBacktestNamed(archive: Pool, id: string): Promise<BacktestRow | undefined> {
   return getBacktest(archive, id);
+}
+
+function reportOf(
+  candidate: HashedPlan,
+  options: BacktestOptions,
+  versions: Pick<BacktestReport, 'baseline' | 'candidateVersion'>,
+  cases: CaseBacktest[],
+): BacktestReport {
+  return { playbook: candidate.plan.name, planHash: candidate.hash, currency: candidate.plan.currency, options, ...versions, totals: totalsOf(cases), cases };
 }
 
 /**
@@ -167,7 +250,7 @@ function ownOrder(plan: Plan, data: Record<string, unknown>, side: string): Reco
 
 type Answer = { status: string; reason: string | null };
 
-/** Runs the backtest; `progress` is told after each case. */
+/** Runs a backtest without keeping it; `progress` is told after each case. */
 export async function runBacktest(
   archive: Pool,
   stack: BacktestStack,
@@ -175,24 +258,44 @@ export async function runBacktest(
   options: BacktestOptions,
   progress: (done: number, total: number, changed: number) => void = () => {},
 ): Promise<BacktestReport> {
-  const archived = await closedCasesOf(archive, candidate.plan.name, options);
-  const published = new Map<string, number>();
-  const versionOf = async (plan: HashedPlan) => {
-    if (!published.has(plan.hash)) published.set(plan.hash, (await publishPlaybook(stack.pool, '', plan, 'casebook backtest')).version.version);
-    return published.get(plan.hash)!;
-  };
-  const candidateVersion = await versionOf(candidate);
-  // Re-runs of another backtest on the same scratch stack keep their own case ids and order ledgers.
-  const tag = randomUUID().slice(0, 8);
+  const versions = await versionsOf(archive, candidate);
+  const caseIds = await closedCaseIds(archive, candidate.plan.name, options);
+  const rerun = new Reruns(stack, candidate);
   const cases: CaseBacktest[] = [];
   let changed = 0;
-  for (const stored of archived) {
-    const result = await backtestCase(stack, tag, stored, await versionOf({ plan: stored.plan, hash: stored.planHash }), candidate, candidateVersion);
+  for (const caseId of caseIds) {
+    const stored = await archivedCase(archive, caseId);
+    if (!stored) continue;
+    const result = await rerun.compare(stored);
     cases.push(result);
     if (result.changes.length > 0) changed += 1;
-    progress(cases.length, archived.length, changed);
+    progress(cases.length, caseIds.length, changed);
   }
-  return { playbook: candidate.plan.name, planHash: candidate.hash, currency: candidate.plan.currency, options, totals: totalsOf(cases), cases };
+  return reportOf(candidate, options, versions, cases);
+}
+
+/** The re-runs of one backtest on a scratch stack: the versions it published there, and its tag. */
+class Reruns {
+  private readonly published = new Map<string, number>();
+  // Re-runs of another backtest on the same scratch stack keep their own case ids and order ledgers.
+  private readonly tag = randomUUID().slice(0, 8);
+
+  constructor(
+    private readonly stack: BacktestStack,
+    private readonly candidate: HashedPlan,
+  ) {}
+
+  private async versionOf(plan: HashedPlan): Promise<number> {
+    if (!this.published.has(plan.hash)) {
+      this.published.set(plan.hash, (await publishPlaybook(this.stack.pool, '', plan, 'casebook backtest')).version.version);
+    }
+    return this.published.get(plan.hash)!;
+  }
+
+  async compare(stored: ArchivedCase): Promise<CaseBacktest> {
+    const candidateVersion = await this.versionOf(this.candidate);
+    return backtestCase(this.stack, this.tag, stored, await this.versionOf({ plan: stored.plan, hash: stored.planHash }), this.candidate, candidateVersion);
+  }
 }
 
 async function backtestCase(
@@ -255,7 +358,7 @@ async function rerun(
   });
   const answers: Answer[] = [];
   if (opened.kind !== 'opened') {
-    const summary = { outcome: 'not opened', reason: opened.message, refunds: [], refunded: 0, escalations: [], messages: [] };
+    const summary = { outcome: 'not opened', reason: opened.message, refunds: [], refunded: 0, escalations: [], messages: [], deadlinesMissed: [] };
     return { summary, answers };
   }
   const openedAt = await env.currentTimeMs();
@@ -285,6 +388,7 @@ async function rerun(
       refunded: effects.refunds.reduce((sum: number, amount) => sum + Number(amount), 0),
       escalations: effects.escalations,
       messages: effects.messages,
+      deadlinesMissed: await deadlinesMissed(pool, caseId),
     },
     answers,
   };
@@ -376,6 +480,9 @@ function changesOf(before: RunSummary, after: RunSummary, refused: RefusedEvent[
   if (JSON.stringify(before.messages) !== JSON.stringify(after.messages)) {
     changes.push(`messages ${JSON.stringify(before.messages)} become ${JSON.stringify(after.messages)}`);
   }
+  if (JSON.stringify(before.deadlinesMissed) !== JSON.stringify(after.deadlinesMissed)) {
+    changes.push(`deadlines missed ${JSON.stringify(before.deadlinesMissed)} become ${JSON.stringify(after.deadlinesMissed)}`);
+  }
   for (const r of refused)
     changes.push(`${r.event}${r.id ? ` ${r.id}` : ''} at +${readable(r.atMs)}: ${r.before} becomes ${r.after}${r.reason ? ` (${r.reason})` : ''}`);
   return changes;
@@ -408,6 +515,22 @@ function totalsOf(cases: readonly CaseBacktest[]): BacktestTotals {
     escalationsAfter: sum((c) => c.after!.escalations.length),
     messagesBefore: sum((c) => c.before!.messages.length),
     messagesAfter: sum((c) => c.after!.messages.length),
+    messagesByTemplate: byTemplate(rerun),
+    deadlinesMissedBefore: sum((c) => c.before!.deadlinesMissed.length),
+    deadlinesMissedAfter: sum((c) => c.after!.deadlinesMissed.length),
     refusedEvents: sum((c) => c.refusedEvents.length),
   };
+}
+
+function byTemplate(rerun: readonly CaseBacktest[]): Record<string, { before: number; after: number }> {
+  const counts: Record<string, { before: number; after: number }> = {};
+  for (const c of rerun) {
+    for (const side of ['before', 'after'] as const) {
+      for (const template of c[side]!.messages) {
+        counts[template] ??= { before: 0, after: 0 };
+        counts[template][side] += 1;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

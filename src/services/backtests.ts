@@ -1,6 +1,8 @@
 /** The backtests kept in the database (src/backtest/run.ts keeps them), and the runner the API starts them with. */
 import type { HashedPlan } from '../plan/plan.js';
-import { type BacktestRow, getBacktest, recentBacktests } from '../store/backtests.js';
+import { type BacktestRow, type BacktestSelection, getBacktest, recentBacktests } from '../store/backtests.js';
+
+export type { BacktestCaseQuery, BacktestSelection } from '../store/backtests.js';
 import type { Pool } from '../store/pool.js';
 
 /** A kept backtest with its progress and report; undefined when there is none with this id. */
@@ -19,7 +21,9 @@ export interface BacktestRunner {
    * Keeps a `running` backtest and returns its id at once; the re-runs go on in the background on a
    * scratch stack of their own, their progress and then their report (or why they failed) kept.
    */
-  start(candidate: HashedPlan, options: { since?: string | undefined; until?: string | undefined; limit: number }, startedBy: string): Promise<string>;
-  /** Waits for the backtests under way (the API closing). */
+  start(candidate: HashedPlan, options: BacktestSelection, startedBy: string): Promise<string>;
+  /** Picks up the backtests a previous process of the API left running (at `casebook start`), each at its first case not yet re-run. */
+  resume(): Promise<void>;
+  /** Stops the backtests under way after the case each is at (the API closing): they stay `running`, to resume. */
   close(): Promise<void>;
 }

@@ -30,9 +30,8 @@ import { EventInbox, SETTLE_INTERVAL_MS } from '../cases/inbox.js';
 import { InboundEvents } from '../cases/inbound.js';
 import { settleProviderRefund } from '../services/refund-settlements.js';
 import type { BacktestRunner } from '../services/backtests.js';
-import { runKeptBacktest } from '../backtest/run.js';
-import { finishBacktest, insertBacktest } from '../store/backtests.js';
-import { randomUUID } from 'node:crypto';
+import { runKeptBacktest, startKeptBacktest } from '../backtest/run.js';
+import { finishBacktest, resumableBacktests } from '../store/backtests.js';
 import type { Redeliverers } from '../services/deliveries.js';
 import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
@@ -226,28 +225,39 @@ export function composeBulkOperations(client: Client, pool: Pool): BulkOperation
 /**
  * Backtests the API starts (`POST /v1/backtests`), run in its process one after another, each on a
  * scratch stack of its own with the local connectors (composeScenarioStack), closed when it ends.
+ * Closing stops them after the case each is at; `resume` picks up those a previous process left running.
  */
 export function composeBacktestRunner(archive: Pool): BacktestRunner {
   let queue: Promise<void> = Promise.resolve();
+  const stopping = new AbortController();
+  const run = (id: string) => {
+    queue = queue.then(async () => {
+      if (stopping.signal.aborted) return;
+      let stack: ScenarioStack | undefined;
+      try {
+        stack = await composeScenarioStack(LOCAL_CONNECTORS, (chosen) => chosen);
+        await stack.worker.runUntil(runKeptBacktest(archive, stack, id, { signal: stopping.signal }));
+      } catch (error) {
+        // Also a scratch stack or worker that would not start: the backtest is never left running.
+        await finishBacktest(archive, id, { problem: (error as Error).message }).catch(() => {});
+      } finally {
+        await stack?.close().catch(() => {});
+      }
+    });
+  };
   return {
     async start(candidate, options, startedBy) {
-      const id = randomUUID();
-      await insertBacktest(archive, { id, playbook: candidate.plan.name, planHash: candidate.hash, startedBy });
-      queue = queue.then(async () => {
-        let stack: ScenarioStack | undefined;
-        try {
-          stack = await composeScenarioStack(LOCAL_CONNECTORS, (chosen) => chosen);
-          await stack.worker.runUntil(runKeptBacktest(archive, stack, candidate, options, id));
-        } catch (error) {
-          // Also a scratch stack or worker that would not start: the backtest is never left running.
-          await finishBacktest(archive, id, { problem: (error as Error).message }).catch(() => {});
-        } finally {
-          await stack?.close().catch(() => {});
-        }
-      });
+      const id = await startKeptBacktest(archive, candidate, options, startedBy, { resumable: true });
+      run(id);
       return id;
     },
-    close: () => queue,
+    async resume() {
+      for (const id of await resumableBacktests(archive)) run(id);
+    },
+    close: () => {
+      stopping.abort();
+      return queue;
+    },
   };
 }
 
@@ -359,7 +369,10 @@ export async function composeApi({ services, pool, running }: ApiParts): Promise
   const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}) });
   api.addHook('onClose', () => bulk.close());
   api.addHook('onClose', () => backtests.close());
-  if (running) await bulk.resume();
+  if (running) {
+    await bulk.resume();
+    await backtests.resume();
+  }
   return api;
 }
 

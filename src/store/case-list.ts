@@ -39,8 +39,8 @@ export interface CaseSummary {
   updatedAt: string;
 }
 
-/** The filters of the case list, as SQL over `cases` with $1..$8, and their values. */
-function filterSql(filter: CaseFilter): { where: string; values: unknown[] } {
+/** The filters of the case list, as SQL over `cases` with $1..$8, and their values (a backtest selects its closed cases with them too). */
+export function filterSql(filter: CaseFilter): { where: string; values: unknown[] } {
   return {
     where: `($1::text IS NULL OR playbook = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR order_id = $3)
        AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR reason = $5)

@@ -20,8 +20,19 @@ const live = useRuntime(async ({ db }) => {
 });
 const http = useApi(live, { lead: ['ops-lead', 'Zhao, ops lead'], agent: ['agent', 'Lei, after-sale'] });
 
-const post = (key: string, payload: unknown) =>
-  http.api.inject({ method: 'POST', url: '/v1/backtests', headers: { authorization: `Bearer ${key}` }, payload: payload as object });
+const post = (key: string, payload: unknown, headers: Record<string, string> = {}) =>
+  http.api.inject({ method: 'POST', url: '/v1/backtests', headers: { authorization: `Bearer ${key}`, ...headers }, payload: payload as object });
+
+/** Reads the backtest until it is no longer running. */
+async function untilFinished(id: string) {
+  let kept = (await get(http.keys.lead, `/v1/backtests/${id}`)).json();
+  const deadline = Date.now() + 120_000;
+  while (kept.status === 'running' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    kept = (await get(http.keys.lead, `/v1/backtests/${id}`)).json();
+  }
+  return kept;
+}
 const get = (key: string, url: string) => http.api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
 
 /** One return case run to its end (refunded) and archived. */
@@ -67,6 +78,10 @@ describe('POST /v1/backtests', () => {
       [{ name: 'return', version: 1, limit: 0 }, 400, 'invalid-request', '/limit'],
       [{ name: 'return', version: 9 }, 404, 'unknown-playbook-version', '/version'],
       [{ playbook: 'playbook: [' }, 422, 'invalid-playbook', '/playbook'],
+      [{ name: 'return', version: 1, cases: { status: 'open' } }, 400, 'invalid-request', '/cases/status'],
+      [{ name: 'return', version: 1, cases: { breached: 'maybe' } }, 400, 'invalid-request', '/cases/breached'],
+      [{ name: 'return', version: 1, cases: { openedFrom: '2026-02-30' } }, 400, 'invalid-request', '/cases/openedFrom'],
+      [{ name: 'return', version: 1, cases: { version: 0 } }, 400, 'invalid-request', '/cases/version'],
     ];
     for (const [body, status, type, pointer] of cases) {
       const res = await post(http.keys.lead, body);
@@ -82,13 +97,11 @@ describe('POST /v1/backtests', () => {
     const started = await post(http.keys.lead, { name: 'return', version: 1, limit: 5 });
     expect(started.statusCode).toBe(202);
     const { id } = started.json();
-    let kept = (await get(http.keys.lead, `/v1/backtests/${id}`)).json();
-    const deadline = Date.now() + 120_000;
-    while (kept.status === 'running' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      kept = (await get(http.keys.lead, `/v1/backtests/${id}`)).json();
-    }
+    const kept = await untilFinished(id);
     expect(kept).toMatchObject({ status: 'done', done: 1, total: 1, playbook: 'return', startedBy: expect.stringContaining('Zhao, ops lead') });
+    // What the console shows the report against: the current version (1) and the candidate, that same version.
+    const current = (await get(http.keys.lead, '/v1/playbooks/return/versions/1')).json();
+    expect(kept).toMatchObject({ baseline: { version: 1, hash: current.hash }, candidateHash: current.hash, candidateVersion: 1, planHash: current.hash });
     expect(kept.report.totals).toMatchObject({ cases: 1, rerun: 1, changed: 0, refundsBefore: 1, refundsAfter: 1, moneyDifference: 0 });
     // A candidate as YAML: the playbook file itself.
     const fromYaml = await post(http.keys.lead, { playbook: readFileSync(playbookPath('return'), 'utf8') });
@@ -96,5 +109,36 @@ describe('POST /v1/backtests', () => {
     const listed = (await get(http.keys.lead, '/v1/backtests')).json().backtests;
     expect(listed.map((b: { id: string }) => b.id)).toEqual([fromYaml.json().id, id]);
     expect(listed[0]).not.toHaveProperty('report');
+    expect(listed[0]).toMatchObject({ baseline: { version: 1, hash: current.hash }, candidateHash: current.hash, candidateVersion: 1 });
+    await untilFinished(fromYaml.json().id);
+  }, 180_000);
+
+  it('takes the closed cases the case list filters select (cases)', async () => {
+    await closedReturnCase('api-bt-1');
+    const started = await post(http.keys.lead, { name: 'return', version: 1, cases: { orderId: 'TB-api-bt-1', openedFrom: '2020-01-01' } });
+    expect(started.statusCode).toBe(202);
+    const kept = await untilFinished(started.json().id);
+    expect(kept).toMatchObject({ status: 'done', done: 1, total: 1 });
+    expect(kept.report.cases.map((c: { caseId: string }) => c.caseId)).toEqual(['api-bt-1']);
+    expect(kept.report.options.cases).toEqual({ orderId: 'TB-api-bt-1', openedFrom: '2020-01-01T00:00:00Z' });
+  }, 180_000);
+
+  it('with an Idempotency-Key, the same request again answers the same backtest, started once', async () => {
+    const body = { name: 'return', version: 1, limit: 1 };
+    const before = (await get(http.keys.lead, '/v1/backtests')).json().backtests.length;
+    const first = await post(http.keys.lead, body, { 'idempotency-key': 'bt-double-11' });
+    expect(first.statusCode).toBe(202);
+    const again = await post(http.keys.lead, body, { 'idempotency-key': 'bt-double-11' });
+    expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    const other = await post(http.keys.lead, { ...body, limit: 2 }, { 'idempotency-key': 'bt-double-11' });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().type).toBe('https://casebook.dev/problems/idempotency-key-reused');
+    const malformed = await post(http.keys.lead, body, { 'idempotency-key': 'two words' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().errors.map((e: { pointer: string }) => e.pointer)).toContain('/headers/idempotency-key');
+    expect((await get(http.keys.lead, '/v1/backtests')).json().backtests.length).toBe(before + 1);
+    await untilFinished(first.json().id);
   }, 180_000);
 });

@@ -1,6 +1,7 @@
 /**
- * `casebook backtest <playbook.yaml> [--since D] [--until D] [--limit N] [--json]`: re-runs closed cases
- * of the playbook from the archive, each with the version it ran and with the file, on Temporal's
+ * `casebook backtest <playbook.yaml> [--since D] [--until D] [--cases query] [--limit N] [--json]`: re-runs
+ * closed cases of the playbook from the archive (`--cases`: the case list's filters, such as
+ * `outcome=resolved&breached=true`), each with the version it ran and with the file, on Temporal's
  * time-skipping server with the real activities on a throw-away Postgres and the local connectors (no
  * connector is called, nothing is written to the live cases), and says what would change. The live
  * database is read, and keeps the report (`backtests`). Exit 0 when nothing would change, 1 when
@@ -9,6 +10,7 @@
 import { DefaultLogger } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
 import { keptBacktest, type BacktestOptions, type BacktestReport } from '../../backtest/run.js';
+import { parseCaseQuery } from '../../backtest/selection.js';
 import { LOCAL_CONNECTORS } from '../../connectors/config.js';
 import { formatDiagnostic } from '../../playbook/index.js';
 import { validateWithMarketplace } from '../../playbook/marketplace-packs.js';
@@ -17,7 +19,10 @@ import { composePool, composeScenarioStack } from '../../stack/compose.js';
 import { installTemporalLogging } from '../../stack/logging.js';
 import { databaseFailure, databaseUrlOf } from '../connections.js';
 
-export const USAGE = 'usage: casebook backtest <playbook.yaml> [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--limit N] [--json]\n';
+export const USAGE = `usage: casebook backtest <playbook.yaml> [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--cases <query>] [--limit N] [--json]
+--cases: the case list's filters as GET /v1/cases takes them, joined by &: orderId, outcome, reason, openedFrom, openedTo, breached, version
+  (e.g. --cases 'outcome=resolved&breached=true')
+`;
 
 const DATE = /^\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2}))?$/;
 
@@ -33,6 +38,10 @@ export function parseBacktestArgs(args: string[]): { file: string; options: Back
       const value = args[++i];
       if (!value || !DATE.test(value) || Number.isNaN(Date.parse(value))) return { problem: `${arg} takes a date, YYYY-MM-DD (or an ISO instant)` };
       options[arg === '--since' ? 'since' : 'until'] = value;
+    } else if (arg === '--cases') {
+      const query = parseCaseQuery(args[++i] ?? '');
+      if ('problem' in query) return { problem: `--cases: ${query.problem}` };
+      options.cases = query;
     } else if (arg === '--limit') {
       const value = Number(args[++i]);
       if (!Number.isInteger(value) || value < 1 || value > 10_000) return { problem: '--limit takes a whole number of cases, 1 to 10000' };
@@ -44,6 +53,12 @@ export function parseBacktestArgs(args: string[]): { file: string; options: Back
 }
 
 const money = (minor: number, currency: string) => `${minor < 0 ? '-' : minor > 0 ? '+' : ''}${(Math.abs(minor) / 100).toFixed(2)} ${currency}`;
+
+/** ` (refund_sent 10 → 6, refused_window 0 → 4)`: the templates whose count changes. */
+function templates(counts: BacktestReport['totals']['messagesByTemplate']): string {
+  const changed = Object.entries(counts).filter(([, n]) => n.before !== n.after);
+  return changed.length === 0 ? '' : ` (${changed.map(([template, n]) => `${template} ${n.before} → ${n.after}`).join(', ')})`;
+}
 
 export function formatReport(report: BacktestReport, id: string): string {
   const t = report.totals;
@@ -61,7 +76,8 @@ export function formatReport(report: BacktestReport, id: string): string {
     `${t.changed} of ${t.rerun} cases would change (${t.skipped} skipped); outcomes changed: ${t.outcomesChanged}`,
     ...(t.notReproduced > 0 ? [`${t.notReproduced} re-runs with the case's own version did not end as the case did (reproduced: false in --json)`] : []),
     `refunds: ${t.refundsBefore} → ${t.refundsAfter}, refunded ${(t.refundedBefore / 100).toFixed(2)} → ${(t.refundedAfter / 100).toFixed(2)} ${report.currency} (${money(t.moneyDifference, report.currency)})`,
-    `escalations: ${t.escalationsBefore} → ${t.escalationsAfter}; messages sent: ${t.messagesBefore} → ${t.messagesAfter}; events the new version no longer takes: ${t.refusedEvents}`,
+    `escalations: ${t.escalationsBefore} → ${t.escalationsAfter}; deadlines missed: ${t.deadlinesMissedBefore} → ${t.deadlinesMissedAfter}; events the new version no longer takes: ${t.refusedEvents}`,
+    `messages sent: ${t.messagesBefore} → ${t.messagesAfter}${templates(t.messagesByTemplate)}`,
   );
   return `${lines.join('\n')}\n`;
 }
