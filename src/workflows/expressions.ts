@@ -1,6 +1,6 @@
 /** Evaluating a plan's CEL expressions against a case: its data, policy, events and Temporal's clock. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { toCelDyn, toCelEvents, toCelPolicy, toCelRecord, toCelResults, toCelValue } from '../plan/cel.js';
+import { toCelDyn, toCelEvents, toCelRecord, toCelResults, toCelValue } from '../plan/cel.js';
 import type { CaseEvent, CaseState } from '../plan/case.js';
 import { estimateCost, MAX_EXPRESSION_COST, MAX_TASK_COST, type CelNode } from '../plan/cost.js';
 import { clipText, errorText, evidenceTerms, evidenceText, MAX_EVIDENCE_ENTRIES } from '../plan/evidence.js';
@@ -190,7 +190,7 @@ export class CaseExpressions {
       // A loop's items, as its body's expressions name them (src/workflows/strands.ts).
       ...Object.fromEntries(items.map((item) => [item.name, item.type ? toCelValue(item.type, item.value) : toCelDyn(item.value)])),
       data: toCelRecord(this.shared.plan.fields, state.data),
-      policy: toCelPolicy(this.shared.plan.policy),
+      policy: this.shared.policy,
       events: toCelEvents(this.shared.plan.events, state.received),
       now: new Date(Date.now()),
       opened_at: new Date(state.openedAt),

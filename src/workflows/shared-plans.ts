@@ -5,7 +5,15 @@
  * workflows of the thread instead of being built again in each; a cached waiting case then holds its
  * own state only. Deterministic: an entry is a pure function of the plan, keyed by its content hash.
  */
-import { eventConditionEnvironment, expressionEnvironment, itemEnvironment, parseExpression, type CelEnvironment, type ParsedExpression } from '../plan/cel.js';
+import {
+  eventConditionEnvironment,
+  expressionEnvironment,
+  itemEnvironment,
+  parseExpression,
+  toCelPolicy,
+  type CelEnvironment,
+  type ParsedExpression,
+} from '../plan/cel.js';
 import type { FieldSpec, FieldType, Plan } from '../plan/plan.js';
 import { resultsOf } from '../plan/steps/index.js';
 
@@ -23,10 +31,13 @@ export class SharedPlan {
   readonly plan: Plan;
   /** The response each call step's operation declares, by step id (`steps.<id>.result`). */
   readonly results: Record<string, Record<string, FieldSpec>>;
+  /** The policy's values as CEL reads them (`policy.<name>`), built once for every case of the plan. */
+  readonly policy: Record<string, unknown>;
 
   constructor(plan: Plan) {
     this.plan = deepFreeze(plan);
     this.results = resultsOf(plan);
+    this.policy = Object.freeze(toCelPolicy(plan.policy));
     const collected = Object.values(plan.steps).flatMap((step) => (step.kind === 'for_each' && step.collect ? [step.id] : []));
     this.env = expressionEnvironment({ ...plan, results: this.results, collected });
   }
