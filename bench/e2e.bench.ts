@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Pool } from '../src/store/pool.js';
 import { composePool, composeServices, composeWorker, connectClient as connectCasebookClient, connectWorker, type Services } from '../src/stack/compose.js';
+import { installStartLogging } from '../src/stack/logging.js';
 import { recordOrderAdvance } from '../src/store/orders.js';
 import { workflowIdFor, type CaseEvent, type CaseResult } from '../src/plan/case.js';
 import { connectClient, handwrittenWorkflowId, openHandwrittenCase, sendHandwrittenEvent, startHandwrittenWorker } from './handwritten/process.js';
@@ -187,6 +188,8 @@ function ratiosToAnchor(rounds: Record<VariantName, RoundFigures[]>) {
 
 /** Casebook's worker and case services in this process, on its own task queue, the same Temporal and Postgres. */
 async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess: InProcess; stop(): Promise<void> }> {
+  // The SDK's warnings and errors only, as `casebook start` logs them.
+  installStartLogging('text');
   const pool = composePool(casebook.databaseUrl);
   const workerConnection = await connectWorker(casebook.temporalAddress);
   const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default');
@@ -198,7 +201,8 @@ async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess:
     throw error;
   }
   const running = worker.run();
-  const services = composeServices({ client, pool, taskQueue: INPROCESS_TASK_QUEUE });
+  // Indexed as `casebook start` indexes its cases: the Casebook under test registered the search attributes.
+  const services = composeServices({ client, pool, taskQueue: INPROCESS_TASK_QUEUE, indexed: true });
   return {
     inProcess: { services, client, pool },
     stop: async () => {
