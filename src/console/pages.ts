@@ -12,6 +12,7 @@ import { CasesPage } from './pages/cases.js';
 import { PlaybooksPage } from './pages/playbooks.js';
 import { BulkPage } from './pages/bulk.js';
 import { BacktestsPage } from './pages/backtests.js';
+import { MigrationsPage } from './pages/migrations.js';
 
 export interface PageProps {
   session: Session;
@@ -33,4 +34,5 @@ export const PAGES: Page[] = [
   { path: 'queue', title: { en: 'Queue', zh: '待办队列' }, roles: ['agent', 'ops-lead', 'admin'], render: QueuePage },
   { path: 'bulk', title: { en: 'Bulk operations', zh: '批量操作' }, roles: ['ops-lead', 'admin'], render: BulkPage },
   { path: 'backtests', title: { en: 'Backtests', zh: '回测' }, roles: ['ops-lead', 'admin'], render: BacktestsPage },
+  { path: 'migrations', title: { en: 'Move cases', zh: '迁移工单' }, roles: ['ops-lead', 'admin'], render: MigrationsPage },
 ];

@@ -2,14 +2,16 @@
  * Changing a playbook safely, walked in Chromium against the real stack: the ops lead publishes v2 of
  * the return playbook with a longer receipt timeout (not current), opens its diff against the current
  * v1 (the changed wait marked in both flows, the YAML line side by side), backtests v2 and reads the
- * report next to the same diff, and cancels open cases in bulk with a dry run and progress.
+ * report next to the same diff, previews moving the open cases to v2 (each deadline's move; a case a
+ * step mapping sends to a step of another kind stays) and moves them as a bulk job, then cancels the
+ * cases now on v2 in bulk with a dry run and progress.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { ROOT } from '../e2e/casebook-process.js';
-import { axe, useConsole } from '../support/console.js';
+import { axe, screenshot, useConsole } from '../support/console.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
@@ -64,7 +66,7 @@ beforeAll(async () => {
   await Promise.all([openReturn('walk-1'), openReturn('walk-2'), openReturn('walk-3', true)]);
 }, 120_000);
 
-it('walks the diff of v2 against the current v1, the backtest report next to it, and a bulk cancel', async () => {
+it('walks the diff of v2 against the current v1, the backtest report next to it, a migration preview and move, and a bulk cancel', async () => {
   const page = await harness.newPage();
   await harness.signIn(page, 'ops-lead');
 
@@ -83,6 +85,7 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   expect(await page.locator('.yaml-diff td.added code').allTextContents()).toEqual(['  receipt_timeout: 14d']);
   expect(await page.locator('.yaml-diff tr.fold').count()).toBe(2);
   expect(await axe(page)).toEqual([]);
+  await screenshot(page, 'playbook-diff');
 
   // The backtest of v2: its report, and next to it the same diff (against v1, the current version it was compared with).
   const started = await harness.call<{ id: string }>('ops-lead', 'POST', '/v1/backtests', { name: 'return', version: 2 });
@@ -99,16 +102,54 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   await page.getByRole('link', { name: 'Open the diff on its own page' }).click();
   await page.getByRole('heading', { name: 'return: v2 against v1' }).waitFor();
 
-  // A bulk cancel of the open return cases: the dry run's count, then the job to its end.
-  await page.getByRole('link', { name: 'Bulk operations' }).click();
+  // The migration preview, from v2's page: a mapping naming no step is refused at its pointer.
+  await page.goto(`${harness.url}/console#/playbooks/return/2`);
+  await page.getByRole('link', { name: 'Move open cases to v2' }).click();
+  await page.getByRole('heading', { name: 'Move cases to another version' }).waitFor();
+  await expect.poll(() => page.getByLabel('Move to version').inputValue()).toBe('2');
+  await page.getByRole('button', { name: 'Add a step mapping' }).click();
+  await page.getByLabel('Old step id').fill('wait_exchange_answer');
+  await page.getByLabel('New step id').fill('wait_for_answer');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect.poll(() => page.getByRole('alert').textContent()).toContain('/mapping/wait_exchange_answer');
+  // Mapped to a step of another kind, the case waiting for the buyer's answer cannot move; the two waiting for the parcel can.
+  await page.getByLabel('New step id').fill('check_window');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByText('2 of 3 open cases can move to v2.').waitFor();
+  for (const id of ['walk-1', 'walk-2']) {
+    const row = page.locator(`tr[data-case="${id}"]`);
+    expect(await row.getAttribute('data-movable')).toBe('true');
+    expect(await row.locator('li[data-change="deadline"]').textContent()).toMatch(/wait_receipt.* moves from .+ to .+/);
+  }
+  const stays = page.locator('tr[data-case="walk-3"]');
+  expect(await stays.getAttribute('data-movable')).toBe('false');
+  expect(await stays.locator('li[data-reason]').count()).toBeGreaterThan(0);
+  expect(await axe(page)).toEqual([]);
+  await screenshot(page, 'migration-preview');
+
+  // Moving them: a bulk job, followed on the Bulk operations page; each moved case's detail says what changed.
+  await page.getByLabel('Reason (recorded with your name)').fill('longer receipt window');
+  await page.getByRole('button', { name: 'Move 2 cases to v2' }).click();
+  await expect.poll(() => page.locator('.bulk-counts').textContent(), { timeout: 60_000 }).toBe('Finished: 3 of 3 reached: 2 done, 1 skipped, 0 failed');
+  expect(await page.locator('tr[data-case="walk-1"] td').nth(1).textContent()).toBe('done');
+  expect(await page.locator('tr[data-case="walk-1"] td').nth(2).textContent()).toMatch(/v2/);
+  expect(await page.locator('tr[data-case="walk-3"] td').nth(1).textContent()).toBe('skipped');
+  expect(await axe(page)).toEqual([]);
+  for (const id of ['walk-1', 'walk-2']) expect((await harness.call<{ version: number }>('auditor', 'GET', `/v1/cases/${id}`)).body.version).toBe(2);
+  expect((await harness.call<{ version: number }>('auditor', 'GET', '/v1/cases/walk-3')).body.version).toBe(1);
+
+  // A bulk cancel of the cases now on v2: the dry run's count, then the job to its end.
+  await page.getByRole('link', { name: 'All bulk operations' }).click();
   await page.getByLabel('Playbook').fill('return');
+  await page.getByLabel('Version').fill('2');
   await page.getByLabel('Reason (recorded with your name)').fill('walk over');
   await page.getByRole('button', { name: 'Dry run' }).click();
-  await page.getByText('3 cases match.').waitFor();
-  await page.getByRole('button', { name: 'Run on 3 cases' }).click();
-  await expect.poll(() => page.locator('.bulk-counts').textContent(), { timeout: 30_000 }).toBe('Finished: 3 of 3 reached: 3 done, 0 skipped, 0 failed');
+  await page.getByText('2 cases match.').waitFor();
+  await page.getByRole('button', { name: 'Run on 2 cases' }).click();
+  await expect.poll(() => page.locator('.bulk-counts').textContent(), { timeout: 30_000 }).toBe('Finished: 2 of 2 reached: 2 done, 0 skipped, 0 failed');
   await expect
-    .poll(async () => (await harness.call<{ outcome: unknown }>('auditor', 'GET', '/v1/cases/walk-3')).body.outcome, { timeout: 30_000 })
+    .poll(async () => (await harness.call<{ outcome: unknown }>('auditor', 'GET', '/v1/cases/walk-2')).body.outcome, { timeout: 30_000 })
     .toEqual({ outcome: 'cancelled', reason: 'walk over' });
+  expect((await harness.call<{ status: string }>('auditor', 'GET', '/v1/cases/walk-3')).body.status).toBe('waiting');
   expect(await axe(page)).toEqual([]);
-}, 240_000);
+}, 300_000);

@@ -1,7 +1,9 @@
 /**
  * Bulk operations (#/bulk, ops leads and admins): choose cases with the case list's filters and an
  * operation, see the dry run's count and sample, run it with the dry run's confirmation, and follow the
- * job (#/bulk/<id>): its progress, then each case done, skipped or failed and why (docs/bulk-operations.md).
+ * job (#/bulk/<id>): its progress, then each case skipped or failed and why, and for a move to another
+ * version (started from the Move cases page) each case moved too, with what changed for it
+ * (docs/bulk-operations.md).
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { BulkDryRun, BulkJob, BulkJobList, BulkReport } from '../../api-contract/bulk.js';
@@ -43,6 +45,7 @@ type Key =
   | 'running'
   | 'finished'
   | 'report'
+  | 'migrateReport'
   | 'state'
   | 'why'
   | 'at'
@@ -83,6 +86,7 @@ const MESSAGES: Messages<Key> = {
     running: 'Running',
     finished: 'Finished',
     report: 'Cases not done, and why',
+    migrateReport: 'Each case: moved and what changed for it, or why it stayed',
     state: 'Result',
     why: 'Why',
     at: 'When',
@@ -122,6 +126,7 @@ const MESSAGES: Messages<Key> = {
     running: '进行中',
     finished: '已完成',
     report: '未完成的工单及原因',
+    migrateReport: '每个工单：已迁移及其变化，或未迁移的原因',
     state: '结果',
     why: '原因',
     at: '时间',
@@ -404,7 +409,8 @@ function JobView({ session, id }: { session: Session; id: string }) {
           return;
         }
         const notDone: BulkReport['cases'] = [];
-        for (const state of ['skipped', 'failed'] as const) {
+        // A move to another version says for each case moved what changed for it: those are listed too.
+        for (const state of shown.operation === 'migrate' ? (['done', 'skipped', 'failed'] as const) : (['skipped', 'failed'] as const)) {
           notDone.push(...(await api<BulkReport>(session, 'GET', `/v1/bulk-operations/${encodeURIComponent(id)}/cases?state=${state}&limit=1000`)).cases);
         }
         if (!stopped) setReport(notDone.sort((a, b) => a.position - b.position));
@@ -445,7 +451,7 @@ function JobView({ session, id }: { session: Session; id: string }) {
       )}
       {report && report.length > 0 && (
         <table>
-          <caption>{t('report')}</caption>
+          <caption>{job?.operation === 'migrate' ? t('migrateReport') : t('report')}</caption>
           <thead>
             <tr>
               <th scope="col">{t('caseId')}</th>
@@ -456,7 +462,7 @@ function JobView({ session, id }: { session: Session; id: string }) {
           </thead>
           <tbody>
             {report.map((c) => (
-              <tr key={c.caseId}>
+              <tr key={c.caseId} data-case={c.caseId}>
                 <td>
                   <a href={`#/cases/${encodeURIComponent(c.caseId)}`}>{c.caseId}</a>
                 </td>

@@ -90,7 +90,8 @@ type Key =
   | 'flowRegion'
   | 'versionsTitle'
   | 'compare'
-  | 'diffAgainst';
+  | 'diffAgainst'
+  | 'moveCases';
 
 export const PLAYBOOKS_MESSAGES: Messages<Key> = {
   en: {
@@ -147,6 +148,7 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     versionsTitle: 'Versions',
     compare: 'Compare',
     diffAgainst: 'Diff against v{version}',
+    moveCases: 'Move open cases to v{version}',
   },
   zh: {
     title: '剧本',
@@ -202,6 +204,7 @@ export const PLAYBOOKS_MESSAGES: Messages<Key> = {
     versionsTitle: '版本',
     compare: '对比',
     diffAgainst: '与第 {version} 版对比',
+    moveCases: '将开启的工单迁移到第 {version} 版',
   },
 };
 
@@ -356,6 +359,11 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
               ))}
             </tbody>
           </table>
+          {mayPublish && selected !== undefined && (
+            <p>
+              <a href={`#/migrations/${encodeURIComponent(name)}/${selected}`}>{t('moveCases', { version: selected })}</a>
+            </p>
+          )}
         </section>
       )}
       {currency && (
