@@ -1,0 +1,146 @@
+/**
+ * Moving running cases to another playbook version (issue 25 point 2) on the time-skipping server and
+ * Postgres: 20 return cases waiting for the parcel move to a version that waits a day longer. Each
+ * deadline moves (the projection's, and the timer: between the old and the new deadline the case still
+ * waits), each history shows the swap (the update and the `migrated` record, in the audit trail with its
+ * actor), each replays, and each completes under the new version. A case whose step the new version
+ * lacks is reported and left alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { caseViewQuery } from '../../src/case-contract/messages.js';
+import { composeBulkOperations } from '../../src/stack/compose.js';
+import { confirmationOf, type BulkRequest } from '../../src/cases/bulk.js';
+import { previewMigration } from '../../src/cases/migration.js';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
+import type { PlaybookVersion } from '../../src/store/playbooks.js';
+import { recordHistory } from '../support/histories.js';
+import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
+import { useRuntime } from '../support/runtime.js';
+
+const DAY = 86_400_000;
+const CASES = Array.from({ length: 20 }, (_, i) => `mig-${String(i + 1).padStart(2, '0')}`);
+const BY = { keyId: 'k-mei', name: 'Mei' };
+
+let v1: PlaybookVersion;
+let v2: PlaybookVersion;
+let v3: PlaybookVersion;
+const runtime = useRuntime(async ({ db }) => {
+  v1 = await publishReturnVersion(db.pool);
+  v2 = await publishReturnVersion(db.pool, LONGER_RECEIPT);
+  v3 = await publishReturnVersion(db.pool, RENAMED_RECEIPT);
+});
+
+const handle = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
+const timeoutOf = async (caseId: string) =>
+  (await runtime.service.describe(caseId))!.deadlines.find((d) => d.kind === 'timeout' && d.step === 'wait_receipt')?.at;
+
+/** Runs a migration as a bulk job to its end; the report of each case. */
+async function migrateAll(caseIds: string[], toVersion: number, mapping: Record<string, string> = {}) {
+  const bulk = composeBulkOperations(runtime.env.client, runtime.db.pool);
+  try {
+    const request: BulkRequest = {
+      operation: 'migrate',
+      selection: { playbook: 'return', status: 'waiting', version: v1.version },
+      params: { reason: 'Double 11: parcels take longer', toVersion, mapping },
+    };
+    const submitted = await bulk.submit({ ...request, confirmation: confirmationOf(request), ratePerSecond: 50, by: BY });
+    if (submitted.kind !== 'started') throw new Error(`the job did not start: ${submitted.kind}`);
+    await bulk.wait(submitted.job.id);
+    const report = await bulk.report(submitted.job.id, { after: 0, limit: 1000 });
+    return new Map(report.filter((r) => caseIds.includes(r.caseId)).map((r) => [r.caseId, r]));
+  } finally {
+    await bulk.close();
+  }
+}
+
+describe('moving waiting return cases to a version with a longer receipt timeout', () => {
+  it('a case at a step the new version lacks is reported and left alone', async () => {
+    await openReturnAtReceipt(runtime, 'mig-left', v1);
+    const before = await timeoutOf('mig-left');
+    const report = await migrateAll(['mig-left'], v3.version);
+    expect(report.get('mig-left')).toMatchObject({ state: 'skipped' });
+    expect(report.get('mig-left')!.detail).toContain(`left on v1: version ${v3.version} has no step 'wait_receipt'`);
+    const after = await runtime.service.describe('mig-left');
+    expect(after).toMatchObject({ version: v1.version, status: 'waiting', step: 'wait_receipt' });
+    expect(await timeoutOf('mig-left')).toBe(before);
+    expect((await handle('mig-left').query(caseViewQuery)).steps.map((s) => s.kind)).not.toContain('migrated');
+    // Left alone, it goes on under its own version: its case is cancelled so the next test's job does not take it.
+    await runtime.service.cancel('mig-left', { by: BY, reason: 'test done' });
+    await handle('mig-left').result();
+  });
+
+  it('20 cases: each deadline moves a day, they wait past the old one, complete under v2, and replay', async () => {
+    for (const caseId of CASES) await openReturnAtReceipt(runtime, caseId, v1);
+    const old = new Map<string, string>();
+    for (const caseId of CASES) old.set(caseId, (await timeoutOf(caseId))!);
+
+    const preview = await previewMigration(runtime.db.pool, runtime.service, 'return', { toVersion: v2.version, mapping: {}, limit: 100 });
+    if (preview.kind !== 'preview') throw new Error(preview.message);
+    expect(preview).toMatchObject({ count: 20, movable: 20 });
+    for (const previewed of preview.cases) {
+      expect(previewed.changes).toEqual([
+        expect.objectContaining({
+          kind: 'deadline',
+          step: 'wait_receipt',
+          from: old.get(previewed.caseId),
+          to: new Date(Date.parse(old.get(previewed.caseId)!) + DAY).toISOString(),
+        }),
+      ]);
+    }
+
+    const report = await migrateAll(CASES, v2.version);
+    for (const caseId of CASES) {
+      expect(report.get(caseId)).toMatchObject({ state: 'done' });
+      expect(report.get(caseId)!.detail).toMatch(
+        /^moved from v1 to v2 at wait_receipt; the timeout of step `wait_receipt` moves from .+ to .+ \(Asia\/Shanghai\)$/,
+      );
+      const moved = await runtime.service.describe(caseId);
+      expect(moved).toMatchObject({ version: v2.version, status: 'waiting', step: 'wait_receipt' });
+      await expect.poll(() => timeoutOf(caseId)).toBe(new Date(Date.parse(old.get(caseId)!) + DAY).toISOString());
+    }
+    // Moving again changes nothing: they are on v2.
+    const again = await migrateAll(CASES, v2.version);
+    expect(again.size).toBe(0);
+
+    // Past every old deadline, before every new one: the timer moved too, the cases still wait.
+    const latestOld = Math.max(...[...old.values()].map(Date.parse));
+    await runtime.env.sleep(latestOld + 3_600_000 - (await runtime.env.currentTimeMs()));
+    for (const caseId of CASES) await atStep(runtime, caseId, 'wait_receipt');
+
+    for (const caseId of CASES) {
+      await runtime.inbox.deliverEvent(caseId, { type: 'warehouse.received', id: `${caseId}-received`, payload: { condition: 'resellable' } });
+    }
+    for (const caseId of CASES) {
+      const result = (await handle(caseId).result()) as CaseResult;
+      expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    }
+    const rows = await runtime.db.pool.query(`SELECT case_id, version, status, plan_hash FROM cases WHERE case_id = ANY($1) ORDER BY case_id`, [CASES]);
+    expect(rows.rows.map((r) => [r.version, r.status, r.plan_hash])).toEqual(CASES.map(() => [v2.version, 'closed', v2.hash]));
+
+    for (const caseId of CASES) {
+      // The swap in the history: the update accepted, and the `migrated` record in the audit trail, with its actor.
+      const events = (await handle(caseId).fetchHistory()).events!;
+      expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'migrateCase')).toHaveLength(1);
+      const audit = await runtime.db.pool.query(`SELECT step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'migrated'`, [
+        caseId,
+      ]);
+      expect(audit.rows).toEqual([
+        {
+          step_id: 'wait_receipt',
+          actor_key_id: BY.keyId,
+          actor_name: BY.name,
+          detail: expect.objectContaining({
+            from: { version: v1.version, hash: v1.hash },
+            to: { version: v2.version, hash: v2.hash },
+            mapping: {},
+            by: BY,
+            reason: 'Double 11: parcels take longer',
+          }),
+        },
+      ]);
+      const replay = await runtime.audit.replay(caseId);
+      expect(replay).toMatchObject({ kind: 'replayed', deterministic: true, divergence: null, auditTrail: { matches: true } });
+    }
+    await recordHistory(handle(CASES[0]!), 'return-migrated');
+  });
+});
