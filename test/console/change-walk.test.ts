@@ -91,9 +91,11 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   const started = await harness.call<{ id: string }>('ops-lead', 'POST', '/v1/backtests', { name: 'return', version: 2 });
   expect(started.status).toBe(202);
   await page.getByRole('link', { name: 'Backtests' }).click();
+  expect(await page.locator(`tr[data-backtest="${started.body.id}"] td`).nth(1).innerText()).toMatch(/^return v2 [0-9a-f]{12}$/);
   await page.locator(`tr[data-backtest="${started.body.id}"] a`).click();
   await page.locator('[data-backtest-status="done"]').waitFor({ timeout: 60_000 });
   expect(await page.locator('[data-totals="summary"]').textContent()).toBe('0 of 0 cases would change (0 skipped); outcomes changed: 0');
+  expect(await page.locator('[data-totals="effects"]').textContent()).toBe('Escalations: 0 → 0; messages sent: 0 → 0; deadlines missed: 0 → 0');
   await page.getByRole('heading', { name: 'What changed: v2 against v1' }).waitFor();
   await page.locator('.backtest-diff .diff-side[data-side="after"] svg.flow g.node').first().waitFor();
   expect(await steps(page, '.backtest-diff .diff-side[data-side="after"] g.node.diff-changed')).toEqual(['wait_receipt']);

@@ -31,6 +31,9 @@ type Key =
   | 'skipped'
   | 'problem'
   | 'of'
+  | 'effects'
+  | 'refused'
+  | 'templates'
   | 'diffTitle'
   | 'fullDiff'
   | 'notPublished'
@@ -54,6 +57,10 @@ const MESSAGES: Messages<Key> = {
     skipped: 'skipped: {why}',
     problem: 'Failed: {problem}',
     of: '{done} of {total}',
+    effects:
+      'Escalations: {escalationsBefore} → {escalationsAfter}; messages sent: {messagesBefore} → {messagesAfter}; deadlines missed: {missedBefore} → {missedAfter}',
+    refused: 'Events the tested version no longer accepts: {count} (listed with their cases below)',
+    templates: 'Messages by template, before → after: {list}',
     diffTitle: 'What changed: v{version} against v{base}',
     fullDiff: 'Open the diff on its own page',
     notPublished: 'The tested text is not a published version of {name} (plan {hash}): publish it to see its diff against v{base}.',
@@ -76,6 +83,9 @@ const MESSAGES: Messages<Key> = {
     skipped: '已跳过：{why}',
     problem: '失败：{problem}',
     of: '{done} / {total}',
+    effects: '升级：{escalationsBefore} → {escalationsAfter}；发送消息：{messagesBefore} → {messagesAfter}；错过期限：{missedBefore} → {missedAfter}',
+    refused: '回测版本不再接受的事件：{count} 个（见下方各工单）',
+    templates: '各模板的消息数（之前 → 之后）：{list}',
     diffTitle: '改动：第 {version} 版对比第 {base} 版',
     fullDiff: '在单独页面打开对比',
     notPublished: '回测的文本不是 {name} 已发布的版本（计划 {hash}）：发布后才能查看它与第 {base} 版的对比。',
@@ -92,6 +102,15 @@ interface Totals {
   refundsBefore: number;
   refundsAfter: number;
   moneyDifference: number;
+  /** Absent from reports kept before they were counted. */
+  escalationsBefore?: number;
+  escalationsAfter?: number;
+  messagesBefore?: number;
+  messagesAfter?: number;
+  messagesByTemplate?: Record<string, { before: number; after: number }>;
+  deadlinesMissedBefore?: number;
+  deadlinesMissedAfter?: number;
+  refusedEvents?: number;
 }
 interface Report {
   currency: string;
@@ -135,7 +154,8 @@ function BacktestListView({ session }: { session: Session }) {
                   <a href={`#/backtests/${b.id}`}>{formatTime(b.startedAt, session)}</a>
                 </td>
                 <td>
-                  {b.playbook} <code>{b.planHash.slice(0, 12)}</code>
+                  {b.playbook} {b.candidateVersion !== null && `v${b.candidateVersion} `}
+                  <code>{b.candidateHash.slice(0, 12)}</code>
                 </td>
                 <td>{b.status}</td>
                 <td>{t('of', { done: b.done, total: b.total })}</td>
@@ -201,6 +221,28 @@ function BacktestView({ session, id }: { session: Session; id: string }) {
               difference: money(report.totals.moneyDifference, report.currency),
             })}
           </p>
+          {report.totals.messagesBefore !== undefined && (
+            <p data-totals="effects">
+              {t('effects', {
+                escalationsBefore: report.totals.escalationsBefore ?? 0,
+                escalationsAfter: report.totals.escalationsAfter ?? 0,
+                messagesBefore: report.totals.messagesBefore,
+                messagesAfter: report.totals.messagesAfter ?? 0,
+                missedBefore: report.totals.deadlinesMissedBefore ?? 0,
+                missedAfter: report.totals.deadlinesMissedAfter ?? 0,
+              })}
+            </p>
+          )}
+          {report.totals.messagesByTemplate && Object.keys(report.totals.messagesByTemplate).length > 0 && (
+            <p data-totals="templates">
+              {t('templates', {
+                list: Object.entries(report.totals.messagesByTemplate)
+                  .map(([template, { before, after }]) => `${template} ${before} → ${after}`)
+                  .join(', '),
+              })}
+            </p>
+          )}
+          {(report.totals.refusedEvents ?? 0) > 0 && <p data-totals="refused">{t('refused', { count: report.totals.refusedEvents ?? 0 })}</p>}
           {report.cases.length > 0 && (
             <table>
               <thead>
@@ -240,13 +282,10 @@ function BacktestView({ session, id }: { session: Session; id: string }) {
   );
 }
 
-/** The baseline a backtest names (`baseline.version`), if it names one. */
-const baselineOf = (kept: KeptBacktest): number | undefined => {
-  const baseline = (kept as KeptBacktest & { baseline?: { version?: unknown } | null }).baseline;
-  return typeof baseline?.version === 'number' ? baseline.version : undefined;
-};
-
-/** The tested version (the published one with the tested plan's hash) against the baseline. */
+/**
+ * The tested version against its baseline. A candidate published after its backtest started is found
+ * by its plan's hash; a backtest kept before baselines were recorded is compared with the current version.
+ */
 function BacktestDiff({ session, kept }: { session: Session; kept: KeptBacktest }) {
   const t = useT(MESSAGES);
   const [versions, setVersions] = useState<PlaybookVersions | null>(null);
@@ -255,8 +294,8 @@ function BacktestDiff({ session, kept }: { session: Session; kept: KeptBacktest 
     api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(kept.playbook)}`).then(setVersions, () => setVersions(null));
   }, [session, kept.playbook]);
   if (!versions) return null;
-  const base = baselineOf(kept) ?? versions.current;
-  const tested = versions.versions.find((v) => v.hash === kept.planHash)?.version;
+  const base = kept.baseline?.version ?? versions.current;
+  const tested = kept.candidateVersion ?? versions.versions.find((v) => v.hash === kept.candidateHash)?.version;
   return (
     <section class="backtest-diff" aria-labelledby="backtest-diff-title">
       <h2 id="backtest-diff-title">{tested === undefined ? t('diffTitle', { version: '?', base }) : t('diffTitle', { version: tested, base })}</h2>
