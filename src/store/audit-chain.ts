@@ -100,6 +100,22 @@ export async function recordApproved(db: Queryable, approved: { approval: string
   });
 }
 
+/**
+ * The `approval-setting-changed` row of a change of whether a playbook's versions need an approval
+ * (no case): who set it which way, and why; `setting` is its `playbook_settings` id.
+ */
+export async function recordApprovalSetting(
+  db: Queryable,
+  changed: { setting: string; name: string; approvalRequired: boolean; reason: string; by: Actor },
+): Promise<void> {
+  await recordPlaybookRow(db, `playbook/${changed.name}/setting/${changed.setting}`, 'approval-setting-changed', changed.by, {
+    name: changed.name,
+    setting: changed.setting,
+    approvalRequired: changed.approvalRequired,
+    reason: changed.reason,
+  });
+}
+
 /** A playbook's audit row (no case), once per idempotency key. */
 async function recordPlaybookRow(db: Queryable, key: string, kind: string, by: Actor, detail: Record<string, unknown>): Promise<void> {
   await db.query(
@@ -192,7 +208,16 @@ export interface Anchor extends ChainAnchor {
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
-export const UNNUMBERED_KINDS = ['opened', 'published', 'made-current', 'version-approved', 'archived', 'task-taken-over', 'delivery-redelivered'] as const;
+export const UNNUMBERED_KINDS = [
+  'opened',
+  'published',
+  'made-current',
+  'version-approved',
+  'approval-setting-changed',
+  'archived',
+  'task-taken-over',
+  'delivery-redelivered',
+] as const;
 
 interface ChainRow {
   id: string;
@@ -288,7 +313,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-task' | 'no-redelivery' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-setting' | 'no-task' | 'no-redelivery' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -311,6 +336,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'version-approved' AND (a.case_id IS NOT NULL OR NOT EXISTS (
            SELECT 1 FROM playbook_version_approvals v WHERE v.id::text = a.detail->>'approval' AND v.name = a.detail->>'name'
              AND v.version::text = a.detail->>'version' AND v.approved_by_key_id IS NOT DISTINCT FROM a.actor_key_id)) THEN 'no-approval'
+         WHEN a.kind = 'approval-setting-changed' AND (a.case_id IS NOT NULL OR NOT EXISTS (
+           SELECT 1 FROM playbook_settings p WHERE p.id::text = a.detail->>'setting' AND p.name = a.detail->>'name'
+             AND p.approval_required::text = a.detail->>'approvalRequired' AND p.changed_by_name = a.actor_name)) THEN 'no-setting'
          WHEN a.kind = 'task-taken-over' AND NOT EXISTS (
            SELECT 1 FROM tasks t WHERE t.id::text = a.detail->>'task' AND t.case_id = a.case_id AND t.step_id = a.step_id) THEN 'no-task'
          WHEN a.kind = 'delivery-redelivered' AND NOT EXISTS (
@@ -508,6 +536,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   'no-version': 'no such playbook version was published',
   'no-change': 'no such change of the current playbook version was made',
   'no-approval': 'no such approval of a playbook version was given',
+  'no-setting': 'no such change of the approval setting was made',
   'no-task': 'its case has no such task at that step',
   'no-redelivery': 'no attempt of that delivery was asked for by that admin',
   again: 'it was already recorded by an earlier row',

@@ -4,7 +4,7 @@
  */
 import type { Actor } from '../plan/case.js';
 import type { HashedPlan, Plan } from '../plan/plan.js';
-import { recordApproved, recordMadeCurrent, recordPublished } from './audit-chain.js';
+import { recordApprovalSetting, recordApproved, recordMadeCurrent, recordPublished } from './audit-chain.js';
 import type { Pool } from './pool.js';
 import { withTransaction, type Queryable } from './transaction.js';
 
@@ -224,15 +224,19 @@ export async function approvalRequired(db: Queryable, name: string): Promise<boo
   return rows[0]?.approval_required ?? false;
 }
 
-/** Sets whether a playbook's versions need an approval (a new settings row, with who and why). */
-export async function setApprovalRequired(db: Queryable, request: { name: string; required: boolean; reason: string; by: Actor }): Promise<void> {
-  await db.query(`INSERT INTO playbook_settings (name, approval_required, reason, changed_by_key_id, changed_by_name) VALUES ($1, $2, $3, $4, $5)`, [
-    request.name,
-    request.required,
-    request.reason,
-    request.by.keyId,
-    request.by.name,
-  ]);
+/**
+ * Sets whether a playbook's versions need an approval: a new settings row, with who and why, and its
+ * `approval-setting-changed` audit row in the same transaction.
+ */
+export async function setApprovalRequired(pool: Pool, request: { name: string; required: boolean; reason: string; by: Actor }): Promise<void> {
+  const { name, required, reason, by } = request;
+  await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO playbook_settings (name, approval_required, reason, changed_by_key_id, changed_by_name) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
+      [name, required, reason, by.keyId, by.name],
+    );
+    await recordApprovalSetting(client, { setting: rows[0]!.id, name, approvalRequired: required, reason, by });
+  });
 }
 
 /** An approval of a playbook version by an ops lead or admin. */

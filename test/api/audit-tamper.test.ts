@@ -181,7 +181,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, archived, task-taken-over, delivery-redelivered (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published, a change never made.
@@ -200,6 +200,10 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       // An approval no one gave: there is no approval 999.
       await owner.query(
         `INSERT INTO audit_events (idempotency_key, at, kind, detail) VALUES ('a9', now(), 'version-approved', '{"name": "return", "approval": "999", "version": 1, "reason": "x"}')`,
+      );
+      // A change of the approval setting no one made: there is no setting 999.
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_name) VALUES ('s9', now(), 'approval-setting-changed', '{"name": "return", "setting": "999", "approvalRequired": false, "reason": "x"}', 'Mei')`,
       );
       // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
       const task = await openTask(owner, {
@@ -222,12 +226,13 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
         [
           'unnumbered',
           'refund',
-          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, archived, task-taken-over, delivery-redelivered (forged)',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered (forged)',
         ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
         ['unnumbered', 'made-current', 'no case, kind made-current): no such change of the current playbook version was made (forged)'],
         ['unnumbered', 'version-approved', 'no case, kind version-approved): no such approval of a playbook version was given (forged)'],
+        ['unnumbered', 'approval-setting-changed', 'no case, kind approval-setting-changed): no such change of the approval setting was made (forged)'],
         ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],
       ]);
     } finally {

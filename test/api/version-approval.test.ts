@@ -84,6 +84,11 @@ describe('approving a playbook version before it becomes current', () => {
     expect(rows.map((r) => [r.actor_key_id, r.actor_name, r.detail])).toEqual([
       [jun.keyId, jun.name, { name: 'return', approval: approved.json().approval.id, version: 2, reason: 'checked the 12h SLA with finance' }],
     ]);
+    const settings = await runtime.db.pool.query(
+      `SELECT actor_name, detail->>'approvalRequired' AS required, detail->>'reason' AS reason FROM audit_events
+       WHERE kind = 'approval-setting-changed' AND case_id IS NULL AND seq IS NULL ORDER BY position`,
+    );
+    expect(settings.rows).toEqual([{ actor_name: 'Admin', required: 'true', reason: 'Double 11: four eyes' }]);
     expect(await verifyAuditTrail(runtime.db.pool)).toMatchObject({ intact: true, problems: [] });
 
     // The application role cannot change or remove an approval or a setting.
