@@ -70,14 +70,18 @@ async function driveCase(setup: Setup, variant: VariantName, caseId: string): Pr
   }
   if (variant === 'casebook-inprocess') {
     const { services, client, pool } = setup.inProcess;
+    // In the order the HTTP variant sends them: open, buyer.kept_return, the advance, the two events.
     const opened = await services.cases.open({ playbook: 'return', caseId, data, openedBy: 'bench' });
     if (opened.kind !== 'opened') throw new Error(`${caseId} not opened: ${JSON.stringify(opened)}`);
+    const deliver = async (event: CaseEvent) => {
+      const delivery = await services.inbox.deliverEvent(caseId, event);
+      if (delivery.status !== 'accepted') throw new Error(`${caseId}: ${event.type} ${JSON.stringify(delivery)}`);
+    };
+    await deliver(keptReturn(caseId));
     const advanced = data.advanced_return_shipping as { amount: number; currency: string };
     await recordOrderAdvance(pool, data.order_id as string, { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
-    for (const event of EVENTS_AT_ONCE) {
-      const delivery = await services.inbox.deliverEvent(caseId, event(caseId) as CaseEvent);
-      if (delivery.status !== 'accepted') throw new Error(`${caseId}: ${event(caseId).type} ${JSON.stringify(delivery)}`);
-    }
+    await deliver(shipped(caseId));
+    await deliver(received(caseId));
     const result = (await client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
     if (result.outcome !== 'resolved') throw new Error(`${caseId} ended ${result.outcome} (${result.reason})`);
     return performance.now() - started;
@@ -106,6 +110,23 @@ function cpuNow(setup: Setup) {
     handwrittenWorker: cpuMs(setup.workerPid),
     bench: benchProcessCpuMs(),
   };
+}
+
+/** What every case of the path does, in every variant: refunds issued, messages sent (outbox), remarks written. */
+const EFFECTS_PER_CASE = { refunds: 2, messages: 3, remarks: 2 };
+
+/** Throws unless the cases did exactly the path's side effects, so that every variant is measured doing the same work. */
+async function checkEffects(pool: Pool, variant: VariantName, caseIds: readonly string[]): Promise<void> {
+  const { rows } = await pool.query<typeof EFFECTS_PER_CASE>(
+    `SELECT (SELECT count(*)::int FROM refunds WHERE case_id = ANY($1) AND status = 'issued') AS refunds,
+            (SELECT count(*)::int FROM outbox_messages WHERE case_id = ANY($1)) AS messages,
+            (SELECT count(*)::int FROM order_notes WHERE case_id = ANY($1)) AS remarks`,
+    [caseIds],
+  );
+  const expected = Object.fromEntries(Object.entries(EFFECTS_PER_CASE).map(([effect, n]) => [effect, n * caseIds.length]));
+  if (JSON.stringify(rows[0]) !== JSON.stringify(expected)) {
+    throw new Error(`${variant}: the cases did ${JSON.stringify(rows[0])}, not the path's ${JSON.stringify(expected)}`);
+  }
 }
 
 /** Waits until Casebook's archiver has archived every one of the cases (their `history_archive` set). */
@@ -138,6 +159,7 @@ async function runRound(setup: Setup, variant: VariantName, round: string, count
     benchProcess: perCase('bench'),
   };
   // The processes that worked for the variant: its worker, and Casebook's process where its archiver archived the variant's cases.
+  await checkEffects(setup.pool, variant, caseIds);
   const worker = variant === 'casebook' ? cpu.casebookProcess : variant === 'casebook-inprocess' ? cpu.benchProcess : cpu.handwrittenWorker;
   const archiver = ARCHIVED.has(variant) && variant !== 'casebook' ? cpu.casebookProcess : 0;
   const history = await meanHistoryCost(
@@ -149,7 +171,13 @@ async function runRound(setup: Setup, variant: VariantName, round: string, count
     archiveWaitSeconds: roundTo(archiveWaitSeconds, 1),
     latencyMs: distribution(latencies),
     historyPerCase: history,
-    cpuMsPerCase: { ...cpu, worker, allProcesses: roundTo(cpu.temporalServer + cpu.postgres + worker + archiver, 2) },
+    cpuMsPerCase: {
+      ...cpu,
+      worker,
+      allProcesses: roundTo(cpu.temporalServer + cpu.postgres + worker + archiver, 2),
+      // Every process of the bench, the idle ones and the bench's own driving (its client) included.
+      everyProcess: roundTo(cpu.temporalServer + cpu.postgres + cpu.casebookProcess + cpu.handwrittenWorker + cpu.benchProcess, 2),
+    },
   };
 }
 
@@ -163,6 +191,7 @@ function ratios(variant: RoundFigures[], anchor: RoundFigures[]) {
     throughput: ratio((f) => f.casesPerSecond),
     latencyP50: ratio((f) => f.latencyMs.p50),
     cpuAllProcesses: ratio((f) => f.cpuMsPerCase.allProcesses),
+    cpuEveryProcess: ratio((f) => f.cpuMsPerCase.everyProcess),
     cpuTemporalServer: ratio((f) => f.cpuMsPerCase.temporalServer),
     cpuWorker: ratio((f) => f.cpuMsPerCase.worker),
     cpuPostgres: ratio((f) => f.cpuMsPerCase.postgres),
