@@ -29,7 +29,7 @@ import { selectCases, type CaseSelection } from '../store/case-list.js';
 import { findCase } from '../store/cases.js';
 import { openEscalation } from '../store/escalations.js';
 import type { Pool } from '../store/pool.js';
-import { migrateCase } from './migration.js';
+import { migrateCase, previewMigration, type MigrationPreviewResult, type MigrationRequest } from './migration.js';
 import type { CaseService, FailedStep } from './service.js';
 
 export type { BulkCaseResult, BulkCaseState, BulkJob, BulkOperation, BulkParams } from '../store/bulk-jobs.js';
@@ -125,6 +125,11 @@ export class BulkOperations {
     if (!created && confirmationOf(made) !== expected) return { kind: 'key-reused', jobId: id };
     this.start(id);
     return { kind: created ? 'started' : 'existing', job: made };
+  }
+
+  /** What moving the open cases of `playbook` to another version would do (src/cases/migration.ts), for `casebook migrate`. */
+  previewMigration(playbook: string, request: MigrationRequest & { limit: number }): Promise<MigrationPreviewResult> {
+    return previewMigration(this.pool, this.cases, playbook, request);
   }
 
   job(id: string): Promise<BulkJob | undefined> {

@@ -12,6 +12,7 @@ import type { Plan } from '../plan/plan.js';
 import { migrationCandidates, recordCaseMigrated } from '../store/case-migrations.js';
 import { findCase } from '../store/cases.js';
 import { getPlaybook, listVersions, type StoredPlaybook } from '../store/playbooks.js';
+import type { CaseSelection } from '../store/case-list.js';
 import type { Pool } from '../store/pool.js';
 import { caseDataProblems, type CaseService } from './service.js';
 
@@ -53,6 +54,13 @@ export type MigrationPreviewResult =
   | { kind: 'unknown-version'; message: string; pointer: '/toVersion' | '/fromVersion' }
   | { kind: 'bad-mapping'; message: string; problems: { pointer: string; message: string }[] }
   | ({ kind: 'preview' } & PlaybookMigrationPreview);
+
+/** The cases a migration job takes: the playbook's cases waiting at a step (only those can move), on `fromVersion` when given. */
+export const migrationSelection = (playbook: string, fromVersion?: number): CaseSelection => ({
+  playbook,
+  status: 'waiting',
+  ...(fromVersion !== undefined ? { version: fromVersion } : {}),
+});
 
 /** A mapping with its keys in order, so that the same mapping is the same request whatever order it was written in. */
 export function orderedMapping(mapping: Record<string, string> = {}): Record<string, string> {

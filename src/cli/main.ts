@@ -15,6 +15,10 @@ const commands: Record<string, Command> = {
   playbooks: { summary: 'show which version of a playbook new cases take; make another current, with a reason', load: () => import('./commands/playbooks.js') },
   cancel: { summary: 'cancel a case with a reason: its compensations run, it ends cancelled', load: () => import('./commands/cancel.js') },
   bulk: { summary: 'cancel, retry or escalate many cases chosen by a query: a dry run, then the job', load: () => import('./commands/bulk.js') },
+  migrate: {
+    summary: "move a playbook's running cases to another version: a dry run says what changes for each, then the job",
+    load: () => import('./commands/migrate.js'),
+  },
   backtest: {
     summary: 'say what a playbook file would change on past closed cases, re-run on the time-skipping server',
     load: () => import('./commands/backtest.js'),

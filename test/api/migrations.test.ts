@@ -4,7 +4,8 @@
  * the run is a bulk job whose report says what became of each case; bad requests are 4xx with a pointer.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { run as migrateCommand } from '../../src/cli/commands/migrate.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { useApi } from '../support/api.js';
 import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
@@ -105,5 +106,36 @@ describe('the migration preview', () => {
     // Again: the cases on v3 are no longer on v1, so the selection has none of them.
     const again = (await preview(request)).json();
     expect(again.cases.map((c: { caseId: string }) => c.caseId)).not.toContain('mig-api-4');
+  });
+
+  it('casebook migrate: a dry run line per case, a prompt, then the job and its report; bad arguments exit 2', async () => {
+    await openReturnAtReceipt(runtime, 'mig-cli-1', v1);
+    const where = { databaseUrl: runtime.db.url, temporalAddress: runtime.env.address, namespace: 'default' };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const printed = () => out.mock.calls.map(([chunk]) => String(chunk)).join('');
+    try {
+      expect(await migrateCommand(['return', '--to', '2'], where)).toBe(2);
+      expect(await migrateCommand(['return', '--to', 'two', '--dry-run'], where)).toBe(2);
+      expect(await migrateCommand(['return', '--to', '3', '--map', 'wait_receipt', '--dry-run'], where)).toBe(2);
+      expect(await migrateCommand(['return', '--to', '3', '--map', 'wait_receit=wait_parcel', '--dry-run'], where)).toBe(2);
+      expect(await migrateCommand(['return', '--to', '2', '--from', '1', '--dry-run'], where)).toBe(0);
+      expect(printed()).toMatch(
+        /^mig-cli-1 {2}v1 waiting at wait_receipt: moves to v2 at wait_receipt; the timeout of step `wait_receipt` moves from .+ to .+ \(Asia\/Shanghai\)\n1 of 1 open case of return can move to v2\n$/,
+      );
+      out.mockClear();
+      const args = ['return', '--to', '2', '--from', '1', '--reason', 'parcels take longer', '--by', 'Mei on call', '--rate', '50'];
+      expect(await migrateCommand(args, { ...where, ask: async () => 'n' })).toBe(0);
+      expect((await runtime.service.describe('mig-cli-1'))?.version).toBe(v1.version);
+      expect(await migrateCommand([...args, '--yes'], where)).toBe(0);
+      expect(printed()).toMatch(/mig-cli-1 {2}done {2}moved from v1 to v2 at wait_receipt[\s\S]*job \d+: 1 moved, 0 left as they were, 0 failed/);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect((await runtime.service.describe('mig-cli-1'))?.version).toBe(v2.version);
+    await expect
+      .poll(async () => (await runtime.db.pool.query(`SELECT actor_name FROM audit_events WHERE kind = 'migrated' AND case_id = 'mig-cli-1'`)).rows)
+      .toEqual([{ actor_name: 'Mei on call' }]);
   });
 });

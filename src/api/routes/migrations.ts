@@ -7,10 +7,11 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { BulkJob as BulkJobBody } from '../../api-contract/bulk.js';
 import { MigrationPreview, StepMapping as MAPPING } from '../../api-contract/migrations.js';
-import { confirmationOf, DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkOperations, type CaseSelection } from '../../cases/bulk.js';
+import { confirmationOf, DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkOperations } from '../../cases/bulk.js';
 import {
   DEFAULT_PREVIEW_CASES,
   MAX_PREVIEW_CASES,
+  migrationSelection,
   migrationTarget,
   orderedMapping,
   previewMigration,
@@ -35,13 +36,6 @@ interface PreviewBody {
   fromVersion?: number;
   limit?: number;
 }
-
-/** The cases a migration job takes: the playbook's cases waiting at a step (only those can move), on `fromVersion` when given. */
-export const migrationSelection = (playbook: string, fromVersion?: number): CaseSelection => ({
-  playbook,
-  status: 'waiting',
-  ...(fromVersion !== undefined ? { version: fromVersion } : {}),
-});
 
 const requestOf = (body: PreviewBody): MigrationRequest => ({
   toVersion: body.toVersion,
