@@ -217,7 +217,9 @@ describe('backtest', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => err.push(String(chunk)) > 0);
     let code: number;
     try {
-      code = await backtestCommand([playbookPath('return'), '--limit', '3', '--json'], { DATABASE_URL: live.db.url });
+      code = await backtestCommand([playbookPath('return'), '--limit', '3', '--cases', 'reason=refunded&breached=false', '--json'], {
+        DATABASE_URL: live.db.url,
+      });
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();
@@ -226,6 +228,7 @@ describe('backtest', () => {
     expect(code).toBe(0);
     const report = JSON.parse(out.join('')) as BacktestReport & { id: string };
     expect(report.cases.map((c) => c.caseId)).toEqual(['bt-0', 'bt-1', 'bt-2']);
+    expect(report.options.cases).toEqual({ reason: 'refunded', breached: 'false' });
     expect(report.totals).toMatchObject({ cases: 3, changed: 0, refundedBefore: 3 * 18900, moneyDifference: 0 });
     expect(await keptBacktestNamed(live.db.pool, report.id)).toMatchObject({ status: 'done', done: 3, total: 3 });
   }, 300_000);
