@@ -127,9 +127,11 @@ export interface FlowDiagramProps {
   regionLabel: string;
   /** Steps to mark as another version's diff sees them (class `diff-added`, `diff-removed` or `diff-changed`). */
   marks?: ReadonlyMap<string, 'added' | 'removed' | 'changed'>;
+  /** The step to bring into view when no path is marked (the first step otherwise). */
+  focusStep?: string;
 }
 
-export function FlowDiagram({ graph, path, title, regionLabel, marks }: FlowDiagramProps) {
+export function FlowDiagram({ graph, path, title, regionLabel, marks, focusStep }: FlowDiagramProps) {
   // Two diagrams on one page (a diff) each need their own arrowhead ids.
   const arrow = `flow-arrow-${useId()}`;
   const walked = useMemo(() => walkedEdges(graph, path), [graph, path]);
@@ -137,8 +139,8 @@ export function FlowDiagram({ graph, path, title, regionLabel, marks }: FlowDiag
   const drawn = useMemo(() => layout(graph, walked), [graph, walked]);
   const last = path[path.length - 1]?.step;
   const region = useRef<HTMLDivElement>(null);
-  // A wide flow scrolls: bring where the case is now (or the first step) into the middle of the view.
-  const focus = drawn.nodes.find(({ node }) => node.id === (last ?? graph.start));
+  // A wide flow scrolls: bring where the case is now (or the step asked for, or the first step) into the middle of the view.
+  const focus = drawn.nodes.find(({ node }) => node.id === (last ?? focusStep ?? graph.start));
   useEffect(() => {
     if (!region.current || !focus) return;
     region.current.scrollLeft = focus.x - region.current.clientWidth / 2;

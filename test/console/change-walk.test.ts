@@ -80,6 +80,14 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   expect(await steps(page, '.diff-side[data-side="before"] g.node.diff-changed')).toEqual(['wait_receipt']);
   expect(await steps(page, '.diff-side[data-side="after"] g.node.diff-changed')).toEqual(['wait_receipt']);
   expect(await page.locator('svg.flow g.node.diff-added, svg.flow g.node.diff-removed').count()).toBe(0);
+  // Each flow scrolls to its first changed step, far below the first one.
+  const inView = (side: string) =>
+    page.evaluate(`(() => {
+      const region = document.querySelector('.diff-side[data-side="${side}"] .flow-scroll').getBoundingClientRect();
+      const node = document.querySelector('.diff-side[data-side="${side}"] g.node[data-step="wait_receipt"]').getBoundingClientRect();
+      return node.top >= region.top && node.bottom <= region.bottom && node.left >= region.left && node.right <= region.right;
+    })()`);
+  expect([await inView('before'), await inView('after')]).toEqual([true, true]);
   expect(await page.locator('[data-line-counts]').textContent()).toBe('Lines: 1 added, 1 removed.');
   expect(await page.locator('.yaml-diff td.removed code').allTextContents()).toEqual(['  receipt_timeout: 10d']);
   expect(await page.locator('.yaml-diff td.added code').allTextContents()).toEqual(['  receipt_timeout: 14d']);

@@ -257,6 +257,7 @@ export function VersionDiff({
                 graph={side.graph}
                 path={NO_PATH}
                 marks={marks}
+                focusStep={side.graph.nodes.find((node) => marks.has(node.id))?.id}
                 regionLabel={t('flowRegion', { version: v })}
                 title={t('flowTitle', { name, version: v, steps: side.graph.nodes.length })}
               />
