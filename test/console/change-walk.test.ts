@@ -4,7 +4,8 @@
  * v1 (the changed wait marked in both flows, the YAML line side by side), backtests v2 and reads the
  * report next to the same diff, previews moving the open cases to v2 (each deadline's move; a case a
  * step mapping sends to a step of another kind stays) and moves them as a bulk job, then cancels the
- * cases now on v2 in bulk with a dry run and progress.
+ * cases now on v2 in bulk with a dry run and progress. The diff and the move page read in Chinese; an
+ * agent has no move page.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,3 +164,25 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   expect((await harness.call<{ status: string }>('auditor', 'GET', '/v1/cases/walk-3')).body.status).toBe('waiting');
   expect(await axe(page)).toEqual([]);
 }, 300_000);
+
+it('reads the diff and the move page in Simplified Chinese; an agent has no move page', async () => {
+  const page = await harness.newPage('zh-CN');
+  await harness.signIn(page, 'ops-lead');
+  await page.goto(`${harness.url}/console#/playbooks/return/2/diff`);
+  await page.getByRole('heading', { name: 'return：第 2 版对比第 1 版' }).waitFor();
+  await page.locator('[data-line-counts]').waitFor();
+  expect(await page.locator('[data-line-counts]').textContent()).toBe('行：新增 1，删除 1。');
+  await page.getByLabel('对比版本').selectOption('2');
+  await page.getByRole('heading', { name: 'return：第 2 版对比第 2 版' }).waitFor();
+  await page.getByText('两个版本的计划相同。').waitFor();
+  expect(await axe(page)).toEqual([]);
+  await page.getByRole('link', { name: '迁移工单' }).click();
+  await page.getByRole('heading', { name: '将工单迁移到其他版本' }).waitFor();
+  expect(await axe(page)).toEqual([]);
+
+  const agent = await harness.newPage();
+  await harness.signIn(agent, 'agent');
+  expect(await agent.locator('a[href="#/migrations"]').count()).toBe(0);
+  await agent.goto(`${harness.url}/console#/migrations/return`);
+  await agent.getByText('The agent role may not open this page.').waitFor();
+}, 60_000);
