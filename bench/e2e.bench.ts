@@ -21,7 +21,6 @@ import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
 import { cpuMs, treeCpuMs } from './support/proc.js';
 import { AgentKeys, keptReturn, openReturnCase, qualityReturnData, received, sendEvent, shipped } from './support/return-cases.js';
 import { writeResult } from './support/results.js';
-import { casePoller, type RowPoller, type CaseRow } from './support/row-poller.js';
 import { distribution, roundTo } from './support/stats.js';
 import { meanHistoryCost, spreadSample } from './support/temporal-history.js';
 
@@ -48,9 +47,18 @@ interface Setup {
   keys: AgentKeys;
   client: Client;
   pool: Pool;
-  cases: RowPoller<CaseRow>;
   workerPid: number;
   inProcess: InProcess;
+}
+
+/**
+ * Every variant's case is over when its workflow's result comes (a long poll of the bench's Temporal
+ * client, the same for all: no poll of the database that the bench would add to Postgres's figures).
+ */
+async function untilResolved(client: Client, workflowId: string, started: number): Promise<number> {
+  const result = (await client.workflow.getHandle(workflowId).result()) as CaseResult;
+  if (result.outcome !== 'resolved' || result.reason !== 'refunded') throw new Error(`${workflowId} ended ${result.outcome} (${result.reason})`);
+  return performance.now() - started;
 }
 
 const EVENTS_AT_ONCE = [keptReturn, shipped, received];
@@ -60,13 +68,13 @@ async function driveCase(setup: Setup, variant: VariantName, caseId: string): Pr
   const started = performance.now();
   const data = qualityReturnData(`order-${caseId}`);
   if (variant === 'casebook') {
-    const { casebook, keys, cases } = setup;
+    const { casebook, keys } = setup;
     // Open, buyer.kept_return, the warehouse's advance; then the two events, which the playbook keeps
     // (`early`) until wait_shipment takes buyer.shipped and wait_receipt the receipt.
     await openReturnCase(casebook, keys, caseId, data.order_id as string);
     await sendEvent(casebook, keys.take(), caseId, shipped(caseId));
     await sendEvent(casebook, keys.take(), caseId, received(caseId));
-    return (await cases.until(caseId, (row) => row.status === 'closed')) - started;
+    return untilResolved(setup.client, workflowIdFor(caseId), started);
   }
   if (variant === 'casebook-inprocess') {
     const { services, client, pool } = setup.inProcess;
@@ -82,15 +90,11 @@ async function driveCase(setup: Setup, variant: VariantName, caseId: string): Pr
     await recordOrderAdvance(pool, data.order_id as string, { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
     await deliver(shipped(caseId));
     await deliver(received(caseId));
-    const result = (await client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
-    if (result.outcome !== 'resolved') throw new Error(`${caseId} ended ${result.outcome} (${result.reason})`);
-    return performance.now() - started;
+    return untilResolved(client, workflowIdFor(caseId), started);
   }
-  const { result } = await openHandwrittenCase(setup.pool, setup.client, variant, caseId, data as unknown as ReturnData);
+  await openHandwrittenCase(setup.pool, setup.client, variant, caseId, data as unknown as ReturnData);
   for (const event of EVENTS_AT_ONCE) await sendHandwrittenEvent(setup.client, variant, caseId, event(caseId));
-  const { outcome, reason } = await result;
-  if (outcome !== 'resolved' || reason !== 'refunded') throw new Error(`${caseId} ended ${outcome} (${reason})`);
-  return performance.now() - started;
+  return untilResolved(setup.client, handwrittenWorkflowId(variant, caseId), started);
 }
 
 const workflowIdOf = (variant: VariantName, caseId: string) =>
@@ -255,9 +259,7 @@ try {
   stops.unshift(inProcess.stop);
   const pool = composePool(casebook.databaseUrl);
   const client = await connectClient(casebook);
-  const cases = casePoller(pool);
   stops.unshift(async () => {
-    cases.stop();
     await client.connection.close();
     await pool.end();
   });
@@ -266,7 +268,6 @@ try {
     keys: await AgentKeys.create(casebook, 8),
     client,
     pool,
-    cases,
     workerPid: handwrittenWorker.pid,
     inProcess: inProcess.inProcess,
   };

@@ -11,7 +11,7 @@ import { raiseRefundCap, recordOrderAdvance, recordOrderPayment } from '../../sr
 import type { Pool } from '../../src/store/pool.js';
 import { withTransaction } from '../../src/store/transaction.js';
 import type { CaseEvent } from '../../src/plan/case.js';
-import { HANDWRITTEN_TASK_QUEUE, VARIANTS, receiveEventUpdate, type ReturnData, type ReturnInput, type ReturnResult, type Variant } from './contract.js';
+import { HANDWRITTEN_TASK_QUEUE, VARIANTS, receiveEventUpdate, type ReturnData, type ReturnInput, type Variant } from './contract.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const WORKER_RUNNING = 'bench-handwritten worker running';
@@ -47,13 +47,7 @@ export const handwrittenWorkflowId = (variant: Variant, caseId: string) => `${va
  * (payment, return-shipping cap and the advance the warehouse records), without which the database refuses
  * those refunds; `same-steps` also inserts the case row its progress reports update, as Casebook's opening does.
  */
-export async function openHandwrittenCase(
-  pool: Pool,
-  client: Client,
-  variant: Variant,
-  caseId: string,
-  data: ReturnData,
-): Promise<{ result: Promise<ReturnResult> }> {
+export async function openHandwrittenCase(pool: Pool, client: Client, variant: Variant, caseId: string, data: ReturnData): Promise<void> {
   const orderId = data.order_id;
   await withTransaction(pool, async (db) => {
     if (variant === 'same-steps') {
@@ -81,13 +75,11 @@ export async function openHandwrittenCase(
     await recordOrderAdvance(pool, orderId, { kind: 'return_shipping', ...data.advanced_return_shipping, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
   }
   const input: ReturnInput = { caseId, data, openedBy: 'bench' };
-  const handle = await client.workflow.start(VARIANTS[variant], {
+  await client.workflow.start(VARIANTS[variant], {
     taskQueue: HANDWRITTEN_TASK_QUEUE,
     workflowId: handwrittenWorkflowId(variant, caseId),
     args: [input],
   });
-  // Wrapped: an async function answering a bare promise would make its caller wait for the workflow's end.
-  return { result: handle.result() as Promise<ReturnResult> };
 }
 
 export async function sendHandwrittenEvent(client: Client, variant: Variant, caseId: string, event: CaseEvent): Promise<void> {
