@@ -3,11 +3,14 @@ import { boolean, exact, integer, list, nullableString, oneOf, string, type Stat
 
 const STEP_ID = '^[A-Za-z_][A-Za-z0-9_-]{0,99}$';
 
-/** A request's step mapping: old step id → new step id, for steps whose id changed between the versions. */
+/**
+ * A request's step mapping: old step id → new step id, for steps whose id changed between the versions.
+ * Its keys are not constrained here (OpenAPI 3.0 has no `propertyNames`): one that is no step of the
+ * cases' versions is refused as such, 422 invalid-migration-mapping at its pointer.
+ */
 export const StepMapping = {
   type: 'object',
   maxProperties: 200,
-  propertyNames: { pattern: STEP_ID },
   additionalProperties: { type: 'string', pattern: STEP_ID },
   description: 'migrate: old step id → new step id, for steps whose id changed',
 } as const;
