@@ -24,10 +24,23 @@ import { writeResult } from './support/results.js';
 import { distribution, roundTo } from './support/stats.js';
 import { meanHistoryCost, spreadSample } from './support/temporal-history.js';
 
-const options = numberOptions({ cases: 300, rounds: 2, concurrency: 30, warmup: 20, sample: 20 });
-const VARIANTS = ['casebook', 'casebook-inprocess', 'same-steps', 'lean', 'expert'] as const;
-type VariantName = (typeof VARIANTS)[number];
+const ALL_VARIANTS = ['casebook', 'casebook-inprocess', 'same-steps', 'lean', 'expert'] as const;
+type VariantName = (typeof ALL_VARIANTS)[number];
 const ANCHOR: VariantName = 'expert';
+
+/** `--variants a,b`: only those and the anchor (to measure one change quickly); all of them by default. */
+function takeVariants(argv: string[]): { variants: readonly VariantName[]; rest: string[] } {
+  const at = argv.indexOf('--variants');
+  if (at < 0) return { variants: ALL_VARIANTS, rest: argv };
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((name) => !(ALL_VARIANTS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--variants takes some of ${ALL_VARIANTS.join(',')} (not '${unknown.join(',')}')`);
+  return { variants: ALL_VARIANTS.filter((v) => v === ANCHOR || names.includes(v)), rest: [...argv.slice(0, at), ...argv.slice(at + 2)] };
+}
+
+const chosen = takeVariants(process.argv.slice(2));
+const VARIANTS = chosen.variants;
+const options = numberOptions({ cases: 300, rounds: 2, concurrency: 30, warmup: 20, sample: 20 }, chosen.rest);
 const INPROCESS_TASK_QUEUE = 'bench-inprocess';
 /** Casebook's archiver passes every second instead of 10, so that a round's archiving ends soon after its cases. */
 const ARCHIVE_INTERVAL_SECONDS = '1';
@@ -48,7 +61,8 @@ interface Setup {
   client: Client;
   pool: Pool;
   workerPid: number;
-  inProcess: InProcess;
+  /** Composed only when casebook-inprocess runs. */
+  inProcess: InProcess | undefined;
 }
 
 /**
@@ -77,7 +91,7 @@ async function driveCase(setup: Setup, variant: VariantName, caseId: string): Pr
     return untilResolved(setup.client, workflowIdFor(caseId), started);
   }
   if (variant === 'casebook-inprocess') {
-    const { services, client, pool } = setup.inProcess;
+    const { services, client, pool } = setup.inProcess!;
     // In the order the HTTP variant sends them: open, buyer.kept_return, the advance, the two events.
     const opened = await services.cases.open({ playbook: 'return', caseId, data, openedBy: 'bench' });
     if (opened.kind !== 'opened') throw new Error(`${caseId} not opened: ${JSON.stringify(opened)}`);
@@ -207,13 +221,14 @@ function ratios(variant: RoundFigures[], anchor: RoundFigures[]) {
 }
 
 /** Each variant against the anchor: per round (the anchor's figures of the same round) and over all rounds. */
-function ratiosToAnchor(rounds: Record<VariantName, RoundFigures[]>) {
+function ratiosToAnchor(rounds: Partial<Record<VariantName, RoundFigures[]>>) {
+  const anchor = rounds[ANCHOR]!;
   return Object.fromEntries(
     VARIANTS.filter((v) => v !== ANCHOR).map((v) => [
       v,
       {
-        ...Object.fromEntries(rounds[v].map((figures, i) => [`round${i + 1}`, ratios([figures], [rounds[ANCHOR][i]!])])),
-        allRounds: ratios(rounds[v], rounds[ANCHOR]),
+        ...Object.fromEntries(rounds[v]!.map((figures, i) => [`round${i + 1}`, ratios([figures], [anchor[i]!])])),
+        allRounds: ratios(rounds[v]!, anchor),
       },
     ]),
   );
@@ -255,8 +270,8 @@ try {
   await casebook.publishPlaybook('return');
   const handwrittenWorker = await startHandwrittenWorker(casebook);
   stops.unshift(() => handwrittenWorker.stop(30_000));
-  const inProcess = await startInProcess(casebook);
-  stops.unshift(inProcess.stop);
+  const inProcess = VARIANTS.includes('casebook-inprocess') ? await startInProcess(casebook) : undefined;
+  if (inProcess) stops.unshift(inProcess.stop);
   const pool = composePool(casebook.databaseUrl);
   const client = await connectClient(casebook);
   stops.unshift(async () => {
@@ -269,17 +284,17 @@ try {
     client,
     pool,
     workerPid: handwrittenWorker.pid,
-    inProcess: inProcess.inProcess,
+    inProcess: inProcess?.inProcess,
   };
 
   for (const variant of VARIANTS) await runRound(setup, variant, 'warmup', options.warmup);
-  const rounds = Object.fromEntries(VARIANTS.map((v) => [v, [] as RoundFigures[]])) as Record<VariantName, RoundFigures[]>;
+  const rounds = Object.fromEntries(VARIANTS.map((v) => [v, [] as RoundFigures[]])) as Partial<Record<VariantName, RoundFigures[]>>;
   for (let round = 1; round <= options.rounds; round++) {
     // Interleaved, each round starting at another variant, so that none always runs first or after the same one.
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]!);
     for (const variant of order) {
       const figures = await runRound(setup, variant, `r${round}`, options.cases);
-      rounds[variant].push(figures);
+      rounds[variant]!.push(figures);
       const { historyPerCase: h, cpuMsPerCase: c } = figures;
       console.log(
         `round ${round} ${variant}: ${figures.casesPerSecond} cases/s, p50 ${figures.latencyMs.p50} ms, history ${h.bytes} B ${h.events} events ${h.workflowTasks} tasks ${h.localActivities} local, CPU ms/case all ${c.allProcesses} (temporal ${c.temporalServer} worker ${c.worker} postgres ${c.postgres}), archive wait ${figures.archiveWaitSeconds} s`,
@@ -297,7 +312,7 @@ try {
       path: 'quality return: open, exchange offered and declined, remark, address, buyer.shipped, warehouse.received, refund, account remark, return-shipping refund, message, closed',
     },
     {
-      byVariant: Object.fromEntries(VARIANTS.map((v) => [v, Object.fromEntries(rounds[v].map((f, i) => [`round${i + 1}`, f]))])),
+      byVariant: Object.fromEntries(VARIANTS.map((v) => [v, Object.fromEntries(rounds[v]!.map((f, i) => [`round${i + 1}`, f]))])),
       ratioToExpert: ratiosToAnchor(rounds),
     },
   );
