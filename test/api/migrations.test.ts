@@ -6,6 +6,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { run as migrateCommand } from '../../src/cli/commands/migrate.js';
+import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { useApi } from '../support/api.js';
 import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
@@ -102,6 +103,14 @@ describe('the migration preview', () => {
     expect(moved.detail).toMatch(/^moved from v1 to v3 at wait_parcel; the timeout of step `wait_parcel` moves from .* to .* \(Asia\/Shanghai\)$/);
     expect((await runtime.service.describe('mig-api-4'))?.version).toBe(v3.version);
     await atStep(runtime, 'mig-api-4', 'wait_parcel');
+    // It goes on under v3, at the step's new id, and replays.
+    await runtime.inbox.deliverEvent('mig-api-4', { type: 'warehouse.received', id: 'mig-api-4-received', payload: { condition: 'resellable' } });
+    const handle = runtime.env.client.workflow.getHandle(workflowIdFor('mig-api-4'));
+    const result = (await handle.result()) as CaseResult;
+    expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
+    expect(result.steps.filter((s) => s.step === 'wait_parcel').map((s) => s.kind)).toEqual(['migrated', 'wait']);
+    expect(result.steps.find((s) => s.kind === 'migrated')!.detail).toMatchObject({ fromStep: 'wait_receipt', mapping: { wait_receipt: 'wait_parcel' } });
+    expect(await runtime.audit.replay('mig-api-4')).toMatchObject({ kind: 'replayed', deterministic: true, auditTrail: { matches: true } });
 
     // Again: the cases on v3 are no longer on v1, so the selection has none of them.
     const again = (await preview(request)).json();
