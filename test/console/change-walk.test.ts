@@ -3,9 +3,9 @@
  * the return playbook with a longer receipt timeout (not current), opens its diff against the current
  * v1 (the changed wait marked in both flows, the YAML line side by side), backtests v2 and reads the
  * report next to the same diff, previews moving the open cases to v2 (each deadline's move; a case a
- * step mapping sends to a step of another kind stays) and moves them as a bulk job, then cancels the
- * cases now on v2 in bulk with a dry run and progress. The diff and the move page read in Chinese; an
- * agent has no move page.
+ * step mapping sends to a step of another kind stays) and moves them as a bulk job (the case's
+ * timeline says so), then cancels the cases now on v2 in bulk with a dry run and progress. The diff
+ * and the move page read in Chinese; an agent has no move page.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,8 +149,19 @@ it('walks the diff of v2 against the current v1, the backtest report next to it,
   for (const id of ['walk-1', 'walk-2']) expect((await harness.call<{ version: number }>('auditor', 'GET', `/v1/cases/${id}`)).body.version).toBe(2);
   expect((await harness.call<{ version: number }>('auditor', 'GET', '/v1/cases/walk-3')).body.version).toBe(1);
 
+  // The case's timeline says who moved it, why, and how its deadline moved.
+  await page.goto(`${harness.url}/console#/cases/walk-1`);
+  const moved = page.locator('ol.timeline li').filter({ hasText: 'moved from v1 to v2' });
+  await moved.waitFor();
+  expect(await moved.locator('p.why').allTextContents()).toEqual([
+    'moved from v1 to v2: longer receipt window',
+    'steps mapped: wait_exchange_answer → check_window',
+    expect.stringMatching(/^the deadline of wait_receipt moved from .+ to .+$/),
+  ]);
+  expect(await axe(page)).toEqual([]);
+
   // A bulk cancel of the cases now on v2: the dry run's count, then the job to its end.
-  await page.getByRole('link', { name: 'All bulk operations' }).click();
+  await page.getByRole('link', { name: 'Bulk operations' }).click();
   await page.getByLabel('Playbook').fill('return');
   await page.getByLabel('Version').fill('2');
   await page.getByLabel('Reason (recorded with your name)').fill('walk over');

@@ -88,6 +88,10 @@ type Key =
   | 'redeliveryRefused'
   | 'requestedBy'
   | 'cancelledWhy'
+  | 'migratedWhy'
+  | 'migratedStep'
+  | 'migratedDeadline'
+  | 'migratedMapping'
   | 'compensates'
   | 'loopItem'
   | 'repairedWhy';
@@ -172,6 +176,10 @@ const MESSAGES: Messages<Key> = {
     redeliveryRefused: '{webhookId} was not delivered again: {why}',
     requestedBy: 'asked by {name}',
     cancelledWhy: 'cancelled: {reason}',
+    migratedWhy: 'moved from v{from} to v{to}: {reason}',
+    migratedStep: 'now at {to} (was {from})',
+    migratedDeadline: 'the deadline of {step} moved from {from} to {to}',
+    migratedMapping: 'steps mapped: {mapping}',
     compensates: 'undoes {step}',
     loopItem: 'item {iteration}',
     repairedWhy: 'repair: {action} ({reason})',
@@ -255,6 +263,10 @@ const MESSAGES: Messages<Key> = {
     redeliveryRefused: '{webhookId} 未重新投递：{why}',
     requestedBy: '由 {name} 发起',
     cancelledWhy: '已取消：{reason}',
+    migratedWhy: '已从第 {from} 版迁移到第 {to} 版：{reason}',
+    migratedStep: '现在位于 {to}（原为 {from}）',
+    migratedDeadline: '{step} 的期限从 {from} 改为 {to}',
+    migratedMapping: '步骤映射：{mapping}',
     compensates: '撤销 {step}',
     loopItem: '第 {iteration} 项',
     repairedWhy: '修复：{action}（{reason}）',
@@ -282,7 +294,22 @@ function lastFailedAttempts(deliveries: CaseActivity['deliveries']): Map<string,
 }
 
 /** Why a record went its way, in words: the branch condition, the event taken, the timeout, the SLA, the end. */
-function whyOf(detail: Record<string, unknown>, t: Translate<Key>, session: Session): string[] {
+/** A move to another version (`migrated`): the versions, why, where the case waits now, and each deadline that moved. */
+function migrationWhy(detail: Record<string, unknown>, step: string | null, t: Translate<Key>, session: Session): string[] {
+  const versionOf = (side: unknown) => (side && typeof side === 'object' ? String((side as { version?: unknown }).version) : '?');
+  const why = [t('migratedWhy', { from: versionOf(detail.from), to: versionOf(detail.to), reason: text(detail.reason) })];
+  if (typeof detail.fromStep === 'string' && step) why.push(t('migratedStep', { from: detail.fromStep, to: step }));
+  const mapping = detail.mapping && typeof detail.mapping === 'object' ? Object.entries(detail.mapping as Record<string, unknown>) : [];
+  if (mapping.length > 0) why.push(t('migratedMapping', { mapping: mapping.map(([from, to]) => `${from} → ${text(to)}`).join(', ') }));
+  const at = (value: unknown) => (typeof value === 'string' ? formatTime(value, session) : '—');
+  for (const change of Array.isArray(detail.changes) ? (detail.changes as Record<string, unknown>[]) : []) {
+    if (change.kind === 'deadline') why.push(t('migratedDeadline', { step: text(change.step), from: at(change.from), to: at(change.to) }));
+  }
+  return why;
+}
+
+function whyOf(kind: string, step: string | null, detail: Record<string, unknown>, t: Translate<Key>, session: Session): string[] {
+  if (kind === 'migrated') return migrationWhy(detail, step, t, session);
   const why: string[] = [];
   const goto = typeof detail.goto === 'string' ? detail.goto : undefined;
   if (typeof detail.when === 'string' && goto) why.push(t('took', { goto, when: detail.when }));
@@ -502,7 +529,7 @@ export function CasePage({ session, caseId }: { session: Session; caseId: string
                   <span class="muted">
                     {s.kind} · {t('by', { name: s.by.name })}
                   </span>
-                  {whyOf(s.detail, t, session).map((line) => (
+                  {whyOf(s.kind, s.step, s.detail, t, session).map((line) => (
                     <p class="why" key={line}>
                       {line}
                     </p>
