@@ -10,12 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { composeBulkOperations } from '../../src/stack/compose.js';
 import { confirmationOf, type BulkRequest } from '../../src/cases/bulk.js';
-import { previewMigration } from '../../src/cases/migration.js';
+import { migrateCase, previewMigration } from '../../src/cases/migration.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { recordHistory } from '../support/histories.js';
 import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
 import { useRuntime } from '../support/runtime.js';
+import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { publishPlaybook } from '../../src/store/playbooks.js';
 
 const DAY = 86_400_000;
 const CASES = Array.from({ length: 20 }, (_, i) => `mig-${String(i + 1).padStart(2, '0')}`);
@@ -142,5 +144,67 @@ describe('moving waiting return cases to a version with a longer receipt timeout
       expect(replay).toMatchObject({ kind: 'replayed', deterministic: true, divergence: null, auditTrail: { matches: true } });
     }
     await recordHistory(handle(CASES[0]!), 'return-migrated');
+  });
+});
+
+/** A wait that nudges the buyer: every `every`, three times at most, until `timeout`. */
+const nudging = (every: string | null, timeout: string) =>
+  compileSmallPlaybook(
+    'mig-nudge',
+    `events:
+  warehouse.received: { payload: {} }
+templates:
+  nudge: { text: "Please send the parcel back." }
+steps:
+  - id: wait_parcel
+    wait:
+      events: [{ event: warehouse.received }]
+      timeout: ${timeout}
+      on_timeout: late
+${every ? `      remind: { every: ${every}, times: 3, template: nudge }\n` : ''}  - id: done
+    end: { outcome: resolved, reason: received }
+  - id: late
+    end: { outcome: escalated, reason: late }
+`,
+  );
+
+describe('a moved wait keeps its start and its reminders', () => {
+  it('no reminder is sent twice; the new timeout counts from the wait’s start; one already passed is taken at once', async () => {
+    const { pool } = runtime.db;
+    await openSmallCase(runtime.service, pool, nudging('1d', '10d'), 'nudge-1');
+    await openSmallCase(runtime.service, pool, nudging('1d', '10d'), 'nudge-2');
+    await atStep(runtime, 'nudge-1', 'wait_parcel');
+    await atStep(runtime, 'nudge-2', 'wait_parcel');
+    const startOf = async (caseId: string) => Date.parse((await runtime.service.describe(caseId))!.deadlines.find((d) => d.kind === 'timeout')!.at) - 10 * DAY;
+    const started = await startOf('nudge-1');
+    const started2 = await startOf('nudge-2');
+    const later = (await publishPlaybook(pool, '', nudging('2d', '2d'), 'test')).version;
+    const shorter = (await publishPlaybook(pool, '', nudging(null, '1d'), 'test')).version;
+    await runtime.env.sleep(started + 1.5 * DAY - (await runtime.env.currentTimeMs()));
+    const nudges = async (caseId: string) => (await runtime.db.pool.query(`SELECT template FROM outbox_messages WHERE case_id = $1`, [caseId])).rowCount;
+    await expect.poll(() => nudges('nudge-1')).toBe(1);
+
+    // Every 2 days from the start, the first already sent: the next would be at day 4, past the new timeout at day 2.
+    const moved = await migrateCase(pool, runtime.service, 'nudge-1', { toVersion: later.version, mapping: {}, by: BY, reason: 'slower nudges' });
+    expect(moved).toMatchObject({ kind: 'migrated' });
+    expect(moved.detail).toContain('moves from');
+    // A timeout of one day from the start has passed when the case moves: it is taken at once.
+    const passed = await migrateCase(pool, runtime.service, 'nudge-2', { toVersion: shorter.version, mapping: {}, by: BY, reason: 'no more waiting' });
+    expect(passed).toMatchObject({ kind: 'migrated' });
+    const first = (await handle('nudge-1').result()) as CaseResult;
+    expect(first).toMatchObject({ outcome: 'escalated', reason: 'late' });
+    const timedOut = first.steps.find((s) => s.kind === 'wait')!;
+    expect(timedOut.detail).toMatchObject({ since: new Date(started).toISOString(), timeout: new Date(started + 2 * DAY).toISOString(), reminders: 1 });
+    expect(await nudges('nudge-1')).toBe(1);
+
+    const second = (await handle('nudge-2').result()) as CaseResult;
+    expect(second).toMatchObject({ outcome: 'escalated', reason: 'late' });
+    const wait = second.steps.find((s) => s.kind === 'wait')!;
+    expect(wait.detail).toMatchObject({ timeout: new Date(started2 + DAY).toISOString(), reminders: 1 });
+    expect(await nudges('nudge-2')).toBe(1);
+    expect(Date.parse(wait.at) - (started + 1.5 * DAY)).toBeLessThan(DAY / 2);
+    for (const caseId of ['nudge-1', 'nudge-2']) {
+      expect(await runtime.audit.replay(caseId)).toMatchObject({ kind: 'replayed', deterministic: true, auditTrail: { matches: true } });
+    }
   });
 });
