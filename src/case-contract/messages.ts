@@ -25,7 +25,7 @@ export const caseViewQuery = defineQuery<CaseView>('caseView');
 /** A person cancels the case (src/workflows/cancellation.ts); its validator refuses a closed case. */
 export const cancelCaseUpdate = defineUpdate<CancelResult, [CaseCancel]>('cancelCase');
 /**
- * Moves a case waiting at a top-level wait to another version of its playbook (src/workflows/migration.ts);
+ * Moves a case waiting at a top-level wait or delay to another version of its playbook (src/workflows/migration.ts);
  * its validator refuses (NotMigratable, the reasons as details) what the preview calls not movable.
  */
 export const migrateCaseUpdate = defineUpdate<MigrationPreview, [CaseMigration]>('migrateCase');

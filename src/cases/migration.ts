@@ -151,14 +151,18 @@ async function caseAnswer(
     movable: reasons.length === 0,
     reasons,
     toStep: answer.toStep,
-    changes: answer.changes.map((change) => ({ ...change, text: changeText(change, stored.plan.timezone) })),
+    changes: answer.changes.map((change) => ({ ...change, text: changeText(change, stored.plan) })),
   };
 }
 
-/** A change in words, its times in the playbook's time zone: "the timeout of step `wait_receipt` moves from 2026-11-26 10:00 to 2026-11-27 10:00 (Asia/Shanghai)". */
-export function changeText(change: MigrationChange, timeZone: string): string {
+/**
+ * A change in words, its times in the time zone of `plan` (the version moved to): "the timeout of step
+ * `wait_receipt` moves from 2026-11-26 10:00 to 2026-11-27 10:00 (Asia/Shanghai)"; a delay's "end".
+ */
+export function changeText(change: MigrationChange, plan: Plan): string {
+  const timeZone = plan.timezone;
   const at = (iso: string | null) => (iso === null ? 'none' : localTime(Date.parse(iso), timeZone));
-  const what = `the timeout of step \`${change.step}\``;
+  const what = `the ${plan.steps[change.step]?.kind === 'delay' ? 'end' : 'timeout'} of step \`${change.step}\``;
   if (change.from === null) return `${what} is new: ${at(change.to)} (${timeZone})`;
   if (change.to === null) return `${what} goes away (it was ${at(change.from)}, ${timeZone})`;
   return `${what} moves from ${at(change.from)} to ${at(change.to)} (${timeZone})`;
@@ -200,6 +204,6 @@ export async function migrateCase(
   const moved = await cases.migrate(caseId, { ...target, by: request.by, reason: request.reason });
   if (moved.kind === 'refused') return { kind: 'skipped', detail: `left on v${row.version}: ${moved.reasons.join('; ')}` };
   await recordCaseMigrated(pool, caseId, target.playbook);
-  const changes = moved.preview.changes.map((change) => `; ${changeText(change, stored.plan.timezone)}`).join('');
+  const changes = moved.preview.changes.map((change) => `; ${changeText(change, stored.plan)}`).join('');
   return { kind: 'migrated', detail: `moved from v${row.version} to v${stored.version} at ${moved.preview.toStep}${changes}` };
 }

@@ -2,11 +2,12 @@
  * Moving a running case to another version of its playbook (issue 25 point 2), in place: the
  * `migrateCase` update swaps the plan the case runs on, and the `migrationPreview` query answers what
  * the update would do, with the same code (`checkMigration`). Only a case waiting at a top-level `wait`
- * moves: the wait reads its step again from the new plan (src/workflows/steps/wait.ts). Pure: the new
- * plan travels in the arguments, so a replay re-applies the same swap.
+ * or `delay` moves: the step reads itself again from the new plan (src/workflows/steps/wait.ts,
+ * delay.ts). Pure: the new plan travels in the arguments, so a replay re-applies the same swap.
  */
 import type { CaseStatus, MigrationChange, MigrationPreview, MigrationTarget, PlaybookRef } from '../plan/case.js';
 import type { Plan } from '../plan/plan.js';
+import type { DelayStep } from '../plan/steps/index.js';
 import type { WaitStep } from '../plan/steps/wait.js';
 import { iso } from './time.js';
 
@@ -22,11 +23,17 @@ export interface MigrationPosition {
   since: number | undefined;
 }
 
-/** When a wait of `plan` that started at `since` times out (null: never); throws what its expression throws. */
-export type TimeoutIn = (plan: Plan, hash: string, step: WaitStep, since: number) => number | null;
+/** The step kinds whose interpreter reads its step again when the case moves: a case waits at one of them to move. */
+export const MOVABLE_KINDS = ['wait', 'delay'] as const;
+export type MovableStep = WaitStep | DelayStep;
+
+/** When a step of `plan` that started at `since` ends (a wait's timeout, a delay's end; null: never); throws what its expression throws. */
+export type DeadlineIn = (plan: Plan, hash: string, step: MovableStep, since: number) => number | null;
+
+const movable = (step: { kind: string } | undefined): step is MovableStep => (MOVABLE_KINDS as readonly string[]).includes(step?.kind ?? '');
 
 /** Why the case can or cannot move to `target`, and what changes for it: what the query answers and the update's validator checks. */
-export function checkMigration(position: MigrationPosition, target: MigrationTarget, timeoutIn: TimeoutIn): MigrationPreview {
+export function checkMigration(position: MigrationPosition, target: MigrationTarget, deadlineIn: DeadlineIn): MigrationPreview {
   const reasons: string[] = [];
   const { plan, playbook, mapping } = target;
   const step = position.status === 'closed' ? null : position.current;
@@ -42,22 +49,22 @@ export function checkMigration(position: MigrationPosition, target: MigrationTar
   const now = step === null ? undefined : position.plan.steps[step];
   const next = toStep === null ? undefined : plan.steps[toStep];
   if (position.status === 'waiting' && !position.inBlock && now) {
-    if (now.kind !== 'wait')
-      reasons.push(`the case waits at a ${now.kind} step ('${step}'): only a case at a wait step moves (its step is read again from the new version)`);
+    if (!movable(now))
+      reasons.push(`the case waits at a ${now.kind} step ('${step}'): only a case at a wait or delay step moves (its step is read again from the new version)`);
     else if (!next)
       reasons.push(
         `version ${playbook.version} has no step '${toStep}'${toStep === step ? ' (removed or renamed: map it to its new id)' : ''}: the case would have nowhere to wait`,
       );
-    else if (next.kind !== now.kind) reasons.push(`step '${toStep}' is a ${next.kind} step in version ${playbook.version}, not a wait`);
+    else if (next.kind !== now.kind) reasons.push(`step '${toStep}' is a ${next.kind} step in version ${playbook.version}, not a ${now.kind}`);
   }
   const changes: MigrationChange[] = [];
-  if (reasons.length === 0 && now?.kind === 'wait' && next?.kind === 'wait' && position.since !== undefined) {
+  if (reasons.length === 0 && movable(now) && movable(next) && position.since !== undefined) {
     try {
-      const from = timeoutIn(position.plan, position.playbook.hash, now, position.since);
-      const to = timeoutIn(plan, playbook.hash, next, position.since);
+      const from = deadlineIn(position.plan, position.playbook.hash, now, position.since);
+      const to = deadlineIn(plan, playbook.hash, next, position.since);
       if (from !== to) changes.push({ kind: 'deadline', step: toStep!, from: from === null ? null : iso(from), to: to === null ? null : iso(to) });
     } catch (error) {
-      reasons.push(`the wait's timeout cannot be computed in version ${playbook.version}: ${error instanceof Error ? error.message : String(error)}`);
+      reasons.push(`the ${next.kind}'s deadline cannot be computed in version ${playbook.version}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return { movable: reasons.length === 0, reasons, step, toStep, changes };

@@ -54,7 +54,6 @@ import type { Span } from '../plan/duration.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
 import { returnTrackingOf, type Expr, type Plan, type Recipient, type StepBase } from '../plan/plan.js';
 import { isChildWait } from '../plan/steps/playbook.js';
-import type { WaitStep } from '../plan/steps/wait.js';
 import { callRetry, type StepRetry } from '../plan/steps/retry.js';
 import { Cancellation } from './cancellation.js';
 import { CaseClocks } from './clocks.js';
@@ -62,10 +61,11 @@ import { CaseExpressions } from './expressions.js';
 import { failureMessage, ownFailure } from './failures.js';
 import { HistoryVersions } from './history-versions.js';
 import { Inbox } from './inbox.js';
-import { carryVisits, checkMigration } from './migration.js';
+import { carryVisits, checkMigration, type MovableStep } from './migration.js';
 import { Strand, type ItemValue, type StrandHost, type StrandPosition } from './strands.js';
 import { sharedPlan } from './shared-plans.js';
 import { interpreterOf, type BodyEnd, type BodyRun, type StepRuntime, type Woken } from './steps/index.js';
+import { delayEnd } from './steps/delay.js';
 import { waitTimeoutAt } from './steps/wait.js';
 import { iso } from './time.js';
 
@@ -206,7 +206,7 @@ class CaseRun implements StepRuntime, StrandHost {
   private expressions: CaseExpressions;
   private inbox: Inbox;
   private clocks: CaseClocks;
-  /** When the top-level step running now started: where a migration recomputes a wait's timeout from. */
+  /** When the top-level step running now started: where a migration recomputes a wait's timeout (a delay's end) from. */
   private stepStarted: number | undefined;
   /** Migrations taken so far: a wait woken by one reads its step again. */
   private migrations = 0;
@@ -360,10 +360,11 @@ class CaseRun implements StepRuntime, StrandHost {
       plan: this.plan,
       since: this.status === 'waiting' && this.strands.size === 0 ? this.stepStarted : undefined,
     };
-    return checkMigration(position, target, (plan, hash, step: WaitStep, since) => {
+    return checkMigration(position, target, (plan, hash, step: MovableStep, since) => {
       // Its own expressions: a query must not count in what the step code spends of the task's budget.
       const expressions = new CaseExpressions(sharedPlan(hash, plan), this.caseId, this.input.openedBy ?? '', this.state);
-      return waitTimeoutAt(step, { evaluate: (expr) => expressions.evaluate(expr), after: (start, span) => instantAfter(plan.calendar, start, span) }, since);
+      const rt = { evaluate: (expr: Expr) => expressions.evaluate(expr), after: (start: number, span: Span) => instantAfter(plan.calendar, start, span) };
+      return step.kind === 'wait' ? waitTimeoutAt(step, rt, since) : delayEnd(step, rt, since);
     });
   }
 

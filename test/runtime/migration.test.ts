@@ -208,3 +208,29 @@ describe('a moved wait keeps its start and its reminders', () => {
     }
   });
 });
+
+describe('a moved delay', () => {
+  it('ends at its new length from the same start', async () => {
+    const pause = (length: string) =>
+      compileSmallPlaybook('mig-pause', `steps:\n  - id: cool_off\n    delay: ${length}\n  - id: done\n    end: { outcome: resolved, reason: waited }\n`);
+    await openSmallCase(runtime.service, runtime.db.pool, pause('3d'), 'pause-1');
+    await atStep(runtime, 'pause-1', 'cool_off');
+    const since = Date.parse((await runtime.service.describe('pause-1'))!.deadlines.find((d) => d.kind === 'delay')!.at) - 3 * DAY;
+    const longer = (await publishPlaybook(runtime.db.pool, '', pause('5d'), 'test')).version;
+    const moved = await migrateCase(runtime.db.pool, runtime.service, 'pause-1', {
+      toVersion: longer.version,
+      mapping: {},
+      by: BY,
+      reason: 'longer cooling-off',
+    });
+    expect(moved.detail).toMatch(/^moved from v1 to v2 at cool_off; the end of step `cool_off` moves from .+ to .+ \(UTC\)$/);
+    await runtime.env.sleep(since + 4 * DAY - (await runtime.env.currentTimeMs()));
+    await atStep(runtime, 'pause-1', 'cool_off');
+    const result = (await handle('pause-1').result()) as CaseResult;
+    expect(result.steps.find((s) => s.kind === 'delay')!.detail).toMatchObject({
+      since: new Date(since).toISOString(),
+      until: new Date(since + 5 * DAY).toISOString(),
+    });
+    expect(await runtime.audit.replay('pause-1')).toMatchObject({ kind: 'replayed', deterministic: true, auditTrail: { matches: true } });
+  });
+});
