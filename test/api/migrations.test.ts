@@ -147,4 +147,30 @@ describe('the migration preview', () => {
       .poll(async () => (await runtime.db.pool.query(`SELECT actor_name FROM audit_events WHERE kind = 'migrated' AND case_id = 'mig-cli-1'`)).rows)
       .toEqual([{ actor_name: 'Mei on call' }]);
   });
+
+  it('POST /v1/bulk-operations takes migrate for a selection naming its playbook', async () => {
+    await openReturnAtReceipt(runtime, 'mig-bulk-1', v1);
+    const request = {
+      operation: 'migrate',
+      selection: { playbook: 'return', version: v1.version, status: 'waiting' },
+      reason: 'a day longer',
+      toVersion: v2.version,
+    };
+    const unnamed = await post('/v1/bulk-operations/dry-run', { ...request, selection: { status: 'waiting' } });
+    expect(unnamed.statusCode).toBe(400);
+    expect(JSON.stringify(unnamed.json())).toContain('/selection');
+    expect((await post('/v1/bulk-operations/dry-run', { ...request, toVersion: undefined })).statusCode).toBe(400);
+    expect((await post('/v1/bulk-operations/dry-run', { ...request, operation: 'cancel' })).statusCode).toBe(400);
+    const dry = await post('/v1/bulk-operations/dry-run', request);
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toMatchObject({ operation: 'migrate', count: 1, sample: [{ caseId: 'mig-bulk-1', version: v1.version }] });
+    const started = await post('/v1/bulk-operations', { ...request, confirmation: dry.json().confirmation, ratePerSecond: 50 });
+    expect(started.statusCode).toBe(202);
+    const { id } = started.json();
+    await expect.poll(async () => (await get(`/v1/bulk-operations/${id}`)).json().status, { timeout: 60_000 }).toBe('finished');
+    expect((await get(`/v1/bulk-operations/${id}/cases`)).json().cases).toEqual([
+      expect.objectContaining({ caseId: 'mig-bulk-1', state: 'done', detail: expect.stringMatching(/^moved from v1 to v2 at wait_receipt; /) }),
+    ]);
+    expect((await runtime.service.describe('mig-bulk-1'))?.version).toBe(v2.version);
+  });
 });
