@@ -6,9 +6,11 @@
  * delay.ts). Pure: the new plan travels in the arguments, so a replay re-applies the same swap.
  */
 import type { CaseStatus, MigrationChange, MigrationPreview, MigrationTarget, PlaybookRef } from '../plan/case.js';
+import type { ReceivedEvent } from '../plan/cel.js';
 import type { Plan } from '../plan/plan.js';
 import type { DelayStep } from '../plan/steps/index.js';
 import type { WaitStep } from '../plan/steps/wait.js';
+import { checkValues } from '../plan/values.js';
 import { iso } from './time.js';
 
 /** Where the case is, as the migration sees it. */
@@ -21,6 +23,8 @@ export interface MigrationPosition {
   plan: Plan;
   /** When the step the case waits at started; undefined when it does not wait at a top-level step. */
   since: number | undefined;
+  /** The latest event of each type the case took, which its expressions read as `events.<type>`. */
+  received: Record<string, ReceivedEvent>;
 }
 
 /** The step kinds whose interpreter reads its step again when the case moves: a case waits at one of them to move. */
@@ -43,6 +47,13 @@ export function checkMigration(position: MigrationPosition, target: MigrationTar
   for (const [from, to] of Object.entries(mapping)) {
     if (!position.plan.steps[from]) reasons.push(`the mapping names step '${from}', which version ${position.playbook.version} does not have`);
     if (!plan.steps[to]) reasons.push(`the mapping maps '${from}' to step '${to}', which version ${playbook.version} does not have`);
+  }
+  // The new version's expressions read the events taken so far: each must fit its declaration there.
+  for (const [type, event] of Object.entries(position.received)) {
+    const spec = plan.events[type];
+    const problems = spec ? checkValues(spec.payload, event.payload, '/payload', plan.currency) : [];
+    if (problems.length > 0)
+      reasons.push(`the ${type} event it took does not fit version ${playbook.version}: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`);
   }
   if (position.status !== 'waiting') reasons.push(`the case is ${position.status}, not waiting at a step`);
   else if (position.inBlock) reasons.push(`the case waits inside a block (parallel or for_each) at '${step}': only a case waiting at a top-level step moves`);

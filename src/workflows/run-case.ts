@@ -359,6 +359,7 @@ class CaseRun implements StepRuntime, StrandHost {
       playbook: this.input.playbook,
       plan: this.plan,
       since: this.status === 'waiting' && this.strands.size === 0 ? this.stepStarted : undefined,
+      received: this.state.received,
     };
     return checkMigration(position, target, (plan, hash, step: MovableStep, since) => {
       // Its own expressions: a query must not count in what the step code spends of the task's budget.

@@ -9,7 +9,7 @@ import { run as migrateCommand } from '../../src/cli/commands/migrate.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { useApi } from '../support/api.js';
-import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
+import { atStep, CARRIER_REQUIRED, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
 import { useRuntime } from '../support/runtime.js';
 import { openCase, returnCaseData } from '../support/playbooks.js';
 
@@ -17,10 +17,12 @@ const DAY = 86_400_000;
 let v1: PlaybookVersion;
 let v2: PlaybookVersion;
 let v3: PlaybookVersion;
+let v4: PlaybookVersion;
 const runtime = useRuntime(async ({ db }) => {
   v1 = await publishReturnVersion(db.pool);
   v2 = await publishReturnVersion(db.pool, LONGER_RECEIPT);
   v3 = await publishReturnVersion(db.pool, RENAMED_RECEIPT);
+  v4 = await publishReturnVersion(db.pool, CARRIER_REQUIRED);
 });
 const http = useApi(runtime, { opsLead: ['ops-lead', 'Mei'], agent: ['agent', 'Lei'] });
 
@@ -66,6 +68,14 @@ describe('the migration preview', () => {
     const mapped = (await preview({ toVersion: v3.version, mapping: { wait_receipt: 'wait_parcel' } })).json();
     expect(mapped.cases.find((c: { caseId: string }) => c.caseId === 'mig-api-1')).toMatchObject({ movable: true, toStep: 'wait_parcel' });
     expect(mapped.confirmation).not.toBe(to3.confirmation);
+
+    // v4 declares the shipment's carrier: a case that took its shipment without one stays; one still at the offer moves.
+    const to4 = (await preview({ toVersion: v4.version })).json();
+    expect(to4.cases.find((c: { caseId: string }) => c.caseId === 'mig-api-1')).toMatchObject({
+      movable: false,
+      reasons: [`the buyer.shipped event it took does not fit version ${v4.version}: /payload/carrier required field 'carrier' (string) is missing`],
+    });
+    expect(to4.cases.find((c: { caseId: string }) => c.caseId === 'mig-api-3')).toMatchObject({ movable: true });
 
     const bad = await preview({ toVersion: v3.version, mapping: { wait_receit: 'wait_parcel', wait_receipt: 'nowhere' } });
     expect(bad.statusCode).toBe(422);
