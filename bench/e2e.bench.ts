@@ -240,7 +240,7 @@ async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess:
   installStartLogging('text');
   const pool = composePool(casebook.databaseUrl);
   const workerConnection = await connectWorker(casebook.temporalAddress);
-  const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default');
+  const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default', pool);
   let worker: Worker;
   try {
     worker = await composeWorker({ connection: workerConnection, pool, taskQueue: INPROCESS_TASK_QUEUE });

@@ -13,6 +13,7 @@ import { CaseAudit } from '../cases/audit.js';
 import { createPool } from '../store/pool.js';
 import type { AuditThreadData, FromThread, ToThread } from './audit-threads.js';
 import { installTemporalLogging } from './logging.js';
+import { planReferencesIn, withPlanReferences } from './plan-references.js';
 import { WorkflowReplayer } from './replayer.js';
 
 /** An export is sent in chunks of about this many characters, at most WINDOW of them not yet taken by the API. */
@@ -45,10 +46,15 @@ function serve(code: string): void {
   // diverging one (the replay's answer says so).
   installTemporalLogging(new DefaultLogger('ERROR', () => {}), 'ERROR');
   const pool = createPool(data.databaseUrl, 2);
+  const plans = planReferencesIn(pool);
   const client = data.temporal
-    ? new Client({ connection: Connection.lazy({ address: data.temporal.address }), namespace: data.temporal.namespace })
+    ? new Client({
+        connection: Connection.lazy({ address: data.temporal.address }),
+        namespace: data.temporal.namespace,
+        dataConverter: withPlanReferences(plans),
+      })
     : undefined;
-  const replayer = new WorkflowReplayer({ interceptorModules: data.interceptorModules, code });
+  const replayer = new WorkflowReplayer({ interceptorModules: data.interceptorModules, code, plans });
   const audit = new CaseAudit(pool, client, replayer);
 
   /** The export being sent: how many more chunks it may send before the API takes one. */

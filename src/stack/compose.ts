@@ -43,6 +43,7 @@ import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
 import type { AuditCheckpointSettings, Config } from './config.js';
 import { freePort } from './free-port.js';
 import { apiLogger } from './logging.js';
+import { planReferencesIn, withPlanReferences } from './plan-references.js';
 import { WorkflowReplayer } from './replayer.js';
 import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
@@ -204,7 +205,7 @@ export async function composeCommandStores(c: { databaseUrl: string; temporalAdd
   const connection = await Connection.connect({ address: c.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
   return {
     pool,
-    client: connection && new Client({ connection, namespace: c.namespace }),
+    client: connection && new Client({ connection, namespace: c.namespace, dataConverter: withPlanReferences(planReferencesIn(pool)) }),
     close: async () => {
       await connection?.close();
       await pool.end();
@@ -261,9 +262,9 @@ export function composeBacktestRunner(archive: Pool): BacktestRunner {
   };
 }
 
-/** What re-executes a case's recorded history against this build's workflow code. */
-export function composeReplayer(): WorkflowReplayer {
-  return new WorkflowReplayer();
+/** What re-executes a case's recorded history against this build's workflow code, finding the plans it names by hash in `pool`. */
+export function composeReplayer(pool: Pool): WorkflowReplayer {
+  return new WorkflowReplayer({ plans: planReferencesIn(pool) });
 }
 
 /** What signs and publishes audit checkpoints, in the background beside the API or once from the CLI. */
@@ -271,10 +272,13 @@ export function composeCheckpointer(settings: AuditCheckpointSettings, pool: Poo
   return new AuditCheckpointer(pool, { file: settings.file, url: settings.url, key }, log);
 }
 
-/** Temporal as the API and the services reach it: a client on a connection of its own (close the connection to release it). */
-export async function connectClient(address: string, namespace: string): Promise<{ connection: Connection; client: Client }> {
+/**
+ * Temporal as the API and the services reach it: a client on a connection of its own (close the
+ * connection to release it), sending published plans by hash found in `pool`.
+ */
+export async function connectClient(address: string, namespace: string, pool: Pool): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address });
-  return { connection, client: new Client({ connection, namespace }) };
+  return { connection, client: new Client({ connection, namespace, dataConverter: withPlanReferences(planReferencesIn(pool)) }) };
 }
 
 /** Temporal as the case worker reaches it. */
@@ -282,7 +286,7 @@ export function connectWorker(address: string): Promise<NativeConnection> {
   return NativeConnection.connect({ address });
 }
 
-export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
+export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters' | 'plans'> {
   /** Unset: the local ones. */
   connectors?: ConnectorConfig;
   /** Wraps the chosen adapters: how scenarios script faults and tests watch a channel. */
@@ -291,7 +295,7 @@ export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters'> {
 
 /** A case worker whose activities act through the connectors the configuration chose. */
 export function composeWorker({ connectors = LOCAL_CONNECTORS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
-  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(connectors, options.pool)) });
+  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(connectors, options.pool)), plans: planReferencesIn(options.pool) });
 }
 
 export interface ServiceParts {
@@ -339,7 +343,7 @@ export function composeServices({ client, pool, taskQueue, indexed = false, audi
     cases,
     inbox,
     inbound: new InboundEvents(pool, cases, inbox, secrets, (settlement) => settleProviderRefund(pool, settlement)),
-    audit: threads ?? new CaseAudit(pool, client, composeReplayer()),
+    audit: threads ?? new CaseAudit(pool, client, composeReplayer(pool)),
     redeliverers: (destination) => senders.get(destination),
     close: async () => {
       for (const sender of senders.values()) sender.close();
@@ -443,10 +447,13 @@ export interface ScenarioStack {
 export async function composeScenarioStack(connectors: ConnectorConfig, wrap: (adapters: Adapters) => Adapters): Promise<ScenarioStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'casebook-scenarios-'));
   const postgres = await startPostgresProcess(join(dataDir, 'pg'), await freePort());
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
   const databaseUrl = await ensureDatabase(postgres.adminUrl, 'casebook');
   await migrate(databaseUrl);
   const pool = composePool(databaseUrl);
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: temporalTestServerExecutable() },
+    client: { dataConverter: withPlanReferences(planReferencesIn(pool)) },
+  });
   const worker = await composeWorker({ connection: env.nativeConnection, pool, connectors, wrap });
   const services = composeServices({ client: env.client, pool });
   return {

@@ -13,6 +13,7 @@ import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import type { History } from '../cases/archive.js';
 import type { Divergence, HistoryReplayer, RunReplay, TimelineEntry } from '../cases/replay.js';
+import { planReferenceOf, UnknownPlanError, withPlanReferences, type PlanReferenceCodec } from './plan-references.js';
 import { WORKFLOWS_PATH } from './worker.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
 
@@ -129,6 +130,8 @@ function withoutPromiseStacks(): void {
 }
 
 export interface ReplayerOptions {
+  /** Where the plans that histories name by hash are found (composeReplayer); unset, only histories with their plans inline replay. */
+  plans?: PlanReferenceCodec;
   /** Workflow interceptor modules bundled with the workflow code: how tests replay a changed interpreter. */
   interceptorModules?: string[];
   /** The workflow code bundled already (with these interceptor modules), by another replayer's `workflowCode()`. */
@@ -152,6 +155,27 @@ export class WorkflowReplayer implements HistoryReplayer {
     }).then((bundle) => bundle.code));
   }
 
+  /**
+   * Throws UnknownPlanError for a plan the history names by hash (its input, a migration's target) that
+   * this replayer cannot find, rather than letting the replay fail on a payload it cannot decode.
+   */
+  private async planReferencesFound(history: History): Promise<void> {
+    const hashes = new Set<string>();
+    for (const event of history.events ?? []) {
+      const payloads =
+        event.workflowExecutionStartedEventAttributes?.input?.payloads ??
+        event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads;
+      for (const payload of payloads ?? []) {
+        const hash = planReferenceOf(payload);
+        if (hash !== undefined) hashes.add(hash);
+      }
+    }
+    if (hashes.size === 0) return;
+    const plans = this.options.plans;
+    if (!plans) throw new UnknownPlanError([...hashes][0]!);
+    for (const hash of hashes) await plans.require(hash);
+  }
+
   async replay(workflowId: string, history: History): Promise<RunReplay> {
     const interceptorModules = this.options.interceptorModules ?? [];
     const code = await this.workflowCode();
@@ -163,10 +187,21 @@ export class WorkflowReplayer implements HistoryReplayer {
         recorded: { fn: (_info, audit) => void timeline.push(...audit), callDuringReplay: true },
       },
     };
+    await this.planReferencesFound(history);
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
     try {
-      await ReplayWorker.runReplayHistory({ workflowBundle: { code }, sinks, interceptors: { workflowModules: interceptorModules } }, history, workflowId);
+      const plans = this.options.plans;
+      await ReplayWorker.runReplayHistory(
+        {
+          workflowBundle: { code },
+          sinks,
+          interceptors: { workflowModules: interceptorModules },
+          ...(plans ? { dataConverter: withPlanReferences(plans) } : {}),
+        },
+        history,
+        workflowId,
+      );
       return { deterministic: true, timeline, ms: ms() };
     } catch (error) {
       // A DeterminismViolationError (exported by the workflow package only, for workflow code) or a replay failure.

@@ -199,7 +199,7 @@ async function startApi(
   stops: Stop[],
   log: (line: string) => void,
 ): Promise<string> {
-  const { connection, client } = await connectClient(temporal.address, config.namespace);
+  const { connection, client } = await connectClient(temporal.address, config.namespace, pool);
   stops.push(() => connection.close());
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(

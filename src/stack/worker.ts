@@ -4,6 +4,7 @@ import { createActivities } from '../activities/index.js';
 import type { Adapters } from '../connectors/ports.js';
 import type { Pool } from '../store/pool.js';
 import type { WorkerSettings } from './config.js';
+import { withPlanReferences, type PlanReferenceCodec } from './plan-references.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { TASK_QUEUE } from '../plan/case.js';
@@ -16,6 +17,8 @@ export interface CaseWorkerOptions {
   taskQueue?: string;
   /** Chosen by the composition root (compose.ts). */
   adapters: Adapters;
+  /** Where the plans its cases' payloads name by hash are found, and which plans it sends by hash (plan-references.ts). */
+  plans: PlanReferenceCodec;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }
@@ -51,6 +54,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     activities: createActivities(options.pool, options.adapters),
     bundlerOptions: workflowBundlerOptions,
     sinks: NO_REPLAY_LISTENER,
+    dataConverter: withPlanReferences(options.plans),
     ...WORKER_DEFAULTS,
     ...options.tuning,
   });

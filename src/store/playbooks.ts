@@ -216,6 +216,15 @@ export async function publishedVersionsOf(db: Queryable, names: readonly string[
   return rows;
 }
 
+/**
+ * The published plan with this hash, whichever playbook published it (the hash is of the plan's
+ * content, so every row with it holds the same plan): what a history that names its plan by hash runs.
+ */
+export async function publishedPlanByHash(db: Queryable, hash: string): Promise<Plan | undefined> {
+  const { rows } = await db.query<{ plan: Plan }>(`SELECT plan FROM playbook_versions WHERE hash = $1 LIMIT 1`, [hash]);
+  return rows[0]?.plan;
+}
+
 /** Whether a playbook's versions need an approval before they become current: its last setting, none by default. */
 export async function approvalRequired(db: Queryable, name: string): Promise<boolean> {
   const { rows } = await db.query<{ approval_required: boolean }>(`SELECT approval_required FROM playbook_settings WHERE name = $1 ORDER BY id DESC LIMIT 1`, [

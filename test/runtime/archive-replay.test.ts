@@ -22,11 +22,13 @@ import { run as exportCommand } from '../../src/cli/commands/export.js';
 import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { freePort } from '../../src/stack/free-port.js';
+import { PlanReferenceCodec } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { composeApi, composeServices, composeWorker } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
+import { publishedPlanByHash } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -39,7 +41,8 @@ let db: TestDatabase;
 let connection: Connection;
 let client: Client;
 let archiver: HistoryArchiver;
-const replayer = new WorkflowReplayer();
+/** The continued runs of a long case name their plan by hash (docs/decisions/0018-plans-by-reference-in-histories.md). */
+const replayer = new WorkflowReplayer({ plans: new PlanReferenceCodec((hash) => publishedPlanByHash(db.pool, hash)) });
 
 beforeAll(async () => {
   [server, db] = await Promise.all([

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { subPlaybooksOf } from '../../src/services/playbooks.js';
+import { planReferencesIn, withPlanReferences } from '../../src/stack/plan-references.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
@@ -287,7 +288,8 @@ steps:
     for (const caseId of ['sub-ok', 'sub-ok.pay_back.1', 'sub-fail', 'sub-fail.pay_back.1', 'sub-cancel', 'sub-cancel.ask.1']) {
       const history = await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).fetchHistory();
       await Worker.runReplayHistory(
-        { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions },
+        // A child's input, sent by the parent's worker, names its plan by hash (docs/decisions/0018-plans-by-reference-in-histories.md).
+        { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions, dataConverter: withPlanReferences(planReferencesIn(runtime.db.pool)) },
         temporal.api.history.v1.History.fromObject(history),
         workflowIdFor(caseId),
       );

@@ -2,14 +2,40 @@
 import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
+import { planReferenceOf, planReferencesIn, type PlanReferenceCodec } from '../../src/stack/plan-references.js';
+import type { Pool } from '../../src/store/pool.js';
 import { fileURLToPath } from 'node:url';
 
 export const HISTORIES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 export const RECORD_HISTORIES = process.env.RECORD_HISTORIES === '1';
 
-/** Stores the case's history as test/fixtures/histories/<name>.history when recording. */
+let plans: PlanReferenceCodec | undefined;
+
+/** Where recordings find the plans a history names by hash (useRuntime sets its database's). */
+export function recordPlansFrom(pool: Pool): void {
+  plans = planReferencesIn(pool);
+}
+
+/** Stores the case's history as test/fixtures/histories/<name>.history when recording, self-contained (selfContained). */
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (!RECORD_HISTORIES) return;
-  const history = temporal.api.history.v1.History.fromObject(await handle.fetchHistory());
+  const history = await selfContained(temporal.api.history.v1.History.fromObject(await handle.fetchHistory()), name);
   writeFileSync(`${HISTORIES}${name}.history`, temporal.api.history.v1.History.encode(history).finish());
+}
+
+/**
+ * The history with each plan its input or a migration names by hash (a continued run's, a child
+ * case's) put back inline, as the replayer decodes it, so the guard replays it without a database.
+ */
+export async function selfContained(history: temporal.api.history.v1.History, name: string): Promise<temporal.api.history.v1.History> {
+  for (const event of history.events) {
+    const payloads =
+      event.workflowExecutionStartedEventAttributes?.input?.payloads ??
+      event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads;
+    if (!payloads?.some((payload) => planReferenceOf(payload) !== undefined)) continue;
+    if (!plans) throw new Error(`${name}: the history names its plan by hash; call recordPlansFrom(pool) before recording`);
+    const decoded = await plans.decode(payloads);
+    payloads.splice(0, payloads.length, ...decoded.map((payload) => temporal.api.common.v1.Payload.create(payload)));
+  }
+  return history;
 }

@@ -8,6 +8,7 @@ import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { recordPlansFrom } from './histories.js';
 import { startTimeSkippingServer } from './temporal.js';
 
 export interface Runtime {
@@ -33,6 +34,7 @@ export function useRuntime(
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+    recordPlansFrom(runtime.db.pool);
     await setup(runtime);
     worker = await composeWorker({
       connection: runtime.env.nativeConnection,

@@ -13,7 +13,8 @@ export const USAGE = 'usage: casebook replay <case id> [--json]\n';
 
 /** What the command reads from; tests pass their own. */
 export interface ReplayCommandDependencies extends CommandConnections {
-  replayer: HistoryReplayer;
+  /** Unset: the composed one, finding the plans histories name by hash in the command's database. */
+  replayer?: HistoryReplayer;
 }
 
 const short = (value: unknown, width: number) => {
@@ -60,7 +61,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   const caseId = positional[0]!;
   let deps: ReplayCommandDependencies;
   try {
-    deps = { ...connectionsOf(), replayer: composeReplayer(), ...dependencies };
+    deps = { ...connectionsOf(), ...dependencies };
   } catch (error) {
     process.stderr.write(`casebook replay: ${(error as Error).message}\n`);
     return 2;
@@ -72,7 +73,7 @@ export async function run(args: string[], dependencies: Partial<ReplayCommandDep
   }
   const { pool, client, close } = await composeCommandStores(deps);
   try {
-    const replay = await replayCase(pool, client, deps.replayer, caseId);
+    const replay = await replayCase(pool, client, deps.replayer ?? composeReplayer(pool), caseId);
     if (replay.kind !== 'replayed') {
       process.stderr.write(`casebook replay: ${replay.message}\n`);
       return 2;
