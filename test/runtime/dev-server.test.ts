@@ -18,7 +18,7 @@ import { freePort } from '../../src/stack/free-port.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { recordHistory } from '../support/histories.js';
+import { recordHistory, recordPlansFrom } from '../support/histories.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-devserver-'));
@@ -38,6 +38,7 @@ beforeAll(async () => {
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
   };
   [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
+  recordPlansFrom(db.pool);
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
