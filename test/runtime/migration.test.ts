@@ -14,9 +14,10 @@ import { migrateCase, previewMigration } from '../../src/cases/migration.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { recordHistory } from '../support/histories.js';
-import { atStep, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
+import { atStep, LONGER_OFFER, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { openCase, returnCaseData } from '../support/playbooks.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 
 const DAY = 86_400_000;
@@ -232,5 +233,26 @@ describe('a moved delay', () => {
       until: new Date(since + 5 * DAY).toISOString(),
     });
     expect(await runtime.audit.replay('pause-1')).toMatchObject({ kind: 'replayed', deterministic: true, auditTrail: { matches: true } });
+  });
+});
+
+describe('a wait right after a message', () => {
+  it('the preview counts from when the wait started, as its timer does', async () => {
+    const offer = await publishReturnVersion(runtime.db.pool, LONGER_OFFER);
+    const now = await runtime.env.currentTimeMs();
+    await openCase(runtime.service, { caseId: 'offer-1', playbook: 'return', version: v1.version, data: returnCaseData('TB-offer-1', now - 2 * DAY) });
+    await atStep(runtime, 'offer-1', 'wait_exchange_answer');
+    const deadline = (await runtime.service.describe('offer-1'))!.deadlines.find((d) => d.kind === 'timeout')!.at;
+    const preview = await previewMigration(runtime.db.pool, runtime.service, 'return', { toVersion: offer.version, mapping: {}, limit: 100 });
+    if (preview.kind !== 'preview') throw new Error(preview.message);
+    // From the wait's start as the preview knows it: the step's (a report riding on the message may date the wait a few ms earlier).
+    const [change] = preview.cases.find((c) => c.caseId === 'offer-1')!.changes;
+    expect(change).toMatchObject({ step: 'wait_exchange_answer' });
+    expect(Math.abs(Date.parse(change!.from!) - Date.parse(deadline))).toBeLessThan(1_000);
+    expect(Date.parse(change!.to!) - Date.parse(change!.from!)).toBe(2 * 3_600_000);
+    await migrateCase(runtime.db.pool, runtime.service, 'offer-1', { toVersion: offer.version, mapping: {}, by: BY, reason: 'more time to answer' });
+    await expect
+      .poll(async () => Date.parse((await runtime.service.describe('offer-1'))!.deadlines.find((d) => d.kind === 'timeout')!.at))
+      .toBe(Date.parse(deadline) + 2 * 3_600_000);
   });
 });

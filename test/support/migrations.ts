@@ -22,6 +22,9 @@ export const LONGER_RECEIPT = (source: string): string => replaced(source, 'rece
 /** The return playbook whose wait for the warehouse is called `wait_parcel` (and waits 11 days). */
 export const RENAMED_RECEIPT = (source: string): string => replaced(LONGER_RECEIPT(source), '  - id: wait_receipt\n', '  - id: wait_parcel\n');
 
+/** The return playbook whose exchange offer waits 6 hours for the buyer's answer instead of 4. */
+export const LONGER_OFFER = (source: string): string => replaced(source, 'exchange_offer_within: 4h', 'exchange_offer_within: 6h');
+
 /** The return playbook whose `buyer.shipped` also names the carrier (11-day wait too): a case that took one without it cannot move. */
 export const CARRIER_REQUIRED = (source: string): string =>
   replaced(LONGER_RECEIPT(source), '      tracking_number: { type: string }\n', '      tracking_number: { type: string }\n      carrier: { type: string }\n');
