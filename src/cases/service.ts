@@ -1,5 +1,5 @@
 /** Opening cases and reading them: the client side of the case workflow (events go through the inbox, ./inbox.ts). */
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, QueryRejectedError, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { FAILURE_TYPES } from '../plan/failures.js';
@@ -201,6 +201,9 @@ export class CaseService {
       return await this.client.workflow.getHandle(workflowIdFor(caseId)).query(migrationPreviewQuery, target);
     } catch (error) {
       if (isWorkflowGone(error)) return { kind: 'not-running', message: 'the case’s workflow is not running' };
+      // A worker of code before migrations does not know the query: the case cannot move while it runs there.
+      if (error instanceof QueryNotRegisteredError || error instanceof QueryRejectedError)
+        return { kind: 'not-running', message: `the case’s workflow does not answer the preview: ${error.message}` };
       throw error;
     }
   }
