@@ -27,7 +27,7 @@ import {
 } from '../store/bulk-jobs.js';
 import { selectCases, type CaseSelection } from '../store/case-list.js';
 import { findCase } from '../store/cases.js';
-import { openEscalation } from '../store/escalations.js';
+import { openBulkEscalation } from '../store/escalations.js';
 import type { Pool } from '../store/pool.js';
 import { migrateCase, previewMigration, type MigrationPreviewResult, type MigrationRequest } from './migration.js';
 import type { CaseService, FailedStep } from './service.js';
@@ -91,6 +91,14 @@ const sorted = (object: object): [string, unknown][] =>
     .filter(([, value]) => value !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : 1));
 
+/** A value as JSON with every object's keys in order: the same parameters however they were written (or stored, as jsonb reorders keys). */
+const canonical = (value: unknown): string =>
+  value && typeof value === 'object' && !Array.isArray(value)
+    ? `{${sorted(value)
+        .map(([key, inner]) => `${JSON.stringify(key)}:${canonical(inner)}`)
+        .join(',')}}`
+    : JSON.stringify(value);
+
 export class BulkOperations {
   private readonly running = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
@@ -122,6 +130,7 @@ export class BulkOperations {
     const { confirmation: _, ...job } = request;
     const { id, created } = await insertBulkJob(this.pool, job, caseIds);
     const made = (await findBulkJob(this.pool, id))!;
+    if (!created && canonical(made.params) !== canonical(request.params)) return { kind: 'key-reused', jobId: id };
     if (!created && confirmationOf(made) !== expected) return { kind: 'key-reused', jobId: id };
     this.start(id);
     return { kind: created ? 'started' : 'existing', job: made };
@@ -243,15 +252,11 @@ export class BulkOperations {
           .digest('base64url')
           .slice(0, 16)}`;
         if (await escalationKeyTaken(this.pool, key)) return ['skipped', `already escalated to ${queue} for this reason`];
-        const escalationId = await openEscalation(this.pool, {
-          key,
-          caseId,
-          stepId: stored.step ?? 'bulk',
-          queue,
-          severity: job.params.severity ?? 'medium',
-          reason,
-          note: `bulk job ${job.id} by ${by.name}`,
-        });
+        const escalationId = await openBulkEscalation(
+          this.pool,
+          { key, caseId, stepId: stored.step ?? 'bulk', queue, severity: job.params.severity ?? 'medium', reason, note: `bulk job ${job.id} by ${by.name}` },
+          { id: job.id, by },
+        );
         return ['done', `escalation ${escalationId}`];
       }
       case 'migrate': {

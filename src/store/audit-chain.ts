@@ -116,6 +116,23 @@ export async function recordApprovalSetting(
   });
 }
 
+/**
+ * The `bulk-escalated` row of an escalation a bulk job opened for a case (outside its workflow): who
+ * asked, the escalation, its queue and reason, and the job; once per escalation.
+ */
+export async function recordBulkEscalated(
+  db: Queryable,
+  escalated: { caseId: string; escalation: number; queue: string; severity: string; reason: string; job: string; by: Actor },
+): Promise<void> {
+  const { caseId, escalation, queue, severity, reason, job, by } = escalated;
+  await db.query(
+    `INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail, actor_key_id, actor_name)
+     VALUES ($1, $2, now(), 'bulk-escalated', $3, $4, $5)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [`${caseId}/bulk-escalated/${escalation}`, caseId, JSON.stringify({ escalation, queue, severity, reason, job }), by.keyId, by.name],
+  );
+}
+
 /** A playbook's audit row (no case), once per idempotency key. */
 async function recordPlaybookRow(db: Queryable, key: string, kind: string, by: Actor, detail: Record<string, unknown>): Promise<void> {
   await db.query(
@@ -217,6 +234,7 @@ export const UNNUMBERED_KINDS = [
   'archived',
   'task-taken-over',
   'delivery-redelivered',
+  'bulk-escalated',
 ] as const;
 
 interface ChainRow {
@@ -313,7 +331,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-setting' | 'no-task' | 'no-redelivery' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-setting' | 'no-task' | 'no-redelivery' | 'no-escalation' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -344,6 +362,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'delivery-redelivered' AND NOT EXISTS (
            SELECT 1 FROM webhook_attempts w WHERE w.webhook_id = a.detail->>'webhookId' AND w.attempt::text = a.detail->>'attempt'
              AND w.case_id IS NOT DISTINCT FROM a.case_id AND w.requested_by_name = a.actor_name) THEN 'no-redelivery'
+         WHEN a.kind = 'bulk-escalated' AND NOT EXISTS (
+           SELECT 1 FROM escalations e WHERE e.id::text = a.detail->>'escalation' AND e.case_id = a.case_id
+             AND e.queue = a.detail->>'queue' AND e.reason = a.detail->>'reason') THEN 'no-escalation'
          WHEN a.kind = 'archived' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'archived' AND o.case_id = a.case_id AND o.detail->>'runId' = a.detail->>'runId'
              AND o.position < a.position) THEN 'again'
@@ -539,6 +560,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   'no-setting': 'no such change of the approval setting was made',
   'no-task': 'its case has no such task at that step',
   'no-redelivery': 'no attempt of that delivery was asked for by that admin',
+  'no-escalation': 'its case has no such escalation',
   again: 'it was already recorded by an earlier row',
 };
 

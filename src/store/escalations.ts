@@ -1,9 +1,11 @@
 /** `escalations`: cases handed to a queue or role, with severity and reason; acknowledged and resolved by people. */
 import type { EscalationRequest } from '../plan/activities.js';
 import type { Actor } from '../plan/case.js';
+import { recordBulkEscalated } from './audit-chain.js';
 import { insertReturningId } from './insert-once.js';
 import { decodeCursor, encodeCursor } from './keyset-cursor.js';
-import type { Queryable } from './transaction.js';
+import type { Pool } from './pool.js';
+import { withTransaction, type Queryable } from './transaction.js';
 
 /** Opens the escalation once and returns its id; the same key again returns the first row's id. */
 export async function openEscalation(db: Queryable, escalation: EscalationRequest): Promise<number> {
@@ -13,6 +15,23 @@ export async function openEscalation(db: Queryable, escalation: EscalationReques
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
     [escalation.key, escalation.caseId, escalation.stepId, escalation.queue, escalation.severity, escalation.reason, escalation.note ?? null],
   );
+}
+
+/** A bulk job's escalation of a case: the escalation and its `bulk-escalated` audit row, in one transaction. */
+export async function openBulkEscalation(pool: Pool, escalation: EscalationRequest, job: { id: string; by: Actor }): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    const id = await openEscalation(client, escalation);
+    await recordBulkEscalated(client, {
+      caseId: escalation.caseId,
+      escalation: id,
+      queue: escalation.queue,
+      severity: escalation.severity,
+      reason: escalation.reason,
+      job: job.id,
+      by: job.by,
+    });
+    return id;
+  });
 }
 
 export type EscalationStatus = 'open' | 'acknowledged' | 'resolved';

@@ -181,7 +181,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published, a change never made.
@@ -205,6 +205,10 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
       await owner.query(
         `INSERT INTO audit_events (idempotency_key, at, kind, detail, actor_name) VALUES ('s9', now(), 'approval-setting-changed', '{"name": "return", "setting": "999", "approvalRequired": false, "reason": "x"}', 'Mei')`,
       );
+      // An escalation by a bulk job that the case does not have.
+      await owner.query(
+        `INSERT INTO audit_events (idempotency_key, case_id, at, kind, detail, actor_name) VALUES ('b9', 'r-1', now(), 'bulk-escalated', '{"escalation": 999, "queue": "ops", "severity": "high", "reason": "x", "job": "j"}', 'Mei')`,
+      );
       // A lead's takeover of a task (tasks.ts) is one; a takeover of a task the case does not have is not.
       const task = await openTask(owner, {
         key: 'r-2/review',
@@ -226,13 +230,14 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
         [
           'unnumbered',
           'refund',
-          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered (forged)',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated (forged)',
         ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],
         ['unnumbered', 'made-current', 'no case, kind made-current): no such change of the current playbook version was made (forged)'],
         ['unnumbered', 'version-approved', 'no case, kind version-approved): no such approval of a playbook version was given (forged)'],
         ['unnumbered', 'approval-setting-changed', 'no case, kind approval-setting-changed): no such change of the approval setting was made (forged)'],
+        ['unnumbered', 'bulk-escalated', 'case r-1, kind bulk-escalated): its case has no such escalation (forged)'],
         ['unnumbered', 'task-taken-over', 'case r-1, kind task-taken-over): its case has no such task at that step (forged)'],
       ]);
     } finally {

@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { run as bulkCommand } from '../../src/cli/commands/bulk.js';
 import { composeApi, composeBulkOperations } from '../../src/stack/compose.js';
+import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
@@ -115,6 +116,12 @@ describe('a bulk cancel', () => {
     expect(first.report).toEqual([expect.objectContaining({ caseId: 'bulk-other-1', state: 'done', detail: expect.stringMatching(/^escalation \d+$/) })]);
     const rows = await runtime.db.pool.query(`SELECT queue, severity, reason, note FROM escalations WHERE case_id = 'bulk-other-1'`);
     expect(rows.rows).toEqual([{ queue: 'ops', severity: 'high', reason: 'carrier_strike', note: `bulk job ${first.job.id} by Mei` }]);
+    const escalationId = Number(first.report[0]!.detail.split(' ')[1]);
+    const audited = await runtime.db.pool.query(`SELECT actor_name, detail FROM audit_events WHERE kind = 'bulk-escalated' AND case_id = 'bulk-other-1'`);
+    expect(audited.rows).toEqual([
+      { actor_name: 'Mei', detail: { escalation: escalationId, queue: 'ops', severity: 'high', reason: 'carrier_strike', job: first.job.id } },
+    ]);
+    expect(await verifyAuditTrail(runtime.db.pool)).toMatchObject({ intact: true, problems: [] });
 
     // The same Idempotency-Key is the same job; with another request it is refused.
     const dry = (await post('/v1/bulk-operations/dry-run', request)).json();
