@@ -11,7 +11,7 @@ import { markRefundLate, reserveRefund, settleRefund } from '../store/refunds.js
 import { closeTask, openTask } from '../store/tasks.js';
 import { createHash } from 'node:crypto';
 import { OrderPaymentMismatch, recordCase } from '../cases/service.js';
-import { CASEBOOK_ACTOR, HISTORY_SHAPE, workflowIdFor, type CaseInput } from '../plan/case.js';
+import { CASEBOOK_ACTOR, HISTORY_SHAPE, ridingReport, workflowIdFor, type CaseInput } from '../plan/case.js';
 import { orderIdOf } from '../plan/plan.js';
 import { checkValues } from '../plan/values.js';
 import { OpenKeyTaken, openerOf } from '../store/cases.js';
@@ -21,9 +21,10 @@ import { OrderLinesConflict } from '../store/orders.js';
 
 export function createActivities(pool: Pool, adapters: Adapters): CaseActivities {
   return {
-    async sendMessage(request) {
+    async sendMessage({ rides, ...request }) {
       const messageId = await insertOutboxMessage(pool, request);
       await carried(() => adapters.channel.deliver({ ...request, messageId }, effectAttempt()));
+      if (rides) await recordProgress(pool, ridingReport(rides, { messageId }));
       return { messageId };
     },
 
@@ -46,7 +47,7 @@ export function createActivities(pool: Pool, adapters: Adapters): CaseActivities
       await markRefundLate(pool, request.key);
     },
 
-    async openEscalation(request) {
+    async openEscalation({ rides, ...request }) {
       const escalationId = await openEscalation(pool, request);
       try {
         await adapters.notifications.notify({ event: 'escalation.opened', escalationId, ...request }, effectAttempt());
@@ -55,6 +56,7 @@ export function createActivities(pool: Pool, adapters: Adapters): CaseActivities
         // only escalate again, and a case failing already would have nowhere left to go.
         if (!(error instanceof DeliveryFailure && error.retryInMs === undefined)) throw failureOf(error);
       }
+      if (rides) await recordProgress(pool, ridingReport(rides, { escalationId }));
       return { escalationId };
     },
 
@@ -66,7 +68,10 @@ export function createActivities(pool: Pool, adapters: Adapters): CaseActivities
 
     closeTask: (closure) => closeTask(pool, closure),
 
-    writeOrderNote: (request) => carried(() => adapters.orders.writeNote(request, effectAttempt())),
+    async writeOrderNote({ rides, ...request }) {
+      await carried(() => adapters.orders.writeNote(request, effectAttempt()));
+      if (rides) await recordProgress(pool, ridingReport(rides, undefined));
+    },
 
     callIntegration: (request) => carried(() => adapters.integrations.call(request, effectAttempt())),
 

@@ -1,5 +1,5 @@
 /** The side effects a case can cause. Each is idempotent by `key`, derived from case id and step. */
-import type { CaseInput, PlaybookRef, ProgressReport } from './case.js';
+import type { CaseInput, PlaybookRef, ProgressReport, RidingReport } from './case.js';
 import type { Channel, FlagColor, Language, Severity } from './plan.js';
 
 /** Who a message goes to: the buyer, the case's agent (by name when known) or a group. */
@@ -24,6 +24,8 @@ export interface MessageRequest {
   language?: Language;
   /** An e-mail to the buyer: the address the case's `buyer_email` field holds (absent when it holds none). */
   address?: string;
+  /** History shape 5: the progress report written once the message is sent (never passed to the channel). */
+  rides?: RidingReport;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface EscalationRequest {
   severity: Severity;
   reason: string;
   note?: string;
+  /** History shape 5: the progress report written once the escalation is open. */
+  rides?: RidingReport;
 }
 
 export interface TaskRequest {
@@ -88,6 +92,8 @@ export interface OrderNoteRequest {
   orderId: string | null;
   remark: string;
   flag?: FlagColor;
+  /** History shape 5: the progress report written once the note is on the order (never passed to the shop). */
+  rides?: RidingReport;
 }
 
 export interface IntegrationRequest {

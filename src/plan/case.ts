@@ -46,10 +46,12 @@ export interface CaseEvent {
  * also indexes a closed case's outcome and reason (CaseOutcome, CaseReason) in the upsert that sets its
  * CaseStatus; 4 runs the quick side effects (messages, order notes, tasks, escalations) as local
  * activities, and gives a refund its deadline as schedule-to-close timeout and its progress report as
- * input, instead of a marker and a racing timer. Each number is an entry `{ since: n }` of
- * HISTORY_CHANGES (src/workflows/history-versions.ts), where the workflow asks it.
+ * input, instead of a marker and a racing timer; 5 lets a message, order note or escalation carry the
+ * progress report of the wait or end the case reaches next (through branches) instead of a marker of
+ * its own (`RidingReport`). Each number is an entry `{ since: n }` of HISTORY_CHANGES
+ * (src/workflows/history-versions.ts), where the workflow asks it.
  */
-export const HISTORY_SHAPE = 4;
+export const HISTORY_SHAPE = 5;
 
 export interface CaseInput {
   caseId: string;
@@ -146,6 +148,27 @@ export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
   /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
   audit: { seq: number; record: StepRecord }[];
 };
+
+/**
+ * History shape 5: the progress report of the wait or end a quick side effect leads to, carried by that
+ * effect and written once the effect succeeded. The effect step's own record is in its audit at
+ * `resultInto` (its sequence number) without the effect's answer, which `ridingReport` merges in.
+ */
+export interface RidingReport {
+  report: ProgressReport;
+  resultInto: number;
+}
+
+/** The report a riding effect writes: its answer (`{ messageId }`, `{ escalationId }`, none) merged first into its step's record. */
+export function ridingReport({ report, resultInto }: RidingReport, result: unknown): ProgressReport {
+  const answer = result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : {};
+  return {
+    ...report,
+    audit: report.audit.map((entry) =>
+      entry.seq === resultInto ? { seq: entry.seq, record: { ...entry.record, detail: { ...answer, ...entry.record.detail } } } : entry,
+    ),
+  };
+}
 
 export type EventResult = { status: 'accepted' } | { status: 'duplicate' };
 

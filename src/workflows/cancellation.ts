@@ -64,6 +64,11 @@ export class Cancellation {
     private readonly host: CancellationHost,
   ) {}
 
+  /** Whether a cancel came: the steps run from then on are the cancel's (compensations), not the playbook's way. */
+  cancelling(): boolean {
+    return this.request !== undefined;
+  }
+
   /** The update's validator: a closed case cannot be cancelled. */
   validate(): void {
     if (this.host.closed())

@@ -18,6 +18,12 @@ const HISTORY_CHANGES = {
   /** Quick side effects are local activities; a refund carries its progress report and deadline. */
   'effects-in-task': { since: 4 },
   /**
+   * A message, order note or escalation carries the progress report of the wait or end the case
+   * reaches next, through branches only (run-case.ts `rideAhead`), instead of a marker of its own; the
+   * records up to there carry the effect's time, and such a wait counts from it.
+   */
+  'reports-ride-effects': { since: 5 },
+  /**
    * A late refund keeps going (it used to be cancelled at its deadline, and finance paying by hand
    * could pay twice).
    */

@@ -35,9 +35,11 @@ import type {
   MigrationPreview,
   MigrationTarget,
   ProgressReport,
+  RidingReport,
   RunCaseWorkflow,
   StepRecord,
 } from '../plan/case.js';
+import { ridingReport } from '../plan/case.js';
 import {
   cancelCaseUpdate,
   caseViewQuery,
@@ -66,7 +68,8 @@ import { Strand, type ItemValue, type StrandHost, type StrandPosition } from './
 import { sharedPlan } from './shared-plans.js';
 import { interpreterOf, type BodyEnd, type BodyRun, type StepRuntime, type Woken } from './steps/index.js';
 import { delayEnd } from './steps/delay.js';
-import { waitTimeoutAt } from './steps/wait.js';
+import { branchTo } from './steps/branch.js';
+import { waitingAt, waitTimeoutAt } from './steps/wait.js';
 import { iso } from './time.js';
 
 // The sandbox replaces Date with a wrapper whose instances still report the original constructor;
@@ -168,6 +171,20 @@ export const runCase: RunCaseWorkflow = (input) => new CaseRun(input).run();
 /** Event ids a case carries into its next run: the most recent, the window in which a resend can race its delivery. */
 const MAX_CARRIED_EVENT_IDS = 1_000;
 
+/** How many branches a side effect looks ahead through for the wait or end whose report it carries. */
+const MAX_RIDE_HOPS = 16;
+
+/**
+ * Shape 5: the report a side effect carries ahead (see rideAhead()): the steps from the effect's to the
+ * wait or end it reports, not yet run; when the effect was issued; the report as written once it was.
+ */
+interface Ahead {
+  path: string[];
+  at: number;
+  rides: RidingReport;
+  written?: ProgressReport;
+}
+
 /** Where failed cases are escalated. */
 export const REPAIR_QUEUE = 'casebook-admin';
 
@@ -218,6 +235,8 @@ class CaseRun implements StepRuntime, StrandHost {
   private readonly failures: PendingFailure[] = [];
   /** Where the strands of the block running now are (src/workflows/strands.ts); empty outside blocks. */
   private readonly strands = new Set<StrandPosition>();
+  /** Shape 5: the report a side effect carried ahead, until the wait or end it reports confirms it (see rideAhead()). */
+  private ahead: Ahead | undefined;
   /** The strands' last report in flight (see report()). */
   private reporting: Promise<void> = Promise.resolve();
   private readonly cancellation: Cancellation;
@@ -230,7 +249,16 @@ class CaseRun implements StepRuntime, StrandHost {
     const shared = sharedPlan(input.playbook.hash, plan);
     this.input = input;
     this.versions = new HistoryVersions(input);
-    this.activities = this.versions.has('effects-in-task') ? localFirstActivities : activities;
+    this.activities = this.versions.has('reports-ride-effects')
+      ? {
+          ...localFirstActivities,
+          sendMessage: this.riding(quickEffects.sendMessage, activities.sendMessage),
+          writeOrderNote: this.riding(quickEffects.writeOrderNote, activities.writeOrderNote),
+          openEscalation: this.riding(quickEffects.openEscalation, activities.openEscalation),
+        }
+      : this.versions.has('effects-in-task')
+        ? localFirstActivities
+        : activities;
     this.caseId = input.caseId;
     this.plan = shared.plan;
     this.state = input.resume ?? {
@@ -338,7 +366,14 @@ class CaseRun implements StepRuntime, StrandHost {
     const visit = (this.state.visits[stepId + iteration] = (this.state.visits[stepId + iteration] ?? 0) + 1);
     const key = `${this.caseId}/${stepId}${iteration}/${visit}`;
     if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
-    if (rt === this) this.stepStarted = Date.now();
+    // A report carried ahead holds while the case goes the way it told; another way, the truth is reported now.
+    if (this.ahead && rt === this) {
+      if (this.ahead.path[0] === stepId) this.ahead.path.shift();
+      else if (this.ahead.written) await this.reportNow();
+      else this.ahead = undefined;
+    }
+    // A wait whose report a side effect carried counts from that effect's time, its timer and a migration's preview alike.
+    if (rt === this) this.stepStarted = this.decidedAt();
     try {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
@@ -532,8 +567,87 @@ class CaseRun implements StepRuntime, StrandHost {
   }
 
   record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind = step.kind): void {
-    const entry: StepRecord = { step: step.id, kind, at: iso(Date.now()), detail };
+    const entry: StepRecord = { step: step.id, kind, at: iso(this.decidedAt()), detail };
     this.state.history.push(entry);
+  }
+
+  /** Shape 5: the records up to the wait or end a side effect reported carry the effect's time, as its report did. */
+  decidedAt(): number {
+    return this.ahead?.written ? this.ahead.at : Date.now();
+  }
+
+  /**
+   * History shape 5: the report the case will make at the wait or end it reaches after `step`, going to
+   * `next` through branches only (evaluated now, as they will be), for the step's side effect to carry:
+   * the wait or end then reports nothing when its report is the same (reportNow()), and the case one
+   * marker less. Not in strands, nor with clocks (whose deadlines move with time), nor when the wait
+   * would not wait at once; a case that goes another way reports the truth at its next step (runStep()).
+   */
+  rideAhead(step: StepBase & { kind: string }, next: string, detail: Record<string, unknown>): RidingReport | undefined {
+    if (!this.versions.has('reports-ride-effects') || this.ahead || this.strands.size > 0 || this.status !== 'open' || this.cancellation.cancelling())
+      return undefined;
+    if (Object.keys(this.plan.clocks ?? {}).length > 0) return undefined;
+    const at = Date.now();
+    const records: StepRecord[] = [{ step: step.id, kind: step.kind, at: iso(at), detail }];
+    const looking = {
+      evaluate: (expr: Expr) => this.evaluate(expr),
+      evidence: (expr: Expr) => this.evidence(expr),
+      record: (branch: StepBase & { kind: string }, recorded: Record<string, unknown>, kind = branch.kind) =>
+        void records.push({ step: branch.id, kind, at: iso(at), detail: recorded }),
+    };
+    const path: string[] = [];
+    let id = next;
+    let reached: Pick<ProgressReport, 'status' | 'step' | 'waitingFor' | 'deadlines' | 'outcome'> | undefined;
+    try {
+      for (let hops = 0; reached === undefined && hops <= MAX_RIDE_HOPS; hops++) {
+        const target = this.plan.steps[id];
+        if (!target) return undefined;
+        path.push(id);
+        if (target.kind === 'branch') id = branchTo(target, looking);
+        else if (target.kind === 'end') {
+          records.push({ step: id, kind: target.kind, at: iso(at), detail: { outcome: target.outcome, reason: target.reason } });
+          reached = { status: 'closed', step: null, waitingFor: [], deadlines: [], outcome: { outcome: target.outcome, reason: target.reason } };
+        } else if (target.kind === 'wait') {
+          const waiting = waitingAt(target, this, at);
+          if (!waiting) return undefined;
+          reached = { status: 'waiting', step: id, waitingFor: waiting.events, deadlines: waiting.deadlines, outcome: this.outcome };
+        } else return undefined;
+      }
+    } catch {
+      // What cannot be evaluated now fails in its step, where failures are handled.
+      return undefined;
+    }
+    if (reached === undefined) return undefined;
+    const before = (this.state.recordsBefore ?? 0) + this.state.auditedUpTo;
+    const unaudited = this.state.history.length - this.state.auditedUpTo;
+    const audit = [...this.state.history.slice(this.state.auditedUpTo), ...records].map((record, i) => ({ seq: before + i + 1, record }));
+    const rides: RidingReport = { report: this.reportOf(reached, audit), resultInto: before + unaudited + 1 };
+    this.ahead = { path, at, rides };
+    return rides;
+  }
+
+  /**
+   * Shape 5: a quick side effect that may carry a report ahead: in the task first; one going on as an
+   * activity goes without the report (it may take long), and the wait or end reports for itself.
+   */
+  private riding<Request extends { rides?: RidingReport }, Result>(
+    local: (request: Request) => Promise<Result>,
+    remote: (request: Request) => Promise<Result>,
+  ): (request: Request) => Promise<Result> {
+    return async (request) => {
+      const carried = request.rides !== undefined && this.ahead?.rides === request.rides ? this.ahead : undefined;
+      try {
+        const result = await local(request);
+        if (carried) carried.written = ridingReport(carried.rides, result);
+        return result;
+      } catch (error) {
+        if (carried && this.ahead === carried) this.ahead = undefined;
+        const failure = ownFailure(error);
+        if (isCancellation(error) || (failure instanceof ApplicationFailure && failure.nonRetryable)) throw error;
+        const { rides: _carried, ...alone } = request;
+        return remote(alone as Request);
+      }
+    };
   }
 
   take(types: string[], accepts: (event: CaseEvent) => boolean) {
@@ -664,8 +778,16 @@ class CaseRun implements StepRuntime, StrandHost {
 
   private async reportNow() {
     const { report, upTo } = this.progress();
-    await (this.versions.has('progress-as-local-activities') ? reports : this.activities).recordProgress(report);
+    if (!this.rodeAhead(report)) await (this.versions.has('progress-as-local-activities') ? reports : this.activities).recordProgress(report);
     this.state.auditedUpTo = upTo;
+  }
+
+  /** Shape 5: whether a side effect wrote this very report already, at the wait or end it told (then it is not written again). */
+  private rodeAhead(report: ProgressReport): boolean {
+    const ahead = this.ahead;
+    if (!ahead) return false;
+    this.ahead = undefined;
+    return ahead.written !== undefined && ahead.path.length === 0 && JSON.stringify(report) === JSON.stringify(ahead.written);
   }
 
   /** What the outside is told next: the projection, and the audit rows since the last report (up to `upTo`). */
@@ -686,18 +808,25 @@ class CaseRun implements StepRuntime, StrandHost {
     const before = (this.state.recordsBefore ?? 0) + this.state.auditedUpTo;
     const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: before + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
-    const report: ProgressReport = {
+    const position = { status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(), outcome: this.outcome };
+    return { report: this.reportOf(position, audit), upTo };
+  }
+
+  private reportOf(
+    { status, step, waitingFor, deadlines, outcome }: Pick<ProgressReport, 'status' | 'step' | 'waitingFor' | 'deadlines' | 'outcome'>,
+    audit: ProgressReport['audit'],
+  ): ProgressReport {
+    return {
       caseId: this.caseId,
-      status: this.status,
-      step: this.position(),
-      waitingFor: this.waitingFor,
-      deadlines: this.currentDeadlines(),
+      status,
+      step,
+      waitingFor,
+      deadlines,
       data: this.state.data,
-      outcome: this.outcome,
+      outcome,
       returnTracking: returnTrackingOf(this.plan, this.state.data),
       audit,
     };
-    return { report, upTo };
   }
 
   private currentDeadlines(): Deadline[] {

@@ -130,6 +130,13 @@ export class Strand implements StepRuntime {
   record(step: StepBase & { kind: string }, detail: Record<string, unknown>, kind?: string): void {
     this.root.record(step, this.iteration ? { ...detail, iteration: this.iteration.slice(1) } : detail, kind);
   }
+  /** A strand's side effects carry no report: the case shows the union of its strands. */
+  rideAhead(): undefined {
+    return undefined;
+  }
+  decidedAt(): number {
+    return Date.now();
+  }
   waitFor(stepId: string, events: string[], deadlines: Deadline[], wakeAt: number | undefined, ready?: () => boolean): Promise<Woken> {
     return this.host.waitFor(stepId, events, deadlines, wakeAt, ready, this.position);
   }

@@ -394,6 +394,7 @@ describe('determinism guard', () => {
     expect(files.filter((f) => f.startsWith('before-progress-markers/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-business-time/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-effects-in-task/')).length).toBeGreaterThanOrEqual(12);
+    expect(files.filter((f) => f.startsWith('before-reports-ride/')).length).toBeGreaterThanOrEqual(26);
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.history$/, ''),
       history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)),

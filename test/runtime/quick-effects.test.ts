@@ -56,8 +56,8 @@ const messagesOf = async (caseId: string) =>
 describe('quick side effects', () => {
   it('run within the workflow task: a marker each, no activity', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, NOTIFY, 'channel-up');
-    // The order note, the message and the closing progress report.
-    expect(await closedHistory('channel-up')).toEqual({ markers: 3, activities: [] });
+    // The order note and the message, which carries the closing progress report (history shape 5).
+    expect(await closedHistory('channel-up')).toEqual({ markers: 2, activities: [] });
     expect(await messagesOf('channel-up')).toEqual([{ idempotency_key: 'channel-up/hello/1', status: 'sent' }]);
     const notes = await runtime.db.pool.query(`SELECT count(*)::int AS n FROM order_notes WHERE case_id = 'channel-up'`);
     expect(notes.rows).toEqual([{ n: 1 }]);

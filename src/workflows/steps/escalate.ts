@@ -5,6 +5,7 @@ import type { StepInterpreter } from './runtime.js';
 export const escalate: StepInterpreter<EscalateStep> = {
   async run(step, rt, key) {
     const note = step.note ? String(rt.evaluate(step.note)) : undefined;
+    const rides = rt.rideAhead(step, step.next, { queue: step.queue, reason: step.reason });
     const { escalationId } = await rt.activities.openEscalation({
       key,
       caseId: rt.caseId,
@@ -13,6 +14,7 @@ export const escalate: StepInterpreter<EscalateStep> = {
       severity: step.severity,
       reason: step.reason,
       ...(note !== undefined ? { note } : {}),
+      ...(rides ? { rides } : {}),
     });
     rt.record(step, { escalationId, queue: step.queue, reason: step.reason });
     return step.next;

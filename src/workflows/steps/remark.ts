@@ -6,14 +6,17 @@ import type { StepInterpreter } from './runtime.js';
 export const remark: StepInterpreter<RemarkStep> = {
   async run(step, rt, key) {
     const text = rt.render(step.text, step.placeholders);
+    const detail = { remark: text, ...(step.flag ? { flag: step.flag } : {}) };
+    const rides = rt.rideAhead(step, step.next, detail);
     await rt.activities.writeOrderNote({
       key,
       caseId: rt.caseId,
       orderId: orderIdOf(rt.plan, rt.state.data),
       remark: text,
       ...(step.flag ? { flag: step.flag } : {}),
+      ...(rides ? { rides } : {}),
     });
-    rt.record(step, { remark: text, ...(step.flag ? { flag: step.flag } : {}) });
+    rt.record(step, detail);
     return step.next;
   },
 };

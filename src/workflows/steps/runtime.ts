@@ -3,7 +3,7 @@
  * is. The kind's descriptor (src/plan/steps/) says what a step means; its interpreter here runs it.
  */
 import type { CaseActivities, MessageRecipient } from '../../plan/activities.js';
-import type { CaseEvent, CaseState, Deadline, ProgressReport } from '../../plan/case.js';
+import type { CaseEvent, CaseState, Deadline, ProgressReport, RidingReport } from '../../plan/case.js';
 import type { Span } from '../../plan/duration.js';
 import type { Expr, FieldType, Plan, Recipient, StepBase } from '../../plan/plan.js';
 import type { StepRetry } from '../../plan/steps/retry.js';
@@ -75,6 +75,14 @@ export interface StepRuntime {
   refundsUntil(deadline: number): Pick<CaseActivities, 'issueRefund'> | undefined;
   /** The progress report to ride with the step's side effect, the step's deadlines in it; `written()` once the effect wrote it. */
   progressWith(deadlines: Deadline[]): { report: ProgressReport; written(): void };
+  /**
+   * History shape 5: the progress report of the wait or end the case reaches after `step` (at `next`,
+   * through branches only), for the step's side effect to carry, the step's own record `detail` in it
+   * without the effect's answer; undefined when none can be told now (then the wait or end reports itself).
+   */
+  rideAhead(step: StepBase & { kind: string }, next: string, detail: Record<string, unknown>): RidingReport | undefined;
+  /** When a wait starting now counts from: now, or the time of the side effect that carried its report. */
+  decidedAt(): number;
   /** Takes the first inbox event of one of `types` that `accepts` takes. */
   take(types: string[], accepts: (event: CaseEvent) => boolean): ReceivedCaseEvent | undefined;
   has(types: string[], accepts: (event: CaseEvent) => boolean): boolean;

@@ -18,7 +18,9 @@ export const send: StepInterpreter<SendStep> = {
       if (until > Date.now()) await rt.waitFor(step.id, [], [{ kind: 'delay', step: step.id, at: iso(until) }], until);
     }
     try {
-      const { messageId } = await rt.activities.sendMessage(message(rt, key, step.id, step.template, step.channel, step.to));
+      const request = message(rt, key, step.id, step.template, step.channel, step.to);
+      const rides = rt.rideAhead(step, step.next, { template: step.template });
+      const { messageId } = await rt.activities.sendMessage(rides ? { ...request, rides } : request);
       rt.record(step, { messageId, template: step.template });
       return step.next;
     } catch (error) {

@@ -15,26 +15,51 @@ export function waitTimeoutAt(step: WaitStep, rt: Pick<StepRuntime, 'evaluate' |
 }
 
 /**
+ * History shape 5: what a wait starting at `started` publishes at once, its events and deadlines, for a
+ * side effect before it to carry (run-case.ts `rideAhead`); undefined when it would not wait at once
+ * (an event it takes is in the inbox, its timeout or first reminder is due).
+ */
+export function waitingAt(
+  step: WaitStep,
+  rt: Pick<StepRuntime, 'evaluate' | 'after' | 'has' | 'matches'>,
+  started: number,
+): { events: string[]; deadlines: Deadline[] } | undefined {
+  const events = Object.keys(step.on);
+  if (rt.has(events, (event) => takes(step, rt, event))) return undefined;
+  const timeoutAt = waitTimeoutAt(step, rt, started);
+  const reminderAt = step.remind && step.remind.max > 0 ? rt.after(started, multiplySpan(reminderEvery(step.remind), 1)) : null;
+  if ((timeoutAt !== null && started >= timeoutAt) || (reminderAt !== null && started >= reminderAt)) return undefined;
+  return { events, deadlines: waitDeadlines(step.id, timeoutAt, reminderAt) };
+}
+
+const takes = (step: WaitStep, rt: Pick<StepRuntime, 'matches'>, event: CaseEvent): boolean => {
+  const where = step.on[event.type]!.where;
+  return !where || rt.matches(where, event);
+};
+
+const waitDeadlines = (stepId: string, timeoutAt: number | null, reminderAt: number | null): Deadline[] => [
+  ...(timeoutAt !== null ? [{ kind: 'timeout' as const, step: stepId, at: iso(timeoutAt) }] : []),
+  ...(reminderAt !== null ? [{ kind: 'reminder' as const, step: stepId, at: iso(reminderAt) }] : []),
+];
+
+/**
  * Waits for the first listed event whose condition holds, sending reminders on the way, until the timeout.
  * A case moved to another version while it waits (src/workflows/migration.ts) reads its step again from
  * the new plan: the timeout from the same start, the reminders sent so far counted, the new events.
  */
 async function runWait(first: WaitStep, rt: StepRuntime, key: string): Promise<string> {
-  const started = Date.now();
+  const started = rt.decidedAt();
   let step = first;
   let timeoutAt = waitTimeoutAt(step, rt, started);
   let events = Object.keys(step.on);
-  const takes = (event: CaseEvent) => {
-    const where = step.on[event.type]!.where;
-    return !where || rt.matches(where, event);
-  };
+  const taken = (event: CaseEvent) => takes(step, rt, event);
   let reminders = 0;
   let holding = false;
   // Reminders are due every `every` from the wait's start; after one held (quiet hours, closed), from when it went out.
   let anchor = started;
   let sentBeforeAnchor = 0;
   for (;;) {
-    const match = rt.take(events, takes);
+    const match = rt.take(events, taken);
     if (match) {
       rt.record(step, {
         since: iso(started),
@@ -82,11 +107,9 @@ async function runWait(first: WaitStep, rt: StepRuntime, key: string): Promise<s
     }
     const reminderAt = held ? heldUntil : nextReminderAt;
     const wakeAt = Math.min(timeoutAt ?? Infinity, reminderAt ?? Infinity);
-    const deadlines: Deadline[] = [
-      ...(timeoutAt !== null ? [{ kind: 'timeout' as const, step: step.id, at: iso(timeoutAt) }] : []),
-      ...(reminderAt !== null ? [{ kind: 'reminder' as const, step: step.id, at: iso(reminderAt) }] : []),
-    ];
-    const woke = await rt.waitFor(step.id, events, deadlines, wakeAt === Infinity ? undefined : wakeAt, () => rt.has(events, takes));
+    const woke = await rt.waitFor(step.id, events, waitDeadlines(step.id, timeoutAt, reminderAt), wakeAt === Infinity ? undefined : wakeAt, () =>
+      rt.has(events, taken),
+    );
     if (woke === 'migrated') {
       step = rt.plan.steps[rt.state.current] as WaitStep;
       timeoutAt = waitTimeoutAt(step, rt, started);
