@@ -26,12 +26,12 @@ const runtime = useRuntime(async ({ db }) => {
 });
 const http = useApi(runtime, { opsLead: ['ops-lead', 'Mei'], agent: ['agent', 'Lei'] });
 
-function post(url: string, body: unknown, key = http.keys.opsLead): Promise<LightMyRequestResponse> {
+function post(url: string, body: unknown, key = http.keys.opsLead, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return http.api.inject({
     method: 'POST',
     url,
     payload: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
   });
 }
 const get = (url: string) => http.api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${http.keys.opsLead}` } });
@@ -94,14 +94,15 @@ describe('the migration preview', () => {
     const request = { toVersion: v3.version, mapping: { wait_receipt: 'wait_parcel' }, fromVersion: v1.version };
     const { confirmation } = (await preview(request)).json();
     expect((await post('/v1/playbooks/return/migrations', { ...request, reason: 'Double 11', confirmation: 'wrong' })).statusCode).toBe(409);
-    const started = await post('/v1/playbooks/return/migrations', {
-      ...request,
-      reason: 'Double 11: parcels take a day longer',
-      confirmation,
-      ratePerSecond: 50,
-    });
+    const run = { ...request, reason: 'Double 11: parcels take a day longer', confirmation, ratePerSecond: 50 };
+    const keyed = { 'idempotency-key': 'double-11-move' };
+    const started = await post('/v1/playbooks/return/migrations', run, http.keys.opsLead, keyed);
     expect(started.statusCode).toBe(202);
     const job = started.json();
+    // The same key again is the same job; with another request, a refusal.
+    const repeated = await post('/v1/playbooks/return/migrations', run, http.keys.opsLead, keyed);
+    expect([repeated.statusCode, repeated.json().id]).toEqual([200, job.id]);
+    expect((await post('/v1/playbooks/return/migrations', { ...run, reason: 'other' }, http.keys.opsLead, keyed)).statusCode).toBe(422);
     expect(job).toMatchObject({
       operation: 'migrate',
       params: { reason: 'Double 11: parcels take a day longer', toVersion: v3.version, mapping: { wait_receipt: 'wait_parcel' } },
