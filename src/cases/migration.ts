@@ -81,7 +81,8 @@ export async function migrationTarget(
     return { kind: 'unknown-version', message: `playbook ${playbook} has no version ${request.fromVersion}`, pointer: '/fromVersion' };
   // A step mapped from must exist in a version the cases may run on (the one named, or any), mapped to in the target.
   const sources: Plan[] = [];
-  for (const { version } of request.fromVersion !== undefined ? [{ version: request.fromVersion }] : versions) {
+  const mapped = Object.keys(request.mapping).length > 0;
+  for (const { version } of !mapped ? [] : request.fromVersion !== undefined ? [{ version: request.fromVersion }] : versions) {
     if (version !== request.toVersion) sources.push((await getPlaybook(pool, playbook, version))!.plan);
   }
   const problems = Object.entries(request.mapping).flatMap(([from, to]) => {
