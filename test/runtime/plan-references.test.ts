@@ -15,16 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HistoryArchiver } from '../../src/cases/archive.js';
+import { migrateCase } from '../../src/cases/migration.js';
 import { replayCase } from '../../src/cases/replay.js';
 import { run as exportCommand } from '../../src/cli/commands/export.js';
 import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { composeReplayer, composeServices, composeWorker, connectClient, type Services } from '../../src/stack/compose.js';
+import { AUDIT_THREAD_DEFAULTS } from '../../src/stack/config.js';
 import { freePort } from '../../src/stack/free-port.js';
 import { PLAN_REFERENCE, PlanReferenceCodec, planReferenceOf, UnknownPlanError } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
-import { getPlaybook, publishedPlanByHash } from '../../src/store/playbooks.js';
+import { getPlaybook, publishedPlanByHash, publishPlaybook } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { HISTORIES, recordPlansFrom, selfContained } from '../support/histories.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
@@ -145,7 +147,8 @@ describe('the plan-reference codec', () => {
     expect(decoded!.metadata![PLAN_REFERENCE]).toBeUndefined();
     expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(input);
     // A migration's target is the same shape, the same plan again: no second lookup.
-    await codec.encode([defaultPayloadConverter.toPayload({ plan, playbook: version, mapping: {} })]);
+    const [migration] = await codec.encode([defaultPayloadConverter.toPayload({ plan, playbook: version, mapping: {} })]);
+    expect(planReferenceOf(migration)).toBe(version.hash);
     await codec.decode([encoded!, encoded!]);
     expect(lookups).toEqual([version.hash]);
   });
@@ -210,6 +213,19 @@ describe('cases whose histories name their plan by hash', () => {
     if (replay.kind !== 'replayed') return;
     expect(replay.timeline.map(({ record }) => record.step)).toContain('refund_no_reason');
     expect(replay.auditTrail).toMatchObject({ matches: true });
+  }, 120_000);
+
+  it("the API's audit threads (their own client and replayer on their own pool) replay it", async () => {
+    const services = composeServices({
+      client: composed.client,
+      pool: db.pool,
+      auditThreads: { databaseUrl: db.url, temporal: { address: server.address, namespace: 'default' }, settings: AUDIT_THREAD_DEFAULTS },
+    });
+    try {
+      expect(await services.audit.replay(caseId)).toMatchObject({ kind: 'replayed', deterministic: true, source: 'temporal', divergence: null });
+    } finally {
+      await services.close();
+    }
   }, 120_000);
 
   it('replays from the archive, and `casebook replay` and `casebook export` work on it', async () => {
@@ -279,6 +295,36 @@ describe('cases whose histories name their plan by hash', () => {
     const withoutPlans = new WorkflowReplayer({ code: await replayer().workflowCode() });
     expect(await withoutPlans.replay(workflowIdFor('ref-ticks-1'), resumed)).toMatchObject({ deterministic: true });
   }, 180_000);
+
+  it('a migration sends its target plan by hash too, and the migrated case replays', async () => {
+    const first = compileSmallPlaybook('ref-moving', countTicksTo(3));
+    const later = compileSmallPlaybook('ref-moving', countTicksTo(2));
+    await withWorker(async ({ composed: { cases, inbox } }) => {
+      await openSmallCase(cases, db.pool, first, 'ref-moving-1', { count: 0 });
+      await expect.poll(async () => (await cases.describe('ref-moving-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
+      const { version } = await publishPlaybook(db.pool, '', later, 'test');
+      const moved = await migrateCase(db.pool, cases, 'ref-moving-1', {
+        toVersion: version.version,
+        mapping: {},
+        by: { keyId: null, name: 'Mei' },
+        reason: 'fewer ticks',
+      });
+      expect(moved).toMatchObject({ kind: 'migrated' });
+      for (let i = 0; i < 2; i++) {
+        await expect.poll(async () => (await cases.describe('ref-moving-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
+        await inbox.deliverEvent('ref-moving-1', { type: 'tick', id: `ref-moving-${i}`, payload: { n: 1 } });
+      }
+      expect(await composed.client.workflow.getHandle(workflowIdFor('ref-moving-1')).result()).toMatchObject({ reason: 'counted' });
+    });
+    const history = await historyOf('ref-moving-1');
+    const accepted = history.events
+      .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input)
+      .find((input) => input?.name === 'migrateCase');
+    const target = accepted!.args!.payloads![0]! as Payload;
+    expect(planReferenceOf(target)).toBe(later.hash);
+    expect(json(target).plan).toBeNull();
+    expect(await replayer().replay(workflowIdFor('ref-moving-1'), history)).toMatchObject({ deterministic: true });
+  }, 120_000);
 
   it('an old history with its plan inline replays through the composed replayer unchanged', async () => {
     const history = temporal.api.history.v1.History.decode(readFileSync(`${HISTORIES}return-quality.history`));
