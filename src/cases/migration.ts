@@ -203,7 +203,14 @@ export async function migrateCase(
     };
   const target = targetOf(stored, request.mapping);
   const moved = await cases.migrate(caseId, { ...target, by: request.by, reason: request.reason });
-  if (moved.kind === 'refused') return { kind: 'skipped', detail: `left on v${row.version}: ${moved.reasons.join('; ')}` };
+  if (moved.kind === 'refused') {
+    // Moved before, its projection not updated then (the process stopped between the two): record it now.
+    if (moved.runs?.hash === target.playbook.hash) {
+      await recordCaseMigrated(pool, caseId, target.playbook);
+      return { kind: 'migrated', detail: `moved to v${stored.version} earlier; the case list now says so` };
+    }
+    return { kind: 'skipped', detail: `left on v${row.version}: ${moved.reasons.join('; ')}` };
+  }
   await recordCaseMigrated(pool, caseId, target.playbook);
   const changes = moved.preview.changes.map((change) => `; ${changeText(change, stored.plan)}`).join('');
   return { kind: 'migrated', detail: `moved from v${row.version} to v${stored.version} at ${moved.preview.toStep}${changes}` };

@@ -23,6 +23,7 @@ import {
   type CaseView,
   type MigrationPreview,
   type MigrationTarget,
+  type PlaybookRef,
   type RunCaseWorkflow,
 } from '../plan/case.js';
 import { recordOpened } from '../store/audit-chain.js';
@@ -209,14 +210,19 @@ export class CaseService {
   }
 
   /** Moves the case to another version through its workflow (the `migrateCase` update); its validator's reasons when it refuses. */
-  async migrate(caseId: string, migration: CaseMigration): Promise<{ kind: 'migrated'; preview: MigrationPreview } | { kind: 'refused'; reasons: string[] }> {
+  async migrate(
+    caseId: string,
+    migration: CaseMigration,
+  ): Promise<{ kind: 'migrated'; preview: MigrationPreview } | { kind: 'refused'; reasons: string[]; runs?: PlaybookRef }> {
     try {
       const preview = await this.client.workflow.getHandle(workflowIdFor(caseId)).executeUpdate(migrateCaseUpdate, { args: [migration] });
       return { kind: 'migrated', preview };
     } catch (error) {
       const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.NotMigratable)
-        return { kind: 'refused', reasons: (cause.details?.[0] ?? [cause.message]) as string[] };
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.NotMigratable) {
+        const runs = cause.details?.[1] as PlaybookRef | undefined;
+        return { kind: 'refused', reasons: (cause.details?.[0] ?? [cause.message]) as string[], ...(runs ? { runs } : {}) };
+      }
       if (error instanceof WorkflowUpdateFailedError) return { kind: 'refused', reasons: [error.cause?.message ?? error.message] };
       if (isWorkflowGone(error)) return { kind: 'refused', reasons: ['the case’s workflow is not running'] };
       throw error;

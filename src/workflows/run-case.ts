@@ -176,10 +176,11 @@ const MAX_RIDE_HOPS = 16;
 
 /**
  * Shape 5: the report a side effect carries ahead (see rideAhead()): the steps from the effect's to the
- * wait or end it reports, not yet run; when the effect was issued; the report as written once it was.
+ * wait or end it reports, not yet run (a branch with the record and next step it was decided with);
+ * when the effect was issued; the report as written once it was.
  */
 interface Ahead {
-  path: string[];
+  path: { id: string; decided?: { record: StepRecord; next: string } }[];
   at: number;
   rides: RidingReport;
   written?: ProgressReport;
@@ -303,7 +304,13 @@ class CaseRun implements StepRuntime, StrandHost {
       validator: (migration: CaseMigration) => {
         const { movable, reasons } = this.checkMigration(migration);
         if (!movable)
-          throw ApplicationFailure.create({ type: FAILURE_TYPES.NotMigratable, message: reasons.join('; '), details: [reasons], nonRetryable: true });
+          // With the playbook the case runs: a mover whose earlier move was not recorded (a crash) finds it done.
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.NotMigratable,
+            message: reasons.join('; '),
+            details: [reasons, this.input.playbook],
+            nonRetryable: true,
+          });
       },
     });
     setHandler(
@@ -367,8 +374,9 @@ class CaseRun implements StepRuntime, StrandHost {
     const key = `${this.caseId}/${stepId}${iteration}/${visit}`;
     if (workflowInfo().unsafe.isReplaying) replaying.step(stepId, visit);
     // A report carried ahead holds while the case goes the way it told; another way, the truth is reported now.
+    let decided: { record: StepRecord; next: string } | undefined;
     if (this.ahead && rt === this) {
-      if (this.ahead.path[0] === stepId) this.ahead.path.shift();
+      if (this.ahead.path[0]?.id === stepId) decided = this.ahead.path.shift()!.decided;
       else if (this.ahead.written) await this.reportNow();
       else this.ahead = undefined;
     }
@@ -378,6 +386,14 @@ class CaseRun implements StepRuntime, StrandHost {
       this.state.history.push(...this.clocks.enter(stepId, Date.now()));
       await this.escalateRunOutClocks(stepId);
       if (!step) throw ApplicationFailure.nonRetryable(`plan has no step '${stepId}'`, FAILURE_TYPES.BrokenPlan);
+      // A branch the report told was decided then, with the effect's time: the audit trail has its record already.
+      if (decided && this.ahead?.written) {
+        const { record, next } = decided;
+        return await this.cancellation.running(step, key, async () => {
+          this.state.history.push(record);
+          return next;
+        });
+      }
       return await this.cancellation.running(step, key, () => interpreterOf(step).run(step, rt, key));
     } catch (error) {
       if (!isCaseFailure(error) || failures === 'throw' || !this.versions.has('failed-cases-wait-for-repair')) throw error;
@@ -595,16 +611,21 @@ class CaseRun implements StepRuntime, StrandHost {
       record: (branch: StepBase & { kind: string }, recorded: Record<string, unknown>, kind = branch.kind) =>
         void records.push({ step: branch.id, kind, at: iso(at), detail: recorded }),
     };
-    const path: string[] = [];
+    const path: Ahead['path'] = [];
     let id = next;
     let reached: Pick<ProgressReport, 'status' | 'step' | 'waitingFor' | 'deadlines' | 'outcome'> | undefined;
     try {
       for (let hops = 0; reached === undefined && hops <= MAX_RIDE_HOPS; hops++) {
         const target = this.plan.steps[id];
         if (!target) return undefined;
-        path.push(id);
-        if (target.kind === 'branch') id = branchTo(target, looking);
-        else if (target.kind === 'end') {
+        if (target.kind === 'branch') {
+          const to = branchTo(target, looking);
+          path.push({ id, decided: { record: records.at(-1)!, next: to } });
+          id = to;
+          continue;
+        }
+        path.push({ id });
+        if (target.kind === 'end') {
           records.push({ step: id, kind: target.kind, at: iso(at), detail: { outcome: target.outcome, reason: target.reason } });
           reached = { status: 'closed', step: null, waitingFor: [], deadlines: [], outcome: { outcome: target.outcome, reason: target.reason } };
         } else if (target.kind === 'wait') {

@@ -256,3 +256,23 @@ describe('a wait right after a message', () => {
       .toBe(Date.parse(deadline) + 2 * 3_600_000);
   });
 });
+
+describe('a move whose projection write was lost', () => {
+  it('is found done when run again, and the case list then says so', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, nudging(null, '10d'), 'lost-1');
+    await atStep(runtime, 'lost-1', 'wait_parcel');
+    const longer = (await publishPlaybook(runtime.db.pool, '', nudging(null, '12d'), 'test')).version;
+    const request = { toVersion: longer.version, mapping: {}, by: BY, reason: 'longer' };
+    expect(await migrateCase(runtime.db.pool, runtime.service, 'lost-1', request)).toMatchObject({ kind: 'migrated' });
+    // The process stopped after the update, before the projection said the new version.
+    const before = (await runtime.service.describe('lost-1'))!.version;
+    await runtime.db.pool.query(`UPDATE cases SET version = 1 WHERE case_id = 'lost-1'`);
+    expect(await migrateCase(runtime.db.pool, runtime.service, 'lost-1', request)).toEqual({
+      kind: 'migrated',
+      detail: `moved to v${longer.version} earlier; the case list now says so`,
+    });
+    expect(before).toBe(longer.version);
+    expect((await runtime.service.describe('lost-1'))!.version).toBe(longer.version);
+    expect((await handle('lost-1').query(caseViewQuery)).steps.filter((s) => s.kind === 'migrated')).toHaveLength(1);
+  });
+});
