@@ -9,6 +9,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { workflowIdFor } from '../../src/plan/case.js';
+import { composePool } from '../../src/stack/compose.js';
+import { planReferencesIn, withPlansInline } from '../../src/stack/plan-references.js';
 import { startCasebook, type CasebookUnderTest } from './casebook.js';
 import { LONG_HISTORY, writeHistory } from './replay-histories.js';
 
@@ -68,6 +70,13 @@ async function record(casebook: CasebookUnderTest): Promise<number> {
     await deliver('buyer.shipped', 'tracking', { tracking_number: 'SF-LONG' });
     await handle.result();
     const history = await handle.fetchHistory();
+    // Self-contained: the bench replays it without Casebook's database (decision 0018).
+    const pool = composePool(casebook.databaseUrl, 1);
+    try {
+      await withPlansInline(history, planReferencesIn(pool));
+    } finally {
+      await pool.end();
+    }
     writeHistory(LONG_HISTORY, history);
     return history.events?.length ?? 0;
   } finally {

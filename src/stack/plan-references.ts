@@ -8,6 +8,7 @@
  * The workflow only ever sees decoded payloads, on its first run and on replay alike.
  */
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import type { History } from '../cases/archive.js';
 import type { Plan } from '../plan/plan.js';
 import { hashPlan } from '../playbook/index.js';
 import type { Pool } from '../store/pool.js';
@@ -124,6 +125,27 @@ export class PlanReferenceCodec implements PayloadCodec {
     const { [PLAN_REFERENCE]: _reference, ...metadata } = payload.metadata!;
     return { ...payload, metadata, data: encoder.encode(JSON.stringify(value)) };
   }
+}
+
+/** The payload lists of a history that may name a plan: each run's input, each update's arguments (a migration's). */
+export function* planCarriers(history: History): Generator<Payload[]> {
+  for (const event of history.events ?? []) {
+    const payloads =
+      event.workflowExecutionStartedEventAttributes?.input?.payloads ??
+      event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads;
+    if (payloads) yield payloads as Payload[];
+  }
+}
+
+/**
+ * The history with every plan it names by hash put back inline, as the replayer decodes it: a history
+ * that replays without the database (golden histories, the replay bench's long history). Changes `history`.
+ */
+export async function withPlansInline<H extends History>(history: H, plans: PlanReferenceCodec): Promise<H> {
+  for (const payloads of planCarriers(history)) {
+    if (payloads.some((payload) => planReferenceOf(payload) !== undefined)) payloads.splice(0, payloads.length, ...(await plans.decode(payloads)));
+  }
+  return history;
 }
 
 /** The codec of everything that talks to Temporal for cases, finding plans in `pool` (built by compose.ts). */

@@ -13,7 +13,7 @@ import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import type { History } from '../cases/archive.js';
 import type { Divergence, HistoryReplayer, RunReplay, TimelineEntry } from '../cases/replay.js';
-import { planReferenceOf, UnknownPlanError, withPlanReferences, type PlanReferenceCodec } from './plan-references.js';
+import { planCarriers, planReferenceOf, UnknownPlanError, withPlanReferences, type PlanReferenceCodec } from './plan-references.js';
 import { WORKFLOWS_PATH } from './worker.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
 
@@ -161,11 +161,8 @@ export class WorkflowReplayer implements HistoryReplayer {
    */
   private async planReferencesFound(history: History): Promise<void> {
     const hashes = new Set<string>();
-    for (const event of history.events ?? []) {
-      const payloads =
-        event.workflowExecutionStartedEventAttributes?.input?.payloads ??
-        event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads;
-      for (const payload of payloads ?? []) {
+    for (const payloads of planCarriers(history)) {
+      for (const payload of payloads) {
         const hash = planReferenceOf(payload);
         if (hash !== undefined) hashes.add(hash);
       }

@@ -2,7 +2,7 @@
 import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
-import { planReferenceOf, planReferencesIn, type PlanReferenceCodec } from '../../src/stack/plan-references.js';
+import { planCarriers, planReferenceOf, planReferencesIn, withPlansInline, type PlanReferenceCodec } from '../../src/stack/plan-references.js';
 import type { Pool } from '../../src/store/pool.js';
 import { fileURLToPath } from 'node:url';
 
@@ -23,19 +23,9 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   writeFileSync(`${HISTORIES}${name}.history`, temporal.api.history.v1.History.encode(history).finish());
 }
 
-/**
- * The history with each plan its input or a migration names by hash (a continued run's, a child
- * case's) put back inline, as the replayer decodes it, so the guard replays it without a database.
- */
+/** The history with each plan it names by hash put back inline, so the guard replays it without a database. */
 export async function selfContained(history: temporal.api.history.v1.History, name: string): Promise<temporal.api.history.v1.History> {
-  for (const event of history.events) {
-    const payloads =
-      event.workflowExecutionStartedEventAttributes?.input?.payloads ??
-      event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads;
-    if (!payloads?.some((payload) => planReferenceOf(payload) !== undefined)) continue;
-    if (!plans) throw new Error(`${name}: the history names its plan by hash; call recordPlansFrom(pool) before recording`);
-    const decoded = await plans.decode(payloads);
-    payloads.splice(0, payloads.length, ...decoded.map((payload) => temporal.api.common.v1.Payload.create(payload)));
-  }
-  return history;
+  const named = [...planCarriers(history)].some((payloads) => payloads.some((payload) => planReferenceOf(payload) !== undefined));
+  if (named && !plans) throw new Error(`${name}: the history names its plan by hash; call recordPlansFrom(pool) before recording`);
+  return plans ? withPlansInline(history, plans) : history;
 }
