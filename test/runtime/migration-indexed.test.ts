@@ -1,7 +1,8 @@
 /**
  * Moving a case whose namespace has Casebook's search attributes (every `casebook start`), on the real
  * Temporal dev server: the update also upserts PlaybookVersion, so Temporal's visibility finds the case
- * under its new version, and the case goes on to its end.
+ * under its new version, and the case goes on to its end; a looping case moved before it continues as new
+ * runs on the new version in its next run.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -17,7 +18,8 @@ import { ensureSearchAttributes } from '../../src/stack/search-attributes.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { caseViewQuery } from '../../src/case-contract/messages.js';
+import { compileSmallPlaybook, countTicksTo, openSmallCase } from '../support/small-playbooks.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-migration-'));
 let server: DevServerHandle;
@@ -32,6 +34,7 @@ beforeAll(async () => {
     uiPort: await freePort(),
     httpPort: await freePort(),
     metricsPort: await freePort(),
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
   };
   [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
 }, 90_000);
@@ -70,6 +73,47 @@ it('a moved indexed case is found under its new PlaybookVersion and completes', 
       await inbox.deliverEvent('indexed-1', { type: 'warehouse.received', id: 'indexed-1-received', payload: {} });
       const result = (await client.workflow.getHandle(workflowIdFor('indexed-1')).result()) as CaseResult;
       expect(result).toMatchObject({ outcome: 'resolved', reason: 'received' });
+    });
+  } finally {
+    await connection.close();
+    await workerConnection.close();
+  }
+}, 120_000);
+
+it('a looping case moved before it continues as new runs on the new version in its next run', async () => {
+  const connection = await Connection.connect({ address: server.address });
+  const workerConnection = await NativeConnection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection });
+    const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue: 'migration-loop' });
+    await worker.runUntil(async () => {
+      const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: 'migration-loop' });
+      await openSmallCase(cases, db.pool, compileSmallPlaybook('loop-move', countTicksTo(60)), 'loop-1', { count: 0 });
+      await expect.poll(async () => (await cases.describe('loop-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
+      // The next version waits two days for each tick.
+      const v2 = (await publishPlaybook(db.pool, '', compileSmallPlaybook('loop-move', countTicksTo(60).replace('timeout: 1d', 'timeout: 2d')), 'test'))
+        .version;
+      const moved = await migrateCase(db.pool, cases, 'loop-1', {
+        toVersion: v2.version,
+        mapping: {},
+        by: { keyId: null, name: 'Mei' },
+        reason: 'slower ticks',
+      });
+      expect(moved).toMatchObject({ kind: 'migrated' });
+      for (let i = 0; i < 30; i++) {
+        await expect.poll(async () => (await cases.describe('loop-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['tick']);
+        await inbox.deliverEvent('loop-1', { type: 'tick', id: `loop-tick-${i}`, payload: { n: 1 } });
+      }
+      const runs: { runId: string; startTime: Date }[] = [];
+      for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowIdFor('loop-1')}'` })) runs.push(execution);
+      expect(runs.length).toBeGreaterThan(1);
+      const view = await client.workflow.getHandle(workflowIdFor('loop-1')).query(caseViewQuery);
+      expect(view.playbook).toEqual({ name: 'loop-move', version: v2.version, hash: v2.hash });
+      // Its wait, started right after the last tick was taken, times out two days later (one on v1).
+      const wait = view.deadlines.find((d) => d.kind === 'timeout')!;
+      const lastTick = view.steps.filter((s) => s.step === 'wait_tick').at(-1)!;
+      expect(wait.step).toBe('wait_tick');
+      expect(Date.parse(wait.at) - Date.parse(lastTick.at)).toBeGreaterThan(1.5 * 86_400_000);
     });
   } finally {
     await connection.close();
