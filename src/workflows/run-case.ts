@@ -5,6 +5,7 @@
  * id, step id and visit.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   IllegalStateError,
@@ -121,6 +122,21 @@ const quickEffects = proxyLocalActivities<QuickEffects>({
     maximumAttempts: 3,
     nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined, FAILURE_TYPES.DeliveryFailed],
   },
+});
+/**
+ * Shape 5: a quick effect carrying a report (see rideAhead()) is never given up as cancelled
+ * while it may still write that report: a cancel waits for its attempt to end, so the case records it
+ * when it happened and the audit trail holds no record the case does not.
+ */
+const ridingEffects = proxyLocalActivities<Pick<QuickEffects, 'sendMessage' | 'writeOrderNote' | 'openEscalation'>>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined, FAILURE_TYPES.DeliveryFailed],
+  },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate' | 'issueRefund'>;
 
@@ -253,9 +269,9 @@ class CaseRun implements StepRuntime, StrandHost {
     this.activities = this.versions.has('reports-ride-effects')
       ? {
           ...localFirstActivities,
-          sendMessage: this.riding(quickEffects.sendMessage, activities.sendMessage),
-          writeOrderNote: this.riding(quickEffects.writeOrderNote, activities.writeOrderNote),
-          openEscalation: this.riding(quickEffects.openEscalation, activities.openEscalation),
+          sendMessage: this.riding(quickEffects.sendMessage, ridingEffects.sendMessage, activities.sendMessage),
+          writeOrderNote: this.riding(quickEffects.writeOrderNote, ridingEffects.writeOrderNote, activities.writeOrderNote),
+          openEscalation: this.riding(quickEffects.openEscalation, ridingEffects.openEscalation, activities.openEscalation),
         }
       : this.versions.has('effects-in-task')
         ? localFirstActivities
@@ -653,12 +669,13 @@ class CaseRun implements StepRuntime, StrandHost {
    */
   private riding<Request extends { rides?: RidingReport }, Result>(
     local: (request: Request) => Promise<Result>,
+    localCarrying: (request: Request) => Promise<Result>,
     remote: (request: Request) => Promise<Result>,
   ): (request: Request) => Promise<Result> {
     return async (request) => {
       const carried = request.rides !== undefined && this.ahead?.rides === request.rides ? this.ahead : undefined;
       try {
-        const result = await local(request);
+        const result = await (request.rides ? localCarrying : local)(request);
         if (carried) carried.written = ridingReport(carried.rides, result);
         return result;
       } catch (error) {

@@ -18,16 +18,26 @@ const CHANNEL_DOWN_IN_TASK = 'ride-channel-down';
 /** Whether any message reached the channel with the report it carried (it must not). */
 const reportsSeenByChannel: boolean[] = [];
 
+const SLOW_NOTE = 'ride-slow-note';
+
 const runtime = useRuntime(
   async ({ db }) => {
     await publishStandardPlaybook(db.pool, 'return');
   },
   {
-    wrap: channelThrough(async (message, next) => {
-      reportsSeenByChannel.push('rides' in message);
-      if (message.caseId === CHANNEL_DOWN_IN_TASK && Context.current().info.isLocal) throw new Error('chat gateway unavailable (scripted)');
-      return next(message);
-    }),
+    wrap: (adapters) => {
+      const channel = channelThrough(async (message, next) => {
+        reportsSeenByChannel.push('rides' in message);
+        if (message.caseId === CHANNEL_DOWN_IN_TASK && Context.current().info.isLocal) throw new Error('chat gateway unavailable (scripted)');
+        return next(message);
+      })(adapters);
+      // The shop's order system answers this case's note after three seconds: the case's clock moves on meanwhile.
+      const writeNote: typeof adapters.orders.writeNote = async (request, attempt) => {
+        if (request.caseId === SLOW_NOTE) await new Promise((resolve) => setTimeout(resolve, 3_000));
+        return adapters.orders.writeNote(request, attempt);
+      };
+      return { ...channel, orders: { ...adapters.orders, writeNote } };
+    },
   },
 );
 
@@ -91,6 +101,41 @@ steps:
   - id: done
     end: { outcome: resolved, reason: notified }
 `,
+);
+
+/** A branch that reads the time: at the slow note's time it goes to wait_ping, three seconds later to wait_pong. */
+const TIME_TURNS = compileSmallPlaybook(
+  'ride-time-turns',
+  `events:
+  ping: { payload: {} }
+  pong: { payload: {} }
+steps:
+  - id: note
+    remark: { text: "noted" }
+  - id: early
+    branch:
+      cases:
+        - when: now < opened_at + policy.grace
+          goto: wait_ping
+      otherwise: wait_pong
+  - id: wait_ping
+    wait:
+      events:
+        - event: ping
+          goto: done
+      timeout: 1d
+      on_timeout: done
+  - id: wait_pong
+    wait:
+      events:
+        - event: pong
+          goto: done
+      timeout: 1d
+      on_timeout: done
+  - id: done
+    end: { outcome: resolved, reason: answered }
+`,
+  `policy:\n  grace: 1s\n`,
 );
 
 describe('progress reports riding on side effects', () => {
@@ -184,5 +229,25 @@ describe('progress reports riding on side effects', () => {
     expect(cost.localActivities.at(-1)).toBe('recordProgress');
     expect(await auditOf(CHANNEL_DOWN_IN_TASK)).toEqual(result.steps.map((record, i) => ({ seq: i + 1, record })));
     expect(await projectionOf(CHANNEL_DOWN_IN_TASK)).toMatchObject({ status: 'closed', outcome: 'resolved' });
+  });
+
+  it('a branch after a slow effect is decided at the time of the effect, as the report it carried told', async () => {
+    await openSmallCase(runtime.service, runtime.db.pool, TIME_TURNS, SLOW_NOTE);
+    await untilWaitingFor(SLOW_NOTE, 'ping');
+    await expect.poll(async () => costOf(await historyOf(SLOW_NOTE)).localActivities, { timeout: 10_000 }).toEqual(['writeOrderNote']);
+    expect(await projectionOf(SLOW_NOTE)).toMatchObject({ status: 'waiting', current_step: 'wait_ping', waiting_for: ['ping'] });
+    expect(await runtime.inbox.deliverEvent(SLOW_NOTE, { type: 'ping', id: 'p1', payload: {} })).toEqual({ status: 'accepted' });
+    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor(SLOW_NOTE)).result()) as CaseResult;
+    expect(result.steps.map((record) => [record.step, record.detail?.goto])).toEqual([
+      ['note', undefined],
+      ['early', 'wait_ping'],
+      ['wait_ping', 'done'],
+      ['done', undefined],
+    ]);
+    // The note took three seconds; the branch read the time the note was sent at, and says so.
+    const [note, early] = result.steps;
+    expect(early!.at).toBe(note!.at);
+    expect((early!.detail!.values as Record<string, string>).now).toBe(note!.at);
+    expect(await auditOf(SLOW_NOTE)).toEqual(result.steps.map((record, i) => ({ seq: i + 1, record })));
   });
 });
