@@ -14,7 +14,15 @@ import { migrateCase, previewMigration } from '../../src/cases/migration.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { recordHistory } from '../support/histories.js';
-import { atStep, LONGER_OFFER, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
+import {
+  atStep,
+  EXCHANGE_AT_RECEIPT,
+  LONGER_OFFER,
+  LONGER_RECEIPT,
+  openReturnAtReceipt,
+  publishReturnVersion,
+  RENAMED_RECEIPT,
+} from '../support/migrations.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { openCase, returnCaseData } from '../support/playbooks.js';
@@ -274,5 +282,20 @@ describe('a move whose projection write was lost', () => {
     expect(before).toBe(longer.version);
     expect((await runtime.service.describe('lost-1'))!.version).toBe(longer.version);
     expect((await handle('lost-1').query(caseViewQuery)).steps.filter((s) => s.kind === 'migrated')).toHaveLength(1);
+  });
+});
+
+describe('a moved wait listens for the new step’s events', () => {
+  it('an event the old wait refused is taken once the case moved', async () => {
+    const exchange = await publishReturnVersion(runtime.db.pool, EXCHANGE_AT_RECEIPT);
+    await openReturnAtReceipt(runtime, 'listen-1', v1);
+    const choice = { type: 'buyer.chose_exchange', payload: { wanted_item: 'the blue one' } };
+    expect(await runtime.inbox.deliverEvent('listen-1', { ...choice, id: 'choice-1' })).toMatchObject({
+      status: 'refused',
+      reason: expect.stringContaining('not expected now'),
+    });
+    await migrateCase(runtime.db.pool, runtime.service, 'listen-1', { toVersion: exchange.version, mapping: {}, by: BY, reason: 'late exchanges' });
+    expect(await runtime.inbox.deliverEvent('listen-1', { ...choice, id: 'choice-2' })).toEqual({ status: 'accepted' });
+    expect((await handle('listen-1').result()) as CaseResult).toMatchObject({ outcome: 'resolved', reason: 'exchanged_instead' });
   });
 });

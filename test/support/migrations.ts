@@ -22,6 +22,14 @@ export const LONGER_RECEIPT = (source: string): string => replaced(source, 'rece
 /** The return playbook whose wait for the warehouse is called `wait_parcel` (and waits 11 days). */
 export const RENAMED_RECEIPT = (source: string): string => replaced(LONGER_RECEIPT(source), '  - id: wait_receipt\n', '  - id: wait_parcel\n');
 
+/** The return playbook whose wait for the parcel also takes the buyer's late choice of an exchange. */
+export const EXCHANGE_AT_RECEIPT = (source: string): string =>
+  replaced(
+    source,
+    '  - id: wait_receipt\n    wait:\n      events:\n        - event: warehouse.received\n',
+    '  - id: wait_receipt\n    wait:\n      events:\n        - event: warehouse.received\n        - event: buyer.chose_exchange\n          goto: exchange_instead\n',
+  );
+
 /** The return playbook whose exchange offer waits 6 hours for the buyer's answer instead of 4. */
 export const LONGER_OFFER = (source: string): string => replaced(source, 'exchange_offer_within: 4h', 'exchange_offer_within: 6h');
 
