@@ -37,8 +37,25 @@ export class UnknownPlanError extends Error {
 
 interface Published {
   plan: Plan;
-  /** The JSON texts of this plan seen in payloads and checked against its hash (key orders may differ). */
-  verified: Set<string>;
+  /** Its JSON text, as the payload converter writes it: what a payload carrying this plan holds, and what decoding puts back. */
+  text: Buffer;
+}
+
+const NULL = Buffer.from('null');
+
+/**
+ * JSON.stringify(value) around the value of its `plan` key, as bytes: the text before that value and the
+ * text after it (the other keys are small: building them costs little next to the plan's tens of KB).
+ */
+function around(value: Record<string, unknown>): [Buffer, Buffer] {
+  const before: string[] = [];
+  const after: string[] = [];
+  let seen = false;
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'plan') seen = true;
+    else (seen ? after : before).push(`${JSON.stringify(key)}:${JSON.stringify(item)}`);
+  }
+  return [Buffer.from(`{${[...before, '"plan":'].join(',')}`), Buffer.from(`${after.map((entry) => `,${entry}`).join('')}}`)];
 }
 
 /** The hash a payload names its plan by, or undefined for a payload that carries its plan or has none. */
@@ -69,7 +86,7 @@ export class PlanReferenceCodec implements PayloadCodec {
       this.plans.set(hash, known);
       return known;
     }
-    const found = this.lookup(hash).then((plan) => (plan ? { plan, verified: new Set<string>() } : undefined));
+    const found = this.lookup(hash).then((plan) => (plan ? { plan, text: Buffer.from(JSON.stringify(plan)) } : undefined));
     this.plans.set(hash, found);
     // Not kept when unpublished (it may be published later) or when the lookup failed (the next payload asks again).
     found.then(
@@ -105,25 +122,28 @@ export class PlanReferenceCodec implements PayloadCodec {
     if (typeof hash !== 'string' || !plan || typeof plan !== 'object' || Array.isArray(plan)) return payload;
     const published = await this.published(hash);
     if (!published) return payload;
-    const text = JSON.stringify(plan);
-    if (!published.verified.has(text)) {
-      // A payload whose hash is not its plan's (a hand-made input) keeps its plan.
-      if (hashPlan(plan as Plan) !== hash) return payload;
-      if (published.verified.size >= 4) published.verified.clear();
-      published.verified.add(text);
-    }
-    value.plan = null; // in place: the key keeps its position
-    return { ...payload, metadata: { ...payload.metadata, [PLAN_REFERENCE]: encoder.encode(hash) }, data: encoder.encode(JSON.stringify(value)) };
+    const [before, after] = around(value);
+    // The payload converter's text is `before`, the plan's text, `after`: the plan is the published one
+    // when its bytes are; another text of it (keys in another order) is checked by its hash.
+    const carried =
+      bytes.length >= before.length + after.length &&
+      bytes.subarray(0, before.length).equals(before) &&
+      bytes.subarray(bytes.length - after.length).equals(after)
+        ? bytes.subarray(before.length, bytes.length - after.length)
+        : undefined;
+    // A payload whose hash is not its plan's (a hand-made input) keeps its plan.
+    if (!carried?.equals(published.text) && hashPlan(plan as Plan) !== hash) return payload;
+    return { ...payload, metadata: { ...payload.metadata, [PLAN_REFERENCE]: encoder.encode(hash) }, data: Buffer.concat([before, NULL, after]) };
   }
 
   private async decodeOne(payload: Payload): Promise<Payload> {
     const hash = planReferenceOf(payload);
     if (hash === undefined) return payload;
-    const plan = await this.require(hash);
-    const value = JSON.parse(utf8.decode(payload.data!)) as { plan: Plan | null };
-    value.plan = plan;
+    const published = await this.published(hash);
+    if (!published) throw new UnknownPlanError(hash);
+    const [before, after] = around(JSON.parse(utf8.decode(payload.data!)) as Record<string, unknown>);
     const { [PLAN_REFERENCE]: _reference, ...metadata } = payload.metadata!;
-    return { ...payload, metadata, data: encoder.encode(JSON.stringify(value)) };
+    return { ...payload, metadata, data: Buffer.concat([before, published.text, after]) };
   }
 }
 

@@ -151,6 +151,13 @@ describe('the plan-reference codec', () => {
     expect(planReferenceOf(migration)).toBe(version.hash);
     await codec.decode([encoded!, encoded!]);
     expect(lookups).toEqual([version.hash]);
+
+    // The same plan with its keys in another order is the same version (its hash says so): sent by hash,
+    // it comes back as published.
+    const reordered = Object.fromEntries(Object.entries(plan).reverse());
+    const [byHash] = await codec.encode([defaultPayloadConverter.toPayload({ ...input, plan: reordered })]);
+    expect(planReferenceOf(byHash)).toBe(version.hash);
+    expect(Object.keys(defaultPayloadConverter.fromPayload<typeof input>((await codec.decode([byHash!]))[0]!).plan)).toEqual(Object.keys(plan));
   });
 
   it('leaves alone what is not a published plan under its own hash', async () => {
