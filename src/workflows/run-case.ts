@@ -353,7 +353,8 @@ class CaseRun implements StepRuntime, StrandHost {
       const next = await this.runStep(this.state.current);
       if (next === undefined) return { ...this.outcome!, steps: this.state.history };
       this.state.current = next;
-      if (workflowInfo().continueAsNewSuggested) {
+      // Not between a report carried ahead and the wait or end it told: its records are in the audit trail already.
+      if (workflowInfo().continueAsNewSuggested && !this.ahead?.written) {
         await this.report();
         await condition(allHandlersFinished);
         this.state.seenEventIds = this.inbox.seenIds();
