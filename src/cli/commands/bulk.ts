@@ -11,7 +11,6 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_BULK_RATE,
   MAX_BULK_RATE,
-  type BulkJob,
   type BulkOperation,
   type BulkOperations,
   type BulkParams,
@@ -20,6 +19,7 @@ import {
 } from '../../cases/bulk.js';
 import { composeBulkOperations, composeCommandStores } from '../../stack/compose.js';
 import { readInstant } from '../../store/instants.js';
+import { followBulkJob } from '../bulk-progress.js';
 import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 export const USAGE = `usage: casebook bulk <cancel|retry|escalate> <selection> --reason <text> [--queue <q> --severity <s>] [--dry-run | --confirm <token>] [--rate <n>] [--by <name>]
@@ -186,24 +186,12 @@ async function runJob(bulk: BulkOperations, parsed: Parsed): Promise<number> {
       throw new Error(`job ${result.jobId} answered a request without a key`);
   }
   const { id } = result.job;
-  const ticker = setInterval(() => void bulk.job(id).then((job) => job && process.stderr.write(`\r${progressLine(job)}`)), 1_000);
-  await bulk.wait(id);
-  clearInterval(ticker);
-  const job = (await bulk.job(id))!;
-  process.stderr.write(`\r${progressLine(job)}\n`);
+  const job = await followBulkJob(bulk, id);
   const report = await bulk.report(id, { after: 0, limit: 10_001 });
   for (const c of report.filter((c) => c.state !== 'done')) process.stdout.write(`${c.caseId}  ${c.state}  ${c.detail ?? ''}\n`);
   const { done, skipped, failed, pending } = job.progress;
   process.stdout.write(`job ${id}: ${done} done, ${skipped} skipped, ${failed} failed${pending ? `, ${pending} pending` : ''}\n`);
   return failed > 0 ? 1 : 0;
-}
-
-function progressLine(job: BulkJob): string {
-  const { total, pending } = job.progress;
-  const reached = total - pending;
-  const width = 30;
-  const filled = total === 0 ? width : Math.round((reached / total) * width);
-  return `${job.operation} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${reached}/${total}`;
 }
 
 const quote = (arg: string) => (/^[\w./:@=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);

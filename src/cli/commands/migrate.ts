@@ -10,9 +10,10 @@
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { confirmationOf, DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkJob, type BulkOperations, type BulkRequest } from '../../cases/bulk.js';
+import { confirmationOf, DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkOperations, type BulkRequest } from '../../cases/bulk.js';
 import { migrationSelection, orderedMapping, type MigrationRequest } from '../../cases/migration.js';
 import { composeBulkOperations, composeCommandStores } from '../../stack/compose.js';
+import { followBulkJob } from '../bulk-progress.js';
 import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
 export const USAGE = `usage: casebook migrate <playbook> --to <version> [--map <old step>=<new step>]... [--from <version>]
@@ -162,21 +163,9 @@ async function runJob(bulk: BulkOperations, parsed: Parsed): Promise<number> {
   }
   if (result.kind !== 'started' && result.kind !== 'existing') throw new Error(`the migration job was not made: ${result.kind}`);
   const { id } = result.job;
-  const ticker = setInterval(() => void bulk.job(id).then((job) => job && process.stderr.write(`\r${progressLine(job)}`)), 1_000);
-  await bulk.wait(id);
-  clearInterval(ticker);
-  const job = (await bulk.job(id))!;
-  process.stderr.write(`\r${progressLine(job)}\n`);
+  const job = await followBulkJob(bulk, id);
   for (const c of await bulk.report(id, { after: 0, limit: 10_001 })) process.stdout.write(`${c.caseId}  ${c.state}  ${c.detail ?? ''}\n`);
   const { done, skipped, failed, pending } = job.progress;
   process.stdout.write(`job ${id}: ${done} moved, ${skipped} left as they were, ${failed} failed${pending ? `, ${pending} pending` : ''}\n`);
   return failed > 0 ? 1 : 0;
-}
-
-function progressLine(job: BulkJob): string {
-  const { total, pending } = job.progress;
-  const reached = total - pending;
-  const width = 30;
-  const filled = total === 0 ? width : Math.round((reached / total) * width);
-  return `migrate [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${reached}/${total}`;
 }
