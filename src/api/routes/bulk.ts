@@ -12,6 +12,7 @@ import { actorOf } from '../auth.js';
 import { idempotencyHeaders, idempotencyKeyOf } from '../idempotency.js';
 import { problem, sendProblem, type Problem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
+import { sendSubmitted } from '../bulk-submitted.js';
 import { CASE_FILTERS } from '../case-filters.js';
 import { orderedMapping } from '../../cases/migration.js';
 
@@ -144,34 +145,20 @@ function submitRoute(app: FastifyInstance, bulk: BulkOperations): void {
         by: actorOf(request),
         ...(key ? { idempotencyKey: key } : {}),
       });
-      switch (result.kind) {
-        case 'unconfirmed':
-          return sendProblem(
-            reply,
-            problem('bulk-unconfirmed', 'the confirmation is not the dry run’s for this operation and selection: run the dry run and send its confirmation', {
-              errors: [{ pointer: '/confirmation', message: 'not the dry run’s confirmation for this request' }],
-            }),
-          );
-        case 'too-many':
-          return sendProblem(
-            reply,
-            problem('bulk-selection-too-large', `the selection matches ${result.count} cases, more than ${result.limit} a job takes: narrow it`, {
-              count: result.count,
-              errors: [{ pointer: '/selection', message: `matches ${result.count} cases (at most ${result.limit})` }],
-            }),
-          );
-        case 'key-reused':
-          return sendProblem(
-            reply,
-            problem('idempotency-key-reused', `Idempotency-Key ${key} already made job ${result.jobId} with another request`, {
-              errors: [{ pointer: '/headers/idempotency-key', message: 'already used with another request' }],
-            }),
-          );
-        case 'started':
-        case 'existing':
-          reply.header('location', `/v1/bulk-operations/${result.job.id}`);
-          return reply.code(result.kind === 'started' ? 202 : 200).send(result.job satisfies BulkJobBody);
-      }
+      return sendSubmitted(reply, result, key, {
+        unconfirmed: problem(
+          'bulk-unconfirmed',
+          'the confirmation is not the dry run’s for this operation and selection: run the dry run and send its confirmation',
+          {
+            errors: [{ pointer: '/confirmation', message: 'not the dry run’s confirmation for this request' }],
+          },
+        ),
+        tooMany: (count, limit) =>
+          problem('bulk-selection-too-large', `the selection matches ${count} cases, more than ${limit} a job takes: narrow it`, {
+            count,
+            errors: [{ pointer: '/selection', message: `matches ${count} cases (at most ${limit})` }],
+          }),
+      });
     },
   );
 }

@@ -23,6 +23,7 @@ import { actorOf } from '../auth.js';
 import { idempotencyHeaders, idempotencyKeyOf } from '../idempotency.js';
 import { problem, sendProblem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
+import { sendSubmitted } from '../bulk-submitted.js';
 
 const TAGS = ['playbooks'];
 const ROLES = ['ops-lead', 'admin'] as const;
@@ -166,38 +167,18 @@ function runRoute(app: FastifyInstance, deps: ApiDependencies, bulk: BulkOperati
         by: actorOf(request),
         ...(key ? { idempotencyKey: key } : {}),
       });
-      switch (result.kind) {
-        case 'unconfirmed':
-          return sendProblem(
-            reply,
-            problem(
-              'bulk-unconfirmed',
-              'the confirmation is not the preview’s for this version, mapping and selection: run the preview and send its confirmation',
-              {
-                errors: [{ pointer: '/confirmation', message: 'not the preview’s confirmation for this request' }],
-              },
-            ),
-          );
-        case 'too-many':
-          return sendProblem(
-            reply,
-            problem('bulk-selection-too-large', `the playbook has ${result.count} waiting cases, more than ${result.limit} a job takes: name a fromVersion`, {
-              count: result.count,
-              errors: [{ pointer: '/fromVersion', message: `${result.count} cases (at most ${result.limit})` }],
-            }),
-          );
-        case 'key-reused':
-          return sendProblem(
-            reply,
-            problem('idempotency-key-reused', `Idempotency-Key ${key} already made job ${result.jobId} with another request`, {
-              errors: [{ pointer: '/headers/idempotency-key', message: 'already used with another request' }],
-            }),
-          );
-        case 'started':
-        case 'existing':
-          reply.header('location', `/v1/bulk-operations/${result.job.id}`);
-          return reply.code(result.kind === 'started' ? 202 : 200).send(result.job satisfies BulkJobBody);
-      }
+      return sendSubmitted(reply, result, key, {
+        unconfirmed: problem(
+          'bulk-unconfirmed',
+          'the confirmation is not the preview’s for this version, mapping and selection: run the preview and send its confirmation',
+          { errors: [{ pointer: '/confirmation', message: 'not the preview’s confirmation for this request' }] },
+        ),
+        tooMany: (count, limit) =>
+          problem('bulk-selection-too-large', `the playbook has ${count} waiting cases, more than ${limit} a job takes: name a fromVersion`, {
+            count,
+            errors: [{ pointer: '/fromVersion', message: `${count} cases (at most ${limit})` }],
+          }),
+      });
     },
   );
 }
