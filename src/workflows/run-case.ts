@@ -15,6 +15,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  type LocalActivityOptions,
   proxyActivities,
   proxyLocalActivities,
   proxySinks,
@@ -112,7 +113,7 @@ const reports = proxyLocalActivities<Pick<CaseActivities, 'recordProgress'>>({
  * attempts within about three seconds; one still failing goes on as an activity under the same key,
  * retried by the server for as long as it takes without writing a timer per retry into the case's history.
  */
-const quickEffects = proxyLocalActivities<QuickEffects>({
+const QUICK_EFFECTS: LocalActivityOptions = {
   startToCloseTimeout: '30s',
   // A connector's DeliveryFailed is not retried in the task: a remote receiver may be slow, so the
   // activity carries it on at once, on the connector's schedule (src/connectors/webhooks/).
@@ -122,20 +123,15 @@ const quickEffects = proxyLocalActivities<QuickEffects>({
     maximumAttempts: 3,
     nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined, FAILURE_TYPES.DeliveryFailed],
   },
-});
+};
+const quickEffects = proxyLocalActivities<QuickEffects>(QUICK_EFFECTS);
 /**
  * Shape 5: a quick effect carrying a report (see rideAhead()) is never given up as cancelled
  * while it may still write that report: a cancel waits for its attempt to end, so the case records it
  * when it happened and the audit trail holds no record the case does not.
  */
 const ridingEffects = proxyLocalActivities<Pick<QuickEffects, 'sendMessage' | 'writeOrderNote' | 'openEscalation'>>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: [FAILURE_TYPES.RefundDeclined, FAILURE_TYPES.DeliveryFailed],
-  },
+  ...QUICK_EFFECTS,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 type QuickEffects = Pick<CaseActivities, 'sendMessage' | 'writeOrderNote' | 'openEscalation' | 'openTask' | 'closeTask' | 'markRefundLate' | 'issueRefund'>;
