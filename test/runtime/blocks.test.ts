@@ -13,6 +13,7 @@ import { useApi } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const runtime = useRuntime();
 const http = useApi(runtime, { admin: ['admin', 'Root'] });
@@ -38,7 +39,10 @@ function compile(name: string, body: string): HashedPlan {
 }
 
 const handle = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
-const result = (caseId: string) => handle(caseId).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await handle(caseId).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const rows = async (table: string, caseId: string) => (await runtime.db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
 const records = (outcome: CaseResult, kind: string) => outcome.steps.filter((s: StepRecord) => s.kind === kind);
 

@@ -13,6 +13,7 @@ import { publishPlaybook } from '../../src/store/playbooks.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const runtime = useRuntime();
 const http = useApi(runtime, { admin: ['admin', 'Root'] });
@@ -54,7 +55,10 @@ async function openNamed(playbook: string, caseId: string, buyerName: string) {
 
 const check = async (caseId: string) =>
   expect(await runtime.inbox.deliverEvent(caseId, { type: 'agent.checked', id: `${caseId}-check`, payload: {} })).toEqual({ status: 'accepted' });
-const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const projection = async (caseId: string) => (await runtime.db.pool.query(`SELECT status, current_step FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 const escalations = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;

@@ -8,12 +8,16 @@ import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { nextLocalTime } from '../../src/plan/local-time.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const runtime = useRuntime();
 const HOUR = 3_600_000;
 const SHANGHAI = 8 * HOUR;
 
-const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const messages = async (caseId: string) =>
   (await runtime.db.pool.query('SELECT channel, status FROM outbox_messages WHERE case_id = $1 ORDER BY id', [caseId])).rows;
 

@@ -7,6 +7,7 @@ import type { HashedPlan } from '../../src/plan/plan.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const runtime = useRuntime();
 const HOUR = 3_600_000;
@@ -15,7 +16,10 @@ async function run(compiled: HashedPlan, caseId: string, paid = 10_000) {
   await openSmallCase(runtime.service, runtime.db.pool, compiled, caseId, { paid: { amount: paid, currency: 'CNY' } });
 }
 
-const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const rows = async (table: string, caseId: string) => (await runtime.db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
 
 const REFUND = `events:

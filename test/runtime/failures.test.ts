@@ -9,6 +9,7 @@ import { validatePlaybook } from '../../src/playbook/index.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
+import { caseRecords } from '../support/records.js';
 
 const TEN = '[0,1,2,3,4,5,6,7,8,9]';
 const BOMB = `${TEN}.map(a, ${TEN}.map(b, ${TEN}.map(c, ${TEN}.map(d, ${TEN}.map(e, ${TEN}.map(f, ${TEN}.map(g, g))))))).size() > 0`;
@@ -61,7 +62,10 @@ const projection = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT status, current_step, outcome, reason FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 const escalations = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT queue, reason, note FROM escalations WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
-const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const repair = (caseId: string, action: 'retry' | 'close', key = http.keys.admin) =>
   http.api.inject({
     method: 'POST',

@@ -15,6 +15,7 @@ import { newSecret, startReceiver, type Receiver } from '../connectors/webhook-r
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
+import { caseRecords } from '../support/records.js';
 
 const SECRET_VARIABLE = 'INTEGRATION_ANSWERS_TEST_SECRET';
 const TASK_QUEUE = 'integration-answers';
@@ -88,7 +89,7 @@ steps:
 async function run(caseId: string, answer: unknown, onError = true): Promise<CaseResult> {
   answers.set(caseId, answer);
   await openSmallCase(service, db.pool, playbook(onError), caseId);
-  return (await env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+  return { ...((await env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult), steps: await caseRecords(db.pool, caseId) };
 }
 
 const recordOf = (result: CaseResult, step: string) => result.steps.find((s) => s.step === step)?.detail;

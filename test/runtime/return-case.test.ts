@@ -9,6 +9,7 @@ import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook, recordAdvance } from '../support/playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
+import { caseRecords } from '../support/records.js';
 
 const DAY = 86_400_000;
 let db: TestDatabase;
@@ -57,7 +58,10 @@ async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T
   return own.runUntil(fn);
 }
 
-const result = (caseId: string) => env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(db.pool, caseId),
+});
 
 async function rows(table: string, caseId: string) {
   return (await db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;

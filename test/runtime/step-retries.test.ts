@@ -10,6 +10,7 @@ import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { useRuntime } from '../support/runtime.js';
+import { caseRecords } from '../support/records.js';
 
 /** Attempts each case's call made, by case id. */
 const attempts = new Map<string, number>();
@@ -48,7 +49,7 @@ steps:
 
 async function run(name: string, retry: string, caseId: string): Promise<CaseResult> {
   await openSmallCase(rt.service, rt.db.pool, playbook(name, retry), caseId);
-  return (await rt.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+  return { ...((await rt.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult), steps: await caseRecords(rt.db.pool, caseId) };
 }
 
 /** The retry policy of each integration call the case scheduled, in seconds. */

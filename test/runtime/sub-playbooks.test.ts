@@ -17,6 +17,7 @@ import { recordHistory } from '../support/histories.js';
 import { openCase } from '../support/playbooks.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
+import { caseRecords } from '../support/records.js';
 
 const head = (name: string) => `playbook: ${name}\ncase_type: return\ncurrency: CNY\ntimezone: UTC\n`;
 
@@ -88,7 +89,10 @@ async function run(caseId: string, data: Record<string, unknown>): Promise<CaseR
   await publish(CHILD);
   const version = await publish(PARENT);
   await openCase(runtime.service, { caseId, playbook: 'parent-case', version: version.version, data, openedBy: 'Lei', by: { keyId: null, name: 'Lei' } });
-  return (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+  return {
+    ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+    steps: await caseRecords(runtime.db.pool, caseId),
+  };
 }
 
 describe('sub-playbooks', () => {
@@ -228,7 +232,10 @@ describe('sub-playbooks', () => {
       await expect.poll(async () => (await runtime.service.describe(child))?.waitingFor ?? [], { timeout: 10_000 }).toContain('buyer.replied');
       expect(await runtime.service.cancel(child, { by: { keyId: null, name: 'Lei' }, reason: 'buyer withdrew' })).toEqual({ kind: 'accepted' });
     }
-    const resultOf = async (caseId: string) => (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+    const resultOf = async (caseId: string): Promise<CaseResult> => ({
+      ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+      steps: await caseRecords(runtime.db.pool, caseId),
+    });
     expect(await resultOf('sub-withdrawn')).toMatchObject({ outcome: 'cancelled', reason: 'child_withdrawn' });
     const broken = await resultOf('sub-broken');
     expect(broken).toMatchObject({ outcome: 'escalated', reason: 'child_broken' });

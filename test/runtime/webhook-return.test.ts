@@ -17,6 +17,7 @@ import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-r
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
+import { caseRecords } from '../support/records.js';
 
 const TASK_QUEUE = 'webhook-return';
 const secret = newSecret();
@@ -107,7 +108,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const result = (caseId: string) => env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(db.pool, caseId),
+});
 const refundsOf = async (caseId: string) => (await db.pool.query(`SELECT * FROM refunds WHERE case_id = $1`, [caseId])).rows;
 const receivedFor = (caseId: string, type: string) => shop.received.filter((r) => r.type === type && r.data.caseId === caseId);
 
