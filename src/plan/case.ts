@@ -48,10 +48,11 @@ export interface CaseEvent {
  * activities, and gives a refund its deadline as schedule-to-close timeout and its progress report as
  * input, instead of a marker and a racing timer; 5 lets a message, order note or escalation carry the
  * progress report of the wait or end the case reaches next (through branches) instead of a marker of
- * its own (`RidingReport`). Each number is an entry `{ since: n }` of HISTORY_CHANGES
+ * its own (`RidingReport`); 6 ends the case with its outcome and reason only, its step records in the
+ * audit trail alone (the result carried them all again). Each number is an entry `{ since: n }` of HISTORY_CHANGES
  * (src/workflows/history-versions.ts), where the workflow asks it.
  */
-export const HISTORY_SHAPE = 5;
+export const HISTORY_SHAPE = 6;
 
 export interface CaseInput {
   caseId: string;
@@ -137,7 +138,10 @@ export interface CaseView {
 export interface CaseResult {
   outcome: string;
   reason: string;
-  /** The step records of the case's last run (since it last continued as new); the audit trail has them all. */
+  /**
+   * The step records of the case's last run (since it last continued as new) in history shapes 1-5; none
+   * from shape 6 on. The audit trail has them all.
+   */
   steps: StepRecord[];
 }
 

@@ -23,6 +23,8 @@ const HISTORY_CHANGES = {
    * records up to there carry the effect's time, and such a wait counts from it.
    */
   'reports-ride-effects': { since: 5 },
+  /** The result is the outcome and reason alone: the step records are in the audit trail, not again in the completion event. */
+  'lean-result': { since: 6 },
   /**
    * A late refund keeps going (it used to be cancelled at its deadline, and finance paying by hand
    * could pay twice).

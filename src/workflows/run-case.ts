@@ -299,7 +299,7 @@ class CaseRun implements StepRuntime, StrandHost {
       indexed: this.input.indexed === true,
       repairQueue: REPAIR_QUEUE,
       versions: this.versions,
-      result: () => ({ ...this.outcome!, steps: this.state.history }),
+      result: () => this.result(),
     });
     setHandler(cancelCaseUpdate, (cancel) => this.cancellation.requested(cancel), { validator: (_cancel) => this.cancellation.validate() });
     setHandler(deliverEventUpdate, (event) => this.cancellation.heard(event, this.inbox.accept(event, iso(Date.now()))), {
@@ -347,7 +347,7 @@ class CaseRun implements StepRuntime, StrandHost {
     if (!this.versions.has('progress-as-local-activities')) await this.report();
     for (;;) {
       const next = await this.runStep(this.state.current);
-      if (next === undefined) return { ...this.outcome!, steps: this.state.history };
+      if (next === undefined) return this.result();
       this.state.current = next;
       // Not between a report carried ahead and the wait or end it told: its records are in the audit trail already.
       if (workflowInfo().continueAsNewSuggested && !this.ahead?.written) {
@@ -866,6 +866,10 @@ class CaseRun implements StepRuntime, StrandHost {
 
   private currentDeadlines(): Deadline[] {
     return this.status === 'closed' ? this.deadlines : [...this.deadlines, ...this.clocks.deadlines(Date.now())];
+  }
+
+  private result(): CaseResult {
+    return { ...this.outcome!, steps: this.versions.has('lean-result') ? [] : this.state.history };
   }
 
   private view(): CaseView {

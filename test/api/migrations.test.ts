@@ -12,6 +12,7 @@ import { useApi } from '../support/api.js';
 import { atStep, CARRIER_REQUIRED, LONGER_RECEIPT, openReturnAtReceipt, publishReturnVersion, RENAMED_RECEIPT } from '../support/migrations.js';
 import { useRuntime } from '../support/runtime.js';
 import { openCase, returnCaseData } from '../support/playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const DAY = 86_400_000;
 let v1: PlaybookVersion;
@@ -117,7 +118,7 @@ describe('the migration preview', () => {
     // It goes on under v3, at the step's new id, and replays.
     await runtime.inbox.deliverEvent('mig-api-4', { type: 'warehouse.received', id: 'mig-api-4-received', payload: { condition: 'resellable' } });
     const handle = runtime.env.client.workflow.getHandle(workflowIdFor('mig-api-4'));
-    const result = (await handle.result()) as CaseResult;
+    const result = { ...((await handle.result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'mig-api-4') };
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
     expect(result.steps.filter((s) => s.step === 'wait_parcel').map((s) => s.kind)).toEqual(['migrated', 'wait']);
     expect(result.steps.find((s) => s.kind === 'migrated')!.detail).toMatchObject({ fromStep: 'wait_receipt', mapping: { wait_receipt: 'wait_parcel' } });

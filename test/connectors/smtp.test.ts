@@ -14,6 +14,7 @@ import { caseHistory } from '../../src/store/case-history.js';
 import { startMailServer, type TestMailServer } from '../support/mail-server.js';
 import { useRuntime } from '../support/runtime.js';
 import { openSmallCase } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const USER_VARIABLE = 'CASEBOOK_TEST_SMTP_USER';
 const PASSWORD_VARIABLE = 'CASEBOOK_TEST_SMTP_PASSWORD';
@@ -123,7 +124,10 @@ const outbox = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT idempotency_key, channel, status, subject, language FROM outbox_messages WHERE case_id = $1 ORDER BY id`, [caseId]))
     .rows;
 
-const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
+const result = async (caseId: string): Promise<CaseResult> => ({
+  ...((await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult),
+  steps: await caseRecords(runtime.db.pool, caseId),
+});
 const mailsTo = (address: string) => mail.received.filter((m) => m.to.includes(address));
 
 describe('e-mail over SMTP', () => {

@@ -16,6 +16,7 @@ import { useApi } from '../support/api.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase, smallPlaybookSource } from '../support/small-playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 /** The payment provider and the integrations are down for the cases whose id starts with `down-`: their refunds stay in flight, their calls fail. */
 const runtime = useRuntime(async () => {}, {
@@ -90,7 +91,7 @@ describe('a buyer cancels a return while it waits for the warehouse', () => {
     expect(await runtime.inbox.deliverEvent('cancel-1', { type: 'buyer.cancelled', id: 'c-1', payload: { reason: 'changed my mind' }, by })).toEqual({
       status: 'accepted',
     });
-    const result = (await handle('cancel-1').result()) as CaseResult;
+    const result = { ...((await handle('cancel-1').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-1') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer withdrew: changed my mind' });
 
     // What the case did, in order: the cancel, then the completed steps answered for last first.
@@ -142,7 +143,7 @@ describe('a buyer cancels a return while it waits for the warehouse', () => {
     await waitingFor('cancel-2', 'warehouse.received');
     expect(await runtime.inbox.deliverEvent('cancel-2', { type: 'buyer.cancelled', id: 'c-2', payload: { reason: '' } })).toEqual({ status: 'accepted' });
     expect(await runtime.inbox.deliverEvent('cancel-2', { type: 'warehouse.received', id: 'w-2', payload: {} })).toEqual({ status: 'accepted' });
-    const result = (await handle('cancel-2').result()) as CaseResult;
+    const result = { ...((await handle('cancel-2').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-2') };
     expect(result).toMatchObject({ outcome: 'resolved' });
     expect(result.steps.filter((s) => s.kind === 'cancel_on').map((s) => s.detail)).toEqual([{ event: 'buyer.cancelled', eventId: 'c-2', cancels: false }]);
     expect(await runtime.inbox.deliverEvent('cancel-2', { type: 'buyer.cancelled', id: 'c-3', payload: { reason: 'late' } })).toMatchObject({
@@ -193,7 +194,7 @@ compensations:
     for (let i = 0; i < 30 && (await handle('cancel-loop').describe()).runId === first; i++) await runtime.env.sleep(60_000);
     expect((await handle('cancel-loop').describe()).runId).not.toBe(first);
     expect(await runtime.inbox.deliverEvent('cancel-loop', { type: 'buyer.cancelled', id: 'c-loop', payload: {} })).toEqual({ status: 'accepted' });
-    const result = (await handle('cancel-loop').result()) as CaseResult;
+    const result = { ...((await handle('cancel-loop').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-loop') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer.cancelled received' });
     // The looped step is compensated once, for its latest round, before the step that completed first.
     expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.step)).toEqual(['note_rounds', 'unflag_order']);
@@ -212,7 +213,7 @@ describe('a refund being paid when the cancel comes', () => {
     await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'down-1');
     await expect.poll(async () => (await runtime.service.describe('down-1'))?.step, { timeout: 15_000 }).toBe('refund_shipping');
     expect((await cancel('down-1', http.keys.agent, { reason: 'buyer called' })).statusCode).toBe(202);
-    const result = (await handle('down-1').result()) as CaseResult;
+    const result = { ...((await handle('down-1').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'down-1') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'buyer called' });
     const after = result.steps.slice(result.steps.findIndex((s) => s.kind === 'cancelled'));
     expect(after.map((s) => [s.step, s.kind])).toEqual([
@@ -257,7 +258,7 @@ compensations:
     await openSmallCase(runtime.service, runtime.db.pool, FAILING, 'down-comp');
     await waitingFor('down-comp', 'warehouse.received');
     expect((await cancel('down-comp', http.keys.agent, { reason: 'opened twice' })).statusCode).toBe(202);
-    const result = (await handle('down-comp').result()) as CaseResult;
+    const result = { ...((await handle('down-comp').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'down-comp') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'opened twice' });
     const after = result.steps.slice(result.steps.findIndex((s) => s.kind === 'cancelled'));
     expect(after.map((s) => [s.step, s.kind])).toEqual([
@@ -307,7 +308,7 @@ compensations:
     await openSmallCase(runtime.service, runtime.db.pool, compiled.plan!, 'cancel-items', { lines: [{ id: 'L1' }, { id: 'L2' }, { id: 'L3' }] });
     await waitingFor('cancel-items', 'warehouse.received');
     expect((await cancel('cancel-items', http.keys.agent, { reason: 'wrong order' })).statusCode).toBe(202);
-    const result = (await handle('cancel-items').result()) as CaseResult;
+    const result = { ...((await handle('cancel-items').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-items') };
     expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.detail!.key)).toEqual([
       'cancel-items/note_line@2/1/compensate',
       'cancel-items/note_line@1/1/compensate',
@@ -329,7 +330,7 @@ describe('a workflow cancelled in Temporal (a parent case cancels its children s
     await openSmallCase(runtime.service, runtime.db.pool, RETURN, 'cancel-temporal');
     await waitingFor('cancel-temporal', 'warehouse.received');
     await handle('cancel-temporal').cancel();
-    const result = (await handle('cancel-temporal').result()) as CaseResult;
+    const result = { ...((await handle('cancel-temporal').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-temporal') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: expect.stringContaining('cancelled in Temporal') });
     expect(result.steps.filter((s) => s.kind === 'compensation').map((s) => s.step)).toEqual(['tell_buyer_cancelled', 'unflag_order']);
     expect(await rows(`SELECT reason FROM escalations WHERE case_id = $1`, 'cancel-temporal')).toEqual([{ reason: 'refund_paid_before_cancel' }]);
@@ -350,7 +351,7 @@ describe('casebook cancel', () => {
     expect(await cancelCommand(['cancel-cli', '--reason', '   '], where)).toBe(2);
     expect(await cancelCommand(['no-such-case', '--reason', 'x'], where)).toBe(2);
     expect(await cancelCommand(['cancel-cli', '--reason', 'duplicate of cancel-1', '--by', 'Mei on call'], where)).toBe(0);
-    const result = (await handle('cancel-cli').result()) as CaseResult;
+    const result = { ...((await handle('cancel-cli').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-cli') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'duplicate of cancel-1' });
     expect(result.steps.find((s) => s.kind === 'cancelled')!.detail).toMatchObject({ by: { keyId: null, name: 'Mei on call' } });
     expect(await cancelCommand(['cancel-cli', '--reason', 'again'], where)).toBe(1);
@@ -366,7 +367,7 @@ describe('POST /v1/cases/{id}/cancel', () => {
     expect(first.json()).toEqual({ status: 'accepted' });
     const again = await cancel('cancel-api', http.keys.agent, { reason: ' opened by mistake ' }, { 'idempotency-key': 'cancel-api-1' });
     expect([again.statusCode, again.json()]).toEqual([202, { status: 'accepted' }]);
-    const result = (await handle('cancel-api').result()) as CaseResult;
+    const result = { ...((await handle('cancel-api').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-api') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'opened by mistake' });
     expect(result.steps.find((s) => s.kind === 'cancelled')!.detail).toEqual({ by: { keyId: expect.any(String), name: 'Lei' }, reason: 'opened by mistake' });
     expect(await rows(`SELECT actor_name FROM audit_events WHERE case_id = $1 AND kind = 'cancelled'`, 'cancel-api')).toEqual([{ actor_name: 'Lei' }]);
@@ -405,7 +406,7 @@ compensations:
     await expect.poll(async () => (await runtime.service.describe('cancel-twice'))?.waitingFor, { timeout: 15_000 }).toEqual([]);
     const second = await cancel('cancel-twice', http.keys.opsLead, { reason: 'second' });
     expect([second.statusCode, second.json()]).toEqual([200, { status: 'duplicate' }]);
-    const result = (await handle('cancel-twice').result()) as CaseResult;
+    const result = { ...((await handle('cancel-twice').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-twice') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'first' });
     expect(result.steps.filter((s) => s.kind === 'cancelled')).toHaveLength(1);
     expect(await rows(`SELECT channel, status FROM outbox_messages WHERE case_id = $1`, 'cancel-twice')).toEqual([{ channel: 'sms', status: 'sent' }]);
@@ -460,7 +461,7 @@ compensations:
     await openSmallCase(runtime.service, runtime.db.pool, FAILING, 'cancel-failed-1');
     await expect.poll(async () => (await runtime.service.describe('cancel-failed-1'))?.status, { timeout: 15_000 }).toBe('failed');
     expect((await cancel('cancel-failed-1', http.keys.admin, { reason: 'cannot be fixed' })).statusCode).toBe(202);
-    const result = (await handle('cancel-failed-1').result()) as CaseResult;
+    const result = { ...((await handle('cancel-failed-1').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-failed-1') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'cannot be fixed' });
     expect(result.steps.filter((s) => s.kind === 'remark').map((s) => s.step)).toEqual(['flag_order', 'unflag_order']);
     expect(await runtime.service.describe('cancel-failed-1')).toMatchObject({ status: 'closed', waitingFor: [], step: null });

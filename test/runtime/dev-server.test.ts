@@ -16,6 +16,7 @@ import type { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/stack/free-port.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordHistory, recordPlansFrom } from '../support/histories.js';
@@ -70,7 +71,7 @@ describe('on the Temporal dev server', () => {
         expect(await inbox.deliverEvent('ticker-1', { type: 'tick', id: `tick-${i}`, payload: { n: 2 } })).toEqual({ status: 'accepted' });
       }
       const handle = client.workflow.getHandle(workflowIdFor('ticker-1'));
-      const outcome = (await handle.result()) as CaseResult;
+      const outcome = { ...((await handle.result()) as CaseResult), steps: (await handle.query(caseViewQuery)).steps };
       const executions = [];
       for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowIdFor('ticker-1')}'` })) executions.push(execution);
       // Golden histories of the continue-as-new shape: the first run (ending in the patch marker and the
@@ -82,7 +83,7 @@ describe('on the Temporal dev server', () => {
     });
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'counted' });
     expect(runs).toBeGreaterThan(1);
-    // The result holds the last run's records; the audit trail has every run's, numbered on across them.
+    // The workflow holds the last run's records; the audit trail has every run's, numbered on across them.
     expect(result.steps.filter((s) => s.step === 'count').length).toBeLessThan(30);
     const audited = (await db.pool.query(`SELECT seq, step_id FROM audit_events WHERE case_id = 'ticker-1' AND seq IS NOT NULL ORDER BY seq`)).rows;
     expect(audited.filter((row) => row.step_id === 'count')).toHaveLength(30);

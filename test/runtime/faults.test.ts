@@ -18,6 +18,7 @@ import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
+import { caseRecords } from '../support/records.js';
 
 let env: TestWorkflowEnvironment;
 let postgres: PostgresProcess;
@@ -139,7 +140,7 @@ steps:
     });
     expect(attempts).toBe(5);
     expect(result).toMatchObject({ outcome: 'escalated', reason: 'replacement_not_shipped' });
-    expect(result.steps.find((s) => s.step === 'ship')!.detail).toMatchObject({ failed: 'warehouse system unavailable' });
+    expect((await caseRecords(pool, 'flaky-1')).find((s) => s.step === 'ship')!.detail).toMatchObject({ failed: 'warehouse system unavailable' });
     expect((await pool.query(`SELECT reason FROM escalations WHERE case_id = 'flaky-1'`)).rows).toEqual([{ reason: 'replacement_not_shipped' }]);
   }, 90_000);
 });

@@ -13,6 +13,7 @@ import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
 import { validatePlaybook } from '../../src/playbook/index.js';
 import { recordAdvance } from '../support/playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const faults = new FaultScript();
 const runtime = useRuntime(async () => {}, { wrap: (adapters) => faults.wrap(adapters) });
@@ -21,7 +22,7 @@ async function result(caseId: string): Promise<CaseResult> {
   const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
   const outcome = (await handle.result()) as CaseResult;
   if (caseId === 'late-1') await recordHistory(handle, 'refund-paid-late');
-  return outcome;
+  return { ...outcome, steps: await caseRecords(runtime.db.pool, caseId) };
 }
 const refunds = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT amount, covers, status, order_id, late_at FROM refunds WHERE case_id = $1 ORDER BY id`, [caseId])).rows;

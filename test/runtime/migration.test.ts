@@ -27,6 +27,7 @@ import { useRuntime } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { openCase, returnCaseData } from '../support/playbooks.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
+import { caseRecords } from '../support/records.js';
 
 const DAY = 86_400_000;
 const CASES = Array.from({ length: 20 }, (_, i) => `mig-${String(i + 1).padStart(2, '0')}`);
@@ -200,13 +201,13 @@ describe('a moved wait keeps its start and its reminders', () => {
     // A timeout of one day from the start has passed when the case moves: it is taken at once.
     const passed = await migrateCase(pool, runtime.service, 'nudge-2', { toVersion: shorter.version, mapping: {}, by: BY, reason: 'no more waiting' });
     expect(passed).toMatchObject({ kind: 'migrated' });
-    const first = (await handle('nudge-1').result()) as CaseResult;
+    const first = { ...((await handle('nudge-1').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'nudge-1') };
     expect(first).toMatchObject({ outcome: 'escalated', reason: 'late' });
     const timedOut = first.steps.find((s) => s.kind === 'wait')!;
     expect(timedOut.detail).toMatchObject({ since: new Date(started).toISOString(), timeout: new Date(started + 2 * DAY).toISOString(), reminders: 1 });
     expect(await nudges('nudge-1')).toBe(1);
 
-    const second = (await handle('nudge-2').result()) as CaseResult;
+    const second = { ...((await handle('nudge-2').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'nudge-2') };
     expect(second).toMatchObject({ outcome: 'escalated', reason: 'late' });
     const wait = second.steps.find((s) => s.kind === 'wait')!;
     expect(wait.detail).toMatchObject({ timeout: new Date(started2 + DAY).toISOString(), reminders: 1 });
@@ -235,7 +236,7 @@ describe('a moved delay', () => {
     expect(moved.detail).toMatch(/^moved from v1 to v2 at cool_off; the end of step `cool_off` moves from .+ to .+ \(UTC\)$/);
     await runtime.env.sleep(since + 4 * DAY - (await runtime.env.currentTimeMs()));
     await atStep(runtime, 'pause-1', 'cool_off');
-    const result = (await handle('pause-1').result()) as CaseResult;
+    const result = { ...((await handle('pause-1').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'pause-1') };
     expect(result.steps.find((s) => s.kind === 'delay')!.detail).toMatchObject({
       since: new Date(since).toISOString(),
       until: new Date(since + 5 * DAY).toISOString(),

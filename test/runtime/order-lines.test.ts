@@ -15,6 +15,7 @@ import { validatePlaybook } from '../../src/playbook/index.js';
 import { orderLedger, orderLines } from '../../src/store/orders.js';
 import { recordHistory } from '../support/histories.js';
 import { useRuntime } from '../support/runtime.js';
+import { caseRecords } from '../support/records.js';
 
 /** Provider answers the tests script per case: the answer lost after paying (retried), or a failure for good after paying (repair). */
 const lost = new Map<string, 'answer-lost' | 'fails-for-good'>();
@@ -176,7 +177,7 @@ const receive = async (caseId: string) =>
 async function run(source: string, caseId: string, caseData: Record<string, unknown>): Promise<CaseResult> {
   expect(await open(source, caseId, caseData)).toMatchObject({ kind: 'opened', created: true });
   await receive(caseId);
-  return (await handle(caseId).result()) as CaseResult;
+  return { ...((await handle(caseId).result()) as CaseResult), steps: await caseRecords(runtime.db.pool, caseId) };
 }
 const refundsOf = async (orderId: string) =>
   (await runtime.db.pool.query(`SELECT case_id, line_id, amount, status, decline_reason FROM refunds WHERE order_id = $1 ORDER BY id`, [orderId])).rows;

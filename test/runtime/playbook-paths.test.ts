@@ -16,6 +16,7 @@ import { HISTORIES, recordHistory } from '../support/histories.js';
 import { opensAtInstant } from '../../src/scenarios/opens-at.js';
 import { openCase, publishStandardPlaybook, recordAdvance, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
+import { caseRecords } from '../support/records.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -51,7 +52,7 @@ async function finish(caseId: string, name: string): Promise<CaseResult> {
   const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
   const result = (await handle.result()) as CaseResult;
   await recordHistory(handle, name);
-  return result;
+  return { ...result, steps: await caseRecords(runtime.db.pool, caseId) };
 }
 
 const rows = async (table: string, caseId: string) => (await runtime.db.pool.query(`SELECT * FROM ${table} WHERE case_id = $1 ORDER BY id`, [caseId])).rows;
@@ -395,6 +396,7 @@ describe('determinism guard', () => {
     expect(files.filter((f) => f.startsWith('before-business-time/')).length).toBeGreaterThanOrEqual(9);
     expect(files.filter((f) => f.startsWith('before-effects-in-task/')).length).toBeGreaterThanOrEqual(12);
     expect(files.filter((f) => f.startsWith('before-reports-ride/')).length).toBeGreaterThanOrEqual(26);
+    expect(files.filter((f) => f.startsWith('before-lean-result/')).length).toBeGreaterThanOrEqual(26);
     const histories = files.map((file) => ({
       workflowId: file.replace(/\.history$/, ''),
       history: temporal.api.history.v1.History.decode(readFileSync(HISTORIES + file)),

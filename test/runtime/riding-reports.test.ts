@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { HISTORIES } from '../support/histories.js';
 import { openCase, publishStandardPlaybook, recordAdvance } from '../support/playbooks.js';
@@ -61,6 +62,13 @@ function costOf(events: HistoryEvent[]) {
 }
 
 const historyOf = async (caseId: string) => (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).fetchHistory()).events!;
+
+/** The case's result, with the records of its run as the workflow holds them (its view): the result carries none from shape 6 on. */
+async function closed(caseId: string): Promise<CaseResult> {
+  const handle = runtime.env.client.workflow.getHandle(workflowIdFor(caseId));
+  const result = (await handle.result()) as CaseResult;
+  return { ...result, steps: (await handle.query(caseViewQuery)).steps };
+}
 
 /** The case's audit trail as the workflow's step records: every record once, numbered from 1 in order. */
 async function auditOf(caseId: string) {
@@ -185,7 +193,7 @@ describe('progress reports riding on side effects', () => {
     expect(await runtime.inbox.deliverEvent(caseId, { type: 'warehouse.received', id: 'w1', payload: { condition: 'damaged' } })).toEqual({
       status: 'accepted',
     });
-    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result()) as CaseResult;
+    const result = await closed(caseId);
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'refunded' });
 
     const cost = costOf(await historyOf(caseId));
@@ -199,6 +207,12 @@ describe('progress reports riding on side effects', () => {
     expect(before.workflowTasks).toBe(cost.workflowTasks);
     expect(before.localActivities.filter((type) => type !== 'recordProgress')).toEqual(cost.localActivities);
     expect(before.localActivities.filter((type) => type === 'recordProgress')).toHaveLength(3);
+    // History shape 6: the completion event carries the outcome and reason, not the records again.
+    const events = await historyOf(caseId);
+    const completed = events.at(-1)!.workflowExecutionCompletedEventAttributes!.result!.payloads![0]!;
+    expect(JSON.parse(new TextDecoder().decode(completed.data!))).toEqual({ outcome: 'resolved', reason: 'refunded', steps: [] });
+    const lean = temporal.api.history.v1.History.encode({ events }).finish().length;
+    console.log(`standard quality return: ${lean} history bytes (${completed.data!.length} of them the result)`);
 
     // The audit trail is the case's records, each once, in order (messages' ids merged in by their activity).
     expect(await auditOf(caseId)).toEqual(result.steps.map((record, i) => ({ seq: i + 1, record })));
@@ -209,7 +223,7 @@ describe('progress reports riding on side effects', () => {
 
   it('an escalation before the end carries the closing report, its escalation id in its record', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, ESCALATE_THEN_END, 'ride-escalate');
-    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor('ride-escalate')).result()) as CaseResult;
+    const result = await closed('ride-escalate');
     expect(costOf(await historyOf('ride-escalate')).localActivities).toEqual(['openEscalation']);
     const { rows } = await runtime.db.pool.query(`SELECT id FROM escalations WHERE case_id = 'ride-escalate'`);
     expect(result.steps.map((record) => [record.step, record.detail])).toEqual([
@@ -222,7 +236,7 @@ describe('progress reports riding on side effects', () => {
 
   it('a message that goes on as an activity carries no report: the end reports for itself', async () => {
     await openSmallCase(runtime.service, runtime.db.pool, NOTIFY, CHANNEL_DOWN_IN_TASK);
-    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor(CHANNEL_DOWN_IN_TASK)).result()) as CaseResult;
+    const result = await closed(CHANNEL_DOWN_IN_TASK);
     expect(result).toMatchObject({ outcome: 'resolved', reason: 'notified' });
     const cost = costOf(await historyOf(CHANNEL_DOWN_IN_TASK));
     expect(cost.activities).toEqual(['sendMessage']);
@@ -237,7 +251,7 @@ describe('progress reports riding on side effects', () => {
     await expect.poll(async () => costOf(await historyOf(SLOW_NOTE)).localActivities, { timeout: 10_000 }).toEqual(['writeOrderNote']);
     expect(await projectionOf(SLOW_NOTE)).toMatchObject({ status: 'waiting', current_step: 'wait_ping', waiting_for: ['ping'] });
     expect(await runtime.inbox.deliverEvent(SLOW_NOTE, { type: 'ping', id: 'p1', payload: {} })).toEqual({ status: 'accepted' });
-    const result = (await runtime.env.client.workflow.getHandle(workflowIdFor(SLOW_NOTE)).result()) as CaseResult;
+    const result = await closed(SLOW_NOTE);
     expect(result.steps.map((record) => [record.step, record.detail?.goto])).toEqual([
       ['note', undefined],
       ['early', 'wait_ping'],
