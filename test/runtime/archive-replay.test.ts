@@ -21,7 +21,6 @@ import type { CaseService } from '../../src/cases/service.js';
 import { run as exportCommand } from '../../src/cli/commands/export.js';
 import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { freePort } from '../../src/stack/free-port.js';
 import { PlanReferenceCodec } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
@@ -29,6 +28,7 @@ import { composeApi, composeServices, composeWorker } from '../../src/stack/comp
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { publishedPlanByHash } from '../../src/store/playbooks.js';
+import { devServerOptions } from '../support/dev-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -46,17 +46,7 @@ const replayer = new WorkflowReplayer({ plans: new PlanReferenceCodec((hash) => 
 
 beforeAll(async () => {
   [server, db] = await Promise.all([
-    startTemporalDevServer({
-      dataDir,
-      host: '127.0.0.1',
-      namespace: 'default',
-      port: await freePort(),
-      uiPort: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
-      retentionDays: 45,
-    }),
+    startTemporalDevServer(await devServerOptions(dataDir, { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 }, retentionDays: 45 })),
     createTestDatabase(),
   ]);
   connection = await Connection.connect({ address: server.address });

@@ -18,6 +18,7 @@ import { freePort } from '../../src/stack/free-port.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
 import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
+import { devServerOptions } from '../support/dev-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordHistory, recordPlansFrom } from '../support/histories.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -28,16 +29,7 @@ let server: DevServerHandle;
 let db: TestDatabase;
 
 beforeAll(async () => {
-  options = {
-    dataDir,
-    host: '127.0.0.1',
-    namespace: 'default',
-    port: await freePort(),
-    uiPort: await freePort(),
-    httpPort: await freePort(),
-    metricsPort: await freePort(),
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
-  };
+  options = await devServerOptions(dataDir, { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 } });
   [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
   recordPlansFrom(db.pool);
 }, 90_000);

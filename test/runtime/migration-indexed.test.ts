@@ -13,10 +13,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateCase } from '../../src/cases/migration.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { composeServices, composeWorker } from '../../src/stack/compose.js';
-import { freePort } from '../../src/stack/free-port.js';
 import { ensureSearchAttributes } from '../../src/stack/search-attributes.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
+import { devServerOptions } from '../support/dev-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase } from '../support/small-playbooks.js';
@@ -26,16 +26,7 @@ let server: DevServerHandle;
 let db: TestDatabase;
 
 beforeAll(async () => {
-  const options = {
-    dataDir,
-    host: '127.0.0.1',
-    namespace: 'default',
-    port: await freePort(),
-    uiPort: await freePort(),
-    httpPort: await freePort(),
-    metricsPort: await freePort(),
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
-  };
+  const options = await devServerOptions(dataDir, { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 } });
   [server, db] = await Promise.all([startTemporalDevServer(options), createTestDatabase()]);
 }, 90_000);
 afterAll(async () => {

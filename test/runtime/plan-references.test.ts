@@ -22,11 +22,11 @@ import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { composeReplayer, composeServices, composeWorker, connectClient, type Services } from '../../src/stack/compose.js';
 import { AUDIT_THREAD_DEFAULTS } from '../../src/stack/config.js';
-import { freePort } from '../../src/stack/free-port.js';
 import { PLAN_REFERENCE, PlanReferenceCodec, planReferenceOf, UnknownPlanError } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { getPlaybook, publishedPlanByHash, publishPlaybook } from '../../src/store/playbooks.js';
+import { devServerOptions } from '../support/dev-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { HISTORIES, recordPlansFrom, selfContained } from '../support/histories.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
@@ -47,16 +47,7 @@ const replayer = () => (shared ??= composeReplayer(db.pool));
 
 beforeAll(async () => {
   [server, db] = await Promise.all([
-    startTemporalDevServer({
-      dataDir,
-      host: '127.0.0.1',
-      namespace: 'default',
-      port: await freePort(),
-      uiPort: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
-    }),
+    startTemporalDevServer(await devServerOptions(dataDir, { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 } })),
     createTestDatabase(),
   ]);
   composed = await connectClient(server.address, 'default', db.pool);
