@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { ROOT } from '../e2e/casebook-process.js';
 import { axe, screenshot, useConsole } from '../support/console.js';
+import { returnCaseData } from '../support/playbooks.js';
 
 const harness = useConsole();
 const RETURN_YAML = readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8');
@@ -35,16 +36,7 @@ async function openReturn(caseId: string, stopAtAnswer = false) {
   const opened = await harness.call('agent', 'POST', '/v1/cases', {
     playbook: 'return',
     caseId,
-    data: {
-      order_id: `TB-${caseId}`,
-      buyer_name: 'Wang',
-      order_total: { amount: 19_900, currency: 'CNY' },
-      outbound_shipping: { amount: 800, currency: 'CNY' },
-      shipped_free: false,
-      signed_at: new Date(Date.now() - 86_400_000).toISOString(),
-      reason: 'no_reason',
-      shipping_insurance: false,
-    },
+    data: returnCaseData(`TB-${caseId}`, Date.now() - 86_400_000, { buyer_name: 'Wang', outbound_shipping: { amount: 800, currency: 'CNY' } }),
   });
   expect(opened.status).toBe(201);
   await waitForStep(caseId, 'wait_exchange_answer');
