@@ -1,4 +1,8 @@
-/** Everything Casebook runs, started in order and stopped in reverse: Temporal, Postgres, worker, API. */
+/**
+ * Everything Casebook runs, started in order and stopped in reverse: Temporal, Postgres, worker, API.
+ * A process may run the API alone or the worker alone (`casebook start --api`, `--worker`), against a
+ * Temporal and a Postgres it did not start.
+ */
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
@@ -12,8 +16,17 @@ import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 
+/** What this process runs: the HTTP API (with the housekeeping it may hold), the case worker, or both. */
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+export const BOTH_ROLES: Roles = { api: true, worker: true };
+
 export interface RunningStack {
-  apiUrl: string;
+  /** Unset when this process runs no API (`--worker`). */
+  apiUrl?: string;
   temporalAddress: string;
   /** The Web UI, when Casebook started the dev server itself. */
   temporalUiUrl?: string;
@@ -34,6 +47,8 @@ interface StackOptions {
   /** Where notes on reclaimed leftovers, worker restarts and slow stops go; default stdout. */
   log?: (line: string) => void;
   drainMs?: number;
+  /** Default: both. */
+  roles?: Roles;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -46,6 +61,7 @@ async function runReverse(stops: Stop[]): Promise<void> {
 export async function startStack(config: Config, options: StackOptions = {}): Promise<RunningStack> {
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const drainMs = options.drainMs ?? DRAIN_TIMEOUT_MS;
+  const roles = options.roles ?? BOTH_ROLES;
   // Stopped in two phases: what serves and works (API, worker, connections, pool), within drainMs; then
   // the servers, each bounded by its own escalation (see processes.ts).
   const drains: Stop[] = [];
@@ -67,17 +83,21 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     await runReverse(servers);
   };
   try {
-    const release = await claimDataDir(config, log);
-    servers.push(async () => release());
+    // One process with both roles may start the embedded servers, so it owns its data directory; the
+    // processes of a split deployment share external servers, and any number of them may run side by side.
+    if (roles.api && roles.worker) {
+      const release = await claimDataDir(config, log);
+      servers.push(async () => release());
+    }
     const { temporal, postgres } = await startServers(config, servers, unsupervise, log);
     await migrate(postgres.ownerUrl);
     const pool = composePool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
-    const firstAdminKey = await bootstrapAdminKey(pool, config.dataDir);
-    await startWorker(config, temporal.address, pool, drains, log);
-    const apiUrl = await startApi(config, temporal, pool, postgres.url, options, drains, log);
+    const firstAdminKey = roles.api ? await bootstrapAdminKey(pool, config.dataDir) : undefined;
+    if (roles.worker) await startWorker(config, temporal.address, pool, drains, log);
+    const apiUrl = roles.api ? await startApi(config, temporal, pool, postgres.url, options, drains, log) : undefined;
     return {
-      apiUrl,
+      ...(apiUrl ? { apiUrl } : {}),
       temporalAddress: temporal.address,
       ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       databaseUrl: postgres.url,

@@ -40,9 +40,9 @@ export interface Casebook {
   exited: Promise<number | null>;
 }
 
-/** Spawns `casebook start`; `ready` resolves once it printed that it is ready, and rejects if it exits first. */
-export function spawnCasebook(env: NodeJS.ProcessEnv): Casebook {
-  const child = spawn(process.execPath, ['bin/casebook.js', 'start'], { cwd: ROOT, env: { ...process.env, ...env } });
+/** Spawns `casebook start` with `args` (`--api`, `--worker`). */
+export function spawnCasebook(env: NodeJS.ProcessEnv, args: string[] = []): Casebook {
+  const child = spawn(process.execPath, ['bin/casebook.js', 'start', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -50,9 +50,9 @@ export function spawnCasebook(env: NodeJS.ProcessEnv): Casebook {
   return { child, output: () => output, exited };
 }
 
-/** Starts Casebook and waits until it is ready (at most 90 s). */
-export async function startCasebook(env: NodeJS.ProcessEnv): Promise<Casebook> {
-  const casebook = spawnCasebook(env);
+/** Starts Casebook and waits until it is ready (at most 90 s); rejects if it exits first. */
+export async function startCasebook(env: NodeJS.ProcessEnv, args: string[] = []): Promise<Casebook> {
+  const casebook = spawnCasebook(env, args);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`casebook did not start within 90 s:\n${casebook.output()}`)), 90_000);
     const check = () => {

@@ -40,4 +40,15 @@ describe('casebook start refuses', () => {
     expect(run.stderr).toMatch(/^usage: casebook start/);
     expect(run.status).toBe(2);
   });
+
+  it('--api or --worker alone on the embedded servers, which belong to one process', () => {
+    for (const flag of ['--api', '--worker']) {
+      const run = start([flag], { TEMPORAL_ADDRESS: '', DATABASE_URL: '' });
+      expect(run.stderr).toMatch(
+        new RegExp(`^casebook: start ${flag} runs beside other Casebook processes on a shared Temporal and Postgres: set TEMPORAL_ADDRESS and DATABASE_URL`),
+      );
+      expect(run.status).toBe(2);
+    }
+    expect(existsSync(join(parent, 'data'))).toBe(false);
+  });
 });

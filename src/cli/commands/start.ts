@@ -1,6 +1,6 @@
 import { loadConfig, type Config, type LogFormat } from '../../stack/config.js';
 import { formatNote, installStartLogging } from '../../stack/logging.js';
-import { DRAIN_TIMEOUT_MS, startStack, type RunningStack } from '../../stack/stack.js';
+import { BOTH_ROLES, DRAIN_TIMEOUT_MS, startStack, type Roles, type RunningStack } from '../../stack/stack.js';
 import { killChildren, releaseDataDir } from '../../stack/children.js';
 import { describeError } from '../../stack/processes.js';
 
@@ -26,15 +26,37 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
-export const USAGE = 'usage: casebook start\nConfigured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)\n';
+export const USAGE = [
+  'usage: casebook start [--api] [--worker]',
+  '  --api     the HTTP API alone (cases it opens run on the workers)',
+  '  --worker  the case worker alone, serving no HTTP',
+  '  neither, or both: the API and the worker in this process',
+  'Configured through the environment: see README.md (TEMPORAL_ADDRESS, DATABASE_URL, PORT, CASEBOOK_DATA_DIR...)',
+  '',
+].join('\n');
+
+/** The roles the flags ask for; undefined for anything else. */
+export function rolesOf(args: string[]): Roles | undefined {
+  if (args.some((arg) => arg !== '--api' && arg !== '--worker') || new Set(args).size !== args.length) return undefined;
+  if (args.length === 0) return BOTH_ROLES;
+  return { api: args.includes('--api'), worker: args.includes('--worker') };
+}
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) refuse(USAGE);
+  const roles = rolesOf(args);
+  if (!roles) refuse(USAGE);
   let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
     refuse(`casebook: ${describeError(error)}\n`);
+  }
+  if (!(roles.api && roles.worker) && (!config.temporalAddress || !config.databaseUrl)) {
+    const flag = roles.api ? '--api' : '--worker';
+    refuse(
+      `casebook: start ${flag} runs beside other Casebook processes on a shared Temporal and Postgres: set TEMPORAL_ADDRESS and DATABASE_URL` +
+        ` (the embedded dev server and Postgres belong to the one process \`casebook start\` runs with both roles)\n`,
+    );
   }
   format = config.logFormat;
   installStartLogging(format);
@@ -42,12 +64,14 @@ export async function run(args: string[]): Promise<number> {
   say(`starting (data in ${config.dataDir})`);
   let stack: RunningStack;
   try {
-    stack = await startStack(config, { logger: true, log: (line) => say(line.replace(/^casebook: /, '')) });
+    stack = await startStack(config, { logger: true, roles, log: (line) => say(line.replace(/^casebook: /, '')) });
   } catch (error) {
     say(`could not start: ${describeError(error)}`);
     return exitWith(1);
   }
-  say(`API            ${stack.apiUrl}   (try ${stack.apiUrl}/readyz)`);
+  if (stack.apiUrl) say(`API            ${stack.apiUrl}   (try ${stack.apiUrl}/readyz)`);
+  else say('API            none in this process (--worker)');
+  if (!roles.worker) say('worker         none in this process (--api): cases run on the workers started with --worker');
   say(`Temporal       ${stack.temporalAddress}`);
   if (stack.temporalUiUrl) say(`Temporal Web UI ${stack.temporalUiUrl}`);
   if (stack.firstAdminKey) {
