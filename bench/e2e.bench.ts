@@ -237,7 +237,8 @@ function ratiosToAnchor(rounds: Partial<Record<VariantName, RoundFigures[]>>) {
 /** Casebook's worker and case services in this process, on its own task queue, the same Temporal and Postgres. */
 async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess: InProcess; stop(): Promise<void> }> {
   // The SDK's warnings and errors only, as `casebook start` logs them.
-  installStartLogging('text');
+  // The SDK's warnings only: a line per side effect (INFO) would bury the figures.
+  installStartLogging('text', undefined, undefined, 'warn');
   const pool = composePool(casebook.databaseUrl);
   const workerConnection = await connectWorker(casebook.temporalAddress);
   const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default', pool);

@@ -1,5 +1,4 @@
 /** The HTTP API: Fastify with strict schemas, problem+json errors and a request id on everything. */
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -8,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { isDatabaseUnavailable, refusedValue } from '../store/database-errors.js';
 import { isTemporalUnavailable } from '../cases/live-view.js';
 import { registerAuth } from './auth.js';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, registerRateLimits, type RateLimits } from './limits.js';
 import { refuseUncleanInput } from './clean-input.js';
 import { keyRoutes } from './routes/keys.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -33,7 +33,6 @@ import { bulkRoutes } from './routes/bulk.js';
 import { migrationRoutes } from './routes/migrations.js';
 import { backtestRoutes } from './routes/backtests.js';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** What an oversized body is read to its end for, so that its sender gets the 413 (see discardBody). */
 const DISCARD_BYTES = 64 * MAX_BODY_BYTES;
 const DISCARD_MS = 10_000;
@@ -42,21 +41,28 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
-  /** Requests per minute per API key (or per address without one). */
-  rateLimitPerMinute?: number;
+  /** Requests per minute per API key (or per address without one), per role; unset ones are today's (DEFAULT_RATE_LIMITS). */
+  rateLimits?: Partial<RateLimits>;
+  /** The largest body a request may have; MAX_BODY_BYTES unless given. */
+  maxBodyBytes?: number;
   /** Failed authentications per minute per client address before 429 (valid keys are never held back). */
   authFailuresPerMinute?: number;
   /** How long an authenticated key is taken without asking Postgres again (KEY_CACHE_MS by default; 0: every request). */
   keyCacheMs?: number;
-  /** Log every request and response (off by default: under load that is gigabytes; failures are logged either way). */
+  /**
+   * Log a line for every request at INFO (off by default: under load that is gigabytes); without it the
+   * line is at DEBUG. Failures are logged either way.
+   */
   requestLogging?: boolean;
 }
 
 export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const app = Fastify({
     logger: options.logger ?? false,
-    logController: new LogController({ disableRequestLogging: !options.requestLogging }),
-    bodyLimit: MAX_BODY_BYTES,
+    // One line per request, written on its response (logRequests), rather than Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: maxBodyBytes,
     // Path parameters are checked by their schemas (with a pointer), not cut off by the router.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_000 },
     frameworkErrors: (error, _request, reply) => {
@@ -81,7 +87,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
 
   // Response schemas document and are checked by the fuzzer; bodies are sent as they are, never trimmed by a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  registerProblemHandlers(app);
+  registerProblemHandlers(app, maxBodyBytes);
   refuseUncleanInput(app);
 
   await app.register(swagger, {
@@ -92,16 +98,9 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(rateLimit, {
-    max: options.rateLimitPerMinute ?? 1200,
-    timeWindow: 60_000,
-    keyGenerator: (request) => {
-      const token = request.headers.authorization;
-      return typeof token === 'string' ? `key:${token.slice(0, 24)}` : `ip:${request.ip}`;
-    },
-    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} per minute exceeded` }),
-  });
-  registerAuth(app, deps.pool, { failuresPerMinute: options.authFailuresPerMinute ?? 20, keyCacheMs: options.keyCacheMs });
+  registerAuth(app, deps.pool, { failuresPerMinute: options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE, keyCacheMs: options.keyCacheMs });
+  registerRateLimits(app, { ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
+  logRequests(app, options.requestLogging ?? false);
 
   await app.register(healthRoutes(deps));
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
@@ -132,7 +131,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
  * Every error the API answers is a problem from the catalogue: unknown routes (404, or 405 with
  * `Allow` when the path is known under other methods), schema failures, parser refusals.
  */
-function registerProblemHandlers(app: FastifyInstance): void {
+function registerProblemHandlers(app: FastifyInstance, maxBodyBytes: number): void {
   const allowed = methodsByPath(app);
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const methods = allowed(request.url);
@@ -171,11 +170,9 @@ function registerProblemHandlers(app: FastifyInstance): void {
         return sendProblem(reply, problem('invalid-request', errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '), { errors }));
       }
       const status = error.statusCode ?? 500;
-      if (status === 429)
-        return sendProblem(reply, problem('rate-limited', `too many requests; retry after ${String(reply.getHeader('retry-after') ?? 60)} s`));
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         await discardBody(request.raw);
-        return sendProblem(reply, problem('body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`));
+        return sendProblem(reply, problem('body-too-large', `the body is larger than ${maxBodyBytes} bytes`));
       }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
         return sendProblem(reply, problem('unsupported-media-type', `content type ${request.headers['content-type'] ?? '(none)'} is not accepted here`));
@@ -204,6 +201,28 @@ function registerProblemHandlers(app: FastifyInstance): void {
       return sendProblem(reply, problem('internal', 'something went wrong on our side; quote the request id when reporting it'));
     },
   );
+}
+
+/**
+ * One line per request on its response: its route (the pattern, not the URL), status, time taken, the
+ * key that made it and the case it names, beside the request id every line of the request carries.
+ */
+function logRequests(app: FastifyInstance, atInfo: boolean): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const log = atInfo ? request.log.info.bind(request.log) : request.log.debug.bind(request.log);
+    const caseId = (request.params as { caseId?: unknown } | undefined)?.caseId;
+    log(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...(request.apiKey ? { actor: { keyId: request.apiKey.id, name: request.apiKey.name } } : {}),
+        ...(typeof caseId === 'string' ? { caseId } : {}),
+      },
+      'request',
+    );
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 /** How a delivered event reads over HTTP, the same for the events route, the warehouse webhook, the inbox and signed inbound events. */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { logCase } from './case-log.js';
 import type { DeliveryResult, InboxOutcome } from '../cases/inbox.js';
 import { problem, sendProblem, type Problem } from './problems.js';
 
@@ -52,7 +53,29 @@ export function sendHttpAnswer(reply: FastifyReply, answer: HttpAnswer): Fastify
   return 'problem' in answer ? sendProblem(reply, answer.problem) : reply.code(answer.status).send(answer.body);
 }
 
-export const sendDelivery = (reply: FastifyReply, caseId: string, result: DeliveryResult, extensions: Record<string, unknown> = {}): FastifyReply =>
-  sendHttpAnswer(reply, deliveryAnswer(caseId, result, extensions));
+export function sendDelivery(reply: FastifyReply, caseId: string, result: DeliveryResult, extensions: Record<string, unknown> = {}): FastifyReply {
+  logDelivery(reply.request, caseId, result);
+  return sendHttpAnswer(reply, deliveryAnswer(caseId, result, extensions));
+}
 
-export const sendInboxOutcome = (reply: FastifyReply, outcome: InboxOutcome): FastifyReply => sendHttpAnswer(reply, inboxAnswer(outcome));
+export function sendInboxOutcome(reply: FastifyReply, outcome: InboxOutcome): FastifyReply {
+  if (outcome.status === 'delivered') logDelivery(reply.request, outcome.caseId, outcome.result);
+  else reply.request.log.info({ inboxId: outcome.inboxId, reason: outcome.reason, ...eventOf(reply.request) }, `event ${outcome.status}`);
+  return sendHttpAnswer(reply, inboxAnswer(outcome));
+}
+
+/** The event's type and id, when the body names them (the events route; a warehouse receipt has its own id). */
+function eventOf(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body as { type?: unknown; id?: unknown; receiptId?: unknown } | null | undefined;
+  const id = body?.id ?? body?.receiptId;
+  return { ...(typeof body?.type === 'string' ? { eventType: body.type } : {}), ...(typeof id === 'string' ? { eventId: id } : {}) };
+}
+
+/** `event accepted`, `event duplicate`, or `event refused` with its reason. */
+function logDelivery(request: FastifyRequest, caseId: string, result: DeliveryResult): void {
+  const accepted = result.status === 'accepted' || result.status === 'duplicate';
+  logCase(request, accepted ? `event ${result.status}` : 'event refused', caseId, {
+    ...eventOf(request),
+    ...(accepted ? {} : { refusal: result.status, ...('reason' in result ? { reason: result.reason } : {}) }),
+  });
+}

@@ -404,7 +404,13 @@ function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services,
       },
       console: { timeZone: config.shopTimeZone, temporalUiUrl: config.temporalUiUrl ?? temporalUiUrl ?? null, namespace: config.namespace },
     },
-    { logger: logger ? apiLogger(config.logFormat) : false, requestLogging: config.requestLogging },
+    {
+      logger: logger ? apiLogger(config.logFormat, { level: config.logLevel }) : false,
+      requestLogging: config.requestLogging,
+      rateLimits: config.limits.rates,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      authFailuresPerMinute: config.limits.authFailuresPerMinute,
+    },
   );
 }
 

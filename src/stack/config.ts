@@ -4,10 +4,15 @@ import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
 import type { ConnectorConfig } from '../connectors/config.js';
 import { connectorsFromEnv } from './deployment.js';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from '../api/limits.js';
+import { ROLES, type Role } from '../store/api-keys.js';
 
 /** How `casebook start` logs (src/stack/logging.ts). */
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+/** How much it logs (CASEBOOK_LOG_LEVEL), pino's names. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   /** An existing Temporal frontend; unset: start the dev server. */
@@ -30,6 +35,10 @@ export interface Config {
   requestLogging: boolean;
   /** How `casebook start` logs: lines for people, or JSON lines (CASEBOOK_LOG_FORMAT=json). */
   logFormat: LogFormat;
+  /** The least severe level logged (CASEBOOK_LOG_LEVEL; default info). */
+  logLevel: LogLevelName;
+  /** What the API takes: request rates, body sizes, failed authentications (docs/operations.md "Limits"). */
+  limits: ApiLimits;
   /** The worker's settings, each unset unless given (the worker then uses its measured defaults). */
   worker: WorkerSettings;
   /** Connections to Postgres in the pool of the API and the worker. */
@@ -70,6 +79,33 @@ export interface WorkerSettings {
   maxConcurrentLocalActivityExecutions?: number;
   maxConcurrentWorkflowTaskPolls?: number;
   maxConcurrentActivityTaskPolls?: number;
+}
+
+export interface ApiLimits {
+  rates: RateLimits;
+  maxBodyBytes: number;
+  authFailuresPerMinute: number;
+}
+
+/** The variable of a role's setting: `CASEBOOK_RATE_LIMIT_PER_MINUTE_OPS_LEAD` for ops-lead. */
+export const roleVariable = (prefix: string, role: Role): string => `${prefix}_${role.toUpperCase().replaceAll('-', '_')}`;
+
+/** Request rates per minute: per key, per key of a role, all keys of a role together; each positive. */
+function apiLimits(env: NodeJS.ProcessEnv): ApiLimits {
+  const perKeyOfRole: RateLimits['perKeyOfRole'] = {};
+  const perRole: RateLimits['perRole'] = {};
+  for (const role of ROLES) {
+    const ofKey = positive(env, roleVariable('CASEBOOK_RATE_LIMIT_PER_MINUTE', role));
+    if (ofKey !== undefined) perKeyOfRole[role] = ofKey;
+    const together = positive(env, roleVariable('CASEBOOK_ROLE_RATE_LIMIT_PER_MINUTE', role));
+    if (together !== undefined) perRole[role] = together;
+  }
+  return {
+    rates: { perKey: positive(env, 'CASEBOOK_RATE_LIMIT_PER_MINUTE') ?? DEFAULT_RATE_LIMITS.perKey, perKeyOfRole, perRole },
+    // Up to 1 GiB: Fastify holds a body in memory whole before a route sees it.
+    maxBodyBytes: positive(env, 'CASEBOOK_MAX_BODY_BYTES', 1024 ** 3) ?? MAX_BODY_BYTES,
+    authFailuresPerMinute: positive(env, 'CASEBOOK_AUTH_FAILURES_PER_MINUTE') ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  };
 }
 
 /** The variable that sets each worker setting. */
@@ -147,6 +183,13 @@ function timeZone(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
   }
 }
 
+function logLevel(env: NodeJS.ProcessEnv, name: string): LogLevelName {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${LOG_LEVELS.join(', ')}, not '${raw}'`);
+  return raw as LogLevelName;
+}
+
 function logFormat(env: NodeJS.ProcessEnv, name: string): LogFormat {
   const raw = env[name];
   if (raw === undefined || raw === '') return 'text';
@@ -204,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
     requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
     logFormat: logFormat(env, 'CASEBOOK_LOG_FORMAT'),
+    logLevel: logLevel(env, 'CASEBOOK_LOG_LEVEL'),
+    limits: apiLimits(env),
     worker: workerSettings(env),
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,

@@ -6,6 +6,7 @@ import type { Pool } from '../store/pool.js';
 import type { WorkerSettings } from './config.js';
 import { withPlanReferences, type PlanReferenceCodec } from './plan-references.js';
 import { workflowBundlerOptions } from './workflow-bundler.js';
+import { loggedActivities } from './logging.js';
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { TASK_QUEUE } from '../plan/case.js';
 import type { InjectedSinks } from '@temporalio/worker';
@@ -51,7 +52,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
     workflowThreadPoolSize: 2,
-    activities: createActivities(options.pool, options.adapters),
+    activities: loggedActivities(createActivities(options.pool, options.adapters)),
     bundlerOptions: workflowBundlerOptions,
     sinks: NO_REPLAY_LISTENER,
     dataConverter: withPlanReferences(options.plans),

@@ -450,7 +450,7 @@ describe('bad requests', () => {
   it('limits the rate per key with 429 and Retry-After', async () => {
     const limited = await buildApi(
       { pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true },
-      { rateLimitPerMinute: 3 },
+      { rateLimits: { perKey: 3 } },
     );
     try {
       const statuses = [];

@@ -38,7 +38,7 @@ beforeAll(async () => {
   // The fuzzer sends thousands of requests with one key, and many without: lift both limits for it.
   api = await buildApi(
     { pool: runtime.db.pool, cases: runtime.service, inbox: runtime.inbox, audit: runtime.audit, temporalReady: async () => true },
-    { rateLimitPerMinute: 1_000_000, authFailuresPerMinute: 1_000_000 },
+    { rateLimits: { perKey: 1_000_000 }, authFailuresPerMinute: 1_000_000 },
   );
   await api.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;

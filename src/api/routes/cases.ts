@@ -6,6 +6,7 @@ import type { OpenCaseRequest, OpenCaseResult } from '../../cases/service.js';
 import type { ApiDependencies } from '../dependencies.js';
 import { actorOf, READERS } from '../auth.js';
 import { sendDelivery } from '../delivery.js';
+import { logCase } from '../case-log.js';
 import { answerOf, idempotencyHeaders, idempotently, idempotencyKeyOf, idFromIdempotencyKey, sendAnswer, type Answer } from '../idempotency.js';
 import { readQueryInstants } from '../instant-query.js';
 import { CASE_FILTERS } from '../case-filters.js';
@@ -65,7 +66,9 @@ function openCaseRoute(app: FastifyInstance, deps: ApiDependencies): void {
       if (typeof key === 'object') return sendProblem(reply, key);
       const open = async (): Promise<Answer> => {
         const caseId = request.body.caseId ?? (key ? idFromIdempotencyKey(apiKey.id, key) : undefined);
-        return openAnswer(await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name, by: actorOf(request) }), reply);
+        const opened = await deps.cases.open({ ...request.body, ...(caseId ? { caseId } : {}), openedBy: apiKey.name, by: actorOf(request) });
+        if (opened.kind === 'opened' && opened.created) logCase(request, 'case opened', opened.caseId, { playbook: opened.playbook, version: opened.version });
+        return openAnswer(opened, reply);
       };
       if (key === undefined) return sendAnswer(reply, await open());
       return idempotently(deps.pool, reply, apiKey.id, key, request.body, open);

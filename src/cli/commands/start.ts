@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   format = config.logFormat;
-  installStartLogging(format);
+  installStartLogging(format, undefined, undefined, config.logLevel);
   const stopRequested = takeOverSignals(config);
   say(`starting (data in ${config.dataDir})`);
   let stack: RunningStack;
