@@ -27,6 +27,16 @@ export interface ApiDependencies {
   temporalReady: () => Promise<boolean>;
   /** What the console shows times and links with (`GET /v1/me`); CONSOLE_DEFAULTS when absent. */
   console?: ConsoleSettings;
+  /** This process's metrics (`GET /metrics`), and each request's time added to them; absent: no /metrics. */
+  metrics?: ApiMetrics;
+}
+
+/** What the API serves at /metrics and tells of each request (src/stack/metrics.ts). */
+export interface ApiMetrics {
+  /** The process's metrics in Prometheus's text format. */
+  exposition(): Promise<{ contentType: string; text: string }>;
+  /** `route`: the route's pattern (`/v1/cases/:caseId`), never the URL asked. */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
 }
 
 export interface ConsoleSettings {
