@@ -18,6 +18,7 @@ import type { ApiDependencies } from './dependencies.js';
 import { clientError, problem, sendProblem } from './problems.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, observeRequests } from './routes/metrics.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { orderRoutes } from './routes/orders.js';
 import { caseRepairRoutes } from './routes/case-repair.js';
@@ -103,6 +104,10 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
   logRequests(app, options.requestLogging ?? false);
 
   await app.register(healthRoutes(deps));
+  if (deps.metrics) {
+    observeRequests(app, deps.metrics);
+    await app.register(metricsRoutes(deps.metrics));
+  }
   await app.register(playbookRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(migrationRoutes(deps), { prefix: '/v1/playbooks' });
   await app.register(caseRoutes(deps), { prefix: '/v1/cases' });

@@ -31,6 +31,11 @@ export interface Config {
   temporalHttpPort: number;
   temporalMetricsPort: number;
   postgresPort: number;
+  /**
+   * A port of its own on which the process also serves /metrics (CASEBOOK_METRICS_PORT): how a `--worker`
+   * process, which serves no API, is scraped; unset: /metrics only on the API's port.
+   */
+  metricsPort?: number;
   /** Log every HTTP request (CASEBOOK_REQUEST_LOG=1); failures are logged either way. */
   requestLogging: boolean;
   /** How `casebook start` logs: lines for people, or JSON lines (CASEBOOK_LOG_FORMAT=json). */
@@ -245,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalHttpPort: port(env, 'CASEBOOK_TEMPORAL_HTTP_PORT', 7243),
     temporalMetricsPort: port(env, 'CASEBOOK_TEMPORAL_METRICS_PORT', 7244),
     postgresPort: port(env, 'CASEBOOK_POSTGRES_PORT', 5433),
+    ...(env.CASEBOOK_METRICS_PORT ? { metricsPort: port(env, 'CASEBOOK_METRICS_PORT', 0) } : {}),
     requestLogging: env.CASEBOOK_REQUEST_LOG === '1',
     logFormat: logFormat(env, 'CASEBOOK_LOG_FORMAT'),
     logLevel: logLevel(env, 'CASEBOOK_LOG_LEVEL'),
