@@ -42,6 +42,7 @@ import { startPostgresProcess } from '../store/postgres-process.js';
 import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
 import type { AuditCheckpointSettings, Config } from './config.js';
 import { freePort } from './free-port.js';
+import { CasebookMetrics } from './metrics.js';
 import { apiLogger } from './logging.js';
 import { planReferencesIn, withPlanReferences } from './plan-references.js';
 import { WorkflowReplayer } from './replayer.js';
@@ -115,7 +116,7 @@ function webhookSender(name: string, { pool, connectors, shared }: ConnectorCont
  * (through a router), the payment provider, the order system and the notifications. A binding whose
  * connector cannot carry its port is refused, naming both.
  */
-export function composeAdapters(connectors: ConnectorConfig, pool: Pool): Adapters {
+export function composeAdapters(connectors: ConnectorConfig, pool: Pool, metrics?: CasebookMetrics): Adapters {
   const objects = new Map<string, unknown>();
   const context: ConnectorContext = {
     pool,
@@ -135,7 +136,10 @@ export function composeAdapters(connectors: ConnectorConfig, pool: Pool): Adapte
       const able = Object.entries(CONNECTORS).flatMap(([name, kind]) => (kind && port in kind ? [name] : []));
       throw new Error(`the ${binding.connector} connector cannot carry ${what} (connectors that can: ${able.join(', ')})`);
     }
-    return factory(binding, context) as NonNullable<ReturnType<NonNullable<ConnectorKind[Port]>>>;
+    const built = factory(binding, context) as NonNullable<ReturnType<NonNullable<ConnectorKind[Port]>>>;
+    if (!metrics) return built;
+    const target = 'destination' in binding ? binding.destination : 'server' in binding ? binding.server : '';
+    return metrics.countFailures(built, { connector: binding.connector, target, port });
   };
   const channels = Object.fromEntries(
     Object.entries(connectors.channels).map(([channel, binding]) => [channel, build('channel', binding, `the ${channel} channel`)]),
@@ -281,6 +285,15 @@ export async function connectClient(address: string, namespace: string, pool: Po
   return { connection, client: new Client({ connection, namespace, dataConverter: withPlanReferences(planReferencesIn(pool)) }) };
 }
 
+/**
+ * The process's metrics (src/stack/metrics.ts): what the services, the activities and the connectors
+ * built with it count, the gauges read from `pool`, and the SDK's worker metrics read from
+ * `sdkMetricsUrl` when this process runs a worker (see installTemporalLogging).
+ */
+export function composeMetrics(pool: Pool, sdkMetricsUrl?: string): CasebookMetrics {
+  return new CasebookMetrics(pool, sdkMetricsUrl);
+}
+
 /** Temporal as the case worker reaches it. */
 export function connectWorker(address: string): Promise<NativeConnection> {
   return NativeConnection.connect({ address });
@@ -291,11 +304,18 @@ export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters' | 'plans
   connectors?: ConnectorConfig;
   /** Wraps the chosen adapters: how scenarios script faults and tests watch a channel. */
   wrap?: (adapters: Adapters) => Adapters;
+  /** Counts what the activities and the connectors do (composeMetrics); unset: nothing is counted. */
+  metrics?: CasebookMetrics;
 }
 
 /** A case worker whose activities act through the connectors the configuration chose. */
-export function composeWorker({ connectors = LOCAL_CONNECTORS, wrap = (chosen) => chosen, ...options }: WorkerParts): Promise<Worker> {
-  return createCaseWorker({ ...options, adapters: wrap(composeAdapters(connectors, options.pool)), plans: planReferencesIn(options.pool) });
+export function composeWorker({ connectors = LOCAL_CONNECTORS, wrap = (chosen) => chosen, metrics, ...options }: WorkerParts): Promise<Worker> {
+  return createCaseWorker({
+    ...options,
+    adapters: wrap(composeAdapters(connectors, options.pool, metrics)),
+    plans: planReferencesIn(options.pool),
+    ...(metrics ? { metrics } : {}),
+  });
 }
 
 export interface ServiceParts {
@@ -314,6 +334,8 @@ export interface ServiceParts {
   inbound?: Record<string, InboundSource>;
   /** The configured webhook destinations, which an admin's redelivery sends to; unset: none. */
   destinations?: Record<string, Destination>;
+  /** Counts the cases opened and the events delivered (composeMetrics); unset: nothing is counted. */
+  metrics?: CasebookMetrics;
 }
 
 /** Casebook's use cases: what the API and the CLI act through. */
@@ -330,12 +352,13 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {}, destinations = {} }: ServiceParts): Services {
+export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {}, destinations = {}, metrics }: ServiceParts): Services {
   const threads = auditThreads
     ? new AuditThreads({ databaseUrl: auditThreads.databaseUrl, temporal: auditThreads.temporal }, auditThreads.settings)
     : undefined;
   const cases = new CaseService(client, pool, taskQueue, indexed);
   const inbox = new EventInbox(client, pool);
+  metrics?.countServices(cases, inbox);
   // Secrets read at each event, so a restart with a new variable rotates them.
   const secrets = (source: string) => (Object.hasOwn(inbound, source) ? secretsOf(inbound[source]!.secretVariables) : undefined);
   const senders = new Map(Object.values(destinations).map((destination) => [destination.name, new WebhookSender(destination, pool)]));
@@ -361,16 +384,18 @@ export interface ApiParts {
    * taken as ready, the console has its defaults, nothing is logged.
    */
   running?: { config: Config; connection: Connection; temporalUiUrl?: string | undefined; logger?: boolean };
+  /** Served at /metrics, with each request's time (composeMetrics); unset: no /metrics. */
+  metrics?: CasebookMetrics;
 }
 
 /**
  * The HTTP API on the case services, not yet listening. Its bulk jobs run in its process: closing the
  * API stops them after their current case; `casebook start` (with `running`) resumes those left running.
  */
-export async function composeApi({ services, pool, running }: ApiParts): Promise<FastifyInstance> {
+export async function composeApi({ services, pool, running, metrics }: ApiParts): Promise<FastifyInstance> {
   const bulk = new BulkOperations(pool, services.cases);
   const backtests = composeBacktestRunner(pool);
-  const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}) });
+  const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}), ...(metrics ? { metrics } : {}) });
   api.addHook('onClose', () => bulk.close());
   api.addHook('onClose', () => backtests.close());
   if (running) {
@@ -380,7 +405,7 @@ export async function composeApi({ services, pool, running }: ApiParts): Promise
   return api;
 }
 
-function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services, pool, running }: ApiParts): Promise<FastifyInstance> {
+function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services, pool, running, metrics }: ApiParts): Promise<FastifyInstance> {
   const dependencies = {
     pool,
     bulk,
@@ -391,6 +416,7 @@ function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services,
     ...(services.inbound ? { inbound: services.inbound } : {}),
     ...(services.redeliverers ? { redeliverers: services.redeliverers } : {}),
     temporalReady: async () => true,
+    ...(metrics ? { metrics } : {}),
   };
   if (!running) return buildApi(dependencies);
   const { config, connection, temporalUiUrl, logger } = running;

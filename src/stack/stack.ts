@@ -10,7 +10,8 @@ import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import type { Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { composeApi, composePool, composeServices, composeWorker, connectClient, connectWorker, startHousekeeping } from './compose.js';
+import { composeApi, composeMetrics, composePool, composeServices, composeWorker, connectClient, connectWorker, startHousekeeping } from './compose.js';
+import { serveMetrics, type CasebookMetrics } from './metrics.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
@@ -49,6 +50,8 @@ interface StackOptions {
   drainMs?: number;
   /** Default: both. */
   roles?: Roles;
+  /** Where the SDK's exporter in this process serves its worker metrics (installTemporalLogging), added to /metrics. */
+  sdkMetricsUrl?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -93,9 +96,14 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     await migrate(postgres.ownerUrl);
     const pool = composePool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
+    const metrics = composeMetrics(pool, options.sdkMetricsUrl);
+    if (config.metricsPort !== undefined) {
+      const served = await serveMetrics(metrics, config.host, config.metricsPort);
+      drains.push(served.close);
+    }
     const firstAdminKey = roles.api ? await bootstrapAdminKey(pool, config.dataDir) : undefined;
-    if (roles.worker) await startWorker(config, temporal.address, pool, drains, log);
-    const apiUrl = roles.api ? await startApi(config, temporal, pool, postgres.url, options, drains, log) : undefined;
+    if (roles.worker) await startWorker(config, temporal.address, pool, drains, log, metrics);
+    const apiUrl = roles.api ? await startApi(config, temporal, pool, postgres.url, options, drains, log, metrics) : undefined;
     return {
       ...(apiUrl ? { apiUrl } : {}),
       temporalAddress: temporal.address,
@@ -159,7 +167,7 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
  * again and run again every few seconds until Temporal answers. Stopping drains it (activities get
  * 10 s to finish, then are cancelled; the worker is shut down by force after 25 s).
  */
-async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void): Promise<void> {
+async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void, metrics?: CasebookMetrics): Promise<void> {
   const connection = await connectWorker(address);
   stops.push(() => connection.close());
   const create = () =>
@@ -169,6 +177,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
       namespace: config.namespace,
       connectors: config.connectors,
       tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+      ...(metrics ? { metrics } : {}),
     });
   let worker = await create();
   let stopping = false;
@@ -218,6 +227,7 @@ async function startApi(
   options: { logger?: boolean },
   stops: Stop[],
   log: (line: string) => void,
+  metrics?: CasebookMetrics,
 ): Promise<string> {
   const { connection, client } = await connectClient(temporal.address, config.namespace, pool);
   stops.push(() => connection.close());
@@ -236,11 +246,17 @@ async function startApi(
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
     inbound: config.connectors.inbound,
     destinations: config.connectors.destinations,
+    ...(metrics ? { metrics } : {}),
   });
   stops.push(...startHousekeeping(config, client, pool, services, log));
   // Stopped after the API (stops run last first): an export still being downloaded ends with it.
   stops.push(() => services.close());
-  const api = await composeApi({ services, pool, running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false } });
+  const api = await composeApi({
+    services,
+    pool,
+    running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false },
+    ...(metrics ? { metrics } : {}),
+  });
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());
   const bound = api.server.address();

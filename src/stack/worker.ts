@@ -10,6 +10,11 @@ import { loggedActivities } from './logging.js';
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { TASK_QUEUE } from '../plan/case.js';
 import type { InjectedSinks } from '@temporalio/worker';
+import type { CasebookMetrics } from './metrics.js';
+import type { CaseActivities } from '../plan/activities.js';
+
+const countedBy = (metrics: Pick<CasebookMetrics, 'countActivities'> | undefined, activities: CaseActivities) =>
+  metrics ? metrics.countActivities(activities) : activities;
 
 export interface CaseWorkerOptions {
   connection: NativeConnection;
@@ -20,6 +25,8 @@ export interface CaseWorkerOptions {
   adapters: Adapters;
   /** Where the plans its cases' payloads name by hash are found, and which plans it sends by hash (plan-references.ts). */
   plans: PlanReferenceCodec;
+  /** Counts what the activities do (src/stack/metrics.ts); unset: nothing is counted. */
+  metrics?: Pick<CasebookMetrics, 'countActivities'>;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }
@@ -52,7 +59,7 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
     workflowThreadPoolSize: 2,
-    activities: loggedActivities(createActivities(options.pool, options.adapters)),
+    activities: countedBy(options.metrics, loggedActivities(createActivities(options.pool, options.adapters))),
     bundlerOptions: workflowBundlerOptions,
     sinks: NO_REPLAY_LISTENER,
     dataConverter: withPlanReferences(options.plans),

@@ -3,6 +3,7 @@ import { formatNote, installStartLogging } from '../../stack/logging.js';
 import { BOTH_ROLES, DRAIN_TIMEOUT_MS, startStack, type Roles, type RunningStack } from '../../stack/stack.js';
 import { killChildren, releaseDataDir } from '../../stack/children.js';
 import { describeError } from '../../stack/processes.js';
+import { freePort } from '../../stack/free-port.js';
 
 let format: LogFormat = 'text';
 const say = (line: string) => process.stdout.write(formatNote(format, line) + '\n');
@@ -59,12 +60,19 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   format = config.logFormat;
-  installStartLogging(format, undefined, undefined, config.logLevel);
+  // A worker's SDK metrics, exported on a loopback port and served in this process's /metrics (src/stack/metrics.ts).
+  const sdkMetrics = roles.worker ? `127.0.0.1:${await freePort()}` : undefined;
+  installStartLogging(format, undefined, sdkMetrics, config.logLevel);
   const stopRequested = takeOverSignals(config);
   say(`starting (data in ${config.dataDir})`);
   let stack: RunningStack;
   try {
-    stack = await startStack(config, { logger: true, roles, log: (line) => say(line.replace(/^casebook: /, '')) });
+    stack = await startStack(config, {
+      logger: true,
+      roles,
+      log: (line) => say(line.replace(/^casebook: /, '')),
+      ...(sdkMetrics ? { sdkMetricsUrl: `http://${sdkMetrics}/metrics` } : {}),
+    });
   } catch (error) {
     say(`could not start: ${describeError(error)}`);
     return exitWith(1);
