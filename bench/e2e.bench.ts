@@ -40,7 +40,9 @@ function takeVariants(argv: string[]): { variants: readonly VariantName[]; rest:
 
 const chosen = takeVariants(process.argv.slice(2));
 const VARIANTS = chosen.variants;
-const options = numberOptions({ cases: 300, rounds: 2, concurrency: 30, warmup: 20, sample: 20 }, chosen.rest);
+// --promiseStacks 1: Casebook's workers keep the SDK's promise hook (CASEBOOK_WORKFLOW_STACK_TRACES=1), to measure what it costs.
+const options = numberOptions({ cases: 300, rounds: 2, concurrency: 30, warmup: 20, sample: 20, promiseStacks: 0 }, chosen.rest);
+const PROMISE_STACKS = options.promiseStacks === 1;
 const INPROCESS_TASK_QUEUE = 'bench-inprocess';
 /** Casebook's archiver passes every second instead of 10, so that a round's archiving ends soon after its cases. */
 const ARCHIVE_INTERVAL_SECONDS = '1';
@@ -244,7 +246,7 @@ async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess:
   const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default', pool);
   let worker: Worker;
   try {
-    worker = await composeWorker({ connection: workerConnection, pool, taskQueue: INPROCESS_TASK_QUEUE });
+    worker = await composeWorker({ connection: workerConnection, pool, taskQueue: INPROCESS_TASK_QUEUE, promiseStacks: PROMISE_STACKS });
   } catch (error) {
     await Promise.allSettled([connection.close(), workerConnection.close(), pool.end()]);
     throw error;
@@ -265,7 +267,9 @@ async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess:
   };
 }
 
-const casebook = await startCasebook('e2e', undefined, { env: { CASEBOOK_ARCHIVE_INTERVAL_SECONDS: ARCHIVE_INTERVAL_SECONDS } });
+const casebook = await startCasebook('e2e', undefined, {
+  env: { CASEBOOK_ARCHIVE_INTERVAL_SECONDS: ARCHIVE_INTERVAL_SECONDS, ...(PROMISE_STACKS ? { CASEBOOK_WORKFLOW_STACK_TRACES: '1' } : {}) },
+});
 const stops: (() => Promise<void>)[] = [() => casebook.stop()];
 try {
   await casebook.publishPlaybook('return');

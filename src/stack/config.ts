@@ -46,6 +46,8 @@ export interface Config {
   limits: ApiLimits;
   /** The worker's settings, each unset unless given (the worker then uses its measured defaults). */
   worker: WorkerSettings;
+  /** Keep the SDK's promise hook for the Temporal UI's stack-trace query (CASEBOOK_WORKFLOW_STACK_TRACES=1; costs CPU per case). */
+  workflowStackTraces: boolean;
   /** Connections to Postgres in the pool of the API and the worker. */
   databasePoolSize: number;
   /** How long the embedded dev server keeps a closed case's history (Postgres keeps the archive for ever). */
@@ -161,6 +163,13 @@ function positive(env: NodeJS.ProcessEnv, name: string, max = 1_000_000): number
   return value;
 }
 
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new Error(`${name} must be 1 (on) or 0 (off), not '${raw}'`);
+}
+
 function workerSettings(env: NodeJS.ProcessEnv): WorkerSettings {
   const settings: WorkerSettings = {};
   for (const [setting, variable] of Object.entries(WORKER_SETTING_VARIABLES) as [keyof WorkerSettings, string][]) {
@@ -256,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel(env, 'CASEBOOK_LOG_LEVEL'),
     limits: apiLimits(env),
     worker: workerSettings(env),
+    workflowStackTraces: onOff(env, 'CASEBOOK_WORKFLOW_STACK_TRACES'),
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,
     archiveIntervalMs: (positive(env, 'CASEBOOK_ARCHIVE_INTERVAL_SECONDS', 86_400) ?? DEFAULT_ARCHIVE_INTERVAL_SECONDS) * 1_000,

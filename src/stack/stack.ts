@@ -177,6 +177,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
       namespace: config.namespace,
       connectors: config.connectors,
       tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+      promiseStacks: config.workflowStackTraces,
       ...(metrics ? { metrics } : {}),
     });
   let worker = await create();

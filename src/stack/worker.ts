@@ -8,6 +8,7 @@ import { withPlanReferences, type PlanReferenceCodec } from './plan-references.j
 import { workflowBundlerOptions } from './workflow-bundler.js';
 import { loggedActivities } from './logging.js';
 import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
+import { CaseWorker } from './workflow-threads.js';
 import { TASK_QUEUE } from '../plan/case.js';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { CasebookMetrics } from './metrics.js';
@@ -29,6 +30,8 @@ export interface CaseWorkerOptions {
   metrics?: Pick<CasebookMetrics, 'countActivities'>;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
+  /** Keep the SDK's promise hook for the `__stack_trace` query (CASEBOOK_WORKFLOW_STACK_TRACES); off: workflow-threads.ts. */
+  promiseStacks?: boolean;
 }
 
 /**
@@ -53,7 +56,7 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
  * and the other cases go on on the other; expressions are cost-bounded before they run in any case.
  */
 export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  return (options.promiseStacks ? Worker : CaseWorker).create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,

@@ -38,6 +38,18 @@ describe('worker and pool settings', () => {
   });
 });
 
+describe('workflow stack traces', () => {
+  it('are off unless CASEBOOK_WORKFLOW_STACK_TRACES is 1', () => {
+    expect(loadConfig({}).workflowStackTraces).toBe(false);
+    expect(loadConfig({ CASEBOOK_WORKFLOW_STACK_TRACES: '0' }).workflowStackTraces).toBe(false);
+    expect(loadConfig({ CASEBOOK_WORKFLOW_STACK_TRACES: '1' }).workflowStackTraces).toBe(true);
+  });
+
+  it('refuse anything but 1 or 0, naming the variable', () => {
+    expect(() => loadConfig({ CASEBOOK_WORKFLOW_STACK_TRACES: 'yes' })).toThrow("CASEBOOK_WORKFLOW_STACK_TRACES must be 1 (on) or 0 (off), not 'yes'");
+  });
+});
+
 describe('history retention and archiving', () => {
   it('keep closed histories 30 days on the dev server and archive every 10 s unless given', () => {
     const config = loadConfig({});
