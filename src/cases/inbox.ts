@@ -21,7 +21,10 @@ import {
   findInboxEntry,
   interruptedInboxEntries,
   markInboxEntry,
+  receiveCaseEvent,
   receiveInboundEvent,
+  recordAcceptedEvent,
+  type CaseBeforeEvent,
   type InboundEvent,
   type InboxEntry,
   type ReceiptCase,
@@ -84,7 +87,7 @@ export class EventInbox {
    * (the calling API key) goes with it to the workflow and into `case_events`; `casebook` when absent.
    */
   async deliverEvent(caseId: string, event: CaseEvent): Promise<DeliveryResult> {
-    const entry = await receiveInboundEvent(this.pool, {
+    const received = await receiveCaseEvent(this.pool, {
       source: 'api',
       eventId: event.id,
       type: event.type,
@@ -92,8 +95,8 @@ export class EventInbox {
       targetCaseId: caseId,
       ...(event.by ? { by: event.by } : {}),
     });
-    if (isDelivered(entry)) return { status: 'duplicate' };
-    return this.deliverTo(entry, caseId, event.by ?? CASEBOOK_ACTOR);
+    if (!received) return { status: 'duplicate' };
+    return this.deliverTo(received.entry, caseId, event.by ?? CASEBOOK_ACTOR, received);
   }
 
   /**
@@ -167,12 +170,19 @@ export class EventInbox {
     return (await liveCaseView(this.client, stored.caseId)) ?? stored;
   }
 
-  /** Delivers the inbox event to one case and records where it went (for a receipt, also where it is going, first). */
-  private async deliverTo(entry: InboxEntry, caseId: string, by: Actor): Promise<DeliveryResult> {
+  /**
+   * Delivers the inbox event to one case and records where it went (for a receipt, also where it is
+   * going, first). `read`: the case as read with the event's arrival, when it was.
+   */
+  private async deliverTo(entry: InboxEntry, caseId: string, by: Actor, read?: { known: CaseBeforeEvent | undefined }): Promise<DeliveryResult> {
     if (entry.targetCaseId === undefined && entry.routedCaseId !== caseId) await assignInboxEntry(this.pool, entry.id, caseId);
-    const result = await this.deliverToCase(caseId, { type: entry.type, id: entry.eventId, payload: entry.payload, by }, entry.receivedAt);
-    if (result.status === 'accepted' || result.status === 'duplicate') {
-      await markInboxEntry(this.pool, entry.id, { status: result.status === 'accepted' ? 'routed' : 'duplicate', caseId });
+    const event = { type: entry.type, id: entry.eventId, payload: entry.payload, by };
+    const known = read ? read.known : await caseBeforeEvent(this.pool, caseId, entry.eventId);
+    const result = await this.deliverToCase(caseId, event, entry.receivedAt, known);
+    if (result.status === 'accepted') {
+      await recordAcceptedEvent(this.pool, entry.id, caseId, event, entry.receivedAt);
+    } else if (result.status === 'duplicate') {
+      await markInboxEntry(this.pool, entry.id, { status: 'duplicate', caseId });
     } else {
       const reason = 'reason' in result ? `case ${caseId}: ${result.reason}` : `no case ${caseId}`;
       // An event sent to a named case was refused to its sender; a receipt nobody took waits for an agent.
@@ -182,20 +192,17 @@ export class EventInbox {
   }
 
   /**
-   * Delivers the event to the case and records it in `case_events` once the case has it. A case that
-   * answers duplicate or closed may hold the event from a delivery that never recorded it (one a crash
-   * cut short after the case took it, or one running at the same time): it is then recorded as the
-   * case took it, and the answer is duplicate, whether the case is open or closed.
+   * Delivers the event to the case (`known`: as read before); an accepted event is then recorded in
+   * `case_events` by the caller, with its inbox entry. A case that answers duplicate or closed may hold
+   * the event from a delivery that never recorded it (one a crash cut short after the case took it, or
+   * one running at the same time): it is then recorded as the case took it, and the answer is
+   * duplicate, whether the case is open or closed.
    */
-  private async deliverToCase(caseId: string, event: CaseEvent, receivedAt: string): Promise<DeliveryResult> {
-    const known = await caseBeforeEvent(this.pool, caseId, event.id);
+  private async deliverToCase(caseId: string, event: CaseEvent, receivedAt: string, known: CaseBeforeEvent | undefined): Promise<DeliveryResult> {
     if (!known) return { status: 'unknown-case' };
     if (known.seen) return { status: 'duplicate' };
     const result = await this.updateCase(caseId, event, known.status);
-    if (result.status === 'accepted') {
-      await logCaseEvent(this.pool, caseId, event, receivedAt);
-      return result;
-    }
+    if (result.status === 'accepted') return result;
     if (result.status === 'duplicate' || result.status === 'closed') {
       if (await this.recordIfTaken(caseId, event.id, receivedAt, result.status === 'duplicate' ? event : undefined)) return { status: 'duplicate' };
     }

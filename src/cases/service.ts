@@ -144,7 +144,8 @@ export class CaseService {
     const orderId = orderIdOf(plan, input.data);
     const workflowId = workflowIdFor(caseId);
     const created = await recordCase(this.pool, input, by);
-    const row = (await findCase(this.pool, caseId))!;
+    // A case recorded now is as it was opened; one recorded before answers as stored.
+    const row = created ? { playbook: playbook.name, version: playbook.version, status: 'open' as const } : (await findCase(this.pool, caseId))!;
     // Started even when the row existed: a crash between the insert and the start must not lose the case.
     // A workflow that already ran is never run again (REJECT_DUPLICATE), whatever the projection says.
     try {

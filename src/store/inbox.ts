@@ -1,5 +1,5 @@
 /** `event_inbox`: every inbound event, written before it is routed, with where it went (or why it did not). */
-import type { Actor, CaseStatus } from '../plan/case.js';
+import type { Actor, CaseEvent, CaseStatus } from '../plan/case.js';
 import type { Plan } from '../plan/plan.js';
 import type { Queryable } from './transaction.js';
 
@@ -75,37 +75,81 @@ function entryOf(row: InboxRow): InboxEntry {
   };
 }
 
+/** Writes an event into the inbox, or updates the row of an earlier delivery not yet delivered; returns no row for one delivered. */
+const RECEIVE = `INSERT INTO event_inbox (source, event_id, type, payload, target_case_id, order_id, return_tracking, actor_key_id, actor_name)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  ON CONFLICT (source, event_id, (COALESCE(target_case_id, ''))) DO UPDATE
+    SET type = EXCLUDED.type, payload = EXCLUDED.payload, order_id = EXCLUDED.order_id,
+        return_tracking = EXCLUDED.return_tracking, actor_key_id = EXCLUDED.actor_key_id, actor_name = EXCLUDED.actor_name, updated_at = now()
+    WHERE event_inbox.status NOT IN ${DELIVERED}
+  RETURNING ${COLUMNS}`;
+
+const receiveParameters = (event: InboundEvent) => [
+  event.source,
+  event.eventId,
+  event.type,
+  JSON.stringify(event.payload),
+  event.targetCaseId ?? null,
+  event.orderId ?? null,
+  event.returnTracking ?? null,
+  event.by?.keyId ?? null,
+  event.by?.name ?? null,
+];
+
 /**
  * Writes the delivery, or finds the row of an earlier delivery with the same source, event id (and
  * named case). A row not yet in a case takes the content sent now (the sender's latest word).
  */
 export async function receiveInboundEvent(db: Queryable, event: InboundEvent): Promise<InboxEntry> {
-  const { rows } = await db.query<InboxRow>(
-    `INSERT INTO event_inbox (source, event_id, type, payload, target_case_id, order_id, return_tracking, actor_key_id, actor_name)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (source, event_id, (COALESCE(target_case_id, ''))) DO UPDATE
-       SET type = EXCLUDED.type, payload = EXCLUDED.payload, order_id = EXCLUDED.order_id,
-           return_tracking = EXCLUDED.return_tracking, actor_key_id = EXCLUDED.actor_key_id, actor_name = EXCLUDED.actor_name, updated_at = now()
-       WHERE event_inbox.status NOT IN ${DELIVERED}
-     RETURNING ${COLUMNS}`,
-    [
-      event.source,
-      event.eventId,
-      event.type,
-      JSON.stringify(event.payload),
-      event.targetCaseId ?? null,
-      event.orderId ?? null,
-      event.returnTracking ?? null,
-      event.by?.keyId ?? null,
-      event.by?.name ?? null,
-    ],
-  );
+  const { rows } = await db.query<InboxRow>(RECEIVE, receiveParameters(event));
   if (rows[0]) return entryOf(rows[0]);
   const { rows: existing } = await db.query<InboxRow>(
     `SELECT ${COLUMNS} FROM event_inbox WHERE source = $1 AND event_id = $2 AND COALESCE(target_case_id, '') = $3`,
     [event.source, event.eventId, event.targetCaseId ?? ''],
   );
   return entryOf(existing[0]!);
+}
+
+/** What Casebook knows of the case an event names, read with the event's arrival: its status, and whether it took the event already. */
+export interface CaseBeforeEvent {
+  status: CaseStatus;
+  seen: boolean;
+}
+
+/**
+ * An event for a named case, recorded as `receiveInboundEvent` records it and read with its case in the
+ * same statement (one round trip): undefined when the inbox had it delivered already; `known` undefined
+ * when there is no such case.
+ */
+export async function receiveCaseEvent(
+  db: Queryable,
+  event: InboundEvent & { targetCaseId: string },
+): Promise<{ entry: InboxEntry; known: CaseBeforeEvent | undefined } | undefined> {
+  const { rows } = await db.query<InboxRow & { case_status: CaseStatus | null; case_seen: boolean }>(
+    `WITH received AS (${RECEIVE})
+     SELECT received.*, c.status AS case_status,
+            EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = $5 AND e.event_id = $2) AS case_seen
+     FROM received LEFT JOIN cases c ON c.case_id = $5`,
+    receiveParameters(event),
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return { entry: entryOf(row), known: row.case_status === null ? undefined : { status: row.case_status, seen: row.case_seen } };
+}
+
+/**
+ * A case took the event: logged in `case_events` once (with who delivered it, and when Casebook took
+ * it) and its inbox entry marked routed to the case, in one statement.
+ */
+export async function recordAcceptedEvent(db: Queryable, inboxId: number, caseId: string, event: CaseEvent, receivedAt: string): Promise<void> {
+  await db.query(
+    `WITH logged AS (
+       INSERT INTO case_events (case_id, event_id, type, payload, actor_key_id, actor_name, received_at)
+       VALUES ($2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+     )
+     UPDATE event_inbox SET status = 'routed', routed_case_id = $2, reason = NULL, updated_at = now() WHERE id = $1`,
+    [inboxId, caseId, event.id, event.type, JSON.stringify(event.payload), event.by?.keyId ?? null, event.by?.name ?? null, receivedAt],
+  );
 }
 
 export async function findInboxEntry(db: Queryable, id: number): Promise<InboxEntry | undefined> {

@@ -18,21 +18,27 @@ export interface LedgerRefund {
 
 /** The ledger row for an idempotency key, or undefined. */
 export async function findRefund(db: Queryable, key: string): Promise<LedgerRefund | undefined> {
-  const { rows } = await db.query<{ id: number; status: RefundStatus; provider_reference: string | null; decline_reason: string | null; late_at: Date | null }>(
-    `SELECT id, status, provider_reference, decline_reason, late_at FROM refunds WHERE idempotency_key = $1`,
-    [key],
-  );
-  const row = rows[0];
-  return (
-    row && {
-      id: row.id,
-      status: row.status,
-      providerReference: row.provider_reference,
-      declineReason: row.decline_reason,
-      lateAt: row.late_at?.toISOString() ?? null,
-    }
-  );
+  const { rows } = await db.query<RefundRow>(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE idempotency_key = $1`, [key]);
+  return rows[0] && ledgerRefundOf(rows[0]);
 }
+
+const REFUND_COLUMNS = 'id, status, provider_reference, decline_reason, late_at';
+
+interface RefundRow {
+  id: number;
+  status: RefundStatus;
+  provider_reference: string | null;
+  decline_reason: string | null;
+  late_at: Date | null;
+}
+
+const ledgerRefundOf = (row: RefundRow): LedgerRefund => ({
+  id: row.id,
+  status: row.status,
+  providerReference: row.provider_reference,
+  declineReason: row.decline_reason,
+  lateAt: row.late_at?.toISOString() ?? null,
+});
 
 /**
  * Reserves the refund against its order's cap, once per key: a key already in the ledger keeps its row.
@@ -42,20 +48,24 @@ export async function findRefund(db: Queryable, key: string): Promise<LedgerRefu
 export async function reserveRefund(db: Queryable, request: RefundRequest): Promise<LedgerRefund> {
   const existing = await findRefund(db, request.key);
   if (existing) return existing;
+  let inserted: LedgerRefund | undefined;
   try {
-    await insertRefund(db, request, 'requested', null);
+    inserted = await insertRefund(db, request, 'requested', null);
   } catch (error) {
     if ((error as { code?: string }).code !== '23514') throw error;
-    await insertRefund(db, request, 'declined', (error as Error).message);
+    inserted = await insertRefund(db, request, 'declined', (error as Error).message);
   }
-  return (await findRefund(db, request.key))!;
+  // Not inserted: a reservation under the same key running at the same time wrote it first.
+  return inserted ?? (await findRefund(db, request.key))!;
 }
 
-async function insertRefund(db: Queryable, request: RefundRequest, status: RefundStatus, declineReason: string | null): Promise<void> {
-  await db.query(
+/** The row inserted, or undefined when the key was taken meanwhile. */
+async function insertRefund(db: Queryable, request: RefundRequest, status: RefundStatus, declineReason: string | null): Promise<LedgerRefund | undefined> {
+  const { rows } = await db.query<RefundRow>(
     `INSERT INTO refunds (idempotency_key, case_id, step_id, order_id, amount, currency, reason, covers, status, decline_reason, deadline_at, line_id, answered_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $9 = 'declined' THEN now() END)
-     ON CONFLICT (idempotency_key) DO NOTHING`,
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING ${REFUND_COLUMNS}`,
     [
       request.key,
       request.caseId,
@@ -71,6 +81,7 @@ async function insertRefund(db: Queryable, request: RefundRequest, status: Refun
       request.lineId ?? null,
     ],
   );
+  return rows[0] && ledgerRefundOf(rows[0]);
 }
 
 /** Records the provider's answer on a requested refund; a settled refund keeps its first answer. */
@@ -89,10 +100,11 @@ export async function markRefundLate(db: Queryable, key: string): Promise<void> 
 
 /** The local provider pays once per key and answers with its reference, the first one on a retry. */
 export async function recordProviderRefund(db: Queryable, request: RefundRequest, reference: string): Promise<string> {
-  await db.query(
-    `INSERT INTO provider_refunds (idempotency_key, amount, currency, reference) VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING`,
+  const { rows: paid } = await db.query<{ reference: string }>(
+    `INSERT INTO provider_refunds (idempotency_key, amount, currency, reference) VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING RETURNING reference`,
     [request.key, request.amount, request.currency, reference],
   );
+  if (paid[0]) return paid[0].reference;
   const { rows } = await db.query<{ reference: string }>(`SELECT reference FROM provider_refunds WHERE idempotency_key = $1`, [request.key]);
   return rows[0]!.reference;
 }
