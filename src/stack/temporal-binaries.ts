@@ -19,3 +19,14 @@ export const temporalCliExecutable = (): ServerExecutable => executable('CASEBOO
 
 /** The time-skipping test server: $CASEBOOK_TEMPORAL_TEST_SERVER, else .tools/temporal-test-server. */
 export const temporalTestServerExecutable = (): ServerExecutable => executable('CASEBOOK_TEMPORAL_TEST_SERVER', 'temporal-test-server');
+
+/** A binary `scripts/provision.sh` builds from Temporal's Go module: the variable's path, else .tools/<name>. */
+function built(envVariable: string, name: string): string {
+  return process.env[envVariable] || TOOLS_DIR + name;
+}
+
+/** The Temporal server (go.temporal.io/server/cmd/server): $CASEBOOK_TEMPORAL_SERVER, else .tools/temporal-server. */
+export const temporalServerPath = (): string => built('CASEBOOK_TEMPORAL_SERVER', 'temporal-server');
+
+/** Its SQL schema tool (go.temporal.io/server/cmd/tools/sql): $CASEBOOK_TEMPORAL_SQL_TOOL, else .tools/temporal-sql-tool. */
+export const temporalSqlToolPath = (): string => built('CASEBOOK_TEMPORAL_SQL_TOOL', 'temporal-sql-tool');
