@@ -2,7 +2,7 @@
  * Metrics as a team scrapes them: `casebook start` with CASEBOOK_METRICS_PORT, one return run end to end
  * through the API (opened, two events, the warehouse's receipt, the refund, closed) and a receipt no case
  * takes; /metrics before and after shows the case's counters move, the SDK's worker metrics beside them,
- * and on the metrics port the same. The Grafana dashboard and the alert rules in docs/observability/ name
+ * and on the metrics port the same; a `--worker` process beside it serves its own on its metrics port. The Grafana dashboard and the alert rules in docs/observability/ name
  * only metrics that /metrics exposes.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../src/stack/free-port.js';
-import { type Casebook, ROOT, startOnFreePorts, stopCasebook } from './casebook-process.js';
+import { type Casebook, type Ports, ROOT, startCasebook, startOnFreePorts, stopCasebook } from './casebook-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-metrics-'));
 let running: Casebook | undefined;
 let api = '';
 let metricsPort = 0;
+let ports: Ports;
 
 /** A sample's value by its name and labels, as Prometheus's text format gives it; 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -57,8 +58,9 @@ async function call(
 beforeAll(async () => {
   metricsPort = await freePort();
   process.env.CASEBOOK_METRICS_PORT = String(metricsPort);
-  const { casebook, ports } = await startOnFreePorts(dataDir);
-  running = casebook;
+  const started = await startOnFreePorts(dataDir);
+  running = started.casebook;
+  ports = started.ports;
   api = `http://127.0.0.1:${ports.api}`;
 }, 150_000);
 
@@ -138,6 +140,28 @@ describe('/metrics', () => {
     const spec = (await (await fetch(`${api}/docs/json`)).json()) as { paths: Record<string, { get: { security: unknown[] } }> };
     expect(spec.paths['/metrics']!.get.security).toEqual([]);
   });
+
+  it('is served by a --worker process on its CASEBOOK_METRICS_PORT, with the SDK worker metrics', async () => {
+    const [port, ownMetrics] = [await freePort(), await freePort()];
+    const worker = await startCasebook(
+      {
+        TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+        DATABASE_URL: `postgres://casebook:casebook@127.0.0.1:${ports.postgres}/casebook`,
+        CASEBOOK_DATA_DIR: join(dataDir, 'worker'),
+        PORT: String(port),
+        CASEBOOK_METRICS_PORT: String(ownMetrics),
+      },
+      ['--worker'],
+    );
+    try {
+      const text = await scrape(`http://127.0.0.1:${ownMetrics}/metrics`);
+      expect(families(text).get('casebook_refunds_issued_total')).toBe('counter');
+      expect(sample(text, 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker', task_queue: 'casebook' })).toBeGreaterThan(0);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      await stopCasebook(worker);
+    }
+  }, 90_000);
 
   it('has every metric the Grafana dashboard and the alert rules name', () => {
     expect(after).not.toBe('');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { DeliveryFailure } from '../../src/connectors/ports.js';
 import { composeAdapters, composeMetrics } from '../../src/stack/compose.js';
+import { loadConfig } from '../../src/stack/config.js';
 import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -57,5 +58,13 @@ describe('delivery failures per connector', () => {
     const failures = text.split('\n').filter((line) => line.startsWith('casebook_delivery_failures_total{'));
     expect(failures).toEqual(['casebook_delivery_failures_total{connector="webhook",target="shop",port="payments",final="false"} 2']);
     expect(shop.received).toHaveLength(2);
+  });
+});
+
+describe('CASEBOOK_METRICS_PORT', () => {
+  it('is a port, unset by default, refused with its name otherwise', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ CASEBOOK_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(() => loadConfig({ CASEBOOK_METRICS_PORT: 'metrics' })).toThrow("CASEBOOK_METRICS_PORT must be a port number (0-65535), not 'metrics'");
   });
 });
