@@ -59,9 +59,14 @@ export function sendDelivery(reply: FastifyReply, caseId: string, result: Delive
 }
 
 export function sendInboxOutcome(reply: FastifyReply, outcome: InboxOutcome): FastifyReply {
-  if (outcome.status === 'delivered') logDelivery(reply.request, outcome.caseId, outcome.result);
-  else reply.request.log.info({ inboxId: outcome.inboxId, reason: outcome.reason, ...eventOf(reply.request) }, `event ${outcome.status}`);
+  logInboxOutcome(reply.request, outcome);
   return sendHttpAnswer(reply, inboxAnswer(outcome));
+}
+
+/** Where an event routed through the inbox went, a line: `fields` name the event where the body does not (a signed event). */
+export function logInboxOutcome(request: FastifyRequest, outcome: InboxOutcome, fields: Record<string, unknown> = eventOf(request)): void {
+  if (outcome.status === 'delivered') logDelivery(request, outcome.caseId, outcome.result, fields);
+  else request.log.info({ inboxId: outcome.inboxId, reason: outcome.reason, ...fields }, `event ${outcome.status}`);
 }
 
 /** The event's type and id, when the body names them (the events route; a warehouse receipt has its own id). */
@@ -72,10 +77,10 @@ function eventOf(request: FastifyRequest): Record<string, unknown> {
 }
 
 /** `event accepted`, `event duplicate`, or `event refused` with its reason. */
-function logDelivery(request: FastifyRequest, caseId: string, result: DeliveryResult): void {
+function logDelivery(request: FastifyRequest, caseId: string, result: DeliveryResult, fields: Record<string, unknown> = eventOf(request)): void {
   const accepted = result.status === 'accepted' || result.status === 'duplicate';
   logCase(request, accepted ? `event ${result.status}` : 'event refused', caseId, {
-    ...eventOf(request),
+    ...fields,
     ...(accepted ? {} : { refusal: result.status, ...('reason' in result ? { reason: result.reason } : {}) }),
   });
 }

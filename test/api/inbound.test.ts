@@ -14,6 +14,7 @@ import { validatePlaybook } from '../../src/playbook/index.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { findRefund, reserveRefund } from '../../src/store/refunds.js';
 import { receiveSignedEvent } from '../../src/store/inbound-events.js';
+import { buildApi } from '../../src/api/app.js';
 import { composeApi, composeServices, type Services } from '../../src/stack/compose.js';
 import { playbookPath, STANDARD_CALENDARS } from '../support/playbooks.js';
 import { useRuntime } from '../support/runtime.js';
@@ -116,11 +117,11 @@ interface Signing {
   headers?: Record<string, string>;
 }
 
-function post(source: string, body: unknown, signing: Signing): Promise<LightMyRequestResponse> {
+function post(source: string, body: unknown, signing: Signing, app: FastifyInstance = api): Promise<LightMyRequestResponse> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const at = new Date(Date.now() + (signing.offset ?? 0) * 1000);
   const signature = new Webhook(signing.secret ?? SECRETS.marketplace).sign(signing.id, at, text);
-  return api.inject({
+  return app.inject({
     method: 'POST',
     url: `/v1/inbound/${source}`,
     payload: text,
@@ -319,6 +320,27 @@ describe('an event that is not signed by the source', () => {
 });
 
 describe('a signed warehouse event', () => {
+  it('is logged with the case it opened or reached, its source the actor, and the request id', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const dependencies = { pool: runtime.db.pool, ...services, temporalReady: async () => true };
+    const logged = await buildApi(dependencies, { logger: { level: 'info', stream } });
+    try {
+      const opened = await post('marketplace', refundRequest('TB-7251'), { id: 'msg_7251', headers: { 'x-request-id': 'open-7251' } }, logged);
+      const caseId = opened.json().cases[0].caseId as string;
+      await expect.poll(async () => (await runtime.service.describe(caseId))?.waitingFor, { timeout: 10_000 }).toContain('buyer.kept_return');
+      const receipt = { type: 'warehouse.received', data: { orderId: 'TB-7251', payload: { condition: 'resellable' } } };
+      const headers = { 'x-request-id': 'wh-7251' };
+      expect((await post('warehouse', receipt, { id: 'wh_7251', secret: SECRETS.warehouse, headers }, logged)).statusCode).toBe(202);
+      expect(lines.filter((l) => l.caseId === caseId).map(({ msg, reqId, actor, eventType, eventId }) => ({ msg, reqId, actor, eventType, eventId }))).toEqual([
+        { msg: 'case opened', reqId: 'open-7251', actor: { source: 'marketplace' }, eventType: 'refund.requested', eventId: 'msg_7251' },
+        { msg: 'event accepted', reqId: 'wh-7251', actor: { source: 'warehouse' }, eventType: 'warehouse.received', eventId: 'wh_7251' },
+      ]);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('reaches the case of its order through the event inbox, once', async () => {
     const opened = await post('marketplace', refundRequest('TB-7201'), { id: 'msg_7201' });
     const caseId = opened.json().cases[0].caseId as string;

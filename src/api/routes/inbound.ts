@@ -1,9 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { InboundAnswer, InboundDuplicate } from '../../api-contract/inbound.js';
-import type { InboundAnswer as Answered } from '../../cases/inbound.js';
+import type { InboundAnswer as Answered, SignedEvent } from '../../cases/inbound.js';
+import { logCase } from '../case-log.js';
 import { firstUnclean } from '../clean-input.js';
 import type { ApiDependencies } from '../dependencies.js';
-import { inboxAnswer, sendHttpAnswer, type HttpAnswer } from '../delivery.js';
+import { inboxAnswer, logInboxOutcome, sendHttpAnswer, type HttpAnswer } from '../delivery.js';
 import { problem, sendProblem } from '../problems.js';
 import { responses, WITH_BODY } from '../responses.js';
 
@@ -90,6 +91,7 @@ export const inboundRoutes =
         const unclean = firstUnclean(verification.event.data, '/data');
         if (unclean) return sendProblem(reply, problem('invalid-request', `${unclean.pointer} ${unclean.message}`, { errors: [unclean] }));
         const { duplicate, answer } = await inbound.receive(verification.event);
+        if (!duplicate) logInbound(request, verification.event, answer);
         const http = httpAnswer(answer);
         if (!duplicate) return sendHttpAnswer(reply, http);
         const first = 'problem' in http ? { status: http.problem.status, body: http.problem } : http;
@@ -97,6 +99,15 @@ export const inboundRoutes =
       },
     );
   };
+
+/** What a signed event did to cases, a line each, with its source as the actor (it has no API key). */
+function logInbound(request: FastifyRequest, event: SignedEvent, answer: Answered): void {
+  const fields = { actor: { source: event.source }, eventType: event.type, eventId: event.webhookId };
+  if (answer.kind === 'delivered') logInboxOutcome(request, answer.outcome, fields);
+  if (answer.kind === 'opened')
+    for (const opened of answer.cases.filter((c) => c.created))
+      logCase(request, 'case opened', opened.caseId, { ...fields, playbook: opened.playbook, version: opened.version });
+}
 
 function httpAnswer(answer: Answered): HttpAnswer {
   switch (answer.kind) {
