@@ -1,0 +1,53 @@
+/**
+ * What the worker counts when a step fails over its expression budget: the real failure of the
+ * workflow's evaluator (its wording, which the counter reads from the failed step's record), through a
+ * worker and case services composed with metrics, on the time-skipping server.
+ */
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeMetrics, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
+import type { CasebookMetrics } from '../../src/stack/metrics.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { startTimeSkippingServer } from '../support/temporal.js';
+
+let db: TestDatabase;
+let env: Awaited<ReturnType<typeof startTimeSkippingServer>>;
+let metrics: CasebookMetrics;
+let services: Services;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
+  metrics = composeMetrics(db.pool);
+  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, metrics });
+  running = worker.run();
+  services = composeServices({ client: env.client, pool: db.pool, metrics });
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await db?.drop();
+});
+
+const sample = async (name: string): Promise<string[]> =>
+  (await metrics.exposition()).text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
+
+describe('expression budget failures', () => {
+  it('are counted once the failed step is reported; the case opened is counted by its playbook', async () => {
+    const TEN = '[0,1,2,3,4,5,6,7,8,9]';
+    const heavy = `${TEN}.map(a, ${TEN}.map(b, ${TEN}.map(c, ${TEN}.map(d, d)))).size()`;
+    const steps = Array.from({ length: 40 }, (_, n) => `  - id: heavy_${n}\n    set: { count: "${heavy}" }\n`).join('');
+    const compiled = compileSmallPlaybook('heavy-metrics', `steps:\n${steps}  - id: done\n    end: { outcome: resolved, reason: done }\n`);
+    expect(await sample('casebook_expression_budget_failures_total')).toEqual(['casebook_expression_budget_failures_total 0']);
+    await openSmallCase(services.cases, db.pool, compiled, 'heavy-m1');
+    await expect
+      .poll(async () => (await db.pool.query(`SELECT status FROM cases WHERE case_id = 'heavy-m1'`)).rows[0]?.status, { timeout: 30_000, interval: 100 })
+      .toBe('failed');
+    await expect.poll(() => sample('casebook_expression_budget_failures_total'), { timeout: 5_000 }).toEqual(['casebook_expression_budget_failures_total 1']);
+    expect(await sample('casebook_cases_opened_total')).toEqual(['casebook_cases_opened_total{playbook="heavy-metrics"} 1']);
+    expect(await sample('casebook_cases_closed_total')).toEqual([]);
+  }, 60_000);
+});
