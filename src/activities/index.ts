@@ -19,7 +19,8 @@ import { getPlaybook } from '../store/playbooks.js';
 import { checkOrderLines } from '../plan/order-lines.js';
 import { OrderLinesConflict } from '../store/orders.js';
 
-export function createActivities(pool: Pool, adapters: Adapters): CaseActivities {
+/** `historyShape`: the shape of the child cases it opens (CASEBOOK_HISTORY_SHAPE). */
+export function createActivities(pool: Pool, adapters: Adapters, historyShape = HISTORY_SHAPE): CaseActivities {
   return {
     async sendMessage({ rides, ...request }) {
       const messageId = await insertOutboxMessage(pool, request);
@@ -96,7 +97,7 @@ export function createActivities(pool: Pool, adapters: Adapters): CaseActivities
         openedBy: opener.name,
         parent: { caseId: request.caseId, step: request.stepId },
         // The shape of a case opened now, as the case service gives every new case.
-        historyShape: HISTORY_SHAPE,
+        historyShape,
       };
       try {
         await recordCase(pool, input, opener, { caseId: request.caseId, step: request.stepId, key: request.key });

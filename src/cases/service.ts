@@ -79,6 +79,8 @@ export class CaseService {
     private readonly taskQueue = TASK_QUEUE,
     /** Set when the namespace has Casebook's search attributes (see ensureSearchAttributes). */
     private readonly indexed = false,
+    /** The history shape of the cases it opens (CASEBOOK_HISTORY_SHAPE). */
+    private readonly historyShape = HISTORY_SHAPE,
   ) {}
 
   /**
@@ -153,7 +155,7 @@ export class CaseService {
         taskQueue: this.taskQueue,
         workflowId,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ ...input, historyShape: HISTORY_SHAPE, ...(this.indexed ? { indexed: true } : {}) }],
+        args: [{ ...input, historyShape: this.historyShape, ...(this.indexed ? { indexed: true } : {}) }],
         ...(this.indexed ? { typedSearchAttributes: searchAttributes(plan, playbook.name, playbook.version, orderId) } : {}),
       });
     } catch (error) {

@@ -23,6 +23,7 @@ const commands: Record<string, Command> = {
     summary: 'say what a playbook file would change on past closed cases, re-run on the time-skipping server',
     load: () => import('./commands/backtest.js'),
   },
+  bundle: { summary: 'write the workflow bundle, which workers started with CASEBOOK_WORKFLOW_BUNDLE run', load: () => import('./commands/bundle.js') },
   replay: { summary: "re-execute a case's recorded history against the current code (Temporal or the archive)", load: () => import('./commands/replay.js') },
 };
 

@@ -325,6 +325,8 @@ export interface ServiceParts {
   taskQueue?: string;
   /** Whether the namespace has Casebook's search attributes (see ensureSearchAttributes). */
   indexed?: boolean;
+  /** The history shape of the cases it opens; unset: the newest (HISTORY_SHAPE). */
+  historyShape?: number;
   /**
    * Replays and exports in worker threads of their own, bounded (what `casebook start` runs); unset: in
    * this thread, unbounded (tests, benches).
@@ -352,11 +354,21 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function composeServices({ client, pool, taskQueue, indexed = false, auditThreads, inbound = {}, destinations = {}, metrics }: ServiceParts): Services {
+export function composeServices({
+  client,
+  pool,
+  taskQueue,
+  indexed = false,
+  historyShape,
+  auditThreads,
+  inbound = {},
+  destinations = {},
+  metrics,
+}: ServiceParts): Services {
   const threads = auditThreads
     ? new AuditThreads({ databaseUrl: auditThreads.databaseUrl, temporal: auditThreads.temporal }, auditThreads.settings)
     : undefined;
-  const cases = new CaseService(client, pool, taskQueue, indexed);
+  const cases = new CaseService(client, pool, taskQueue, indexed, historyShape);
   const inbox = new EventInbox(client, pool);
   metrics?.countServices(cases, inbox);
   // Secrets read at each event, so a restart with a new variable rotates them.

@@ -1,9 +1,11 @@
 /** Configuration from the environment, with embedded defaults: no variable is needed to run. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
 import type { ConnectorConfig } from '../connectors/config.js';
 import { connectorsFromEnv } from './deployment.js';
+import { HISTORY_SHAPE } from '../plan/case.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from '../api/limits.js';
 import { ROLES, type Role } from '../store/api-keys.js';
 
@@ -46,6 +48,13 @@ export interface Config {
   limits: ApiLimits;
   /** The worker's settings, each unset unless given (the worker then uses its measured defaults). */
   worker: WorkerSettings;
+  /** A workflow bundle `casebook bundle` wrote, which the worker runs instead of bundling at start (CASEBOOK_WORKFLOW_BUNDLE). */
+  workflowBundle?: string;
+  /**
+   * The history shape the cases this process opens start with (CASEBOOK_HISTORY_SHAPE; default the newest,
+   * HISTORY_SHAPE): held at the previous one while a release that raises it rolls out (docs/operations.md).
+   */
+  historyShape: number;
   /** Keep the SDK's promise hook for the Temporal UI's stack-trace query (CASEBOOK_WORKFLOW_STACK_TRACES=1; costs CPU per case). */
   workflowStackTraces: boolean;
   /** Connections to Postgres in the pool of the API and the worker. */
@@ -204,6 +213,15 @@ function logLevel(env: NodeJS.ProcessEnv, name: string): LogLevelName {
   return raw as LogLevelName;
 }
 
+/** A file that exists, as an absolute path. */
+function existingFile(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const path = resolve(raw);
+  if (!existsSync(path)) throw new Error(`${name} must name an existing file (one \`casebook bundle\` wrote), not '${raw}'`);
+  return path;
+}
+
 function logFormat(env: NodeJS.ProcessEnv, name: string): LogFormat {
   const raw = env[name];
   if (raw === undefined || raw === '') return 'text';
@@ -265,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel(env, 'CASEBOOK_LOG_LEVEL'),
     limits: apiLimits(env),
     worker: workerSettings(env),
+    ...(existingFile(env, 'CASEBOOK_WORKFLOW_BUNDLE') ? { workflowBundle: existingFile(env, 'CASEBOOK_WORKFLOW_BUNDLE') } : {}),
+    historyShape: positive(env, 'CASEBOOK_HISTORY_SHAPE', HISTORY_SHAPE) ?? HISTORY_SHAPE,
     workflowStackTraces: onOff(env, 'CASEBOOK_WORKFLOW_STACK_TRACES'),
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,

@@ -177,6 +177,8 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
       namespace: config.namespace,
       connectors: config.connectors,
       tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+      workflowBundle: config.workflowBundle,
+      historyShape: config.historyShape,
       promiseStacks: config.workflowStackTraces,
       ...(metrics ? { metrics } : {}),
     });
@@ -244,6 +246,7 @@ async function startApi(
     client,
     pool,
     indexed,
+    historyShape: config.historyShape,
     auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
     inbound: config.connectors.inbound,
     destinations: config.connectors.destinations,

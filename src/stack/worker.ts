@@ -1,4 +1,4 @@
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
 import type { Adapters } from '../connectors/ports.js';
@@ -28,6 +28,10 @@ export interface CaseWorkerOptions {
   plans: PlanReferenceCodec;
   /** Counts what the activities do (src/stack/metrics.ts); unset: nothing is counted. */
   metrics?: Pick<CasebookMetrics, 'countActivities'>;
+  /** A workflow bundle `casebook bundle` wrote (CASEBOOK_WORKFLOW_BUNDLE); unset: the workflow code is bundled now. */
+  workflowBundle?: string | undefined;
+  /** The history shape of the child cases its activities open; unset: the newest (HISTORY_SHAPE). */
+  historyShape?: number;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
   /** Keep the SDK's promise hook for the `__stack_trace` query (CASEBOOK_WORKFLOW_STACK_TRACES); off: workflow-threads.ts. */
@@ -50,6 +54,12 @@ export const NO_REPLAY_LISTENER: InjectedSinks<CaseSinks> = { [REPLAY_SINK]: { s
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/** The workflow code bundled as a worker bundles it at start: what `casebook bundle` writes for CASEBOOK_WORKFLOW_BUNDLE. */
+export async function bundleCaseWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...workflowBundlerOptions, logger: new DefaultLogger('WARN') });
+  return code;
+}
+
 /**
  * A worker that runs case workflows and their activities against Postgres. Two workflow threads: a
  * workflow task that spins (until the SDK's deadlock detector stops it, after 2 s) holds one thread,
@@ -60,10 +70,11 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
+    ...(options.workflowBundle
+      ? { workflowBundle: { codePath: options.workflowBundle } }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }),
     workflowThreadPoolSize: 2,
-    activities: countedBy(options.metrics, loggedActivities(createActivities(options.pool, options.adapters))),
-    bundlerOptions: workflowBundlerOptions,
+    activities: countedBy(options.metrics, loggedActivities(createActivities(options.pool, options.adapters, options.historyShape))),
     sinks: NO_REPLAY_LISTENER,
     dataConverter: withPlanReferences(options.plans),
     ...WORKER_DEFAULTS,

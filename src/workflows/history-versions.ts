@@ -52,12 +52,22 @@ const HISTORY_CHANGES = {
 
 export type HistoryChange = keyof typeof HISTORY_CHANGES;
 
-/** Which history changes one case's run takes. Deterministic: the input's shape, or a marker in its history. */
+/** The newest shape this build runs (HISTORY_SHAPE in src/plan/case.ts gives new cases the same). */
+export const NEWEST_SHAPE = Math.max(...Object.values(HISTORY_CHANGES).map((reach) => ('since' in reach ? reach.since : 1)));
+
+/**
+ * Which history changes one case's run takes. Deterministic: the input's shape, or a marker in its history.
+ * A case of a shape newer than `newest` fails its workflow task instead of running: a worker of an older
+ * build, still running during a rolling upgrade, would record it as the older shape and a newer worker
+ * would not replay it. The server retries the task until a worker that knows the shape takes it.
+ */
 export class HistoryVersions {
   private readonly shape: number;
 
-  constructor(input: Pick<CaseInput, 'historyShape'>) {
+  constructor(input: Pick<CaseInput, 'historyShape'>, newest = NEWEST_SHAPE) {
     this.shape = input.historyShape ?? 1;
+    if (this.shape > newest)
+      throw new Error(`this case records history shape ${this.shape}, newer than this worker runs (up to ${newest}): a worker of a newer build will run it`);
   }
 
   has(change: HistoryChange): boolean {
