@@ -39,10 +39,12 @@ async function inBatches<T>(items: T[], count: number, fn: (item: T) => Promise<
 describe('a worker killed mid-flight on the production-shaped Temporal', () => {
   it('50 return cases complete with exactly one refund each after kill -9 of one of two workers, and every history replays', async () => {
     const { key } = await createApiKey(cluster.db.pool, 'admin', 'cluster test');
-    // One after another: processes starting at the same moment race for the migrations' lock.
-    const api = await startCasebookProcess(cluster, 'api');
-    const first = await startCasebookProcess(cluster, 'worker');
-    const second = await startCasebookProcess(cluster, 'worker');
+    // Started together: each waits for the migrations' lock in turn.
+    const [api, first, second] = await Promise.all([
+      startCasebookProcess(cluster, 'api'),
+      startCasebookProcess(cluster, 'worker'),
+      startCasebookProcess(cluster, 'worker'),
+    ]);
     const url = api.apiUrl!;
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
     const post = async (path: string, body: unknown, status: number) => {
