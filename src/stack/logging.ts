@@ -9,7 +9,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { inspect } from 'node:util';
 import type { CaseActivities } from '../plan/activities.js';
 import { FAILURE_TYPES } from '../plan/failures.js';
-import type { ProgressReport } from '../plan/case.js';
+import { CASEBOOK_ACTOR, type ProgressReport } from '../plan/case.js';
 import type { LogFormat, LogLevelName } from './config.js';
 
 /** pino's numbers, so that the SDK's JSON lines read like the API's. */
@@ -198,7 +198,7 @@ function closingReport(name: string, request: unknown): ProgressReport | undefin
  * The activities, each logging a line when its side effect is done (a refund a provider declined, a
  * side effect that failed for good, at WARN) and when the report it writes closes its case. Lines go
  * through the activity context's logger: they carry the workflow and activity ids and the attempt, and
- * the case id and `actor: casebook` (a side effect is Casebook's own act; the request that led to it
+ * the case id and Casebook as the actor (a side effect is Casebook's own act; the request that led to it
  * shares its case id).
  */
 export function loggedActivities(activities: CaseActivities): CaseActivities {
@@ -207,7 +207,7 @@ export function loggedActivities(activities: CaseActivities): CaseActivities {
     const wrapped = async (request: { caseId?: string; key?: string }) => {
       const log = Context.current().log;
       const caseId = request.caseId ?? request.key?.split('/')[0];
-      const fields = { caseId, actor: 'casebook', activity: name };
+      const fields = { caseId, actor: CASEBOOK_ACTOR, activity: name };
       let result: unknown;
       try {
         result = await (activity as (request: unknown) => Promise<unknown>)(request);

@@ -119,7 +119,7 @@ describe('structured logs of casebook start', () => {
     // The worker's side effects and the close, by case.
     expect(lines.find((l) => l.msg === 'refund issued')).toMatchObject({
       caseId: 'logs-1',
-      actor: 'casebook',
+      actor: { keyId: null, name: 'casebook' },
       amount: 24_700,
       currency: 'CNY',
       activityType: 'issueRefund',
