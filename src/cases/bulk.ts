@@ -31,6 +31,7 @@ import { openBulkEscalation } from '../store/escalations.js';
 import type { Pool } from '../store/pool.js';
 import { migrateCase, previewMigration, type MigrationPreviewResult, type MigrationRequest } from './migration.js';
 import type { CaseService, FailedStep } from './service.js';
+import type { ClaimLease } from './leases.js';
 
 export type { BulkCaseResult, BulkCaseState, BulkJob, BulkOperation, BulkParams } from '../store/bulk-jobs.js';
 export type { CaseSelection } from '../store/case-list.js';
@@ -103,9 +104,11 @@ export class BulkOperations {
   private readonly running = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
 
+  /** `claim`: a job runs only in the process that holds its lease (src/cases/leases.ts); unset, wherever it is started. */
   constructor(
     private readonly pool: Pool,
     private readonly cases: CaseService,
+    private readonly claim?: ClaimLease,
   ) {}
 
   async dryRun(request: BulkRequest): Promise<DryRun> {
@@ -156,7 +159,7 @@ export class BulkOperations {
     return bulkJobCases(this.pool, id, options);
   }
 
-  /** Starts the jobs a previous process left running (at `casebook start`). */
+  /** Starts the jobs left running (by a process that stopped or died), but those another process runs now (it holds their leases). */
   async resume(): Promise<void> {
     for (const id of await runningBulkJobs(this.pool)) this.start(id);
   }
@@ -176,13 +179,24 @@ export class BulkOperations {
     if (this.running.has(id) || this.stopping.signal.aborted) return;
     this.running.set(
       id,
-      this.run(id).finally(() => this.running.delete(id)),
+      this.claimAndRun(id).finally(() => this.running.delete(id)),
     );
   }
 
+  /** Runs the job while this process holds its lease; stops after its current case when the lease is lost. */
+  private async claimAndRun(id: string): Promise<void> {
+    if (!this.claim) return this.run(id, this.stopping.signal);
+    const claim = await this.claim(`bulk-job:${id}`);
+    if (!claim) return;
+    try {
+      await this.run(id, AbortSignal.any([this.stopping.signal, claim.signal]));
+    } finally {
+      await claim.release();
+    }
+  }
+
   /** Runs the job's pending cases in order, one at a time, no faster than its rate. */
-  private async run(id: string): Promise<void> {
-    const signal = this.stopping.signal;
+  private async run(id: string, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
         const job = (await findBulkJob(this.pool, id))!;

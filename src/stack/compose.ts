@@ -35,6 +35,7 @@ import { finishBacktest, resumableBacktests } from '../store/backtests.js';
 import type { Redeliverers } from '../services/deliveries.js';
 import { secretsOf, type InboundSource } from '../connectors/config.js';
 import { CaseService } from '../cases/service.js';
+import { type ClaimLease, Leases } from '../cases/leases.js';
 import { ensureDatabase } from '../store/databases.js';
 import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
@@ -222,33 +223,71 @@ export function composeCaseService(client: Client, pool: Pool): CaseService {
   return new CaseService(client, pool);
 }
 
-/** Bulk operations on the case service, for `casebook bulk` (the API builds its own in composeApi). */
-export function composeBulkOperations(client: Client, pool: Pool): BulkOperations {
-  return new BulkOperations(pool, new CaseService(client, pool));
+/** Bulk operations on the case service, for `casebook bulk` (the API builds its own in composeApi); `claim`: see BulkOperations. */
+export function composeBulkOperations(client: Client, pool: Pool, claim?: ClaimLease): BulkOperations {
+  return new BulkOperations(pool, new CaseService(client, pool), claim);
+}
+
+/**
+ * The leases of what runs once across a deployment's API processes (src/cases/leases.ts), on a
+ * connection of their own to `databaseUrl`; `close` frees them.
+ */
+export function composeLeases(databaseUrl: string): Leases {
+  return new Leases(databaseUrl);
+}
+
+/** The API's bulk jobs and backtests, and what resumes those left running (each under its lease, with `claim`). */
+export interface ApiJobs {
+  bulk: BulkOperations;
+  backtests: BacktestRunner;
+  resume(): Promise<void>;
+}
+
+export function composeApiJobs(pool: Pool, cases: CaseService, claim?: ClaimLease): ApiJobs {
+  const bulk = new BulkOperations(pool, cases, claim);
+  const backtests = composeBacktestRunner(pool, claim);
+  return {
+    bulk,
+    backtests,
+    resume: async () => {
+      await bulk.resume();
+      await backtests.resume();
+    },
+  };
 }
 
 /**
  * Backtests the API starts (`POST /v1/backtests`), run in its process one after another, each on a
  * scratch stack of its own with the local connectors (composeScenarioStack), closed when it ends.
- * Closing stops them after the case each is at; `resume` picks up those a previous process left running.
+ * Closing stops them after the case each is at; `resume` picks up those left running by a process that
+ * stopped or died. With `claim`, a backtest runs only while this process holds its lease.
  */
-export function composeBacktestRunner(archive: Pool): BacktestRunner {
+export function composeBacktestRunner(archive: Pool, claim?: ClaimLease): BacktestRunner {
   let queue: Promise<void> = Promise.resolve();
   const stopping = new AbortController();
+  /** Queued or running here: `resume` does not queue them again. */
+  const here = new Set<string>();
+  const runOne = async (id: string) => {
+    if (stopping.signal.aborted) return;
+    const lease = claim && (await claim(`backtest:${id}`));
+    if (claim && !lease) return;
+    let stack: ScenarioStack | undefined;
+    try {
+      const signal = lease ? AbortSignal.any([stopping.signal, lease.signal]) : stopping.signal;
+      stack = await composeScenarioStack(LOCAL_CONNECTORS, (chosen) => chosen);
+      await stack.worker.runUntil(runKeptBacktest(archive, stack, id, { signal }));
+    } catch (error) {
+      // Also a scratch stack or worker that would not start: the backtest is never left running.
+      await finishBacktest(archive, id, { problem: (error as Error).message }).catch(() => {});
+    } finally {
+      await stack?.close().catch(() => {});
+      await lease?.release();
+    }
+  };
   const run = (id: string) => {
-    queue = queue.then(async () => {
-      if (stopping.signal.aborted) return;
-      let stack: ScenarioStack | undefined;
-      try {
-        stack = await composeScenarioStack(LOCAL_CONNECTORS, (chosen) => chosen);
-        await stack.worker.runUntil(runKeptBacktest(archive, stack, id, { signal: stopping.signal }));
-      } catch (error) {
-        // Also a scratch stack or worker that would not start: the backtest is never left running.
-        await finishBacktest(archive, id, { problem: (error as Error).message }).catch(() => {});
-      } finally {
-        await stack?.close().catch(() => {});
-      }
-    });
+    if (here.has(id)) return;
+    here.add(id);
+    queue = queue.then(() => runOne(id)).finally(() => here.delete(id));
   };
   return {
     async start(candidate, options, startedBy) {
@@ -396,24 +435,22 @@ export interface ApiParts {
    * taken as ready, the console has its defaults, nothing is logged.
    */
   running?: { config: Config; connection: Connection; temporalUiUrl?: string | undefined; logger?: boolean };
+  /** Its bulk jobs and backtests (composeApiJobs; `casebook start` resumes them under their leases); unset: made here, without leases. */
+  jobs?: ApiJobs;
   /** Served at /metrics, with each request's time (composeMetrics); unset: no /metrics. */
   metrics?: CasebookMetrics;
 }
 
 /**
  * The HTTP API on the case services, not yet listening. Its bulk jobs run in its process: closing the
- * API stops them after their current case; `casebook start` (with `running`) resumes those left running.
+ * API stops them after their current case; `casebook start` resumes those left running (`jobs.resume`,
+ * in the housekeeping one API process holds).
  */
-export async function composeApi({ services, pool, running, metrics }: ApiParts): Promise<FastifyInstance> {
-  const bulk = new BulkOperations(pool, services.cases);
-  const backtests = composeBacktestRunner(pool);
+export async function composeApi({ services, pool, running, jobs, metrics }: ApiParts): Promise<FastifyInstance> {
+  const { bulk, backtests } = jobs ?? composeApiJobs(pool, services.cases);
   const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}), ...(metrics ? { metrics } : {}) });
   api.addHook('onClose', () => bulk.close());
   api.addHook('onClose', () => backtests.close());
-  if (running) {
-    await bulk.resume();
-    await backtests.resume();
-  }
   return api;
 }
 

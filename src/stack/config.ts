@@ -63,6 +63,8 @@ export interface Config {
   temporalRetentionDays: number;
   /** How often closed runs are copied into the archive. */
   archiveIntervalMs: number;
+  /** How often an API process tries to take the housekeeping lease another one holds, and checks the one it holds (docs/operations.md). */
+  leaseRetryMs: number;
   /** The shop's IANA time zone, in which the console shows times (CASEBOOK_SHOP_TIME_ZONE). */
   shopTimeZone: string;
   /** The Temporal Web UI the console links cases to (CASEBOOK_TEMPORAL_UI_URL); unset: the dev server's, when Casebook starts it. */
@@ -140,6 +142,8 @@ export const DEFAULT_DATABASE_POOL_SIZE = 10;
 /** The dev server's own default is one day: too short to look into last week's cases in its Web UI. */
 export const DEFAULT_TEMPORAL_RETENTION_DAYS = 30;
 export const DEFAULT_ARCHIVE_INTERVAL_SECONDS = 10;
+/** The housekeeping moves to another API process within about this long after its holder dies. */
+export const DEFAULT_LEASE_RETRY_SECONDS = 5;
 /**
  * Replays and exports: two threads (this machine's two cores; the API keeps its share), 20 waiting, a
  * replay stopped after 20 s (the longest standard history replays in under 0.1 s warm), an export after
@@ -289,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: positive(env, 'CASEBOOK_DATABASE_POOL') ?? DEFAULT_DATABASE_POOL_SIZE,
     temporalRetentionDays: positive(env, 'CASEBOOK_TEMPORAL_RETENTION_DAYS', 3_650) ?? DEFAULT_TEMPORAL_RETENTION_DAYS,
     archiveIntervalMs: (positive(env, 'CASEBOOK_ARCHIVE_INTERVAL_SECONDS', 86_400) ?? DEFAULT_ARCHIVE_INTERVAL_SECONDS) * 1_000,
+    leaseRetryMs: (positive(env, 'CASEBOOK_LEASE_RETRY_SECONDS', 3_600) ?? DEFAULT_LEASE_RETRY_SECONDS) * 1_000,
     shopTimeZone: timeZone(env, 'CASEBOOK_SHOP_TIME_ZONE', 'Asia/Shanghai'),
     ...(httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') ? { temporalUiUrl: httpUrl(env, 'CASEBOOK_TEMPORAL_UI_URL') } : {}),
     auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),

@@ -16,6 +16,15 @@ import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDa
 import { describeError, killChild } from './processes.js';
 import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { composeApiJobs, composeLeases } from './compose.js';
+import { repeatEvery } from '../cases/repeat.js';
+
+/** What an API process says as the housekeeping's lease comes to it, is held elsewhere, or is lost. */
+const HOUSEKEEPING_NOTES = {
+  held: 'casebook: this process runs the housekeeping (history archiver, audit checkpoints, inbox and inbound settling, resuming bulk jobs and backtests)',
+  elsewhere: 'casebook: another process runs the housekeeping; this one takes it over if that one stops',
+  lost: 'casebook: the connection holding the housekeeping lease closed: the housekeeping stopped here until this process takes the lease again',
+} as const;
 
 /** What this process runs: the HTTP API (with the housekeeping it may hold), the case worker, or both. */
 export interface Roles {
@@ -252,17 +261,39 @@ async function startApi(
     destinations: config.connectors.destinations,
     ...(metrics ? { metrics } : {}),
   });
-  stops.push(...startHousekeeping(config, client, pool, services, log));
-  // Stopped after the API (stops run last first): an export still being downloaded ends with it.
+  // Closed last (stops run last first), once the jobs released their leases.
+  const leases = composeLeases(databaseUrl);
+  stops.push(() => leases.close());
+  // Stopped after the API: an export still being downloaded ends with it.
   stops.push(() => services.close());
+  const jobs = composeApiJobs(pool, services.cases, leases.claim);
   const api = await composeApi({
     services,
     pool,
-    running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false },
+    running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false }, jobs,
     ...(metrics ? { metrics } : {}),
   });
   await api.listen({ host: config.host, port: config.apiPort });
   stops.push(() => api.close());
+  // Once across the API processes: in the one holding the lease, moving when that one dies.
+  stops.push(
+    leases.hold(
+      'housekeeping',
+      () => {
+        const running = [
+          ...startHousekeeping(config, client, pool, services, log),
+          repeatEvery(
+            config.leaseRetryMs,
+            () => jobs.resume().catch((error: Error) => log(`casebook: resuming bulk jobs and backtests failed (${error.message}); trying again`)),
+            { now: true },
+          ),
+        ];
+        return () => runReverse(running);
+      },
+      config.leaseRetryMs,
+      (state) => log(HOUSEKEEPING_NOTES[state]),
+    ),
+  );
   const bound = api.server.address();
   const port = typeof bound === 'object' && bound ? bound.port : config.apiPort;
   return `http://${config.host}:${port}`;

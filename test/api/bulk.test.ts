@@ -6,7 +6,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { run as bulkCommand } from '../../src/cli/commands/bulk.js';
-import { composeApi, composeBulkOperations } from '../../src/stack/compose.js';
+import { composeApi, composeBulkOperations, composeLeases } from '../../src/stack/compose.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { useApi } from '../support/api.js';
 import { useRuntime } from '../support/runtime.js';
@@ -238,10 +238,19 @@ describe('a job cut short by a restart', () => {
     expect(stopped.status).toBe('running');
     expect(stopped.progress.pending).toBeGreaterThan(0);
 
-    const bulk = composeBulkOperations(runtime.env.client, runtime.db.pool);
+    // Another process runs the job (it holds its lease): this one leaves it alone, until that one dies.
+    const other = composeLeases(runtime.db.url);
+    expect(await other.claim(`bulk-job:${id}`)).toBeDefined();
+    const leases = composeLeases(runtime.db.url);
+    const bulk = composeBulkOperations(runtime.env.client, runtime.db.pool, leases.claim);
+    await bulk.resume();
+    await bulk.wait(id);
+    expect((await bulk.job(id))!.progress.pending).toBe(stopped.progress.pending);
+    await other.close();
     await bulk.resume();
     await bulk.wait(id);
     await bulk.close();
+    await leases.close();
     expect((await bulk.job(id))!).toMatchObject({ status: 'finished', progress: { total: 4, done: 4, pending: 0 } });
   }, 60_000);
 });

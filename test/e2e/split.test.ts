@@ -1,7 +1,8 @@
 /**
  * API and workers apart, as a team scales them: `casebook start --api` and `--worker` as separate
  * processes on one Temporal (a dev server of the test's own) and one Postgres. A worker alone serves no
- * HTTP; an API alone runs no case, which waits for a worker and then completes.
+ * HTTP; an API alone runs no case, which waits for a worker and then completes. The housekeeping runs
+ * in one API process at a time, and moves to another when its holder is killed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/stack/free-port.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { createApiKey } from '../../src/store/api-keys.js';
+import { archivedRuns } from '../../src/store/case-archive.js';
 import { findCase } from '../../src/store/cases.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -93,5 +95,26 @@ describe('casebook start --api and --worker', () => {
     await expect.poll(() => statusOf('split-1'), { timeout: 30_000, interval: 250 }).toBe('closed');
     expect((await findCase(db.pool, 'split-1'))?.outcome).toMatchObject({ outcome: 'resolved' });
     await expect(fetch(`http://127.0.0.1:${workerPort}/readyz`)).rejects.toThrow();
+  }, 150_000);
+
+  it('runs the housekeeping in one API process; kill -9 of it moves the archiver to the other, which archives a case closed after the kill', async () => {
+    const HELD = 'casebook: this process runs the housekeeping';
+    const quick = { CASEBOOK_LEASE_RETRY_SECONDS: '1', CASEBOOK_ARCHIVE_INTERVAL_SECONDS: '1' };
+    const [firstPort, secondPort] = [await freePort(), await freePort()];
+    const first = await start(['--api'], firstPort, quick);
+    await expect.poll(() => first.output(), { timeout: 10_000 }).toContain(HELD);
+    const second = await start(['--api'], secondPort, quick);
+    await expect.poll(() => second.output(), { timeout: 10_000 }).toContain('casebook: another process runs the housekeeping');
+    await start(['--worker'], await freePort());
+    // Held elsewhere, tried every second: still not taken while its holder lives.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(second.output()).not.toContain(HELD);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await openCase(`http://127.0.0.1:${secondPort}`, 'split-2')).toBe(201);
+    await expect.poll(() => statusOf('split-2'), { timeout: 30_000, interval: 250 }).toBe('closed');
+    await expect.poll(() => second.output(), { timeout: 15_000 }).toContain(HELD);
+    await expect.poll(async () => (await archivedRuns(db.pool, 'split-2')).length, { timeout: 30_000, interval: 250 }).toBe(1);
   }, 150_000);
 });

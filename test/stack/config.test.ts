@@ -72,6 +72,14 @@ describe('history retention and archiving', () => {
   });
 });
 
+describe('the housekeeping lease', () => {
+  it('is tried every 5 s unless CASEBOOK_LEASE_RETRY_SECONDS says otherwise, within bounds', () => {
+    expect(loadConfig({}).leaseRetryMs).toBe(5_000);
+    expect(loadConfig({ CASEBOOK_LEASE_RETRY_SECONDS: '1' }).leaseRetryMs).toBe(1_000);
+    expect(() => loadConfig({ CASEBOOK_LEASE_RETRY_SECONDS: '0' })).toThrow("CASEBOOK_LEASE_RETRY_SECONDS must be a whole number from 1 to 3600, not '0'");
+  });
+});
+
 describe('audit checkpoints', () => {
   it('go to a file in the data directory every minute, signed by the key file there, unless given', () => {
     const { auditCheckpoints } = loadConfig({ CASEBOOK_DATA_DIR: '/srv/casebook' });

@@ -17,7 +17,7 @@ import {
   type BulkRequest,
   type CaseSelection,
 } from '../../cases/bulk.js';
-import { composeBulkOperations, composeCommandStores } from '../../stack/compose.js';
+import { composeBulkOperations, composeCommandStores, composeLeases } from '../../stack/compose.js';
 import { readInstant } from '../../store/instants.js';
 import { followBulkJob } from '../bulk-progress.js';
 import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
@@ -140,7 +140,9 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
   }
   const deps = { ...connectionsOf(), ...dependencies };
   const { pool, client, close } = await composeCommandStores(deps);
-  const bulk = client && composeBulkOperations(client, pool);
+  // The job runs here under its lease, so that no API process resumes it meanwhile.
+  const leases = composeLeases(deps.databaseUrl);
+  const bulk = client && composeBulkOperations(client, pool, leases.claim);
   try {
     if (!bulk) {
       process.stderr.write(`casebook bulk: cannot reach Temporal at ${deps.temporalAddress}\n`);
@@ -152,6 +154,7 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     return 2;
   } finally {
     await bulk?.close();
+    await leases.close();
     await close();
   }
 }

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { confirmationOf, DEFAULT_BULK_RATE, MAX_BULK_RATE, type BulkOperations, type BulkRequest } from '../../cases/bulk.js';
 import { migrationSelection, orderedMapping, type MigrationRequest } from '../../cases/migration.js';
-import { composeBulkOperations, composeCommandStores } from '../../stack/compose.js';
+import { composeBulkOperations, composeCommandStores, composeLeases } from '../../stack/compose.js';
 import { followBulkJob } from '../bulk-progress.js';
 import { connectionsOf, databaseFailure, type CommandConnections } from '../connections.js';
 
@@ -99,7 +99,9 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
   }
   const deps = { ...connectionsOf(), ...dependencies };
   const { pool, client, close } = await composeCommandStores(deps);
-  const bulk = client && composeBulkOperations(client, pool);
+  // The job runs here under its lease, so that no API process resumes it meanwhile.
+  const leases = composeLeases(deps.databaseUrl);
+  const bulk = client && composeBulkOperations(client, pool, leases.claim);
   try {
     if (!bulk) {
       process.stderr.write(`casebook migrate: cannot reach Temporal at ${deps.temporalAddress}\n`);
@@ -136,6 +138,7 @@ export async function run(args: string[], dependencies: Partial<CommandConnectio
     return 2;
   } finally {
     await bulk?.close();
+    await leases.close();
     await close();
   }
 }
