@@ -1,14 +1,16 @@
 /**
- * What the worker counts when a step fails over its expression budget: the real failure of the
- * workflow's evaluator (its wording, which the counter reads from the failed step's record), through a
- * worker and case services composed with metrics, on the time-skipping server.
+ * What the worker counts, through a worker and case services composed with metrics, on the
+ * time-skipping server: a step failed over its expression budget (the real failure of the workflow's
+ * evaluator, whose wording the counter reads from the failed step's record), and a task past its SLA
+ * with the case it closes.
  */
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIdFor } from '../../src/plan/case.js';
 import { composeMetrics, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
 import type { CasebookMetrics } from '../../src/stack/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
+import { compileSmallPlaybook, DAMAGED_DECISION, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
 let db: TestDatabase;
@@ -49,5 +51,17 @@ describe('expression budget failures', () => {
     await expect.poll(() => sample('casebook_expression_budget_failures_total'), { timeout: 5_000 }).toEqual(['casebook_expression_budget_failures_total 1']);
     expect(await sample('casebook_cases_opened_total')).toEqual(['casebook_cases_opened_total{playbook="heavy-metrics"} 1']);
     expect(await sample('casebook_cases_closed_total')).toEqual([]);
+  }, 60_000);
+});
+
+describe('a task past its SLA', () => {
+  it('is a missed deadline, and the case it ends is closed by its playbook and outcome', async () => {
+    await openSmallCase(services.cases, db.pool, compileSmallPlaybook('decide-metrics', DAMAGED_DECISION), 'decide-m1');
+    // Awaiting the result lets the server skip the task's four hours.
+    expect(await env.client.workflow.getHandle(workflowIdFor('decide-m1')).result()).toMatchObject({ outcome: 'escalated', reason: 'late' });
+    await expect
+      .poll(() => sample('casebook_cases_closed_total'), { timeout: 5_000 })
+      .toEqual(['casebook_cases_closed_total{playbook="decide-metrics",outcome="escalated"} 1']);
+    expect(await sample('casebook_deadlines_missed_total')).toEqual(['casebook_deadlines_missed_total{kind="task"} 1']);
   }, 60_000);
 });
