@@ -12,6 +12,8 @@ const sources = readSources();
  */
 const isWorkflowCode = (path: string) => ['src/workflows/', 'src/plan/', 'src/case-contract/'].some((folder) => path.startsWith(folder));
 const SANDBOX_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@marcbachmann/cel-js', 're2js'];
+/** The tracing interceptors (src/workflows/tracing.ts, bundled only into a tracing worker) also take OpenTelemetry's. */
+const TRACING_PACKAGES = ['@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@temporalio/interceptors-opentelemetry'];
 
 /** '@scope/name/sub' → '@scope/name', 'name/sub' → 'name', 'node:fs' → 'node:fs'. */
 const packageName = (specifier: string) =>
@@ -32,6 +34,7 @@ function mayImport(from: string, { specifier, resolved, typeOnly }: Import): boo
   const name = packageName(specifier);
   // The contract (src/plan/) is Temporal-free: the compiler, the API and the lint load it without the SDK.
   if (inPlan && name.startsWith('@temporalio/')) return false;
+  if (from === 'src/workflows/tracing.ts' && TRACING_PACKAGES.includes(name)) return true;
   return SANDBOX_PACKAGES.includes(name) || (typeOnly && name.startsWith('@temporalio/'));
 }
 

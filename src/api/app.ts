@@ -55,6 +55,8 @@ export interface ApiOptions {
    * line is at DEBUG. Failures are logged either way.
    */
   requestLogging?: boolean;
+  /** Hooks that see every request, added before any other: a span per request when tracing (src/stack/tracing.ts). */
+  instrument?: (app: FastifyInstance) => void;
 }
 
 export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
@@ -78,6 +80,7 @@ export async function buildApi(deps: ApiDependencies, options: ApiOptions = {}):
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: false } },
   });
+  options.instrument?.(app);
 
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_request, body, done) =>
     done(null, body),

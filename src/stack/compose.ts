@@ -41,7 +41,7 @@ import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { startPostgresProcess } from '../store/postgres-process.js';
 import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
-import type { AuditCheckpointSettings, Config } from './config.js';
+import type { AuditCheckpointSettings, Config, TracingSettings } from './config.js';
 import { freePort } from './free-port.js';
 import { CasebookMetrics } from './metrics.js';
 import { apiLogger } from './logging.js';
@@ -49,6 +49,8 @@ import { planReferencesIn, withPlanReferences } from './plan-references.js';
 import { WorkflowReplayer } from './replayer.js';
 import { temporalTestServerExecutable } from './temporal-binaries.js';
 import { createCaseWorker, type CaseWorkerOptions } from './worker.js';
+import { startTracing, type Tracing } from './tracing.js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 
 /** What a connector kind builds its side of a port with. */
 export interface ConnectorContext {
@@ -319,9 +321,31 @@ export function composeCheckpointer(settings: AuditCheckpointSettings, pool: Poo
  * Temporal as the API and the services reach it: a client on a connection of its own (close the
  * connection to release it), sending published plans by hash found in `pool`.
  */
-export async function connectClient(address: string, namespace: string, pool: Pool): Promise<{ connection: Connection; client: Client }> {
+export async function connectClient(
+  address: string,
+  namespace: string,
+  pool: Pool,
+  tracing?: Pick<Tracing, 'clientInterceptors'>,
+): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({ address });
-  return { connection, client: new Client({ connection, namespace, dataConverter: withPlanReferences(planReferencesIn(pool)) }) };
+  return {
+    connection,
+    client: new Client({
+      connection,
+      namespace,
+      dataConverter: withPlanReferences(planReferencesIn(pool)),
+      ...(tracing ? { interceptors: tracing.clientInterceptors } : {}),
+    }),
+  };
+}
+
+/**
+ * The process's traces, exported over OTLP/HTTP to `settings.url` (from OTEL_EXPORTER_OTLP_ENDPOINT, see
+ * config.ts; the exporter itself reads OTEL_EXPORTER_OTLP_HEADERS and the other standard variables);
+ * unset: none, and nothing is made.
+ */
+export function composeTracing(settings: TracingSettings | undefined): Tracing | undefined {
+  return settings && startTracing(new OTLPTraceExporter({ url: settings.url }), settings.serviceName);
 }
 
 /**
@@ -435,6 +459,8 @@ export interface ApiParts {
    * taken as ready, the console has its defaults, nothing is logged.
    */
   running?: { config: Config; connection: Connection; temporalUiUrl?: string | undefined; logger?: boolean };
+  /** A span for each request (composeTracing); unset: none. */
+  tracing?: Tracing | undefined;
   /** Its bulk jobs and backtests (composeApiJobs; `casebook start` resumes them under their leases); unset: made here, without leases. */
   jobs?: ApiJobs;
   /** Served at /metrics, with each request's time (composeMetrics); unset: no /metrics. */
@@ -446,15 +472,15 @@ export interface ApiParts {
  * API stops them after their current case; `casebook start` resumes those left running (`jobs.resume`,
  * in the housekeeping one API process holds).
  */
-export async function composeApi({ services, pool, running, jobs, metrics }: ApiParts): Promise<FastifyInstance> {
+export async function composeApi({ services, pool, running, tracing, jobs, metrics }: ApiParts): Promise<FastifyInstance> {
   const { bulk, backtests } = jobs ?? composeApiJobs(pool, services.cases);
-  const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}), ...(metrics ? { metrics } : {}) });
+  const api = await buildApiOn(bulk, backtests, { services, pool, ...(running ? { running } : {}), tracing, ...(metrics ? { metrics } : {}) });
   api.addHook('onClose', () => bulk.close());
   api.addHook('onClose', () => backtests.close());
   return api;
 }
 
-function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services, pool, running, metrics }: ApiParts): Promise<FastifyInstance> {
+function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services, pool, running, tracing, metrics }: ApiParts): Promise<FastifyInstance> {
   const dependencies = {
     pool,
     bulk,
@@ -467,7 +493,8 @@ function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services,
     temporalReady: async () => true,
     ...(metrics ? { metrics } : {}),
   };
-  if (!running) return buildApi(dependencies);
+  const instrument = tracing ? { instrument: tracing.traceRequests } : {};
+  if (!running) return buildApi(dependencies, instrument);
   const { config, connection, temporalUiUrl, logger } = running;
   return buildApi(
     {
@@ -485,6 +512,7 @@ function buildApiOn(bulk: BulkOperations, backtests: BacktestRunner, { services,
       rateLimits: config.limits.rates,
       maxBodyBytes: config.limits.maxBodyBytes,
       authFailuresPerMinute: config.limits.authFailuresPerMinute,
+      ...instrument,
     },
   );
 }

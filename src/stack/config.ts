@@ -75,6 +75,15 @@ export interface Config {
   auditThreads: AuditThreadSettings;
   /** Which connector carries each side effect (CASEBOOK_CONFIG, src/stack/deployment.ts); all local without it. */
   connectors: ConnectorConfig;
+  /** Where traces go (OTEL_EXPORTER_OTLP_ENDPOINT, docs/operations.md "Traces"); unset: no tracing at all. */
+  tracing?: TracingSettings;
+}
+
+export interface TracingSettings {
+  /** The OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, or OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  url: string;
+  /** The spans' `service.name` (OTEL_SERVICE_NAME; default casebook). */
+  serviceName: string;
 }
 
 export interface AuditCheckpointSettings {
@@ -267,6 +276,18 @@ function auditCheckpoints(env: NodeJS.ProcessEnv, dataDir: string): AuditCheckpo
   };
 }
 
+/**
+ * OpenTelemetry's standard variables: the traces endpoint, or the endpoint for all signals with the
+ * traces path added (as the OTLP specification says); OTEL_SDK_DISABLED=true turns tracing off.
+ */
+function tracingSettings(env: NodeJS.ProcessEnv): TracingSettings | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  const traces = httpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', { quiet: true });
+  const all = httpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', { quiet: true });
+  const url = traces ?? (all === undefined ? undefined : `${all}/v1/traces`);
+  return url === undefined ? undefined : { url, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'casebook' };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...(env.TEMPORAL_ADDRESS ? { temporalAddress: env.TEMPORAL_ADDRESS } : {}),
@@ -299,5 +320,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditCheckpoints: auditCheckpoints(env, resolve(env.CASEBOOK_DATA_DIR || '.data')),
     auditThreads: auditThreads(env),
     connectors: connectorsFromEnv(env),
+    ...(tracingSettings(env) ? { tracing: tracingSettings(env) } : {}),
   };
 }

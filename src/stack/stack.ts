@@ -10,7 +10,18 @@ import { migrate } from '../store/migrate.js';
 import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
 import type { Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { composeApi, composeMetrics, composePool, composeServices, composeWorker, connectClient, connectWorker, startHousekeeping } from './compose.js';
+import {
+  composeApi,
+  composeMetrics,
+  composePool,
+  composeServices,
+  composeTracing,
+  composeWorker,
+  connectClient,
+  connectWorker,
+  startHousekeeping,
+} from './compose.js';
+import type { Tracing } from './tracing.js';
 import { serveMetrics, type CasebookMetrics } from './metrics.js';
 import { claimDataDir, postgresChild, postgresDataDir, temporalChild, temporalDataDir } from './children.js';
 import { describeError, killChild } from './processes.js';
@@ -105,14 +116,17 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     await migrate(postgres.ownerUrl);
     const pool = composePool(postgres.url, config.databasePoolSize);
     drains.push(() => pool.end());
+    // Shut down after the API and the worker (stops run last first): their last spans are exported.
+    const tracing = composeTracing(config.tracing);
+    if (tracing) drains.push(() => tracing.shutdown());
     const metrics = composeMetrics(pool, options.sdkMetricsUrl);
     if (config.metricsPort !== undefined) {
       const served = await serveMetrics(metrics, config.host, config.metricsPort);
       drains.push(served.close);
     }
     const firstAdminKey = roles.api ? await bootstrapAdminKey(pool, config.dataDir) : undefined;
-    if (roles.worker) await startWorker(config, temporal.address, pool, drains, log, metrics);
-    const apiUrl = roles.api ? await startApi(config, temporal, pool, postgres.url, options, drains, log, metrics) : undefined;
+    if (roles.worker) await startWorker(config, temporal.address, pool, drains, log, tracing, metrics);
+    const apiUrl = roles.api ? await startApi(config, temporal, pool, postgres.url, options, drains, log, tracing, metrics) : undefined;
     return {
       ...(apiUrl ? { apiUrl } : {}),
       temporalAddress: temporal.address,
@@ -176,7 +190,15 @@ async function startServers(config: Config, stops: Stop[], unsupervise: (() => v
  * again and run again every few seconds until Temporal answers. Stopping drains it (activities get
  * 10 s to finish, then are cancelled; the worker is shut down by force after 25 s).
  */
-async function startWorker(config: Config, address: string, pool: Pool, stops: Stop[], log: (line: string) => void, metrics?: CasebookMetrics): Promise<void> {
+async function startWorker(
+  config: Config,
+  address: string,
+  pool: Pool,
+  stops: Stop[],
+  log: (line: string) => void,
+  tracing?: Tracing,
+  metrics?: CasebookMetrics,
+): Promise<void> {
   const connection = await connectWorker(address);
   stops.push(() => connection.close());
   const create = () =>
@@ -186,6 +208,7 @@ async function startWorker(config: Config, address: string, pool: Pool, stops: S
       namespace: config.namespace,
       connectors: config.connectors,
       tuning: { ...config.worker, shutdownGraceTime: '10s', shutdownForceTime: '25s' },
+      tracing,
       workflowBundle: config.workflowBundle,
       historyShape: config.historyShape,
       promiseStacks: config.workflowStackTraces,
@@ -239,9 +262,10 @@ async function startApi(
   options: { logger?: boolean },
   stops: Stop[],
   log: (line: string) => void,
+  tracing?: Tracing,
   metrics?: CasebookMetrics,
 ): Promise<string> {
-  const { connection, client } = await connectClient(temporal.address, config.namespace, pool);
+  const { connection, client } = await connectClient(temporal.address, config.namespace, pool, tracing);
   stops.push(() => connection.close());
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
@@ -270,7 +294,9 @@ async function startApi(
   const api = await composeApi({
     services,
     pool,
-    running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false }, jobs,
+    running: { config, connection, temporalUiUrl: temporal.uiUrl, logger: options.logger ?? false },
+    tracing,
+    jobs,
     ...(metrics ? { metrics } : {}),
   });
   await api.listen({ host: config.host, port: config.apiPort });

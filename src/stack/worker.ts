@@ -11,6 +11,7 @@ import { REPLAY_SINK, type CaseSinks } from '../case-contract/messages.js';
 import { CaseWorker } from './workflow-threads.js';
 import { TASK_QUEUE } from '../plan/case.js';
 import type { InjectedSinks } from '@temporalio/worker';
+import type { Tracing } from './tracing.js';
 import type { CasebookMetrics } from './metrics.js';
 import type { CaseActivities } from '../plan/activities.js';
 
@@ -34,6 +35,8 @@ export interface CaseWorkerOptions {
   historyShape?: number;
   /** Tuning passed through to Temporal's Worker, over the measured defaults (WORKER_DEFAULTS). */
   tuning?: WorkerSettings & Pick<WorkerOptions, 'stickyQueueScheduleToStartTimeout' | 'shutdownGraceTime' | 'shutdownForceTime'>;
+  /** Its workflows' and activities' spans (src/stack/tracing.ts); unset: no interceptor at all. */
+  tracing?: Pick<Tracing, 'workerInterceptors' | 'sinks'> | undefined;
   /** Keep the SDK's promise hook for the `__stack_trace` query (CASEBOOK_WORKFLOW_STACK_TRACES); off: workflow-threads.ts. */
   promiseStacks?: boolean;
 }
@@ -75,7 +78,9 @@ export function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: workflowBundlerOptions }),
     workflowThreadPoolSize: 2,
     activities: countedBy(options.metrics, loggedActivities(createActivities(options.pool, options.adapters, options.historyShape))),
-    sinks: NO_REPLAY_LISTENER,
+    ...(options.tracing
+      ? { interceptors: options.tracing.workerInterceptors, sinks: { ...NO_REPLAY_LISTENER, ...options.tracing.sinks } }
+      : { sinks: NO_REPLAY_LISTENER }),
     dataConverter: withPlanReferences(options.plans),
     ...WORKER_DEFAULTS,
     ...options.tuning,
