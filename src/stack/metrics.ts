@@ -162,7 +162,7 @@ export class CasebookMetrics implements ApiMetrics {
     this.casesClosed.inc({ playbook, outcome: report.outcome.outcome });
   }
 
-  /** The case services, counting the cases they open and the events they deliver (to a case, or through the inbox). */
+  /** The case services, counting the cases they open and the events they deliver (to a case, or through the inbox, an agent's redelivery too). */
   countServices(cases: CaseService, inbox: EventInbox): void {
     const open = cases.open.bind(cases);
     cases.open = async (request) => {
@@ -185,6 +185,12 @@ export class CasebookMetrics implements ApiMetrics {
       };
     inbox.deliverWarehouseReceipt = routedBy(inbox.deliverWarehouseReceipt.bind(inbox));
     inbox.deliverInbound = routedBy(inbox.deliverInbound.bind(inbox));
+    const redeliver = inbox.redeliver.bind(inbox);
+    inbox.redeliver = async (inboxId, caseId, by) => {
+      const outcome = await redeliver(inboxId, caseId, by);
+      if (outcome) this.routed(outcome);
+      return outcome;
+    };
   }
 
   /** The activities, each counting what it did once it did it; a report counted once it is written. */

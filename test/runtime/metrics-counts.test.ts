@@ -2,7 +2,7 @@
  * What the worker counts, through a worker and case services composed with metrics, on the
  * time-skipping server: a step failed over its expression budget (the real failure of the workflow's
  * evaluator, whose wording the counter reads from the failed step's record), and a task past its SLA
- * with the case it closes.
+ * with the case it closes; events the inbox leaves unrouted.
  */
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,4 +64,15 @@ describe('a task past its SLA', () => {
       .toEqual(['casebook_cases_closed_total{playbook="decide-metrics",outcome="escalated"} 1']);
     expect(await sample('casebook_deadlines_missed_total')).toEqual(['casebook_deadlines_missed_total{kind="task"} 1']);
   }, 60_000);
+});
+
+describe('events through the inbox', () => {
+  it('counts a receipt no case takes as unrouted, and an agent redelivering it again', async () => {
+    const outcome = await services.inbox.deliverWarehouseReceipt({ receiptId: 'stray-m1', orderId: 'NO-SUCH-ORDER', payload: {} });
+    expect(outcome.status).toBe('unrouted');
+    expect(await sample('casebook_events_total')).toEqual(['casebook_events_total{result="unrouted"} 1']);
+    expect((await services.inbox.redeliver(outcome.inboxId))?.status).toBe('unrouted');
+    expect(await sample('casebook_events_total')).toEqual(['casebook_events_total{result="unrouted"} 2']);
+    expect(await sample('casebook_inbox_unrouted_events')).toEqual(['casebook_inbox_unrouted_events 1']);
+  });
 });
