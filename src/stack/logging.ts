@@ -92,9 +92,17 @@ export function formatRecord(format: LogFormat, unscrubbed: LogRecord): string {
   return line;
 }
 
-/** A line of the start command itself ("API http://..."): as it is for people, a record at INFO in JSON. */
+/** A line of the start command itself ("API http://..."): scrubbed, as it is for people, a record at INFO in JSON. */
 export function formatNote(format: LogFormat, note: string): string {
-  return format === 'json' ? formatRecord(format, { level: LEVELS.INFO, time: Date.now(), msg: note }) : `casebook: ${note}`;
+  return format === 'json' ? formatRecord(format, { level: LEVELS.INFO, time: Date.now(), msg: note }) : `casebook: ${scrub(note)}`;
+}
+
+/**
+ * The first start's admin key: the one secret shown, once, to the person at the terminal; in JSON lines,
+ * which go to a log store, scrubbed like any other (it is in its file).
+ */
+export function formatKeyNote(format: LogFormat, note: string): string {
+  return format === 'json' ? formatNote(format, note) : `casebook: ${note}`;
 }
 
 function serializeError(error: unknown): { type?: string; message: string; stack?: string } {

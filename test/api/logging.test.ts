@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/app.js';
 import type { ApiDependencies } from '../../src/api/dependencies.js';
 import { loadConfig } from '../../src/stack/config.js';
-import { apiLogger, formatNote, formatRecord, temporalLogger } from '../../src/stack/logging.js';
+import { apiLogger, formatKeyNote, formatNote, formatRecord, temporalLogger } from '../../src/stack/logging.js';
 
 /** Dependencies that only /healthz and the error paths reach: nothing here touches a database. */
 const deps = { temporalReady: async () => true } as unknown as ApiDependencies;
@@ -173,6 +173,14 @@ describe('secrets', () => {
       err: { message: 'connect postgres://casebook:[redacted]@db.internal:5432/casebook failed; sent Bearer [redacted]' },
     });
     expect(formatRecord('text', { level: 30, time, msg: 'hello', authorization: key })).not.toContain('S'.repeat(43));
+  });
+
+  it('are cut out of the start command’s notes too, but the first admin key, shown once on a terminal', () => {
+    expect(formatNote('text', 'could not start: postgres://casebook:s3cret@db/casebook refused')).toBe(
+      'casebook: could not start: postgres://casebook:[redacted]@db/casebook refused',
+    );
+    expect(formatKeyNote('text', `  ${key}`)).toBe(`casebook:   ${key}`);
+    expect(JSON.parse(formatKeyNote('json', `  ${key}`)).msg).toBe('  cb_abcdefghijkl_[redacted]');
   });
 
   it('are blanked by pino too, in the request headers it would log', async () => {

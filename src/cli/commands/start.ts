@@ -1,5 +1,5 @@
 import { loadConfig, type Config, type LogFormat } from '../../stack/config.js';
-import { formatNote, installStartLogging } from '../../stack/logging.js';
+import { formatKeyNote, formatNote, installStartLogging } from '../../stack/logging.js';
 import { BOTH_ROLES, DRAIN_TIMEOUT_MS, startStack, type Roles, type RunningStack } from '../../stack/stack.js';
 import { killChildren, releaseDataDir } from '../../stack/children.js';
 import { describeError } from '../../stack/processes.js';
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
   if (stack.temporalUiUrl) say(`Temporal Web UI ${stack.temporalUiUrl}`);
   if (stack.firstAdminKey) {
     say(`first start: admin API key (shown once, also in ${stack.firstAdminKey.file}):`);
-    say(`  ${stack.firstAdminKey.key}`);
+    process.stdout.write(formatKeyNote(format, `  ${stack.firstAdminKey.key}`) + '\n');
   }
   say('ready; Ctrl-C stops everything');
   await stopRequested;
