@@ -2,7 +2,7 @@
  * Where subcommands find Casebook's database and Temporal ($DATABASE_URL, $TEMPORAL_ADDRESS, or the
  * embedded ones `casebook start` runs), and how they say they could not use the database.
  */
-import { loadConfig } from '../stack/config.js';
+import { loadConfig, type TemporalSecurity } from '../stack/config.js';
 
 export function databaseUrlOf(env: NodeJS.ProcessEnv = process.env): string {
   const config = loadConfig(env);
@@ -13,11 +13,18 @@ export interface CommandConnections {
   databaseUrl: string;
   temporalAddress: string;
   namespace: string;
+  /** A managed cluster's API key or mutual TLS (TEMPORAL_API_KEY, TEMPORAL_TLS_*). */
+  temporalSecurity: TemporalSecurity;
 }
 
 export function connectionsOf(env: NodeJS.ProcessEnv = process.env): CommandConnections {
   const config = loadConfig(env);
-  return { databaseUrl: databaseUrlOf(env), temporalAddress: config.temporalAddress ?? `${config.host}:${config.temporalPort}`, namespace: config.namespace };
+  return {
+    databaseUrl: databaseUrlOf(env),
+    temporalAddress: config.temporalAddress ?? `${config.host}:${config.temporalPort}`,
+    namespace: config.namespace,
+    temporalSecurity: config.temporalSecurity,
+  };
 }
 
 /** `host:port/database` of a connection URL, for messages (never its password). */

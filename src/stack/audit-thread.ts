@@ -15,6 +15,7 @@ import type { AuditThreadData, FromThread, ToThread } from './audit-threads.js';
 import { installTemporalLogging } from './logging.js';
 import { planReferencesIn, withPlanReferences } from './plan-references.js';
 import { WorkflowReplayer } from './replayer.js';
+import { temporalConnectionOptions } from './temporal-security.js';
 
 /** An export is sent in chunks of about this many characters, at most WINDOW of them not yet taken by the API. */
 const CHUNK = 64 * 1024;
@@ -49,7 +50,7 @@ function serve(code: string): void {
   const plans = planReferencesIn(pool);
   const client = data.temporal
     ? new Client({
-        connection: Connection.lazy({ address: data.temporal.address }),
+        connection: Connection.lazy({ address: data.temporal.address, ...temporalConnectionOptions(data.temporal.security) }),
         namespace: data.temporal.namespace,
         dataConverter: withPlanReferences(plans),
       })

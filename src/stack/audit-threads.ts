@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { AuditBusy, AuditOverLimit, type Auditor } from '../cases/audit.js';
 import type { CaseReplay } from '../cases/replay.js';
+import type { TemporalSecurity } from './config.js';
 
 /** How the audit threads are bounded (docs/operations.md, "Replays and exports"). */
 export interface AuditThreadSettings {
@@ -30,7 +31,7 @@ export interface AuditThreadSettings {
 export interface AuditThreadData {
   databaseUrl: string;
   /** Unset: no Temporal, the archive answers alone. */
-  temporal?: { address: string; namespace: string };
+  temporal?: { address: string; namespace: string; security?: TemporalSecurity };
   /** Workflow interceptor modules bundled with the workflow code (tests: a changed or spinning interpreter). */
   interceptorModules: string[];
   code?: string;

@@ -41,7 +41,8 @@ import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { startPostgresProcess } from '../store/postgres-process.js';
 import { AuditThreads, type AuditThreadSettings } from './audit-threads.js';
-import type { AuditCheckpointSettings, Config, TracingSettings } from './config.js';
+import type { AuditCheckpointSettings, Config, TemporalSecurity, TracingSettings } from './config.js';
+import { temporalConnectionOptions } from './temporal-security.js';
 import { freePort } from './free-port.js';
 import { CasebookMetrics } from './metrics.js';
 import { apiLogger } from './logging.js';
@@ -203,13 +204,20 @@ export function composePool(databaseUrl: string, size?: number): Pool {
  * within 2 s (it may be gone: stopped, or the case past its retention; the archive then answers for
  * closed cases). `close` releases both.
  */
-export async function composeCommandStores(c: { databaseUrl: string; temporalAddress: string; namespace: string }): Promise<{
+export async function composeCommandStores(c: {
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  temporalSecurity?: TemporalSecurity;
+}): Promise<{
   pool: Pool;
   client: Client | undefined;
   close(): Promise<void>;
 }> {
   const pool = createPool(c.databaseUrl, 2);
-  const connection = await Connection.connect({ address: c.temporalAddress, connectTimeout: 2_000 }).catch(() => undefined);
+  const connection = await Connection.connect({ address: c.temporalAddress, connectTimeout: 2_000, ...temporalConnectionOptions(c.temporalSecurity) }).catch(
+    () => undefined,
+  );
   return {
     pool,
     client: connection && new Client({ connection, namespace: c.namespace, dataConverter: withPlanReferences(planReferencesIn(pool)) }),
@@ -326,8 +334,9 @@ export async function connectClient(
   namespace: string,
   pool: Pool,
   tracing?: Pick<Tracing, 'clientInterceptors'>,
+  security?: TemporalSecurity,
 ): Promise<{ connection: Connection; client: Client }> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, ...temporalConnectionOptions(security) });
   return {
     connection,
     client: new Client({
@@ -357,9 +366,9 @@ export function composeMetrics(pool: Pool, sdkMetricsUrl?: string): CasebookMetr
   return new CasebookMetrics(pool, sdkMetricsUrl);
 }
 
-/** Temporal as the case worker reaches it. */
-export function connectWorker(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
+/** Temporal as the case worker reaches it; `security`: a managed cluster's API key or mutual TLS (config.ts). */
+export function connectWorker(address: string, security?: TemporalSecurity): Promise<NativeConnection> {
+  return NativeConnection.connect({ address, ...temporalConnectionOptions(security) });
 }
 
 export interface WorkerParts extends Omit<CaseWorkerOptions, 'adapters' | 'plans'> {
@@ -394,7 +403,7 @@ export interface ServiceParts {
    * Replays and exports in worker threads of their own, bounded (what `casebook start` runs); unset: in
    * this thread, unbounded (tests, benches).
    */
-  auditThreads?: { databaseUrl: string; temporal: { address: string; namespace: string }; settings: AuditThreadSettings };
+  auditThreads?: { databaseUrl: string; temporal: { address: string; namespace: string; security?: TemporalSecurity }; settings: AuditThreadSettings };
   /** The sources that post signed events (the configuration's `inbound`); unset: none. */
   inbound?: Record<string, InboundSource>;
   /** The configured webhook destinations, which an admin's redelivery sends to; unset: none. */

@@ -1,6 +1,6 @@
 /** Configuration from the environment, with embedded defaults: no variable is needed to run. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AuditThreadSettings } from './audit-threads.js';
 import type { ConnectorConfig } from '../connectors/config.js';
@@ -20,6 +20,8 @@ export interface Config {
   /** An existing Temporal frontend; unset: start the dev server. */
   temporalAddress?: string;
   namespace: string;
+  /** How the clients and workers authenticate to that frontend: a managed cluster's API key or mutual TLS; {} for plain gRPC. */
+  temporalSecurity: TemporalSecurity;
   /** An existing Postgres; unset: start the embedded one. */
   databaseUrl?: string;
   /** The same database as its owner, for migrations; unset: migrations run as `databaseUrl`. */
@@ -84,6 +86,29 @@ export interface TracingSettings {
   url: string;
   /** The spans' `service.name` (OTEL_SERVICE_NAME; default casebook). */
   serviceName: string;
+}
+
+/**
+ * How Casebook reaches a Temporal that wants more than a plain connection (Temporal Cloud, a cluster behind
+ * TLS), read from the variables Temporal's own CLI reads: TEMPORAL_API_KEY, TEMPORAL_TLS,
+ * TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+ * TEMPORAL_TLS_SERVER_NAME (docs/operations.md, "A production-shaped Temporal").
+ */
+export interface TemporalSecurity {
+  /** Sent as a bearer token on every call; a secret, never repeated in a message. Implies TLS. */
+  apiKey?: string;
+  /** TLS to the frontend: on with TEMPORAL_TLS=true, with an API key, or with any of the files. */
+  tls?: TemporalTls;
+}
+
+export interface TemporalTls {
+  /** The name the server's certificate is checked against, when not the address's host. */
+  serverName?: string;
+  /** The CA that signed the server's certificate, when the system's do not. */
+  serverCaCertPath?: string;
+  /** Mutual TLS: this client's certificate and key (both or neither). */
+  clientCertPath?: string;
+  clientKeyPath?: string;
 }
 
 export interface AuditCheckpointSettings {
@@ -288,10 +313,43 @@ function tracingSettings(env: NodeJS.ProcessEnv): TracingSettings | undefined {
   return url === undefined ? undefined : { url, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'casebook' };
 }
 
+/** A PEM file Temporal's TLS needs: it must exist, as a file. */
+function pemFile(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const path = resolve(raw);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new Error(`${name} must be the path of a PEM file, not '${raw}' (no such file)`);
+  return path;
+}
+
+function temporalSecurity(env: NodeJS.ProcessEnv): TemporalSecurity {
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const raw = env.TEMPORAL_TLS;
+  if (raw !== undefined && raw !== '' && !['true', 'false', '1', '0'].includes(raw)) throw new Error(`TEMPORAL_TLS must be true or false, not '${raw}'`);
+  const files: TemporalTls = {
+    ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
+    ...(pemFile(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH') ? { serverCaCertPath: pemFile(env, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH') } : {}),
+    ...(pemFile(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH') ? { clientCertPath: pemFile(env, 'TEMPORAL_TLS_CLIENT_CERT_PATH') } : {}),
+    ...(pemFile(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH') ? { clientKeyPath: pemFile(env, 'TEMPORAL_TLS_CLIENT_KEY_PATH') } : {}),
+  };
+  if (Boolean(files.clientCertPath) !== Boolean(files.clientKeyPath)) {
+    throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together: mutual TLS needs the certificate and its key');
+  }
+  const off = raw === 'false' || raw === '0';
+  if (off && (apiKey || Object.keys(files).length > 0))
+    throw new Error('TEMPORAL_TLS=false cannot go with TEMPORAL_API_KEY or the TEMPORAL_TLS_* files, which need TLS');
+  const tls = raw === 'true' || raw === '1' || Boolean(apiKey) || Object.keys(files).length > 0;
+  if (tls && !env.TEMPORAL_ADDRESS) {
+    throw new Error('TEMPORAL_API_KEY, TEMPORAL_TLS and the TEMPORAL_TLS_* files need TEMPORAL_ADDRESS: the embedded dev server takes plain connections');
+  }
+  return { ...(apiKey ? { apiKey } : {}), ...(tls ? { tls: files } : {}) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...(env.TEMPORAL_ADDRESS ? { temporalAddress: env.TEMPORAL_ADDRESS } : {}),
     namespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalSecurity: temporalSecurity(env),
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
     ...(env.DATABASE_URL && env.DATABASE_OWNER_URL ? { databaseOwnerUrl: env.DATABASE_OWNER_URL } : {}),
     dataDir: resolve(env.CASEBOOK_DATA_DIR || '.data'),

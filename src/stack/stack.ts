@@ -199,7 +199,7 @@ async function startWorker(
   tracing?: Tracing,
   metrics?: CasebookMetrics,
 ): Promise<void> {
-  const connection = await connectWorker(address);
+  const connection = await connectWorker(address, config.temporalSecurity);
   stops.push(() => connection.close());
   const create = () =>
     composeWorker({
@@ -265,7 +265,7 @@ async function startApi(
   tracing?: Tracing,
   metrics?: CasebookMetrics,
 ): Promise<string> {
-  const { connection, client } = await connectClient(temporal.address, config.namespace, pool, tracing);
+  const { connection, client } = await connectClient(temporal.address, config.namespace, pool, tracing, config.temporalSecurity);
   stops.push(() => connection.close());
   // A managed cluster may refuse the operator service: cases then run, just without search attributes.
   const indexed = await ensureSearchAttributes(connection, config.namespace).then(
@@ -280,7 +280,11 @@ async function startApi(
     pool,
     indexed,
     historyShape: config.historyShape,
-    auditThreads: { databaseUrl, temporal: { address: temporal.address, namespace: config.namespace }, settings: config.auditThreads },
+    auditThreads: {
+      databaseUrl,
+      temporal: { address: temporal.address, namespace: config.namespace, security: config.temporalSecurity },
+      settings: config.auditThreads,
+    },
     inbound: config.connectors.inbound,
     destinations: config.connectors.destinations,
     ...(metrics ? { metrics } : {}),
