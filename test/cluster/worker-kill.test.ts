@@ -6,12 +6,16 @@
  * in the ledger, and every history replays on this build.
  */
 import type { Client, Connection } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../src/plan/case.js';
-import { composeReplayer, connectClient } from '../../src/stack/compose.js';
+import { connectClient } from '../../src/stack/compose.js';
+import { planReferencesIn } from '../../src/stack/plan-references.js';
+import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { startCasebookProcess, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { returnCaseData } from '../support/playbooks.js';
@@ -22,14 +26,26 @@ const ids = Array.from({ length: CASES }, (_, i) => `kill-${String(i + 1).padSta
 
 let cluster: TestCluster;
 let temporal: { connection: Connection; client: Client } | undefined;
+/** This build's workflow code, bundled once by `casebook bundle` while the server starts, as a release ships it to its workers. */
+let bundle: string;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
+  [cluster, bundle] = await Promise.all([startTestCluster(), casebookBundle()]);
 }, 180_000);
 afterAll(async () => {
   await temporal?.connection.close();
   await cluster?.stop();
 }, 60_000);
+
+async function casebookBundle(): Promise<string> {
+  const file = join(mkdtempSync(join(tmpdir(), 'casebook-bundle-')), 'workflows.js');
+  const child = spawn(process.execPath, ['bin/casebook.js', 'bundle', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  child.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`casebook bundle exited with ${code}: ${said}`);
+  return file;
+}
 
 /** `count` calls of `fn` at a time, in order. */
 async function inBatches<T>(items: T[], count: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -40,11 +56,14 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
   it('50 return cases complete with exactly one refund each after kill -9 of one of two workers, and every history replays', async () => {
     const { key } = await createApiKey(cluster.db.pool, 'admin', 'cluster test');
     // Started together: each waits for the migrations' lock in turn.
+    const started = performance.now();
+    const seconds = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
     const [api, first, second] = await Promise.all([
       startCasebookProcess(cluster, 'api'),
-      startCasebookProcess(cluster, 'worker'),
-      startCasebookProcess(cluster, 'worker'),
+      startCasebookProcess(cluster, 'worker', { CASEBOOK_WORKFLOW_BUNDLE: bundle }),
+      startCasebookProcess(cluster, 'worker', { CASEBOOK_WORKFLOW_BUNDLE: bundle }),
     ]);
+    console.log(`${seconds()}: the API and two workers ready`);
     const url = api.apiUrl!;
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
     const post = async (path: string, body: unknown, status: number) => {
@@ -71,6 +90,7 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
         )
       ).rows[0]!.n;
     await expect.poll(waitingForReceipt, { timeout: 60_000, interval: 250 }).toBe(CASES);
+    console.log(`${seconds()}: ${CASES} cases waiting for the receipt`);
 
     // The receipts, all at once: each case computes its refund and issues it, on whichever worker takes it.
     const receipts = inBatches(ids, CASES, (id) =>
@@ -82,7 +102,7 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     await receipts;
-    console.log(`worker ${first.pid} killed with ${atKill} of ${CASES} refunds issued`);
+    console.log(`${seconds()}: worker ${first.pid} killed with ${atKill} of ${CASES} refunds issued`);
 
     const closed = async () =>
       (
@@ -91,6 +111,7 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
         )
       ).rows[0]!.n;
     await expect.poll(closed, { timeout: 120_000, interval: 500 }).toBe(CASES);
+    console.log(`${seconds()}: every case closed`);
 
     const ledger = (
       await cluster.db.pool.query<{ case_id: string; status: string; n: number }>(
@@ -107,7 +128,7 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
 
     // Every history replays on this build; the killed worker had worked on cases the other one finished.
     temporal = await connectClient(cluster.address, cluster.namespace, cluster.db.pool);
-    const replayer = composeReplayer(cluster.db.pool);
+    const replayer = new WorkflowReplayer({ code: readFileSync(bundle, 'utf8'), plans: planReferencesIn(cluster.db.pool) });
     const killed = `${first.pid}@`;
     const survivor = `${second.pid}@`;
     let takenOver = 0;
@@ -121,7 +142,7 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
       const last = identities.filter((identity): identity is string => Boolean(identity)).at(-1) ?? '';
       if (identities.some((identity) => identity?.startsWith(killed)) && last.startsWith(survivor)) takenOver++;
     }
-    console.log(`${takenOver} of ${CASES} cases were worked on by the killed worker and finished by the other`);
+    console.log(`${seconds()}: replayed; ${takenOver} of ${CASES} cases were worked on by the killed worker and finished by the other`);
     expect(takenOver).toBeGreaterThan(0);
     expect(second.child.exitCode).toBeNull();
     expect(api.child.exitCode).toBeNull();
