@@ -1,6 +1,6 @@
 /**
  * The previous release's history versions, for the "old build" of the rolling-upgrade test
- * (test/e2e/rolling-upgrade.test.ts bundles it in place of src/workflows/history-versions.ts): this
+ * (test/cluster/rolling-upgrade.test.ts bundles it in place of src/workflows/history-versions.ts): this
  * release's table without its newest shape. Every change of shape is asked through `versions.has()`,
  * so a build that does not know the newest shape runs as the release before it did (the old branch
  * everywhere), and refuses a case of that shape as any older worker does.

@@ -1,7 +1,8 @@
 /**
  * A rolling upgrade to a build with a changed interpreter (a new history shape), as a team runs it:
- * `casebook start --api` and two `--worker` processes of the previous release on one Temporal (a dev
- * server of the test's own) and one Postgres; cases run to a wait; the workers are replaced one by one
+ * `casebook start --api` and two `--worker` processes of the previous release on the production-shaped
+ * Temporal (the server built from its Go module, Postgres persistence and SQL visibility;
+ * test/support/cluster.ts) and Casebook's Postgres; cases run to a wait; the workers are replaced one by one
  * by workers of this release (a new one started before an old one stops: never a moment without a
  * worker), then the API. The cases opened before finish with the old shape, those opened after with
  * the new one, each with exactly one refund, and every history replays on the new build.
@@ -20,23 +21,22 @@ import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_SHAPE, workflowIdFor, type CaseInput, type CaseResult } from '../../src/plan/case.js';
 import { composeServices } from '../../src/stack/compose.js';
-import { freePort } from '../../src/stack/free-port.js';
 import { planReferencesIn, withPlanReferences } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
-import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { findCase } from '../../src/store/cases.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { NEWEST_SHAPE } from '../../src/workflows/history-versions.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { devServerOptions } from '../support/dev-server.js';
+import { startCasebookProcess, startTestCluster, type CasebookProcess, type TestCluster } from '../support/cluster.js';
+import type { TestDatabase } from '../support/database.js';
 import { compileSmallPlaybook, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
-import { ROOT, startCasebook, type Casebook } from './casebook-process.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const { temporal } = proto;
 type History = proto.temporal.api.history.v1.History;
@@ -48,12 +48,11 @@ const PREVIOUS_SHAPE = HISTORY_SHAPE - 1;
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-rolling-'));
 const oldBundle = join(dataDir, 'previous-release.js');
 const newBundle = join(dataDir, 'this-release.js');
-let server: DevServerHandle;
+let cluster: TestCluster;
 let db: TestDatabase;
 let adminKey: string;
 let connection: Connection;
 let client: Client;
-const running: Casebook[] = [];
 
 /** As the workflow code imports it (webpack maps `.js` to the `.ts` source). */
 const HISTORY_VERSIONS_JS = fileURLToPath(new URL('../../src/workflows/history-versions.js', import.meta.url));
@@ -97,50 +96,27 @@ function casebookBundle(file: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  [server, db] = await Promise.all([startTemporalDevServer(await devServerOptions(join(dataDir, 'temporal'))), createTestDatabase()]);
+  // The two builds are bundled while the server starts.
+  const [, previous] = await Promise.all([startTestCluster().then((started) => (cluster = started)), bundlePreviousRelease(), casebookBundle(newBundle)]);
+  db = cluster.db;
+  writeFileSync(oldBundle, previous);
   ({ key: adminKey } = await createApiKey(db.pool, 'admin', 'rolling upgrade test'));
   await publishPlaybook(db.pool, '', compileSmallPlaybook('rolling', RECEIPT_THEN_REFUND), 'test');
-  connection = await Connection.connect({ address: server.address });
+  connection = await Connection.connect({ address: cluster.address });
   client = new Client({ connection, dataConverter: withPlanReferences(planReferencesIn(db.pool)) });
-  const [previous] = await Promise.all([bundlePreviousRelease(), casebookBundle(newBundle)]);
-  writeFileSync(oldBundle, previous);
 }, 240_000);
-
-afterEach(async () => {
-  for (const casebook of running.splice(0)) {
-    if (casebook.child.exitCode === null && casebook.child.signalCode === null) {
-      casebook.child.kill('SIGKILL');
-      await casebook.exited;
-    }
-  }
-});
 
 afterAll(async () => {
   await connection?.close();
-  await server?.stop();
-  await db?.drop();
+  await cluster?.stop();
   rmSync(dataDir, { recursive: true, force: true });
-});
+}, 60_000);
 
-/** `casebook start` with `args` on the shared servers; its API, if any, on `port`. */
-async function start(args: string[], more: NodeJS.ProcessEnv, port?: number): Promise<Casebook> {
-  const casebook = await startCasebook(
-    {
-      TEMPORAL_ADDRESS: server.address,
-      DATABASE_URL: db.url,
-      DATABASE_OWNER_URL: db.ownerUrl,
-      CASEBOOK_DATA_DIR: join(dataDir, 'casebook'),
-      PORT: String(port ?? (await freePort())),
-      ...more,
-    },
-    args,
-  );
-  running.push(casebook);
-  return casebook;
-}
+/** `casebook start --api` or `--worker` on the cluster, with `env`. */
+const start = (role: 'api' | 'worker', env: NodeJS.ProcessEnv = {}): Promise<CasebookProcess> => startCasebookProcess(cluster, role, env);
 
 /** SIGTERM: the worker drains (its activities finish) and exits, as a rolling upgrade stops it. */
-async function stop(casebook: Casebook): Promise<void> {
+async function stop(casebook: CasebookProcess): Promise<void> {
   casebook.child.kill('SIGTERM');
   expect(await casebook.exited).toBe(0);
 }
@@ -196,11 +172,10 @@ describe('a rolling upgrade to a build with a new history shape', () => {
     const newIds = Array.from({ length: NEW_CASES }, (_, i) => `rolling-new-${i}`);
 
     // The previous release: its API opens cases of its newest shape; its workers run them to the wait.
-    const oldApiPort = await freePort();
     // One after another: processes starting at the same moment race for the migrations' lock.
-    const oldApi = await start(['--api'], { CASEBOOK_HISTORY_SHAPE: String(PREVIOUS_SHAPE) }, oldApiPort);
-    const oldWorkers = [await start(['--worker'], { CASEBOOK_WORKFLOW_BUNDLE: oldBundle }), await start(['--worker'], { CASEBOOK_WORKFLOW_BUNDLE: oldBundle })];
-    const oldApiUrl = `http://127.0.0.1:${oldApiPort}`;
+    const oldApi = await start('api', { CASEBOOK_HISTORY_SHAPE: String(PREVIOUS_SHAPE) });
+    const oldWorkers = [await start('worker', { CASEBOOK_WORKFLOW_BUNDLE: oldBundle }), await start('worker', { CASEBOOK_WORKFLOW_BUNDLE: oldBundle })];
+    const oldApiUrl = oldApi.apiUrl!;
     expect(await Promise.all(oldIds.map((id) => openCase(oldApiUrl, id)))).toEqual(oldIds.map(() => 201));
     for (const id of oldIds) await expect.poll(() => waitingForReceipt(id), { timeout: 60_000, interval: 250 }).toEqual(['warehouse.received']);
 
@@ -218,16 +193,15 @@ describe('a rolling upgrade to a build with a new history shape', () => {
     expect(await statusOf(early)).toBe('open');
 
     // The workers, one by one: a new one started, then an old one stopped.
-    const newWorkers: Casebook[] = [];
+    const newWorkers: CasebookProcess[] = [];
     for (const old of oldWorkers) {
-      newWorkers.push(await start(['--worker'], { CASEBOOK_WORKFLOW_BUNDLE: newBundle }));
+      newWorkers.push(await start('worker', { CASEBOOK_WORKFLOW_BUNDLE: newBundle }));
       await stop(old);
     }
     // Then the API: this release's, which opens cases of the new shape.
-    const newApiPort = await freePort();
-    await start(['--api'], {}, newApiPort);
+    const newApi = await start('api');
     await stop(oldApi);
-    const newApiUrl = `http://127.0.0.1:${newApiPort}`;
+    const newApiUrl = newApi.apiUrl!;
     expect(await Promise.all(newIds.map((id) => openCase(newApiUrl, id)))).toEqual(newIds.map(() => 201));
     await expect.poll(() => statusOf(early), { timeout: 60_000, interval: 250 }).not.toBe('open');
 
@@ -242,8 +216,8 @@ describe('a rolling upgrade to a build with a new history shape', () => {
     ).rows;
     expect(Object.fromEntries(refunds.map((row) => [row.case_id, row.n]))).toEqual(Object.fromEntries(all.map((id) => [id, 1])));
 
-    const oldPids = new Set(oldWorkers.map((worker) => worker.child.pid!));
-    const newPids = new Set(newWorkers.map((worker) => worker.child.pid!));
+    const oldPids = new Set(oldWorkers.map((worker) => worker.pid));
+    const newPids = new Set(newWorkers.map((worker) => worker.pid));
     const replayer = new WorkflowReplayer({ plans: planReferencesIn(db.pool), code: readFileSync(newBundle, 'utf8') });
     for (const id of all) {
       const history = await historyOf(id);
