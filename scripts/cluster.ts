@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ensureDatabase } from '../src/store/databases.js';
 import { startPostgresProcess, type PostgresProcess } from '../src/store/postgres-process.js';
 import { applicationUrl, ensureApplicationRole } from '../src/store/postgres-roles.js';
+import { loadConfig } from '../src/stack/config.js';
 import { DEFAULT_TEMPORAL_SERVER_PORTS, startTemporalServer, type TemporalServerPorts } from '../src/stack/temporal-server.js';
 
 const env = process.env;
@@ -35,6 +36,8 @@ const PORT_VARIABLES: Record<keyof TemporalServerPorts, string> = {
 const say = (line: string) => process.stdout.write(`cluster: ${line}\n`);
 
 async function main(): Promise<void> {
+  // Casebook's own settings, checked as `casebook start` checks them: the namespace and its retention.
+  const config = loadConfig(env);
   const dir = resolve(env.TEMPORAL_CLUSTER_DIR || '.data/cluster');
   const host = env.TEMPORAL_CLUSTER_BIND_IP || '127.0.0.1';
   const ports = Object.fromEntries(
@@ -58,8 +61,8 @@ async function main(): Promise<void> {
       visibilityDatabase: env.TEMPORAL_CLUSTER_VISIBILITY_DB || 'temporal_visibility',
       host,
       ports,
-      namespace: env.TEMPORAL_NAMESPACE || 'default',
-      retentionDays: Number(env.CASEBOOK_TEMPORAL_RETENTION_DAYS || 30),
+      namespace: config.namespace,
+      retentionDays: config.temporalRetentionDays,
       logFile: join(dir, 'temporal-server.log'),
     });
     stops.push(server.stop);
