@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { migrate } from '../store/migrate.js';
-import { countActiveApiKeys, createApiKey } from '../store/api-keys.js';
+import { createFirstAdminKey } from '../store/api-keys.js';
 import type { Pool } from '../store/pool.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import {
@@ -329,10 +329,11 @@ async function startApi(
   return `http://${config.host}:${port}`;
 }
 
-/** Without any key nobody could use the API; the first start creates an admin key. */
+/** Without any key nobody could use the API; the first start (of the first API process) creates an admin key. */
 async function bootstrapAdminKey(pool: Pool, dataDir: string): Promise<{ key: string; file: string } | undefined> {
-  if ((await countActiveApiKeys(pool)) > 0) return undefined;
-  const { key } = await createApiKey(pool, 'admin', 'first admin key (created at first start)');
+  const first = await createFirstAdminKey(pool, 'first admin key (created at first start)');
+  if (!first) return undefined;
+  const { key } = first;
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'admin.key');
   writeFileSync(file, key + '\n', { mode: 0o600 });

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from './pool.js';
-import { withTransaction } from './transaction.js';
+import { type Queryable, withTransaction } from './transaction.js';
 
 export const ROLES = ['ops-lead', 'agent', 'warehouse', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,7 +22,7 @@ const KEY = /^cb_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
-export async function createApiKey(pool: Pool, role: Role, name: string): Promise<{ key: string; apiKey: ApiKey }> {
+export async function createApiKey(pool: Queryable, role: Role, name: string): Promise<{ key: string; apiKey: ApiKey }> {
   const id = randomBytes(9)
     .toString('base64url')
     .toLowerCase()
@@ -81,9 +81,17 @@ export async function revokeApiKeyKeepingAnAdmin(pool: Pool, id: string): Promis
   });
 }
 
-export async function countActiveApiKeys(pool: Pool): Promise<number> {
+export async function countActiveApiKeys(pool: Queryable): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL`);
   return rows[0]!.n;
+}
+
+/** An admin key when no active key exists, made once however many processes start at the same moment; else undefined. */
+export function createFirstAdminKey(pool: Pool, name: string): Promise<{ key: string; apiKey: ApiKey } | undefined> {
+  return withTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('casebook:first-admin-key', 0))`);
+    return (await countActiveApiKeys(client)) > 0 ? undefined : createApiKey(client, 'admin', name);
+  });
 }
 
 function toApiKey(row: { id: string; name: string; role: Role; created_at: Date; revoked_at: Date | null; last_used_at: Date | null }): ApiKey {

@@ -1,11 +1,13 @@
 /**
  * Leases on real Postgres advisory locks: one holder at a time across processes (here, two lease
  * connections); freed when the holder's connection closes; a singleton held by one moves to the other,
- * and a holder whose connection is cut stops what it ran and competes for the lease again.
+ * and a holder whose connection is cut stops what it ran and competes for the lease again. API
+ * processes starting at the same moment on a new database make one first admin key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Leases } from '../../src/cases/leases.js';
 import { composeLeases } from '../../src/stack/compose.js';
+import { createFirstAdminKey } from '../../src/store/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;
@@ -84,5 +86,13 @@ describe('leases', () => {
     expect(second.record.running).toBe(false);
     // Stopped, the lease is free for anyone.
     expect(await leases().claim('housekeeping')).toBeDefined();
+  });
+});
+
+describe('API processes starting together', () => {
+  it('make the first admin key once', async () => {
+    const made = await Promise.all([1, 2, 3, 4].map(() => createFirstAdminKey(db.pool, 'first admin key')));
+    expect(made.filter((key) => key !== undefined)).toHaveLength(1);
+    expect(await createFirstAdminKey(db.pool, 'again')).toBeUndefined();
   });
 });
