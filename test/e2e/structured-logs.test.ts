@@ -25,6 +25,7 @@ const linesOf = (output: string): Line[] =>
     .map((line) => JSON.parse(line) as Line);
 
 describe('structured logs of casebook start', () => {
+  // A whole stack started, a case run to its refund, and stopped: over a minute on a loaded machine.
   it('name the case, the request and the actor of each event, and never a key', async () => {
     const ports = await pickPorts();
     casebook = spawnCasebook({
@@ -132,5 +133,5 @@ describe('structured logs of casebook start', () => {
     // No key: not the agent's, not a wrong one, not the first admin key (shown only as its file in JSON).
     for (const key of [agentKey, wrongKey, adminKey]) expect(output).not.toContain(key.slice(16));
     expect(output).toContain(`${adminKey.slice(0, 16)}[redacted]`);
-  });
+  }, 180_000);
 });
