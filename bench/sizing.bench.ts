@@ -212,6 +212,10 @@ try {
     );
     save();
   }
+} catch (error) {
+  // Printed before the connections close under the cases still in flight.
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   for (const stop of stops) await stop().catch((error: Error) => console.error(`stopping: ${error.message}`));
 }
