@@ -45,6 +45,7 @@ export class Leases {
         if (released) return false;
         released = true;
         this.held.delete(name);
+        session.lost.signal.removeEventListener('abort', free);
         return true;
       };
       session.lost.signal.addEventListener('abort', free, { once: true });
@@ -63,16 +64,23 @@ export class Leases {
   /**
    * Runs what `start` starts while this process holds the lease `name`; tries to take it every
    * `retryMs` while another process holds it, and checks that its session still answers as often while
-   * it holds it. `onChange` is told when it takes the lease, loses it, or first finds it held elsewhere.
+   * it holds it. `onChange` is told when it takes the lease, loses it, or first finds it held elsewhere,
+   * and when `start` throws (the lease is then freed, and taken again at a later try).
    * Returns the stop: it stops what runs and frees the lease.
    */
-  hold(name: string, start: () => () => Promise<void>, retryMs: number, onChange: (state: 'held' | 'elsewhere' | 'lost') => void): () => Promise<void> {
+  hold(
+    name: string,
+    start: () => () => Promise<void>,
+    retryMs: number,
+    onChange: (state: 'held' | 'elsewhere' | 'lost' | 'failed', error?: Error) => void,
+  ): () => Promise<void> {
     const stopping = new AbortController();
     const pause = (ms: number, also?: AbortSignal) =>
       new Promise<void>((resolve) => {
         const signals = also ? [stopping.signal, also] : [stopping.signal];
         const done = () => {
           clearTimeout(timer);
+          for (const signal of signals) signal.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, ms);
@@ -84,8 +92,16 @@ export class Leases {
         const claim = await this.claim(name);
         if (claim) {
           toldElsewhere = false;
+          let stop: () => Promise<void>;
+          try {
+            stop = start();
+          } catch (error) {
+            await claim.release();
+            onChange('failed', error as Error);
+            await pause(retryMs);
+            continue;
+          }
           onChange('held');
-          const stop = start();
           while (!stopping.signal.aborted && !claim.signal.aborted) {
             await pause(retryMs, claim.signal);
             if (!stopping.signal.aborted) await this.check();

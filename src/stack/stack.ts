@@ -29,12 +29,14 @@ import { startTemporalDevServer } from './temporal-dev-server.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { composeApiJobs, composeLeases } from './compose.js';
 import { repeatEvery } from '../cases/repeat.js';
+import { signingKey } from '../cases/audit-checkpoint.js';
 
 /** What an API process says as the housekeeping's lease comes to it, is held elsewhere, or is lost. */
 const HOUSEKEEPING_NOTES = {
   held: 'casebook: this process runs the housekeeping (history archiver, audit checkpoints, inbox and inbound settling, resuming bulk jobs and backtests)',
   elsewhere: 'casebook: another process runs the housekeeping; this one takes it over if that one stops',
   lost: 'casebook: the connection holding the housekeeping lease closed: the housekeeping stopped here until this process takes the lease again',
+  failed: 'casebook: the housekeeping could not start here; trying again',
 } as const;
 
 /** What this process runs: the HTTP API (with the housekeeping it may hold), the case worker, or both. */
@@ -289,6 +291,8 @@ async function startApi(
     destinations: config.connectors.destinations,
     ...(metrics ? { metrics } : {}),
   });
+  // Checked at start: a key file that cannot be read or made stops it here, not later in whichever process takes the housekeeping.
+  signingKey(config.auditCheckpoints, { create: true });
   // Closed last (stops run last first), once the jobs released their leases.
   const leases = composeLeases(databaseUrl);
   stops.push(() => leases.close());
@@ -321,7 +325,7 @@ async function startApi(
         return () => runReverse(running);
       },
       config.leaseRetryMs,
-      (state) => log(HOUSEKEEPING_NOTES[state]),
+      (state, error) => log(error ? `${HOUSEKEEPING_NOTES[state]} (${describeError(error)})` : HOUSEKEEPING_NOTES[state]),
     ),
   );
   const bound = api.server.address();

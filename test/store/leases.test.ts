@@ -89,6 +89,45 @@ describe('leases', () => {
   });
 });
 
+describe('a singleton', () => {
+  it('whose start fails frees its lease and tries again; trying for long leaves no listener behind', async () => {
+    const warnings: string[] = [];
+    const warned = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', warned);
+    try {
+      const [a, b] = [leases(), leases()];
+      const held = singleton(a, 'busy');
+      await expect.poll(() => held.record.running).toBe(true);
+      const states: string[] = [];
+      let tries = 0;
+      const stop = b.hold(
+        'failing',
+        () => {
+          tries += 1;
+          if (tries === 1) throw new Error('no key file');
+          return async () => {};
+        },
+        10,
+        (state, error) => states.push(error ? `${state}: ${error.message}` : state),
+      );
+      await expect.poll(() => states).toEqual(['failed: no key file', 'held']);
+      const waiting = b.hold(
+        'busy',
+        () => async () => {},
+        10,
+        () => {},
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waiting();
+      await stop();
+      await held.stop();
+      expect(warnings.filter((message) => /listener/i.test(message))).toEqual([]);
+    } finally {
+      process.off('warning', warned);
+    }
+  });
+});
+
 describe('API processes starting together', () => {
   it('make the first admin key once', async () => {
     const made = await Promise.all([1, 2, 3, 4].map(() => createFirstAdminKey(db.pool, 'first admin key')));
