@@ -8,16 +8,14 @@
  * Writes bench/results/e2e.json.
  */
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { Pool } from '../src/store/pool.js';
-import { composePool, composeServices, composeWorker, connectClient as connectCasebookClient, connectWorker, type Services } from '../src/stack/compose.js';
-import { installStartLogging } from '../src/stack/logging.js';
-import { recordOrderAdvance } from '../src/store/orders.js';
-import { workflowIdFor, type CaseEvent, type CaseResult } from '../src/plan/case.js';
+import { composePool } from '../src/stack/compose.js';
+import { workflowIdFor } from '../src/plan/case.js';
 import { connectClient, handwrittenWorkflowId, openHandwrittenCase, sendHandwrittenEvent, startHandwrittenWorker } from './handwritten/process.js';
 import type { ReturnData, Variant as HandwrittenVariant } from './handwritten/contract.js';
 import { inParallel, numberOptions } from './support/args.js';
 import { startCasebook, type CasebookUnderTest } from './support/casebook.js';
+import { driveInProcessCase, startInProcess, untilResolved, type InProcess } from './support/inprocess.js';
 import { cpuMs, treeCpuMs } from './support/proc.js';
 import { AgentKeys, keptReturn, openReturnCase, qualityReturnData, received, sendEvent, shipped } from './support/return-cases.js';
 import { writeResult } from './support/results.js';
@@ -51,12 +49,6 @@ const ARCHIVE_WAIT_MS = 300_000;
 /** The variants whose cases have a row in `cases`, which Casebook's archiver archives once closed. */
 const ARCHIVED: ReadonlySet<VariantName> = new Set(['casebook', 'casebook-inprocess', 'same-steps']);
 
-interface InProcess {
-  services: Services;
-  client: Client;
-  pool: Pool;
-}
-
 interface Setup {
   casebook: CasebookUnderTest;
   keys: AgentKeys;
@@ -67,16 +59,9 @@ interface Setup {
   inProcess: InProcess | undefined;
 }
 
-/**
- * Every variant's case is over when its workflow's result comes (a long poll of the bench's Temporal
- * client, the same for all: no poll of the database that the bench would add to Postgres's figures).
- */
-async function untilResolved(client: Client, workflowId: string, started: number): Promise<number> {
-  const result = (await client.workflow.getHandle(workflowId).result()) as CaseResult;
-  if (result.outcome !== 'resolved' || result.reason !== 'refunded') throw new Error(`${workflowId} ended ${result.outcome} (${result.reason})`);
-  return performance.now() - started;
-}
-
+// Every variant's case is over when its workflow's result comes (untilResolved: a long poll of the
+// bench's Temporal client, the same for all; no poll of the database that the bench would add to
+// Postgres's figures).
 const EVENTS_AT_ONCE = [keptReturn, shipped, received];
 
 /** Drives one case from open to closed, every event sent as soon as the one before is answered; answers its latency in ms. */
@@ -92,22 +77,8 @@ async function driveCase(setup: Setup, variant: VariantName, caseId: string): Pr
     await sendEvent(casebook, keys.take(), caseId, received(caseId));
     return untilResolved(setup.client, workflowIdFor(caseId), started);
   }
-  if (variant === 'casebook-inprocess') {
-    const { services, client, pool } = setup.inProcess!;
-    // In the order the HTTP variant sends them: open, buyer.kept_return, the advance, the two events.
-    const opened = await services.cases.open({ playbook: 'return', caseId, data, openedBy: 'bench' });
-    if (opened.kind !== 'opened') throw new Error(`${caseId} not opened: ${JSON.stringify(opened)}`);
-    const deliver = async (event: CaseEvent) => {
-      const delivery = await services.inbox.deliverEvent(caseId, event);
-      if (delivery.status !== 'accepted') throw new Error(`${caseId}: ${event.type} ${JSON.stringify(delivery)}`);
-    };
-    await deliver(keptReturn(caseId));
-    const advanced = data.advanced_return_shipping as { amount: number; currency: string };
-    await recordOrderAdvance(pool, data.order_id as string, { kind: 'return_shipping', ...advanced, evidence: `waybill SF-${caseId}` }, 'bench warehouse');
-    await deliver(shipped(caseId));
-    await deliver(received(caseId));
-    return untilResolved(client, workflowIdFor(caseId), started);
-  }
+  // In the order the HTTP variant sends them: open, buyer.kept_return, the advance, the two events.
+  if (variant === 'casebook-inprocess') return driveInProcessCase(setup.inProcess!, caseId);
   await openHandwrittenCase(setup.pool, setup.client, variant, caseId, data as unknown as ReturnData);
   for (const event of EVENTS_AT_ONCE) await sendHandwrittenEvent(setup.client, variant, caseId, event(caseId));
   return untilResolved(setup.client, handwrittenWorkflowId(variant, caseId), started);
@@ -236,37 +207,6 @@ function ratiosToAnchor(rounds: Partial<Record<VariantName, RoundFigures[]>>) {
   );
 }
 
-/** Casebook's worker and case services in this process, on its own task queue, the same Temporal and Postgres. */
-async function startInProcess(casebook: CasebookUnderTest): Promise<{ inProcess: InProcess; stop(): Promise<void> }> {
-  // The SDK's warnings and errors only, as `casebook start` logs them.
-  // The SDK's warnings only: a line per side effect (INFO) would bury the figures.
-  installStartLogging('text', undefined, undefined, 'warn');
-  const pool = composePool(casebook.databaseUrl);
-  const workerConnection = await connectWorker(casebook.temporalAddress);
-  const { connection, client } = await connectCasebookClient(casebook.temporalAddress, 'default', pool);
-  let worker: Worker;
-  try {
-    worker = await composeWorker({ connection: workerConnection, pool, taskQueue: INPROCESS_TASK_QUEUE, promiseStacks: PROMISE_STACKS });
-  } catch (error) {
-    await Promise.allSettled([connection.close(), workerConnection.close(), pool.end()]);
-    throw error;
-  }
-  const running = worker.run();
-  // Indexed as `casebook start` indexes its cases: the Casebook under test registered the search attributes.
-  const services = composeServices({ client, pool, taskQueue: INPROCESS_TASK_QUEUE, indexed: true });
-  return {
-    inProcess: { services, client, pool },
-    stop: async () => {
-      worker.shutdown();
-      await running;
-      await services.close();
-      await connection.close();
-      await workerConnection.close();
-      await pool.end();
-    },
-  };
-}
-
 const casebook = await startCasebook('e2e', undefined, {
   env: { CASEBOOK_ARCHIVE_INTERVAL_SECONDS: ARCHIVE_INTERVAL_SECONDS, ...(PROMISE_STACKS ? { CASEBOOK_WORKFLOW_STACK_TRACES: '1' } : {}) },
 });
@@ -275,7 +215,9 @@ try {
   await casebook.publishPlaybook('return');
   const handwrittenWorker = await startHandwrittenWorker(casebook);
   stops.unshift(() => handwrittenWorker.stop(30_000));
-  const inProcess = VARIANTS.includes('casebook-inprocess') ? await startInProcess(casebook) : undefined;
+  const inProcess = VARIANTS.includes('casebook-inprocess')
+    ? await startInProcess(casebook, INPROCESS_TASK_QUEUE, { promiseStacks: PROMISE_STACKS })
+    : undefined;
   if (inProcess) stops.unshift(inProcess.stop);
   const pool = composePool(casebook.databaseUrl);
   const client = await connectClient(casebook);
