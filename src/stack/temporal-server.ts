@@ -59,6 +59,8 @@ export interface TemporalServerOptions {
   retentionDays: number;
   /** The server's log (its stdout and stderr), appended to. */
   logFile: string;
+  /** Each service's Postgres connections to the history database and to the visibility database; unset: 20 and 5. */
+  maxConns?: { history: number; visibility: number };
 }
 
 export interface TemporalServerHandle {
@@ -116,7 +118,7 @@ export function setUpTemporalSchema(postgresUrl: string, database: string, schem
 
 /** The variables deploy/temporal/config.yaml is rendered with. */
 export function temporalServerEnvironment(
-  options: Pick<TemporalServerOptions, 'postgresUrl' | 'database' | 'visibilityDatabase' | 'host' | 'ports'>,
+  options: Pick<TemporalServerOptions, 'postgresUrl' | 'database' | 'visibilityDatabase' | 'host' | 'ports' | 'maxConns'>,
 ): NodeJS.ProcessEnv {
   const target = postgresTarget(options.postgresUrl);
   const { ports } = options;
@@ -138,6 +140,9 @@ export function temporalServerEnvironment(
     TEMPORAL_CLUSTER_WORKER_PORT: String(ports.worker),
     TEMPORAL_CLUSTER_WORKER_MEMBERSHIP_PORT: String(ports.workerMembership),
     TEMPORAL_CLUSTER_METRICS_PORT: String(ports.metrics),
+    ...(options.maxConns
+      ? { TEMPORAL_CLUSTER_PG_MAX_CONNS: String(options.maxConns.history), TEMPORAL_CLUSTER_VISIBILITY_PG_MAX_CONNS: String(options.maxConns.visibility) }
+      : {}),
   };
 }
 

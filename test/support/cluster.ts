@@ -99,6 +99,8 @@ export async function startTestCluster(): Promise<TestCluster> {
     namespace,
     retentionDays: 1,
     logFile: log,
+    // The run's Postgres serves every test file at once (100 connections): the four services take 24 at most.
+    maxConns: { history: 4, visibility: 2 },
   }).catch(async (error: Error) => {
     await db.drop();
     throw error;
@@ -139,6 +141,8 @@ export async function startCasebookProcess(cluster: TestCluster, role: 'api' | '
       DATABASE_OWNER_URL: cluster.db.ownerUrl,
       CASEBOOK_DATA_DIR: dataDir,
       HOST: '127.0.0.1',
+      // 5 connections each rather than 10, for the run's shared Postgres.
+      CASEBOOK_DATABASE_POOL: '5',
       ...(port === undefined ? {} : { PORT: String(port) }),
       ...env,
     },
