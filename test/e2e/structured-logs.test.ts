@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { returnCaseData } from '../support/playbooks.js';
 import { envFor, pickPorts, ROOT, spawnCasebook, stopCasebook, type Casebook } from './casebook-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-logs-'));
@@ -57,16 +58,11 @@ describe('structured logs of casebook start', () => {
     const opened = await call('POST', '/v1/cases', agentKey, {
       playbook: 'return',
       caseId: 'logs-1',
-      data: {
-        order_id: 'TB-3001',
-        buyer_name: 'Li Lei',
+      data: returnCaseData('TB-3001', Date.now() - 3 * 86_400_000, {
         order_total: { amount: 25_900, currency: 'CNY' },
         outbound_shipping: { amount: 1_200, currency: 'CNY' },
-        shipped_free: false,
-        signed_at: new Date(Date.now() - 3 * 86_400_000).toISOString(),
-        reason: 'no_reason',
         shipping_insurance: true,
-      },
+      }),
     });
     expect(opened.status).toBe(201);
     const events: { type: string; id: string; payload: Record<string, unknown> }[] = [
