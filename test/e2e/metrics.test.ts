@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../src/stack/free-port.js';
+import { returnCaseData } from '../support/playbooks.js';
 import { type Casebook, type Ports, ROOT, startCasebook, startOnFreePorts, stopCasebook } from './casebook-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'casebook-metrics-'));
@@ -82,20 +83,10 @@ describe('/metrics', () => {
     expect((await call('PUT', '/v1/playbooks/return', ops, readFileSync(join(ROOT, 'playbooks/return.yaml'), 'utf8'), 'application/yaml')).status).toBe(201);
 
     const before = await scrape();
-    const signedAt = new Date(Date.now() - 2 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const opened = await call('POST', '/v1/cases', agent, {
       playbook: 'return',
       caseId: 'metrics-1',
-      data: {
-        order_id: 'TB-M1',
-        buyer_name: 'Li Lei',
-        order_total: { amount: 19900, currency: 'CNY' },
-        outbound_shipping: { amount: 1000, currency: 'CNY' },
-        shipped_free: false,
-        signed_at: signedAt,
-        reason: 'no_reason',
-        shipping_insurance: false,
-      },
+      data: returnCaseData('TB-M1', Date.now() - 2 * 86_400_000),
     });
     expect(opened.status).toBe(201);
     expect((await call('POST', '/v1/cases/metrics-1/events', agent, { type: 'buyer.kept_return', id: 'kept-1', payload: {} })).status).toBe(202);
