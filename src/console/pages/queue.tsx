@@ -442,7 +442,7 @@ function TaskNotes({ session, t, task, onNotice, onAdded }: QueueProps & { task:
         if ((event.currentTarget as HTMLDetailsElement).open) read().catch((failure: unknown) => setError(problemText(failure)));
       }}
     >
-      <summary>{t('notes', { count: task.noteCount })}</summary>
+      <summary>{t('notes', { count: notes?.length ?? task.noteCount })}</summary>
       {notes &&
         (notes.length === 0 ? (
           <p class="muted">{t('noNotes')}</p>
