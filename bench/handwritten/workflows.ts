@@ -23,6 +23,7 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseActivities, RefundRequest } from '../../src/plan/activities.js';
 import type { CaseEvent, CaseStatus, Deadline, StepRecord } from '../../src/plan/case.js';
@@ -321,6 +322,8 @@ class ReturnCase {
       outcome,
       returnTracking: this.data.return_tracking ?? null,
       audit,
+      from: this.audited + 1,
+      decidedIn: { at: new Date(Date.now()).toISOString(), task: workflowInfo().historyLength },
     });
     this.audited = this.history.length;
   }

@@ -76,7 +76,9 @@ export function createActivities(pool: Pool, adapters: Adapters, historyShape = 
 
     callIntegration: (request) => carried(() => adapters.integrations.call(request, effectAttempt())),
 
-    recordProgress: (report) => recordProgress(pool, report),
+    async recordProgress(report) {
+      await recordProgress(pool, report);
+    },
 
     async openChildCase(request) {
       const { name, version, hash } = request.playbook;

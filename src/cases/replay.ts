@@ -127,7 +127,7 @@ export async function replayCase(pool: Pool, client: Client | undefined, replaye
     runs: replayed,
     timeline: derived,
     auditTrail: checkAuditTrail(
-      (await auditRowsOf(pool, caseId)).filter((row) => row.seq !== null),
+      (await auditRowsOf(pool, caseId)).filter((row) => row.seq !== null && row.voidedBy === null),
       derived,
       deterministic,
     ),

@@ -151,6 +151,17 @@ export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
   returnTracking: string | null;
   /** Steps not yet written to the audit trail, with their sequence numbers in the case. */
   audit: { seq: number; record: StepRecord }[];
+  /**
+   * The sequence number the report states the trail from: rows from it on that `audit` does not hold
+   * are void. This and `decidedIn` are absent from a report an older build scheduled as an activity
+   * before a rolling upgrade: it is written as before them (no row voided, never refused as late).
+   */
+  from?: number;
+  /**
+   * The workflow task that decided the report: when it started (workflow time) and its started event's
+   * id in the run. A report from an older task than the last that reported did not commit.
+   */
+  decidedIn?: { at: string; task: number };
 };
 
 /**

@@ -172,9 +172,21 @@ export interface AuditProblem {
    * differs from its digests, has no `archived` row, or the `archived` row's history is gone;
    * unnumbered: a row without seq that no writer of unnumbered rows could have written (forged);
    * refund-altered: a refund in the ledger is not the one its `refund` row recorded (or is gone);
+   * voided: a row taken out of the trail by anything but a later `voided` row of its case naming it;
    * truncated / rewritten / refunds-altered / checkpoint-invalid: see `AnchorProblem`.
    */
-  problem: 'altered' | 'link' | 'gap' | 'seq' | 'archive-altered' | 'archive-unrecorded' | 'archive-missing' | 'unnumbered' | 'refund-altered' | AnchorProblem;
+  problem:
+    | 'altered'
+    | 'link'
+    | 'gap'
+    | 'seq'
+    | 'archive-altered'
+    | 'archive-unrecorded'
+    | 'archive-missing'
+    | 'unnumbered'
+    | 'refund-altered'
+    | 'voided'
+    | AnchorProblem;
   message: string;
   position?: number;
   id?: string;
@@ -220,7 +232,7 @@ export interface Anchor extends ChainAnchor {
 
 /**
  * The kinds of rows written without a workflow seq (recordOpened, recordPublished, recordArchived,
- * takeOverTask in tasks.ts). A row without seq of another kind, a second `opened` of a case, an `opened`
+ * takeOverTask in tasks.ts, record_case_progress in migrations/329_audit_voided.sql). A row without seq of another kind, a second `opened` of a case, an `opened`
  * of no case, a `published` of no published version, a second `archived` of one run or a takeover of no
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
@@ -235,6 +247,7 @@ export const UNNUMBERED_KINDS = [
   'task-taken-over',
   'delivery-redelivered',
   'bulk-escalated',
+  'voided',
 ] as const;
 
 interface ChainRow {
@@ -287,12 +300,26 @@ async function chainHead(db: Queryable): Promise<string | null> {
   return rows[0]?.head ?? null;
 }
 
+/** The rows taken out of the trail (audit_voided) by anything but a later `voided` row of their case naming their seq. */
+async function unnamedVoids(db: Queryable, caseId?: string): Promise<{ id: string; position: number; case_id: string; kind: string }[]> {
+  const { rows } = await db.query(
+    `SELECT o.id::text, o.position, o.case_id, o.kind
+     FROM audit_voided x JOIN audit_events o ON o.id = x.audit_id JOIN audit_events v ON v.id = x.voided_by
+     WHERE ($1::text IS NULL OR o.case_id = $1)
+       AND (v.kind <> 'voided' OR v.seq IS NOT NULL OR v.case_id IS DISTINCT FROM o.case_id OR v.position < o.position
+            OR o.seq IS NULL OR NOT COALESCE(v.detail->'seqs' @> to_jsonb(o.seq), false))
+     ORDER BY o.position`,
+    [caseId ?? null],
+  );
+  return rows;
+}
+
 /** The first workflow row of each case whose seq is not its rank (1, 2, 3...): a seq missing before it, or repeated. */
 async function seqBreaks(db: Queryable, caseId?: string): Promise<{ case_id: string; id: string; position: number; kind: string; seq: number; n: number }[]> {
   const { rows } = await db.query(
     `SELECT DISTINCT ON (case_id) case_id, id::text, position, kind, seq, n::int
      FROM (SELECT case_id, id, position, kind, seq, row_number() OVER (PARTITION BY case_id ORDER BY seq, position) AS n
-           FROM audit_events WHERE seq IS NOT NULL AND ($1::text IS NULL OR case_id = $1)) ranked
+           FROM audit_trail WHERE seq IS NOT NULL AND ($1::text IS NULL OR case_id = $1)) ranked
      WHERE seq <> n ORDER BY case_id, n`,
     [caseId ?? null],
   );
@@ -331,7 +358,7 @@ interface UnnumberedRow {
   position: number;
   case_id: string | null;
   kind: string;
-  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-setting' | 'no-task' | 'no-redelivery' | 'no-escalation' | 'again';
+  why: 'kind' | 'no-case' | 'no-version' | 'no-change' | 'no-approval' | 'no-setting' | 'no-task' | 'no-redelivery' | 'no-escalation' | 'no-void' | 'again';
 }
 
 /** The rows without seq that Casebook's writers of unnumbered rows could not have written (see UNNUMBERED_KINDS). */
@@ -365,6 +392,9 @@ async function unnumberedRows(db: Queryable, caseId?: string): Promise<Unnumbere
          WHEN a.kind = 'bulk-escalated' AND NOT EXISTS (
            SELECT 1 FROM escalations e WHERE e.id::text = a.detail->>'escalation' AND e.case_id = a.case_id
              AND e.queue = a.detail->>'queue' AND e.reason = a.detail->>'reason') THEN 'no-escalation'
+         WHEN a.kind = 'voided' AND NOT EXISTS (
+           SELECT 1 FROM audit_voided v JOIN audit_events o ON o.id = v.audit_id
+           WHERE v.voided_by = a.id AND o.case_id = a.case_id AND o.seq IS NOT NULL AND o.position < a.position) THEN 'no-void'
          WHEN a.kind = 'archived' AND EXISTS (
            SELECT 1 FROM audit_events o WHERE o.kind = 'archived' AND o.case_id = a.case_id AND o.detail->>'runId' = a.detail->>'runId'
              AND o.position < a.position) THEN 'again'
@@ -535,6 +565,8 @@ export async function verifyAuditTrail(db: Queryable, { caseId, anchors }: { cas
       row.seq > row.n ? `workflow seq ${row.n} is missing before it (removed)` : `workflow seq ${row.seq} appears again where ${row.n} was expected (inserted)`;
     problems.push({ problem: 'seq', position: row.position, id: row.id, caseId: row.case_id, kind: row.kind, message: `${rowName(row)}: ${what}` });
   }
+  for (const row of await unnamedVoids(db, caseId))
+    problems.push({ problem: 'voided', ...rowFields(row), message: `${rowName(row)}: taken out of the trail by a row that does not name it (forged)` });
   for (const row of await unnumberedRows(db, caseId))
     problems.push({ problem: 'unnumbered', ...rowFields(row), message: `${rowName(row)}: ${UNNUMBERED_WHY[row.why]} (forged)` });
   for (const row of await refundMismatches(db, caseId)) {
@@ -561,6 +593,7 @@ const UNNUMBERED_WHY: Record<UnnumberedRow['why'], string> = {
   'no-task': 'its case has no such task at that step',
   'no-redelivery': 'no attempt of that delivery was asked for by that admin',
   'no-escalation': 'its case has no such escalation',
+  'no-void': 'it takes no earlier row of its case out of the trail',
   again: 'it was already recorded by an earlier row',
 };
 

@@ -80,10 +80,10 @@ export async function deadlinesMissed(db: Queryable, caseId: string): Promise<st
   const { rows } = await db.query<{ missed: string }>(
     `WITH RECURSIVE family(case_id) AS (SELECT $1::text UNION SELECT c.case_id FROM cases c JOIN family f ON c.parent_case_id = f.case_id)
      SELECT missed FROM (
-       SELECT 'timeout ' || a.step_id AS missed, a.at FROM audit_events a
+       SELECT 'timeout ' || a.step_id AS missed, a.at FROM audit_trail a
        WHERE a.case_id IN (SELECT case_id FROM family) AND a.kind = 'wait' AND a.detail ? 'timeout'
        UNION ALL
-       SELECT 'clock ' || (a.detail->>'clock'), a.at FROM audit_events a
+       SELECT 'clock ' || (a.detail->>'clock'), a.at FROM audit_trail a
        WHERE a.case_id IN (SELECT case_id FROM family) AND a.kind = 'clock' AND a.detail ? 'breached'
        UNION ALL
        SELECT 'task-sla ' || t.step_id, t.due_at FROM tasks t

@@ -23,6 +23,8 @@ export interface ExportedAuditRow {
   detail: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** The position of the `voided` row that took it out of the trail (migrations/329_audit_voided.sql), else null. */
+  voidedBy: number | null;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a pg row, typed by the query that read it
@@ -70,8 +72,10 @@ export async function planOf(db: Queryable, playbook: { name: string; hash: stri
 /** A case's audit rows in chain order, with their links. */
 export async function auditRowsOf(db: Queryable, caseId: string): Promise<ExportedAuditRow[]> {
   const { rows } = await db.query(
-    `SELECT position, seq, at, kind, step_id, actor_key_id, actor_name, detail, encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
-     FROM audit_events WHERE case_id = $1 ORDER BY position`,
+    `SELECT a.position, a.seq, a.at, a.kind, a.step_id, a.actor_key_id, a.actor_name, a.detail, encode(a.prev_hash, 'hex') AS prev_hash,
+       encode(a.hash, 'hex') AS hash, v.position AS voided_by
+     FROM audit_events a LEFT JOIN audit_voided x ON x.audit_id = a.id LEFT JOIN audit_events v ON v.id = x.voided_by
+     WHERE a.case_id = $1 ORDER BY a.position`,
     [caseId],
   );
   return rows.map((r) => ({
@@ -84,5 +88,6 @@ export async function auditRowsOf(db: Queryable, caseId: string): Promise<Export
     detail: r.detail,
     prevHash: r.prev_hash,
     hash: r.hash,
+    voidedBy: r.voided_by,
   }));
 }

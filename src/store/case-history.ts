@@ -45,7 +45,7 @@ export async function caseHistory(db: Queryable, caseId: string): Promise<CaseHi
     db.query(`SELECT at, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'opened' AND seq IS NULL ORDER BY position LIMIT 1`, [
       caseId,
     ]),
-    db.query(`SELECT seq, at, kind, step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY at, id`, [
+    db.query(`SELECT seq, at, kind, step_id, detail, actor_key_id, actor_name FROM audit_trail WHERE case_id = $1 AND seq IS NOT NULL ORDER BY at, id`, [
       caseId,
     ]),
     db.query(`SELECT event_id, type, payload, received_at, actor_key_id, actor_name FROM case_events WHERE case_id = $1 ORDER BY received_at`, [caseId]),

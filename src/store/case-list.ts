@@ -25,7 +25,7 @@ export interface CaseListFilter {
  */
 const BREACHED = `(EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.case_id AND t.status = 'breached')
    OR EXISTS (SELECT 1 FROM refunds r WHERE r.case_id = cases.case_id AND r.late_at IS NOT NULL)
-   OR EXISTS (SELECT 1 FROM audit_events a WHERE a.case_id = cases.case_id AND a.kind = 'clock' AND a.detail ? 'breached'))`;
+   OR EXISTS (SELECT 1 FROM audit_trail a WHERE a.case_id = cases.case_id AND a.kind = 'clock' AND a.detail ? 'breached'))`;
 
 export interface CaseSummary {
   caseId: string;

@@ -325,7 +325,7 @@ export async function slaBreaches(db: Queryable, filter: FigureFilter): Promise<
        SELECT 'task-sla' AS kind, c.playbook, t.step_id AS step, t.role AS queue FROM tasks t ${caseOf('t')}
        WHERE ${inRange('t.due_at')} AND (t.status = 'breached' OR COALESCE(t.completed_at, now()) > t.due_at)
        UNION ALL
-       SELECT 'clock', c.playbook, a.detail->>'clock', a.detail->>'queue' FROM audit_events a ${caseOf('a')}
+       SELECT 'clock', c.playbook, a.detail->>'clock', a.detail->>'queue' FROM audit_trail a ${caseOf('a')}
        WHERE a.kind = 'clock' AND a.detail ? 'breached' AND ${inRange('a.at')}
        UNION ALL
        SELECT 'refund', c.playbook, f.step_id, NULL FROM refunds f ${caseOf('f')}

@@ -655,7 +655,7 @@ class CaseRun implements StepRuntime, StrandHost {
     const before = (this.state.recordsBefore ?? 0) + this.state.auditedUpTo;
     const unaudited = this.state.history.length - this.state.auditedUpTo;
     const audit = [...this.state.history.slice(this.state.auditedUpTo), ...records].map((record, i) => ({ seq: before + i + 1, record }));
-    const rides: RidingReport = { report: this.reportOf(reached, audit), resultInto: before + unaudited + 1 };
+    const rides: RidingReport = { report: this.reportOf(reached, audit, before + 1), resultInto: before + unaudited + 1 };
     this.ahead = { path, at, rides };
     return rides;
   }
@@ -822,7 +822,7 @@ class CaseRun implements StepRuntime, StrandHost {
     const ahead = this.ahead;
     if (!ahead) return false;
     this.ahead = undefined;
-    return ahead.written !== undefined && ahead.path.length === 0 && JSON.stringify(report) === JSON.stringify(ahead.written);
+    return ahead.written !== undefined && ahead.path.length === 0 && JSON.stringify(stated(report)) === JSON.stringify(stated(ahead.written));
   }
 
   /** What the outside is told next: the projection, and the audit rows since the last report (up to `upTo`). */
@@ -844,12 +844,13 @@ class CaseRun implements StepRuntime, StrandHost {
     const audit = this.state.history.slice(this.state.auditedUpTo, upTo).map((record, i) => ({ seq: before + i + 1, record }));
     if (workflowInfo().unsafe.isReplaying) replaying.recorded(audit);
     const position = { status: this.status, step: this.position(), waitingFor: this.waitingFor, deadlines: this.currentDeadlines(), outcome: this.outcome };
-    return { report: this.reportOf(position, audit), upTo };
+    return { report: this.reportOf(position, audit, before + 1), upTo };
   }
 
   private reportOf(
     { status, step, waitingFor, deadlines, outcome }: Pick<ProgressReport, 'status' | 'step' | 'waitingFor' | 'deadlines' | 'outcome'>,
     audit: ProgressReport['audit'],
+    from: number,
   ): ProgressReport {
     return {
       caseId: this.caseId,
@@ -861,6 +862,9 @@ class CaseRun implements StepRuntime, StrandHost {
       outcome,
       returnTracking: returnTrackingOf(this.plan, this.state.data),
       audit,
+      from,
+      // The task deciding it: its start (workflow time) and started event, both the same on every replay of it.
+      decidedIn: { at: iso(Date.now()), task: workflowInfo().historyLength },
     };
   }
 
@@ -889,4 +893,9 @@ class CaseRun implements StepRuntime, StrandHost {
   private position(): string | null {
     return this.status === 'closed' ? null : this.state.current;
   }
+}
+
+/** What a report states, without the task that decided it (a report carried ahead is the same told later). */
+function stated({ decidedIn: _task, ...report }: ProgressReport): Omit<ProgressReport, 'decidedIn'> {
+  return report;
 }

@@ -102,6 +102,8 @@ async function trail(): Promise<Trail> {
     outcome: { outcome: 'refunded', reason: 'ok' },
     returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'refund', { refundId: made.paid, amount: 5_000, currency: 'CNY', providerReference: 'local-r-1' }), step(3, 'end')],
+    from: 1,
+    decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
   });
   expect(audit(made, ['checkpoint']).status).toBe(0);
   await openCase(db, 'r-2', 'O-2');
@@ -115,6 +117,8 @@ async function trail(): Promise<Trail> {
     outcome: null,
     returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'wait', { event: 'warehouse.received', by: BY }), step(3, 'remark', { remark: 'received in good order' })],
+    from: 1,
+    decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
   });
   made.pending = await refund(made, 'r-2', 'O-2', 3_000, false);
   expect(audit(made, ['checkpoint']).status).toBe(0);
@@ -181,7 +185,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
     const result = audit(t, ['verify']);
     expect(result.status, result.stdout + result.stderr).toBe(1);
     expect(result.stdout.split('\n')[0]).toBe(
-      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated (forged)`,
+      `audit trail NOT intact: row ${forged.position} (id ${forged.id}, case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated, voided (forged)`,
     );
     expect(audit(t, ['verify', '--case', 'r-2']).status).toBe(1);
     // Unnumbered kinds are checked against what they record: a second `opened`, a version never published, a change never made.
@@ -230,7 +234,7 @@ describe('casebook audit checkpoint and verify, against the owner', () => {
         [
           'unnumbered',
           'refund',
-          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated (forged)',
+          'case r-2, kind refund): a row without a workflow seq can only be opened, published, made-current, version-approved, approval-setting-changed, archived, task-taken-over, delivery-redelivered, bulk-escalated, voided (forged)',
         ],
         ['unnumbered', 'opened', 'case r-1, kind opened): it was already recorded by an earlier row (forged)'],
         ['unnumbered', 'published', 'no case, kind published): no such playbook version was published (forged)'],

@@ -3,7 +3,7 @@
  * Postgres with SQL visibility; test/support/cluster.ts), one `casebook start --api` and two
  * `casebook start --worker` processes. 50 return cases are sent to their refunds, one worker is killed
  * with SIGKILL while they are under way, and every case completes on the other with exactly one refund
- * in the ledger, and every history replays on this build.
+ * in the ledger, every history replays on this build and its audit trail holds what the history decided.
  */
 import type { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
@@ -53,7 +53,7 @@ async function inBatches<T>(items: T[], count: number, fn: (item: T) => Promise<
 }
 
 describe('a worker killed mid-flight on the production-shaped Temporal', () => {
-  it('50 return cases complete with exactly one refund each after kill -9 of one of two workers, and every history replays', async () => {
+  it('50 return cases complete with exactly one refund each after kill -9 of one of two workers, every history replays and matches the trail', async () => {
     const { key } = await createApiKey(cluster.db.pool, 'admin', 'cluster test');
     // Started together: each waits for the migrations' lock in turn.
     const started = performance.now();
@@ -136,6 +136,9 @@ describe('a worker killed mid-flight on the production-shaped Temporal', () => {
       const history = await temporal.client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
       const replay = await replayer.replay(workflowIdFor(id), history);
       expect(replay, id).toMatchObject({ deterministic: true });
+      // The audit trail holds what the history decided, though tasks in flight on the killed worker were retried on the other.
+      const audited = await fetch(`${url}/v1/cases/${id}/replay`, { headers });
+      expect(await audited.json(), id).toMatchObject({ deterministic: true, auditTrail: { matches: true } });
       const identities = (history.events ?? []).map(
         (event) => event.workflowTaskCompletedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity ?? undefined,
       );

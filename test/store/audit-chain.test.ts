@@ -32,6 +32,8 @@ const report = (caseId: string, records: { seq: number; record: StepRecord }[]):
   outcome: null,
   returnTracking: null,
   audit: records,
+  from: records[0]?.seq ?? 1,
+  decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
 });
 const step = (seq: number, kind: string, detail: Record<string, unknown> = {}) => ({
   seq,
@@ -55,7 +57,8 @@ beforeAll(async () => {
   // Interleaved, several rows per statement, as workflows report.
   await recordProgress(db.pool, report('c1', [step(1, 'branch'), step(2, 'wait', { by: { keyId: 'k2', name: 'Lei' } })]));
   await recordProgress(db.pool, report('c2', [step(1, 'branch'), step(2, 'refund', { amount: 5_000, currency: 'CNY' }), step(3, 'message')]));
-  await recordProgress(db.pool, report('c1', [step(2, 'wait'), step(3, 'close')])); // seq 2 again: a retried report writes it once
+  // A retried report: seq 2 again, as the first wrote it, is written once.
+  await recordProgress(db.pool, report('c1', [step(2, 'wait', { by: { keyId: 'k2', name: 'Lei' } }), step(3, 'close')]));
   await withTransaction(db.pool, async (tx) => {
     await tx.query(
       `INSERT INTO case_histories (run_id, case_id, workflow_id, plan_hash, run_status, started_at, closed_at, event_count, history, sha256)
