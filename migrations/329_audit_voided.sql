@@ -4,12 +4,14 @@
 -- retried task may decide otherwise (an event arrived meanwhile), and a report carried ahead by a side
 -- effect may tell a way the case then did not go. The audit trail is append-only, so such rows are not
 -- removed: a `voided` row names them (audit_voided), and the trail the readers see leaves them out
--- (audit_trail). Each report names the workflow task that decided it; a report from a task older than
--- the last one that reported is late and changes nothing (docs/decisions/0020-audit-rows-of-failed-tasks.md).
+-- (audit_trail). Each report names the workflow task that decided it (when it started, when its run
+-- started, its started event); a report from a task older than the last one that reported is late and
+-- changes nothing (docs/decisions/0020-audit-rows-of-failed-tasks.md).
 
 ALTER TABLE cases
-  ADD COLUMN reported_decided_at timestamptz,
-  ADD COLUMN reported_task       bigint;
+  ADD COLUMN reported_decided_at    timestamptz,
+  ADD COLUMN reported_run_started_at timestamptz,
+  ADD COLUMN reported_task          bigint;
 
 CREATE TABLE audit_voided (
   audit_id  bigint PRIMARY KEY REFERENCES audit_events (id),
@@ -31,18 +33,19 @@ GRANT SELECT ON audit_trail TO casebook_app;
 CREATE FUNCTION record_case_progress(
   p_case text, p_status text, p_step text, p_waiting_for jsonb, p_deadlines jsonb, p_data jsonb,
   p_outcome text, p_reason text, p_return_tracking text,
-  p_decided_at timestamptz, p_task bigint, p_from integer, p_audit jsonb
+  p_decided_at timestamptz, p_run_started_at timestamptz, p_task bigint, p_from integer, p_audit jsonb
 ) RETURNS boolean AS $$
 DECLARE
   newest  record;
   stale   bigint[];
   voiding bigint;
 BEGIN
-  SELECT reported_decided_at, reported_task INTO newest FROM public.cases WHERE case_id = p_case FOR UPDATE;
+  SELECT reported_decided_at, reported_run_started_at, reported_task INTO newest FROM public.cases WHERE case_id = p_case FOR UPDATE;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
-  IF newest.reported_decided_at IS NOT NULL AND (p_decided_at, p_task) < (newest.reported_decided_at, newest.reported_task) THEN
+  IF newest.reported_decided_at IS NOT NULL
+     AND (p_decided_at, p_run_started_at, p_task) < (newest.reported_decided_at, newest.reported_run_started_at, newest.reported_task) THEN
     RETURN false;
   END IF;
 
@@ -76,15 +79,16 @@ BEGIN
     outcome = p_outcome, reason = p_reason, updated_at = now(),
     closed_at = CASE WHEN p_status = 'closed' THEN COALESCE(closed_at, now()) ELSE NULL END,
     return_tracking = COALESCE(p_return_tracking, return_tracking),
-    reported_decided_at = COALESCE(p_decided_at, reported_decided_at), reported_task = COALESCE(p_task, reported_task)
+    reported_decided_at = COALESCE(p_decided_at, reported_decided_at),
+    reported_run_started_at = COALESCE(p_run_started_at, reported_run_started_at), reported_task = COALESCE(p_task, reported_task)
   WHERE case_id = p_case;
   RETURN true;
 END;
 $$ LANGUAGE plpgsql VOLATILE;
 
 -- Down Migration
-DROP FUNCTION record_case_progress(text, text, text, jsonb, jsonb, jsonb, text, text, text, timestamptz, bigint, integer, jsonb);
+DROP FUNCTION record_case_progress(text, text, text, jsonb, jsonb, jsonb, text, text, text, timestamptz, timestamptz, bigint, integer, jsonb);
 DROP VIEW audit_trail;
 DROP INDEX audit_events_case_seq;
 DROP TABLE audit_voided;
-ALTER TABLE cases DROP COLUMN reported_decided_at, DROP COLUMN reported_task;
+ALTER TABLE cases DROP COLUMN reported_decided_at, DROP COLUMN reported_run_started_at, DROP COLUMN reported_task;

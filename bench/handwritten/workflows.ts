@@ -323,7 +323,7 @@ class ReturnCase {
       returnTracking: this.data.return_tracking ?? null,
       audit,
       from: this.audited + 1,
-      decidedIn: { at: new Date(Date.now()).toISOString(), task: workflowInfo().historyLength },
+      decidedIn: { at: new Date(Date.now()).toISOString(), runStartedAt: workflowInfo().runStartTime.toISOString(), task: workflowInfo().historyLength },
     });
     this.audited = this.history.length;
   }

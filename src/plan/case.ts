@@ -158,10 +158,11 @@ export type ProgressReport = Omit<CaseView, 'playbook' | 'steps'> & {
    */
   from?: number;
   /**
-   * The workflow task that decided the report: when it started (workflow time) and its started event's
-   * id in the run. A report from an older task than the last that reported did not commit.
+   * The workflow task that decided the report: when it started (workflow time), when its run started,
+   * and its started event's id in the run; tasks are ordered by the three. A report from an older task
+   * than the last that reported did not commit.
    */
-  decidedIn?: { at: string; task: number };
+  decidedIn?: { at: string; runStartedAt: string; task: number };
 };
 
 /**

@@ -13,7 +13,7 @@ import { actorOfDetail } from './audit-chain.js';
 import type { Queryable } from './transaction.js';
 
 export async function recordProgress(db: Queryable, { audit, decidedIn, from, ...progress }: ProgressReport): Promise<boolean> {
-  const { rows } = await db.query<{ written: boolean }>('SELECT record_case_progress($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS written', [
+  const { rows } = await db.query<{ written: boolean }>('SELECT record_case_progress($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS written', [
     progress.caseId,
     progress.status,
     progress.step,
@@ -24,6 +24,7 @@ export async function recordProgress(db: Queryable, { audit, decidedIn, from, ..
     progress.outcome?.reason ?? null,
     progress.returnTracking,
     decidedIn?.at ?? null,
+    decidedIn?.runStartedAt ?? null,
     decidedIn?.task ?? null,
     from ?? null,
     JSON.stringify(

@@ -864,7 +864,7 @@ class CaseRun implements StepRuntime, StrandHost {
       audit,
       from,
       // The task deciding it: its start (workflow time) and started event, both the same on every replay of it.
-      decidedIn: { at: iso(Date.now()), task: workflowInfo().historyLength },
+      decidedIn: { at: iso(Date.now()), runStartedAt: iso(workflowInfo().runStartTime.getTime()), task: workflowInfo().historyLength },
     };
   }
 

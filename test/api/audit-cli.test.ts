@@ -42,7 +42,7 @@ beforeAll(async () => {
     returnTracking: null,
     audit: [record(1, 'branch'), record(2, 'refund', { amount: 5_000, currency: 'CNY' }), record(3, 'close')],
     from: 1,
-    decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
+    decidedIn: { at: '2026-01-01T00:00:00.000Z', runStartedAt: '2026-01-01T00:00:00.000Z', task: 3 },
   });
 });
 afterAll(async () => {

@@ -103,7 +103,7 @@ async function trail(): Promise<Trail> {
     returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'refund', { refundId: made.paid, amount: 5_000, currency: 'CNY', providerReference: 'local-r-1' }), step(3, 'end')],
     from: 1,
-    decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
+    decidedIn: { at: '2026-01-01T00:00:00.000Z', runStartedAt: '2026-01-01T00:00:00.000Z', task: 3 },
   });
   expect(audit(made, ['checkpoint']).status).toBe(0);
   await openCase(db, 'r-2', 'O-2');
@@ -118,7 +118,7 @@ async function trail(): Promise<Trail> {
     returnTracking: null,
     audit: [step(1, 'branch'), step(2, 'wait', { event: 'warehouse.received', by: BY }), step(3, 'remark', { remark: 'received in good order' })],
     from: 1,
-    decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
+    decidedIn: { at: '2026-01-01T00:00:00.000Z', runStartedAt: '2026-01-01T00:00:00.000Z', task: 3 },
   });
   made.pending = await refund(made, 'r-2', 'O-2', 3_000, false);
   expect(audit(made, ['checkpoint']).status).toBe(0);

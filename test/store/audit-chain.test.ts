@@ -33,7 +33,7 @@ const report = (caseId: string, records: { seq: number; record: StepRecord }[]):
   returnTracking: null,
   audit: records,
   from: records[0]?.seq ?? 1,
-  decidedIn: { at: '2026-01-01T00:00:00.000Z', task: 3 },
+  decidedIn: { at: '2026-01-01T00:00:00.000Z', runStartedAt: '2026-01-01T00:00:00.000Z', task: 3 },
 });
 const step = (seq: number, kind: string, detail: Record<string, unknown> = {}) => ({
   seq,

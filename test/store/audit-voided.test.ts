@@ -18,8 +18,9 @@ let db: TestDatabase;
 let owner: Pool;
 const ROOT = { keyId: 'abcdefabcdef', name: 'Root' };
 
-/** A workflow task: its started event and when it started. */
-const task = (event: number, second: number) => ({ task: event, at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString() });
+const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+/** A workflow task: its started event, when it started, and when its run started. */
+const task = (event: number, second: number, runStartedSecond = 0) => ({ task: event, at: at(second), runStartedAt: at(runStartedSecond) });
 const record = (seq: number, kind: string, at: string, detail: Record<string, unknown> = {}): { seq: number; record: StepRecord } => ({
   seq,
   record: { step: `s${seq}`, kind, at, detail },
@@ -153,6 +154,24 @@ describe('a report written again', () => {
       [2, 'wait', retry.at],
     ]);
     expect(await verifyAuditTrail(db.pool, { caseId: 'v3' })).toMatchObject({ intact: true });
+  });
+});
+
+describe('a case continued as new', () => {
+  it('orders the new run’s tasks after the old run’s, though their event ids start again', async () => {
+    await openCase('v7');
+    // The old run's last task and the new run's first start in the same millisecond.
+    const last = task(240, 30, 0);
+    const next = task(3, 30, 30);
+    await recordProgress(db.pool, report('v7', last, 1, [record(1, 'branch', last.at)]));
+    expect(await recordProgress(db.pool, report('v7', next, 2, [record(2, 'wait', next.at)]))).toBe(true);
+    expect(await projection('v7')).toMatchObject({ reported_task: 3 });
+    // A late write of the old run's last task is older still.
+    expect(await recordProgress(db.pool, report('v7', last, 1, [record(1, 'branch', last.at)]))).toBe(false);
+    expect((await trail('v7')).map(([seq, kind]) => [seq, kind])).toEqual([
+      [1, 'branch'],
+      [2, 'wait'],
+    ]);
   });
 });
 
