@@ -26,8 +26,8 @@ export interface Runtime {
  */
 export function useRuntime(
   setup: (runtime: Runtime) => Promise<void> = async () => {},
-  /** `connectors` is read once `setup` has run. */
-  options: { wrap?: (adapters: Adapters) => Adapters; connectors?: ConnectorConfig } = {},
+  /** `connectors` is read once `setup` has run; `historyShape`: the shape of the child cases the worker opens. */
+  options: { wrap?: (adapters: Adapters) => Adapters; connectors?: ConnectorConfig; historyShape?: number } = {},
 ): Runtime {
   const runtime = {} as Runtime;
   let worker: Worker | undefined;
@@ -41,6 +41,7 @@ export function useRuntime(
       pool: runtime.db.pool,
       ...(options.wrap ? { wrap: options.wrap } : {}),
       ...(options.connectors ? { connectors: options.connectors } : {}),
+      ...(options.historyShape !== undefined ? { historyShape: options.historyShape } : {}),
     });
     running = worker.run();
     const services = composeServices({ client: runtime.env.client, pool: runtime.db.pool });
