@@ -26,6 +26,9 @@ CREATE VIEW audit_trail AS
   SELECT a.* FROM audit_events a WHERE NOT EXISTS (SELECT 1 FROM audit_voided v WHERE v.audit_id = a.id);
 GRANT SELECT ON audit_trail TO casebook_app;
 
+-- One audit row as a progress report states it (src/store/progress.ts sends them as a JSON array).
+CREATE TYPE audit_report_row AS (seq integer, at timestamptz, kind text, step text, detail jsonb, actor_key_id text, actor_name text);
+
 -- A case's progress report, in one call: the projection and the audit rows it states from p_from on.
 -- Rows already in the trail from p_from on that the report does not state exactly are voided first.
 -- Returns false, writing nothing, for a report from a workflow task older than the last that reported.
@@ -50,10 +53,10 @@ BEGIN
   END IF;
 
   SELECT array_agg(a.id ORDER BY a.seq) INTO stale
-  FROM public.audit_trail a LEFT JOIN jsonb_to_recordset(p_audit) AS r(seq integer, at timestamptz, kind text, step text, detail jsonb, actor_key_id text, actor_name text) ON r.seq = a.seq
+  FROM public.audit_trail a LEFT JOIN jsonb_populate_recordset(NULL::public.audit_report_row, p_audit) AS r ON r.seq = a.seq
   WHERE a.case_id = p_case AND a.seq >= p_from
     AND (r.seq IS NULL OR (a.at, a.kind, a.step_id, a.detail, a.actor_key_id, a.actor_name)
-                          IS DISTINCT FROM (r.at, r.kind, r.step, COALESCE(r.detail, '{}'), r.actor_key_id, r.actor_name));
+                          IS DISTINCT FROM (r.at, r.kind, r.step, r.detail, r.actor_key_id, r.actor_name));
   IF stale IS NOT NULL THEN
     INSERT INTO public.audit_events (idempotency_key, case_id, at, kind, detail)
     VALUES (
@@ -69,8 +72,8 @@ BEGIN
 
   INSERT INTO public.audit_events (idempotency_key, case_id, seq, at, kind, step_id, detail, actor_key_id, actor_name)
   SELECT p_case || '/audit/' || r.seq || CASE WHEN taken.n = 0 THEN '' ELSE '/' || (taken.n + 1) END,
-    p_case, r.seq, r.at, r.kind, r.step, COALESCE(r.detail, '{}'), r.actor_key_id, r.actor_name
-  FROM jsonb_to_recordset(p_audit) AS r(seq integer, at timestamptz, kind text, step text, detail jsonb, actor_key_id text, actor_name text)
+    p_case, r.seq, r.at, r.kind, r.step, r.detail, r.actor_key_id, r.actor_name
+  FROM jsonb_populate_recordset(NULL::public.audit_report_row, p_audit) AS r
   CROSS JOIN LATERAL (SELECT count(*) AS n FROM public.audit_events a WHERE a.case_id = p_case AND a.seq = r.seq) taken
   WHERE NOT EXISTS (SELECT 1 FROM public.audit_trail t WHERE t.case_id = p_case AND t.seq = r.seq)
   ORDER BY r.seq;
@@ -88,6 +91,7 @@ $$ LANGUAGE plpgsql VOLATILE;
 
 -- Down Migration
 DROP FUNCTION record_case_progress(text, text, text, jsonb, jsonb, jsonb, text, text, text, timestamptz, timestamptz, bigint, integer, jsonb);
+DROP TYPE audit_report_row;
 DROP VIEW audit_trail;
 DROP INDEX audit_events_case_seq;
 DROP TABLE audit_voided;

@@ -232,8 +232,8 @@ export interface Anchor extends ChainAnchor {
 
 /**
  * The kinds of rows written without a workflow seq (recordOpened, recordPublished, recordArchived,
- * takeOverTask in tasks.ts, record_case_progress in migrations/329_audit_voided.sql). A row without seq of another kind, a second `opened` of a case, an `opened`
- * of no case, a `published` of no published version, a second `archived` of one run or a takeover of no
+ * takeOverTask in tasks.ts, record_case_progress in migrations/329_audit_voided.sql). A row without seq
+ * of another kind, a second `opened` of a case, an `opened` of no case, a `published` of no published version, a second `archived` of one run or a takeover of no
  * task of its case and step was not written by Casebook: verify names it.
  * A writer of a new kind of unnumbered row adds it here and to `unnumberedRows` below.
  */
