@@ -14,6 +14,7 @@ import type { CaseEvent } from '../../src/plan/case.js';
 import { HANDWRITTEN_TASK_QUEUE, VARIANTS, receiveEventUpdate, type ReturnData, type ReturnInput, type Variant } from './contract.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+export const HANDWRITTEN_WORKFLOWS_PATH = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 const WORKER_RUNNING = 'bench-handwritten worker running';
 const MAX_RETURN_SHIPPING = 3000;
 

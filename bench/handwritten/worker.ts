@@ -4,13 +4,13 @@
  * Env: TEMPORAL_ADDRESS, DATABASE_URL.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { fileURLToPath } from 'node:url';
 import { createActivities } from '../../src/activities/index.js';
 import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { composeAdapters } from '../../src/stack/compose.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { createPool } from '../../src/store/pool.js';
 import { HANDWRITTEN_TASK_QUEUE } from './contract.js';
+import { HANDWRITTEN_WORKFLOWS_PATH } from './process.js';
 
 export const WORKER_RUNNING = 'bench-handwritten worker running';
 
@@ -22,7 +22,7 @@ const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS })
 const worker = await Worker.create({
   connection,
   taskQueue: HANDWRITTEN_TASK_QUEUE,
-  workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+  workflowsPath: HANDWRITTEN_WORKFLOWS_PATH,
   workflowThreadPoolSize: 2,
   activities: createActivities(pool, composeAdapters(LOCAL_CONNECTORS, pool)),
   bundlerOptions: { webpackConfigHook: workflowBundlerOptions.webpackConfigHook },

@@ -15,6 +15,8 @@ export interface NamedHistory {
 
 export const GOLDEN_HISTORIES = fileURLToPath(new URL('../../test/fixtures/histories/', import.meta.url));
 export const LONG_HISTORY = fileURLToPath(new URL('../fixtures/return-long.history', import.meta.url));
+/** The expert's hand-written return with a history of the same length and shape (the replay's anchor). */
+export const EXPERT_LONG_HISTORY = fileURLToPath(new URL('../fixtures/expert-long.history', import.meta.url));
 
 export function readHistory(path: string, name: string): NamedHistory {
   const history = HistoryMessage.decode(readFileSync(path));
@@ -31,6 +33,13 @@ export function readGoldenHistories(): NamedHistory[] {
 export function readLongHistory(): NamedHistory {
   if (!existsSync(LONG_HISTORY)) throw new Error(`${LONG_HISTORY} is missing: record it with npx tsx bench/support/replay-record-long-history.ts`);
   return readHistory(LONG_HISTORY, 'return-long');
+}
+
+export function readExpertLongHistory(): NamedHistory {
+  if (!existsSync(EXPERT_LONG_HISTORY)) {
+    throw new Error(`${EXPERT_LONG_HISTORY} is missing: record it with npx tsx bench/support/replay-record-expert-history.ts`);
+  }
+  return readHistory(EXPERT_LONG_HISTORY, 'expert-long');
 }
 
 /** Stores a history in Temporal's protobuf encoding, as the golden histories are. */

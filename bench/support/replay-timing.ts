@@ -6,12 +6,23 @@ import { bundleWorkflowCode, DefaultLogger, type Worker, type ReplayWorkerOption
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { NO_REPLAY_LISTENER, WORKFLOWS_PATH } from '../../src/stack/worker.js';
 import { ReplayWorker } from '../../src/stack/replayer.js';
+import { HANDWRITTEN_WORKFLOWS_PATH } from '../handwritten/process.js';
 import type { NamedHistory } from './replay-histories.js';
 
 /** The worker's workflow code, bundled once with the worker's own bundler options, and its sinks (a worker's replay of a case out of its cache). */
 export async function replayOptions(): Promise<ReplayWorkerOptions> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...workflowBundlerOptions, logger: new DefaultLogger('WARN') });
   return { workflowBundle: { code }, sinks: NO_REPLAY_LISTENER };
+}
+
+/** The expert's hand-written workflows, bundled as their worker bundles them (bench/handwritten/worker.ts). */
+export async function expertReplayOptions(): Promise<ReplayWorkerOptions> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: HANDWRITTEN_WORKFLOWS_PATH,
+    webpackConfigHook: workflowBundlerOptions.webpackConfigHook,
+    logger: new DefaultLogger('WARN'),
+  });
+  return { workflowBundle: { code } };
 }
 
 /**
