@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../plan/case.js';
 import type { Pool } from '../store/pool.js';
 import { authenticate, type ApiKey, type Role } from '../services/keys.js';
-import { problem, sendProblem } from './problems.js';
+import { problem, sendProblem, sendRateLimited } from './problems.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -57,10 +57,7 @@ export function registerAuth(
     const apiKey = await keyOf(request, pool, recent);
     if (!apiKey) {
       const retryAfter = failures.fail(request.ip, Date.now());
-      if (retryAfter !== undefined) {
-        reply.header('retry-after', String(retryAfter));
-        return sendProblem(reply, problem('rate-limited', `too many failed authentications from this address; retry after ${retryAfter} s`));
-      }
+      if (retryAfter !== undefined) return sendRateLimited(reply, retryAfter, 'too many failed authentications from this address');
       reply.header('www-authenticate', 'Bearer realm="casebook"');
       return sendProblem(reply, problem('unauthorized', 'a valid API key is required: Authorization: Bearer <key>'));
     }

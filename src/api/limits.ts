@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../services/keys.js';
-import { problem, sendProblem } from './problems.js';
+import { sendRateLimited } from './problems.js';
 
 /** The largest body a request may have, unless configured (CASEBOOK_MAX_BODY_BYTES). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -88,7 +88,6 @@ export function registerRateLimits(app: FastifyInstance, limits: RateLimits): vo
       }
     }
     if (wait === undefined) return;
-    reply.header('retry-after', String(wait));
-    return sendProblem(reply, problem('rate-limited', `too many requests from ${whose}; retry after ${wait} s`));
+    return sendRateLimited(reply, wait, `too many requests from ${whose}`);
   });
 }

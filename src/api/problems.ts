@@ -118,3 +118,9 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
     .type('application/problem+json')
     .send({ ...p, instance: reply.request.url, requestId: reply.request.id });
 }
+
+/** 429 `rate-limited` with Retry-After: `seconds` until the caller may try again, and whose rate `tooMany` names. */
+export function sendRateLimited(reply: FastifyReply, seconds: number, tooMany: string): FastifyReply {
+  reply.header('retry-after', String(seconds));
+  return sendProblem(reply, problem('rate-limited', `${tooMany}; retry after ${seconds} s`));
+}
