@@ -15,7 +15,8 @@ import { HANDWRITTEN_TASK_QUEUE, VARIANTS, receiveEventUpdate, type ReturnData, 
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 export const HANDWRITTEN_WORKFLOWS_PATH = fileURLToPath(new URL('./workflows.ts', import.meta.url));
-const WORKER_RUNNING = 'bench-handwritten worker running';
+/** What the worker prints once it polls. */
+export const WORKER_RUNNING = 'bench-handwritten worker running';
 const MAX_RETURN_SHIPPING = 3000;
 
 /** Starts the worker (bundling its workflows takes a few seconds) and waits until it polls. */

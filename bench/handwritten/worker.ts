@@ -10,9 +10,7 @@ import { composeAdapters } from '../../src/stack/compose.js';
 import { workflowBundlerOptions } from '../../src/stack/workflow-bundler.js';
 import { createPool } from '../../src/store/pool.js';
 import { HANDWRITTEN_TASK_QUEUE } from './contract.js';
-import { HANDWRITTEN_WORKFLOWS_PATH } from './process.js';
-
-export const WORKER_RUNNING = 'bench-handwritten worker running';
+import { HANDWRITTEN_WORKFLOWS_PATH, WORKER_RUNNING } from './process.js';
 
 const { TEMPORAL_ADDRESS, DATABASE_URL } = process.env;
 if (!TEMPORAL_ADDRESS || !DATABASE_URL) throw new Error('TEMPORAL_ADDRESS and DATABASE_URL are needed');
