@@ -192,6 +192,11 @@ describe('as the ops lead', () => {
     await page.getByRole('button', { name: 'Validate', exact: true }).click();
     await page.getByText('Valid: it can be published.').waitFor();
     expect(await page.locator('ul.diagnostics li').count()).toBe(0);
+    // A slow list of versions must not let the page show version 2 while its list still lacks it.
+    await page.route('**/v1/playbooks/parcel-watch', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Published as version 2.').waitFor();
     await page.getByText('New cases still take version 1 until version 2 is made current.').waitFor();

@@ -285,20 +285,28 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
   const [shown, setShown] = useState<{ detail: PlaybookVersionDetail; graph: FlowGraph } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [path, setPath] = useState<CasePath | null>(null);
-  // Publishing a version, or making one current, reloads the list of versions.
-  const [published, setPublished] = useState(0);
+  // Publishing a version, or making one current, reloads the list of versions. A new version is
+  // shown only once the list holds it, so the page never shows a version its list lacks.
+  const [reload, setReload] = useState<{ count: number; thenShow?: number }>({ count: 0 });
   const mayPublish = session.role === 'ops-lead' || session.role === 'admin';
 
   useEffect(() => {
     setError(null);
+    const showNew = () => {
+      if (reload.thenShow !== undefined) location.hash = `#/playbooks/${encodeURIComponent(name)}/${reload.thenShow}`;
+    };
     api<PlaybookVersions>(session, 'GET', `/v1/playbooks/${encodeURIComponent(name)}`).then(
       (body) => {
         setVersions(body.versions);
         setCurrency({ current: body.current, changes: body.changes, approvalRequired: body.approvalRequired, approvals: body.approvals });
+        showNew();
       },
-      (failure) => setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) })),
+      (failure) => {
+        setError(failure instanceof ApiProblem && failure.status === 404 ? t('noPlaybook', { name }) : t('failed', { detail: detailOf(failure) }));
+        showNew();
+      },
     );
-  }, [session, name, published]);
+  }, [session, name, reload]);
 
   const selected = version ?? versions?.[versions.length - 1]?.version;
   useEffect(() => {
@@ -375,7 +383,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
           approvalRequired={currency.approvalRequired}
           approvals={currency.approvals}
           selected={mayPublish ? selected : undefined}
-          onChanged={() => setPublished((n) => n + 1)}
+          onChanged={() => setReload((last) => ({ count: last.count + 1 }))}
           t={t}
         />
       )}
@@ -407,10 +415,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
               session={session}
               name={name}
               initial={shown.detail.yaml}
-              onPublished={(newVersion) => {
-                setPublished((n) => n + 1);
-                location.hash = `#/playbooks/${encodeURIComponent(name)}/${newVersion}`;
-              }}
+              onPublished={(newVersion) => setReload((last) => ({ count: last.count + 1, thenShow: newVersion }))}
             />
           )}
         </>
