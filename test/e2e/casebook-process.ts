@@ -72,16 +72,17 @@ export async function startCasebook(env: NodeJS.ProcessEnv, args: string[] = [])
 
 /**
  * Starts Casebook on fresh ports; the dev server also binds three random ports of its own, so on the
- * rare collision with one of ours the start is retried once on other ports.
+ * rare collision with one of ours the start is retried once on other ports. `extra` is added to
+ * its environment.
  */
-export async function startOnFreePorts(dataDir: string): Promise<{ casebook: Casebook; ports: Ports; env: NodeJS.ProcessEnv }> {
+export async function startOnFreePorts(dataDir: string, extra: NodeJS.ProcessEnv = {}): Promise<{ casebook: Casebook; ports: Ports; env: NodeJS.ProcessEnv }> {
   let ports = await pickPorts();
-  const casebook = await startCasebook(envFor(dataDir, ports)).catch(async (error: Error) => {
+  const casebook = await startCasebook({ ...envFor(dataDir, ports), ...extra }).catch(async (error: Error) => {
     if (!/address already in use|EADDRINUSE|ports in use/.test(error.message)) throw error;
     ports = await pickPorts();
-    return startCasebook(envFor(dataDir, ports));
+    return startCasebook({ ...envFor(dataDir, ports), ...extra });
   });
-  return { casebook, ports, env: envFor(dataDir, ports) };
+  return { casebook, ports, env: { ...envFor(dataDir, ports), ...extra } };
 }
 
 /** SIGTERM, then its exit code. */

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, inject } from 'vitest';
 import { HistoryArchiver, runsInTemporal } from '../../src/cases/archive.js';
 import { CaseAudit } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
@@ -62,7 +62,7 @@ afterAll(async () => {
 
 async function withWorker<T>(fn: (service: CaseService, inbox: EventInbox) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
+  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
     const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: TASK_QUEUE });
     return await worker.runUntil(() => fn(cases, inbox));

@@ -61,7 +61,7 @@ afterAll(async () => {
 /** A worker on `pool`'s database and this file's Temporal, with the services over both; stopped by `stop`. */
 async function casebookOn(pool: Pool): Promise<{ cases: CaseService; inbox: EventInbox; stop(): Promise<void> }> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker: Worker = await composeWorker({ connection: workerConnection, pool, taskQueue: TASK_QUEUE });
+  const worker: Worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool, taskQueue: TASK_QUEUE });
   const running = worker.run();
   const { cases, inbox } = composeServices({ client, pool, taskQueue: TASK_QUEUE });
   return {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
@@ -43,7 +43,7 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue });
+  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue });
   try {
     const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue });
     return await worker.runUntil(() => fn(cases, client, inbox));

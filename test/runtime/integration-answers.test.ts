@@ -6,7 +6,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
@@ -44,7 +44,13 @@ beforeAll(async () => {
     },
     integrations: { warehouse: { connector: 'webhook' as const, destination: 'shop' }, default: { connector: 'local' as const } },
   };
-  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
+  worker = await composeWorker({
+    workflowBundle: inject('workflowBundle'),
+    connection: env.nativeConnection,
+    pool: db.pool,
+    taskQueue: TASK_QUEUE,
+    connectors,
+  });
   running = worker.run();
   service = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE }).cases;
 });

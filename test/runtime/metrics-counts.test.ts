@@ -5,7 +5,7 @@
  * with the case it closes; events the inbox leaves unrouted.
  */
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { workflowIdFor } from '../../src/plan/case.js';
 import { composeMetrics, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
 import type { CasebookMetrics } from '../../src/stack/metrics.js';
@@ -23,7 +23,7 @@ let running: Promise<void>;
 beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   metrics = composeMetrics(db.pool);
-  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, metrics });
+  worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool, metrics });
   running = worker.run();
   services = composeServices({ client: env.client, pool: db.pool, metrics });
 });

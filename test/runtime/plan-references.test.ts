@@ -13,7 +13,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, inject } from 'vitest';
 import { HistoryArchiver } from '../../src/cases/archive.js';
 import { migrateCase } from '../../src/cases/migration.js';
 import { replayCase } from '../../src/cases/replay.js';
@@ -64,7 +64,7 @@ afterAll(async () => {
 
 async function withWorker<T>(fn: (services: { composed: Services; plain: Services }) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await composeWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
+  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
     return await worker.runUntil(() =>
       fn({

@@ -5,7 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import { workflowIdFor } from '../../src/plan/case.js';
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** Runs `body` while a case worker with these stack settings serves the task queue, then drains it. */
 async function withWorker(promiseStacks: boolean, body: () => Promise<void>): Promise<void> {
-  const worker: Worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, promiseStacks });
+  const worker: Worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool, promiseStacks });
   const running = worker.run();
   try {
     await body();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { EventInbox } from '../../src/cases/inbox.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   playbook = await publishStandardPlaybook(db.pool, 'return');
   ({ cases: service, inbox } = composeServices({ client: env.client, pool: db.pool }));
-  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool });
+  worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool });
   running = worker.run();
 });
 afterAll(async () => {
@@ -54,7 +54,13 @@ async function returnData(overrides: Record<string, unknown> = {}) {
 async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
   // No sticky cache: the time-skipping test server never hands a stopped worker's sticky workflow
   // tasks back to the shared queue (the real server does, after a timeout), so an update would hang.
-  const own = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue, tuning: { maxCachedWorkflows: 0 } });
+  const own = await composeWorker({
+    workflowBundle: inject('workflowBundle'),
+    connection: env.nativeConnection,
+    pool: db.pool,
+    taskQueue,
+    tuning: { maxCachedWorkflows: 0 },
+  });
   return own.runUntil(fn);
 }
 

@@ -6,7 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { DeliveryFailure } from '../../src/connectors/ports.js';
@@ -68,7 +68,13 @@ beforeAll(async () => {
     channels: { ...LOCAL_CONNECTORS.channels, chat: shopBinding },
     payments: shopBinding,
   };
-  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
+  worker = await composeWorker({
+    workflowBundle: inject('workflowBundle'),
+    connection: env.nativeConnection,
+    pool: db.pool,
+    taskQueue: TASK_QUEUE,
+    connectors,
+  });
   running = worker.run();
   services = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE, destinations: connectors.destinations });
   service = services.cases;

@@ -5,7 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { caseActivity } from '../../src/cases/reads.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
@@ -73,7 +73,13 @@ beforeAll(async () => {
     notifications: shopBinding,
     integrations: { default: { connector: 'local' }, warehouse: shopBinding },
   };
-  worker = await composeWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
+  worker = await composeWorker({
+    workflowBundle: inject('workflowBundle'),
+    connection: env.nativeConnection,
+    pool: db.pool,
+    taskQueue: TASK_QUEUE,
+    connectors,
+  });
   running = worker.run();
   service = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE }).cases;
   plan = compileSmallPlaybook(

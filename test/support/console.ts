@@ -8,7 +8,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { Role } from '../../src/store/api-keys.js';
 import { ROOT, startOnFreePorts, stopCasebook, type Casebook } from '../e2e/casebook-process.js';
 
@@ -67,7 +67,8 @@ export function useConsole(): ConsoleHarness {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`npm run provision\` as root, or install chromium and set CASEBOOK_CHROMIUM`);
     dataDir = mkdtempSync(join(tmpdir(), 'casebook-console-'));
-    const started = await startOnFreePorts(dataDir);
+    // The pages, not the start, are the subject here: the stack takes the run's workflow bundle.
+    const started = await startOnFreePorts(dataDir, { CASEBOOK_WORKFLOW_BUNDLE: inject('workflowBundle') });
     casebook = started.casebook;
     harness.url = `http://127.0.0.1:${started.ports.api}`;
     harness.temporalUiUrl = `http://127.0.0.1:${started.ports.ui}`;

@@ -1,6 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { ConnectorConfig } from '../../src/connectors/config.js';
 import type { Adapters, ChannelAdapter } from '../../src/connectors/ports.js';
 import type { Auditor } from '../../src/cases/audit.js';
@@ -21,8 +21,8 @@ export interface Runtime {
 }
 
 /**
- * For a test file: its own database, Temporal's time-skipping server and a case worker, started
- * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
+ * For a test file: its own database, Temporal's time-skipping server and a case worker (on the
+ * run's one workflow bundle), started before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
  */
 export function useRuntime(
   setup: (runtime: Runtime) => Promise<void> = async () => {},
@@ -39,6 +39,7 @@ export function useRuntime(
     worker = await composeWorker({
       connection: runtime.env.nativeConnection,
       pool: runtime.db.pool,
+      workflowBundle: inject('workflowBundle'),
       ...(options.wrap ? { wrap: options.wrap } : {}),
       ...(options.connectors ? { connectors: options.connectors } : {}),
       ...(options.historyShape !== undefined ? { historyShape: options.historyShape } : {}),
