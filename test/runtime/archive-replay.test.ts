@@ -12,7 +12,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HistoryArchiver, runsInTemporal } from '../../src/cases/archive.js';
 import { CaseAudit } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
@@ -24,11 +24,12 @@ import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { PlanReferenceCodec } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
-import { composeApi, composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeApi, composeServices } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { publishedPlanByHash } from '../../src/store/playbooks.js';
 import { devServerOptions } from '../support/dev-server.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -62,7 +63,7 @@ afterAll(async () => {
 
 async function withWorker<T>(fn: (service: CaseService, inbox: EventInbox) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
+  const worker = await composeTestWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
     const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: TASK_QUEUE });
     return await worker.runUntil(() => fn(cases, inbox));

@@ -19,13 +19,14 @@ import { HistoryArchiver } from '../../src/cases/archive.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { dropDatabase, ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { applicationUrl } from '../../src/store/postgres-roles.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { devServerOptions } from '../support/dev-server.js';
 import { openCase, publishStandardPlaybook, returnCaseData } from '../support/playbooks.js';
 
@@ -61,7 +62,7 @@ afterAll(async () => {
 /** A worker on `pool`'s database and this file's Temporal, with the services over both; stopped by `stop`. */
 async function casebookOn(pool: Pool): Promise<{ cases: CaseService; inbox: EventInbox; stop(): Promise<void> }> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker: Worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool, taskQueue: TASK_QUEUE });
+  const worker: Worker = await composeTestWorker({ connection: workerConnection, pool, taskQueue: TASK_QUEUE });
   const running = worker.run();
   const { cases, inbox } = composeServices({ client, pool, taskQueue: TASK_QUEUE });
   return {

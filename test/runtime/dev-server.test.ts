@@ -10,15 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { startTemporalDevServer, type DevServerHandle, type DevServerOptions } from '../../src/stack/temporal-dev-server.js';
 import { freePort } from '../../src/stack/free-port.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { devServerOptions } from '../support/dev-server.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { recordHistory, recordPlansFrom } from '../support/histories.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
@@ -43,7 +44,7 @@ async function withStack<T>(taskQueue: string, fn: (service: CaseService, client
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue });
+  const worker = await composeTestWorker({ connection: workerConnection, pool: db.pool, taskQueue });
   try {
     const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue });
     return await worker.runUntil(() => fn(cases, client, inbox));

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatabase } from '../../src/store/databases.js';
 import { migrate } from '../../src/store/migrate.js';
 import { applicationUrl } from '../../src/store/postgres-roles.js';
@@ -14,9 +14,10 @@ import { createPool, type Pool } from '../../src/store/pool.js';
 import { startPostgresProcess, type PostgresProcess } from '../../src/store/postgres-process.js';
 import { freePort } from '../../src/stack/free-port.js';
 import type { Adapters } from '../../src/connectors/ports.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 import { caseRecords } from '../support/records.js';
 
@@ -44,7 +45,7 @@ describe('faults', () => {
   it('Postgres unavailable for a while: activities retry and the case completes, refunding once', async () => {
     const compiled = compileSmallPlaybook('outage', RECEIPT_THEN_REFUND);
     const service = composeServices({ client: env.client, pool, taskQueue: 'faults-outage' }).cases;
-    const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
+    const worker = await composeTestWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-outage' });
     await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'outage-1', { paid: { amount: 5_000, currency: 'CNY' } });
       await expect.poll(async () => (await service.describe('outage-1'))?.waitingFor, { timeout: 10_000 }).toEqual(['warehouse.received']);
@@ -70,7 +71,7 @@ describe('faults', () => {
   it('Postgres killed (SIGKILL) under 20 cases in flight: it is started again, every case completes, one refund each', async () => {
     const compiled = compileSmallPlaybook('killed', RECEIPT_THEN_REFUND);
     const service = composeServices({ client: env.client, pool, taskQueue: 'faults-killed' }).cases;
-    const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
+    const worker = await composeTestWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-killed' });
     const ids = Array.from({ length: 20 }, (_, i) => `killed-${i + 1}`);
     await worker.runUntil(async () => {
       for (const id of ids) await openSmallCase(service, pool, compiled, id, { paid: { amount: 4_000, currency: 'CNY' } });
@@ -133,7 +134,7 @@ steps:
       },
     });
     const service = composeServices({ client: env.client, pool, taskQueue: 'faults-flaky' }).cases;
-    const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', wrap });
+    const worker = await composeTestWorker({ connection: env.nativeConnection, pool, taskQueue: 'faults-flaky', wrap });
     const result = await worker.runUntil(async () => {
       await openSmallCase(service, pool, compiled, 'flaky-1');
       return (await env.client.workflow.getHandle(workflowIdFor('flaky-1')).result()) as CaseResult;

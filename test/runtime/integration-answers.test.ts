@@ -6,13 +6,14 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { newSecret, startReceiver, type Receiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 import { caseRecords } from '../support/records.js';
@@ -44,13 +45,7 @@ beforeAll(async () => {
     },
     integrations: { warehouse: { connector: 'webhook' as const, destination: 'shop' }, default: { connector: 'local' as const } },
   };
-  worker = await composeWorker({
-    workflowBundle: inject('workflowBundle'),
-    connection: env.nativeConnection,
-    pool: db.pool,
-    taskQueue: TASK_QUEUE,
-    connectors,
-  });
+  worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
   running = worker.run();
   service = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE }).cases;
 });

@@ -5,11 +5,12 @@
  * with the case it closes; events the inbox leaves unrouted.
  */
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../src/plan/case.js';
-import { composeMetrics, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
+import { composeMetrics, composeServices, type Services } from '../../src/stack/compose.js';
 import type { CasebookMetrics } from '../../src/stack/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { compileSmallPlaybook, DAMAGED_DECISION, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
@@ -23,7 +24,7 @@ let running: Promise<void>;
 beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   metrics = composeMetrics(db.pool);
-  worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool, metrics });
+  worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, metrics });
   running = worker.run();
   services = composeServices({ client: env.client, pool: db.pool, metrics });
 });

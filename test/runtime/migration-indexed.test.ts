@@ -9,14 +9,15 @@ import { NativeConnection } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateCase } from '../../src/cases/migration.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { ensureSearchAttributes } from '../../src/stack/search-attributes.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { publishPlaybook } from '../../src/store/playbooks.js';
 import { devServerOptions } from '../support/dev-server.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { caseViewQuery } from '../../src/case-contract/messages.js';
 import { compileSmallPlaybook, countTicksTo, openSmallCase } from '../support/small-playbooks.js';
@@ -47,12 +48,7 @@ it('a moved indexed case is found under its new PlaybookVersion and completes', 
   try {
     await ensureSearchAttributes(connection, 'default');
     const client = new Client({ connection });
-    const worker = await composeWorker({
-      workflowBundle: inject('workflowBundle'),
-      connection: workerConnection,
-      pool: db.pool,
-      taskQueue: 'migration-indexed',
-    });
+    const worker = await composeTestWorker({ connection: workerConnection, pool: db.pool, taskQueue: 'migration-indexed' });
     await worker.runUntil(async () => {
       const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: 'migration-indexed', indexed: true });
       await openSmallCase(cases, db.pool, receipt('7d'), 'indexed-1');
@@ -81,7 +77,7 @@ it('a looping case moved before it continues as new runs on the new version in i
   const workerConnection = await NativeConnection.connect({ address: server.address });
   try {
     const client = new Client({ connection });
-    const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue: 'migration-loop' });
+    const worker = await composeTestWorker({ connection: workerConnection, pool: db.pool, taskQueue: 'migration-loop' });
     await worker.runUntil(async () => {
       const { cases, inbox } = composeServices({ client, pool: db.pool, taskQueue: 'migration-loop' });
       await openSmallCase(cases, db.pool, compileSmallPlaybook('loop-move', countTicksTo(60)), 'loop-1', { count: 0 });

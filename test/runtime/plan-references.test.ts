@@ -13,20 +13,21 @@ import { NativeConnection } from '@temporalio/worker';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HistoryArchiver } from '../../src/cases/archive.js';
 import { migrateCase } from '../../src/cases/migration.js';
 import { replayCase } from '../../src/cases/replay.js';
 import { run as exportCommand } from '../../src/cli/commands/export.js';
 import { run as replayCommand } from '../../src/cli/commands/replay.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
-import { composeReplayer, composeServices, composeWorker, connectClient, type Services } from '../../src/stack/compose.js';
+import { composeReplayer, composeServices, connectClient, type Services } from '../../src/stack/compose.js';
 import { AUDIT_THREAD_DEFAULTS } from '../../src/stack/config.js';
 import { PLAN_REFERENCE, PlanReferenceCodec, planReferenceOf, UnknownPlanError } from '../../src/stack/plan-references.js';
 import { WorkflowReplayer } from '../../src/stack/replayer.js';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/stack/temporal-dev-server.js';
 import { getPlaybook, publishedPlanByHash, publishPlaybook } from '../../src/store/playbooks.js';
 import { devServerOptions } from '../support/dev-server.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { HISTORIES, recordPlansFrom, selfContained } from '../support/histories.js';
 import { openCase, publishStandardPlaybook } from '../support/playbooks.js';
@@ -64,7 +65,7 @@ afterAll(async () => {
 
 async function withWorker<T>(fn: (services: { composed: Services; plain: Services }) => Promise<T>): Promise<T> {
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
+  const worker = await composeTestWorker({ connection: workerConnection, pool: db.pool, taskQueue: TASK_QUEUE });
   try {
     return await worker.runUntil(() =>
       fn({

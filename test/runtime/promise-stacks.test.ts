@@ -5,12 +5,13 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import { workflowIdFor } from '../../src/plan/case.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase, RECEIPT_THEN_REFUND } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 /** Runs `body` while a case worker with these stack settings serves the task queue, then drains it. */
 async function withWorker(promiseStacks: boolean, body: () => Promise<void>): Promise<void> {
-  const worker: Worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool, promiseStacks });
+  const worker: Worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, promiseStacks });
   const running = worker.run();
   try {
     await body();

@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { workflowIdFor, type CaseResult } from '../../src/plan/case.js';
 import type { PlaybookVersion } from '../../src/store/playbooks.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { openCase, publishStandardPlaybook, recordAdvance } from '../support/playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 import { caseRecords } from '../support/records.js';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   [db, env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
   playbook = await publishStandardPlaybook(db.pool, 'return');
   ({ cases: service, inbox } = composeServices({ client: env.client, pool: db.pool }));
-  worker = await composeWorker({ workflowBundle: inject('workflowBundle'), connection: env.nativeConnection, pool: db.pool });
+  worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool });
   running = worker.run();
 });
 afterAll(async () => {
@@ -54,13 +55,7 @@ async function returnData(overrides: Record<string, unknown> = {}) {
 async function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
   // No sticky cache: the time-skipping test server never hands a stopped worker's sticky workflow
   // tasks back to the shared queue (the real server does, after a timeout), so an update would hang.
-  const own = await composeWorker({
-    workflowBundle: inject('workflowBundle'),
-    connection: env.nativeConnection,
-    pool: db.pool,
-    taskQueue,
-    tuning: { maxCachedWorkflows: 0 },
-  });
+  const own = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue, tuning: { maxCachedWorkflows: 0 } });
   return own.runUntil(fn);
 }
 

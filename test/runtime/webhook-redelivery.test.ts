@@ -6,7 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { DeliveryFailure } from '../../src/connectors/ports.js';
@@ -15,13 +15,14 @@ import { RETRY_SCHEDULE_MS, WebhookSender } from '../../src/connectors/webhooks/
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { redeliverWebhook } from '../../src/services/deliveries.js';
-import { composeApi, composeServices, composeWorker, type Services } from '../../src/stack/compose.js';
+import { composeApi, composeServices, type Services } from '../../src/stack/compose.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { verifyAuditTrail } from '../../src/store/audit-chain.js';
 import { beginAttempt, finishAttempt } from '../../src/store/webhook-attempts.js';
 import { keepRequest } from '../../src/store/webhook-requests.js';
 import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 
@@ -68,13 +69,7 @@ beforeAll(async () => {
     channels: { ...LOCAL_CONNECTORS.channels, chat: shopBinding },
     payments: shopBinding,
   };
-  worker = await composeWorker({
-    workflowBundle: inject('workflowBundle'),
-    connection: env.nativeConnection,
-    pool: db.pool,
-    taskQueue: TASK_QUEUE,
-    connectors,
-  });
+  worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
   running = worker.run();
   services = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE, destinations: connectors.destinations });
   service = services.cases;

@@ -5,16 +5,17 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseActivity } from '../../src/cases/reads.js';
 import type { CaseService } from '../../src/cases/service.js';
 import { type ConnectorBinding, type ConnectorConfig, LOCAL_CONNECTORS } from '../../src/connectors/config.js';
 import { type CaseResult, workflowIdFor } from '../../src/plan/case.js';
 import type { HashedPlan } from '../../src/plan/plan.js';
 import { IN_TASK_TIMEOUT_MS } from '../../src/connectors/webhooks/sender.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices } from '../../src/stack/compose.js';
 import { newSecret, type Receiver, startReceiver } from '../connectors/webhook-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { composeTestWorker } from '../support/runtime.js';
 import { compileSmallPlaybook, openSmallCase } from '../support/small-playbooks.js';
 import { startTimeSkippingServer } from '../support/temporal.js';
 import { caseRecords } from '../support/records.js';
@@ -73,13 +74,7 @@ beforeAll(async () => {
     notifications: shopBinding,
     integrations: { default: { connector: 'local' }, warehouse: shopBinding },
   };
-  worker = await composeWorker({
-    workflowBundle: inject('workflowBundle'),
-    connection: env.nativeConnection,
-    pool: db.pool,
-    taskQueue: TASK_QUEUE,
-    connectors,
-  });
+  worker = await composeTestWorker({ connection: env.nativeConnection, pool: db.pool, taskQueue: TASK_QUEUE, connectors });
   running = worker.run();
   service = composeServices({ client: env.client, pool: db.pool, taskQueue: TASK_QUEUE }).cases;
   plan = compileSmallPlaybook(

@@ -6,10 +6,13 @@ import type { Adapters, ChannelAdapter } from '../../src/connectors/ports.js';
 import type { Auditor } from '../../src/cases/audit.js';
 import type { EventInbox } from '../../src/cases/inbox.js';
 import type { CaseService } from '../../src/cases/service.js';
-import { composeServices, composeWorker } from '../../src/stack/compose.js';
+import { composeServices, composeWorker, type WorkerParts } from '../../src/stack/compose.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { recordPlansFrom } from './histories.js';
 import { startTimeSkippingServer } from './temporal.js';
+
+/** A case worker on the run's one workflow bundle (global-workflow-bundle.ts), not bundling the code again. */
+export const composeTestWorker = (parts: WorkerParts): Promise<Worker> => composeWorker({ workflowBundle: inject('workflowBundle'), ...parts });
 
 export interface Runtime {
   db: TestDatabase;
@@ -21,8 +24,8 @@ export interface Runtime {
 }
 
 /**
- * For a test file: its own database, Temporal's time-skipping server and a case worker (on the
- * run's one workflow bundle), started before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
+ * For a test file: its own database, Temporal's time-skipping server and a case worker, started
+ * before the tests and stopped after. Read the fields inside tests (they are set in beforeAll).
  */
 export function useRuntime(
   setup: (runtime: Runtime) => Promise<void> = async () => {},
@@ -36,10 +39,9 @@ export function useRuntime(
     [runtime.db, runtime.env] = await Promise.all([createTestDatabase(), startTimeSkippingServer()]);
     recordPlansFrom(runtime.db.pool);
     await setup(runtime);
-    worker = await composeWorker({
+    worker = await composeTestWorker({
       connection: runtime.env.nativeConnection,
       pool: runtime.db.pool,
-      workflowBundle: inject('workflowBundle'),
       ...(options.wrap ? { wrap: options.wrap } : {}),
       ...(options.connectors ? { connectors: options.connectors } : {}),
       ...(options.historyShape !== undefined ? { historyShape: options.historyShape } : {}),
