@@ -86,7 +86,7 @@ async function cli(args: string[], temporalAddress = server.address) {
 }
 
 async function auditTrail(caseId: string) {
-  const { rows } = await db.pool.query(`SELECT seq, step_id, kind, detail FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [caseId]);
+  const { rows } = await db.pool.query(`SELECT seq, step_id, kind, detail FROM audit_trail WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [caseId]);
   return rows.map((r) => ({ seq: r.seq, step: r.step_id, kind: r.kind, detail: r.detail }));
 }
 

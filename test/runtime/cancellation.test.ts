@@ -126,7 +126,7 @@ describe('a buyer cancels a return while it waits for the warehouse', () => {
       status: 'closed',
       outcome: { outcome: 'cancelled', reason: 'buyer withdrew: changed my mind' },
     });
-    expect(await rows(`SELECT kind, step_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'cancelled'`, 'cancel-1')).toEqual([
+    expect(await rows(`SELECT kind, step_id, actor_name FROM audit_trail WHERE case_id = $1 AND kind = 'cancelled'`, 'cancel-1')).toEqual([
       { kind: 'cancelled', step_id: 'wait_warehouse', actor_name: 'marketplace' },
     ]);
 
@@ -370,7 +370,7 @@ describe('POST /v1/cases/{id}/cancel', () => {
     const result = { ...((await handle('cancel-api').result()) as CaseResult), steps: await caseRecords(runtime.db.pool, 'cancel-api') };
     expect(result).toMatchObject({ outcome: 'cancelled', reason: 'opened by mistake' });
     expect(result.steps.find((s) => s.kind === 'cancelled')!.detail).toEqual({ by: { keyId: expect.any(String), name: 'Lei' }, reason: 'opened by mistake' });
-    expect(await rows(`SELECT actor_name FROM audit_events WHERE case_id = $1 AND kind = 'cancelled'`, 'cancel-api')).toEqual([{ actor_name: 'Lei' }]);
+    expect(await rows(`SELECT actor_name FROM audit_trail WHERE case_id = $1 AND kind = 'cancelled'`, 'cancel-api')).toEqual([{ actor_name: 'Lei' }]);
     const closed = await cancel('cancel-api', http.keys.opsLead);
     expect(closed.statusCode).toBe(409);
     expect(closed.json()).toMatchObject({ type: 'https://casebook.dev/problems/case-closed', caseId: 'cancel-api' });

@@ -44,7 +44,7 @@ const HANDLING = withHandlingClock(
 const projection = async (caseId: string) =>
   (await runtime.db.pool.query(`SELECT status, current_step, deadlines FROM cases WHERE case_id = $1`, [caseId])).rows[0];
 const clockRecords = async (caseId: string) =>
-  (await runtime.db.pool.query(`SELECT step_id, detail FROM audit_events WHERE case_id = $1 AND kind = 'clock' ORDER BY seq`, [caseId])).rows;
+  (await runtime.db.pool.query(`SELECT step_id, detail FROM audit_trail WHERE case_id = $1 AND kind = 'clock' ORDER BY seq`, [caseId])).rows;
 
 describe('a clock that pauses while the case waits for the buyer', () => {
   it('shows its time left while paused, resumes with it, and escalates once when it runs out', async () => {

@@ -51,7 +51,7 @@ async function runsOf(caseId: string): Promise<{ events: number; inputBytes: num
 
 /** The audit trail's sequence numbers of the case, in order. */
 const auditSeqs = async (caseId: string): Promise<number[]> =>
-  (await runtime.db.pool.query(`SELECT seq FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [caseId])).rows.map((r) => r.seq);
+  (await runtime.db.pool.query(`SELECT seq FROM audit_trail WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [caseId])).rows.map((r) => r.seq);
 
 async function stop(caseId: string) {
   expect(await runtime.inbox.deliverEvent(caseId, { type: 'stop', id: `${caseId}-stop`, payload: {} })).toEqual({ status: 'accepted' });

@@ -78,7 +78,7 @@ describe('on the Temporal dev server', () => {
     expect(runs).toBeGreaterThan(1);
     // The workflow holds the last run's records; the audit trail has every run's, numbered on across them.
     expect(result.steps.filter((s) => s.step === 'count').length).toBeLessThan(30);
-    const audited = (await db.pool.query(`SELECT seq, step_id FROM audit_events WHERE case_id = 'ticker-1' AND seq IS NOT NULL ORDER BY seq`)).rows;
+    const audited = (await db.pool.query(`SELECT seq, step_id FROM audit_trail WHERE case_id = 'ticker-1' AND seq IS NOT NULL ORDER BY seq`)).rows;
     expect(audited.filter((row) => row.step_id === 'count')).toHaveLength(30);
     expect(audited.map((row) => row.seq)).toEqual(audited.map((_, i) => i + 1));
     expect((await db.pool.query(`SELECT data->>'count' AS count, status FROM cases WHERE case_id = 'ticker-1'`)).rows).toEqual([

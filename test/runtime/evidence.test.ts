@@ -77,7 +77,7 @@ interface AuditRow {
 }
 
 const audit = async (caseId: string): Promise<AuditRow[]> =>
-  (await runtime.db.pool.query(`SELECT seq, at, kind, step_id, detail FROM audit_events WHERE case_id = $1 ORDER BY seq`, [caseId])).rows;
+  (await runtime.db.pool.query(`SELECT seq, at, kind, step_id, detail FROM audit_trail WHERE case_id = $1 ORDER BY seq`, [caseId])).rows;
 const rowOf = (rows: AuditRow[], step: string, kind?: string) => rows.filter((r) => r.step_id === step && (kind === undefined || r.kind === kind));
 const result = (caseId: string) => runtime.env.client.workflow.getHandle(workflowIdFor(caseId)).result() as Promise<CaseResult>;
 

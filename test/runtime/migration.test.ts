@@ -133,7 +133,7 @@ describe('moving waiting return cases to a version with a longer receipt timeout
       // The swap in the history: the update accepted, and the `migrated` record in the audit trail, with its actor.
       const events = (await handle(caseId).fetchHistory()).events!;
       expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'migrateCase')).toHaveLength(1);
-      const audit = await runtime.db.pool.query(`SELECT step_id, detail, actor_key_id, actor_name FROM audit_events WHERE case_id = $1 AND kind = 'migrated'`, [
+      const audit = await runtime.db.pool.query(`SELECT step_id, detail, actor_key_id, actor_name FROM audit_trail WHERE case_id = $1 AND kind = 'migrated'`, [
         caseId,
       ]);
       expect(audit.rows).toEqual([

@@ -72,7 +72,7 @@ async function closed(caseId: string): Promise<CaseResult> {
 
 /** The case's audit trail as the workflow's step records: every record once, numbered from 1 in order. */
 async function auditOf(caseId: string) {
-  const { rows } = await runtime.db.pool.query(`SELECT seq, step_id, kind, at, detail FROM audit_events WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [
+  const { rows } = await runtime.db.pool.query(`SELECT seq, step_id, kind, at, detail FROM audit_trail WHERE case_id = $1 AND seq IS NOT NULL ORDER BY seq`, [
     caseId,
   ]);
   return rows.map((row: { seq: number; step_id: string; kind: string; at: Date; detail: Record<string, unknown> }) => ({
