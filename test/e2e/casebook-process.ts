@@ -76,13 +76,14 @@ export async function startCasebook(env: NodeJS.ProcessEnv, args: string[] = [])
  * its environment.
  */
 export async function startOnFreePorts(dataDir: string, extra: NodeJS.ProcessEnv = {}): Promise<{ casebook: Casebook; ports: Ports; env: NodeJS.ProcessEnv }> {
+  const envOn = (ports: Ports): NodeJS.ProcessEnv => ({ ...envFor(dataDir, ports), ...extra });
   let ports = await pickPorts();
-  const casebook = await startCasebook({ ...envFor(dataDir, ports), ...extra }).catch(async (error: Error) => {
+  const casebook = await startCasebook(envOn(ports)).catch(async (error: Error) => {
     if (!/address already in use|EADDRINUSE|ports in use/.test(error.message)) throw error;
     ports = await pickPorts();
-    return startCasebook({ ...envFor(dataDir, ports), ...extra });
+    return startCasebook(envOn(ports));
   });
-  return { casebook, ports, env: { ...envFor(dataDir, ports), ...extra } };
+  return { casebook, ports, env: envOn(ports) };
 }
 
 /** SIGTERM, then its exit code. */

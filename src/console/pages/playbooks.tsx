@@ -285,9 +285,10 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
   const [shown, setShown] = useState<{ detail: PlaybookVersionDetail; graph: FlowGraph } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [path, setPath] = useState<CasePath | null>(null);
-  // Publishing a version, or making one current, reloads the list of versions. A new version is
-  // shown only once the list holds it, so the page never shows a version its list lacks.
-  const [reload, setReload] = useState<{ count: number; thenShow?: number }>({ count: 0 });
+  // Publishing a version, or making one current, reloads the list of versions (each request a new
+  // object). A new version is shown only once the list holds it, so the page never shows a version
+  // its list lacks.
+  const [reload, setReload] = useState<{ thenShow?: number }>({});
   const mayPublish = session.role === 'ops-lead' || session.role === 'admin';
 
   useEffect(() => {
@@ -383,7 +384,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
           approvalRequired={currency.approvalRequired}
           approvals={currency.approvals}
           selected={mayPublish ? selected : undefined}
-          onChanged={() => setReload((last) => ({ count: last.count + 1 }))}
+          onChanged={() => setReload({})}
           t={t}
         />
       )}
@@ -411,12 +412,7 @@ function PlaybookDetail({ session, name, version }: { session: Session; name: st
             <YamlListing yaml={shown.detail.yaml} diagnostics={shown.detail.diagnostics} label={t('yamlRegion', { version: shown.detail.version })} t={t} />
           </section>
           {mayPublish && (
-            <PlaybookEditor
-              session={session}
-              name={name}
-              initial={shown.detail.yaml}
-              onPublished={(newVersion) => setReload((last) => ({ count: last.count + 1, thenShow: newVersion }))}
-            />
+            <PlaybookEditor session={session} name={name} initial={shown.detail.yaml} onPublished={(newVersion) => setReload({ thenShow: newVersion })} />
           )}
         </>
       )}
